@@ -1,0 +1,268 @@
+"""Dense vector search: exact (matrix-vector product) and approximate (HNSW).
+
+Vectors are expected L2-normalised, so inner product equals cosine similarity.
+Both indexes share one small API: ``fit(vectors)``, ``search(queries, k)``,
+``similarity(query, ids)`` and ``get_vectors(ids)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ANN_INDEXES", "DenseIndex", "HNSWIndex", "make_dense_index", "top_k"]
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest scores, best first; ties go to the lower index.
+
+    Uses ``argpartition`` (O(n)) and sorts only the selected entries, so cost is
+    dominated by one pass over ``scores``.
+
+    Args:
+        scores: 1-D array of scores.
+        k: Number of results; clipped to ``len(scores)``.
+
+    Returns:
+        int64 array of at most ``k`` indices.
+    """
+    n = scores.shape[0]
+    k = min(max(k, 0), n)
+    if k == 0:
+        return np.empty(0, dtype=np.int64)
+    if k < n:
+        threshold = scores[np.argpartition(scores, n - k)[n - k]]
+        # argpartition picks arbitrary members of a tie at the boundary: take every
+        # strictly better item, then the lowest-index ties, to be deterministic.
+        above = np.flatnonzero(scores > threshold)
+        ties = np.flatnonzero(scores == threshold)[: k - above.size]
+        selected = np.concatenate([above, ties])
+    else:
+        selected = np.arange(n)
+    order = np.lexsort((selected, -scores[selected]))
+    return selected[order].astype(np.int64)
+
+
+def _as_queries(queries: np.ndarray) -> tuple[np.ndarray, bool]:
+    q = np.asarray(queries, dtype=np.float32)
+    single = q.ndim == 1
+    return (q[None, :] if single else q), single
+
+
+class DenseIndex:
+    """Exact inner-product search over candidate vectors held in memory.
+
+    ~5 ms for one query against 100k x 384 float32 vectors on one core (one pass of
+    BLAS ``sgemv`` plus ``argpartition``).
+
+    Args:
+        dtype: ``"float32"`` (default, fastest) or ``"float16"`` (half the memory;
+            scores are computed in float32 chunk by chunk, so it is slower).
+        chunk_size: Rows converted per chunk in float16 mode.
+    """
+
+    def __init__(self, dtype: str = "float32", chunk_size: int = 16_384) -> None:
+        self.dtype = dtype
+        self.chunk_size = chunk_size
+
+    def fit(self, vectors: np.ndarray) -> DenseIndex:
+        """Store the candidate vectors.
+
+        Args:
+            vectors: ``(n, dim)`` array of L2-normalised rows.
+
+        Returns:
+            self, with ``vectors_``, ``n_`` and ``dim_`` set.
+        """
+        if self.dtype not in ("float32", "float16"):
+            raise ValueError(f"dtype must be 'float32' or 'float16', got {self.dtype!r}")
+        v = np.asarray(vectors)
+        if v.ndim != 2:
+            raise ValueError(f"vectors must be 2-D, got shape {v.shape}")
+        self.vectors_ = np.ascontiguousarray(v, dtype=np.dtype(self.dtype))
+        self.n_, self.dim_ = self.vectors_.shape
+        return self
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """Inner products of queries with every candidate.
+
+        Args:
+            queries: ``(dim,)`` or ``(m, dim)``.
+
+        Returns:
+            ``(n,)`` or ``(m, n)`` float32 scores.
+        """
+        q, single = _as_queries(queries)
+        if self.vectors_.dtype == np.float32:
+            out = q @ self.vectors_.T
+        else:
+            # numpy has no BLAS for float16: convert in chunks to bound memory.
+            out = np.empty((q.shape[0], self.n_), dtype=np.float32)
+            for start in range(0, self.n_, self.chunk_size):
+                block = self.vectors_[start : start + self.chunk_size].astype(np.float32)
+                out[:, start : start + block.shape[0]] = q @ block.T
+        return out[0] if single else out
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k by inner product (= cosine for unit vectors).
+
+        Args:
+            queries: ``(dim,)`` or ``(m, dim)``.
+            k: Results per query; clipped to the number of candidates.
+
+        Returns:
+            ``(ids, scores)``, each ``(k',)`` for one query or ``(m, k')``, best first,
+            ties broken by lower id.
+        """
+        all_scores = self.scores(queries)
+        rows = all_scores[None, :] if all_scores.ndim == 1 else all_scores
+        ids = np.stack([top_k(row, k) for row in rows]) if rows.shape[0] else np.empty((0, 0))
+        ids = ids.astype(np.int64)
+        scores = np.take_along_axis(rows, ids, axis=1)
+        if all_scores.ndim == 1:
+            return ids[0], scores[0]
+        return ids, scores
+
+    def similarity(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Inner products of one query with selected candidates.
+
+        Args:
+            query: ``(dim,)`` query vector.
+            ids: Candidate indices.
+
+        Returns:
+            float32 array aligned with ``ids``.
+        """
+        return self.get_vectors(ids) @ np.asarray(query, dtype=np.float32)
+
+    def get_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """Candidate vectors as float32.
+
+        Args:
+            ids: Candidate indices.
+
+        Returns:
+            ``(len(ids), dim)`` float32 array.
+        """
+        return self.vectors_[np.asarray(ids, dtype=np.int64)].astype(np.float32, copy=False)
+
+
+class HNSWIndex:
+    """Approximate inner-product search with hnswlib, for ~1M candidates.
+
+    Args:
+        m: Graph degree (``M``); higher = better recall, more memory.
+        ef_construction: Build-time beam width.
+        ef_search: Query-time beam width (raised to ``k`` when smaller).
+        random_state: Seed for the level generator.
+        num_threads: Threads used to build the index (-1 = all cores).
+    """
+
+    def __init__(
+        self,
+        m: int = 32,
+        ef_construction: int = 200,
+        ef_search: int = 96,
+        random_state: int = 0,
+        num_threads: int = -1,
+    ) -> None:
+        self.m = m
+        self.ef_construction = ef_construction
+        self.ef_search = ef_search
+        self.random_state = random_state
+        self.num_threads = num_threads
+
+    def fit(self, vectors: np.ndarray) -> HNSWIndex:
+        """Build the graph.
+
+        Args:
+            vectors: ``(n, dim)`` L2-normalised rows; row i gets label i.
+
+        Returns:
+            self, with ``index_``, ``n_`` and ``dim_`` set.
+        """
+        import hnswlib
+
+        v = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.n_, self.dim_ = v.shape
+        self.index_: Any = hnswlib.Index(space="ip", dim=self.dim_)
+        self.index_.init_index(
+            max_elements=max(self.n_, 1),
+            ef_construction=self.ef_construction,
+            M=self.m,
+            random_seed=self.random_state,
+        )
+        if self.n_:
+            self.index_.add_items(v, np.arange(self.n_), num_threads=self.num_threads)
+        self.index_.set_ef(self.ef_search)
+        return self
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Approximate top-k by inner product.
+
+        Args:
+            queries: ``(dim,)`` or ``(m, dim)``.
+            k: Results per query; clipped to the number of candidates.
+
+        Returns:
+            ``(ids, scores)`` like :meth:`DenseIndex.search`.
+        """
+        q, single = _as_queries(queries)
+        k = min(max(k, 0), self.n_)
+        if k == 0:
+            ids = np.empty((q.shape[0], 0), dtype=np.int64)
+            scores = np.empty((q.shape[0], 0), dtype=np.float32)
+        else:
+            self.index_.set_ef(max(self.ef_search, k))
+            labels, distances = self.index_.knn_query(q, k=k, num_threads=1)
+            ids = labels.astype(np.int64)
+            scores = (1.0 - distances).astype(np.float32)  # hnswlib "ip" distance = 1 - dot
+        return (ids[0], scores[0]) if single else (ids, scores)
+
+    def similarity(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Exact inner products of one query with selected candidates.
+
+        Args:
+            query: ``(dim,)`` query vector.
+            ids: Candidate indices.
+
+        Returns:
+            float32 array aligned with ``ids``.
+        """
+        return self.get_vectors(ids) @ np.asarray(query, dtype=np.float32)
+
+    def get_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """Stored vectors (hnswlib keeps a copy, so no second array is held).
+
+        Args:
+            ids: Candidate indices.
+
+        Returns:
+            ``(len(ids), dim)`` float32 array.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size == 0:
+            return np.zeros((0, self.dim_), dtype=np.float32)
+        return np.asarray(self.index_.get_items(ids, return_type="numpy"), dtype=np.float32)
+
+
+#: Dense index registry: ``RankerConfig.ann`` value -> class (None means exact).
+ANN_INDEXES: dict[str | None, type[Any]] = {None: DenseIndex, "exact": DenseIndex, "hnsw": HNSWIndex}
+
+
+def make_dense_index(ann: str | None = None, **params: Any) -> DenseIndex | HNSWIndex:
+    """Create an unfitted dense index by name.
+
+    Args:
+        ann: None or ``"exact"`` for :class:`DenseIndex`, ``"hnsw"`` for :class:`HNSWIndex`.
+        **params: Constructor parameters of the chosen class.
+
+    Returns:
+        The unfitted index.
+    """
+    try:
+        cls = ANN_INDEXES[ann]
+    except KeyError:
+        raise ValueError(f"unknown ann {ann!r}; choose from {sorted(map(str, ANN_INDEXES))}") from None
+    return cls(**params)

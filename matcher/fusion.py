@@ -1,0 +1,101 @@
+"""Fusion of component scores into one 0..1 score.
+
+Every fusion takes ``components``, an ``(n, 3)`` array whose columns follow
+``matcher.types.COMPONENTS`` (semantic, lexical, structured; each already in 0..1),
+and a weight vector of length 3, and returns ``(n,)`` scores in 0..1.
+
+* ``"weighted"``: ``sum(w * x) / sum(w)``. Components are absolute, so scores are
+  comparable across queries and ``min_score`` thresholds mean something.
+* ``"minmax"``: the same after min-max scaling each column over the candidate pool
+  (a constant column becomes 0); scores are relative to the pool.
+* ``"rrf"``: weighted reciprocal rank fusion ``sum(w / (k + rank))`` (Cormack et al.
+  2009), ranks starting at 1 with tied values sharing the best rank; a candidate with
+  a component of 0 gets nothing from it (it was not "retrieved" by that signal).
+  Divided by ``sum(w) / (k + 1)`` so that first place everywhere scores 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["FUSIONS", "minmax_fusion", "rrf_fusion", "weighted_fusion"]
+
+Fusion = Callable[..., np.ndarray]
+
+
+def _check(components: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    x = np.asarray(components, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != w.shape[0]:
+        raise ValueError(f"components {x.shape} do not match weights {w.shape}")
+    total = float(w.sum())
+    if total <= 0 or np.any(w < 0):
+        raise ValueError("weights must be non-negative and not all zero")
+    return x, w, total
+
+
+def weighted_fusion(components: np.ndarray, weights: np.ndarray, **_: object) -> np.ndarray:
+    """Weighted mean of the components.
+
+    Args:
+        components: ``(n, c)`` scores in 0..1.
+        weights: ``(c,)`` non-negative weights.
+
+    Returns:
+        ``(n,)`` fused scores in 0..1.
+    """
+    x, w, total = _check(components, weights)
+    return x @ w / total
+
+
+def minmax_fusion(components: np.ndarray, weights: np.ndarray, **_: object) -> np.ndarray:
+    """Weighted mean after min-max scaling each component over the rows.
+
+    Args:
+        components: ``(n, c)`` scores.
+        weights: ``(c,)`` non-negative weights.
+
+    Returns:
+        ``(n,)`` fused scores in 0..1.
+    """
+    x, w, total = _check(components, weights)
+    if x.shape[0] == 0:
+        return np.zeros(0)
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    scaled = np.where(hi > lo, (x - lo) / span, 0.0)
+    return scaled @ w / total
+
+
+def rrf_fusion(
+    components: np.ndarray, weights: np.ndarray, *, rrf_k: int = 60, **_: object
+) -> np.ndarray:
+    """Weighted reciprocal rank fusion.
+
+    Args:
+        components: ``(n, c)`` scores; only their order within each column matters.
+        weights: ``(c,)`` non-negative weights.
+        rrf_k: The RRF constant; larger values flatten the rank curve.
+
+    Returns:
+        ``(n,)`` fused scores in 0..1.
+    """
+    x, w, total = _check(components, weights)
+    fused = np.zeros(x.shape[0])
+    for col in range(x.shape[1]):
+        values = x[:, col]
+        # Competition ("min") ranks: 1 + number of strictly larger values.
+        sorted_desc = np.sort(values)[::-1]
+        ranks = 1 + np.searchsorted(-sorted_desc, -values, side="left")
+        fused += np.where(values > 0, w[col] / (rrf_k + ranks), 0.0)
+    return fused / (total / (rrf_k + 1))
+
+
+#: Fusion registry: ``RankerConfig.fusion`` value -> function.
+FUSIONS: dict[str, Fusion] = {
+    "weighted": weighted_fusion,
+    "minmax": minmax_fusion,
+    "rrf": rrf_fusion,
+}

@@ -1,0 +1,452 @@
+"""The hybrid ranker: dense + lexical + structured scores, fused, grouped, diversified.
+
+Pipeline for one query (``HybridRanker.rank``):
+
+1. **Pool.** With at most ``pool_size`` candidates every one is scored. Otherwise the
+   pool is the dense top ``pool_size`` plus the lexical top ``pool_size``, which keeps
+   a query against 100k+ candidates in the millisecond range.
+2. **Components**, each 0..1:
+   ``semantic = clip(cos(query, candidate) + language offset, 0, 1)``;
+   ``lexical = score / max score over all candidates`` (so the best lexical match
+   is 1 and no shared term is 0); ``structured`` as in ``matcher.structured``.
+3. **Fusion** by name from ``FUSIONS`` with ``weights``.
+4. **Filter**: the query's own key, ``exclude_keys`` and scores below ``min_score``.
+5. **Grouping**: the best item per ``Item.group``.
+6. **Diversity**: MMR over the best ``diversity_depth`` items using their vectors.
+7. **Explanations** for the returned top_k only.
+
+Cross-lingual calibration: an English-only encoder scores a Chinese text and its
+English translation near 0, so cross-language candidates sink. A multilingual encoder is
+the real fix; ``RankerConfig.language_calibration`` is a hook to correct a residual
+bias: ``{"same": a, "cross": b}`` adds ``a`` to the cosine of same-language pairs and
+``b`` to cross-language pairs; a pair key such as ``"en|zh-Hant"`` (order-insensitive)
+overrides them. ``language_offsets`` derives such offsets by mean-centering observed
+similarity distributions per language pair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .dense import DenseIndex, HNSWIndex, make_dense_index, top_k
+from .diversity import mmr
+from .encoders import Encoder
+from .explain import best_pairs, key_terms
+from .fusion import FUSIONS
+from .lexical import SCORERS, LexicalIndex
+from .structured import DEFAULT_STRUCTURED_WEIGHTS, shared, structured_scores
+from .text import dense_text
+from .types import COMPONENTS, Explanation, Item, Match
+
+__all__ = ["HybridRanker", "RankerConfig", "language_offset", "language_offsets"]
+
+DEFAULT_WEIGHTS: dict[str, float] = {"semantic": 0.6, "lexical": 0.25, "structured": 0.15}
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    """Ranking strategy; every strategy is chosen by registry name.
+
+    Attributes:
+        lexical: Lexical scorer name in ``SCORERS`` (``"bm25"`` or ``"tfidf"``).
+        lexical_params: Constructor kwargs of the scorer (e.g. ``{"k1": 1.2, "b": 0.75}``).
+        fusion: Fusion name in ``FUSIONS`` (``"weighted"``, ``"minmax"``, ``"rrf"``).
+        weights: Component weights (``semantic``, ``lexical``, ``structured``;
+            missing = 0). ``LearnedWeights.weights`` fits here.
+        rrf_k: RRF constant.
+        diversity: MMR trade-off in 0..1 (0 disables re-ranking).
+        diversity_depth: How many of the best results MMR re-ranks.
+        min_score: Drop results whose fused score is below this.
+        ann: Dense index: None / ``"exact"`` or ``"hnsw"`` (approximate, ~1M candidates).
+        ann_params: Dense index kwargs (e.g. ``{"dtype": "float16"}`` for exact,
+            ``{"ef_search": 128}`` for hnsw).
+        pool_size: Depth of each first-stage retriever when candidates exceed it.
+        structured_weights: Part weights for the structured score.
+        language_calibration: Additive cosine offsets by language relation, or None.
+        explain_sentences: Compute ``Explanation.best_pair`` (needs an encoder).
+        max_key_terms: Maximum ``Explanation.key_terms``.
+        max_sentences: Sentences per text considered for ``best_pair``.
+        batch_size: Encoder batch size.
+    """
+
+    lexical: str = "bm25"
+    lexical_params: dict[str, Any] = field(default_factory=dict)
+    fusion: str = "weighted"
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    rrf_k: int = 60
+    diversity: float = 0.15
+    diversity_depth: int = 50
+    min_score: float = 0.0
+    ann: str | None = None
+    ann_params: dict[str, Any] = field(default_factory=dict)
+    pool_size: int = 300
+    structured_weights: dict[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_STRUCTURED_WEIGHTS)
+    )
+    language_calibration: dict[str, float] | None = None
+    explain_sentences: bool = True
+    max_key_terms: int = 8
+    max_sentences: int = 12
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.lexical not in SCORERS:
+            raise ValueError(f"unknown lexical scorer {self.lexical!r}; choose from {sorted(SCORERS)}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {self.fusion!r}; choose from {sorted(FUSIONS)}")
+        if self.ann not in (None, "exact", "hnsw"):
+            raise ValueError(f"unknown ann {self.ann!r}; choose None, 'exact' or 'hnsw'")
+        unknown = set(self.weights) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown weight keys {sorted(unknown)}; use {list(COMPONENTS)}")
+        w = self.weight_vector()
+        if np.any(w < 0) or not w.sum() > 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        if not 0.0 <= self.diversity <= 1.0:
+            raise ValueError("diversity must be in 0..1")
+        if self.rrf_k < 0 or self.pool_size < 1 or self.diversity_depth < 1:
+            raise ValueError("rrf_k must be >= 0, pool_size and diversity_depth >= 1")
+
+    def weight_vector(self) -> np.ndarray:
+        """Weights as an array in ``COMPONENTS`` order.
+
+        Returns:
+            float64 array of length 3.
+        """
+        return np.array([float(self.weights.get(c, 0.0)) for c in COMPONENTS])
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> RankerConfig:
+        """Build a config from a plain mapping (e.g. the web layer's JSON config).
+
+        Args:
+            mapping: Field name -> value; missing fields keep their defaults.
+
+        Returns:
+            The validated config.
+
+        Raises:
+            ValueError: On an unknown field (catches typos) or an invalid value.
+        """
+        mapping = dict(mapping or {})
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(mapping) - names
+        if unknown:
+            raise ValueError(f"unknown RankerConfig fields {sorted(unknown)}")
+        return cls(**mapping)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as a plain, JSON-serialisable dict.
+
+        Returns:
+            Field name -> value (dicts copied).
+        """
+        return dataclasses.asdict(self)
+
+
+def language_offset(calibration: Mapping[str, float] | None, lang_a: str, lang_b: str) -> float:
+    """Additive cosine offset for a language pair.
+
+    Args:
+        calibration: ``RankerConfig.language_calibration``.
+        lang_a: Language of one item.
+        lang_b: Language of the other.
+
+    Returns:
+        The pair-specific offset (key ``"a|b"`` in sorted order) if present, else the
+        ``"same"`` / ``"cross"`` offset, else 0.
+    """
+    if not calibration:
+        return 0.0
+    pair = "|".join(sorted((lang_a, lang_b)))
+    if pair in calibration:
+        return float(calibration[pair])
+    return float(calibration.get("same" if lang_a == lang_b else "cross", 0.0))
+
+
+def language_offsets(
+    scores_by_relation: Mapping[str, Iterable[float]], reference: str = "same"
+) -> dict[str, float]:
+    """Mean-centre similarity distributions onto a reference relation.
+
+    Feed cosines of comparable pairs (e.g. known matches, or random pairs) grouped by
+    ``"same"``, ``"cross"`` or pair keys like ``"en|zh-Hant"``; the result shifts each
+    group's mean onto the reference group's mean and can be used as
+    ``RankerConfig.language_calibration``.
+
+    Args:
+        scores_by_relation: Relation key -> observed cosines.
+        reference: Key whose mean is the target.
+
+    Returns:
+        Relation key -> additive offset (the reference gets 0).
+    """
+    means = {k: float(np.mean(list(v))) for k, v in scores_by_relation.items()}
+    if reference not in means:
+        raise ValueError(f"reference {reference!r} not among {sorted(means)}")
+    return {k: means[reference] - m for k, m in means.items()}
+
+
+@dataclass
+class _Corpus:
+    items: Sequence[Item]
+    lexical: LexicalIndex
+    dense: DenseIndex | HNSWIndex | None
+
+
+class HybridRanker:
+    """Rank candidate items for a query item (either direction: challenge -> capabilities
+    or startup profile -> challenges).
+
+    Use it ad hoc (``rank(query, candidates)``: fits a lexical index and, if needed,
+    encodes the candidates on every call) or fit once per corpus version and reuse:
+    ``ranker = HybridRanker(cfg, enc).fit(items, vectors)`` then
+    ``ranker.rank(query, query_vector=v)``. A fitted ranker is picklable.
+
+    Args:
+        config: Strategy; None means ``RankerConfig()``.
+        encoder: Used when vectors are not given, and for ``best_pair`` explanations.
+    """
+
+    def __init__(self, config: RankerConfig | None = None, encoder: Encoder | None = None) -> None:
+        self.config = config
+        self.encoder = encoder
+
+    @property
+    def _config(self) -> RankerConfig:
+        return self.config if self.config is not None else RankerConfig()
+
+    def _needs_dense(self) -> bool:
+        cfg = self._config
+        return cfg.weights.get("semantic", 0.0) > 0 or cfg.diversity > 0
+
+    def make_lexical_index(self) -> LexicalIndex:
+        """A new, unfitted lexical index as configured (for callers that cache it).
+
+        Returns:
+            ``SCORERS[config.lexical](**config.lexical_params)``.
+        """
+        cfg = self._config
+        return SCORERS[cfg.lexical](**cfg.lexical_params)
+
+    def _build(
+        self,
+        candidates: Sequence[Item],
+        candidate_vectors: np.ndarray | None,
+        lexical_index: LexicalIndex | None,
+    ) -> _Corpus:
+        cfg = self._config
+        n = len(candidates)
+        if lexical_index is None:
+            lexical_index = self.make_lexical_index().fit([c.text for c in candidates])
+        elif lexical_index.n_docs_ != n:
+            raise ValueError(
+                f"lexical_index was fitted on {lexical_index.n_docs_} texts, got {n} candidates"
+            )
+        dense = None
+        if candidate_vectors is None and n and cfg.weights.get("semantic", 0.0) > 0:
+            if self.encoder is None:
+                raise ValueError("candidate_vectors are required when the ranker has no encoder")
+        if candidate_vectors is None and n and self._needs_dense() and self.encoder is not None:
+            candidate_vectors = self.encoder.encode(
+                [dense_text(c.title, c.text) for c in candidates],
+                role="passage",
+                batch_size=cfg.batch_size,
+            )
+        if candidate_vectors is not None and n:
+            vectors = np.asarray(candidate_vectors, dtype=np.float32)
+            if vectors.ndim != 2 or vectors.shape[0] != n:
+                raise ValueError(f"candidate_vectors shape {vectors.shape} does not match {n} candidates")
+            dense = make_dense_index(cfg.ann, **cfg.ann_params).fit(vectors)
+        return _Corpus(candidates, lexical_index, dense)
+
+    def fit(
+        self,
+        candidates: Sequence[Item],
+        candidate_vectors: np.ndarray | None = None,
+        *,
+        lexical_index: LexicalIndex | None = None,
+    ) -> HybridRanker:
+        """Index a candidate corpus for repeated queries.
+
+        Args:
+            candidates: The corpus.
+            candidate_vectors: ``(n, dim)`` passage vectors of
+                ``dense_text(c.title, c.text)``; encoded with the encoder when None.
+            lexical_index: A prefitted index on ``[c.text for c in candidates]``.
+
+        Returns:
+            self, with ``candidates_``, ``lexical_`` and ``dense_`` set.
+        """
+        corpus = self._build(candidates, candidate_vectors, lexical_index)
+        self.candidates_ = corpus.items
+        self.lexical_ = corpus.lexical
+        self.dense_ = corpus.dense
+        return self
+
+    def rank(
+        self,
+        query: Item,
+        candidates: Sequence[Item] | None = None,
+        *,
+        query_vector: np.ndarray | None = None,
+        candidate_vectors: np.ndarray | None = None,
+        top_k: int = 10,
+        exclude_keys: Iterable[str] = (),
+        lexical_index: LexicalIndex | None = None,
+    ) -> list[Match]:
+        """Rank candidates for a query.
+
+        Args:
+            query: The query item. A candidate with the same key is never returned.
+            candidates: Candidates; None means the corpus given to :meth:`fit`.
+            query_vector: ``(dim,)`` query-role vector of ``dense_text(query.title,
+                query.text)``; encoded with the encoder when None.
+            candidate_vectors: ``(n, dim)`` passage vectors (ad hoc mode only).
+            top_k: Maximum number of results.
+            exclude_keys: Candidate keys never to return (e.g. already proposed).
+            lexical_index: Prefitted index on the candidates' texts (ad hoc mode only).
+
+        Returns:
+            Up to ``top_k`` matches, best first, one per group.
+        """
+        if candidates is None:
+            if candidate_vectors is not None or lexical_index is not None:
+                raise ValueError("candidate_vectors/lexical_index need explicit candidates")
+            try:
+                corpus = _Corpus(self.candidates_, self.lexical_, self.dense_)
+            except AttributeError:
+                raise ValueError("pass candidates or call fit() first") from None
+        else:
+            corpus = self._build(candidates, candidate_vectors, lexical_index)
+        if not len(corpus.items) or top_k <= 0:
+            return []
+        cfg = self._config
+        qvec = None
+        if corpus.dense is not None:
+            if query_vector is None:
+                if self.encoder is None:
+                    raise ValueError("query_vector is required when the ranker has no encoder")
+                query_vector = self.encoder.encode(
+                    [dense_text(query.title, query.text)], role="query", batch_size=cfg.batch_size
+                )[0]
+            qvec = np.asarray(query_vector, dtype=np.float32).ravel()
+
+        pool, lexical_raw = self._pool(corpus, query, qvec)
+        components = self._components(corpus, query, qvec, pool, lexical_raw)
+        fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k)
+        chosen = self._select(corpus, query, pool, fused, set(exclude_keys), top_k)
+        return self._matches(corpus, query, pool, chosen, fused, components)
+
+    def _pool(
+        self, corpus: _Corpus, query: Item, qvec: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self._config
+        n = len(corpus.items)
+        lexical_raw = corpus.lexical.score(query.text)
+        if n <= cfg.pool_size:
+            return np.arange(n), lexical_raw
+        parts = [top_k(lexical_raw, cfg.pool_size)]
+        parts[0] = parts[0][lexical_raw[parts[0]] > 0]
+        if corpus.dense is not None and qvec is not None:
+            parts.append(corpus.dense.search(qvec, cfg.pool_size)[0])
+        return np.unique(np.concatenate(parts)), lexical_raw
+
+    def _components(
+        self,
+        corpus: _Corpus,
+        query: Item,
+        qvec: np.ndarray | None,
+        pool: np.ndarray,
+        lexical_raw: np.ndarray,
+    ) -> np.ndarray:
+        cfg = self._config
+        comps = np.zeros((pool.size, len(COMPONENTS)))
+        if corpus.dense is not None and qvec is not None:
+            sem = corpus.dense.similarity(qvec, pool).astype(np.float64)
+            if cfg.language_calibration:
+                sem += np.array(
+                    [
+                        language_offset(cfg.language_calibration, query.language, corpus.items[i].language)
+                        for i in pool.tolist()
+                    ]
+                )
+            comps[:, 0] = np.clip(sem, 0.0, 1.0)
+        top = lexical_raw.max() if lexical_raw.size else 0.0
+        if top > 0:
+            comps[:, 1] = lexical_raw[pool] / top
+        comps[:, 2] = structured_scores(query, corpus.items, pool, cfg.structured_weights)
+        return comps
+
+    def _select(
+        self,
+        corpus: _Corpus,
+        query: Item,
+        pool: np.ndarray,
+        fused: np.ndarray,
+        exclude: set[str],
+        k: int,
+    ) -> np.ndarray:
+        """Positions into ``pool`` of the final results, in display order."""
+        cfg = self._config
+        exclude.add(query.key)
+        order = np.lexsort((pool, -fused))  # best score first, ties by candidate index
+        depth = max(k, cfg.diversity_depth) if cfg.diversity > 0 else k
+        kept: list[int] = []
+        seen_groups: set[str] = set()
+        for pos in order.tolist():
+            item = corpus.items[int(pool[pos])]
+            if item.key in exclude or fused[pos] < cfg.min_score:
+                continue
+            if item.group is not None:
+                if item.group in seen_groups:
+                    continue
+                seen_groups.add(item.group)
+            kept.append(pos)
+            if len(kept) >= depth:
+                break
+        head = np.asarray(kept, dtype=np.int64)
+        if cfg.diversity > 0 and corpus.dense is not None and head.size > 1:
+            vectors = corpus.dense.get_vectors(pool[head])
+            return head[mmr(fused[head], vectors, cfg.diversity, k)]
+        return head[:k]
+
+    def _matches(
+        self,
+        corpus: _Corpus,
+        query: Item,
+        pool: np.ndarray,
+        chosen: np.ndarray,
+        fused: np.ndarray,
+        components: np.ndarray,
+    ) -> list[Match]:
+        cfg = self._config
+        items = [corpus.items[int(pool[p])] for p in chosen]
+        pairs: list[tuple[str, str, float] | None] = [None] * len(items)
+        if cfg.explain_sentences and self.encoder is not None and items:
+            pairs = best_pairs(
+                self.encoder,
+                query.text,
+                [c.text for c in items],
+                max_sentences=cfg.max_sentences,
+                batch_size=cfg.batch_size,
+            )
+        matches = []
+        for pos, item, pair in zip(chosen.tolist(), items, pairs, strict=True):
+            index = int(pool[pos])
+            comps = {name: float(components[pos, j]) for j, name in enumerate(COMPONENTS)}
+            domains, areas, tags = shared(query, item)
+            terms = key_terms(
+                query.text,
+                item.text,
+                corpus.lexical.contributions(query.text, index),
+                cfg.max_key_terms,
+            )
+            explanation = Explanation(domains, areas, tags, terms, pair, dict(comps))
+            matches.append(Match(index, item.key, float(fused[pos]), comps, explanation, item.group))
+        return matches

@@ -1,0 +1,186 @@
+"""Text handling shared by the lexical scorers, the hashing encoder and explanations.
+
+The tokenizer works on mixed English / Traditional Chinese text:
+
+* Text is NFKC-normalised (full-width letters and digits become ASCII) and lower-cased.
+* Latin runs ``[a-z0-9]+`` become word tokens; English stop words (scikit-learn's list)
+  and one-character words are dropped; a conservative stemmer only strips a plural
+  ``-s`` ("clinics" -> "clinic", but not "process" or "status"), so the shorter surface
+  form of a stem is always a prefix of the longer ones. That keeps explanation terms
+  truthful: the term shown is a substring of both texts.
+* CJK runs have no word boundaries, so they become character unigrams plus bigrams
+  (the standard trick for Chinese retrieval without a segmenter). Unigrams and bigrams
+  containing common function characters (的, 和, 及, ...) are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+__all__ = [
+    "dense_text",
+    "detect_language",
+    "normalize",
+    "split_sentences",
+    "surface_forms",
+    "text_hash",
+    "tokenize",
+]
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
+_CJK_RE = re.compile(rf"[{_CJK}]")
+# Function characters that carry no topical meaning on their own.
+_CJK_STOP = frozenset("的了和與及或在是有為之也而等於其我們這那個對就都將並以被由")
+_NO_STEM_ENDINGS = ("ss", "us", "is", "os", "as")
+# Sentence ends: Latin punctuation followed by space, CJK punctuation, or newlines.
+_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])|\n+")
+
+
+def normalize(text: str) -> str:
+    """NFKC-normalise and lower-case ``text`` (what the tokenizer and explanations see).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The normalised text.
+    """
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _stem(word: str) -> str:
+    if len(word) > 3 and word.endswith("s") and not word.endswith(_NO_STEM_ENDINGS):
+        return word[:-1]
+    return word
+
+
+def _iter_tokens(text: str) -> Iterator[tuple[str, str]]:
+    """Yield ``(token, surface)`` pairs; surface is the normalised text the token came from."""
+    for match in _TOKEN_RE.finditer(normalize(text)):
+        run = match.group()
+        if _CJK_RE.match(run):
+            for i, ch in enumerate(run):
+                if ch not in _CJK_STOP:
+                    yield ch, ch
+                if i + 1 < len(run) and ch not in _CJK_STOP and run[i + 1] not in _CJK_STOP:
+                    yield run[i : i + 2], run[i : i + 2]
+        elif len(run) > 1 and run not in ENGLISH_STOP_WORDS:
+            yield _stem(run), run
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into lexical tokens (see the module docstring for the rules).
+
+    This is a module-level function so that fitted scikit-learn vectorizers using it
+    can be pickled.
+
+    Args:
+        text: English, Chinese or mixed text.
+
+    Returns:
+        Tokens in text order, repeated as often as they occur.
+    """
+    return [tok for tok, _ in _iter_tokens(text)]
+
+
+def surface_forms(text: str) -> dict[str, set[str]]:
+    """Map each token of ``text`` to the normalised surface strings it came from.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        ``{token: {surface, ...}}``.
+    """
+    forms: dict[str, set[str]] = {}
+    for tok, surface in _iter_tokens(text):
+        forms.setdefault(tok, set()).add(surface)
+    return forms
+
+
+def split_sentences(text: str, *, max_sentences: int = 12, max_chars: int = 300) -> list[str]:
+    """Split text into sentences for sentence-pair explanations.
+
+    Args:
+        text: Any text; Chinese full stops and newlines also end sentences.
+        max_sentences: Keep at most this many (the first ones, where officers and
+            startups usually state the need or product).
+        max_chars: Truncate each sentence to this many characters.
+
+    Returns:
+        Non-trivial sentences (at least 4 characters), stripped.
+    """
+    out: list[str] = []
+    for part in _SENTENCE_RE.split(text):
+        part = part.strip()
+        if len(part) >= 4:
+            out.append(part[:max_chars])
+            if len(out) >= max_sentences:
+                break
+    return out
+
+
+def dense_text(title: str, text: str, *, max_chars: int = 2000) -> str:
+    """Build the string that is fed to the sentence encoder.
+
+    The title goes first because encoders truncate at ``max_seq_length`` tokens
+    (256 word pieces for all-MiniLM-L6-v2, roughly 180 English words), so the title and
+    the opening of the text, where needs and products are usually summarised, are
+    what the vector represents. Cutting at ``max_chars`` only saves tokenizer time.
+
+    Args:
+        title: Item title (may be empty).
+        text: Item body text.
+        max_chars: Hard cap on the returned length.
+
+    Returns:
+        ``"title. text"`` (title omitted when empty or already the start of the text).
+    """
+    title, text = title.strip(), text.strip()
+    if title and not text.startswith(title):
+        text = f"{title}. {text}" if text else title
+    return text[:max_chars]
+
+
+def detect_language(text: str) -> str:
+    """Guess ``"zh-Hant"`` or ``"en"`` from the share of CJK characters.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        ``"zh-Hant"`` when at least 20% of the letters are CJK, else ``"en"``.
+    """
+    letters = sum(ch.isalpha() for ch in text)
+    if not letters:
+        return "en"
+    cjk = len(_CJK_RE.findall(text))
+    return "zh-Hant" if cjk / letters >= 0.2 else "en"
+
+
+def text_hash(model_id: str, text: str, role: str = "passage") -> str:
+    """Cache key for an embedding: sha256 of model id, role and text.
+
+    The web layer stores embeddings keyed by ``(model_id, text_hash)`` so unchanged text
+    is never re-encoded. Hash the exact string that is encoded (``dense_text(...)``).
+
+    Args:
+        model_id: ``Encoder.model_id`` (includes non-default prefixes).
+        text: The exact text that was encoded.
+        role: ``"passage"`` (default, what corpora are stored as) or ``"query"``; only
+            matters for asymmetric models such as e5, but keeps keys distinct.
+
+    Returns:
+        64-character lowercase hex digest.
+    """
+    h = hashlib.sha256()
+    for part in (model_id, role, text):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()

@@ -1,0 +1,20 @@
+"""InnoMatch's SQLAlchemy models, one module per aggregate."""
+
+from .audit import AuditEvent
+from .capability import Capability, CapabilityDomain, CapabilityTag
+from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
+from .db import Base, utcnow
+from .engagement import ConflictOfInterest, LoginAttempt, Notification, Workshop, WorkshopRegistration
+from .matching import Dismissal, Embedding, RankerVersion
+from .organisation import Department, Startup
+from .proposal import Proposal
+from .trial import Kpi, Milestone, OutcomeReport, Trial, TrialNote, TrialTransition
+from .user import User
+
+__all__ = [
+    "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
+    "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
+    "Dismissal", "Embedding", "Kpi", "LoginAttempt", "Milestone", "Notification", "OutcomeReport",
+    "Proposal", "RankerVersion", "Startup", "Trial", "TrialNote", "TrialTransition", "User",
+    "Workshop", "WorkshopRegistration", "utcnow",
+]

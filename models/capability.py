@@ -1,0 +1,87 @@
+"""Capabilities: a startup's products or solutions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, TimestampMixin, check_in
+from .vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS
+
+if TYPE_CHECKING:
+    from .organisation import Startup
+
+
+class Capability(TimestampMixin, Base):
+    """A product or solution a startup can bring to a PoC trial."""
+
+    __tablename__ = "capabilities"
+    __table_args__ = (
+        CheckConstraint("readiness BETWEEN 1 AND 9", name="readiness"),
+        CheckConstraint(check_in("language", CONTENT_LANGUAGES), name="language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    startup_id: Mapped[int] = mapped_column(ForeignKey("startups.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    deployments: Mapped[str] = mapped_column(Text, default="")
+    # Technology readiness level, 1 (idea) to 9 (proven in operation).
+    readiness: Mapped[int] = mapped_column(Integer, default=5)
+    language: Mapped[str] = mapped_column(String(10), default="en")
+
+    startup: Mapped[Startup] = relationship(back_populates="capabilities")
+    domain_rows: Mapped[list[CapabilityDomain]] = relationship(
+        cascade="all, delete-orphan", order_by="CapabilityDomain.domain"
+    )
+    tag_rows: Mapped[list[CapabilityTag]] = relationship(
+        cascade="all, delete-orphan", order_by="CapabilityTag.tag"
+    )
+
+    @property
+    def domains(self) -> list[str]:
+        return [row.domain for row in self.domain_rows]
+
+    @domains.setter
+    def domains(self, keys: list[str]) -> None:
+        self.domain_rows = [CapabilityDomain(domain=k) for k in dict.fromkeys(keys)]
+
+    @property
+    def technologies(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+    @technologies.setter
+    def technologies(self, tags: list[str]) -> None:
+        self.tag_rows = [CapabilityTag(tag=t) for t in dict.fromkeys(tags)]
+
+    def matching_text(self) -> str:
+        """Text the recommender reads for this capability."""
+        return "\n".join(p for p in (self.name, self.description, self.deployments) if p)
+
+    def __repr__(self) -> str:
+        return f"<Capability {self.id} {self.name[:30]!r}>"
+
+
+class CapabilityDomain(Base):
+    """One of the six MoU domains a capability serves."""
+
+    __tablename__ = "capability_domains"
+    __table_args__ = (CheckConstraint(check_in("domain", DOMAIN_KEYS), name="domain"),)
+
+    capability_id: Mapped[int] = mapped_column(
+        ForeignKey("capabilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class CapabilityTag(Base):
+    """A technology a capability uses (lower case)."""
+
+    __tablename__ = "capability_tags"
+
+    capability_id: Mapped[int] = mapped_column(
+        ForeignKey("capabilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)

@@ -1,0 +1,115 @@
+"""Challenges: business needs posted by department officers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import AwareDateTime, Base, TimestampMixin, check_in
+from .vocabulary import AREA_KEYS, CHALLENGE_STATUSES, CONTENT_LANGUAGES, DOMAIN_KEYS
+
+if TYPE_CHECKING:
+    from .organisation import Department
+    from .user import User
+
+
+class Challenge(TimestampMixin, Base):
+    """A department's business need, open to proposals while its status is ``open``."""
+
+    __tablename__ = "challenges"
+    __table_args__ = (
+        CheckConstraint(check_in("status", CHALLENGE_STATUSES), name="status"),
+        CheckConstraint(check_in("functional_area", AREA_KEYS), name="functional_area"),
+        CheckConstraint(check_in("language", CONTENT_LANGUAGES), name="language"),
+        CheckConstraint("duration_weeks BETWEEN 1 AND 104", name="duration_weeks"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="RESTRICT"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    problem_statement: Mapped[str] = mapped_column(Text)
+    desired_outcomes: Mapped[str] = mapped_column(Text, default="")
+    constraints: Mapped[str] = mapped_column(Text, default="")
+    functional_area: Mapped[str] = mapped_column(String(40))
+    # Expected length of the proof-of-concept trial.
+    duration_weeks: Mapped[int] = mapped_column(Integer, default=12)
+    closing_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    opened_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+
+    department: Mapped[Department] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    domain_rows: Mapped[list[ChallengeDomain]] = relationship(
+        cascade="all, delete-orphan", order_by="ChallengeDomain.domain"
+    )
+    tag_rows: Mapped[list[ChallengeTag]] = relationship(
+        cascade="all, delete-orphan", order_by="ChallengeTag.tag"
+    )
+
+    @property
+    def domains(self) -> list[str]:
+        return [row.domain for row in self.domain_rows]
+
+    @domains.setter
+    def domains(self, keys: list[str]) -> None:
+        self.domain_rows = [ChallengeDomain(domain=k) for k in dict.fromkeys(keys)]
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+    @tags.setter
+    def tags(self, tags: list[str]) -> None:
+        self.tag_rows = [ChallengeTag(tag=t) for t in dict.fromkeys(tags)]
+
+    def matching_text(self) -> str:
+        """Text the recommender reads for this challenge."""
+        return "\n".join(
+            part for part in (self.title, self.problem_statement, self.desired_outcomes) if part
+        )
+
+    def __repr__(self) -> str:
+        return f"<Challenge {self.id} {self.status} {self.title[:30]!r}>"
+
+
+class ChallengeDomain(Base):
+    """One of the six MoU domains a challenge is tagged with."""
+
+    __tablename__ = "challenge_domains"
+    __table_args__ = (CheckConstraint(check_in("domain", DOMAIN_KEYS), name="domain"),)
+
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class ChallengeTag(Base):
+    """A technology tag on a challenge (lower case)."""
+
+    __tablename__ = "challenge_tags"
+
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
+
+
+class ChallengeFollow(Base):
+    """A user following a challenge to hear about its changes."""
+
+    __tablename__ = "challenge_follows"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True
+    )

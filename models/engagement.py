@@ -1,0 +1,93 @@
+"""Notifications, conflicts of interest and workshops."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import AwareDateTime, Base, TimestampMixin, utcnow
+from .organisation import Startup
+from .user import User
+
+
+class Notification(Base):
+    """An in-app message for one user; emailed now or in the daily digest per their choice."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # Message parameters; the text is rendered in the reader's language when shown.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    link: Mapped[str] = mapped_column(String(300), default="")
+    read_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    emailed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, index=True)
+
+
+class ConflictOfInterest(Base):
+    """A coordinator's conflict with a startup: declared, or detected automatically."""
+
+    __tablename__ = "conflicts_of_interest"
+    __table_args__ = (
+        UniqueConstraint("coordinator_id", "startup_id"),
+        CheckConstraint("source IN ('declared', 'detected')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coordinator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    startup_id: Mapped[int] = mapped_column(ForeignKey("startups.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(10), default="declared")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+    coordinator: Mapped[User] = relationship()
+    startup: Mapped[Startup] = relationship()
+
+
+class Workshop(TimestampMixin, Base):
+    """A thematic workshop or tech forum scheduled by the lab."""
+
+    __tablename__ = "workshops"
+    __table_args__ = (CheckConstraint("capacity > 0", name="capacity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_en: Mapped[str] = mapped_column(String(200))
+    title_zh: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    ends_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    location: Mapped[str] = mapped_column(String(200), default="")
+    capacity: Mapped[int] = mapped_column(Integer, default=50)
+    # Domain keys and challenge ids the workshop is about.
+    domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    challenge_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class WorkshopRegistration(Base):
+    """A user's place at a workshop."""
+
+    __tablename__ = "workshop_registrations"
+    __table_args__ = (UniqueConstraint("workshop_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class LoginAttempt(Base):
+    """A sign-in attempt, counted per account and per address for throttling."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    success: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, index=True)

@@ -1,0 +1,139 @@
+"""PoC trials and what is tracked about them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import AwareDateTime, Base, TimestampMixin, check_in, utcnow
+from .vocabulary import TRIAL_OUTCOMES, TRIAL_STATES
+
+if TYPE_CHECKING:
+    from .capability import Capability
+    from .challenge import Challenge
+    from .organisation import Startup
+    from .proposal import Proposal
+    from .user import User
+
+
+class Trial(TimestampMixin, Base):
+    """A proof-of-concept pairing of a challenge with a startup's capability."""
+
+    __tablename__ = "trials"
+    __table_args__ = (
+        UniqueConstraint("challenge_id", "startup_id"),
+        CheckConstraint(check_in("status", TRIAL_STATES), name="status"),
+        CheckConstraint(
+            "outcome IS NULL OR (status = 'completed' AND " + check_in("outcome", TRIAL_OUTCOMES) + ")",
+            name="outcome",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), index=True)
+    startup_id: Mapped[int] = mapped_column(ForeignKey("startups.id", ondelete="CASCADE"), index=True)
+    capability_id: Mapped[int | None] = mapped_column(ForeignKey("capabilities.id", ondelete="SET NULL"))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    # Reason given with the latest decision (approval, rejection, withdrawal).
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    department_confirmed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    startup_accepted_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    approved_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # Optimistic lock: a concurrent move on a stale row fails instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    challenge: Mapped[Challenge] = relationship()
+    startup: Mapped[Startup] = relationship()
+    capability: Mapped[Capability | None] = relationship()
+    proposal: Mapped[Proposal | None] = relationship()
+    transitions: Mapped[list[TrialTransition]] = relationship(
+        back_populates="trial", cascade="all, delete-orphan", order_by="TrialTransition.id"
+    )
+    milestones: Mapped[list[Milestone]] = relationship(
+        cascade="all, delete-orphan", order_by="Milestone.due_on"
+    )
+    kpis: Mapped[list[Kpi]] = relationship(cascade="all, delete-orphan", order_by="Kpi.id")
+    notes: Mapped[list[TrialNote]] = relationship(cascade="all, delete-orphan", order_by="TrialNote.id")
+    report: Mapped[OutcomeReport | None] = relationship(cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Trial {self.id} {self.status}>"
+
+
+class TrialTransition(Base):
+    """One move of a trial's state machine: who, when, why."""
+
+    __tablename__ = "trial_transitions"
+    __table_args__ = (
+        CheckConstraint(check_in("to_state", TRIAL_STATES), name="to_state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(12))
+    to_state: Mapped[str] = mapped_column(String(12))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+    trial: Mapped[Trial] = relationship(back_populates="transitions")
+    actor: Mapped[User | None] = relationship()
+
+
+class Milestone(Base):
+    """A dated milestone of a trial."""
+
+    __tablename__ = "trial_milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Kpi(Base):
+    """A KPI agreed at approval, with its measured result at completion."""
+
+    __tablename__ = "trial_kpis"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(200))
+    result: Mapped[str | None] = mapped_column(String(200))
+
+
+class TrialNote(Base):
+    """A free-text note on a trial's progress."""
+
+    __tablename__ = "trial_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+
+class OutcomeReport(TimestampMixin, Base):
+    """The structured outcome of a completed trial; the startup can read it."""
+
+    __tablename__ = "trial_outcome_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), unique=True)
+    summary: Mapped[str] = mapped_column(Text)
+    lessons: Mapped[str] = mapped_column(Text, default="")
+    recommendation: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,70 @@
+"""The InnoMatch web application."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from . import database
+from .config import Config
+
+
+def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, then extensions, then blueprints, then CLI. No side effects.
+
+    Args:
+        config: a config class, or a mapping of overrides applied on top of ``Config``.
+    """
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="static",
+        instance_relative_config=False,
+    )
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    database.init_app(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from .errors import register_error_handlers
+    from .security import init_security
+
+    register_error_handlers(app)
+    init_security(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from .extensions import babel, csrf, limiter, login_manager, select_locale
+    from .templating import init_templating
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    init_templating(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .auth.routes import bp as auth_bp
+    from .challenges.routes import bp as challenges_bp
+    from .coordinator.routes import bp as coordinator_bp
+    from .main.routes import bp as main_bp
+    from .admin.routes import bp as admin_bp
+    from .startups.routes import bp as startups_bp
+    from .matches.routes import bp as matches_bp
+
+    for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, coordinator_bp, admin_bp):
+        app.register_blueprint(bp)

@@ -1,0 +1,81 @@
+"""Who may do what: every access rule lives here, checked on the server by every route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user
+
+from models import Challenge, Startup, Trial, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Refuse anonymous users (sign-in redirect) and users of other roles (403)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            from .extensions import login_manager
+
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def can_view_challenge(user: Any, challenge: Challenge) -> bool:
+    """Open and closed challenges are public; drafts only for their department and the lab."""
+    if challenge.status != "draft":
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or (user.is_officer and user.department_id == challenge.department_id)
+
+
+def can_edit_challenge(user: Any, challenge: Challenge) -> bool:
+    """Only officers of the owning department edit, open and close a challenge."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_officer
+        and user.department_id == challenge.department_id
+    )
+
+
+def can_see_recommended_startups(user: Any, challenge: Challenge) -> bool:
+    """The challenge's own officers and the lab's coordinators see its ranked startups."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or can_edit_challenge(user, challenge)
+
+
+def can_edit_startup(user: Any, startup: Startup) -> bool:
+    """Only members of that startup edit its profile and capabilities."""
+    return bool(
+        getattr(user, "is_authenticated", False) and user.is_startup and user.startup_id == startup.id
+    )
+
+
+def can_view_trial(user: Any, trial: Trial) -> bool:
+    """The lab, the owning department's officers and the startup's members see a trial."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    if user.is_officer:
+        return user.department_id == trial.challenge.department_id
+    return user.is_startup and user.startup_id == trial.startup_id
+
+
+def is_member(user: User | Any, startup_id: int) -> bool:
+    """Whether ``user`` is a member of the startup ``startup_id``."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_startup and user.startup_id == startup_id)

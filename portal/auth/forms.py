@@ -1,0 +1,62 @@
+"""Sign-in, registration and account forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, PasswordField, SelectField, StringField, URLField
+from wtforms.validators import URL, Email, EqualTo, InputRequired, Length, Optional
+
+from models.vocabulary import STARTUP_SIZES
+
+from ..forms import BaseForm, choices
+
+
+class LoginForm(BaseForm):
+    email = EmailField(_l("Email address"), validators=[InputRequired(_l("Enter your email address.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password.")), Length(max=128)])
+
+
+class RegisterForm(BaseForm):
+    display_name = StringField(_l("Your name"), validators=[InputRequired(_l("Enter your name.")), Length(max=120)])
+    email = EmailField(
+        _l("Work email address"),
+        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+    )
+    startup_name = StringField(
+        _l("Startup name"), validators=[InputRequired(_l("Enter your startup's name.")), Length(max=200)]
+    )
+    website = URLField(
+        _l("Website"),
+        validators=[Optional(), URL(message=_l("Enter a full web address, starting with https://")), Length(max=300)],
+    )
+    size = SelectField(_l("Company size"), choices=choices((s, s) for s in STARTUP_SIZES))
+    password = PasswordField(
+        _l("Password"),
+        description=_l("At least 12 characters. Avoid common passwords."),
+        validators=[InputRequired(_l("Choose a password.")), Length(max=128)],
+    )
+    confirm = PasswordField(
+        _l("Confirm password"),
+        validators=[InputRequired(_l("Repeat your password.")), EqualTo("password", _l("The passwords do not match."))],
+    )
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(_l("Enter your current password."))])
+    new_password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters. Avoid common passwords."),
+        validators=[InputRequired(_l("Choose a new password.")), Length(max=128)],
+    )
+    confirm = PasswordField(
+        _l("Confirm new password"),
+        validators=[InputRequired(_l("Repeat your new password.")), EqualTo("new_password", _l("The passwords do not match."))],
+    )
+
+
+class ChangeEmailForm(BaseForm):
+    email = EmailField(
+        _l("New email address"),
+        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+    )
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(_l("Enter your current password."))])

@@ -1,0 +1,118 @@
+"""Sign in, sign out, startup self-registration, account settings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..database import db
+from ..errors import DomainError
+from ..extensions import limiter
+from ..services import accounts
+from .forms import ChangeEmailForm, ChangePasswordForm, LoginForm, RegisterForm
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("main.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def login():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr or "")
+        except DomainError as error:
+            db.commit()  # keep the failed attempt: it counts towards the throttle
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            session.clear()  # a fresh session on sign-in defeats session fixation
+            login_user(user)
+            if "locale" not in session:
+                session["locale"] = user.locale
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out and end the session on the server too."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(current_user)
+        db.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def register():
+    """Register a startup and its first member."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        data = accounts.StartupRegistration(
+            email=form.email.data,
+            password=form.password.data,
+            display_name=form.display_name.data,
+            startup_name=form.startup_name.data,
+            website=form.website.data or "",
+            size=form.size.data,
+            locale=session.get("locale", "en"),
+        )
+        try:
+            user = accounts.register_startup(data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            session.clear()
+            login_user(user)
+            flash(_("Welcome to InnoMatch. Describe what your startup offers to get recommendations."), "success")
+            return redirect(url_for("startups.new_capability"))
+    return render_template("auth/register.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Change the password or the sign-in email, after re-entering the password."""
+    password_form = ChangePasswordForm(prefix="pw")
+    email_form = ChangeEmailForm(prefix="em")
+    if request.method == "POST":
+        which = request.form.get("action")
+        form = password_form if which == "password" else email_form
+        if form.validate_on_submit():
+            try:
+                if form is password_form:
+                    accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+                else:
+                    accounts.change_email(current_user, form.current_password.data, form.email.data)
+            except DomainError as error:
+                db.rollback()
+                form.apply_domain_error(error)
+            else:
+                db.commit()
+                if form is password_form:
+                    # The token rotated; sign this browser in again with the new one.
+                    login_user(current_user)
+                    flash(_("Your password has been changed. Other sessions have been signed out."), "success")
+                else:
+                    flash(_("Your email address has been changed."), "success")
+                return redirect(url_for("auth.account"))
+        return render_template("auth/account.html", password_form=password_form, email_form=email_form), 400
+    return render_template("auth/account.html", password_form=password_form, email_form=email_form)

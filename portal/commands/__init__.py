@@ -1,0 +1,12 @@
+"""CLI command groups; each command commits once at its end."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Add every command group to ``app.cli``."""
+    from . import users
+
+    users.register(app)

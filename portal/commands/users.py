@@ -1,0 +1,45 @@
+"""``flask create-user``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from models import Department, Startup
+from models.vocabulary import ROLES
+
+from ..database import db
+from ..errors import DomainError
+from ..services import accounts
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--name", "display_name", required=True)
+    @click.option("--role", type=click.Choice(ROLES), required=True)
+    @click.option("--department", "department_code", help="Department code (officers).")
+    @click.option("--startup", "startup_name", help="Startup name (startup members).")
+    @click.option("--locale", type=click.Choice(["en", "zh_Hant_HK"]), default="en")
+    @click.password_option()
+    def create_user(email, display_name, role, department_code, startup_name, locale, password):  # type: ignore[no-untyped-def]
+        """Create an account of any role (officers, coordinators and admins are created this way)."""
+        department = (
+            db.scalar(select(Department).where(Department.code == department_code)) if department_code else None
+        )
+        if department_code and department is None:
+            raise click.BadParameter(f"no department with code {department_code!r}", param_hint="--department")
+        startup = db.scalar(select(Startup).where(Startup.name == startup_name)) if startup_name else None
+        if startup_name and startup is None:
+            raise click.BadParameter(f"no startup named {startup_name!r}", param_hint="--startup")
+        try:
+            user = accounts.create_user(
+                None, email=email, password=password, display_name=display_name, role=role,
+                department=department, startup=startup, locale=locale,
+            )
+        except DomainError as error:
+            db.rollback()
+            raise click.ClickException(error.message) from error
+        db.commit()
+        click.echo(f"Created {user.role} {user.email} (id {user.id}).")

@@ -1,0 +1,60 @@
+"""Configuration from the environment; TestConfig for the test suite."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production defaults, each overridable by an environment variable of the same name."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'innomatch.db'}")
+    # Recommender: a sentence-transformers model path or hub name; "default" is the bundled
+    # all-MiniLM-L6-v2; "hashing" is a fast model-free encoder used by tests.
+    MATCHER_MODEL = os.environ.get("MATCHER_MODEL", "default")
+    MATCHER_FUSION = os.environ.get("MATCHER_FUSION", "")
+    MATCHER_VERIFIED_ONLY = _bool("MATCHER_VERIFIED_ONLY", False)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
+    WTF_CSRF_TIME_LIMIT = None  # the session's own lifetime bounds the token
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Hong_Kong"
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    MAIL_FROM = os.environ.get("MAIL_FROM", "InnoMatch <no-reply@innomatch.hk>")
+    PAGE_SIZE = 20
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    """Local development: the zero-setup SQLite database."""
+
+    DEBUG = False
+
+
+class TestConfig(Config):
+    """Isolated, fast and deterministic settings for the test suite."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
+    MATCHER_MODEL = "hashing"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    SMTP_HOST = ""

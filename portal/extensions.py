@@ -1,0 +1,28 @@
+"""Flask extensions, created unbound and initialised in the app factory."""
+
+from __future__ import annotations
+
+from flask import request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from models.vocabulary import UI_LOCALES
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def select_locale() -> str:
+    """Pick the interface language: explicit choice, then the user's setting, then the browser."""
+    chosen = session.get("locale")
+    if chosen in UI_LOCALES:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in UI_LOCALES:
+        return current_user.locale
+    best = request.accept_languages.best_match(["en", "zh-HK", "zh-TW", "zh-Hant", "zh"])
+    return "zh_Hant_HK" if best and best.startswith("zh") else "en"

@@ -1,0 +1,84 @@
+"""Form base class and fields shared by every area."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+# Control characters other than tab and newlines; PostgreSQL also refuses NUL in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: Any) -> Any:
+    """Strip control characters and surrounding white space, normalise line ends."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value.replace("\r\n", "\n")).strip()
+    return value
+
+
+class BaseForm(FlaskForm):
+    """A FlaskForm (with CSRF) whose text inputs are cleaned before validation."""
+
+    class Meta:
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+            filters = list(unbound_field.kwargs.get("filters", ()))
+            if unbound_field.field_class.__name__ in ("StringField", "TextAreaField", "EmailField",
+                                                      "TagListField", "URLField", "SearchField"):
+                filters.insert(0, clean_text)
+                options = {**options, "filters": filters}
+            return unbound_field.bind(form=form, **options)
+
+    def apply_domain_error(self, error: Any) -> None:
+        """Show a service's DomainError on its field (or above the form)."""
+        field = getattr(self, error.field, None) if error.field else None
+        if isinstance(field, Field):
+            field.errors = [*field.errors, error.message]  # type: ignore[list-item]
+        else:
+            self.form_errors.append(error.message)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class TagListField(StringField):
+    """Comma-separated tags, stored lower case, de-duplicated."""
+
+    def __init__(self, *args: Any, max_tags: int = 12, max_length: int = 40, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_tags = max_tags
+        self.max_length = max_length
+
+    def _value(self) -> str:
+        return ", ".join(self.data or [])
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = valuelist[0] if valuelist else ""
+        raw = clean_text(raw) if isinstance(raw, str) else ""
+        tags = [t.strip().lower() for t in re.split(r"[,，、;\n]", raw) if t.strip()]
+        self.data = list(dict.fromkeys(tags))
+
+    def process_data(self, value: Any) -> None:
+        self.data = list(value or [])
+
+    def pre_validate(self, form: Any) -> None:
+        if len(self.data or []) > self.max_tags:
+            raise ValidationError(_l("Use at most %(n)d tags.", n=self.max_tags))
+        for tag in self.data or []:
+            if len(tag) > self.max_length:
+                raise ValidationError(_l("Each tag must be at most %(n)d characters.", n=self.max_length))
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """Select/checkbox choices from ``(value, label)`` pairs (WTForms 3.3 wants SelectChoice)."""
+    return [SelectChoice(str(value), label) for value, label in pairs]

@@ -1,0 +1,60 @@
+"""Template globals and filters shared by every page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, request
+from flask_babel import format_date, format_datetime, get_locale
+
+from models.vocabulary import DOMAINS, FUNCTIONAL_AREAS, area, domain
+
+
+def current_locale() -> str:
+    """The interface locale as a string, e.g. ``en`` or ``zh_Hant_HK``."""
+    return str(get_locale() or "en")
+
+
+def html_lang() -> str:
+    """The interface language as a BCP 47 tag for ``<html lang>``."""
+    return "zh-Hant-HK" if current_locale().startswith("zh") else "en"
+
+
+def domain_label(key: str) -> str:
+    return domain(key).label(current_locale())
+
+
+def area_label(key: str) -> str:
+    return area(key).label(current_locale())
+
+
+def url_with(**changes: Any) -> str:
+    """The current URL with some query parameters replaced (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [str(value)]
+    query = urlencode(args, doseq=True)
+    return request.path + ("?" + query if query else "")
+
+
+def init_templating(app: Flask) -> None:
+    """Register globals and filters."""
+    app.jinja_env.globals.update(
+        DOMAINS=DOMAINS,
+        FUNCTIONAL_AREAS=FUNCTIONAL_AREAS,
+        domain_label=domain_label,
+        area_label=area_label,
+        current_locale=current_locale,
+        html_lang=html_lang,
+        url_with=url_with,
+    )
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
+    app.jinja_env.filters["datetime"] = (
+        lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.policies["ext.i18n.trimmed"] = True

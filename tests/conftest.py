@@ -1,0 +1,96 @@
+"""Shared fixtures: the app on SQLite (default) or PostgreSQL (TEST_DATABASE_URL), factories, sign-in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+import models
+from portal import create_app
+from portal.config import TestConfig
+from portal.database import db
+
+from .factories import PASSWORD, Factory
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app and schema for the whole run; tables are emptied after each test."""
+    application = create_app(TestConfig)
+    application.config["DATABASE_URL"] = _database_url(tmp_path_factory)
+    # Re-bind to the chosen database (the factory bound the config default).
+    from portal import database
+
+    database.init_app(application)
+    engine = application.extensions["innomatch_engine"]
+    models.Base.metadata.drop_all(engine)
+    models.Base.metadata.create_all(engine)
+    yield application
+    models.Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    engine = application.extensions["innomatch_engine"]
+    tables = [t.name for t in reversed(models.Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def make(app: Flask) -> Factory:
+    """Factories: ``make.user("officer")``, ``make.challenge(dept)``..."""
+    return Factory(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Any]:
+    """An app context with the request-scoped session, for calling services directly."""
+    with app.app_context():
+        yield db
+
+
+def login(client: FlaskClient, user: models.User, password: str = PASSWORD) -> None:
+    """Sign ``user`` in through the real form."""
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+@pytest.fixture
+def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]
+    """``login_as(user)`` signs the test client in as ``user``."""
+
+    def _login(user: models.User) -> FlaskClient:
+        login(client, user)
+        return client
+
+    return _login

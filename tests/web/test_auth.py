@@ -1,0 +1,59 @@
+"""Sign-in, sign-out, registration."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import Startup, User
+from tests.conftest import login
+
+
+def test_register_startup_creates_account_and_signs_in(client, ctx):
+    response = client.post(
+        "/register",
+        data={
+            "display_name": "Ada Chan",
+            "email": "Ada@Example.HK",
+            "startup_name": "CareBot Ltd",
+            "website": "https://carebot.example.hk",
+            "size": "1-10",
+            "password": "a-long-unique-passphrase",
+            "confirm": "a-long-unique-passphrase",
+        },
+    )
+    assert response.status_code == 302
+    user = ctx.scalar(select(User).where(User.email == "ada@example.hk"))
+    assert user is not None and user.role == "startup"
+    assert ctx.get(Startup, user.startup_id).name == "CareBot Ltd"
+
+
+def test_register_rejects_common_and_short_passwords(client, ctx):
+    for password, message in (("short", "at least 12"), ("1qaz2wsx3edc", "too common")):
+        response = client.post(
+            "/register",
+            data={"display_name": "A", "email": "a@example.hk", "startup_name": "S", "size": "1-10",
+                  "password": password, "confirm": password},
+        )
+        assert response.status_code == 400
+        assert message in response.get_data(as_text=True)
+    assert ctx.scalar(select(User)) is None
+
+
+def test_wrong_password_is_refused_with_message(client, make):
+    user = make.user("officer")
+    response = client.post("/login", data={"email": user.email, "password": "wrong-password-123"})
+    assert response.status_code == 400
+    assert "not correct" in response.get_data(as_text=True)
+
+
+def test_cookie_replayed_after_sign_out_is_refused(app, make):
+    user = make.user("coordinator")
+    client = app.test_client()
+    login(client, user)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    client.post("/logout")
+    replay = app.test_client()
+    replay.set_cookie("session", cookie.value)
+    response = replay.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
