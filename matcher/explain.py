@@ -39,22 +39,18 @@ def key_terms(
         return ()
     q_norm, c_norm = normalize(query_text), normalize(candidate_text)
     q_forms, c_forms = surface_forms(query_text), surface_forms(candidate_text)
-    shown: list[str] = []
+    terms: list[str] = []
     for token, weight in contributions:
-        if weight <= 0:
-            continue
         forms = q_forms.get(token, set()) | c_forms.get(token, set())
-        if not forms:
+        if weight <= 0 or not forms:
             continue
         term = min(forms, key=lambda f: (len(f), f))
-        if term not in q_norm or term not in c_norm or term in shown:
-            continue
-        if len(term) == 1 and any(term in s for s in shown):
-            continue
-        shown.append(term)
-        if len(shown) >= max_terms:
-            break
-    return tuple(shown)
+        if term in q_norm and term in c_norm and term not in terms:
+            terms.append(term)
+    # Only CJK tokens are one character long (Latin ones need two).
+    longer = [t for t in terms if len(t) > 1]
+    shown = [t for t in terms if len(t) > 1 or not any(t in other for other in longer)]
+    return tuple(shown[:max_terms])
 
 
 def best_pairs(

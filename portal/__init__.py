@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .startups.routes import bp as startups_bp
     from .matches.routes import bp as matches_bp
+    from .trials.routes import bp as trials_bp
 
-    for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, coordinator_bp, admin_bp):
+    for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, trials_bp, coordinator_bp, admin_bp):
         app.register_blueprint(bp)

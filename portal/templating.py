@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Flask, request
 from flask_babel import format_date, format_datetime, get_locale
 
-from models.vocabulary import DOMAINS, FUNCTIONAL_AREAS, area, domain
+from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, domain
 
 
 def current_locale() -> str:
@@ -45,6 +45,7 @@ def init_templating(app: Flask) -> None:
     """Register globals and filters."""
     app.jinja_env.globals.update(
         DOMAINS=DOMAINS,
+        DOMAIN_KEYS=DOMAIN_KEYS,
         FUNCTIONAL_AREAS=FUNCTIONAL_AREAS,
         domain_label=domain_label,
         area_label=area_label,

@@ -1,6 +1,153 @@
-from flask import Blueprint
+"""Challenges: the public list and pages, and the officers' posting, editing, opening and closing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from models import Challenge, Department
+
+from ..access import can_edit_challenge, can_see_recommended_startups, can_view_challenge, roles_required
+from ..database import db
+from ..errors import DomainError, StaleState
+from ..services import challenges
+from .forms import ActionForm, ChallengeFilterForm, ChallengeForm
 
 bp = Blueprint("challenges", __name__)
-for _name in ("index", "mine", "create"):
-    bp.add_url_rule(f"/_{_name}", _name, lambda: "")
-bp.add_url_rule("/challenges/<int:challenge_id>", "detail", lambda challenge_id: "")
+
+# Longer page numbers are certainly past the end; the service clamps to the last page.
+_MAX_PAGE_DIGITS = 9
+
+
+def _page_number() -> int:
+    """The ``page`` parameter as a positive number; anything else means the first page."""
+    raw = request.args.get("page", "").strip()
+    if not raw.isascii() or not raw.isdigit():
+        return 1
+    return int(raw) if len(raw) <= _MAX_PAGE_DIGITS else 10**_MAX_PAGE_DIGITS
+
+
+def _load(challenge_id: int) -> Challenge:
+    """The challenge, or 404 when it does not exist or is a draft the user may not see."""
+    challenge = db.get(Challenge, challenge_id)
+    if challenge is None or not can_view_challenge(current_user, challenge):
+        abort(404)
+    return challenge
+
+
+def _render_detail(challenge: Challenge, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    return (
+        render_template(
+            "challenges/detail.html",
+            challenge=challenge,
+            error=error,
+            action_form=ActionForm(),
+            can_edit=can_edit_challenge(current_user, challenge),
+            can_see_recommended=can_see_recommended_startups(current_user, challenge),
+            can_propose=bool(
+                current_user.is_authenticated and current_user.is_startup and challenge.status == "open"
+            ),
+        ),
+        status,
+    )
+
+
+@bp.get("/challenges")
+def index():
+    """List the open and closed challenges, with filters, search and pages."""
+    departments = list(db.scalars(select(Department).order_by(Department.name_en)))
+    form = ChallengeFilterForm(
+        departments, challenges.may_see_drafts(current_user), formdata=request.args
+    )
+    form.validate()
+    page = challenges.search_challenges(current_user, form.filters(), _page_number())
+    return render_template("challenges/index.html", form=form, page=page), 400 if form.errors else 200
+
+
+@bp.get("/challenges/mine")
+@roles_required("officer")
+def mine():
+    """List the officer's department's challenges with their proposal counts."""
+    rows = challenges.department_challenges(current_user)
+    return render_template("challenges/mine.html", rows=rows, department=current_user.department)
+
+
+@bp.route("/challenges/new", methods=["GET", "POST"])
+@roles_required("officer")
+def create():
+    """Post a new challenge for the officer's department, as a draft or open at once."""
+    form = ChallengeForm()
+    if form.validate_on_submit():
+        publish = request.form.get("action") == "open"
+        try:
+            challenge = challenges.post_challenge(current_user, form.data_for_service(), publish=publish)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Challenge opened for proposals.") if publish else _("Challenge saved as a draft."), "success")
+            return redirect(url_for("challenges.detail", challenge_id=challenge.id))
+    return render_template("challenges/form.html", form=form, challenge=None), 400 if form.errors else 200
+
+
+@bp.get("/challenges/<int:challenge_id>")
+def detail(challenge_id: int):
+    """Show a challenge with every field and the actions the user may take."""
+    return _render_detail(_load(challenge_id))
+
+
+@bp.route("/challenges/<int:challenge_id>/edit", methods=["GET", "POST"])
+@roles_required("officer")
+def edit(challenge_id: int):
+    """Edit a challenge of the officer's department."""
+    challenge = _load(challenge_id)
+    if not can_edit_challenge(current_user, challenge):
+        abort(403)
+    form = ChallengeForm(obj=challenge)
+    if form.validate_on_submit():
+        publish = challenge.status != "open" and request.form.get("action") == "open"
+        try:
+            challenges.update_challenge(current_user, challenge, form.data_for_service(), publish=publish)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Challenge opened for proposals.") if publish else _("Challenge saved."), "success")
+            return redirect(url_for("challenges.detail", challenge_id=challenge.id))
+    return render_template("challenges/form.html", form=form, challenge=challenge), 400 if form.errors else 200
+
+
+@bp.post("/challenges/<int:challenge_id>/open", endpoint="open")
+@roles_required("officer")
+def open_challenge(challenge_id: int):
+    """Open a draft or reopen a closed challenge to proposals."""
+    return _move(challenge_id, challenges.open_challenge, _("Challenge opened for proposals."))
+
+
+@bp.post("/challenges/<int:challenge_id>/close", endpoint="close")
+@roles_required("officer")
+def close_challenge(challenge_id: int):
+    """Close an open challenge to new proposals."""
+    return _move(challenge_id, challenges.close_challenge, _("Challenge closed."))
+
+
+def _move(challenge_id: int, service, done: str):  # type: ignore[no-untyped-def]
+    """Load, check, call one status service and answer, for the open and close buttons."""
+    challenge = _load(challenge_id)
+    if not can_edit_challenge(current_user, challenge):
+        abort(403)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        service(current_user, challenge)
+    except DomainError as error:
+        db.rollback()
+        return _render_detail(challenge, error=error.message, status=409 if isinstance(error, StaleState) else 400)
+    db.commit()
+    flash(done, "success")
+    return redirect(url_for("challenges.detail", challenge_id=challenge.id))
+

@@ -7,6 +7,8 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Add every command group to ``app.cli``."""
-    from . import users
+    from . import demo, matching, users
 
     users.register(app)
+    demo.register(app)
+    matching.register(app)

@@ -1,4 +1,64 @@
-from flask import Blueprint
+"""Recommended opportunities for startups and recommended startups for challenges."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from models import Challenge, Startup
+
+from ..access import can_see_recommended_startups, roles_required
+from ..database import db
+from ..errors import DomainError
+from ..services import feedback, recommendations
+from .forms import DismissForm
 
 bp = Blueprint("matches", __name__)
-bp.add_url_rule("/_fs", "for_startup", lambda: "")
+
+
+@bp.get("/recommendations")
+@roles_required("startup")
+def for_startup():
+    """Show open challenges ranked for the signed-in member's startup."""
+    startup = db.get(Startup, current_user.startup_id) or abort(404)
+    results = recommendations.recommend_challenges(startup, current_user, limit=10)
+    return render_template("matches/for_startup.html", startup=startup, results=results, form=DismissForm())
+
+
+@bp.get("/challenges/<int:challenge_id>/recommended")
+@roles_required("officer", "coordinator", "admin")
+def for_challenge(challenge_id: int):
+    """Show startups ranked for a challenge (its officers and the lab only)."""
+    challenge = db.get(Challenge, challenge_id) or abort(404)
+    if not can_see_recommended_startups(current_user, challenge):
+        abort(403)
+    results = recommendations.recommend_startups(challenge, current_user, limit=10)
+    return render_template("matches/for_challenge.html", challenge=challenge, results=results, form=DismissForm())
+
+
+@bp.post("/recommendations/dismiss")
+@roles_required("startup", "officer", "coordinator", "admin")
+def dismiss():
+    """Hide a recommendation from the signed-in user and record why."""
+    form = DismissForm()
+    if not form.validate_on_submit() or not form.challenge_id.data.isdigit() or not form.startup_id.data.isdigit():
+        abort(400)
+    challenge = db.get(Challenge, int(form.challenge_id.data)) or abort(404)
+    startup = db.get(Startup, int(form.startup_id.data)) or abort(404)
+    if current_user.is_startup:
+        if current_user.startup_id != startup.id:
+            abort(403)
+        back = url_for("matches.for_startup")
+    else:
+        if not can_see_recommended_startups(current_user, challenge):
+            abort(403)
+        back = url_for("matches.for_challenge", challenge_id=challenge.id)
+    try:
+        feedback.dismiss_recommendation(current_user, challenge, startup, form.reason.data, form.note.data or "")
+    except DomainError as error:
+        db.rollback()
+        abort(400, error.message)
+    db.commit()
+    flash(_("Thank you. We will not show this recommendation to you again."), "success")
+    return redirect(back)

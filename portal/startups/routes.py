@@ -1,5 +1,253 @@
-from flask import Blueprint
+"""Startup profiles, capabilities, proposals, and the lab's startup list and verification."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from models import Capability, Challenge, Proposal, Startup
+
+from ..access import can_edit_startup, can_view_challenge, is_member, roles_required
+from ..database import db
+from ..errors import DomainError
+from ..forms import BaseForm
+from ..services import proposals, startups
+from .forms import CapabilityForm, ConfirmForm, ProposalForm, StartupForm
+from .labels import template_helpers
 
 bp = Blueprint("startups", __name__)
-for _name in ("mine", "my_proposals", "index", "new_capability"):
-    bp.add_url_rule(f"/_{_name}", _name, lambda: "")
+bp.context_processor(template_helpers)
+
+
+def _status(form: BaseForm) -> int:
+    return 400 if form.errors else 200
+
+
+# --- Profile -------------------------------------------------------------------------------
+
+
+@bp.get("/startups/<int:startup_id>")
+@login_required
+def profile(startup_id: int):
+    """Show a startup's profile and capabilities to any signed-in user."""
+    startup = db.get(Startup, startup_id) or abort(404)
+    return render_template(
+        "startups/profile.html",
+        startup=startup,
+        can_edit=can_edit_startup(current_user, startup),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.get("/startups/mine")
+@roles_required("startup")
+def mine():
+    """Go to the signed-in member's own startup profile."""
+    return redirect(url_for("startups.profile", startup_id=current_user.startup_id))
+
+
+@bp.route("/startups/<int:startup_id>/edit", methods=["GET", "POST"])
+@roles_required("startup")
+def edit(startup_id: int):
+    """Edit the profile of the member's startup."""
+    startup = db.get(Startup, startup_id) or abort(404)
+    if not can_edit_startup(current_user, startup):
+        abort(403)
+    form = StartupForm(obj=startup)
+    if form.validate_on_submit():
+        try:
+            startups.update_startup(current_user, startup, form.data_for_service())
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Profile saved."), "success")
+            return redirect(url_for("startups.profile", startup_id=startup.id))
+    return render_template("startups/edit.html", form=form, startup=startup), _status(form)
+
+
+# --- Capabilities ----------------------------------------------------------------------------
+
+
+@bp.route("/startups/capabilities/new", methods=["GET", "POST"])
+@roles_required("startup")
+def new_capability():
+    """Add a capability to the member's startup."""
+    startup = db.get(Startup, current_user.startup_id) or abort(404)
+    form = CapabilityForm()
+    if form.validate_on_submit():
+        try:
+            startups.create_capability(current_user, startup, form.data_for_service())
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Capability added."), "success")
+            return redirect(url_for("startups.profile", startup_id=startup.id))
+    return render_template("startups/capability_form.html", form=form, startup=startup, capability=None), _status(form)
+
+
+@bp.route("/capabilities/<int:capability_id>/edit", methods=["GET", "POST"])
+@roles_required("startup")
+def edit_capability(capability_id: int):
+    """Edit a capability of the member's startup."""
+    capability = db.get(Capability, capability_id) or abort(404)
+    if not can_edit_startup(current_user, capability.startup):
+        abort(403)
+    form = CapabilityForm(obj=capability)
+    if form.validate_on_submit():
+        try:
+            startups.update_capability(current_user, capability, form.data_for_service())
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Capability saved."), "success")
+            return redirect(url_for("startups.profile", startup_id=capability.startup_id))
+    return (
+        render_template("startups/capability_form.html", form=form, startup=capability.startup, capability=capability),
+        _status(form),
+    )
+
+
+@bp.route("/capabilities/<int:capability_id>/delete", methods=["GET", "POST"])
+@roles_required("startup")
+def delete_capability(capability_id: int):
+    """Confirm, then delete, a capability of the member's startup."""
+    capability = db.get(Capability, capability_id) or abort(404)
+    if not can_edit_startup(current_user, capability.startup):
+        abort(403)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        startup_id = capability.startup_id
+        try:
+            startups.delete_capability(current_user, capability)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Capability deleted."), "success")
+            return redirect(url_for("startups.profile", startup_id=startup_id))
+    return (
+        render_template(
+            "startups/capability_delete.html",
+            form=form,
+            capability=capability,
+            problem=None if form.errors else startups.deletion_problem(capability),
+        ),
+        _status(form),
+    )
+
+
+# --- Proposals -------------------------------------------------------------------------------
+
+
+@bp.route("/challenges/<int:challenge_id>/propose", methods=["GET", "POST"])
+@roles_required("startup")
+def propose(challenge_id: int):
+    """Propose one of the startup's capabilities for an open challenge."""
+    challenge = db.get(Challenge, challenge_id) or abort(404)
+    if not can_view_challenge(current_user, challenge):
+        abort(404)
+    form = ProposalForm(capabilities=proposals.own_capabilities(current_user.startup_id))
+    if form.validate_on_submit():
+        try:
+            proposals.submit_proposal(current_user, challenge, form.data_for_service())
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Your proposal has been sent to the lab."), "success")
+            return redirect(url_for("startups.my_proposals"))
+    return (
+        render_template(
+            "startups/propose.html",
+            form=form,
+            challenge=challenge,
+            closed_reason=proposals.closed_reason(challenge),
+            existing=proposals.existing_proposal(current_user.startup_id, challenge.id),
+        ),
+        _status(form),
+    )
+
+
+@bp.get("/startups/proposals")
+@roles_required("startup")
+def my_proposals():
+    """List the proposals of the member's startup with their trial's state."""
+    rows = proposals.proposals_for_startup(current_user.startup_id)
+    return render_template("startups/proposals.html", rows=rows, confirm=ConfirmForm())
+
+
+@bp.post("/proposals/<int:proposal_id>/withdraw")
+@roles_required("startup")
+def withdraw_proposal(proposal_id: int):
+    """Withdraw a proposal of the member's startup."""
+    proposal = db.get(Proposal, proposal_id) or abort(404)
+    if not is_member(current_user, proposal.startup_id):
+        abort(403)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        proposals.withdraw_proposal(current_user, proposal)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+    else:
+        db.commit()
+        flash(_("Your proposal has been withdrawn."), "success")
+    return redirect(url_for("startups.my_proposals"))
+
+
+# --- The lab's list and verification --------------------------------------------------------
+
+
+@bp.get("/startups")
+@roles_required("coordinator", "admin")
+def index():
+    """List startups for the lab, filtered by verification and name."""
+    verified = {"yes": True, "no": False}.get(request.args.get("verified", ""))
+    text = request.args.get("q", "")[:100]
+    page = request.args.get("page", "1")
+    result = startups.search_startups(
+        verified=verified,
+        text=text,
+        page=int(page) if page.isdigit() and len(page) < 7 else 1,
+        per_page=current_app.config.get("PAGE_SIZE", 20),
+    )
+    return render_template("startups/index.html", result=result, verified=request.args.get("verified", ""), q=text)
+
+
+def _set_verified(startup_id: int, verified: bool):
+    startup = db.get(Startup, startup_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        startups.verify_startup(current_user, startup, verified)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+    else:
+        db.commit()
+        flash(_("Startup verified.") if verified else _("Startup marked as not verified."), "success")
+    return redirect(url_for("startups.profile", startup_id=startup_id))
+
+
+@bp.post("/startups/<int:startup_id>/verify")
+@roles_required("coordinator", "admin")
+def verify(startup_id: int):
+    """Mark a startup as verified by the lab."""
+    return _set_verified(startup_id, True)
+
+
+@bp.post("/startups/<int:startup_id>/unverify")
+@roles_required("coordinator", "admin")
+def unverify(startup_id: int):
+    """Withdraw a startup's verified mark."""
+    return _set_verified(startup_id, False)

@@ -1,0 +1,45 @@
+"""InnoMatch matching library: rank capabilities for challenges and vice versa.
+
+Pure library: imports only the standard library, numpy, scikit-learn, hnswlib and
+(lazily, for real models) sentence-transformers/torch. See ``matcher.ranker`` for the
+pipeline and ``matcher.registry`` for the strategy registries.
+"""
+
+from .dense import DenseIndex, HNSWIndex, top_k
+from .encoders import CachingEncoder, Encoder, HashingEncoder, SentenceTransformerEncoder, get_encoder
+from .learning import LearnedWeights, NotEnoughData, fit_weights
+from .lexical import BM25Index, LexicalIndex, TfidfIndex
+from .ranker import HybridRanker, RankerConfig, language_offset, language_offsets
+from .text import dense_text, detect_language, text_hash, tokenize
+from .types import AREAS, COMPONENTS, DOMAINS, Explanation, Item, Match
+
+__all__ = [
+    "AREAS",
+    "COMPONENTS",
+    "DOMAINS",
+    "BM25Index",
+    "CachingEncoder",
+    "DenseIndex",
+    "Encoder",
+    "Explanation",
+    "HNSWIndex",
+    "HashingEncoder",
+    "HybridRanker",
+    "Item",
+    "LearnedWeights",
+    "LexicalIndex",
+    "Match",
+    "NotEnoughData",
+    "RankerConfig",
+    "SentenceTransformerEncoder",
+    "TfidfIndex",
+    "dense_text",
+    "detect_language",
+    "fit_weights",
+    "get_encoder",
+    "language_offset",
+    "language_offsets",
+    "text_hash",
+    "tokenize",
+    "top_k",
+]

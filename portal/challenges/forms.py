@@ -1,0 +1,230 @@
+"""Forms to post and edit a challenge, to filter the list, and to open or close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, IntegerField, RadioField, SearchField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
+
+from models import Department
+from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS
+
+from ..forms import BaseForm, MultiCheckboxField, TagListField, choices
+from ..services.challenges import (
+    DURATION_MAX,
+    DURATION_MIN,
+    QUERY_MAX,
+    STATEMENT_MAX,
+    STATEMENT_MIN,
+    TEXT_MAX,
+    TITLE_MAX,
+    ChallengeData,
+    ChallengeFilters,
+)
+from ..templating import area_label, current_locale, domain_label
+
+#: Languages of the content, named in their own language.
+LANGUAGE_CHOICES = (("en", "English"), ("zh-Hant", "繁體中文"))
+
+
+class WeeksField(IntegerField):
+    """A whole number of weeks, with our own message for text that is not a number."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            self.data = int(str(valuelist[0]).strip())
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("Enter the duration as a whole number of weeks.")) from exc
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()  # one message is enough
+
+
+class DayField(DateField):
+    """A calendar date (YYYY-MM-DD), with our own message for a date that does not exist."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("Enter a real date, for example 2031-03-28.")) from exc
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()
+
+
+def _at_least_one(message: Any):  # type: ignore[no-untyped-def]
+    def check(form: Any, field: Any) -> None:
+        if not field.data:
+            raise ValidationError(message)
+
+    return check
+
+
+class ChallengeForm(BaseForm):
+    """Post or edit a challenge. Domain and area labels follow the interface language."""
+
+    title = StringField(
+        _l("Title"),
+        validators=[
+            InputRequired(_l("Enter a title.")),
+            Length(max=TITLE_MAX, message=_l("The title must be at most %(max)d characters.")),
+        ],
+    )
+    problem_statement = TextAreaField(
+        _l("Problem statement"),
+        description=_l("What is the business need? Who is affected, and how often?"),
+        validators=[
+            InputRequired(_l("Describe the problem.")),
+            Length(
+                min=STATEMENT_MIN,
+                max=STATEMENT_MAX,
+                message=_l("Describe the problem in %(min)d to %(max)d characters."),
+            ),
+        ],
+    )
+    desired_outcomes = TextAreaField(
+        _l("Desired outcomes"),
+        description=_l("What would a successful proof-of-concept trial show?"),
+        validators=[Optional(), Length(max=TEXT_MAX, message=_l("Use at most %(max)d characters."))],
+    )
+    constraints = TextAreaField(
+        _l("Constraints (data, privacy, integration)"),
+        description=_l("For example: personal data stays in Hong Kong; must work with the existing booking system."),
+        validators=[Optional(), Length(max=TEXT_MAX, message=_l("Use at most %(max)d characters."))],
+    )
+    domains = MultiCheckboxField(
+        _l("Domains"),
+        description=_l("Choose every domain of the memorandum of understanding that applies."),
+        validators=[_at_least_one(_l("Choose at least one domain."))],
+        invalid_choice_message=_l("Choose domains from the list."),
+    )
+    functional_area = RadioField(
+        _l("Functional area"),
+        invalid_choice_message=_l("Choose a functional area from the list."),
+    )
+    tags = TagListField(
+        _l("Technology tags"),
+        description=_l("Separate tags with commas, for example: chatbot, OCR, Cantonese speech."),
+    )
+    duration_weeks = WeeksField(
+        _l("Expected trial duration (weeks)"),
+        default=12,
+        validators=[
+            InputRequired(_l("Enter the expected duration in weeks.")),
+            NumberRange(
+                min=DURATION_MIN,
+                max=DURATION_MAX,
+                message=_l("Enter a duration from %(min)s to %(max)s weeks."),
+            ),
+        ],
+    )
+    closing_on = DayField(
+        _l("Closing date for proposals"),
+        description=_l("Needed before the challenge is opened; today or later."),
+        validators=[Optional()],
+    )
+    language = SelectField(
+        _l("Language of the text"),
+        default="en",
+        choices=choices(LANGUAGE_CHOICES),
+        invalid_choice_message=_l("Choose the language of the text."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Labels are computed per request, in the interface language.
+        self.domains.choices = choices((t.key, domain_label(t.key)) for t in DOMAINS)
+        self.functional_area.choices = choices((t.key, area_label(t.key)) for t in FUNCTIONAL_AREAS)
+
+    def data_for_service(self) -> ChallengeData:
+        """The validated input, as the service takes it."""
+        return ChallengeData(
+            title=self.title.data or "",
+            problem_statement=self.problem_statement.data or "",
+            desired_outcomes=self.desired_outcomes.data or "",
+            constraints=self.constraints.data or "",
+            domains=[d for d in self.domains.data or [] if d in DOMAIN_KEYS],
+            functional_area=self.functional_area.data or "",
+            tags=list(self.tags.data or []),
+            duration_weeks=self.duration_weeks.data,
+            closing_on=self.closing_on.data,
+            language=self.language.data,
+        )
+
+
+class ChallengeFilterForm(BaseForm):
+    """The list's filters, sent as GET parameters (no CSRF: nothing changes)."""
+
+    class Meta(BaseForm.Meta):
+        csrf = False
+
+    q = SearchField(
+        _l("Search"),
+        description=_l("Words from the title, problem or outcomes"),
+        validators=[Optional(), Length(max=QUERY_MAX, message=_l("Search for at most %(max)d characters."))],
+    )
+    domain = SelectField(
+        _l("Domain"), default="", invalid_choice_message=_l("Choose a domain from the list.")
+    )
+    area = SelectField(
+        _l("Functional area"), default="", invalid_choice_message=_l("Choose a functional area from the list.")
+    )
+    department = SelectField(
+        _l("Department"), default="", invalid_choice_message=_l("Choose a department from the list.")
+    )
+    status = SelectField(
+        _l("Status"), default="", invalid_choice_message=_l("Choose a status from the list.")
+    )
+
+    def __init__(self, departments: list[Department], show_drafts: bool, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        locale = current_locale()
+        self.domain.choices = choices([("", _l("Any domain"))] + [(t.key, domain_label(t.key)) for t in DOMAINS])
+        self.area.choices = choices(
+            [("", _l("Any functional area"))] + [(t.key, area_label(t.key)) for t in FUNCTIONAL_AREAS]
+        )
+        self.department.choices = choices(
+            [("", _l("Any department"))] + [(d.id, d.name(locale)) for d in departments]
+        )
+        statuses = [("", _l("Open and closed")), ("open", _l("Open")), ("closed", _l("Closed"))]
+        if show_drafts:
+            statuses.append(("draft", _l("Draft")))
+        self.status.choices = choices(statuses)
+
+    def filters(self) -> ChallengeFilters:
+        """The valid filters; a field with an error counts as "any"."""
+
+        def ok(field: Any) -> str:
+            return "" if field.errors or not field.data else str(field.data)
+
+        department = ok(self.department)
+        return ChallengeFilters(
+            q=ok(self.q),
+            domain=ok(self.domain) if ok(self.domain) in DOMAIN_KEYS else "",
+            area=ok(self.area) if ok(self.area) in AREA_KEYS else "",
+            department_id=int(department) if department.isdigit() else None,
+            status=ok(self.status),
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        f = self.filters()
+        return bool(f.q or f.domain or f.area or f.department_id or f.status)
+
+
+class ActionForm(BaseForm):
+    """A button that changes something: only the CSRF token."""

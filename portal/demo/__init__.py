@@ -1,0 +1,211 @@
+"""Demo data: departments, challenges, startups, trials in every state, workshops, demo logins."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from models import (
+    Capability,
+    Challenge,
+    Department,
+    Kpi,
+    Milestone,
+    OutcomeReport,
+    Proposal,
+    Startup,
+    Trial,
+    TrialTransition,
+    User,
+    Workshop,
+    utcnow,
+)
+
+from ..database import db
+from ..passwords import hash_password
+
+DATA = Path(__file__).with_name("data")
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_LOGINS = (
+    ("officer@demo.gov.hk", "officer", "Department officer (Department of Health headquarters)"),
+    ("founder@demo.startup.hk", "startup", "Startup founder"),
+    ("coordinator@demo.hkstp.org", "coordinator", "Lab coordinator"),
+    ("admin@demo.hkstp.org", "admin", "Administrator"),
+)
+# The path each final state took through the state machine.
+PATHS = {
+    "proposed": ["proposed"],
+    "shortlisted": ["proposed", "shortlisted"],
+    "approved": ["proposed", "shortlisted", "approved"],
+    "running": ["proposed", "shortlisted", "approved", "running"],
+    "completed": ["proposed", "shortlisted", "approved", "running", "completed"],
+    "withdrawn": ["proposed", "withdrawn"],
+    "rejected": ["proposed", "shortlisted", "rejected"],
+}
+
+
+def _load(name: str) -> list[dict[str, Any]]:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def is_seeded() -> bool:
+    """Whether the demo data is already in the database."""
+    return db.scalar(select(User.id).where(User.email == DEMO_LOGINS[0][0])) is not None
+
+
+def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
+    """Insert the demo data (flushes; the caller commits). Returns counts per kind."""
+    rng = random.Random(rng_seed)
+    today = today or date.today()
+    now = utcnow()
+    password_hash = hash_password(DEMO_PASSWORD)
+
+    departments: dict[str, Department] = {}
+    for row in _load("departments.json"):
+        dept = Department(code=row["code"], name_en=row["name_en"], name_zh=row["name_zh"])
+        if row.get("parent"):
+            dept.parent = departments[row["parent"]]
+        departments[row["code"]] = dept
+        db.add(dept)
+    db.flush()
+
+    officer = User(email=DEMO_LOGINS[0][0], password_hash=password_hash, display_name="Winnie Lau 劉穎琳",
+                   role="officer", department_id=departments["DH"].id)
+    coordinator = User(email=DEMO_LOGINS[2][0], password_hash=password_hash, display_name="Kelvin Ho 何家輝",
+                       role="coordinator")
+    admin = User(email=DEMO_LOGINS[3][0], password_hash=password_hash, display_name="Admin 管理員", role="admin")
+    db.add_all([officer, coordinator, admin])
+    # One officer for each unit, so every department's challenges have an owner.
+    unit_officers: dict[str, User] = {"DH": officer}
+    for code, dept in departments.items():
+        if code == "DH":
+            continue
+        user = User(email=f"officer.{code.lower()}@demo.gov.hk", password_hash=password_hash,
+                    display_name=f"{dept.name_en} officer", role="officer", department_id=dept.id)
+        unit_officers[code] = user
+        db.add(user)
+    db.flush()
+
+    challenges: dict[str, Challenge] = {}
+    for i, row in enumerate(_load("challenges.json")):
+        closing = today + timedelta(days=int(row["closing_in_days"]))
+        # Spread postings over the past year so the dashboard has months to show.
+        opened = now - timedelta(days=rng.randint(20, 330)) if row["status"] != "draft" else None
+        ch = Challenge(
+            department_id=departments[row["department"]].id,
+            created_by_id=unit_officers[row["department"]].id,
+            title=row["title"], problem_statement=row["problem_statement"],
+            desired_outcomes=row.get("desired_outcomes", ""), constraints=row.get("constraints", ""),
+            functional_area=row["functional_area"], duration_weeks=int(row["duration_weeks"]),
+            closing_on=closing, status=row["status"], language=row["language"], opened_at=opened,
+        )
+        ch.domains = row["domains"]
+        ch.tags = [t.lower() for t in row.get("tags", [])]
+        if opened is not None:
+            ch.created_at = opened - timedelta(days=rng.randint(1, 10))
+        challenges[row["ref"]] = ch
+        db.add(ch)
+
+    startups: dict[str, Startup] = {}
+    capabilities: dict[str, list[Capability]] = {}
+    for row in _load("startups.json"):
+        st = Startup(name=row["name"], website=row.get("website", ""), description=row.get("description", ""),
+                     size=row.get("size", "1-10"), verified=bool(row.get("verified")), language=row["language"],
+                     verified_at=now if row.get("verified") else None)
+        db.add(st)
+        startups[row["ref"]] = st
+        caps = []
+        for c in row["capabilities"]:
+            cap = Capability(name=c["name"], description=c["description"], deployments=c.get("deployments", ""),
+                             readiness=int(c.get("readiness", 5)), language=c.get("language", row["language"]))
+            cap.domains = c.get("domains", [])
+            cap.technologies = [t.lower() for t in c.get("technologies", [])]
+            st.capabilities.append(cap)
+            caps.append(cap)
+        capabilities[row["ref"]] = caps
+    db.flush()
+
+    founder_startup = startups[founder_ref()]
+    founder = User(email=DEMO_LOGINS[1][0], password_hash=password_hash, display_name="Jason Cheung 張志傑",
+                   role="startup", startup_id=founder_startup.id)
+    db.add(founder)
+    db.flush()
+
+    trials = 0
+    for row in _load("trials.json"):
+        trials += 1
+        _seed_trial(row, challenges, startups, capabilities, coordinator, rng, now, today)
+
+    for row in _load("workshops.json"):
+        starts = datetime.combine(today + timedelta(days=int(row["starts_in_days"])), datetime.min.time()).replace(
+            hour=14, tzinfo=now.tzinfo)
+        db.add(Workshop(
+            title_en=row["title_en"], title_zh=row.get("title_zh", ""), description=row.get("description", ""),
+            starts_at=starts, ends_at=starts + timedelta(hours=float(row.get("duration_hours", 2))),
+            location=row.get("location", ""), capacity=int(row.get("capacity", 50)), domains=row.get("domains", []),
+            challenge_ids=[challenges[r].id for r in row.get("challenges", []) if r in challenges],
+            created_by_id=coordinator.id,
+        ))
+    db.flush()
+    return {
+        "departments": len(departments), "challenges": len(challenges), "startups": len(startups),
+        "capabilities": sum(len(v) for v in capabilities.values()), "trials": trials,
+    }
+
+
+def founder_ref() -> str:
+    """The demo startup the founder login belongs to: the one with the most trials."""
+    counts: dict[str, int] = {}
+    for row in _load("trials.json"):
+        counts[row["startup"]] = counts.get(row["startup"], 0) + 1
+    return max(sorted(counts), key=lambda ref: counts[ref])
+
+
+def _seed_trial(row, challenges, startups, capabilities, coordinator, rng, now, today) -> None:  # type: ignore[no-untyped-def]
+    challenge = challenges[row["challenge"]]
+    startup = startups[row["startup"]]
+    cap = capabilities[row["startup"]][int(row.get("capability", 0))]
+    start = (challenge.opened_at or now - timedelta(days=60)) + timedelta(days=rng.randint(3, 15))
+    proposal = Proposal(challenge_id=challenge.id, startup_id=startup.id, capability_id=cap.id,
+                        pitch=row.get("pitch", ""), status="withdrawn" if row["status"] == "withdrawn" else "submitted",
+                        created_at=start)
+    db.add(proposal)
+    db.flush()
+    trial = Trial(challenge_id=challenge.id, startup_id=startup.id, capability_id=cap.id, proposal_id=proposal.id,
+                  status=row["status"], outcome=row.get("outcome"), decision_reason=row.get("reason", ""),
+                  created_at=start)
+    db.add(trial)
+    db.flush()
+    when = start
+    path = PATHS[row["status"]]
+    previous = None
+    for state in path:
+        if previous is not None:
+            when = min(when + timedelta(days=rng.randint(4, 25)), now)
+        actor = coordinator if state in ("shortlisted", "approved", "rejected", "running", "completed") else None
+        reason = row.get("reason", "") if state == path[-1] else ""
+        db.add(TrialTransition(trial_id=trial.id, from_state=previous, to_state=state, actor_id=actor.id if actor else None,
+                               reason=reason or state, created_at=when))
+        if state == "approved":
+            trial.approved_at = when
+        if state == "running":
+            trial.started_at = when
+            trial.department_confirmed_at = trial.startup_accepted_at = when
+        if state == "completed":
+            trial.completed_at = when
+        previous = state
+    trial.updated_at = when
+    for k in row.get("kpis", []):
+        db.add(Kpi(trial_id=trial.id, name=k["name"], target=k["target"], result=k.get("result")))
+    for m in row.get("milestones", []):
+        due = today + timedelta(days=int(m["due_in_days"]))
+        db.add(Milestone(trial_id=trial.id, title=m["title"], due_on=due, done_on=due if m.get("done") else None))
+    report = row.get("outcome_report")
+    if report:
+        db.add(OutcomeReport(trial_id=trial.id, summary=report["summary"], lessons=report.get("lessons", ""),
+                             recommendation=report.get("recommendation", "")))

@@ -1,0 +1,394 @@
+"""Challenges: post, edit, open and close a department's business need; search the list."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, case, false, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from models import Challenge, ChallengeDomain, Department, Proposal, User, utcnow
+from models.vocabulary import AREA_KEYS, CONTENT_LANGUAGES, DOMAIN_KEYS
+
+from ..access import can_edit_challenge
+from ..database import db
+from ..errors import DomainError, NotAllowed, StaleState
+from . import audit
+
+log = logging.getLogger("innomatch.challenges")
+
+#: What the audit trail records of a challenge, before and after each change.
+CHALLENGE_FIELDS = (
+    "title",
+    "problem_statement",
+    "desired_outcomes",
+    "constraints",
+    "domains",
+    "functional_area",
+    "tags",
+    "duration_weeks",
+    "closing_on",
+    "language",
+    "status",
+    "opened_at",
+    "department_id",
+)
+PUBLIC_STATUSES = ("open", "closed")
+TITLE_MAX = 200
+STATEMENT_MIN, STATEMENT_MAX = 30, 10000
+TEXT_MAX = 5000
+DURATION_MIN, DURATION_MAX = 1, 104
+QUERY_MAX = 200
+
+
+@dataclass
+class ChallengeData:
+    """What an officer enters about a challenge."""
+
+    title: str
+    problem_statement: str
+    domains: list[str]
+    functional_area: str
+    desired_outcomes: str = ""
+    constraints: str = ""
+    tags: list[str] = field(default_factory=list)
+    duration_weeks: int = 12
+    closing_on: date | None = None
+    language: str = "en"
+
+    @classmethod
+    def coerce(cls, data: ChallengeData | Mapping[str, Any]) -> ChallengeData:
+        """Accept the dataclass or a mapping with the same keys (unknown keys ignored)."""
+        if isinstance(data, cls):
+            return data
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in dict(data).items() if k in names})
+
+
+@dataclass
+class ChallengeFilters:
+    """The list's filters; empty values mean "any"."""
+
+    q: str = ""
+    domain: str = ""
+    area: str = ""
+    department_id: int | None = None
+    status: str = ""
+
+
+@dataclass
+class Page:
+    """One page of results."""
+
+    items: list[Any]
+    total: int
+    page: int
+    pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def today() -> date:
+    """Today in the service's time zone (Hong Kong by default)."""
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Hong_Kong"
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+# -- rules -----------------------------------------------------------------------------
+
+
+def _check_data(data: ChallengeData) -> ChallengeData:
+    """Clean ``data`` and enforce the rules the forms also check (for other callers)."""
+    data.title = (data.title or "").strip()
+    data.problem_statement = (data.problem_statement or "").strip()
+    data.desired_outcomes = (data.desired_outcomes or "").strip()
+    data.constraints = (data.constraints or "").strip()
+    data.domains = list(dict.fromkeys(data.domains or []))
+    data.tags = list(dict.fromkeys(t.strip().lower() for t in data.tags or [] if t and t.strip()))
+    if not data.title:
+        raise DomainError(_("Enter a title."), field="title")
+    if len(data.title) > TITLE_MAX:
+        raise DomainError(_("The title must be at most %(n)d characters.", n=TITLE_MAX), field="title")
+    if not STATEMENT_MIN <= len(data.problem_statement) <= STATEMENT_MAX:
+        raise DomainError(
+            _("Describe the problem in %(min)d to %(max)d characters.", min=STATEMENT_MIN, max=STATEMENT_MAX),
+            field="problem_statement",
+        )
+    for name in ("desired_outcomes", "constraints"):
+        if len(getattr(data, name)) > TEXT_MAX:
+            raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field=name)
+    if not data.domains:
+        raise DomainError(_("Choose at least one domain."), field="domains")
+    if any(key not in DOMAIN_KEYS for key in data.domains):
+        raise DomainError(_("Choose domains from the list."), field="domains")
+    if data.functional_area not in AREA_KEYS:
+        raise DomainError(_("Choose a functional area from the list."), field="functional_area")
+    if any(len(tag) > 60 for tag in data.tags):
+        raise DomainError(_("Each tag must be at most %(n)d characters.", n=60), field="tags")
+    if not isinstance(data.duration_weeks, int) or not DURATION_MIN <= data.duration_weeks <= DURATION_MAX:
+        raise DomainError(
+            _("Enter a duration from %(min)d to %(max)d weeks.", min=DURATION_MIN, max=DURATION_MAX),
+            field="duration_weeks",
+        )
+    if data.language not in CONTENT_LANGUAGES:
+        raise DomainError(_("Choose the language of the text."), field="language")
+    return data
+
+
+def _check_editor(officer: User, challenge: Challenge) -> None:
+    if not can_edit_challenge(officer, challenge):
+        raise NotAllowed(_("Only officers of the challenge's department may change it."))
+
+
+def _check_can_open(closing_on: date | None) -> None:
+    """Refuse to open with no closing date or one in the past."""
+    if closing_on is None:
+        raise DomainError(_("Set a closing date before opening the challenge."), field="closing_on")
+    if closing_on < today():
+        raise DomainError(
+            _("The closing date has passed. Choose today or a later date to open the challenge."),
+            field="closing_on",
+        )
+
+
+def _apply(challenge: Challenge, data: ChallengeData) -> None:
+    challenge.title = data.title
+    challenge.problem_statement = data.problem_statement
+    challenge.desired_outcomes = data.desired_outcomes
+    challenge.constraints = data.constraints
+    challenge.functional_area = data.functional_area
+    challenge.duration_weeks = data.duration_weeks
+    challenge.closing_on = data.closing_on
+    challenge.language = data.language
+    # Only replace the child rows when they change, so unchanged rows are not rewritten.
+    if set(challenge.domains) != set(data.domains):
+        challenge.domains = sorted(data.domains)
+    if set(challenge.tags) != set(data.tags):
+        challenge.tags = sorted(data.tags)
+
+
+def _open(challenge: Challenge) -> None:
+    challenge.status = "open"
+    challenge.opened_at = utcnow()
+
+
+def _challenge_changed(challenge: Challenge) -> None:
+    """Let the recommender precompute what it needs for ``challenge``, if it offers a hook.
+
+    Best effort: a failure here must not lose the officer's change, so it runs in a
+    savepoint and is logged.
+    """
+    try:
+        from . import recommendations
+    except ImportError:
+        log.debug("no recommendations service; skipping challenge_changed")
+        return
+    hook = getattr(recommendations, "challenge_changed", None)
+    if not callable(hook):
+        return
+    try:
+        with db.begin_nested():
+            hook(challenge)
+    except Exception:  # noqa: BLE001 - precomputing is an optimisation, never a blocker
+        log.exception("challenge_changed hook failed for challenge %s", challenge.id)
+
+
+# -- use cases ---------------------------------------------------------------------------
+
+
+def post_challenge(
+    officer: User, data: ChallengeData | Mapping[str, Any], *, publish: bool = False
+) -> Challenge:
+    """Create a draft challenge for the officer's department (and open it if ``publish``)."""
+    if not getattr(officer, "is_officer", False) or officer.department_id is None:
+        raise NotAllowed(_("Only department officers may post challenges."))
+    data = _check_data(ChallengeData.coerce(data))
+    if publish:
+        _check_can_open(data.closing_on)
+    challenge = Challenge(department_id=officer.department_id, created_by_id=officer.id, status="draft")
+    _apply(challenge, data)
+    db.add(challenge)
+    db.flush()
+    audit.record(officer, "challenge.create", challenge, after=audit.snapshot(challenge, CHALLENGE_FIELDS))
+    if publish:
+        before = audit.snapshot(challenge, CHALLENGE_FIELDS)
+        _open(challenge)
+        db.flush()
+        audit.record(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
+    _challenge_changed(challenge)
+    return challenge
+
+
+def update_challenge(
+    officer: User, challenge: Challenge, data: ChallengeData | Mapping[str, Any], *, publish: bool = False
+) -> Challenge:
+    """Change a challenge's text and terms (and open a draft if ``publish``)."""
+    _check_editor(officer, challenge)
+    data = _check_data(ChallengeData.coerce(data))
+    if publish:
+        if challenge.status == "open":
+            raise StaleState(_("This challenge is already open."))
+        _check_can_open(data.closing_on)
+    elif challenge.status == "open" and data.closing_on != challenge.closing_on:
+        if data.closing_on is None:
+            raise DomainError(_("An open challenge needs a closing date."), field="closing_on")
+        if data.closing_on < today():
+            raise DomainError(
+                _("The closing date of an open challenge cannot be in the past."), field="closing_on"
+            )
+    before = audit.snapshot(challenge, CHALLENGE_FIELDS)
+    _apply(challenge, data)
+    if publish:
+        _open(challenge)
+    db.flush()
+    after = audit.snapshot(challenge, CHALLENGE_FIELDS)
+    if before != after:
+        audit.record(officer, "challenge.update", challenge, before, after)
+    _challenge_changed(challenge)
+    return challenge
+
+
+def open_challenge(officer: User, challenge: Challenge) -> Challenge:
+    """Open a draft, or reopen a closed challenge whose closing date has not passed."""
+    _check_editor(officer, challenge)
+    if challenge.status == "open":
+        raise StaleState(_("This challenge is already open."))
+    _check_can_open(challenge.closing_on)
+    before = audit.snapshot(challenge, CHALLENGE_FIELDS)
+    _open(challenge)
+    db.flush()
+    audit.record(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
+    _challenge_changed(challenge)
+    return challenge
+
+
+def close_challenge(officer: User, challenge: Challenge) -> Challenge:
+    """Close an open challenge to new proposals."""
+    _check_editor(officer, challenge)
+    if challenge.status != "open":
+        raise StaleState(_("Only an open challenge can be closed."))
+    before = audit.snapshot(challenge, CHALLENGE_FIELDS)
+    challenge.status = "closed"
+    db.flush()
+    audit.record(officer, "challenge.close", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
+    return challenge
+
+
+# -- queries -----------------------------------------------------------------------------
+
+
+def may_see_drafts(viewer: Any) -> bool:
+    """Whether ``viewer`` sees some drafts in the list (their department's, or all for staff)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return False
+    return bool(viewer.is_staff or viewer.is_officer)
+
+
+def _department_and_units(department_id: int) -> list[int]:
+    """``department_id`` and every unit below it."""
+    children: dict[int | None, list[int]] = {}
+    for dept_id, parent_id in db.execute(select(Department.id, Department.parent_id)):
+        children.setdefault(parent_id, []).append(dept_id)
+    found, todo = [], [department_id]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _visible(stmt: Select[Any], viewer: Any, status: str) -> Select[Any]:
+    if status == "draft":
+        if not may_see_drafts(viewer):
+            return stmt.where(false())
+        stmt = stmt.where(Challenge.status == "draft")
+        if not viewer.is_staff:
+            stmt = stmt.where(Challenge.department_id == viewer.department_id)
+        return stmt
+    if status in PUBLIC_STATUSES:
+        return stmt.where(Challenge.status == status)
+    return stmt.where(Challenge.status.in_(PUBLIC_STATUSES))
+
+
+def search_challenges(
+    viewer: Any, filters: ChallengeFilters, page: int = 1, per_page: int | None = None
+) -> Page:
+    """Filter and page the challenges ``viewer`` may see: open first, then closed.
+
+    ``page`` is clamped to the available pages, so any number is safe.
+    """
+    per_page = max(1, int(per_page or current_app.config.get("PAGE_SIZE", 20)))
+    stmt = _visible(select(Challenge), viewer, filters.status)
+    if filters.domain:
+        stmt = stmt.where(Challenge.domain_rows.any(ChallengeDomain.domain == filters.domain))
+    if filters.area:
+        stmt = stmt.where(Challenge.functional_area == filters.area)
+    if filters.department_id is not None:
+        stmt = stmt.where(Challenge.department_id.in_(_department_and_units(filters.department_id)))
+    q = (filters.q or "").strip()[:QUERY_MAX]
+    if q:
+        # icontains escapes % and _ and lower-cases both sides (ILIKE on PostgreSQL).
+        stmt = stmt.where(
+            or_(
+                Challenge.title.icontains(q, autoescape=True),
+                Challenge.problem_statement.icontains(q, autoescape=True),
+                Challenge.desired_outcomes.icontains(q, autoescape=True),
+            )
+        )
+    total = db.scalar(select(func.count()).select_from(stmt.with_only_columns(Challenge.id).subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    rank = case((Challenge.status == "open", 0), (Challenge.status == "closed", 1), else_=2)
+    items = list(
+        db.scalars(
+            stmt.options(selectinload(Challenge.department), selectinload(Challenge.domain_rows))
+            .order_by(rank, func.coalesce(Challenge.opened_at, Challenge.created_at).desc(), Challenge.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return Page(items=items, total=total, page=page, pages=pages)
+
+
+def department_challenges(officer: User) -> list[tuple[Challenge, int]]:
+    """The officer's department's challenges (every status) with their submitted proposal counts."""
+    if not getattr(officer, "is_officer", False) or officer.department_id is None:
+        raise NotAllowed(_("Only department officers have a department's challenges."))
+    rank = case((Challenge.status == "draft", 0), (Challenge.status == "open", 1), else_=2)
+    challenges = list(
+        db.scalars(
+            select(Challenge)
+            .where(Challenge.department_id == officer.department_id)
+            .options(selectinload(Challenge.domain_rows))
+            .order_by(rank, Challenge.updated_at.desc(), Challenge.id.desc())
+        )
+    )
+    counts: dict[int, int] = {}
+    if challenges:
+        counts = dict(
+            db.execute(
+                select(Proposal.challenge_id, func.count())
+                .where(
+                    Proposal.challenge_id.in_([c.id for c in challenges]),
+                    Proposal.status == "submitted",
+                )
+                .group_by(Proposal.challenge_id)
+            ).all()
+        )
+    return [(c, counts.get(c.id, 0)) for c in challenges]

@@ -1,0 +1,179 @@
+"""Proposals: a startup offers one capability for an open challenge; each opens a trial."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import format_date, gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import Capability, Challenge, Proposal, Trial, TrialTransition, utcnow
+
+from ..access import is_member
+from ..database import db
+from ..errors import DomainError, NotAllowed, StaleState
+from . import audit
+
+PROPOSAL_FIELDS = ("challenge_id", "startup_id", "capability_id", "status", "pitch")
+TRIAL_FIELDS = ("challenge_id", "startup_id", "capability_id", "proposal_id", "status")
+PITCH_MIN = 20
+PITCH_MAX = 3000
+# A withdrawn proposal ends its trial only while the lab has not yet decided on it.
+WITHDRAWABLE_TRIAL_STATES = ("proposed", "shortlisted")
+# Hong Kong has no daylight saving time: UTC+8 all year.
+HK_OFFSET = timedelta(hours=8)
+
+
+def hong_kong_today() -> date:
+    """Return today's date in Hong Kong, where closing dates are set."""
+    return (utcnow() + HK_OFFSET).date()
+
+
+def closed_reason(challenge: Challenge) -> str | None:
+    """Return why ``challenge`` takes no proposals now, or None if it does."""
+    if challenge.status != "open":
+        return _("This challenge is not open for proposals.")
+    if challenge.closing_on is not None and challenge.closing_on < hong_kong_today():
+        return _("This challenge closed for proposals on %(day)s.", day=format_date(challenge.closing_on))
+    return None
+
+
+def existing_proposal(startup_id: int, challenge_id: int) -> Proposal | None:
+    """Return the startup's proposal for the challenge, if it made one."""
+    return db.scalar(
+        select(Proposal).where(Proposal.startup_id == startup_id, Proposal.challenge_id == challenge_id)
+    )
+
+
+def trial_for(challenge_id: int, startup_id: int) -> Trial | None:
+    """Return the trial pairing the challenge with the startup, if there is one."""
+    return db.scalar(select(Trial).where(Trial.challenge_id == challenge_id, Trial.startup_id == startup_id))
+
+
+def own_capabilities(startup_id: int) -> list[Capability]:
+    """Return the startup's capabilities, oldest first."""
+    return list(db.scalars(select(Capability).where(Capability.startup_id == startup_id).order_by(Capability.id)))
+
+
+def _notify_received(proposal: Proposal) -> None:
+    """Tell the department and the lab about a new proposal, once notifications exist."""
+    try:
+        from .notifications import notify_proposal_received
+    except ImportError:
+        return
+    notify_proposal_received(proposal)
+
+
+def _already_proposed() -> DomainError:
+    return DomainError(_("Your startup has already proposed for this challenge"))
+
+
+def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> Proposal:
+    """Propose one of the startup's capabilities for an open challenge and put it in the lab's queue."""
+    if not getattr(actor, "is_startup", False) or actor.startup_id is None:
+        raise NotAllowed(_("Only startup members can propose."))
+    startup_id = actor.startup_id
+    reason = closed_reason(challenge)
+    if reason:
+        raise DomainError(reason)
+    if existing_proposal(startup_id, challenge.id) is not None:
+        raise _already_proposed()
+    capability_id = data.get("capability_id")
+    capability = db.get(Capability, capability_id) if isinstance(capability_id, int) else None
+    if capability is None or capability.startup_id != startup_id:
+        raise DomainError(_("Choose one of your startup's capabilities."), field="capability_id")
+    pitch = data.get("pitch").strip() if isinstance(data.get("pitch"), str) else ""
+    if not PITCH_MIN <= len(pitch) <= PITCH_MAX:
+        raise DomainError(
+            _("Write a pitch of %(low)d to %(high)d characters.", low=PITCH_MIN, high=PITCH_MAX), field="pitch"
+        )
+
+    proposal = Proposal(
+        challenge_id=challenge.id,
+        startup_id=startup_id,
+        capability_id=capability.id,
+        submitted_by_id=actor.id,
+        pitch=pitch,
+        status="submitted",
+    )
+    db.add(proposal)
+    try:
+        db.flush()  # the unique constraint settles a race between two members of one startup
+    except IntegrityError as exc:
+        raise _already_proposed() from exc
+    audit.record(actor, "proposal.create", proposal, after=audit.snapshot(proposal, PROPOSAL_FIELDS))
+
+    trial = trial_for(challenge.id, startup_id)
+    if trial is None:
+        trial = Trial(
+            challenge_id=challenge.id,
+            startup_id=startup_id,
+            capability_id=capability.id,
+            proposal_id=proposal.id,
+            status="proposed",
+        )
+        trial.transitions.append(
+            TrialTransition(from_state=None, to_state="proposed", actor_id=actor.id, reason="proposal submitted")
+        )
+        db.add(trial)
+        try:
+            db.flush()
+        except IntegrityError as exc:  # the lab opened a trial for this pair at the same moment
+            raise _already_proposed() from exc
+        audit.record(actor, "trial.create", trial, after=audit.snapshot(trial, TRIAL_FIELDS))
+    else:
+        # The lab already paired them (e.g. from a match): attach the proposal to that trial.
+        before = audit.snapshot(trial, TRIAL_FIELDS)
+        trial.proposal_id = proposal.id
+        if trial.capability_id is None:
+            trial.capability_id = capability.id
+        try:
+            db.flush()
+        except StaleDataError as exc:
+            raise StaleState(_("The trial changed while you were proposing. Please try again.")) from exc
+        audit.record(actor, "trial.update", trial, before, audit.snapshot(trial, TRIAL_FIELDS))
+
+    _notify_received(proposal)
+    return proposal
+
+
+def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
+    """Withdraw a startup's proposal; its trial ends too if the lab has not approved it yet."""
+    if not is_member(actor, proposal.startup_id):
+        raise NotAllowed(_("Only members of this startup can withdraw its proposals."))
+    if proposal.status == "withdrawn":
+        raise DomainError(_("This proposal has already been withdrawn."))
+    before = audit.snapshot(proposal, PROPOSAL_FIELDS)
+    proposal.status = "withdrawn"
+    trial = trial_for(proposal.challenge_id, proposal.startup_id)
+    trial_before = audit.snapshot(trial, TRIAL_FIELDS) if trial is not None else None
+    if trial is not None and trial.status in WITHDRAWABLE_TRIAL_STATES:
+        trial.transitions.append(
+            TrialTransition(
+                from_state=trial.status, to_state="withdrawn", actor_id=actor.id, reason="proposal withdrawn"
+            )
+        )
+        trial.status = "withdrawn"
+        trial.decision_reason = "proposal withdrawn"
+    try:
+        db.flush()
+    except StaleDataError as exc:
+        raise StaleState(_("The trial changed while you were withdrawing. Please try again.")) from exc
+    audit.record(actor, "proposal.withdraw", proposal, before, audit.snapshot(proposal, PROPOSAL_FIELDS))
+    if trial is not None and trial_before is not None and trial.status != trial_before["status"]:
+        audit.record(actor, "trial.withdraw", trial, trial_before, audit.snapshot(trial, TRIAL_FIELDS))
+    return proposal
+
+
+def proposals_for_startup(startup_id: int) -> list[tuple[Proposal, Trial | None]]:
+    """Return the startup's proposals, newest first, each with its trial."""
+    rows = db.execute(
+        select(Proposal, Trial)
+        .outerjoin(Trial, (Trial.challenge_id == Proposal.challenge_id) & (Trial.startup_id == Proposal.startup_id))
+        .where(Proposal.startup_id == startup_id)
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+    ).all()
+    return [(proposal, trial) for proposal, trial in rows]

@@ -1,0 +1,325 @@
+"""Recommendations both ways, on top of the ``matcher`` library.
+
+Vectors are cached in the ``embeddings`` table keyed by model and text hash, so an
+unchanged text is never encoded twice. Each process keeps a fitted ranker per corpus
+version (count and last update of the candidates), so a page view only encodes the
+query (usually cached too) and ranks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+import matcher
+from models import (
+    Capability,
+    Challenge,
+    Dismissal,
+    Embedding,
+    Proposal,
+    RankerVersion,
+    Startup,
+    Trial,
+    User,
+    utcnow,
+)
+
+from ..database import db
+
+_lock = threading.Lock()
+_encoders: dict[str, matcher.Encoder] = {}
+_rankers: dict[tuple[Any, ...], matcher.HybridRanker] = {}
+
+
+@dataclass
+class Recommendation:
+    """A ranked counterpart with the matcher's evidence."""
+
+    score: float
+    components: dict[str, float]
+    explanation: dict[str, Any]
+    challenge: Challenge | None = None
+    startup: Startup | None = None
+    capability: Capability | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def encoder() -> matcher.Encoder:
+    """The configured encoder, loaded once per process (``MATCHER_MODEL``)."""
+    name = current_app.config.get("MATCHER_MODEL") or "default"
+    with _lock:
+        if name not in _encoders:
+            _encoders[name] = matcher.CachingEncoder(matcher.get_encoder(name))
+        return _encoders[name]
+
+
+def ranker_config() -> matcher.RankerConfig:
+    """The ranking strategy: config overrides, then the active learnt weights if any."""
+    mapping: dict[str, Any] = dict(current_app.config.get("MATCHER_CONFIG") or {})
+    if current_app.config.get("MATCHER_FUSION"):
+        mapping["fusion"] = current_app.config["MATCHER_FUSION"]
+    active = db.scalar(select(RankerVersion).where(RankerVersion.active.is_(True)))
+    if active is not None and "weights" not in mapping:
+        mapping["weights"] = matcher.LearnedWeights.from_dict(active.weights).weights
+    return matcher.RankerConfig.from_mapping(mapping)
+
+
+def vectors_for(texts: Sequence[str], role: str = "passage") -> np.ndarray:
+    """Return vectors for ``texts``, reading the cache and encoding only what is missing."""
+    enc = encoder()
+    model = enc.model_id
+    hashes = [matcher.text_hash(model, t, role) for t in texts]
+    found: dict[str, np.ndarray] = {}
+    unique = list(dict.fromkeys(hashes))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = db.execute(
+            select(Embedding.text_hash, Embedding.vector).where(
+                Embedding.model == model, Embedding.text_hash.in_(chunk)
+            )
+        )
+        for text_hash, blob in rows:
+            found[text_hash] = np.frombuffer(blob, dtype="<f4")
+    missing = [(h, t) for h, t in dict(zip(hashes, texts)).items() if h not in found]
+    if missing:
+        fresh = enc.encode([t for _h, t in missing], role=role)  # type: ignore[arg-type]
+        for (text_hash, _t), vec in zip(missing, fresh):
+            vec = np.asarray(vec, dtype="<f4")
+            found[text_hash] = vec
+            try:
+                # A savepoint, so a concurrent insert of the same text only skips this row.
+                with db.begin_nested():
+                    db.add(Embedding(model=model, text_hash=text_hash, dim=int(vec.shape[0]), vector=vec.tobytes()))
+            except IntegrityError:
+                pass
+    if not texts:
+        return np.zeros((0, enc.dim), dtype=np.float32)
+    return np.stack([found[h] for h in hashes]).astype(np.float32)
+
+
+# -- items ---------------------------------------------------------------------------
+
+
+def challenge_item(challenge: Challenge) -> matcher.Item:
+    """The matcher's view of a challenge."""
+    return matcher.Item(
+        key=f"challenge:{challenge.id}",
+        title=challenge.title,
+        text="\n".join(p for p in (challenge.problem_statement, challenge.desired_outcomes) if p),
+        domains=challenge.domains,
+        areas=[challenge.functional_area],
+        tags=challenge.tags,
+        language=challenge.language,
+    )
+
+
+def capability_item(capability: Capability) -> matcher.Item:
+    """The matcher's view of a capability (grouped by startup: one row per startup)."""
+    return matcher.Item(
+        key=f"cap:{capability.id}",
+        title=capability.name,
+        text="\n".join(p for p in (capability.description, capability.deployments) if p),
+        domains=capability.domains,
+        tags=capability.technologies,
+        readiness=capability.readiness,
+        language=capability.language,
+        group=f"startup:{capability.startup_id}",
+    )
+
+
+def startup_item(startup: Startup) -> matcher.Item:
+    """A startup as a query: its description and all its capabilities."""
+    caps = startup.capabilities
+    languages = [c.language for c in caps] or [startup.language]
+    return matcher.Item(
+        key=f"startup:{startup.id}",
+        title=" / ".join(c.name for c in caps) or startup.name,
+        text="\n".join([startup.description] + [f"{c.name}. {c.description}" for c in caps]),
+        domains={d for c in caps for d in c.domains},
+        tags={t for c in caps for t in c.technologies},
+        readiness=max((c.readiness for c in caps), default=None),
+        language=max(set(languages), key=languages.count),
+    )
+
+
+def _dense_texts(items: Iterable[matcher.Item]) -> list[str]:
+    return [matcher.dense_text(i.title, i.text) for i in items]
+
+
+def challenge_changed(challenge: Challenge) -> None:
+    """Encode a saved challenge now, so its recommendations are ready."""
+    # Tag and domain rows do not touch the parent row; bump it so corpus caches refresh.
+    challenge.updated_at = utcnow()
+    db.flush()
+    item = challenge_item(challenge)
+    vectors_for(_dense_texts([item]), "passage")
+
+
+def capability_changed(capability: Capability) -> None:
+    """Encode a saved capability now, so rankings include it at once."""
+    capability.updated_at = utcnow()
+    db.flush()
+    item = capability_item(capability)
+    vectors_for(_dense_texts([item]), "passage")
+
+
+# -- corpora -------------------------------------------------------------------------
+
+
+def _fitted(kind: str, version: tuple[Any, ...], build) -> matcher.HybridRanker:  # type: ignore[no-untyped-def]
+    cfg = ranker_config()
+    key = (kind, encoder().model_id, version, repr(cfg.to_dict()))
+    with _lock:
+        cached = _rankers.get(key)
+    if cached is not None:
+        return cached
+    items = build()
+    vectors = vectors_for(_dense_texts(items), "passage") if items else None
+    ranker = matcher.HybridRanker(cfg, encoder()).fit(items, vectors)
+    with _lock:
+        for old in [k for k in _rankers if k[0] == kind]:
+            del _rankers[old]
+        _rankers[key] = ranker
+    return ranker
+
+
+def _capability_corpus() -> tuple[matcher.HybridRanker, dict[str, Capability]]:
+    version = tuple(db.execute(select(func.count(Capability.id), func.max(Capability.updated_at), func.max(Capability.id))).one())
+    caps = {
+        f"cap:{c.id}": c
+        for c in db.scalars(
+            select(Capability).options(
+                selectinload(Capability.domain_rows), selectinload(Capability.tag_rows), selectinload(Capability.startup)
+            ).order_by(Capability.id)
+        )
+    }
+    ranker = _fitted("capabilities", version, lambda: [capability_item(c) for c in caps.values()])
+    return ranker, caps
+
+
+def _challenge_corpus() -> tuple[matcher.HybridRanker, dict[str, Challenge]]:
+    today = date.today()
+    query = (
+        select(Challenge)
+        .where(Challenge.status == "open")
+        .where((Challenge.closing_on.is_(None)) | (Challenge.closing_on >= today))
+        .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows), selectinload(Challenge.department))
+        .order_by(Challenge.id)
+    )
+    challenges = {f"challenge:{c.id}": c for c in db.scalars(query)}
+    version = (
+        len(challenges),
+        max((c.updated_at for c in challenges.values()), default=None),
+        tuple(sorted(challenges))[:1],
+        today,
+    )
+    ranker = _fitted("challenges", version, lambda: [challenge_item(c) for c in challenges.values()])
+    return ranker, challenges
+
+
+# -- recommendations -------------------------------------------------------------------
+
+
+def recommend_startups(challenge: Challenge, viewer: User | None, limit: int = 10) -> list[Recommendation]:
+    """Rank startups for ``challenge`` (one row per startup, with its best capability).
+
+    Leaves out startups that already proposed or have a trial for it, startups the viewer
+    dismissed, and unverified startups when ``MATCHER_VERIFIED_ONLY`` is set.
+    """
+    ranker, caps = _capability_corpus()
+    if not caps:
+        return []
+    excluded_startups = set(
+        db.scalars(select(Proposal.startup_id).where(Proposal.challenge_id == challenge.id))
+    ) | set(db.scalars(select(Trial.startup_id).where(Trial.challenge_id == challenge.id)))
+    if viewer is not None:
+        excluded_startups |= set(
+            db.scalars(
+                select(Dismissal.startup_id).where(
+                    Dismissal.challenge_id == challenge.id, Dismissal.user_id == viewer.id
+                )
+            )
+        )
+    verified_only = current_app.config.get("MATCHER_VERIFIED_ONLY")
+    exclude = {
+        key for key, cap in caps.items() if cap.startup_id in excluded_startups or (verified_only and not cap.startup.verified)
+    }
+    query = challenge_item(challenge)
+    qvec = vectors_for(_dense_texts([query]), "query")[0]
+    matches = ranker.rank(query, query_vector=qvec, top_k=limit, exclude_keys=exclude)
+    out = []
+    for m in matches:
+        cap = caps[m.key]
+        out.append(
+            Recommendation(
+                score=m.score, components=m.components, explanation=m.explanation.to_dict(),
+                challenge=challenge, startup=cap.startup, capability=cap,
+            )
+        )
+    return out
+
+
+def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10) -> list[Recommendation]:
+    """Rank open challenges (closing date not passed) for ``startup``.
+
+    Leaves out challenges the startup already proposed for or has a trial in, and those
+    the viewer dismissed.
+    """
+    if not startup.capabilities:
+        return []
+    ranker, challenges = _challenge_corpus()
+    if not challenges:
+        return []
+    done = set(db.scalars(select(Proposal.challenge_id).where(Proposal.startup_id == startup.id))) | set(
+        db.scalars(select(Trial.challenge_id).where(Trial.startup_id == startup.id))
+    )
+    if viewer is not None:
+        done |= set(
+            db.scalars(
+                select(Dismissal.challenge_id).where(
+                    Dismissal.startup_id == startup.id, Dismissal.user_id == viewer.id
+                )
+            )
+        )
+    exclude = {f"challenge:{cid}" for cid in done}
+    query = startup_item(startup)
+    qvec = vectors_for(_dense_texts([query]), "query")[0]
+    matches = ranker.rank(query, query_vector=qvec, top_k=limit, exclude_keys=exclude)
+    return [
+        Recommendation(
+            score=m.score, components=m.components, explanation=m.explanation.to_dict(),
+            challenge=challenges[m.key], startup=startup,
+        )
+        for m in matches
+    ]
+
+
+def reindex(progress=None) -> int:  # type: ignore[no-untyped-def]
+    """Encode every challenge and capability whose text has no cached vector; return how many texts."""
+    items = [challenge_item(c) for c in db.scalars(select(Challenge))]
+    items += [capability_item(c) for c in db.scalars(select(Capability))]
+    texts = _dense_texts(items)
+    done = 0
+    for start in range(0, len(texts), 64):
+        batch = texts[start : start + 64]
+        vectors_for(batch, "passage")
+        done += len(batch)
+        if progress is not None:
+            progress(len(batch))
+    return done
+
+
+def clear_caches() -> None:
+    """Forget fitted rankers (after a bulk change or in tests)."""
+    with _lock:
+        _rankers.clear()

@@ -1,0 +1,279 @@
+"""Startups: profile, capabilities, verification by the lab, the coordinators' list."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from models import Capability, Proposal, Startup, Trial, utcnow
+from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS, STARTUP_SIZES
+
+from ..access import can_edit_startup
+from ..database import db
+from ..errors import DomainError, NotAllowed
+from . import audit
+
+log = logging.getLogger("innomatch.startups")
+
+STARTUP_FIELDS = ("name", "website", "description", "size", "language", "verified", "verified_at")
+CAPABILITY_FIELDS = (
+    "startup_id", "name", "description", "technologies", "domains", "deployments", "readiness", "language",
+)
+# A capability in one of these trials is promised to a department and cannot be deleted.
+ACTIVE_TRIAL_STATES = ("approved", "running")
+
+NAME_MAX = 200
+WEBSITE_MAX = 300
+STARTUP_DESCRIPTION_MAX = 5000
+CAPABILITY_DESCRIPTION_MIN = 30
+CAPABILITY_DESCRIPTION_MAX = 10000
+DEPLOYMENTS_MAX = 5000
+MAX_TAGS = 12
+TAG_MAX = 40
+
+
+def is_web_address(url: str | None) -> bool:
+    """Tell whether ``url`` is an absolute http(s) address with a host."""
+    if not url or any(ch.isspace() or ord(ch) < 32 for ch in url.strip()):
+        return False
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _require_member(actor: Any, startup: Startup) -> None:
+    if not can_edit_startup(actor, startup):
+        raise NotAllowed(_("Only members of this startup can change it."))
+
+
+def _name_taken(name: str, except_id: int | None) -> bool:
+    query = select(func.count()).where(func.lower(Startup.name) == name.lower())
+    if except_id is not None:
+        query = query.where(Startup.id != except_id)
+    return bool(db.scalar(query))
+
+
+def _flush_or_name_taken() -> None:
+    try:
+        db.flush()
+    except IntegrityError as exc:  # another request took the name between check and write
+        raise DomainError(_("A startup with this name is already registered."), field="name") from exc
+
+
+def update_startup(actor: Any, startup: Startup, data: dict[str, Any]) -> Startup:
+    """Change a startup's profile: name, website, description, size and content language."""
+    _require_member(actor, startup)
+    name = _text(data, "name")
+    website = _text(data, "website")
+    description = _text(data, "description")
+    size = data.get("size")
+    language = data.get("language")
+    if not name:
+        raise DomainError(_("Enter your startup's name."), field="name")
+    if len(name) > NAME_MAX:
+        raise DomainError(_("The name must be at most %(n)d characters.", n=NAME_MAX), field="name")
+    if _name_taken(name, startup.id):
+        raise DomainError(_("A startup with this name is already registered."), field="name")
+    if website and (len(website) > WEBSITE_MAX or not is_web_address(website)):
+        raise DomainError(_("Enter a web address starting with http:// or https://"), field="website")
+    if len(description) > STARTUP_DESCRIPTION_MAX:
+        raise DomainError(
+            _("The description must be at most %(n)d characters.", n=STARTUP_DESCRIPTION_MAX), field="description"
+        )
+    if size not in STARTUP_SIZES:
+        raise DomainError(_("Choose a company size."), field="size")
+    if language not in CONTENT_LANGUAGES:
+        raise DomainError(_("Choose the language of your content."), field="language")
+    before = audit.snapshot(startup, STARTUP_FIELDS)
+    startup.name = name
+    startup.website = website
+    startup.description = description
+    startup.size = size
+    startup.language = language
+    _flush_or_name_taken()
+    audit.record(actor, "startup.update", startup, before, audit.snapshot(startup, STARTUP_FIELDS))
+    return startup
+
+
+def verify_startup(actor: Any, startup: Startup, verified: bool = True) -> Startup:
+    """Mark a startup verified (or no longer verified) after the lab checked its registration."""
+    if not getattr(actor, "is_staff", False):
+        raise NotAllowed(_("Only lab coordinators can verify startups."))
+    if startup.verified == verified:
+        raise DomainError(
+            _("This startup is already verified.") if verified else _("This startup is not verified.")
+        )
+    before = audit.snapshot(startup, ("verified", "verified_at"))
+    startup.verified = verified
+    startup.verified_at = utcnow() if verified else None
+    db.flush()
+    audit.record(actor, "startup.verify", startup, before, audit.snapshot(startup, ("verified", "verified_at")))
+    return startup
+
+
+def _capability_values(data: dict[str, Any]) -> dict[str, Any]:
+    """Check a capability's values and return them cleaned; raise DomainError on the first problem."""
+    name = _text(data, "name")
+    description = _text(data, "description")
+    deployments = _text(data, "deployments")
+    readiness = data.get("readiness")
+    language = data.get("language")
+    domains = list(dict.fromkeys(data.get("domains") or []))
+    technologies = [
+        t.strip().lower() for t in (data.get("technologies") or []) if isinstance(t, str) and t.strip()
+    ]
+    technologies = list(dict.fromkeys(technologies))
+    if not name:
+        raise DomainError(_("Enter the capability's name."), field="name")
+    if len(name) > NAME_MAX:
+        raise DomainError(_("The name must be at most %(n)d characters.", n=NAME_MAX), field="name")
+    if len(description) < CAPABILITY_DESCRIPTION_MIN:
+        raise DomainError(
+            _("Describe the capability in at least %(n)d characters.", n=CAPABILITY_DESCRIPTION_MIN),
+            field="description",
+        )
+    if len(description) > CAPABILITY_DESCRIPTION_MAX:
+        raise DomainError(
+            _("The description must be at most %(n)d characters.", n=CAPABILITY_DESCRIPTION_MAX),
+            field="description",
+        )
+    if len(deployments) > DEPLOYMENTS_MAX:
+        raise DomainError(
+            _("Past deployments must be at most %(n)d characters.", n=DEPLOYMENTS_MAX), field="deployments"
+        )
+    if isinstance(readiness, bool) or not isinstance(readiness, int) or not 1 <= readiness <= 9:
+        raise DomainError(_("Choose a readiness level from 1 to 9."), field="readiness")
+    if language not in CONTENT_LANGUAGES:
+        raise DomainError(_("Choose the language of your content."), field="language")
+    if not domains:
+        raise DomainError(_("Choose at least one domain."), field="domains")
+    if any(key not in DOMAIN_KEYS for key in domains):
+        raise DomainError(_("Choose domains from the list."), field="domains")
+    if len(technologies) > MAX_TAGS:
+        raise DomainError(_("Use at most %(n)d tags.", n=MAX_TAGS), field="technologies")
+    if any(len(t) > TAG_MAX for t in technologies):
+        raise DomainError(_("Each tag must be at most %(n)d characters.", n=TAG_MAX), field="technologies")
+    return {
+        "name": name,
+        "description": description,
+        "deployments": deployments,
+        "readiness": readiness,
+        "language": language,
+        "domains": domains,
+        "technologies": technologies,
+    }
+
+
+def _capability_changed(capability: Capability) -> None:
+    """Tell the recommender a capability changed, once its module exists."""
+    try:
+        from .recommendations import capability_changed
+    except ImportError:
+        return
+    capability_changed(capability)
+
+
+def create_capability(actor: Any, startup: Startup, data: dict[str, Any]) -> Capability:
+    """Add a capability to a startup's profile."""
+    _require_member(actor, startup)
+    values = _capability_values(data)
+    capability = Capability(startup_id=startup.id, **values)
+    db.add(capability)
+    db.flush()
+    audit.record(actor, "capability.create", capability, after=audit.snapshot(capability, CAPABILITY_FIELDS))
+    _capability_changed(capability)
+    return capability
+
+
+def update_capability(actor: Any, capability: Capability, data: dict[str, Any]) -> Capability:
+    """Change a capability's description, domains, technologies, deployments and readiness."""
+    _require_member(actor, capability.startup)
+    values = _capability_values(data)
+    before = audit.snapshot(capability, CAPABILITY_FIELDS)
+    for key, value in values.items():
+        setattr(capability, key, value)
+    db.flush()
+    audit.record(actor, "capability.update", capability, before, audit.snapshot(capability, CAPABILITY_FIELDS))
+    _capability_changed(capability)
+    return capability
+
+
+def deletion_problem(capability: Capability) -> str | None:
+    """Return why ``capability`` cannot be deleted now, or None if it can."""
+    in_trial = db.scalar(
+        select(func.count()).where(Trial.capability_id == capability.id, Trial.status.in_(ACTIVE_TRIAL_STATES))
+    )
+    if in_trial:
+        return _("This capability is used in an approved or running trial, so it cannot be deleted.")
+    # Proposals reference their capability with ON DELETE CASCADE: deleting would silently remove them.
+    proposed = db.scalar(
+        select(func.count()).where(Proposal.capability_id == capability.id, Proposal.status == "submitted")
+    )
+    if proposed:
+        return _("This capability is offered in a proposal. Withdraw the proposal before deleting it.")
+    return None
+
+
+def delete_capability(actor: Any, capability: Capability) -> None:
+    """Delete a capability unless a proposal or an approved or running trial relies on it."""
+    _require_member(actor, capability.startup)
+    problem = deletion_problem(capability)
+    if problem:
+        raise DomainError(problem)
+    audit.record(actor, "capability.delete", capability, before=audit.snapshot(capability, CAPABILITY_FIELDS))
+    db.delete(capability)
+    db.flush()
+
+
+@dataclass
+class StartupRow:
+    startup: Startup
+    capability_count: int
+
+
+@dataclass
+class StartupPage:
+    rows: list[StartupRow]
+    page: int
+    pages: int
+    total: int
+
+
+def search_startups(verified: bool | None = None, text: str = "", page: int = 1, per_page: int = 20) -> StartupPage:
+    """List startups with their capability count, filtered by verification and name, one page."""
+    count = (
+        select(func.count(Capability.id))
+        .where(Capability.startup_id == Startup.id)
+        .correlate(Startup)
+        .scalar_subquery()
+    )
+    conditions = []
+    if verified is not None:
+        conditions.append(Startup.verified.is_(verified))
+    text = text.strip()
+    if text:
+        conditions.append(func.lower(Startup.name).contains(text.lower(), autoescape=True))
+    total = db.scalar(select(func.count()).select_from(Startup).where(*conditions)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = db.execute(
+        select(Startup, count.label("capability_count"))
+        .where(*conditions)
+        .order_by(func.lower(Startup.name), Startup.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return StartupPage([StartupRow(s, n) for s, n in rows], page, pages, total)

@@ -1,0 +1,190 @@
+"""Startup profile, capability and proposal forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, StringField, TextAreaField, URLField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from models import Capability
+from models.vocabulary import DOMAINS, STARTUP_SIZES
+
+from ..forms import BaseForm, MultiCheckboxField, TagListField, choices
+from ..services import proposals, startups
+from ..templating import domain_label
+from .labels import CONTENT_LANGUAGE_LABELS, READINESS_LEVELS, readiness_label
+
+
+def _int_or_none(value: Any) -> int | None:
+    """Coerce a submitted number; the empty choice is None; anything else raises ValueError."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+        return int(value)
+    raise ValueError(value)
+
+
+def _web_address(form: Any, field: Any) -> None:
+    if field.data and not startups.is_web_address(field.data):
+        raise ValidationError(_l("Enter a web address starting with http:// or https://"))
+
+
+def _language_field() -> SelectField:
+    return SelectField(
+        _l("Language of this content"),
+        description=_l("The language you write the text above in."),
+        choices=choices(CONTENT_LANGUAGE_LABELS.items()),
+        default="en",
+        invalid_choice_message=_l("Choose English or Traditional Chinese."),
+    )
+
+
+class AreaForm(BaseForm):
+    """A BaseForm that refuses text holding NUL bytes rather than quietly dropping them."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if any(isinstance(v, str) and "\x00" in v for v in (field.raw_data or [])):
+                field.errors.append(_l("Remove the invalid characters (NUL) from this field."))
+                valid = False
+        return valid
+
+    def data_for_service(self) -> dict[str, Any]:
+        """Return the submitted values keyed by field name, for a service call."""
+        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+
+
+class StartupForm(AreaForm):
+    name = StringField(
+        _l("Startup name"),
+        validators=[
+            DataRequired(_l("Enter your startup's name.")),
+            Length(max=startups.NAME_MAX, message=_l("The name must be at most %(max)d characters.")),
+        ],
+    )
+    website = URLField(
+        _l("Website"),
+        description=_l("For example https://www.example.com.hk"),
+        validators=[
+            Optional(),
+            Length(max=startups.WEBSITE_MAX, message=_l("The web address must be at most %(max)d characters.")),
+            _web_address,
+        ],
+    )
+    description = TextAreaField(
+        _l("About your startup"),
+        validators=[
+            Length(
+                max=startups.STARTUP_DESCRIPTION_MAX,
+                message=_l("The description must be at most %(max)d characters."),
+            )
+        ],
+    )
+    size = SelectField(
+        _l("Company size"),
+        choices=choices((s, s) for s in STARTUP_SIZES),
+        invalid_choice_message=_l("Choose a company size."),
+    )
+    language = _language_field()
+
+
+class CapabilityForm(AreaForm):
+    name = StringField(
+        _l("Name of the product or solution"),
+        validators=[
+            DataRequired(_l("Enter the capability's name.")),
+            Length(max=startups.NAME_MAX, message=_l("The name must be at most %(max)d characters.")),
+        ],
+    )
+    description = TextAreaField(
+        _l("What it does"),
+        description=_l("Who uses it, what problem it solves and how. At least 30 characters."),
+        validators=[
+            DataRequired(_l("Describe the capability.")),
+            Length(
+                min=startups.CAPABILITY_DESCRIPTION_MIN,
+                message=_l("Describe the capability in at least %(min)d characters."),
+            ),
+            Length(
+                max=startups.CAPABILITY_DESCRIPTION_MAX,
+                message=_l("The description must be at most %(max)d characters."),
+            ),
+        ],
+    )
+    technologies = TagListField(
+        _l("Technologies"),
+        description=_l("Separate with commas, for example: speech recognition, chatbot"),
+        max_tags=startups.MAX_TAGS,
+        max_length=startups.TAG_MAX,
+    )
+    domains = MultiCheckboxField(
+        _l("Domains it serves"),
+        invalid_choice_message=_l("Choose domains from the list."),
+    )
+    deployments = TextAreaField(
+        _l("Past deployments and references"),
+        description=_l("Where it is in use, and who can vouch for it."),
+        validators=[
+            Length(max=startups.DEPLOYMENTS_MAX, message=_l("Past deployments must be at most %(max)d characters."))
+        ],
+    )
+    readiness = SelectField(
+        _l("Readiness level"),
+        description=_l("Technology readiness, from 1 (an idea) to 9 (proven in operation)."),
+        coerce=_int_or_none,
+        validators=[InputRequired(_l("Choose a readiness level from 1 to 9."))],
+        invalid_value_message=_l("Choose a readiness level from 1 to 9."),
+        invalid_choice_message=_l("Choose a readiness level from 1 to 9."),
+    )
+    language = _language_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Labels depend on the request's language, so the choices are built per form.
+        self.domains.choices = choices((term.key, domain_label(term.key)) for term in DOMAINS)
+        self.readiness.choices = choices(
+            [("", _l("Choose a level"))] + [(level, readiness_label(level)) for level in READINESS_LEVELS]
+        )
+
+    def validate_domains(self, field: Any) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose at least one domain."))
+
+
+class ProposalForm(AreaForm):
+    capability_id = SelectField(
+        _l("Which capability do you offer?"),
+        coerce=_int_or_none,
+        validators=[InputRequired(_l("Choose one of your startup's capabilities."))],
+        invalid_value_message=_l("Choose one of your startup's capabilities."),
+        invalid_choice_message=_l("Choose one of your startup's capabilities."),
+    )
+    pitch = TextAreaField(
+        _l("Your pitch"),
+        description=_l("How you would solve this challenge in a trial: %(low)d to %(high)d characters.",
+                       low=proposals.PITCH_MIN, high=proposals.PITCH_MAX),
+        validators=[
+            DataRequired(_l("Write a short pitch.")),
+            Length(min=proposals.PITCH_MIN, message=_l("Write at least %(min)d characters.")),
+            Length(max=proposals.PITCH_MAX, message=_l("The pitch must be at most %(max)d characters.")),
+        ],
+    )
+
+    def __init__(self, *args: Any, capabilities: list[Capability] | tuple[()] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the startup's own capabilities are choices: any other id is refused by the field.
+        self.capability_id.choices = [SelectChoice("", _l("Choose a capability"))] + [
+            SelectChoice(str(c.id), c.name, render_kw={"lang": c.language}) for c in capabilities
+        ]
+
+
+class ConfirmForm(BaseForm):
+    """An empty form: a POST button protected by the CSRF token."""

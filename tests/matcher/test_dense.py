@@ -1,0 +1,105 @@
+"""Exact and approximate dense search against brute-force oracles."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from matcher import DenseIndex, HNSWIndex, top_k
+from matcher.registry import make_dense_index
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _oracle(scores: np.ndarray, k: int) -> list[int]:
+    # Full stable sort: best score first, ties by lower index.
+    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_top_k_matches_full_sort_with_ties(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    # Few distinct values so that ties are common, also across the k boundary.
+    scores = rng.integers(0, 5, size=n).astype(np.float32)
+    for k in (0, 1, 3, n // 2, n, n + 5):
+        assert top_k(scores, k).tolist() == _oracle(scores.tolist(), k)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_dense_search_matches_oracle(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, dim = int(rng.integers(1, 300)), 16
+    vectors = _unit(rng, n, dim)
+    if seed % 2:
+        vectors = np.round(vectors, 1)  # duplicate-ish rows create tied scores
+    queries = _unit(rng, 4, dim)
+    index = DenseIndex().fit(vectors)
+    for k in (1, 10, n + 3):
+        ids, scores = index.search(queries, k)
+        assert ids.shape == (4, min(k, n))
+        all_scores = index.scores(queries)
+        for q, row_ids, row_scores, row_all in zip(queries, ids, scores, all_scores, strict=True):
+            # Order must follow the index's own float32 scores exactly; BLAS rounding
+            # differs between code paths, so values are compared to float64 loosely.
+            assert row_ids.tolist() == _oracle(row_all.tolist(), k)
+            exact = vectors.astype(np.float64) @ q.astype(np.float64)
+            np.testing.assert_allclose(row_scores, exact[row_ids], atol=1e-6)
+        single_ids, _ = index.search(queries[0], k)
+        assert single_ids.tolist() == ids[0].tolist()
+
+
+def test_empty_index_returns_nothing() -> None:
+    index = DenseIndex().fit(np.zeros((0, 8), dtype=np.float32))
+    ids, scores = index.search(np.ones(8, dtype=np.float32), 5)
+    assert ids.size == 0 and scores.size == 0
+
+
+def test_float16_index_close_to_float32() -> None:
+    rng = np.random.default_rng(1)
+    vectors, query = _unit(rng, 500, 32), _unit(rng, 1, 32)[0]
+    ids32, s32 = DenseIndex().fit(vectors).search(query, 10)
+    index16 = DenseIndex(dtype="float16", chunk_size=64).fit(vectors)
+    assert index16.vectors_.dtype == np.float16
+    ids16, s16 = index16.search(query, 10)
+    np.testing.assert_allclose(s16, s32, atol=2e-3)
+    assert len(set(ids16.tolist()) & set(ids32.tolist())) >= 9
+
+
+def test_agrees_with_sentence_transformers_semantic_search() -> None:
+    from sentence_transformers import util  # utility functions only; no model is loaded
+
+    rng = np.random.default_rng(7)
+    corpus, queries = _unit(rng, 2000, 64), _unit(rng, 5, 64)
+    ids, scores = DenseIndex().fit(corpus).search(queries, 10)
+    reference = util.semantic_search(queries, corpus, top_k=10)
+    for row_ids, row_scores, hits in zip(ids, scores, reference, strict=True):
+        assert row_ids.tolist() == [h["corpus_id"] for h in hits]
+        np.testing.assert_allclose(row_scores, [h["score"] for h in hits], atol=1e-5)
+
+
+def test_hnsw_recall_against_exact() -> None:
+    rng = np.random.default_rng(3)
+    corpus, queries = _unit(rng, 3000, 32), _unit(rng, 50, 32)
+    exact_ids, _ = DenseIndex().fit(corpus).search(queries, 10)
+    hnsw = make_dense_index("hnsw", m=16, ef_construction=100, ef_search=64, num_threads=1)
+    assert isinstance(hnsw, HNSWIndex)
+    approx_ids, approx_scores = hnsw.fit(corpus).search(queries, 10)
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx_ids, exact_ids, strict=True)])
+    assert recall >= 0.95
+    np.testing.assert_allclose(approx_scores[:, 0], np.sum(queries * corpus[approx_ids[:, 0]], 1), atol=1e-5)
+    np.testing.assert_allclose(hnsw.get_vectors(np.array([5, 7])), corpus[[5, 7]], atol=1e-6)
+    ids, _ = hnsw.search(queries[0], 5000)  # k larger than the corpus is clipped
+    assert ids.shape == (3000,)
+    restored = pickle.loads(pickle.dumps(hnsw))
+    assert restored.search(queries, 10)[0].tolist() == approx_ids.tolist()
+
+
+def test_unknown_index_name_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown ann"):
+        make_dense_index("faiss")

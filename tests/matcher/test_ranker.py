@@ -1,0 +1,324 @@
+"""HybridRanker against brute-force oracles, plus grouping, exclusion, MMR, explanations."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from matcher import (
+    BM25Index,
+    HybridRanker,
+    Item,
+    Match,
+    RankerConfig,
+    language_offset,
+    language_offsets,
+)
+from matcher.encoders import HashingEncoder
+from matcher.structured import structured_score
+from matcher.text import normalize
+
+WORDS = (
+    "clinic clinics booking appointment appointments chatbot patient patients vision "
+    "inspection pharmacy tobacco campaign analytics privacy data records dental queue sms "
+    "牙科 診所 預約 病人 控煙 數據 平台 系統"
+).split()
+DOMAIN_KEYS = ["smart_clinic", "health_regulation", "customer_service", "other"]
+TAG_KEYS = ["ai", "chatbot", "nlp", "iot", "sms"]
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _random_item(rng: np.random.Generator, key: str, with_group: bool) -> Item:
+    def pick(pool: list[str], most: int) -> set[str]:
+        return set(rng.choice(pool, size=int(rng.integers(0, most + 1)), replace=False))
+
+    text = " ".join(rng.choice(WORDS, size=int(rng.integers(0, 12))))
+    return Item(
+        key,
+        text,
+        domains=pick(DOMAIN_KEYS, 2),
+        tags=pick(TAG_KEYS, 3),
+        readiness=int(rng.integers(1, 10)) if rng.random() < 0.7 else None,
+        group=f"g{rng.integers(0, 6)}" if with_group else None,
+    )
+
+
+def _oracle(
+    query: Item,
+    qvec: np.ndarray,
+    items: list[Item],
+    vectors: np.ndarray,
+    cfg: RankerConfig,
+    exclude: set[str],
+    top_k: int,
+) -> list[tuple[str, float]]:
+    """Score every candidate independently, sort fully, then filter and group."""
+    sem = np.clip((vectors @ qvec).astype(np.float64), 0.0, 1.0)
+    lex = BM25Index().fit([c.text for c in items]).score(query.text)
+    lex = lex / lex.max() if lex.max() > 0 else lex
+    struct = np.array([structured_score(query, c, cfg.structured_weights) for c in items])
+    w = cfg.weight_vector()
+    fused = (w[0] * sem + w[1] * lex + w[2] * struct) / w.sum()
+    order = sorted(range(len(items)), key=lambda i: (-fused[i], i))
+    out: list[tuple[str, float]] = []
+    groups: set[str] = set()
+    for i in order:
+        item = items[i]
+        if item.key in exclude | {query.key} or fused[i] < cfg.min_score:
+            continue
+        if item.group is not None:
+            if item.group in groups:
+                continue
+            groups.add(item.group)
+        out.append((item.key, float(fused[i])))
+    return out[:top_k]
+
+
+def _keys(matches: list[Match]) -> list[str]:
+    return [m.key for m in matches]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_semantic_only_ranking_matches_full_sort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, dim = int(rng.integers(0, 40)), 8
+    vectors = _unit(rng, n, dim)
+    if seed % 3 == 0:
+        vectors = np.round(vectors * 2) / 2  # coarse values: many exact ties
+    qvec = _unit(rng, 1, dim)[0]
+    items = [Item(f"c{i}", "") for i in range(n)]
+    cfg = RankerConfig(weights={"semantic": 1.0}, diversity=0.0)
+    ranker = HybridRanker(cfg)
+    scores = np.clip((vectors @ qvec).astype(np.float64), 0, 1)
+    for top_k in (1, 5, n, n + 3):
+        got = ranker.rank(Item("q", ""), items, query_vector=qvec, candidate_vectors=vectors, top_k=top_k)
+        expected = sorted(range(n), key=lambda i: (-scores[i], i))[:top_k]
+        assert [m.index for m in got] == expected
+        np.testing.assert_allclose([m.score for m in got], scores[expected])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_hybrid_ranking_matches_oracle_with_groups_and_exclusions(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n, dim = int(rng.integers(1, 50)), 16
+    items = [_random_item(rng, f"c{i}", with_group=seed % 2 == 0) for i in range(n)]
+    vectors = _unit(rng, n, dim)
+    query = _random_item(rng, "q", with_group=False)
+    qvec = _unit(rng, 1, dim)[0]
+    exclude = {f"c{i}" for i in rng.choice(n, size=min(n, 3), replace=False)}
+    cfg = RankerConfig(
+        weights={"semantic": 0.5, "lexical": 0.3, "structured": 0.2},
+        diversity=0.0,
+        min_score=0.1 if seed % 5 == 0 else 0.0,
+    )
+    got = HybridRanker(cfg).rank(
+        query, items, query_vector=qvec, candidate_vectors=vectors, top_k=7, exclude_keys=exclude
+    )
+    expected = _oracle(query, qvec, items, vectors, cfg, exclude, 7)
+    assert _keys(got) == [k for k, _ in expected]
+    np.testing.assert_allclose([m.score for m in got], [s for _, s in expected], atol=1e-9)
+    for m in got:
+        assert 0.0 <= m.score <= 1.0
+        assert set(m.components) == {"semantic", "lexical", "structured"}
+        assert all(0.0 <= v <= 1.0 for v in m.components.values())
+        assert m.explanation.components == m.components
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_large_corpus_pool_path_keeps_exact_dense_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, dim = 500, 16
+    vectors = _unit(rng, n, dim)
+    qvec = _unit(rng, 1, dim)[0]
+    items = [Item(f"c{i}", " ".join(rng.choice(WORDS, size=5))) for i in range(n)]
+    cfg = RankerConfig(weights={"semantic": 1.0}, diversity=0.0, pool_size=20)
+    got = HybridRanker(cfg).rank(Item("q", "clinic"), items, query_vector=qvec, candidate_vectors=vectors, top_k=10)
+    scores = vectors @ qvec
+    assert [m.index for m in got] == sorted(range(n), key=lambda i: (-scores[i], i))[:10]
+
+
+def test_empty_candidates_and_zero_top_k(challenge: Item, capabilities: list[Item], encoder: HashingEncoder) -> None:
+    ranker = HybridRanker(RankerConfig(), encoder)
+    assert ranker.rank(challenge, []) == []
+    assert ranker.rank(challenge, capabilities, top_k=0) == []
+
+
+def test_realistic_ranking_groups_and_explains(
+    challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
+    matches = HybridRanker(RankerConfig(), encoder).rank(challenge, capabilities, top_k=10)
+    assert matches[0].key in {"cap:1", "cap:2"}
+    groups = [m.group for m in matches]
+    assert len(groups) == len(set(groups)) == 4  # startup:a appears once
+    best = matches[0].explanation
+    assert best.shared_domains and "chatbot" in best.shared_tags
+    assert {"chatbot", "appointments", "clinic"} <= set(best.key_terms)
+    assert best.best_pair is not None and best.best_pair[2] > 0
+    d = matches[0].to_dict()
+    assert d["explanation"]["best_pair"]["score"] == pytest.approx(best.best_pair[2])
+
+
+def test_exclusion_lets_next_item_of_group_through(
+    challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
+    ranker = HybridRanker(RankerConfig(diversity=0.0), encoder)
+    first = ranker.rank(challenge, capabilities)[0]
+    again = ranker.rank(challenge, capabilities, exclude_keys=[first.key])
+    assert first.key not in _keys(again)
+    assert again[0].group == first.group  # the startup's other capability
+
+
+def test_query_never_matches_itself(capabilities: list[Item], encoder: HashingEncoder) -> None:
+    matches = HybridRanker(RankerConfig(), encoder).rank(capabilities[0], capabilities)
+    assert capabilities[0].key not in _keys(matches)
+
+
+def test_mmr_reduces_near_duplicates() -> None:
+    rng = np.random.default_rng(0)
+    dim = 40
+    eye = np.eye(dim, dtype=np.float32)
+    dups = [0.9 * eye[0] + 0.43 * eye[1] + 0.02 * rng.standard_normal(dim) for _ in range(6)]
+    distinct = [0.7 * eye[0] + 0.71 * eye[10 + i] for i in range(10)]
+    vectors = np.array(dups + distinct, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    items = [Item(f"dup{i}", "") for i in range(6)] + [Item(f"x{i}", "") for i in range(10)]
+    query = Item("q", "")
+
+    def top5(diversity: float) -> list[str]:
+        cfg = RankerConfig(weights={"semantic": 1.0}, diversity=diversity)
+        got = HybridRanker(cfg).rank(query, items, query_vector=eye[0], candidate_vectors=vectors, top_k=5)
+        return _keys(got)
+
+    assert all(k.startswith("dup") for k in top5(0.0))
+    diverse = top5(0.5)
+    assert diverse[0].startswith("dup")
+    assert sum(k.startswith("dup") for k in diverse) <= 2
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_explanation_terms_occur_in_both_texts(seed: int, encoder: HashingEncoder) -> None:
+    rng = np.random.default_rng(seed)
+    vocab = WORDS + ["Clinics", "PATIENTS'", "ＡＩ", "ai-based", "預約系統", "的", "services", "service"]
+
+    def text() -> str:
+        return " ".join(rng.choice(vocab, size=int(rng.integers(1, 15))))
+
+    items = [Item(f"c{i}", text()) for i in range(15)]
+    query = Item("q", text())
+    for name in ("bm25", "tfidf"):
+        for m in HybridRanker(RankerConfig(lexical=name), encoder).rank(query, items, top_k=15):
+            for term in m.explanation.key_terms:
+                assert term in normalize(query.text) and term in normalize(items[m.index].text)
+            if m.components["lexical"] == 0:
+                assert m.explanation.key_terms == ()
+
+
+def test_fit_once_equals_ad_hoc_and_pickles(
+    challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
+    cfg = RankerConfig()
+    vectors = encoder.encode([c.text for c in capabilities])
+    qvec = encoder.encode([challenge.text], role="query")[0]
+    fitted = HybridRanker(cfg, encoder).fit(capabilities, vectors)
+    ad_hoc = HybridRanker(cfg, encoder).rank(challenge, capabilities, query_vector=qvec, candidate_vectors=vectors)
+    reused = fitted.rank(challenge, query_vector=qvec)
+    assert [m.to_dict() for m in reused] == [m.to_dict() for m in ad_hoc]
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert _keys(restored.rank(challenge, query_vector=qvec)) == _keys(reused)
+    with pytest.raises(ValueError, match="fit"):
+        HybridRanker(cfg, encoder).rank(challenge)
+
+
+def test_prefit_lexical_index_is_used_and_checked(
+    challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
+    ranker = HybridRanker(RankerConfig(), encoder)
+    index = ranker.make_lexical_index().fit([c.text for c in capabilities])
+    assert _keys(ranker.rank(challenge, capabilities, lexical_index=index)) == _keys(
+        ranker.rank(challenge, capabilities)
+    )
+    with pytest.raises(ValueError, match="fitted on"):
+        ranker.rank(challenge, capabilities[:2], lexical_index=index)
+
+
+def test_vectors_required_without_encoder_unless_lexical_only(
+    challenge: Item, capabilities: list[Item]
+) -> None:
+    with pytest.raises(ValueError, match="candidate_vectors"):
+        HybridRanker(RankerConfig()).rank(challenge, capabilities)
+    lexical_only = RankerConfig(weights={"lexical": 1.0}, diversity=0.0)
+    matches = HybridRanker(lexical_only).rank(challenge, capabilities)
+    assert matches[0].components["lexical"] == 1.0
+    assert all(m.components["semantic"] == 0.0 and m.explanation.best_pair is None for m in matches)
+
+
+def test_both_directions_with_chinese(capabilities: list[Item], encoder: HashingEncoder) -> None:
+    challenges = [
+        Item("challenge:1", "牙科診所希望改善預約流程，減少病人輪候時間。", language="zh-Hant",
+             domains={"smart_clinic"}, areas={"dental_clinical"}),
+        Item("challenge:2", "Regulatory inspection of pharmacies is slow and paper based.",
+             domains={"health_regulation"}, areas={"regulation"}),
+    ]
+    ranker = HybridRanker(RankerConfig(), encoder)
+    assert ranker.rank(challenges[0], capabilities)[0].key == "cap:4"
+    assert "預約" in ranker.rank(challenges[0], capabilities)[0].explanation.key_terms
+    # A startup's profile as the query against challenges.
+    assert ranker.rank(capabilities[2], challenges)[0].key == "challenge:2"
+
+
+def test_language_calibration_shifts_cross_language_semantic() -> None:
+    vectors = np.tile(np.array([[0.6, 0.8]], dtype=np.float32), (2, 1))
+    items = [Item("en", "", language="en"), Item("zh", "", language="zh-Hant")]
+    query = Item("q", "", language="zh-Hant")
+    cfg = RankerConfig(weights={"semantic": 1.0}, diversity=0.0, language_calibration={"cross": -0.1})
+    got = {m.key: m.components["semantic"] for m in HybridRanker(cfg).rank(
+        query, items, query_vector=np.array([0.6, 0.8]), candidate_vectors=vectors)}
+    assert got["zh"] == pytest.approx(1.0) and got["en"] == pytest.approx(0.9)
+    assert language_offset({"same": 0.1, "en|zh-Hant": 0.3}, "zh-Hant", "en") == 0.3
+    assert language_offset({"same": 0.1}, "en", "en") == 0.1
+    assert language_offset(None, "en", "zh-Hant") == 0.0
+    assert language_offsets({"same": [0.5, 0.7], "cross": [0.1, 0.3]}) == pytest.approx(
+        {"same": 0.0, "cross": 0.4}
+    )
+
+
+def test_min_score_filters(challenge: Item, capabilities: list[Item], encoder: HashingEncoder) -> None:
+    matches = HybridRanker(RankerConfig(min_score=0.3), encoder).rank(challenge, capabilities)
+    assert matches and all(m.score >= 0.3 for m in matches)
+    assert len(matches) < len(HybridRanker(RankerConfig(), encoder).rank(challenge, capabilities))
+
+
+def test_config_from_mapping_validates() -> None:
+    cfg = RankerConfig.from_mapping({"fusion": "rrf", "weights": {"semantic": 1, "lexical": 1}, "ann": "hnsw"})
+    assert cfg.fusion == "rrf" and cfg.weight_vector().tolist() == [1.0, 1.0, 0.0]
+    assert RankerConfig.from_mapping(cfg.to_dict()) == cfg
+    assert RankerConfig.from_mapping(None) == RankerConfig()
+    for bad in (
+        {"fusoin": "rrf"},
+        {"fusion": "borda"},
+        {"lexical": "splade"},
+        {"weights": {"semantics": 1.0}},
+        {"weights": {"semantic": 0.0}},
+        {"weights": {"semantic": -1.0, "lexical": 2.0}},
+        {"diversity": 1.5},
+        {"ann": "faiss"},
+    ):
+        with pytest.raises(ValueError):
+            RankerConfig.from_mapping(bad)
+
+
+@pytest.mark.parametrize("fusion", ["weighted", "minmax", "rrf"])
+@pytest.mark.parametrize("ann", [None, "hnsw"])
+def test_every_strategy_combination_runs(
+    fusion: str, ann: str | None, challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
+    cfg = RankerConfig(fusion=fusion, ann=ann, lexical="tfidf" if ann else "bm25", pool_size=2)
+    matches = HybridRanker(cfg, encoder).rank(challenge, capabilities)
+    assert matches and all(0.0 <= m.score <= 1.0 for m in matches)
+    assert len({m.group for m in matches}) == len(matches)

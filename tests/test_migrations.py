@@ -1,0 +1,79 @@
+"""Migrations go up from empty to head and back to base, and match the models."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+import models
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A brand-new empty database of the kind the suite runs on."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base or not base.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    name = f"innomatch_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _alembic(url: str) -> AlembicConfig:
+    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.cmd_opts = None
+    cfg.attributes["skip_logging"] = True
+    return cfg
+
+
+def test_upgrade_to_head_then_downgrade_to_base(empty_database_url: str, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    cfg = _alembic(empty_database_url)
+    command.upgrade(cfg, "head")
+    engine = create_engine(empty_database_url)
+    tables = set(inspect(engine).get_table_names())
+    assert set(models.Base.metadata.tables) <= tables
+    command.downgrade(cfg, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    command.upgrade(cfg, "head")  # and up again: downgrade left nothing behind
+    engine.dispose()
+
+
+def test_models_and_migrations_agree(empty_database_url: str, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    command.upgrade(_alembic(empty_database_url), "head")
+    engine = create_engine(empty_database_url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"}
+        )
+        diff = compare_metadata(context, models.Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_migration_history_has_one_head():
+    script = ScriptDirectory.from_config(_alembic("sqlite://"))
+    assert len(script.get_heads()) == 1
