@@ -17,6 +17,8 @@ def key_terms(
     candidate_text: str,
     contributions: Sequence[tuple[str, float]],
     max_terms: int = 8,
+    *,
+    query_forms: dict[str, set[str]] | None = None,
 ) -> tuple[str, ...]:
     """Turn lexical contributions into display terms that occur in both texts.
 
@@ -31,6 +33,8 @@ def key_terms(
         contributions: ``(token, contribution)`` pairs, largest first
             (``LexicalIndex.contributions``).
         max_terms: Maximum number of terms returned.
+        query_forms: ``surface_forms(query_text)``, when explaining several candidates
+            for the same query.
 
     Returns:
         Display terms, in contribution order.
@@ -38,7 +42,8 @@ def key_terms(
     if max_terms <= 0 or not contributions:
         return ()
     q_norm, c_norm = normalize(query_text), normalize(candidate_text)
-    q_forms, c_forms = surface_forms(query_text), surface_forms(candidate_text)
+    q_forms = surface_forms(query_text) if query_forms is None else query_forms
+    c_forms = surface_forms(candidate_text)
     terms: list[str] = []
     for token, weight in contributions:
         forms = q_forms.get(token, set()) | c_forms.get(token, set())

@@ -41,7 +41,7 @@ class LexicalIndex:
         self.n_docs_ = len(texts)
         self.vectorizer_: Any = self._make_vectorizer()
         try:
-            counts = self.vectorizer_.fit_transform(list(texts))
+            matrix = self.vectorizer_.fit_transform(list(texts))
         except ValueError:
             # Empty corpus, or no text yields a token: every score is 0.
             self.vectorizer_ = None
@@ -49,37 +49,53 @@ class LexicalIndex:
             self.terms_ = np.array([], dtype=object)
             return self
         self.terms_ = self.vectorizer_.get_feature_names_out()
-        self.doc_matrix_ = self._weight_documents(counts.tocsr().astype(np.float64))
+        self.doc_matrix_ = self._weight_documents(matrix.tocsr().astype(np.float64))
         # Column slicing (the query's few terms) is cheap in CSC.
         self._doc_csc = self.doc_matrix_.tocsc()
         return self
 
-    def score(self, query: str) -> np.ndarray:
-        """Score every fitted document against ``query``.
+    def query_terms(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorise a query once, for several :meth:`score` / :meth:`contributions` calls.
 
         Args:
             query: Query text; tokens unseen at fit time are ignored.
 
         Returns:
+            ``(term_ids, weights)`` of the query's known terms.
+        """
+        if self.vectorizer_ is None:
+            return np.array([], dtype=np.int64), np.array([])
+        vec = self._query_vector(query).tocsr()
+        return vec.indices.astype(np.int64), vec.data.astype(np.float64)
+
+    def score(self, query: str | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Score every fitted document against ``query``.
+
+        Args:
+            query: Query text, or the result of :meth:`query_terms`.
+
+        Returns:
             float64 array of shape ``(n_docs_,)``; higher is better, 0 = no shared term.
         """
-        cols, weights = self._query_terms(query)
+        cols, weights = self.query_terms(query) if isinstance(query, str) else query
         if cols.size == 0:
             return np.zeros(self.n_docs_)
         return np.asarray(self._doc_csc[:, cols] @ weights).ravel()
 
-    def contributions(self, query: str, doc: int) -> list[tuple[str, float]]:
+    def contributions(
+        self, query: str | tuple[np.ndarray, np.ndarray], doc: int
+    ) -> list[tuple[str, float]]:
         """Per-term contributions of one document's score, largest first.
 
         Args:
-            query: Query text.
+            query: Query text, or the result of :meth:`query_terms`.
             doc: Document index (position in the fitted corpus).
 
         Returns:
             ``[(token, contribution), ...]`` for tokens present in both the query and
             the document; the contributions sum to ``score(query)[doc]``.
         """
-        cols, weights = self._query_terms(query)
+        cols, weights = self.query_terms(query) if isinstance(query, str) else query
         if cols.size == 0:
             return []
         row = self.doc_matrix_[doc]
@@ -91,12 +107,6 @@ class LexicalIndex:
         ]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs
-
-    def _query_terms(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        if self.vectorizer_ is None:
-            return np.array([], dtype=np.int64), np.array([])
-        vec = self._query_vector(query).tocsr()
-        return vec.indices.astype(np.int64), vec.data.astype(np.float64)
 
     def _make_vectorizer(self) -> Any:
         raise NotImplementedError

@@ -39,8 +39,8 @@ from .encoders import Encoder
 from .explain import best_pairs, key_terms
 from .fusion import FUSIONS
 from .lexical import SCORERS, LexicalIndex
-from .structured import DEFAULT_STRUCTURED_WEIGHTS, shared, structured_scores
-from .text import dense_text
+from .structured import DEFAULT_STRUCTURED_WEIGHTS, StructuredIndex, shared
+from .text import dense_text, surface_forms
 from .types import COMPONENTS, Explanation, Item, Match
 
 __all__ = ["HybridRanker", "RankerConfig", "language_offset", "language_offsets"]
@@ -197,6 +197,7 @@ class _Corpus:
     items: Sequence[Item]
     lexical: LexicalIndex
     dense: DenseIndex | HNSWIndex | None
+    structured: StructuredIndex
 
 
 class HybridRanker:
@@ -263,7 +264,8 @@ class HybridRanker:
             if vectors.ndim != 2 or vectors.shape[0] != n:
                 raise ValueError(f"candidate_vectors shape {vectors.shape} does not match {n} candidates")
             dense = make_dense_index(cfg.ann, **cfg.ann_params).fit(vectors)
-        return _Corpus(candidates, lexical_index, dense)
+        structured = StructuredIndex(cfg.structured_weights).fit(candidates)
+        return _Corpus(candidates, lexical_index, dense, structured)
 
     def fit(
         self,
@@ -281,12 +283,13 @@ class HybridRanker:
             lexical_index: A prefitted index on ``[c.text for c in candidates]``.
 
         Returns:
-            self, with ``candidates_``, ``lexical_`` and ``dense_`` set.
+            self, with ``candidates_``, ``lexical_``, ``dense_`` and ``structured_`` set.
         """
         corpus = self._build(candidates, candidate_vectors, lexical_index)
         self.candidates_ = corpus.items
         self.lexical_ = corpus.lexical
         self.dense_ = corpus.dense
+        self.structured_ = corpus.structured
         return self
 
     def rank(
@@ -319,7 +322,7 @@ class HybridRanker:
             if candidate_vectors is not None or lexical_index is not None:
                 raise ValueError("candidate_vectors/lexical_index need explicit candidates")
             try:
-                corpus = _Corpus(self.candidates_, self.lexical_, self.dense_)
+                corpus = _Corpus(self.candidates_, self.lexical_, self.dense_, self.structured_)
             except AttributeError:
                 raise ValueError("pass candidates or call fit() first") from None
         else:
@@ -337,25 +340,24 @@ class HybridRanker:
                 )[0]
             qvec = np.asarray(query_vector, dtype=np.float32).ravel()
 
-        pool, lexical_raw = self._pool(corpus, query, qvec)
+        query_terms = corpus.lexical.query_terms(query.text)
+        lexical_raw = corpus.lexical.score(query_terms)
+        pool = self._pool(corpus, qvec, lexical_raw)
         components = self._components(corpus, query, qvec, pool, lexical_raw)
         fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k)
         chosen = self._select(corpus, query, pool, fused, set(exclude_keys), top_k)
-        return self._matches(corpus, query, pool, chosen, fused, components)
+        return self._matches(corpus, query, query_terms, pool, chosen, fused, components)
 
-    def _pool(
-        self, corpus: _Corpus, query: Item, qvec: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _pool(self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray) -> np.ndarray:
         cfg = self._config
         n = len(corpus.items)
-        lexical_raw = corpus.lexical.score(query.text)
         if n <= cfg.pool_size:
-            return np.arange(n), lexical_raw
-        parts = [top_k(lexical_raw, cfg.pool_size)]
-        parts[0] = parts[0][lexical_raw[parts[0]] > 0]
+            return np.arange(n)
+        lexical_top = top_k(lexical_raw, cfg.pool_size)
+        parts = [lexical_top[lexical_raw[lexical_top] > 0]]
         if corpus.dense is not None and qvec is not None:
             parts.append(corpus.dense.search(qvec, cfg.pool_size)[0])
-        return np.unique(np.concatenate(parts)), lexical_raw
+        return np.unique(np.concatenate(parts))
 
     def _components(
         self,
@@ -380,7 +382,7 @@ class HybridRanker:
         top = lexical_raw.max() if lexical_raw.size else 0.0
         if top > 0:
             comps[:, 1] = lexical_raw[pool] / top
-        comps[:, 2] = structured_scores(query, corpus.items, pool, cfg.structured_weights)
+        comps[:, 2] = corpus.structured.score(query, pool)
         return comps
 
     def _select(
@@ -420,6 +422,7 @@ class HybridRanker:
         self,
         corpus: _Corpus,
         query: Item,
+        query_terms: tuple[np.ndarray, np.ndarray],
         pool: np.ndarray,
         chosen: np.ndarray,
         fused: np.ndarray,
@@ -436,6 +439,7 @@ class HybridRanker:
                 max_sentences=cfg.max_sentences,
                 batch_size=cfg.batch_size,
             )
+        query_forms = surface_forms(query.text)
         matches = []
         for pos, item, pair in zip(chosen.tolist(), items, pairs, strict=True):
             index = int(pool[pos])
@@ -444,8 +448,9 @@ class HybridRanker:
             terms = key_terms(
                 query.text,
                 item.text,
-                corpus.lexical.contributions(query.text, index),
+                corpus.lexical.contributions(query_terms, index),
                 cfg.max_key_terms,
+                query_forms=query_forms,
             )
             explanation = Explanation(domains, areas, tags, terms, pair, dict(comps))
             matches.append(Match(index, item.key, float(fused[pos]), comps, explanation, item.group))

@@ -6,9 +6,18 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from . import database
 from .config import Config
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` limited to PostgreSQL's INTEGER range."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -30,6 +39,8 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         app.config.from_object(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    # Ids in URLs fit a database integer; a larger one is a 404, not an overflow.
+    app.url_map.converters["int"] = BoundedIntConverter
     database.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)

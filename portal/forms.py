@@ -82,3 +82,15 @@ class TagListField(StringField):
 def choices(pairs: Any) -> list[SelectChoice]:
     """Select/checkbox choices from ``(value, label)`` pairs (WTForms 3.3 wants SelectChoice)."""
     return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value: Any) -> int | None:
+    """An id posted in a form, or None when it is not a positive database integer."""
+    text = str(value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None

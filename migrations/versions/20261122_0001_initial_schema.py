@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 06:03:59.232326
+Create Date: 2026-11-22 06:09:30.086734
 """
 
 from __future__ import annotations

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, RadioField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    IntegerField,
+    RadioField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 
 from models import Department
@@ -65,6 +73,20 @@ class DayField(DateField):
             raise StopValidation()
 
 
+class ChoiceRadioField(RadioField):
+    """Radio buttons where a submission without any choice clears the stored value."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.type = "RadioField"  # rendered by the shared macro as radios
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
 def _at_least_one(message: Any):  # type: ignore[no-untyped-def]
     def check(form: Any, field: Any) -> None:
         if not field.data:
@@ -111,7 +133,7 @@ class ChallengeForm(BaseForm):
         validators=[_at_least_one(_l("Choose at least one domain."))],
         invalid_choice_message=_l("Choose domains from the list."),
     )
-    functional_area = RadioField(
+    functional_area = ChoiceRadioField(
         _l("Functional area"),
         invalid_choice_message=_l("Choose a functional area from the list."),
     )

@@ -50,3 +50,21 @@ def register(app: Flask) -> None:
             click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         else:
             click.echo(evaluation.format_report(result))
+
+    @matcher_group.command("train")
+    @click.option("--min-per-class", default=10, show_default=True, help="Examples needed of each label.")
+    @click.option("--activate/--no-activate", default=True, show_default=True, help="Use the new weights at once.")
+    def train(min_per_class: int, activate: bool) -> None:
+        """Learn fusion weights from coordinators' decisions and users' dismissals."""
+        import matcher
+
+        from ..services import recommendations
+
+        try:
+            version = recommendations.train_weights(min_per_class=min_per_class, activate=activate)
+        except matcher.NotEnoughData as error:
+            raise click.ClickException(f"Not enough decisions to learn from yet: {error}") from error
+        db.commit()
+        weights = ", ".join(f"{k}={v:.2f}" for k, v in version.weights["weights"].items())
+        state = "active" if version.active else "stored, not active"
+        click.echo(f"Ranker version {version.version} ({version.examples} examples): {weights} [{state}]")

@@ -11,6 +11,7 @@ from models import Challenge, Startup
 from ..access import can_see_recommended_startups, roles_required
 from ..database import db
 from ..errors import DomainError
+from ..forms import parse_id
 from ..services import feedback, recommendations
 from .forms import DismissForm
 
@@ -42,10 +43,11 @@ def for_challenge(challenge_id: int):
 def dismiss():
     """Hide a recommendation from the signed-in user and record why."""
     form = DismissForm()
-    if not form.validate_on_submit() or not form.challenge_id.data.isdigit() or not form.startup_id.data.isdigit():
+    challenge_id, startup_id = parse_id(form.challenge_id.data), parse_id(form.startup_id.data)
+    if not form.validate_on_submit() or challenge_id is None or startup_id is None:
         abort(400)
-    challenge = db.get(Challenge, int(form.challenge_id.data)) or abort(404)
-    startup = db.get(Startup, int(form.startup_id.data)) or abort(404)
+    challenge = db.get(Challenge, challenge_id) or abort(404)
+    startup = db.get(Startup, startup_id) or abort(404)
     if current_user.is_startup:
         if current_user.startup_id != startup.id:
             abort(403)

@@ -323,3 +323,92 @@ def clear_caches() -> None:
     """Forget fitted rankers (after a bulk change or in tests)."""
     with _lock:
         _rankers.clear()
+
+
+# -- learning ---------------------------------------------------------------------------
+
+
+def pair_components(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    """Component scores of the given capabilities for ``challenge`` (0 when out of the pool)."""
+    wanted = {f"cap:{cid}" for cid in capability_ids}
+    ranker, caps = _capability_corpus()
+    if not caps or not wanted:
+        return {}
+    query = challenge_item(challenge)
+    qvec = vectors_for(_dense_texts([query]), "query")[0]
+    exclude = set(caps) - wanted
+    matches = ranker.rank(query, query_vector=qvec, top_k=len(wanted), exclude_keys=exclude)
+    found = {int(m.key.split(":")[1]): dict(m.components) for m in matches}
+    zero = {name: 0.0 for name in matcher.COMPONENTS}
+    return {cid: found.get(cid, zero) for cid in capability_ids}
+
+
+def training_examples() -> tuple[list[list[float]], list[int]]:
+    """Labelled pairs from decisions: approved trials (1), rejected trials and dismissals (0)."""
+    positives = db.execute(
+        select(Trial.challenge_id, Trial.capability_id).where(
+            Trial.status.in_(("approved", "running", "completed")), Trial.capability_id.is_not(None)
+        )
+    ).all()
+    negatives = db.execute(
+        select(Trial.challenge_id, Trial.capability_id).where(
+            Trial.status == "rejected", Trial.capability_id.is_not(None)
+        )
+    ).all()
+    dismissed = db.execute(select(Dismissal.challenge_id, Dismissal.startup_id, Dismissal.components)).all()
+    by_challenge: dict[int, set[int]] = {}
+    for cid, cap in [*positives, *negatives]:
+        by_challenge.setdefault(cid, set()).add(cap)
+    for cid, startup_id, stored in dismissed:
+        if stored:
+            continue
+        first = db.scalar(select(Capability.id).where(Capability.startup_id == startup_id).order_by(Capability.id))
+        if first is not None:
+            by_challenge.setdefault(cid, set()).add(first)
+    components: dict[tuple[int, int], dict[str, float]] = {}
+    for cid, caps in by_challenge.items():
+        challenge = db.get(Challenge, cid)
+        if challenge is None:
+            continue
+        for cap_id, comp in pair_components(challenge, caps).items():
+            components[(cid, cap_id)] = comp
+    rows: list[list[float]] = []
+    labels: list[int] = []
+
+    def add(comp: dict[str, float] | None, label: int) -> None:
+        if comp is not None:
+            rows.append([float(comp.get(name, 0.0)) for name in matcher.COMPONENTS])
+            labels.append(label)
+
+    for cid, cap in positives:
+        add(components.get((cid, cap)), 1)
+    for cid, cap in negatives:
+        add(components.get((cid, cap)), 0)
+    for cid, startup_id, stored in dismissed:
+        if stored:
+            add(stored, 0)
+        else:
+            first = db.scalar(select(Capability.id).where(Capability.startup_id == startup_id).order_by(Capability.id))
+            add(components.get((cid, first)) if first is not None else None, 0)
+    return rows, labels
+
+
+def train_weights(min_per_class: int = matcher.learning.MIN_PER_CLASS, activate: bool = True) -> RankerVersion:
+    """Learn fusion weights from decisions and store them as a new version.
+
+    Raises:
+        matcher.NotEnoughData: too few approvals or rejections/dismissals yet.
+    """
+    rows, labels = training_examples()
+    learned = matcher.fit_weights(rows, labels, random_state=0, min_per_class=min_per_class)
+    existing = db.scalar(select(RankerVersion).where(RankerVersion.version == learned.version))
+    version = existing or RankerVersion(version=learned.version, weights=learned.to_dict(), examples=len(labels))
+    version.metrics = {"n_positive": learned.n_positive, "n_negative": learned.n_negative, "coef": learned.coef}
+    if activate:
+        for other in db.scalars(select(RankerVersion).where(RankerVersion.active.is_(True))):
+            other.active = False
+        version.active = True
+    db.add(version)
+    db.flush()
+    clear_caches()
+    return version
