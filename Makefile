@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test serve migrate seed bench evaluate load lint clean
+.PHONY: install system-deps i18n-check run test serve migrate seed bench evaluate load lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
-	@if [ -x scripts/build_assets.sh ]; then scripts/build_assets.sh; fi
-	@if [ -x scripts/i18n.sh ]; then scripts/i18n.sh compile; fi
+install: $(STAMP) system-deps
+	scripts/build_assets.sh
+	PYTHON=$(BIN)/python scripts/i18n.sh compile
+
+# Debian packages: Node for the asset build, Chromium and CJK fonts for the browser tests.
+system-deps:
+	@if ! command -v npm >/dev/null || ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm chromium fonts-noto-cjk >/dev/null; \
+		else echo "Install Node.js (npm), chromium and fonts-noto-cjk with your package manager."; fi; \
+	fi
+
+i18n-check: install
+	PYTHON=$(BIN)/python scripts/i18n.sh check
 
 migrate: install
 	$(FLASK) db upgrade

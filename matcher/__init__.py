@@ -3,10 +3,26 @@
 Pure library: imports only the standard library, numpy, scikit-learn, hnswlib and
 (lazily, for real models) sentence-transformers/torch. See ``matcher.ranker`` for the
 pipeline and ``matcher.registry`` for the strategy registries.
+
+Typical use, one fitted ranker per corpus version::
+
+    enc = get_encoder(os.environ.get("MATCHER_MODEL"))        # or "hashing" in tests
+    texts = [dense_text(c.title, c.text) for c in items]       # what gets encoded
+    vectors = enc.encode(texts)                                 # cache by text_hash(enc.model_id, t)
+    ranker = HybridRanker(RankerConfig.from_mapping(cfg), enc).fit(items, vectors)
+    qv = enc.encode([dense_text(q.title, q.text)], role="query")[0]
+    for match in ranker.rank(q, query_vector=qv, top_k=10, exclude_keys=done):
+        match.key, match.score, match.components, match.explanation.to_dict()
 """
 
 from .dense import DenseIndex, HNSWIndex, top_k
-from .encoders import CachingEncoder, Encoder, HashingEncoder, SentenceTransformerEncoder, get_encoder
+from .encoders import (
+    CachingEncoder,
+    Encoder,
+    HashingEncoder,
+    SentenceTransformerEncoder,
+    get_encoder,
+)
 from .learning import LearnedWeights, NotEnoughData, fit_weights
 from .lexical import BM25Index, LexicalIndex, TfidfIndex
 from .ranker import HybridRanker, RankerConfig, language_offset, language_offsets

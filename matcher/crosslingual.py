@@ -106,7 +106,9 @@ class MultilingualE5Encoder:
     def __init__(self, variant: str = "original", num_threads: int | None = None) -> None:
         self.variant = variant
         self.num_threads = num_threads
-        self.model_id = "multilingual-e5-small-q4" + ("" if variant == "original" else f"-{variant}")
+        self.model_id = "multilingual-e5-small-q4" + (
+            "" if variant == "original" else f"-{variant}"
+        )
 
     @property
     def model(self) -> Any:
@@ -195,8 +197,11 @@ def register_encoders(registry: dict[str, Any] | None = None) -> dict[str, Any]:
         The registry.
     """
     if registry is None:
-        from .encoders import ENCODERS as registry  # noqa: N811 - module-level registry
-    classes = {"MultilingualE5Encoder": MultilingualE5Encoder, "UniversalSentenceEncoder": UniversalSentenceEncoder}
+        from .encoders import ENCODERS as registry
+    classes = {
+        "MultilingualE5Encoder": MultilingualE5Encoder,
+        "UniversalSentenceEncoder": UniversalSentenceEncoder,
+    }
     for name, cls in ENCODER_NAMES.items():
         registry.setdefault(name, classes[cls])
     return registry

@@ -151,6 +151,11 @@ class DenseIndex:
 class HNSWIndex:
     """Approximate inner-product search with hnswlib, for ~1M candidates.
 
+    ``ef_search`` trades latency for recall: on 50k clustered random 384-d vectors
+    (harder than real embeddings) ef 128 / 200 / 300 gave recall@10 0.90 / 0.95 / 0.97
+    at 0.6 / 0.9 / 1.3 ms per query. Building is the slow part (minutes per 100k
+    vectors on two cores with the defaults); pickle the fitted index to reuse it.
+
     Args:
         m: Graph degree (``M``); higher = better recall, more memory.
         ef_construction: Build-time beam width.
@@ -163,7 +168,7 @@ class HNSWIndex:
         self,
         m: int = 32,
         ef_construction: int = 200,
-        ef_search: int = 96,
+        ef_search: int = 300,
         random_state: int = 0,
         num_threads: int = -1,
     ) -> None:
@@ -248,7 +253,11 @@ class HNSWIndex:
 
 
 #: Dense index registry: ``RankerConfig.ann`` value -> class (None means exact).
-ANN_INDEXES: dict[str | None, type[Any]] = {None: DenseIndex, "exact": DenseIndex, "hnsw": HNSWIndex}
+ANN_INDEXES: dict[str | None, type[Any]] = {
+    None: DenseIndex,
+    "exact": DenseIndex,
+    "hnsw": HNSWIndex,
+}
 
 
 def make_dense_index(ann: str | None = None, **params: Any) -> DenseIndex | HNSWIndex:
@@ -264,5 +273,7 @@ def make_dense_index(ann: str | None = None, **params: Any) -> DenseIndex | HNSW
     try:
         cls = ANN_INDEXES[ann]
     except KeyError:
-        raise ValueError(f"unknown ann {ann!r}; choose from {sorted(map(str, ANN_INDEXES))}") from None
+        raise ValueError(
+            f"unknown ann {ann!r}; choose from {sorted(map(str, ANN_INDEXES))}"
+        ) from None
     return cls(**params)

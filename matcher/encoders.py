@@ -197,9 +197,10 @@ class SentenceTransformerEncoder:
     def dim(self) -> int:
         """Embedding dimension (loads the model)."""
         model = self.model
-        getter = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension"
-        )
+        # Newer sentence-transformers renamed the method; keep older versions working.
+        getter = getattr(model, "get_embedding_dimension", None)
+        if getter is None:
+            getter = model.get_sentence_embedding_dimension
         return int(getter())
 
     @property
@@ -250,6 +251,16 @@ class CachingEncoder:
         self.maxsize = maxsize
         self.model_id = encoder.model_id
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Locks cannot be pickled, and the cache is cheap to rebuild.
+        state = self.__dict__.copy()
+        state["_cache"], state["_lock"] = OrderedDict(), None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
         self._lock = threading.Lock()
 
     @property

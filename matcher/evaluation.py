@@ -131,14 +131,18 @@ def _string_list(value: Any, name: str, where: str) -> list[str]:
     raise CasesError(f"{where}: '{name}' must be a string or a list of strings")
 
 
-def _keys(value: Any, name: str, allowed: Sequence[str], where: str, warnings: list[str]) -> list[str]:
+def _keys(
+    value: Any, name: str, allowed: Sequence[str], where: str, warnings: list[str]
+) -> list[str]:
     out = []
     for raw in _string_list(value, name, where):
         key = raw.strip().lower()
         if key in allowed:
             out.append(key)
         elif key:
-            warnings.append(f"{where}: unknown {name} {raw!r} ignored (allowed: {', '.join(allowed)})")
+            warnings.append(
+                f"{where}: unknown {name} {raw!r} ignored (allowed: {', '.join(allowed)})"
+            )
     return out
 
 
@@ -220,7 +224,9 @@ def _load_mapping(source: Mapping[str, Any] | str | os.PathLike[str]) -> Mapping
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise CasesError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        raise CasesError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
     if not isinstance(data, Mapping):
         raise CasesError(f"{path}: the top level must be a JSON object")
     return data
@@ -256,7 +262,11 @@ def load_cases(source: Mapping[str, Any] | str | os.PathLike[str]) -> Cases:
         seen.add(ident)
         title = _text_field(entry, "title", where)
         body = "\n".join(
-            t for t in (_text_field(entry, k, where) for k in ("description", "business_need", "text")) if t
+            t
+            for t in (
+                _text_field(entry, k, where) for k in ("description", "business_need", "text")
+            )
+            if t
         )
         text = "\n".join(t for t in (title, body) if t)
         if not text:
@@ -336,7 +346,9 @@ def load_cases(source: Mapping[str, Any] | str | os.PathLike[str]) -> Cases:
             raise CasesError(f"{where}: 'grade' must be 0, 1 or 2, got {grade!r}")
         previous = qrels.get(cid, {}).get(sid)
         if previous is not None and previous != grade:
-            raise CasesError(f"{where}: conflicting grades {previous} and {grade} for {cid!r}/{sid!r}")
+            raise CasesError(
+                f"{where}: conflicting grades {previous} and {grade} for {cid!r}/{sid!r}"
+            )
         if grade > 0:
             qrels.setdefault(cid, {})[sid] = grade
     if not qrels:
@@ -395,7 +407,9 @@ def _slice_of(query_lang: str, cand_lang: str) -> str:
     return f"{q}-{c}"
 
 
-def _summary(values: Sequence[float], rng_seed: int, confidence: float, n_resamples: int) -> tuple[float, list[float]]:
+def _summary(
+    values: Sequence[float], rng_seed: int, confidence: float, n_resamples: int
+) -> tuple[float, list[float]]:
     if not values:
         return float("nan"), [float("nan"), float("nan")]
     low, high = bootstrap_ci(values, confidence, n_resamples, rng_seed)
@@ -425,7 +439,8 @@ def _rank_all(
     ranker = HybridRanker(config, encoder).fit(cases.startups, pvecs)
     index = {c.key: i for i, c in enumerate(cases.challenges)}
     return [
-        [m.key for m in ranker.rank(c, query_vector=qvecs[index[c.key]], top_k=depth)] for c in scored
+        [m.key for m in ranker.rank(c, query_vector=qvecs[index[c.key]], top_k=depth)]
+        for c in scored
     ]
 
 
@@ -482,7 +497,9 @@ def evaluate(
         default_config = RankerConfig.from_mapping(default_config)
     configs = variant_configs(base_config)
     if default not in configs and default_config is None:
-        raise ValueError(f"default must be one of {list(configs)} (or pass default_config), got {default!r}")
+        raise ValueError(
+            f"default must be one of {list(configs)} (or pass default_config), got {default!r}"
+        )
     if default_config is not None:
         configs["default"] = dataclasses.replace(default_config, explain_sentences=False)
     else:
@@ -511,7 +528,8 @@ def evaluate(
         offsets = {str(key): float(v) for key, v in language_calibration.items()}
         calibration["language_calibration"] = offsets
         configs = {
-            name: dataclasses.replace(cfg, language_calibration=offsets) for name, cfg in configs.items()
+            name: dataclasses.replace(cfg, language_calibration=offsets)
+            for name, cfg in configs.items()
         }
 
     scored = [c for c in loaded.challenges if c.key in loaded.qrels]
@@ -527,7 +545,9 @@ def evaluate(
         rankings = _rank_all(cfg, enc, loaded, scored, qvecs, pvecs, depth)
         timing[f"{name}_seconds"] = round(time.perf_counter() - t0, 3)
         overall: dict[str, list[float]] = {m: [] for m in metric_names}
-        slices: dict[str, dict[str, list[float]]] = {s: {m: [] for m in metric_names} for s in SLICES}
+        slices: dict[str, dict[str, list[float]]] = {
+            s: {m: [] for m in metric_names} for s in SLICES
+        }
         for challenge, ranked in zip(scored, rankings, strict=True):
             qrels = loaded.qrels[challenge.key]
             for m, v in zip(metric_names, _scores(ranked, qrels, k), strict=True):
@@ -570,7 +590,11 @@ def evaluate(
         block["delta_vs_default"] = {
             m: list(
                 paired_bootstrap_ci(
-                    per_case_all[name][m], per_case_all["default"][m], confidence, n_resamples, random_state
+                    per_case_all[name][m],
+                    per_case_all["default"][m],
+                    confidence,
+                    n_resamples,
+                    random_state,
                 )
             )
             for m in metric_names
@@ -597,7 +621,11 @@ def evaluate(
 
 
 def _scores(ranked: Sequence[str], qrels: Mapping[str, int], k: int) -> tuple[float, float, float]:
-    return (ndcg_at_k(ranked, qrels, k), recall_at_k(ranked, qrels, k), reciprocal_rank(ranked, qrels))
+    return (
+        ndcg_at_k(ranked, qrels, k),
+        recall_at_k(ranked, qrels, k),
+        reciprocal_rank(ranked, qrels),
+    )
 
 
 def _count(values: Any) -> dict[str, int]:
@@ -620,7 +648,10 @@ def _fmt(value: float, ci: Sequence[float] | None = None) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+
     return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
 
 
@@ -638,16 +669,21 @@ def format_report(result: Mapping[str, Any]) -> str:
     names = (f"ndcg@{k}", f"recall@{k}", "mrr")
     rankers = result.get("rankers", {})
     default = result.get("default")
-    conf = int(round(100 * float(result.get("confidence", 0.95))))
+    conf = round(100 * float(result.get("confidence", 0.95)))
     cal = result.get("calibration") or {}
     extras = []
     if cal.get("centering"):
         extras.append("language centering")
     if cal.get("language_calibration"):
-        extras.append("offsets " + ", ".join(f"{k_}={v:+.3f}" for k_, v in cal["language_calibration"].items()))
+        extras.append(
+            "offsets "
+            + ", ".join(f"{k_}={v:+.3f}" for k_, v in cal["language_calibration"].items())
+        )
     lines = [
-        f"Matcher evaluation: {result.get('cases')} challenges scored, "
-        f"{result.get('candidates', '?')} candidate startups, {result.get('labels', '?')} labels",
+        (
+            f"Matcher evaluation: {result.get('cases')} challenges scored, "
+            f"{result.get('candidates', '?')} candidate startups, {result.get('labels', '?')} labels"
+        ),
         f"encoder: {result.get('encoder', '?')}"
         + (f" ({'; '.join(extras)})" if extras else "")
         + f"; default ranker: {default}",
@@ -665,7 +701,14 @@ def format_report(result: Mapping[str, Any]) -> str:
         lines += ["", f"By language (nDCG@{k} / recall@{k}; labels of that relation, full ranking)"]
         header = ["ranker"]
         for s in slices:
-            n = next((b["by_language"][s]["cases"] for b in rankers.values() if s in b.get("by_language", {})), 0)
+            n = next(
+                (
+                    b["by_language"][s]["cases"]
+                    for b in rankers.values()
+                    if s in b.get("by_language", {})
+                ),
+                0,
+            )
             header.append(f"{s} (n={n})")
         rows = []
         for name, block in rankers.items():
@@ -679,7 +722,10 @@ def format_report(result: Mapping[str, Any]) -> str:
     deltas = [(n, b["delta_vs_default"]) for n, b in rankers.items() if "delta_vs_default" in b]
     if deltas and "default" in rankers:
         lines += ["", f"Difference from 'default' in nDCG@{k} (paired bootstrap {conf}% CI)"]
-        rows = [[n, f"{d[names[0]][0]:+.3f} [{d[names[0]][1]:+.2f}, {d[names[0]][2]:+.2f}]"] for n, d in deltas]
+        rows = [
+            [n, f"{d[names[0]][0]:+.3f} [{d[names[0]][1]:+.2f}, {d[names[0]][2]:+.2f}]"]
+            for n, d in deltas
+        ]
         lines += _table(["ranker", "delta"], rows)
 
     warnings = result.get("warnings") or []

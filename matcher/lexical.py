@@ -98,11 +98,14 @@ class LexicalIndex:
         cols, weights = self.query_terms(query) if isinstance(query, str) else query
         if cols.size == 0:
             return []
-        row = self.doc_matrix_[doc]
+        # Slice the CSR arrays directly: scipy's row indexing costs ~1 ms per call.
+        start, stop = self.doc_matrix_.indptr[doc], self.doc_matrix_.indptr[doc + 1]
+        row_terms = self.doc_matrix_.indices[start:stop]
+        row_weights = self.doc_matrix_.data[start:stop]
         qw = dict(zip(cols.tolist(), weights.tolist(), strict=True))
         pairs = [
             (str(self.terms_[j]), v * qw[j])
-            for j, v in zip(row.indices.tolist(), row.data.tolist(), strict=True)
+            for j, v in zip(row_terms.tolist(), row_weights.tolist(), strict=True)
             if j in qw
         ]
         pairs.sort(key=lambda p: (-p[1], p[0]))

@@ -12,7 +12,8 @@ Pipeline for one query (``HybridRanker.rank``):
 3. **Fusion** by name from ``FUSIONS`` with ``weights``.
 4. **Filter**: the query's own key, ``exclude_keys`` and scores below ``min_score``.
 5. **Grouping**: the best item per ``Item.group``.
-6. **Diversity**: MMR over the best ``diversity_depth`` items using their vectors.
+6. **Diversity**: MMR over the best ``diversity_depth`` items using their vectors;
+   only pairs above ``diversity_threshold`` cosine count as redundant.
 7. **Explanations** for the returned top_k only.
 
 Cross-lingual calibration: an English-only encoder scores a Chinese text and its
@@ -61,6 +62,8 @@ class RankerConfig:
         rrf_k: RRF constant.
         diversity: MMR trade-off in 0..1 (0 disables re-ranking).
         diversity_depth: How many of the best results MMR re-ranks.
+        diversity_threshold: Cosine below which two results are not redundant, so MMR
+            only pushes down near-duplicates (0 = classic MMR).
         min_score: Drop results whose fused score is below this.
         ann: Dense index: None / ``"exact"`` or ``"hnsw"`` (approximate, ~1M candidates).
         ann_params: Dense index kwargs (e.g. ``{"dtype": "float16"}`` for exact,
@@ -81,6 +84,7 @@ class RankerConfig:
     rrf_k: int = 60
     diversity: float = 0.15
     diversity_depth: int = 50
+    diversity_threshold: float = 0.6
     min_score: float = 0.0
     ann: str | None = None
     ann_params: dict[str, Any] = field(default_factory=dict)
@@ -96,7 +100,9 @@ class RankerConfig:
 
     def __post_init__(self) -> None:
         if self.lexical not in SCORERS:
-            raise ValueError(f"unknown lexical scorer {self.lexical!r}; choose from {sorted(SCORERS)}")
+            raise ValueError(
+                f"unknown lexical scorer {self.lexical!r}; choose from {sorted(SCORERS)}"
+            )
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; choose from {sorted(FUSIONS)}")
         if self.ann not in (None, "exact", "hnsw"):
@@ -107,8 +113,8 @@ class RankerConfig:
         w = self.weight_vector()
         if np.any(w < 0) or not w.sum() > 0:
             raise ValueError("weights must be non-negative and not all zero")
-        if not 0.0 <= self.diversity <= 1.0:
-            raise ValueError("diversity must be in 0..1")
+        if not 0.0 <= self.diversity <= 1.0 or not 0.0 <= self.diversity_threshold < 1.0:
+            raise ValueError("diversity must be in 0..1 and diversity_threshold in 0..<1")
         if self.rrf_k < 0 or self.pool_size < 1 or self.diversity_depth < 1:
             raise ValueError("rrf_k must be >= 0, pool_size and diversity_depth >= 1")
 
@@ -198,6 +204,7 @@ class _Corpus:
     lexical: LexicalIndex
     dense: DenseIndex | HNSWIndex | None
     structured: StructuredIndex
+    positions: dict[str, int]
 
 
 class HybridRanker:
@@ -222,10 +229,6 @@ class HybridRanker:
     def _config(self) -> RankerConfig:
         return self.config if self.config is not None else RankerConfig()
 
-    def _needs_dense(self) -> bool:
-        cfg = self._config
-        return cfg.weights.get("semantic", 0.0) > 0 or cfg.diversity > 0
-
     def make_lexical_index(self) -> LexicalIndex:
         """A new, unfitted lexical index as configured (for callers that cache it).
 
@@ -249,23 +252,27 @@ class HybridRanker:
             raise ValueError(
                 f"lexical_index was fitted on {lexical_index.n_docs_} texts, got {n} candidates"
             )
-        dense = None
-        if candidate_vectors is None and n and cfg.weights.get("semantic", 0.0) > 0:
-            if self.encoder is None:
+        semantic = cfg.weights.get("semantic", 0.0) > 0
+        if candidate_vectors is None and n and (semantic or cfg.diversity > 0):
+            if self.encoder is not None:
+                candidate_vectors = self.encoder.encode(
+                    [dense_text(c.title, c.text) for c in candidates],
+                    role="passage",
+                    batch_size=cfg.batch_size,
+                )
+            elif semantic:
                 raise ValueError("candidate_vectors are required when the ranker has no encoder")
-        if candidate_vectors is None and n and self._needs_dense() and self.encoder is not None:
-            candidate_vectors = self.encoder.encode(
-                [dense_text(c.title, c.text) for c in candidates],
-                role="passage",
-                batch_size=cfg.batch_size,
-            )
+        dense = None
         if candidate_vectors is not None and n:
             vectors = np.asarray(candidate_vectors, dtype=np.float32)
             if vectors.ndim != 2 or vectors.shape[0] != n:
-                raise ValueError(f"candidate_vectors shape {vectors.shape} does not match {n} candidates")
+                raise ValueError(
+                    f"candidate_vectors shape {vectors.shape} does not match {n} candidates"
+                )
             dense = make_dense_index(cfg.ann, **cfg.ann_params).fit(vectors)
         structured = StructuredIndex(cfg.structured_weights).fit(candidates)
-        return _Corpus(candidates, lexical_index, dense, structured)
+        positions = {c.key: i for i, c in enumerate(candidates)}
+        return _Corpus(candidates, lexical_index, dense, structured, positions)
 
     def fit(
         self,
@@ -283,13 +290,15 @@ class HybridRanker:
             lexical_index: A prefitted index on ``[c.text for c in candidates]``.
 
         Returns:
-            self, with ``candidates_``, ``lexical_``, ``dense_`` and ``structured_`` set.
+            self, with ``candidates_``, ``lexical_``, ``dense_``, ``structured_`` and
+            ``positions_`` (key -> index) set.
         """
         corpus = self._build(candidates, candidate_vectors, lexical_index)
         self.candidates_ = corpus.items
         self.lexical_ = corpus.lexical
         self.dense_ = corpus.dense
         self.structured_ = corpus.structured
+        self.positions_ = corpus.positions
         return self
 
     def rank(
@@ -322,7 +331,9 @@ class HybridRanker:
             if candidate_vectors is not None or lexical_index is not None:
                 raise ValueError("candidate_vectors/lexical_index need explicit candidates")
             try:
-                corpus = _Corpus(self.candidates_, self.lexical_, self.dense_, self.structured_)
+                corpus = _Corpus(
+                    self.candidates_, self.lexical_, self.dense_, self.structured_, self.positions_
+                )
             except AttributeError:
                 raise ValueError("pass candidates or call fit() first") from None
         else:
@@ -331,7 +342,8 @@ class HybridRanker:
             return []
         cfg = self._config
         qvec = None
-        if corpus.dense is not None:
+        # Vectors used only for diversity do not need a query vector.
+        if corpus.dense is not None and cfg.weights.get("semantic", 0.0) > 0:
             if query_vector is None:
                 if self.encoder is None:
                     raise ValueError("query_vector is required when the ranker has no encoder")
@@ -342,13 +354,20 @@ class HybridRanker:
 
         query_terms = corpus.lexical.query_terms(query.text)
         lexical_raw = corpus.lexical.score(query_terms)
+        own = corpus.positions.get(query.key)
+        if own is not None:
+            # The query itself is never a result; its perfect self-match must not
+            # become the maximum that every other lexical score is divided by.
+            lexical_raw[own] = 0.0
         pool = self._pool(corpus, qvec, lexical_raw)
         components = self._components(corpus, query, qvec, pool, lexical_raw)
         fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k)
         chosen = self._select(corpus, query, pool, fused, set(exclude_keys), top_k)
         return self._matches(corpus, query, query_terms, pool, chosen, fused, components)
 
-    def _pool(self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray) -> np.ndarray:
+    def _pool(
+        self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray
+    ) -> np.ndarray:
         cfg = self._config
         n = len(corpus.items)
         if n <= cfg.pool_size:
@@ -374,7 +393,9 @@ class HybridRanker:
             if cfg.language_calibration:
                 sem += np.array(
                     [
-                        language_offset(cfg.language_calibration, query.language, corpus.items[i].language)
+                        language_offset(
+                            cfg.language_calibration, query.language, corpus.items[i].language
+                        )
                         for i in pool.tolist()
                     ]
                 )
@@ -415,7 +436,8 @@ class HybridRanker:
         head = np.asarray(kept, dtype=np.int64)
         if cfg.diversity > 0 and corpus.dense is not None and head.size > 1:
             vectors = corpus.dense.get_vectors(pool[head])
-            return head[mmr(fused[head], vectors, cfg.diversity, k)]
+            picked = mmr(fused[head], vectors, cfg.diversity, k, threshold=cfg.diversity_threshold)
+            return head[picked]
         return head[:k]
 
     def _matches(
@@ -453,5 +475,7 @@ class HybridRanker:
                 query_forms=query_forms,
             )
             explanation = Explanation(domains, areas, tags, terms, pair, dict(comps))
-            matches.append(Match(index, item.key, float(fused[pos]), comps, explanation, item.group))
+            matches.append(
+                Match(index, item.key, float(fused[pos]), comps, explanation, item.group)
+            )
         return matches

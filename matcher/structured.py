@@ -43,7 +43,9 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
-def shared(query: Item, candidate: Item) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def shared(
+    query: Item, candidate: Item
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Shared domains (without ``"other"``), areas and tags, each sorted.
 
     Args:
@@ -127,7 +129,8 @@ class StructuredIndex:
             sizes = np.array([len(s) for s in sets], dtype=np.float64)
             self.fields_[name] = (labels, matrix, sizes)
         self.readiness_ = np.array(
-            [np.nan if item.readiness is None else item.readiness for item in items], dtype=np.float64
+            [np.nan if item.readiness is None else item.readiness for item in items],
+            dtype=np.float64,
         )
         return self
 

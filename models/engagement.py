@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import AwareDateTime, Base, TimestampMixin, utcnow
+from .db import AwareDateTime, Base, TimestampMixin, check_in, utcnow
 from .organisation import Startup
 from .user import User
+from .vocabulary import CONTENT_LANGUAGES
 
 
 class Notification(Base):
     """An in-app message for one user; emailed now or in the daily digest per their choice."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -53,12 +55,18 @@ class Workshop(TimestampMixin, Base):
     """A thematic workshop or tech forum scheduled by the lab."""
 
     __tablename__ = "workshops"
-    __table_args__ = (CheckConstraint("capacity > 0", name="capacity"),)
+    __table_args__ = (
+        CheckConstraint("capacity > 0", name="capacity"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint(check_in("language", CONTENT_LANGUAGES), name="language"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title_en: Mapped[str] = mapped_column(String(200))
     title_zh: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # Language of the description and location (BCP 47), for lang="" attributes.
+    language: Mapped[str] = mapped_column(String(10), default="en")
     starts_at: Mapped[datetime] = mapped_column(AwareDateTime())
     ends_at: Mapped[datetime] = mapped_column(AwareDateTime())
     location: Mapped[str] = mapped_column(String(200), default="")

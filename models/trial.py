@@ -122,6 +122,8 @@ class TrialNote(Base):
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
+    # Language of the body (BCP 47); None means the challenge's language.
+    language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
 
     author: Mapped[User | None] = relationship()
@@ -137,3 +139,5 @@ class OutcomeReport(TimestampMixin, Base):
     summary: Mapped[str] = mapped_column(Text)
     lessons: Mapped[str] = mapped_column(Text, default="")
     recommendation: Mapped[str] = mapped_column(Text, default="")
+    # Language of the text (BCP 47); None means the challenge's language.
+    language: Mapped[str | None] = mapped_column(String(10))

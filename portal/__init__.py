@@ -77,6 +77,12 @@ def _register_blueprints(app: Flask) -> None:
     from .startups.routes import bp as startups_bp
     from .matches.routes import bp as matches_bp
     from .trials.routes import bp as trials_bp
+    from .audit_log.routes import bp as audit_log_bp
+    from .notifications.routes import bp as notifications_bp
+    from .stats.routes import bp as stats_bp
+    from .workshops.routes import bp as workshops_bp
 
-    for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, trials_bp, coordinator_bp, admin_bp):
+    for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, trials_bp, coordinator_bp, admin_bp, audit_log_bp):
+        app.register_blueprint(bp)
+    for bp in (notifications_bp, workshops_bp, stats_bp):
         app.register_blueprint(bp)

@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("innomatch")
+access_log = logging.getLogger("innomatch.access")
+
+#: Codes with a page of their own; the others use errors/generic.html.
+OWN_PAGES = (400, 403, 404, 405, 413, 429)
 
 
 class DomainError(Exception):
@@ -33,21 +38,59 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def _actor() -> str:
+    """The signed-in user's id for the logs (never the session token), or "-"."""
+    try:
+        if current_user and current_user.is_authenticated:
+            return str(current_user.id)
+    except Exception:  # noqa: BLE001 - the user loader may fail inside a broken transaction
+        return "?"
+    return "-"
+
+
+def _rollback() -> None:
+    """Abandon the request's unit of work so nothing half-done is committed or read."""
+    from .database import db
+
+    try:
+        db.rollback()
+    except Exception:
+        log.warning("rollback after an error failed", exc_info=True)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Render 4xx/5xx as pages (or JSON for the API) that never leak internals."""
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         code = exc.code or 500
+        if code in (401, 403, 429):
+            access_log.warning(
+                "access refused code=%s user=%s method=%s endpoint=%s path=%s ip=%s",
+                code, _actor(), request.method, request.endpoint, request.path, request.remote_addr,
+            )
+        if code >= 500:
+            _rollback()
         if _wants_json():
             return jsonify(error={"code": code, "message": exc.description}), code
-        template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429) else "errors/generic.html"
-        return render_template(template, code=code, description=exc.description), code
+        template = f"errors/{code}.html" if code in OWN_PAGES else "errors/generic.html"
+        response = render_template(template, code=code, description=exc.description), code
+        if code == 405 and hasattr(exc, "get_headers"):
+            allow = dict(exc.get_headers()).get("Allow")
+            if allow:
+                return response[0], code, {"Allow": allow}
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         reference = uuid.uuid4().hex[:12]
-        log.exception("unhandled error ref=%s path=%s", reference, request.path)
+        _rollback()
+        log.exception("unhandled error ref=%s method=%s path=%s", reference, request.method, request.path)
         if _wants_json():
             return jsonify(error={"code": 500, "message": _("Internal error"), "reference": reference}), 500
-        return render_template("errors/500.html", code=500, reference=reference), 500
+        try:
+            return render_template("errors/500.html", code=500, reference=reference), 500
+        except Exception:
+            log.exception("error page failed ref=%s", reference)
+            body = f"Internal error. Reference: {reference}\n"
+            return Response(body, status=500, mimetype="text/plain")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -19,6 +19,8 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def select_locale() -> str:
     """Pick the interface language: explicit choice, then the user's setting, then the browser."""
+    if not has_request_context():  # CLI commands and services called outside a request
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
     chosen = session.get("locale")
     if chosen in UI_LOCALES:
         return chosen

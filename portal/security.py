@@ -1,28 +1,49 @@
-"""Session loading, idle timeout and security headers."""
+"""Session loading, server-side idle and absolute timeouts, proxies, and security headers."""
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+import logging
+import os
+import time
+
+from flask import Flask, current_app, flash, g, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import user_logged_in, user_logged_out
 from sqlalchemy import select
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import User
 
 from .database import db
 from .extensions import login_manager
 
+log = logging.getLogger("innomatch.auth")
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
+#: Session keys: when the session last made a request, and when the user signed in (epoch seconds).
+SEEN_KEY = "_seen"
+AUTH_AT_KEY = "_auth_at"
+#: Signed-in sessions end after this long whatever the activity (ASVS 3.3.2), unless configured.
+DEFAULT_MAX_SESSION_HOURS = 12
+
+
+def now() -> int:
+    """The clock the session timeouts read (tests replace it)."""
+    return int(time.time())
 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Load the user whose id and session token match the cookie (sign-out rotates the token)."""
     user_id, _sep, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
+    if not user_id.isdigit() or len(user_id) > 12 or not token:
         return None
     user = db.get(User, int(user_id))
     if user is None or not user.is_active or user.session_token != token:
@@ -30,17 +51,87 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """The signed cookie session, marked Secure when configured or when the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
+
+
+def idle_limit_seconds(app: Flask) -> int:
+    """Seconds without a request after which a signed-in session ends (PERMANENT_SESSION_LIFETIME)."""
+    return int(app.permanent_session_lifetime.total_seconds())
+
+
+def absolute_limit_seconds(app: Flask) -> int:
+    """Seconds after sign-in after which the session ends however active it is."""
+    configured = app.config.get("SESSION_MAX_SECONDS")
+    if configured:
+        return int(configured)
+    return int(float(os.environ.get("SESSION_MAX_HOURS", DEFAULT_MAX_SESSION_HOURS)) * 3600)
+
+
+def trusted_proxies(app: Flask) -> int:
+    """How many reverse proxies in front of the app set X-Forwarded-For/-Proto (TRUSTED_PROXIES)."""
+    value = app.config.get("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0"))
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _stamp_session(_sender: Flask, **_extra: object) -> None:
+    """On sign-in: start both clocks (the route cleared the session, so mark it permanent again)."""
+    session.permanent = True
+    moment = now()
+    session[SEEN_KEY] = moment
+    session[AUTH_AT_KEY] = moment
+
+
+def _log_sign_out(_sender: Flask, user: User | None = None, **_extra: object) -> None:
+    if user is not None and getattr(user, "id", None) is not None:
+        log.info("sign-out user=%s", user.id)
+
+
 def init_security(app: Flask) -> None:
-    """Configure sign-in redirects, idle timeout and response headers."""
+    """Configure sign-in redirects, proxies, session timeouts and response headers."""
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.session_interface = SessionInterface()
+
+    hops = trusted_proxies(app)
+    if hops:
+        # Client address (per-IP limits, logs) and scheme (Secure cookie, HSTS) from the proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+    user_logged_in.connect(_stamp_session, app)
+    user_logged_out.connect(_log_sign_out, app)
 
     @app.before_request
-    def _idle_timeout() -> None:
-        # A permanent session expires PERMANENT_SESSION_LIFETIME after the last request.
+    def _session_timeouts() -> None:
+        # The cookie's own expiry is client-side; the server decides from the stamps it signed.
         session.permanent = True
+        if "_user_id" not in session:
+            return
+        moment = now()
+        seen, auth_at = session.get(SEEN_KEY), session.get(AUTH_AT_KEY)
+        reason = ""
+        if not isinstance(seen, int) or not isinstance(auth_at, int):
+            reason = "unstamped"
+        elif moment - seen > idle_limit_seconds(current_app):
+            reason = "idle"
+        elif moment - auth_at > absolute_limit_seconds(current_app):
+            reason = "absolute"
+        if reason:
+            user_id = str(session.get("_user_id", "")).partition(":")[0]
+            session.clear()
+            g.pop("_login_user", None)
+            log.info("session ended reason=%s user=%s", reason, user_id if user_id.isdigit() else "?")
+            flash(_("You were signed out because your session expired. Please sign in again."), "info")
+            return
+        session[SEEN_KEY] = moment
 
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
@@ -50,11 +141,21 @@ def init_security(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if "text/html" in response.content_type:
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure or app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        if "text/html" in (response.content_type or "") or "application/json" in (response.content_type or ""):
             headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def is_safe_local_path(target: str | None) -> bool:
+    """Whether ``target`` is a path on this site (not ``//host``, ``/\\host`` or a scheme)."""
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return False
+    if target.startswith("//") or "\\" in target:
+        return False
+    return not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
 
 
 def user_by_email(email: str) -> User | None:

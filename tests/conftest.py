@@ -57,6 +57,8 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
         else:
+            # Units point at their parent department (ON DELETE RESTRICT).
+            conn.execute(text("UPDATE departments SET parent_id = NULL"))
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..database import db
 from ..errors import DomainError
 from ..extensions import limiter
+from ..security import is_safe_local_path
 from ..services import accounts
 from .forms import ChangeEmailForm, ChangePasswordForm, LoginForm, RegisterForm
 
@@ -16,9 +17,8 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("main.index")
+    """``next`` if it stays on this site, else the home page (no open redirect)."""
+    return target if is_safe_local_path(target) else url_for("main.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -9,7 +9,12 @@ from sqlalchemy import select
 
 from models import Challenge, Department
 
-from ..access import can_edit_challenge, can_see_recommended_startups, can_view_challenge, roles_required
+from ..access import (
+    can_edit_challenge,
+    can_see_recommended_startups,
+    can_view_challenge,
+    roles_required,
+)
 from ..database import db
 from ..errors import DomainError, StaleState
 from ..services import challenges
@@ -19,6 +24,7 @@ bp = Blueprint("challenges", __name__)
 
 # Longer page numbers are certainly past the end; the service clamps to the last page.
 _MAX_PAGE_DIGITS = 9
+_MAX_ID = 2**31 - 1
 
 
 def _page_number() -> int:
@@ -31,7 +37,8 @@ def _page_number() -> int:
 
 def _load(challenge_id: int) -> Challenge:
     """The challenge, or 404 when it does not exist or is a draft the user may not see."""
-    challenge = db.get(Challenge, challenge_id)
+    # Ids beyond a 32-bit integer cannot exist and would overflow the database driver.
+    challenge = db.get(Challenge, challenge_id) if challenge_id <= _MAX_ID else None
     if challenge is None or not can_view_challenge(current_user, challenge):
         abort(404)
     return challenge
@@ -43,7 +50,6 @@ def _render_detail(challenge: Challenge, error: str | None = None, status: int =
             "challenges/detail.html",
             challenge=challenge,
             error=error,
-            action_form=ActionForm(),
             can_edit=can_edit_challenge(current_user, challenge),
             can_see_recommended=can_see_recommended_startups(current_user, challenge),
             can_propose=bool(

@@ -7,8 +7,12 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Add every command group to ``app.cli``."""
-    from . import demo, matching, users
+    from . import demo, matching, notify, users
 
     users.register(app)
     demo.register(app)
     matching.register(app)
+    notify.register(app)
+    from .data import register as register_data_commands  # flask export / flask import
+
+    register_data_commands(app)

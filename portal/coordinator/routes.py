@@ -1,41 +1,47 @@
-"""The lab coordinators' review queue."""
+"""The lab coordinators' review queue and their conflicts of interest."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from models import Capability, Challenge, ConflictOfInterest, Trial
+from models import Capability, Challenge, Dismissal, Startup, Trial, User
 
 from ..access import roles_required
 from ..database import db
-from ..errors import DomainError
-from ..services import recommendations, trials
-from ..trials.forms import ShortlistForm
+from ..errors import DomainError, NotAllowed
+from ..services import conflicts, recommendations, trials
+from ..trials.forms import ButtonForm, ShortlistForm
+from .forms import ConflictForm
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
 #: How many open challenges, and matches for each, the queue suggests.
 QUEUE_CHALLENGES = 8
 QUEUE_MATCHES = 3
+#: How many proposals get a match score, and how many feedback rows are shown.
+SCORED_PROPOSALS = 50
+FEEDBACK_ROWS = 20
 
 
 @bp.get("/")
 @roles_required("coordinator", "admin")
 def queue():
-    """Show proposals and top matches awaiting a decision."""
+    """Show proposals with their pitch and match score, top matches, active trials and feedback."""
     pending = db.scalars(
         select(Trial)
         .where(Trial.status.in_(("proposed", "shortlisted")))
-        .options(selectinload(Trial.challenge), selectinload(Trial.startup), selectinload(Trial.proposal))
-        .order_by(Trial.created_at)
+        .options(
+            selectinload(Trial.challenge), selectinload(Trial.startup), selectinload(Trial.proposal),
+            selectinload(Trial.capability),
+        )
+        .order_by(Trial.created_at, Trial.id)
     ).all()
-    conflicts = set(
-        db.scalars(select(ConflictOfInterest.startup_id).where(ConflictOfInterest.coordinator_id == current_user.id))
-    )
+    conflicted = conflicts.conflicted_startup_ids(current_user)
     open_challenges = db.scalars(
         select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc()).limit(QUEUE_CHALLENGES)
     ).all()
@@ -45,11 +51,23 @@ def queue():
         if recs:
             suggestions.append((challenge, recs))
     active = db.scalars(
-        select(Trial).where(Trial.status.in_(("approved", "running"))).order_by(Trial.updated_at.desc())
+        select(Trial)
+        .where(Trial.status.in_(("approved", "running")))
+        .options(selectinload(Trial.challenge), selectinload(Trial.startup))
+        .order_by(Trial.updated_at.desc())
+    ).all()
+    feedback = db.execute(
+        select(Dismissal, User, Challenge, Startup)
+        .join(User, User.id == Dismissal.user_id)
+        .join(Challenge, Challenge.id == Dismissal.challenge_id)
+        .join(Startup, Startup.id == Dismissal.startup_id)
+        .order_by(Dismissal.created_at.desc(), Dismissal.id.desc())
+        .limit(FEEDBACK_ROWS)
     ).all()
     return render_template(
-        "coordinator/queue.html", pending=pending, conflicts=conflicts, suggestions=suggestions,
-        active=active, trials=trials, form=ShortlistForm(),
+        "coordinator/queue.html", pending=pending, conflicts=conflicted, suggestions=suggestions,
+        scores=trials.match_scores(pending[:SCORED_PROPOSALS]), active=active, feedback=feedback,
+        trials=trials, form=ShortlistForm(formdata=None),
     )
 
 
@@ -62,8 +80,13 @@ def shortlist():
         abort(400)
     challenge = db.get(Challenge, form.challenge_id.data) or abort(404)
     capability = db.get(Capability, form.capability_id.data) or abort(404)
+    if trials.has_conflict(current_user, capability.startup_id):
+        abort(403, _("You have a conflict of interest with this startup, so another coordinator must decide."))
     try:
         trial = trials.open_trial_from_match(current_user, challenge, capability)
+    except NotAllowed as error:
+        db.rollback()
+        abort(403, error.message)
     except DomainError as error:
         db.rollback()
         flash(error.message, "error")
@@ -71,3 +94,65 @@ def shortlist():
     db.commit()
     flash(_("Shortlisted. The startup has been told."), "success")
     return redirect(url_for("trials.detail", trial_id=trial.id))
+
+
+def _startups() -> list[Startup]:
+    return list(db.scalars(select(Startup).order_by(Startup.name)))
+
+
+def _conflicts_page(form: ConflictForm, status: int = 200):  # type: ignore[no-untyped-def]
+    stored = conflicts.conflicts_of(current_user)
+    stored_ids = {c.startup_id for c in stored}
+    detected_now = {
+        sid: reason for sid, reason in conflicts.detected_conflicts(current_user).items() if sid not in stored_ids
+    }
+    unstored = {s.id: s for s in db.scalars(select(Startup).where(Startup.id.in_(detected_now)))} if detected_now else {}
+    return render_template(
+        "coordinator/conflicts.html", form=form, conflicts=stored,
+        unstored=[(unstored[sid], reason) for sid, reason in detected_now.items() if sid in unstored],
+        detect_form=ButtonForm(formdata=None),
+    ), status
+
+
+@bp.get("/conflicts")
+@roles_required("coordinator", "admin")
+def conflicts_list():
+    """List the coordinator's conflicts of interest and offer to declare one."""
+    return _conflicts_page(ConflictForm(_startups(), formdata=None))
+
+
+@bp.post("/conflicts")
+@roles_required("coordinator", "admin")
+def declare():
+    """Declare a conflict of interest with a startup."""
+    form = ConflictForm(_startups())
+    if form.validate_on_submit():
+        startup = db.get(Startup, int(form.startup_id.data)) or abort(404)
+        try:
+            conflicts.declare_conflict(current_user, startup, form.reason.data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Conflict of interest declared. Other coordinators will decide on %(name)s.", name=startup.name),
+                  "success")
+            return redirect(url_for("coordinator.conflicts_list"))
+    return _conflicts_page(form, 400)
+
+
+@bp.post("/conflicts/detect")
+@roles_required("coordinator", "admin")
+def detect():
+    """Look for obvious conflicts of the coordinator (shared email or website domains) and record them."""
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    found = conflicts.detect_conflicts_for_coordinator(current_user)
+    db.commit()
+    if found:
+        flash(ngettext("%(num)d conflict of interest found and recorded.",
+                       "%(num)d conflicts of interest found and recorded.", len(found)), "success")
+    else:
+        flash(_("No new conflicts of interest found."), "success")
+    return redirect(url_for("coordinator.conflicts_list"))

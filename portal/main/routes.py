@@ -10,6 +10,7 @@ from models import Challenge, Proposal, Startup, Trial
 from models.vocabulary import UI_LOCALES
 
 from ..database import db
+from ..security import is_safe_local_path
 
 bp = Blueprint("main", __name__)
 
@@ -49,7 +50,7 @@ def set_language():
             db.commit()
     target = request.form.get("next", "")
     # Only same-site relative paths, so the switch cannot be used as an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
+    if not is_safe_local_path(target):
         target = url_for("main.index")
     return redirect(target)
 

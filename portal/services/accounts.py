@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -24,6 +27,12 @@ log = logging.getLogger("innomatch.auth")
 MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=15)
 USER_FIELDS = ("email", "display_name", "role", "locale", "department_id", "startup_id", "is_active")
+
+
+def email_ref(email: str) -> str:
+    """A stable pseudonym of an email for the logs (keyed HMAC: not reversible without the key)."""
+    key = str(current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def password_message(problem: str) -> str:
@@ -79,6 +88,7 @@ def register_startup(data: StartupRegistration) -> User:
     )
     db.add(user)
     db.flush()
+    log.info("registration user=%s startup=%s", user.id, startup.id)
     audit.record(user, "startup.register", startup, after={"name": startup.name})
     audit.record(user, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
     return user
@@ -117,6 +127,7 @@ def create_user(
     )
     db.add(user)
     db.flush()
+    log.info("account created user=%s role=%s by=%s", user.id, role, getattr(actor, "id", "cli"))
     audit.record(actor, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
     return user
 
@@ -135,7 +146,7 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
     """Return the user for valid credentials; record the attempt; throttle repeated failures."""
     email = email.strip().lower()[:254]
     if recent_failures(email) >= MAX_FAILURES:
-        log.warning("sign-in throttled email_hash=%s ip=%s", hash(email) & 0xFFFFFFFF, ip)
+        log.warning("sign-in throttled email_ref=%s ip=%s", email_ref(email), ip)
         raise DomainError(
             _("Too many failed attempts. Please wait 15 minutes and try again."), field="email"
         )
@@ -144,7 +155,7 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
     ok = ok and user.is_active  # type: ignore[union-attr]
     db.add(LoginAttempt(email=email, ip=ip[:64], success=bool(ok)))
     if not ok or user is None:
-        log.info("sign-in failed ip=%s", ip)
+        log.info("sign-in failed email_ref=%s known=%s ip=%s", email_ref(email), user is not None, ip)
         db.flush()
         raise DomainError(_("Email or password is not correct."), field="email")
     if needs_rehash(user.password_hash):
@@ -164,17 +175,20 @@ def end_sessions(user: User) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """Change the password after re-checking the current one; other sessions end."""
     if not verify_password(user.password_hash, current):
+        log.warning("re-authentication failed user=%s action=password_change", user.id)
         raise DomainError(_("Your current password is not correct."), field="current_password")
     check_password_policy(new, field="new_password")
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     end_sessions(user)
+    log.info("password changed user=%s", user.id)
     audit.record(user, "user.password_change", user)
 
 
 def change_email(user: User, current: str, new_email: str) -> None:
     """Change the sign-in email after re-checking the password."""
     if not verify_password(user.password_hash, current):
+        log.warning("re-authentication failed user=%s action=email_change", user.id)
         raise DomainError(_("Your current password is not correct."), field="current_password")
     new_email = new_email.strip().lower()
     if new_email != user.email and _email_taken(new_email):
@@ -182,4 +196,5 @@ def change_email(user: User, current: str, new_email: str) -> None:
     before = audit.snapshot(user, USER_FIELDS)
     user.email = new_email
     db.flush()
+    log.info("email changed user=%s", user.id)
     audit.record(user, "user.email_change", user, before, audit.snapshot(user, USER_FIELDS))

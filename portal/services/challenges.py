@@ -203,7 +203,7 @@ def _challenge_changed(challenge: Challenge) -> None:
     try:
         with db.begin_nested():
             hook(challenge)
-    except Exception:  # noqa: BLE001 - precomputing is an optimisation, never a blocker
+    except Exception:  # precomputing is an optimisation: log it, keep the officer's change
         log.exception("challenge_changed hook failed for challenge %s", challenge.id)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -68,6 +69,7 @@ def _notify_received(proposal: Proposal) -> None:
 
 
 def _already_proposed() -> DomainError:
+    """Return the error for a second proposal by one startup for one challenge."""
     return DomainError(_("Your startup has already proposed for this challenge"))
 
 

@@ -50,16 +50,19 @@ def is_web_address(url: str | None) -> bool:
 
 
 def _text(data: dict[str, Any], key: str) -> str:
+    """Return ``data[key]`` stripped, or "" if it is not text."""
     value = data.get(key)
     return value.strip() if isinstance(value, str) else ""
 
 
 def _require_member(actor: Any, startup: Startup) -> None:
+    """Raise NotAllowed unless ``actor`` is a member of ``startup``."""
     if not can_edit_startup(actor, startup):
         raise NotAllowed(_("Only members of this startup can change it."))
 
 
 def _name_taken(name: str, except_id: int | None) -> bool:
+    """Tell whether another startup has ``name``, ignoring case."""
     query = select(func.count()).where(func.lower(Startup.name) == name.lower())
     if except_id is not None:
         query = query.where(Startup.id != except_id)
@@ -67,6 +70,7 @@ def _name_taken(name: str, except_id: int | None) -> bool:
 
 
 def _flush_or_name_taken() -> None:
+    """Flush; turn a lost race for a startup name into a DomainError."""
     try:
         db.flush()
     except IntegrityError as exc:  # another request took the name between check and write

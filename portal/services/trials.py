@@ -6,12 +6,23 @@
 The department confirms it takes part and the startup accepts an approved trial; a
 coordinator starts it once both have. Every move records who, when and why, and a move
 on a stale copy of the trial (someone else acted first) is refused.
+
+``MOVES`` is the one place that says who may make each move; ``TRACKING`` says who may
+track a trial (milestones, KPIs and their results, notes) and in which states. A
+coordinator with a conflict of interest with the startup plays no "coordinator" part in
+its trials, so can neither decide nor score them.
+
+Refusals: ``NotAllowed`` (the user plays no part that may do it; HTTP 403), ``StaleState``
+(the trial is in the wrong state or changed since the user loaded it; HTTP 409),
+``DomainError`` (missing or bad data; HTTP 400).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
@@ -19,17 +30,37 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import Capability, Challenge, ConflictOfInterest, Trial, TrialTransition, User, utcnow
-from models.vocabulary import TRIAL_OUTCOMES
+from models import (
+    Capability,
+    Challenge,
+    Kpi,
+    Milestone,
+    OutcomeReport,
+    Trial,
+    TrialNote,
+    TrialTransition,
+    User,
+    utcnow,
+)
+from models.vocabulary import CONTENT_LANGUAGES, TRIAL_OUTCOMES, TRIAL_STATES
 
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
-from . import audit
+from . import audit, conflicts
+
+log = logging.getLogger("innomatch.trials")
 
 TRIAL_FIELDS = (
     "status", "outcome", "decision_reason", "department_confirmed_at", "startup_accepted_at",
     "approved_at", "started_at", "completed_at",
 )
+PARTIES = ("coordinator", "department", "startup")
+REASON_MAX = 3000
+NAME_MAX = 200  # milestone titles, KPI names, targets and results
+TEXT_MAX = 10000  # notes and the outcome report's parts
+KPIS_MAX = 20
+MILESTONES_MAX = 50
+HK = timezone(timedelta(hours=8))  # Hong Kong has no daylight saving time
 
 
 @dataclass(frozen=True)
@@ -53,27 +84,50 @@ MOVES: dict[str, Move] = {
         Move("confirm", _l("Confirm the department takes part"), ("approved",), None, ("department",)),
         Move("accept", _l("Accept the trial"), ("approved",), None, ("startup",)),
         Move("start", _l("Start the trial"), ("approved",), "running", ("coordinator",)),
-        Move("complete", _l("Record the outcome"), ("running",), "completed", ("coordinator",), True),
+        # The outcome report's summary is the reason of this move.
+        Move("complete", _l("Record the outcome"), ("running",), "completed", ("coordinator",)),
         Move("withdraw", _l("Withdraw"), ("proposed", "shortlisted", "approved"), "withdrawn", ("startup",), True),
     )
 }
 
 
+@dataclass(frozen=True)
+class Action:
+    """One way of tracking a trial: the states it is open in and who may do it."""
+
+    name: str
+    states: tuple[str, ...]
+    actors: tuple[str, ...]
+
+
+TRACKING: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action("add_milestone", ("approved", "running"), PARTIES),
+        Action("complete_milestone", ("approved", "running"), PARTIES),
+        Action("add_kpi", ("approved", "running"), ("coordinator", "department")),
+        # Scoring: measured KPI results (also entered with the "complete" move).
+        Action("record_result", ("running", "completed"), ("coordinator",)),
+        Action("add_note", TRIAL_STATES, PARTIES),
+    )
+}
+
+STALE_MESSAGE = _l("This trial was changed by someone else a moment ago. Review it and try again.")
+
+
+# -- who plays which part ------------------------------------------------------------------
+
+
 def has_conflict(user: User, startup_id: int) -> bool:
     """Whether coordinator ``user`` has a declared or detected conflict with the startup."""
-    return (
-        db.scalar(
-            select(ConflictOfInterest.id).where(
-                ConflictOfInterest.coordinator_id == user.id, ConflictOfInterest.startup_id == startup_id
-            )
-        )
-        is not None
-    )
+    return conflicts.has_conflict(user, startup_id)
 
 
 def actor_kinds(user: User, trial: Trial) -> set[str]:
     """The parts ``user`` plays in ``trial``: coordinator, department, startup."""
     kinds: set[str] = set()
+    if not getattr(user, "is_authenticated", False):
+        return kinds
     if user.is_staff and not has_conflict(user, trial.startup_id):
         kinds.add("coordinator")
     if user.is_officer and user.department_id == trial.challenge.department_id:
@@ -83,98 +137,277 @@ def actor_kinds(user: User, trial: Trial) -> set[str]:
     return kinds
 
 
+def refusal_message(user: User, trial: Trial) -> str:
+    """Why ``user`` may not act on ``trial`` (a conflict of interest, or no part in it)."""
+    if getattr(user, "is_staff", False) and has_conflict(user, trial.startup_id):
+        return _("You have a conflict of interest with this startup, so another coordinator must decide.")
+    return _("You are not allowed to do this on this trial.")
+
+
+def _refuse(user: User, trial: Trial) -> None:
+    raise NotAllowed(refusal_message(user, trial))
+
+
+def _precondition_problem(trial: Trial, move: Move) -> str | None:
+    """Why ``move`` cannot be made yet although the trial is in a source state, or None."""
+    if move.name == "start" and not (trial.department_confirmed_at and trial.startup_accepted_at):
+        return _("Both the department and the startup must confirm before the trial starts.")
+    if move.name == "confirm" and trial.department_confirmed_at is not None:
+        return _("The department has already confirmed.")
+    if move.name == "accept" and trial.startup_accepted_at is not None:
+        return _("The startup has already accepted.")
+    return None
+
+
 def allowed_moves(user: User, trial: Trial) -> list[Move]:
     """The moves ``user`` may make on ``trial`` now (for showing buttons)."""
     kinds = actor_kinds(user, trial)
-    out = []
-    for move in MOVES.values():
-        if trial.status not in move.sources or not kinds.intersection(move.actors):
-            continue
-        if move.name == "confirm" and trial.department_confirmed_at is not None:
-            continue
-        if move.name == "accept" and trial.startup_accepted_at is not None:
-            continue
-        if move.name == "start" and not (trial.department_confirmed_at and trial.startup_accepted_at):
-            continue
-        out.append(move)
-    return out
+    return [
+        move
+        for move in MOVES.values()
+        if trial.status in move.sources and kinds.intersection(move.actors) and _precondition_problem(trial, move) is None
+    ]
 
 
-def _check(user: User, trial: Trial, move: Move, reason: str, expected_version: int | None) -> None:
-    if expected_version is not None and trial.version != expected_version:
-        raise StaleState(_("This trial was changed by someone else a moment ago. Review it and try again."))
+def may(user: User, trial: Trial, name: str) -> bool:
+    """Whether ``user`` plays a part in ``trial`` that may make move or tracking action ``name`` (in some state)."""
+    rule = MOVES.get(name) or TRACKING.get(name)
+    return rule is not None and bool(actor_kinds(user, trial).intersection(rule.actors))
+
+
+def open_actions(user: User, trial: Trial) -> set[str]:
+    """The tracking actions ``user`` may take on ``trial`` in its current state (for showing forms)."""
     kinds = actor_kinds(user, trial)
-    if not kinds.intersection(move.actors):
-        if user.is_staff and has_conflict(user, trial.startup_id):
-            raise NotAllowed(_("You have a conflict of interest with this startup, so another coordinator must decide."))
-        raise NotAllowed(_("You are not allowed to make this move."))
-    if trial.status not in move.sources:
-        raise DomainError(
-            _("A trial that is %(state)s cannot be moved this way.", state=state_label(trial.status))
-        )
-    if move.reason_required and not reason.strip():
-        raise DomainError(_("Give a reason for this decision."), field="reason")
-    if move.name == "start" and not (trial.department_confirmed_at and trial.startup_accepted_at):
-        raise DomainError(_("Both the department and the startup must confirm before the trial starts."))
-    if move.name == "confirm" and trial.department_confirmed_at is not None:
-        raise DomainError(_("The department has already confirmed."))
-    if move.name == "accept" and trial.startup_accepted_at is not None:
-        raise DomainError(_("The startup has already accepted."))
+    return {a.name for a in TRACKING.values() if trial.status in a.states and kinds.intersection(a.actors)}
 
 
-_EFFECTS: dict[str, Callable[[Trial, dict[str, Any]], None]] = {
-    "approve": lambda t, extra: setattr(t, "approved_at", utcnow()),
-    "confirm": lambda t, extra: setattr(t, "department_confirmed_at", utcnow()),
-    "accept": lambda t, extra: setattr(t, "startup_accepted_at", utcnow()),
-    "start": lambda t, extra: setattr(t, "started_at", utcnow()),
-}
+# -- input rules ---------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _short(value: Any, field: str, message: str) -> str:
+    text = _text(value)
+    if not text:
+        raise DomainError(message, field=field)
+    if len(text) > NAME_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=NAME_MAX), field=field)
+    return text
+
+
+def _language(value: Any, field: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if value not in CONTENT_LANGUAGES:
+        raise DomainError(_("Choose the language of the text."), field=field)
+    return str(value)
+
+
+def parse_kpi_lines(text: str | None) -> list[tuple[str, str]]:
+    """Read KPI lines written as ``name | target``, one per line (blank lines are skipped)."""
+    pairs: list[tuple[str, str]] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, target = line.partition("|")
+        if not sep or not name.strip() or not target.strip():
+            raise DomainError(
+                _("Line %(n)d: write each KPI as “name | target”.", n=number), field="kpis"
+            )
+        if len(name.strip()) > NAME_MAX or len(target.strip()) > NAME_MAX:
+            raise DomainError(
+                _("Line %(n)d: use at most %(max)d characters for the name and the target.", n=number, max=NAME_MAX),
+                field="kpis",
+            )
+        pairs.append((name.strip(), target.strip()))
+    if len(pairs) > KPIS_MAX:
+        raise DomainError(_("Agree at most %(n)d KPIs.", n=KPIS_MAX), field="kpis")
+    return pairs
+
+
+def _check_kpis(trial: Trial, kpis: Sequence[tuple[str, str]], field: str) -> list[tuple[str, str]]:
+    clean = []
+    for name, target in kpis:
+        clean.append((_short(name, field, _("Name the KPI.")), _short(target, field, _("Give the KPI's target."))))
+    known = {k.name.casefold() for k in trial.kpis}
+    for name, _target in clean:
+        if name.casefold() in known:
+            raise DomainError(_("There is already a KPI called “%(name)s”.", name=name), field=field)
+        known.add(name.casefold())
+    if len(known) > KPIS_MAX:
+        raise DomainError(_("A trial has at most %(n)d KPIs.", n=KPIS_MAX), field=field)
+    return clean
+
+
+@dataclass
+class OutcomeData:
+    """What a coordinator enters with the "complete" move."""
+
+    outcome: str | None = None
+    summary: str = ""
+    lessons: str = ""
+    recommendation: str = ""
+    language: str | None = None
+    # Measured results by KPI id; KPIs that already have a result may be left out.
+    results: Mapping[int, str] | None = None
+
+    @classmethod
+    def coerce(cls, data: OutcomeData | Mapping[str, Any] | None) -> OutcomeData:
+        """Accept the dataclass, a mapping with the same keys, or None."""
+        if data is None:
+            return cls()
+        if isinstance(data, cls):
+            return data
+        return cls(**{k: v for k, v in dict(data).items() if k in cls.__dataclass_fields__})
+
+
+def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
+    if data.outcome not in TRIAL_OUTCOMES:
+        raise DomainError(_("Choose the outcome of the trial."), field="outcome")
+    data.summary = _text(data.summary)
+    data.lessons = _text(data.lessons)
+    data.recommendation = _text(data.recommendation)
+    if not data.summary:
+        raise DomainError(_("Summarise what the trial showed."), field="summary")
+    for name in ("summary", "lessons", "recommendation"):
+        if len(getattr(data, name)) > TEXT_MAX:
+            raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field=name)
+    data.language = _language(data.language, "report_language")
+    try:
+        given = {int(k): _text(v) for k, v in (data.results or {}).items()}
+    except (TypeError, ValueError) as error:
+        raise DomainError(_("Enter the measured results of the KPIs.")) from error
+    known = {k.id for k in trial.kpis}
+    if set(given) - known:
+        raise StaleState(str(STALE_MESSAGE))
+    results: dict[int, str] = {}
+    for kpi in trial.kpis:
+        value = given.get(kpi.id) or (kpi.result or "")
+        if not value:
+            raise DomainError(_("Enter the measured result of “%(name)s”.", name=kpi.name), field=f"result_{kpi.id}")
+        if len(value) > NAME_MAX:
+            raise DomainError(_("Use at most %(n)d characters.", n=NAME_MAX), field=f"result_{kpi.id}")
+        if value != (kpi.result or ""):
+            results[kpi.id] = value
+    return results
+
+
+# -- moves ---------------------------------------------------------------------------------
+
+
+def _flush_or_stale() -> None:
+    try:
+        db.flush()
+    except StaleDataError as error:
+        raise StaleState(str(STALE_MESSAGE)) from error
 
 
 def move_trial(
-    user: User, trial: Trial, name: str, reason: str = "", *, expected_version: int | None = None,
+    user: User,
+    trial: Trial,
+    name: str,
+    reason: str = "",
+    *,
+    expected_version: int | None = None,
     outcome: str | None = None,
+    kpis: Sequence[tuple[str, str]] = (),
+    report: OutcomeData | Mapping[str, Any] | None = None,
 ) -> TrialTransition:
     """Make move ``name`` on ``trial`` as ``user``; record the transition and the audit event.
 
+    ``kpis`` (name, target) are agreed with "approve"; ``report`` (and ``outcome``) come
+    with "complete" and carry the measured KPI results.
+
     Raises:
         NotAllowed: the user plays no part that may make this move (or is conflicted).
-        StaleState: the trial changed since the user loaded it.
-        DomainError: the move does not leave from the trial's state, or data is missing.
+        StaleState: the trial changed since the user loaded it, or its state does not allow the move.
+        DomainError: data is missing or bad.
     """
     move = MOVES.get(name)
     if move is None:
         raise DomainError(_("Unknown action."))
-    reason = (reason or "").strip()
-    _check(user, trial, move, reason, expected_version)
+    if not actor_kinds(user, trial).intersection(move.actors):
+        _refuse(user, trial)
+    if expected_version is not None and trial.version != expected_version:
+        raise StaleState(str(STALE_MESSAGE))
+    if trial.status not in move.sources:
+        raise StaleState(_("A trial that is %(state)s cannot be moved this way.", state=state_label(trial.status)))
+    problem = _precondition_problem(trial, move)
+    if problem:
+        raise StaleState(problem)
+    reason = _text(reason)
+    if move.reason_required and not reason:
+        raise DomainError(_("Give a reason for this decision."), field="reason")
+    if len(reason) > REASON_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=REASON_MAX), field="reason")
+    new_kpis = _check_kpis(trial, kpis, "kpis") if move.name == "approve" else []
+    outcome_data = OutcomeData.coerce(report)
+    if outcome is not None:
+        outcome_data.outcome = outcome
+    results = _check_outcome(trial, outcome_data) if move.name == "complete" else {}
+
     before = audit.snapshot(trial, TRIAL_FIELDS)
-    from_state = trial.status
-    if move.name == "complete":
-        if outcome not in TRIAL_OUTCOMES:
-            raise DomainError(_("Choose the outcome of the trial."), field="outcome")
-        trial.outcome = outcome
-        trial.completed_at = utcnow()
-    effect = _EFFECTS.get(move.name)
-    if effect:
-        effect(trial, {})
-    if move.target is not None:
-        trial.status = move.target
-    if move.reason_required or reason:
-        trial.decision_reason = reason
-    trial.updated_at = utcnow()  # always bump the row, so the version check covers every move
+    after_extra: dict[str, Any] = {}
+    added = [Kpi(name=kpi_name, target=target) for kpi_name, target in new_kpis]
+    with db.no_autoflush:  # the row is checked as a whole when the move is complete
+        from_state = trial.status
+        now = utcnow()
+        if move.name == "approve":
+            trial.approved_at = now
+            trial.kpis.extend(added)
+        elif move.name == "confirm":
+            trial.department_confirmed_at = now
+        elif move.name == "accept":
+            trial.startup_accepted_at = now
+        elif move.name == "start":
+            trial.started_at = now
+        elif move.name == "complete":
+            trial.outcome = outcome_data.outcome
+            trial.completed_at = now
+            for kpi in trial.kpis:
+                if kpi.id in results:
+                    before[f"kpis[{kpi.id}].result"] = kpi.result
+                    kpi.result = results[kpi.id]
+                    after_extra[f"kpis[{kpi.id}].result"] = kpi.result
+            if trial.report is None:
+                trial.report = OutcomeReport(summary="")
+            trial.report.summary = outcome_data.summary
+            trial.report.lessons = outcome_data.lessons
+            trial.report.recommendation = outcome_data.recommendation
+            trial.report.language = outcome_data.language
+            after_extra.update(
+                {f"report.{k}": getattr(trial.report, k) for k in ("summary", "lessons", "recommendation", "language")}
+            )
+            reason = reason or outcome_data.summary
+        elif move.name == "withdraw":
+            _withdraw_proposal(user, trial)
+        if move.target is not None:
+            trial.status = move.target
+        if move.reason_required or reason:
+            trial.decision_reason = reason
+        trial.updated_at = now  # always bump the row, so the version check covers every move
     transition = TrialTransition(
-        trial_id=trial.id, from_state=from_state, to_state=trial.status, actor_id=user.id,
-        reason=reason or move.name,
+        trial_id=trial.id, from_state=from_state, to_state=trial.status, actor_id=user.id, reason=reason or move.name
     )
     db.add(transition)
-    try:
-        db.flush()
-    except StaleDataError as error:
-        raise StaleState(
-            _("This trial was changed by someone else a moment ago. Review it and try again.")
-        ) from error
-    audit.record(user, f"trial.{move.name}", trial, before, audit.snapshot(trial, TRIAL_FIELDS))
+    _flush_or_stale()
+    for kpi in added:
+        after_extra[f"kpis[{kpi.id}].name"] = kpi.name
+        after_extra[f"kpis[{kpi.id}].target"] = kpi.target
+    audit.record(user, f"trial.{move.name}", trial, before, {**audit.snapshot(trial, TRIAL_FIELDS), **after_extra})
     _notify(trial, transition)
     return transition
+
+
+def _withdraw_proposal(user: User, trial: Trial) -> None:
+    """A startup withdrawing its trial withdraws the proposal behind it too."""
+    proposal = trial.proposal
+    if proposal is None or proposal.status == "withdrawn":
+        return
+    proposal.status = "withdrawn"
+    audit.record(user, "proposal.withdraw", proposal, {"status": "submitted"}, {"status": "withdrawn"})
 
 
 def _notify(trial: Trial, transition: TrialTransition) -> None:
@@ -209,6 +442,133 @@ def open_trial_from_match(user: User, challenge: Challenge, capability: Capabili
     audit.record(user, "trial.create", trial, after=audit.snapshot(trial, TRIAL_FIELDS))
     db.flush()
     return trial
+
+
+# -- tracking ------------------------------------------------------------------------------
+
+
+def _require(user: User, trial: Trial, name: str) -> None:
+    action = TRACKING[name]
+    if not actor_kinds(user, trial).intersection(action.actors):
+        _refuse(user, trial)
+    if trial.status not in action.states:
+        raise StaleState(_("This cannot be done while the trial is %(state)s.", state=state_label(trial.status)))
+
+
+def hong_kong_today() -> date:
+    """Today's date in Hong Kong."""
+    return datetime.now(HK).date()
+
+
+def add_milestone(user: User, trial: Trial, data: Mapping[str, Any]) -> Milestone:
+    """Add a dated milestone to an approved or running trial (any party of the trial)."""
+    _require(user, trial, "add_milestone")
+    title = _short(data.get("title"), "title", _("Name the milestone."))
+    due_on = data.get("due_on")
+    if not isinstance(due_on, date) or isinstance(due_on, datetime):
+        raise DomainError(_("Enter the date the milestone is due."), field="due_on")
+    if not date(2000, 1, 1) <= due_on <= date(2100, 12, 31):
+        raise DomainError(_("Enter a date between 2000 and 2100."), field="due_on")
+    if len(trial.milestones) >= MILESTONES_MAX:
+        raise DomainError(_("A trial has at most %(n)d milestones.", n=MILESTONES_MAX), field="title")
+    milestone = Milestone(title=title, due_on=due_on)
+    trial.milestones.append(milestone)
+    db.flush()
+    key = f"milestones[{milestone.id}]"
+    audit.record(user, "trial.milestone_add", trial, after={f"{key}.title": title, f"{key}.due_on": due_on.isoformat()})
+    return milestone
+
+
+def complete_milestone(user: User, trial: Trial, milestone: Milestone) -> Milestone:
+    """Mark a milestone of an approved or running trial as done today (any party of the trial)."""
+    _require(user, trial, "complete_milestone")
+    if milestone.trial_id != trial.id:
+        raise DomainError(_("This milestone belongs to another trial."))
+    if milestone.done_on is not None:
+        raise StaleState(_("This milestone is already marked as done."))
+    milestone.done_on = hong_kong_today()
+    db.flush()
+    key = f"milestones[{milestone.id}].done_on"
+    audit.record(user, "trial.milestone_done", trial, {key: None}, {key: milestone.done_on.isoformat()})
+    return milestone
+
+
+def add_kpi(user: User, trial: Trial, data: Mapping[str, Any]) -> Kpi:
+    """Add a KPI to an approved or running trial (coordinators and the department)."""
+    _require(user, trial, "add_kpi")
+    name = _short(data.get("name"), "name", _("Name the KPI."))
+    target = _short(data.get("target"), "target", _("Give the KPI's target."))
+    _check_kpis(trial, [(name, target)], "name")
+    kpi = Kpi(name=name, target=target)
+    trial.kpis.append(kpi)
+    db.flush()
+    audit.record(user, "trial.kpi_add", trial, after={f"kpis[{kpi.id}].name": name, f"kpis[{kpi.id}].target": target})
+    return kpi
+
+
+def record_kpi_result(user: User, trial: Trial, kpi: Kpi, result: str) -> Kpi:
+    """Record the measured result of a KPI of a running or completed trial (coordinators: scoring)."""
+    _require(user, trial, "record_result")
+    if kpi.trial_id != trial.id:
+        raise DomainError(_("This KPI belongs to another trial."))
+    value = _short(result, "result", _("Enter the measured result."))
+    key = f"kpis[{kpi.id}].result"
+    before = {key: kpi.result}
+    kpi.result = value
+    db.flush()
+    audit.record(user, "trial.kpi_result", trial, before, {key: value})
+    return kpi
+
+
+def add_note(user: User, trial: Trial, data: Mapping[str, Any]) -> TrialNote:
+    """Add a note on a trial's progress (coordinators, the department and the startup)."""
+    _require(user, trial, "add_note")
+    body = _text(data.get("body"))
+    if not body:
+        raise DomainError(_("Write the note."), field="body")
+    if len(body) > TEXT_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field="body")
+    note = TrialNote(author_id=user.id, body=body, language=_language(data.get("language"), "language"))
+    trial.notes.append(note)
+    db.flush()
+    audit.record(user, "trial.note_add", trial, after={f"notes[{note.id}].body": body})
+    return note
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+def match_scores(pending: Iterable[Trial]) -> dict[int, float]:
+    """The recommender's score of each trial's challenge and capability, by trial id (best effort)."""
+    by_challenge: dict[int, list[Trial]] = {}
+    for trial in pending:
+        if trial.capability_id is not None:
+            by_challenge.setdefault(trial.challenge_id, []).append(trial)
+    if not by_challenge:
+        return {}
+    from . import recommendations
+
+    try:
+        ranker, caps = recommendations._capability_corpus()
+    except Exception:  # noqa: BLE001 - a score is a hint; the queue must show without it
+        return {}
+    scores: dict[int, float] = {}
+    for group in by_challenge.values():
+        challenge = group[0].challenge
+        wanted = {f"cap:{t.capability_id}": t.id for t in group}
+        query = recommendations.challenge_item(challenge)
+        try:
+            qvec = recommendations.vectors_for(recommendations._dense_texts([query]), "query")[0]
+            matches = ranker.rank(
+                query, query_vector=qvec, top_k=len(wanted), exclude_keys=[k for k in caps if k not in wanted]
+            )
+        except Exception:
+            log.exception("match score failed for challenge %s", challenge.id)
+            continue
+        for m in matches:
+            if m.key in wanted:
+                scores[wanted[m.key]] = float(m.score)
+    return scores
 
 
 STATE_LABELS = {

@@ -23,7 +23,7 @@ def _int_or_none(value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ValueError(value)
+        raise TypeError(value)
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:

@@ -11,7 +11,7 @@ from models import Capability, Challenge, Proposal, Startup
 from ..access import can_edit_startup, can_view_challenge, is_member, roles_required
 from ..database import db
 from ..errors import DomainError
-from ..forms import BaseForm
+from ..forms import BaseForm, clean_text
 from ..services import proposals, startups
 from .forms import CapabilityForm, ConfirmForm, ProposalForm, StartupForm
 from .labels import template_helpers
@@ -213,12 +213,12 @@ def withdraw_proposal(proposal_id: int):
 def index():
     """List startups for the lab, filtered by verification and name."""
     verified = {"yes": True, "no": False}.get(request.args.get("verified", ""))
-    text = request.args.get("q", "")[:100]
+    text = clean_text(request.args.get("q", ""))[:100]
     page = request.args.get("page", "1")
     result = startups.search_startups(
         verified=verified,
         text=text,
-        page=int(page) if page.isdigit() and len(page) < 7 else 1,
+        page=int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1,
         per_page=current_app.config.get("PAGE_SIZE", 20),
     )
     return render_template("startups/index.html", result=result, verified=request.args.get("verified", ""), q=text)

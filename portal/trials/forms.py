@@ -1,36 +1,180 @@
-"""Forms for trial moves."""
+"""Forms for trial moves and for tracking a trial (milestones, KPIs, results, notes)."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from models import Trial
+
+from ..errors import DomainError
 from ..forms import BaseForm, choices
-from ..services.trials import MOVES, OUTCOME_LABELS
+from ..services.trials import MOVES, NAME_MAX, OUTCOME_LABELS, REASON_MAX, TEXT_MAX, parse_kpi_lines
+
+#: Languages of the content, named in their own language.
+LANGUAGE_CHOICES = (("en", "English"), ("zh-Hant", "繁體中文"))
+_MAX_ID = 2**31 - 1
+
+
+def _length(n: int) -> Length:
+    return Length(max=n, message=_l("Use at most %(max)d characters."))
+
+
+class DayField(DateField):
+    """A date typed as YYYY-MM-DD; a value that is not a real date gets a message."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%Y-%m-%d")
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Enter a real date, for example 2026-03-31.")) from None
 
 
 class MoveForm(BaseForm):
-    """Make one state-machine move on a trial."""
+    """Make one state-machine move on a trial; "approve" agrees KPIs, "complete" reports the outcome."""
 
-    action = HiddenField(validators=[InputRequired()])
-    version = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
-    reason = TextAreaField(_l("Reason"), validators=[Length(max=3000, message=_l("Use at most 3,000 characters."))])
-    outcome = SelectField(_l("Outcome"), validators=[Optional()])
+    action = HiddenField(validators=[InputRequired(_l("Choose what to do."))])
+    version = IntegerField(
+        validators=[
+            InputRequired(_l("Reload the page and try again.")),
+            NumberRange(min=1, max=_MAX_ID, message=_l("Reload the page and try again.")),
+        ]
+    )
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), _length(REASON_MAX)])
+    kpis = TextAreaField(
+        _l("KPIs agreed"),
+        description=_l("One per line, as “name | target”, for example “Calls answered by the chatbot | 60%”."),
+        validators=[Optional(), _length(20000)],
+    )
+    outcome = SelectField(_l("Outcome"), default="", invalid_choice_message=_l("Choose an outcome from the list."))
+    summary = TextAreaField(_l("Summary of the results"), validators=[Optional(), _length(TEXT_MAX)])
+    lessons = TextAreaField(_l("Lessons learnt"), validators=[Optional(), _length(TEXT_MAX)])
+    recommendation = TextAreaField(_l("Recommendation"), validators=[Optional(), _length(TEXT_MAX)])
+    report_language = SelectField(
+        _l("Language of the report"), default="en", invalid_choice_message=_l("Choose a language from the list.")
+    )
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.outcome.choices = choices([("", _l("Choose an outcome"))] + list(OUTCOME_LABELS.items()))
+        self.report_language.choices = choices(LANGUAGE_CHOICES)
 
-    def validate_action(self, field):  # type: ignore[no-untyped-def]
-        from wtforms.validators import ValidationError
-
+    def validate_action(self, field: Any) -> None:
         if field.data not in MOVES:
             raise ValidationError(_l("Unknown action."))
+
+    def validate_kpis(self, field: Any) -> None:
+        if self.action.data != "approve":
+            return
+        try:
+            parse_kpi_lines(field.data)
+        except DomainError as error:
+            raise ValidationError(error.message) from None
+
+    def result_fields(self) -> dict[int, Any]:
+        """The KPI result fields, by KPI id."""
+        return {int(name[len("result_"):]): field for name, field in self._fields.items() if name.startswith("result_")}
+
+    def data_for_service(self) -> dict[str, Any]:
+        """The keyword arguments of ``trials.move_trial`` after ``action`` and ``reason``."""
+        kpis = parse_kpi_lines(self.kpis.data) if self.action.data == "approve" else []
+        return {
+            "expected_version": self.version.data,
+            "kpis": kpis,
+            "report": {
+                "outcome": self.outcome.data or None,
+                "summary": self.summary.data or "",
+                "lessons": self.lessons.data or "",
+                "recommendation": self.recommendation.data or "",
+                "language": self.report_language.data or None,
+                "results": {kpi_id: f.data for kpi_id, f in self.result_fields().items() if f.data},
+            },
+        }
+
+
+def move_form_for(trial: Trial, **kwargs: Any) -> MoveForm:
+    """A MoveForm with one result field per KPI of ``trial`` (``result_<kpi id>``)."""
+
+    class TrialMoveForm(MoveForm):
+        pass
+
+    for kpi in trial.kpis:
+        setattr(
+            TrialMoveForm,
+            f"result_{kpi.id}",
+            StringField(kpi.name, validators=[Optional(), _length(NAME_MAX)], default=kpi.result or ""),
+        )
+    blank = "formdata" in kwargs and kwargs["formdata"] is None
+    form = TrialMoveForm(**kwargs)
+    if blank or not form.is_submitted():
+        form.report_language.data = trial.challenge.language if trial.challenge.language in dict(LANGUAGE_CHOICES) else "en"
+    return form
+
+
+class MilestoneForm(BaseForm):
+    """Add a dated milestone."""
+
+    title = StringField(
+        _l("Milestone"), validators=[InputRequired(_l("Name the milestone.")), _length(NAME_MAX)]
+    )
+    due_on = DayField(
+        _l("Due on"), description=_l("For example 2026-03-31."),
+        validators=[InputRequired(_l("Enter the date the milestone is due."))],
+    )
+
+
+class KpiForm(BaseForm):
+    """Add a KPI with its target."""
+
+    name = StringField(_l("KPI"), validators=[InputRequired(_l("Name the KPI.")), _length(NAME_MAX)])
+    target = StringField(_l("Target"), validators=[InputRequired(_l("Give the KPI's target.")), _length(NAME_MAX)])
+
+
+class KpiResultForm(BaseForm):
+    """Record the measured result of one KPI."""
+
+    result = StringField(
+        _l("Measured result"), validators=[InputRequired(_l("Enter the measured result.")), _length(NAME_MAX)]
+    )
+
+
+class NoteForm(BaseForm):
+    """Add a note on the trial's progress."""
+
+    body = TextAreaField(_l("Note"), validators=[InputRequired(_l("Write the note.")), _length(TEXT_MAX)])
+    language = SelectField(
+        _l("Language of the note"), default="en", invalid_choice_message=_l("Choose a language from the list.")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.language.choices = choices(LANGUAGE_CHOICES)
+
+
+class ButtonForm(BaseForm):
+    """A button that changes something: only the CSRF token."""
 
 
 class ShortlistForm(BaseForm):
     """Shortlist a recommended startup for a challenge."""
 
-    challenge_id = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
-    capability_id = IntegerField(validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)])
+    challenge_id = IntegerField(
+        validators=[
+            InputRequired(_l("Choose a challenge.")),
+            NumberRange(min=1, max=_MAX_ID, message=_l("Choose a challenge.")),
+        ]
+    )
+    capability_id = IntegerField(
+        validators=[
+            InputRequired(_l("Choose a capability.")),
+            NumberRange(min=1, max=_MAX_ID, message=_l("Choose a capability.")),
+        ]
+    )

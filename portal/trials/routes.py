@@ -1,18 +1,26 @@
-"""A trial's page and its state-machine moves."""
+"""A trial's page, its state-machine moves, and tracking: milestones, KPIs, results, notes.
+
+Refusals render the trial page with the message: 403 when the user plays no part that may
+do it (or has a conflict of interest), 409 when the trial's state does not allow it or it
+changed since the page was loaded, 400 for bad input. Users who may not see the trial get 404.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from models import Trial
+from models import Kpi, Milestone, Trial
 
 from ..access import can_view_trial
 from ..database import db
-from ..errors import DomainError, NotAllowed
-from ..services import trials
-from .forms import MoveForm
+from ..errors import DomainError, NotAllowed, StaleState
+from ..forms import BaseForm
+from ..services import conflicts, trials
+from .forms import ButtonForm, KpiForm, KpiResultForm, MilestoneForm, NoteForm, move_form_for
 
 bp = Blueprint("trials", __name__)
 
@@ -24,45 +32,174 @@ def _load(trial_id: int) -> Trial:
     return trial
 
 
+def _status(error: DomainError) -> int:
+    if isinstance(error, NotAllowed):
+        return 403
+    if isinstance(error, StaleState):
+        return 409
+    return 400
+
+
+def _content_language(trial: Trial) -> str:
+    return trial.challenge.language if trial.challenge.language in ("en", "zh-Hant") else "en"
+
+
+def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **forms: Any):  # type: ignore[no-untyped-def]
+    """Render the trial page; ``posted`` (with its input and errors) replaces its blank twin."""
+    note_form = forms.get("note_form") or NoteForm(formdata=None, language=_content_language(trial))
+    context = {
+        "trial": trial,
+        "trials": trials,
+        "moves": trials.allowed_moves(current_user, trial),
+        "actions": trials.open_actions(current_user, trial),
+        "form": forms.get("form") or move_form_for(trial, formdata=None),
+        "milestone_form": forms.get("milestone_form") or MilestoneForm(formdata=None),
+        "kpi_form": forms.get("kpi_form") or KpiForm(formdata=None),
+        "result_form": forms.get("result_form") or KpiResultForm(formdata=None),
+        "result_kpi_id": forms.get("result_kpi_id"),
+        "note_form": note_form,
+        "button_form": ButtonForm(formdata=None),
+        "posted": posted,
+        "conflicted": current_user.is_staff and trials.has_conflict(current_user, trial.startup_id),
+        "conflicted_coordinators": (
+            conflicts.coordinators_conflicted_with(trial.startup_id) if current_user.is_staff else []
+        ),
+    }
+    return render_template("trials/detail.html", **context), status
+
+
+def _refused(trial: Trial, form: BaseForm, key: str, **extra: Any):  # type: ignore[no-untyped-def]
+    """The trial page with the reason the user may not do this (403)."""
+    form.form_errors.append(trials.refusal_message(current_user, trial))
+    return _page(trial, 403, posted=form, **{key: form}, **extra)
+
+
+def _failed(trial: Trial, form: BaseForm, key: str, error: DomainError | None = None, **extra: Any):  # type: ignore[no-untyped-def]
+    """Roll back and show the page with the form's errors (400, or the error's own status)."""
+    db.rollback()
+    status = 400
+    if error is not None:
+        form.apply_domain_error(error)
+        status = _status(error)
+    return _page(trial, status, posted=form, **{key: form}, **extra)
+
+
+def _done(trial: Trial, message: str):  # type: ignore[no-untyped-def]
+    db.commit()
+    flash(message, "success")
+    return redirect(url_for("trials.detail", trial_id=trial.id))
+
+
 @bp.get("/trials/<int:trial_id>")
 @login_required
 def detail(trial_id: int):
-    """Show a trial with its history and the moves the user may make."""
-    trial = _load(trial_id)
-    conflicted = current_user.is_staff and trials.has_conflict(current_user, trial.startup_id)
-    return render_template(
-        "trials/detail.html", trial=trial, moves=trials.allowed_moves(current_user, trial),
-        form=MoveForm(), conflicted=conflicted, trials=trials,
-    )
+    """Show a trial with its tracking, its history and what the user may do."""
+    return _page(_load(trial_id))
 
 
 @bp.post("/trials/<int:trial_id>/move")
 @login_required
 def move(trial_id: int):
-    """Make one move on the trial (approve, reject, accept, withdraw, ...)."""
+    """Make one move on the trial (approve, reject, accept, withdraw, complete, ...)."""
     trial = _load(trial_id)
-    form = MoveForm()
-    if form.validate_on_submit():
-        try:
-            trials.move_trial(
-                current_user, trial, form.action.data, form.reason.data or "",
-                expected_version=form.version.data, outcome=form.outcome.data or None,
-            )
-        except NotAllowed as error:
-            db.rollback()
-            abort(403, error.message)
-        except DomainError as error:
-            db.rollback()
-            form.apply_domain_error(error)
-        else:
-            db.commit()
-            flash(_("The trial is now %(state)s.", state=trials.state_label(trial.status)), "success")
-            return redirect(url_for("trials.detail", trial_id=trial.id))
-    db.rollback()
+    form = move_form_for(trial)
+    if form.action.data in trials.MOVES and not trials.may(current_user, trial, form.action.data):
+        return _refused(trial, form, "form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "form")
+    try:
+        trials.move_trial(current_user, trial, form.action.data, form.reason.data or "", **form.data_for_service())
+    except DomainError as error:
+        return _failed(trial, form, "form", error)
+    return _done(trial, _("The trial is now %(state)s.", state=trials.state_label(trial.status)))
+
+
+@bp.post("/trials/<int:trial_id>/milestones")
+@login_required
+def add_milestone(trial_id: int):
+    """Add a dated milestone to the trial."""
     trial = _load(trial_id)
-    status = 409 if any("someone else" in e for e in form.form_errors) else 400
-    conflicted = current_user.is_staff and trials.has_conflict(current_user, trial.startup_id)
-    return render_template(
-        "trials/detail.html", trial=trial, moves=trials.allowed_moves(current_user, trial),
-        form=form, conflicted=conflicted, trials=trials,
-    ), status
+    form = MilestoneForm()
+    if not trials.may(current_user, trial, "add_milestone"):
+        return _refused(trial, form, "milestone_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "milestone_form")
+    try:
+        trials.add_milestone(current_user, trial, {"title": form.title.data, "due_on": form.due_on.data})
+    except DomainError as error:
+        return _failed(trial, form, "milestone_form", error)
+    return _done(trial, _("Milestone added."))
+
+
+@bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/done")
+@login_required
+def complete_milestone(trial_id: int, milestone_id: int):
+    """Mark a milestone of the trial as done today."""
+    trial = _load(trial_id)
+    milestone = db.get(Milestone, milestone_id)
+    if milestone is None or milestone.trial_id != trial.id:
+        abort(404)
+    form = ButtonForm()
+    if not trials.may(current_user, trial, "complete_milestone"):
+        return _refused(trial, form, "button_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "button_form")
+    try:
+        trials.complete_milestone(current_user, trial, milestone)
+    except DomainError as error:
+        return _failed(trial, form, "button_form", error)
+    return _done(trial, _("Milestone marked as done."))
+
+
+@bp.post("/trials/<int:trial_id>/kpis")
+@login_required
+def add_kpi(trial_id: int):
+    """Add a KPI with its target to the trial."""
+    trial = _load(trial_id)
+    form = KpiForm()
+    if not trials.may(current_user, trial, "add_kpi"):
+        return _refused(trial, form, "kpi_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "kpi_form")
+    try:
+        trials.add_kpi(current_user, trial, {"name": form.name.data, "target": form.target.data})
+    except DomainError as error:
+        return _failed(trial, form, "kpi_form", error)
+    return _done(trial, _("KPI added."))
+
+
+@bp.post("/trials/<int:trial_id>/kpis/<int:kpi_id>/result")
+@login_required
+def record_result(trial_id: int, kpi_id: int):
+    """Record the measured result of one KPI of the trial."""
+    trial = _load(trial_id)
+    kpi = db.get(Kpi, kpi_id)
+    if kpi is None or kpi.trial_id != trial.id:
+        abort(404)
+    form = KpiResultForm()
+    if not trials.may(current_user, trial, "record_result"):
+        return _refused(trial, form, "result_form", result_kpi_id=kpi_id)
+    if not form.validate_on_submit():
+        return _failed(trial, form, "result_form", result_kpi_id=kpi_id)
+    try:
+        trials.record_kpi_result(current_user, trial, kpi, form.result.data)
+    except DomainError as error:
+        return _failed(trial, form, "result_form", error, result_kpi_id=kpi_id)
+    return _done(trial, _("Result recorded."))
+
+
+@bp.post("/trials/<int:trial_id>/notes")
+@login_required
+def add_note(trial_id: int):
+    """Add a note on the trial's progress."""
+    trial = _load(trial_id)
+    form = NoteForm()
+    if not trials.may(current_user, trial, "add_note"):
+        return _refused(trial, form, "note_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "note_form")
+    try:
+        trials.add_note(current_user, trial, {"body": form.body.data, "language": form.language.data})
+    except DomainError as error:
+        return _failed(trial, form, "note_form", error)
+    return _done(trial, _("Note added."))

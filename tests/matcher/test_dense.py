@@ -71,8 +71,9 @@ def test_float16_index_close_to_float32() -> None:
     assert len(set(ids16.tolist()) & set(ids32.tolist())) >= 9
 
 
+@pytest.mark.slow  # importing sentence_transformers imports torch (seconds), no model
 def test_agrees_with_sentence_transformers_semantic_search() -> None:
-    from sentence_transformers import util  # utility functions only; no model is loaded
+    from sentence_transformers import util
 
     rng = np.random.default_rng(7)
     corpus, queries = _unit(rng, 2000, 64), _unit(rng, 5, 64)
@@ -90,9 +91,13 @@ def test_hnsw_recall_against_exact() -> None:
     hnsw = make_dense_index("hnsw", m=16, ef_construction=100, ef_search=64, num_threads=1)
     assert isinstance(hnsw, HNSWIndex)
     approx_ids, approx_scores = hnsw.fit(corpus).search(queries, 10)
-    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx_ids, exact_ids, strict=True)])
+    recall = np.mean(
+        [len(set(a) & set(e)) / 10 for a, e in zip(approx_ids, exact_ids, strict=True)]
+    )
     assert recall >= 0.95
-    np.testing.assert_allclose(approx_scores[:, 0], np.sum(queries * corpus[approx_ids[:, 0]], 1), atol=1e-5)
+    np.testing.assert_allclose(
+        approx_scores[:, 0], np.sum(queries * corpus[approx_ids[:, 0]], 1), atol=1e-5
+    )
     np.testing.assert_allclose(hnsw.get_vectors(np.array([5, 7])), corpus[[5, 7]], atol=1e-6)
     ids, _ = hnsw.search(queries[0], 5000)  # k larger than the corpus is clipped
     assert ids.shape == (3000,)

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
-from matcher import CachingEncoder, Encoder, HashingEncoder, SentenceTransformerEncoder, get_encoder, text_hash
+from matcher import (
+    CachingEncoder,
+    Encoder,
+    HashingEncoder,
+    HybridRanker,
+    Item,
+    RankerConfig,
+    SentenceTransformerEncoder,
+    get_encoder,
+    text_hash,
+)
 from matcher.encoders import DEFAULT_MODEL
 from matcher.text import dense_text, detect_language, split_sentences
 
@@ -14,8 +26,13 @@ def test_hashing_encoder_is_deterministic_unit_and_related() -> None:
     enc = get_encoder("hashing", dim=256)
     assert isinstance(enc, HashingEncoder) and isinstance(enc, Encoder)
     assert enc.dim == 256 and enc.model_id == "hashing-256"
-    texts = ["clinic appointment booking chatbot", "chatbot for booking clinic appointments",
-             "tobacco control campaign", "牙科診所預約", ""]
+    texts = [
+        "clinic appointment booking chatbot",
+        "chatbot for booking clinic appointments",
+        "tobacco control campaign",
+        "牙科診所預約",
+        "",
+    ]
     v = enc.encode(texts)
     assert v.dtype == np.float32 and v.shape == (5, 256)
     np.testing.assert_allclose(np.linalg.norm(v[:4], axis=1), 1.0, rtol=1e-5)
@@ -51,6 +68,8 @@ def test_caching_encoder_encodes_each_text_once() -> None:
     assert calls == [["a b", "c d"], ["e f"]]
     np.testing.assert_array_equal(first[1], second[0])
     assert cached.encode([]).shape == (0, 32)
+    restored = pickle.loads(pickle.dumps(CachingEncoder(HashingEncoder(dim=32))))
+    np.testing.assert_array_equal(restored.encode(["a b"]), inner.encode(["a b"]))
 
 
 def test_model_ids_and_prefixes_without_loading() -> None:
@@ -73,12 +92,15 @@ def test_text_helpers() -> None:
     assert detect_language("牙科診所預約系統 AI") == "zh-Hant"
     assert detect_language("Clinic booking 系統") == "en"
     assert split_sentences("First one. Second one!\n第三句。第四句？ ok") == [
-        "First one.", "Second one!", "第三句。", "第四句？"
+        "First one.",
+        "Second one!",
+        "第三句。",
+        "第四句？",
     ]
 
 
 @pytest.mark.slow
-def test_real_model_scores_related_pair_higher() -> None:
+def test_real_model_scores_related_pair_higher(challenge: Item, capabilities: list[Item]) -> None:
     enc = get_encoder()
     assert enc.dim == 384
     v = enc.encode(
@@ -92,3 +114,8 @@ def test_real_model_scores_related_pair_higher() -> None:
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
     assert get_encoder().model is enc.model  # loaded once per process
+    # The whole pipeline with the real model: the chatbot capability wins, with evidence.
+    matches = HybridRanker(RankerConfig(), enc).rank(challenge, capabilities, top_k=3)
+    assert matches[0].key in {"cap:1", "cap:2"}
+    assert matches[0].explanation.best_pair is not None
+    assert matches[0].explanation.best_pair[2] > 0.4

@@ -243,7 +243,10 @@ def test_lenient_language_and_domains_warn():
         (lambda d: d["qrels"].append({"challenge": "c9", "startup": "s1"}), "unknown challenge"),
         (lambda d: d["qrels"].append({"challenge": "c1", "startup": "zz"}), "unknown startup"),
         (lambda d: d["qrels"].append({"challenge": "c1", "startup": "s2", "grade": 5}), "grade"),
-        (lambda d: d["qrels"].append({"challenge": "c1", "startup": "s1", "grade": 1}), "conflicting"),
+        (
+            lambda d: d["qrels"].append({"challenge": "c1", "startup": "s1", "grade": 1}),
+            "conflicting",
+        ),
         (lambda d: d.__setitem__("qrels", []), "no positive label"),
         (lambda d: d["challenges"][0].__setitem__("language", 3), "'language' must be a string"),
     ],
@@ -290,8 +293,9 @@ def test_language_centering_maths():
     # Two English vectors around mean (1, 1)/2 and two Chinese ones around (0, 1).
     en = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     zh = np.array([[0.0, 2.0], [0.0, 1.0]], dtype=np.float32)
-    centre = LanguageCentering.fit({"passage": (np.vstack([en, zh]), ["en", "en", "zh-Hant", "zh-HK"])},
-                                   min_count=2)
+    centre = LanguageCentering.fit(
+        {"passage": (np.vstack([en, zh]), ["en", "en", "zh-Hant", "zh-HK"])}, min_count=2
+    )
     np.testing.assert_allclose(centre.mean_for("passage", "en"), [0.5, 0.5])
     np.testing.assert_allclose(centre.mean_for("passage", "zh-Hant"), [0.0, 1.5])
     out = centre.transform(en, ["en", "en"], "passage")

@@ -41,7 +41,9 @@ def test_rrf_weighted_and_k() -> None:
 def test_weighted_is_normalised_weighted_mean() -> None:
     fused = get_fusion("weighted")(COMPONENTS, np.array([0.6, 0.2, 0.2]))
     np.testing.assert_allclose(fused, COMPONENTS @ [0.6, 0.2, 0.2])
-    np.testing.assert_allclose(get_fusion("weighted")(COMPONENTS, np.array([3.0, 1, 1])), COMPONENTS @ [0.6, 0.2, 0.2])
+    np.testing.assert_allclose(
+        get_fusion("weighted")(COMPONENTS, np.array([3.0, 1, 1])), COMPONENTS @ [0.6, 0.2, 0.2]
+    )
 
 
 def test_minmax_scales_each_column() -> None:

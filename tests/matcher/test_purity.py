@@ -85,7 +85,10 @@ print(json.dumps(sorted(sys.modules)))
 """
     # Run from the repository root so this checkout's matcher is the one imported.
     root = PACKAGE_DIR.parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
     out = subprocess.run(
         [sys.executable, "-c", code + "print(matcher.__file__)\n"],
         capture_output=True,

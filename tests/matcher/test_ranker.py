@@ -16,15 +16,41 @@ from matcher import (
     language_offset,
     language_offsets,
 )
+from matcher.diversity import mmr
 from matcher.encoders import HashingEncoder
 from matcher.structured import structured_score
 from matcher.text import normalize
 
-WORDS = (
-    "clinic clinics booking appointment appointments chatbot patient patients vision "
-    "inspection pharmacy tobacco campaign analytics privacy data records dental queue sms "
-    "牙科 診所 預約 病人 控煙 數據 平台 系統"
-).split()
+WORDS = [
+    "clinic",
+    "clinics",
+    "booking",
+    "appointment",
+    "appointments",
+    "chatbot",
+    "patient",
+    "patients",
+    "vision",
+    "inspection",
+    "pharmacy",
+    "tobacco",
+    "campaign",
+    "analytics",
+    "privacy",
+    "data",
+    "records",
+    "dental",
+    "queue",
+    "sms",
+    "牙科",
+    "診所",
+    "預約",
+    "病人",
+    "控煙",
+    "數據",
+    "平台",
+    "系統",
+]
 DOMAIN_KEYS = ["smart_clinic", "health_regulation", "customer_service", "other"]
 TAG_KEYS = ["ai", "chatbot", "nlp", "iot", "sms"]
 
@@ -97,7 +123,9 @@ def test_semantic_only_ranking_matches_full_sort(seed: int) -> None:
     ranker = HybridRanker(cfg)
     scores = np.clip((vectors @ qvec).astype(np.float64), 0, 1)
     for top_k in (1, 5, n, n + 3):
-        got = ranker.rank(Item("q", ""), items, query_vector=qvec, candidate_vectors=vectors, top_k=top_k)
+        got = ranker.rank(
+            Item("q", ""), items, query_vector=qvec, candidate_vectors=vectors, top_k=top_k
+        )
         expected = sorted(range(n), key=lambda i: (-scores[i], i))[:top_k]
         assert [m.index for m in got] == expected
         np.testing.assert_allclose([m.score for m in got], scores[expected])
@@ -138,12 +166,16 @@ def test_large_corpus_pool_path_keeps_exact_dense_order(seed: int) -> None:
     qvec = _unit(rng, 1, dim)[0]
     items = [Item(f"c{i}", " ".join(rng.choice(WORDS, size=5))) for i in range(n)]
     cfg = RankerConfig(weights={"semantic": 1.0}, diversity=0.0, pool_size=20)
-    got = HybridRanker(cfg).rank(Item("q", "clinic"), items, query_vector=qvec, candidate_vectors=vectors, top_k=10)
+    got = HybridRanker(cfg).rank(
+        Item("q", "clinic"), items, query_vector=qvec, candidate_vectors=vectors, top_k=10
+    )
     scores = vectors @ qvec
     assert [m.index for m in got] == sorted(range(n), key=lambda i: (-scores[i], i))[:10]
 
 
-def test_empty_candidates_and_zero_top_k(challenge: Item, capabilities: list[Item], encoder: HashingEncoder) -> None:
+def test_empty_candidates_and_zero_top_k(
+    challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
     ranker = HybridRanker(RankerConfig(), encoder)
     assert ranker.rank(challenge, []) == []
     assert ranker.rank(challenge, capabilities, top_k=0) == []
@@ -177,6 +209,8 @@ def test_exclusion_lets_next_item_of_group_through(
 def test_query_never_matches_itself(capabilities: list[Item], encoder: HashingEncoder) -> None:
     matches = HybridRanker(RankerConfig(), encoder).rank(capabilities[0], capabilities)
     assert capabilities[0].key not in _keys(matches)
+    # Its own lexical self-match does not scale the others down either.
+    assert max(m.components["lexical"] for m in matches) == 1.0
 
 
 def test_mmr_reduces_near_duplicates() -> None:
@@ -192,7 +226,9 @@ def test_mmr_reduces_near_duplicates() -> None:
 
     def top5(diversity: float) -> list[str]:
         cfg = RankerConfig(weights={"semantic": 1.0}, diversity=diversity)
-        got = HybridRanker(cfg).rank(query, items, query_vector=eye[0], candidate_vectors=vectors, top_k=5)
+        got = HybridRanker(cfg).rank(
+            query, items, query_vector=eye[0], candidate_vectors=vectors, top_k=5
+        )
         return _keys(got)
 
     assert all(k.startswith("dup") for k in top5(0.0))
@@ -204,7 +240,16 @@ def test_mmr_reduces_near_duplicates() -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_explanation_terms_occur_in_both_texts(seed: int, encoder: HashingEncoder) -> None:
     rng = np.random.default_rng(seed)
-    vocab = WORDS + ["Clinics", "PATIENTS'", "ＡＩ", "ai-based", "預約系統", "的", "services", "service"]
+    vocab = WORDS + [
+        "Clinics",
+        "PATIENTS'",
+        "ＡＩ",
+        "ai-based",
+        "預約系統",
+        "的",
+        "services",
+        "service",
+    ]
 
     def text() -> str:
         return " ".join(rng.choice(vocab, size=int(rng.integers(1, 15))))
@@ -226,7 +271,9 @@ def test_fit_once_equals_ad_hoc_and_pickles(
     vectors = encoder.encode([c.text for c in capabilities])
     qvec = encoder.encode([challenge.text], role="query")[0]
     fitted = HybridRanker(cfg, encoder).fit(capabilities, vectors)
-    ad_hoc = HybridRanker(cfg, encoder).rank(challenge, capabilities, query_vector=qvec, candidate_vectors=vectors)
+    ad_hoc = HybridRanker(cfg, encoder).rank(
+        challenge, capabilities, query_vector=qvec, candidate_vectors=vectors
+    )
     reused = fitted.rank(challenge, query_vector=qvec)
     assert [m.to_dict() for m in reused] == [m.to_dict() for m in ad_hoc]
     restored = pickle.loads(pickle.dumps(fitted))
@@ -260,10 +307,19 @@ def test_vectors_required_without_encoder_unless_lexical_only(
 
 def test_both_directions_with_chinese(capabilities: list[Item], encoder: HashingEncoder) -> None:
     challenges = [
-        Item("challenge:1", "牙科診所希望改善預約流程，減少病人輪候時間。", language="zh-Hant",
-             domains={"smart_clinic"}, areas={"dental_clinical"}),
-        Item("challenge:2", "Regulatory inspection of pharmacies is slow and paper based.",
-             domains={"health_regulation"}, areas={"regulation"}),
+        Item(
+            "challenge:1",
+            "牙科診所希望改善預約流程，減少病人輪候時間。",
+            language="zh-Hant",
+            domains={"smart_clinic"},
+            areas={"dental_clinical"},
+        ),
+        Item(
+            "challenge:2",
+            "Regulatory inspection of pharmacies is slow and paper based.",
+            domains={"health_regulation"},
+            areas={"regulation"},
+        ),
     ]
     ranker = HybridRanker(RankerConfig(), encoder)
     assert ranker.rank(challenges[0], capabilities)[0].key == "cap:4"
@@ -276,9 +332,15 @@ def test_language_calibration_shifts_cross_language_semantic() -> None:
     vectors = np.tile(np.array([[0.6, 0.8]], dtype=np.float32), (2, 1))
     items = [Item("en", "", language="en"), Item("zh", "", language="zh-Hant")]
     query = Item("q", "", language="zh-Hant")
-    cfg = RankerConfig(weights={"semantic": 1.0}, diversity=0.0, language_calibration={"cross": -0.1})
-    got = {m.key: m.components["semantic"] for m in HybridRanker(cfg).rank(
-        query, items, query_vector=np.array([0.6, 0.8]), candidate_vectors=vectors)}
+    cfg = RankerConfig(
+        weights={"semantic": 1.0}, diversity=0.0, language_calibration={"cross": -0.1}
+    )
+    got = {
+        m.key: m.components["semantic"]
+        for m in HybridRanker(cfg).rank(
+            query, items, query_vector=np.array([0.6, 0.8]), candidate_vectors=vectors
+        )
+    }
     assert got["zh"] == pytest.approx(1.0) and got["en"] == pytest.approx(0.9)
     assert language_offset({"same": 0.1, "en|zh-Hant": 0.3}, "zh-Hant", "en") == 0.3
     assert language_offset({"same": 0.1}, "en", "en") == 0.1
@@ -288,14 +350,18 @@ def test_language_calibration_shifts_cross_language_semantic() -> None:
     )
 
 
-def test_min_score_filters(challenge: Item, capabilities: list[Item], encoder: HashingEncoder) -> None:
+def test_min_score_filters(
+    challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
     matches = HybridRanker(RankerConfig(min_score=0.3), encoder).rank(challenge, capabilities)
     assert matches and all(m.score >= 0.3 for m in matches)
     assert len(matches) < len(HybridRanker(RankerConfig(), encoder).rank(challenge, capabilities))
 
 
 def test_config_from_mapping_validates() -> None:
-    cfg = RankerConfig.from_mapping({"fusion": "rrf", "weights": {"semantic": 1, "lexical": 1}, "ann": "hnsw"})
+    cfg = RankerConfig.from_mapping(
+        {"fusion": "rrf", "weights": {"semantic": 1, "lexical": 1}, "ann": "hnsw"}
+    )
     assert cfg.fusion == "rrf" and cfg.weight_vector().tolist() == [1.0, 1.0, 0.0]
     assert RankerConfig.from_mapping(cfg.to_dict()) == cfg
     assert RankerConfig.from_mapping(None) == RankerConfig()
@@ -307,6 +373,7 @@ def test_config_from_mapping_validates() -> None:
         {"weights": {"semantic": 0.0}},
         {"weights": {"semantic": -1.0, "lexical": 2.0}},
         {"diversity": 1.5},
+        {"diversity_threshold": 1.0},
         {"ann": "faiss"},
     ):
         with pytest.raises(ValueError):
@@ -322,3 +389,14 @@ def test_every_strategy_combination_runs(
     matches = HybridRanker(cfg, encoder).rank(challenge, capabilities)
     assert matches and all(0.0 <= m.score <= 1.0 for m in matches)
     assert len({m.group for m in matches}) == len(matches)
+
+
+def test_mmr_threshold_only_penalises_near_duplicates() -> None:
+    # Three items: relevance 0.3 > 0.2 > 0.1; item 1 is merely related to item 0
+    # (cosine 0.5), item 2 is unrelated to both.
+    vectors = np.array([[1.0, 0.0, 0.0], [0.5, np.sqrt(0.75), 0.0], [0.0, 0.0, 1.0]])
+    relevance = np.array([0.3, 0.2, 0.1])
+    assert mmr(relevance, vectors, 0.3, 3, threshold=0.6).tolist() == [0, 1, 2]
+    assert mmr(relevance, vectors, 0.3, 3, threshold=0.0).tolist() == [0, 2, 1]
+    assert mmr(relevance, vectors, 0.0, 3).tolist() == [0, 1, 2]
+    assert mmr(relevance, vectors, 0.5, 0).tolist() == []

@@ -10,8 +10,16 @@ from matcher.structured import StructuredIndex, shared, structured_score
 
 
 def test_hand_computed_score() -> None:
-    query = Item("q", "", domains={"smart_clinic", "other"}, areas={"administration"}, tags={"ai", "nlp"})
-    cand = Item("c", "", domains={"smart_clinic", "customer_service", "other"}, tags={"AI", "iot", "sms"}, readiness=5)
+    query = Item(
+        "q", "", domains={"smart_clinic", "other"}, areas={"administration"}, tags={"ai", "nlp"}
+    )
+    cand = Item(
+        "c",
+        "",
+        domains={"smart_clinic", "customer_service", "other"},
+        tags={"AI", "iot", "sms"},
+        readiness=5,
+    )
     # domains: J({smart_clinic}, {smart_clinic, customer_service}) = 1/2 ("other" ignored)
     # areas: J({administration}, {}) = 0; tags: |{ai}| / min(2, 3) = 1/2; readiness: 4/8
     expected = (0.35 * 0.5 + 0.20 * 0 + 0.30 * 0.5 + 0.15 * 0.5) / 1.0
@@ -30,11 +38,17 @@ def test_missing_metadata_is_neutral() -> None:
 @pytest.mark.parametrize("seed", range(10))
 def test_vectorised_equals_scalar(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    labels = {"domains": ["smart_clinic", "other", "data_collaboration"], "areas": ["regulation", "administration"],
-              "tags": ["ai", "iot", "nlp", "blockchain"]}
+    labels = {
+        "domains": ["smart_clinic", "other", "data_collaboration"],
+        "areas": ["regulation", "administration"],
+        "tags": ["ai", "iot", "nlp", "blockchain"],
+    }
 
     def item(key: str) -> Item:
-        picks = {k: set(rng.choice(v, size=int(rng.integers(0, len(v) + 1)), replace=False)) for k, v in labels.items()}
+        picks = {
+            k: set(rng.choice(v, size=int(rng.integers(0, len(v) + 1)), replace=False))
+            for k, v in labels.items()
+        }
         readiness = int(rng.integers(1, 10)) if rng.random() < 0.5 else None
         return Item(key, "", readiness=readiness, **picks)
 
@@ -45,7 +59,9 @@ def test_vectorised_equals_scalar(seed: int) -> None:
     expected = [structured_score(query, c, weights) for c in items]
     np.testing.assert_allclose(index.score(query), expected, atol=1e-12)
     ids = np.arange(len(items))[::2]
-    np.testing.assert_allclose(index.score(query, ids), np.array(expected)[ids] if items else [], atol=1e-12)
+    np.testing.assert_allclose(
+        index.score(query, ids), np.array(expected)[ids] if items else [], atol=1e-12
+    )
 
 
 def test_item_normalises_fields() -> None:

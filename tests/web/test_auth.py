@@ -1,11 +1,10 @@
-"""Sign-in, sign-out, registration."""
+"""Sign-in, registration. (Sign-out and sessions: tests/security/test_auth_sessions.py.)"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from models import Startup, User
-from tests.conftest import login
 
 
 def test_register_startup_creates_account_and_signs_in(client, ctx):
@@ -44,16 +43,3 @@ def test_wrong_password_is_refused_with_message(client, make):
     response = client.post("/login", data={"email": user.email, "password": "wrong-password-123"})
     assert response.status_code == 400
     assert "not correct" in response.get_data(as_text=True)
-
-
-def test_cookie_replayed_after_sign_out_is_refused(app, make):
-    user = make.user("coordinator")
-    client = app.test_client()
-    login(client, user)
-    cookie = client.get_cookie("session")
-    assert cookie is not None
-    client.post("/logout")
-    replay = app.test_client()
-    replay.set_cookie("session", cookie.value)
-    response = replay.get("/account")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]

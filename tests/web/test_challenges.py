@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask import session as flask_session
+from flask_login import login_user
 from sqlalchemy import func, select, update
 
 from models import AuditEvent, Challenge, Department
-from tests.conftest import login
 
 FUTURE = date.today() + timedelta(days=30)
 PAST = date.today() - timedelta(days=3)
@@ -54,10 +55,28 @@ def audit_events(ctx, action: str) -> list[AuditEvent]:
     return list(ctx.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
-def client_for(app, user):
-    client = app.test_client()
-    login(client, user)
+def sign_in(client, user):
+    """Sign ``user`` in with Flask-Login's own ``login_user``, then hand the session to the client.
+
+    The real sign-in form verifies an argon2 hash (about 0.6 s here) and is tested in
+    test_auth.py; these tests skip it to stay fast. ``login_user`` still fires the sign-in
+    signal, so the session carries whatever the app stamps on it.
+    """
+    app = client.application
+    with client.session_transaction() as cookie_session, app.test_request_context():
+        login_user(user)
+        cookie_session.update(dict(flask_session))
     return client
+
+
+def client_for(app, user):
+    return sign_in(app.test_client(), user)
+
+
+@pytest.fixture
+def login_as(client):
+    """``login_as(user)``, like the shared fixture, without the slow password check."""
+    return lambda user: sign_in(client, user)
 
 
 # -- posting, end to end -------------------------------------------------------------------
@@ -340,6 +359,13 @@ def test_draft_detail_is_hidden_from_everyone_but_its_department_and_the_lab(app
     assert client_for(app, officer).get(url).status_code == 200
     assert client_for(app, make.user("coordinator")).get(url).status_code == 200
     assert app.test_client().get("/challenges/987654").status_code == 404
+
+
+def test_huge_challenge_ids_are_404_not_500(app, make):
+    officer_client = client_for(app, make.user("officer"))
+    for url in ("/challenges/99999999999999999999999", "/challenges/4294967296/edit"):
+        assert officer_client.get(url).status_code == 404
+    assert officer_client.post("/challenges/99999999999999999999999/open").status_code == 404
 
 
 def test_owning_officer_sees_edit_close_and_recommended_startups(app, make):

@@ -1,0 +1,66 @@
+"""The audit log's filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from ..forms import BaseForm, choices
+from ..trials.forms import DayField
+from .query import AuditFilters
+
+ENTITY_LABELS = {
+    "challenge": _l("Challenge"),
+    "proposal": _l("Proposal"),
+    "trial": _l("Trial"),
+    "user": _l("User"),
+    "startup": _l("Startup"),
+    "capability": _l("Capability"),
+    "conflictofinterest": _l("Conflict of interest"),
+    "dismissal": _l("Feedback on a recommendation"),
+}
+
+
+class AuditFilterForm(BaseForm):
+    """Filter the audit log, sent as GET parameters (no CSRF: nothing changes)."""
+
+    class Meta(BaseForm.Meta):
+        csrf = False
+
+    actor = StringField(
+        _l("Who"), description=_l("Part of a name or email, or a user number"),
+        validators=[Optional(), Length(max=120, message=_l("Use at most %(max)d characters."))],
+    )
+    action = StringField(
+        _l("Action starts with"), description=_l("For example trial. or trial.approve"),
+        validators=[Optional(), Length(max=60, message=_l("Use at most %(max)d characters."))],
+    )
+    entity_type = SelectField(
+        _l("Kind of record"), default="", invalid_choice_message=_l("Choose a kind of record from the list.")
+    )
+    entity_id = IntegerField(
+        _l("Record number"),
+        validators=[Optional(), NumberRange(min=1, max=2**31 - 1, message=_l("Enter a record number from 1."))],
+    )
+    date_from = DayField(_l("From"), description=_l("For example 2026-01-31."), validators=[Optional()])
+    date_to = DayField(_l("To"), description=_l("For example 2026-12-31."), validators=[Optional()])
+
+    def __init__(self, entity_types: list[str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entity_type.choices = choices(
+            [("", _l("Any kind"))] + [(t, ENTITY_LABELS.get(t, t)) for t in entity_types]
+        )
+
+    def validate_date_to(self, field: Any) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date must be on or after the start date."))
+
+    def filters(self) -> AuditFilters:
+        """The filters as entered (call after ``validate``)."""
+        return AuditFilters(
+            actor=self.actor.data or "", action=self.action.data or "", entity_type=self.entity_type.data or "",
+            entity_id=self.entity_id.data, date_from=self.date_from.data, date_to=self.date_to.data,
+        )

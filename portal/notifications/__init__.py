@@ -1,0 +1,1 @@
+"""Notifications: the bell, the list, email preferences, and following challenges."""

@@ -1,0 +1,175 @@
+"""Email through SMTP, sent only after the database transaction commits.
+
+Services never talk to the mail server: they ``queue`` messages on the current database
+session. A SQLAlchemy ``after_commit`` listener sends the queue once the unit of work is
+safely stored; a rollback drops it, so a failed request sends nothing. With no
+``SMTP_HOST`` configured nothing is queued or sent.
+
+Optional settings read with defaults (add them to ``Config`` to set them from the
+environment): ``SMTP_STARTTLS`` (bool), ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
+``SMTP_TIMEOUT`` (seconds), ``PUBLIC_BASE_URL`` (for links in emails sent outside a request).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, SessionTransaction
+
+from ..database import db
+
+log = logging.getLogger("innomatch.mail")
+
+_OUTBOX = "innomatch_outbox"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to deliver mail, captured when a message is queued."""
+
+    host: str
+    port: int
+    starttls: bool = False
+    username: str = ""
+    password: str = ""
+    timeout: float = 10.0
+
+
+@dataclass
+class Outgoing:
+    """A queued message and the row it reports on (dropped if that row was rolled back)."""
+
+    message: EmailMessage
+    settings: SmtpSettings
+    about: Any = None
+
+
+def settings() -> SmtpSettings | None:
+    """The configured SMTP settings, or None when ``SMTP_HOST`` is empty (mail is off)."""
+    cfg = current_app.config
+    host = (cfg.get("SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    return SmtpSettings(
+        host=host,
+        port=int(cfg.get("SMTP_PORT") or 25),
+        starttls=bool(cfg.get("SMTP_STARTTLS", False)),
+        username=cfg.get("SMTP_USERNAME") or "",
+        password=cfg.get("SMTP_PASSWORD") or "",
+        timeout=float(cfg.get("SMTP_TIMEOUT") or 10),
+    )
+
+
+def enabled() -> bool:
+    """Whether email is configured (``SMTP_HOST`` is set)."""
+    return settings() is not None
+
+
+def base_url() -> str:
+    """The site's address for links in emails: ``PUBLIC_BASE_URL``, else the request's host."""
+    configured = (current_app.config.get("PUBLIC_BASE_URL") or "").strip()
+    if configured:
+        return configured.rstrip("/")
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return "http://localhost:5000"
+
+
+def absolute(path: str) -> str:
+    """``path`` (e.g. ``/trials/3``) as an absolute URL for an email."""
+    if path.startswith(("http://", "https://")):
+        return path
+    return base_url() + (path if path.startswith("/") else "/" + path)
+
+
+def build_message(to_name: str, to_address: str, subject: str, body: str, language: str = "en") -> EmailMessage:
+    """Build a plain-text UTF-8 email from ``MAIL_FROM`` to one recipient."""
+    sender = current_app.config.get("MAIL_FROM") or "InnoMatch <no-reply@innomatch.hk>"
+    domain = parseaddr(sender)[1].partition("@")[2] or "innomatch.hk"
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = formataddr((to_name, to_address)) if to_name else to_address
+    message["Subject"] = " ".join(subject.split())  # no line breaks in a header
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body, charset="utf-8")
+    message["Content-Language"] = language  # after set_content, which resets Content-* headers
+    return message
+
+
+def queue(message: EmailMessage, about: Any = None) -> bool:
+    """Queue ``message`` to be sent when the current transaction commits; False if mail is off.
+
+    ``about`` is the row the message reports on (e.g. a Notification): if it was rolled back
+    in a savepoint, the message is not sent.
+    """
+    smtp = settings()
+    if smtp is None:
+        return False
+    db.info.setdefault(_OUTBOX, []).append(Outgoing(message, smtp, about))
+    return True
+
+
+def pending() -> list[EmailMessage]:
+    """The messages queued on the current session (for tests and diagnostics)."""
+    return [item.message for item in db.info.get(_OUTBOX, [])]
+
+
+def send(messages: list[EmailMessage], smtp: SmtpSettings) -> int:
+    """Deliver ``messages`` over one SMTP connection now; return how many were accepted.
+
+    Failures are logged, not raised: the change that caused the mail is already stored.
+    """
+    if not messages:
+        return 0
+    sent = 0
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
+            if smtp.starttls:
+                client.starttls()
+            if smtp.username:
+                client.login(smtp.username, smtp.password)
+            for message in messages:
+                try:
+                    client.send_message(message)
+                    sent += 1
+                except smtplib.SMTPException:
+                    log.exception("mail to %s refused", message.get("To"))
+    except (OSError, smtplib.SMTPException):
+        log.exception("cannot deliver %d message(s) through %s:%s", len(messages) - sent, smtp.host, smtp.port)
+    return sent
+
+
+def _still_stored(about: Any) -> bool:
+    if about is None:
+        return True
+    state = sa_inspect(about, raiseerr=False)
+    return state is None or state.persistent or state.detached
+
+
+@event.listens_for(Session, "after_commit")
+def _send_outbox(session: Session) -> None:
+    """Send what the committed transaction queued."""
+    items: list[Outgoing] = session.info.pop(_OUTBOX, None) or []
+    batches: dict[SmtpSettings, list[EmailMessage]] = {}
+    for item in items:
+        if _still_stored(item.about):
+            batches.setdefault(item.settings, []).append(item.message)
+    for smtp, messages in batches.items():
+        send(messages, smtp)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_outbox(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the queue when the whole transaction rolls back (a savepoint keeps it)."""
+    if not previous_transaction.nested and previous_transaction.parent is None:
+        session.info.pop(_OUTBOX, None)

@@ -1,0 +1,520 @@
+"""Notifications: in-app messages, immediate emails, the daily digest, and challenge follows.
+
+A notification stores its kind and parameters, not text: it is worded when shown, in the
+reader's language (the page's locale, or the recipient's own locale for an email). Users
+choose ``immediate`` emails, a daily ``digest`` or ``none`` (in-app only). Emails are queued
+on the session and sent after the commit (see ``services.mail``).
+
+Triggers, called by the services that make the change:
+
+* ``notify_challenge_opened(challenge, actor)``: startups the recommender ranks highly
+  (score >= ``NOTIFY_MATCH_THRESHOLD``) and the challenge's followers;
+* ``notify_challenge_changed(challenge, change, actor)``: followers, on "updated"/"closed";
+* ``notify_proposal_received(proposal)``: the department's officers and the coordinators;
+* ``notify_trial_moved(trial, transition)``: the startup, the department, the coordinators;
+* ``notify_solution_interest(officer, trial)``: coordinators, from the public showcase.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from markupsafe import Markup, escape
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from models import (
+    Challenge,
+    ChallengeFollow,
+    Notification,
+    Proposal,
+    Trial,
+    TrialTransition,
+    User,
+    utcnow,
+)
+from models.vocabulary import NOTIFICATION_PREFS, ROLE_COORDINATOR, ROLE_OFFICER, ROLE_STARTUP
+
+from ..access import can_view_challenge
+from ..database import db
+from ..errors import DomainError, NotAllowed
+from . import audit, mail
+from . import trials as trial_service
+
+log = logging.getLogger("innomatch.notifications")
+
+KIND_CHALLENGE_MATCH = "challenge_match"
+KIND_CHALLENGE_CHANGED = "challenge_changed"
+KIND_PROPOSAL_RECEIVED = "proposal_received"
+KIND_TRIAL_MOVED = "trial_moved"
+KIND_SOLUTION_INTEREST = "solution_interest"
+CHALLENGE_CHANGES = ("opened", "updated", "closed")
+
+#: Default lowest recommender score that tells a startup about a newly opened challenge.
+DEFAULT_MATCH_THRESHOLD = 0.35
+#: How many ranked startups ``notify_challenge_opened`` considers.
+MATCH_LIMIT = 10
+SUBJECT_MAX = 120
+
+
+# -- wording ----------------------------------------------------------------------------
+
+
+def _zh() -> bool:
+    return str(get_locale() or "en").startswith("zh")
+
+
+def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(translated template, parameters, language of each parameter that is user content)."""
+    challenge = {"challenge": p.get("challenge_title", "")}
+    challenge_lang = {"challenge": p.get("challenge_lang") or "en"}
+    startup = {"startup": p.get("startup_name", "")}
+    startup_lang = {"startup": p.get("startup_lang") or "en"}
+    if kind == KIND_CHALLENGE_MATCH:
+        return _("A new challenge matches your startup: %(challenge)s"), challenge, challenge_lang
+    if kind == KIND_CHALLENGE_CHANGED:
+        change = p.get("change")
+        if change == "opened":
+            template = _("A challenge you follow is open for proposals: %(challenge)s")
+        elif change == "closed":
+            template = _("A challenge you follow has closed to proposals: %(challenge)s")
+        else:
+            template = _("A challenge you follow was updated: %(challenge)s")
+        return template, challenge, challenge_lang
+    if kind == KIND_PROPOSAL_RECEIVED:
+        return (
+            _("%(startup)s sent a proposal for %(challenge)s"),
+            {**startup, **challenge},
+            {**startup_lang, **challenge_lang},
+        )
+    if kind == KIND_TRIAL_MOVED:
+        state = trial_service.state_label(p.get("to_state", ""))
+        outcome = p.get("outcome")
+        if p.get("to_state") == "completed" and outcome in trial_service.OUTCOME_LABELS:
+            state = f"{state} ({trial_service.OUTCOME_LABELS[outcome]})"
+        if p.get("from_state") and p.get("from_state") != p.get("to_state"):
+            template = _("The trial of %(startup)s for %(challenge)s is now %(state)s.")
+        else:
+            template = _("The trial of %(startup)s for %(challenge)s was updated (%(state)s).")
+        return template, {**startup, **challenge, "state": state}, {**startup_lang, **challenge_lang}
+    if kind == KIND_SOLUTION_INTEREST:
+        department = p.get("department_zh") if _zh() and p.get("department_zh") else p.get("department_en", "")
+        return (
+            _("%(department)s would like to reuse the solution of %(startup)s from %(challenge)s."),
+            {"department": department, **startup, **challenge},
+            {**startup_lang, **challenge_lang},
+        )
+    return _("You have a new notification."), {}, {}
+
+
+def message_text(notification: Notification) -> str:
+    """The notification worded in the current locale, as plain text."""
+    template, params, _langs = _parts(notification.kind, notification.payload or {})
+    return template % params if params else template
+
+
+def message_html(notification: Notification) -> Markup:
+    """The notification worded in the current locale, user content wrapped in ``lang`` spans."""
+    template, params, langs = _parts(notification.kind, notification.payload or {})
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in langs:
+            values[name] = Markup('<span lang="{}">{}</span>').format(langs[name], value)
+        else:
+            values[name] = value
+    return Markup(escape(template)) % values if values else Markup(escape(template))
+
+
+# -- links --------------------------------------------------------------------------------
+
+
+def path_for(endpoint: str, **values: Any) -> str:
+    """The site-relative URL of ``endpoint``, inside or outside a request."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    root = current_app.config.get("APPLICATION_ROOT") or "/"
+    return current_app.url_map.bind("localhost", script_name=root).build(endpoint, values)
+
+
+def _trial_path(trial: Trial) -> str:
+    return path_for("trials.detail", trial_id=trial.id)
+
+
+def _challenge_path(challenge: Challenge) -> str:
+    return path_for("challenges.detail", challenge_id=challenge.id)
+
+
+def _challenge_payload(challenge: Challenge) -> dict[str, Any]:
+    return {"challenge_id": challenge.id, "challenge_title": challenge.title, "challenge_lang": challenge.language}
+
+
+def _startup_payload(trial_or_proposal: Trial | Proposal) -> dict[str, Any]:
+    startup = trial_or_proposal.startup
+    return {"startup_id": startup.id, "startup_name": startup.name, "startup_lang": startup.language}
+
+
+# -- recipients -----------------------------------------------------------------------------
+
+
+def _active(*conditions: Any) -> list[User]:
+    return list(db.scalars(select(User).where(User.is_active.is_(True), *conditions).order_by(User.id)))
+
+
+def coordinators() -> list[User]:
+    """The lab's active coordinators."""
+    return _active(User.role == ROLE_COORDINATOR)
+
+
+def department_officers(department_id: int) -> list[User]:
+    """The active officers of one department."""
+    return _active(User.role == ROLE_OFFICER, User.department_id == department_id)
+
+
+def startup_members(startup_ids: Iterable[int]) -> list[User]:
+    """The active members of the given startups."""
+    ids = list(set(startup_ids))
+    return _active(User.role == ROLE_STARTUP, User.startup_id.in_(ids)) if ids else []
+
+
+def followers(challenge: Challenge) -> list[User]:
+    """The active users following ``challenge`` who may still see it."""
+    users = _active(User.id.in_(select(ChallengeFollow.user_id).where(ChallengeFollow.challenge_id == challenge.id)))
+    return [u for u in users if can_view_challenge(u, challenge)]
+
+
+# -- delivery ---------------------------------------------------------------------------------
+
+
+def _email_language(locale: str) -> str:
+    return "zh-Hant-HK" if locale.startswith("zh") else "en"
+
+
+def _subject(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1].rstrip() + "…"
+
+
+def _queue_immediate(user: User, notification: Notification) -> None:
+    """Word the notification in the recipient's language and queue the email."""
+    with force_locale(user.locale or "en"):
+        text = message_text(notification)
+        subject = _("InnoMatch: %(message)s", message=_subject(text))
+        body = render_template(
+            "email/notification.txt",
+            user=user,
+            text=text,
+            url=mail.absolute(notification.link or "/"),
+            settings_url=mail.absolute(path_for("notifications.preferences")),
+        )
+    message = mail.build_message(user.display_name, user.email, subject, body, _email_language(user.locale or "en"))
+    if mail.queue(message, about=notification):
+        notification.emailed_at = utcnow()
+
+
+def deliver(
+    users: Iterable[User], kind: str, payload: dict[str, Any], link: str, *, exclude: Iterable[int | None] = ()
+) -> list[Notification]:
+    """Create one notification per user (once each, never for ``exclude``); email the immediate ones."""
+    seen = {uid for uid in exclude if uid is not None}
+    created: list[tuple[User, Notification]] = []
+    for user in users:
+        if user.id in seen or not user.is_active:
+            continue
+        seen.add(user.id)
+        notification = Notification(user_id=user.id, kind=kind, payload=dict(payload), link=link)
+        db.add(notification)
+        created.append((user, notification))
+    if not created:
+        return []
+    db.flush()
+    if mail.enabled():
+        for user, notification in created:
+            if user.notify == "immediate" and user.email:
+                _queue_immediate(user, notification)
+        db.flush()
+    return [n for _user, n in created]
+
+
+# -- triggers ---------------------------------------------------------------------------------
+
+
+def match_threshold() -> float:
+    """The lowest recommender score that tells a startup about a new challenge."""
+    return float(current_app.config.get("NOTIFY_MATCH_THRESHOLD", DEFAULT_MATCH_THRESHOLD))
+
+
+def notify_challenge_opened(challenge: Challenge, actor: User | None = None) -> list[Notification]:
+    """Tell highly ranked startups and the followers that ``challenge`` is open for proposals."""
+    if challenge.status != "open":
+        return []
+    from . import recommendations
+
+    link = _challenge_path(challenge)
+    payload = _challenge_payload(challenge)
+    try:
+        ranked = recommendations.recommend_startups(challenge, None, limit=MATCH_LIMIT)
+    except Exception:  # noqa: BLE001 - a recommender failure must not block opening a challenge
+        log.exception("ranking startups for challenge %s failed; no match notifications", challenge.id)
+        ranked = []
+    threshold = match_threshold()
+    scores = {r.startup.id: r.score for r in ranked if r.startup is not None and r.score >= threshold}
+    already = set(
+        db.scalars(
+            select(Notification.user_id).where(
+                Notification.kind == KIND_CHALLENGE_MATCH, Notification.link == link
+            )
+        )
+    )
+    members = [u for u in startup_members(scores) if u.id not in already]
+    created = []
+    for member in members:
+        score = round(float(scores[member.startup_id]), 3)
+        created += deliver([member], KIND_CHALLENGE_MATCH, {**payload, "score": score}, link,
+                           exclude=[getattr(actor, "id", None)])
+    told = {n.user_id for n in created} | {getattr(actor, "id", None)}
+    created += deliver(followers(challenge), KIND_CHALLENGE_CHANGED, {**payload, "change": "opened"}, link,
+                       exclude=told)
+    return created
+
+
+def notify_challenge_changed(challenge: Challenge, change: str, actor: User | None = None) -> list[Notification]:
+    """Tell the followers of ``challenge`` that it was updated, closed or reopened."""
+    if change not in CHALLENGE_CHANGES:
+        raise ValueError(f"unknown challenge change {change!r}")
+    payload = {**_challenge_payload(challenge), "change": change}
+    return deliver(followers(challenge), KIND_CHALLENGE_CHANGED, payload, _challenge_path(challenge),
+                   exclude=[getattr(actor, "id", None)])
+
+
+def notify_proposal_received(proposal: Proposal) -> list[Notification]:
+    """Tell the challenge's department officers and the coordinators about a new proposal."""
+    challenge = proposal.challenge
+    trial = db.scalar(
+        select(Trial).where(Trial.challenge_id == proposal.challenge_id, Trial.startup_id == proposal.startup_id)
+    )
+    link = _trial_path(trial) if trial is not None else _challenge_path(challenge)
+    payload = {**_challenge_payload(challenge), **_startup_payload(proposal), "proposal_id": proposal.id,
+               "trial_id": trial.id if trial is not None else None}
+    recipients = department_officers(challenge.department_id) + coordinators()
+    return deliver(recipients, KIND_PROPOSAL_RECEIVED, payload, link, exclude=[proposal.submitted_by_id])
+
+
+def notify_trial_moved(trial: Trial, transition: TrialTransition) -> list[Notification]:
+    """Tell the startup's members, the department's officers and the coordinators (not the actor)."""
+    payload = {
+        **_challenge_payload(trial.challenge),
+        **_startup_payload(trial),
+        "trial_id": trial.id,
+        "from_state": transition.from_state,
+        "to_state": transition.to_state,
+        "outcome": trial.outcome,
+    }
+    recipients = (
+        startup_members([trial.startup_id]) + department_officers(trial.challenge.department_id) + coordinators()
+    )
+    return deliver(recipients, KIND_TRIAL_MOVED, payload, _trial_path(trial), exclude=[transition.actor_id])
+
+
+def interested_trial_ids(officer: Any) -> set[int]:
+    """Trials whose reuse the officer's department has already asked the lab about."""
+    if not getattr(officer, "is_authenticated", False) or not getattr(officer, "is_officer", False):
+        return set()
+    payloads = db.scalars(select(Notification.payload).where(Notification.kind == KIND_SOLUTION_INTEREST))
+    return {
+        int(p["trial_id"]) for p in payloads
+        if p and p.get("department_id") == officer.department_id and p.get("trial_id") is not None
+    }
+
+
+def notify_solution_interest(officer: User, trial: Trial) -> list[Notification]:
+    """Tell the coordinators that the officer's department would like to reuse an adopted solution."""
+    if not getattr(officer, "is_officer", False) or officer.department is None:
+        raise NotAllowed(_("Only department officers can ask to reuse a solution."))
+    if trial.status != "completed" or trial.outcome != "adopted":
+        raise DomainError(_("Only adopted solutions can be reused."))
+    if officer.department_id == trial.challenge.department_id:
+        raise DomainError(_("Your department ran this trial."))
+    if trial.id in interested_trial_ids(officer):
+        raise DomainError(_("Your department has already told the lab it is interested in this solution."))
+    department = officer.department
+    payload = {
+        **_challenge_payload(trial.challenge),
+        **_startup_payload(trial),
+        "trial_id": trial.id,
+        "department_id": department.id,
+        "department_en": department.name_en,
+        "department_zh": department.name_zh,
+        "officer_id": officer.id,
+        "officer_name": officer.display_name,
+    }
+    created = deliver(coordinators(), KIND_SOLUTION_INTEREST, payload, _trial_path(trial), exclude=[officer.id])
+    audit.record(officer, "trial.reuse_interest", trial, after={"department_id": department.id})
+    return created
+
+
+# -- following ------------------------------------------------------------------------------
+
+
+def is_following(user: Any, challenge: Challenge) -> bool:
+    """Whether ``user`` follows ``challenge``."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return db.get(ChallengeFollow, (user.id, challenge.id)) is not None
+
+
+def follow_challenge(user: User, challenge: Challenge) -> ChallengeFollow:
+    """Follow a challenge the user may see, to hear about its changes (idempotent)."""
+    if not getattr(user, "is_authenticated", False) or not can_view_challenge(user, challenge):
+        raise NotAllowed(_("You cannot follow this challenge."))
+    existing = db.get(ChallengeFollow, (user.id, challenge.id))
+    if existing is not None:
+        return existing
+    follow = ChallengeFollow(user_id=user.id, challenge_id=challenge.id)
+    try:
+        with db.begin_nested():  # a double click racing itself only keeps one row
+            db.add(follow)
+    except IntegrityError:
+        follow = db.get(ChallengeFollow, (user.id, challenge.id))  # type: ignore[assignment]
+    return follow
+
+
+def unfollow_challenge(user: User, challenge: Challenge) -> None:
+    """Stop following a challenge (idempotent)."""
+    existing = db.get(ChallengeFollow, (user.id, challenge.id))
+    if existing is not None:
+        db.delete(existing)
+        db.flush()
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+@dataclass
+class NotificationPage:
+    """One page of a user's notifications, newest first."""
+
+    items: list[Notification]
+    total: int
+    page: int
+    pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def list_notifications(user: User, page: int = 1, per_page: int | None = None) -> NotificationPage:
+    """Return a page of the user's notifications, newest first (the page is clamped)."""
+    per_page = max(1, int(per_page or current_app.config.get("PAGE_SIZE", 20)))
+    total = db.scalar(select(func.count()).where(Notification.user_id == user.id)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    items = list(
+        db.scalars(
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return NotificationPage(items=items, total=total, page=page, pages=pages)
+
+
+def unread_count(user: Any) -> int:
+    """How many of the user's notifications are unread (0 for anonymous users)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return db.scalar(
+        select(func.count()).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_read(user: User, notification: Notification) -> Notification:
+    """Mark one of the user's own notifications read."""
+    if notification.user_id != user.id:
+        raise NotAllowed(_("This notification is not yours."))
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.flush()
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    """Mark all the user's notifications read; return how many were unread."""
+    result = db.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    db.flush()
+    return int(result.rowcount or 0)
+
+
+def set_preference(user: User, preference: str) -> User:
+    """Choose how the user hears about notifications: immediate emails, a daily digest or none."""
+    if preference not in NOTIFICATION_PREFS:
+        raise DomainError(_("Choose how you want to receive notifications."), field="notify")
+    if user.notify != preference:
+        before = audit.snapshot(user, ("notify",))
+        user.notify = preference
+        db.flush()
+        audit.record(user, "user.notify", user, before, audit.snapshot(user, ("notify",)))
+    return user
+
+
+# -- the daily digest ---------------------------------------------------------------------------
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """Queue one digest email per digest user with their unsent notifications; mark them emailed.
+
+    Returns how many emails were queued. Raises DomainError when email is not configured.
+    """
+    if not mail.enabled():
+        raise DomainError(_("Email is not configured: set SMTP_HOST to send the digest."))
+    now = now or utcnow()
+    rows = db.execute(
+        select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(User.notify == "digest", User.is_active.is_(True), Notification.emailed_at.is_(None))
+        .order_by(User.id, Notification.created_at, Notification.id)
+    ).all()
+    by_user: dict[int, tuple[User, list[Notification]]] = {}
+    for notification, user in rows:
+        by_user.setdefault(user.id, (user, []))[1].append(notification)
+    sent = 0
+    for user, items in by_user.values():
+        locale = user.locale or "en"
+        with force_locale(locale):
+            entries = [(n, message_text(n), mail.absolute(n.link or "/")) for n in items]
+            subject = ngettext(
+                "InnoMatch daily digest: %(num)d notification", "InnoMatch daily digest: %(num)d notifications",
+                len(items),
+            )
+            body = render_template(
+                "email/digest.txt", user=user, entries=entries,
+                url=mail.absolute(path_for("notifications.index")),
+                settings_url=mail.absolute(path_for("notifications.preferences")),
+            )
+        message = mail.build_message(user.display_name, user.email, subject, body, _email_language(locale))
+        if mail.queue(message):
+            for n in items:
+                n.emailed_at = now
+            sent += 1
+    db.flush()
+    return sent

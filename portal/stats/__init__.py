@@ -1,0 +1,1 @@
+"""The coordinators' dashboard, the public statistics page and the showcase of outcomes."""

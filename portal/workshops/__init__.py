@@ -1,0 +1,1 @@
+"""Workshops and tech forums: list, detail, registration, iCalendar, scheduling."""

@@ -1,0 +1,251 @@
+"""Browser-test support shared by tests/e2e and scripts/screenshots.py.
+
+- ``LiveServer``: the app on a fresh SQLite file (schema from the models) seeded with the demo data, served by
+  werkzeug in a background thread (CSRF on, rate limits off, the model-free "hashing" encoder).
+- ``launch_browser``: the system Chromium through Playwright (``playwright install`` is not used).
+- ``sign_in`` / ``use_language``: the real sign-in form and the header language button.
+- ``Catalogue``: interface strings as the server renders them in a locale (the compiled catalogue).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+AXE_JS = REPO / "node_modules" / "axe-core" / "axe.min.js"
+APP_CSS = REPO / "portal" / "static" / "vendor" / "app.css"
+LOCALES = ("en", "zh_Hant_HK")
+#: <html lang> for each interface locale.
+HTML_LANG = {"en": "en", "zh_Hant_HK": "zh-Hant-HK"}
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
+#: Demo logins (portal/demo), by role.
+DEMO_EMAILS = {
+    "officer": "officer@demo.gov.hk",
+    "startup": "founder@demo.startup.hk",
+    "coordinator": "coordinator@demo.hkstp.org",
+    "admin": "admin@demo.hkstp.org",
+}
+#: Playwright waits (milliseconds): generous for a loaded 2-core CI machine.
+TIMEOUT_MS = 15_000
+
+
+def chromium_problem() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not CHROMIUM.exists():
+        return f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "browser tests need the playwright package (pip install -e '.[dev]')"
+    return None
+
+
+def ensure_assets() -> None:
+    """Build the CSS and install axe-core (scripts/build_assets.sh) when either is missing."""
+    if AXE_JS.exists() and APP_CSS.exists():
+        return
+    if shutil.which("npm") is None:
+        raise RuntimeError(f"{AXE_JS} or {APP_CSS} is missing and npm is not installed to build them")
+    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        ["bash", str(REPO / "scripts" / "build_assets.sh")], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0 or not (AXE_JS.exists() and APP_CSS.exists()):
+        raise RuntimeError(f"scripts/build_assets.sh failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+
+def _create_schema(engine: Any) -> None:
+    """The schema from the models (tests/test_migrations.py checks the migrations match them).
+
+    Not ``alembic upgrade``: pages under construction change models before their migration
+    is written, and these tests are about the pages, not the migrations.
+    """
+    import models
+
+    models.Base.metadata.create_all(engine)
+
+
+@dataclass
+class LiveServer:
+    """The seeded app served on 127.0.0.1:<free port> from a background thread."""
+
+    db_path: Path
+    app: Any = None
+    url: str = ""
+    errors: list[str] = field(default_factory=list)
+    _server: Any = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> LiveServer:
+        from werkzeug.serving import make_server
+
+        from portal import create_app
+        from portal.config import TestConfig
+        from portal.database import db, get_engine
+        from portal.demo import seed
+        from portal.services import recommendations
+
+        config = type("E2EConfig", (TestConfig,), {
+            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "WTF_CSRF_ENABLED": True,  # real browser forms post the token
+            "RATELIMIT_ENABLED": False,
+            "MATCHER_MODEL": "hashing",
+            "SECRET_KEY": "e2e-secret-key",
+            # Let the app's own error pages answer (500 included), as in production.
+            "TESTING": False,
+            "PROPAGATE_EXCEPTIONS": False,
+        })
+        self.app = create_app(config)
+        with self.app.app_context():
+            _create_schema(get_engine())
+            seed()
+            db.commit()
+            recommendations.reindex()
+            db.commit()
+        self.app.wsgi_app = self._record_errors(self.app.wsgi_app)  # type: ignore[method-assign]
+        self.app.logger.disabled = False
+        got_request_exception_connect(self.app, self.errors)
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="e2e-live-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def _record_errors(self, wsgi_app):  # type: ignore[no-untyped-def]
+        errors = self.errors
+
+        def middleware(environ, start_response):  # type: ignore[no-untyped-def]
+            def recording_start_response(status, headers, exc_info=None):  # type: ignore[no-untyped-def]
+                if status.startswith("5"):
+                    errors.append(f"{status} {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
+                return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+            return wsgi_app(environ, recording_start_response)
+
+        return middleware
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.app is not None:
+            self.app.extensions["innomatch_engine"].dispose()
+
+    def __call__(self, path: str = "/") -> str:
+        """The absolute URL of ``path``."""
+        return self.url + path
+
+    @contextmanager
+    def context(self) -> Iterator[Any]:
+        """An app context with the request-scoped session, for reading the database."""
+        from portal.database import db
+
+        with self.app.app_context():
+            yield db
+
+    def catalogue(self, locale: str) -> Catalogue:
+        return Catalogue(self, locale)
+
+
+def got_request_exception_connect(app: Any, errors: list[str]) -> None:
+    """Record unhandled exceptions (the 500 page hides them from the browser)."""
+    from flask import got_request_exception, request
+
+    def _record(sender: Any, exception: BaseException, **_extra: Any) -> None:
+        errors.append(f"{type(exception).__name__}: {exception} ({request.method} {request.path})")
+
+    got_request_exception.connect(_record, app, weak=False)
+
+
+class Catalogue:
+    """Interface strings as the server renders them in ``locale`` (``t("Approved")``)."""
+
+    def __init__(self, server: LiveServer, locale: str) -> None:
+        self.server, self.locale = server, locale
+
+    @contextmanager
+    def _in_locale(self) -> Iterator[None]:
+        from flask_babel import force_locale
+
+        with self.server.app.test_request_context("/"), force_locale(self.locale):
+            yield
+
+    def __call__(self, msgid: str, **variables: Any) -> str:
+        from flask_babel import gettext
+
+        with self._in_locale():
+            return gettext(msgid, **variables)
+
+    def ngettext(self, singular: str, plural: str, num: int) -> str:
+        from flask_babel import ngettext
+
+        with self._in_locale():
+            return ngettext(singular, plural, num)
+
+    def domain(self, key: str) -> str:
+        from portal.templating import domain_label
+
+        with self._in_locale():
+            return domain_label(key)
+
+    def area(self, key: str) -> str:
+        from portal.templating import area_label
+
+        with self._in_locale():
+            return area_label(key)
+
+    def trial_state(self, state: str) -> str:
+        from portal.services.trials import state_label
+
+        with self._in_locale():
+            return state_label(state)
+
+
+def launch_browser(playwright: Any) -> Any:
+    """The system Chromium, headless."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def goto(page: Any, url: str) -> Any:
+    """Open ``url`` and return the response (no waiting for images)."""
+    return page.goto(url, wait_until="domcontentloaded")
+
+
+def use_language(page: Any, locale: str) -> None:
+    """Switch the interface to ``locale`` with the header language button (if not already in it)."""
+    from playwright.sync_api import expect
+
+    html = page.locator("html")
+    want = HTML_LANG[locale]
+    if html.get_attribute("lang") != want:
+        with page.expect_navigation(wait_until="domcontentloaded"):
+            page.locator("form.im-lang button[name=locale]").click()
+    expect(html).to_have_attribute("lang", want, timeout=TIMEOUT_MS)
+
+
+def sign_in(page: Any, server: LiveServer, email: str, password: str | None = None) -> None:
+    """Sign in through the real form and wait for the signed-in page."""
+    from playwright.sync_api import expect
+
+    from portal.demo import DEMO_PASSWORD
+
+    goto(page, server("/login"))
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password or DEMO_PASSWORD)
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.locator("main form button[type=submit]").click()
+    expect(page.locator(".im-nav__user")).to_be_visible(timeout=TIMEOUT_MS)

@@ -1,0 +1,270 @@
+"""Access-control matrix: every route of ``app.url_map`` x every method x every principal.
+
+Each cell is one request from a fresh client signed in as the principal, with the URL's
+parameters filled from the fixture world. The expectation table below has one row per
+endpoint and method; a route without a row fails the test, so a new route cannot be
+forgotten. POSTs carry empty form data; a refused request (sign-in redirect, 403, 404)
+must leave every table exactly as it was, and no cell may answer 5xx.
+
+Tokens, one per principal in the order of ``PRINCIPALS``
+(anon, officer, officer_other, member, member_other, coordinator, admin):
+
+    ok   allowed: GET answers 2xx/3xx (not to the sign-in page); POST is not refused
+         (2xx, 3xx, 400 or 409: the empty form may be invalid, but access passed)
+    L    302 to the sign-in page
+    403  refused, the object is known to exist
+    404  refused, existence itself is private (drafts, other parties' trials)
+
+Run with ``ACCESS_MATRIX_DISCOVER=1 ... -s`` to print what each cell answers today.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from werkzeug.routing import Rule
+
+from .world import PRINCIPALS, World, build_world, db_state, empty_tables, record_figure, sign_in
+
+ALL = "ok ok ok ok ok ok ok"
+SIGNED_IN = "L ok ok ok ok ok ok"
+STAFF = "L 403 403 403 403 ok ok"
+ADMIN = "L 403 403 403 403 403 ok"
+STARTUP = "L 403 403 ok ok 403 403"
+OFFICER = "L ok ok 403 403 403 403"
+#: Pages of the startup's own objects (its profile, capability, proposal).
+OWN_STARTUP = "L 403 403 ok 403 403 403"
+#: Pages of the trial: its department, its startup and the lab.
+TRIAL = "L ok 404 ok 404 ok ok"
+
+#: endpoint -> method -> row, or -> method -> {variant: row} for routes with a challenge_id.
+EXPECT: dict[str, dict[str, Any]] = {
+    "static": {"GET": ALL},
+    "main.index": {"GET": ALL},
+    "main.healthz": {"GET": ALL},
+    "main.set_language": {"POST": ALL},
+    # --- accounts
+    "auth.login": {"GET": ALL, "POST": ALL},
+    "auth.logout": {"POST": ALL},
+    "auth.register": {"GET": ALL, "POST": ALL},
+    "auth.account": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    # --- challenges: drafts exist only for their department and the lab
+    "challenges.index": {"GET": ALL},
+    "challenges.mine": {"GET": OFFICER},
+    "challenges.create": {"GET": OFFICER, "POST": OFFICER},
+    "challenges.detail": {"GET": {"draft": "404 ok 404 404 404 ok ok", "open": ALL}},
+    "challenges.edit": {
+        "GET": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
+        "POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
+    },
+    "challenges.open": {"POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"}},
+    "challenges.close": {"POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"}},
+    "matches.for_challenge": {
+        "GET": {"draft": "L ok 403 403 403 ok ok", "open": "L ok 403 403 403 ok ok"},
+    },
+    "startups.propose": {
+        "GET": {"draft": "L 403 403 404 404 403 403", "open": STARTUP},
+        "POST": {"draft": "L 403 403 404 404 403 403", "open": STARTUP},
+    },
+    # --- startups
+    "startups.profile": {"GET": SIGNED_IN},
+    "startups.mine": {"GET": STARTUP},
+    "startups.edit": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
+    "startups.new_capability": {"GET": STARTUP, "POST": STARTUP},
+    "startups.edit_capability": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
+    "startups.delete_capability": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
+    "startups.my_proposals": {"GET": STARTUP},
+    "startups.withdraw_proposal": {"POST": OWN_STARTUP},
+    "startups.index": {"GET": STAFF},
+    "startups.verify": {"POST": STAFF},
+    "startups.unverify": {"POST": STAFF},
+    # --- recommendations
+    "matches.for_startup": {"GET": STARTUP},
+    "matches.dismiss": {"POST": "L ok ok ok ok ok ok"},
+    # --- trials and the lab
+    "trials.detail": {"GET": TRIAL},
+    "trials.move": {"POST": TRIAL},
+    "coordinator.queue": {"GET": STAFF},
+    "coordinator.shortlist": {"POST": STAFF},
+    "admin.users": {"GET": ADMIN},
+    "admin.new_user": {"GET": ADMIN, "POST": ADMIN},
+}
+
+#: POSTs sent a second time with minimal valid data, so the object- and action-level checks
+#: behind form validation run too: endpoint -> [(label, data from the world, row)].
+WITH_DATA: dict[str, list[tuple[str, Callable[[World], dict[str, Any]], str]]] = {
+    "matches.dismiss": [
+        ("own", lambda w: {"challenge_id": w.challenge_open, "startup_id": w.startup, "reason": "not_relevant"},
+         "L ok 403 ok 403 ok ok"),
+    ],
+    "coordinator.shortlist": [
+        ("match", lambda w: {"challenge_id": w.challenge_other, "capability_id": w.capability}, STAFF),
+    ],
+    "trials.move": [
+        ("shortlist", lambda w: {"action": "shortlist", "version": 1}, "L 403 404 403 404 ok ok"),
+        ("withdraw", lambda w: {"action": "withdraw", "version": 1, "reason": "Changed plans."},
+         "L 403 404 ok 404 403 403"),
+    ],
+}
+
+#: URL parameter -> the world's object that fills it (challenge_id has variants instead).
+PARAMS = {
+    "startup_id": "startup",
+    "capability_id": "capability",
+    "proposal_id": "proposal",
+    "trial_id": "trial",
+    "workshop_id": "workshop",
+    "notification_id": "notification",
+    "department_id": "department",
+    "user_id": ("users", "member"),
+}
+CHALLENGE_VARIANTS = {"draft": "challenge_draft", "open": "challenge_open"}
+REFUSED = ("L", "403", "404")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods(rule: Rule) -> list[str]:
+    return [m for m in METHODS if m in (rule.methods or ())]
+
+
+def _rules(app: Flask) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule))
+
+
+def missing_expectations(app: Flask) -> list[str]:
+    """``endpoint METHOD rule`` for every route without a row in EXPECT."""
+    missing = []
+    for rule in _rules(app):
+        for method in _methods(rule):
+            entry = EXPECT.get(rule.endpoint, {}).get(method)
+            if entry is None:
+                missing.append(f"{rule.endpoint} {method} {rule.rule}")
+            elif isinstance(entry, dict) and "challenge_id" in rule.arguments:
+                missing += [f"{rule.endpoint} {method} {rule.rule} [{v}]" for v in CHALLENGE_VARIANTS if v not in entry]
+    return missing
+
+
+def _value(world: World, name: str, variant: str) -> Any:
+    if name == "challenge_id":
+        return getattr(world, CHALLENGE_VARIANTS[variant])
+    if name == "filename":
+        return "img/favicon.svg"
+    source = PARAMS.get(name)
+    if source is None:
+        raise AssertionError(
+            f"tests/security/test_access_matrix.py cannot fill the URL parameter {name!r}: "
+            f"add it to PARAMS (and the object to tests/security/world.py)"
+        )
+    if isinstance(source, tuple):
+        return getattr(world, source[0])[source[1]]
+    return getattr(world, source)
+
+
+def _url(rule: Rule, world: World, variant: str) -> str:
+    values = {name: _value(world, name, variant) for name in rule.arguments}
+    path = rule.rule
+    for name, value in values.items():
+        for converter in ("int", "string", "path", "any", "uuid", "float", ""):
+            token = f"<{converter}:{name}>" if converter else f"<{name}>"
+            path = path.replace(token, str(value))
+    assert "<" not in path, f"{rule.rule}: unknown converter in {path}"
+    return path
+
+
+def _token(response: Any) -> str:
+    if response.status_code in (301, 302, 303, 307, 308):
+        location = urlsplit(response.headers.get("Location", ""))
+        return "L" if location.path == "/login" else "302"
+    return str(response.status_code)
+
+
+def _matches(expected: str, actual: str, method: str) -> bool:
+    if expected == "ok":
+        if method == "GET":
+            return actual == "302" or actual.startswith("2")
+        return actual == "302" or actual in ("400", "409") or actual.startswith("2")
+    return expected == actual
+
+
+Cell = tuple[Rule, str, str, str, Callable[[World], dict[str, Any]] | None]
+
+
+def _cells(app: Flask) -> list[Cell]:
+    """(rule, method, variant, row, data) for every tested route."""
+    cells: list[Cell] = []
+    for rule in _rules(app):
+        for method in _methods(rule):
+            entry = EXPECT[rule.endpoint][method]
+            if isinstance(entry, dict):
+                cells += [(rule, method, variant, row, None) for variant, row in entry.items()]
+            else:
+                cells.append((rule, method, "open", entry, None))
+            if method == "POST":
+                cells += [(rule, method, f"open+{label}", row, data)
+                          for label, data, row in WITH_DATA.get(rule.endpoint, [])]
+    return cells
+
+
+def test_every_route_has_an_expectation(app):
+    missing = missing_expectations(app)
+    assert not missing, (
+        "These routes have no row in the access matrix (tests/security/test_access_matrix.py EXPECT); "
+        "add who may reach them:\n  " + "\n  ".join(missing)
+    )
+
+
+def test_expectation_rows_are_well_formed():
+    tokens = {"ok", "L", "403", "404"}
+    extra = {(e, "POST"): [row for _l, _d, row in cells] for e, cells in WITH_DATA.items()}
+    for endpoint, methods in EXPECT.items():
+        for method, entry in methods.items():
+            rows = [*(entry.values() if isinstance(entry, dict) else [entry]), *extra.get((endpoint, method), [])]
+            for row in rows:
+                cells = row.split()
+                assert len(cells) == len(PRINCIPALS) and set(cells) <= tokens, (endpoint, method, row)
+
+
+def test_access_matrix(app):
+    missing = missing_expectations(app)
+    assert not missing, "routes without an expectation:\n  " + "\n  ".join(missing)
+    discover = bool(os.environ.get("ACCESS_MATRIX_DISCOVER"))
+    world = build_world(app)
+    state = db_state(app)
+    failures: list[str] = []
+    found: dict[tuple[str, str, str], list[str]] = {}
+    checked = 0
+    for rule, method, variant, row, data in _cells(app):
+        expected_row = row.split()
+        for principal, expected in zip(PRINCIPALS, expected_row):
+            client = sign_in(app, app.test_client(), principal, world)
+            url = _url(rule, world, variant.split("+")[0])
+            form = (data(world) if data else {}) if method != "GET" else None
+            response = client.open(url, method=method, data=form)
+            actual = _token(response)
+            response.close()
+            found.setdefault((rule.endpoint, method, variant), []).append(actual)
+            checked += 1
+            where = f"{principal:<13} {method:<4} {url} ({rule.endpoint}, {variant})"
+            if response.status_code >= 500:
+                failures.append(f"{where}: {response.status_code} server error")
+            elif not _matches(expected, actual, method):
+                failures.append(f"{where}: expected {expected}, got {actual}")
+            after = db_state(app)
+            if after != state:
+                if expected in REFUSED or actual in REFUSED:
+                    changed = sorted(k for k in after[0] if after[0][k] != state[0][k]) or ["row contents"]
+                    failures.append(f"{where}: refused but the database changed: {', '.join(changed)}")
+                # An allowed request may change the world: rebuild it for the next cell.
+                empty_tables(app)
+                world = build_world(app)
+                state = db_state(app)
+    if discover:
+        for (endpoint, method, variant), tokens in sorted(found.items()):
+            print(f'{endpoint:<30} {method:<5} {variant:<6} "{" ".join(tokens)}"')
+    print(f"access matrix: {checked} cells checked")
+    record_figure("access_matrix_cells", checked)
+    assert not failures, f"{len(failures)} of {checked} cells wrong:\n  " + "\n  ".join(failures)

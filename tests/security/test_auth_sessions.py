@@ -1,0 +1,469 @@
+"""Authentication and sessions (ASVS V2, V3): hashing, policy, throttling, cookies, timeouts, logs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import pytest
+from sqlalchemy import func, select, update
+
+from models import LoginAttempt, User
+from portal.database import db
+from portal.passwords import (
+    MAX_LENGTH,
+    MIN_LENGTH,
+    hash_password,
+    password_problem,
+    verify_password,
+)
+from portal.security import AUTH_AT_KEY, SEEN_KEY
+from portal.services import accounts
+from tests.conftest import login
+from tests.factories import PASSWORD
+
+from .world import ROOT, record_figure
+
+NEW_PASSWORD = "a-brand-new-passphrase-77"
+
+
+def _set_cookie_headers(response) -> list[str]:  # type: ignore[no-untyped-def]
+    return [v for k, v in response.headers.items() if k.lower() == "set-cookie"]
+
+
+def _session_cookie(response) -> str:  # type: ignore[no-untyped-def]
+    cookies = [c for c in _set_cookie_headers(response) if c.startswith("session=")]
+    assert cookies, "no session cookie was set"
+    return cookies[-1]
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch):  # type: ignore[no-untyped-def]
+    """Wrong passwords fail without argon2's deliberate cost (the throttles do not depend on it)."""
+    real = accounts.verify_password
+
+    def verify(stored, password):  # type: ignore[no-untyped-def]
+        return real(stored, password) if password in (PASSWORD, NEW_PASSWORD) else False
+
+    monkeypatch.setattr(accounts, "verify_password", verify)
+
+
+def _fail(client, email: str, ip: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+    return client.post("/login", data={"email": email, "password": "wrong-password-123"},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+# --- passwords ---------------------------------------------------------------------------
+
+
+def test_passwords_are_hashed_with_argon2id():
+    stored = hash_password(PASSWORD)
+    assert stored.startswith("$argon2id$")
+    assert verify_password(stored, PASSWORD) and not verify_password(stored, PASSWORD + "x")
+    assert not verify_password(None, PASSWORD)
+
+
+def test_password_policy_bounds_and_breached_list():
+    assert (MIN_LENGTH, MAX_LENGTH) == (12, 128)
+    assert password_problem("Tr0ub4dor&3") == "too_short"  # 11 characters
+    assert password_problem("correct horse battery") is None
+    assert password_problem("é" * 128) is None
+    assert password_problem("é" * 129) == "too_long"
+    for common in ("1qaz2wsx3edc", "Q1W2E3R4T5Y6", "password1234"):
+        assert password_problem(common) == "common", common
+    text = (ROOT / "portal" / "data" / "common-passwords.txt").read_text(encoding="utf-8")
+    listed = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(listed) > 10_000
+
+
+def test_registration_and_change_enforce_the_policy(client, make):
+    user = make.user("startup")
+    login(client, user)
+    response = client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
+                                             "pw-new_password": "password1234", "pw-confirm": "password1234"})
+    assert response.status_code == 400 and "too common" in response.get_data(as_text=True)
+    too_long = "x" * 129
+    response = client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
+                                             "pw-new_password": too_long, "pw-confirm": too_long})
+    assert response.status_code == 400
+
+
+def test_overlong_password_at_sign_in_is_refused_before_hashing(client, make, monkeypatch):
+    user = make.user("officer")
+    calls = []
+    monkeypatch.setattr(accounts, "verify_password", lambda *a: calls.append(a) or False)
+    response = client.post("/login", data={"email": user.email, "password": "p" * 100_000})
+    assert response.status_code == 400 and not calls
+
+
+# --- per-account throttling (counted in the database) ----------------------------------------
+
+
+def test_account_is_throttled_after_ten_failures_even_with_the_right_password(client, make, ctx, fast_hashing):
+    user = make.user("officer")
+    for _ in range(accounts.MAX_FAILURES):
+        assert _fail(client, user.email).status_code == 400
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400 and "Too many failed attempts" in response.get_data(as_text=True)
+    # Throttled attempts are not recorded, so the lock ends when the window passes.
+    assert ctx.scalar(select(func.count()).select_from(LoginAttempt)) == accounts.MAX_FAILURES
+
+
+def test_throttle_lifts_when_failures_leave_the_window(app, client, make, fast_hashing):
+    user = make.user("officer")
+    for _ in range(accounts.MAX_FAILURES):
+        _fail(client, user.email)
+    old = accounts.FAILURE_WINDOW + timedelta(seconds=5)
+    with app.app_context():
+        for attempt in db.scalars(select(LoginAttempt)):
+            attempt.created_at = attempt.created_at - old
+        db.commit()
+        db.remove()
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+def test_throttle_allows_fewer_than_100_guesses_an_hour():
+    windows_per_hour = math.ceil(timedelta(hours=1) / accounts.FAILURE_WINDOW)
+    worst_case = accounts.MAX_FAILURES * windows_per_hour
+    record_figure("max_failed_sign_ins_per_account_per_hour", worst_case)
+    assert worst_case < 100
+
+
+def test_throttle_is_per_account_and_case_insensitive(client, make, fast_hashing):
+    user, other = make.user("officer"), make.user("officer")
+    for _ in range(accounts.MAX_FAILURES):
+        _fail(client, user.email.upper())
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 400
+    assert client.post("/login", data={"email": other.email, "password": PASSWORD}).status_code == 302
+
+
+def test_throttle_holds_across_two_app_instances_sharing_one_database(make, make_app, fast_hashing):
+    user = make.user("officer")
+    first, second = make_app(), make_app()
+    a, b = first.test_client(), second.test_client()
+    for i in range(accounts.MAX_FAILURES):
+        assert _fail(a if i % 2 else b, user.email).status_code == 400
+    for client in (a, b):
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 400
+        assert "Too many failed attempts" in response.get_data(as_text=True)
+
+
+# --- per-IP rate limiting (flask-limiter) ----------------------------------------------------
+
+
+def test_sign_in_posts_are_rate_limited_per_address(make_app, fast_hashing):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    # Different emails each time: the per-address limit is what stops password spraying.
+    codes = [_fail(client, f"spray{i}@example.org", ip="203.0.113.7").status_code for i in range(31)]
+    assert codes[:30] == [400] * 30
+    assert codes[30] == 429
+    page = _fail(client, "spray-last@example.org", ip="203.0.113.7")
+    assert page.status_code == 429 and "Traceback" not in page.get_data(as_text=True)
+    assert _fail(client, "neighbour@example.org", ip="203.0.113.8").status_code == 400
+    assert client.get("/login", environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code == 200  # GET is free
+    record_figure("sign_in_posts_per_address_per_minute", 30)
+
+
+def test_rate_limit_keys_on_the_client_behind_trusted_proxies_only(make_app, fast_hashing):
+    trusted = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", TRUSTED_PROXIES=1)
+    client = trusted.test_client()
+
+    def post(forwarded: str) -> int:
+        return client.post("/login", data={"email": "x@example.org", "password": "wrong-password-123"},
+                           headers={"X-Forwarded-For": forwarded},
+                           environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code
+
+    # Note the per-account throttle also applies (10 failures): use fresh emails via a counter.
+    codes = []
+    for i in range(31):
+        codes.append(client.post("/login", data={"email": f"p{i}@example.org", "password": "wrong-password-123"},
+                                 headers={"X-Forwarded-For": "198.51.100.1"},
+                                 environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code)
+    assert codes[-1] == 429 and 429 not in codes[:30]
+    assert post("198.51.100.2") == 400  # another client behind the same proxy is not blocked
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(make_app, fast_hashing):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    codes = [client.post("/login", data={"email": f"q{i}@example.org", "password": "wrong-password-123"},
+                         headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                         environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code for i in range(31)]
+    assert codes[-1] == 429  # a spoofed header does not buy a fresh bucket
+
+
+# --- sign-out and server-side session invalidation -------------------------------------------
+
+
+def test_cookie_replayed_after_sign_out_is_refused(app, make):
+    user = make.user("coordinator")
+    client = app.test_client()
+    login(client, user)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    client.post("/logout")
+    replay = app.test_client()
+    replay.set_cookie("session", cookie.value)
+    response = replay.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_sign_out_ends_every_session_of_the_user(app, make):
+    user = make.user("officer")
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, user)
+    login(phone, user)
+    assert phone.get("/account").status_code == 200
+    laptop.post("/logout")
+    assert phone.get("/account").status_code == 302
+
+
+def test_sign_out_is_post_only(client, make):
+    login(client, make.user("officer"))
+    assert client.get("/logout").status_code == 405
+    assert client.get("/account").status_code == 200
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(app, make):
+    user = make.user("startup")
+    this, other = app.test_client(), app.test_client()
+    login(this, user)
+    login(other, user)
+    response = this.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
+                                           "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert this.get("/account").status_code == 200
+    assert other.get("/account").status_code == 302
+
+
+def test_deactivated_account_session_is_refused(app, make):
+    user = make.user("officer")
+    client = app.test_client()
+    login(client, user)
+    with app.app_context():
+        db.execute(update(User).where(User.id == user.id).values(is_active=False))
+        db.commit()
+        db.remove()
+    assert client.get("/account").status_code == 302
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 400
+
+
+def test_sign_in_starts_a_fresh_session(client, make):
+    with client.session_transaction() as session:
+        session["planted"] = "by-an-attacker"
+    login(client, make.user("officer"))
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert isinstance(session[SEEN_KEY], int) and isinstance(session[AUTH_AT_KEY], int)
+
+
+# --- re-authentication before changing the email or password --------------------------------
+
+
+def test_password_change_needs_the_current_password(client, make, ctx):
+    user = make.user("officer")
+    login(client, user)
+    response = client.post("/account", data={"action": "password", "pw-current_password": "not-my-password-1",
+                                             "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    assert response.status_code == 400 and "current password is not correct" in response.get_data(as_text=True)
+    stored = ctx.get(User, user.id)
+    assert verify_password(stored.password_hash, PASSWORD)
+
+
+def test_email_change_needs_the_current_password(client, make, ctx):
+    user = make.user("officer")
+    login(client, user)
+    response = client.post("/account", data={"action": "email", "em-email": "new@example.org",
+                                             "em-current_password": "not-my-password-1"})
+    assert response.status_code == 400
+    assert ctx.get(User, user.id).email == user.email
+    response = client.post("/account", data={"action": "email", "em-email": "New@Example.org",
+                                             "em-current_password": PASSWORD})
+    assert response.status_code == 302
+    ctx.expire_all()
+    assert ctx.get(User, user.id).email == "new@example.org"
+
+
+# --- cookie attributes, proxies, HSTS -------------------------------------------------------
+
+
+def test_session_cookie_is_httponly_samesite_lax_and_expires(client, make, app):
+    user = make.user("officer")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    cookie = _session_cookie(response)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http in tests, no SESSION_COOKIE_SECURE
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))  # type: ignore[union-attr]
+    lifetime = (expires - datetime.now(UTC)).total_seconds()
+    assert abs(lifetime - app.permanent_session_lifetime.total_seconds()) < 5
+    assert app.permanent_session_lifetime == timedelta(minutes=30)
+
+
+def test_session_cookie_is_secure_when_configured(make, make_app):
+    user = make.user("officer")
+    app = make_app(SESSION_COOKIE_SECURE=True)
+    response = app.test_client().post("/login", data={"email": user.email, "password": PASSWORD})
+    assert "Secure" in _session_cookie(response)
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_session_cookie_is_secure_over_https(make, app):
+    user = make.user("officer")
+    client = app.test_client()
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD},
+                           base_url="https://localhost")
+    assert "Secure" in _session_cookie(response)
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_https_behind_a_trusted_proxy_marks_the_cookie_secure(make, make_app):
+    user = make.user("officer")
+    proxied = make_app(TRUSTED_PROXIES=1)
+    response = proxied.test_client().post("/login", data={"email": user.email, "password": PASSWORD},
+                                          headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.4"})
+    assert "Secure" in _session_cookie(response)
+    assert "Strict-Transport-Security" in response.headers
+    direct = make_app()  # no trusted proxy: the header is the client's word and is ignored
+    response = direct.test_client().post("/login", data={"email": user.email, "password": PASSWORD},
+                                         headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" not in _session_cookie(response)
+    assert "Strict-Transport-Security" not in response.headers
+
+
+# --- idle and absolute timeouts, enforced on the server ---------------------------------------
+
+
+def test_idle_session_is_ended_on_the_server(client, make, app):
+    login(client, make.user("officer"))
+    idle = int(app.permanent_session_lifetime.total_seconds())
+    with client.session_transaction() as session:
+        session[SEEN_KEY] = int(time.time()) - idle + 60
+    assert client.get("/account").status_code == 200  # active within the limit
+    with client.session_transaction() as session:
+        assert session[SEEN_KEY] >= int(time.time()) - 5  # and the request refreshed the stamp
+        session[SEEN_KEY] = int(time.time()) - idle - 1
+    response = client.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    with client.session_transaction() as session:
+        assert "_user_id" not in session
+    record_figure("idle_timeout_minutes", idle // 60)
+
+
+def test_a_replayed_cookie_does_not_outlive_the_idle_limit(app, make, monkeypatch):
+    """The cookie's expiry is the browser's business; a copied cookie is refused by the server."""
+    client = app.test_client()
+    login(client, make.user("coordinator"))
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    idle = int(app.permanent_session_lifetime.total_seconds())
+    from portal import security
+
+    monkeypatch.setattr(security, "now", lambda: int(time.time()) + idle + 1)
+    replay = app.test_client()
+    replay.set_cookie("session", cookie.value)
+    assert replay.get("/account").status_code == 302
+
+
+def test_absolute_session_limit(client, make, app):
+    from portal import security
+
+    login(client, make.user("officer"))
+    limit = security.absolute_limit_seconds(app)
+    assert limit == 12 * 3600
+    with client.session_transaction() as session:
+        session[AUTH_AT_KEY] = int(time.time()) - limit - 1
+    assert client.get("/account").status_code == 302
+    record_figure("absolute_session_hours", limit // 3600)
+
+
+def test_session_without_timestamps_is_refused(client, make, app):
+    user = make.user("officer")
+    with app.app_context():
+        token = db.get(User, user.id).get_id()
+        db.remove()
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+        session["_fresh"] = True
+    assert client.get("/account").status_code == 302
+
+
+# --- redirects after sign-in stay on the site -------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "https://evil.example/",
+                                    "/\\/evil.example", "/\t/evil.example", "javascript:alert(1)"])
+def test_next_parameter_cannot_redirect_off_site(client, make, target):
+    user = make.user("officer")
+    response = client.post("/login", query_string={"next": target},
+                           data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith("//") and "\\" not in location
+    assert "evil" not in location and "javascript" not in location
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "https://evil.example/"])
+def test_language_switch_cannot_redirect_off_site(client, target):
+    response = client.post("/language", data={"locale": "en", "next": target})
+    assert response.status_code == 302
+    assert "evil" not in response.headers["Location"]
+
+
+def test_next_parameter_keeps_a_local_path(client, make):
+    user = make.user("officer")
+    response = client.post("/login", query_string={"next": "/challenges?q=x"},
+                           data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"] == "/challenges?q=x"
+
+
+# --- CSRF (enabled in production; the suite's app turns it off) ------------------------------
+
+
+def test_csrf_token_is_required_when_enabled(make, make_app):
+    user = make.user("officer")
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    assert token is not None
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token.group(1)})
+    assert response.status_code == 302
+    assert client.post("/logout").status_code == 400  # a cross-site sign-out is refused too
+
+
+# --- logs: events recorded, no secrets ------------------------------------------------------
+
+
+def test_authentication_events_are_logged_without_secrets(app, make, caplog, fast_hashing):
+    caplog.set_level(logging.INFO)
+    user = make.user("officer")
+    client = app.test_client()
+    client.post("/login", data={"email": user.email, "password": "wrong-password-123"})
+    login(client, user)
+    session_id = client.get_cookie("session").value  # type: ignore[union-attr]
+    client.get("/admin/users")  # 403
+    client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
+                                  "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    client.post("/logout")
+    for _ in range(accounts.MAX_FAILURES + 1):
+        client.post("/login", data={"email": user.email, "password": "wrong-password-123"})
+    with app.app_context():
+        token = db.get(User, user.id).session_token
+        ref = accounts.email_ref(user.email)
+        db.remove()
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    for event in ("sign-in failed", "sign-in ok", "access refused code=403", "password changed", "sign-out",
+                  "sign-in throttled"):
+        assert event in text, event
+    assert f"email_ref={ref}" in text
+    for secret in (PASSWORD, NEW_PASSWORD, "wrong-password-123", user.email, token, session_id):
+        assert secret not in text, f"a secret reached the logs: {secret[:6]}..."

@@ -1,0 +1,290 @@
+"""The challenges service: rules, status moves, audit trail, search and the recommender hook."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEvent, Challenge
+from portal.errors import DomainError, NotAllowed, StaleState
+from portal.services import challenges
+from portal.services.challenges import ChallengeData, ChallengeFilters
+
+FUTURE = date.today() + timedelta(days=30)
+PAST = date.today() - timedelta(days=3)
+
+
+def data(**changes) -> ChallengeData:
+    values = {
+        "title": "Online booking for dental clinics",
+        "problem_statement": "Patients phone the clinic to book dental appointments and wait a long time.",
+        "domains": ["smart_clinic"],
+        "functional_area": "dental_clinical",
+        "tags": ["chatbot"],
+        "closing_on": FUTURE,
+    }
+    values.update(changes)
+    return ChallengeData(**values)
+
+
+def events(ctx, action: str) -> list[AuditEvent]:
+    return list(ctx.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+@pytest.fixture(autouse=True)
+def _in_request(app, ctx):
+    """Run inside a request: error messages are translated with the request's locale.
+
+    (``extensions.select_locale`` reads the request, so ``gettext`` in a bare app context fails.)
+    """
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def hook_calls(monkeypatch):
+    """Record calls of the recommender hook instead of encoding."""
+    from portal.services import recommendations
+
+    calls: list[int] = []
+    monkeypatch.setattr(recommendations, "challenge_changed", lambda challenge: calls.append(challenge.id))
+    return calls
+
+
+def test_post_challenge_creates_a_draft_and_audits_every_field(ctx, make, hook_calls):
+    officer = make.user("officer")
+    challenge = challenges.post_challenge(officer, data(domains=["smart_clinic", "data_collaboration"]))
+    assert challenge.id is not None and challenge.status == "draft" and challenge.opened_at is None
+    assert challenge.department_id == officer.department_id
+    (event,) = events(ctx, "challenge.create")
+    assert event.before is None
+    assert event.after["domains"] == ["data_collaboration", "smart_clinic"]
+    assert event.after["tags"] == ["chatbot"] and event.after["closing_on"] == FUTURE.isoformat()
+    assert hook_calls == [challenge.id]
+
+
+def test_post_challenge_accepts_a_mapping(ctx, make, hook_calls):
+    challenge = challenges.post_challenge(make.user("officer"), vars(data()) | {"unknown": 1})
+    assert challenge.title == "Online booking for dental clinics"
+
+
+def test_post_and_publish_opens_at_once(ctx, make, hook_calls):
+    challenge = challenges.post_challenge(make.user("officer"), data(), publish=True)
+    assert challenge.status == "open" and challenge.opened_at is not None
+    (opened,) = events(ctx, "challenge.open")
+    assert opened.before == {"status": "draft", "opened_at": None}
+    assert opened.after["status"] == "open"
+
+
+@pytest.mark.parametrize("closing_on", [PAST, None])
+def test_post_and_publish_refuses_a_missing_or_past_closing_date_before_writing(ctx, make, closing_on):
+    with pytest.raises(DomainError) as error:
+        challenges.post_challenge(make.user("officer"), data(closing_on=closing_on), publish=True)
+    assert error.value.field == "closing_on"
+    assert ctx.scalar(select(func.count()).select_from(Challenge)) == 0
+
+
+@pytest.mark.parametrize("role", ["startup", "coordinator", "admin"])
+def test_only_officers_post_challenges(ctx, make, role):
+    with pytest.raises(NotAllowed):
+        challenges.post_challenge(make.user(role), data())
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title": "  "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"problem_statement": "short"}, "problem_statement"),
+        ({"desired_outcomes": "x" * 5001}, "desired_outcomes"),
+        ({"domains": []}, "domains"),
+        ({"domains": ["space"]}, "domains"),
+        ({"functional_area": "space"}, "functional_area"),
+        ({"duration_weeks": 0}, "duration_weeks"),
+        ({"duration_weeks": 105}, "duration_weeks"),
+        ({"language": "fr"}, "language"),
+        ({"tags": ["t" * 61]}, "tags"),
+    ],
+)
+def test_service_enforces_the_rules_for_callers_other_than_the_form(ctx, make, changes, field):
+    with pytest.raises(DomainError) as error:
+        challenges.post_challenge(make.user("officer"), data(**changes))
+    assert error.value.field == field
+
+
+def test_update_records_only_what_changed(ctx, make, hook_calls):
+    officer = make.user("officer")
+    made = make.challenge(
+        officer.department, status="draft", title="Old", problem_statement=data().problem_statement,
+        closing_on=FUTURE,
+    )
+    challenge = ctx.get(Challenge, made.id)
+    challenges.update_challenge(officer, challenge, data(title="New", tags=["ocr", "chatbot"]))
+    (event,) = events(ctx, "challenge.update")
+    assert event.actor_id == officer.id and event.entity_type == "challenge" and event.entity_id == made.id
+    assert event.before == {"title": "Old", "tags": ["chatbot"]}
+    assert event.after == {"title": "New", "tags": ["chatbot", "ocr"]}
+    assert hook_calls == [challenge.id]
+
+
+def test_update_without_changes_writes_no_audit_event(ctx, make, hook_calls):
+    officer = make.user("officer")
+    made = make.challenge(officer.department, status="draft", tags=["chatbot"])
+    challenge = ctx.get(Challenge, made.id)
+    same = data(
+        title=made.title,
+        problem_statement=made.problem_statement,
+        domains=made.domains,
+        functional_area=made.functional_area,
+        tags=made.tags,
+        closing_on=made.closing_on,
+        duration_weeks=made.duration_weeks,
+    )
+    challenges.update_challenge(officer, challenge, same)
+    assert events(ctx, "challenge.update") == []
+
+
+def test_officer_of_other_department_cannot_update_open_or_close(ctx, make):
+    challenge = ctx.get(Challenge, make.challenge(status="open").id)
+    stranger = make.user("officer")
+    for call in (
+        lambda: challenges.update_challenge(stranger, challenge, data()),
+        lambda: challenges.open_challenge(stranger, challenge),
+        lambda: challenges.close_challenge(stranger, challenge),
+    ):
+        with pytest.raises(NotAllowed):
+            call()
+    assert challenge.status == "open" and events(ctx, "challenge.close") == []
+
+
+def test_status_moves_draft_open_closed_open(ctx, make, hook_calls):
+    officer = make.user("officer")
+    challenge = ctx.get(Challenge, make.challenge(officer.department, status="draft").id)
+    challenges.open_challenge(officer, challenge)
+    first_opened = challenge.opened_at
+    assert challenge.status == "open" and first_opened is not None
+    challenges.close_challenge(officer, challenge)
+    assert challenge.status == "closed"
+    challenges.open_challenge(officer, challenge)
+    assert challenge.status == "open" and challenge.opened_at >= first_opened
+    assert [e.action for e in ctx.scalars(select(AuditEvent).order_by(AuditEvent.id))] == [
+        "challenge.open",
+        "challenge.close",
+        "challenge.open",
+    ]
+    assert hook_calls == [challenge.id, challenge.id]  # after opening; closing changes no text
+
+
+@pytest.mark.parametrize(
+    ("status", "closing_on", "move", "error_type"),
+    [
+        ("open", FUTURE, "open_challenge", StaleState),
+        ("draft", FUTURE, "close_challenge", StaleState),
+        ("closed", FUTURE, "close_challenge", StaleState),
+        ("closed", PAST, "open_challenge", DomainError),
+        ("draft", None, "open_challenge", DomainError),
+    ],
+)
+def test_refused_status_moves_raise_and_change_nothing(ctx, make, status, closing_on, move, error_type):
+    officer = make.user("officer")
+    challenge = ctx.get(Challenge, make.challenge(officer.department, status=status, closing_on=closing_on).id)
+    with pytest.raises(error_type):
+        getattr(challenges, move)(officer, challenge)
+    assert challenge.status == status
+    assert ctx.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_open_challenge_keeps_a_closing_date_not_in_the_past(ctx, make):
+    officer = make.user("officer")
+    challenge = ctx.get(Challenge, make.challenge(officer.department, status="open").id)
+    with pytest.raises(DomainError) as error:
+        challenges.update_challenge(officer, challenge, data(closing_on=PAST))
+    assert error.value.field == "closing_on"
+    with pytest.raises(DomainError):
+        challenges.update_challenge(officer, challenge, data(closing_on=None))
+
+
+def test_hook_failure_does_not_lose_the_change(ctx, make, monkeypatch, caplog):
+    from portal.services import recommendations
+
+    def broken(challenge):
+        raise RuntimeError("encoder unavailable")
+
+    monkeypatch.setattr(recommendations, "challenge_changed", broken)
+    challenge = challenges.post_challenge(make.user("officer"), data())
+    ctx.commit()
+    assert ctx.get(Challenge, challenge.id) is not None
+    assert "challenge_changed hook failed" in caplog.text
+
+
+def test_missing_hook_is_skipped(ctx, make, monkeypatch):
+    from portal.services import recommendations
+
+    monkeypatch.delattr(recommendations, "challenge_changed")
+    assert challenges.post_challenge(make.user("officer"), data()).id is not None
+
+
+# -- search -------------------------------------------------------------------------------
+
+
+def search(viewer=None, page=1, per_page=20, **filters):
+    return challenges.search_challenges(viewer, ChallengeFilters(**filters), page, per_page)
+
+
+def titles(result) -> list[str]:
+    return [c.title for c in result.items]
+
+
+def test_search_hides_drafts_and_lists_open_before_closed(ctx, make):
+    make.challenge(title="Closed", status="closed")
+    make.challenge(title="Draft", status="draft")
+    make.challenge(title="Open", status="open")
+    result = search()
+    assert titles(result) == ["Open", "Closed"] and result.total == 2
+
+
+def test_draft_search_is_limited_to_what_the_viewer_may_see(ctx, make):
+    officer = make.user("officer")
+    make.challenge(officer.department, title="Ours", status="draft")
+    make.challenge(title="Theirs", status="draft")
+    assert titles(search(officer, status="draft")) == ["Ours"]
+    assert sorted(titles(search(make.user("coordinator"), status="draft"))) == ["Ours", "Theirs"]
+    assert titles(search(make.user("startup"), status="draft")) == []
+    assert titles(search(None, status="draft")) == []
+
+
+def test_text_search_is_case_insensitive_escapes_wildcards_and_reads_chinese(ctx, make):
+    make.challenge(title="Dental QUEUE", problem_statement="Long waits 100% of days in the clinic.")
+    make.challenge(title="牙科預約", problem_statement="市民輪候時間很長，需要網上預約。", language="zh-Hant")
+    make.challenge(title="Other", desired_outcomes="An under_score in the outcomes.")
+    assert titles(search(q="queue")) == ["Dental QUEUE"]
+    assert titles(search(q="100%")) == ["Dental QUEUE"]
+    assert titles(search(q="%")) == ["Dental QUEUE"]
+    assert titles(search(q="under_score")) == ["Other"]
+    assert titles(search(q="n_u")) == []  # "An under" would match an unescaped _
+    assert titles(search(q="輪候")) == ["牙科預約"]
+
+
+def test_page_numbers_are_clamped(ctx, make):
+    dept = make.department()
+    for n in range(5):
+        make.challenge(dept, title=f"C{n}")
+    assert (search(per_page=2).pages, search(per_page=2).total) == (3, 5)
+    assert search(page=-5, per_page=2).page == 1
+    last = search(page=10**12, per_page=2)
+    assert last.page == 3 and len(last.items) == 1
+    empty = search(q="nothing", page=4)
+    assert (empty.page, empty.pages, empty.items) == (1, 1, [])
+
+
+def test_department_challenges_count_submitted_proposals(ctx, make):
+    officer = make.user("officer")
+    busy = make.challenge(officer.department, title="Busy")
+    make.challenge(officer.department, title="Quiet", status="draft")
+    make.challenge(title="Elsewhere")
+    make.proposal(busy, make.capability())
+    make.proposal(busy, make.capability(), status="withdrawn")
+    rows = {c.title: n for c, n in challenges.department_challenges(officer)}
+    assert rows == {"Busy": 1, "Quiet": 0}

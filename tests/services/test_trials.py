@@ -1,0 +1,257 @@
+"""The trial state machine called directly: refusals by role and by state, effects, audit, tracking."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask_login import AnonymousUserMixin
+from sqlalchemy import func, select
+
+from models import AuditEvent, Kpi, Trial, TrialTransition, User
+from models.vocabulary import TRIAL_STATES
+from portal.database import db
+from portal.errors import DomainError, NotAllowed, StaleState
+from portal.services import trials
+from portal.services.trials import MOVES, TRACKING, OutcomeData, parse_kpi_lines
+from tests.web.test_trials import PARTS, ROLES, World, build_world
+
+REPORT = {"outcome": "extended", "summary": "Worked for the pilot clinic.", "lessons": "", "recommendation": ""}
+
+
+def actor(world: World, role: str) -> User | AnonymousUserMixin:
+    if role == "anonymous":
+        return AnonymousUserMixin()
+    return db.get(User, world.users[role])
+
+
+def counts() -> tuple[int, int]:
+    return (db.scalar(select(func.count()).select_from(TrialTransition)),
+            db.scalar(select(func.count()).select_from(AuditEvent)))
+
+
+def kwargs_for(world: World, name: str) -> dict:
+    if name == "approve":
+        return {"kpis": [("Accuracy", "90%")]}
+    if name == "complete":
+        return {"report": {**REPORT, "results": {world.kpi_id: "91%"}}}
+    return {}
+
+
+# -- every move by every role, from the move's first source state ---------------------------------
+
+ROLE_CASES = [(name, role) for name in MOVES for role in ROLES]
+
+
+@pytest.mark.parametrize(("name", "role"), ROLE_CASES, ids=["-".join(c) for c in ROLE_CASES])
+def test_move_by_role(app, name, role):
+    move = MOVES[name]
+    state = move.sources[0]
+    world = build_world(app, state, ready_to_start=(name == "start"))
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        before = counts()
+        if PARTS[role] & set(move.actors):
+            transition = trials.move_trial(actor(world, role), trial, name, "Because.",
+                                           expected_version=1, **kwargs_for(world, name))
+            db.commit()
+            assert transition.actor_id == world.users[role]
+            assert trial.status == (move.target or state) and trial.version == 2
+            withdrawn_proposal = 1 if name == "withdraw" else 0  # proposal.withdraw too
+            assert counts() == (before[0] + 1, before[1] + 1 + withdrawn_proposal)
+        else:
+            with pytest.raises(NotAllowed):
+                trials.move_trial(actor(world, role), trial, name, "Because.",
+                                  expected_version=1, **kwargs_for(world, name))
+            db.rollback()
+            assert db.get(Trial, world.trial_id).status == state and counts() == before
+
+
+# -- every move in every state it does not leave from ---------------------------------------------
+
+STATE_CASES = [(name, state) for name in MOVES for state in TRIAL_STATES if state not in MOVES[name].sources]
+
+
+@pytest.mark.parametrize(("name", "state"), STATE_CASES, ids=["-".join(c) for c in STATE_CASES])
+def test_move_from_wrong_state_is_stale_state(app, name, state):
+    role = {"coordinator": "coordinator", "department": "officer_own", "startup": "member"}[MOVES[name].actors[0]]
+    world = build_world(app, state)
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        with pytest.raises(StaleState, match="cannot be moved this way"):
+            trials.move_trial(actor(world, role), trial, name, "Because.", **kwargs_for(world, name))
+
+
+def test_unknown_move_is_domain_error(app):
+    world = build_world(app)
+    with app.app_context():
+        with pytest.raises(DomainError, match="Unknown action"):
+            trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "teleport")
+
+
+def test_role_is_checked_before_version_and_state(app):
+    """A party without the right part learns nothing about the trial's state or version."""
+    world = build_world(app, "completed")
+    with app.app_context():
+        with pytest.raises(NotAllowed):
+            trials.move_trial(actor(world, "member"), db.get(Trial, world.trial_id), "approve", "x", expected_version=7)
+
+
+def test_conflicted_coordinator_gets_the_conflict_message(app):
+    world = build_world(app, "proposed")
+    with app.app_context():
+        with pytest.raises(NotAllowed, match="conflict of interest"):
+            trials.move_trial(actor(world, "conflicted"), db.get(Trial, world.trial_id), "approve", "x")
+        assert trials.allowed_moves(actor(world, "conflicted"), db.get(Trial, world.trial_id)) == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_allowed_moves_match_the_table(app, role):
+    world = build_world(app, "approved")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        names = {m.name for m in trials.allowed_moves(actor(world, role), trial)}
+        expected = {n for n, m in MOVES.items() if "approved" in m.sources and PARTS[role] & set(m.actors)}
+        expected.discard("start")  # neither party has confirmed yet
+        assert names == expected
+
+
+# -- effects and audit ---------------------------------------------------------------------------
+
+
+def test_complete_audit_event_has_before_and_after(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        trials.move_trial(actor(world, "coordinator"), trial, "complete",
+                          report={**REPORT, "results": {world.kpi_id: "91%"}, "language": "zh-Hant"})
+        db.commit()
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.complete"))
+        assert event.before["status"] == "running" and event.before["outcome"] is None
+        assert event.before[f"kpis[{world.kpi_id}].result"] is None
+        assert event.after["status"] == "completed" and event.after["outcome"] == "extended"
+        assert event.after["report.language"] == "zh-Hant"
+        assert trial.decision_reason == "Worked for the pilot clinic."
+
+
+def test_complete_keeps_results_recorded_earlier(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        trials.record_kpi_result(actor(world, "coordinator"), trial, db.get(Kpi, world.kpi_id), "55%")
+        trials.move_trial(actor(world, "coordinator"), trial, "complete", report=REPORT)
+        db.commit()
+        assert trial.kpis[0].result == "55%"
+
+
+def test_complete_with_result_for_unknown_kpi_is_stale(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        with pytest.raises(StaleState):
+            trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "complete",
+                              report={**REPORT, "results": {999999: "1"}})
+
+
+def test_outcome_data_accepts_mapping_or_dataclass():
+    assert OutcomeData.coerce(None) == OutcomeData()
+    assert OutcomeData.coerce({"summary": "s", "ignored": 1}).summary == "s"
+    data = OutcomeData(summary="x")
+    assert OutcomeData.coerce(data) is data
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("A | 1", [("A", "1")]),
+        ("  A|1 \n\n B | 2 | extra", [("A", "1"), ("B", "2 | extra")]),
+        ("平均輪候時間 | 減少30%", [("平均輪候時間", "減少30%")]),
+    ],
+)
+def test_parse_kpi_lines(text, expected):
+    assert parse_kpi_lines(text) == expected
+
+
+@pytest.mark.parametrize("text", ["A", "A |", "| 1", "\n".join(f"K{i} | 1" for i in range(21))])
+def test_parse_kpi_lines_refuses_bad_lines(text, app):
+    with app.test_request_context(), pytest.raises(DomainError) as error:
+        parse_kpi_lines(text)
+    assert error.value.field == "kpis"
+
+
+def test_approve_refuses_duplicate_kpi_names(app):
+    world = build_world(app, "proposed")
+    with app.app_context():
+        with pytest.raises(DomainError, match="already a KPI"):
+            trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "approve", "ok",
+                              kpis=[("Calls answered by the bot", "1")])
+
+
+# -- tracking ------------------------------------------------------------------------------------
+
+TRACK_CASES = [(action, role) for action in TRACKING for role in ROLES]
+
+
+@pytest.mark.parametrize(("action", "role"), TRACK_CASES, ids=["-".join(c) for c in TRACK_CASES])
+def test_tracking_by_role(app, action, role):
+    world = build_world(app, "running")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        user = actor(world, role)
+        calls = {
+            "add_milestone": lambda: trials.add_milestone(user, trial, {"title": "Go", "due_on": date(2030, 1, 1)}),
+            "complete_milestone": lambda: trials.complete_milestone(user, trial, trial.milestones[0]),
+            "add_kpi": lambda: trials.add_kpi(user, trial, {"name": "New", "target": "1"}),
+            "record_result": lambda: trials.record_kpi_result(user, trial, trial.kpis[0], "2"),
+            "add_note": lambda: trials.add_note(user, trial, {"body": "Hello", "language": "en"}),
+        }
+        before = counts()
+        assert trials.may(user, trial, action) == bool(PARTS[role] & set(TRACKING[action].actors))
+        if PARTS[role] & set(TRACKING[action].actors):
+            calls[action]()
+            db.commit()
+            assert counts() == (before[0], before[1] + 1)
+        else:
+            with pytest.raises(NotAllowed):
+                calls[action]()
+            db.rollback()
+            assert counts() == before
+
+
+def test_tracking_does_not_bump_the_trial_version(app):
+    """Notes and milestones never make a coordinator's open decision form stale."""
+    world = build_world(app, "running")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        trials.add_note(actor(world, "member"), trial, {"body": "Hi"})
+        trials.add_milestone(actor(world, "member"), trial, {"title": "Go", "due_on": date(2030, 1, 1)})
+        db.commit()
+        assert trial.version == 1
+
+
+def test_milestone_due_date_must_be_a_date(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        with pytest.raises(DomainError) as error:
+            trials.add_milestone(actor(world, "coordinator"), db.get(Trial, world.trial_id),
+                                 {"title": "Go", "due_on": "2030-01-01"})
+        assert error.value.field == "due_on"
+
+
+def test_open_actions_follow_the_state(app):
+    world = build_world(app, "completed")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        assert trials.open_actions(actor(world, "coordinator"), trial) == {"record_result", "add_note"}
+        assert trials.open_actions(actor(world, "member"), trial) == {"add_note"}
+        assert trials.open_actions(actor(world, "conflicted"), trial) == set()
+
+
+def test_match_scores_for_proposals(app):
+    world = build_world(app, "proposed")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        scores = trials.match_scores([trial])
+        assert set(scores) <= {trial.id}
+        assert all(0 <= s <= 1.5 for s in scores.values())
+        assert trials.match_scores([]) == {}

@@ -1,0 +1,576 @@
+"""Trials through the web: every move and tracking action for every role and state, the page, bad input.
+
+The big tables are generated from ``MOVES`` and ``TRACKING`` x the trial states x eight roles.
+Each case builds a small world (two departments, two startups, a challenge, a trial in the
+state, one user per role), makes the request and checks the status, and that a refusal left
+the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import flask
+import pytest
+from flask_login import login_user
+from sqlalchemy import func, select
+
+from models import (
+    AuditEvent,
+    Capability,
+    Challenge,
+    ConflictOfInterest,
+    Department,
+    Kpi,
+    Milestone,
+    OutcomeReport,
+    Proposal,
+    Startup,
+    Trial,
+    TrialNote,
+    TrialTransition,
+    User,
+    utcnow,
+)
+from models.vocabulary import TRIAL_STATES
+from portal.database import db
+from portal.services.trials import MOVES, TRACKING
+from tests.factories import _password_hash
+
+ROLES = (
+    "anonymous", "officer_own", "officer_other", "member", "member_other", "coordinator", "conflicted", "admin",
+)
+#: The parts each role plays in the world's trial, written out here (not taken from the code under test).
+PARTS: dict[str, set[str]] = {
+    "anonymous": set(),
+    "officer_own": {"department"},
+    "officer_other": set(),
+    "member": {"startup"},
+    "member_other": set(),
+    "coordinator": {"coordinator"},
+    "conflicted": set(),
+    "admin": {"coordinator"},
+}
+#: Who may see the trial at all (the others get 404: its existence is private).
+VIEWERS = {"officer_own", "member", "coordinator", "conflicted", "admin"}
+
+
+@dataclass
+class World:
+    """Ids of everything a trial case needs."""
+
+    trial_id: int
+    challenge_id: int
+    startup_id: int
+    other_startup_id: int
+    capability_id: int
+    users: dict[str, int]
+    kpi_id: int | None = None
+    milestone_id: int | None = None
+
+
+def build_world(app: Any, state: str = "proposed", *, ready_to_start: bool = False, with_proposal: bool = True,
+                emails: dict[str, str] | None = None) -> World:
+    """Create the world in one transaction; the trial is in ``state`` with what that state implies."""
+    emails = emails or {}
+    with app.app_context():
+        own, other = Department(code="DH-OWN", name_en="Own unit", name_zh="本單位"), Department(
+            code="DH-OTHER", name_en="Other unit", name_zh="他單位")
+        startup, other_startup = Startup(name="Acme Health", language="en"), Startup(name="Other Co")
+        db.add_all([own, other, startup, other_startup])
+        db.flush()
+        challenge = Challenge(
+            department_id=own.id, title="Book clinic visits online", language="en",
+            problem_statement="Patients phone the clinic to book and wait a long time.",
+            functional_area="dental_clinical", status="open", opened_at=utcnow(),
+            closing_on=date.today() + timedelta(days=30),
+        )
+        challenge.domains = ["smart_clinic"]
+        challenge.tags = ["chatbot"]
+        capability = Capability(startup_id=startup.id, name="Booking bot", description="A chatbot for bookings.")
+        capability.domains = ["smart_clinic"]
+        capability.technologies = ["nlp"]
+        db.add_all([challenge, capability])
+        db.flush()
+        pw = _password_hash()
+
+        def user(key: str, role: str, **kw: Any) -> User:
+            u = User(email=emails.get(key, f"{key}@example.org"), display_name=key.replace("_", " ").title(),
+                     password_hash=pw, role=role, **kw)
+            db.add(u)
+            return u
+
+        users = {
+            "officer_own": user("officer_own", "officer", department_id=own.id),
+            "officer_other": user("officer_other", "officer", department_id=other.id),
+            "member": user("member", "startup", startup_id=startup.id),
+            "member_other": user("member_other", "startup", startup_id=other_startup.id),
+            "coordinator": user("coordinator", "coordinator"),
+            "conflicted": user("conflicted", "coordinator"),
+            "admin": user("admin", "admin"),
+        }
+        db.flush()
+        db.add(ConflictOfInterest(coordinator_id=users["conflicted"].id, startup_id=startup.id,
+                                  source="declared", reason="My brother founded it."))
+        proposal = None
+        if with_proposal:
+            proposal = Proposal(challenge_id=challenge.id, startup_id=startup.id, capability_id=capability.id,
+                                pitch="We can run this pilot in eight weeks.", submitted_by_id=users["member"].id)
+            db.add(proposal)
+            db.flush()
+        trial = Trial(challenge_id=challenge.id, startup_id=startup.id, capability_id=capability.id,
+                      proposal_id=proposal.id if proposal else None, status=state)
+        now = utcnow()
+        if state in ("approved", "running", "completed"):
+            trial.approved_at = now
+        if state in ("running", "completed") or ready_to_start:
+            trial.department_confirmed_at = trial.startup_accepted_at = now
+        if state in ("running", "completed"):
+            trial.started_at = now
+        if state == "completed":
+            trial.completed_at = now
+            trial.outcome = "adopted"
+        db.add(trial)
+        db.flush()
+        db.add(TrialTransition(trial_id=trial.id, from_state=None, to_state=state, reason="seeded"))
+        kpi = Kpi(trial_id=trial.id, name="Calls answered by the bot", target="60%")
+        milestone = Milestone(trial_id=trial.id, title="Pilot live", due_on=date.today() + timedelta(days=14))
+        db.add_all([kpi, milestone])
+        db.commit()
+        return World(
+            trial_id=trial.id, challenge_id=challenge.id, startup_id=startup.id, other_startup_id=other_startup.id,
+            capability_id=capability.id, users={k: u.id for k, u in users.items()}, kpi_id=kpi.id,
+            milestone_id=milestone.id,
+        )
+
+
+def sign_in(client: Any, app: Any, user_id: int) -> None:
+    """Sign the client in without the password form (argon2 would make 700 cases slow).
+
+    ``login_user`` runs for real in a throw-away request, so every sign-in hook stamps the
+    session as it would; the resulting session is copied into the client's cookie.
+    """
+    with app.test_request_context():
+        login_user(db.get(User, user_id))
+        data = dict(flask.session)
+    with client.session_transaction() as session:
+        session.update(data)
+
+
+def client_as(app: Any, world: World, role: str) -> Any:
+    client = app.test_client()
+    if role != "anonymous":
+        sign_in(client, app, world.users[role])
+    return client
+
+
+def snapshot(app: Any, trial_id: int) -> dict[str, Any]:
+    """Everything a move or tracking action could change."""
+    with app.app_context():
+        trial = db.get(Trial, trial_id)
+        row = {c.key: getattr(trial, c.key) for c in Trial.__table__.columns}
+        counts = {
+            model.__name__: db.scalar(select(func.count()).select_from(model))
+            for model in (TrialTransition, AuditEvent, Kpi, Milestone, TrialNote, OutcomeReport)
+        }
+        kpis = [(k.id, k.name, k.target, k.result) for k in db.scalars(select(Kpi).order_by(Kpi.id))]
+        milestones = [(m.id, m.title, m.due_on, m.done_on) for m in db.scalars(select(Milestone).order_by(Milestone.id))]
+        proposals = [(p.id, p.status) for p in db.scalars(select(Proposal))]
+        return {"trial": row, "counts": counts, "kpis": kpis, "milestones": milestones, "proposals": proposals}
+
+
+def move_data(world: World, name: str, version: int = 1, **extra: Any) -> dict[str, Any]:
+    """A valid form for move ``name``."""
+    data: dict[str, Any] = {"action": name, "version": str(version), "reason": "Agreed at the panel."}
+    if name == "approve":
+        data["kpis"] = "Waiting time cut | 30%\nSatisfaction | 4 of 5"
+    if name == "complete":
+        data.update(outcome="adopted", summary="The bot answered 70% of calls.", lessons="Start with FAQs.",
+                    recommendation="Adopt in all clinics.", report_language="en")
+        data[f"result_{world.kpi_id}"] = "70%"
+    data.update(extra)
+    return data
+
+
+def text(response: Any) -> str:
+    return response.get_data(as_text=True)
+
+
+def expected_status(role: str, actors: tuple[str, ...], allowed_state: bool) -> int:
+    if role == "anonymous":
+        return 302
+    if role not in VIEWERS:
+        return 404
+    if not PARTS[role] & set(actors):
+        return 403
+    return 302 if allowed_state else 409
+
+
+# -- every move x every state x every role --------------------------------------------------
+
+MOVE_CASES = [(name, state, role) for name in MOVES for state in TRIAL_STATES for role in ROLES]
+
+
+@pytest.mark.parametrize(("name", "state", "role"), MOVE_CASES, ids=["-".join(c) for c in MOVE_CASES])
+def test_move_table(app, name, state, role):
+    move = MOVES[name]
+    world = build_world(app, state, ready_to_start=(name == "start"))
+    before = snapshot(app, world.trial_id)
+    client = client_as(app, world, role)
+
+    response = client.post(f"/trials/{world.trial_id}/move", data=move_data(world, name))
+
+    expected = expected_status(role, move.actors, state in move.sources)
+    assert response.status_code == expected, text(response)[:2000]
+    after = snapshot(app, world.trial_id)
+    if expected != 302 or role == "anonymous":
+        assert after == before, "a refused move changed the database"
+        if role == "anonymous":
+            assert "/login" in response.headers["Location"]
+        if expected == 403 and role == "conflicted":
+            assert "conflict of interest" in text(response)
+        if expected == 409:
+            assert "cannot be moved this way" in text(response)
+        return
+    assert response.headers["Location"].endswith(f"/trials/{world.trial_id}")
+    assert after["trial"]["status"] == (move.target or state)
+    assert after["trial"]["version"] == before["trial"]["version"] + 1
+    assert after["counts"]["TrialTransition"] == before["counts"]["TrialTransition"] + 1
+    with app.app_context():
+        last = db.scalars(select(TrialTransition).order_by(TrialTransition.id.desc())).first()
+        assert last.actor_id == world.users[role]
+        assert last.from_state == state and last.to_state == after["trial"]["status"]
+        assert last.reason
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == f"trial.{name}"))
+        assert event is not None and event.actor_id == world.users[role] and event.entity_id == world.trial_id
+        assert event.after  # the change is recorded
+
+
+# -- every tracking action x every state x every role ------------------------------------------
+
+
+def tracking_request(world: World, action: str) -> tuple[str, dict[str, str]]:
+    base = f"/trials/{world.trial_id}"
+    return {
+        "add_milestone": (f"{base}/milestones", {"title": "Training done", "due_on": "2030-01-31"}),
+        "complete_milestone": (f"{base}/milestones/{world.milestone_id}/done", {}),
+        "add_kpi": (f"{base}/kpis", {"name": "Calls to the hotline", "target": "-20%"}),
+        "record_result": (f"{base}/kpis/{world.kpi_id}/result", {"result": "65%"}),
+        "add_note": (f"{base}/notes", {"body": "Week 2: staff like it.", "language": "en"}),
+    }[action]
+
+
+TRACKING_CASES = [(action, state, role) for action in TRACKING for state in TRIAL_STATES for role in ROLES]
+
+
+@pytest.mark.parametrize(("action", "state", "role"), TRACKING_CASES, ids=["-".join(c) for c in TRACKING_CASES])
+def test_tracking_table(app, action, state, role):
+    rule = TRACKING[action]
+    world = build_world(app, state)
+    before = snapshot(app, world.trial_id)
+    url, data = tracking_request(world, action)
+
+    response = client_as(app, world, role).post(url, data=data)
+
+    expected = expected_status(role, rule.actors, state in rule.states)
+    assert response.status_code == expected, text(response)[:2000]
+    after = snapshot(app, world.trial_id)
+    if expected != 302 or role == "anonymous":
+        assert after == before, "a refused action changed the database"
+        if expected == 403 and role == "conflicted":
+            assert "conflict of interest" in text(response)
+        return
+    assert after["counts"]["AuditEvent"] == before["counts"]["AuditEvent"] + 1
+    assert after["trial"]["status"] == before["trial"]["status"]
+    with app.app_context():
+        event = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert event.actor_id == world.users[role] and event.entity_type == "trial"
+        assert event.entity_id == world.trial_id and event.action.startswith("trial.")
+
+
+# -- the page shows only what the user may do -----------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_trial_page_access_by_role(app, role):
+    world = build_world(app, "shortlisted")
+    response = client_as(app, world, role).get(f"/trials/{world.trial_id}")
+    if role == "anonymous":
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    elif role not in VIEWERS:
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 200
+        page = text(response)
+        assert ('value="approve"' in page) == (role in ("coordinator", "admin"))
+        assert ('value="withdraw"' in page) == (role == "member")
+        assert ("You have a conflict of interest with this startup" in page) == (role == "conflicted")
+
+
+def test_trial_page_lists_conflicted_coordinators_to_staff_only(app):
+    world = build_world(app, "proposed")
+    assert "Conflicted" in text(client_as(app, world, "coordinator").get(f"/trials/{world.trial_id}"))
+    member_page = text(client_as(app, world, "member").get(f"/trials/{world.trial_id}"))
+    assert "Coordinators with a conflict of interest" not in member_page
+
+
+def test_conflicted_coordinator_sees_no_buttons_on_running_trial(app):
+    world = build_world(app, "running")
+    page = text(client_as(app, world, "conflicted").get(f"/trials/{world.trial_id}"))
+    assert 'value="complete"' not in page
+    assert "/result" not in page and "/kpis\"" not in page and "/milestones\"" not in page and "/notes\"" not in page
+
+
+def test_running_trial_page_offers_tracking_forms_to_coordinator(app):
+    world = build_world(app, "running")
+    page = text(client_as(app, world, "coordinator").get(f"/trials/{world.trial_id}"))
+    for url in ("/milestones\"", "/kpis\"", f"/kpis/{world.kpi_id}/result", "/notes\"", f"/milestones/{world.milestone_id}/done"):
+        assert url in page
+    assert 'value="complete"' in page and f'name="result_{world.kpi_id}"' in page
+
+
+def test_unknown_trial_is_404_and_milestone_of_other_trial_is_404(app):
+    world = build_world(app, "running")
+    client = client_as(app, world, "coordinator")
+    assert client.get("/trials/999999").status_code == 404
+    assert client.post(f"/trials/{world.trial_id}/milestones/999999/done").status_code == 404
+    assert client.post(f"/trials/{world.trial_id}/kpis/999999/result", data={"result": "1"}).status_code == 404
+
+
+# -- approving with KPIs, completing with an outcome report -----------------------------------
+
+
+def test_approve_with_kpi_lines_records_kpis_and_audit(app):
+    world = build_world(app, "shortlisted")
+    client = client_as(app, world, "coordinator")
+    response = client.post(f"/trials/{world.trial_id}/move", data=move_data(
+        world, "approve", kpis="Waiting time cut | 30%\n\n  Satisfaction|4 of 5  "))
+    assert response.status_code == 302
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        assert trial.status == "approved" and trial.approved_at is not None
+        assert [(k.name, k.target) for k in trial.kpis] == [
+            ("Calls answered by the bot", "60%"), ("Waiting time cut", "30%"), ("Satisfaction", "4 of 5")]
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.approve"))
+        assert event.before == {"status": "shortlisted", "decision_reason": "", "approved_at": None}
+        assert event.after["status"] == "approved"
+        assert any(key.endswith(".target") and value == "30%" for key, value in event.after.items())
+
+
+@pytest.mark.parametrize("lines", ["No target here", "| 30%", "Name |", "x" * 201 + " | 1"])
+def test_approve_with_bad_kpi_lines_is_400_and_changes_nothing(app, lines):
+    world = build_world(app, "shortlisted")
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "approve", kpis=lines))
+    assert response.status_code == 400
+    assert "Line 1" in text(response)
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_approve_needs_a_reason(app):
+    world = build_world(app, "proposed")
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "approve", reason="   "))
+    assert response.status_code == 400
+    assert "Give a reason for this decision." in text(response)
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_complete_records_outcome_report_and_results_readable_by_startup(app):
+    world = build_world(app, "running")
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "complete", reason=""))
+    assert response.status_code == 302
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        assert trial.status == "completed" and trial.outcome == "adopted"
+        assert trial.report.summary == "The bot answered 70% of calls."
+        assert trial.report.recommendation == "Adopt in all clinics." and trial.report.language == "en"
+        assert trial.kpis[0].result == "70%"
+        assert trial.transitions[-1].reason == "The bot answered 70% of calls."
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.complete"))
+        assert event.after[f"kpis[{world.kpi_id}].result"] == "70%"
+        assert event.after["report.summary"] == "The bot answered 70% of calls."
+    page = text(client_as(app, world, "member").get(f"/trials/{world.trial_id}"))
+    assert "Outcome report" in page and "Adopt in all clinics." in page and "70%" in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"outcome": ""}, "Choose the outcome of the trial."),
+        ({"outcome": "famous"}, "Choose an outcome from the list."),
+        ({"summary": ""}, "Summarise what the trial showed."),
+        ({"result_KPI": ""}, "Enter the measured result of"),
+        ({"report_language": "fr"}, "Choose a language from the list."),
+        ({"lessons": "x" * 10001}, "Use at most 10000 characters."),
+    ],
+)
+def test_complete_with_bad_report_is_400_and_changes_nothing(app, changes, message):
+    world = build_world(app, "running")
+    if "result_KPI" in changes:
+        changes = {f"result_{world.kpi_id}": changes.pop("result_KPI")}
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "complete", **changes))
+    assert response.status_code == 400, text(response)[:1000]
+    assert message in text(response)
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_start_before_both_confirmed_is_409(app):
+    world = build_world(app, "approved")
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "start"))
+    assert response.status_code == 409
+    assert "Both the department and the startup must confirm" in text(response)
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_confirm_and_accept_then_start(app):
+    world = build_world(app, "approved")
+    officer, member, coordinator = (client_as(app, world, r) for r in ("officer_own", "member", "coordinator"))
+    assert officer.post(f"/trials/{world.trial_id}/move", data=move_data(world, "confirm", version=1)).status_code == 302
+    # A second confirmation from a page loaded before is stale.
+    assert officer.post(f"/trials/{world.trial_id}/move", data=move_data(world, "confirm", version=1)).status_code == 409
+    assert member.post(f"/trials/{world.trial_id}/move", data=move_data(world, "accept", version=2)).status_code == 302
+    assert member.post(f"/trials/{world.trial_id}/move", data=move_data(world, "accept", version=3)).status_code == 409
+    response = coordinator.post(f"/trials/{world.trial_id}/move", data=move_data(world, "start", version=3))
+    assert response.status_code == 302
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        assert trial.status == "running" and trial.started_at is not None
+        assert [t.to_state for t in trial.transitions] == ["approved", "approved", "approved", "running"]
+
+
+def test_withdraw_withdraws_the_proposal_too(app):
+    world = build_world(app, "approved")
+    response = client_as(app, world, "member").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "withdraw"))
+    assert response.status_code == 302
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        assert trial.status == "withdrawn" and trial.proposal.status == "withdrawn"
+        assert db.scalar(select(AuditEvent).where(AuditEvent.action == "proposal.withdraw")) is not None
+
+
+def test_stale_version_is_409_with_message_and_changes_nothing(app):
+    world = build_world(app, "shortlisted")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        trial.decision_reason = "touched"
+        db.commit()  # version 2
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "approve", version=1))
+    assert response.status_code == 409
+    assert "changed by someone else" in text(response)
+    assert snapshot(app, world.trial_id) == before
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "explode", "version": "1"},
+        {"action": "approve"},
+        {"action": "approve", "version": "abc"},
+        {"action": "approve", "version": "0"},
+        {"action": "approve", "version": "99999999999999"},
+        {"action": "approve", "version": "1", "reason": "x" * 3001},
+    ],
+)
+def test_bad_move_forms_are_400(app, data):
+    world = build_world(app, "shortlisted")
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "coordinator").post(f"/trials/{world.trial_id}/move", data=data)
+    assert response.status_code == 400
+    assert snapshot(app, world.trial_id) == before
+
+
+# -- tracking details ---------------------------------------------------------------------------
+
+
+def test_milestone_added_then_marked_done(app):
+    world = build_world(app, "running")
+    client = client_as(app, world, "officer_own")
+    assert client.post(f"/trials/{world.trial_id}/milestones",
+                       data={"title": "Go live", "due_on": "2030-02-01"}).status_code == 302
+    assert client.post(f"/trials/{world.trial_id}/milestones/{world.milestone_id}/done").status_code == 302
+    # Twice is a conflict with the current state.
+    assert client.post(f"/trials/{world.trial_id}/milestones/{world.milestone_id}/done").status_code == 409
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        assert [(m.title, m.done_on is not None) for m in trial.milestones] == [
+            ("Pilot live", True), ("Go live", False)]
+        actions = list(db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+        assert actions == ["trial.milestone_add", "trial.milestone_done"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"title": "", "due_on": "2030-01-01"}, "Name the milestone."),
+        ({"title": "Go", "due_on": ""}, "Enter the date the milestone is due."),
+        ({"title": "Go", "due_on": "2030-02-30"}, "Enter a real date"),
+        ({"title": "Go", "due_on": "1999-12-31"}, "Enter a date between 2000 and 2100."),
+        ({"title": "x" * 201, "due_on": "2030-01-01"}, "Use at most 200 characters."),
+    ],
+)
+def test_bad_milestone_is_400(app, data, message):
+    world = build_world(app, "running")
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "member").post(f"/trials/{world.trial_id}/milestones", data=data)
+    assert response.status_code == 400
+    assert message in text(response)
+    assert snapshot(app, world.trial_id) == before
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "message"),
+    [
+        ("kpis", {"name": "", "target": "1"}, "Name the KPI."),
+        ("kpis", {"name": "Calls answered by the bot", "target": "1"}, "There is already a KPI called"),
+        ("kpis", {"name": "A", "target": ""}, "target."),
+        ("result", {"result": ""}, "Enter the measured result."),
+        ("notes", {"body": "", "language": "en"}, "Write the note."),
+        ("notes", {"body": "Hi", "language": "fr"}, "Choose a language from the list."),
+    ],
+)
+def test_bad_tracking_input_is_400(app, url, data, message):
+    world = build_world(app, "running")
+    path = {"kpis": f"/trials/{world.trial_id}/kpis", "result": f"/trials/{world.trial_id}/kpis/{world.kpi_id}/result",
+            "notes": f"/trials/{world.trial_id}/notes"}[url]
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "coordinator").post(path, data=data)
+    assert response.status_code == 400
+    assert message in text(response)
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_note_in_chinese_is_shown_with_its_language(app):
+    world = build_world(app, "running")
+    client = client_as(app, world, "member")
+    assert client.post(f"/trials/{world.trial_id}/notes", data={"body": "進展良好", "language": "zh-Hant"}).status_code == 302
+    page = text(client_as(app, world, "officer_own").get(f"/trials/{world.trial_id}"))
+    assert '<p class="govuk-body" lang="zh-Hant">進展良好</p>' in page
+
+
+def test_user_content_is_escaped_on_the_page(app):
+    world = build_world(app, "running")
+    client = client_as(app, world, "coordinator")
+    client.post(f"/trials/{world.trial_id}/notes", data={"body": "<script>alert(1)</script>", "language": "en"})
+    page = text(client.get(f"/trials/{world.trial_id}"))
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_trial_page_in_chinese_renders(app):
+    world = build_world(app, "running")
+    client = client_as(app, world, "coordinator")
+    with client.session_transaction() as session:
+        session["locale"] = "zh_Hant_HK"
+    assert client.get(f"/trials/{world.trial_id}").status_code == 200
