@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 06:09:30.086734
+Create Date: 2026-11-22 06:33:50.115926
 """
 
 from __future__ import annotations
@@ -230,12 +230,14 @@ def upgrade() -> None:
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('ix_notifications_user_unread', ['user_id', 'read_at'], unique=False)
 
     op.create_table('workshops',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title_en', sa.String(length=200), nullable=False),
     sa.Column('title_zh', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=False),
     sa.Column('starts_at', models.db.AwareDateTime(timezone=True), nullable=False),
     sa.Column('ends_at', models.db.AwareDateTime(timezone=True), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=False),
@@ -245,7 +247,9 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', models.db.AwareDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', models.db.AwareDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("language IN ('en', 'zh-Hant')", name=op.f('ck_workshops_language')),
     sa.CheckConstraint('capacity > 0', name=op.f('ck_workshops_capacity')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_workshops_ends_after_start')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_workshops_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workshops'))
     )
@@ -392,6 +396,7 @@ def upgrade() -> None:
     sa.Column('trial_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=True),
     sa.Column('created_at', models.db.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_trial_notes_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['trial_id'], ['trials.id'], name=op.f('fk_trial_notes_trial_id_trials'), ondelete='CASCADE'),
@@ -406,6 +411,7 @@ def upgrade() -> None:
     sa.Column('summary', sa.Text(), nullable=False),
     sa.Column('lessons', sa.Text(), nullable=False),
     sa.Column('recommendation', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=True),
     sa.Column('created_at', models.db.AwareDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', models.db.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['trial_id'], ['trials.id'], name=op.f('fk_trial_outcome_reports_trial_id_trials'), ondelete='CASCADE'),
@@ -483,6 +489,7 @@ def downgrade() -> None:
     op.drop_table('challenge_domains')
     op.drop_table('workshops')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_user_unread')
         batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
         batch_op.drop_index(batch_op.f('ix_notifications_created_at'))
 

@@ -47,7 +47,9 @@ def queue():
     ).all()
     suggestions = []
     for challenge in open_challenges:
-        recs = recommendations.recommend_startups(challenge, current_user, limit=QUEUE_MATCHES)
+        recs = recommendations.recommend_startups(
+            challenge, current_user, limit=QUEUE_MATCHES, sentence_pairs=False
+        )
         if recs:
             suggestions.append((challenge, recs))
     active = db.scalars(

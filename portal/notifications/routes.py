@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from models import Challenge, Notification
 
@@ -16,14 +19,19 @@ from ..services import notifications
 from .forms import ActionForm, PreferencesForm
 
 bp = Blueprint("notifications", __name__)
+log = logging.getLogger("innomatch.notifications")
 
 _MAX_PAGE_DIGITS = 9
 
 
 @bp.app_template_global("unread_notifications")
 def unread_notifications() -> int:
-    """The signed-in user's unread notification count, for the bell."""
-    return notifications.unread_count(current_user)
+    """The signed-in user's unread notification count, for the bell (0 if it cannot be read)."""
+    try:
+        return notifications.unread_count(current_user)
+    except SQLAlchemyError:  # the header must render even on an error page after a failed query
+        log.warning("cannot count unread notifications", exc_info=True)
+        return 0
 
 
 @bp.app_template_global("is_following")

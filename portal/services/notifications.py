@@ -25,9 +25,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, render_template, url_for
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -131,7 +130,8 @@ def message_html(notification: Notification) -> Markup:
             values[name] = Markup('<span lang="{}">{}</span>').format(langs[name], value)
         else:
             values[name] = value
-    return Markup(escape(template)) % values if values else Markup(escape(template))
+    safe_template = escape(template)  # the translation is trusted text, but escape it anyway
+    return safe_template % values if values else safe_template
 
 
 # -- links --------------------------------------------------------------------------------
@@ -261,8 +261,9 @@ def notify_challenge_opened(challenge: Challenge, actor: User | None = None) -> 
     link = _challenge_path(challenge)
     payload = _challenge_payload(challenge)
     try:
-        ranked = recommendations.recommend_startups(challenge, None, limit=MATCH_LIMIT)
-    except Exception:  # noqa: BLE001 - a recommender failure must not block opening a challenge
+        with db.begin_nested():  # a failure leaves no half-written embedding rows behind
+            ranked = recommendations.recommend_startups(challenge, None, limit=MATCH_LIMIT)
+    except Exception:
         log.exception("ranking startups for challenge %s failed; no match notifications", challenge.id)
         ranked = []
     threshold = match_threshold()

@@ -8,6 +8,8 @@ query (usually cached too) and ranks.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -230,13 +232,24 @@ def _challenge_corpus() -> tuple[matcher.HybridRanker, dict[str, Challenge]]:
 # -- recommendations -------------------------------------------------------------------
 
 
-def recommend_startups(challenge: Challenge, viewer: User | None, limit: int = 10) -> list[Recommendation]:
+def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
+    # Same fitted corpus, cheaper explanations: no sentence encoding for list views.
+    light = copy.copy(ranker)
+    light.config = dataclasses.replace(ranker._config, explain_sentences=False)
+    return light
+
+
+def recommend_startups(
+    challenge: Challenge, viewer: User | None, limit: int = 10, *, sentence_pairs: bool = True
+) -> list[Recommendation]:
     """Rank startups for ``challenge`` (one row per startup, with its best capability).
 
     Leaves out startups that already proposed or have a trial for it, startups the viewer
     dismissed, and unverified startups when ``MATCHER_VERIFIED_ONLY`` is set.
     """
     ranker, caps = _capability_corpus()
+    if not sentence_pairs:
+        ranker = _without_sentence_pairs(ranker)
     if not caps:
         return []
     excluded_startups = set(

@@ -285,8 +285,11 @@ def state_rows(figures: Figures) -> list[tuple[str, str, int]]:
     return [(s, trial_service.state_label(s), figures.by_state.get(s, 0)) for s in TRIAL_STATES]
 
 
-def table(rep: Report, key: str) -> tuple[list[str], list[list[str]]]:
-    """A table of the report as (header, rows) of text, as on the page and in the CSV."""
+def table(rep: Report, key: str, *, for_csv: bool = False) -> tuple[list[str], list[list[str]]]:
+    """A table of the report as (header, rows) of text, as on the page and in the CSV.
+
+    Months are named in the reader's language on the page and written ``YYYY-MM`` in a CSV.
+    """
     if key == "overview":
         return [_("Figure"), _("Value")], [[label, value] for label, value in overview_rows(rep.overall)]
     if key == "states":
@@ -295,7 +298,7 @@ def table(rep: Report, key: str) -> tuple[list[str], list[list[str]]]:
         columns = figure_columns()
         header = [breakdown_dimension(key)] + [title for _a, title in columns]
         rows = [
-            [row.key if key == "month" else row.label] + [cell(row.figures, a) for a, _t in columns]
+            [row.key if key == "month" and for_csv else row.label] + [cell(row.figures, a) for a, _t in columns]
             for row in rep.breakdowns[key].rows
         ]
         return header, rows
@@ -322,7 +325,7 @@ def _is_number(value: str) -> bool:
 
 def csv_text(rep: Report, key: str) -> str:
     """One table of the report as CSV text (UTF-8 with a byte-order mark for spreadsheets)."""
-    header, rows = table(rep, key)
+    header, rows = table(rep, key, for_csv=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([_safe(h) for h in header])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -64,7 +64,7 @@ def _aware(value: Any, name: str) -> datetime:
         raise DomainError(_("Enter a date and time."), field=name)
     if value.tzinfo is None:
         raise DomainError(_("Enter a date and time."), field=name)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _check_data(data: WorkshopData) -> WorkshopData:
@@ -297,8 +297,8 @@ def calendar(workshops: Iterable[Workshop], url_for_workshop: Callable[[Workshop
         event = Event()
         event.add("uid", f"workshop-{workshop.id}@{uid_domain()}")
         event.add("dtstamp", stamp)
-        event.add("dtstart", workshop.starts_at.astimezone(timezone.utc).replace(microsecond=0))
-        event.add("dtend", workshop.ends_at.astimezone(timezone.utc).replace(microsecond=0))
+        event.add("dtstart", workshop.starts_at.astimezone(UTC).replace(microsecond=0))
+        event.add("dtend", workshop.ends_at.astimezone(UTC).replace(microsecond=0))
         event.add("summary", title(workshop, locale)[0])
         if workshop.location:
             event.add("location", workshop.location)
@@ -306,6 +306,6 @@ def calendar(workshops: Iterable[Workshop], url_for_workshop: Callable[[Workshop
             event.add("description", workshop.description)
         event.add("url", url_for_workshop(workshop))
         if workshop.updated_at is not None:
-            event.add("last-modified", workshop.updated_at.astimezone(timezone.utc).replace(microsecond=0))
+            event.add("last-modified", workshop.updated_at.astimezone(UTC).replace(microsecond=0))
         cal.add_component(event)
     return cal.to_ical()

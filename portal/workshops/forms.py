@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ def to_local(value: datetime | None) -> datetime | None:
 
 def to_utc(value: datetime | None) -> datetime | None:
     """A naive local time from the form as an aware UTC time."""
-    return value.replace(tzinfo=local_zone()).astimezone(timezone.utc) if value else None
+    return value.replace(tzinfo=local_zone()).astimezone(UTC) if value else None
 
 
 class WorkshopForm(BaseForm):
@@ -58,11 +58,13 @@ class WorkshopForm(BaseForm):
         validators=[Optional(), Length(max=DESCRIPTION_MAX, message=_l("Use at most %(max)d characters."))],
     )
     starts_at = DateTimeLocalField(
-        _l("Starts (Hong Kong time)"), format=_FORMATS,
+        _l("Starts (Hong Kong time)"), format=_FORMATS, description=_l("For example 2031-03-14 14:00."),
+        invalid_value_message=_l("Enter a real date and time, for example 2031-03-14 14:00."),
         validators=[InputRequired(message=_l("Enter a date and time."))],
     )
     ends_at = DateTimeLocalField(
         _l("Ends (Hong Kong time)"), format=_FORMATS,
+        invalid_value_message=_l("Enter a real date and time, for example 2031-03-14 17:00."),
         validators=[InputRequired(message=_l("Enter a date and time."))],
     )
     location = StringField(
@@ -76,8 +78,14 @@ class WorkshopForm(BaseForm):
             NumberRange(min=1, max=CAPACITY_MAX, message=_l("Enter a capacity from %(min)d to %(max)d.")),
         ],
     )
-    domains = MultiCheckboxField(_l("Domains"), validators=[Optional()])
-    challenge_ids = MultiCheckboxField(_l("Challenges discussed"), coerce=int, validators=[Optional()])
+    domains = MultiCheckboxField(
+        _l("Domains"), validators=[Optional()], invalid_choice_message=_l("Choose domains from the list.")
+    )
+    challenge_ids = MultiCheckboxField(
+        _l("Challenges discussed"), coerce=int, validators=[Optional()],
+        invalid_value_message=_l("Choose challenges from the list."),
+        invalid_choice_message=_l("Choose challenges from the list."),
+    )
 
     def __init__(self, challenge_options: list[tuple[int, str]], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -150,7 +150,7 @@ def missing_expectations(app: Flask) -> list[str]:
 
 def _value(world: World, name: str, variant: str) -> Any:
     if name == "challenge_id":
-        return getattr(world, CHALLENGE_VARIANTS[variant])
+        return getattr(world, {**CHALLENGE_VARIANTS, "other": "challenge_other"}[variant])
     if name == "filename":
         return "img/favicon.svg"
     source = PARAMS.get(name)

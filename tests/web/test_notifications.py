@@ -24,7 +24,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), message))
         return "250 OK"

@@ -574,3 +574,35 @@ def test_trial_page_in_chinese_renders(app):
     with client.session_transaction() as session:
         session["locale"] = "zh_Hant_HK"
     assert client.get(f"/trials/{world.trial_id}").status_code == 200
+
+
+# -- the coordinators' queue ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "status"), [
+    ("anonymous", 302), ("officer_own", 403), ("member", 403), ("coordinator", 200), ("admin", 200)])
+def test_queue_is_for_the_lab_only(app, role, status):
+    world = build_world(app, "proposed")
+    assert client_as(app, world, role).get("/coordinator/").status_code == status
+
+
+def test_queue_shows_pitch_match_score_and_a_link_to_decide(app):
+    world = build_world(app, "proposed")
+    page = text(client_as(app, world, "coordinator").get("/coordinator/"))
+    assert "We can run this pilot in eight weeks." in page
+    assert "Booking bot" in page
+    assert 'class="im-score im-score--' in page and "Match score" in page
+    assert f"/trials/{world.trial_id}" in page and "Review, approve or reject" in page
+
+
+def test_queue_lists_feedback_on_recommendations(app):
+    from models import Dismissal
+
+    world = build_world(app, "proposed")
+    with app.app_context():
+        db.add(Dismissal(user_id=world.users["officer_own"], challenge_id=world.challenge_id,
+                         startup_id=world.other_startup_id, direction="for_challenge", reason="not_relevant: wrong domain"))
+        db.commit()
+    page = text(client_as(app, world, "coordinator").get("/coordinator/"))
+    assert "Feedback on recommendations" in page
+    assert "Officer Own" in page and "Other Co" in page and "not_relevant: wrong domain" in page
