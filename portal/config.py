@@ -37,7 +37,15 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Hong_Kong"
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "InnoMatch <no-reply@innomatch.hk>")
+    # Site address for links in emails sent outside a request (the daily digest).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    # A newly opened challenge is announced to startups whose match score reaches this.
+    NOTIFY_MATCH_THRESHOLD = float(os.environ.get("NOTIFY_MATCH_THRESHOLD", "0.35"))
+    ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "innomatch.hk")
     PAGE_SIZE = 20
     TESTING = False
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 06:33:50.115926
+Create Date: 2026-11-22 06:42:20.560745
 """
 
 from __future__ import annotations

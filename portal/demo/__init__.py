@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -30,6 +31,7 @@ from ..database import db
 from ..passwords import hash_password
 
 DATA = Path(__file__).with_name("data")
+HKT = ZoneInfo("Asia/Hong_Kong")
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_LOGINS = (
     ("officer@demo.gov.hk", "officer", "Department officer (Department of Health headquarters)"),
@@ -142,8 +144,8 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
         _seed_trial(row, challenges, startups, capabilities, coordinator, rng, now, today)
 
     for row in _load("workshops.json"):
-        starts = datetime.combine(today + timedelta(days=int(row["starts_in_days"])), datetime.min.time()).replace(
-            hour=14, tzinfo=now.tzinfo)
+        # 2:30 pm Hong Kong time.
+        starts = datetime.combine(today + timedelta(days=int(row["starts_in_days"])), time(14, 30), tzinfo=HKT)
         db.add(Workshop(
             title_en=row["title_en"], title_zh=row.get("title_zh", ""), description=row.get("description", ""),
             starts_at=starts, ends_at=starts + timedelta(hours=float(row.get("duration_hours", 2))),

@@ -207,6 +207,16 @@ def _challenge_changed(challenge: Challenge) -> None:
         log.exception("challenge_changed hook failed for challenge %s", challenge.id)
 
 
+def _notify(event: str, challenge: Challenge, actor: User) -> None:
+    """Tell startups and followers: ``opened``, ``updated`` or ``closed``."""
+    from . import notifications
+
+    if event == "opened":
+        notifications.notify_challenge_opened(challenge, actor)
+    else:
+        notifications.notify_challenge_changed(challenge, event, actor)
+
+
 # -- use cases ---------------------------------------------------------------------------
 
 
@@ -230,6 +240,8 @@ def post_challenge(
         db.flush()
         audit.record(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
     _challenge_changed(challenge)
+    if publish:
+        _notify("opened", challenge, officer)
     return challenge
 
 
@@ -259,6 +271,10 @@ def update_challenge(
     if before != after:
         audit.record(officer, "challenge.update", challenge, before, after)
     _challenge_changed(challenge)
+    if publish:
+        _notify("opened", challenge, officer)
+    elif before != after:
+        _notify("updated", challenge, officer)
     return challenge
 
 
@@ -273,6 +289,7 @@ def open_challenge(officer: User, challenge: Challenge) -> Challenge:
     db.flush()
     audit.record(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
     _challenge_changed(challenge)
+    _notify("opened", challenge, officer)
     return challenge
 
 
@@ -285,6 +302,7 @@ def close_challenge(officer: User, challenge: Challenge) -> Challenge:
     challenge.status = "closed"
     db.flush()
     audit.record(officer, "challenge.close", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
+    _notify("closed", challenge, officer)
     return challenge
 
 

@@ -167,6 +167,9 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     audit.record(actor, "proposal.withdraw", proposal, before, audit.snapshot(proposal, PROPOSAL_FIELDS))
     if trial is not None and trial_before is not None and trial.status != trial_before["status"]:
         audit.record(actor, "trial.withdraw", trial, trial_before, audit.snapshot(trial, TRIAL_FIELDS))
+        from .notifications import notify_trial_moved
+
+        notify_trial_moved(trial, trial.transitions[-1])
     return proposal
 
 

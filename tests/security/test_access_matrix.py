@@ -92,6 +92,36 @@ EXPECT: dict[str, dict[str, Any]] = {
     "coordinator.shortlist": {"POST": STAFF},
     "admin.users": {"GET": ADMIN},
     "admin.new_user": {"GET": ADMIN, "POST": ADMIN},
+    # __NEW__
+    "audit_log.export": {"GET": ALL},
+    "audit_log.index": {"GET": ALL},
+    "coordinator.conflicts_list": {"GET": ALL},
+    "coordinator.declare": {"POST": ALL},
+    "coordinator.detect": {"POST": ALL},
+    "notifications.follow": {"POST": {"draft": ALL, "open": ALL}},
+    "notifications.index": {"GET": ALL},
+    "notifications.preferences": {"GET": ALL, "POST": ALL},
+    "notifications.read": {"POST": ALL},
+    "notifications.read_all": {"POST": ALL},
+    "notifications.unfollow": {"POST": {"draft": ALL, "open": ALL}},
+    "stats.dashboard": {"GET": ALL},
+    "stats.download": {"GET": ALL},
+    "stats.interest": {"POST": ALL},
+    "stats.public": {"GET": ALL},
+    "stats.showcase": {"GET": ALL},
+    "trials.add_kpi": {"POST": ALL},
+    "trials.add_milestone": {"POST": ALL},
+    "trials.add_note": {"POST": ALL},
+    "trials.complete_milestone": {"POST": ALL},
+    "trials.record_result": {"POST": ALL},
+    "workshops.calendar": {"GET": ALL},
+    "workshops.create": {"GET": ALL, "POST": ALL},
+    "workshops.detail": {"GET": ALL},
+    "workshops.edit": {"GET": ALL, "POST": ALL},
+    "workshops.event": {"GET": ALL},
+    "workshops.index": {"GET": ALL},
+    "workshops.register": {"POST": ALL},
+    "workshops.unregister": {"POST": ALL},
 }
 
 #: POSTs sent a second time with minimal valid data, so the object- and action-level checks
@@ -121,6 +151,8 @@ PARAMS = {
     "notification_id": "notification",
     "department_id": "department",
     "user_id": ("users", "member"),
+    "milestone_id": "milestone",
+    "kpi_id": "kpi",
 }
 CHALLENGE_VARIANTS = {"draft": "challenge_draft", "open": "challenge_open"}
 REFUSED = ("L", "403", "404")

@@ -77,6 +77,8 @@ class World:
     workshop: int = 0
     notification: int = 0
     notification_other: int = 0
+    milestone: int = 0
+    kpi: int = 0
     emails: dict[str, str] = field(default_factory=dict)
 
 
@@ -176,10 +178,12 @@ def build_world(app: Flask, tag: str = "") -> World:
                       status="proposed")
         db.add(trial)
         db.flush()
+        milestone = Milestone(trial_id=trial.id, title="Kick-off", due_on=today + timedelta(days=10))
+        kpi = Kpi(trial_id=trial.id, name="Calls answered", target="80%")
         db.add_all([
             TrialTransition(trial_id=trial.id, from_state=None, to_state="proposed", actor_id=users["member"].id),
-            Milestone(trial_id=trial.id, title="Kick-off", due_on=today + timedelta(days=10)),
-            Kpi(trial_id=trial.id, name="Calls answered", target="80%"),
+            milestone,
+            kpi,
             TrialNote(trial_id=trial.id, author_id=users["coordinator"].id, body="Looks promising."),
             OutcomeReport(trial_id=trial.id, summary="Pending.", lessons="", recommendation=""),
             ChallengeFollow(user_id=users["member"].id, challenge_id=open_.id),
@@ -215,6 +219,7 @@ def build_world(app: Flask, tag: str = "") -> World:
             draft.id, open_.id, closed.id, other.id)
         w.proposal, w.trial, w.workshop = proposal.id, trial.id, workshop.id
         w.notification, w.notification_other = note.id, note_other.id
+        w.milestone, w.kpi = milestone.id, kpi.id
         db.remove()
     return w
 
