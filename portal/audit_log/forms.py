@@ -21,6 +21,7 @@ ENTITY_LABELS = {
     "capability": _l("Capability"),
     "conflictofinterest": _l("Conflict of interest"),
     "dismissal": _l("Feedback on a recommendation"),
+    "workshop": _l("Workshop"),
 }
 
 

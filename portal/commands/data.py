@@ -131,7 +131,8 @@ def _read(source: Path, table: Table) -> Iterator[dict[str, Any]]:
             yield {name: _decode(kind, raw.get(name)) for name, kind in kinds.items()}
 
 
-def _reset_sequences(conn: Connection) -> None:
+def reset_sequences(conn: Connection) -> None:
+    """Move every PostgreSQL id sequence past the highest id in its table."""
     for table in tables():
         pk = list(table.primary_key.columns)
         if len(pk) != 1 or not isinstance(pk[0].type, Integer):
@@ -196,7 +197,7 @@ def import_data(conn: Connection, source: Path) -> dict[str, int]:
         if n != expected:
             raise click.ClickException(f"{table.name}: the manifest lists {expected} rows, the file has {n}.")
     if conn.dialect.name == "postgresql":
-        _reset_sequences(conn)
+        reset_sequences(conn)
     return counts
 
 

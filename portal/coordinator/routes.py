@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +22,7 @@ from ..trials.forms import ButtonForm, ShortlistForm
 from .forms import ConflictForm
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
+log = logging.getLogger("innomatch.conflicts")
 
 #: How many open challenges, and matches for each, the queue suggests.
 QUEUE_CHALLENGES = 8
@@ -26,6 +30,31 @@ QUEUE_MATCHES = 3
 #: How many proposals get a match score, and how many feedback rows are shown.
 SCORED_PROPOSALS = 50
 FEEDBACK_ROWS = 20
+
+
+def _detect_on_sign_in(_app: Any, user: Any = None, **_extra: Any) -> None:
+    """Record obvious conflicts when a coordinator or a startup member signs in (also right after
+    registering): its own small unit of work, after the sign-in's own commit."""
+    # Only a real User: a proxy (login_user(current_user)) may point at itself, and its
+    # holder is signed in already anyway.
+    if type(user) is not User:
+        return
+    try:
+        if user.is_staff:
+            conflicts.detect_conflicts_for_coordinator(user)
+        elif user.is_startup and user.startup is not None:
+            conflicts.detect_conflicts_for_startup(user.startup)
+        else:
+            return
+        db.commit()
+    except Exception:
+        db.rollback()
+        log.exception("conflict detection failed at sign-in for user %s", getattr(user, "id", "?"))
+
+
+@bp.record_once
+def _connect_sign_in_hook(state: Any) -> None:
+    user_logged_in.connect(_detect_on_sign_in, state.app, weak=False)
 
 
 @bp.get("/")

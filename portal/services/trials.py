@@ -535,6 +535,16 @@ def add_note(user: User, trial: Trial, data: Mapping[str, Any]) -> TrialNote:
     return note
 
 
+def content_language(text: str | None, stored: str | None = None) -> str:
+    """The language of user content for ``lang=""``: the stored one, else guessed from the script."""
+    if stored:
+        return stored
+    text = text or ""
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    letters = sum(1 for ch in text if ch.isalpha())
+    return "zh-Hant" if letters and cjk / letters >= 0.3 else "en"
+
+
 # -- queries -------------------------------------------------------------------------------
 
 

@@ -79,6 +79,12 @@ class MoveForm(BaseForm):
         except DomainError as error:
             raise ValidationError(error.message) from None
 
+    def scope_ids(self) -> None:
+        """Give the fields the ids the page uses for the posted move (``<action>-<field>``)."""
+        if self.action.data in MOVES:
+            for field in self:
+                field.id = f"{self.action.data}-{field.name}"
+
     def result_fields(self) -> dict[int, Any]:
         """The KPI result fields, by KPI id."""
         return {int(name[len("result_"):]): field for name, field in self._fields.items() if name.startswith("result_")}

@@ -103,6 +103,7 @@ def move(trial_id: int):
     """Make one move on the trial (approve, reject, accept, withdraw, complete, ...)."""
     trial = _load(trial_id)
     form = move_form_for(trial)
+    form.scope_ids()  # so the error summary links to the fields of the posted move
     if form.action.data in trials.MOVES and not trials.may(current_user, trial, form.action.data):
         return _refused(trial, form, "form")
     if not form.validate_on_submit():

@@ -82,6 +82,8 @@ class LiveServer:
     """The seeded app served on 127.0.0.1:<free port> from a background thread."""
 
     db_path: Path
+    #: "hashing" (fast, model-free) for tests; "default" for the real sentence-transformers model.
+    matcher_model: str = "hashing"
     app: Any = None
     url: str = ""
     errors: list[str] = field(default_factory=list)
@@ -101,7 +103,7 @@ class LiveServer:
             "DATABASE_URL": f"sqlite:///{self.db_path}",
             "WTF_CSRF_ENABLED": True,  # real browser forms post the token
             "RATELIMIT_ENABLED": False,
-            "MATCHER_MODEL": "hashing",
+            "MATCHER_MODEL": self.matcher_model,
             "SECRET_KEY": "e2e-secret-key",
             # Let the app's own error pages answer (500 included), as in production.
             "TESTING": False,
@@ -235,6 +237,24 @@ def use_language(page: Any, locale: str) -> None:
         with page.expect_navigation(wait_until="domcontentloaded"):
             page.locator("form.im-lang button[name=locale]").click()
     expect(html).to_have_attribute("lang", want, timeout=TIMEOUT_MS)
+
+
+def signed_in_states(browser: Any, server: LiveServer) -> Any:
+    """``states(role)``: the cookies of that demo user, signed in through the form on first use."""
+    states: dict[str, dict[str, Any]] = {}
+
+    def state(role: str) -> dict[str, Any]:
+        if role not in states:
+            context = browser.new_context(viewport=VIEWPORTS["desktop"])
+            context.set_default_timeout(TIMEOUT_MS)
+            try:
+                sign_in(context.new_page(), server, DEMO_EMAILS[role])
+                states[role] = context.storage_state()
+            finally:
+                context.close()
+        return states[role]
+
+    return state
 
 
 def sign_in(page: Any, server: LiveServer, email: str, password: str | None = None) -> None:

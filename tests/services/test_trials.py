@@ -84,25 +84,24 @@ def test_move_from_wrong_state_is_stale_state(app, name, state):
 
 def test_unknown_move_is_domain_error(app):
     world = build_world(app)
-    with app.app_context():
-        with pytest.raises(DomainError, match="Unknown action"):
-            trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "teleport")
+    with app.app_context(), pytest.raises(DomainError, match="Unknown action"):
+        trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "teleport")
 
 
 def test_role_is_checked_before_version_and_state(app):
     """A party without the right part learns nothing about the trial's state or version."""
     world = build_world(app, "completed")
-    with app.app_context():
-        with pytest.raises(NotAllowed):
-            trials.move_trial(actor(world, "member"), db.get(Trial, world.trial_id), "approve", "x", expected_version=7)
+    with app.app_context(), pytest.raises(NotAllowed):
+        trials.move_trial(actor(world, "member"), db.get(Trial, world.trial_id), "approve", "x", expected_version=7)
 
 
 def test_conflicted_coordinator_gets_the_conflict_message(app):
     world = build_world(app, "proposed")
     with app.app_context():
+        trial = db.get(Trial, world.trial_id)
         with pytest.raises(NotAllowed, match="conflict of interest"):
-            trials.move_trial(actor(world, "conflicted"), db.get(Trial, world.trial_id), "approve", "x")
-        assert trials.allowed_moves(actor(world, "conflicted"), db.get(Trial, world.trial_id)) == []
+            trials.move_trial(actor(world, "conflicted"), trial, "approve", "x")
+        assert trials.allowed_moves(actor(world, "conflicted"), trial) == []
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -146,10 +145,9 @@ def test_complete_keeps_results_recorded_earlier(app):
 
 def test_complete_with_result_for_unknown_kpi_is_stale(app):
     world = build_world(app, "running")
-    with app.app_context():
-        with pytest.raises(StaleState):
-            trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "complete",
-                              report={**REPORT, "results": {999999: "1"}})
+    with app.app_context(), pytest.raises(StaleState):
+        trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "complete",
+                          report={**REPORT, "results": {999999: "1"}})
 
 
 def test_outcome_data_accepts_mapping_or_dataclass():
@@ -181,10 +179,9 @@ def test_parse_kpi_lines_refuses_bad_lines(text, app):
 
 def test_approve_refuses_duplicate_kpi_names(app):
     world = build_world(app, "proposed")
-    with app.app_context():
-        with pytest.raises(DomainError, match="already a KPI"):
-            trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "approve", "ok",
-                              kpis=[("Calls answered by the bot", "1")])
+    with app.app_context(), pytest.raises(DomainError, match="already a KPI"):
+        trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "approve", "ok",
+                          kpis=[("Calls answered by the bot", "1")])
 
 
 # -- tracking ------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -52,8 +52,8 @@ def test_moves_appear_in_the_log_as_a_diff(app):
 
 def test_filters_actor_action_entity_and_dates(app):
     world = build_world(app)
-    now = datetime.now(timezone.utc)
-    old = datetime(2025, 1, 10, 20, 0, tzinfo=timezone.utc)  # 11 January in Hong Kong
+    now = datetime.now(UTC)
+    old = datetime(2025, 1, 10, 20, 0, tzinfo=UTC)  # 11 January in Hong Kong
     add_events(app, world, [
         ("coordinator", "trial.approve", "trial", 7, {"status": "proposed"}, {"status": "approved"}, now),
         ("admin", "user.create", "user", 3, None, {"email": "x@example.org"}, now),
@@ -102,7 +102,7 @@ def test_bad_filters_are_400_with_a_message(app, query, message):
 
 def test_pages(app):
     world = build_world(app)
-    base = datetime.now(timezone.utc)
+    base = datetime.now(UTC)
     add_events(app, world, [("coordinator", f"test.e{i:02d}", "trial", i + 1, None, {"n": i},
                              base - timedelta(minutes=i)) for i in range(45)])
     client = client_as(app, world, "coordinator")
@@ -117,7 +117,7 @@ def test_pages(app):
 
 def test_csv_export_is_filtered_quoted_and_formula_safe(app):
     world = build_world(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     add_events(app, world, [
         ("coordinator", "trial.note_add", "trial", 1, None, {"body": 'He said "hi", then left\nline 2'}, now),
         ("coordinator", "trial.kpi_add", "trial", 1, None, {"name": "=HYPERLINK(\"http://evil\")"}, now),

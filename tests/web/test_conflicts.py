@@ -115,13 +115,14 @@ def test_officers_and_members_never_get_conflicts(app):
         assert not conflicts.has_conflict(db.get(User, world.users["member"]), world.startup_id)
 
 
-def test_detected_conflict_counts_before_it_is_stored(app):
-    """Live detection: even if nobody ran detection, the coordinator cannot decide."""
+def test_detected_conflict_counts_before_it_is_stored(app, monkeypatch):
+    """Live detection: even if detection never ran (nor at sign-in), the coordinator cannot decide."""
+    monkeypatch.setattr(conflicts, "detect_conflicts_for_coordinator", lambda user: [])
     world = build_world(app, "proposed", emails={"coordinator": "kelvin@acme.hk", "member": "ceo@acme.hk"})
+    client = client_as(app, world, "coordinator")
     assert conflict_rows(app) == [(world.users["conflicted"], world.startup_id, "declared")]
     before = snapshot(app, world.trial_id)
-    response = client_as(app, world, "coordinator").post(
-        f"/trials/{world.trial_id}/move", data=move_data(world, "approve"))
+    response = client.post(f"/trials/{world.trial_id}/move", data=move_data(world, "approve"))
     assert response.status_code == 403
     assert "conflict of interest" in text(response)
     assert snapshot(app, world.trial_id) == before
@@ -181,9 +182,21 @@ def test_declaring_a_detected_conflict_makes_it_declared(app):
     assert len(conflict_rows(app)) == 2
 
 
-def test_detect_button_records_detected_conflicts(app):
+def test_signing_in_records_the_coordinators_detected_conflicts(app):
     world = build_world(app, "proposed", emails={"coordinator": "kelvin@acme.hk", "member": "ceo@acme.hk"})
+    assert (world.users["coordinator"], world.startup_id, "detected") not in conflict_rows(app)
+    client = client_as(app, world, "coordinator")  # signs in through login_user
+    assert (world.users["coordinator"], world.startup_id, "detected") in conflict_rows(app)
+    assert "Detected" in text(client.get("/coordinator/conflicts"))
+
+
+def test_detect_button_records_detected_conflicts(app):
+    world = build_world(app, "proposed", emails={"coordinator": "kelvin@acme.hk"})
     client = client_as(app, world, "coordinator")
+    with app.app_context():  # a member with the coordinator's domain joins after the sign-in
+        db.add(User(email="cto@acme.hk", display_name="CTO", password_hash="x", role="startup",
+                    startup_id=world.startup_id))
+        db.commit()
     page = text(client.get("/coordinator/conflicts"))
     assert "Not recorded yet" in page  # detected live, not stored
     response = client.post("/coordinator/conflicts/detect", follow_redirects=True)
@@ -191,6 +204,17 @@ def test_detect_button_records_detected_conflicts(app):
     assert (world.users["coordinator"], world.startup_id, "detected") in conflict_rows(app)
     response = client.post("/coordinator/conflicts/detect", follow_redirects=True)
     assert "No new conflicts of interest found." in text(response)
+
+
+def test_failed_detection_does_not_stop_the_sign_in(app, monkeypatch):
+    world = build_world(app, "proposed")
+
+    def broken(user):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(conflicts, "detect_conflicts_for_coordinator", broken)
+    client = client_as(app, world, "coordinator")
+    assert client.get("/coordinator/").status_code == 200
 
 
 @pytest.mark.parametrize(("role", "status"), [
@@ -207,9 +231,8 @@ def test_conflict_pages_are_for_the_lab_only(app, role, status):
 
 def test_service_refuses_declarations_by_non_staff(app):
     world = build_world(app, "proposed")
-    with app.app_context():
-        with pytest.raises(conflicts.NotAllowed):
-            conflicts.declare_conflict(db.get(User, world.users["member"]), db.get(Startup, world.startup_id), "x")
+    with app.app_context(), pytest.raises(conflicts.NotAllowed):
+        conflicts.declare_conflict(db.get(User, world.users["member"]), db.get(Startup, world.startup_id), "x")
 
 
 # -- every trial route, for the conflicted coordinator ----------------------------------------------
@@ -266,3 +289,14 @@ def test_conflicted_coordinator_cannot_shortlist_a_match(app):
         trial = db.scalar(select(Trial))
         assert trial.status == "shortlisted"
         assert trials.has_conflict(db.get(User, world.users["conflicted"]), trial.startup_id)
+
+
+def test_registering_a_startup_from_a_coordinators_domain_records_the_conflict(app, client):
+    world = build_world(app, "proposed", emails={"coordinator": "kelvin@acme.hk"})
+    response = client.post("/register", data={
+        "display_name": "Ada Chan", "email": "ada@acme.hk", "startup_name": "Acme Spin-off", "size": "1-10",
+        "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase"})
+    assert response.status_code == 302
+    with app.app_context():
+        startup_id = db.scalar(select(Startup.id).where(Startup.name == "Acme Spin-off"))
+    assert (world.users["coordinator"], startup_id, "detected") in conflict_rows(app)

@@ -606,3 +606,22 @@ def test_queue_lists_feedback_on_recommendations(app):
     page = text(client_as(app, world, "coordinator").get("/coordinator/"))
     assert "Feedback on recommendations" in page
     assert "Officer Own" in page and "Other Co" in page and "not_relevant: wrong domain" in page
+
+
+def test_error_summary_links_to_the_field_of_the_posted_move(app):
+    world = build_world(app, "running")
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "complete", summary=""))
+    assert response.status_code == 400
+    page = text(response)
+    assert '<a href="#complete-summary">Summarise what the trial showed.</a>' in page
+    assert 'id="complete-summary"' in page and 'id="complete-summary-error"' in page
+
+
+def test_guessed_language_of_content_without_one(app):
+    from portal.services.trials import content_language
+
+    assert content_language("已收到建議書，待確認。") == "zh-Hant"
+    assert content_language("Received; KPI 達標") == "en"
+    assert content_language("Anything", "zh-Hant") == "zh-Hant"
+    assert content_language("") == "en" and content_language(None) == "en"

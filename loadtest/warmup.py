@@ -1,0 +1,68 @@
+"""Warm the server before measuring: each worker fits its rankers on its first recommendation page.
+
+    python loadtest/warmup.py http://127.0.0.1:5077 --rounds 8
+
+Requests go in parallel so that every gunicorn worker gets some; prints how long the
+first (cold) and the last (warm) recommendation pages took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+PASSWORD = "loadtest-password-2026"  # nosec B105 - throwaway load-test accounts
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def signed_in(host: str, email: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{host}/login", timeout=60).text
+    match = CSRF.search(page)
+    token = (match.group(1) or match.group(2)) if match else ""
+    response = session.post(f"{host}/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
+                            allow_redirects=False, timeout=60)
+    if response.status_code != 302:
+        raise SystemExit(f"warm-up: sign-in as {email} failed ({response.status_code})")
+    return session
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("host")
+    parser.add_argument("--rounds", type=int, default=8, help="parallel requests per page")
+    parser.add_argument("--repeat", type=int, default=2, help="how many times to go through the pages")
+    args = parser.parse_args()
+    host = args.host.rstrip("/")
+    member = signed_in(host, "member39@load.test")
+    officer = signed_in(host, "officer7@load.test")
+    coordinator = signed_in(host, "coordinator1@load.test")
+    mine = officer.get(f"{host}/challenges/mine", timeout=120).text
+    challenge_ids = list(dict.fromkeys(re.findall(r"/challenges/(\d+)/recommended", mine)
+                                       or re.findall(r'href="/challenges/(\d+)"', mine)))
+    pages = [(member, "/recommendations"), (coordinator, "/coordinator/"), (member, "/challenges?q=clinic")]
+    if challenge_ids:
+        pages.append((officer, f"/challenges/{challenge_ids[0]}/recommended"))
+
+    def fetch(job: tuple[requests.Session, str]) -> tuple[str, int, float]:
+        session, path = job
+        started = time.monotonic()
+        status = session.get(f"{host}{path}", timeout=300).status_code
+        return path, status, time.monotonic() - started
+
+    for round_number in range(args.repeat):
+        with ThreadPoolExecutor(max_workers=args.rounds) as pool:
+            results = list(pool.map(fetch, [job for job in pages for _ in range(args.rounds)]))
+        bad = [r for r in results if r[1] != 200]
+        if bad:
+            raise SystemExit(f"warm-up: {bad[:3]}")
+        slowest = max(results, key=lambda r: r[2])
+        print(f"warm-up round {round_number + 1}: {len(results)} pages, slowest {slowest[0]} {slowest[2]:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

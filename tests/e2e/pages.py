@@ -1,0 +1,171 @@
+"""Every page type of the app, as the user who sees it, for the accessibility checks.
+
+``SPECS`` lists the pages we know (with the role that sees them and, for forms, a button that
+shows the errors). ``discovered_specs()`` adds every other GET page of ``app.url_map`` (a page
+added after this file was written), resolved at run time: ids from the demo data, the first role
+that gets an HTML page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+ROLES = (None, "startup", "officer", "coordinator", "admin")
+#: Endpoints that are not pages: files, redirects, health checks.
+NOT_PAGES = {"static", "main.healthz", "startups.mine"}
+NOT_PAGE_SUFFIXES = (".csv", ".ics", ".json", ".xml", ".txt", ".pdf")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: who sees it, where, and how to reach the state we check."""
+
+    name: str
+    role: str | None  # None: not signed in
+    endpoint: str  # "" for a page of no endpoint (404)
+    path: Callable[[dict[str, int]], str] | None = None  # from the demo ids; None: discovered
+    submit: str | None = None  # a button to press first (a form with its errors shown)
+    status: int = 200
+    discovered: bool = False
+    args: tuple[str, ...] = field(default=())
+
+
+def _p(template: str) -> Callable[[dict[str, int]], str]:
+    return lambda ids: template.format(**ids)
+
+
+SUBMIT = "main form[method=post] button[type=submit]"
+SPECS: tuple[PageSpec, ...] = (
+    # Anyone
+    PageSpec("landing", None, "main.index", _p("/")),
+    PageSpec("sign-in", None, "auth.login", _p("/login")),
+    PageSpec("sign-in-errors", None, "auth.login", _p("/login"), submit=SUBMIT, status=400),
+    PageSpec("register", None, "auth.register", _p("/register")),
+    PageSpec("register-errors", None, "auth.register", _p("/register"), submit=SUBMIT, status=400),
+    PageSpec("challenges-filtered", None, "challenges.index", _p("/challenges?q=&domain=customer_service&status=open")),
+    PageSpec("challenges-none-found", None, "challenges.index", _p("/challenges?q=no-challenge-has-these-words")),
+    PageSpec("challenge", None, "challenges.detail", _p("/challenges/{challenge}")),
+    PageSpec("stats", None, "stats.public", _p("/stats")),
+    PageSpec("workshops", None, "workshops.index", _p("/workshops")),
+    PageSpec("error-404", None, "", _p("/no-such-page"), status=404),
+    # Startup founder
+    PageSpec("recommendations", "startup", "matches.for_startup", _p("/recommendations")),
+    PageSpec("startup-profile", "startup", "startups.profile", _p("/startups/{founder_startup}")),
+    PageSpec("startup-edit", "startup", "startups.edit", _p("/startups/{founder_startup}/edit")),
+    PageSpec("capability-new", "startup", "startups.new_capability", _p("/startups/capabilities/new")),
+    PageSpec("capability-new-errors", "startup", "startups.new_capability", _p("/startups/capabilities/new"),
+             submit=SUBMIT, status=400),
+    PageSpec("capability-edit", "startup", "startups.edit_capability", _p("/capabilities/{founder_capability}/edit")),
+    PageSpec("capability-delete", "startup", "startups.delete_capability",
+             _p("/capabilities/{founder_capability}/delete")),
+    PageSpec("proposal-form", "startup", "startups.propose", _p("/challenges/{unproposed_challenge}/propose")),
+    PageSpec("proposal-form-errors", "startup", "startups.propose", _p("/challenges/{unproposed_challenge}/propose"),
+             submit=SUBMIT, status=400),
+    PageSpec("my-proposals", "startup", "startups.my_proposals", _p("/startups/proposals")),
+    PageSpec("workshop", "startup", "workshops.detail", _p("/workshops/{workshop}")),
+    PageSpec("notifications", "startup", "notifications.index", _p("/notifications")),
+    PageSpec("notification-preferences", "startup", "notifications.preferences", _p("/notifications/preferences")),
+    PageSpec("account", "startup", "auth.account", _p("/account")),
+    PageSpec("error-403", "startup", "admin.users", _p("/admin/users"), status=403),
+    # Department officer
+    PageSpec("our-challenges", "officer", "challenges.mine", _p("/challenges/mine")),
+    PageSpec("challenge-officer", "officer", "challenges.detail", _p("/challenges/{own_challenge}")),
+    PageSpec("challenge-form", "officer", "challenges.create", _p("/challenges/new")),
+    PageSpec("challenge-form-errors", "officer", "challenges.create", _p("/challenges/new"),
+             submit="main form button[name=action][value=open]", status=400),
+    PageSpec("challenge-edit", "officer", "challenges.edit", _p("/challenges/{own_challenge}/edit")),
+    PageSpec("recommended-startups", "officer", "matches.for_challenge", _p("/challenges/{own_challenge}/recommended")),
+    PageSpec("showcase", "officer", "stats.showcase", _p("/showcase")),
+    # Lab coordinator
+    PageSpec("queue", "coordinator", "coordinator.queue", _p("/coordinator/")),
+    PageSpec("conflicts", "coordinator", "coordinator.conflicts_list", _p("/coordinator/conflicts")),
+    PageSpec("startups", "coordinator", "startups.index", _p("/startups")),
+    PageSpec("trial-proposed", "coordinator", "trials.detail", _p("/trials/{trial_proposed}")),
+    PageSpec("trial-errors", "coordinator", "trials.detail", _p("/trials/{trial_proposed}"),
+             submit="main form:has(input[name=action][value=approve]) button[type=submit]", status=400),
+    PageSpec("trial-running", "coordinator", "trials.detail", _p("/trials/{trial_running}")),
+    PageSpec("trial-completed", "coordinator", "trials.detail", _p("/trials/{trial_completed}")),
+    PageSpec("dashboard", "coordinator", "stats.dashboard", _p("/dashboard")),
+    PageSpec("workshop-form", "coordinator", "workshops.create", _p("/workshops/new")),
+    PageSpec("workshop-form-errors", "coordinator", "workshops.create", _p("/workshops/new"), submit=SUBMIT, status=400),
+    PageSpec("workshop-edit", "coordinator", "workshops.edit", _p("/workshops/{workshop}/edit")),
+    PageSpec("audit-log", "coordinator", "audit_log.index", _p("/audit")),
+    # Administrator
+    PageSpec("admin-users", "admin", "admin.users", _p("/admin/users")),
+    PageSpec("admin-new-user", "admin", "admin.new_user", _p("/admin/users/new")),
+    PageSpec("admin-new-user-errors", "admin", "admin.new_user", _p("/admin/users/new"), submit=SUBMIT, status=400),
+)
+
+
+def discovered_specs(app: Any) -> list[PageSpec]:
+    """GET pages of ``app`` that ``SPECS`` does not cover (checked as the first role that sees them)."""
+    known = {s.endpoint for s in SPECS}
+    found: dict[str, PageSpec] = {}
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or rule.endpoint in known or rule.endpoint in NOT_PAGES:
+            continue
+        if rule.rule.endswith(NOT_PAGE_SUFFIXES) or rule.endpoint in found:
+            continue
+        name = "auto-" + rule.endpoint.replace(".", "-").replace("_", "-")
+        found[rule.endpoint] = PageSpec(name, None, rule.endpoint, discovered=True, args=tuple(sorted(rule.arguments)))
+    return sorted(found.values(), key=lambda s: s.name)
+
+
+# -- ids of demo rows, resolved once per run -------------------------------------------------
+
+
+def demo_ids(db: Any) -> dict[str, int]:
+    """Ids the page paths need, read from the seeded database."""
+    from models import Capability, Challenge, Department, Proposal, Trial, User, Workshop
+    from portal.demo import DEMO_LOGINS
+
+    founder = db.scalar(select(User).where(User.email == DEMO_LOGINS[1][0]))
+    officer = db.scalar(select(User).where(User.email == DEMO_LOGINS[0][0]))
+    proposed_by_founder = set(db.scalars(select(Proposal.challenge_id).where(Proposal.startup_id == founder.startup_id)))
+    proposed_by_founder |= set(db.scalars(select(Trial.challenge_id).where(Trial.startup_id == founder.startup_id)))
+    open_challenges = list(db.scalars(select(Challenge).where(Challenge.status == "open").order_by(Challenge.id)))
+    dh = db.get(Department, officer.department_id)
+
+    def trial(state: str) -> int:
+        return db.scalar(select(Trial.id).where(Trial.status == state).order_by(Trial.id))
+
+    ids = {
+        "challenge": open_challenges[0].id,
+        "own_challenge": next(c.id for c in open_challenges if c.department_id == dh.id),
+        "unproposed_challenge": next(c.id for c in open_challenges if c.id not in proposed_by_founder),
+        "founder_startup": founder.startup_id,
+        "founder_capability": db.scalar(
+            select(Capability.id).where(Capability.startup_id == founder.startup_id).order_by(Capability.id)
+        ),
+        "trial_proposed": trial("proposed"),
+        "trial_running": trial("running"),
+        "trial_completed": trial("completed"),
+        "workshop": db.scalar(select(Workshop.id).order_by(Workshop.id)),
+    }
+    return ids
+
+
+def discovered_path(db: Any, spec: PageSpec) -> str | None:
+    """The URL of a discovered page, each ``<int:x_id>`` filled with the first row of model X."""
+    import models
+    from flask import url_for
+
+    values: dict[str, int] = {}
+    for arg in spec.args:
+        match = re.fullmatch(r"(\w+)_id", arg)
+        model = None
+        if match:
+            wanted = match.group(1).replace("_", "").lower()
+            model = next((m.class_ for m in models.Base.registry.mappers if m.class_.__name__.lower() == wanted), None)
+        if model is None:
+            return None
+        row_id = db.scalar(select(model.id).order_by(model.id))
+        if row_id is None:
+            return None
+        values[arg] = row_id
+    return url_for(spec.endpoint, **values)
