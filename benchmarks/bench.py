@@ -37,7 +37,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -45,8 +45,8 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 DIM = 384
 K = 10
@@ -91,6 +91,35 @@ def timed(
     return np.asarray(out)
 
 
+def timed_interleaved(
+    fns: dict[str, Callable[[Any], Any]], args: list[Any], warmup: int = 2, budget_s: float = 8.0
+) -> dict[str, np.ndarray]:
+    """Latencies in ms of several methods, interleaved call by call.
+
+    Each argument is run through every method in turn (rotating the order), so load
+    from other processes on a shared machine hits all methods alike instead of
+    favouring whichever ran in a quiet moment.  A method that has used ``budget_s``
+    seconds (after at least 5 calls) is skipped for the remaining arguments.
+    """
+    names = list(fns)
+    for a in args[:warmup]:
+        for name in names:
+            fns[name](a)
+    out: dict[str, list[float]] = {name: [] for name in names}
+    spent = dict.fromkeys(names, 0.0)
+    for i, a in enumerate(args):
+        order = names[i % len(names) :] + names[: i % len(names)]
+        for name in order:
+            if spent[name] > budget_s and len(out[name]) >= 5:
+                continue
+            t0 = time.perf_counter()
+            fns[name](a)
+            dt = time.perf_counter() - t0
+            out[name].append(dt * 1000)
+            spent[name] += dt
+    return {name: np.asarray(v) for name, v in out.items()}
+
+
 def pct(ms: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
@@ -114,7 +143,7 @@ class Threads:
         self._limits: Any = None
         self._torch_prev: int | None = None
 
-    def __enter__(self) -> Threads:
+    def __enter__(self) -> Self:
         if self.n is not None:
             self._limits = threadpool_limits(self.n)
             torch = sys.modules.get("torch")
@@ -228,35 +257,45 @@ def bench_dense(
         for threads in (None, 1):
             tag = "1" if threads == 1 else "all"
             with Threads(threads):
-                ours32 = timed(lambda q: f32.search(q, K), qs)
-                ours16 = timed(lambda q: f16.search(q, K), qs)
-                st = timed(
-                    lambda q: util.semantic_search(torch.from_numpy(q[None, :]), corpus, top_k=K),
+                lat = timed_interleaved(
+                    {
+                        "DenseIndex float32": lambda q, f=f32: f.search(q, K),
+                        "DenseIndex float16": lambda q, f=f16: f.search(q, K),
+                        "util.semantic_search": lambda q, c=corpus: util.semantic_search(
+                            torch.from_numpy(q[None, :]), c, top_k=K
+                        ),
+                        "util.semantic_search dot": lambda q, c=corpus: util.semantic_search(
+                            torch.from_numpy(q[None, :]),
+                            c,
+                            top_k=K,
+                            score_function=util.dot_score,
+                        ),
+                    },
                     qs,
                 )
-                st_dot = timed(
-                    lambda q: util.semantic_search(
-                        torch.from_numpy(q[None, :]), corpus, top_k=K, score_function=util.dot_score
-                    ),
-                    qs,
-                )
-            for label, ms, nbytes in (
-                ("DenseIndex float32", ours32, f32.vectors_.nbytes),
-                ("DenseIndex float16", ours16, f16.vectors_.nbytes),
-                ("util.semantic_search", st, X.nbytes),
-                ("util.semantic_search dot", st_dot, X.nbytes),
+            for label, nbytes in (
+                ("DenseIndex float32", f32.vectors_.nbytes),
+                ("DenseIndex float16", f16.vectors_.nbytes),
+                ("util.semantic_search", X.nbytes),
+                ("util.semantic_search dot", X.nbytes),
             ):
+                ms = lat[label]
                 p50, p99 = pct(ms)
                 rows.append(
                     [f"{n:,}", label, tag, f"{p50:.2f}", f"{p99:.2f}", f"{nbytes / 2**20:.0f}"]
                 )
-                entry[f"{label}|{tag}"] = {"p50_ms": p50, "p99_ms": p99, "index_mib": nbytes / 2**20}
+                entry[f"{label}|{tag}"] = {
+                    "p50_ms": p50,
+                    "p99_ms": p99,
+                    "index_mib": nbytes / 2**20,
+                }
         # Same answers? (float16 rounding may swap near-ties.)
-        agree = np.mean(
-            [len(set(f16.search(q, K)[0]) & set(e)) / K for q, e in zip(qs, exact_ids)]
-        )
+        agree = np.mean([len(set(f16.search(q, K)[0]) & set(e)) / K for q, e in zip(qs, exact_ids)])
         st_ids = [
-            [h["corpus_id"] for h in util.semantic_search(torch.from_numpy(q[None]), corpus, top_k=K)[0]]
+            [
+                h["corpus_id"]
+                for h in util.semantic_search(torch.from_numpy(q[None]), corpus, top_k=K)[0]
+            ]
             for q in qs[:5]
         ]
         st_agree = np.mean([len(set(s) & set(e)) / K for s, e in zip(st_ids, exact_ids)])
@@ -265,7 +304,7 @@ def bench_dense(
         entry["rss_growth_mib_f32_plus_f16"] = f16_rss
         results.setdefault("dense", []).append(entry)
         kept[n] = (X, f32) if n == max(sizes) else None
-        del f16, corpus
+        f16 = corpus = None  # free before the next size
         if n != max(sizes):
             del X, f32
     return rows, kept
@@ -300,7 +339,13 @@ def bench_hnsw(
         how = f"built with {os.cpu_count()} threads, saved to benchmarks/.cache/{path.name}"
     build_s = time.perf_counter() - t0
     grown = rss_mb() - base
-    info = {"n": n, "build_or_load_s": build_s, "how": how, "rss_growth_mib": grown, "params": params}
+    info = {
+        "n": n,
+        "build_or_load_s": build_s,
+        "how": how,
+        "rss_growth_mib": grown,
+        "params": params,
+    }
     rows = []
     for ef in (16, 32, 64, 128, 256):
         index.ef_search = ef
@@ -353,11 +398,20 @@ def bench_bm25(sizes: list[int], n_queries: int, results: dict[str, Any]) -> lis
         tokenized = [tokenize(d) for d in docs]
         theirs = BM25Okapi(tokenized)
         theirs_fit = time.perf_counter() - t0
-        q_ours = timed(lambda q: top_k(ours.score(q), K), queries)
-        q_theirs = timed(lambda q: top_k(np.asarray(theirs.get_scores(tokenize(q))), K), queries)
+        lat = timed_interleaved(
+            {
+                "ours": lambda q, o=ours: top_k(o.score(q), K),
+                "theirs": lambda q, t=theirs: top_k(np.asarray(t.get_scores(tokenize(q))), K),
+            },
+            queries,
+        )
+        q_ours, q_theirs = lat["ours"], lat["theirs"]
         overlap = np.mean(
             [
-                len(set(top_k(ours.score(q), K)) & set(top_k(np.asarray(theirs.get_scores(tokenize(q))), K)))
+                len(
+                    set(top_k(ours.score(q), K))
+                    & set(top_k(np.asarray(theirs.get_scores(tokenize(q))), K))
+                )
                 / K
                 for q in queries[:10]
             ]
@@ -401,12 +455,14 @@ def bench_hybrid(sizes: list[int], n_queries: int, results: dict[str, Any]) -> l
         queries = [Item(f"q{i}", t) for i, t in enumerate(query_texts)]
         with Threads(1):
             ms = timed(
-                lambda i: ranker.rank(queries[i], query_vector=qvecs[i], top_k=K),
+                lambda i, r=ranker, qs=queries: r.rank(qs[i], query_vector=qvecs[i], top_k=K),
                 list(range(n_queries)),
             )
         p50, p99 = pct(ms)
         rows.append([f"{n:,}", f"{fit_s:.2f}", f"{p50:.2f}", f"{p99:.2f}"])
-        results.setdefault("hybrid", []).append({"n": n, "fit_s": fit_s, "p50_ms": p50, "p99_ms": p99})
+        results.setdefault("hybrid", []).append(
+            {"n": n, "fit_s": fit_s, "p50_ms": p50, "p99_ms": p99}
+        )
     return rows
 
 
@@ -446,7 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results: dict[str, Any] = {"sizes": sizes, "queries": n_queries}
 
-    blas = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}" for i in threadpool_info()]
+    blas = [
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+        for i in threadpool_info()
+    ]
     load = os.getloadavg()
     print("# Matcher benchmark")
     print(
@@ -461,7 +520,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.skip_encoders:
         rows = bench_encoders(args.quick)
-        print(table("Encoding throughput (dev-case texts)", ["encoder", "threads", "texts/s b=1", "texts/s b=32", "ms/text b=1", "load s"], rows))
+        print(
+            table(
+                "Encoding throughput (dev-case texts)",
+                ["encoder", "threads", "texts/s b=1", "texts/s b=32", "ms/text b=1", "load s"],
+                rows,
+            )
+        )
         results["encoders"] = rows
 
     rows, kept = bench_dense(sizes, n_queries, results)
@@ -501,10 +566,22 @@ def main(argv: list[str] | None = None) -> int:
     gc.collect()
 
     rows = bench_bm25([1_000, 10_000], n_queries, results)
-    print(table("BM25, one query, all candidates scored + top-10 (ms)", ["docs", "implementation", "fit s", "p50", "p99"], rows))
+    print(
+        table(
+            "BM25, one query, all candidates scored + top-10 (ms)",
+            ["docs", "implementation", "fit s", "p50", "p99"],
+            rows,
+        )
+    )
 
     rows = bench_hybrid([1_000, 10_000], max(20, n_queries // 2), results)
-    print(table("HybridRanker.rank end to end, one thread (ms)", ["candidates", "fit s", "p50", "p99"], rows))
+    print(
+        table(
+            "HybridRanker.rank end to end, one thread (ms)",
+            ["candidates", "fit s", "p50", "p99"],
+            rows,
+        )
+    )
 
     # ------------------------------------------------------------------- targets
     checks = []
@@ -512,27 +589,32 @@ def main(argv: list[str] | None = None) -> int:
     if 100_000 in dense:
         p50 = dense[100_000]["DenseIndex float32|1"]["p50_ms"]
         checks.append((f"100k exact float32 p50 on one core <= 15 ms ({p50:.2f} ms)", p50 <= 15))
-    slower = [
-        f"{n:,}/{tag}"
-        for n, e in dense.items()
-        for tag in ("all", "1")
-        if e[f"DenseIndex float32|{tag}"]["p50_ms"]
-        > min(e[f"util.semantic_search|{tag}"]["p50_ms"], e[f"util.semantic_search dot|{tag}"]["p50_ms"])
-    ]
-    checks.append(
-        (
-            "DenseIndex float32 p50 <= util.semantic_search p50 (cos and dot) at every size"
-            + (f" (slower at {', '.join(slower)})" if slower else ""),
-            not slower,
+    for tag, what in (("1", "one thread"), ("all", "default threads")):
+        slower = [
+            f"{n:,}"
+            for n, e in dense.items()
+            if e[f"DenseIndex float32|{tag}"]["p50_ms"]
+            > min(
+                e[f"util.semantic_search|{tag}"]["p50_ms"],
+                e[f"util.semantic_search dot|{tag}"]["p50_ms"],
+            )
+        ]
+        checks.append(
+            (
+                f"DenseIndex float32 p50 <= util.semantic_search p50 (cos and dot), {what}, "
+                "at every size" + (f" (slower at {', '.join(slower)})" if slower else ""),
+                not slower,
+            )
         )
-    )
     hn = results.get("hnsw")
     if hn:
         ok = [(ef, v) for ef, v in hn.items() if ef.startswith("ef") and v["recall@10"] >= 0.95]
         best = min(ok, key=lambda x: x[1]["p50_ms"]) if ok else None
-        label = f"HNSW at {hn['n']:,}: recall@10 >= 0.95 with p50 < 5 ms"
+        label = f"HNSW at {hn['n']:,} (target is for 1M): recall@10 >= 0.95 with p50 < 5 ms"
         if best:
-            label += f" ({best[0]}: recall {best[1]['recall@10']:.3f}, p50 {best[1]['p50_ms']:.2f} ms)"
+            label += (
+                f" ({best[0]}: recall {best[1]['recall@10']:.3f}, p50 {best[1]['p50_ms']:.2f} ms)"
+            )
         checks.append((label, bool(best and best[1]["p50_ms"] < 5 and hn["n"] >= 1_000_000)))
     print("\n## Targets")
     for label, ok in checks:
@@ -540,6 +622,12 @@ def main(argv: list[str] | None = None) -> int:
     results["checks"] = [{"check": label, "pass": ok} for label, ok in checks]
     load = os.getloadavg()
     results["env"]["load_end"] = load
+    if max(load[0], results["env"]["load_start"][0]) > (os.cpu_count() or 1):
+        print(
+            f"  note: load average above {os.cpu_count()} cores: other processes compete for the "
+            "CPU; multi-threaded BLAS/OpenMP figures ('all') suffer most from the "
+            "oversubscription, one-thread figures are the comparable ones."
+        )
     total = time.perf_counter() - started
     print(f"\nTotal {total:.0f} s; load average at end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     if args.json:

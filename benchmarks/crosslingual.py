@@ -38,27 +38,36 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from matcher import HybridRanker, RankerConfig, dense_text, get_encoder  # noqa: E402
-from matcher.crosslingual import (  # noqa: E402
+from matcher import HybridRanker, dense_text, get_encoder
+from matcher.crosslingual import (
     LanguageCentering,
     alignment_offset,
     calibration_offsets,
     language_family,
 )
-from matcher.encoders import CachingEncoder  # noqa: E402
-from matcher.evaluation import evaluate, load_cases, variant_configs  # noqa: E402
-from matcher.metrics import ndcg_at_k  # noqa: E402
+from matcher.encoders import CachingEncoder
+from matcher.evaluation import evaluate, load_cases, variant_configs
+from matcher.metrics import ndcg_at_k
 
 PAIRS = [
     ("Online application for a private clinic licence.", "私家診所牌照網上申請。"),
     ("A chatbot that helps smokers quit.", "協助吸煙人士戒煙的聊天機械人。"),
     ("Predict which patients will miss their dental appointment.", "預測哪些病人會缺席牙科預約。"),
     ("Remind elderly people to get their flu vaccine.", "提醒長者接種流感疫苗。"),
-    ("Show the current waiting time at the clinic on a screen.", "在屏幕上顯示診所目前的輪候時間。"),
-    ("Artificial intelligence flags tuberculosis on chest X-rays.", "人工智能在胸肺X光片中標示肺結核。"),
-    ("Check that the drug label matches the registered details.", "核對藥物標籤與註冊資料是否一致。"),
+    (
+        "Show the current waiting time at the clinic on a screen.",
+        "在屏幕上顯示診所目前的輪候時間。",
+    ),
+    (
+        "Artificial intelligence flags tuberculosis on chest X-rays.",
+        "人工智能在胸肺X光片中標示肺結核。",
+    ),
+    (
+        "Check that the drug label matches the registered details.",
+        "核對藥物標籤與註冊資料是否一致。",
+    ),
     ("Map mosquito breeding hot spots to prevent dengue fever.", "標示蚊患熱點以預防登革熱。"),
     ("Turn hotline calls into text and summarise them.", "把熱線來電轉為文字並撮要。"),
     ("Book a health assessment for an elder online.", "為長者網上預約健康評估。"),
@@ -104,7 +113,9 @@ def translation_pairs(enc: Any) -> dict[str, float]:
     for label, (e, z) in {
         "raw": (en, zh),
         "centred": (
-            LanguageCentering.fit({"query": (en, ["en"] * len(en))}, min_count=2).transform(en, "en", "query"),
+            LanguageCentering.fit({"query": (en, ["en"] * len(en))}, min_count=2).transform(
+                en, "en", "query"
+            ),
             LanguageCentering.fit({"passage": (zh, ["zh"] * len(zh))}, min_count=2).transform(
                 zh, "zh", "passage"
             ),
@@ -213,7 +224,9 @@ def main() -> int:
             "bias_centred": bias(cases, qc, pc),
         }
         offsets = calibration_offsets(qv, ql, pv, pl)
-        align = alignment_offset(variant_configs()["weighted"], cases.startups, pc, cases.challenges, qc)
+        align = alignment_offset(
+            variant_configs()["weighted"], cases.startups, pc, cases.challenges, qc
+        )
         entry["offsets_all_pairs"] = offsets
         entry["offset_alignment"] = align
         settings = {
@@ -239,27 +252,41 @@ def main() -> int:
 
         p = entry["pairs"]
         b, bc = entry["bias_raw"], entry["bias_centred"]
-        print(f"\n### {label}: {entry['dim']}-dim, package {entry['package_mib']:.0f} MiB, "
-              f"load {load_s:.1f} s, 138 dev texts encoded in {enc_s:.1f} s")
-        print(f"translation pairs (n={len(PAIRS)}): cos raw {p['raw_translation_cos']:.3f} vs "
-              f"non-translations {p['raw_other_cos']:.3f}, P@1 {p['raw_p@1']:.2f}; centred "
-              f"{p['centred_translation_cos']:.3f} vs {p['centred_other_cos']:.3f}, P@1 {p['centred_p@1']:.2f}")
-        print(f"dev pairs mean cos  raw: unrelated same {b['unrelated_same']:.3f} / cross "
-              f"{b['unrelated_cross']:.3f} (en-en {b['unrelated_en-en']:.3f}, zh-zh {b['unrelated_zh-zh']:.3f}); "
-              f"related same {b['related_same']:.3f} / cross {b['related_cross']:.3f}")
-        print(f"               centred: unrelated same {bc['unrelated_same']:.3f} / cross "
-              f"{bc['unrelated_cross']:.3f}; related same {bc['related_same']:.3f} / cross {bc['related_cross']:.3f}")
+        print(
+            f"\n### {label}: {entry['dim']}-dim, package {entry['package_mib']:.0f} MiB, "
+            f"load {load_s:.1f} s, 138 dev texts encoded in {enc_s:.1f} s"
+        )
+        print(
+            f"translation pairs (n={len(PAIRS)}): cos raw {p['raw_translation_cos']:.3f} vs "
+            f"non-translations {p['raw_other_cos']:.3f}, P@1 {p['raw_p@1']:.2f}; centred "
+            f"{p['centred_translation_cos']:.3f} vs {p['centred_other_cos']:.3f}, P@1 {p['centred_p@1']:.2f}"
+        )
+        print(
+            f"dev pairs mean cos  raw: unrelated same {b['unrelated_same']:.3f} / cross "
+            f"{b['unrelated_cross']:.3f} (en-en {b['unrelated_en-en']:.3f}, zh-zh {b['unrelated_zh-zh']:.3f}); "
+            f"related same {b['related_same']:.3f} / cross {b['related_cross']:.3f}"
+        )
+        print(
+            f"               centred: unrelated same {bc['unrelated_same']:.3f} / cross "
+            f"{bc['unrelated_cross']:.3f}; related same {bc['related_same']:.3f} / cross {bc['related_cross']:.3f}"
+        )
         print(f"all-pairs offsets {offsets}; alignment offset (centred) {align}")
         header = f"{'setting':28s} {'ranker':8s} {'nDCG@10':>8s} {'en-en':>6s} {'zh-zh':>6s} {'cross':>6s}"
         print(header)
         for setting, rows in entry["eval"].items():
             for rk in ("dense", "weighted"):
                 r = rows[rk]
-                print(f"{setting:28s} {rk:8s} {r['ndcg@10']:8.3f} {r.get('en-en', float('nan')):6.3f} "
-                      f"{r.get('zh-zh', float('nan')):6.3f} {r.get('cross-lingual', float('nan')):6.3f}")
-        print(f"{'centred + LOO-CV offset':28s} {'weighted':8s} {cv:8.3f}   (offsets chosen: {sorted(set(chosen))})")
+                print(
+                    f"{setting:28s} {rk:8s} {r['ndcg@10']:8.3f} {r.get('en-en', float('nan')):6.3f} "
+                    f"{r.get('zh-zh', float('nan')):6.3f} {r.get('cross-lingual', float('nan')):6.3f}"
+                )
+        print(
+            f"{'centred + LOO-CV offset':28s} {'weighted':8s} {cv:8.3f}   (offsets chosen: {sorted(set(chosen))})"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8"
+        )
     return 0
 
 

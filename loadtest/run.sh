@@ -19,8 +19,13 @@ if (( SMOKE )); then
 else
   : "${STARTUPS:=10000}" "${CHALLENGES:=1000}" "${USERS:=20}" "${DURATION:=60s}"
 fi
-: "${WORKERS:=2}" "${THREADS:=4}" "${PORT:=5077}" "${OUT:=test-results/load}"
+: "${WORKERS:=2}" "${THREADS:=4}" "${OUT:=test-results/load}"
 BIN=.venv/bin
+# A free port unless one is given (another server on the port would be measured instead).
+: "${PORT:=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+if ! $BIN/python -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])))" "$PORT" 2>/dev/null; then
+  echo "port $PORT is in use" >&2; exit 1
+fi
 PGHOST=127.0.0.1 PGUSER=postgres
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export MATCHER_MODEL="${MATCHER_MODEL:-hashing}"
@@ -48,18 +53,18 @@ $BIN/flask --app wsgi db upgrade >"$OUT/migrate.log" 2>&1
 $BIN/python loadtest/seed_large.py --startups "$STARTUPS" --challenges "$CHALLENGES"
 
 echo "== gunicorn: $WORKERS workers x $THREADS threads on 127.0.0.1:$PORT"
-$BIN/gunicorn --workers "$WORKERS" --threads "$THREADS" --bind "127.0.0.1:$PORT" \
+$BIN/gunicorn --workers "$WORKERS" --threads "$THREADS" --bind "127.0.0.1:$PORT" --timeout 120 \
   --access-logfile /dev/null --log-level warning wsgi:app >"$OUT/gunicorn.log" 2>&1 &
 GUNICORN_PID=$!
 for _ in $(seq 1 60); do
+  kill -0 "$GUNICORN_PID" 2>/dev/null || { echo "gunicorn exited:"; tail -20 "$OUT/gunicorn.log"; exit 1; }
   curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
   sleep 0.5
 done
 curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null
 
 echo "== warm-up (each worker fits its rankers once)"
-$BIN/python loadtest/warmup.py "http://127.0.0.1:$PORT" --rounds $(( SMOKE ? WORKERS : WORKERS * 4 )) \
-  --repeat $(( SMOKE ? 1 : 2 ))
+$BIN/python loadtest/warmup.py "http://127.0.0.1:$PORT" --rounds $(( WORKERS * 2 )) --repeat 1
 
 echo "== locust: $USERS users for $DURATION"
 rm -f "$OUT"/locust_*.csv

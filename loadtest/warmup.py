@@ -44,7 +44,8 @@ def main() -> None:
     mine = officer.get(f"{host}/challenges/mine", timeout=120).text
     challenge_ids = list(dict.fromkeys(re.findall(r"/challenges/(\d+)/recommended", mine)
                                        or re.findall(r'href="/challenges/(\d+)"', mine)))
-    pages = [(member, "/recommendations"), (coordinator, "/coordinator/"), (member, "/challenges?q=clinic")]
+    # The coordinator queue ranks with the same fitted corpus as "recommended startups": not repeated here.
+    pages = [(member, "/recommendations"), (member, "/challenges?q=clinic"), (coordinator, "/startups?q=data")]
     if challenge_ids:
         pages.append((officer, f"/challenges/{challenge_ids[0]}/recommended"))
 

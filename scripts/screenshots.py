@@ -5,9 +5,10 @@
     .venv/bin/python scripts/screenshots.py --out /tmp/shots --only landing,trial
 
 It serves the demo data from a fresh temporary database (as the browser tests do, but ranked
-with the real sentence-transformers model unless --fast) and drives the system Chromium (/usr/bin/chromium, or $E2E_CHROMIUM). Pages are captured full length up
-to a maximum height, so the files stay small. tests/e2e/test_screenshots.py runs it too (into
-a temporary folder). ``readme_table()`` prints the Markdown that shows the files.
+with the real sentence-transformers model unless --fast) and drives the system Chromium
+(/usr/bin/chromium, or $E2E_CHROMIUM). Pages are captured full length up to a maximum height,
+so the files stay small. tests/e2e/test_screenshots.py runs it too (into a temporary folder).
+`--readme` prints the Markdown table that shows the files.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests.e2e import pages, support  # noqa: E402
+from tests.e2e import pages, support
 
 OUT = REPO / "docs" / "screenshots"
 #: Captures stop at this height (CSS pixels): the top of a long page is what shows in a README.
@@ -71,26 +72,30 @@ def take(browser: Any, server: support.LiveServer, out_dir: Path, states: Callab
     with server.context() as db:
         ids = pages.demo_ids(db)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    # One browser context per (role, language), each switched to its language once.
+    jobs: dict[tuple[str | None, str], list[tuple[Shot, str]]] = {}
     for shot in shots:
-        for locale in dict.fromkeys(loc for _vp, loc in shot.variants):
-            context = browser.new_context(
-                viewport=support.VIEWPORTS["desktop"], locale="en-GB", reduced_motion="reduce",
-                storage_state=states(shot.role) if shot.role else None,
-            )
-            context.set_default_timeout(support.TIMEOUT_MS)
-            try:
-                page = context.new_page()
-                support.goto(page, server("/"))
-                support.use_language(page, locale)
-                for viewport in [vp for vp, loc in shot.variants if loc == locale]:
-                    page.set_viewport_size(support.VIEWPORTS[viewport])
-                    response = page.goto(server(shot.path.format(**ids)), wait_until="load")
-                    if response is None or response.status != 200:
-                        raise RuntimeError(f"{shot.name}: HTTP {response.status if response else '?'} at {page.url}")
-                    written.append(_capture(page, out_dir / file_name(shot, viewport, locale), viewport))
-            finally:
-                context.close()
+        for viewport, locale in shot.variants:
+            jobs.setdefault((shot.role, locale), []).append((shot, viewport))
+    written = []
+    for (role, locale), todo in jobs.items():
+        context = browser.new_context(
+            viewport=support.VIEWPORTS["desktop"], locale="en-GB", reduced_motion="reduce",
+            storage_state=states(role) if role else None,
+        )
+        context.set_default_timeout(support.TIMEOUT_MS)
+        try:
+            page = context.new_page()
+            support.goto(page, server("/"))
+            support.use_language(page, locale)
+            for shot, viewport in todo:
+                page.set_viewport_size(support.VIEWPORTS[viewport])
+                response = page.goto(server(shot.path.format(**ids)), wait_until="load")
+                if response is None or response.status != 200:
+                    raise RuntimeError(f"{shot.name}: HTTP {response.status if response else '?'} at {page.url}")
+                written.append(_capture(page, out_dir / file_name(shot, viewport, locale), viewport))
+        finally:
+            context.close()
     return written
 
 
@@ -113,7 +118,8 @@ def readme_table(shots: Iterable[Shot] = SHOTS, folder: str = "docs/screenshots"
             if (viewport, locale) in shot.variants:
                 name = file_name(shot, viewport, locale)
                 alt = f"{shot.title}, {heads[(viewport, locale)].lower()}"
-                cells.append(f'<a href="{folder}/{name}"><img src="{folder}/{name}" alt="{alt}" width="{200 if viewport == "desktop" else 100}"></a>')
+                size = 200 if viewport == "desktop" else 100
+                cells.append(f'<a href="{folder}/{name}"><img src="{folder}/{name}" alt="{alt}" width="{size}"></a>')
             else:
                 cells.append("")
         lines.append(f"| {shot.title} | " + " | ".join(cells) + " |")

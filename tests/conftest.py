@@ -55,7 +55,16 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     tables = [t.name for t in reversed(models.Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+            # TRUNCATE costs ~0.5 s for 26 tables; deleting from the non-empty ones ~1 ms.
+            probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM {n})" for n in tables)
+            used = {name for (name,) in conn.execute(text(probe))}
+            if "departments" in used:
+                conn.execute(text("UPDATE departments SET parent_id = NULL"))
+            for name in tables:
+                if name in used:
+                    conn.execute(text(f"DELETE FROM {name}"))
+                    if "id" in models.Base.metadata.tables[name].c:
+                        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), 1, false)"))
         else:
             # Units point at their parent department (ON DELETE RESTRICT).
             conn.execute(text("UPDATE departments SET parent_id = NULL"))

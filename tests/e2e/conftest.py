@@ -1,4 +1,7 @@
-"""Browser tests: one seeded live server and one headless Chromium for the whole run.
+"""Browser tests: one seeded live server and one headless Chromium for this folder.
+
+Both are package-scoped: they start with the first test here and stop after the last one,
+so the rest of the suite runs without a browser or a server thread in the background.
 
 Every test here is marked ``e2e``. Without /usr/bin/chromium (or Playwright) they are skipped
 with the reason; in CI both are present and ``make test`` runs them.
@@ -6,7 +9,8 @@ with the reason; in CI both are present and ``make test`` runs them.
 Fixtures:
     live_server      the app on a fresh SQLite file with the demo data; ``live_server("/path")``
     browser          Chromium (sync Playwright), shared by every test
-    new_page         ``new_page(viewport="desktop", bypass_csp=False)``: a page in a fresh context
+    new_page         ``new_page(viewport="desktop", storage_state=None, bypass_csp=False)``: a page in
+                     a fresh context, closed after the test
     signed_in_state  ``signed_in_state("officer")``: cookies of a demo user, signed in once per run
     catalogue        ``catalogue("zh_Hant_HK")("Approved")``: strings as the server renders them
     unique           a short random token for names a test creates
@@ -37,7 +41,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.LiveServer]:
     """The seeded app served from a background thread (built once per run)."""
     try:
@@ -74,7 +78,7 @@ def _no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail("the server failed during this test:\n" + "\n".join(new), pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -103,7 +107,7 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def signed_in_state(browser: Any, live_server: support.LiveServer) -> Callable[[str], dict[str, Any]]:
     """``signed_in_state(role)``: the cookies of that demo user, signed in through the form once.
 
@@ -112,7 +116,7 @@ def signed_in_state(browser: Any, live_server: support.LiveServer) -> Callable[[
     return support.signed_in_states(browser, live_server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def catalogue(live_server: support.LiveServer) -> Callable[[str], support.Catalogue]:
     return live_server.catalogue
 

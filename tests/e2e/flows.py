@@ -28,11 +28,8 @@ def click_and_wait(page: Any, locator: Any) -> None:
 
 def nav(page: Any, label: str) -> None:
     """Follow a link of the main navigation by its (translated) text."""
-    click_and_wait(page, page.get_by_role("navigation", name=_main_nav_name(page)).get_by_role("link", name=label, exact=True))
-
-
-def _main_nav_name(page: Any) -> str:
-    return page.locator("nav.im-nav").get_attribute("aria-label") or ""
+    main_nav = page.locator("nav.im-nav")
+    click_and_wait(page, main_nav.get_by_role("link", name=label, exact=True))
 
 
 def success_banner(page: Any) -> Any:

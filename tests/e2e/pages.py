@@ -152,8 +152,9 @@ def demo_ids(db: Any) -> dict[str, int]:
 
 def discovered_path(db: Any, spec: PageSpec) -> str | None:
     """The URL of a discovered page, each ``<int:x_id>`` filled with the first row of model X."""
-    import models
     from flask import url_for
+
+    import models
 
     values: dict[str, int] = {}
     for arg in spec.args:

@@ -59,7 +59,7 @@ def ensure_assets() -> None:
         return
     if shutil.which("npm") is None:
         raise RuntimeError(f"{AXE_JS} or {APP_CSS} is missing and npm is not installed to build them")
-    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+    result = subprocess.run(
         ["bash", str(REPO / "scripts" / "build_assets.sh")], cwd=REPO, capture_output=True, text=True, check=False
     )
     if result.returncode != 0 or not (AXE_JS.exists() and APP_CSS.exists()):
@@ -116,27 +116,32 @@ class LiveServer:
             db.commit()
             recommendations.reindex()
             db.commit()
-        self.app.wsgi_app = self._record_errors(self.app.wsgi_app)  # type: ignore[method-assign]
-        self.app.logger.disabled = False
-        got_request_exception_connect(self.app, self.errors)
+        self._record_errors()
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="e2e-live-server", daemon=True)
         self._thread.start()
         return self
 
-    def _record_errors(self, wsgi_app):  # type: ignore[no-untyped-def]
-        errors = self.errors
+    def _record_errors(self) -> None:
+        """Note every 5xx answer and unhandled exception (the 500 page hides them from the browser)."""
+        from flask import got_request_exception, request
+
+        errors, wsgi_app = self.errors, self.app.wsgi_app
 
         def middleware(environ, start_response):  # type: ignore[no-untyped-def]
             def recording_start_response(status, headers, exc_info=None):  # type: ignore[no-untyped-def]
                 if status.startswith("5"):
                     errors.append(f"{status} {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
-                return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+                return start_response(status, headers, exc_info)
 
             return wsgi_app(environ, recording_start_response)
 
-        return middleware
+        def exception(_sender: Any, exception: BaseException, **_extra: Any) -> None:
+            errors.append(f"{type(exception).__name__}: {exception} ({request.method} {request.path})")
+
+        self.app.wsgi_app = middleware  # type: ignore[method-assign]
+        got_request_exception.connect(exception, self.app, weak=False)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -161,16 +166,6 @@ class LiveServer:
 
     def catalogue(self, locale: str) -> Catalogue:
         return Catalogue(self, locale)
-
-
-def got_request_exception_connect(app: Any, errors: list[str]) -> None:
-    """Record unhandled exceptions (the 500 page hides them from the browser)."""
-    from flask import got_request_exception, request
-
-    def _record(sender: Any, exception: BaseException, **_extra: Any) -> None:
-        errors.append(f"{type(exception).__name__}: {exception} ({request.method} {request.path})")
-
-    got_request_exception.connect(_record, app, weak=False)
 
 
 class Catalogue:
