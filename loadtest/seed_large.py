@@ -24,11 +24,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
-from sqlalchemy.orm import selectinload  # noqa: E402
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import selectinload
 
-import matcher  # noqa: E402
-from models import (  # noqa: E402
+import matcher
+from models import (
     Capability,
     CapabilityDomain,
     CapabilityTag,
@@ -41,9 +41,9 @@ from models import (  # noqa: E402
     User,
     utcnow,
 )
-from portal import create_app  # noqa: E402
-from portal.database import db, get_engine  # noqa: E402
-from portal.passwords import hash_password  # noqa: E402
+from portal import create_app
+from portal.database import db, get_engine
+from portal.passwords import hash_password
 
 DATA = ROOT / "portal" / "demo" / "data"
 #: Password of every load-test account (the accounts exist only in throwaway load databases).

@@ -74,7 +74,9 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json():
             return jsonify(error={"code": code, "message": exc.description}), code
         template = f"errors/{code}.html" if code in OWN_PAGES else "errors/generic.html"
-        response = render_template(template, code=code, description=exc.description), code
+        # Show our own messages (abort(403, message)); werkzeug's stock English texts are not.
+        custom = exc.description if exc.description != type(exc).description else None
+        response = render_template(template, code=code, description=exc.description, message=custom), code
         if code == 405 and hasattr(exc, "get_headers"):
             allow = dict(exc.get_headers()).get("Allow")
             if allow:

@@ -14,13 +14,24 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask
-from sqlalchemy import Connection, Date, DateTime, Integer, LargeBinary, Table, func, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    LargeBinary,
+    Table,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.types import TypeDecorator
 
 import models
@@ -54,8 +65,8 @@ def _encode(kind: str, value: Any) -> Any:
         return None
     if kind == "datetime":
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat()
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
     if kind == "date":
         return value.isoformat()
     if kind == "binary":
@@ -68,7 +79,7 @@ def _decode(kind: str, value: Any) -> Any:
         return None
     if kind == "datetime":
         parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if kind == "date":
         return date.fromisoformat(value)
     if kind == "binary":
@@ -105,7 +116,7 @@ def export_data(conn: Connection, target: Path) -> dict[str, int]:
     manifest = {
         "format": FORMAT,
         "revision": _revision(conn),
-        "exported_at": datetime.now(timezone.utc).isoformat(),
+        "exported_at": datetime.now(UTC).isoformat(),
         "dialect": conn.dialect.name,
         "tables": [{"name": t.name, "rows": counts[t.name]} for t in tables()],
     }

@@ -148,28 +148,20 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
         raise NotAllowed(_("Only members of this startup can withdraw its proposals."))
     if proposal.status == "withdrawn":
         raise DomainError(_("This proposal has already been withdrawn."))
+    trial = trial_for(proposal.challenge_id, proposal.startup_id)
+    if trial is not None and trial.status in WITHDRAWABLE_TRIAL_STATES:
+        # Through the state machine, so the move is checked, versioned, audited and notified;
+        # withdrawing the trial withdraws this proposal with it.
+        from . import trials
+
+        trial.proposal_id = trial.proposal_id or proposal.id
+        trials.move_trial(actor, trial, "withdraw", "proposal withdrawn")
+        if proposal.status == "withdrawn":
+            return proposal
     before = audit.snapshot(proposal, PROPOSAL_FIELDS)
     proposal.status = "withdrawn"
-    trial = trial_for(proposal.challenge_id, proposal.startup_id)
-    trial_before = audit.snapshot(trial, TRIAL_FIELDS) if trial is not None else None
-    if trial is not None and trial.status in WITHDRAWABLE_TRIAL_STATES:
-        trial.transitions.append(
-            TrialTransition(
-                from_state=trial.status, to_state="withdrawn", actor_id=actor.id, reason="proposal withdrawn"
-            )
-        )
-        trial.status = "withdrawn"
-        trial.decision_reason = "proposal withdrawn"
-    try:
-        db.flush()
-    except StaleDataError as exc:
-        raise StaleState(_("The trial changed while you were withdrawing. Please try again.")) from exc
+    db.flush()
     audit.record(actor, "proposal.withdraw", proposal, before, audit.snapshot(proposal, PROPOSAL_FIELDS))
-    if trial is not None and trial_before is not None and trial.status != trial_before["status"]:
-        audit.record(actor, "trial.withdraw", trial, trial_before, audit.snapshot(trial, TRIAL_FIELDS))
-        from .notifications import notify_trial_moved
-
-        notify_trial_moved(trial, trial.transitions[-1])
     return proposal
 
 

@@ -389,9 +389,9 @@ def move_trial(
             trial.decision_reason = reason
         trial.updated_at = now  # always bump the row, so the version check covers every move
     transition = TrialTransition(
-        trial_id=trial.id, from_state=from_state, to_state=trial.status, actor_id=user.id, reason=reason or move.name
+        from_state=from_state, to_state=trial.status, actor_id=user.id, reason=reason or move.name
     )
-    db.add(transition)
+    trial.transitions.append(transition)  # keeps the loaded history in step with the database
     _flush_or_stale()
     for kpi in added:
         after_extra[f"kpis[{kpi.id}].name"] = kpi.name

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from portal.security import CSP
-
 from .world import ROOT, World, sign_in
 
 TEMPLATES = ROOT / "templates"
