@@ -18,8 +18,9 @@ the 384-sphere have no meaningful neighbours (every cosine is ~0 +- 0.05) and no
 index can reach a useful recall on them; exact search costs the same on both.
 
 Usage: ``python benchmarks/bench.py [--quick] [--sizes 1000,10000] [--json out.json]``.
-The 1M HNSW graph takes minutes to build on a 2-core machine, so it is cached under
-``benchmarks/.cache/`` (same seed -> same data -> same graph); later runs load it.
+The 1M HNSW graph takes minutes to build on a 2-core machine, so it is cached outside
+the repository, in ``~/.cache/innomatch-bench/`` (``--cache-dir`` / ``BENCH_CACHE_DIR``;
+same seed -> same data -> same graph); later runs load it.
 
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set in the environment, pin an older OpenBLAS
 kernel that slows numpy down; the benchmark re-executes itself once without them (and
@@ -50,7 +51,12 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 DIM = 384
 K = 10
-CACHE = Path(__file__).resolve().parent / ".cache"
+#: Where built HNSW graphs are cached: outside the repository (a 1M graph is 1.6 GB and
+#: must never be committed). Override with --cache-dir or BENCH_CACHE_DIR.
+CACHE = Path(
+    os.environ.get("BENCH_CACHE_DIR")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "innomatch-bench"
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -311,7 +317,7 @@ def bench_dense(
 
 
 def bench_hnsw(
-    X: np.ndarray, exact: Any, n_queries: int, params: dict[str, int]
+    X: np.ndarray, exact: Any, n_queries: int, params: dict[str, int], cache: Path
 ) -> tuple[list[list[Any]], dict[str, Any]]:
     import hnswlib
 
@@ -323,8 +329,8 @@ def bench_hnsw(
     exact_ids = [exact.search(queries[i : i + 50], K)[0] for i in range(0, n_queries, 50)]
     exact_ids = list(np.vstack(exact_ids))
     qs = list(queries)
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"hnsw-{n}-m{params['m']}-efc{params['ef_construction']}-v1.bin"
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"hnsw-{n}-m{params['m']}-efc{params['ef_construction']}-v1.bin"
     base = rss_mb()
     index = HNSWIndex(m=params["m"], ef_construction=params["ef_construction"], ef_search=64)
     t0 = time.perf_counter()
@@ -336,7 +342,7 @@ def bench_hnsw(
     else:
         index.fit(X)
         index.index_.save_index(str(path))
-        how = f"built with {os.cpu_count()} threads, saved to benchmarks/.cache/{path.name}"
+        how = f"built with {os.cpu_count()} threads, saved to {path}"
     build_s = time.perf_counter() - t0
     grown = rss_mb() - base
     info = {
@@ -490,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hnsw-m", type=int, default=16)
     parser.add_argument("--hnsw-ef-construction", type=int, default=64)
     parser.add_argument("--json", help="also write the raw figures to this file")
+    parser.add_argument("--cache-dir", default=str(CACHE), help="HNSW graph cache (not in git)")
     parser.add_argument("--keep-blas-env", action="store_true", help="do not unset OPENBLAS_*")
     args = parser.parse_args(argv[1:])
 
@@ -548,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_hnsw and kept.get(largest):
         X, exact = kept[largest]
         params = {"m": args.hnsw_m, "ef_construction": args.hnsw_ef_construction}
-        rows, info = bench_hnsw(X, exact, 200, params)
+        rows, info = bench_hnsw(X, exact, 200, params, Path(args.cache_dir))
         print(
             table(
                 f"HNSW (M={params['m']}, ef_construction={params['ef_construction']}), one thread",

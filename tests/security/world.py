@@ -79,6 +79,9 @@ class World:
     notification_other: int = 0
     milestone: int = 0
     kpi: int = 0
+    trial_running: int = 0
+    milestone_running: int = 0
+    kpi_running: int = 0
     emails: dict[str, str] = field(default_factory=dict)
 
 
@@ -178,6 +181,13 @@ def build_world(app: Flask, tag: str = "") -> World:
                       status="proposed")
         db.add(trial)
         db.flush()
+        running = Trial(challenge_id=closed.id, startup_id=startup.id, capability_id=cap.id, status="running",
+                        approved_at=now, started_at=now, department_confirmed_at=now, startup_accepted_at=now)
+        db.add(running)
+        db.flush()
+        milestone_running = Milestone(trial_id=running.id, title="Pilot live", due_on=today + timedelta(days=20))
+        kpi_running = Kpi(trial_id=running.id, name="Waiting time", target="-30%")
+        db.add_all([milestone_running, kpi_running])
         milestone = Milestone(trial_id=trial.id, title="Kick-off", due_on=today + timedelta(days=10))
         kpi = Kpi(trial_id=trial.id, name="Calls answered", target="80%")
         db.add_all([
@@ -220,6 +230,7 @@ def build_world(app: Flask, tag: str = "") -> World:
         w.proposal, w.trial, w.workshop = proposal.id, trial.id, workshop.id
         w.notification, w.notification_other = note.id, note_other.id
         w.milestone, w.kpi = milestone.id, kpi.id
+        w.trial_running, w.milestone_running, w.kpi_running = running.id, milestone_running.id, kpi_running.id
         db.remove()
     return w
 
