@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps i18n-check run test serve migrate seed bench evaluate load lint clean
+.PHONY: install system-deps i18n-check run test serve migrate seed bench evaluate load load-smoke security lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,15 @@ bench: install
 
 evaluate: install
 	$(FLASK) matcher evaluate data/eval/dev_cases.json
+
+load: install
+	loadtest/run.sh
+
+load-smoke: install
+	loadtest/run.sh --smoke
+
+security: install
+	$(BIN)/python -m pytest tests/security -q -s -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check portal matcher models tests

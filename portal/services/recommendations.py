@@ -40,7 +40,7 @@ from ..database import db
 
 _lock = threading.Lock()
 _encoders: dict[str, matcher.Encoder] = {}
-_rankers: dict[tuple[Any, ...], matcher.HybridRanker] = {}
+_rankers: dict[tuple[Any, ...], tuple[matcher.HybridRanker, dict[str, int]]] = {}
 
 
 @dataclass
@@ -178,55 +178,75 @@ def capability_changed(capability: Capability) -> None:
 # -- corpora -------------------------------------------------------------------------
 
 
-def _fitted(kind: str, version: tuple[Any, ...], build) -> matcher.HybridRanker:  # type: ignore[no-untyped-def]
+def _fitted(kind: str, version: tuple[Any, ...], build) -> tuple[matcher.HybridRanker, dict[str, int]]:  # type: ignore[no-untyped-def]
+    """The fitted ranker for a corpus version, with ``key -> owner id`` kept beside it.
+
+    Loading the corpus (tens of thousands of ORM rows) happens only when the version
+    changes; a page view then loads just the top results by id.
+    """
     cfg = ranker_config()
     key = (kind, encoder().model_id, version, repr(cfg.to_dict()))
     with _lock:
         cached = _rankers.get(key)
     if cached is not None:
         return cached
-    items = build()
+    items, owners = build()
     vectors = vectors_for(_dense_texts(items), "passage") if items else None
     ranker = matcher.HybridRanker(cfg, encoder()).fit(items, vectors)
     with _lock:
         for old in [k for k in _rankers if k[0] == kind]:
             del _rankers[old]
-        _rankers[key] = ranker
-    return ranker
+        _rankers[key] = (ranker, owners)
+    return ranker, owners
 
 
-def _capability_corpus() -> tuple[matcher.HybridRanker, dict[str, Capability]]:
-    version = tuple(db.execute(select(func.count(Capability.id), func.max(Capability.updated_at), func.max(Capability.id))).one())
-    caps = {
-        f"cap:{c.id}": c
-        for c in db.scalars(
-            select(Capability).options(
-                selectinload(Capability.domain_rows), selectinload(Capability.tag_rows), selectinload(Capability.startup)
-            ).order_by(Capability.id)
-        )
-    }
-    ranker = _fitted("capabilities", version, lambda: [capability_item(c) for c in caps.values()])
-    return ranker, caps
+def _capability_corpus() -> tuple[matcher.HybridRanker, dict[str, int]]:
+    """Ranker over every capability, and ``cap:<id> -> startup id``."""
+    version = tuple(
+        db.execute(select(func.count(Capability.id), func.max(Capability.updated_at), func.max(Capability.id))).one()
+    )
+
+    def build():  # type: ignore[no-untyped-def]
+        caps = db.scalars(
+            select(Capability)
+            .options(selectinload(Capability.domain_rows), selectinload(Capability.tag_rows))
+            .order_by(Capability.id)
+        ).all()
+        return [capability_item(c) for c in caps], {f"cap:{c.id}": c.startup_id for c in caps}
+
+    return _fitted("capabilities", version, build)
 
 
-def _challenge_corpus() -> tuple[matcher.HybridRanker, dict[str, Challenge]]:
+def _open_challenges():  # type: ignore[no-untyped-def]
     today = date.today()
-    query = (
+    return (
         select(Challenge)
         .where(Challenge.status == "open")
         .where((Challenge.closing_on.is_(None)) | (Challenge.closing_on >= today))
-        .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows), selectinload(Challenge.department))
-        .order_by(Challenge.id)
     )
-    challenges = {f"challenge:{c.id}": c for c in db.scalars(query)}
-    version = (
-        len(challenges),
-        max((c.updated_at for c in challenges.values()), default=None),
-        tuple(sorted(challenges))[:1],
-        today,
-    )
-    ranker = _fitted("challenges", version, lambda: [challenge_item(c) for c in challenges.values()])
-    return ranker, challenges
+
+
+def _challenge_corpus() -> tuple[matcher.HybridRanker, dict[str, int]]:
+    """Ranker over open challenges whose closing date has not passed, and ``challenge:<id> -> id``."""
+    sub = _open_challenges().subquery()
+    version = (*db.execute(select(func.count(sub.c.id), func.max(sub.c.updated_at), func.max(sub.c.id))).one(), date.today())
+
+    def build():  # type: ignore[no-untyped-def]
+        rows = db.scalars(
+            _open_challenges()
+            .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
+            .order_by(Challenge.id)
+        ).all()
+        return [challenge_item(c) for c in rows], {f"challenge:{c.id}": c.id for c in rows}
+
+    return _fitted("challenges", version, build)
+
+
+def _load_by_key(model, keys: list[str], *options):  # type: ignore[no-untyped-def]
+    ids = [int(k.split(":", 1)[1]) for k in keys]
+    rows = db.scalars(select(model).where(model.id.in_(ids)).options(*options)).all() if ids else []
+    by_id = {row.id: row for row in rows}
+    return {k: by_id[i] for k, i in zip(keys, ids) if i in by_id}
 
 
 # -- recommendations -------------------------------------------------------------------
@@ -247,10 +267,10 @@ def recommend_startups(
     Leaves out startups that already proposed or have a trial for it, startups the viewer
     dismissed, and unverified startups when ``MATCHER_VERIFIED_ONLY`` is set.
     """
-    ranker, caps = _capability_corpus()
+    ranker, owners = _capability_corpus()
     if not sentence_pairs:
         ranker = _without_sentence_pairs(ranker)
-    if not caps:
+    if not owners:
         return []
     excluded_startups = set(
         db.scalars(select(Proposal.startup_id).where(Proposal.challenge_id == challenge.id))
@@ -263,23 +283,21 @@ def recommend_startups(
                 )
             )
         )
-    verified_only = current_app.config.get("MATCHER_VERIFIED_ONLY")
-    exclude = {
-        key for key, cap in caps.items() if cap.startup_id in excluded_startups or (verified_only and not cap.startup.verified)
-    }
+    if current_app.config.get("MATCHER_VERIFIED_ONLY"):
+        excluded_startups |= set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
+    exclude = {key for key, startup_id in owners.items() if startup_id in excluded_startups}
     query = challenge_item(challenge)
     qvec = vectors_for(_dense_texts([query]), "query")[0]
     matches = ranker.rank(query, query_vector=qvec, top_k=limit, exclude_keys=exclude)
-    out = []
-    for m in matches:
-        cap = caps[m.key]
-        out.append(
-            Recommendation(
-                score=m.score, components=m.components, explanation=m.explanation.to_dict(),
-                challenge=challenge, startup=cap.startup, capability=cap,
-            )
+    caps = _load_by_key(Capability, [m.key for m in matches], selectinload(Capability.startup))
+    return [
+        Recommendation(
+            score=m.score, components=m.components, explanation=m.explanation.to_dict(),
+            challenge=challenge, startup=caps[m.key].startup, capability=caps[m.key],
         )
-    return out
+        for m in matches
+        if m.key in caps
+    ]
 
 
 def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10) -> list[Recommendation]:
@@ -290,8 +308,8 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
     """
     if not startup.capabilities:
         return []
-    ranker, challenges = _challenge_corpus()
-    if not challenges:
+    ranker, owners = _challenge_corpus()
+    if not owners:
         return []
     done = set(db.scalars(select(Proposal.challenge_id).where(Proposal.startup_id == startup.id))) | set(
         db.scalars(select(Trial.challenge_id).where(Trial.startup_id == startup.id))
@@ -308,12 +326,14 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
     query = startup_item(startup)
     qvec = vectors_for(_dense_texts([query]), "query")[0]
     matches = ranker.rank(query, query_vector=qvec, top_k=limit, exclude_keys=exclude)
+    challenges = _load_by_key(Challenge, [m.key for m in matches], selectinload(Challenge.department))
     return [
         Recommendation(
             score=m.score, components=m.components, explanation=m.explanation.to_dict(),
             challenge=challenges[m.key], startup=startup,
         )
         for m in matches
+        if m.key in challenges
     ]
 
 
@@ -341,19 +361,28 @@ def clear_caches() -> None:
 # -- learning ---------------------------------------------------------------------------
 
 
-def pair_components(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, dict[str, float]]:
-    """Component scores of the given capabilities for ``challenge`` (0 when out of the pool)."""
+def _pair_matches(challenge: Challenge, capability_ids: Iterable[int]) -> list[matcher.Match]:
     wanted = {f"cap:{cid}" for cid in capability_ids}
-    ranker, caps = _capability_corpus()
-    if not caps or not wanted:
-        return {}
+    ranker, owners = _capability_corpus()
+    if not owners or not wanted:
+        return []
+    ranker = _without_sentence_pairs(ranker)
     query = challenge_item(challenge)
     qvec = vectors_for(_dense_texts([query]), "query")[0]
-    exclude = set(caps) - wanted
-    matches = ranker.rank(query, query_vector=qvec, top_k=len(wanted), exclude_keys=exclude)
-    found = {int(m.key.split(":")[1]): dict(m.components) for m in matches}
+    return ranker.rank(query, query_vector=qvec, top_k=len(wanted), exclude_keys=set(owners) - wanted)
+
+
+def pair_components(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    """Component scores of the given capabilities for ``challenge`` (0 when out of the pool)."""
+    capability_ids = list(capability_ids)
+    found = {int(m.key.split(":")[1]): dict(m.components) for m in _pair_matches(challenge, capability_ids)}
     zero = {name: 0.0 for name in matcher.COMPONENTS}
     return {cid: found.get(cid, zero) for cid in capability_ids}
+
+
+def pair_scores(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, float]:
+    """Fused match score of each given capability for ``challenge`` (missing when out of the pool)."""
+    return {int(m.key.split(":")[1]): float(m.score) for m in _pair_matches(challenge, capability_ids)}
 
 
 def training_examples() -> tuple[list[list[float]], list[int]]:

@@ -558,26 +558,17 @@ def match_scores(pending: Iterable[Trial]) -> dict[int, float]:
         return {}
     from . import recommendations
 
-    try:
-        ranker, caps = recommendations._capability_corpus()
-    except Exception:  # noqa: BLE001 - a score is a hint; the queue must show without it
-        return {}
     scores: dict[int, float] = {}
     for group in by_challenge.values():
         challenge = group[0].challenge
-        wanted = {f"cap:{t.capability_id}": t.id for t in group}
-        query = recommendations.challenge_item(challenge)
         try:
-            qvec = recommendations.vectors_for(recommendations._dense_texts([query]), "query")[0]
-            matches = ranker.rank(
-                query, query_vector=qvec, top_k=len(wanted), exclude_keys=[k for k in caps if k not in wanted]
-            )
-        except Exception:
+            by_capability = recommendations.pair_scores(challenge, [t.capability_id for t in group])
+        except Exception:  # noqa: BLE001 - a score is a hint; the queue must show without it
             log.exception("match score failed for challenge %s", challenge.id)
             continue
-        for m in matches:
-            if m.key in wanted:
-                scores[wanted[m.key]] = float(m.score)
+        for t in group:
+            if t.capability_id in by_capability:
+                scores[t.id] = by_capability[t.capability_id]
     return scores
 
 
