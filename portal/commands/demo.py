@@ -66,9 +66,13 @@ def register(app: Flask) -> None:
             db.commit()
             click.echo("Loaded demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + ".")
         if reindex:
-            with click.progressbar(length=1, label="Encoding texts for recommendations") as bar:
-                recommendations.reindex()
-                bar.update(1)
+            from sqlalchemy import func, select
+
+            from models import Capability, Challenge
+
+            total = sum(db.scalar(select(func.count()).select_from(m)) or 0 for m in (Challenge, Capability))
+            with click.progressbar(length=total, label="Encoding texts for recommendations") as bar:
+                recommendations.reindex(progress=bar.update)
             db.commit()
         click.echo("")
         click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
