@@ -17,7 +17,9 @@ subspace plus isotropic noise, so that nearest neighbours are meaningful (top-1 
 the 384-sphere have no meaningful neighbours (every cosine is ~0 +- 0.05) and no ANN
 index can reach a useful recall on them; exact search costs the same on both.
 
-Usage: ``python benchmarks/bench.py [--quick] [--sizes 1000,10000] [--json out.json]``.
+Usage: ``python benchmarks/bench.py [--quick | --full] [--sizes 1000,10000] [--json out.json]``.
+By default (``make bench``) sizes stop at 100k and HNSW is measured at 100k: a few
+minutes on a clean clone.  ``--full`` adds 1M candidates and the 1M HNSW graph.
 The 1M HNSW graph takes minutes to build on a 2-core machine, so it is cached outside
 the repository, in ``~/.cache/innomatch-bench/`` (``--cache-dir`` / ``BENCH_CACHE_DIR``;
 same seed -> same data -> same graph); later runs load it.
@@ -489,6 +491,11 @@ def main(argv: list[str] | None = None) -> int:
     _reexec_without_blas_pins(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="sizes up to 100k, fewer queries")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="add 1M candidates and the 1M HNSW graph (built once, ~6 min on 2 cores, then cached)",
+    )
     parser.add_argument("--sizes", help="comma-separated candidate counts for dense search")
     parser.add_argument("--queries", type=int, default=None, help="queries per measurement")
     parser.add_argument("--skip-encoders", action="store_true")
@@ -503,11 +510,18 @@ def main(argv: list[str] | None = None) -> int:
     sizes = (
         [int(s) for s in args.sizes.split(",")]
         if args.sizes
-        else ([1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000])
+        else ([1_000, 10_000, 100_000, 1_000_000] if args.full else [1_000, 10_000, 100_000])
     )
     n_queries = args.queries or (30 if args.quick else 60)
     started = time.perf_counter()
     results: dict[str, Any] = {"sizes": sizes, "queries": n_queries}
+    if max(sizes) < 1_000_000:
+        cached = sorted(Path(args.cache_dir).glob("hnsw-1000000-*.bin"))
+        print(
+            "NOTE: 1M candidates NOT run (default and --quick stop at 100k so `make bench` takes "
+            "a few minutes); HNSW is measured at the largest size instead. Use --full for 1M"
+            + (f" (graph cached: {cached[0].name})." if cached else " (the 1M graph is built first: ~6 min).")
+        )
 
     blas = [
         f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
@@ -622,10 +636,13 @@ def main(argv: list[str] | None = None) -> int:
             label += (
                 f" ({best[0]}: recall {best[1]['recall@10']:.3f}, p50 {best[1]['p50_ms']:.2f} ms)"
             )
-        checks.append((label, bool(best and best[1]["p50_ms"] < 5 and hn["n"] >= 1_000_000)))
+        if hn["n"] >= 1_000_000:
+            checks.append((label, bool(best and best[1]["p50_ms"] < 5)))
+        else:
+            checks.append((label + " -- 1M not run (use --full)", None))
     print("\n## Targets")
     for label, ok in checks:
-        print(f"  [{'PASS' if ok else 'FAIL'}] {label}")
+        print(f"  [{'NOT RUN' if ok is None else 'PASS' if ok else 'FAIL'}] {label}")
     results["checks"] = [{"check": label, "pass": ok} for label, ok in checks]
     load = os.getloadavg()
     results["env"]["load_end"] = load

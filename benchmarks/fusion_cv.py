@@ -136,7 +136,7 @@ def families(d: dict[str, Any]) -> dict[str, dict[str, np.ndarray]]:
     """name -> {setting description -> fused scores (challenges x startups)}."""
     cross = d["cross"]
     fam: dict[str, dict[str, np.ndarray]] = {}
-    ws = [0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    ws = [0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]
     offsets = [0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4]
 
     def sem_of(kind: str) -> np.ndarray:
@@ -165,9 +165,16 @@ def families(d: dict[str, Any]) -> dict[str, dict[str, np.ndarray]]:
             grid[f"w_sem={w} w_struct={ws_} cross={off}"] = s
         fam[f"weighted {sem_kind}+{lex_kind} (CV)"] = grid
         grid = {}
-        for w, off in itertools.product(ws, offsets):
-            s = w * minmax(sem + off * cross) + (1 - w) * minmax(lex)
-            grid[f"w_sem={w} cross={off}"] = s
+        for w, off, ws_ in itertools.product(ws, offsets, (0.0, 0.05, 0.1)):
+            wl = 1 - w - ws_
+            if wl < 0:
+                continue
+            s = (
+                w * minmax(np.clip(sem + off * cross, 0, 1))
+                + wl * minmax(lex)
+                + ws_ * minmax(d["struct"])
+            )
+            grid[f"w_sem={w} w_struct={ws_} cross={off}"] = s
         fam[f"minmax {sem_kind}+{lex_kind} (CV)"] = grid
         grid = {}
         for w, k in itertools.product(ws, (1, 5, 10, 20, 40, 60)):

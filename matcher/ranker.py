@@ -71,6 +71,9 @@ class RankerConfig:
         pool_size: Depth of each first-stage retriever when candidates exceed it.
         structured_weights: Part weights for the structured score.
         language_calibration: Additive cosine offsets by language relation, or None.
+        query_expansion: Name of a bilingual glossary in ``matcher.glossary.GLOSSARIES``
+            (``"glossary"``): the lexical scorer also searches the other language's
+            equivalents of the query's domain terms. None = off.
         explain_sentences: Compute ``Explanation.best_pair`` (needs an encoder).
         max_key_terms: Maximum ``Explanation.key_terms``.
         max_sentences: Sentences per text considered for ``best_pair``.
@@ -93,6 +96,7 @@ class RankerConfig:
         default_factory=lambda: dict(DEFAULT_STRUCTURED_WEIGHTS)
     )
     language_calibration: dict[str, float] | None = None
+    query_expansion: str | None = None
     explain_sentences: bool = True
     max_key_terms: int = 8
     max_sentences: int = 12
@@ -115,6 +119,14 @@ class RankerConfig:
             raise ValueError("weights must be non-negative and not all zero")
         if not 0.0 <= self.diversity <= 1.0 or not 0.0 <= self.diversity_threshold < 1.0:
             raise ValueError("diversity must be in 0..1 and diversity_threshold in 0..<1")
+        if self.query_expansion is not None:
+            from .glossary import GLOSSARIES
+
+            if self.query_expansion not in GLOSSARIES:
+                raise ValueError(
+                    f"unknown query_expansion {self.query_expansion!r}; "
+                    f"choose None or one of {sorted(GLOSSARIES)}"
+                )
         if self.rrf_k < 0 or self.pool_size < 1 or self.diversity_depth < 1:
             raise ValueError("rrf_k must be >= 0, pool_size and diversity_depth >= 1")
 
@@ -352,7 +364,12 @@ class HybridRanker:
                 )[0]
             qvec = np.asarray(query_vector, dtype=np.float32).ravel()
 
-        query_terms = corpus.lexical.query_terms(query.text)
+        lexical_query = query.text
+        if cfg.query_expansion:
+            from .glossary import expand_query
+
+            lexical_query = expand_query(query.text, cfg.query_expansion)
+        query_terms = corpus.lexical.query_terms(lexical_query)
         lexical_raw = corpus.lexical.score(query_terms)
         own = corpus.positions.get(query.key)
         if own is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -16,6 +17,27 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _optional_bool(name: str) -> bool | None:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _json(name: str, kind: type) -> object | None:
+    """A JSON environment variable of the given type; None when unset; clear error if bad."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc.msg} (column {exc.colno})") from None
+    if not isinstance(parsed, kind):
+        raise ValueError(f"{name} must be a JSON {kind.__name__}, got {type(parsed).__name__}")  # noqa: TRY004
+    return parsed
+
+
 class Config:
     """Production defaults, each overridable by an environment variable of the same name."""
 
@@ -26,6 +48,14 @@ class Config:
     MATCHER_MODEL = os.environ.get("MATCHER_MODEL", "default")
     MATCHER_FUSION = os.environ.get("MATCHER_FUSION", "")
     MATCHER_VERIFIED_ONLY = _bool("MATCHER_VERIFIED_ONLY", False)
+    # Cross-lingual settings. MATCHER_MODEL=use-multilingual (or multilingual-e5-small)
+    # turns on the recommended preset (matcher.crosslingual.PRESETS: per-language
+    # centering, a cross-language offset, fusion weights); each key below overrides it.
+    # None = take the preset. MATCHER_CONFIG holds any RankerConfig fields as JSON, e.g.
+    # '{"fusion": "minmax", "weights": {"semantic": 0.9, "lexical": 0.1}}'.
+    MATCHER_CENTERING = _optional_bool("MATCHER_CENTERING")
+    MATCHER_CALIBRATION = _json("MATCHER_CALIBRATION", dict)  # e.g. '{"cross": 0.2}'
+    MATCHER_CONFIG = _json("MATCHER_CONFIG", dict) or {}
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -63,6 +93,9 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     MATCHER_MODEL = "hashing"
+    MATCHER_CENTERING = None
+    MATCHER_CALIBRATION = None
+    MATCHER_CONFIG = None
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     SMTP_HOST = ""

@@ -117,7 +117,8 @@ def readme_table(shots: Iterable[Shot] = SHOTS, folder: str = "docs/screenshots"
         for viewport, locale in ALL:
             if (viewport, locale) in shot.variants:
                 name = file_name(shot, viewport, locale)
-                alt = f"{shot.title}, {heads[(viewport, locale)].lower()}"
+                language = "English" if locale == "en" else "Traditional Chinese"
+                alt = f"{shot.title}, {viewport}, {language}"
                 size = 200 if viewport == "desktop" else 100
                 cells.append(f'<a href="{folder}/{name}"><img src="{folder}/{name}" alt="{alt}" width="{size}"></a>')
             else:

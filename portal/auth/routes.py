@@ -36,10 +36,10 @@ def login():
             form.apply_domain_error(error)
         else:
             db.commit()
+            chosen = session.get("locale")  # a language picked before signing in stays
             session.clear()  # a fresh session on sign-in defeats session fixation
             login_user(user)
-            if "locale" not in session:
-                session["locale"] = user.locale
+            session["locale"] = chosen or user.locale
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
@@ -51,7 +51,10 @@ def logout():
         accounts.end_sessions(current_user)
         db.commit()
     logout_user()
+    chosen = session.get("locale")
     session.clear()
+    if chosen:
+        session["locale"] = chosen
     flash(_("You have signed out."), "success")
     return redirect(url_for("main.index"))
 
@@ -80,8 +83,11 @@ def register():
             form.apply_domain_error(error)
         else:
             db.commit()
+            chosen = session.get("locale")
             session.clear()
             login_user(user)
+            if chosen:
+                session["locale"] = chosen
             flash(_("Welcome to InnoMatch. Describe what your startup offers to get recommendations."), "success")
             return redirect(url_for("startups.new_capability"))
     return render_template("auth/register.html", form=form), 200 if not form.errors else 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -35,19 +36,67 @@ def register(app: Flask) -> None:
     @matcher_group.command("evaluate")
     @click.argument("cases", type=click.Path(exists=True, dir_okay=False))
     @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-    @click.option("--model", default=None, help="Encoder (path or hub name); default: MATCHER_MODEL.")
-    def evaluate(cases: str, as_json: bool, model: str | None) -> None:
-        """Print nDCG@10, recall@10 and MRR for every ranker variant on CASES."""
+    @click.option("--model", default=None, help="Encoder name or model path; default: MATCHER_MODEL.")
+    @click.option(
+        "--centering/--no-centering",
+        default=None,
+        help="Per-language centering of the vectors; default: MATCHER_CENTERING or the model's preset.",
+    )
+    @click.option(
+        "--calibration",
+        default=None,
+        metavar="JSON",
+        help='Cross-language cosine offsets, e.g. \'{"cross": 0.2}\'; default: MATCHER_CALIBRATION or the preset.',
+    )
+    def evaluate(
+        cases: str, as_json: bool, model: str | None, centering: bool | None, calibration: str | None
+    ) -> None:
+        """Print nDCG@10, recall@10 and MRR for the app's ranker ('default') and the
+        baselines (lexical, dense, weighted, rrf) on CASES, overall and per language."""
         import matcher
         from matcher import evaluation
 
-        encoder = matcher.get_encoder(model or current_app.config.get("MATCHER_MODEL") or "default")
+        from ..services import recommendations
+
+        overrides: dict[str, Any] = {}
+        if model:
+            overrides["MATCHER_MODEL"] = model
+        if centering is not None:
+            overrides["MATCHER_CENTERING"] = centering
+        if calibration is not None:
+            try:
+                parsed = json.loads(calibration)
+            except json.JSONDecodeError as error:
+                raise click.BadParameter(f"not valid JSON: {error.msg}", param_hint="--calibration") from None
+            if not isinstance(parsed, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in parsed.values()
+            ):
+                raise click.BadParameter(
+                    'must be a JSON object of numbers, e.g. {"cross": 0.2}', param_hint="--calibration"
+                )
+            overrides["MATCHER_CALIBRATION"] = parsed
+        resolved = recommendations.settings({**current_app.config, **overrides})
+        mapping = dict(resolved.ranker)
         try:
-            result = evaluation.evaluate(cases, encoder)
-        except ValueError as error:
+            default_config = matcher.RankerConfig.from_mapping(mapping)
+            encoder = matcher.get_encoder(resolved.model)
+            result = evaluation.evaluate(
+                cases,
+                encoder,
+                default="default",
+                default_config=default_config,
+                centering=resolved.centering,
+            )
+        except (ValueError, ImportError, OSError) as error:
             raise click.ClickException(str(error)) from error
         if as_json:
-            click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+            rankers = result["rankers"]
+            rankers["default"]["config"] |= {
+                "encoder": result["encoder"],
+                "centering": resolved.centering,
+            }
+            out = {"cases": result["cases"], "default": result["default"], "rankers": rankers}
+            click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         else:
             click.echo(evaluation.format_report(result))
 

@@ -4,14 +4,24 @@ Vectors are cached in the ``embeddings`` table keyed by model and text hash, so 
 unchanged text is never encoded twice. Each process keeps a fitted ranker per corpus
 version (count and last update of the candidates), so a page view only encodes the
 query (usually cached too) and ranks.
+
+Cross-lingual settings (:func:`settings`): ``MATCHER_MODEL`` selects the encoder and
+its recommended preset (``matcher.PRESETS``, e.g. for ``use-multilingual``: per-language
+centering and a cross-language offset); ``MATCHER_CONFIG`` (RankerConfig fields),
+``MATCHER_FUSION``, ``MATCHER_CALIBRATION`` and ``MATCHER_CENTERING`` override it.
+With centering on, a :class:`matcher.LanguageCentering` is fitted on the corpus's
+stored *raw* vectors whenever its ranker is fitted; the corpus and every query vector
+are transformed with it, while the embeddings table keeps the raw vectors.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -40,7 +50,62 @@ from ..database import db
 
 _lock = threading.Lock()
 _encoders: dict[str, matcher.Encoder] = {}
-_rankers: dict[tuple[Any, ...], tuple[matcher.HybridRanker, dict[str, int]]] = {}
+_rankers: dict[tuple[Any, ...], _Fitted] = {}
+_threads_limited = False
+
+
+@dataclass(frozen=True)
+class MatcherSettings:
+    """The matcher configuration resolved from the app config and the model's preset.
+
+    Attributes:
+        model: Encoder name (``MATCHER_MODEL``).
+        centering: Fit per-language centering on each corpus.
+        ranker: ``RankerConfig`` fields (learnt weights are added by :func:`ranker_config`).
+        explicit_weights: The weights were set in ``MATCHER_CONFIG`` (learnt ones do not
+            replace them).
+    """
+
+    model: str
+    centering: bool
+    ranker: dict[str, Any]
+    explicit_weights: bool = False
+
+
+def settings(config: Mapping[str, Any] | None = None) -> MatcherSettings:
+    """Resolve the matcher settings: the model's preset, then explicit overrides.
+
+    Order (later wins): ``matcher.preset_for(MATCHER_MODEL)``; ``MATCHER_CONFIG``;
+    ``MATCHER_FUSION``; ``MATCHER_CALIBRATION`` (``{}`` switches the preset's offset
+    off); ``MATCHER_CENTERING`` (None = the preset's).
+
+    Args:
+        config: A mapping like ``app.config``; default ``current_app.config``.
+    """
+    cfg = current_app.config if config is None else config
+    model = cfg.get("MATCHER_MODEL") or "default"
+    preset = matcher.preset_for(model)
+    explicit = dict(cfg.get("MATCHER_CONFIG") or {})
+    mapping: dict[str, Any] = dict(preset.get("ranker") or {})
+    mapping.update(explicit)
+    if cfg.get("MATCHER_FUSION"):
+        mapping["fusion"] = cfg["MATCHER_FUSION"]
+    if cfg.get("MATCHER_CALIBRATION") is not None:
+        mapping["language_calibration"] = dict(cfg["MATCHER_CALIBRATION"]) or None
+    centering = cfg.get("MATCHER_CENTERING")
+    if centering is None:
+        centering = bool(preset.get("centering", False))
+    return MatcherSettings(model, bool(centering), mapping, "weights" in explicit)
+
+
+def _limit_threads() -> None:
+    """One torch thread per web worker: multi-threaded inference is slower on a loaded
+    2-core machine (docs/matching.md section 3). Only if torch is already imported."""
+    global _threads_limited
+    if _threads_limited or "torch" not in sys.modules:
+        return
+    sys.modules["torch"].set_num_threads(int(current_app.config.get("MATCHER_TORCH_THREADS") or 1))
+    _threads_limited = True
 
 
 @dataclass
@@ -58,7 +123,7 @@ class Recommendation:
 
 def encoder() -> matcher.Encoder:
     """The configured encoder, loaded once per process (``MATCHER_MODEL``)."""
-    name = current_app.config.get("MATCHER_MODEL") or "default"
+    name = settings().model
     with _lock:
         if name not in _encoders:
             _encoders[name] = matcher.CachingEncoder(matcher.get_encoder(name))
@@ -66,12 +131,12 @@ def encoder() -> matcher.Encoder:
 
 
 def ranker_config() -> matcher.RankerConfig:
-    """The ranking strategy: config overrides, then the active learnt weights if any."""
-    mapping: dict[str, Any] = dict(current_app.config.get("MATCHER_CONFIG") or {})
-    if current_app.config.get("MATCHER_FUSION"):
-        mapping["fusion"] = current_app.config["MATCHER_FUSION"]
+    """The ranking strategy: preset and config (:func:`settings`), with the active learnt
+    weights replacing the preset's unless ``MATCHER_CONFIG`` sets weights itself."""
+    resolved = settings()
+    mapping = dict(resolved.ranker)
     active = db.scalar(select(RankerVersion).where(RankerVersion.active.is_(True)))
-    if active is not None and "weights" not in mapping:
+    if active is not None and not resolved.explicit_weights:
         mapping["weights"] = matcher.LearnedWeights.from_dict(active.weights).weights
     return matcher.RankerConfig.from_mapping(mapping)
 
@@ -95,6 +160,7 @@ def vectors_for(texts: Sequence[str], role: str = "passage") -> np.ndarray:
     missing = [(h, t) for h, t in dict(zip(hashes, texts)).items() if h not in found]
     if missing:
         fresh = enc.encode([t for _h, t in missing], role=role)  # type: ignore[arg-type]
+        _limit_threads()
         for (text_hash, _t), vec in zip(missing, fresh):
             vec = np.asarray(vec, dtype="<f4")
             found[text_hash] = vec
@@ -178,29 +244,87 @@ def capability_changed(capability: Capability) -> None:
 # -- corpora -------------------------------------------------------------------------
 
 
-def _fitted(kind: str, version: tuple[Any, ...], build) -> tuple[matcher.HybridRanker, dict[str, int]]:  # type: ignore[no-untyped-def]
+@dataclass
+class _Fitted:
+    """A fitted corpus ranker, ``key -> owner id`` and the centering it was fitted with."""
+
+    ranker: matcher.HybridRanker
+    owners: dict[str, int]
+    centering: matcher.LanguageCentering | None = None
+    results: OrderedDict[Any, list[matcher.Match]] = field(default_factory=OrderedDict)
+
+    def query_vector(self, query: matcher.Item) -> np.ndarray:
+        """The query's cached raw vector, centred like the corpus when centering is on."""
+        qvec = vectors_for(_dense_texts([query]), "query")[0]
+        if self.centering is not None:
+            qvec = self.centering.transform(qvec, query.language, "query")
+        return qvec
+
+
+#: At most this many query-side items feed the "query" means of the centering.
+CENTERING_QUERY_SAMPLE = 2000
+
+
+#: Ranked results kept per fitted corpus: (query item, exclusions, size, explain) -> matches.
+RESULTS_CACHE_SIZE = 1024
+
+
+def _fitted(kind: str, version: tuple[Any, ...], build, queries) -> _Fitted:  # type: ignore[no-untyped-def]
     """The fitted ranker for a corpus version, with ``key -> owner id`` kept beside it.
 
     Loading the corpus (tens of thousands of ORM rows) happens only when the version
-    changes; a page view then loads just the top results by id.
+    changes; a page view then loads just the top results by id. With centering on, the
+    per-language means are fitted on the corpus (passages) and a sample of the other
+    side (queries), and the corpus vectors are centred once here.
     """
     cfg = ranker_config()
-    key = (kind, encoder().model_id, version, repr(cfg.to_dict()))
+    centering_on = settings().centering
+    key = (kind, encoder().model_id, version, repr(cfg.to_dict()), centering_on)
     with _lock:
         cached = _rankers.get(key)
     if cached is not None:
         return cached
     items, owners = build()
     vectors = vectors_for(_dense_texts(items), "passage") if items else None
+    centering = None
+    if centering_on and items:
+        query_items = list(queries())[:CENTERING_QUERY_SAMPLE]
+        samples = {"passage": (vectors, [i.language for i in items])}
+        if query_items:
+            samples["query"] = (
+                vectors_for(_dense_texts(query_items), "query"), [i.language for i in query_items]
+            )
+        centering = matcher.LanguageCentering.fit(samples)
+        vectors = centering.transform(vectors, [i.language for i in items], "passage")
     ranker = matcher.HybridRanker(cfg, encoder()).fit(items, vectors)
+    fitted = _Fitted(ranker, owners, centering)
     with _lock:
         for old in [k for k in _rankers if k[0] == kind]:
             del _rankers[old]
-        _rankers[key] = (ranker, owners)
-    return ranker, owners
+        _rankers[key] = fitted
+    return fitted
 
 
-def _capability_corpus() -> tuple[matcher.HybridRanker, dict[str, int]]:
+def _rank(
+    fitted: _Fitted, query: matcher.Item, exclude: set[str], limit: int, *, sentence_pairs: bool = True
+) -> list[matcher.Match]:
+    """Rank with a per-corpus cache: the same query, exclusions and size rank once."""
+    cache_key = (query, frozenset(exclude), limit, sentence_pairs)
+    with _lock:
+        hit = fitted.results.get(cache_key)
+        if hit is not None:
+            fitted.results.move_to_end(cache_key)
+            return hit
+    ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
+    matches = ranker.rank(query, query_vector=fitted.query_vector(query), top_k=limit, exclude_keys=exclude)
+    with _lock:
+        fitted.results[cache_key] = matches
+        while len(fitted.results) > RESULTS_CACHE_SIZE:
+            fitted.results.popitem(last=False)
+    return matches
+
+
+def _capability_corpus() -> _Fitted:
     """Ranker over every capability, and ``cap:<id> -> startup id``."""
     version = tuple(
         db.execute(select(func.count(Capability.id), func.max(Capability.updated_at), func.max(Capability.id))).one()
@@ -214,7 +338,13 @@ def _capability_corpus() -> tuple[matcher.HybridRanker, dict[str, int]]:
         ).all()
         return [capability_item(c) for c in caps], {f"cap:{c.id}": c.startup_id for c in caps}
 
-    return _fitted("capabilities", version, build)
+    def queries():  # type: ignore[no-untyped-def]
+        return [challenge_item(c) for c in db.scalars(
+            select(Challenge).options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
+            .order_by(Challenge.id)
+        )]
+
+    return _fitted("capabilities", version, build, queries)
 
 
 def _open_challenges():  # type: ignore[no-untyped-def]
@@ -226,7 +356,7 @@ def _open_challenges():  # type: ignore[no-untyped-def]
     )
 
 
-def _challenge_corpus() -> tuple[matcher.HybridRanker, dict[str, int]]:
+def _challenge_corpus() -> _Fitted:
     """Ranker over open challenges whose closing date has not passed, and ``challenge:<id> -> id``."""
     sub = _open_challenges().subquery()
     version = (*db.execute(select(func.count(sub.c.id), func.max(sub.c.updated_at), func.max(sub.c.id))).one(), date.today())
@@ -239,7 +369,14 @@ def _challenge_corpus() -> tuple[matcher.HybridRanker, dict[str, int]]:
         ).all()
         return [challenge_item(c) for c in rows], {f"challenge:{c.id}": c.id for c in rows}
 
-    return _fitted("challenges", version, build)
+    def queries():  # type: ignore[no-untyped-def]
+        startups = db.scalars(
+            select(Startup).where(Startup.capabilities.any()).options(selectinload(Startup.capabilities))
+            .order_by(Startup.id)
+        ).all()
+        return [startup_item(s) for s in startups]
+
+    return _fitted("challenges", version, build, queries)
 
 
 def _load_by_key(model, keys: list[str], *options):  # type: ignore[no-untyped-def]
@@ -267,9 +404,8 @@ def recommend_startups(
     Leaves out startups that already proposed or have a trial for it, startups the viewer
     dismissed, and unverified startups when ``MATCHER_VERIFIED_ONLY`` is set.
     """
-    ranker, owners = _capability_corpus()
-    if not sentence_pairs:
-        ranker = _without_sentence_pairs(ranker)
+    fitted = _capability_corpus()
+    owners = fitted.owners
     if not owners:
         return []
     excluded_startups = set(
@@ -286,9 +422,7 @@ def recommend_startups(
     if current_app.config.get("MATCHER_VERIFIED_ONLY"):
         excluded_startups |= set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
     exclude = {key for key, startup_id in owners.items() if startup_id in excluded_startups}
-    query = challenge_item(challenge)
-    qvec = vectors_for(_dense_texts([query]), "query")[0]
-    matches = ranker.rank(query, query_vector=qvec, top_k=limit, exclude_keys=exclude)
+    matches = _rank(fitted, challenge_item(challenge), exclude, limit, sentence_pairs=sentence_pairs)
     caps = _load_by_key(Capability, [m.key for m in matches], selectinload(Capability.startup))
     return [
         Recommendation(
@@ -308,8 +442,8 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
     """
     if not startup.capabilities:
         return []
-    ranker, owners = _challenge_corpus()
-    if not owners:
+    fitted = _challenge_corpus()
+    if not fitted.owners:
         return []
     done = set(db.scalars(select(Proposal.challenge_id).where(Proposal.startup_id == startup.id))) | set(
         db.scalars(select(Trial.challenge_id).where(Trial.startup_id == startup.id))
@@ -323,9 +457,7 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
             )
         )
     exclude = {f"challenge:{cid}" for cid in done}
-    query = startup_item(startup)
-    qvec = vectors_for(_dense_texts([query]), "query")[0]
-    matches = ranker.rank(query, query_vector=qvec, top_k=limit, exclude_keys=exclude)
+    matches = _rank(fitted, startup_item(startup), exclude, limit)
     challenges = _load_by_key(Challenge, [m.key for m in matches], selectinload(Challenge.department))
     return [
         Recommendation(
@@ -363,13 +495,15 @@ def clear_caches() -> None:
 
 def _pair_matches(challenge: Challenge, capability_ids: Iterable[int]) -> list[matcher.Match]:
     wanted = {f"cap:{cid}" for cid in capability_ids}
-    ranker, owners = _capability_corpus()
-    if not owners or not wanted:
+    fitted = _capability_corpus()
+    if not fitted.owners or not wanted:
         return []
-    ranker = _without_sentence_pairs(ranker)
+    # Exclusions make each pair query distinct; skip the results cache for these.
+    ranker = _without_sentence_pairs(fitted.ranker)
     query = challenge_item(challenge)
-    qvec = vectors_for(_dense_texts([query]), "query")[0]
-    return ranker.rank(query, query_vector=qvec, top_k=len(wanted), exclude_keys=set(owners) - wanted)
+    return ranker.rank(
+        query, query_vector=fitted.query_vector(query), top_k=len(wanted), exclude_keys=set(fitted.owners) - wanted
+    )
 
 
 def pair_components(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, dict[str, float]]:

@@ -391,7 +391,8 @@ def move_trial(
     transition = TrialTransition(
         from_state=from_state, to_state=trial.status, actor_id=user.id, reason=reason or move.name
     )
-    trial.transitions.append(transition)  # keeps the loaded history in step with the database
+    with db.no_autoflush:  # loading the history must not flush early, outside the stale check
+        trial.transitions.append(transition)  # keeps the loaded history in step with the database
     _flush_or_stale()
     for kpi in added:
         after_extra[f"kpis[{kpi.id}].name"] = kpi.name

@@ -57,8 +57,10 @@ OVERFLOW_JS = """
 }
 """
 
-_ENDPOINTS = {rule.endpoint for rule in create_app(TestConfig).url_map.iter_rules()}
-SPECS = list(pages.SPECS) + pages.discovered_specs(create_app(TestConfig))
+# The URL map of this version of the app (an app object is cheap: no database is touched).
+_APP = create_app(TestConfig)
+_ENDPOINTS = {rule.endpoint for rule in _APP.url_map.iter_rules()}
+SPECS = list(pages.SPECS) + pages.discovered_specs(_APP)
 # Grouped by language and role, so consecutive tests reuse one signed-in browser page.
 CASES = [
     pytest.param(spec, locale, id=f"{spec.name}-{locale}")

