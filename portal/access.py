@@ -65,6 +65,16 @@ def can_edit_startup(user: Any, startup: Startup) -> bool:
     )
 
 
+def can_view_startup(user: Any, startup: Startup) -> bool:
+    """Officers, the lab and the startup's own members see a profile; competitors do not.
+
+    Capabilities can describe unreleased products, so other startups are kept out.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or user.is_officer or (user.is_startup and user.startup_id == startup.id)
+
+
 def can_view_trial(user: Any, trial: Trial) -> bool:
     """The lab, the owning department's officers and the startup's members see a trial."""
     if not getattr(user, "is_authenticated", False):

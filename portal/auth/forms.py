@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField, StringField, URLField
-from wtforms.validators import URL, Email, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import URL, DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from models.vocabulary import STARTUP_SIZES
 
@@ -17,18 +17,25 @@ class LoginForm(BaseForm):
 
 
 class RegisterForm(BaseForm):
-    display_name = StringField(_l("Your name"), validators=[InputRequired(_l("Enter your name.")), Length(max=120)])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
     email = EmailField(
         _l("Work email address"),
         validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
     )
     startup_name = StringField(
-        _l("Startup name"), validators=[InputRequired(_l("Enter your startup's name.")), Length(max=200)]
+        _l("Startup name"), validators=[DataRequired(_l("Enter your startup's name.")), Length(max=200)]
     )
     website = URLField(
         _l("Website"),
         validators=[Optional(), URL(message=_l("Enter a full web address, starting with https://")), Length(max=300)],
     )
+
+    def validate_website(self, field):  # type: ignore[no-untyped-def]
+        from ..services.startups import is_web_address
+
+        if field.data and not is_web_address(field.data):
+            raise ValidationError(_l("Enter a full web address, starting with https://"))
+
     size = SelectField(_l("Company size"), choices=choices((s, s) for s in STARTUP_SIZES))
     password = PasswordField(
         _l("Password"),

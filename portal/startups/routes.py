@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from models import Capability, Challenge, Proposal, Startup
 
-from ..access import can_edit_startup, can_view_challenge, is_member, roles_required
+from ..access import can_edit_startup, can_view_startup, can_view_challenge, is_member, roles_required
 from ..database import db
 from ..errors import DomainError
 from ..forms import BaseForm, clean_text
@@ -30,8 +30,10 @@ def _status(form: BaseForm) -> int:
 @bp.get("/startups/<int:startup_id>")
 @login_required
 def profile(startup_id: int):
-    """Show a startup's profile and capabilities to any signed-in user."""
+    """Show a startup's profile and capabilities to officers, the lab and its own members."""
     startup = db.get(Startup, startup_id) or abort(404)
+    if not can_view_startup(current_user, startup):
+        abort(403)
     return render_template(
         "startups/profile.html",
         startup=startup,

@@ -71,7 +71,8 @@ EXPECT: dict[str, dict[str, Any]] = {
         "POST": {"draft": "L 403 403 404 404 403 403", "open": STARTUP},
     },
     # --- startups
-    "startups.profile": {"GET": SIGNED_IN},
+    # Competing startups may not read each other's (possibly unreleased) capabilities.
+    "startups.profile": {"GET": "L ok ok ok 403 ok ok"},
     "startups.mine": {"GET": STARTUP},
     "startups.edit": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
     "startups.new_capability": {"GET": STARTUP, "POST": STARTUP},

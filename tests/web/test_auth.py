@@ -43,3 +43,14 @@ def test_wrong_password_is_refused_with_message(client, make):
     response = client.post("/login", data={"email": user.email, "password": "wrong-password-123"})
     assert response.status_code == 400
     assert "not correct" in response.get_data(as_text=True)
+
+
+def test_register_refuses_non_web_addresses_and_blank_names(client, ctx):
+    response = client.post("/register", data={
+        "display_name": "   ", "email": "b@example.hk", "startup_name": "Safe Ltd", "website": "javascript://x",
+        "size": "1-10", "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase",
+    })
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Enter a full web address" in body and "Enter your name" in body
+    assert ctx.scalar(select(User)) is None

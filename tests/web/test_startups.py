@@ -187,13 +187,16 @@ def test_officer_sees_profile_with_capabilities_but_no_edit_controls(app, make, 
     assert "/edit" not in page and "/delete" not in page and "Mark as verified" not in page
 
 
-def test_member_sees_edit_controls_on_own_profile_but_not_on_others(app, member, rival):
+def test_member_sees_edit_controls_on_own_profile_and_cannot_read_a_rival(app, make, member, rival):
     client = client_for(app, member.user)
     own = text(client.get(f"/startups/{member.startup.id}"))
     assert f"/startups/{member.startup.id}/edit" in own
     assert f"/capabilities/{member.capability.id}/edit" in own
     assert f"/capabilities/{member.capability.id}/delete" in own
-    other = client.get(f"/startups/{rival.startup.id}")
+    # A competitor's capabilities may describe unreleased products.
+    assert client.get(f"/startups/{rival.startup.id}").status_code == 403
+    officer = client_for(app, make.user("officer"))
+    other = officer.get(f"/startups/{rival.startup.id}")
     assert other.status_code == 200
     assert "/edit" not in text(other) and "/delete" not in text(other)
 
