@@ -493,17 +493,27 @@ def clear_caches() -> None:
 # -- learning ---------------------------------------------------------------------------
 
 
+#: Pair scores read the challenge's cached ranking to this depth (the first-stage pool).
+PAIR_DEPTH = 300
+
+
 def _pair_matches(challenge: Challenge, capability_ids: Iterable[int]) -> list[matcher.Match]:
+    """Matches of the given capabilities within the challenge's top ``PAIR_DEPTH`` (cached)."""
     wanted = {f"cap:{cid}" for cid in capability_ids}
     fitted = _capability_corpus()
     if not fitted.owners or not wanted:
         return []
-    # Exclusions make each pair query distinct; skip the results cache for these.
-    ranker = _without_sentence_pairs(fitted.ranker)
-    query = challenge_item(challenge)
-    return ranker.rank(
-        query, query_vector=fitted.query_vector(query), top_k=len(wanted), exclude_keys=set(fitted.owners) - wanted
-    )
+    # One cached ranking per challenge serves every pair asked about (the review queue
+    # asks for many); a capability below the pool depth gets no score.
+    ranked = _rank(fitted, challenge_item(challenge), set(), PAIR_DEPTH, sentence_pairs=False)
+    # Results keep one capability per startup: a pair takes its startup's row.
+    by_group = {m.group: m for m in ranked}
+    out = []
+    for key in wanted:
+        match = by_group.get(f"startup:{fitted.owners.get(key)}")
+        if match is not None:
+            out.append(dataclasses.replace(match, key=key) if match.key != key else match)
+    return out
 
 
 def pair_components(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, dict[str, float]]:

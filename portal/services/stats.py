@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -181,7 +182,38 @@ class Report:
     breakdowns: dict[str, Breakdown]
 
 
+#: Computed reports by (locale, data version); the figures change only when the data does.
+_reports: dict[tuple[Any, ...], Report] = {}
+_reports_lock = threading.Lock()
+
+
+def _data_version() -> tuple[Any, ...]:
+    """A cheap fingerprint of everything the report reads."""
+    return (
+        *db.execute(select(func.count(Challenge.id), func.max(Challenge.updated_at))).one(),
+        *db.execute(select(func.count(Trial.id), func.max(Trial.updated_at))).one(),
+        db.scalar(select(func.count(Proposal.id))),
+        db.scalar(select(func.count(Department.id))),
+        date.today(),
+    )
+
+
 def report() -> Report:
+    """The programme figures, overall and by domain, area, department and month (cached per data version)."""
+    key = (_locale(), _data_version())
+    with _reports_lock:
+        cached = _reports.get(key)
+    if cached is not None:
+        return cached
+    fresh = _compute_report()
+    with _reports_lock:
+        for old in [k for k in _reports if k[1] != key[1]]:
+            del _reports[old]  # only the newest data version is worth keeping
+        _reports[key] = fresh
+    return fresh
+
+
+def _compute_report() -> Report:
     """Compute the programme figures, overall and by domain, area, department and month."""
     challenges, data = _load()
     locale = _locale()
