@@ -27,8 +27,8 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from flask import current_app
-from sqlalchemy import func, select
+from flask import current_app, g, has_request_context
+from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -324,8 +324,22 @@ def _rank(
     return matches
 
 
+def _per_request(name: str, compute):  # type: ignore[no-untyped-def]
+    """Compute once per request (pages such as the review queue rank many times)."""
+    if not has_request_context():
+        return compute()
+    memo = g.setdefault("_recommendations_memo", {})
+    if name not in memo:
+        memo[name] = compute()
+    return memo[name]
+
+
 def _capability_corpus() -> _Fitted:
-    """Ranker over every capability, and ``cap:<id> -> startup id``."""
+    """Ranker over every capability, and ``cap:<id> -> startup id`` (once per request)."""
+    return _per_request("capabilities", _load_capability_corpus)
+
+
+def _load_capability_corpus() -> _Fitted:
     version = tuple(
         db.execute(select(func.count(Capability.id), func.max(Capability.updated_at), func.max(Capability.id))).one()
     )
@@ -358,6 +372,10 @@ def _open_challenges():  # type: ignore[no-untyped-def]
 
 def _challenge_corpus() -> _Fitted:
     """Ranker over open challenges whose closing date has not passed, and ``challenge:<id> -> id``."""
+    return _per_request("challenges", _load_challenge_corpus)
+
+
+def _load_challenge_corpus() -> _Fitted:
     sub = _open_challenges().subquery()
     version = (*db.execute(select(func.count(sub.c.id), func.max(sub.c.updated_at), func.max(sub.c.id))).one(), date.today())
 
@@ -408,19 +426,20 @@ def recommend_startups(
     owners = fitted.owners
     if not owners:
         return []
-    excluded_startups = set(
-        db.scalars(select(Proposal.startup_id).where(Proposal.challenge_id == challenge.id))
-    ) | set(db.scalars(select(Trial.startup_id).where(Trial.challenge_id == challenge.id)))
+    # Already proposed, already in a trial, dismissed by this viewer, or unverified: one query.
+    parts = [
+        select(Proposal.startup_id.label("id")).where(Proposal.challenge_id == challenge.id),
+        select(Trial.startup_id.label("id")).where(Trial.challenge_id == challenge.id),
+    ]
     if viewer is not None:
-        excluded_startups |= set(
-            db.scalars(
-                select(Dismissal.startup_id).where(
-                    Dismissal.challenge_id == challenge.id, Dismissal.user_id == viewer.id
-                )
+        parts.append(
+            select(Dismissal.startup_id.label("id")).where(
+                Dismissal.challenge_id == challenge.id, Dismissal.user_id == viewer.id
             )
         )
     if current_app.config.get("MATCHER_VERIFIED_ONLY"):
-        excluded_startups |= set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
+        parts.append(select(Startup.id.label("id")).where(Startup.verified.is_(False)))
+    excluded_startups = set(db.scalars(union_all(*parts)))
     exclude = {key for key, startup_id in owners.items() if startup_id in excluded_startups}
     matches = _rank(fitted, challenge_item(challenge), exclude, limit, sentence_pairs=sentence_pairs)
     caps = _load_by_key(Capability, [m.key for m in matches], selectinload(Capability.startup))
