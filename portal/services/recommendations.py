@@ -306,16 +306,17 @@ def _fitted(kind: str, version: tuple[Any, ...], build, queries) -> _Fitted:  # 
 
 
 def _rank(
-    fitted: _Fitted, query: matcher.Item, exclude: set[str], limit: int, *, sentence_pairs: bool = True
+    fitted: _Fitted, query: matcher.Item, exclude: set[str], limit: int, *, sentence_pairs: bool = True,
+    key_terms: bool = True,
 ) -> list[matcher.Match]:
     """Rank with a per-corpus cache: the same query, exclusions and size rank once."""
-    cache_key = (query, frozenset(exclude), limit, sentence_pairs)
+    cache_key = (query, frozenset(exclude), limit, sentence_pairs, key_terms)
     with _lock:
         hit = fitted.results.get(cache_key)
         if hit is not None:
             fitted.results.move_to_end(cache_key)
             return hit
-    ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
+    ranker = fitted.ranker if sentence_pairs and key_terms else _without_sentence_pairs(fitted.ranker, key_terms=key_terms)
     matches = ranker.rank(query, query_vector=fitted.query_vector(query), top_k=limit, exclude_keys=exclude)
     with _lock:
         fitted.results[cache_key] = matches
@@ -407,10 +408,14 @@ def _load_by_key(model, keys: list[str], *options):  # type: ignore[no-untyped-d
 # -- recommendations -------------------------------------------------------------------
 
 
-def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
-    # Same fitted corpus, cheaper explanations: no sentence encoding for list views.
+def _without_sentence_pairs(ranker: matcher.HybridRanker, *, key_terms: bool = True) -> matcher.HybridRanker:
+    # Same fitted corpus, cheaper explanations: no sentence encoding (and, for pair scores,
+    # no key terms either).
     light = copy.copy(ranker)
-    light.config = dataclasses.replace(ranker._config, explain_sentences=False)
+    changes: dict[str, Any] = {"explain_sentences": False}
+    if not key_terms:
+        changes["max_key_terms"] = 0
+    light.config = dataclasses.replace(ranker._config, **changes)
     return light
 
 
@@ -524,7 +529,7 @@ def _pair_matches(challenge: Challenge, capability_ids: Iterable[int]) -> list[m
         return []
     # One cached ranking per challenge serves every pair asked about (the review queue
     # asks for many); a capability below the pool depth gets no score.
-    ranked = _rank(fitted, challenge_item(challenge), set(), PAIR_DEPTH, sentence_pairs=False)
+    ranked = _rank(fitted, challenge_item(challenge), set(), PAIR_DEPTH, sentence_pairs=False, key_terms=False)
     # Results keep one capability per startup: a pair takes its startup's row.
     by_group = {m.group: m for m in ranked}
     out = []
