@@ -77,6 +77,8 @@ class Config:
     NOTIFY_MATCH_THRESHOLD = float(os.environ.get("NOTIFY_MATCH_THRESHOLD", "0.35"))
     ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "innomatch.hk")
     PAGE_SIZE = 20
+    # Statistics pages may show figures up to this many seconds old.
+    STATS_CACHE_SECONDS = float(os.environ.get("STATS_CACHE_SECONDS", "60"))
     TESTING = False
 
 
@@ -96,6 +98,7 @@ class TestConfig(Config):
     MATCHER_CENTERING = None
     MATCHER_CALIBRATION = None
     MATCHER_CONFIG = None
+    STATS_CACHE_SECONDS = 0.0  # figures must follow the data at once in tests
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     SMTP_HOST = ""

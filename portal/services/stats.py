@@ -20,6 +20,7 @@ import csv
 import io
 import statistics
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -185,6 +186,8 @@ class Report:
 #: Computed reports by (locale, data version); the figures change only when the data does.
 _reports: dict[tuple[Any, ...], Report] = {}
 _reports_lock = threading.Lock()
+#: The last report served per locale, with when it was computed or confirmed current.
+_recent: dict[str, tuple[float, Report]] = {}
 
 
 def _data_version() -> tuple[Any, ...]:
@@ -200,17 +203,26 @@ def _data_version() -> tuple[Any, ...]:
 
 def report() -> Report:
     """The programme figures, overall and by domain, area, department and month (cached per data version)."""
-    key = (_locale(), _data_version())
+    locale = _locale()
+    ttl = float(current_app.config.get("STATS_CACHE_SECONDS", 60))
+    now = time.monotonic()
+    with _reports_lock:
+        recent = _recent.get(locale)
+    # Busy periods change the data every second; the figures may lag by up to ``ttl``.
+    if recent is not None and now - recent[0] < ttl:
+        return recent[1]
+    key = (locale, _data_version())
     with _reports_lock:
         cached = _reports.get(key)
-    if cached is not None:
-        return cached
-    fresh = _compute_report()
+    if cached is None:
+        cached = _compute_report()
+        with _reports_lock:
+            for old in [k for k in _reports if k[1] != key[1]]:
+                del _reports[old]  # only the newest data version is worth keeping
+            _reports[key] = cached
     with _reports_lock:
-        for old in [k for k in _reports if k[1] != key[1]]:
-            del _reports[old]  # only the newest data version is worth keeping
-        _reports[key] = fresh
-    return fresh
+        _recent[locale] = (now, cached)
+    return cached
 
 
 def _compute_report() -> Report:
