@@ -72,12 +72,20 @@ def index():
     return render_template("challenges/index.html", form=form, page=page), 400 if form.errors else 200
 
 
+#: Rows per page of the department's own list.
+MINE_PAGE_SIZE = 50
+
+
 @bp.get("/challenges/mine")
 @roles_required("officer")
 def mine():
-    """List the officer's department's challenges with their proposal counts."""
+    """List the officer's department's challenges with their proposal counts, a page at a time."""
     rows = challenges.department_challenges(current_user)
-    return render_template("challenges/mine.html", rows=rows, department=current_user.department)
+    size = MINE_PAGE_SIZE
+    pages = max(1, -(-len(rows) // size))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = challenges.Page(rows[(number - 1) * size : number * size], len(rows), number, pages)
+    return render_template("challenges/mine.html", rows=page.items, page=page, department=current_user.department)
 
 
 @bp.route("/challenges/new", methods=["GET", "POST"])

@@ -120,3 +120,16 @@ def test_coordinator_approves_a_proposed_trial_with_a_reason(app, client, make):
         assert [(m.from_state, m.to_state) for m in moves] == [("proposed", "approved")]
         assert db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.approve")) is not None
         assert db.scalar(select(Proposal)) is not None
+
+
+def test_department_list_is_paged(app, client, make):
+    dept = make.department()
+    officer = make.user("officer", department_id=dept.id)
+    for n in range(53):
+        make.challenge(dept, title=f"Need number {n:02d}", status="draft")
+    login(client, officer)
+    first = client.get("/challenges/mine").get_data(as_text=True)
+    second = client.get("/challenges/mine?page=2").get_data(as_text=True)
+    # Each row names its challenge twice (the link and the hidden text of "Edit").
+    assert first.count("Need number") == 100 and second.count("Need number") == 6
+    assert client.get("/challenges/mine?page=999").status_code == 200
