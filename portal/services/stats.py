@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from models import Challenge, Department, Proposal, Trial
+from models import Challenge, ChallengeDomain, Department, Proposal, Trial
 from models.vocabulary import DOMAINS, FUNCTIONAL_AREAS, TRIAL_OUTCOMES, TRIAL_STATES
 
 from ..database import db
@@ -100,15 +100,36 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
-def _load() -> tuple[list[Challenge], _Data]:
-    challenges = list(
-        db.scalars(
-            select(Challenge)
+@dataclass
+class _ChallengeFact:
+    """The columns of a challenge the figures need (plain tuples load ~5x faster than ORM rows)."""
+
+    id: int
+    department_id: int
+    functional_area: str
+    opened_at: datetime | None
+    created_at: datetime
+    department: Department
+    domains: list[str] = field(default_factory=list)
+
+
+def _load() -> tuple[list[_ChallengeFact], _Data]:
+    departments = {d.id: d for d in db.scalars(select(Department))}
+    challenges = [
+        _ChallengeFact(cid, dept, area, opened, created, departments[dept])
+        for cid, dept, area, opened, created in db.execute(
+            select(
+                Challenge.id, Challenge.department_id, Challenge.functional_area,
+                Challenge.opened_at, Challenge.created_at,
+            )
             .where(Challenge.status != "draft")
-            .options(selectinload(Challenge.domain_rows), selectinload(Challenge.department))
             .order_by(Challenge.id)
         )
-    )
+    ]
+    by_id = {c.id: c for c in challenges}
+    for cid, domain in db.execute(select(ChallengeDomain.challenge_id, ChallengeDomain.domain)):
+        if cid in by_id:
+            by_id[cid].domains.append(domain)
     ids = {c.id for c in challenges}
     proposals = {
         cid: n
@@ -148,7 +169,7 @@ def _figures(challenge_ids: list[int], data: _Data) -> Figures:
     return out
 
 
-def _month_key(challenge: Challenge) -> str:
+def _month_key(challenge: Challenge | _ChallengeFact) -> str:
     when = challenge.opened_at or challenge.created_at
     return when.astimezone(_zone()).strftime("%Y-%m")
 
