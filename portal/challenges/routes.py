@@ -80,11 +80,8 @@ MINE_PAGE_SIZE = 50
 @roles_required("officer")
 def mine():
     """List the officer's department's challenges with their proposal counts, a page at a time."""
-    rows = challenges.department_challenges(current_user)
-    size = MINE_PAGE_SIZE
-    pages = max(1, -(-len(rows) // size))
-    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    page = challenges.Page(rows[(number - 1) * size : number * size], len(rows), number, pages)
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    page = challenges.department_challenges_page(current_user, number, MINE_PAGE_SIZE)
     return render_template("challenges/mine.html", rows=page.items, page=page, department=current_user.department)
 
 

@@ -386,15 +386,26 @@ def search_challenges(
 
 def department_challenges(officer: User) -> list[tuple[Challenge, int]]:
     """The officer's department's challenges (every status) with their submitted proposal counts."""
+    return department_challenges_page(officer, 1, 10**9).items
+
+
+def department_challenges_page(officer: User, page: int, size: int) -> Page:
+    """One page of the department's challenges (drafts first), with submitted proposal counts."""
     if not getattr(officer, "is_officer", False) or officer.department_id is None:
         raise NotAllowed(_("Only department officers have a department's challenges."))
+    mine = Challenge.department_id == officer.department_id
+    total = db.scalar(select(func.count()).select_from(Challenge).where(mine)) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
     rank = case((Challenge.status == "draft", 0), (Challenge.status == "open", 1), else_=2)
     challenges = list(
         db.scalars(
             select(Challenge)
-            .where(Challenge.department_id == officer.department_id)
+            .where(mine)
             .options(selectinload(Challenge.domain_rows))
             .order_by(rank, Challenge.updated_at.desc(), Challenge.id.desc())
+            .offset((page - 1) * size)
+            .limit(size)
         )
     )
     counts: dict[int, int] = {}
@@ -409,4 +420,4 @@ def department_challenges(officer: User) -> list[tuple[Challenge, int]]:
                 .group_by(Proposal.challenge_id)
             ).all()
         )
-    return [(c, counts.get(c.id, 0)) for c in challenges]
+    return Page([(c, counts.get(c.id, 0)) for c in challenges], total, page, pages)
