@@ -64,7 +64,7 @@ done
 curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null
 
 echo "== warm-up (each worker fits its rankers once)"
-$BIN/python loadtest/warmup.py "http://127.0.0.1:$PORT" --rounds $(( WORKERS * 2 )) --repeat 1
+$BIN/python loadtest/warmup.py "http://127.0.0.1:$PORT" --rounds $(( WORKERS * 2 )) --repeat 3
 
 echo "== locust: $USERS users for $DURATION"
 rm -f "$OUT"/locust_*.csv

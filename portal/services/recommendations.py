@@ -51,6 +51,7 @@ from ..database import db
 _lock = threading.Lock()
 _encoders: dict[str, matcher.Encoder] = {}
 _rankers: dict[tuple[Any, ...], _Fitted] = {}
+_fit_locks: dict[str, threading.Lock] = {}
 _threads_limited = False
 
 
@@ -282,8 +283,19 @@ def _fitted(kind: str, version: tuple[Any, ...], build, queries) -> _Fitted:  # 
     key = (kind, encoder().model_id, version, repr(cfg.to_dict()), centering_on)
     with _lock:
         cached = _rankers.get(key)
+        fit_lock = _fit_locks.setdefault(kind, threading.Lock())
     if cached is not None:
         return cached
+    # One thread fits while the others wait for its result, instead of all fitting at once.
+    with fit_lock:
+        with _lock:
+            cached = _rankers.get(key)
+        if cached is not None:
+            return cached
+        return _fit(kind, key, cfg, centering_on, build, queries)
+
+
+def _fit(kind, key, cfg, centering_on, build, queries) -> _Fitted:  # type: ignore[no-untyped-def]
     items, owners = build()
     vectors = vectors_for(_dense_texts(items), "passage") if items else None
     centering = None
