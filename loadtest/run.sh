@@ -19,7 +19,7 @@ if (( SMOKE )); then
 else
   : "${STARTUPS:=10000}" "${CHALLENGES:=1000}" "${USERS:=20}" "${DURATION:=60s}"
 fi
-: "${WORKERS:=2}" "${THREADS:=4}" "${OUT:=test-results/load}"
+: "${WORKERS:=2}" "${THREADS:=2}" "${OUT:=test-results/load}"
 BIN=.venv/bin
 # A free port unless one is given (another server on the port would be measured instead).
 : "${PORT:=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
