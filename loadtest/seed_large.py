@@ -189,10 +189,10 @@ def embed_all() -> int:
     texts = list(dict.fromkeys(matcher.dense_text(i.title, i.text) for i in items))
     hashes = {matcher.text_hash(enc.model_id, t, "passage"): t for t in texts}
     cached = set(db.scalars(select(Embedding.text_hash).where(Embedding.model == enc.model_id)))
-    todo = [(h, t) for h, t in hashes.items() if h not in cached]
+    missing = [(h, t) for h, t in hashes.items() if h not in cached]
     now = utcnow()
-    for start in range(0, len(todo), 512):
-        part = todo[start : start + 512]
+    for start in range(0, len(missing), 512):
+        part = missing[start : start + 512]
         vectors = enc.encode([t for _h, t in part], role="passage")  # type: ignore[arg-type]
         rows = []
         for (text_hash, _t), vec in zip(part, vectors):
@@ -200,7 +200,7 @@ def embed_all() -> int:
             rows.append({"model": enc.model_id, "text_hash": text_hash, "dim": len(vec), "vector": blob,
                          "created_at": now})
         db.execute(insert(Embedding.__table__), rows)
-    return len(todo)
+    return len(missing)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ module-level function), so the web layer can cache it keyed by corpus version.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from .text import tokenize
 __all__ = ["SCORERS", "BM25Index", "LexicalIndex", "TfidfIndex"]
 
 
-class LexicalIndex:
+class LexicalIndex(ABC):
     """Base class: fit on candidate texts, then score query texts against them.
 
     Subclasses implement :meth:`_make_vectorizer`, and may override
@@ -111,8 +112,9 @@ class LexicalIndex:
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs
 
+    @abstractmethod
     def _make_vectorizer(self) -> Any:
-        raise NotImplementedError
+        """The scikit-learn vectorizer that tokenises and counts this index's terms."""
 
     def _weight_documents(self, counts: Any) -> Any:
         return counts

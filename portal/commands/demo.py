@@ -66,12 +66,8 @@ def register(app: Flask) -> None:
             db.commit()
             click.echo("Loaded demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + ".")
         if reindex:
-            from sqlalchemy import func, select
-
-            from models import Capability, Challenge
-
-            total = sum(db.scalar(select(func.count()).select_from(m)) or 0 for m in (Challenge, Capability))
-            with click.progressbar(length=total, label="Encoding texts for recommendations") as bar:
+            size = recommendations.index_size()
+            with click.progressbar(length=size, label="Encoding texts for recommendations") as bar:
                 recommendations.reindex(progress=bar.update)
             db.commit()
         click.echo("")

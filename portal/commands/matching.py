@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import func, select
 
 from ..database import db
 
@@ -20,14 +19,9 @@ def register(app: Flask) -> None:
     @matcher_group.command("reindex")
     def reindex() -> None:
         """Encode every challenge and capability whose text has no cached vector."""
-        from models import Capability, Challenge
-
         from ..services import recommendations
 
-        total = (db.scalar(select(func.count()).select_from(Challenge)) or 0) + (
-            db.scalar(select(func.count()).select_from(Capability)) or 0
-        )
-        with click.progressbar(length=total, label="Encoding") as bar:
+        with click.progressbar(length=recommendations.index_size(), label="Encoding") as bar:
             done = recommendations.reindex(progress=bar.update)
         db.commit()
         recommendations.clear_caches()

@@ -321,13 +321,13 @@ def _department_and_units(department_id: int) -> list[int]:
     children: dict[int | None, list[int]] = {}
     for dept_id, parent_id in db.execute(select(Department.id, Department.parent_id)):
         children.setdefault(parent_id, []).append(dept_id)
-    found, todo = [], [department_id]
-    while todo:
-        current = todo.pop()
+    found, pending = [], [department_id]
+    while pending:
+        current = pending.pop()
         if current in found:
             continue
         found.append(current)
-        todo.extend(children.get(current, []))
+        pending.extend(children.get(current, []))
     return found
 
 

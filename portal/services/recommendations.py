@@ -505,10 +505,25 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
     ]
 
 
+def index_size() -> int:
+    """How many texts :func:`reindex` goes through (challenges and capabilities)."""
+    return sum(db.scalar(select(func.count()).select_from(model)) or 0 for model in (Challenge, Capability))
+
+
 def reindex(progress=None) -> int:  # type: ignore[no-untyped-def]
     """Encode every challenge and capability whose text has no cached vector; return how many texts."""
-    items = [challenge_item(c) for c in db.scalars(select(Challenge))]
-    items += [capability_item(c) for c in db.scalars(select(Capability))]
+    items = [
+        challenge_item(c)
+        for c in db.scalars(
+            select(Challenge).options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
+        )
+    ]
+    items += [
+        capability_item(c)
+        for c in db.scalars(
+            select(Capability).options(selectinload(Capability.domain_rows), selectinload(Capability.tag_rows))
+        )
+    ]
     texts = _dense_texts(items)
     done = 0
     for start in range(0, len(texts), 64):

@@ -30,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+import matcher
 from models import (
     Capability,
     Challenge,
@@ -538,12 +539,7 @@ def add_note(user: User, trial: Trial, data: Mapping[str, Any]) -> TrialNote:
 
 def content_language(text: str | None, stored: str | None = None) -> str:
     """The language of user content for ``lang=""``: the stored one, else guessed from the script."""
-    if stored:
-        return stored
-    text = text or ""
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
-    letters = sum(1 for ch in text if ch.isalpha())
-    return "zh-Hant" if letters and cjk / letters >= 0.3 else "en"
+    return stored or matcher.detect_language(text or "")
 
 
 # -- queries -------------------------------------------------------------------------------
