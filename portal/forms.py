@@ -94,3 +94,24 @@ def parse_id(value: Any) -> int | None:
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None
+
+
+def domain_choices() -> list[SelectChoice]:
+    """The six MoU domains as choices, labelled in the interface language (call per request)."""
+    from models.vocabulary import DOMAINS
+
+    from .templating import domain_label
+
+    return choices((term.key, domain_label(term.key)) for term in DOMAINS)
+
+
+def web_address(message: Any) -> Any:
+    """A validator accepting only absolute http(s) addresses (``javascript:`` and the like fail)."""
+
+    def check(form: Any, field: Any) -> None:
+        from .services.startups import is_web_address
+
+        if field.data and not is_web_address(field.data):
+            raise ValidationError(message)
+
+    return check

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField, StringField, URLField
-from wtforms.validators import URL, DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+)
 
 from models.vocabulary import STARTUP_SIZES
 
-from ..forms import BaseForm, choices
+from ..forms import BaseForm, choices, web_address
 
 
 class LoginForm(BaseForm):
@@ -27,14 +35,13 @@ class RegisterForm(BaseForm):
     )
     website = URLField(
         _l("Website"),
-        validators=[Optional(), URL(message=_l("Enter a full web address, starting with https://")), Length(max=300)],
+        validators=[
+            Optional(),
+            URL(message=_l("Enter a full web address, starting with https://")),
+            web_address(_l("Enter a full web address, starting with https://")),
+            Length(max=300),
+        ],
     )
-
-    def validate_website(self, field):  # type: ignore[no-untyped-def]
-        from ..services.startups import is_web_address
-
-        if field.data and not is_web_address(field.data):
-            raise ValidationError(_l("Enter a full web address, starting with https://"))
 
     size = SelectField(_l("Company size"), choices=choices((s, s) for s in STARTUP_SIZES))
     password = PasswordField(

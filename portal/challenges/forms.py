@@ -24,9 +24,9 @@ from wtforms.validators import (
 )
 
 from models import Department
-from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS
+from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, FUNCTIONAL_AREAS
 
-from ..forms import BaseForm, MultiCheckboxField, TagListField, choices
+from ..forms import BaseForm, MultiCheckboxField, TagListField, choices, domain_choices
 from ..services.challenges import (
     DURATION_MAX,
     DURATION_MIN,
@@ -38,7 +38,7 @@ from ..services.challenges import (
     ChallengeData,
     ChallengeFilters,
 )
-from ..templating import area_label, current_locale, domain_label
+from ..templating import area_label, current_locale
 
 #: Languages of the content, named in their own language.
 LANGUAGE_CHOICES = (("en", "English"), ("zh-Hant", "繁體中文"))
@@ -175,7 +175,7 @@ class ChallengeForm(BaseForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Labels are computed per request, in the interface language.
-        self.domains.choices = choices((t.key, domain_label(t.key)) for t in DOMAINS)
+        self.domains.choices = domain_choices()
         self.functional_area.choices = choices((t.key, area_label(t.key)) for t in FUNCTIONAL_AREAS)
 
     def data_for_service(self) -> ChallengeData:
@@ -221,7 +221,7 @@ class ChallengeFilterForm(BaseForm):
     def __init__(self, departments: list[Department], show_drafts: bool, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         locale = current_locale()
-        self.domain.choices = choices([("", _l("Any domain"))] + [(t.key, domain_label(t.key)) for t in DOMAINS])
+        self.domain.choices = [*choices([("", _l("Any domain"))]), *domain_choices()]
         self.area.choices = choices(
             [("", _l("Any functional area"))] + [(t.key, area_label(t.key)) for t in FUNCTIONAL_AREAS]
         )

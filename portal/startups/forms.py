@@ -10,11 +10,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from models import Capability
-from models.vocabulary import DOMAINS, STARTUP_SIZES
+from models.vocabulary import STARTUP_SIZES
 
-from ..forms import BaseForm, MultiCheckboxField, TagListField, choices
+from ..forms import BaseForm, MultiCheckboxField, TagListField, choices, domain_choices, web_address
 from ..services import proposals, startups
-from ..templating import domain_label
 from .labels import CONTENT_LANGUAGE_LABELS, READINESS_LEVELS, readiness_label
 
 
@@ -31,9 +30,7 @@ def _int_or_none(value: Any) -> int | None:
     raise ValueError(value)
 
 
-def _web_address(form: Any, field: Any) -> None:
-    if field.data and not startups.is_web_address(field.data):
-        raise ValidationError(_l("Enter a web address starting with http:// or https://"))
+_web_address = web_address(_l("Enter a web address starting with http:// or https://"))
 
 
 def _language_field() -> SelectField:
@@ -149,7 +146,7 @@ class CapabilityForm(AreaForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Labels depend on the request's language, so the choices are built per form.
-        self.domains.choices = choices((term.key, domain_label(term.key)) for term in DOMAINS)
+        self.domains.choices = domain_choices()
         self.readiness.choices = choices(
             [("", _l("Choose a level"))] + [(level, readiness_label(level)) for level in READINESS_LEVELS]
         )
