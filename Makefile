@@ -21,11 +21,16 @@ install: $(STAMP) system-deps
 	PYTHON=$(BIN)/python scripts/i18n.sh compile
 
 # Debian packages: Node for the asset build, Chromium and CJK fonts for the browser tests.
+# Only the missing ones are asked for: a nodejs build that bundles npm conflicts with Debian's npm.
 system-deps:
-	@if ! command -v npm >/dev/null || ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	@pkgs=""; \
+	command -v npm >/dev/null || pkgs="$$pkgs nodejs npm"; \
+	command -v chromium >/dev/null || pkgs="$$pkgs chromium"; \
+	fc-list 2>/dev/null | grep -qi "noto sans cjk" || pkgs="$$pkgs fonts-noto-cjk"; \
+	if [ -n "$$pkgs" ]; then \
 		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm chromium fonts-noto-cjk >/dev/null; \
-		else echo "Install Node.js (npm), chromium and fonts-noto-cjk with your package manager."; fi; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null; \
+		else echo "Install$$pkgs with your package manager."; exit 1; fi; \
 	fi
 
 i18n-check: install
