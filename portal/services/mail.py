@@ -12,6 +12,7 @@ environment): ``SMTP_STARTTLS`` (bool), ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -124,6 +125,20 @@ def pending() -> list[EmailMessage]:
     return [item.message for item in db.info.get(_OUTBOX, [])]
 
 
+def redact_address(address: str | None) -> str:
+    """Name a recipient in logs without the address: its domain and a short digest.
+
+    The digest lets an operator match a log line to a known address (hash it the same
+    way) while the log itself holds no personal data.
+    """
+    if not address:
+        return "(no recipient)"
+    address = str(address).strip()
+    domain = address.rpartition("@")[2] or "?"
+    digest = hashlib.sha256(address.lower().encode("utf-8")).hexdigest()[:12]
+    return f"<{digest}>@{domain}"
+
+
 def send(messages: list[EmailMessage], smtp: SmtpSettings) -> int:
     """Deliver ``messages`` over one SMTP connection now; return how many were accepted.
 
@@ -142,8 +157,13 @@ def send(messages: list[EmailMessage], smtp: SmtpSettings) -> int:
                 try:
                     client.send_message(message)
                     sent += 1
-                except smtplib.SMTPException:
-                    log.exception("mail to %s refused", message.get("To"))
+                except smtplib.SMTPException as exc:
+                    # No traceback: smtplib's exceptions carry the address itself.
+                    log.error(
+                        "mail to %s refused (%s)",
+                        redact_address(message.get("To")),
+                        getattr(exc, "smtp_code", None) or type(exc).__name__,
+                    )
     except (OSError, smtplib.SMTPException):
         log.exception("cannot deliver %d message(s) through %s:%s", len(messages) - sent, smtp.host, smtp.port)
     return sent

@@ -425,3 +425,45 @@ def test_digest_without_smtp_refuses_and_marks_nothing(app, ctx, make):
     result = app.test_cli_runner().invoke(args=["notify", "digest"])
     assert result.exit_code != 0 and "SMTP_HOST" in result.output
     assert rows(Notification, Notification.emailed_at.is_not(None)) == []
+
+
+class RefusingInbox(Inbox):
+    """Refuses one recipient at RCPT time, accepts the others."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.refused:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_refused_recipient_is_logged_without_its_address(app, caplog):
+    from portal.services import mail
+
+    inbox = RefusingInbox("gone.person@example.org")
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        messages = []
+        for to in ("gone.person@example.org", "here@example.org"):
+            m = EmailMessage()
+            m["From"], m["To"], m["Subject"] = "innomatch@example.org", to, "Test"
+            m.set_content("hello")
+            messages.append(m)
+        settings = mail.SmtpSettings(host="127.0.0.1", port=controller.port)
+        with caplog.at_level("ERROR", logger="innomatch.mail"):
+            assert mail.send(messages, settings) == 1
+    finally:
+        controller.stop()
+    assert inbox.recipients == ["here@example.org"]
+    logged = caplog.text + "\n".join(str(r.exc_info) + str(r.exc_text) for r in caplog.records)
+    assert "refused" in logged
+    assert "gone.person" not in logged
+    assert mail.redact_address("gone.person@example.org") in logged
+    assert mail.redact_address("Gone.Person@example.org") == mail.redact_address(
+        "gone.person@example.org"
+    )
