@@ -62,6 +62,7 @@ __all__ = [
     "format_report",
     "load_cases",
     "resolve_encoder",
+    "score_rankings",
     "variant_configs",
 ]
 
@@ -541,7 +542,6 @@ def evaluate(
         }
 
     scored = [c for c in loaded.challenges if c.key in loaded.qrels]
-    plang_of = {s.key: s.language for s in loaded.startups}
     depth = max(k, min(depth, len(loaded.startups)))
     metric_names = (f"ndcg@{k}", f"recall@{k}", "mrr")
 
@@ -552,29 +552,7 @@ def evaluate(
         t0 = time.perf_counter()
         rankings = _rank_all(cfg, enc, loaded, scored, qvecs, pvecs, depth)
         timing[f"{name}_seconds"] = round(time.perf_counter() - t0, 3)
-        overall: dict[str, list[float]] = {m: [] for m in metric_names}
-        slices: dict[str, dict[str, list[float]]] = {
-            s: {m: [] for m in metric_names} for s in SLICES
-        }
-        for challenge, ranked in zip(scored, rankings, strict=True):
-            qrels = loaded.qrels[challenge.key]
-            for m, v in zip(metric_names, _scores(ranked, qrels, k), strict=True):
-                overall[m].append(v)
-            by_rel: dict[str, dict[str, int]] = {}
-            for sid, grade in qrels.items():
-                by_rel.setdefault(_slice_of(challenge.language, plang_of[sid]), {})[sid] = grade
-            cross = {
-                sid: g
-                for rel, part in by_rel.items()
-                if rel.split("-")[0] != rel.split("-")[1]
-                for sid, g in part.items()
-            }
-            if cross:
-                by_rel["cross-lingual"] = cross
-            for rel, part in by_rel.items():
-                if rel in slices:
-                    for m, v in zip(metric_names, _scores(ranked, part, k), strict=True):
-                        slices[rel][m].append(v)
+        overall, slices = score_rankings(loaded, scored, rankings, k)
         block = _metric_block(overall, k, random_state, confidence, n_resamples)
         block["cases"] = len(scored)
         block["by_language"] = {
@@ -628,6 +606,49 @@ def evaluate(
         "timing": timing | {"total_seconds": round(time.perf_counter() - started, 3)},
         "warnings": list(loaded.warnings),
     }
+
+
+def score_rankings(
+    cases: Cases, queries: Sequence[Item], rankings: Sequence[Sequence[str]], k: int = 10
+) -> tuple[dict[str, list[float]], dict[str, dict[str, list[float]]]]:
+    """Per-challenge metrics of given rankings, overall and by language relation.
+
+    Args:
+        cases: The cases the rankings were made from (labels and startup languages).
+        queries: The challenges ranked, each with at least one label in ``cases.qrels``.
+        rankings: For each query, startup ids best first.
+        k: Cut-off for nDCG and recall.
+
+    Returns:
+        ``(overall, slices)``: ``overall`` maps ``"ndcg@k"``, ``"recall@k"`` and
+        ``"mrr"`` to one value per query; ``slices`` maps each name in :data:`SLICES`
+        to the same, over the queries that have labels of that relation (the ranking
+        stays the full list; only the labels are split).
+    """
+    metric_names = (f"ndcg@{k}", f"recall@{k}", "mrr")
+    plang_of = {s.key: s.language for s in cases.startups}
+    overall: dict[str, list[float]] = {m: [] for m in metric_names}
+    slices: dict[str, dict[str, list[float]]] = {s: {m: [] for m in metric_names} for s in SLICES}
+    for challenge, ranked in zip(queries, rankings, strict=True):
+        qrels = cases.qrels[challenge.key]
+        for m, v in zip(metric_names, _scores(ranked, qrels, k), strict=True):
+            overall[m].append(v)
+        by_rel: dict[str, dict[str, int]] = {}
+        for sid, grade in qrels.items():
+            by_rel.setdefault(_slice_of(challenge.language, plang_of[sid]), {})[sid] = grade
+        cross = {
+            sid: g
+            for rel, part in by_rel.items()
+            if rel.split("-")[0] != rel.split("-")[1]
+            for sid, g in part.items()
+        }
+        if cross:
+            by_rel["cross-lingual"] = cross
+        for rel, part in by_rel.items():
+            if rel in slices:
+                for m, v in zip(metric_names, _scores(ranked, part, k), strict=True):
+                    slices[rel][m].append(v)
+    return overall, slices
 
 
 def _scores(ranked: Sequence[str], qrels: Mapping[str, int], k: int) -> tuple[float, float, float]:

@@ -11,7 +11,14 @@ import pytest
 
 from matcher.crosslingual import LanguageCentering, calibration_offsets, language_family
 from matcher.encoders import get_encoder
-from matcher.evaluation import CasesError, evaluate, format_report, load_cases, variant_configs
+from matcher.evaluation import (
+    CasesError,
+    evaluate,
+    format_report,
+    load_cases,
+    score_rankings,
+    variant_configs,
+)
 
 CASES = {
     "challenges": [
@@ -129,6 +136,24 @@ def test_by_language_slices(result):
     # BM25 finds the same-language matches first in these tiny cases...
     assert by_lang["en-en"]["mrr"] == 1.0
     assert by_lang["zh-zh"]["mrr"] == 1.0
+
+
+def test_score_rankings_by_hand():
+    cases = load_cases(copy.deepcopy(CASES))
+    c1 = cases.challenges[0]
+    # c1: s1 (en, 2) at rank 2, s6 (zh, 2) at rank 1, s4 (en, 1) not ranked.
+    overall, slices = score_rankings(cases, [c1], [["s6", "s1", "s5"]], k=10)
+    dcg = 3 / math.log2(2) + 3 / math.log2(3)
+    ideal = 3 / math.log2(2) + 3 / math.log2(3) + 1 / math.log2(4)
+    assert overall["ndcg@10"] == [pytest.approx(dcg / ideal)]
+    assert overall["recall@10"] == [pytest.approx(2 / 3)]
+    assert overall["mrr"] == [1.0]
+    # Same-language labels only: s1 at rank 2 of the full list, s4 missing.
+    en = 3 / math.log2(3) / (3 / math.log2(2) + 1 / math.log2(3))
+    assert slices["en-en"]["ndcg@10"] == [pytest.approx(en)]
+    assert slices["en-en"]["mrr"] == [0.5]
+    assert slices["cross-lingual"]["ndcg@10"] == [1.0] == slices["en-zh"]["ndcg@10"]
+    assert slices["zh-zh"]["ndcg@10"] == [] and slices["zh-en"]["ndcg@10"] == []
 
 
 def test_lexical_figures_by_hand(hashing):
