@@ -4,7 +4,13 @@ from .audit import AuditEvent
 from .capability import Capability, CapabilityDomain, CapabilityTag
 from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
 from .db import Base, utcnow
-from .engagement import ConflictOfInterest, LoginAttempt, Notification, Workshop, WorkshopRegistration
+from .engagement import (
+    ConflictOfInterest,
+    LoginAttempt,
+    Notification,
+    Workshop,
+    WorkshopRegistration,
+)
 from .matching import Dismissal, Embedding, RankerVersion
 from .organisation import Department, Startup
 from .proposal import Proposal

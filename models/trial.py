@@ -49,7 +49,7 @@ class Trial(TimestampMixin, Base):
     # Optimistic lock: a concurrent move on a stale row fails instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read by SQLAlchemy once)
 
     challenge: Mapped[Challenge] = relationship()
     startup: Mapped[Startup] = relationship()

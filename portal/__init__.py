@@ -69,17 +69,17 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .admin.routes import bp as admin_bp
+    from .audit_log.routes import bp as audit_log_bp
     from .auth.routes import bp as auth_bp
     from .challenges.routes import bp as challenges_bp
     from .coordinator.routes import bp as coordinator_bp
     from .main.routes import bp as main_bp
-    from .admin.routes import bp as admin_bp
-    from .startups.routes import bp as startups_bp
     from .matches.routes import bp as matches_bp
-    from .trials.routes import bp as trials_bp
-    from .audit_log.routes import bp as audit_log_bp
     from .notifications.routes import bp as notifications_bp
+    from .startups.routes import bp as startups_bp
     from .stats.routes import bp as stats_bp
+    from .trials.routes import bp as trials_bp
     from .workshops.routes import bp as workshops_bp
 
     for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, trials_bp, coordinator_bp, admin_bp, audit_log_bp):

@@ -14,7 +14,7 @@ def test_catalogue_translates_every_extracted_string():
     # templates against the catalogue; missing, empty, fuzzy or broken entries fail.
     result = subprocess.run(
         ["bash", str(ROOT / "scripts" / "i18n.sh"), "check"],
-        cwd=ROOT, capture_output=True, text=True, env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
+        cwd=ROOT, capture_output=True, text=True, check=False, env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

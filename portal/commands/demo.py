@@ -71,6 +71,6 @@ def register(app: Flask) -> None:
                 recommendations.reindex(progress=bar.update)
             db.commit()
         click.echo("")
-        click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, _role, label in DEMO_LOGINS:
             click.echo(f"  {email:<30} {label}")

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from models import Challenge, Dismissal, Startup, User
 
-from ..errors import DomainError
 from ..database import db
+from ..errors import DomainError
 from . import audit
 
 

@@ -560,7 +560,7 @@ def match_scores(pending: Iterable[Trial]) -> dict[int, float]:
         challenge = group[0].challenge
         try:
             by_capability = recommendations.pair_scores(challenge, [t.capability_id for t in group])
-        except Exception:  # noqa: BLE001 - a score is a hint; the queue must show without it
+        except Exception:
             log.exception("match score failed for challenge %s", challenge.id)
             continue
         for t in group:

@@ -8,7 +8,13 @@ from flask_login import current_user, login_required
 
 from models import Capability, Challenge, Proposal, Startup
 
-from ..access import can_edit_startup, can_view_startup, can_view_challenge, is_member, roles_required
+from ..access import (
+    can_edit_startup,
+    can_view_challenge,
+    can_view_startup,
+    is_member,
+    roles_required,
+)
 from ..database import db
 from ..errors import DomainError
 from ..forms import BaseForm, clean_text

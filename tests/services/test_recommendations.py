@@ -71,7 +71,7 @@ def test_unverified_startups_are_left_out_when_configured(app, make):
 
 
 def test_recommended_challenges_are_open_and_not_past_closing(app, make):
-    dept, clinic, xray, bot, _vision = _world(make)
+    dept, clinic, _xray, bot, _vision = _world(make)
     make.challenge(dept, title="Closed dental chatbot", status="closed",
                    problem_statement="A dental clinic chatbot for appointments, closed already.")
     make.challenge(dept, title="Expired dental chatbot", closing_on=date.today() - timedelta(days=1),
@@ -108,7 +108,7 @@ def test_unchanged_texts_are_encoded_once(app, make):
 
 
 def test_training_stores_an_active_weights_version(app, make):
-    dept, clinic, xray, bot, vision = _world(make)
+    _dept, clinic, xray, bot, vision = _world(make)
     make.trial(clinic, bot, status="approved")
     make.trial(xray, bot, status="rejected")
     make.trial(xray, vision, status="running")
