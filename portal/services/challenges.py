@@ -384,7 +384,22 @@ def search_challenges(
     return Page(items=items, total=total, page=page, pages=pages)
 
 
-def department_challenges(officer: User) -> list[tuple[Challenge, int]]:
+@dataclass(frozen=True)
+class DepartmentChallengeRow:
+    """One line of the department's own list: the columns it shows and the submitted proposals.
+
+    Plain columns, not ORM rows: the list never needs a challenge's texts, domains or tags.
+    """
+
+    id: int
+    title: str
+    status: str
+    closing_on: date | None
+    language: str
+    proposals: int
+
+
+def department_challenges(officer: User) -> list[DepartmentChallengeRow]:
     """The officer's department's challenges (every status) with their submitted proposal counts."""
     return department_challenges_page(officer, 1, 10**9).items
 
@@ -398,26 +413,18 @@ def department_challenges_page(officer: User, page: int, size: int) -> Page:
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
     rank = case((Challenge.status == "draft", 0), (Challenge.status == "open", 1), else_=2)
-    challenges = list(
-        db.scalars(
-            select(Challenge)
-            .where(mine)
-            .options(selectinload(Challenge.domain_rows))
-            .order_by(rank, Challenge.updated_at.desc(), Challenge.id.desc())
-            .offset((page - 1) * size)
-            .limit(size)
-        )
+    proposals = (
+        select(func.count())
+        .where(Proposal.challenge_id == Challenge.id, Proposal.status == "submitted")
+        .correlate(Challenge)
+        .scalar_subquery()
     )
-    counts: dict[int, int] = {}
-    if challenges:
-        counts = dict(
-            db.execute(
-                select(Proposal.challenge_id, func.count())
-                .where(
-                    Proposal.challenge_id.in_([c.id for c in challenges]),
-                    Proposal.status == "submitted",
-                )
-                .group_by(Proposal.challenge_id)
-            ).all()
-        )
-    return Page([(c, counts.get(c.id, 0)) for c in challenges], total, page, pages)
+    rows = db.execute(
+        select(Challenge.id, Challenge.title, Challenge.status, Challenge.closing_on, Challenge.language)
+        .add_columns(proposals)
+        .where(mine)
+        .order_by(rank, Challenge.updated_at.desc(), Challenge.id.desc())
+        .offset((page - 1) * size)
+        .limit(size)
+    )
+    return Page([DepartmentChallengeRow(*row) for row in rows], total, page, pages)

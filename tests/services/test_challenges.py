@@ -286,5 +286,5 @@ def test_department_challenges_count_submitted_proposals(ctx, make):
     make.challenge(title="Elsewhere")
     make.proposal(busy, make.capability())
     make.proposal(busy, make.capability(), status="withdrawn")
-    rows = {c.title: n for c, n in challenges.department_challenges(officer)}
+    rows = {row.title: row.proposals for row in challenges.department_challenges(officer)}
     assert rows == {"Busy": 1, "Quiet": 0}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from flask import session as flask_session
 from flask_login import login_user
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from models import AuditEvent, Challenge, Department
 
@@ -428,6 +429,41 @@ def test_mine_lists_every_status_of_own_department_with_proposal_counts(app, mak
 def test_mine_has_an_empty_state(app, make):
     page = text(client_for(app, make.user("officer")).get("/challenges/mine"))
     assert "has not posted any challenges yet" in page
+
+
+def _statements_during(app, request):
+    """The SQL statements one request issues (lower case)."""
+    engine = app.extensions["innomatch_engine"]
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement.lower())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = request()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    return seen
+
+
+def test_mine_reads_the_list_in_two_queries_whatever_the_rows(app, make):
+    officer = make.user("officer")
+    capabilities = [make.capability() for _ in range(3)]
+    for n in range(60):
+        status = ("draft", "open", "closed")[n % 3]
+        challenge = make.challenge(officer.department, title=f"Need {n:02d}", status=status)
+        for capability in capabilities[: n % 4]:
+            make.proposal(challenge, capability)
+    client = client_for(app, officer)
+    statements = _statements_during(app, lambda: client.get("/challenges/mine"))
+    tables = re.compile(r"\b(challenges|challenge_domains|challenge_tags|proposals)\b")
+    listing = [s for s in statements if tables.search(s)]
+    # One count for the pages, one query for the rows with their proposal counts: no query
+    # per row, and none of the challenges' texts, domains or tags (the table shows none).
+    assert len(listing) == 2, listing
+    assert not [s for s in listing if "problem_statement" in s or "challenge_domains" in s or "challenge_tags" in s]
 
 
 # -- access ----------------------------------------------------------------------------------
