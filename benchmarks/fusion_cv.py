@@ -1,6 +1,12 @@
 """Fusion study on the dev cases with held-out (leave-one-challenge-out) figures.
 
-Run: ``python benchmarks/fusion_cv.py [--encoder use-multilingual] [--json out.json]``.
+Run: ``python benchmarks/fusion_cv.py [--encoder use-multilingual] [--translation cedict]
+[--encoder-translation] [--json out.json]``.
+
+``--translation`` indexes and queries every Chinese text with the English glosses of its
+words (``matcher.translate``, as ``RankerConfig.translation``); ``--encoder-translation``
+also encodes the English view of Chinese texts (``TranslatingEncoder``, for an English-only
+encoder such as the bundled MiniLM).
 
 For every challenge the component scores against all startups are computed once:
 
@@ -38,18 +44,26 @@ import numpy as np
 
 from matcher import BM25Index, dense_text, get_encoder
 from matcher.crosslingual import LanguageCentering, language_family
-from matcher.evaluation import load_cases
+from matcher.evaluation import load_cases, score_rankings
 from matcher.glossary import expand_query
 from matcher.metrics import bootstrap_ci, ndcg_at_k
 from matcher.structured import StructuredIndex
 from matcher.text import split_sentences
+from matcher.translate import get_translator, with_translation
 
 CASES = ROOT / "data" / "eval" / "dev_cases.json"
 
 
-def components(enc_name: str) -> dict[str, Any]:
+def components(
+    enc_name: str, translation: str | None = None, encoder_translation: bool = False
+) -> dict[str, Any]:
     cases = load_cases(CASES)
-    enc = get_encoder(enc_name)
+    enc = with_translation(get_encoder(enc_name), translation if encoder_translation else None)
+    translator = get_translator(translation)
+
+    def lexical_text(text: str) -> str:
+        return translator.bilingual(text) if translator is not None else text
+
     qs, ps = cases.challenges, cases.startups
     ql = [c.language for c in qs]
     pl = [s.language for s in ps]
@@ -83,11 +97,12 @@ def components(enc_name: str) -> dict[str, Any]:
             # mean over query sentences of their best match (ColBERT-style at sentence level)
             maxsim[i, j] = float(b.max(axis=1).mean())
 
-    bm = BM25Index().fit([s.text for s in ps])
+    bm = BM25Index().fit([lexical_text(s.text) for s in ps])
     lex = np.zeros((len(qs), len(ps)))
     lexg = np.zeros((len(qs), len(ps)))
     for i, c in enumerate(qs):
-        for out, text in ((lex, c.text), (lexg, expand_query(c.text))):
+        query = lexical_text(c.text)
+        for out, text in ((lex, query), (lexg, expand_query(query))):
             raw = bm.score(text)
             out[i] = raw / raw.max() if raw.max() > 0 else 0.0
     st = StructuredIndex().fit(ps)
@@ -185,58 +200,78 @@ def families(d: dict[str, Any]) -> dict[str, dict[str, np.ndarray]]:
 
 
 def loo(grid: dict[str, np.ndarray], d: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
+    """Leave-one-challenge-out: each challenge is scored with the setting best on the rest.
+
+    Returns:
+        ``(held-out score matrix, chosen setting per scored challenge)``: row ``i`` of the
+        matrix is challenge ``i``'s scores under the setting chosen without it.
+    """
     names = list(grid)
     table = np.stack([ndcgs(grid[n], d) for n in names])  # settings x challenges
     valid = ~np.isnan(table[0])
-    held, chosen = np.full(table.shape[1], np.nan), []
+    held = np.zeros_like(next(iter(grid.values())))
+    chosen = []
     for i in np.flatnonzero(valid):
         others = valid.copy()
         others[i] = False
         best = int(np.argmax(table[:, others].mean(axis=1)))
-        held[i] = table[best, i]
+        held[i] = grid[names[best]][i]
         chosen.append(names[best])
     return held, chosen
 
 
-def by_split(values: np.ndarray, d: dict[str, Any]) -> dict[str, float]:
-    langs = [language_family(c.language) for c in d["cases"].challenges]
-    out = {}
-    for fam in ("en", "zh"):
-        v = np.array([x for x, lang in zip(values, langs) if lang == fam and not np.isnan(x)])
-        out[f"{fam} queries"] = float(v.mean()) if v.size else float("nan")
+SPLITS = ("en-en", "zh-zh", "cross-lingual")
+
+
+def measure(scores: np.ndarray, d: dict[str, Any]) -> dict[str, Any]:
+    """nDCG@10 of a score matrix overall (with 95 % CI) and per language split, with
+    the metric code of ``flask matcher evaluate`` (``score_rankings``)."""
+    cases = d["cases"]
+    keys = [s.key for s in cases.startups]
+    rows = [i for i, c in enumerate(cases.challenges) if c.key in cases.qrels]
+    rankings = [
+        [keys[j] for j in np.lexsort((np.arange(len(keys)), -scores[i]))[:10]] for i in rows
+    ]
+    overall, slices = score_rankings(cases, [cases.challenges[i] for i in rows], rankings, 10)
+    values = overall["ndcg@10"]
+    out: dict[str, Any] = {"ndcg@10": float(np.mean(values))}
+    out["ci"] = list(bootstrap_ci(values, 0.95, 1000, 0))
+    for split in SPLITS:
+        out[split] = float(np.mean(slices[split]["ndcg@10"]))
     return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--encoder", default="use-multilingual")
+    ap.add_argument("--translation", default=None, help="dictionary translation, e.g. cedict")
+    ap.add_argument("--encoder-translation", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
     import matcher.crosslingual  # noqa: F401  (registers the multilingual encoders)
 
-    d = components(args.encoder)
+    d = components(args.encoder, args.translation, args.encoder_translation)
     report = {}
-    print(f"encoder {args.encoder}; nDCG@10 held out (leave-one-challenge-out)")
-    print(f"{'family':48} {'nDCG@10':>8} {'95% CI':>14} {'en q':>6} {'zh q':>6}  most chosen")
+    print(
+        f"encoder {args.encoder}; translation {args.translation or 'none'}"
+        f"{' (encoder too)' if args.encoder_translation else ''}; "
+        "nDCG@10 held out (leave-one-challenge-out)"
+    )
+    print(f"{'family':46} {'nDCG@10':>7} {'95% CI':>14} {'en-en':>6} {'zh-zh':>6} {'cross':>6}"
+          "  most chosen")
     for name, grid in families(d).items():
         held, chosen = loo(grid, d)
-        v = held[~np.isnan(held)]
-        lo, hi = bootstrap_ci(list(v), 0.95, 1000, 0)
+        m = measure(held, d)
         common = max(set(chosen), key=chosen.count) if chosen else "-"
-        sp = by_split(held, d)
         print(
-            f"{name:48} {v.mean():8.3f} [{lo:.3f}, {hi:.3f}] {sp['en queries']:6.3f} "
-            f"{sp['zh queries']:6.3f}  {common} ({chosen.count(common)}/{len(chosen)})"
+            f"{name:46} {m['ndcg@10']:7.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}] "
+            + " ".join(f"{m[s]:6.3f}" for s in SPLITS)
+            + f"  {common} ({chosen.count(common)}/{len(chosen)})"
         )
-        report[name] = {
-            "ndcg@10": float(v.mean()),
-            "ci": [lo, hi],
-            **sp,
+        report[name] = m | {
             "chosen": common,
             "chosen_count": chosen.count(common),
-            "in_sample_best": float(
-                max(np.nanmean(ndcgs(s, d)) for s in grid.values())
-            ),
+            "in_sample_best": float(max(np.nanmean(ndcgs(s, d)) for s in grid.values())),
         }
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

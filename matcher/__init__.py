@@ -36,6 +36,7 @@ from .learning import LearnedWeights, NotEnoughData, fit_weights
 from .lexical import BM25Index, LexicalIndex, TfidfIndex
 from .ranker import HybridRanker, RankerConfig, language_offset, language_offsets
 from .text import dense_text, detect_language, text_hash, tokenize
+from .translate import DictionaryTranslator, TranslatingEncoder, get_translator, with_translation
 from .types import AREAS, COMPONENTS, DOMAINS, Explanation, Item, Match
 
 # The multilingual encoders ("use-multilingual", "multilingual-e5-small") are registered
@@ -50,6 +51,7 @@ __all__ = [
     "BM25Index",
     "CachingEncoder",
     "DenseIndex",
+    "DictionaryTranslator",
     "Encoder",
     "Explanation",
     "HNSWIndex",
@@ -64,10 +66,12 @@ __all__ = [
     "RankerConfig",
     "SentenceTransformerEncoder",
     "TfidfIndex",
+    "TranslatingEncoder",
     "dense_text",
     "detect_language",
     "fit_weights",
     "get_encoder",
+    "get_translator",
     "language_offset",
     "language_offsets",
     "preset_for",
@@ -75,4 +79,5 @@ __all__ = [
     "text_hash",
     "tokenize",
     "top_k",
+    "with_translation",
 ]

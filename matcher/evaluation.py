@@ -14,14 +14,22 @@ text.  Malformed files raise :class:`CasesError` naming the offending entry.
 Each challenge is a query whose candidates are **all** startups.  Every ranker variant
 is evaluated with the same cached vectors (each text is encoded once per run):
 
-=========== ==========================================================
-``lexical`` BM25 only
-``dense``   embeddings only (cosine)
-``weighted`` default weights, weighted-mean fusion
-``rrf``     default weights, reciprocal rank fusion
-``default`` the configuration the application uses (``default_config``,
-            else the variant named by ``default``)
-=========== ==========================================================
+================= ==========================================================
+``bm25-plain``    the standard lexical baseline: BM25 over the texts as written
+                  (no translation, no query expansion)
+``dense-plain``   the standard dense baseline: the model's cosine on the texts as
+                  written (no translation, no centering), as
+                  ``sentence_transformers.util.semantic_search`` ranks
+``lexical``       BM25 only, with the base configuration's translation / expansion
+``dense``         embeddings only (cosine), with translation and centering as given
+``weighted``      base weights, weighted-mean fusion
+``rrf``           base weights, reciprocal rank fusion
+``default``       the configuration the application uses (``default_config``,
+                  else the variant named by ``default``)
+================= ==========================================================
+
+``lexical`` and ``dense`` are the hybrid's own single signals; the two ``-plain``
+variants are what the signals give without the matcher's cross-language work.
 
 Metrics (see :mod:`matcher.metrics`): nDCG@k with exponential gain ``2**grade - 1``,
 recall@k and MRR (first relevant within the ranked depth), each averaged over the
@@ -52,9 +60,11 @@ from .encoders import Encoder, get_encoder
 from .metrics import bootstrap_ci, ndcg_at_k, paired_bootstrap_ci, recall_at_k, reciprocal_rank
 from .ranker import HybridRanker, RankerConfig
 from .text import dense_text, detect_language
+from .translate import TranslatingEncoder
 from .types import AREAS, DOMAINS, Item
 
 __all__ = [
+    "PLAIN_VARIANTS",
     "VARIANTS",
     "Cases",
     "CasesError",
@@ -68,6 +78,8 @@ __all__ = [
 
 #: Ranker variants evaluated by default, in report order.
 VARIANTS: tuple[str, ...] = ("lexical", "dense", "weighted", "rrf")
+#: The standard baselines, also evaluated (see the module docstring).
+PLAIN_VARIANTS: tuple[str, ...] = ("bm25-plain", "dense-plain")
 #: Language relations reported under ``by_language``, in report order.
 SLICES: tuple[str, ...] = ("en-en", "zh-zh", "cross-lingual", "en-zh", "zh-en")
 
@@ -456,6 +468,7 @@ def evaluate(
     depth: int = 100,
     centering: bool | str = False,
     language_calibration: Mapping[str, float] | str | None = None,
+    plain_encoder: Encoder | None = None,
     confidence: float = 0.95,
     n_resamples: int = 1000,
     random_state: int = 0,
@@ -480,6 +493,9 @@ def evaluate(
         language_calibration: Offsets for ``RankerConfig.language_calibration`` of
             every variant, or ``"auto"`` to derive them with
             :func:`~matcher.crosslingual.calibration_offsets` from the cases' vectors.
+        plain_encoder: The encoder of the ``dense-plain`` baseline; default the inner
+            encoder of a :class:`~matcher.translate.TranslatingEncoder`, else
+            ``encoder`` itself (its vectors are then reused, uncentred).
         confidence: Confidence level of the bootstrap intervals.
         n_resamples: Bootstrap resamples.
         random_state: Seed of the bootstrap.
@@ -513,6 +529,13 @@ def evaluate(
     ptexts = [dense_text(s.title, s.text) for s in loaded.startups]
     qvecs = np.asarray(enc.encode(qtexts, role="query"), dtype=np.float32)
     pvecs = np.asarray(enc.encode(ptexts, role="passage"), dtype=np.float32)
+    if plain_encoder is None:
+        plain_encoder = enc.encoder if isinstance(enc, TranslatingEncoder) else enc
+    if plain_encoder is enc:
+        plain_q, plain_p = qvecs, pvecs
+    else:
+        plain_q = np.asarray(plain_encoder.encode(qtexts, role="query"), dtype=np.float32)
+        plain_p = np.asarray(plain_encoder.encode(ptexts, role="passage"), dtype=np.float32)
     encode_seconds = time.perf_counter() - t0
     qlangs = [c.language for c in loaded.challenges]
     plangs = [s.language for s in loaded.startups]
@@ -548,9 +571,18 @@ def evaluate(
     rankers: dict[str, Any] = {}
     per_case_all: dict[str, dict[str, list[float]]] = {}
     timing: dict[str, float] = {"encode_seconds": round(encode_seconds, 3)}
-    for name, cfg in configs.items():
+    plain = dataclasses.replace(
+        RankerConfig(), explain_sentences=False, diversity=0.0, lexical=configs["lexical"].lexical,
+        lexical_params=configs["lexical"].lexical_params,
+    )
+    runs: list[tuple[str, RankerConfig, Encoder, np.ndarray, np.ndarray]] = [
+        ("bm25-plain", dataclasses.replace(plain, weights={"lexical": 1.0}), enc, qvecs, pvecs),
+        ("dense-plain", dataclasses.replace(plain, weights={"semantic": 1.0}), plain_encoder,
+         plain_q, plain_p),
+    ] + [(name, cfg, enc, qvecs, pvecs) for name, cfg in configs.items()]
+    for name, cfg, run_encoder, run_q, run_p in runs:
         t0 = time.perf_counter()
-        rankings = _rank_all(cfg, enc, loaded, scored, qvecs, pvecs, depth)
+        rankings = _rank_all(cfg, run_encoder, loaded, scored, run_q, run_p, depth)
         timing[f"{name}_seconds"] = round(time.perf_counter() - t0, 3)
         overall, slices = score_rankings(loaded, scored, rankings, k)
         block = _metric_block(overall, k, random_state, confidence, n_resamples)
@@ -568,6 +600,7 @@ def evaluate(
             "diversity": cfg.diversity,
             "language_calibration": cfg.language_calibration,
             "query_expansion": cfg.query_expansion,
+            "translation": cfg.translation,
         }
         rankers[name] = block
         per_case_all[name] = overall

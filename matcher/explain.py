@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -19,6 +19,8 @@ def key_terms(
     max_terms: int = 8,
     *,
     query_forms: dict[str, set[str]] | None = None,
+    query_sources: Mapping[str, str] | None = None,
+    candidate_sources: Mapping[str, str] | None = None,
 ) -> tuple[str, ...]:
     """Turn lexical contributions into display terms that occur in both texts.
 
@@ -26,6 +28,10 @@ def key_terms(
     strips a plural "s", so that form is a prefix of the others), and only if that
     string is a substring of both normalised texts. A CJK character already covered by
     a shown bigram is skipped as redundant.
+
+    With dictionary translation (``matcher.translate``) an English token can match the
+    glosses of a Chinese word: it is then shown as the pair of words that occur in the
+    two texts, query side first ("vaccine = 疫苗" or "疫苗 = vaccine").
 
     Args:
         query_text: Query text.
@@ -35,6 +41,9 @@ def key_terms(
         max_terms: Maximum number of terms returned.
         query_forms: ``surface_forms(query_text)``, when explaining several candidates
             for the same query.
+        query_sources: ``DictionaryTranslator.sources(query_text)``: gloss token ->
+            the Chinese word of the query it translates.
+        candidate_sources: The same for the candidate text.
 
     Returns:
         Display terms, in contribution order.
@@ -44,14 +53,37 @@ def key_terms(
     q_norm, c_norm = normalize(query_text), normalize(candidate_text)
     q_forms = surface_forms(query_text) if query_forms is None else query_forms
     c_forms = surface_forms(candidate_text)
+
+    def present(forms: set[str], text: str) -> str | None:
+        found = [f for f in forms if f in text]
+        return min(found, key=lambda f: (len(f), f)) if found else None
+
     terms: list[str] = []
+    paired: set[str] = set()
     for token, weight in contributions:
-        forms = q_forms.get(token, set()) | c_forms.get(token, set())
-        if weight <= 0 or not forms:
+        if weight <= 0:
             continue
-        term = min(forms, key=lambda f: (len(f), f))
-        if term in q_norm and term in c_norm and term not in terms:
-            terms.append(term)
+        forms = q_forms.get(token, set()) | c_forms.get(token, set())
+        term = min(forms, key=lambda f: (len(f), f)) if forms else None
+        if term is not None and term in q_norm and term in c_norm:
+            if term not in terms:
+                terms.append(term)
+            continue
+        # Across languages: an English word of one text, a Chinese word of the other.
+        pair = None
+        english = present(q_forms.get(token, set()), q_norm)
+        if english and candidate_sources and token in candidate_sources:
+            chinese = candidate_sources[token]
+            if chinese in candidate_text and chinese not in paired:
+                pair = (f"{english} = {chinese}", chinese)
+        english = present(c_forms.get(token, set()), c_norm)
+        if pair is None and english and query_sources and token in query_sources:
+            chinese = query_sources[token]
+            if chinese in query_text and chinese not in paired:
+                pair = (f"{chinese} = {english}", chinese)
+        if pair is not None:
+            terms.append(pair[0])
+            paired.add(pair[1])
     # Only CJK tokens are one character long (Latin ones need two).
     longer = [t for t in terms if len(t) > 1]
     shown = [t for t in terms if len(t) > 1 or not any(t in other for other in longer)]

@@ -42,6 +42,7 @@ from .fusion import FUSIONS
 from .lexical import SCORERS, LexicalIndex
 from .structured import DEFAULT_STRUCTURED_WEIGHTS, StructuredIndex, shared
 from .text import dense_text, surface_forms
+from .translate import DictionaryTranslator, get_translator
 from .types import COMPONENTS, Explanation, Item, Match
 
 __all__ = ["HybridRanker", "RankerConfig", "language_offset", "language_offsets"]
@@ -74,6 +75,10 @@ class RankerConfig:
         query_expansion: Name of a bilingual glossary in ``matcher.glossary.GLOSSARIES``
             (``"glossary"``): the lexical scorer also searches the other language's
             equivalents of the query's domain terms. None = off.
+        translation: Name of a dictionary translator in
+            ``matcher.translate.TRANSLATORS`` (``"cedict"``): every Chinese text is
+            indexed and queried with the English glosses of its words beside it, so
+            BM25 matches across the two languages. None = off.
         explain_sentences: Compute ``Explanation.best_pair`` (needs an encoder).
         max_key_terms: Maximum ``Explanation.key_terms``.
         max_sentences: Sentences per text considered for ``best_pair``.
@@ -97,6 +102,7 @@ class RankerConfig:
     )
     language_calibration: dict[str, float] | None = None
     query_expansion: str | None = None
+    translation: str | None = None
     explain_sentences: bool = True
     max_key_terms: int = 8
     max_sentences: int = 12
@@ -126,6 +132,14 @@ class RankerConfig:
                 raise ValueError(
                     f"unknown query_expansion {self.query_expansion!r}; "
                     f"choose None or one of {sorted(GLOSSARIES)}"
+                )
+        if self.translation is not None:
+            from .translate import TRANSLATORS
+
+            if self.translation not in TRANSLATORS:
+                raise ValueError(
+                    f"unknown translation {self.translation!r}; "
+                    f"choose None or one of {sorted(TRANSLATORS)}"
                 )
         if self.rrf_k < 0 or self.pool_size < 1 or self.diversity_depth < 1:
             raise ValueError("rrf_k must be >= 0, pool_size and diversity_depth >= 1")
@@ -241,6 +255,23 @@ class HybridRanker:
     def _config(self) -> RankerConfig:
         return self.config if self.config is not None else RankerConfig()
 
+    @property
+    def translator(self) -> DictionaryTranslator | None:
+        """The configured dictionary translator (``RankerConfig.translation``), or None."""
+        return get_translator(self._config.translation)
+
+    def lexical_text(self, item: Item) -> str:
+        """What the lexical index sees of an item: its text, plus glosses when translating.
+
+        Args:
+            item: A candidate or query.
+
+        Returns:
+            ``item.text``, or ``translator.bilingual(item.text)``.
+        """
+        translator = self.translator
+        return item.text if translator is None else translator.bilingual(item.text)
+
     def make_lexical_index(self) -> LexicalIndex:
         """A new, unfitted lexical index as configured (for callers that cache it).
 
@@ -259,7 +290,9 @@ class HybridRanker:
         cfg = self._config
         n = len(candidates)
         if lexical_index is None:
-            lexical_index = self.make_lexical_index().fit([c.text for c in candidates])
+            lexical_index = self.make_lexical_index().fit(
+                [self.lexical_text(c) for c in candidates]
+            )
         elif lexical_index.n_docs_ != n:
             raise ValueError(
                 f"lexical_index was fitted on {lexical_index.n_docs_} texts, got {n} candidates"
@@ -299,7 +332,8 @@ class HybridRanker:
             candidates: The corpus.
             candidate_vectors: ``(n, dim)`` passage vectors of
                 ``dense_text(c.title, c.text)``; encoded with the encoder when None.
-            lexical_index: A prefitted index on ``[c.text for c in candidates]``.
+            lexical_index: A prefitted index on ``[self.lexical_text(c) for c in
+                candidates]``.
 
         Returns:
             self, with ``candidates_``, ``lexical_``, ``dense_``, ``structured_`` and
@@ -364,11 +398,11 @@ class HybridRanker:
                 )[0]
             qvec = np.asarray(query_vector, dtype=np.float32).ravel()
 
-        lexical_query = query.text
+        lexical_query = self.lexical_text(query)
         if cfg.query_expansion:
             from .glossary import expand_query
 
-            lexical_query = expand_query(query.text, cfg.query_expansion)
+            lexical_query = expand_query(lexical_query, cfg.query_expansion)
         query_terms = corpus.lexical.query_terms(lexical_query)
         lexical_raw = corpus.lexical.score(query_terms)
         own = corpus.positions.get(query.key)
@@ -479,6 +513,8 @@ class HybridRanker:
                 batch_size=cfg.batch_size,
             )
         query_forms = surface_forms(query.text)
+        translator = self.translator
+        query_sources = translator.sources(query.text) if translator is not None else None
         matches = []
         for pos, item, pair in zip(chosen.tolist(), items, pairs, strict=True):
             index = int(pool[pos])
@@ -490,6 +526,10 @@ class HybridRanker:
                 corpus.lexical.contributions(query_terms, index),
                 cfg.max_key_terms,
                 query_forms=query_forms,
+                query_sources=query_sources,
+                candidate_sources=(
+                    translator.sources(item.text) if translator is not None else None
+                ),
             )
             explanation = Explanation(domains, areas, tags, terms, pair, dict(comps))
             matches.append(

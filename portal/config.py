@@ -48,12 +48,15 @@ class Config:
     MATCHER_MODEL = os.environ.get("MATCHER_MODEL", "default")
     MATCHER_FUSION = os.environ.get("MATCHER_FUSION", "")
     MATCHER_VERIFIED_ONLY = _bool("MATCHER_VERIFIED_ONLY", False)
-    # Cross-lingual settings. MATCHER_MODEL=use-multilingual (or multilingual-e5-small)
-    # turns on the recommended preset (matcher.crosslingual.PRESETS: per-language
-    # centering, a cross-language offset, fusion weights); each key below overrides it.
+    # Cross-lingual settings. Every model has a recommended preset
+    # (matcher.crosslingual.PRESETS: dictionary translation, per-language centering, a
+    # cross-language offset, fusion weights); each key below overrides it.
+    # MATCHER_TRANSLATION: "cedict" (English glosses of Chinese words, CC-CEDICT) or ""
+    # (off).
     # None = take the preset. MATCHER_CONFIG holds any RankerConfig fields as JSON, e.g.
     # '{"fusion": "minmax", "weights": {"semantic": 0.9, "lexical": 0.1}}'.
     MATCHER_CENTERING = _optional_bool("MATCHER_CENTERING")
+    MATCHER_TRANSLATION = os.environ.get("MATCHER_TRANSLATION")
     MATCHER_CALIBRATION = _json("MATCHER_CALIBRATION", dict)  # e.g. '{"cross": 0.2}'
     MATCHER_CONFIG = _json("MATCHER_CONFIG", dict) or {}
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -96,6 +99,7 @@ class TestConfig(Config):
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     MATCHER_MODEL = "hashing"
     MATCHER_CENTERING = None
+    MATCHER_TRANSLATION = None
     MATCHER_CALIBRATION = None
     MATCHER_CONFIG = None
     STATS_CACHE_SECONDS = 0.0  # figures must follow the data at once in tests

@@ -42,11 +42,24 @@ def register(app: Flask) -> None:
         metavar="JSON",
         help='Cross-language cosine offsets, e.g. \'{"cross": 0.2}\'; default: MATCHER_CALIBRATION or the preset.',
     )
+    @click.option(
+        "--translation",
+        default=None,
+        metavar="NAME",
+        help="Dictionary translation of Chinese texts: 'cedict' or 'none'; default: "
+        "MATCHER_TRANSLATION or the model's preset.",
+    )
     def evaluate(
-        cases: str, as_json: bool, model: str | None, centering: bool | None, calibration: str | None
+        cases: str,
+        as_json: bool,
+        model: str | None,
+        centering: bool | None,
+        calibration: str | None,
+        translation: str | None,
     ) -> None:
-        """Print nDCG@10, recall@10 and MRR for the app's ranker ('default') and the
-        baselines (lexical, dense, weighted, rrf) on CASES, overall and per language."""
+        """Print nDCG@10, recall@10 and MRR for the app's ranker ('default'), its single
+        signals and fusions (lexical, dense, weighted, rrf) and the standard baselines
+        (bm25-plain, dense-plain) on CASES, overall and per language."""
         import matcher
         from matcher import evaluation
 
@@ -57,6 +70,8 @@ def register(app: Flask) -> None:
             overrides["MATCHER_MODEL"] = model
         if centering is not None:
             overrides["MATCHER_CENTERING"] = centering
+        if translation is not None:
+            overrides["MATCHER_TRANSLATION"] = "" if translation.lower() == "none" else translation
         if calibration is not None:
             try:
                 parsed = json.loads(calibration)
@@ -73,12 +88,16 @@ def register(app: Flask) -> None:
         mapping = dict(resolved.ranker)
         try:
             default_config = matcher.RankerConfig.from_mapping(mapping)
-            encoder = matcher.get_encoder(resolved.model)
+            encoder = matcher.with_translation(
+                matcher.get_encoder(resolved.model),
+                resolved.translation if resolved.encoder_translation else None,
+            )
             result = evaluation.evaluate(
                 cases,
                 encoder,
                 default="default",
                 default_config=default_config,
+                base_config=default_config,
                 centering=resolved.centering,
             )
         except (ValueError, ImportError, OSError) as error:
@@ -88,6 +107,7 @@ def register(app: Flask) -> None:
             rankers["default"]["config"] |= {
                 "encoder": result["encoder"],
                 "centering": resolved.centering,
+                "encoder_translation": resolved.encoder_translation,
             }
             out = {"cases": result["cases"], "default": result["default"], "rankers": rankers}
             click.echo(json.dumps(out, ensure_ascii=False, indent=2))

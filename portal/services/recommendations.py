@@ -6,9 +6,11 @@ version (count and last update of the candidates), so a page view only encodes t
 query (usually cached too) and ranks.
 
 Cross-lingual settings (:func:`settings`): ``MATCHER_MODEL`` selects the encoder and
-its recommended preset (``matcher.PRESETS``, e.g. for ``use-multilingual``: per-language
+its recommended preset (``matcher.PRESETS``: for the bundled English model, dictionary
+translation of Chinese texts and per-language centering; for ``use-multilingual``,
 centering and a cross-language offset); ``MATCHER_CONFIG`` (RankerConfig fields),
-``MATCHER_FUSION``, ``MATCHER_CALIBRATION`` and ``MATCHER_CENTERING`` override it.
+``MATCHER_FUSION``, ``MATCHER_CALIBRATION``, ``MATCHER_CENTERING`` and
+``MATCHER_TRANSLATION`` override it.
 With centering on, a :class:`matcher.LanguageCentering` is fitted on the corpus's
 stored *raw* vectors whenever its ranker is fitted; the corpus and every query vector
 are transformed with it, while the embeddings table keeps the raw vectors.
@@ -63,6 +65,9 @@ class MatcherSettings:
         model: Encoder name (``MATCHER_MODEL``).
         centering: Fit per-language centering on each corpus.
         ranker: ``RankerConfig`` fields (learnt weights are added by :func:`ranker_config`).
+        translation: Dictionary translator name (``"cedict"``) or None.
+        encoder_translation: The encoder sees the English view of Chinese texts
+            (for an English-only model).
         explicit_weights: The weights were set in ``MATCHER_CONFIG`` (learnt ones do not
             replace them).
     """
@@ -71,6 +76,8 @@ class MatcherSettings:
     centering: bool
     ranker: dict[str, Any]
     explicit_weights: bool = False
+    translation: str | None = None
+    encoder_translation: bool = False
 
 
 def settings(config: Mapping[str, Any] | None = None) -> MatcherSettings:
@@ -78,7 +85,8 @@ def settings(config: Mapping[str, Any] | None = None) -> MatcherSettings:
 
     Order (later wins): ``matcher.preset_for(MATCHER_MODEL)``; ``MATCHER_CONFIG``;
     ``MATCHER_FUSION``; ``MATCHER_CALIBRATION`` (``{}`` switches the preset's offset
-    off); ``MATCHER_CENTERING`` (None = the preset's).
+    off); ``MATCHER_CENTERING`` (None = the preset's); ``MATCHER_TRANSLATION`` (None =
+    the preset's, ``""`` = off).
 
     Args:
         config: A mapping like ``app.config``; default ``current_app.config``.
@@ -96,7 +104,20 @@ def settings(config: Mapping[str, Any] | None = None) -> MatcherSettings:
     centering = cfg.get("MATCHER_CENTERING")
     if centering is None:
         centering = bool(preset.get("centering", False))
-    return MatcherSettings(model, bool(centering), mapping, "weights" in explicit)
+    translation = cfg.get("MATCHER_TRANSLATION")
+    if translation is None:
+        translation = preset.get("translation")
+    translation = translation or None
+    if translation and "translation" not in explicit:
+        mapping["translation"] = translation
+    return MatcherSettings(
+        model,
+        bool(centering),
+        mapping,
+        "weights" in explicit,
+        translation,
+        bool(translation and preset.get("encoder_translation")),
+    )
 
 
 def _limit_threads() -> None:
@@ -123,12 +144,17 @@ class Recommendation:
 
 
 def encoder() -> matcher.Encoder:
-    """The configured encoder, loaded once per process (``MATCHER_MODEL``)."""
-    name = settings().model
+    """The configured encoder, loaded once per process (``MATCHER_MODEL``, translated
+    when the preset or ``MATCHER_TRANSLATION`` says so)."""
+    resolved = settings()
+    translation = resolved.translation if resolved.encoder_translation else None
+    key = f"{resolved.model}+{translation}" if translation else resolved.model
     with _lock:
-        if name not in _encoders:
-            _encoders[name] = matcher.CachingEncoder(matcher.get_encoder(name))
-        return _encoders[name]
+        if key not in _encoders:
+            _encoders[key] = matcher.CachingEncoder(
+                matcher.with_translation(matcher.get_encoder(resolved.model), translation)
+            )
+        return _encoders[key]
 
 
 def ranker_config() -> matcher.RankerConfig:

@@ -109,7 +109,9 @@ def result(hashing):
 def test_result_shape(result):
     assert result["cases"] == 3
     assert result["default"] == "weighted"
-    assert set(result["rankers"]) == {"lexical", "dense", "weighted", "rrf", "default"}
+    assert set(result["rankers"]) == {
+        "bm25-plain", "dense-plain", "lexical", "dense", "weighted", "rrf", "default"
+    }
     for block in result["rankers"].values():
         for metric in ("ndcg@10", "recall@10", "mrr"):
             assert 0.0 <= block[metric] <= 1.0

