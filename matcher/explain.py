@@ -31,7 +31,8 @@ def key_terms(
 
     With dictionary translation (``matcher.translate``) an English token can match the
     glosses of a Chinese word: it is then shown as the pair of words that occur in the
-    two texts, query side first ("vaccine = 疫苗" or "疫苗 = vaccine").
+    two texts, query side first ("vaccine = 疫苗" or "疫苗 = vaccine"); one-character
+    Chinese words are not shown as pairs.
 
     Args:
         query_text: Query text.
@@ -59,7 +60,10 @@ def key_terms(
         return min(found, key=lambda f: (len(f), f)) if found else None
 
     terms: list[str] = []
-    paired: set[str] = set()
+    # One-character Chinese words are too ambiguous to show as a translation
+    # (生 is "to be born", "raw" and "student"); they still count in the score.
+    sources = [*(query_sources or {}).values(), *(candidate_sources or {}).values()]
+    paired: set[str] = {word for word in sources if len(word) < 2}
     for token, weight in contributions:
         if weight <= 0:
             continue
