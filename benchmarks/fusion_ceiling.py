@@ -150,7 +150,7 @@ def main() -> int:
     for n, m in single.items():
         print(f"{n:34} {fmt(m)}")
     baseline_name = max(
-        (n for n in names if n.startswith("dense") or n.startswith("bm25")),
+        (n for n in names if n.startswith(("dense", "bm25"))),
         key=lambda n: single[n]["all"],
     )
     baseline = single[baseline_name]
