@@ -268,6 +268,11 @@ class CachingEncoder:
         """Dimension of the wrapped encoder."""
         return self.encoder.dim
 
+    @property
+    def symmetric(self) -> bool:
+        """True when the wrapped encoder encodes queries and passages identically."""
+        return bool(getattr(self.encoder, "symmetric", False))
+
     def encode(
         self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
     ) -> np.ndarray:

@@ -331,6 +331,11 @@ class TranslatingEncoder:
         """Dimension of the inner encoder."""
         return self.encoder.dim
 
+    @property
+    def symmetric(self) -> bool:
+        """True when the inner encoder encodes queries and passages identically."""
+        return bool(getattr(self.encoder, "symmetric", False))
+
     def encode(
         self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
     ) -> np.ndarray:

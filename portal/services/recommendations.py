@@ -171,6 +171,9 @@ def ranker_config() -> matcher.RankerConfig:
 def vectors_for(texts: Sequence[str], role: str = "passage") -> np.ndarray:
     """Return vectors for ``texts``, reading the cache and encoding only what is missing."""
     enc = encoder()
+    if getattr(enc, "symmetric", False):
+        # Queries and passages encode alike: one cached vector serves both roles.
+        role = "passage"
     model = enc.model_id
     hashes = [matcher.text_hash(model, t, role) for t in texts]
     found: dict[str, np.ndarray] = {}

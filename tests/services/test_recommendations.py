@@ -315,3 +315,25 @@ def test_cli_evaluate_reports_bad_input_without_a_traceback(app, tmp_path, conte
     assert message in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_symmetric_encoder_stores_one_vector_for_both_roles(app, monkeypatch):
+    class Symmetric:
+        symmetric = True
+
+        def __init__(self) -> None:
+            self.inner = matcher.get_encoder("hashing")
+            self.model_id, self.dim, self.calls = "sym-384", 384, []
+
+        def encode(self, texts, *, role="passage", batch_size=32):
+            self.calls.append((role, list(texts)))
+            return self.inner.encode(texts, role=role)
+
+    enc = Symmetric()
+    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    with app.app_context():
+        passage = recommendations.vectors_for(["Clinic queue tickets"], "passage")
+        query = recommendations.vectors_for(["Clinic queue tickets"], "query")
+        np.testing.assert_array_equal(passage, query)
+        assert enc.calls == [("passage", ["Clinic queue tickets"])]
+        assert db.scalar(select(func.count()).select_from(Embedding)) == 1
