@@ -32,12 +32,15 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     if k == 0:
         return np.empty(0, dtype=np.int64)
     if k < n:
-        threshold = scores[np.argpartition(scores, n - k)[n - k]]
-        # argpartition picks arbitrary members of a tie at the boundary: take every
-        # strictly better item, then the lowest-index ties, to be deterministic.
-        above = np.flatnonzero(scores > threshold)
-        ties = np.flatnonzero(scores == threshold)[: k - above.size]
-        selected = np.concatenate([above, ties])
+        selected = np.argpartition(scores, n - k)[n - k :]
+        threshold = scores[selected].min()
+        # argpartition picks arbitrary members of a tie at the boundary. When some tied
+        # item was left out, take every strictly better item, then the lowest-index
+        # ties, to be deterministic (one extra pass, only then).
+        if np.count_nonzero(scores == threshold) != np.count_nonzero(scores[selected] == threshold):
+            above = np.flatnonzero(scores > threshold)
+            ties = np.flatnonzero(scores == threshold)[: k - above.size]
+            selected = np.concatenate([above, ties])
     else:
         selected = np.arange(n)
     order = np.lexsort((selected, -scores[selected]))
@@ -95,7 +98,8 @@ class DenseIndex:
         """
         q, single = _as_queries(queries)
         if self.vectors_.dtype == np.float32:
-            out = q @ self.vectors_.T
+            # One query: a matrix-vector product (gemv), cheaper to set up than gemm.
+            out = (self.vectors_ @ q[0])[None, :] if single else q @ self.vectors_.T
         else:
             # numpy has no BLAS for float16: convert in chunks to bound memory.
             out = np.empty((q.shape[0], self.n_), dtype=np.float32)
@@ -116,7 +120,11 @@ class DenseIndex:
             ties broken by lower id.
         """
         all_scores = self.scores(queries)
-        rows = all_scores[None, :] if all_scores.ndim == 1 else all_scores
+        if all_scores.ndim == 1:
+            # One query (the ranker's case): no stacking or gathering along an axis.
+            ids = top_k(all_scores, k)
+            return ids, all_scores[ids]
+        rows = all_scores
         ids = np.stack([top_k(row, k) for row in rows]) if rows.shape[0] else np.empty((0, 0))
         ids = ids.astype(np.int64)
         scores = np.take_along_axis(rows, ids, axis=1)
