@@ -168,14 +168,13 @@ def ranker_config() -> matcher.RankerConfig:
     return matcher.RankerConfig.from_mapping(mapping)
 
 
-def vectors_for(texts: Sequence[str], role: str = "passage") -> np.ndarray:
-    """Return vectors for ``texts``, reading the cache and encoding only what is missing."""
-    enc = encoder()
-    if getattr(enc, "symmetric", False):
-        # Queries and passages encode alike: one cached vector serves both roles.
-        role = "passage"
-    model = enc.model_id
-    hashes = [matcher.text_hash(model, t, role) for t in texts]
+def _cache_role(enc: matcher.Encoder, role: str) -> str:
+    # Queries and passages of a symmetric encoder encode alike: one vector serves both.
+    return "passage" if getattr(enc, "symmetric", False) else role
+
+
+def _stored(model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    """The cached vectors among ``hashes``."""
     found: dict[str, np.ndarray] = {}
     unique = list(dict.fromkeys(hashes))
     for start in range(0, len(unique), 500):
@@ -187,6 +186,28 @@ def vectors_for(texts: Sequence[str], role: str = "passage") -> np.ndarray:
         )
         for text_hash, blob in rows:
             found[text_hash] = np.frombuffer(blob, dtype="<f4")
+    return found
+
+
+def cached_vectors(texts: Sequence[str], role: str = "passage") -> tuple[np.ndarray, list[int]]:
+    """Return the vectors of ``texts`` already in the cache and their positions; encode nothing."""
+    enc = encoder()
+    role = _cache_role(enc, role)
+    hashes = [matcher.text_hash(enc.model_id, t, role) for t in texts]
+    found = _stored(enc.model_id, hashes)
+    positions = [i for i, h in enumerate(hashes) if h in found]
+    if not positions:
+        return np.zeros((0, enc.dim), dtype=np.float32), []
+    return np.stack([found[hashes[i]] for i in positions]).astype(np.float32), positions
+
+
+def vectors_for(texts: Sequence[str], role: str = "passage") -> np.ndarray:
+    """Return vectors for ``texts``, reading the cache and encoding only what is missing."""
+    enc = encoder()
+    role = _cache_role(enc, role)
+    model = enc.model_id
+    hashes = [matcher.text_hash(model, t, role) for t in texts]
+    found = _stored(model, hashes)
     missing = [(h, t) for h, t in dict(zip(hashes, texts)).items() if h not in found]
     if missing:
         fresh = enc.encode([t for _h, t in missing], role=role)  # type: ignore[arg-type]
@@ -331,10 +352,12 @@ def _fit(kind, key, cfg, centering_on, build, queries) -> _Fitted:  # type: igno
     if centering_on and items:
         query_items = list(queries())[:CENTERING_QUERY_SAMPLE]
         samples = {"passage": (vectors, [i.language for i in items])}
-        if query_items:
-            samples["query"] = (
-                vectors_for(_dense_texts(query_items), "query"), [i.language for i in query_items]
-            )
+        # Only query vectors already cached (`flask matcher reindex` caches them all):
+        # a page view never waits for the other side to be encoded. A language with
+        # too few of them is centred with its pooled mean (LanguageCentering.min_count).
+        query_vectors, found = cached_vectors(_dense_texts(query_items), "query")
+        if found:
+            samples["query"] = (query_vectors, [query_items[i].language for i in found])
         centering = matcher.LanguageCentering.fit(samples)
         vectors = centering.transform(vectors, [i.language for i in items], "passage")
     ranker = matcher.HybridRanker(cfg, encoder()).fit(items, vectors)
@@ -430,11 +453,7 @@ def _load_challenge_corpus() -> _Fitted:
         return [challenge_item(c) for c in rows], {f"challenge:{c.id}": c.id for c in rows}
 
     def queries():  # type: ignore[no-untyped-def]
-        startups = db.scalars(
-            select(Startup).where(Startup.capabilities.any()).options(selectinload(Startup.capabilities))
-            .order_by(Startup.id)
-        ).all()
-        return [startup_item(s) for s in startups]
+        return _startup_queries()
 
     return _fitted("challenges", version, build, queries)
 
@@ -534,33 +553,57 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
     ]
 
 
+def _startup_queries() -> list[matcher.Item]:
+    """Every startup with a capability, as the query of its recommendations."""
+    startups = db.scalars(
+        select(Startup).where(Startup.capabilities.any()).options(
+            selectinload(Startup.capabilities).selectinload(Capability.domain_rows),
+            selectinload(Startup.capabilities).selectinload(Capability.tag_rows),
+        ).order_by(Startup.id)
+    ).all()
+    return [startup_item(s) for s in startups]
+
+
 def index_size() -> int:
-    """How many texts :func:`reindex` goes through (challenges and capabilities)."""
-    return sum(db.scalar(select(func.count()).select_from(model)) or 0 for model in (Challenge, Capability))
+    """How many texts :func:`reindex` goes through (challenges twice, as corpus and as
+    queries; capabilities; startups with a capability, as queries)."""
+    challenges = db.scalar(select(func.count()).select_from(Challenge)) or 0
+    capabilities = db.scalar(select(func.count()).select_from(Capability)) or 0
+    startups = db.scalar(select(func.count()).select_from(Startup).where(Startup.capabilities.any())) or 0
+    return 2 * challenges + capabilities + startups
 
 
 def reindex(progress=None) -> int:  # type: ignore[no-untyped-def]
-    """Encode every challenge and capability whose text has no cached vector; return how many texts."""
-    items = [
+    """Encode every text the rankers use that has no cached vector; return how many texts.
+
+    Challenges and capabilities as corpus passages, challenges and startups as queries
+    (query vectors also feed the per-language centering; a symmetric encoder reuses the
+    passage vectors for them).
+    """
+    challenges = [
         challenge_item(c)
         for c in db.scalars(
             select(Challenge).options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
         )
     ]
-    items += [
+    capabilities = [
         capability_item(c)
         for c in db.scalars(
             select(Capability).options(selectinload(Capability.domain_rows), selectinload(Capability.tag_rows))
         )
     ]
-    texts = _dense_texts(items)
+    work = [
+        (_dense_texts(challenges + capabilities), "passage"),
+        (_dense_texts(challenges + _startup_queries()), "query"),
+    ]
     done = 0
-    for start in range(0, len(texts), 64):
-        batch = texts[start : start + 64]
-        vectors_for(batch, "passage")
-        done += len(batch)
-        if progress is not None:
-            progress(len(batch))
+    for texts, role in work:
+        for start in range(0, len(texts), 64):
+            batch = texts[start : start + 64]
+            vectors_for(batch, role)
+            done += len(batch)
+            if progress is not None:
+                progress(len(batch))
     return done
 
 

@@ -337,3 +337,58 @@ def test_symmetric_encoder_stores_one_vector_for_both_roles(app, monkeypatch):
         np.testing.assert_array_equal(passage, query)
         assert enc.calls == [("passage", ["Clinic queue tickets"])]
         assert db.scalar(select(func.count()).select_from(Embedding)) == 1
+
+
+class _Counting:
+    """The hashing encoder, recording every text it is asked to encode."""
+
+    def __init__(self) -> None:
+        self.inner = matcher.get_encoder("hashing")
+        self.model_id, self.dim, self.encoded = "counting-384", 384, []
+
+    def encode(self, texts, *, role="passage", batch_size=32):
+        self.encoded += [(role, t) for t in texts]
+        return self.inner.encode(texts, role=role)
+
+
+def test_reindex_caches_corpus_and_query_vectors_once(app, make, monkeypatch):
+    _world(make)
+    make.startup(name="NoCapabilities")  # not a query: nothing to recommend for it
+    enc = _Counting()
+    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    with app.app_context():
+        size = recommendations.index_size()
+        assert size == 2 * 2 + 2 + 2  # challenges as corpus and queries, capabilities, startups
+        seen = []
+        assert recommendations.reindex(progress=seen.append) == size and sum(seen) == size
+        roles = [role for role, _t in enc.encoded]
+        assert roles.count("passage") == 4 and roles.count("query") == 4
+        assert db.scalar(select(func.count()).select_from(Embedding)) == 8
+        enc.encoded.clear()
+        recommendations.reindex()
+        assert enc.encoded == []
+
+
+def test_centering_uses_only_cached_query_vectors(app, make, monkeypatch):
+    _dept, clinic, xray, _bot, _vision = _world(make)
+    enc = _Counting()
+    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    monkeypatch.setitem(app.config, "MATCHER_CENTERING", True)
+    with app.app_context():
+        recommendations.clear_caches()
+        challenge = db.get(type(clinic), clinic.id)
+        assert recommendations.recommend_startups(challenge, None)
+        # This challenge is encoded as the query (and its sentences for the
+        # explanation), not the other challenges that only feed the query means.
+        queries = [t for role, t in enc.encoded if role == "query"]
+        assert any(t.startswith(clinic.title) for t in queries)
+        assert not any(t.startswith(xray.title) for t in queries)
+        # Once cached (by reindex), the other challenges do feed the means.
+        recommendations.reindex()
+        recommendations.clear_caches()
+        enc.encoded.clear()
+        assert recommendations.recommend_startups(challenge, None)
+        titles = (clinic.title, xray.title)
+        # Only explanation sentences are encoded now (in memory, never stored).
+        assert not any(t.startswith(titles) for _role, t in enc.encoded)
+        recommendations.clear_caches()
