@@ -130,7 +130,7 @@ def test_default_model_preset_translates_chinese_for_the_english_encoder():
     resolved = recommendations.settings({"MATCHER_MODEL": "default"})
     assert resolved.translation == "cedict" and resolved.encoder_translation is True
     assert resolved.centering is True
-    assert resolved.ranker["translation"] == "cedict" and resolved.ranker["fusion"] == "rrf"
+    assert resolved.ranker["translation"] == "cedict" and resolved.ranker["fusion"] == "weighted"
     off = recommendations.settings({"MATCHER_MODEL": "default", "MATCHER_TRANSLATION": ""})
     assert off.translation is None and off.encoder_translation is False
     assert "translation" not in off.ranker
