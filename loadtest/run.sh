@@ -5,7 +5,7 @@
 #                              latency targets asserted (make load)
 #   loadtest/run.sh --smoke    small data, 5 users for 15 s, failures asserted, no latency (CI)
 #
-# Settings (environment): STARTUPS CHALLENGES USERS DURATION WORKERS THREADS PORT OUT
+# Settings (environment): STARTUPS CHALLENGES USERS DURATION WORKERS THREADS SPAWN_RATE PORT OUT
 # MATCHER_MODEL (default "hashing": model-free vectors so seeding takes seconds; the ranking
 # work per request is the same as with the sentence-transformers model, whose query
 # encoding is cached after the first view of a page).
@@ -20,6 +20,9 @@ else
   : "${STARTUPS:=10000}" "${CHALLENGES:=1000}" "${USERS:=20}" "${DURATION:=60s}"
 fi
 : "${WORKERS:=2}" "${THREADS:=2}" "${OUT:=test-results/load}"
+# Users start 2 a second (20 in 10 s) rather than all in the same instant: 14 argon2id
+# sign-ins at once would hold every server thread for a second, which no real morning does.
+: "${SPAWN_RATE:=2}"
 BIN=.venv/bin
 # A free port unless one is given (another server on the port would be measured instead).
 : "${PORT:=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
@@ -68,7 +71,7 @@ $BIN/python loadtest/warmup.py "http://127.0.0.1:$PORT" --rounds $(( WORKERS * 2
 
 echo "== locust: $USERS users for $DURATION"
 rm -f "$OUT"/locust_*.csv
-$BIN/locust -f loadtest/locustfile.py --headless --only-summary -u "$USERS" -r "$USERS" -t "$DURATION" \
+$BIN/locust -f loadtest/locustfile.py --headless --only-summary -u "$USERS" -r "$SPAWN_RATE" -t "$DURATION" \
   --host "http://127.0.0.1:$PORT" --csv "$OUT/locust" --stop-timeout 5 >"$OUT/locust.log" 2>&1 || true
 
 echo "== results"

@@ -1,4 +1,5 @@
-"""Warm the server before measuring: each worker fits its rankers on its first recommendation page.
+"""Warm the server before measuring: each worker fits its rankers on its first recommendation
+page, and fills its per-process caches (review-queue rankings, statistics) on the first view.
 
     python loadtest/warmup.py http://127.0.0.1:5077 --rounds 8
 
@@ -44,8 +45,11 @@ def main() -> None:
     mine = officer.get(f"{host}/challenges/mine", timeout=120).text
     challenge_ids = list(dict.fromkeys(re.findall(r"/challenges/(\d+)/recommended", mine)
                                        or re.findall(r'href="/challenges/(\d+)"', mine)))
-    # The coordinator queue ranks with the same fitted corpus as "recommended startups": not repeated here.
-    pages = [(member, "/recommendations"), (member, "/challenges?q=clinic"), (coordinator, "/startups?q=data")]
+    # Every page whose first view in a worker fills a per-process cache: the rankers, the
+    # review queue's cached rankings, the statistics (cached per data version).
+    visitor = requests.Session()
+    pages = [(member, "/recommendations"), (member, "/challenges?q=clinic"), (coordinator, "/startups?q=data"),
+             (coordinator, "/coordinator/"), (coordinator, "/dashboard"), (visitor, "/stats")]
     if challenge_ids:
         pages.append((officer, f"/challenges/{challenge_ids[0]}/recommended"))
 

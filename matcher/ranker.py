@@ -512,25 +512,30 @@ class HybridRanker:
                 max_sentences=cfg.max_sentences,
                 batch_size=cfg.batch_size,
             )
-        query_forms = surface_forms(query.text)
-        translator = self.translator
+        # Key terms cost a pass over the query's terms per result: only when asked for
+        # (pair scores read hundreds of results and show no terms).
+        explain_terms = cfg.max_key_terms > 0
+        query_forms = surface_forms(query.text) if explain_terms else {}
+        translator = self.translator if explain_terms else None
         query_sources = translator.sources(query.text) if translator is not None else None
         matches = []
         for pos, item, pair in zip(chosen.tolist(), items, pairs, strict=True):
             index = int(pool[pos])
             comps = {name: float(components[pos, j]) for j, name in enumerate(COMPONENTS)}
             domains, areas, tags = shared(query, item)
-            terms = key_terms(
-                query.text,
-                item.text,
-                corpus.lexical.contributions(query_terms, index),
-                cfg.max_key_terms,
-                query_forms=query_forms,
-                query_sources=query_sources,
-                candidate_sources=(
-                    translator.sources(item.text) if translator is not None else None
-                ),
-            )
+            terms: tuple[str, ...] = ()
+            if explain_terms:
+                terms = key_terms(
+                    query.text,
+                    item.text,
+                    corpus.lexical.contributions(query_terms, index),
+                    cfg.max_key_terms,
+                    query_forms=query_forms,
+                    query_sources=query_sources,
+                    candidate_sources=(
+                        translator.sources(item.text) if translator is not None else None
+                    ),
+                )
             explanation = Explanation(domains, areas, tags, terms, pair, dict(comps))
             matches.append(
                 Match(index, item.key, float(fused[pos]), comps, explanation, item.group)

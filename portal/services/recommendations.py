@@ -25,6 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from typing import Any
 
@@ -304,6 +305,14 @@ class _Fitted:
     centering: matcher.LanguageCentering | None = None
     results: OrderedDict[Any, list[matcher.Match]] = field(default_factory=OrderedDict)
 
+    @cached_property
+    def keys_by_owner(self) -> dict[int, list[str]]:
+        """Owner id -> its item keys (a startup's capabilities), to exclude owners fast."""
+        out: dict[int, list[str]] = {}
+        for key, owner in self.owners.items():
+            out.setdefault(owner, []).append(key)
+        return out
+
     def query_vector(self, query: matcher.Item) -> np.ndarray:
         """The query's cached raw vector, centred like the corpus when centering is on."""
         qvec = vectors_for(_dense_texts([query]), "query")[0]
@@ -470,11 +479,13 @@ def _load_by_key(model, keys: list[str], *options):  # type: ignore[no-untyped-d
 
 def _without_sentence_pairs(ranker: matcher.HybridRanker, *, key_terms: bool = True) -> matcher.HybridRanker:
     # Same fitted corpus, cheaper explanations: no sentence encoding (and, for pair scores,
-    # no key terms either).
+    # no key terms and no diversity re-ranking either: MMR over the whole pair depth would
+    # reorder the same items, and only their scores are read).
     light = copy.copy(ranker)
     changes: dict[str, Any] = {"explain_sentences": False}
     if not key_terms:
         changes["max_key_terms"] = 0
+        changes["diversity"] = 0.0
     light.config = dataclasses.replace(ranker._config, **changes)
     return light
 
@@ -505,7 +516,8 @@ def recommend_startups(
     if current_app.config.get("MATCHER_VERIFIED_ONLY"):
         parts.append(select(Startup.id.label("id")).where(Startup.verified.is_(False)))
     excluded_startups = set(db.scalars(union_all(*parts)))
-    exclude = {key for key, startup_id in owners.items() if startup_id in excluded_startups}
+    by_owner = fitted.keys_by_owner
+    exclude = {key for startup_id in excluded_startups for key in by_owner.get(startup_id, ())}
     matches = _rank(fitted, challenge_item(challenge), exclude, limit, sentence_pairs=sentence_pairs)
     caps = _load_by_key(Capability, [m.key for m in matches], selectinload(Capability.startup))
     return [
