@@ -73,14 +73,13 @@ def queue():
     conflicted = conflicts.conflicted_startup_ids(current_user)
     open_challenges = db.scalars(
         select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc()).limit(QUEUE_CHALLENGES)
+        # Domains and tags go into the matcher's view of each challenge.
+        .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
     ).all()
-    suggestions = []
-    for challenge in open_challenges:
-        recs = recommendations.recommend_startups(
-            challenge, current_user, limit=QUEUE_MATCHES, sentence_pairs=False
-        )
-        if recs:
-            suggestions.append((challenge, recs))
+    ranked = recommendations.recommend_startups_for_each(
+        open_challenges, current_user, limit=QUEUE_MATCHES, sentence_pairs=False
+    )
+    suggestions = [(challenge, recs) for challenge, recs in zip(open_challenges, ranked, strict=True) if recs]
     active = db.scalars(
         select(Trial)
         .where(Trial.status.in_(("approved", "running")))

@@ -498,35 +498,57 @@ def recommend_startups(
     Leaves out startups that already proposed or have a trial for it, startups the viewer
     dismissed, and unverified startups when ``MATCHER_VERIFIED_ONLY`` is set.
     """
-    fitted = _capability_corpus()
-    owners = fitted.owners
-    if not owners:
+    return recommend_startups_for_each([challenge], viewer, limit, sentence_pairs=sentence_pairs)[0]
+
+
+def recommend_startups_for_each(
+    challenges: Sequence[Challenge], viewer: User | None, limit: int = 10, *, sentence_pairs: bool = True
+) -> list[list[Recommendation]]:
+    """Rank startups for each challenge as :func:`recommend_startups` does, in three queries
+    whatever the number of challenges (the review queue shows several)."""
+    if not challenges:
         return []
-    # Already proposed, already in a trial, dismissed by this viewer, or unverified: one query.
+    fitted = _capability_corpus()
+    if not fitted.owners:
+        return [[] for _ in challenges]
+    ids = [c.id for c in challenges]
+    # Already proposed, already in a trial, dismissed by this viewer: one query for all.
     parts = [
-        select(Proposal.startup_id.label("id")).where(Proposal.challenge_id == challenge.id),
-        select(Trial.startup_id.label("id")).where(Trial.challenge_id == challenge.id),
+        select(Proposal.challenge_id.label("cid"), Proposal.startup_id.label("sid")).where(Proposal.challenge_id.in_(ids)),
+        select(Trial.challenge_id.label("cid"), Trial.startup_id.label("sid")).where(Trial.challenge_id.in_(ids)),
     ]
     if viewer is not None:
         parts.append(
-            select(Dismissal.startup_id.label("id")).where(
-                Dismissal.challenge_id == challenge.id, Dismissal.user_id == viewer.id
+            select(Dismissal.challenge_id.label("cid"), Dismissal.startup_id.label("sid")).where(
+                Dismissal.challenge_id.in_(ids), Dismissal.user_id == viewer.id
             )
         )
+    excluded: dict[int, set[int]] = {cid: set() for cid in ids}
+    for cid, sid in db.execute(union_all(*parts)):
+        excluded[cid].add(sid)
     if current_app.config.get("MATCHER_VERIFIED_ONLY"):
-        parts.append(select(Startup.id.label("id")).where(Startup.verified.is_(False)))
-    excluded_startups = set(db.scalars(union_all(*parts)))
+        unverified = set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
+        for found in excluded.values():
+            found |= unverified
     by_owner = fitted.keys_by_owner
-    exclude = {key for startup_id in excluded_startups for key in by_owner.get(startup_id, ())}
-    matches = _rank(fitted, challenge_item(challenge), exclude, limit, sentence_pairs=sentence_pairs)
-    caps = _load_by_key(Capability, [m.key for m in matches], selectinload(Capability.startup))
+    ranked = []
+    for challenge in challenges:
+        exclude = {key for startup_id in excluded[challenge.id] for key in by_owner.get(startup_id, ())}
+        ranked.append(_rank(fitted, challenge_item(challenge), exclude, limit, sentence_pairs=sentence_pairs))
+    caps = _load_by_key(
+        Capability, list(dict.fromkeys(m.key for matches in ranked for m in matches)),
+        selectinload(Capability.startup),
+    )
     return [
-        Recommendation(
-            score=m.score, components=m.components, explanation=m.explanation.to_dict(),
-            challenge=challenge, startup=caps[m.key].startup, capability=caps[m.key],
-        )
-        for m in matches
-        if m.key in caps
+        [
+            Recommendation(
+                score=m.score, components=m.components, explanation=m.explanation.to_dict(),
+                challenge=challenge, startup=caps[m.key].startup, capability=caps[m.key],
+            )
+            for m in matches
+            if m.key in caps
+        ]
+        for challenge, matches in zip(challenges, ranked, strict=True)
     ]
 
 

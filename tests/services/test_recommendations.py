@@ -392,3 +392,58 @@ def test_centering_uses_only_cached_query_vectors(app, make, monkeypatch):
         # Only explanation sentences are encoded now (in memory, never stored).
         assert not any(t.startswith(titles) for _role, t in enc.encoded)
         recommendations.clear_caches()
+
+
+def test_recommendations_for_several_challenges_take_the_same_queries_as_for_one(app, make):
+    from sqlalchemy import event
+
+    dept, clinic, xray, bot, vision = _world(make)
+    officer = make.user("officer", department_id=dept.id)
+    more = [make.challenge(dept, title=f"Clinic booking need {n}",
+                           problem_statement="Dental clinic appointment booking chatbot for parents.")
+            for n in range(4)]
+    make.trial(clinic, bot)
+    with app.app_context():
+        challenges = [db.get(type(c), c.id) for c in (clinic, xray, *more)]
+        viewer = db.get(type(officer), officer.id)
+        db.add(Dismissal(user_id=viewer.id, challenge_id=xray.id, startup_id=vision.startup_id,
+                         direction="for_challenge", reason="not_relevant"))
+        db.flush()
+        recommendations.clear_caches()
+        # Fit the corpus and cache every query vector; then a fresh session, as a request has.
+        recommendations.recommend_startups_for_each(challenges, viewer)
+        db.commit()
+        db.expunge_all()
+        from sqlalchemy.orm import selectinload
+
+        from models import Challenge, User
+
+        challenges = db.scalars(
+            select(Challenge).where(Challenge.id.in_([c.id for c in challenges]))
+            .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
+            .order_by(Challenge.id)
+        ).all()
+        viewer = db.get(User, officer.id)
+
+        def count(run) -> int:
+            seen = []
+            listener = lambda *args: seen.append(args[2])  # noqa: E731
+            event.listen(db.get_bind(), "before_cursor_execute", listener)
+            try:
+                run()
+            finally:
+                event.remove(db.get_bind(), "before_cursor_execute", listener)
+            return len(seen)
+
+        one = count(lambda: recommendations.recommend_startups_for_each(challenges[:1], viewer))
+        many = count(lambda: recommendations.recommend_startups_for_each(challenges, viewer))
+        assert many == one
+        each = recommendations.recommend_startups_for_each(challenges, viewer)
+        # Same results as one at a time, exclusions per challenge included.
+        assert [[r.capability.id for r in recs] for recs in each] == [
+            [r.capability.id for r in recommendations.recommend_startups(c, viewer)] for c in challenges
+        ]
+        by_id = {c.id: recs for c, recs in zip(challenges, each, strict=True)}
+        assert bot.id not in [r.capability.id for r in by_id[clinic.id]]   # in a trial
+        assert vision.id not in [r.capability.id for r in by_id[xray.id]]  # dismissed by the viewer
+        recommendations.clear_caches()
