@@ -427,7 +427,7 @@ def test_recommendations_for_several_challenges_take_the_same_queries_as_for_one
 
         def count(run) -> int:
             seen = []
-            listener = lambda *args: seen.append(args[2])  # noqa: E731
+            listener = lambda *args: seen.append(args[2])
             event.listen(db.get_bind(), "before_cursor_execute", listener)
             try:
                 run()
