@@ -223,9 +223,9 @@ def loo(grid: dict[str, np.ndarray], d: dict[str, Any]) -> tuple[np.ndarray, lis
 SPLITS = ("en-en", "zh-zh", "cross-lingual")
 
 
-def measure(scores: np.ndarray, d: dict[str, Any]) -> dict[str, Any]:
-    """nDCG@10 of a score matrix overall (with 95 % CI) and per language split, with
-    the metric code of ``flask matcher evaluate`` (``score_rankings``)."""
+def measure(scores: np.ndarray, d: dict[str, Any], *, ci: bool = True) -> dict[str, Any]:
+    """nDCG@10 of a score matrix overall (with its 95 % CI unless ``ci`` is False) and per
+    language split, with the metric code of ``flask matcher evaluate`` (``score_rankings``)."""
     cases = d["cases"]
     keys = [s.key for s in cases.startups]
     rows = [i for i, c in enumerate(cases.challenges) if c.key in cases.qrels]
@@ -235,7 +235,8 @@ def measure(scores: np.ndarray, d: dict[str, Any]) -> dict[str, Any]:
     overall, slices = score_rankings(cases, [cases.challenges[i] for i in rows], rankings, 10)
     values = overall["ndcg@10"]
     out: dict[str, Any] = {"ndcg@10": float(np.mean(values))}
-    out["ci"] = list(bootstrap_ci(values, 0.95, 1000, 0))
+    if ci:
+        out["ci"] = list(bootstrap_ci(values, 0.95, 1000, 0))
     for split in SPLITS:
         out[split] = float(np.mean(slices[split]["ndcg@10"]))
     return out

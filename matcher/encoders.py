@@ -27,6 +27,7 @@ __all__ = [
     "Encoder",
     "HashingEncoder",
     "SentenceTransformerEncoder",
+    "WrappingEncoder",
     "get_encoder",
 ]
 
@@ -238,7 +239,28 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-class CachingEncoder:
+class WrappingEncoder:
+    """Base of an encoder in front of another: the inner encoder's dimension and symmetry.
+
+    Args:
+        encoder: The wrapped encoder.
+    """
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the wrapped encoder."""
+        return self.encoder.dim
+
+    @property
+    def symmetric(self) -> bool:
+        """True when the wrapped encoder encodes queries and passages identically."""
+        return bool(getattr(self.encoder, "symmetric", False))
+
+
+class CachingEncoder(WrappingEncoder):
     """In-memory LRU cache in front of another encoder (e.g. for explanation sentences).
 
     Args:
@@ -247,7 +269,7 @@ class CachingEncoder:
     """
 
     def __init__(self, encoder: Encoder, maxsize: int = 20_000) -> None:
-        self.encoder = encoder
+        super().__init__(encoder)
         self.maxsize = maxsize
         self.model_id = encoder.model_id
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -262,16 +284,6 @@ class CachingEncoder:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
-
-    @property
-    def dim(self) -> int:
-        """Dimension of the wrapped encoder."""
-        return self.encoder.dim
-
-    @property
-    def symmetric(self) -> bool:
-        """True when the wrapped encoder encodes queries and passages identically."""
-        return bool(getattr(self.encoder, "symmetric", False))
 
     def encode(
         self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32

@@ -260,17 +260,19 @@ class HybridRanker:
         """The configured dictionary translator (``RankerConfig.translation``), or None."""
         return get_translator(self._config.translation)
 
-    def lexical_text(self, item: Item) -> str:
-        """What the lexical index sees of an item: its text, plus glosses when translating.
+    def lexical_texts(self, items: Sequence[Item]) -> list[str]:
+        """What the lexical index sees of items: their texts, plus glosses when translating.
 
         Args:
-            item: A candidate or query.
+            items: Candidates or queries.
 
         Returns:
-            ``item.text``, or ``translator.bilingual(item.text)``.
+            ``item.text`` each, or ``translator.bilingual(item.text)``.
         """
         translator = self.translator
-        return item.text if translator is None else translator.bilingual(item.text)
+        if translator is None:
+            return [item.text for item in items]
+        return [translator.bilingual(item.text) for item in items]
 
     def make_lexical_index(self) -> LexicalIndex:
         """A new, unfitted lexical index as configured (for callers that cache it).
@@ -290,9 +292,7 @@ class HybridRanker:
         cfg = self._config
         n = len(candidates)
         if lexical_index is None:
-            lexical_index = self.make_lexical_index().fit(
-                [self.lexical_text(c) for c in candidates]
-            )
+            lexical_index = self.make_lexical_index().fit(self.lexical_texts(candidates))
         elif lexical_index.n_docs_ != n:
             raise ValueError(
                 f"lexical_index was fitted on {lexical_index.n_docs_} texts, got {n} candidates"
@@ -332,8 +332,7 @@ class HybridRanker:
             candidates: The corpus.
             candidate_vectors: ``(n, dim)`` passage vectors of
                 ``dense_text(c.title, c.text)``; encoded with the encoder when None.
-            lexical_index: A prefitted index on ``[self.lexical_text(c) for c in
-                candidates]``.
+            lexical_index: A prefitted index on ``self.lexical_texts(candidates)``.
 
         Returns:
             self, with ``candidates_``, ``lexical_``, ``dense_``, ``structured_`` and
@@ -398,7 +397,7 @@ class HybridRanker:
                 )[0]
             qvec = np.asarray(query_vector, dtype=np.float32).ravel()
 
-        lexical_query = self.lexical_text(query)
+        lexical_query = self.lexical_texts([query])[0]
         if cfg.query_expansion:
             from .glossary import expand_query
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoders import Encoder, Role
+from .encoders import Encoder, Role, WrappingEncoder
 from .text import tokenize
 
 __all__ = [
@@ -352,7 +352,7 @@ def with_translation(encoder: Encoder, translation: str | None) -> Encoder:
     return encoder if translator is None else TranslatingEncoder(encoder, translator)
 
 
-class TranslatingEncoder:
+class TranslatingEncoder(WrappingEncoder):
     """An encoder that sees the English view of Chinese texts.
 
     For an English-only model: Chinese texts (and Chinese parts of mixed texts) are
@@ -379,7 +379,7 @@ class TranslatingEncoder:
         translator: DictionaryTranslator,
         chunk_words: int | None = 150,
     ) -> None:
-        self.encoder = encoder
+        super().__init__(encoder)
         self.translator = DictionaryTranslator(
             translator.path,
             max_senses=1,
@@ -389,16 +389,6 @@ class TranslatingEncoder:
         )
         self.chunk_words = chunk_words
         self.model_id = f"{encoder.model_id}+{self.translator.fingerprint}-c{chunk_words or 0}"
-
-    @property
-    def dim(self) -> int:
-        """Dimension of the inner encoder."""
-        return self.encoder.dim
-
-    @property
-    def symmetric(self) -> bool:
-        """True when the inner encoder encodes queries and passages identically."""
-        return bool(getattr(self.encoder, "symmetric", False))
 
     def chunks(self, view: str) -> list[str]:
         """Split an English view into chunks of whole sentences of at most

@@ -78,7 +78,7 @@ def take(browser: Any, server: support.LiveServer, out_dir: Path, states: Callab
         for viewport, locale in shot.variants:
             jobs.setdefault((shot.role, locale), []).append((shot, viewport))
     written = []
-    for (role, locale), todo in jobs.items():
+    for (role, locale), captures in jobs.items():
         context = browser.new_context(
             viewport=support.VIEWPORTS["desktop"], locale="en-GB", reduced_motion="reduce",
             storage_state=states(role) if role else None,
@@ -88,7 +88,7 @@ def take(browser: Any, server: support.LiveServer, out_dir: Path, states: Callab
             page = context.new_page()
             support.goto(page, server("/"))
             support.use_language(page, locale)
-            for shot, viewport in todo:
+            for shot, viewport in captures:
                 page.set_viewport_size(support.VIEWPORTS[viewport])
                 response = page.goto(server(shot.path.format(**ids)), wait_until="load")
                 if response is None or response.status != 200:
