@@ -34,7 +34,7 @@ from .encoders import (
 )
 from .learning import LearnedWeights, NotEnoughData, fit_weights
 from .lexical import BM25Index, LexicalIndex, TfidfIndex
-from .ranker import HybridRanker, RankerConfig, language_offset, language_offsets
+from .ranker import HybridRanker, RankerConfig, Scored, language_offset, language_offsets
 from .text import dense_text, detect_language, text_hash, tokenize
 from .translate import DictionaryTranslator, TranslatingEncoder, get_translator, with_translation
 from .types import AREAS, COMPONENTS, DOMAINS, Explanation, Item, Match
@@ -64,6 +64,7 @@ __all__ = [
     "Match",
     "NotEnoughData",
     "RankerConfig",
+    "Scored",
     "SentenceTransformerEncoder",
     "TfidfIndex",
     "TranslatingEncoder",

@@ -45,7 +45,7 @@ from .text import dense_text, surface_forms
 from .translate import DictionaryTranslator, get_translator
 from .types import COMPONENTS, Explanation, Item, Match
 
-__all__ = ["HybridRanker", "RankerConfig", "language_offset", "language_offsets"]
+__all__ = ["HybridRanker", "RankerConfig", "Scored", "language_offset", "language_offsets"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {"semantic": 0.6, "lexical": 0.25, "structured": 0.15}
 
@@ -233,6 +233,30 @@ class _Corpus:
     positions: dict[str, int]
 
 
+@dataclass(frozen=True, eq=False)
+class Scored:
+    """A query scored against a corpus, before exclusions, grouping and explanations.
+
+    Steps 1-3 of the pipeline, which cost nearly all of a ranking and depend only on the
+    query: callers that rank the same query with different exclusions or sizes (a page
+    whose exclusions change as proposals come in) keep this and call
+    :meth:`HybridRanker.select` each time, which gives what :meth:`HybridRanker.rank` would.
+
+    Attributes:
+        query: The query item.
+        pool: Candidate indices that were scored.
+        fused: Fused score of each pool entry.
+        components: ``(len(pool), 3)`` component scores.
+    """
+
+    query: Item
+    pool: np.ndarray
+    fused: np.ndarray
+    components: np.ndarray
+    _corpus: _Corpus = field(repr=False)
+    _query_terms: tuple[np.ndarray, np.ndarray] = field(repr=False)
+
+
 class HybridRanker:
     """Rank candidate items for a query item (either direction: challenge -> capabilities
     or startup profile -> challenges).
@@ -372,6 +396,26 @@ class HybridRanker:
         Returns:
             Up to ``top_k`` matches, best first, one per group.
         """
+        if top_k <= 0:
+            return []
+        scored = self.score(
+            query, candidates, query_vector=query_vector, candidate_vectors=candidate_vectors,
+            lexical_index=lexical_index,
+        )
+        return self.select(scored, top_k=top_k, exclude_keys=exclude_keys)
+
+    def score(
+        self,
+        query: Item,
+        candidates: Sequence[Item] | None = None,
+        *,
+        query_vector: np.ndarray | None = None,
+        candidate_vectors: np.ndarray | None = None,
+        lexical_index: LexicalIndex | None = None,
+    ) -> Scored:
+        """Score a query against the candidates (pool, components, fusion), once for any
+        exclusions and sizes asked of :meth:`select` later. Arguments as in :meth:`rank`.
+        """
         if candidates is None:
             if candidate_vectors is not None or lexical_index is not None:
                 raise ValueError("candidate_vectors/lexical_index need explicit candidates")
@@ -383,9 +427,10 @@ class HybridRanker:
                 raise ValueError("pass candidates or call fit() first") from None
         else:
             corpus = self._build(candidates, candidate_vectors, lexical_index)
-        if not len(corpus.items) or top_k <= 0:
-            return []
         cfg = self._config
+        empty = np.zeros(0, dtype=np.int64)
+        if not len(corpus.items):
+            return Scored(query, empty, np.zeros(0), np.zeros((0, len(COMPONENTS))), corpus, (empty, np.zeros(0)))
         qvec = None
         # Vectors used only for diversity do not need a query vector.
         if corpus.dense is not None and cfg.weights.get("semantic", 0.0) > 0:
@@ -412,8 +457,57 @@ class HybridRanker:
         pool = self._pool(corpus, qvec, lexical_raw)
         components = self._components(corpus, query, qvec, pool, lexical_raw)
         fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k)
-        chosen = self._select(corpus, query, pool, fused, set(exclude_keys), top_k)
-        return self._matches(corpus, query, query_terms, pool, chosen, fused, components)
+        return Scored(query, pool, fused, components, corpus, query_terms)
+
+    def select(self, scored: Scored, *, top_k: int = 10, exclude_keys: Iterable[str] = ()) -> list[Match]:
+        """Steps 4-7 on a scored query: filter, group, diversify, explain.
+
+        Args:
+            scored: From :meth:`score` (of this ranker or one with the same corpus and
+                scoring settings; explanation and diversity settings are this ranker's).
+            top_k: Maximum number of results.
+            exclude_keys: Candidate keys never to return.
+
+        Returns:
+            What :meth:`rank` returns for the same query and arguments.
+        """
+        if not scored.pool.size or top_k <= 0:
+            return []
+        corpus, query = scored._corpus, scored.query
+        chosen = self._select(corpus, query, scored.pool, scored.fused, set(exclude_keys), top_k)
+        return self._matches(
+            corpus, query, scored._query_terms, scored.pool, chosen, scored.fused, scored.components
+        )
+
+    def best_of_groups(self, scored: Scored, groups: Iterable[str]) -> dict[str, Match]:
+        """The best-scoring pool entry of each given group, with its score and components
+        (no key terms, sentence pair or diversity: for reading scores of known pairs).
+
+        Args:
+            scored: From :meth:`score`.
+            groups: ``Item.group`` values (or keys of ungrouped items) asked about.
+
+        Returns:
+            group -> its best match; groups with no pool entry are left out.
+        """
+        wanted = set(groups)
+        best: dict[str, int] = {}
+        items = scored._corpus.items
+        for pos, index in enumerate(scored.pool.tolist()):
+            item = items[index]
+            group = item.group if item.group is not None else item.key
+            if group not in wanted or item.key == scored.query.key:
+                continue
+            if group not in best or scored.fused[pos] > scored.fused[best[group]]:
+                best[group] = pos
+        out = {}
+        for group, pos in best.items():
+            item = items[int(scored.pool[pos])]
+            comps = {name: float(scored.components[pos, j]) for j, name in enumerate(COMPONENTS)}
+            domains, areas, tags = shared(scored.query, item)
+            explanation = Explanation(domains, areas, tags, (), None, dict(comps))
+            out[group] = Match(int(scored.pool[pos]), item.key, float(scored.fused[pos]), comps, explanation, item.group)
+        return out
 
     def _pool(
         self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray

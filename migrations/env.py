@@ -32,6 +32,7 @@ def _configure(connection) -> None:  # type: ignore[no-untyped-def]
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        include_object=models.db.include_in_autogenerate(connection.dialect.name),
     )
 
 

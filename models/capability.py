@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, TimestampMixin, check_in
@@ -21,6 +21,8 @@ class Capability(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("readiness BETWEEN 1 AND 9", name="readiness"),
         CheckConstraint(check_in("language", CONTENT_LANGUAGES), name="language"),
+        # The recommender's corpus version reads max(updated_at) on every recommendation page.
+        Index("ix_capabilities_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

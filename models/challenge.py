@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import AwareDateTime, Base, TimestampMixin, check_in
+from .db import AwareDateTime, Base, TimestampMixin, check_in, trigram_index
 from .vocabulary import AREA_KEYS, CHALLENGE_STATUSES, CONTENT_LANGUAGES, DOMAIN_KEYS
 
 if TYPE_CHECKING:
@@ -25,6 +25,10 @@ class Challenge(TimestampMixin, Base):
         CheckConstraint(check_in("functional_area", AREA_KEYS), name="functional_area"),
         CheckConstraint(check_in("language", CONTENT_LANGUAGES), name="language"),
         CheckConstraint("duration_weeks BETWEEN 1 AND 104", name="duration_weeks"),
+        # The challenge search looks for its words anywhere in these (ILIKE '%...%').
+        trigram_index("challenges", "title"),
+        trigram_index("challenges", "problem_statement"),
+        trigram_index("challenges", "desired_outcomes"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

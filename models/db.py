@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DDL, DateTime, Index, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -67,3 +67,29 @@ def check_in(column: str, values: tuple[str, ...] | list[str]) -> str:
     """SQL text for a CHECK constraint limiting ``column`` to ``values``."""
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+def trigram_index(table: str, column: str) -> Index:
+    """A PostgreSQL trigram (pg_trgm) GIN index on ``column``, which ``ILIKE '%text%'``
+    searches use instead of reading every row; not created on SQLite, whose tables are small."""
+    return Index(
+        f"ix_{table}_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql")
+
+
+# Trigram indexes need the pg_trgm extension (a trusted extension: the database owner may
+# create it). Migrations create it too; this covers metadata.create_all (the tests).
+event.listen(
+    Base.metadata, "before_create", DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
+)
+
+
+def include_in_autogenerate(dialect: str):  # type: ignore[no-untyped-def]
+    """Alembic's ``include_object`` for ``dialect``: leaves out the objects declared for
+    other dialects only (``ddl_if``), which Alembic itself does not check."""
+
+    def include(obj, _name, _type, _reflected, _compare_to) -> bool:  # type: ignore[no-untyped-def]
+        only = getattr(obj, "_ddl_if", None)
+        return only is None or only.dialect is None or only.dialect == dialect
+
+    return include

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import AwareDateTime, Base, TimestampMixin, check_in
+from .db import AwareDateTime, Base, TimestampMixin, check_in, trigram_index
 from .vocabulary import STARTUP_SIZES
 
 if TYPE_CHECKING:
@@ -42,7 +42,11 @@ class Startup(TimestampMixin, Base):
     """A company that offers capabilities for PoC trials."""
 
     __tablename__ = "startups"
-    __table_args__ = (CheckConstraint(check_in("size", STARTUP_SIZES), name="size"),)
+    __table_args__ = (
+        CheckConstraint(check_in("size", STARTUP_SIZES), name="size"),
+        # The lab's startup list searches names anywhere (ILIKE '%...%').
+        trigram_index("startups", "name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

@@ -67,7 +67,12 @@ def test_models_and_migrations_agree(empty_database_url: str, monkeypatch):
     engine = create_engine(empty_database_url)
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"}
+            conn,
+            opts={
+                "compare_type": True,
+                "render_as_batch": conn.dialect.name == "sqlite",
+                "include_object": models.db.include_in_autogenerate(conn.dialect.name),
+            },
         )
         diff = compare_metadata(context, models.Base.metadata)
     engine.dispose()

@@ -369,18 +369,31 @@ def search_challenges(
                 Challenge.desired_outcomes.icontains(q, autoescape=True),
             )
         )
-    total = db.scalar(select(func.count()).select_from(stmt.with_only_columns(Challenge.id).subquery())) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
     rank = case((Challenge.status == "open", 0), (Challenge.status == "closed", 1), else_=2)
-    items = list(
-        db.scalars(
-            stmt.options(selectinload(Challenge.department), selectinload(Challenge.domain_rows))
-            .order_by(rank, func.coalesce(Challenge.opened_at, Challenge.created_at).desc(), Challenge.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+    ordered = stmt.order_by(
+        rank, func.coalesce(Challenge.opened_at, Challenge.created_at).desc(), Challenge.id.desc()
     )
+
+    def read(number: int) -> tuple[list[Challenge], int]:
+        # The page and the total in one pass over the matches (a text search reads every
+        # candidate row once, not twice): each row carries the total of the whole result.
+        rows = db.execute(
+            ordered.add_columns(func.count().over().label("total"))
+            .options(selectinload(Challenge.department), selectinload(Challenge.domain_rows))
+            .limit(per_page)
+            .offset((number - 1) * per_page)
+        ).all()
+        return [row[0] for row in rows], (rows[0][1] if rows else 0)
+
+    page = max(1, page)
+    # An offset past any possible result is not sent (it could overflow the database's integers).
+    items, total = read(page) if (page - 1) * per_page < 2**31 else ([], 0)
+    if not items and page > 1:
+        # Past the end: count, then show the last page.
+        total = db.scalar(select(func.count()).select_from(stmt.with_only_columns(Challenge.id).subquery())) or 0
+        page = max(1, math.ceil(total / per_page))
+        items, total = read(page) if total else ([], 0)
+    pages = max(1, math.ceil(total / per_page))
     return Page(items=items, total=total, page=page, pages=pages)
 
 

@@ -304,6 +304,7 @@ class _Fitted:
     owners: dict[str, int]
     centering: matcher.LanguageCentering | None = None
     results: OrderedDict[Any, list[matcher.Match]] = field(default_factory=OrderedDict)
+    scored: OrderedDict[matcher.Item, matcher.Scored] = field(default_factory=OrderedDict)
 
     @cached_property
     def keys_by_owner(self) -> dict[int, list[str]]:
@@ -327,6 +328,25 @@ CENTERING_QUERY_SAMPLE = 2000
 
 #: Ranked results kept per fitted corpus: (query item, exclusions, size, explain) -> matches.
 RESULTS_CACHE_SIZE = 1024
+#: Scored queries kept per fitted corpus (query item -> pool, components and fused scores,
+#: whatever the exclusions): a new proposal or dismissal changes a page's exclusions, and
+#: its new ranking then costs only the selection and explanations.
+SCORED_CACHE_SIZE = 2048
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
+    with _lock:
+        cache[key] = value
+        while len(cache) > size:
+            cache.popitem(last=False)
+
+
+def _recall(cache: OrderedDict[Any, Any], key: Any) -> Any:
+    with _lock:
+        hit = cache.get(key)
+        if hit is not None:
+            cache.move_to_end(key)
+        return hit
 
 
 def _fitted(kind: str, version: tuple[Any, ...], build, queries) -> _Fitted:  # type: ignore[no-untyped-def]
@@ -378,23 +398,27 @@ def _fit(kind, key, cfg, centering_on, build, queries) -> _Fitted:  # type: igno
     return fitted
 
 
+def _scored(fitted: _Fitted, query: matcher.Item) -> matcher.Scored:
+    """The query scored against the corpus (cached per corpus version and query)."""
+    hit = _recall(fitted.scored, query)
+    if hit is None:
+        hit = fitted.ranker.score(query, query_vector=fitted.query_vector(query))
+        _remember(fitted.scored, query, hit, SCORED_CACHE_SIZE)
+    return hit
+
+
 def _rank(
     fitted: _Fitted, query: matcher.Item, exclude: set[str], limit: int, *, sentence_pairs: bool = True,
-    key_terms: bool = True,
 ) -> list[matcher.Match]:
-    """Rank with a per-corpus cache: the same query, exclusions and size rank once."""
-    cache_key = (query, frozenset(exclude), limit, sentence_pairs, key_terms)
-    with _lock:
-        hit = fitted.results.get(cache_key)
-        if hit is not None:
-            fitted.results.move_to_end(cache_key)
-            return hit
-    ranker = fitted.ranker if sentence_pairs and key_terms else _without_sentence_pairs(fitted.ranker, key_terms=key_terms)
-    matches = ranker.rank(query, query_vector=fitted.query_vector(query), top_k=limit, exclude_keys=exclude)
-    with _lock:
-        fitted.results[cache_key] = matches
-        while len(fitted.results) > RESULTS_CACHE_SIZE:
-            fitted.results.popitem(last=False)
+    """Rank with a per-corpus cache: the same query, exclusions and size rank once, and a
+    query scored once serves every exclusion set."""
+    cache_key = (query, frozenset(exclude), limit, sentence_pairs)
+    hit = _recall(fitted.results, cache_key)
+    if hit is not None:
+        return hit
+    ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
+    matches = ranker.select(_scored(fitted, query), top_k=limit, exclude_keys=exclude)
+    _remember(fitted.results, cache_key, matches, RESULTS_CACHE_SIZE)
     return matches
 
 
@@ -414,8 +438,16 @@ def _capability_corpus() -> _Fitted:
 
 
 def _load_capability_corpus() -> _Fitted:
+    # Three scalar subqueries, not one aggregate: the maxima are then index lookups
+    # (ix_capabilities_updated_at, the primary key) and only the count reads an index.
     version = tuple(
-        db.execute(select(func.count(Capability.id), func.max(Capability.updated_at), func.max(Capability.id))).one()
+        db.execute(
+            select(
+                select(func.count()).select_from(Capability).scalar_subquery(),
+                select(func.max(Capability.updated_at)).scalar_subquery(),
+                select(func.max(Capability.id)).scalar_subquery(),
+            )
+        ).one()
     )
 
     def build():  # type: ignore[no-untyped-def]
@@ -477,16 +509,10 @@ def _load_by_key(model, keys: list[str], *options):  # type: ignore[no-untyped-d
 # -- recommendations -------------------------------------------------------------------
 
 
-def _without_sentence_pairs(ranker: matcher.HybridRanker, *, key_terms: bool = True) -> matcher.HybridRanker:
-    # Same fitted corpus, cheaper explanations: no sentence encoding (and, for pair scores,
-    # no key terms and no diversity re-ranking either: MMR over the whole pair depth would
-    # reorder the same items, and only their scores are read).
+def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
+    """Same fitted corpus, cheaper explanations: no sentence encoding."""
     light = copy.copy(ranker)
-    changes: dict[str, Any] = {"explain_sentences": False}
-    if not key_terms:
-        changes["max_key_terms"] = 0
-        changes["diversity"] = 0.0
-    light.config = dataclasses.replace(ranker._config, **changes)
+    light.config = dataclasses.replace(ranker._config, explain_sentences=False)
     return light
 
 
@@ -650,24 +676,19 @@ def clear_caches() -> None:
 # -- learning ---------------------------------------------------------------------------
 
 
-#: Pair scores read the challenge's cached ranking to this depth (the first-stage pool).
-PAIR_DEPTH = 300
-
-
 def _pair_matches(challenge: Challenge, capability_ids: Iterable[int]) -> list[matcher.Match]:
-    """Matches of the given capabilities within the challenge's top ``PAIR_DEPTH`` (cached)."""
+    """The match of each given capability's startup (its best capability) for ``challenge``,
+    from the challenge's cached scores; a startup outside the scored pool gets none."""
     wanted = {f"cap:{cid}" for cid in capability_ids}
     fitted = _capability_corpus()
     if not fitted.owners or not wanted:
         return []
-    # One cached ranking per challenge serves every pair asked about (the review queue
-    # asks for many); a capability below the pool depth gets no score.
-    ranked = _rank(fitted, challenge_item(challenge), set(), PAIR_DEPTH, sentence_pairs=False, key_terms=False)
-    # Results keep one capability per startup: a pair takes its startup's row.
-    by_group = {m.group: m for m in ranked}
+    # One scoring per challenge serves every pair asked about (the review queue asks for many).
+    groups = {key: f"startup:{fitted.owners[key]}" for key in wanted if key in fitted.owners}
+    best = fitted.ranker.best_of_groups(_scored(fitted, challenge_item(challenge)), set(groups.values()))
     out = []
-    for key in wanted:
-        match = by_group.get(f"startup:{fitted.owners.get(key)}")
+    for key, group in groups.items():
+        match = best.get(group)
         if match is not None:
             out.append(dataclasses.replace(match, key=key) if match.key != key else match)
     return out

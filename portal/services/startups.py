@@ -269,7 +269,8 @@ def search_startups(verified: bool | None = None, text: str = "", page: int = 1,
         conditions.append(Startup.verified.is_(verified))
     text = text.strip()
     if text:
-        conditions.append(func.lower(Startup.name).contains(text.lower(), autoescape=True))
+        # ILIKE on PostgreSQL (its trigram index serves it), lower() LIKE lower() on SQLite.
+        conditions.append(Startup.name.icontains(text, autoescape=True))
     total = db.scalar(select(func.count()).select_from(Startup).where(*conditions)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)

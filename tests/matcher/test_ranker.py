@@ -400,3 +400,45 @@ def test_mmr_threshold_only_penalises_near_duplicates() -> None:
     assert mmr(relevance, vectors, 0.3, 3, threshold=0.0).tolist() == [0, 2, 1]
     assert mmr(relevance, vectors, 0.0, 3).tolist() == [0, 1, 2]
     assert mmr(relevance, vectors, 0.5, 0).tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_scoring_once_then_selecting_equals_ranking(seed: int) -> None:
+    """One `score` serves every exclusion set and size: `select` gives exactly `rank`'s
+    matches (keys, scores, components, explanations), MMR and pooling included."""
+    rng = np.random.default_rng(300 + seed)
+    n, dim = int(rng.integers(5, 400)), 16
+    items = [_random_item(rng, f"c{i}", with_group=seed % 2 == 0) for i in range(n)]
+    vectors = _unit(rng, n, dim)
+    query = _random_item(rng, "q", with_group=False)
+    qvec = _unit(rng, 1, dim)[0]
+    cfg = RankerConfig(diversity=0.3 if seed % 3 else 0.0, pool_size=40, fusion=["weighted", "minmax", "rrf"][seed % 3])
+    ranker = HybridRanker(cfg, HashingEncoder(dim=dim)).fit(items, vectors)
+    scored = ranker.score(query, query_vector=qvec)
+    for size in (1, 5, 10):
+        exclude = {f"c{i}" for i in rng.choice(n, size=min(n, int(rng.integers(0, 8))), replace=False)}
+        expected = ranker.rank(query, query_vector=qvec, top_k=size, exclude_keys=exclude)
+        got = ranker.select(scored, top_k=size, exclude_keys=exclude)
+        assert [(m.key, m.score, m.components, m.explanation) for m in got] == [
+            (m.key, m.score, m.components, m.explanation) for m in expected
+        ]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_best_of_groups_is_each_groups_best_pool_entry(seed: int) -> None:
+    rng = np.random.default_rng(500 + seed)
+    n, dim = int(rng.integers(5, 120)), 16
+    items = [_random_item(rng, f"c{i}", with_group=True) for i in range(n)]
+    vectors = _unit(rng, n, dim)
+    query = _random_item(rng, "q", with_group=False)
+    qvec = _unit(rng, 1, dim)[0]
+    cfg = RankerConfig(diversity=0.0, pool_size=1000)  # every candidate is in the pool
+    ranker = HybridRanker(cfg).fit(items, vectors)
+    # Ranking everything with no diversity gives each group's best item once.
+    everything = ranker.rank(query, query_vector=qvec, top_k=n)
+    expected = {m.group: (m.key, m.score, m.components) for m in everything if m.group is not None}
+    asked = ["g0", "g2", "g4", "missing"]
+    got = ranker.best_of_groups(ranker.score(query, query_vector=qvec), asked)
+    assert {g: (m.key, m.score, m.components) for g, m in got.items()} == {
+        g: v for g, v in expected.items() if g in asked
+    }

@@ -447,3 +447,33 @@ def test_recommendations_for_several_challenges_take_the_same_queries_as_for_one
         assert bot.id not in [r.capability.id for r in by_id[clinic.id]]   # in a trial
         assert vision.id not in [r.capability.id for r in by_id[xray.id]]  # dismissed by the viewer
         recommendations.clear_caches()
+
+
+def test_new_exclusions_and_pair_scores_reuse_the_challenges_scores(app, make, monkeypatch):
+    """A challenge is scored once per corpus version: a dismissal that changes its
+    exclusions, and the pair scores of proposals, only select from those scores."""
+    dept, clinic, _xray, bot, vision = _world(make)
+    officer = make.user("officer", department_id=dept.id)
+    calls = []
+    real_score = matcher.HybridRanker.score
+
+    def counting(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(query.key)
+        return real_score(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(matcher.HybridRanker, "score", counting)
+    with app.app_context():
+        recommendations.clear_caches()
+        viewer = db.get(type(officer), officer.id)
+        challenge = db.get(type(clinic), clinic.id)
+        before = recommendations.recommend_startups(challenge, viewer)
+        assert [r.startup.id for r in before] == [bot.startup_id, vision.startup_id]
+        db.add(Dismissal(user_id=officer.id, challenge_id=clinic.id, startup_id=bot.startup_id,
+                         direction="for_challenge", reason="not_relevant"))
+        db.flush()
+        after = recommendations.recommend_startups(challenge, viewer)
+        assert [r.startup.id for r in after] == [vision.startup_id]
+        assert after[0].score == before[1].score
+        scores = recommendations.pair_scores(challenge, [bot.id, vision.id])
+        assert scores == {bot.id: pytest.approx(before[0].score), vision.id: pytest.approx(before[1].score)}
+        assert calls == [f"challenge:{clinic.id}"]
