@@ -65,7 +65,10 @@ def queue():
         select(Trial)
         .where(Trial.status.in_(("proposed", "shortlisted")))
         .options(
-            selectinload(Trial.challenge), selectinload(Trial.startup), selectinload(Trial.proposal),
+            # Match scores read each challenge's domains and tags.
+            selectinload(Trial.challenge).selectinload(Challenge.domain_rows),
+            selectinload(Trial.challenge).selectinload(Challenge.tag_rows),
+            selectinload(Trial.startup), selectinload(Trial.proposal),
             selectinload(Trial.capability),
         )
         .order_by(Trial.created_at, Trial.id)

@@ -281,16 +281,22 @@ def challenge_changed(challenge: Challenge) -> None:
     # Tag and domain rows do not touch the parent row; bump it so corpus caches refresh.
     challenge.updated_at = utcnow()
     db.flush()
-    item = challenge_item(challenge)
-    vectors_for(_dense_texts([item]), "passage")
+    texts = _dense_texts([challenge_item(challenge)])
+    # As a candidate for startups, and as the query that ranks capabilities for it.
+    vectors_for(texts, "passage")
+    vectors_for(texts, "query")
 
 
 def capability_changed(capability: Capability) -> None:
     """Encode a saved capability now, so rankings include it at once."""
     capability.updated_at = utcnow()
     db.flush()
-    item = capability_item(capability)
-    vectors_for(_dense_texts([item]), "passage")
+    vectors_for(_dense_texts([capability_item(capability)]), "passage")
+    # The startup's profile, its capabilities together, is the query of its recommendations.
+    startup = db.get(Startup, capability.startup_id)
+    if startup is not None:
+        db.refresh(startup, ["capabilities"])
+        vectors_for(_dense_texts([startup_item(startup)]), "query")
 
 
 # -- corpora -------------------------------------------------------------------------
@@ -314,12 +320,13 @@ class _Fitted:
             out.setdefault(owner, []).append(key)
         return out
 
-    def query_vector(self, query: matcher.Item) -> np.ndarray:
-        """The query's cached raw vector, centred like the corpus when centering is on."""
-        qvec = vectors_for(_dense_texts([query]), "query")[0]
-        if self.centering is not None:
-            qvec = self.centering.transform(qvec, query.language, "query")
-        return qvec
+    def query_vectors(self, queries: Sequence[matcher.Item]) -> np.ndarray:
+        """The queries' vectors (one cache read for all), centred like the corpus when
+        centering is on."""
+        vectors = vectors_for(_dense_texts(queries), "query")
+        if self.centering is not None and len(queries):
+            vectors = self.centering.transform(vectors, [q.language for q in queries], "query")
+        return vectors
 
 
 #: At most this many query-side items feed the "query" means of the centering.
@@ -398,28 +405,33 @@ def _fit(kind, key, cfg, centering_on, build, queries) -> _Fitted:  # type: igno
     return fitted
 
 
-def _scored(fitted: _Fitted, query: matcher.Item) -> matcher.Scored:
-    """The query scored against the corpus (cached per corpus version and query)."""
-    hit = _recall(fitted.scored, query)
-    if hit is None:
-        hit = fitted.ranker.score(query, query_vector=fitted.query_vector(query))
-        _remember(fitted.scored, query, hit, SCORED_CACHE_SIZE)
-    return hit
+def _scored_each(fitted: _Fitted, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
+    """Each query scored against the corpus, cached per corpus version and query; the
+    vectors of those not cached yet are read in one query."""
+    found = {q: _recall(fitted.scored, q) for q in dict.fromkeys(queries)}
+    missing = [q for q, hit in found.items() if hit is None]
+    if missing:
+        for query, qvec in zip(missing, fitted.query_vectors(missing), strict=True):
+            found[query] = fitted.ranker.score(query, query_vector=qvec)
+            _remember(fitted.scored, query, found[query], SCORED_CACHE_SIZE)
+    return [found[q] for q in queries]
 
 
-def _rank(
-    fitted: _Fitted, query: matcher.Item, exclude: set[str], limit: int, *, sentence_pairs: bool = True,
-) -> list[matcher.Match]:
-    """Rank with a per-corpus cache: the same query, exclusions and size rank once, and a
-    query scored once serves every exclusion set."""
-    cache_key = (query, frozenset(exclude), limit, sentence_pairs)
-    hit = _recall(fitted.results, cache_key)
-    if hit is not None:
-        return hit
-    ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
-    matches = ranker.select(_scored(fitted, query), top_k=limit, exclude_keys=exclude)
-    _remember(fitted.results, cache_key, matches, RESULTS_CACHE_SIZE)
-    return matches
+def _rank_each(
+    fitted: _Fitted, asks: Sequence[tuple[matcher.Item, set[str]]], limit: int, *, sentence_pairs: bool = True,
+) -> list[list[matcher.Match]]:
+    """Rank each (query, exclusions) with a per-corpus cache: the same query, exclusions and
+    size rank once, and a query scored once serves every exclusion set."""
+    keys = [(query, frozenset(exclude), limit, sentence_pairs) for query, exclude in asks]
+    ranked = [_recall(fitted.results, key) for key in keys]
+    todo = [i for i, hit in enumerate(ranked) if hit is None]
+    if todo:
+        ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
+        scored = _scored_each(fitted, [asks[i][0] for i in todo])
+        for i, one in zip(todo, scored, strict=True):
+            ranked[i] = ranker.select(one, top_k=limit, exclude_keys=asks[i][1])
+            _remember(fitted.results, keys[i], ranked[i], RESULTS_CACHE_SIZE)
+    return ranked  # type: ignore[return-value]
 
 
 def _per_request(name: str, compute):  # type: ignore[no-untyped-def]
@@ -557,10 +569,11 @@ def recommend_startups_for_each(
         for found in excluded.values():
             found |= unverified
     by_owner = fitted.keys_by_owner
-    ranked = []
-    for challenge in challenges:
-        exclude = {key for startup_id in excluded[challenge.id] for key in by_owner.get(startup_id, ())}
-        ranked.append(_rank(fitted, challenge_item(challenge), exclude, limit, sentence_pairs=sentence_pairs))
+    asks = [
+        (challenge_item(c), {key for startup_id in excluded[c.id] for key in by_owner.get(startup_id, ())})
+        for c in challenges
+    ]
+    ranked = _rank_each(fitted, asks, limit, sentence_pairs=sentence_pairs)
     caps = _load_by_key(
         Capability, list(dict.fromkeys(m.key for matches in ranked for m in matches)),
         selectinload(Capability.startup),
@@ -601,7 +614,7 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
             )
         )
     exclude = {f"challenge:{cid}" for cid in done}
-    matches = _rank(fitted, startup_item(startup), exclude, limit)
+    matches = _rank_each(fitted, [(startup_item(startup), exclude)], limit)[0]
     challenges = _load_by_key(Challenge, [m.key for m in matches], selectinload(Challenge.department))
     return [
         Recommendation(
@@ -676,35 +689,47 @@ def clear_caches() -> None:
 # -- learning ---------------------------------------------------------------------------
 
 
-def _pair_matches(challenge: Challenge, capability_ids: Iterable[int]) -> list[matcher.Match]:
-    """The match of each given capability's startup (its best capability) for ``challenge``,
-    from the challenge's cached scores; a startup outside the scored pool gets none."""
-    wanted = {f"cap:{cid}" for cid in capability_ids}
+def _pair_matches_each(asks: Sequence[tuple[Challenge, Iterable[int]]]) -> list[list[matcher.Match]]:
+    """For each (challenge, capability ids): the match of each capability's startup (its best
+    capability) from the challenge's cached scores; a startup outside the scored pool gets none."""
     fitted = _capability_corpus()
-    if not fitted.owners or not wanted:
-        return []
+    if not fitted.owners:
+        return [[] for _ in asks]
     # One scoring per challenge serves every pair asked about (the review queue asks for many).
-    groups = {key: f"startup:{fitted.owners[key]}" for key in wanted if key in fitted.owners}
-    best = fitted.ranker.best_of_groups(_scored(fitted, challenge_item(challenge)), set(groups.values()))
+    scored = _scored_each(fitted, [challenge_item(challenge) for challenge, _ids in asks])
     out = []
-    for key, group in groups.items():
-        match = best.get(group)
-        if match is not None:
-            out.append(dataclasses.replace(match, key=key) if match.key != key else match)
+    for (_challenge, capability_ids), one in zip(asks, scored, strict=True):
+        groups = {key: f"startup:{fitted.owners[key]}" for key in (f"cap:{cid}" for cid in capability_ids)
+                  if key in fitted.owners}
+        best = fitted.ranker.best_of_groups(one, set(groups.values()))
+        out.append([
+            dataclasses.replace(best[group], key=key) if best[group].key != key else best[group]
+            for key, group in groups.items() if group in best
+        ])
     return out
+
+
+def _capability_id(match: matcher.Match) -> int:
+    return int(match.key.split(":")[1])
 
 
 def pair_components(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, dict[str, float]]:
     """Component scores of the given capabilities for ``challenge`` (0 when out of the pool)."""
     capability_ids = list(capability_ids)
-    found = {int(m.key.split(":")[1]): dict(m.components) for m in _pair_matches(challenge, capability_ids)}
+    found = {_capability_id(m): dict(m.components) for m in _pair_matches_each([(challenge, capability_ids)])[0]}
     zero = {name: 0.0 for name in matcher.COMPONENTS}
     return {cid: found.get(cid, zero) for cid in capability_ids}
 
 
+def pair_scores_each(asks: Sequence[tuple[Challenge, Iterable[int]]]) -> list[dict[int, float]]:
+    """For each (challenge, capability ids): the fused match score of each capability
+    (missing when out of the pool). The challenges' domains and tags should be loaded."""
+    return [{_capability_id(m): float(m.score) for m in matches} for matches in _pair_matches_each(asks)]
+
+
 def pair_scores(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, float]:
     """Fused match score of each given capability for ``challenge`` (missing when out of the pool)."""
-    return {int(m.key.split(":")[1]): float(m.score) for m in _pair_matches(challenge, capability_ids)}
+    return pair_scores_each([(challenge, capability_ids)])[0]
 
 
 def training_examples() -> tuple[list[list[float]], list[int]]:

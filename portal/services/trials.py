@@ -555,18 +555,18 @@ def match_scores(pending: Iterable[Trial]) -> dict[int, float]:
         return {}
     from . import recommendations
 
-    scores: dict[int, float] = {}
-    for group in by_challenge.values():
-        challenge = group[0].challenge
-        try:
-            by_capability = recommendations.pair_scores(challenge, [t.capability_id for t in group])
-        except Exception:
-            log.exception("match score failed for challenge %s", challenge.id)
-            continue
-        for t in group:
-            if t.capability_id in by_capability:
-                scores[t.id] = by_capability[t.capability_id]
-    return scores
+    groups = list(by_challenge.values())
+    try:
+        found = recommendations.pair_scores_each([(g[0].challenge, [t.capability_id for t in g]) for g in groups])
+    except Exception:
+        log.exception("match scores failed for %d challenges", len(groups))
+        return {}
+    return {
+        t.id: by_capability[t.capability_id]
+        for group, by_capability in zip(groups, found, strict=True)
+        for t in group
+        if t.capability_id in by_capability
+    }
 
 
 STATE_LABELS = {

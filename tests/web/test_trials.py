@@ -36,6 +36,7 @@ from models import (
 )
 from models.vocabulary import TRIAL_STATES
 from portal.database import db
+from portal.services import recommendations
 from portal.services.trials import MOVES, TRACKING
 from tests.factories import _password_hash
 
@@ -606,6 +607,48 @@ def test_queue_lists_feedback_on_recommendations(app):
     page = text(client_as(app, world, "coordinator").get("/coordinator/"))
     assert "Feedback on recommendations" in page
     assert "Officer Own" in page and "Other Co" in page and "not_relevant: wrong domain" in page
+
+
+def test_queue_queries_do_not_grow_with_pending_proposals(app, make):
+    """Each pending proposal gets a match score, which reads its challenge's domains, tags
+    and query vector: they come in a fixed number of queries, not a few per challenge."""
+    from sqlalchemy import event
+
+    coordinator = make.user("coordinator")
+    startup = make.startup(name="Queue Co")
+    capability = make.capability(startup, name="Booking bot", description="A chatbot that books clinic appointments.")
+    client = app.test_client()
+    sign_in(client, app, coordinator.id)
+
+    def queries() -> int:
+        seen: list[str] = []
+        engine = app.extensions["innomatch_engine"]
+        listener = lambda *args: seen.append(args[2])
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/coordinator/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    def post(title: str, **kw):  # type: ignore[no-untyped-def]
+        # As posting does: the challenge's vectors are cached when it is saved.
+        # Opened earlier than the queue's suggested challenges, so not loaded with them.
+        challenge = make.challenge(title=title, opened_at=utcnow() - timedelta(days=20), **kw)
+        with app.app_context():
+            recommendations.challenge_changed(db.get(Challenge, challenge.id))
+            db.commit()
+        return challenge
+
+    for n in range(8):
+        make.challenge(title=f"Newest {n}")
+    make.trial(post("Clinic booking"), capability)
+    client.get("/coordinator/")  # the rankers are fitted on the first view
+    make.trial(post("Clinic booking again", tags=["sms"]), capability)
+    one = queries()  # one new challenge to score
+    for n in range(5):
+        make.trial(post(f"Clinic booking {n}", tags=["chatbot", "sms"]), capability)
+    assert queries() == one  # five new ones
 
 
 def test_error_summary_links_to_the_field_of_the_posted_move(app):
