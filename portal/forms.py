@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, StringField
@@ -115,3 +116,15 @@ def web_address(message: Any) -> Any:
             raise ValidationError(message)
 
     return check
+
+
+#: A page number longer than this many digits means "the last page" (the services clamp it).
+MAX_PAGE_DIGITS = 9
+
+
+def page_number() -> int:
+    """The ``page`` query parameter as a positive number; anything else means the first page."""
+    raw = request.args.get("page", "").strip()
+    if not raw.isascii() or not raw.isdigit():
+        return 1
+    return max(1, int(raw)) if len(raw) <= MAX_PAGE_DIGITS else 10**MAX_PAGE_DIGITS

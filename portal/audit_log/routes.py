@@ -15,20 +15,12 @@ from flask import (
 from flask_babel import gettext as _
 
 from ..access import roles_required
+from ..forms import page_number
 from ..services.trials import hong_kong_today
 from . import query
 from .forms import ENTITY_LABELS, AuditFilterForm
 
 bp = Blueprint("audit_log", __name__)
-
-_MAX_PAGE_DIGITS = 9
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "").strip()
-    if not raw.isascii() or not raw.isdigit():
-        return 1
-    return int(raw) if len(raw) <= _MAX_PAGE_DIGITS else 10**_MAX_PAGE_DIGITS
 
 
 @bp.get("/audit")
@@ -40,7 +32,7 @@ def index():
         page = query.AuditPage(items=[], total=0, page=1, pages=1)
         status = 400
     else:
-        page = query.search_events(form.filters(), _page_number(), int(current_app.config.get("PAGE_SIZE", 20)))
+        page = query.search_events(form.filters(), page_number(), int(current_app.config.get("PAGE_SIZE", 20)))
         status = 200
     return render_template(
         "audit_log/index.html", form=form, page=page, diff=query.diff, show=query.show,

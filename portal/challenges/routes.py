@@ -17,22 +17,13 @@ from ..access import (
 )
 from ..database import db
 from ..errors import DomainError, StaleState
+from ..forms import page_number
 from ..services import challenges
 from .forms import ActionForm, ChallengeFilterForm, ChallengeForm
 
 bp = Blueprint("challenges", __name__)
 
-# Longer page numbers are certainly past the end; the service clamps to the last page.
-_MAX_PAGE_DIGITS = 9
 _MAX_ID = 2**31 - 1
-
-
-def _page_number() -> int:
-    """The ``page`` parameter as a positive number; anything else means the first page."""
-    raw = request.args.get("page", "").strip()
-    if not raw.isascii() or not raw.isdigit():
-        return 1
-    return int(raw) if len(raw) <= _MAX_PAGE_DIGITS else 10**_MAX_PAGE_DIGITS
 
 
 def _load(challenge_id: int) -> Challenge:
@@ -68,7 +59,7 @@ def index():
         departments, challenges.may_see_drafts(current_user), formdata=request.args
     )
     form.validate()
-    page = challenges.search_challenges(current_user, form.filters(), _page_number())
+    page = challenges.search_challenges(current_user, form.filters(), page_number())
     return render_template("challenges/index.html", form=form, page=page), 400 if form.errors else 200
 
 
@@ -80,8 +71,7 @@ MINE_PAGE_SIZE = 50
 @roles_required("officer")
 def mine():
     """List the officer's department's challenges with their proposal counts, a page at a time."""
-    number = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    page = challenges.department_challenges_page(current_user, number, MINE_PAGE_SIZE)
+    page = challenges.department_challenges_page(current_user, page_number(), MINE_PAGE_SIZE)
     return render_template("challenges/mine.html", rows=page.items, page=page, department=current_user.department)
 
 

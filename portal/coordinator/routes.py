@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, user_logged_in
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from models import Capability, Challenge, Dismissal, Startup, Trial, User
@@ -17,7 +17,9 @@ from models import Capability, Challenge, Dismissal, Startup, Trial, User
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError, NotAllowed
+from ..forms import page_number
 from ..services import conflicts, recommendations, trials
+from ..services.challenges import Page
 from ..trials.forms import ButtonForm, ShortlistForm
 from .forms import ConflictForm
 
@@ -27,8 +29,9 @@ log = logging.getLogger("innomatch.conflicts")
 #: How many open challenges, and matches for each, the queue suggests.
 QUEUE_CHALLENGES = 8
 QUEUE_MATCHES = 3
-#: How many proposals get a match score, and how many feedback rows are shown.
-SCORED_PROPOSALS = 50
+#: Proposals awaiting a decision per page (oldest first), each with its match score.
+PENDING_PAGE_SIZE = 20
+#: How many feedback rows are shown.
 FEEDBACK_ROWS = 20
 
 
@@ -61,9 +64,13 @@ def _connect_sign_in_hook(state: Any) -> None:
 @roles_required("coordinator", "admin")
 def queue():
     """Show proposals with their pitch and match score, top matches, active trials and feedback."""
+    waiting = Trial.status.in_(("proposed", "shortlisted"))
+    total = db.scalar(select(func.count()).select_from(Trial).where(waiting)) or 0
+    pages = max(1, -(-total // PENDING_PAGE_SIZE))
+    number = min(page_number(), pages)
     pending = db.scalars(
         select(Trial)
-        .where(Trial.status.in_(("proposed", "shortlisted")))
+        .where(waiting)
         .options(
             # Match scores read each challenge's domains and tags.
             selectinload(Trial.challenge).selectinload(Challenge.domain_rows),
@@ -72,6 +79,8 @@ def queue():
             selectinload(Trial.capability),
         )
         .order_by(Trial.created_at, Trial.id)
+        .offset((number - 1) * PENDING_PAGE_SIZE)
+        .limit(PENDING_PAGE_SIZE)
     ).all()
     conflicted = conflicts.conflicted_startup_ids(current_user)
     open_challenges = db.scalars(
@@ -98,8 +107,8 @@ def queue():
         .limit(FEEDBACK_ROWS)
     ).all()
     return render_template(
-        "coordinator/queue.html", pending=pending, conflicts=conflicted, suggestions=suggestions,
-        scores=trials.match_scores(pending[:SCORED_PROPOSALS]), active=active, feedback=feedback,
+        "coordinator/queue.html", pending=Page(pending, total, number, pages), conflicts=conflicted,
+        suggestions=suggestions, scores=trials.match_scores(pending), active=active, feedback=feedback,
         trials=trials, form=ShortlistForm(formdata=None),
     )
 

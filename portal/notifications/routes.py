@@ -14,14 +14,13 @@ from models import Challenge, Notification
 from ..access import can_view_challenge
 from ..database import db
 from ..errors import DomainError
+from ..forms import page_number
 from ..security import is_safe_local_path
 from ..services import notifications
 from .forms import ActionForm, PreferencesForm
 
 bp = Blueprint("notifications", __name__)
 log = logging.getLogger("innomatch.notifications")
-
-_MAX_PAGE_DIGITS = 9
 
 
 @bp.app_template_global("unread_notifications")
@@ -46,13 +45,6 @@ def notification_html(notification: Notification):  # type: ignore[no-untyped-de
     return notifications.message_html(notification)
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "").strip()
-    if not raw.isascii() or not raw.isdigit():
-        return 1
-    return int(raw) if len(raw) <= _MAX_PAGE_DIGITS else 10**_MAX_PAGE_DIGITS
-
-
 def _own(notification_id: int) -> Notification:
     """The signed-in user's notification, or 404 (other people's are not revealed)."""
     notification = db.get(Notification, notification_id)
@@ -70,7 +62,7 @@ def _back(default: str) -> str:
 @login_required
 def index():
     """List the user's notifications, newest first."""
-    page = notifications.list_notifications(current_user, _page_number())
+    page = notifications.list_notifications(current_user, page_number())
     return render_template("notifications/index.html", page=page, form=ActionForm())
 
 

@@ -275,6 +275,8 @@ def test_page_numbers_are_clamped(ctx, make):
     assert search(page=-5, per_page=2).page == 1
     last = search(page=10**12, per_page=2)
     assert last.page == 3 and len(last.items) == 1
+    just_past = search(page=4, per_page=2)
+    assert (just_past.page, just_past.total, len(just_past.items)) == (3, 5, 1)
     empty = search(q="nothing", page=4)
     assert (empty.page, empty.pages, empty.items) == (1, 1, [])
 

@@ -651,6 +651,28 @@ def test_queue_queries_do_not_grow_with_pending_proposals(app, make):
     assert queries() == one  # five new ones
 
 
+def test_queue_pages_the_pending_proposals_oldest_first(app, make):
+    from portal.coordinator.routes import PENDING_PAGE_SIZE
+
+    coordinator = make.user("coordinator")
+    capability = make.capability(make.startup(name="Paged Co"), name="Booking bot")
+    start = utcnow() - timedelta(days=60)
+    titles = [f"Waiting challenge {n:03d}" for n in range(PENDING_PAGE_SIZE + 3)]
+    for n, title in enumerate(titles):
+        make.trial(make.challenge(title=title), capability, created_at=start + timedelta(hours=n))
+    client = app.test_client()
+    sign_in(client, app, coordinator.id)
+    first = text(client.get("/coordinator/"))
+    assert f"({len(titles)})" in first
+    assert all(t in first for t in titles[:PENDING_PAGE_SIZE]) and titles[-1] not in first
+    assert "?page=2" in first
+    second = text(client.get("/coordinator/?page=2"))
+    assert all(t in second for t in titles[PENDING_PAGE_SIZE:]) and titles[0] not in second
+    # Past the end, or not a number: the last page, or the first.
+    assert titles[-1] in text(client.get("/coordinator/?page=999999999999"))
+    assert titles[0] in text(client.get("/coordinator/?page=x"))
+
+
 def test_error_summary_links_to_the_field_of_the_posted_move(app):
     world = build_world(app, "running")
     response = client_as(app, world, "coordinator").post(
