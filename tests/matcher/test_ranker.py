@@ -75,6 +75,15 @@ def _random_item(rng: np.random.Generator, key: str, with_group: bool) -> Item:
     )
 
 
+def _random_world(
+    rng: np.random.Generator, n: int, dim: int, *, with_group: bool
+) -> tuple[list[Item], np.ndarray, Item, np.ndarray]:
+    """``n`` random candidates with unit vectors, and a random query with its vector."""
+    items = [_random_item(rng, f"c{i}", with_group=with_group) for i in range(n)]
+    vectors = _unit(rng, n, dim)
+    return items, vectors, _random_item(rng, "q", with_group=False), _unit(rng, 1, dim)[0]
+
+
 def _oracle(
     query: Item,
     qvec: np.ndarray,
@@ -135,10 +144,7 @@ def test_semantic_only_ranking_matches_full_sort(seed: int) -> None:
 def test_hybrid_ranking_matches_oracle_with_groups_and_exclusions(seed: int) -> None:
     rng = np.random.default_rng(100 + seed)
     n, dim = int(rng.integers(1, 50)), 16
-    items = [_random_item(rng, f"c{i}", with_group=seed % 2 == 0) for i in range(n)]
-    vectors = _unit(rng, n, dim)
-    query = _random_item(rng, "q", with_group=False)
-    qvec = _unit(rng, 1, dim)[0]
+    items, vectors, query, qvec = _random_world(rng, n, dim, with_group=seed % 2 == 0)
     exclude = {f"c{i}" for i in rng.choice(n, size=min(n, 3), replace=False)}
     cfg = RankerConfig(
         weights={"semantic": 0.5, "lexical": 0.3, "structured": 0.2},
@@ -408,10 +414,7 @@ def test_scoring_once_then_selecting_equals_ranking(seed: int) -> None:
     matches (keys, scores, components, explanations), MMR and pooling included."""
     rng = np.random.default_rng(300 + seed)
     n, dim = int(rng.integers(5, 400)), 16
-    items = [_random_item(rng, f"c{i}", with_group=seed % 2 == 0) for i in range(n)]
-    vectors = _unit(rng, n, dim)
-    query = _random_item(rng, "q", with_group=False)
-    qvec = _unit(rng, 1, dim)[0]
+    items, vectors, query, qvec = _random_world(rng, n, dim, with_group=seed % 2 == 0)
     cfg = RankerConfig(diversity=0.3 if seed % 3 else 0.0, pool_size=40, fusion=["weighted", "minmax", "rrf"][seed % 3])
     ranker = HybridRanker(cfg, HashingEncoder(dim=dim)).fit(items, vectors)
     scored = ranker.score(query, query_vector=qvec)
@@ -428,10 +431,7 @@ def test_scoring_once_then_selecting_equals_ranking(seed: int) -> None:
 def test_best_of_groups_is_each_groups_best_pool_entry(seed: int) -> None:
     rng = np.random.default_rng(500 + seed)
     n, dim = int(rng.integers(5, 120)), 16
-    items = [_random_item(rng, f"c{i}", with_group=True) for i in range(n)]
-    vectors = _unit(rng, n, dim)
-    query = _random_item(rng, "q", with_group=False)
-    qvec = _unit(rng, 1, dim)[0]
+    items, vectors, query, qvec = _random_world(rng, n, dim, with_group=True)
     cfg = RankerConfig(diversity=0.0, pool_size=1000)  # every candidate is in the pool
     ranker = HybridRanker(cfg).fit(items, vectors)
     # Ranking everything with no diversity gives each group's best item once.
