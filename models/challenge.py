@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import AwareDateTime, Base, TimestampMixin, check_in, trigram_index
@@ -14,6 +14,10 @@ from .vocabulary import AREA_KEYS, CHALLENGE_STATUSES, CONTENT_LANGUAGES, DOMAIN
 if TYPE_CHECKING:
     from .organisation import Department
     from .user import User
+
+
+#: The generated ``challenges.search_text`` column (the same SQL on SQLite and PostgreSQL).
+SEARCH_TEXT_SQL = "lower(title || ' ' || problem_statement || ' ' || desired_outcomes)"
 
 
 class Challenge(TimestampMixin, Base):
@@ -25,10 +29,8 @@ class Challenge(TimestampMixin, Base):
         CheckConstraint(check_in("functional_area", AREA_KEYS), name="functional_area"),
         CheckConstraint(check_in("language", CONTENT_LANGUAGES), name="language"),
         CheckConstraint("duration_weeks BETWEEN 1 AND 104", name="duration_weeks"),
-        # The challenge search looks for its words anywhere in these (ILIKE '%...%').
-        trigram_index("challenges", "title"),
-        trigram_index("challenges", "problem_statement"),
-        trigram_index("challenges", "desired_outcomes"),
+        # The challenge search looks for its words anywhere in search_text (LIKE '%...%').
+        trigram_index("challenges", "search_text"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +44,12 @@ class Challenge(TimestampMixin, Base):
     problem_statement: Mapped[str] = mapped_column(Text)
     desired_outcomes: Mapped[str] = mapped_column(Text, default="")
     constraints: Mapped[str] = mapped_column(Text, default="")
+    # What the search reads: the searchable texts, lower-cased once when written (a plain LIKE
+    # over them is several times faster than ILIKE over the three columns). Kept by the
+    # database; never loaded with the row.
+    search_text: Mapped[str] = mapped_column(
+        Text, Computed(SEARCH_TEXT_SQL, persisted=True), deferred=True
+    )
     functional_area: Mapped[str] = mapped_column(String(40))
     # Expected length of the proof-of-concept trial.
     duration_weeks: Mapped[int] = mapped_column(Integer, default=12)

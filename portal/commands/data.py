@@ -93,9 +93,15 @@ def _revision(conn: Connection) -> str | None:
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def _kinds(table: Table) -> dict[str, str]:
+    """The stored columns of ``table`` and how each is written; generated columns (such as
+    ``challenges.search_text``) are left out: the database computes them again on import."""
+    return {c.name: _kind(c) for c in table.columns if c.computed is None}
+
+
 def _rows(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
-    kinds = {c.name: _kind(c) for c in table.columns}
-    query = select(table).order_by(*table.primary_key.columns)
+    kinds = _kinds(table)
+    query = select(*(table.c[name] for name in kinds)).order_by(*table.primary_key.columns)
     for row in conn.execution_options(yield_per=BATCH).execute(query).mappings():
         yield {name: _encode(kinds[name], row[name]) for name in kinds}
 
@@ -129,7 +135,7 @@ def _self_references(table: Table) -> list[str]:
 
 
 def _read(source: Path, table: Table) -> Iterator[dict[str, Any]]:
-    kinds = {c.name: _kind(c) for c in table.columns}
+    kinds = _kinds(table)
     path = source / f"{table.name}.jsonl"
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):

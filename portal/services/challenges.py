@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, false, func, or_, select
+from sqlalchemy import Select, case, false, func, select
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, ChallengeDomain, Department, Proposal, User, utcnow
@@ -361,14 +361,10 @@ def search_challenges(
         stmt = stmt.where(Challenge.department_id.in_(_department_and_units(filters.department_id)))
     q = (filters.q or "").strip()[:QUERY_MAX]
     if q:
-        # icontains escapes % and _ and lower-cases both sides (ILIKE on PostgreSQL).
-        stmt = stmt.where(
-            or_(
-                Challenge.title.icontains(q, autoescape=True),
-                Challenge.problem_statement.icontains(q, autoescape=True),
-                Challenge.desired_outcomes.icontains(q, autoescape=True),
-            )
-        )
+        # search_text is the title, problem and outcomes lower-cased by the database; the
+        # words are lower-cased by the same lower() (SQLite's folds ASCII only), % and _ escaped.
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Challenge.search_text.like(func.lower(f"%{escaped}%"), escape="\\"))
     rank = case((Challenge.status == "open", 0), (Challenge.status == "closed", 1), else_=2)
     ordered = stmt.order_by(
         rank, func.coalesce(Challenge.opened_at, Challenge.created_at).desc(), Challenge.id.desc()
