@@ -31,7 +31,7 @@ from babel.dates import format_skeleton
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, ChallengeDomain, Department, Proposal, Trial
@@ -39,6 +39,7 @@ from models.vocabulary import DOMAINS, FUNCTIONAL_AREAS, TRIAL_OUTCOMES, TRIAL_S
 
 from ..database import db
 from . import trials as trial_service
+from .challenges import Page
 
 BREAKDOWNS = ("domain", "area", "department", "month")
 TABLES = ("overview", "states", *BREAKDOWNS)
@@ -402,18 +403,30 @@ def csv_text(rep: Report, key: str) -> str:
 # -- coordinators' pipeline and the public showcase ------------------------------------------
 
 
-def pipeline() -> list[Trial]:
-    """Trials in progress (proposed to running) for the coordinators' dashboard, oldest change first."""
-    order = {s: i for i, s in enumerate(IN_PROGRESS)}
+#: Rows per page of the coordinators' pipeline.
+PIPELINE_PAGE_SIZE = 25
+
+
+def pipeline(page: int = 1, size: int = PIPELINE_PAGE_SIZE) -> Page:
+    """One page of the trials in progress (proposed to running) for the coordinators' dashboard:
+    the furthest along first (running, approved, shortlisted, proposed), oldest change first
+    within a state. ``page`` is clamped to the pages there are."""
+    in_progress = Trial.status.in_(IN_PROGRESS)
+    total = db.scalar(select(func.count()).select_from(Trial).where(in_progress)) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    furthest = case({s: i for i, s in enumerate(reversed(IN_PROGRESS))}, value=Trial.status)
     items = list(
         db.scalars(
             select(Trial)
-            .where(Trial.status.in_(IN_PROGRESS))
+            .where(in_progress)
             .options(selectinload(Trial.challenge), selectinload(Trial.startup))
-            .order_by(Trial.updated_at, Trial.id)
+            .order_by(furthest, Trial.updated_at, Trial.id)
+            .offset((page - 1) * size)
+            .limit(size)
         )
     )
-    return sorted(items, key=lambda t: order[t.status], reverse=True)
+    return Page(items, total, page, pages)
 
 
 def showcase(outcome: str | None = None) -> list[Trial]:

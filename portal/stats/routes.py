@@ -12,6 +12,7 @@ from models.vocabulary import TRIAL_OUTCOMES
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
+from ..forms import page_number
 from ..notifications.forms import ActionForm
 from ..services import notifications, stats
 from ..services import trials as trial_service
@@ -74,7 +75,7 @@ def download():
 def dashboard():
     """Show the coordinators the figures and the trials in progress."""
     return render_template(
-        "stats/dashboard.html", pipeline=stats.pipeline(), trials=trial_service, **_context()
+        "stats/dashboard.html", pipeline=stats.pipeline(page_number()), trials=trial_service, **_context()
     )
 
 

@@ -266,6 +266,23 @@ def test_dashboard_is_for_coordinators(dataset, make, app, client):
     assert f'href="/trials/{running.id}"' in page and "Startup Alpha" in page
 
 
+def test_dashboard_pages_the_trials_in_progress_furthest_along_first(make, app):
+    from portal.services.stats import PIPELINE_PAGE_SIZE
+
+    capability = make.capability(make.startup(name="Pipeline Co"))
+    running = make.trial(make.challenge(title="Running trial"), capability, status="running")
+    waiting = [make.trial(make.challenge(title=f"Waiting {n:03d}"), capability) for n in range(PIPELINE_PAGE_SIZE)]
+    coordinator = app.test_client()
+    login(coordinator, make.user("coordinator"))
+    first = coordinator.get("/dashboard").get_data(as_text=True)
+    assert f"Trials in progress ({PIPELINE_PAGE_SIZE + 1})" in first
+    assert f'href="/trials/{running.id}"' in first  # the furthest along leads the first page
+    assert f'href="/trials/{waiting[-1].id}"' not in first and "?page=2" in first
+    second = coordinator.get("/dashboard?page=2").get_data(as_text=True)
+    assert f'href="/trials/{waiting[-1].id}"' in second and f'href="/trials/{running.id}"' not in second
+    assert f'href="/trials/{waiting[-1].id}"' in coordinator.get("/dashboard?page=99999999999").get_data(as_text=True)
+
+
 # -- the showcase -------------------------------------------------------------------------------------
 
 
