@@ -337,8 +337,9 @@ CENTERING_QUERY_SAMPLE = 2000
 RESULTS_CACHE_SIZE = 1024
 #: Scored queries kept per fitted corpus (query item -> pool, components and fused scores,
 #: whatever the exclusions): a new proposal or dismissal changes a page's exclusions, and
-#: its new ranking then costs only the selection and explanations.
-SCORED_CACHE_SIZE = 2048
+#: its new ranking then costs only the selection and explanations. Each holds at most
+#: 2 x pool_size candidates' scores, about 25 KB: 1024 of them about 25 MB a corpus.
+SCORED_CACHE_SIZE = 1024
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
