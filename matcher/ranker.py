@@ -257,6 +257,26 @@ class Scored:
     _query_terms: tuple[np.ndarray, np.ndarray] = field(repr=False)
 
 
+def _match(
+    query: Item,
+    items: Sequence[Item],
+    pool: np.ndarray,
+    pos: int,
+    fused: np.ndarray,
+    components: np.ndarray,
+    *,
+    terms: tuple[str, ...] = (),
+    best_pair: tuple[str, str, float] | None = None,
+) -> Match:
+    """The match of pool entry ``pos``, with its shared domains, areas and tags."""
+    index = int(pool[pos])
+    item = items[index]
+    comps = {name: float(components[pos, j]) for j, name in enumerate(COMPONENTS)}
+    domains, areas, tags = shared(query, item)
+    explanation = Explanation(domains, areas, tags, terms, best_pair, dict(comps))
+    return Match(index, item.key, float(fused[pos]), comps, explanation, item.group)
+
+
 class HybridRanker:
     """Rank candidate items for a query item (either direction: challenge -> capabilities
     or startup profile -> challenges).
@@ -500,14 +520,10 @@ class HybridRanker:
                 continue
             if group not in best or scored.fused[pos] > scored.fused[best[group]]:
                 best[group] = pos
-        out = {}
-        for group, pos in best.items():
-            item = items[int(scored.pool[pos])]
-            comps = {name: float(scored.components[pos, j]) for j, name in enumerate(COMPONENTS)}
-            domains, areas, tags = shared(scored.query, item)
-            explanation = Explanation(domains, areas, tags, (), None, dict(comps))
-            out[group] = Match(int(scored.pool[pos]), item.key, float(scored.fused[pos]), comps, explanation, item.group)
-        return out
+        return {
+            group: _match(scored.query, items, scored.pool, pos, scored.fused, scored.components)
+            for group, pos in best.items()
+        }
 
     def _pool(
         self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray
@@ -613,15 +629,12 @@ class HybridRanker:
         query_sources = translator.sources(query.text) if translator is not None else None
         matches = []
         for pos, item, pair in zip(chosen.tolist(), items, pairs, strict=True):
-            index = int(pool[pos])
-            comps = {name: float(components[pos, j]) for j, name in enumerate(COMPONENTS)}
-            domains, areas, tags = shared(query, item)
             terms: tuple[str, ...] = ()
             if explain_terms:
                 terms = key_terms(
                     query.text,
                     item.text,
-                    corpus.lexical.contributions(query_terms, index),
+                    corpus.lexical.contributions(query_terms, int(pool[pos])),
                     cfg.max_key_terms,
                     query_forms=query_forms,
                     query_sources=query_sources,
@@ -629,8 +642,7 @@ class HybridRanker:
                         translator.sources(item.text) if translator is not None else None
                     ),
                 )
-            explanation = Explanation(domains, areas, tags, terms, pair, dict(comps))
             matches.append(
-                Match(index, item.key, float(fused[pos]), comps, explanation, item.group)
+                _match(query, corpus.items, pool, pos, fused, components, terms=terms, best_pair=pair)
             )
         return matches

@@ -5,19 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
 from models import AuditEvent, User
 
 from ..database import db
+from ..services.paging import Page, paginate
 
 HK = timezone(timedelta(hours=8))  # dates in the filters are Hong Kong dates
 #: Cells starting with these are formulas to a spreadsheet; they get a leading apostrophe.
@@ -41,14 +41,8 @@ class AuditFilters:
     date_to: date | None = None
 
 
-@dataclass
-class AuditPage:
-    """One page of events."""
-
-    items: list[AuditEvent]
-    total: int
-    page: int
-    pages: int
+#: One page of events.
+AuditPage = Page
 
 
 def entity_types() -> list[str]:
@@ -88,19 +82,10 @@ def filtered(filters: AuditFilters) -> Select[Any]:
 
 def search_events(filters: AuditFilters, page: int = 1, per_page: int = 20) -> AuditPage:
     """One page of the matching events, newest first; ``page`` is clamped to the pages there are."""
-    stmt = filtered(filters)
-    total = db.scalar(select(func.count()).select_from(stmt.with_only_columns(AuditEvent.id).subquery())) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    items = list(
-        db.scalars(
-            stmt.options(selectinload(AuditEvent.actor))
-            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+    return paginate(
+        filtered(filters).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()),
+        page, per_page, options=[selectinload(AuditEvent.actor)],
     )
-    return AuditPage(items=items, total=total, page=page, pages=pages)
 
 
 def show(value: Any) -> str:

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, user_logged_in
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models import Capability, Challenge, Dismissal, Startup, Trial, User
@@ -19,7 +19,7 @@ from ..database import db
 from ..errors import DomainError, NotAllowed
 from ..forms import page_number
 from ..services import conflicts, recommendations, trials
-from ..services.challenges import Page
+from ..services.paging import paginate
 from ..trials.forms import ButtonForm, ShortlistForm
 from .forms import ConflictForm
 
@@ -64,24 +64,16 @@ def _connect_sign_in_hook(state: Any) -> None:
 @roles_required("coordinator", "admin")
 def queue():
     """Show proposals with their pitch and match score, top matches, active trials and feedback."""
-    waiting = Trial.status.in_(("proposed", "shortlisted"))
-    total = db.scalar(select(func.count()).select_from(Trial).where(waiting)) or 0
-    pages = max(1, -(-total // PENDING_PAGE_SIZE))
-    number = min(page_number(), pages)
-    pending = db.scalars(
-        select(Trial)
-        .where(waiting)
-        .options(
+    pending = paginate(
+        select(Trial).where(Trial.status.in_(("proposed", "shortlisted"))).order_by(Trial.created_at, Trial.id),
+        page_number(), PENDING_PAGE_SIZE,
+        options=[
             # Match scores read each challenge's domains and tags.
             selectinload(Trial.challenge).selectinload(Challenge.domain_rows),
             selectinload(Trial.challenge).selectinload(Challenge.tag_rows),
-            selectinload(Trial.startup), selectinload(Trial.proposal),
-            selectinload(Trial.capability),
-        )
-        .order_by(Trial.created_at, Trial.id)
-        .offset((number - 1) * PENDING_PAGE_SIZE)
-        .limit(PENDING_PAGE_SIZE)
-    ).all()
+            selectinload(Trial.startup), selectinload(Trial.proposal), selectinload(Trial.capability),
+        ],
+    )
     conflicted = conflicts.conflicted_startup_ids(current_user)
     open_challenges = db.scalars(
         select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc()).limit(QUEUE_CHALLENGES)
@@ -107,8 +99,8 @@ def queue():
         .limit(FEEDBACK_ROWS)
     ).all()
     return render_template(
-        "coordinator/queue.html", pending=Page(pending, total, number, pages), conflicts=conflicted,
-        suggestions=suggestions, scores=trials.match_scores(pending), active=active, feedback=feedback,
+        "coordinator/queue.html", pending=pending, conflicts=conflicted,
+        suggestions=suggestions, scores=trials.match_scores(pending.items), active=active, feedback=feedback,
         trials=trials, form=ShortlistForm(formdata=None),
     )
 

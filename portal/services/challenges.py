@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from ..access import can_edit_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from . import audit
+from .paging import Page, page_count, paginate
 
 log = logging.getLogger("innomatch.challenges")
 
@@ -82,24 +82,6 @@ class ChallengeFilters:
     area: str = ""
     department_id: int | None = None
     status: str = ""
-
-
-@dataclass
-class Page:
-    """One page of results."""
-
-    items: list[Any]
-    total: int
-    page: int
-    pages: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def today() -> date:
@@ -387,10 +369,9 @@ def search_challenges(
     if not items and page > 1:
         # Past the end: count, then show the last page.
         total = db.scalar(select(func.count()).select_from(stmt.with_only_columns(Challenge.id).subquery())) or 0
-        page = max(1, math.ceil(total / per_page))
+        page = page_count(total, per_page)
         items, total = read(page) if total else ([], 0)
-    pages = max(1, math.ceil(total / per_page))
-    return Page(items=items, total=total, page=page, pages=pages)
+    return Page(items=items, total=total, page=page, pages=page_count(total, per_page))
 
 
 @dataclass(frozen=True)
@@ -417,10 +398,6 @@ def department_challenges_page(officer: User, page: int, size: int) -> Page:
     """One page of the department's challenges (drafts first), with submitted proposal counts."""
     if not getattr(officer, "is_officer", False) or officer.department_id is None:
         raise NotAllowed(_("Only department officers have a department's challenges."))
-    mine = Challenge.department_id == officer.department_id
-    total = db.scalar(select(func.count()).select_from(Challenge).where(mine)) or 0
-    pages = max(1, -(-total // size))
-    page = min(max(page, 1), pages)
     rank = case((Challenge.status == "draft", 0), (Challenge.status == "open", 1), else_=2)
     proposals = (
         select(func.count())
@@ -428,12 +405,12 @@ def department_challenges_page(officer: User, page: int, size: int) -> Page:
         .correlate(Challenge)
         .scalar_subquery()
     )
-    rows = db.execute(
+    found = paginate(
         select(Challenge.id, Challenge.title, Challenge.status, Challenge.closing_on, Challenge.language)
         .add_columns(proposals)
-        .where(mine)
-        .order_by(rank, Challenge.updated_at.desc(), Challenge.id.desc())
-        .offset((page - 1) * size)
-        .limit(size)
+        .where(Challenge.department_id == officer.department_id)
+        .order_by(rank, Challenge.updated_at.desc(), Challenge.id.desc()),
+        page, size, rows=True,
     )
-    return Page([DepartmentChallengeRow(*row) for row in rows], total, page, pages)
+    found.items = [DepartmentChallengeRow(*row) for row in found.items]
+    return found

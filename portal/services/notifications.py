@@ -18,9 +18,7 @@ Triggers, called by the services that make the change:
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +46,7 @@ from ..database import db
 from ..errors import DomainError, NotAllowed
 from . import audit, mail
 from . import trials as trial_service
+from .paging import Page, paginate
 
 log = logging.getLogger("innomatch.notifications")
 
@@ -399,40 +398,19 @@ def unfollow_challenge(user: User, challenge: Challenge) -> None:
 # -- reading -----------------------------------------------------------------------------------
 
 
-@dataclass
-class NotificationPage:
-    """One page of a user's notifications, newest first."""
-
-    items: list[Notification]
-    total: int
-    page: int
-    pages: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+#: One page of a user's notifications, newest first.
+NotificationPage = Page
 
 
 def list_notifications(user: User, page: int = 1, per_page: int | None = None) -> NotificationPage:
     """Return a page of the user's notifications, newest first (the page is clamped)."""
     per_page = max(1, int(per_page or current_app.config.get("PAGE_SIZE", 20)))
-    total = db.scalar(select(func.count()).where(Notification.user_id == user.id)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    items = list(
-        db.scalars(
-            select(Notification)
-            .where(Notification.user_id == user.id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+    return paginate(
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()),
+        page, per_page,
     )
-    return NotificationPage(items=items, total=total, page=page, pages=pages)
 
 
 def unread_count(user: Any) -> int:

@@ -174,28 +174,28 @@ def _cache_role(enc: matcher.Encoder, role: str) -> str:
     return "passage" if getattr(enc, "symmetric", False) else role
 
 
-def _stored(model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-    """The cached vectors among ``hashes``."""
+def _stored(enc: matcher.Encoder, texts: Sequence[str], role: str) -> tuple[str, list[str], dict[str, np.ndarray]]:
+    """The cache role for ``enc``, each text's cache key, and the cached vectors among them."""
+    role = _cache_role(enc, role)
+    hashes = [matcher.text_hash(enc.model_id, t, role) for t in texts]
     found: dict[str, np.ndarray] = {}
     unique = list(dict.fromkeys(hashes))
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
         rows = db.execute(
             select(Embedding.text_hash, Embedding.vector).where(
-                Embedding.model == model, Embedding.text_hash.in_(chunk)
+                Embedding.model == enc.model_id, Embedding.text_hash.in_(chunk)
             )
         )
         for text_hash, blob in rows:
             found[text_hash] = np.frombuffer(blob, dtype="<f4")
-    return found
+    return role, hashes, found
 
 
 def cached_vectors(texts: Sequence[str], role: str = "passage") -> tuple[np.ndarray, list[int]]:
     """Return the vectors of ``texts`` already in the cache and their positions; encode nothing."""
     enc = encoder()
-    role = _cache_role(enc, role)
-    hashes = [matcher.text_hash(enc.model_id, t, role) for t in texts]
-    found = _stored(enc.model_id, hashes)
+    _role, hashes, found = _stored(enc, texts, role)
     positions = [i for i, h in enumerate(hashes) if h in found]
     if not positions:
         return np.zeros((0, enc.dim), dtype=np.float32), []
@@ -205,10 +205,8 @@ def cached_vectors(texts: Sequence[str], role: str = "passage") -> tuple[np.ndar
 def vectors_for(texts: Sequence[str], role: str = "passage") -> np.ndarray:
     """Return vectors for ``texts``, reading the cache and encoding only what is missing."""
     enc = encoder()
-    role = _cache_role(enc, role)
     model = enc.model_id
-    hashes = [matcher.text_hash(model, t, role) for t in texts]
-    found = _stored(model, hashes)
+    role, hashes, found = _stored(enc, texts, role)
     missing = [(h, t) for h, t in dict(zip(hashes, texts)).items() if h not in found]
     if missing:
         fresh = enc.encode([t for _h, t in missing], role=role)  # type: ignore[arg-type]
@@ -425,11 +423,11 @@ def _rank_each(
     size rank once, and a query scored once serves every exclusion set."""
     keys = [(query, frozenset(exclude), limit, sentence_pairs) for query, exclude in asks]
     ranked = [_recall(fitted.results, key) for key in keys]
-    todo = [i for i, hit in enumerate(ranked) if hit is None]
-    if todo:
+    misses = [i for i, hit in enumerate(ranked) if hit is None]
+    if misses:
         ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
-        scored = _scored_each(fitted, [asks[i][0] for i in todo])
-        for i, one in zip(todo, scored, strict=True):
+        scored = _scored_each(fitted, [asks[i][0] for i in misses])
+        for i, one in zip(misses, scored, strict=True):
             ranked[i] = ranker.select(one, top_k=limit, exclude_keys=asks[i][1])
             _remember(fitted.results, keys[i], ranked[i], RESULTS_CACHE_SIZE)
     return ranked  # type: ignore[return-value]

@@ -18,6 +18,7 @@ from ..access import can_edit_startup
 from ..database import db
 from ..errors import DomainError, NotAllowed
 from . import audit
+from .paging import paginate
 
 log = logging.getLogger("innomatch.startups")
 
@@ -271,14 +272,8 @@ def search_startups(verified: bool | None = None, text: str = "", page: int = 1,
     if text:
         # ILIKE on PostgreSQL (its trigram index serves it), lower() LIKE lower() on SQLite.
         conditions.append(Startup.name.icontains(text, autoescape=True))
-    total = db.scalar(select(func.count()).select_from(Startup).where(*conditions)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    rows = db.execute(
-        select(Startup, count.label("capability_count"))
-        .where(*conditions)
-        .order_by(func.lower(Startup.name), Startup.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return StartupPage([StartupRow(s, n) for s, n in rows], page, pages, total)
+    found = paginate(
+        select(Startup, count.label("capability_count")).where(*conditions).order_by(func.lower(Startup.name), Startup.id),
+        page, per_page, rows=True,
+    )
+    return StartupPage([StartupRow(s, n) for s, n in found.items], found.page, found.pages, found.total)

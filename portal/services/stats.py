@@ -39,7 +39,7 @@ from models.vocabulary import DOMAINS, FUNCTIONAL_AREAS, TRIAL_OUTCOMES, TRIAL_S
 
 from ..database import db
 from . import trials as trial_service
-from .challenges import Page
+from .paging import Page, paginate
 
 BREAKDOWNS = ("domain", "area", "department", "month")
 TABLES = ("overview", "states", *BREAKDOWNS)
@@ -411,22 +411,11 @@ def pipeline(page: int = 1, size: int = PIPELINE_PAGE_SIZE) -> Page:
     """One page of the trials in progress (proposed to running) for the coordinators' dashboard:
     the furthest along first (running, approved, shortlisted, proposed), oldest change first
     within a state. ``page`` is clamped to the pages there are."""
-    in_progress = Trial.status.in_(IN_PROGRESS)
-    total = db.scalar(select(func.count()).select_from(Trial).where(in_progress)) or 0
-    pages = max(1, -(-total // size))
-    page = min(max(page, 1), pages)
     furthest = case({s: i for i, s in enumerate(reversed(IN_PROGRESS))}, value=Trial.status)
-    items = list(
-        db.scalars(
-            select(Trial)
-            .where(in_progress)
-            .options(selectinload(Trial.challenge), selectinload(Trial.startup))
-            .order_by(furthest, Trial.updated_at, Trial.id)
-            .offset((page - 1) * size)
-            .limit(size)
-        )
+    return paginate(
+        select(Trial).where(Trial.status.in_(IN_PROGRESS)).order_by(furthest, Trial.updated_at, Trial.id),
+        page, size, options=[selectinload(Trial.challenge), selectinload(Trial.startup)],
     )
-    return Page(items, total, page, pages)
 
 
 def showcase(outcome: str | None = None) -> list[Trial]:
