@@ -66,6 +66,7 @@ security: install
 lint: install
 	$(BIN)/ruff check portal matcher models tests
 	$(BIN)/bandit -q -c pyproject.toml -r portal matcher models
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) node_modules portal/static/vendor instance

@@ -17,7 +17,7 @@ import random
 import re
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,8 @@ from models import (
     Embedding,
     Startup,
     User,
-    utcnow,
 )
-from portal import create_app
+from portal import clock, create_app
 from portal.database import db, get_engine
 from portal.passwords import hash_password
 
@@ -85,8 +84,8 @@ def _next_id(model: Any) -> int:
 
 def seed(n_startups: int, n_challenges: int, rng_seed: int = 7) -> dict[str, int]:
     rng = random.Random(rng_seed)  # nosec B311 - test data, not security
-    now = utcnow()
-    today = date.today()
+    now = clock.now()
+    today = clock.today()
     demo_startups, demo_challenges = _load("startups.json"), _load("challenges.json")
     demo_caps = [c for s in demo_startups for c in s["capabilities"]]
 
@@ -190,7 +189,7 @@ def embed_all() -> int:
     hashes = {matcher.text_hash(enc.model_id, t, "passage"): t for t in texts}
     cached = set(db.scalars(select(Embedding.text_hash).where(Embedding.model == enc.model_id)))
     missing = [(h, t) for h, t in hashes.items() if h not in cached]
-    now = utcnow()
+    now = clock.now()
     for start in range(0, len(missing), 512):
         part = missing[start : start + 512]
         vectors = enc.encode([t for _h, t in part], role="passage")  # type: ignore[arg-type]

@@ -7,6 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
+from . import clock
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -67,7 +69,7 @@ class Config:
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
     WTF_CSRF_TIME_LIMIT = None  # the session's own lifetime bounds the token
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Hong_Kong"
+    BABEL_DEFAULT_TIMEZONE = clock.ZONE_NAME
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from flask import Flask
 
-from models import Capability, Challenge, Department, Proposal, Startup, Trial, User, utcnow
+from models import Capability, Challenge, Department, Proposal, Startup, Trial, User
+from portal import clock
 from portal.database import db
 from portal.passwords import hash_password
 
@@ -89,9 +90,9 @@ class Factory:
         kw.setdefault("problem_statement", "Patients wait on the phone to book clinic appointments.")
         kw.setdefault("functional_area", "dental_clinical")
         kw.setdefault("status", "open")
-        kw.setdefault("closing_on", date.today() + timedelta(days=30))
+        kw.setdefault("closing_on", clock.today() + timedelta(days=30))
         if kw["status"] == "open":
-            kw.setdefault("opened_at", utcnow())
+            kw.setdefault("opened_at", clock.now())
         ch = Challenge(department_id=department.id, **kw)
         ch.domains = domains
         ch.tags = tags

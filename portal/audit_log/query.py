@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -16,10 +16,10 @@ from sqlalchemy.orm import selectinload
 
 from models import AuditEvent, User
 
+from .. import clock
 from ..database import db
 from ..services.paging import Page, paginate
 
-HK = timezone(timedelta(hours=8))  # dates in the filters are Hong Kong dates
 #: Cells starting with these are formulas to a spreadsheet; they get a leading apostrophe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_CHUNK = 1000
@@ -52,7 +52,7 @@ def entity_types() -> list[str]:
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, HK).astimezone(UTC)
+    return clock.start_of_day(day)
 
 
 def filtered(filters: AuditFilters) -> Select[Any]:

@@ -14,9 +14,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from .. import clock
 from ..access import roles_required
 from ..forms import page_number
-from ..services.trials import hong_kong_today
 from . import query
 from .forms import ENTITY_LABELS, AuditFilterForm
 
@@ -48,7 +48,7 @@ def export():
     form = AuditFilterForm(query.entity_types(), formdata=request.args)
     if not form.validate():
         abort(400, _("Correct the filters, then export again."))
-    filename = f"innomatch-audit-{hong_kong_today().isoformat()}.csv"
+    filename = f"innomatch-audit-{clock.today().isoformat()}.csv"
     return Response(
         stream_with_context(query.csv_lines(form.filters())),
         mimetype="text/csv",

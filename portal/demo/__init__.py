@@ -7,7 +7,6 @@ import random
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -24,14 +23,13 @@ from models import (
     TrialTransition,
     User,
     Workshop,
-    utcnow,
 )
 
+from .. import clock
 from ..database import db
 from ..passwords import hash_password
 
 DATA = Path(__file__).with_name("data")
-HKT = ZoneInfo("Asia/Hong_Kong")
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_LOGINS = (
     ("officer@demo.gov.hk", "officer", "Department officer (Department of Health headquarters)"),
@@ -63,8 +61,8 @@ def is_seeded() -> bool:
 def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
     """Insert the demo data (flushes; the caller commits). Returns counts per kind."""
     rng = random.Random(rng_seed)
-    today = today or date.today()
-    now = utcnow()
+    today = today or clock.today()
+    now = clock.now()
     password_hash = hash_password(DEMO_PASSWORD)
 
     departments: dict[str, Department] = {}
@@ -145,7 +143,7 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
 
     for row in _load("workshops.json"):
         # 2:30 pm Hong Kong time.
-        starts = datetime.combine(today + timedelta(days=int(row["starts_in_days"])), time(14, 30), tzinfo=HKT)
+        starts = datetime.combine(today + timedelta(days=int(row["starts_in_days"])), time(14, 30), tzinfo=clock.ZONE)
         db.add(Workshop(
             title_en=row["title_en"], title_zh=row.get("title_zh", ""), description=row.get("description", ""),
             starts_at=starts, ends_at=starts + timedelta(hours=float(row.get("duration_hours", 2))),

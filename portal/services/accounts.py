@@ -12,10 +12,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from models import Department, LoginAttempt, Startup, User, utcnow
+from models import Department, LoginAttempt, Startup, User
 from models.user import new_session_token
 from models.vocabulary import ROLE_STARTUP, ROLES
 
+from .. import clock
 from ..database import db
 from ..errors import DomainError
 from ..passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -134,7 +135,7 @@ def create_user(
 
 def recent_failures(email: str) -> int:
     """Failed sign-ins for ``email`` within the throttle window."""
-    since = utcnow() - FAILURE_WINDOW
+    since = clock.now() - FAILURE_WINDOW
     return db.scalar(
         select(func.count()).where(
             LoginAttempt.email == email, LoginAttempt.success.is_(False), LoginAttempt.created_at >= since
@@ -160,7 +161,7 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
         raise DomainError(_("Email or password is not correct."), field="email")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     log.info("sign-in ok user=%s ip=%s", user.id, ip)
     db.flush()
     return user
@@ -179,7 +180,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise DomainError(_("Your current password is not correct."), field="current_password")
     check_password_policy(new, field="new_password")
     user.password_hash = hash_password(new)
-    user.password_changed_at = utcnow()
+    user.password_changed_at = clock.now()
     end_sessions(user)
     log.info("password changed user=%s", user.id)
     audit.record(user, "user.password_change", user)

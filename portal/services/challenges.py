@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, false, func, select
 from sqlalchemy.orm import selectinload
 
-from models import Challenge, ChallengeDomain, Department, Proposal, User, utcnow
+from models import Challenge, ChallengeDomain, Department, Proposal, User
 from models.vocabulary import AREA_KEYS, CONTENT_LANGUAGES, DOMAIN_KEYS
 
+from .. import clock
 from ..access import can_edit_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
@@ -84,12 +84,6 @@ class ChallengeFilters:
     status: str = ""
 
 
-def today() -> date:
-    """Today in the service's time zone (Hong Kong by default)."""
-    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Hong_Kong"
-    return datetime.now(ZoneInfo(zone)).date()
-
-
 # -- rules -----------------------------------------------------------------------------
 
 
@@ -140,7 +134,7 @@ def _check_can_open(closing_on: date | None) -> None:
     """Refuse to open with no closing date or one in the past."""
     if closing_on is None:
         raise DomainError(_("Set a closing date before opening the challenge."), field="closing_on")
-    if closing_on < today():
+    if closing_on < clock.today():
         raise DomainError(
             _("The closing date has passed. Choose today or a later date to open the challenge."),
             field="closing_on",
@@ -165,7 +159,7 @@ def _apply(challenge: Challenge, data: ChallengeData) -> None:
 
 def _open(challenge: Challenge) -> None:
     challenge.status = "open"
-    challenge.opened_at = utcnow()
+    challenge.opened_at = clock.now()
 
 
 def _challenge_changed(challenge: Challenge) -> None:
@@ -240,7 +234,7 @@ def update_challenge(
     elif challenge.status == "open" and data.closing_on != challenge.closing_on:
         if data.closing_on is None:
             raise DomainError(_("An open challenge needs a closing date."), field="closing_on")
-        if data.closing_on < today():
+        if data.closing_on < clock.today():
             raise DomainError(
                 _("The closing date of an open challenge cannot be in the past."), field="closing_on"
             )

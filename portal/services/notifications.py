@@ -37,10 +37,10 @@ from models import (
     Trial,
     TrialTransition,
     User,
-    utcnow,
 )
 from models.vocabulary import NOTIFICATION_PREFS, ROLE_COORDINATOR, ROLE_OFFICER, ROLE_STARTUP
 
+from .. import clock
 from ..access import can_view_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed
@@ -216,7 +216,7 @@ def _queue_immediate(user: User, notification: Notification) -> None:
         )
     message = mail.build_message(user.display_name, user.email, subject, body, _email_language(user.locale or "en"))
     if mail.queue(message, about=notification):
-        notification.emailed_at = utcnow()
+        notification.emailed_at = clock.now()
 
 
 def deliver(
@@ -427,7 +427,7 @@ def mark_read(user: User, notification: Notification) -> Notification:
     if notification.user_id != user.id:
         raise NotAllowed(_("This notification is not yours."))
     if notification.read_at is None:
-        notification.read_at = utcnow()
+        notification.read_at = clock.now()
         db.flush()
     return notification
 
@@ -437,7 +437,7 @@ def mark_all_read(user: User) -> int:
     result = db.execute(
         update(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
+        .values(read_at=clock.now())
         .execution_options(synchronize_session="fetch")
     )
     db.flush()
@@ -466,7 +466,7 @@ def send_digests(now: datetime | None = None) -> int:
     """
     if not mail.enabled():
         raise DomainError(_("Email is not configured: set SMTP_HOST to send the digest."))
-    now = now or utcnow()
+    now = now or clock.now()
     rows = db.execute(
         select(Notification, User)
         .join(User, User.id == Notification.user_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import format_date
@@ -11,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import Capability, Challenge, Proposal, Trial, TrialTransition, utcnow
+from models import Capability, Challenge, Proposal, Trial, TrialTransition
 
+from .. import clock
 from ..access import is_member
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
@@ -24,20 +24,11 @@ PITCH_MIN = 20
 PITCH_MAX = 3000
 # A withdrawn proposal ends its trial only while the lab has not yet decided on it.
 WITHDRAWABLE_TRIAL_STATES = ("proposed", "shortlisted")
-# Hong Kong has no daylight saving time: UTC+8 all year.
-HK_OFFSET = timedelta(hours=8)
-
-
-def hong_kong_today() -> date:
-    """Return today's date in Hong Kong, where closing dates are set."""
-    return (utcnow() + HK_OFFSET).date()
-
-
 def closed_reason(challenge: Challenge) -> str | None:
     """Return why ``challenge`` takes no proposals now, or None if it does."""
     if challenge.status != "open":
         return _("This challenge is not open for proposals.")
-    if challenge.closing_on is not None and challenge.closing_on < hong_kong_today():
+    if challenge.closing_on is not None and challenge.closing_on < clock.today():
         return _("This challenge closed for proposals on %(day)s.", day=format_date(challenge.closing_on))
     return None
 

@@ -25,7 +25,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cached_property
 from typing import Any
 
@@ -46,9 +45,9 @@ from models import (
     Startup,
     Trial,
     User,
-    utcnow,
 )
 
+from .. import clock
 from ..database import db
 
 _lock = threading.Lock()
@@ -277,7 +276,7 @@ def _dense_texts(items: Iterable[matcher.Item]) -> list[str]:
 def challenge_changed(challenge: Challenge) -> None:
     """Encode a saved challenge now, so its recommendations are ready."""
     # Tag and domain rows do not touch the parent row; bump it so corpus caches refresh.
-    challenge.updated_at = utcnow()
+    challenge.updated_at = clock.now()
     db.flush()
     texts = _dense_texts([challenge_item(challenge)])
     # As a candidate for startups, and as the query that ranks capabilities for it.
@@ -287,7 +286,7 @@ def challenge_changed(challenge: Challenge) -> None:
 
 def capability_changed(capability: Capability) -> None:
     """Encode a saved capability now, so rankings include it at once."""
-    capability.updated_at = utcnow()
+    capability.updated_at = clock.now()
     db.flush()
     vectors_for(_dense_texts([capability_item(capability)]), "passage")
     # The startup's profile, its capabilities together, is the query of its recommendations.
@@ -479,7 +478,7 @@ def _load_capability_corpus() -> _Fitted:
 
 
 def _open_challenges():  # type: ignore[no-untyped-def]
-    today = date.today()
+    today = clock.today()
     return (
         select(Challenge)
         .where(Challenge.status == "open")
@@ -494,7 +493,7 @@ def _challenge_corpus() -> _Fitted:
 
 def _load_challenge_corpus() -> _Fitted:
     sub = _open_challenges().subquery()
-    version = (*db.execute(select(func.count(sub.c.id), func.max(sub.c.updated_at), func.max(sub.c.id))).one(), date.today())
+    version = (*db.execute(select(func.count(sub.c.id), func.max(sub.c.updated_at), func.max(sub.c.id))).one(), clock.today())
 
     def build():  # type: ignore[no-untyped-def]
         rows = db.scalars(

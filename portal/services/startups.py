@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from models import Capability, Proposal, Startup, Trial, utcnow
+from models import Capability, Proposal, Startup, Trial
 from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS, STARTUP_SIZES
 
+from .. import clock
 from ..access import can_edit_startup
 from ..database import db
 from ..errors import DomainError, NotAllowed
@@ -123,7 +124,7 @@ def verify_startup(actor: Any, startup: Startup, verified: bool = True) -> Start
         )
     before = audit.snapshot(startup, ("verified", "verified_at"))
     startup.verified = verified
-    startup.verified_at = utcnow() if verified else None
+    startup.verified_at = clock.now() if verified else None
     db.flush()
     audit.record(actor, "startup.verify", startup, before, audit.snapshot(startup, ("verified", "verified_at")))
     return startup

@@ -25,7 +25,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from flask import current_app
@@ -37,6 +36,7 @@ from sqlalchemy.orm import selectinload
 from models import Challenge, ChallengeDomain, Department, Proposal, Trial
 from models.vocabulary import DOMAINS, FUNCTIONAL_AREAS, TRIAL_OUTCOMES, TRIAL_STATES
 
+from .. import clock
 from ..database import db
 from . import trials as trial_service
 from .paging import Page, paginate
@@ -91,10 +91,6 @@ class _Data:
     opened: dict[int, datetime | None]
     proposals: dict[int, int]
     trials: dict[int, list[_TrialFact]]
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Hong_Kong")
 
 
 def _locale() -> str:
@@ -172,7 +168,7 @@ def _figures(challenge_ids: list[int], data: _Data) -> Figures:
 
 def _month_key(challenge: Challenge | _ChallengeFact) -> str:
     when = challenge.opened_at or challenge.created_at
-    return when.astimezone(_zone()).strftime("%Y-%m")
+    return clock.local(when).strftime("%Y-%m")
 
 
 def month_label(key: str) -> str:
@@ -219,7 +215,7 @@ def _data_version() -> tuple[Any, ...]:
         *db.execute(select(func.count(Trial.id), func.max(Trial.updated_at))).one(),
         db.scalar(select(func.count(Proposal.id))),
         db.scalar(select(func.count(Department.id))),
-        date.today(),
+        clock.today(),
     )
 
 

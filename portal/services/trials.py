@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -41,10 +41,10 @@ from models import (
     TrialNote,
     TrialTransition,
     User,
-    utcnow,
 )
 from models.vocabulary import CONTENT_LANGUAGES, TRIAL_OUTCOMES, TRIAL_STATES
 
+from .. import clock
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from . import audit, conflicts
@@ -61,7 +61,6 @@ NAME_MAX = 200  # milestone titles, KPI names, targets and results
 TEXT_MAX = 10000  # notes and the outcome report's parts
 KPIS_MAX = 20
 MILESTONES_MAX = 50
-HK = timezone(timedelta(hours=8))  # Hong Kong has no daylight saving time
 
 
 @dataclass(frozen=True)
@@ -354,7 +353,7 @@ def move_trial(
     added = [Kpi(name=kpi_name, target=target) for kpi_name, target in new_kpis]
     with db.no_autoflush:  # the row is checked as a whole when the move is complete
         from_state = trial.status
-        now = utcnow()
+        now = clock.now()
         if move.name == "approve":
             trial.approved_at = now
             trial.kpis.extend(added)
@@ -457,11 +456,6 @@ def _require(user: User, trial: Trial, name: str) -> None:
         raise StaleState(_("This cannot be done while the trial is %(state)s.", state=state_label(trial.status)))
 
 
-def hong_kong_today() -> date:
-    """Today's date in Hong Kong."""
-    return datetime.now(HK).date()
-
-
 def add_milestone(user: User, trial: Trial, data: Mapping[str, Any]) -> Milestone:
     """Add a dated milestone to an approved or running trial (any party of the trial)."""
     _require(user, trial, "add_milestone")
@@ -488,7 +482,7 @@ def complete_milestone(user: User, trial: Trial, milestone: Milestone) -> Milest
         raise DomainError(_("This milestone belongs to another trial."))
     if milestone.done_on is not None:
         raise StaleState(_("This milestone is already marked as done."))
-    milestone.done_on = hong_kong_today()
+    milestone.done_on = clock.today()
     db.flush()
     key = f"milestones[{milestone.id}].done_on"
     audit.record(user, "trial.milestone_done", trial, {key: None}, {key: milestone.done_on.isoformat()})

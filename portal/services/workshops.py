@@ -17,9 +17,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from models import Challenge, User, Workshop, WorkshopRegistration, utcnow
+from models import Challenge, User, Workshop, WorkshopRegistration
 from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS
 
+from .. import clock
 from ..access import can_view_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed
@@ -148,7 +149,7 @@ def register(user: User, workshop: Workshop, now: datetime | None = None) -> Wor
     """Take a place at an upcoming workshop (once per user, within its capacity)."""
     if not getattr(user, "is_authenticated", False):
         raise NotAllowed(_("Sign in to register."))
-    now = now or utcnow()
+    now = now or clock.now()
     if workshop.starts_at <= now:
         raise DomainError(_("Registration has closed: this workshop has started."))
     if registration_for(user, workshop) is not None:
@@ -171,7 +172,7 @@ def unregister(user: User, workshop: Workshop, now: datetime | None = None) -> N
     registration = registration_for(user, workshop)
     if registration is None:
         raise DomainError(_("You are not registered for this workshop."))
-    if workshop.starts_at <= (now or utcnow()):
+    if workshop.starts_at <= (now or clock.now()):
         raise DomainError(_("This workshop has started, so the registration cannot be cancelled."))
     db.delete(registration)
     db.flush()
@@ -233,13 +234,13 @@ def registrants(workshop: Workshop) -> list[User]:
 
 def upcoming(now: datetime | None = None) -> list[Workshop]:
     """Workshops that have not ended, soonest first."""
-    now = now or utcnow()
+    now = now or clock.now()
     return list(db.scalars(select(Workshop).where(Workshop.ends_at > now).order_by(Workshop.starts_at, Workshop.id)))
 
 
 def past(now: datetime | None = None, limit: int = 20) -> list[Workshop]:
     """Workshops that have ended, latest first."""
-    now = now or utcnow()
+    now = now or clock.now()
     return list(
         db.scalars(
             select(Workshop).where(Workshop.ends_at <= now).order_by(Workshop.starts_at.desc()).limit(limit)
@@ -292,7 +293,7 @@ def calendar(workshops: Iterable[Workshop], url_for_workshop: Callable[[Workshop
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", vText(name))
-    stamp = utcnow().replace(microsecond=0)
+    stamp = clock.now().replace(microsecond=0)
     for workshop in workshops:
         event = Event()
         event.add("uid", f"workshop-{workshop.id}@{uid_domain()}")

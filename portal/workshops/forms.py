@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from models.vocabulary import DOMAINS
 
+from .. import clock
 from ..forms import BaseForm, MultiCheckboxField, choices
 from ..services.workshops import CAPACITY_MAX, DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX
 
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
-def local_zone() -> ZoneInfo:
-    """The zone times are entered in (``BABEL_DEFAULT_TIMEZONE``)."""
-    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Hong_Kong")
-
-
 def to_local(value: datetime | None) -> datetime | None:
     """An aware UTC time as a naive local time for the form."""
-    return value.astimezone(local_zone()).replace(tzinfo=None) if value else None
+    return clock.local(value).replace(tzinfo=None) if value else None
 
 
 def to_utc(value: datetime | None) -> datetime | None:
     """A naive local time from the form as an aware UTC time."""
-    return value.replace(tzinfo=local_zone()).astimezone(UTC) if value else None
+    return clock.to_utc(value) if value else None
 
 
 class WorkshopForm(BaseForm):

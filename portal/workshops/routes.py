@@ -6,8 +6,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from models import Workshop, utcnow
+from models import Workshop
 
+from .. import clock
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
@@ -49,7 +50,7 @@ def _render_detail(workshop: Workshop, error: str | None = None, status: int = 2
         registration=workshops.registration_for(current_user, workshop),
         challenges=workshops.linked_challenges(current_user, workshop),
         registrants=workshops.registrants(workshop) if current_user.is_authenticated and current_user.is_staff else None,
-        is_open=workshop.starts_at > utcnow(),
+        is_open=workshop.starts_at > clock.now(),
         error=error,
     ), status
 

@@ -9,10 +9,12 @@ for the page's interface language, so the same steps run in English and in Chine
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from playwright.sync_api import expect
+
+from portal import clock
 
 from . import support
 from .support import Catalogue, LiveServer, goto
@@ -90,7 +92,7 @@ def post_challenge(page: Any, t: Catalogue, data: ChallengeInput) -> None:
     page.locator("fieldset#functional_area").get_by_label(t.area(data.area), exact=True).check()
     page.locator("#tags").fill(data.tags)
     page.locator("#duration_weeks").fill("12")
-    page.locator("#closing_on").fill((date.today() + timedelta(days=30)).isoformat())
+    page.locator("#closing_on").fill((clock.today() + timedelta(days=30)).isoformat())
     click_and_wait(page, page.get_by_role("button", name=t("Save and open"), exact=True))
     expect(success_banner(page)).to_have_text(t("Challenge opened for proposals."))
     expect(page.locator("h1")).to_have_text(data.title)

@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 import models
 from models import Challenge, Department, Startup, User
+from portal import clock
 from portal.commands import data as data_commands
 from portal.database import db, make_engine
 from portal.services import audit
@@ -31,7 +32,7 @@ CHALLENGE = {
     "domains": "smart_clinic",
     "functional_area": "dental_clinical",
     "duration_weeks": "8",
-    "closing_on": (date.today() + timedelta(days=30)).isoformat(),
+    "closing_on": (clock.today() + timedelta(days=30)).isoformat(),
     "language": "en",
     "tags": "chatbot",
     "action": "open",

@@ -12,7 +12,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,8 @@ from models import (
     User,
     Workshop,
     WorkshopRegistration,
-    utcnow,
 )
+from portal import clock
 from portal.database import db
 from portal.security import AUTH_AT_KEY, SEEN_KEY
 
@@ -111,8 +111,8 @@ def empty_tables(app: Flask) -> None:
 def build_world(app: Flask, tag: str = "") -> World:
     """Insert the world and return its ids; a ``tag`` makes unique names, so several worlds can coexist."""
     w = World()
-    now = utcnow()
-    today = date.today()
+    now = clock.now()
+    today = clock.today()
     pw = _password_hash()
     with app.app_context():
         dept = Department(code=f"DH-OWN{tag}", name_en="Own Unit", name_zh="本單位")

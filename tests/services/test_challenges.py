@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from models import AuditEvent, Challenge
+from portal import clock
 from portal.errors import DomainError, NotAllowed, StaleState
 from portal.services import challenges
 from portal.services.challenges import ChallengeData, ChallengeFilters
 
-FUTURE = date.today() + timedelta(days=30)
-PAST = date.today() - timedelta(days=3)
+FUTURE = clock.today() + timedelta(days=30)
+PAST = clock.today() - timedelta(days=3)
 
 
 def data(**changes) -> ChallengeData:

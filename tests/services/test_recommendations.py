@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 import matcher
 from models import Dismissal, Embedding, RankerVersion, Trial
+from portal import clock
 from portal.database import db
 from portal.services import recommendations
 
@@ -74,7 +75,7 @@ def test_recommended_challenges_are_open_and_not_past_closing(app, make):
     dept, clinic, _xray, bot, _vision = _world(make)
     make.challenge(dept, title="Closed dental chatbot", status="closed",
                    problem_statement="A dental clinic chatbot for appointments, closed already.")
-    make.challenge(dept, title="Expired dental chatbot", closing_on=date.today() - timedelta(days=1),
+    make.challenge(dept, title="Expired dental chatbot", closing_on=clock.today() - timedelta(days=1),
                    problem_statement="A dental clinic chatbot for appointments, past its closing date.")
     with app.app_context():
         recommendations.clear_caches()
@@ -82,7 +83,7 @@ def test_recommended_challenges_are_open_and_not_past_closing(app, make):
         results = recommendations.recommend_challenges(startup, None)
         assert [r.challenge.id for r in results][:1] == [clinic.id]
         assert {r.challenge.status for r in results} == {"open"}
-        assert all(r.challenge.closing_on >= date.today() for r in results)
+        assert all(r.challenge.closing_on >= clock.today() for r in results)
 
 
 def test_unchanged_texts_are_encoded_once(app, make):

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEvent, Capability, Challenge, Proposal, Startup, Trial, User
+from portal import clock
 from portal.database import db
 from portal.errors import DomainError, NotAllowed
 from portal.services import proposals, startups
-from portal.services.proposals import hong_kong_today
 
 CAPABILITY = {
     "name": "ClinicBot",
@@ -134,8 +134,8 @@ def test_search_startups_clamps_the_page(svc, make):
 
 
 def test_closing_date_today_in_hong_kong_still_takes_proposals(svc, make):
-    assert proposals.closed_reason(make.challenge(closing_on=hong_kong_today())) is None
-    assert proposals.closed_reason(make.challenge(closing_on=hong_kong_today() - timedelta(days=1)))
+    assert proposals.closed_reason(make.challenge(closing_on=clock.today())) is None
+    assert proposals.closed_reason(make.challenge(closing_on=clock.today() - timedelta(days=1)))
     assert proposals.closed_reason(make.challenge(status="closed"))
     assert proposals.closed_reason(make.challenge(status="draft"))
 

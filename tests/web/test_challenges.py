@@ -11,9 +11,10 @@ from flask_login import login_user
 from sqlalchemy import event, func, select, update
 
 from models import AuditEvent, Challenge, Department
+from portal import clock
 
-FUTURE = date.today() + timedelta(days=30)
-PAST = date.today() - timedelta(days=3)
+FUTURE = clock.today() + timedelta(days=30)
+PAST = clock.today() - timedelta(days=3)
 STATEMENT = "Patients phone the clinic to book dental appointments and wait a long time."
 
 

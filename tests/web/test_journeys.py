@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from models import AuditEvent, Challenge, Proposal, Trial, TrialTransition, User
+from portal import clock
 from portal.services import recommendations
 from tests.conftest import login
 
@@ -22,7 +23,7 @@ def _challenge_form(**overrides):
         "functional_area": "dental_clinical",
         "tags": "chatbot, nlp",
         "duration_weeks": "12",
-        "closing_on": (date.today() + timedelta(days=30)).isoformat(),
+        "closing_on": (clock.today() + timedelta(days=30)).isoformat(),
         "language": "en",
         "action": "open",
     }

@@ -12,7 +12,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from models import Challenge, ChallengeFollow, Notification, Trial, User, utcnow
+from models import Challenge, ChallengeFollow, Notification, Trial, User
+from portal import clock
 from portal.database import db
 from portal.services import notifications, recommendations, trials
 from tests.conftest import login
@@ -298,7 +299,7 @@ def test_followers_hear_about_changes_but_not_the_officer_who_made_them(ctx, mak
 def _notify(ctx, user, title, minutes_ago=0):
     n = Notification(user_id=user.id, kind="challenge_changed", link="/challenges",
                      payload={"challenge_title": title, "challenge_lang": "en", "change": "updated"},
-                     created_at=utcnow() - timedelta(minutes=minutes_ago))
+                     created_at=clock.now() - timedelta(minutes=minutes_ago))
     ctx.add(n)
     ctx.commit()
     return n.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import types
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,8 +23,8 @@ from models import (
     TrialTransition,
     User,
 )
+from portal import clock
 from portal.database import db
-from portal.services.proposals import hong_kong_today
 from tests.conftest import login
 
 GOOD_CAPABILITY = {
@@ -524,7 +524,7 @@ def test_proposal_links_the_trial_the_lab_already_opened(app, make, member):
 
 
 def test_challenge_closing_today_still_takes_proposals(app, make, member):
-    challenge = make.challenge(closing_on=hong_kong_today())
+    challenge = make.challenge(closing_on=clock.today())
     assert _propose(client_for(app, member.user), challenge.id, member.capability.id).status_code == 302
 
 
@@ -532,7 +532,7 @@ def test_challenge_closing_today_still_takes_proposals(app, make, member):
     ("kwargs", "message"),
     [
         ({"status": "closed"}, "not open for proposals"),
-        ({"closing_on": date.today() - timedelta(days=2)}, "closed for proposals on"),
+        ({"closing_on": clock.today() - timedelta(days=2)}, "closed for proposals on"),
     ],
 )
 def test_proposal_to_closed_challenge_is_refused_and_nothing_written(app, make, member, kwargs, message):

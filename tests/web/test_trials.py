@@ -9,7 +9,7 @@ the database exactly as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import flask
@@ -32,9 +32,9 @@ from models import (
     TrialNote,
     TrialTransition,
     User,
-    utcnow,
 )
 from models.vocabulary import TRIAL_STATES
+from portal import clock
 from portal.database import db
 from portal.services import recommendations
 from portal.services.trials import MOVES, TRACKING
@@ -85,8 +85,8 @@ def build_world(app: Any, state: str = "proposed", *, ready_to_start: bool = Fal
         challenge = Challenge(
             department_id=own.id, title="Book clinic visits online", language="en",
             problem_statement="Patients phone the clinic to book and wait a long time.",
-            functional_area="dental_clinical", status="open", opened_at=utcnow(),
-            closing_on=date.today() + timedelta(days=30),
+            functional_area="dental_clinical", status="open", opened_at=clock.now(),
+            closing_on=clock.today() + timedelta(days=30),
         )
         challenge.domains = ["smart_clinic"]
         challenge.tags = ["chatbot"]
@@ -123,7 +123,7 @@ def build_world(app: Any, state: str = "proposed", *, ready_to_start: bool = Fal
             db.flush()
         trial = Trial(challenge_id=challenge.id, startup_id=startup.id, capability_id=capability.id,
                       proposal_id=proposal.id if proposal else None, status=state)
-        now = utcnow()
+        now = clock.now()
         if state in ("approved", "running", "completed"):
             trial.approved_at = now
         if state in ("running", "completed") or ready_to_start:
@@ -137,7 +137,7 @@ def build_world(app: Any, state: str = "proposed", *, ready_to_start: bool = Fal
         db.flush()
         db.add(TrialTransition(trial_id=trial.id, from_state=None, to_state=state, reason="seeded"))
         kpi = Kpi(trial_id=trial.id, name="Calls answered by the bot", target="60%")
-        milestone = Milestone(trial_id=trial.id, title="Pilot live", due_on=date.today() + timedelta(days=14))
+        milestone = Milestone(trial_id=trial.id, title="Pilot live", due_on=clock.today() + timedelta(days=14))
         db.add_all([kpi, milestone])
         db.commit()
         return World(
@@ -634,7 +634,7 @@ def test_queue_queries_do_not_grow_with_pending_proposals(app, make):
     def post(title: str, **kw):  # type: ignore[no-untyped-def]
         # As posting does: the challenge's vectors are cached when it is saved.
         # Opened earlier than the queue's suggested challenges, so not loaded with them.
-        challenge = make.challenge(title=title, opened_at=utcnow() - timedelta(days=20), **kw)
+        challenge = make.challenge(title=title, opened_at=clock.now() - timedelta(days=20), **kw)
         with app.app_context():
             recommendations.challenge_changed(db.get(Challenge, challenge.id))
             db.commit()
@@ -656,7 +656,7 @@ def test_queue_pages_the_pending_proposals_oldest_first(app, make):
 
     coordinator = make.user("coordinator")
     capability = make.capability(make.startup(name="Paged Co"), name="Booking bot")
-    start = utcnow() - timedelta(days=60)
+    start = clock.now() - timedelta(days=60)
     titles = [f"Waiting challenge {n:03d}" for n in range(PENDING_PAGE_SIZE + 3)]
     for n, title in enumerate(titles):
         make.trial(make.challenge(title=title), capability, created_at=start + timedelta(hours=n))

@@ -10,7 +10,8 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import AuditEvent, User, Workshop, WorkshopRegistration, utcnow
+from models import AuditEvent, User, Workshop, WorkshopRegistration
+from portal import clock
 from portal.database import db
 from portal.errors import DomainError
 from portal.services import workshops
@@ -23,7 +24,7 @@ def text(response) -> str:
 
 def workshop(ctx, days=10, hours=2, **kw) -> Workshop:
     """A committed workshop starting in ``days`` days (negative: in the past)."""
-    start = (utcnow() + timedelta(days=days)).replace(microsecond=0)
+    start = (clock.now() + timedelta(days=days)).replace(microsecond=0)
     kw.setdefault("title_en", "Tech Forum: AI for Smart Health Regulation")
     kw.setdefault("title_zh", "科技論壇：人工智能助力智慧衞生規管")
     kw.setdefault("description", "Lightning demos and table discussions.")
