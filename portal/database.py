@@ -49,7 +49,7 @@ def _new_session() -> Session:
 
 
 #: The request-scoped session: ``from portal.database import db``.
-db: scoped_session[Session] = scoped_session(_new_session, scopefunc=_scope)
+db: scoped_session[Session] = scoped_session(_new_session, scopefunc=_scope)  # type: ignore[arg-type]  # any Session factory works; the stub asks for a sessionmaker
 
 
 def init_app(app: Flask) -> None:

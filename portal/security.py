@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from typing import TypeGuard
 
 from flask import Flask, current_app, flash, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -149,7 +150,7 @@ def init_security(app: Flask) -> None:
         return response
 
 
-def is_safe_local_path(target: str | None) -> bool:
+def is_safe_local_path(target: str | None) -> TypeGuard[str]:
     """Whether ``target`` is a path on this site (not ``//host``, ``/\\host`` or a scheme)."""
     if not target or not target.startswith("/") or len(target) > 2000:
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ PAGE = 50
 
 @bp.get("/users")
 @roles_required("admin")
-def users():
+def users() -> ResponseReturnValue:
     """List accounts, newest first."""
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
     total = db.scalar(select(func.count()).select_from(User)) or 0
@@ -31,7 +32,7 @@ def users():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @roles_required("admin")
-def new_user():
+def new_user() -> ResponseReturnValue:
     """Create an officer, coordinator or admin account."""
     departments = db.scalars(select(Department).order_by(Department.code)).all()
     form = CreateUserForm(departments)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     Response,
@@ -12,6 +14,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from .. import clock
@@ -23,13 +26,18 @@ from .forms import ENTITY_LABELS, AuditFilterForm
 bp = Blueprint("audit_log", __name__)
 
 
+def _filters_without_page() -> dict[str, Any]:
+    """The log's filters from the query string, for the CSV link (which has no pages)."""
+    return {k: v for k, v in request.args.items() if k != "page"}
+
+
 @bp.get("/audit")
 @roles_required("coordinator", "admin")
-def index():
+def index() -> ResponseReturnValue:
     """Browse the audit log with filters and pages, each change shown as a diff."""
     form = AuditFilterForm(query.entity_types(), formdata=request.args)
     if not form.validate():
-        page = query.AuditPage(items=[], total=0, page=1, pages=1)
+        page: query.AuditPage = query.AuditPage(items=[], total=0, page=1, pages=1)
         status = 400
     else:
         page = query.search_events(form.filters(), page_number(), int(current_app.config.get("PAGE_SIZE", 20)))
@@ -37,13 +45,13 @@ def index():
     return render_template(
         "audit_log/index.html", form=form, page=page, diff=query.diff, show=query.show,
         entity_labels=ENTITY_LABELS,
-        export_url=url_for("audit_log.export", **{k: v for k, v in request.args.items() if k != "page"}),
+        export_url=url_for("audit_log.export", **_filters_without_page()),
     ), status
 
 
 @bp.get("/audit.csv")
 @roles_required("coordinator", "admin")
-def export():
+def export() -> ResponseReturnValue:
     """Download the filtered audit events as CSV (UTF-8 with BOM, safe from spreadsheet formulas)."""
     form = AuditFilterForm(query.entity_types(), formdata=request.args)
     if not form.validate():

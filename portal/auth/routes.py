@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -23,7 +24,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
-def login():
+def login() -> ResponseReturnValue:
     """Sign in with email and password."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -45,7 +46,7 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out and end the session on the server too."""
     if current_user.is_authenticated:
         accounts.end_sessions(current_user)
@@ -61,7 +62,7 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
-def register():
+def register() -> ResponseReturnValue:
     """Register a startup and its first member."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -95,7 +96,7 @@ def register():
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
-def account():
+def account() -> ResponseReturnValue:
     """Change the password or the sign-in email, after re-entering the password."""
     password_form = ChangePasswordForm(prefix="pw")
     email_form = ChangeEmailForm(prefix="em")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -52,7 +53,7 @@ def _render_detail(challenge: Challenge, error: str | None = None, status: int =
 
 
 @bp.get("/challenges")
-def index():
+def index() -> ResponseReturnValue:
     """List the open and closed challenges, with filters, search and pages."""
     departments = list(db.scalars(select(Department).order_by(Department.name_en)))
     form = ChallengeFilterForm(
@@ -69,7 +70,7 @@ MINE_PAGE_SIZE = 50
 
 @bp.get("/challenges/mine")
 @roles_required("officer")
-def mine():
+def mine() -> ResponseReturnValue:
     """List the officer's department's challenges with their proposal counts, a page at a time."""
     page = challenges.department_challenges_page(current_user, page_number(), MINE_PAGE_SIZE)
     return render_template("challenges/mine.html", rows=page.items, page=page, department=current_user.department)
@@ -77,7 +78,7 @@ def mine():
 
 @bp.route("/challenges/new", methods=["GET", "POST"])
 @roles_required("officer")
-def create():
+def create() -> ResponseReturnValue:
     """Post a new challenge for the officer's department, as a draft or open at once."""
     form = ChallengeForm()
     if form.validate_on_submit():
@@ -95,14 +96,14 @@ def create():
 
 
 @bp.get("/challenges/<int:challenge_id>")
-def detail(challenge_id: int):
+def detail(challenge_id: int) -> ResponseReturnValue:
     """Show a challenge with every field and the actions the user may take."""
     return _render_detail(_load(challenge_id))
 
 
 @bp.route("/challenges/<int:challenge_id>/edit", methods=["GET", "POST"])
 @roles_required("officer")
-def edit(challenge_id: int):
+def edit(challenge_id: int) -> ResponseReturnValue:
     """Edit a challenge of the officer's department."""
     challenge = _load(challenge_id)
     if not can_edit_challenge(current_user, challenge):
@@ -124,14 +125,14 @@ def edit(challenge_id: int):
 
 @bp.post("/challenges/<int:challenge_id>/open", endpoint="open")
 @roles_required("officer")
-def open_challenge(challenge_id: int):
+def open_challenge(challenge_id: int) -> ResponseReturnValue:
     """Open a draft or reopen a closed challenge to proposals."""
     return _move(challenge_id, challenges.open_challenge, _("Challenge opened for proposals."))
 
 
 @bp.post("/challenges/<int:challenge_id>/close", endpoint="close")
 @roles_required("officer")
-def close_challenge(challenge_id: int):
+def close_challenge(challenge_id: int) -> ResponseReturnValue:
     """Close an open challenge to new proposals."""
     return _move(challenge_id, challenges.close_challenge, _("Challenge closed."))
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, user_logged_in
@@ -62,7 +63,7 @@ def _connect_sign_in_hook(state: Any) -> None:
 
 @bp.get("/")
 @roles_required("coordinator", "admin")
-def queue():
+def queue() -> ResponseReturnValue:
     """Show proposals with their pitch and match score, top matches, active trials and feedback."""
     pending = paginate(
         select(Trial).where(Trial.status.in_(("proposed", "shortlisted"))).order_by(Trial.created_at, Trial.id),
@@ -107,7 +108,7 @@ def queue():
 
 @bp.post("/shortlist")
 @roles_required("coordinator", "admin")
-def shortlist():
+def shortlist() -> ResponseReturnValue:
     """Open a shortlisted trial from a recommended match."""
     form = ShortlistForm()
     if not form.validate_on_submit():
@@ -150,14 +151,14 @@ def _conflicts_page(form: ConflictForm, status: int = 200):  # type: ignore[no-u
 
 @bp.get("/conflicts")
 @roles_required("coordinator", "admin")
-def conflicts_list():
+def conflicts_list() -> ResponseReturnValue:
     """List the coordinator's conflicts of interest and offer to declare one."""
     return _conflicts_page(ConflictForm(_startups(), formdata=None))
 
 
 @bp.post("/conflicts")
 @roles_required("coordinator", "admin")
-def declare():
+def declare() -> ResponseReturnValue:
     """Declare a conflict of interest with a startup."""
     form = ConflictForm(_startups())
     if form.validate_on_submit():
@@ -177,7 +178,7 @@ def declare():
 
 @bp.post("/conflicts/detect")
 @roles_required("coordinator", "admin")
-def detect():
+def detect() -> ResponseReturnValue:
     """Look for obvious conflicts of the coordinator (shared email or website domains) and record them."""
     form = ButtonForm()
     if not form.validate_on_submit():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
@@ -16,7 +17,7 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """Show the home page for the signed-in user's role, or the public landing page."""
     if current_user.is_authenticated:
         if current_user.is_startup:
@@ -40,7 +41,7 @@ def index():
 
 
 @bp.post("/language")
-def set_language():
+def set_language() -> ResponseReturnValue:
     """Remember the chosen interface language and go back."""
     locale = request.form.get("locale", "")
     if locale in UI_LOCALES:
@@ -56,7 +57,7 @@ def set_language():
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """Report that the app and its database answer."""
     db.execute(text("SELECT 1"))
     return {"status": "ok"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,7 +21,7 @@ bp = Blueprint("matches", __name__)
 
 @bp.get("/recommendations")
 @roles_required("startup")
-def for_startup():
+def for_startup() -> ResponseReturnValue:
     """Show open challenges ranked for the signed-in member's startup."""
     startup = db.get(Startup, current_user.startup_id) or abort(404)
     results = recommendations.recommend_challenges(startup, current_user, limit=10)
@@ -29,7 +30,7 @@ def for_startup():
 
 @bp.get("/challenges/<int:challenge_id>/recommended")
 @roles_required("officer", "coordinator", "admin")
-def for_challenge(challenge_id: int):
+def for_challenge(challenge_id: int) -> ResponseReturnValue:
     """Show startups ranked for a challenge (its officers and the lab only)."""
     challenge = db.get(Challenge, challenge_id) or abort(404)
     if not can_see_recommended_startups(current_user, challenge):
@@ -40,7 +41,7 @@ def for_challenge(challenge_id: int):
 
 @bp.post("/recommendations/dismiss")
 @roles_required("startup", "officer", "coordinator", "admin")
-def dismiss():
+def dismiss() -> ResponseReturnValue:
     """Hide a recommendation from the signed-in user and record why."""
     form = DismissForm()
     challenge_id, startup_id = parse_id(form.challenge_id.data), parse_id(form.startup_id.data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
@@ -60,7 +61,7 @@ def _back(default: str) -> str:
 
 @bp.get("/notifications")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """List the user's notifications, newest first."""
     page = notifications.list_notifications(current_user, page_number())
     return render_template("notifications/index.html", page=page, form=ActionForm())
@@ -68,7 +69,7 @@ def index():
 
 @bp.post("/notifications/<int:notification_id>/read")
 @login_required
-def read(notification_id: int):
+def read(notification_id: int) -> ResponseReturnValue:
     """Mark one notification read; with ``open`` go to what it is about."""
     notification = _own(notification_id)
     if not ActionForm().validate_on_submit():
@@ -82,7 +83,7 @@ def read(notification_id: int):
 
 @bp.post("/notifications/read-all")
 @login_required
-def read_all():
+def read_all() -> ResponseReturnValue:
     """Mark all the user's notifications read."""
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -95,7 +96,7 @@ def read_all():
 
 @bp.route("/notifications/preferences", methods=["GET", "POST"])
 @login_required
-def preferences():
+def preferences() -> ResponseReturnValue:
     """Choose immediate emails, a daily digest or no emails."""
     form = PreferencesForm(data={"notify": current_user.notify} if request.method == "GET" else None)
     if form.validate_on_submit():
@@ -120,7 +121,7 @@ def _challenge(challenge_id: int) -> Challenge:
 
 @bp.post("/challenges/<int:challenge_id>/follow")
 @login_required
-def follow(challenge_id: int):
+def follow(challenge_id: int) -> ResponseReturnValue:
     """Follow a challenge to be notified of its changes."""
     challenge = _challenge(challenge_id)
     if not ActionForm().validate_on_submit():
@@ -137,7 +138,7 @@ def follow(challenge_id: int):
 
 @bp.post("/challenges/<int:challenge_id>/unfollow")
 @login_required
-def unfollow(challenge_id: int):
+def unfollow(challenge_id: int) -> ResponseReturnValue:
     """Stop following a challenge."""
     challenge = _challenge(challenge_id)
     if not ActionForm().validate_on_submit():

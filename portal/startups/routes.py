@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -35,7 +36,7 @@ def _status(form: BaseForm) -> int:
 
 @bp.get("/startups/<int:startup_id>")
 @login_required
-def profile(startup_id: int):
+def profile(startup_id: int) -> ResponseReturnValue:
     """Show a startup's profile and capabilities to officers, the lab and its own members."""
     startup = db.get(Startup, startup_id) or abort(404)
     if not can_view_startup(current_user, startup):
@@ -50,14 +51,14 @@ def profile(startup_id: int):
 
 @bp.get("/startups/mine")
 @roles_required("startup")
-def mine():
+def mine() -> ResponseReturnValue:
     """Go to the signed-in member's own startup profile."""
     return redirect(url_for("startups.profile", startup_id=current_user.startup_id))
 
 
 @bp.route("/startups/<int:startup_id>/edit", methods=["GET", "POST"])
 @roles_required("startup")
-def edit(startup_id: int):
+def edit(startup_id: int) -> ResponseReturnValue:
     """Edit the profile of the member's startup."""
     startup = db.get(Startup, startup_id) or abort(404)
     if not can_edit_startup(current_user, startup):
@@ -81,7 +82,7 @@ def edit(startup_id: int):
 
 @bp.route("/startups/capabilities/new", methods=["GET", "POST"])
 @roles_required("startup")
-def new_capability():
+def new_capability() -> ResponseReturnValue:
     """Add a capability to the member's startup."""
     startup = db.get(Startup, current_user.startup_id) or abort(404)
     form = CapabilityForm()
@@ -100,7 +101,7 @@ def new_capability():
 
 @bp.route("/capabilities/<int:capability_id>/edit", methods=["GET", "POST"])
 @roles_required("startup")
-def edit_capability(capability_id: int):
+def edit_capability(capability_id: int) -> ResponseReturnValue:
     """Edit a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
     if not can_edit_startup(current_user, capability.startup):
@@ -124,7 +125,7 @@ def edit_capability(capability_id: int):
 
 @bp.route("/capabilities/<int:capability_id>/delete", methods=["GET", "POST"])
 @roles_required("startup")
-def delete_capability(capability_id: int):
+def delete_capability(capability_id: int) -> ResponseReturnValue:
     """Confirm, then delete, a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
     if not can_edit_startup(current_user, capability.startup):
@@ -157,7 +158,7 @@ def delete_capability(capability_id: int):
 
 @bp.route("/challenges/<int:challenge_id>/propose", methods=["GET", "POST"])
 @roles_required("startup")
-def propose(challenge_id: int):
+def propose(challenge_id: int) -> ResponseReturnValue:
     """Propose one of the startup's capabilities for an open challenge."""
     challenge = db.get(Challenge, challenge_id) or abort(404)
     if not can_view_challenge(current_user, challenge):
@@ -187,7 +188,7 @@ def propose(challenge_id: int):
 
 @bp.get("/startups/proposals")
 @roles_required("startup")
-def my_proposals():
+def my_proposals() -> ResponseReturnValue:
     """List the proposals of the member's startup with their trial's state."""
     rows = proposals.proposals_for_startup(current_user.startup_id)
     return render_template("startups/proposals.html", rows=rows, confirm=ConfirmForm())
@@ -195,7 +196,7 @@ def my_proposals():
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
 @roles_required("startup")
-def withdraw_proposal(proposal_id: int):
+def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
     """Withdraw a proposal of the member's startup."""
     proposal = db.get(Proposal, proposal_id) or abort(404)
     if not is_member(current_user, proposal.startup_id):
@@ -218,7 +219,7 @@ def withdraw_proposal(proposal_id: int):
 
 @bp.get("/startups")
 @roles_required("coordinator", "admin")
-def index():
+def index() -> ResponseReturnValue:
     """List startups for the lab, filtered by verification and name."""
     verified = {"yes": True, "no": False}.get(request.args.get("verified", ""))
     text = clean_text(request.args.get("q", ""))[:100]
@@ -232,7 +233,7 @@ def index():
     return render_template("startups/index.html", result=result, verified=request.args.get("verified", ""), q=text)
 
 
-def _set_verified(startup_id: int, verified: bool):
+def _set_verified(startup_id: int, verified: bool) -> ResponseReturnValue:
     startup = db.get(Startup, startup_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -249,13 +250,13 @@ def _set_verified(startup_id: int, verified: bool):
 
 @bp.post("/startups/<int:startup_id>/verify")
 @roles_required("coordinator", "admin")
-def verify(startup_id: int):
+def verify(startup_id: int) -> ResponseReturnValue:
     """Mark a startup as verified by the lab."""
     return _set_verified(startup_id, True)
 
 
 @bp.post("/startups/<int:startup_id>/unverify")
 @roles_required("coordinator", "admin")
-def unverify(startup_id: int):
+def unverify(startup_id: int) -> ResponseReturnValue:
     """Withdraw a startup's verified mark."""
     return _set_verified(startup_id, False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -51,13 +52,13 @@ def _context() -> dict[str, object]:
 
 
 @bp.get("/stats")
-def public():
+def public() -> ResponseReturnValue:
     """Show the programme's aggregate figures to everyone."""
     return render_template("stats/public.html", **_context())
 
 
 @bp.get("/stats.csv")
-def download():
+def download() -> ResponseReturnValue:
     """Download one table of figures as CSV (``?table=overview|states|domain|area|department|month``)."""
     key = request.args.get("table", "overview")
     if key not in stats.TABLES:
@@ -72,7 +73,7 @@ def download():
 
 @bp.get("/dashboard")
 @roles_required("coordinator", "admin")
-def dashboard():
+def dashboard() -> ResponseReturnValue:
     """Show the coordinators the figures and the trials in progress."""
     return render_template(
         "stats/dashboard.html", pipeline=stats.pipeline(page_number()), trials=trial_service, **_context()
@@ -95,14 +96,14 @@ def _render_showcase(error: str | None = None, status: int = 200):  # type: igno
 
 
 @bp.get("/showcase")
-def showcase():
+def showcase() -> ResponseReturnValue:
     """Show completed trials with their outcomes, reports and KPI results."""
     return _render_showcase()
 
 
 @bp.post("/showcase/<int:trial_id>/interest")
 @roles_required("officer")
-def interest(trial_id: int):
+def interest(trial_id: int) -> ResponseReturnValue:
     """Tell the lab that the officer's department would like to reuse an adopted solution."""
     trial = db.get(Trial, trial_id)
     if trial is None or trial.status != "completed":

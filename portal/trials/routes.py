@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -92,14 +93,14 @@ def _done(trial: Trial, message: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/trials/<int:trial_id>")
 @login_required
-def detail(trial_id: int):
+def detail(trial_id: int) -> ResponseReturnValue:
     """Show a trial with its tracking, its history and what the user may do."""
     return _page(_load(trial_id))
 
 
 @bp.post("/trials/<int:trial_id>/move")
 @login_required
-def move(trial_id: int):
+def move(trial_id: int) -> ResponseReturnValue:
     """Make one move on the trial (approve, reject, accept, withdraw, complete, ...)."""
     trial = _load(trial_id)
     form = move_form_for(trial)
@@ -117,7 +118,7 @@ def move(trial_id: int):
 
 @bp.post("/trials/<int:trial_id>/milestones")
 @login_required
-def add_milestone(trial_id: int):
+def add_milestone(trial_id: int) -> ResponseReturnValue:
     """Add a dated milestone to the trial."""
     trial = _load(trial_id)
     form = MilestoneForm()
@@ -134,7 +135,7 @@ def add_milestone(trial_id: int):
 
 @bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/done")
 @login_required
-def complete_milestone(trial_id: int, milestone_id: int):
+def complete_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     """Mark a milestone of the trial as done today."""
     trial = _load(trial_id)
     milestone = db.get(Milestone, milestone_id)
@@ -154,7 +155,7 @@ def complete_milestone(trial_id: int, milestone_id: int):
 
 @bp.post("/trials/<int:trial_id>/kpis")
 @login_required
-def add_kpi(trial_id: int):
+def add_kpi(trial_id: int) -> ResponseReturnValue:
     """Add a KPI with its target to the trial."""
     trial = _load(trial_id)
     form = KpiForm()
@@ -171,7 +172,7 @@ def add_kpi(trial_id: int):
 
 @bp.post("/trials/<int:trial_id>/kpis/<int:kpi_id>/result")
 @login_required
-def record_result(trial_id: int, kpi_id: int):
+def record_result(trial_id: int, kpi_id: int) -> ResponseReturnValue:
     """Record the measured result of one KPI of the trial."""
     trial = _load(trial_id)
     kpi = db.get(Kpi, kpi_id)
@@ -191,7 +192,7 @@ def record_result(trial_id: int, kpi_id: int):
 
 @bp.post("/trials/<int:trial_id>/notes")
 @login_required
-def add_note(trial_id: int):
+def add_note(trial_id: int) -> ResponseReturnValue:
     """Add a note on the trial's progress."""
     trial = _load(trial_id)
     form = NoteForm()

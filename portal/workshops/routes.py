@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -56,7 +57,7 @@ def _render_detail(workshop: Workshop, error: str | None = None, status: int = 2
 
 
 @bp.get("/workshops")
-def index():
+def index() -> ResponseReturnValue:
     """List upcoming and past workshops and tech forums."""
     upcoming = workshops.upcoming()
     past = workshops.past()
@@ -72,7 +73,7 @@ def index():
 
 
 @bp.get("/workshops.ics")
-def calendar():
+def calendar() -> ResponseReturnValue:
     """Download every upcoming workshop as an iCalendar file."""
     body = workshops.calendar(workshops.upcoming(), _absolute_url, current_locale(), _("InnoMatch workshops"))
     return _ics(body, "innomatch-workshops.ics")
@@ -80,7 +81,7 @@ def calendar():
 
 @bp.route("/workshops/new", methods=["GET", "POST"])
 @roles_required("coordinator", "admin")
-def create():
+def create() -> ResponseReturnValue:
     """Schedule a workshop or tech forum."""
     form = WorkshopForm(_challenge_options())
     if form.validate_on_submit():
@@ -97,13 +98,13 @@ def create():
 
 
 @bp.get("/workshops/<int:workshop_id>")
-def detail(workshop_id: int):
+def detail(workshop_id: int) -> ResponseReturnValue:
     """Show a workshop with its places, challenges and the registration button."""
     return _render_detail(_load(workshop_id))
 
 
 @bp.get("/workshops/<int:workshop_id>.ics")
-def event(workshop_id: int):
+def event(workshop_id: int) -> ResponseReturnValue:
     """Download one workshop as an iCalendar file."""
     workshop = _load(workshop_id)
     body = workshops.calendar([workshop], _absolute_url, current_locale())
@@ -112,7 +113,7 @@ def event(workshop_id: int):
 
 @bp.route("/workshops/<int:workshop_id>/edit", methods=["GET", "POST"])
 @roles_required("coordinator", "admin")
-def edit(workshop_id: int):
+def edit(workshop_id: int) -> ResponseReturnValue:
     """Change a workshop's details."""
     workshop = _load(workshop_id)
     options = _challenge_options()
@@ -149,13 +150,13 @@ def _registration_action(workshop_id: int, service, done: str):  # type: ignore[
 
 @bp.post("/workshops/<int:workshop_id>/register")
 @login_required
-def register(workshop_id: int):
+def register(workshop_id: int) -> ResponseReturnValue:
     """Take a place at the workshop."""
     return _registration_action(workshop_id, workshops.register, _("You are registered. See you there."))
 
 
 @bp.post("/workshops/<int:workshop_id>/unregister")
 @login_required
-def unregister(workshop_id: int):
+def unregister(workshop_id: int) -> ResponseReturnValue:
     """Give up one's place at the workshop."""
     return _registration_action(workshop_id, workshops.unregister, _("Your registration is cancelled."))
