@@ -17,10 +17,10 @@ from models import Capability, Challenge, Dismissal, Startup, Trial, User
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError, NotAllowed
-from ..forms import page_number
+from ..forms import CsrfForm, page_number
 from ..services import conflicts, recommendations, trials
 from ..services.paging import paginate
-from ..trials.forms import ButtonForm, ShortlistForm
+from ..trials.forms import ShortlistForm
 from .forms import ConflictForm
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -144,7 +144,7 @@ def _conflicts_page(form: ConflictForm, status: int = 200):  # type: ignore[no-u
     return render_template(
         "coordinator/conflicts.html", form=form, conflicts=stored,
         unstored=[(unstored[sid], reason) for sid, reason in detected_now.items() if sid in unstored],
-        detect_form=ButtonForm(formdata=None),
+        detect_form=CsrfForm(formdata=None),
     ), status
 
 
@@ -179,7 +179,7 @@ def declare():
 @roles_required("coordinator", "admin")
 def detect():
     """Look for obvious conflicts of the coordinator (shared email or website domains) and record them."""
-    form = ButtonForm()
+    form = CsrfForm()
     if not form.validate_on_submit():
         abort(400)
     found = conflicts.detect_conflicts_for_coordinator(current_user)
