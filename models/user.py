@@ -87,10 +87,6 @@ class User(TimestampMixin, Base):
         return self.role == ROLE_STARTUP
 
     @property
-    def is_coordinator(self) -> bool:
-        return self.role == ROLE_COORDINATOR
-
-    @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
 

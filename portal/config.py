@@ -87,12 +87,6 @@ class Config:
     TESTING = False
 
 
-class DevelopmentConfig(Config):
-    """Local development: the zero-setup SQLite database."""
-
-    DEBUG = False
-
-
 class TestConfig(Config):
     """Isolated, fast and deterministic settings for the test suite."""
 

@@ -8,9 +8,9 @@ from typing import Any
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectMultipleField, StringField
+from wtforms import DateField, Field, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 # Control characters other than tab and newlines; PostgreSQL also refuses NUL in text.
@@ -40,9 +40,13 @@ class BaseForm(FlaskForm):
         """Show a service's DomainError on its field (or above the form)."""
         field = getattr(self, error.field, None) if error.field else None
         if isinstance(field, Field):
-            field.errors = [*field.errors, error.message]  # type: ignore[list-item]
+            field.errors = [*field.errors, error.message]
         else:
             self.form_errors.append(error.message)
+
+
+class CsrfForm(BaseForm):
+    """A button that changes something: a form holding only the CSRF token."""
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -78,6 +82,24 @@ class TagListField(StringField):
         for tag in self.data or []:
             if len(tag) > self.max_length:
                 raise ValidationError(_l("Each tag must be at most %(n)d characters.", n=self.max_length))
+
+
+class DayField(DateField):
+    """A calendar date (YYYY-MM-DD); blank is None, a date that does not exist gets our own message."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(_l("Enter a real date, for example 2031-03-28.")) from exc
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()  # one message is enough
 
 
 def choices(pairs: Any) -> list[SelectChoice]:

@@ -12,7 +12,6 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_in, user_logged_out
-from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import User
@@ -157,8 +156,3 @@ def is_safe_local_path(target: str | None) -> TypeGuard[str]:
     if target.startswith("//") or "\\" in target:
         return False
     return not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
-
-
-def user_by_email(email: str) -> User | None:
-    """Find a user by email, case-insensitively."""
-    return db.scalar(select(User).where(User.email == email.strip().lower()))

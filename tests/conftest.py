@@ -16,7 +16,8 @@ from portal import create_app
 from portal.config import TestConfig
 from portal.database import db
 
-from .factories import PASSWORD, Factory
+from .factories import Factory
+from .helpers import sign_in
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -90,18 +91,7 @@ def ctx(app: Flask) -> Iterator[Any]:
         yield db
 
 
-def login(client: FlaskClient, user: models.User, password: str = PASSWORD) -> None:
-    """Sign ``user`` in through the real form."""
-    response = client.post("/login", data={"email": user.email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-
-
 @pytest.fixture
 def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]
-    """``login_as(user)`` signs the test client in as ``user``."""
-
-    def _login(user: models.User) -> FlaskClient:
-        login(client, user)
-        return client
-
-    return _login
+    """``login_as(user)`` signs the test client in as ``user`` through the real form."""
+    return lambda user: sign_in(client, user, through_form=True)

@@ -8,8 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from ..forms import BaseForm, choices
-from ..trials.forms import DayField
+from ..forms import BaseForm, DayField, choices
 from .query import AuditFilters
 
 ENTITY_LABELS = {

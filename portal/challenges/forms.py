@@ -6,7 +6,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateField,
     IntegerField,
     RadioField,
     SearchField,
@@ -26,7 +25,7 @@ from wtforms.validators import (
 from models import Department
 from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, FUNCTIONAL_AREAS
 
-from ..forms import BaseForm, MultiCheckboxField, TagListField, choices, domain_choices
+from ..forms import BaseForm, DayField, MultiCheckboxField, TagListField, choices, domain_choices
 from ..services.challenges import (
     DURATION_MAX,
     DURATION_MIN,
@@ -60,24 +59,6 @@ class WeeksField(IntegerField):
     def pre_validate(self, form: Any) -> None:
         if self.process_errors:
             raise StopValidation()  # one message is enough
-
-
-class DayField(DateField):
-    """A calendar date (YYYY-MM-DD), with our own message for a date that does not exist."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            self.data = None
-            raise ValueError(_l("Enter a real date, for example 2031-03-28.")) from exc
-
-    def pre_validate(self, form: Any) -> None:
-        if self.process_errors:
-            raise StopValidation()
 
 
 class ChoiceRadioField(RadioField):
@@ -253,7 +234,3 @@ class ChallengeFilterForm(BaseForm):
         """Whether any filter is set."""
         f = self.filters()
         return bool(f.q or f.domain or f.area or f.department_id or f.status)
-
-
-class ActionForm(BaseForm):
-    """A button that changes something: only the CSRF token."""

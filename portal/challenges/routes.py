@@ -18,9 +18,9 @@ from ..access import (
 )
 from ..database import db
 from ..errors import DomainError, StaleState
-from ..forms import page_number
+from ..forms import CsrfForm, page_number
 from ..services import challenges
-from .forms import ActionForm, ChallengeFilterForm, ChallengeForm
+from .forms import ChallengeFilterForm, ChallengeForm
 
 bp = Blueprint("challenges", __name__)
 
@@ -142,7 +142,7 @@ def _move(challenge_id: int, service, done: str):  # type: ignore[no-untyped-def
     challenge = _load(challenge_id)
     if not can_edit_challenge(current_user, challenge):
         abort(403)
-    if not ActionForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     try:
         service(current_user, challenge)

@@ -11,29 +11,23 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, user_logged_in
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from models import Capability, Challenge, Dismissal, Startup, Trial, User
+from models import Capability, Challenge, Startup, User
 
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError, NotAllowed
-from ..forms import page_number
-from ..services import conflicts, recommendations, trials
-from ..services.paging import paginate
-from ..trials.forms import ButtonForm, ShortlistForm
+from ..forms import CsrfForm, page_number
+from ..services import conflicts, trials
+from ..services import queue as queue_service
+from ..trials.forms import ShortlistForm
 from .forms import ConflictForm
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 log = logging.getLogger("innomatch.conflicts")
 
-#: How many open challenges, and matches for each, the queue suggests.
-QUEUE_CHALLENGES = 8
-QUEUE_MATCHES = 3
 #: Proposals awaiting a decision per page (oldest first), each with its match score.
 PENDING_PAGE_SIZE = 20
-#: How many feedback rows are shown.
-FEEDBACK_ROWS = 20
 
 
 def _detect_on_sign_in(_app: Any, user: Any = None, **_extra: Any) -> None:
@@ -65,43 +59,10 @@ def _connect_sign_in_hook(state: Any) -> None:
 @roles_required("coordinator", "admin")
 def queue() -> ResponseReturnValue:
     """Show proposals with their pitch and match score, top matches, active trials and feedback."""
-    pending = paginate(
-        select(Trial).where(Trial.status.in_(("proposed", "shortlisted"))).order_by(Trial.created_at, Trial.id),
-        page_number(), PENDING_PAGE_SIZE,
-        options=[
-            # Match scores read each challenge's domains and tags.
-            selectinload(Trial.challenge).selectinload(Challenge.domain_rows),
-            selectinload(Trial.challenge).selectinload(Challenge.tag_rows),
-            selectinload(Trial.startup), selectinload(Trial.proposal), selectinload(Trial.capability),
-        ],
-    )
-    conflicted = conflicts.conflicted_startup_ids(current_user)
-    open_challenges = db.scalars(
-        select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc()).limit(QUEUE_CHALLENGES)
-        # Domains and tags go into the matcher's view of each challenge.
-        .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
-    ).all()
-    ranked = recommendations.recommend_startups_for_each(
-        open_challenges, current_user, limit=QUEUE_MATCHES, sentence_pairs=False
-    )
-    suggestions = [(challenge, recs) for challenge, recs in zip(open_challenges, ranked, strict=True) if recs]
-    active = db.scalars(
-        select(Trial)
-        .where(Trial.status.in_(("approved", "running")))
-        .options(selectinload(Trial.challenge), selectinload(Trial.startup))
-        .order_by(Trial.updated_at.desc())
-    ).all()
-    feedback = db.execute(
-        select(Dismissal, User, Challenge, Startup)
-        .join(User, User.id == Dismissal.user_id)
-        .join(Challenge, Challenge.id == Dismissal.challenge_id)
-        .join(Startup, Startup.id == Dismissal.startup_id)
-        .order_by(Dismissal.created_at.desc(), Dismissal.id.desc())
-        .limit(FEEDBACK_ROWS)
-    ).all()
+    view = queue_service.review_queue(current_user, page_number(), PENDING_PAGE_SIZE)
     return render_template(
-        "coordinator/queue.html", pending=pending, conflicts=conflicted,
-        suggestions=suggestions, scores=trials.match_scores(pending.items), active=active, feedback=feedback,
+        "coordinator/queue.html", pending=view.pending, conflicts=view.conflicts,
+        suggestions=view.suggestions, scores=view.scores, active=view.active, feedback=view.feedback,
         trials=trials, form=ShortlistForm(formdata=None),
     )
 
@@ -145,7 +106,7 @@ def _conflicts_page(form: ConflictForm, status: int = 200):  # type: ignore[no-u
     return render_template(
         "coordinator/conflicts.html", form=form, conflicts=stored,
         unstored=[(unstored[sid], reason) for sid, reason in detected_now.items() if sid in unstored],
-        detect_form=ButtonForm(formdata=None),
+        detect_form=CsrfForm(formdata=None),
     ), status
 
 
@@ -180,7 +141,7 @@ def declare() -> ResponseReturnValue:
 @roles_required("coordinator", "admin")
 def detect() -> ResponseReturnValue:
     """Look for obvious conflicts of the coordinator (shared email or website domains) and record them."""
-    form = ButtonForm()
+    form = CsrfForm()
     if not form.validate_on_submit():
         abort(400)
     found = conflicts.detect_conflicts_for_coordinator(current_user)

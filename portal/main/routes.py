@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from models import Challenge, Proposal, Startup, Trial
 from models.vocabulary import UI_LOCALES
 
 from ..database import db
 from ..security import is_safe_local_path
+from ..services import landing
 
 bp = Blueprint("main", __name__)
 
@@ -26,18 +26,8 @@ def index() -> ResponseReturnValue:
             return redirect(url_for("challenges.mine"))
         if current_user.is_staff:
             return redirect(url_for("coordinator.queue"))
-    stats = {
-        "open_challenges": db.scalar(select(func.count()).where(Challenge.status == "open")),
-        "startups": db.scalar(select(func.count()).select_from(Startup)),
-        "proposals": db.scalar(select(func.count()).select_from(Proposal)),
-        "trials": db.scalar(
-            select(func.count()).where(Trial.status.in_(("approved", "running", "completed")))
-        ),
-    }
-    latest = db.scalars(
-        select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc()).limit(5)
-    ).all()
-    return render_template("main/index.html", stats=stats, latest=latest)
+    view = landing.landing_page()
+    return render_template("main/index.html", stats=view.stats, latest=view.latest)
 
 
 @bp.post("/language")

@@ -9,10 +9,6 @@ from wtforms.validators import InputRequired
 from ..forms import BaseForm, choices
 
 
-class ActionForm(BaseForm):
-    """A button that posts (CSRF token only)."""
-
-
 class PreferencesForm(BaseForm):
     """How a user hears about notifications by email."""
 

@@ -15,10 +15,10 @@ from models import Challenge, Notification
 from ..access import can_view_challenge
 from ..database import db
 from ..errors import DomainError
-from ..forms import page_number
+from ..forms import CsrfForm, page_number
 from ..security import is_safe_local_path
 from ..services import notifications
-from .forms import ActionForm, PreferencesForm
+from .forms import PreferencesForm
 
 bp = Blueprint("notifications", __name__)
 log = logging.getLogger("innomatch.notifications")
@@ -64,7 +64,7 @@ def _back(default: str) -> str:
 def index() -> ResponseReturnValue:
     """List the user's notifications, newest first."""
     page = notifications.list_notifications(current_user, page_number())
-    return render_template("notifications/index.html", page=page, form=ActionForm())
+    return render_template("notifications/index.html", page=page, form=CsrfForm())
 
 
 @bp.post("/notifications/<int:notification_id>/read")
@@ -72,7 +72,7 @@ def index() -> ResponseReturnValue:
 def read(notification_id: int) -> ResponseReturnValue:
     """Mark one notification read; with ``open`` go to what it is about."""
     notification = _own(notification_id)
-    if not ActionForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     notifications.mark_read(current_user, notification)
     db.commit()
@@ -85,7 +85,7 @@ def read(notification_id: int) -> ResponseReturnValue:
 @login_required
 def read_all() -> ResponseReturnValue:
     """Mark all the user's notifications read."""
-    if not ActionForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     count = notifications.mark_all_read(current_user)
     db.commit()
@@ -124,7 +124,7 @@ def _challenge(challenge_id: int) -> Challenge:
 def follow(challenge_id: int) -> ResponseReturnValue:
     """Follow a challenge to be notified of its changes."""
     challenge = _challenge(challenge_id)
-    if not ActionForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     try:
         notifications.follow_challenge(current_user, challenge)
@@ -141,7 +141,7 @@ def follow(challenge_id: int) -> ResponseReturnValue:
 def unfollow(challenge_id: int) -> ResponseReturnValue:
     """Stop following a challenge."""
     challenge = _challenge(challenge_id)
-    if not ActionForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     notifications.unfollow_challenge(current_user, challenge)
     db.commit()

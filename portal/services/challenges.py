@@ -383,11 +383,6 @@ class DepartmentChallengeRow:
     proposals: int
 
 
-def department_challenges(officer: User) -> list[DepartmentChallengeRow]:
-    """The officer's department's challenges (every status) with their submitted proposal counts."""
-    return department_challenges_page(officer, 1, 10**9).items
-
-
 def department_challenges_page(officer: User, page: int, size: int) -> Page:
     """One page of the department's challenges (drafts first), with submitted proposal counts."""
     if not getattr(officer, "is_officer", False) or officer.department_id is None:

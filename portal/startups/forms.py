@@ -181,7 +181,3 @@ class ProposalForm(AreaForm):
         self.capability_id.choices = [SelectChoice("", _l("Choose a capability"))] + [
             SelectChoice(str(c.id), c.name, render_kw={"lang": c.language}) for c in capabilities
         ]
-
-
-class ConfirmForm(BaseForm):
-    """An empty form: a POST button protected by the CSRF token."""

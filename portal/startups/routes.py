@@ -18,9 +18,9 @@ from ..access import (
 )
 from ..database import db
 from ..errors import DomainError
-from ..forms import BaseForm, clean_text
+from ..forms import BaseForm, CsrfForm, clean_text
 from ..services import proposals, startups
-from .forms import CapabilityForm, ConfirmForm, ProposalForm, StartupForm
+from .forms import CapabilityForm, ProposalForm, StartupForm
 from .labels import template_helpers
 
 bp = Blueprint("startups", __name__)
@@ -45,7 +45,7 @@ def profile(startup_id: int) -> ResponseReturnValue:
         "startups/profile.html",
         startup=startup,
         can_edit=can_edit_startup(current_user, startup),
-        confirm=ConfirmForm(),
+        confirm=CsrfForm(),
     )
 
 
@@ -130,7 +130,7 @@ def delete_capability(capability_id: int) -> ResponseReturnValue:
     capability = db.get(Capability, capability_id) or abort(404)
     if not can_edit_startup(current_user, capability.startup):
         abort(403)
-    form = ConfirmForm()
+    form = CsrfForm()
     if form.validate_on_submit():
         startup_id = capability.startup_id
         try:
@@ -191,7 +191,7 @@ def propose(challenge_id: int) -> ResponseReturnValue:
 def my_proposals() -> ResponseReturnValue:
     """List the proposals of the member's startup with their trial's state."""
     rows = proposals.proposals_for_startup(current_user.startup_id)
-    return render_template("startups/proposals.html", rows=rows, confirm=ConfirmForm())
+    return render_template("startups/proposals.html", rows=rows, confirm=CsrfForm())
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
@@ -201,7 +201,7 @@ def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
     proposal = db.get(Proposal, proposal_id) or abort(404)
     if not is_member(current_user, proposal.startup_id):
         abort(403)
-    if not ConfirmForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     try:
         proposals.withdraw_proposal(current_user, proposal)
@@ -235,7 +235,7 @@ def index() -> ResponseReturnValue:
 
 def _set_verified(startup_id: int, verified: bool) -> ResponseReturnValue:
     startup = db.get(Startup, startup_id) or abort(404)
-    if not ConfirmForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     try:
         startups.verify_startup(current_user, startup, verified)

@@ -13,8 +13,7 @@ from models.vocabulary import TRIAL_OUTCOMES
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
-from ..forms import page_number
-from ..notifications.forms import ActionForm
+from ..forms import CsrfForm, page_number
 from ..services import notifications, stats
 from ..services import trials as trial_service
 from .charts import Chart, bar_chart
@@ -108,7 +107,7 @@ def interest(trial_id: int) -> ResponseReturnValue:
     trial = db.get(Trial, trial_id)
     if trial is None or trial.status != "completed":
         abort(404)
-    if not ActionForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     try:
         notifications.notify_solution_interest(current_user, trial)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from models import Trial
 
 from ..errors import DomainError
-from ..forms import BaseForm, choices
+from ..forms import BaseForm, DayField, choices
 from ..services.trials import MOVES, NAME_MAX, OUTCOME_LABELS, REASON_MAX, TEXT_MAX, parse_kpi_lines
 
 #: Languages of the content, named in their own language.
@@ -21,21 +21,6 @@ _MAX_ID = 2**31 - 1
 
 def _length(n: int) -> Length:
     return Length(max=n, message=_l("Use at most %(max)d characters."))
-
-
-class DayField(DateField):
-    """A date typed as YYYY-MM-DD; a value that is not a real date gets a message."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("format", "%Y-%m-%d")
-        super().__init__(*args, **kwargs)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(_l("Enter a real date, for example 2026-03-31.")) from None
 
 
 class MoveForm(BaseForm):
@@ -163,10 +148,6 @@ class NoteForm(BaseForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.language.choices = choices(LANGUAGE_CHOICES)
-
-
-class ButtonForm(BaseForm):
-    """A button that changes something: only the CSRF token."""
 
 
 class ShortlistForm(BaseForm):

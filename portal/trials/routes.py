@@ -19,9 +19,9 @@ from models import Kpi, Milestone, Trial
 from ..access import can_view_trial
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
-from ..forms import BaseForm
+from ..forms import BaseForm, CsrfForm
 from ..services import conflicts, trials
-from .forms import ButtonForm, KpiForm, KpiResultForm, MilestoneForm, NoteForm, move_form_for
+from .forms import KpiForm, KpiResultForm, MilestoneForm, NoteForm, move_form_for
 
 bp = Blueprint("trials", __name__)
 
@@ -59,7 +59,7 @@ def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **for
         "result_form": forms.get("result_form") or KpiResultForm(formdata=None),
         "result_kpi_id": forms.get("result_kpi_id"),
         "note_form": note_form,
-        "button_form": ButtonForm(formdata=None),
+        "button_form": CsrfForm(formdata=None),
         "posted": posted,
         "conflicted": current_user.is_staff and trials.has_conflict(current_user, trial.startup_id),
         "conflicted_coordinators": (
@@ -141,7 +141,7 @@ def complete_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     milestone = db.get(Milestone, milestone_id)
     if milestone is None or milestone.trial_id != trial.id:
         abort(404)
-    form = ButtonForm()
+    form = CsrfForm()
     if not trials.may(current_user, trial, "complete_milestone"):
         return _refused(trial, form, "button_form")
     if not form.validate_on_submit():

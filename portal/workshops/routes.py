@@ -13,6 +13,7 @@ from .. import clock
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
+from ..forms import CsrfForm
 from ..services import workshops
 from ..templating import current_locale
 from .forms import WorkshopForm
@@ -134,9 +135,7 @@ def edit(workshop_id: int) -> ResponseReturnValue:
 def _registration_action(workshop_id: int, service, done: str):  # type: ignore[no-untyped-def]
     """Load, call one registration service, commit and answer."""
     workshop = _load(workshop_id)
-    from ..notifications.forms import ActionForm
-
-    if not ActionForm().validate_on_submit():
+    if not CsrfForm().validate_on_submit():
         abort(400)
     try:
         service(current_user, workshop)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.routing import Rule
 
-from .world import PRINCIPALS, World, build_world, db_state, empty_tables, record_figure, sign_in
+from .world import PRINCIPALS, World, build_world, db_state, empty_tables, record_figure, sign_in_as
 
 ALL = "ok ok ok ok ok ok ok"
 SIGNED_IN = "L ok ok ok ok ok ok"
@@ -279,7 +279,7 @@ def test_access_matrix(app):
     for rule, method, variant, row, data in _cells(app):
         expected_row = row.split()
         for principal, expected in zip(PRINCIPALS, expected_row):
-            client = sign_in(app, app.test_client(), principal, world)
+            client = sign_in_as(app.test_client(), principal, world)
             url = _url(rule, world, variant.split("+")[0])
             form = (data(world) if data else {}) if method != "GET" else None
             response = client.open(url, method=method, data=form)

@@ -23,8 +23,8 @@ from portal.passwords import (
 )
 from portal.security import AUTH_AT_KEY, SEEN_KEY
 from portal.services import accounts
-from tests.conftest import login
 from tests.factories import PASSWORD
+from tests.helpers import sign_in
 
 from .world import ROOT, record_figure
 
@@ -82,7 +82,7 @@ def test_password_policy_bounds_and_breached_list():
 
 def test_registration_and_change_enforce_the_policy(client, make):
     user = make.user("startup")
-    login(client, user)
+    sign_in(client, user, through_form=True)
     response = client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
                                              "pw-new_password": "password1234", "pw-confirm": "password1234"})
     assert response.status_code == 400 and "too common" in response.get_data(as_text=True)
@@ -204,7 +204,7 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(make_app, fast_hashing
 def test_cookie_replayed_after_sign_out_is_refused(app, make):
     user = make.user("coordinator")
     client = app.test_client()
-    login(client, user)
+    sign_in(client, user, through_form=True)
     cookie = client.get_cookie("session")
     assert cookie is not None
     client.post("/logout")
@@ -217,15 +217,15 @@ def test_cookie_replayed_after_sign_out_is_refused(app, make):
 def test_sign_out_ends_every_session_of_the_user(app, make):
     user = make.user("officer")
     laptop, phone = app.test_client(), app.test_client()
-    login(laptop, user)
-    login(phone, user)
+    sign_in(laptop, user, through_form=True)
+    sign_in(phone, user, through_form=True)
     assert phone.get("/account").status_code == 200
     laptop.post("/logout")
     assert phone.get("/account").status_code == 302
 
 
 def test_sign_out_is_post_only(client, make):
-    login(client, make.user("officer"))
+    sign_in(client, make.user("officer"), through_form=True)
     assert client.get("/logout").status_code == 405
     assert client.get("/account").status_code == 200
 
@@ -233,8 +233,8 @@ def test_sign_out_is_post_only(client, make):
 def test_password_change_ends_other_sessions_but_keeps_this_one(app, make):
     user = make.user("startup")
     this, other = app.test_client(), app.test_client()
-    login(this, user)
-    login(other, user)
+    sign_in(this, user, through_form=True)
+    sign_in(other, user, through_form=True)
     response = this.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
                                            "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
     assert response.status_code == 302
@@ -245,7 +245,7 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, make):
 def test_deactivated_account_session_is_refused(app, make):
     user = make.user("officer")
     client = app.test_client()
-    login(client, user)
+    sign_in(client, user, through_form=True)
     with app.app_context():
         db.execute(update(User).where(User.id == user.id).values(is_active=False))
         db.commit()
@@ -257,7 +257,7 @@ def test_deactivated_account_session_is_refused(app, make):
 def test_sign_in_starts_a_fresh_session(client, make):
     with client.session_transaction() as session:
         session["planted"] = "by-an-attacker"
-    login(client, make.user("officer"))
+    sign_in(client, make.user("officer"), through_form=True)
     with client.session_transaction() as session:
         assert "planted" not in session
         assert isinstance(session[SEEN_KEY], int) and isinstance(session[AUTH_AT_KEY], int)
@@ -268,7 +268,7 @@ def test_sign_in_starts_a_fresh_session(client, make):
 
 def test_password_change_needs_the_current_password(client, make, ctx):
     user = make.user("officer")
-    login(client, user)
+    sign_in(client, user, through_form=True)
     response = client.post("/account", data={"action": "password", "pw-current_password": "not-my-password-1",
                                              "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
     assert response.status_code == 400 and "current password is not correct" in response.get_data(as_text=True)
@@ -278,7 +278,7 @@ def test_password_change_needs_the_current_password(client, make, ctx):
 
 def test_email_change_needs_the_current_password(client, make, ctx):
     user = make.user("officer")
-    login(client, user)
+    sign_in(client, user, through_form=True)
     response = client.post("/account", data={"action": "email", "em-email": "new@example.org",
                                              "em-current_password": "not-my-password-1"})
     assert response.status_code == 400
@@ -340,7 +340,7 @@ def test_https_behind_a_trusted_proxy_marks_the_cookie_secure(make, make_app):
 
 
 def test_idle_session_is_ended_on_the_server(client, make, app):
-    login(client, make.user("officer"))
+    sign_in(client, make.user("officer"), through_form=True)
     idle = int(app.permanent_session_lifetime.total_seconds())
     with client.session_transaction() as session:
         session[SEEN_KEY] = int(time.time()) - idle + 60
@@ -358,7 +358,7 @@ def test_idle_session_is_ended_on_the_server(client, make, app):
 def test_a_replayed_cookie_does_not_outlive_the_idle_limit(app, make, monkeypatch):
     """The cookie's expiry is the browser's business; a copied cookie is refused by the server."""
     client = app.test_client()
-    login(client, make.user("coordinator"))
+    sign_in(client, make.user("coordinator"), through_form=True)
     cookie = client.get_cookie("session")
     assert cookie is not None
     idle = int(app.permanent_session_lifetime.total_seconds())
@@ -373,7 +373,7 @@ def test_a_replayed_cookie_does_not_outlive_the_idle_limit(app, make, monkeypatc
 def test_absolute_session_limit(client, make, app):
     from portal import security
 
-    login(client, make.user("officer"))
+    sign_in(client, make.user("officer"), through_form=True)
     limit = security.absolute_limit_seconds(app)
     assert limit == 12 * 3600
     with client.session_transaction() as session:
@@ -448,7 +448,7 @@ def test_authentication_events_are_logged_without_secrets(app, make, caplog, fas
     user = make.user("officer")
     client = app.test_client()
     client.post("/login", data={"email": user.email, "password": "wrong-password-123"})
-    login(client, user)
+    sign_in(client, user, through_form=True)
     session_id = client.get_cookie("session").value  # type: ignore[union-attr]
     client.get("/admin/users")  # 403
     client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,

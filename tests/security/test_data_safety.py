@@ -22,7 +22,7 @@ from portal import clock
 from portal.commands import data as data_commands
 from portal.database import db, make_engine
 from portal.services import audit
-from tests.conftest import login
+from tests.helpers import sign_in
 
 from .world import ROOT, World, db_state, record_figure, row_counts
 
@@ -60,7 +60,7 @@ def _fail_on(monkeypatch: pytest.MonkeyPatch, action_prefix: str) -> list[str]:
 
 def test_failure_in_the_middle_of_a_use_case_leaves_no_partial_rows(app, client, make, monkeypatch):
     officer = make.user("officer")
-    login(client, officer)
+    sign_in(client, officer, through_form=True)
     before = row_counts(app)
     seen = _fail_on(monkeypatch, "challenge.create")
     response = client.post("/challenges/new", data=CHALLENGE)
@@ -93,7 +93,7 @@ def test_error_page_renders_after_a_failed_statement_for_a_signed_in_user(make, 
         return "unreachable"
 
     client = app.test_client()
-    login(client, make.user("officer"))
+    sign_in(client, make.user("officer"), through_form=True)
     response = client.get("/test-only/bad-sql")
     body = response.get_data(as_text=True)
     assert response.status_code == 500 and "Reference" in body

@@ -32,7 +32,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from .test_access_matrix import EXPECT, PRINCIPALS, _matches, _methods, _rules, _token, _url
-from .world import World, build_world, record_figure, row_counts, sign_in
+from .world import World, build_world, record_figure, row_counts, sign_in_as
 
 #: Examples per POST route; the whole file stays within about a minute on two cores.
 EXAMPLES_PER_ROUTE = 12
@@ -186,7 +186,7 @@ def _post_routes(app: Flask) -> list[Any]:
 def _check_submission(app: Flask, endpoint: str, principal: str, world: World, url: str,
                       payload: dict[str, Any]) -> None:
     """One generated submission: no 5xx, no raw markup back, nothing half-written on a 4xx."""
-    client = sign_in(app, app.test_client(), principal, world)
+    client = sign_in_as(app.test_client(), principal, world)
     before = row_counts(app)
     response = client.post(url, data=payload)
     where = f"{principal} POST {url} ({endpoint}) with {payload!r:.300}"
@@ -232,7 +232,7 @@ def test_fuzz_every_form(app):
     started = time.monotonic()
     worlds = 0
     world = build_world(app, tag="f0")
-    forms = {p: _discover_forms(app, sign_in(app, app.test_client(), p, world), world)
+    forms = {p: _discover_forms(app, sign_in_as(app.test_client(), p, world), world)
              for p in {_principal(r.endpoint) for r in routes} - {None}}
     for rule in routes:
         principal = _principal(rule.endpoint)
@@ -254,7 +254,7 @@ def test_fuzz_every_form(app):
     # Whatever was stored, every page shows it escaped, to every principal.
     crawled = 0
     for principal in PRINCIPALS:
-        client = sign_in(app, app.test_client(), principal, world)
+        client = sign_in_as(app.test_client(), principal, world)
         for endpoint, page in _get_pages(app, world):
             response = client.get(page)
             crawled += 1
@@ -280,7 +280,7 @@ def test_every_post_form_carries_a_csrf_token(app, make_app):
     missing = []
     checked = 0
     for principal in PRINCIPALS:
-        client = sign_in(csrf_app, csrf_app.test_client(), principal, world)
+        client = sign_in_as(csrf_app.test_client(), principal, world)
         for endpoint, page in _get_pages(csrf_app, world):
             response = client.get(page)
             if response.status_code == 200 and "text/html" in response.content_type:

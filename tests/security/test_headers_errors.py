@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .world import ROOT, World, sign_in
+from .world import ROOT, World, sign_in_as
 
 TEMPLATES = ROOT / "templates"
 
@@ -69,7 +69,7 @@ def test_headers_on_pages_of_every_kind(app, world: World, client):
         assert response.status_code == status, path
         _check_headers(response)
         response.close()
-    member = sign_in(app, app.test_client(), "member", world)
+    member = sign_in_as(app.test_client(), "member", world)
     response = member.get("/admin/users")
     assert response.status_code == 403
     _check_headers(response)

@@ -1,7 +1,7 @@
 """One fixture world for the security tests: every table has rows, every principal a user.
 
 ``build_world(app)`` inserts it in one transaction and returns a ``World`` of ids; the
-principals sign in by writing their session directly (no argon2 per request), and
+principals sign in without the password form (no argon2 per request), and
 ``db_state(app)`` digests every table so a refused request can be shown to change nothing.
 """
 
@@ -47,9 +47,9 @@ from models import (
 )
 from portal import clock
 from portal.database import db
-from portal.security import AUTH_AT_KEY, SEEN_KEY
 
 from ..factories import _password_hash
+from ..helpers import sign_in
 
 #: The principals of the access matrix, in the column order of its expectation table.
 PRINCIPALS = ("anon", "officer", "officer_other", "member", "member_other", "coordinator", "admin")
@@ -235,22 +235,11 @@ def build_world(app: Flask, tag: str = "") -> World:
     return w
 
 
-def sign_in(app: Flask, client: FlaskClient, principal: str, world: World) -> FlaskClient:
-    """Put ``principal``'s session in ``client`` as a real sign-in would (anon: nothing)."""
+def sign_in_as(client: FlaskClient, principal: str, world: World) -> FlaskClient:
+    """Sign ``principal`` in on ``client`` as a real sign-in would (anon: nothing)."""
     if principal == "anon":
         return client
-    with app.app_context():
-        user = db.get(User, world.users[principal])
-        assert user is not None
-        session_id = user.get_id()
-        db.remove()
-    moment = int(time.time())
-    with client.session_transaction() as session:
-        session["_user_id"] = session_id
-        session["_fresh"] = True
-        session[SEEN_KEY] = moment
-        session[AUTH_AT_KEY] = moment
-    return client
+    return sign_in(client, world.users[principal])
 
 
 def db_state(app: Flask) -> tuple[dict[str, int], str]:

@@ -6,12 +6,11 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from flask import session as flask_session
-from flask_login import login_user
 from sqlalchemy import event, func, select, update
 
 from models import AuditEvent, Challenge, Department
 from portal import clock
+from tests.helpers import sign_in
 
 FUTURE = clock.today() + timedelta(days=30)
 PAST = clock.today() - timedelta(days=3)
@@ -55,20 +54,6 @@ def reload(ctx, challenge_id: int) -> Challenge:
 def audit_events(ctx, action: str) -> list[AuditEvent]:
     ctx.rollback()
     return list(ctx.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
-
-
-def sign_in(client, user):
-    """Sign ``user`` in with Flask-Login's own ``login_user``, then hand the session to the client.
-
-    The real sign-in form verifies an argon2 hash (about 0.6 s here) and is tested in
-    test_auth.py; these tests skip it to stay fast. ``login_user`` still fires the sign-in
-    signal, so the session carries whatever the app stamps on it.
-    """
-    app = client.application
-    with client.session_transaction() as cookie_session, app.test_request_context():
-        login_user(user)
-        cookie_session.update(dict(flask_session))
-    return client
 
 
 def client_for(app, user):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from models import AuditEvent, Challenge, Proposal, Trial, TrialTransition, User
 from portal import clock
 from portal.services import recommendations
-from tests.conftest import login
+from tests.helpers import sign_in
 
 
 def _challenge_form(**overrides):
@@ -36,7 +36,7 @@ def test_officer_posts_a_challenge_and_sees_recommended_startups(app, client, ma
     make.capability(make.startup(name="SmileBot"), name="Dental booking chatbot",
                     description="A chatbot that books and changes school dental appointments for parents.",
                     domains=["customer_service"], technologies=["chatbot"])
-    login(client, officer)
+    sign_in(client, officer, through_form=True)
     response = client.post("/challenges/new", data=_challenge_form())
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     challenge_url = response.headers["Location"]
@@ -101,7 +101,7 @@ def test_coordinator_approves_a_proposed_trial_with_a_reason(app, client, make):
     proposal = make.proposal(challenge, capability)
     trial = make.trial(challenge, capability, proposal_id=proposal.id)
     coordinator = make.user("coordinator")
-    login(client, coordinator)
+    sign_in(client, coordinator, through_form=True)
     queue = client.get("/coordinator/")
     assert queue.status_code == 200 and f"/trials/{trial.id}" in queue.get_data(as_text=True)
     page = client.get(f"/trials/{trial.id}")
@@ -128,7 +128,7 @@ def test_department_list_is_paged(app, client, make):
     officer = make.user("officer", department_id=dept.id)
     for n in range(53):
         make.challenge(dept, title=f"Need number {n:02d}", status="draft")
-    login(client, officer)
+    sign_in(client, officer, through_form=True)
     first = client.get("/challenges/mine").get_data(as_text=True)
     second = client.get("/challenges/mine?page=2").get_data(as_text=True)
     # Each row names its challenge twice (the link and the hidden text of "Edit").

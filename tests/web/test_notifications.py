@@ -16,7 +16,7 @@ from models import Challenge, ChallengeFollow, Notification, Trial, User
 from portal import clock
 from portal.database import db
 from portal.services import notifications, recommendations, trials
-from tests.conftest import login
+from tests.helpers import sign_in
 
 
 class Inbox:
@@ -181,7 +181,7 @@ def test_a_rolled_back_savepoint_drops_only_its_own_emails(ctx, cast, smtp):
 def test_proposal_notifies_the_department_officers_and_coordinators(app, ctx, cast, smtp, make):
     challenge = make.challenge(cast["dept"], title="Smarter vaccination reminders")
     client = app.test_client()
-    login(client, cast["member"])
+    sign_in(client, cast["member"], through_form=True)
     response = client.post(
         f"/challenges/{challenge.id}/propose",
         data={"capability_id": str(cast["cap"].id), "pitch": "We can run this pilot in eight weeks with SMS."},

@@ -25,7 +25,7 @@ from models import (
 )
 from portal import clock
 from portal.database import db
-from tests.conftest import login
+from tests.helpers import sign_in
 
 GOOD_CAPABILITY = {
     "name": "ClinicBot",
@@ -80,7 +80,7 @@ def audit_actions(app: Flask) -> list[str]:
 def client_for(app: Flask, user: User) -> FlaskClient:
     """A separate signed-in client for ``user``."""
     client = app.test_client()
-    login(client, user)
+    sign_in(client, user, through_form=True)
     return client
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from models import Kpi, Notification, OutcomeReport
 from portal.database import db
-from tests.conftest import login
+from tests.helpers import sign_in
 
 # The dataset: challenges (department, domains, area, opened, status), trials and proposals.
 CHALLENGES = {
@@ -207,7 +207,7 @@ def test_breakdown_by_month_fills_empty_months(dataset, client):
 
 def test_the_page_tables_show_the_same_figures_as_the_csv(dataset, make, app):
     client = app.test_client()
-    login(client, make.user("coordinator"))
+    sign_in(client, make.user("coordinator"), through_form=True)
     tables = page_tables(client.get("/dashboard").get_data(as_text=True))
     for key in ("overview", "states", "domain", "area", "department"):
         assert tables[f"table-{key}"] == read_csv(client, key), key
@@ -256,10 +256,10 @@ def test_empty_database_has_no_division_by_zero(client):
 def test_dashboard_is_for_coordinators(dataset, make, app, client):
     assert client.get("/dashboard").status_code == 302
     officer = app.test_client()
-    login(officer, make.user("officer"))
+    sign_in(officer, make.user("officer"), through_form=True)
     assert officer.get("/dashboard").status_code == 403
     coordinator = app.test_client()
-    login(coordinator, make.user("coordinator"))
+    sign_in(coordinator, make.user("coordinator"), through_form=True)
     page = coordinator.get("/dashboard").get_data(as_text=True)
     assert "Trials in progress (3)" in page  # one proposed, one approved, one running
     running = dataset["trials"][("c2", 0)]
@@ -273,7 +273,7 @@ def test_dashboard_pages_the_trials_in_progress_furthest_along_first(make, app):
     running = make.trial(make.challenge(title="Running trial"), capability, status="running")
     waiting = [make.trial(make.challenge(title=f"Waiting {n:03d}"), capability) for n in range(PIPELINE_PAGE_SIZE)]
     coordinator = app.test_client()
-    login(coordinator, make.user("coordinator"))
+    sign_in(coordinator, make.user("coordinator"), through_form=True)
     first = coordinator.get("/dashboard").get_data(as_text=True)
     assert f"Trials in progress ({PIPELINE_PAGE_SIZE + 1})" in first
     assert f'href="/trials/{running.id}"' in first  # the furthest along leads the first page
@@ -321,7 +321,7 @@ def test_officer_tells_the_lab_about_interest_in_an_adopted_solution(reported, m
     officer = make.user("officer", department=other_dept)
     trial = reported["trials"][("c1", 0)]
     client = app.test_client()
-    login(client, officer)
+    sign_in(client, officer, through_form=True)
     assert "Tell the lab we are interested" in client.get("/showcase").get_data(as_text=True)
 
     response = client.post(f"/showcase/{trial.id}/interest")
@@ -338,7 +338,7 @@ def test_officer_tells_the_lab_about_interest_in_an_adopted_solution(reported, m
     assert again.status_code == 409 and "already told the lab" in again.get_data(as_text=True)
 
     coordinator = app.test_client()
-    login(coordinator, coordinators[0])
+    sign_in(coordinator, coordinators[0], through_form=True)
     inbox = coordinator.get("/notifications").get_data(as_text=True)
     assert "Port Health Office would like to reuse the solution of" in inbox
 
@@ -348,17 +348,17 @@ def test_only_other_departments_officers_can_ask_and_only_for_adopted_solutions(
     not_adopted = reported["trials"][("c1", 1)]
     running = reported["trials"][("c2", 0)]
     own = app.test_client()
-    login(own, make.user("officer", department=reported["departments"]["A"]))
+    sign_in(own, make.user("officer", department=reported["departments"]["A"]), through_form=True)
     assert "Your department ran this trial." in own.get("/showcase").get_data(as_text=True)
     assert own.post(f"/showcase/{adopted.id}/interest").status_code == 409
 
     other = app.test_client()
-    login(other, make.user("officer"))
+    sign_in(other, make.user("officer"), through_form=True)
     assert other.post(f"/showcase/{not_adopted.id}/interest").status_code == 409
     assert other.post(f"/showcase/{running.id}/interest").status_code == 404
 
     startup = app.test_client()
-    login(startup, make.user("startup"))
+    sign_in(startup, make.user("startup"), through_form=True)
     assert startup.post(f"/showcase/{adopted.id}/interest").status_code == 403
     with app.app_context():
         assert db.scalars(select(Notification)).all() == []

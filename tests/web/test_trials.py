@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import flask
 import pytest
-from flask_login import login_user
 from sqlalchemy import func, select
 
 from models import (
@@ -39,6 +37,7 @@ from portal.database import db
 from portal.services import recommendations
 from portal.services.trials import MOVES, TRACKING
 from tests.factories import _password_hash
+from tests.helpers import sign_in
 
 ROLES = (
     "anonymous", "officer_own", "officer_other", "member", "member_other", "coordinator", "conflicted", "admin",
@@ -147,23 +146,10 @@ def build_world(app: Any, state: str = "proposed", *, ready_to_start: bool = Fal
         )
 
 
-def sign_in(client: Any, app: Any, user_id: int) -> None:
-    """Sign the client in without the password form (argon2 would make 700 cases slow).
-
-    ``login_user`` runs for real in a throw-away request, so every sign-in hook stamps the
-    session as it would; the resulting session is copied into the client's cookie.
-    """
-    with app.test_request_context():
-        login_user(db.get(User, user_id))
-        data = dict(flask.session)
-    with client.session_transaction() as session:
-        session.update(data)
-
-
 def client_as(app: Any, world: World, role: str) -> Any:
     client = app.test_client()
     if role != "anonymous":
-        sign_in(client, app, world.users[role])
+        sign_in(client, world.users[role])
     return client
 
 
@@ -618,7 +604,7 @@ def test_queue_queries_do_not_grow_with_pending_proposals(app, make):
     startup = make.startup(name="Queue Co")
     capability = make.capability(startup, name="Booking bot", description="A chatbot that books clinic appointments.")
     client = app.test_client()
-    sign_in(client, app, coordinator.id)
+    sign_in(client, coordinator.id)
 
     def queries() -> int:
         seen: list[str] = []
@@ -661,7 +647,7 @@ def test_queue_pages_the_pending_proposals_oldest_first(app, make):
     for n, title in enumerate(titles):
         make.trial(make.challenge(title=title), capability, created_at=start + timedelta(hours=n))
     client = app.test_client()
-    sign_in(client, app, coordinator.id)
+    sign_in(client, coordinator.id)
     first = text(client.get("/coordinator/"))
     assert f"({len(titles)})" in first
     assert all(t in first for t in titles[:PENDING_PAGE_SIZE]) and titles[-1] not in first

@@ -15,7 +15,7 @@ from portal import clock
 from portal.database import db
 from portal.errors import DomainError
 from portal.services import workshops
-from tests.conftest import login
+from tests.helpers import sign_in
 
 
 def text(response) -> str:
@@ -258,7 +258,7 @@ def test_coordinators_see_who_registered(app, make, login_as):
     assert "Registered participants" not in text(app.test_client().get(f"/workshops/{w.id}"))
     assert "Registered participants" not in text(login_as(member).get(f"/workshops/{w.id}"))
     coordinator = app.test_client()
-    login(coordinator, make.user("coordinator"))
+    sign_in(coordinator, make.user("coordinator"), through_form=True)
     page = text(coordinator.get(f"/workshops/{w.id}"))
     assert "Registered participants (1)" in page and f"Registered Person &lt;{member.email}&gt;" in page
 
