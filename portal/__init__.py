@@ -21,7 +21,8 @@ class BoundedIntConverter(IntegerConverter):
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
-    """Build the app: config, then extensions, then blueprints, then CLI. No side effects.
+    """Build the app: config, then extensions, then blueprints, then CLI. No side effects
+    beyond connecting the signal subscribers, once per process (``portal.subscribers``).
 
     Args:
         config: a config class, or a mapping of overrides applied on top of ``Config``.
@@ -50,6 +51,10 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     init_security(app)
+
+    from . import subscribers
+
+    subscribers.connect()  # notifications and the recommender react to portal.signals
 
     from .cli import register_cli
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from models import Challenge, ChallengeDomain, Department, Proposal, User
 from models.vocabulary import AREA_KEYS, CONTENT_LANGUAGES, DOMAIN_KEYS
 
-from .. import clock
+from .. import clock, signals
 from ..access import can_edit_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
@@ -162,37 +162,6 @@ def _open(challenge: Challenge) -> None:
     challenge.opened_at = clock.now()
 
 
-def _challenge_changed(challenge: Challenge) -> None:
-    """Let the recommender precompute what it needs for ``challenge``, if it offers a hook.
-
-    Best effort: a failure here must not lose the officer's change, so it runs in a
-    savepoint and is logged.
-    """
-    try:
-        from . import recommendations
-    except ImportError:
-        log.debug("no recommendations service; skipping challenge_changed")
-        return
-    hook = getattr(recommendations, "challenge_changed", None)
-    if not callable(hook):
-        return
-    try:
-        with db.begin_nested():
-            hook(challenge)
-    except Exception:  # precomputing is an optimisation: log it, keep the officer's change
-        log.exception("challenge_changed hook failed for challenge %s", challenge.id)
-
-
-def _notify(event: str, challenge: Challenge, actor: User) -> None:
-    """Tell startups and followers: ``opened``, ``updated`` or ``closed``."""
-    from . import notifications
-
-    if event == "opened":
-        notifications.notify_challenge_opened(challenge, actor)
-    else:
-        notifications.notify_challenge_changed(challenge, event, actor)
-
-
 # -- use cases ---------------------------------------------------------------------------
 
 
@@ -215,9 +184,9 @@ def post_challenge(
         _open(challenge)
         db.flush()
         audit.record(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
-    _challenge_changed(challenge)
+    signals.challenge_saved.send(challenge, actor=officer, created=True)
     if publish:
-        _notify("opened", challenge, officer)
+        signals.challenge_opened.send(challenge, actor=officer)
     return challenge
 
 
@@ -246,11 +215,11 @@ def update_challenge(
     after = audit.snapshot(challenge, CHALLENGE_FIELDS)
     if before != after:
         audit.record(officer, "challenge.update", challenge, before, after)
-    _challenge_changed(challenge)
+    signals.challenge_saved.send(challenge, actor=officer, created=False)
     if publish:
-        _notify("opened", challenge, officer)
+        signals.challenge_opened.send(challenge, actor=officer)
     elif before != after:
-        _notify("updated", challenge, officer)
+        signals.challenge_updated.send(challenge, actor=officer)
     return challenge
 
 
@@ -264,8 +233,8 @@ def open_challenge(officer: User, challenge: Challenge) -> Challenge:
     _open(challenge)
     db.flush()
     audit.record(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
-    _challenge_changed(challenge)
-    _notify("opened", challenge, officer)
+    signals.challenge_saved.send(challenge, actor=officer, created=False)
+    signals.challenge_opened.send(challenge, actor=officer)
     return challenge
 
 
@@ -278,7 +247,7 @@ def close_challenge(officer: User, challenge: Challenge) -> Challenge:
     challenge.status = "closed"
     db.flush()
     audit.record(officer, "challenge.close", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
-    _notify("closed", challenge, officer)
+    signals.challenge_closed.send(challenge, actor=officer)
     return challenge
 
 

@@ -5,7 +5,8 @@ reader's language (the page's locale, or the recipient's own locale for an email
 choose ``immediate`` emails, a daily ``digest`` or ``none`` (in-app only). Emails are queued
 on the session and sent after the commit (see ``services.mail``).
 
-Triggers, called by the services that make the change:
+Triggers, called by ``portal.subscribers`` when a service announces the change
+(``portal.signals``), or directly:
 
 * ``notify_challenge_opened(challenge, actor)``: startups the recommender ranks highly
   (score >= ``NOTIFY_MATCH_THRESHOLD``) and the challenge's followers;
@@ -44,7 +45,7 @@ from .. import clock
 from ..access import can_view_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed
-from . import audit, mail
+from . import audit, mail, recommendations
 from . import trials as trial_service
 from .paging import Page, paginate
 
@@ -255,8 +256,6 @@ def notify_challenge_opened(challenge: Challenge, actor: User | None = None) -> 
     """Tell highly ranked startups and the followers that ``challenge`` is open for proposals."""
     if challenge.status != "open":
         return []
-    from . import recommendations
-
     link = _challenge_path(challenge)
     payload = _challenge_payload(challenge)
     try:

@@ -12,11 +12,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models import Capability, Challenge, Proposal, Trial, TrialTransition
 
-from .. import clock
+from .. import clock, signals
 from ..access import is_member
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
-from . import audit
+from . import audit, trials
 
 PROPOSAL_FIELDS = ("challenge_id", "startup_id", "capability_id", "status", "pitch")
 TRIAL_FIELDS = ("challenge_id", "startup_id", "capability_id", "proposal_id", "status")
@@ -48,15 +48,6 @@ def trial_for(challenge_id: int, startup_id: int) -> Trial | None:
 def own_capabilities(startup_id: int) -> list[Capability]:
     """Return the startup's capabilities, oldest first."""
     return list(db.scalars(select(Capability).where(Capability.startup_id == startup_id).order_by(Capability.id)))
-
-
-def _notify_received(proposal: Proposal) -> None:
-    """Tell the department and the lab about a new proposal, once notifications exist."""
-    try:
-        from .notifications import notify_proposal_received
-    except ImportError:
-        return
-    notify_proposal_received(proposal)
 
 
 def _already_proposed() -> DomainError:
@@ -129,7 +120,7 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
             raise StaleState(_("The trial changed while you were proposing. Please try again.")) from exc
         audit.record(actor, "trial.update", trial, before, audit.snapshot(trial, TRIAL_FIELDS))
 
-    _notify_received(proposal)
+    signals.proposal_submitted.send(proposal, actor=actor, trial=trial)
     return proposal
 
 
@@ -143,8 +134,6 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     if trial is not None and trial.status in WITHDRAWABLE_TRIAL_STATES:
         # Through the state machine, so the move is checked, versioned, audited and notified;
         # withdrawing the trial withdraws this proposal with it.
-        from . import trials
-
         trial.proposal_id = trial.proposal_id or proposal.id
         trials.move_trial(actor, trial, "withdraw", "proposal withdrawn")
         if proposal.status == "withdrawn":

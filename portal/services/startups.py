@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from models import Capability, Proposal, Startup, Trial
 from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS, STARTUP_SIZES
 
-from .. import clock
+from .. import clock, signals
 from ..access import can_edit_startup
 from ..database import db
 from ..errors import DomainError, NotAllowed
@@ -183,15 +183,6 @@ def _capability_values(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _capability_changed(capability: Capability) -> None:
-    """Tell the recommender a capability changed, once its module exists."""
-    try:
-        from .recommendations import capability_changed
-    except ImportError:
-        return
-    capability_changed(capability)
-
-
 def create_capability(actor: Any, startup: Startup, data: dict[str, Any]) -> Capability:
     """Add a capability to a startup's profile."""
     _require_member(actor, startup)
@@ -200,7 +191,7 @@ def create_capability(actor: Any, startup: Startup, data: dict[str, Any]) -> Cap
     db.add(capability)
     db.flush()
     audit.record(actor, "capability.create", capability, after=audit.snapshot(capability, CAPABILITY_FIELDS))
-    _capability_changed(capability)
+    signals.capability_saved.send(capability, actor=actor, created=True)
     return capability
 
 
@@ -213,7 +204,7 @@ def update_capability(actor: Any, capability: Capability, data: dict[str, Any]) 
         setattr(capability, key, value)
     db.flush()
     audit.record(actor, "capability.update", capability, before, audit.snapshot(capability, CAPABILITY_FIELDS))
-    _capability_changed(capability)
+    signals.capability_saved.send(capability, actor=actor, created=False)
     return capability
 
 

@@ -44,10 +44,10 @@ from models import (
 )
 from models.vocabulary import CONTENT_LANGUAGES, TRIAL_OUTCOMES, TRIAL_STATES
 
-from .. import clock
+from .. import clock, signals
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
-from . import audit, conflicts
+from . import audit, conflicts, recommendations
 
 log = logging.getLogger("innomatch.trials")
 
@@ -398,7 +398,7 @@ def move_trial(
         after_extra[f"kpis[{kpi.id}].name"] = kpi.name
         after_extra[f"kpis[{kpi.id}].target"] = kpi.target
     audit.record(user, f"trial.{move.name}", trial, before, {**audit.snapshot(trial, TRIAL_FIELDS), **after_extra})
-    _notify(trial, transition)
+    signals.trial_moved.send(trial, actor=user, transition=transition)
     return transition
 
 
@@ -409,14 +409,6 @@ def _withdraw_proposal(user: User, trial: Trial) -> None:
         return
     proposal.status = "withdrawn"
     audit.record(user, "proposal.withdraw", proposal, {"status": "submitted"}, {"status": "withdrawn"})
-
-
-def _notify(trial: Trial, transition: TrialTransition) -> None:
-    try:
-        from .notifications import notify_trial_moved
-    except ImportError:  # notifications are optional for the state machine itself
-        return
-    notify_trial_moved(trial, transition)
 
 
 def open_trial_from_match(user: User, challenge: Challenge, capability: Capability, reason: str = "") -> Trial:
@@ -547,8 +539,6 @@ def match_scores(pending: Iterable[Trial]) -> dict[int, float]:
             by_challenge.setdefault(trial.challenge_id, []).append(trial)
     if not by_challenge:
         return {}
-    from . import recommendations
-
     groups = list(by_challenge.values())
     try:
         found = recommendations.pair_scores_each([(g[0].challenge, [t.capability_id for t in g]) for g in groups])

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from icalendar import Calendar, Event, vText
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -285,8 +286,6 @@ def uid_domain() -> str:
 def calendar(workshops: Iterable[Workshop], url_for_workshop: Callable[[Workshop], str], locale: str,
              name: str = "InnoMatch") -> bytes:
     """An iCalendar (RFC 5545) file with one event per workshop, times in UTC."""
-    from icalendar import Calendar, Event, vText
-
     cal = Calendar()
     cal.add("prodid", "-//InnoMatch//Workshops//EN")
     cal.add("version", "2.0")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import types
 from datetime import timedelta
 from typing import Any
@@ -108,14 +107,12 @@ def rival(make):
 
 @pytest.fixture
 def hooks(monkeypatch):
-    """Stand-ins for the recommender and notification modules other engineers are writing."""
+    """Record the recommender's and the notifications' hooks instead of running them."""
+    from portal.services import notifications, recommendations
+
     calls: dict[str, list[Any]] = {"capability_changed": [], "proposal_received": []}
-    recommendations = types.ModuleType("portal.services.recommendations")
-    recommendations.capability_changed = lambda cap: calls["capability_changed"].append(cap.id)  # type: ignore[attr-defined]
-    notifications = types.ModuleType("portal.services.notifications")
-    notifications.notify_proposal_received = lambda p: calls["proposal_received"].append(p.id)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "portal.services.recommendations", recommendations)
-    monkeypatch.setitem(sys.modules, "portal.services.notifications", notifications)
+    monkeypatch.setattr(recommendations, "capability_changed", lambda cap: calls["capability_changed"].append(cap.id))
+    monkeypatch.setattr(notifications, "notify_proposal_received", lambda p: calls["proposal_received"].append(p.id))
     return calls
 
 

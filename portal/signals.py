@@ -1,0 +1,107 @@
+"""What happened: the signals services send after a change, for others to react to.
+
+A service makes its change, writes its audit event, and then *announces* it here instead
+of importing another service to call it. Reactions (notifications, the recommender's
+precomputing) subscribe in :mod:`portal.subscribers`, connected once per process by
+``create_app``. Modelled on indico's ``indico.core.signals``.
+
+Receivers run synchronously, in the sender's request and database session: what they
+write is committed or rolled back with the change, and an exception in a receiver reaches
+the caller unless the receiver catches it. Emails are still only queued on the session
+and sent after the commit (``services.mail``).
+
+Every signal is sent with the changed object as its *sender* (the first positional
+argument of a receiver) and keyword arguments only. The order of receivers of one signal
+is not defined (blinker keeps them in a set): when one reaction must come before another,
+they listen to two signals that the service sends in that order (``challenge_saved``
+before ``challenge_opened``).
+
+Audit events are not written by subscribers: each records the object's values *before*
+the change, which only the service, before it changes them, can take (``services.audit``).
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+challenge_saved = _signals.signal(
+    "challenge-saved",
+    doc="""A challenge was posted, edited (even with no change) or opened: its text is saved.
+
+    Sender: the ``Challenge`` (flushed, so it has an id).
+    Keyword arguments: ``actor`` (the ``User`` who saved it), ``created`` (True when posted).
+    Sent before ``challenge_opened`` and ``challenge_updated``; not sent on closing.
+    """,
+)
+
+challenge_opened = _signals.signal(
+    "challenge-opened",
+    doc="""A challenge was opened (or reopened) for proposals.
+
+    Sender: the ``Challenge``, now ``open``.
+    Keyword arguments: ``actor`` (the ``User`` who opened it).
+    """,
+)
+
+challenge_updated = _signals.signal(
+    "challenge-updated",
+    doc="""The details of a challenge changed (its audited values differ), without opening it.
+
+    Sender: the ``Challenge``.
+    Keyword arguments: ``actor`` (the ``User`` who changed it).
+    """,
+)
+
+challenge_closed = _signals.signal(
+    "challenge-closed",
+    doc="""An open challenge was closed to new proposals.
+
+    Sender: the ``Challenge``, now ``closed``.
+    Keyword arguments: ``actor`` (the ``User`` who closed it).
+    """,
+)
+
+capability_saved = _signals.signal(
+    "capability-saved",
+    doc="""A startup's capability was added or changed.
+
+    Sender: the ``Capability`` (flushed, so it has an id).
+    Keyword arguments: ``actor`` (the member who saved it), ``created`` (True when added).
+    """,
+)
+
+proposal_submitted = _signals.signal(
+    "proposal-submitted",
+    doc="""A startup proposed a capability for an open challenge; its trial exists.
+
+    Sender: the ``Proposal`` (flushed).
+    Keyword arguments: ``actor`` (the member who proposed), ``trial`` (the ``Trial`` it
+    opened or joined).
+    """,
+)
+
+trial_moved = _signals.signal(
+    "trial-moved",
+    doc="""A move of the trial state machine was made (including confirmations).
+
+    Sender: the ``Trial``, in its new state.
+    Keyword arguments: ``actor`` (the ``User`` who moved it), ``transition`` (the
+    recorded ``TrialTransition``: ``from_state``, ``to_state``, ``reason``).
+    """,
+)
+
+#: Every signal above, by name (for tests and documentation).
+ALL = {
+    signal.name: signal
+    for signal in (
+        challenge_saved,
+        challenge_opened,
+        challenge_updated,
+        challenge_closed,
+        capability_saved,
+        proposal_submitted,
+        trial_moved,
+    )
+}

@@ -1,0 +1,103 @@
+"""Who reacts to what happened (``portal.signals``): notifications and the recommender.
+
+:func:`connect` runs from ``create_app``; it connects each receiver once per process, however
+many apps are created (the tests create several). Receivers call the reacting service through
+its module (``notifications.notify_trial_moved``), looked up when the signal is sent.
+
+=====================  ==========================================================
+signal                 receivers
+=====================  ==========================================================
+challenge_saved        recommender: encode the challenge now (best effort, logged)
+challenge_opened       notifications: matching startups and followers
+challenge_updated      notifications: followers ("updated")
+challenge_closed       notifications: followers ("closed")
+capability_saved       recommender: encode the capability and its startup's profile
+proposal_submitted     notifications: the department's officers and the coordinators
+trial_moved            notifications: the startup, the department, the coordinators
+=====================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from models import Capability, Challenge, Proposal, Trial, TrialTransition, User
+
+from . import signals
+from .database import db
+from .services import notifications, recommendations
+
+log = logging.getLogger("innomatch.subscribers")
+
+_lock = threading.Lock()
+_connected = False
+
+
+# -- the recommender ------------------------------------------------------------------------
+
+
+def encode_challenge(challenge: Challenge, **_kwargs: Any) -> None:
+    """Let the recommender precompute what it needs for a saved challenge.
+
+    Best effort: a failure must not lose the officer's change, so it runs in a savepoint
+    and is logged.
+    """
+    try:
+        with db.begin_nested():
+            recommendations.challenge_changed(challenge)
+    except Exception:  # precomputing is an optimisation: log it, keep the officer's change
+        log.exception("challenge_changed hook failed for challenge %s", challenge.id)
+
+
+def encode_capability(capability: Capability, **_kwargs: Any) -> None:
+    """Tell the recommender a capability changed, so rankings include it at once."""
+    recommendations.capability_changed(capability)
+
+
+# -- notifications --------------------------------------------------------------------------
+
+
+def notify_challenge_opened(challenge: Challenge, *, actor: User, **_kwargs: Any) -> None:
+    notifications.notify_challenge_opened(challenge, actor)
+
+
+def notify_challenge_updated(challenge: Challenge, *, actor: User, **_kwargs: Any) -> None:
+    notifications.notify_challenge_changed(challenge, "updated", actor)
+
+
+def notify_challenge_closed(challenge: Challenge, *, actor: User, **_kwargs: Any) -> None:
+    notifications.notify_challenge_changed(challenge, "closed", actor)
+
+
+def notify_proposal_submitted(proposal: Proposal, **_kwargs: Any) -> None:
+    notifications.notify_proposal_received(proposal)
+
+
+def notify_trial_moved(trial: Trial, *, transition: TrialTransition, **_kwargs: Any) -> None:
+    notifications.notify_trial_moved(trial, transition)
+
+
+#: signal -> its receivers (each signal's receivers are independent of one another).
+RECEIVERS = (
+    (signals.challenge_saved, encode_challenge),
+    (signals.challenge_opened, notify_challenge_opened),
+    (signals.challenge_updated, notify_challenge_updated),
+    (signals.challenge_closed, notify_challenge_closed),
+    (signals.capability_saved, encode_capability),
+    (signals.proposal_submitted, notify_proposal_submitted),
+    (signals.trial_moved, notify_trial_moved),
+)
+
+
+def connect() -> None:
+    """Connect every receiver to its signal, once per process (later calls do nothing)."""
+    global _connected
+    with _lock:
+        if _connected:
+            return
+        for signal, receiver in RECEIVERS:
+            # Module-level functions: a strong reference costs nothing and never lapses.
+            signal.connect(receiver, weak=False)
+        _connected = True
