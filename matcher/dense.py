@@ -124,13 +124,12 @@ class DenseIndex:
             # One query (the ranker's case): no stacking or gathering along an axis.
             ids = top_k(all_scores, k)
             return ids, all_scores[ids]
-        rows = all_scores
-        ids = np.stack([top_k(row, k) for row in rows]) if rows.shape[0] else np.empty((0, 0))
-        ids = ids.astype(np.int64)
-        scores = np.take_along_axis(rows, ids, axis=1)
-        if all_scores.ndim == 1:
-            return ids[0], scores[0]
-        return ids, scores
+        ids = (
+            np.stack([top_k(row, k) for row in all_scores])
+            if all_scores.shape[0]
+            else np.empty((0, 0))
+        ).astype(np.int64)
+        return ids, np.take_along_axis(all_scores, ids, axis=1)
 
     def similarity(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Inner products of one query with selected candidates.
