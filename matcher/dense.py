@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ANN_INDEXES", "DenseIndex", "HNSWIndex", "make_dense_index", "top_k"]
+__all__ = ["ANN_INDEXES", "DenseIndex", "HNSWIndex", "make_dense_index", "top_k", "unit_rows"]
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -45,6 +45,20 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         selected = np.arange(n)
     order = np.lexsort((selected, -scores[selected]))
     return selected[order].astype(np.int64)
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """L2-normalise the rows of a matrix; all-zero rows stay zero (no division by 0).
+
+    Args:
+        x: ``(n, dim)`` array.
+
+    Returns:
+        float32 array of the same shape with unit (or zero) rows.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
 def _as_queries(queries: np.ndarray) -> tuple[np.ndarray, bool]:

