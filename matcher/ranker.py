@@ -289,20 +289,25 @@ class HybridRanker:
     Args:
         config: Strategy; None means ``RankerConfig()``.
         encoder: Used when vectors are not given, and for ``best_pair`` explanations.
+
+    Attributes:
+        config: The strategy in use (never None).  A shallow copy of a fitted ranker
+            whose ``config`` is replaced by ``dataclasses.replace(ranker.config, ...)``
+            shares the fitted corpus: that is how to change query-time settings
+            (``explain_sentences``, ``max_key_terms``, ``diversity``, ``min_score``)
+            without refitting.  Settings used by :meth:`fit` (``lexical``, ``ann``,
+            ``structured_weights``, ``translation``...) need a new fit.
+        encoder: The encoder, or None.
     """
 
     def __init__(self, config: RankerConfig | None = None, encoder: Encoder | None = None) -> None:
-        self.config = config
+        self.config: RankerConfig = config if config is not None else RankerConfig()
         self.encoder = encoder
-
-    @property
-    def _config(self) -> RankerConfig:
-        return self.config if self.config is not None else RankerConfig()
 
     @property
     def translator(self) -> DictionaryTranslator | None:
         """The configured dictionary translator (``RankerConfig.translation``), or None."""
-        return get_translator(self._config.translation)
+        return get_translator(self.config.translation)
 
     def lexical_texts(self, items: Sequence[Item]) -> list[str]:
         """What the lexical index sees of items: their texts, plus glosses when translating.
@@ -324,7 +329,7 @@ class HybridRanker:
         Returns:
             ``SCORERS[config.lexical](**config.lexical_params)``.
         """
-        cfg = self._config
+        cfg = self.config
         return SCORERS[cfg.lexical](**cfg.lexical_params)
 
     def _build(
@@ -333,7 +338,7 @@ class HybridRanker:
         candidate_vectors: np.ndarray | None,
         lexical_index: LexicalIndex | None,
     ) -> _Corpus:
-        cfg = self._config
+        cfg = self.config
         n = len(candidates)
         if lexical_index is None:
             lexical_index = self.make_lexical_index().fit(self.lexical_texts(candidates))
@@ -447,7 +452,7 @@ class HybridRanker:
                 raise ValueError("pass candidates or call fit() first") from None
         else:
             corpus = self._build(candidates, candidate_vectors, lexical_index)
-        cfg = self._config
+        cfg = self.config
         empty = np.zeros(0, dtype=np.int64)
         if not len(corpus.items):
             return Scored(query, empty, np.zeros(0), np.zeros((0, len(COMPONENTS))), corpus, (empty, np.zeros(0)))
@@ -528,7 +533,7 @@ class HybridRanker:
     def _pool(
         self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray
     ) -> np.ndarray:
-        cfg = self._config
+        cfg = self.config
         n = len(corpus.items)
         if n <= cfg.pool_size:
             return np.arange(n)
@@ -546,7 +551,7 @@ class HybridRanker:
         pool: np.ndarray,
         lexical_raw: np.ndarray,
     ) -> np.ndarray:
-        cfg = self._config
+        cfg = self.config
         comps = np.zeros((pool.size, len(COMPONENTS)))
         if corpus.dense is not None and qvec is not None:
             sem = corpus.dense.similarity(qvec, pool).astype(np.float64)
@@ -576,7 +581,7 @@ class HybridRanker:
         k: int,
     ) -> np.ndarray:
         """Positions into ``pool`` of the final results, in display order."""
-        cfg = self._config
+        cfg = self.config
         exclude.add(query.key)
         order = np.lexsort((pool, -fused))  # best score first, ties by candidate index
         depth = max(k, cfg.diversity_depth) if cfg.diversity > 0 else k
@@ -610,7 +615,7 @@ class HybridRanker:
         fused: np.ndarray,
         components: np.ndarray,
     ) -> list[Match]:
-        cfg = self._config
+        cfg = self.config
         items = [corpus.items[int(pool[p])] for p in chosen]
         pairs: list[tuple[str, str, float] | None] = [None] * len(items)
         if cfg.explain_sentences and self.encoder is not None and items:

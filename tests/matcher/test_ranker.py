@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import pickle
 
 import numpy as np
@@ -286,6 +288,21 @@ def test_fit_once_equals_ad_hoc_and_pickles(
     assert _keys(restored.rank(challenge, query_vector=qvec)) == _keys(reused)
     with pytest.raises(ValueError, match="fit"):
         HybridRanker(cfg, encoder).rank(challenge)
+
+
+def test_config_is_public_and_a_copy_with_replaced_query_time_settings_shares_the_fit(
+    challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
+    assert HybridRanker(None, encoder).config == RankerConfig()
+    vectors = encoder.encode([c.text for c in capabilities])
+    fitted = HybridRanker(RankerConfig(), encoder).fit(capabilities, vectors)
+    light = copy.copy(fitted)
+    light.config = dataclasses.replace(fitted.config, explain_sentences=False)
+    full, cheap = fitted.rank(challenge), light.rank(challenge)
+    assert light.lexical_ is fitted.lexical_ and light.dense_ is fitted.dense_
+    assert fitted.config.explain_sentences and full[0].explanation.best_pair is not None
+    assert [m.key for m in cheap] == [m.key for m in full]
+    assert all(m.explanation.best_pair is None for m in cheap)
 
 
 def test_prefit_lexical_index_is_used_and_checked(
