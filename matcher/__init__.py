@@ -30,7 +30,7 @@ from .encoders import (
 from .learning import LearnedWeights, NotEnoughData, fit_weights
 from .lexical import BM25Index, LexicalIndex, TfidfIndex
 from .presets import PRESETS, preset_for
-from .ranker import HybridRanker, RankerConfig, Scored, language_offset, language_offsets
+from .ranker import HybridRanker, RankerConfig, Scored, language_offset
 from .text import dense_text, detect_language, text_hash, tokenize
 from .translate import DictionaryTranslator, TranslatingEncoder, get_translator, with_translation
 from .types import AREAS, COMPONENTS, DOMAINS, Explanation, Item, Match
@@ -66,7 +66,6 @@ __all__ = [
     "get_encoder",
     "get_translator",
     "language_offset",
-    "language_offsets",
     "preset_for",
     "text_hash",
     "tokenize",

@@ -37,7 +37,6 @@ Gain = Literal["exponential", "linear"]
 __all__ = [
     "bootstrap_ci",
     "dcg",
-    "mrr",
     "ndcg_at_k",
     "paired_bootstrap_ci",
     "recall_at_k",
@@ -123,22 +122,6 @@ def reciprocal_rank(
         if grade >= min_grade and grade > 0:
             return 1.0 / rank
     return 0.0
-
-
-def mrr(
-    rankings: Sequence[Sequence[Hashable]],
-    qrels: Sequence[Mapping[Hashable, float]],
-    min_grade: float = 1,
-    k: int | None = None,
-) -> float:
-    """Mean reciprocal rank over queries; ``rankings[i]`` is judged by ``qrels[i]``."""
-    if len(rankings) != len(qrels):
-        raise ValueError(f"{len(rankings)} rankings but {len(qrels)} qrels")
-    if not rankings:
-        return 0.0
-    return float(
-        np.mean([reciprocal_rank(r, q, min_grade, k) for r, q in zip(rankings, qrels, strict=True)])
-    )
 
 
 def bootstrap_ci(

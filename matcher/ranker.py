@@ -21,8 +21,8 @@ English translation near 0, so cross-language candidates sink. A multilingual en
 the real fix; ``RankerConfig.language_calibration`` is a hook to correct a residual
 bias: ``{"same": a, "cross": b}`` adds ``a`` to the cosine of same-language pairs and
 ``b`` to cross-language pairs; a pair key such as ``"en|zh-Hant"`` (order-insensitive)
-overrides them. ``language_offsets`` derives such offsets by mean-centering observed
-similarity distributions per language pair.
+overrides them. ``matcher.calibration`` derives such offsets from the corpus, without
+labels.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from .text import dense_text, surface_forms
 from .translate import DictionaryTranslator, get_translator
 from .types import COMPONENTS, Explanation, Item, Match
 
-__all__ = ["HybridRanker", "RankerConfig", "Scored", "language_offset", "language_offsets"]
+__all__ = ["HybridRanker", "RankerConfig", "Scored", "language_offset"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {"semantic": 0.6, "lexical": 0.25, "structured": 0.15}
 
@@ -199,29 +199,6 @@ def language_offset(calibration: Mapping[str, float] | None, lang_a: str, lang_b
     if pair in calibration:
         return float(calibration[pair])
     return float(calibration.get("same" if lang_a == lang_b else "cross", 0.0))
-
-
-def language_offsets(
-    scores_by_relation: Mapping[str, Iterable[float]], reference: str = "same"
-) -> dict[str, float]:
-    """Mean-centre similarity distributions onto a reference relation.
-
-    Feed cosines of comparable pairs (e.g. known matches, or random pairs) grouped by
-    ``"same"``, ``"cross"`` or pair keys like ``"en|zh-Hant"``; the result shifts each
-    group's mean onto the reference group's mean and can be used as
-    ``RankerConfig.language_calibration``.
-
-    Args:
-        scores_by_relation: Relation key -> observed cosines.
-        reference: Key whose mean is the target.
-
-    Returns:
-        Relation key -> additive offset (the reference gets 0).
-    """
-    means = {k: float(np.mean(list(v))) for k, v in scores_by_relation.items()}
-    if reference not in means:
-        raise ValueError(f"reference {reference!r} not among {sorted(means)}")
-    return {k: means[reference] - m for k, m in means.items()}
 
 
 @dataclass

@@ -16,7 +16,6 @@ from matcher import (
     Match,
     RankerConfig,
     language_offset,
-    language_offsets,
 )
 from matcher.diversity import mmr
 from matcher.encoders import HashingEncoder
@@ -368,9 +367,6 @@ def test_language_calibration_shifts_cross_language_semantic() -> None:
     assert language_offset({"same": 0.1, "en|zh-Hant": 0.3}, "zh-Hant", "en") == 0.3
     assert language_offset({"same": 0.1}, "en", "en") == 0.1
     assert language_offset(None, "en", "zh-Hant") == 0.0
-    assert language_offsets({"same": [0.5, 0.7], "cross": [0.1, 0.3]}) == pytest.approx(
-        {"same": 0.0, "cross": 0.4}
-    )
 
 
 def test_min_score_filters(
