@@ -58,7 +58,8 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    unit: np.ndarray = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    return unit
 
 
 def _as_queries(queries: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -111,6 +112,7 @@ class DenseIndex:
             ``(n,)`` or ``(m, n)`` float32 scores.
         """
         q, single = _as_queries(queries)
+        out: np.ndarray
         if self.vectors_.dtype == np.float32:
             # One query: a matrix-vector product (gemv), cheaper to set up than gemm.
             out = (self.vectors_ @ q[0])[None, :] if single else q @ self.vectors_.T
@@ -274,7 +276,7 @@ class HNSWIndex:
 
 
 #: Dense index registry: ``RankerConfig.ann`` value -> class (None means exact).
-ANN_INDEXES: dict[str | None, type[Any]] = {
+ANN_INDEXES: dict[str | None, type[DenseIndex | HNSWIndex]] = {
     None: DenseIndex,
     "exact": DenseIndex,
     "hnsw": HNSWIndex,

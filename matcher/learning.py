@@ -137,7 +137,7 @@ def fit_weights(
     if positive.sum() <= 0:
         raise NotEnoughData("no component score is positively associated with approval")
     weights = positive / positive.sum()
-    payload = {
+    payload: dict[str, Any] = {
         "weights": {c: round(float(w), 6) for c, w in zip(COMPONENTS, weights, strict=True)},
         "coef": {c: float(v) for c, v in zip(COMPONENTS, coef, strict=True)},
         "intercept": float(model.intercept_[0]),

@@ -28,11 +28,13 @@ least ``min_grade`` (default 1, i.e. partial fits count).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
 Gain = Literal["exponential", "linear"]
+#: A candidate key (an id); ``ranked`` and ``qrels`` of one call use the same kind.
+K = TypeVar("K", bound=Hashable)
 
 __all__ = [
     "bootstrap_ci",
@@ -50,13 +52,14 @@ def _check_k(k: int) -> int:
     return int(k)
 
 
-def _dedup(ranked: Sequence[Hashable]) -> list[Hashable]:
+def _dedup(ranked: Sequence[K]) -> list[K]:
     return list(dict.fromkeys(ranked))
 
 
 def _gains(grades: np.ndarray, gain: Gain) -> np.ndarray:
     if gain == "exponential":
-        return np.exp2(grades) - 1.0
+        gains: np.ndarray = np.exp2(grades) - 1.0
+        return gains
     if gain == "linear":
         return grades
     raise ValueError(f"gain must be 'exponential' or 'linear', got {gain!r}")
@@ -76,8 +79,8 @@ def dcg(grades: Sequence[float], k: int | None = None, gain: Gain = "exponential
 
 
 def ndcg_at_k(
-    ranked: Sequence[Hashable],
-    qrels: Mapping[Hashable, float],
+    ranked: Sequence[K],
+    qrels: Mapping[K, float],
     k: int = 10,
     gain: Gain = "exponential",
 ) -> float:
@@ -93,8 +96,8 @@ def ndcg_at_k(
 
 
 def recall_at_k(
-    ranked: Sequence[Hashable],
-    qrels: Mapping[Hashable, float],
+    ranked: Sequence[K],
+    qrels: Mapping[K, float],
     k: int = 10,
     min_grade: float = 1,
 ) -> float:
@@ -108,8 +111,8 @@ def recall_at_k(
 
 
 def reciprocal_rank(
-    ranked: Sequence[Hashable],
-    qrels: Mapping[Hashable, float],
+    ranked: Sequence[K],
+    qrels: Mapping[K, float],
     min_grade: float = 1,
     k: int | None = None,
 ) -> float:
@@ -125,7 +128,7 @@ def reciprocal_rank(
 
 
 def bootstrap_ci(
-    values: Sequence[float],
+    values: Sequence[float] | np.ndarray,
     confidence: float = 0.95,
     n_resamples: int = 2000,
     random_state: int | np.random.Generator | None = None,

@@ -579,7 +579,8 @@ class HybridRanker:
         if cfg.diversity > 0 and corpus.dense is not None and head.size > 1:
             vectors = corpus.dense.get_vectors(pool[head])
             picked = mmr(fused[head], vectors, cfg.diversity, k, threshold=cfg.diversity_threshold)
-            return head[picked]
+            diverse: np.ndarray = head[picked]
+            return diverse
         return head[:k]
 
     def _matches(

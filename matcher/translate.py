@@ -429,4 +429,5 @@ class TranslatingEncoder(WrappingEncoder):
         out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
         np.add.at(out, np.asarray(owners), vectors)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        unit: np.ndarray = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        return unit
