@@ -62,12 +62,23 @@ class Encoder(Protocol):
     model_id: str
 
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        """Embedding dimension."""
+        ...
 
     def encode(
         self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
     ) -> np.ndarray:
-        """Encode texts into float32, L2-normalised rows of shape ``(len(texts), dim)``."""
+        """Encode texts.
+
+        Args:
+            texts: Texts to encode.
+            role: ``"query"`` or ``"passage"`` (asymmetric models encode them differently).
+            batch_size: Encoding batch size.
+
+        Returns:
+            float32 array ``(len(texts), dim)`` with L2-normalised (or zero) rows.
+        """
         ...
 
 

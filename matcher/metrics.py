@@ -66,7 +66,16 @@ def _gains(grades: np.ndarray, gain: Gain) -> np.ndarray:
 
 
 def dcg(grades: Sequence[float], k: int | None = None, gain: Gain = "exponential") -> float:
-    """Discounted cumulative gain of grades listed in rank order (rank 1 first)."""
+    """Discounted cumulative gain of grades listed in rank order (rank 1 first).
+
+    Args:
+        grades: Non-negative grades, best-ranked first.
+        k: Cut-off (None = all).
+        gain: ``"exponential"`` (``2**grade - 1``) or ``"linear"``.
+
+    Returns:
+        The DCG (0.0 for no grades).
+    """
     g = np.asarray(grades, dtype=np.float64)
     if k is not None:
         g = g[: _check_k(k)]
@@ -84,7 +93,17 @@ def ndcg_at_k(
     k: int = 10,
     gain: Gain = "exponential",
 ) -> float:
-    """Normalised DCG of the top ``k`` of ``ranked`` against graded ``qrels``."""
+    """Normalised DCG of the top ``k`` of ``ranked`` against graded ``qrels``.
+
+    Args:
+        ranked: Candidate keys, best first.
+        qrels: Candidate key -> grade.
+        k: Cut-off.
+        gain: ``"exponential"`` or ``"linear"``.
+
+    Returns:
+        nDCG@k in 0..1 (0.0 when nothing is relevant).
+    """
     k = _check_k(k)
     ideal_grades = sorted((float(v) for v in qrels.values() if v > 0), reverse=True)
     ideal = dcg(ideal_grades, k, gain)
@@ -101,7 +120,17 @@ def recall_at_k(
     k: int = 10,
     min_grade: float = 1,
 ) -> float:
-    """Share of the relevant candidates (grade >= ``min_grade``) found in the top ``k``."""
+    """Share of the relevant candidates (grade >= ``min_grade``) found in the top ``k``.
+
+    Args:
+        ranked: Candidate keys, best first.
+        qrels: Candidate key -> grade.
+        k: Cut-off.
+        min_grade: Lowest grade that counts as relevant.
+
+    Returns:
+        Recall@k in 0..1 (0.0 when nothing is relevant).
+    """
     k = _check_k(k)
     relevant = {key for key, grade in qrels.items() if grade >= min_grade and grade > 0}
     if not relevant:
@@ -116,7 +145,17 @@ def reciprocal_rank(
     min_grade: float = 1,
     k: int | None = None,
 ) -> float:
-    """1 / rank of the first relevant candidate (0.0 if none within the cut-off ``k``)."""
+    """1 / rank of the first relevant candidate.
+
+    Args:
+        ranked: Candidate keys, best first.
+        qrels: Candidate key -> grade.
+        min_grade: Lowest grade that counts as relevant.
+        k: Cut-off (None = the whole ranking).
+
+    Returns:
+        The reciprocal rank, 0.0 if no relevant candidate is within the cut-off.
+    """
     top = _dedup(ranked)
     if k is not None:
         top = top[: _check_k(k)]
@@ -143,6 +182,16 @@ def bootstrap_ci(
     ``statistic``, if given, receives a ``(n_resamples, n_cases)`` array and must
     return one value per row.  ``random_state`` makes the interval reproducible.
     One case gives a zero-width interval; no case gives ``(nan, nan)``.
+
+    Args:
+        values: One score per case.
+        confidence: Confidence level in (0, 1).
+        n_resamples: Bootstrap resamples.
+        random_state: Seed or generator.
+        statistic: Row-wise statistic of the resamples; default the mean.
+
+    Returns:
+        ``(low, high)``.
     """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
@@ -170,8 +219,17 @@ def paired_bootstrap_ci(
     """Mean of ``a - b`` over paired cases and its bootstrap interval.
 
     Use it to compare two rankers on the same queries: if the interval excludes
-    0 the difference is unlikely to be resampling noise.  Returns
-    ``(mean_difference, low, high)``.
+    0 the difference is unlikely to be resampling noise.
+
+    Args:
+        a: One score per case.
+        b: The other ranker's scores of the same cases, in the same order.
+        confidence: Confidence level in (0, 1).
+        n_resamples: Bootstrap resamples.
+        random_state: Seed or generator.
+
+    Returns:
+        ``(mean_difference, low, high)``.
     """
     xa = np.asarray(a, dtype=np.float64).ravel()
     xb = np.asarray(b, dtype=np.float64).ravel()

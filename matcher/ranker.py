@@ -416,7 +416,21 @@ class HybridRanker:
         lexical_index: LexicalIndex | None = None,
     ) -> Scored:
         """Score a query against the candidates (pool, components, fusion), once for any
-        exclusions and sizes asked of :meth:`select` later. Arguments as in :meth:`rank`.
+        exclusions and sizes asked of :meth:`select` later.
+
+        Args:
+            query: The query item.
+            candidates: Candidates; None means the corpus given to :meth:`fit`.
+            query_vector: ``(dim,)`` query-role vector; encoded when None.
+            candidate_vectors: ``(n, dim)`` passage vectors (ad hoc mode only).
+            lexical_index: Prefitted index on the candidates' texts (ad hoc mode only).
+
+        Returns:
+            The scored query, for :meth:`select` or :meth:`best_of_groups`.
+
+        Raises:
+            ValueError: Without candidates before :meth:`fit`, or without vectors or
+                an encoder when the semantic component is weighted.
         """
         if candidates is None:
             if candidate_vectors is not None or lexical_index is not None:

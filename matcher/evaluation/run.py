@@ -94,8 +94,13 @@ def variant_configs(base: RankerConfig | None = None) -> dict[str, RankerConfig]
 def resolve_encoder(encoder: Encoder | str | None) -> Encoder:
     """Accept an encoder, a registry name or model path, or None (bundled default).
 
-    Names of the multilingual encoders in :mod:`matcher.multilingual_encoders`
-    (``"multilingual-e5-small"``, ``"use-multilingual"``) work too.
+    Args:
+        encoder: An encoder (returned as is), a name for ``get_encoder`` — the
+            multilingual ``"multilingual-e5-small"`` and ``"use-multilingual"`` too — or
+            None.
+
+    Returns:
+        The encoder.
     """
     if encoder is None or isinstance(encoder, str):
         return get_encoder(encoder)
