@@ -194,7 +194,7 @@ def embedding_like(n: int, seed: int, chunk: int = 100_000) -> np.ndarray:
 
 def bench_encoders(quick: bool) -> list[list[Any]]:
     from matcher import dense_text, get_encoder
-    from matcher.crosslingual import MultilingualE5Encoder, UniversalSentenceEncoder
+    from matcher.multilingual_encoders import MultilingualE5Encoder, UniversalSentenceEncoder
 
     data = json.loads((ROOT / "data/eval/dev_cases.json").read_text(encoding="utf-8"))
     texts = [dense_text(c.get("title", ""), c.get("description", "")) for c in data["challenges"]]

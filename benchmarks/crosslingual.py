@@ -41,15 +41,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np
 
 from matcher import HybridRanker, dense_text, get_encoder
-from matcher.crosslingual import (
-    LanguageCentering,
-    alignment_offset,
-    calibration_offsets,
-    language_family,
-)
+from matcher.calibration import alignment_offset, calibration_offsets
+from matcher.centering import LanguageCentering
 from matcher.encoders import CachingEncoder
 from matcher.evaluation import evaluate, load_cases, variant_configs
 from matcher.metrics import ndcg_at_k
+from matcher.text import language_family
 
 PAIRS = [
     ("Online application for a private clinic licence.", "私家診所牌照網上申請。"),

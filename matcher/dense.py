@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ANN_INDEXES", "DenseIndex", "HNSWIndex", "make_dense_index", "top_k"]
+__all__ = ["ANN_INDEXES", "DenseIndex", "HNSWIndex", "make_dense_index", "top_k", "unit_rows"]
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -45,6 +45,21 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         selected = np.arange(n)
     order = np.lexsort((selected, -scores[selected]))
     return selected[order].astype(np.int64)
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """L2-normalise the rows of a matrix; all-zero rows stay zero (no division by 0).
+
+    Args:
+        x: ``(n, dim)`` array.
+
+    Returns:
+        float32 array of the same shape with unit (or zero) rows.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    unit: np.ndarray = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    return unit
 
 
 def _as_queries(queries: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -97,6 +112,7 @@ class DenseIndex:
             ``(n,)`` or ``(m, n)`` float32 scores.
         """
         q, single = _as_queries(queries)
+        out: np.ndarray
         if self.vectors_.dtype == np.float32:
             # One query: a matrix-vector product (gemv), cheaper to set up than gemm.
             out = (self.vectors_ @ q[0])[None, :] if single else q @ self.vectors_.T
@@ -124,13 +140,12 @@ class DenseIndex:
             # One query (the ranker's case): no stacking or gathering along an axis.
             ids = top_k(all_scores, k)
             return ids, all_scores[ids]
-        rows = all_scores
-        ids = np.stack([top_k(row, k) for row in rows]) if rows.shape[0] else np.empty((0, 0))
-        ids = ids.astype(np.int64)
-        scores = np.take_along_axis(rows, ids, axis=1)
-        if all_scores.ndim == 1:
-            return ids[0], scores[0]
-        return ids, scores
+        ids = (
+            np.stack([top_k(row, k) for row in all_scores])
+            if all_scores.shape[0]
+            else np.empty((0, 0))
+        ).astype(np.int64)
+        return ids, np.take_along_axis(all_scores, ids, axis=1)
 
     def similarity(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Inner products of one query with selected candidates.
@@ -261,7 +276,7 @@ class HNSWIndex:
 
 
 #: Dense index registry: ``RankerConfig.ann`` value -> class (None means exact).
-ANN_INDEXES: dict[str | None, type[Any]] = {
+ANN_INDEXES: dict[str | None, type[DenseIndex | HNSWIndex]] = {
     None: DenseIndex,
     "exact": DenseIndex,
     "hnsw": HNSWIndex,

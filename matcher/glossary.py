@@ -209,7 +209,15 @@ class Glossary:
 
 
 def build_glossary(pairs: Iterable[tuple[str, str]]) -> Glossary:
-    """Build a :class:`Glossary` from ``(english variants separated by "|", chinese)``."""
+    """Build a :class:`Glossary` from term pairs.
+
+    Args:
+        pairs: ``(english variants separated by "|", chinese)`` pairs, e.g.
+            ``("clinic|clinics", "診所")``.
+
+    Returns:
+        The glossary, both directions normalised as the tokenizer sees text.
+    """
     en_to_zh: dict[str, list[str]] = {}
     zh_to_en: dict[str, list[str]] = {}
     for english, chinese in pairs:

@@ -55,19 +55,6 @@ class LearnedWeights:
     version: str
     schema: int = SCHEMA
 
-    def predict_proba(self, components: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
-        """Probability of approval for component rows.
-
-        Args:
-            components: ``(n, 3)`` in ``COMPONENTS`` order.
-
-        Returns:
-            ``(n,)`` probabilities.
-        """
-        x = np.asarray(components, dtype=np.float64)
-        z = x @ np.array([self.coef[c] for c in COMPONENTS]) + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
-
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict for persistence.
 
@@ -150,7 +137,7 @@ def fit_weights(
     if positive.sum() <= 0:
         raise NotEnoughData("no component score is positively associated with approval")
     weights = positive / positive.sum()
-    payload = {
+    payload: dict[str, Any] = {
         "weights": {c: round(float(w), 6) for c, w in zip(COMPONENTS, weights, strict=True)},
         "coef": {c: float(v) for c, v in zip(COMPONENTS, coef, strict=True)},
         "intercept": float(model.intercept_[0]),

@@ -97,7 +97,7 @@ class LexicalIndex(ABC):
             the document; the contributions sum to ``score(query)[doc]``.
         """
         cols, weights = self.query_terms(query) if isinstance(query, str) else query
-        if cols.size == 0:
+        if cols.size == 0 or self.doc_matrix_ is None:
             return []
         # Slice the CSR arrays directly: scipy's row indexing costs ~1 ms per call.
         start, stop = self.doc_matrix_.indptr[doc], self.doc_matrix_.indptr[doc + 1]

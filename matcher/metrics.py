@@ -28,16 +28,17 @@ least ``min_grade`` (default 1, i.e. partial fits count).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
 Gain = Literal["exponential", "linear"]
+#: A candidate key (an id); ``ranked`` and ``qrels`` of one call use the same kind.
+K = TypeVar("K", bound=Hashable)
 
 __all__ = [
     "bootstrap_ci",
     "dcg",
-    "mrr",
     "ndcg_at_k",
     "paired_bootstrap_ci",
     "recall_at_k",
@@ -51,20 +52,30 @@ def _check_k(k: int) -> int:
     return int(k)
 
 
-def _dedup(ranked: Sequence[Hashable]) -> list[Hashable]:
+def _dedup(ranked: Sequence[K]) -> list[K]:
     return list(dict.fromkeys(ranked))
 
 
 def _gains(grades: np.ndarray, gain: Gain) -> np.ndarray:
     if gain == "exponential":
-        return np.exp2(grades) - 1.0
+        gains: np.ndarray = np.exp2(grades) - 1.0
+        return gains
     if gain == "linear":
         return grades
     raise ValueError(f"gain must be 'exponential' or 'linear', got {gain!r}")
 
 
 def dcg(grades: Sequence[float], k: int | None = None, gain: Gain = "exponential") -> float:
-    """Discounted cumulative gain of grades listed in rank order (rank 1 first)."""
+    """Discounted cumulative gain of grades listed in rank order (rank 1 first).
+
+    Args:
+        grades: Non-negative grades, best-ranked first.
+        k: Cut-off (None = all).
+        gain: ``"exponential"`` (``2**grade - 1``) or ``"linear"``.
+
+    Returns:
+        The DCG (0.0 for no grades).
+    """
     g = np.asarray(grades, dtype=np.float64)
     if k is not None:
         g = g[: _check_k(k)]
@@ -77,12 +88,22 @@ def dcg(grades: Sequence[float], k: int | None = None, gain: Gain = "exponential
 
 
 def ndcg_at_k(
-    ranked: Sequence[Hashable],
-    qrels: Mapping[Hashable, float],
+    ranked: Sequence[K],
+    qrels: Mapping[K, float],
     k: int = 10,
     gain: Gain = "exponential",
 ) -> float:
-    """Normalised DCG of the top ``k`` of ``ranked`` against graded ``qrels``."""
+    """Normalised DCG of the top ``k`` of ``ranked`` against graded ``qrels``.
+
+    Args:
+        ranked: Candidate keys, best first.
+        qrels: Candidate key -> grade.
+        k: Cut-off.
+        gain: ``"exponential"`` or ``"linear"``.
+
+    Returns:
+        nDCG@k in 0..1 (0.0 when nothing is relevant).
+    """
     k = _check_k(k)
     ideal_grades = sorted((float(v) for v in qrels.values() if v > 0), reverse=True)
     ideal = dcg(ideal_grades, k, gain)
@@ -94,12 +115,22 @@ def ndcg_at_k(
 
 
 def recall_at_k(
-    ranked: Sequence[Hashable],
-    qrels: Mapping[Hashable, float],
+    ranked: Sequence[K],
+    qrels: Mapping[K, float],
     k: int = 10,
     min_grade: float = 1,
 ) -> float:
-    """Share of the relevant candidates (grade >= ``min_grade``) found in the top ``k``."""
+    """Share of the relevant candidates (grade >= ``min_grade``) found in the top ``k``.
+
+    Args:
+        ranked: Candidate keys, best first.
+        qrels: Candidate key -> grade.
+        k: Cut-off.
+        min_grade: Lowest grade that counts as relevant.
+
+    Returns:
+        Recall@k in 0..1 (0.0 when nothing is relevant).
+    """
     k = _check_k(k)
     relevant = {key for key, grade in qrels.items() if grade >= min_grade and grade > 0}
     if not relevant:
@@ -109,12 +140,22 @@ def recall_at_k(
 
 
 def reciprocal_rank(
-    ranked: Sequence[Hashable],
-    qrels: Mapping[Hashable, float],
+    ranked: Sequence[K],
+    qrels: Mapping[K, float],
     min_grade: float = 1,
     k: int | None = None,
 ) -> float:
-    """1 / rank of the first relevant candidate (0.0 if none within the cut-off ``k``)."""
+    """1 / rank of the first relevant candidate.
+
+    Args:
+        ranked: Candidate keys, best first.
+        qrels: Candidate key -> grade.
+        min_grade: Lowest grade that counts as relevant.
+        k: Cut-off (None = the whole ranking).
+
+    Returns:
+        The reciprocal rank, 0.0 if no relevant candidate is within the cut-off.
+    """
     top = _dedup(ranked)
     if k is not None:
         top = top[: _check_k(k)]
@@ -125,24 +166,8 @@ def reciprocal_rank(
     return 0.0
 
 
-def mrr(
-    rankings: Sequence[Sequence[Hashable]],
-    qrels: Sequence[Mapping[Hashable, float]],
-    min_grade: float = 1,
-    k: int | None = None,
-) -> float:
-    """Mean reciprocal rank over queries; ``rankings[i]`` is judged by ``qrels[i]``."""
-    if len(rankings) != len(qrels):
-        raise ValueError(f"{len(rankings)} rankings but {len(qrels)} qrels")
-    if not rankings:
-        return 0.0
-    return float(
-        np.mean([reciprocal_rank(r, q, min_grade, k) for r, q in zip(rankings, qrels, strict=True)])
-    )
-
-
 def bootstrap_ci(
-    values: Sequence[float],
+    values: Sequence[float] | np.ndarray,
     confidence: float = 0.95,
     n_resamples: int = 2000,
     random_state: int | np.random.Generator | None = None,
@@ -157,6 +182,16 @@ def bootstrap_ci(
     ``statistic``, if given, receives a ``(n_resamples, n_cases)`` array and must
     return one value per row.  ``random_state`` makes the interval reproducible.
     One case gives a zero-width interval; no case gives ``(nan, nan)``.
+
+    Args:
+        values: One score per case.
+        confidence: Confidence level in (0, 1).
+        n_resamples: Bootstrap resamples.
+        random_state: Seed or generator.
+        statistic: Row-wise statistic of the resamples; default the mean.
+
+    Returns:
+        ``(low, high)``.
     """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
@@ -184,8 +219,17 @@ def paired_bootstrap_ci(
     """Mean of ``a - b`` over paired cases and its bootstrap interval.
 
     Use it to compare two rankers on the same queries: if the interval excludes
-    0 the difference is unlikely to be resampling noise.  Returns
-    ``(mean_difference, low, high)``.
+    0 the difference is unlikely to be resampling noise.
+
+    Args:
+        a: One score per case.
+        b: The other ranker's scores of the same cases, in the same order.
+        confidence: Confidence level in (0, 1).
+        n_resamples: Bootstrap resamples.
+        random_state: Seed or generator.
+
+    Returns:
+        ``(mean_difference, low, high)``.
     """
     xa = np.asarray(a, dtype=np.float64).ravel()
     xb = np.asarray(b, dtype=np.float64).ravel()

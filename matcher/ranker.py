@@ -21,8 +21,8 @@ English translation near 0, so cross-language candidates sink. A multilingual en
 the real fix; ``RankerConfig.language_calibration`` is a hook to correct a residual
 bias: ``{"same": a, "cross": b}`` adds ``a`` to the cosine of same-language pairs and
 ``b`` to cross-language pairs; a pair key such as ``"en|zh-Hant"`` (order-insensitive)
-overrides them. ``language_offsets`` derives such offsets by mean-centering observed
-similarity distributions per language pair.
+overrides them. ``matcher.calibration`` derives such offsets from the corpus, without
+labels.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from .text import dense_text, surface_forms
 from .translate import DictionaryTranslator, get_translator
 from .types import COMPONENTS, Explanation, Item, Match
 
-__all__ = ["HybridRanker", "RankerConfig", "Scored", "language_offset", "language_offsets"]
+__all__ = ["HybridRanker", "RankerConfig", "Scored", "language_offset"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {"semantic": 0.6, "lexical": 0.25, "structured": 0.15}
 
@@ -201,29 +201,6 @@ def language_offset(calibration: Mapping[str, float] | None, lang_a: str, lang_b
     return float(calibration.get("same" if lang_a == lang_b else "cross", 0.0))
 
 
-def language_offsets(
-    scores_by_relation: Mapping[str, Iterable[float]], reference: str = "same"
-) -> dict[str, float]:
-    """Mean-centre similarity distributions onto a reference relation.
-
-    Feed cosines of comparable pairs (e.g. known matches, or random pairs) grouped by
-    ``"same"``, ``"cross"`` or pair keys like ``"en|zh-Hant"``; the result shifts each
-    group's mean onto the reference group's mean and can be used as
-    ``RankerConfig.language_calibration``.
-
-    Args:
-        scores_by_relation: Relation key -> observed cosines.
-        reference: Key whose mean is the target.
-
-    Returns:
-        Relation key -> additive offset (the reference gets 0).
-    """
-    means = {k: float(np.mean(list(v))) for k, v in scores_by_relation.items()}
-    if reference not in means:
-        raise ValueError(f"reference {reference!r} not among {sorted(means)}")
-    return {k: means[reference] - m for k, m in means.items()}
-
-
 @dataclass
 class _Corpus:
     items: Sequence[Item]
@@ -289,20 +266,25 @@ class HybridRanker:
     Args:
         config: Strategy; None means ``RankerConfig()``.
         encoder: Used when vectors are not given, and for ``best_pair`` explanations.
+
+    Attributes:
+        config: The strategy in use (never None).  A shallow copy of a fitted ranker
+            whose ``config`` is replaced by ``dataclasses.replace(ranker.config, ...)``
+            shares the fitted corpus: that is how to change query-time settings
+            (``explain_sentences``, ``max_key_terms``, ``diversity``, ``min_score``)
+            without refitting.  Settings used by :meth:`fit` (``lexical``, ``ann``,
+            ``structured_weights``, ``translation``...) need a new fit.
+        encoder: The encoder, or None.
     """
 
     def __init__(self, config: RankerConfig | None = None, encoder: Encoder | None = None) -> None:
-        self.config = config
+        self.config: RankerConfig = config if config is not None else RankerConfig()
         self.encoder = encoder
-
-    @property
-    def _config(self) -> RankerConfig:
-        return self.config if self.config is not None else RankerConfig()
 
     @property
     def translator(self) -> DictionaryTranslator | None:
         """The configured dictionary translator (``RankerConfig.translation``), or None."""
-        return get_translator(self._config.translation)
+        return get_translator(self.config.translation)
 
     def lexical_texts(self, items: Sequence[Item]) -> list[str]:
         """What the lexical index sees of items: their texts, plus glosses when translating.
@@ -324,7 +306,7 @@ class HybridRanker:
         Returns:
             ``SCORERS[config.lexical](**config.lexical_params)``.
         """
-        cfg = self._config
+        cfg = self.config
         return SCORERS[cfg.lexical](**cfg.lexical_params)
 
     def _build(
@@ -333,7 +315,7 @@ class HybridRanker:
         candidate_vectors: np.ndarray | None,
         lexical_index: LexicalIndex | None,
     ) -> _Corpus:
-        cfg = self._config
+        cfg = self.config
         n = len(candidates)
         if lexical_index is None:
             lexical_index = self.make_lexical_index().fit(self.lexical_texts(candidates))
@@ -434,7 +416,21 @@ class HybridRanker:
         lexical_index: LexicalIndex | None = None,
     ) -> Scored:
         """Score a query against the candidates (pool, components, fusion), once for any
-        exclusions and sizes asked of :meth:`select` later. Arguments as in :meth:`rank`.
+        exclusions and sizes asked of :meth:`select` later.
+
+        Args:
+            query: The query item.
+            candidates: Candidates; None means the corpus given to :meth:`fit`.
+            query_vector: ``(dim,)`` query-role vector; encoded when None.
+            candidate_vectors: ``(n, dim)`` passage vectors (ad hoc mode only).
+            lexical_index: Prefitted index on the candidates' texts (ad hoc mode only).
+
+        Returns:
+            The scored query, for :meth:`select` or :meth:`best_of_groups`.
+
+        Raises:
+            ValueError: Without candidates before :meth:`fit`, or without vectors or
+                an encoder when the semantic component is weighted.
         """
         if candidates is None:
             if candidate_vectors is not None or lexical_index is not None:
@@ -447,7 +443,7 @@ class HybridRanker:
                 raise ValueError("pass candidates or call fit() first") from None
         else:
             corpus = self._build(candidates, candidate_vectors, lexical_index)
-        cfg = self._config
+        cfg = self.config
         empty = np.zeros(0, dtype=np.int64)
         if not len(corpus.items):
             return Scored(query, empty, np.zeros(0), np.zeros((0, len(COMPONENTS))), corpus, (empty, np.zeros(0)))
@@ -528,7 +524,7 @@ class HybridRanker:
     def _pool(
         self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray
     ) -> np.ndarray:
-        cfg = self._config
+        cfg = self.config
         n = len(corpus.items)
         if n <= cfg.pool_size:
             return np.arange(n)
@@ -546,7 +542,7 @@ class HybridRanker:
         pool: np.ndarray,
         lexical_raw: np.ndarray,
     ) -> np.ndarray:
-        cfg = self._config
+        cfg = self.config
         comps = np.zeros((pool.size, len(COMPONENTS)))
         if corpus.dense is not None and qvec is not None:
             sem = corpus.dense.similarity(qvec, pool).astype(np.float64)
@@ -576,7 +572,7 @@ class HybridRanker:
         k: int,
     ) -> np.ndarray:
         """Positions into ``pool`` of the final results, in display order."""
-        cfg = self._config
+        cfg = self.config
         exclude.add(query.key)
         order = np.lexsort((pool, -fused))  # best score first, ties by candidate index
         depth = max(k, cfg.diversity_depth) if cfg.diversity > 0 else k
@@ -597,7 +593,8 @@ class HybridRanker:
         if cfg.diversity > 0 and corpus.dense is not None and head.size > 1:
             vectors = corpus.dense.get_vectors(pool[head])
             picked = mmr(fused[head], vectors, cfg.diversity, k, threshold=cfg.diversity_threshold)
-            return head[picked]
+            diverse: np.ndarray = head[picked]
+            return diverse
         return head[:k]
 
     def _matches(
@@ -610,7 +607,7 @@ class HybridRanker:
         fused: np.ndarray,
         components: np.ndarray,
     ) -> list[Match]:
-        cfg = self._config
+        cfg = self.config
         items = [corpus.items[int(pool[p])] for p in chosen]
         pairs: list[tuple[str, str, float] | None] = [None] * len(items)
         if cfg.explain_sentences and self.encoder is not None and items:

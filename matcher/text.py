@@ -25,6 +25,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 __all__ = [
     "dense_text",
     "detect_language",
+    "language_family",
     "normalize",
     "split_sentences",
     "surface_forms",
@@ -162,6 +163,21 @@ def detect_language(text: str) -> str:
         return "en"
     cjk = len(_CJK_RE.findall(text))
     return "zh-Hant" if cjk / letters >= 0.2 else "en"
+
+
+def language_family(language: str | None) -> str:
+    """Collapse a language tag to ``"en"``, ``"zh"`` or the lower-cased tag itself.
+
+    Args:
+        language: A BCP 47-ish tag such as ``"en"``, ``"en-GB"``, ``"zh-Hant"``, ``"zh_HK"``.
+
+    Returns:
+        ``"en"``, ``"zh"``, ``"und"`` for empty input, or the tag's primary subtag.
+    """
+    if not language:
+        return "und"
+    primary = str(language).replace("_", "-").split("-")[0].strip().lower()
+    return primary or "und"
 
 
 def text_hash(model_id: str, text: str, role: str = "passage") -> str:

@@ -236,7 +236,15 @@ class DictionaryTranslator:
         return words
 
     def senses(self, word: str) -> tuple[str, ...]:
-        """The English senses kept for one dictionary word (empty if unknown)."""
+        """The English senses kept for one dictionary word.
+
+        Args:
+            word: A Chinese word as :meth:`segment` returns it.
+
+        Returns:
+            Up to ``max_senses`` senses (``max_senses_single`` for one character);
+            empty if the word is unknown.
+        """
         entries = self.entries
         found = entries.get(word) or entries.get(word.translate(self.variants), ())
         return found[: self.max_senses if len(word) > 1 else self.max_senses_single]
@@ -391,8 +399,15 @@ class TranslatingEncoder(WrappingEncoder):
         self.model_id = f"{encoder.model_id}+{self.translator.fingerprint}-c{chunk_words or 0}"
 
     def chunks(self, view: str) -> list[str]:
-        """Split an English view into chunks of whole sentences of at most
-        ``chunk_words`` words (a longer sentence is a chunk of its own)."""
+        """Split an English view into chunks of whole sentences.
+
+        Args:
+            view: An English view of a text.
+
+        Returns:
+            Chunks of at most ``chunk_words`` words (a longer sentence is a chunk of
+            its own); ``[view]`` when it is short enough or chunking is off.
+        """
         if not self.chunk_words or len(view.split()) <= self.chunk_words:
             return [view]
         out: list[str] = []
@@ -414,8 +429,17 @@ class TranslatingEncoder(WrappingEncoder):
     def encode(
         self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
     ) -> np.ndarray:
-        """Encode the English views of ``texts`` with the inner encoder (long translated
-        views as the normalised mean of their chunks)."""
+        """Encode the English views of ``texts`` with the inner encoder.
+
+        Args:
+            texts: Texts to encode (Chinese ones are replaced by their English view).
+            role: ``"query"`` or ``"passage"``.
+            batch_size: Batch size for the inner encoder.
+
+        Returns:
+            float32 array ``(len(texts), dim)``; a long translated view is encoded as
+            the normalised mean of its chunks.
+        """
         pieces: list[str] = []
         owners: list[int] = []
         for i, text in enumerate(texts):
@@ -429,4 +453,5 @@ class TranslatingEncoder(WrappingEncoder):
         out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
         np.add.at(out, np.asarray(owners), vectors)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        unit: np.ndarray = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        return unit

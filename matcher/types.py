@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["AREAS", "COMPONENTS", "DOMAINS", "Explanation", "Item", "Match"]
+__all__ = ["AREAS", "COMPONENTS", "DOMAINS", "Explanation", "Item", "Match", "Role"]
 
 #: Business domains a challenge or capability can be filed under.
 DOMAINS: tuple[str, ...] = (
@@ -22,6 +22,8 @@ DOMAINS: tuple[str, ...] = (
 AREAS: tuple[str, ...] = ("regulation", "protection_promotion", "administration", "dental_clinical")
 #: Score components, in the column order used by fusion and by ``matcher.learning``.
 COMPONENTS: tuple[str, ...] = ("semantic", "lexical", "structured")
+#: What a text is encoded as: asymmetric models (e5) embed queries and passages differently.
+Role = Literal["query", "passage"]
 
 
 def _frozen(values: Iterable[str] | None, *, lower: bool = False) -> frozenset[str]:

@@ -51,7 +51,7 @@ class Config:
     MATCHER_FUSION = os.environ.get("MATCHER_FUSION", "")
     MATCHER_VERIFIED_ONLY = _bool("MATCHER_VERIFIED_ONLY", False)
     # Cross-lingual settings. Every model has a recommended preset
-    # (matcher.crosslingual.PRESETS: dictionary translation, per-language centering, a
+    # (matcher.presets.PRESETS: dictionary translation, per-language centering, a
     # cross-language offset, fusion weights); each key below overrides it.
     # MATCHER_TRANSLATION: "cedict" (English glosses of Chinese words, CC-CEDICT) or ""
     # (off).

