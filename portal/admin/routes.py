@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from models import Department, User
+from models.vocabulary import Role
 
 from ..access import roles_required
 from ..database import db
@@ -20,7 +21,7 @@ PAGE = 50
 
 
 @bp.get("/users")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def users():
     """List accounts, newest first."""
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
@@ -30,7 +31,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def new_user():
     """Create an officer, coordinator or admin account."""
     departments = db.scalars(select(Department).order_by(Department.code)).all()

@@ -14,6 +14,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from models.vocabulary import Role
+
 from .. import clock
 from ..access import roles_required
 from ..forms import page_number
@@ -24,7 +26,7 @@ bp = Blueprint("audit_log", __name__)
 
 
 @bp.get("/audit")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def index():
     """Browse the audit log with filters and pages, each change shown as a diff."""
     form = AuditFilterForm(query.entity_types(), formdata=request.args)
@@ -42,7 +44,7 @@ def index():
 
 
 @bp.get("/audit.csv")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def export():
     """Download the filtered audit events as CSV (UTF-8 with BOM, safe from spreadsheet formulas)."""
     form = AuditFilterForm(query.entity_types(), formdata=request.args)

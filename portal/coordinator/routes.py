@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models import Capability, Challenge, Dismissal, Startup, Trial, User
+from models.vocabulary import ChallengeStatus, Role, TrialState
 
 from ..access import roles_required
 from ..database import db
@@ -61,11 +62,11 @@ def _connect_sign_in_hook(state: Any) -> None:
 
 
 @bp.get("/")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def queue():
     """Show proposals with their pitch and match score, top matches, active trials and feedback."""
     pending = paginate(
-        select(Trial).where(Trial.status.in_(("proposed", "shortlisted"))).order_by(Trial.created_at, Trial.id),
+        select(Trial).where(Trial.status.in_(TrialState.OPEN)).order_by(Trial.created_at, Trial.id),
         page_number(), PENDING_PAGE_SIZE,
         options=[
             # Match scores read each challenge's domains and tags.
@@ -76,7 +77,7 @@ def queue():
     )
     conflicted = conflicts.conflicted_startup_ids(current_user)
     open_challenges = db.scalars(
-        select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc()).limit(QUEUE_CHALLENGES)
+        select(Challenge).where(Challenge.status == ChallengeStatus.OPEN).order_by(Challenge.opened_at.desc()).limit(QUEUE_CHALLENGES)
         # Domains and tags go into the matcher's view of each challenge.
         .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
     ).all()
@@ -86,7 +87,7 @@ def queue():
     suggestions = [(challenge, recs) for challenge, recs in zip(open_challenges, ranked, strict=True) if recs]
     active = db.scalars(
         select(Trial)
-        .where(Trial.status.in_(("approved", "running")))
+        .where(Trial.status.in_(TrialState.ACTIVE))
         .options(selectinload(Trial.challenge), selectinload(Trial.startup))
         .order_by(Trial.updated_at.desc())
     ).all()
@@ -106,7 +107,7 @@ def queue():
 
 
 @bp.post("/shortlist")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def shortlist():
     """Open a shortlisted trial from a recommended match."""
     form = ShortlistForm()
@@ -149,14 +150,14 @@ def _conflicts_page(form: ConflictForm, status: int = 200):  # type: ignore[no-u
 
 
 @bp.get("/conflicts")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def conflicts_list():
     """List the coordinator's conflicts of interest and offer to declare one."""
     return _conflicts_page(ConflictForm(_startups(), formdata=None))
 
 
 @bp.post("/conflicts")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def declare():
     """Declare a conflict of interest with a startup."""
     form = ConflictForm(_startups())
@@ -176,7 +177,7 @@ def declare():
 
 
 @bp.post("/conflicts/detect")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def detect():
     """Look for obvious conflicts of the coordinator (shared email or website domains) and record them."""
     form = ButtonForm()

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from models import Challenge, Proposal, Startup, Trial
-from models.vocabulary import UI_LOCALES
+from models.vocabulary import UI_LOCALES, ChallengeStatus, TrialState
 
 from ..database import db
 from ..security import is_safe_local_path
@@ -26,15 +26,15 @@ def index():
         if current_user.is_staff:
             return redirect(url_for("coordinator.queue"))
     stats = {
-        "open_challenges": db.scalar(select(func.count()).where(Challenge.status == "open")),
+        "open_challenges": db.scalar(select(func.count()).where(Challenge.status == ChallengeStatus.OPEN)),
         "startups": db.scalar(select(func.count()).select_from(Startup)),
         "proposals": db.scalar(select(func.count()).select_from(Proposal)),
         "trials": db.scalar(
-            select(func.count()).where(Trial.status.in_(("approved", "running", "completed")))
+            select(func.count()).where(Trial.status.in_(TrialState.WENT_AHEAD))
         ),
     }
     latest = db.scalars(
-        select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc()).limit(5)
+        select(Challenge).where(Challenge.status == ChallengeStatus.OPEN).order_by(Challenge.opened_at.desc()).limit(5)
     ).all()
     return render_template("main/index.html", stats=stats, latest=latest)
 

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Challenge, Startup
+from models.vocabulary import Role
 
 from ..access import can_see_recommended_startups, roles_required
 from ..database import db
@@ -19,7 +20,7 @@ bp = Blueprint("matches", __name__)
 
 
 @bp.get("/recommendations")
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def for_startup():
     """Show open challenges ranked for the signed-in member's startup."""
     startup = db.get(Startup, current_user.startup_id) or abort(404)
@@ -28,7 +29,7 @@ def for_startup():
 
 
 @bp.get("/challenges/<int:challenge_id>/recommended")
-@roles_required("officer", "coordinator", "admin")
+@roles_required(Role.OFFICER, Role.COORDINATOR, Role.ADMIN)
 def for_challenge(challenge_id: int):
     """Show startups ranked for a challenge (its officers and the lab only)."""
     challenge = db.get(Challenge, challenge_id) or abort(404)
@@ -39,7 +40,7 @@ def for_challenge(challenge_id: int):
 
 
 @bp.post("/recommendations/dismiss")
-@roles_required("startup", "officer", "coordinator", "admin")
+@roles_required(Role.STARTUP, Role.OFFICER, Role.COORDINATOR, Role.ADMIN)
 def dismiss():
     """Hide a recommendation from the signed-in user and record why."""
     form = DismissForm()

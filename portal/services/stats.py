@@ -34,7 +34,15 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, ChallengeDomain, Department, Proposal, Trial
-from models.vocabulary import DOMAINS, FUNCTIONAL_AREAS, TRIAL_OUTCOMES, TRIAL_STATES
+from models.vocabulary import (
+    DOMAINS,
+    FUNCTIONAL_AREAS,
+    TRIAL_OUTCOMES,
+    TRIAL_STATES,
+    ChallengeStatus,
+    TrialOutcome,
+    TrialState,
+)
 
 from .. import clock
 from ..database import db
@@ -43,7 +51,7 @@ from .paging import Page, paginate
 
 BREAKDOWNS = ("domain", "area", "department", "month")
 TABLES = ("overview", "states", *BREAKDOWNS)
-IN_PROGRESS = ("proposed", "shortlisted", "approved", "running")
+IN_PROGRESS = TrialState.IN_PROGRESS
 
 
 @dataclass
@@ -119,7 +127,7 @@ def _load() -> tuple[list[_ChallengeFact], _Data]:
                 Challenge.id, Challenge.department_id, Challenge.functional_area,
                 Challenge.opened_at, Challenge.created_at,
             )
-            .where(Challenge.status != "draft")
+            .where(Challenge.status != ChallengeStatus.DRAFT)
             .order_by(Challenge.id)
         )
     ]
@@ -154,9 +162,9 @@ def _figures(challenge_ids: list[int], data: _Data) -> Figures:
         for fact in facts:
             out.trials += 1
             out.by_state[fact.status] = out.by_state.get(fact.status, 0) + 1
-            if fact.status == "completed":
+            if fact.status == TrialState.COMPLETED:
                 out.completed += 1
-                if fact.outcome == "adopted":
+                if fact.outcome == TrialOutcome.ADOPTED:
                     out.adopted += 1
             opened = data.opened.get(cid)
             if fact.approved_at is not None and opened is not None and fact.approved_at >= opened:
@@ -418,7 +426,7 @@ def showcase(outcome: str | None = None) -> list[Trial]:
     """Completed trials with their outcome, report and KPIs, latest first (optionally one outcome)."""
     stmt = (
         select(Trial)
-        .where(Trial.status == "completed")
+        .where(Trial.status == TrialState.COMPLETED)
         .options(
             selectinload(Trial.challenge).selectinload(Challenge.department),
             selectinload(Trial.startup),

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Capability, Challenge, Proposal, Startup
+from models.vocabulary import Role
 
 from ..access import (
     can_edit_startup,
@@ -49,14 +50,14 @@ def profile(startup_id: int):
 
 
 @bp.get("/startups/mine")
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def mine():
     """Go to the signed-in member's own startup profile."""
     return redirect(url_for("startups.profile", startup_id=current_user.startup_id))
 
 
 @bp.route("/startups/<int:startup_id>/edit", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def edit(startup_id: int):
     """Edit the profile of the member's startup."""
     startup = db.get(Startup, startup_id) or abort(404)
@@ -80,7 +81,7 @@ def edit(startup_id: int):
 
 
 @bp.route("/startups/capabilities/new", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def new_capability():
     """Add a capability to the member's startup."""
     startup = db.get(Startup, current_user.startup_id) or abort(404)
@@ -99,7 +100,7 @@ def new_capability():
 
 
 @bp.route("/capabilities/<int:capability_id>/edit", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def edit_capability(capability_id: int):
     """Edit a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
@@ -123,7 +124,7 @@ def edit_capability(capability_id: int):
 
 
 @bp.route("/capabilities/<int:capability_id>/delete", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def delete_capability(capability_id: int):
     """Confirm, then delete, a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
@@ -156,7 +157,7 @@ def delete_capability(capability_id: int):
 
 
 @bp.route("/challenges/<int:challenge_id>/propose", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def propose(challenge_id: int):
     """Propose one of the startup's capabilities for an open challenge."""
     challenge = db.get(Challenge, challenge_id) or abort(404)
@@ -186,7 +187,7 @@ def propose(challenge_id: int):
 
 
 @bp.get("/startups/proposals")
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def my_proposals():
     """List the proposals of the member's startup with their trial's state."""
     rows = proposals.proposals_for_startup(current_user.startup_id)
@@ -194,7 +195,7 @@ def my_proposals():
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def withdraw_proposal(proposal_id: int):
     """Withdraw a proposal of the member's startup."""
     proposal = db.get(Proposal, proposal_id) or abort(404)
@@ -217,7 +218,7 @@ def withdraw_proposal(proposal_id: int):
 
 
 @bp.get("/startups")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def index():
     """List startups for the lab, filtered by verification and name."""
     verified = {"yes": True, "no": False}.get(request.args.get("verified", ""))
@@ -248,14 +249,14 @@ def _set_verified(startup_id: int, verified: bool):
 
 
 @bp.post("/startups/<int:startup_id>/verify")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def verify(startup_id: int):
     """Mark a startup as verified by the lab."""
     return _set_verified(startup_id, True)
 
 
 @bp.post("/startups/<int:startup_id>/unverify")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def unverify(startup_id: int):
     """Withdraw a startup's verified mark."""
     return _set_verified(startup_id, False)

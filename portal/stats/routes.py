@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Trial
-from models.vocabulary import TRIAL_OUTCOMES
+from models.vocabulary import TRIAL_OUTCOMES, Role, TrialState
 
 from ..access import roles_required
 from ..database import db
@@ -71,7 +71,7 @@ def download():
 
 
 @bp.get("/dashboard")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def dashboard():
     """Show the coordinators the figures and the trials in progress."""
     return render_template(
@@ -101,11 +101,11 @@ def showcase():
 
 
 @bp.post("/showcase/<int:trial_id>/interest")
-@roles_required("officer")
+@roles_required(Role.OFFICER)
 def interest(trial_id: int):
     """Tell the lab that the officer's department would like to reuse an adopted solution."""
     trial = db.get(Trial, trial_id)
-    if trial is None or trial.status != "completed":
+    if trial is None or trial.status != TrialState.COMPLETED:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)

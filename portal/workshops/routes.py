@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Workshop
+from models.vocabulary import Role
 
 from .. import clock
 from ..access import roles_required
@@ -79,7 +80,7 @@ def calendar():
 
 
 @bp.route("/workshops/new", methods=["GET", "POST"])
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def create():
     """Schedule a workshop or tech forum."""
     form = WorkshopForm(_challenge_options())
@@ -111,7 +112,7 @@ def event(workshop_id: int):
 
 
 @bp.route("/workshops/<int:workshop_id>/edit", methods=["GET", "POST"])
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def edit(workshop_id: int):
     """Change a workshop's details."""
     workshop = _load(workshop_id)
