@@ -20,7 +20,7 @@ from .. import clock
 from ..access import roles_required
 from ..forms import page_number
 from . import query
-from .forms import ENTITY_LABELS, AuditFilterForm
+from .forms import AuditFilterForm
 
 bp = Blueprint("audit_log", __name__)
 
@@ -38,7 +38,6 @@ def index():
         status = 200
     return render_template(
         "audit_log/index.html", form=form, page=page, diff=query.diff, show=query.show,
-        entity_labels=ENTITY_LABELS,
         export_url=url_for("audit_log.export", **{k: v for k, v in request.args.items() if k != "page"}),
     ), status
 

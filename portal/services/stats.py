@@ -46,7 +46,7 @@ from models.vocabulary import (
 
 from .. import clock
 from ..database import db
-from . import trials as trial_service
+from ..labels import trial_state_label
 from .paging import Page, paginate
 
 BREAKDOWNS = ("domain", "area", "department", "month")
@@ -352,7 +352,7 @@ def overview_rows(figures: Figures) -> list[tuple[str, str]]:
 
 def state_rows(figures: Figures) -> list[tuple[str, str, int]]:
     """Trials per state as (state, label, count)."""
-    return [(s, trial_service.state_label(s), figures.by_state.get(s, 0)) for s in TRIAL_STATES]
+    return [(s, trial_state_label(s), figures.by_state.get(s, 0)) for s in TRIAL_STATES]
 
 
 def table(rep: Report, key: str, *, for_csv: bool = False) -> tuple[list[str], list[list[str]]]:

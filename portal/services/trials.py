@@ -55,6 +55,8 @@ from models.vocabulary import (
 from .. import clock
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
+from ..labels import TRIAL_OUTCOME_LABELS as OUTCOME_LABELS  # noqa: F401 (kept for callers)
+from ..labels import trial_state_label as state_label
 from . import audit, conflicts
 
 log = logging.getLogger("innomatch.trials")
@@ -575,22 +577,3 @@ def match_scores(pending: Iterable[Trial]) -> dict[int, float]:
     }
 
 
-STATE_LABELS = {
-    "proposed": _l("Proposed"),
-    "shortlisted": _l("Shortlisted"),
-    "approved": _l("Approved"),
-    "running": _l("Running"),
-    "completed": _l("Completed"),
-    "withdrawn": _l("Withdrawn"),
-    "rejected": _l("Rejected"),
-}
-OUTCOME_LABELS = {
-    "adopted": _l("Adopted"),
-    "not_adopted": _l("Not adopted"),
-    "extended": _l("Extended"),
-}
-
-
-def state_label(state: str) -> str:
-    """The translated label of a trial state."""
-    return str(STATE_LABELS.get(state, state))

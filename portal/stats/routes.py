@@ -13,6 +13,7 @@ from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
 from ..forms import page_number
+from ..labels import TRIAL_OUTCOME_LABELS
 from ..notifications.forms import ActionForm
 from ..services import notifications, stats
 from ..services import trials as trial_service
@@ -87,7 +88,7 @@ def _render_showcase(error: str | None = None, status: int = 200):  # type: igno
         "stats/showcase.html",
         entries=stats.showcase(outcome),
         outcome=outcome,
-        outcomes=trial_service.OUTCOME_LABELS,
+        outcomes=TRIAL_OUTCOME_LABELS,
         interested=notifications.interested_trial_ids(current_user),
         report_language=stats.report_language,
         error=error,
