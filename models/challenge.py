@@ -9,7 +9,13 @@ from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import AwareDateTime, Base, TimestampMixin, check_in, trigram_index
-from .vocabulary import AREA_KEYS, CHALLENGE_STATUSES, CONTENT_LANGUAGES, DOMAIN_KEYS
+from .vocabulary import (
+    AREA_KEYS,
+    CHALLENGE_STATUSES,
+    CONTENT_LANGUAGES,
+    DOMAIN_KEYS,
+    ChallengeStatus,
+)
 
 if TYPE_CHECKING:
     from .organisation import Department
@@ -54,7 +60,7 @@ class Challenge(TimestampMixin, Base):
     # Expected length of the proof-of-concept trial.
     duration_weeks: Mapped[int] = mapped_column(Integer, default=12)
     closing_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ChallengeStatus.DRAFT, index=True)
     language: Mapped[str] = mapped_column(String(10), default="en")
     opened_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, TimestampMixin, check_in
-from .vocabulary import PROPOSAL_STATUSES
+from .vocabulary import PROPOSAL_STATUSES, ProposalStatus
 
 if TYPE_CHECKING:
     from .capability import Capability
@@ -32,7 +32,7 @@ class Proposal(TimestampMixin, Base):
     capability_id: Mapped[int] = mapped_column(ForeignKey("capabilities.id", ondelete="CASCADE"))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     pitch: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="submitted")
+    status: Mapped[str] = mapped_column(String(12), default=ProposalStatus.SUBMITTED)
 
     challenge: Mapped[Challenge] = relationship()
     startup: Mapped[Startup] = relationship()

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import AwareDateTime, Base, TimestampMixin, check_in, utcnow
-from .vocabulary import TRIAL_OUTCOMES, TRIAL_STATES
+from .vocabulary import TRIAL_OUTCOMES, TRIAL_STATES, TrialState
 
 if TYPE_CHECKING:
     from .capability import Capability
@@ -37,7 +37,7 @@ class Trial(TimestampMixin, Base):
     startup_id: Mapped[int] = mapped_column(ForeignKey("startups.id", ondelete="CASCADE"), index=True)
     capability_id: Mapped[int | None] = mapped_column(ForeignKey("capabilities.id", ondelete="SET NULL"))
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=TrialState.PROPOSED, index=True)
     outcome: Mapped[str | None] = mapped_column(String(12))
     # Reason given with the latest decision (approval, rejection, withdrawal).
     decision_reason: Mapped[str] = mapped_column(Text, default="")

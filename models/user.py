@@ -13,11 +13,12 @@ from .organisation import Department, Startup
 from .vocabulary import (
     NOTIFICATION_PREFS,
     ROLE_ADMIN,
-    ROLE_COORDINATOR,
     ROLE_OFFICER,
     ROLE_STARTUP,
     ROLES,
     UI_LOCALES,
+    NotificationPref,
+    Role,
 )
 
 
@@ -59,7 +60,7 @@ class User(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Rotated on sign-out and password change: sessions carrying an old token are refused.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
-    notify: Mapped[str] = mapped_column(String(12), default="immediate")
+    notify: Mapped[str] = mapped_column(String(12), default=NotificationPref.IMMEDIATE)
     last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
 
@@ -93,7 +94,7 @@ class User(TimestampMixin, Base):
     @property
     def is_staff(self) -> bool:
         """Coordinators and admins: the lab's own people."""
-        return self.role in (ROLE_COORDINATOR, ROLE_ADMIN)
+        return self.role in Role.STAFF
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

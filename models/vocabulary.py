@@ -7,6 +7,7 @@ languages are kept here rather than in the interface translation catalogue.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum, nonmember
 
 
 @dataclass(frozen=True)
@@ -58,25 +59,105 @@ CONTENT_LANGUAGES = ("en", "zh-Hant")
 # Interface locales (Babel identifiers).
 UI_LOCALES = ("en", "zh_Hant_HK")
 
-ROLE_OFFICER = "officer"
-ROLE_STARTUP = "startup"
-ROLE_COORDINATOR = "coordinator"
-ROLE_ADMIN = "admin"
-ROLES = (ROLE_OFFICER, ROLE_STARTUP, ROLE_COORDINATOR, ROLE_ADMIN)
+class Role(StrEnum):
+    """What a user is: stored in ``users.role``."""
 
-CHALLENGE_STATUSES = ("draft", "open", "closed")
+    OFFICER = "officer"
+    STARTUP = "startup"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+    # The lab's own people: coordinators and admins.
+    STAFF = nonmember((COORDINATOR, ADMIN))
+
+
+class Party(StrEnum):
+    """The part a user plays in one trial (not stored: worked out from the role and membership)."""
+
+    COORDINATOR = "coordinator"  # a coordinator or admin without a conflict of interest
+    DEPARTMENT = "department"  # an officer of the challenge's department
+    STARTUP = "startup"  # a member of the trial's startup
+
+
+class ChallengeStatus(StrEnum):
+    """A challenge's status: stored in ``challenges.status``."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+    # Published: anyone may see it.
+    PUBLIC = nonmember((OPEN, CLOSED))
+
+
+class ProposalStatus(StrEnum):
+    """A proposal's status: stored in ``proposals.status``."""
+
+    SUBMITTED = "submitted"
+    WITHDRAWN = "withdrawn"
+
+
+class TrialState(StrEnum):
+    """A trial's state: stored in ``trials.status`` and ``trial_transitions.from_state/to_state``."""
+
+    PROPOSED = "proposed"
+    SHORTLISTED = "shortlisted"
+    APPROVED = "approved"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    REJECTED = "rejected"
+
+    # Waiting for a coordinator's decision (the review queue; a proposal withdrawn now withdraws its trial).
+    OPEN = nonmember((PROPOSED, SHORTLISTED))
+    # Approved and not finished: milestones and KPIs are tracked.
+    ACTIVE = nonmember((APPROVED, RUNNING))
+    # Went ahead: approved, whatever happened since (counted as trials approved; positive training examples).
+    WENT_AHEAD = nonmember((APPROVED, RUNNING, COMPLETED))
+    # Neither finished nor turned down: open or active.
+    IN_PROGRESS = nonmember((PROPOSED, SHORTLISTED, APPROVED, RUNNING))
+
+
+class TrialOutcome(StrEnum):
+    """A completed trial's outcome: stored in ``trials.outcome``."""
+
+    ADOPTED = "adopted"
+    NOT_ADOPTED = "not_adopted"
+    EXTENDED = "extended"
+
+
+class NotificationPref(StrEnum):
+    """How a user wants notification emails: stored in ``users.notify``."""
+
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+    NONE = "none"
+
+
+class DismissalReason(StrEnum):
+    """Why a recommendation was dismissed: the code that starts ``dismissals.reason`` ("code: note")."""
+
+    NOT_RELEVANT = "not_relevant"
+    NOT_READY = "not_ready"
+    ALREADY_KNOWN = "already_known"
+    OTHER = "other"
+
+
+def _values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The stored values of ``enum`` as plain strings (for CHECK constraints and CLI choices)."""
+    return tuple(member.value for member in enum)
+
+
+# The stored values as plain tuples, in the order the database CHECK constraints list them.
+ROLE_OFFICER = Role.OFFICER
+ROLE_STARTUP = Role.STARTUP
+ROLE_COORDINATOR = Role.COORDINATOR
+ROLE_ADMIN = Role.ADMIN
+ROLES = _values(Role)
+
+CHALLENGE_STATUSES = _values(ChallengeStatus)
 STARTUP_SIZES = ("1-10", "11-50", "51-200", "200+")
-PROPOSAL_STATUSES = ("submitted", "withdrawn")
-
-TRIAL_STATES = (
-    "proposed",
-    "shortlisted",
-    "approved",
-    "running",
-    "completed",
-    "withdrawn",
-    "rejected",
-)
-TRIAL_OUTCOMES = ("adopted", "not_adopted", "extended")
-
-NOTIFICATION_PREFS = ("immediate", "digest", "none")
+PROPOSAL_STATUSES = _values(ProposalStatus)
+TRIAL_STATES = _values(TrialState)
+TRIAL_OUTCOMES = _values(TrialOutcome)
+NOTIFICATION_PREFS = _values(NotificationPref)

@@ -10,6 +10,7 @@ from flask import abort
 from flask_login import current_user
 
 from models import Challenge, Startup, Trial, User
+from models.vocabulary import ChallengeStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,7 +36,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 def can_view_challenge(user: Any, challenge: Challenge) -> bool:
     """Open and closed challenges are public; drafts only for their department and the lab."""
-    if challenge.status != "draft":
+    if challenge.status != ChallengeStatus.DRAFT:
         return True
     if not getattr(user, "is_authenticated", False):
         return False

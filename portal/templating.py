@@ -10,6 +10,8 @@ from flask_babel import format_date, format_datetime, get_locale
 
 from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, domain
 
+from .labels import template_globals as label_globals
+
 
 def current_locale() -> str:
     """The interface locale as a string, e.g. ``en`` or ``zh_Hant_HK``."""
@@ -42,7 +44,7 @@ def url_with(**changes: Any) -> str:
 
 
 def init_templating(app: Flask) -> None:
-    """Register globals and filters."""
+    """Register globals (among them the labels of stored codes, ``portal/labels.py``) and filters."""
     app.jinja_env.globals.update(
         DOMAINS=DOMAINS,
         DOMAIN_KEYS=DOMAIN_KEYS,
@@ -52,6 +54,7 @@ def init_templating(app: Flask) -> None:
         current_locale=current_locale,
         html_lang=html_lang,
         url_with=url_with,
+        **label_globals(),
     )
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     app.jinja_env.filters["datetime"] = (

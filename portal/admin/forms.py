@@ -6,7 +6,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
+from models.vocabulary import Role
+
 from ..forms import BaseForm, choices
+from ..labels import ROLE_LABELS
 
 
 class CreateUserForm(BaseForm):
@@ -29,7 +32,7 @@ class CreateUserForm(BaseForm):
     def __init__(self, departments, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.role.choices = choices(
-            [("officer", _l("Department officer")), ("coordinator", _l("Lab coordinator")), ("admin", _l("Administrator"))]
+            [(role, ROLE_LABELS[role]) for role in (Role.OFFICER, Role.COORDINATOR, Role.ADMIN)]
         )
         self.department.choices = choices([("", _l("None"))] + [(str(d.id), d.name_en + " / " + d.name_zh) for d in departments])
         self.locale.choices = choices([("en", "English"), ("zh_Hant_HK", "繁體中文")])

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from models import Department, User
+from models.vocabulary import Role
 
 from ..access import roles_required
 from ..database import db
@@ -21,7 +22,7 @@ PAGE = 50
 
 
 @bp.get("/users")
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def users() -> ResponseReturnValue:
     """List accounts, newest first."""
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
@@ -31,7 +32,7 @@ def users() -> ResponseReturnValue:
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(Role.ADMIN)
 def new_user() -> ResponseReturnValue:
     """Create an officer, coordinator or admin account."""
     departments = db.scalars(select(Department).order_by(Department.code)).all()

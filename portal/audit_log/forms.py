@@ -9,19 +9,8 @@ from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from ..forms import BaseForm, DayField, choices
+from ..labels import entity_label
 from .query import AuditFilters
-
-ENTITY_LABELS = {
-    "challenge": _l("Challenge"),
-    "proposal": _l("Proposal"),
-    "trial": _l("Trial"),
-    "user": _l("User"),
-    "startup": _l("Startup"),
-    "capability": _l("Capability"),
-    "conflictofinterest": _l("Conflict of interest"),
-    "dismissal": _l("Feedback on a recommendation"),
-    "workshop": _l("Workshop"),
-}
 
 
 class AuditFilterForm(BaseForm):
@@ -51,7 +40,7 @@ class AuditFilterForm(BaseForm):
     def __init__(self, entity_types: list[str], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.entity_type.choices = choices(
-            [("", _l("Any kind"))] + [(t, ENTITY_LABELS.get(t, t)) for t in entity_types]
+            [("", _l("Any kind"))] + [(t, entity_label(t)) for t in entity_types]
         )
 
     def validate_date_to(self, field: Any) -> None:

@@ -17,11 +17,13 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from models.vocabulary import Role
+
 from .. import clock
 from ..access import roles_required
 from ..forms import page_number
 from . import query
-from .forms import ENTITY_LABELS, AuditFilterForm
+from .forms import AuditFilterForm
 
 bp = Blueprint("audit_log", __name__)
 
@@ -32,7 +34,7 @@ def _filters_without_page() -> dict[str, Any]:
 
 
 @bp.get("/audit")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def index() -> ResponseReturnValue:
     """Browse the audit log with filters and pages, each change shown as a diff."""
     form = AuditFilterForm(query.entity_types(), formdata=request.args)
@@ -44,13 +46,12 @@ def index() -> ResponseReturnValue:
         status = 200
     return render_template(
         "audit_log/index.html", form=form, page=page, diff=query.diff, show=query.show,
-        entity_labels=ENTITY_LABELS,
         export_url=url_for("audit_log.export", **_filters_without_page()),
     ), status
 
 
 @bp.get("/audit.csv")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def export() -> ResponseReturnValue:
     """Download the filtered audit events as CSV (UTF-8 with BOM, safe from spreadsheet formulas)."""
     form = AuditFilterForm(query.entity_types(), formdata=request.args)

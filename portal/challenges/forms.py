@@ -23,9 +23,10 @@ from wtforms.validators import (
 )
 
 from models import Department
-from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, FUNCTIONAL_AREAS
+from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, FUNCTIONAL_AREAS, ChallengeStatus
 
 from ..forms import BaseForm, DayField, MultiCheckboxField, TagListField, choices, domain_choices
+from ..labels import CHALLENGE_STATUS_LABELS
 from ..services.challenges import (
     DURATION_MAX,
     DURATION_MIN,
@@ -209,9 +210,9 @@ class ChallengeFilterForm(BaseForm):
         self.department.choices = choices(
             [("", _l("Any department"))] + [(d.id, d.name(locale)) for d in departments]
         )
-        statuses = [("", _l("Open and closed")), ("open", _l("Open")), ("closed", _l("Closed"))]
+        statuses = [("", _l("Open and closed"))] + [(s, CHALLENGE_STATUS_LABELS[s]) for s in ChallengeStatus.PUBLIC]
         if show_drafts:
-            statuses.append(("draft", _l("Draft")))
+            statuses.append((ChallengeStatus.DRAFT, CHALLENGE_STATUS_LABELS[ChallengeStatus.DRAFT]))
         self.status.choices = choices(statuses)
 
     def filters(self) -> ChallengeFilters:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import Challenge, Department
+from models.vocabulary import ChallengeStatus, Role
 
 from ..access import (
     can_edit_challenge,
@@ -45,7 +46,7 @@ def _render_detail(challenge: Challenge, error: str | None = None, status: int =
             can_edit=can_edit_challenge(current_user, challenge),
             can_see_recommended=can_see_recommended_startups(current_user, challenge),
             can_propose=bool(
-                current_user.is_authenticated and current_user.is_startup and challenge.status == "open"
+                current_user.is_authenticated and current_user.is_startup and challenge.status == ChallengeStatus.OPEN
             ),
         ),
         status,
@@ -69,7 +70,7 @@ MINE_PAGE_SIZE = 50
 
 
 @bp.get("/challenges/mine")
-@roles_required("officer")
+@roles_required(Role.OFFICER)
 def mine() -> ResponseReturnValue:
     """List the officer's department's challenges with their proposal counts, a page at a time."""
     page = challenges.department_challenges_page(current_user, page_number(), MINE_PAGE_SIZE)
@@ -77,7 +78,7 @@ def mine() -> ResponseReturnValue:
 
 
 @bp.route("/challenges/new", methods=["GET", "POST"])
-@roles_required("officer")
+@roles_required(Role.OFFICER)
 def create() -> ResponseReturnValue:
     """Post a new challenge for the officer's department, as a draft or open at once."""
     form = ChallengeForm()
@@ -102,7 +103,7 @@ def detail(challenge_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/challenges/<int:challenge_id>/edit", methods=["GET", "POST"])
-@roles_required("officer")
+@roles_required(Role.OFFICER)
 def edit(challenge_id: int) -> ResponseReturnValue:
     """Edit a challenge of the officer's department."""
     challenge = _load(challenge_id)
@@ -110,7 +111,7 @@ def edit(challenge_id: int) -> ResponseReturnValue:
         abort(403)
     form = ChallengeForm(obj=challenge)
     if form.validate_on_submit():
-        publish = challenge.status != "open" and request.form.get("action") == "open"
+        publish = challenge.status != ChallengeStatus.OPEN and request.form.get("action") == "open"
         try:
             challenges.update_challenge(current_user, challenge, form.data_for_service(), publish=publish)
         except DomainError as error:
@@ -124,14 +125,14 @@ def edit(challenge_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/challenges/<int:challenge_id>/open", endpoint="open")
-@roles_required("officer")
+@roles_required(Role.OFFICER)
 def open_challenge(challenge_id: int) -> ResponseReturnValue:
     """Open a draft or reopen a closed challenge to proposals."""
     return _move(challenge_id, challenges.open_challenge, _("Challenge opened for proposals."))
 
 
 @bp.post("/challenges/<int:challenge_id>/close", endpoint="close")
-@roles_required("officer")
+@roles_required(Role.OFFICER)
 def close_challenge(challenge_id: int) -> ResponseReturnValue:
     """Close an open challenge to new proposals."""
     return _move(challenge_id, challenges.close_challenge, _("Challenge closed."))

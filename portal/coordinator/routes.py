@@ -13,6 +13,7 @@ from flask_login import current_user, user_logged_in
 from sqlalchemy import select
 
 from models import Capability, Challenge, Startup, User
+from models.vocabulary import Role
 
 from ..access import roles_required
 from ..database import db
@@ -56,7 +57,7 @@ def _connect_sign_in_hook(state: Any) -> None:
 
 
 @bp.get("/")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def queue() -> ResponseReturnValue:
     """Show proposals with their pitch and match score, top matches, active trials and feedback."""
     view = queue_service.review_queue(current_user, page_number(), PENDING_PAGE_SIZE)
@@ -68,7 +69,7 @@ def queue() -> ResponseReturnValue:
 
 
 @bp.post("/shortlist")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def shortlist() -> ResponseReturnValue:
     """Open a shortlisted trial from a recommended match."""
     form = ShortlistForm()
@@ -111,14 +112,14 @@ def _conflicts_page(form: ConflictForm, status: int = 200):  # type: ignore[no-u
 
 
 @bp.get("/conflicts")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def conflicts_list() -> ResponseReturnValue:
     """List the coordinator's conflicts of interest and offer to declare one."""
     return _conflicts_page(ConflictForm(_startups(), formdata=None))
 
 
 @bp.post("/conflicts")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def declare() -> ResponseReturnValue:
     """Declare a conflict of interest with a startup."""
     form = ConflictForm(_startups())
@@ -138,7 +139,7 @@ def declare() -> ResponseReturnValue:
 
 
 @bp.post("/conflicts/detect")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def detect() -> ResponseReturnValue:
     """Look for obvious conflicts of the coordinator (shared email or website domains) and record them."""
     form = CsrfForm()

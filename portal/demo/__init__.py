@@ -24,6 +24,7 @@ from models import (
     User,
     Workshop,
 )
+from models.vocabulary import ChallengeStatus, ProposalStatus, Role, TrialState
 
 from .. import clock
 from ..database import db
@@ -32,20 +33,20 @@ from ..passwords import hash_password
 DATA = Path(__file__).with_name("data")
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_LOGINS = (
-    ("officer@demo.gov.hk", "officer", "Department officer (Department of Health headquarters)"),
-    ("founder@demo.startup.hk", "startup", "Startup founder"),
-    ("coordinator@demo.hkstp.org", "coordinator", "Lab coordinator"),
-    ("admin@demo.hkstp.org", "admin", "Administrator"),
+    ("officer@demo.gov.hk", Role.OFFICER, "Department officer (Department of Health headquarters)"),
+    ("founder@demo.startup.hk", Role.STARTUP, "Startup founder"),
+    ("coordinator@demo.hkstp.org", Role.COORDINATOR, "Lab coordinator"),
+    ("admin@demo.hkstp.org", Role.ADMIN, "Administrator"),
 )
 # The path each final state took through the state machine.
 PATHS = {
-    "proposed": ["proposed"],
-    "shortlisted": ["proposed", "shortlisted"],
-    "approved": ["proposed", "shortlisted", "approved"],
-    "running": ["proposed", "shortlisted", "approved", "running"],
-    "completed": ["proposed", "shortlisted", "approved", "running", "completed"],
-    "withdrawn": ["proposed", "withdrawn"],
-    "rejected": ["proposed", "shortlisted", "rejected"],
+    TrialState.PROPOSED: [TrialState.PROPOSED],
+    TrialState.SHORTLISTED: [TrialState.PROPOSED, TrialState.SHORTLISTED],
+    TrialState.APPROVED: [TrialState.PROPOSED, TrialState.SHORTLISTED, TrialState.APPROVED],
+    TrialState.RUNNING: [TrialState.PROPOSED, TrialState.SHORTLISTED, TrialState.APPROVED, TrialState.RUNNING],
+    TrialState.COMPLETED: [TrialState.PROPOSED, TrialState.SHORTLISTED, TrialState.APPROVED, TrialState.RUNNING, TrialState.COMPLETED],
+    TrialState.WITHDRAWN: [TrialState.PROPOSED, TrialState.WITHDRAWN],
+    TrialState.REJECTED: [TrialState.PROPOSED, TrialState.SHORTLISTED, TrialState.REJECTED],
 }
 
 
@@ -75,10 +76,10 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
     db.flush()
 
     officer = User(email=DEMO_LOGINS[0][0], password_hash=password_hash, display_name="Winnie Lau 劉穎琳",
-                   role="officer", department_id=departments["DH"].id)
+                   role=Role.OFFICER, department_id=departments["DH"].id)
     coordinator = User(email=DEMO_LOGINS[2][0], password_hash=password_hash, display_name="Kelvin Ho 何家輝",
-                       role="coordinator")
-    admin = User(email=DEMO_LOGINS[3][0], password_hash=password_hash, display_name="Admin 管理員", role="admin")
+                       role=Role.COORDINATOR)
+    admin = User(email=DEMO_LOGINS[3][0], password_hash=password_hash, display_name="Admin 管理員", role=Role.ADMIN)
     db.add_all([officer, coordinator, admin])
     # One officer for each unit, so every department's challenges have an owner.
     unit_officers: dict[str, User] = {"DH": officer}
@@ -86,7 +87,7 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
         if code == "DH":
             continue
         user = User(email=f"officer.{code.lower()}@demo.gov.hk", password_hash=password_hash,
-                    display_name=f"{dept.name_en} officer", role="officer", department_id=dept.id)
+                    display_name=f"{dept.name_en} officer", role=Role.OFFICER, department_id=dept.id)
         unit_officers[code] = user
         db.add(user)
     db.flush()
@@ -95,7 +96,7 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
     for i, row in enumerate(_load("challenges.json")):
         closing = today + timedelta(days=int(row["closing_in_days"]))
         # Spread postings over the past year so the dashboard has months to show.
-        opened = now - timedelta(days=rng.randint(20, 330)) if row["status"] != "draft" else None
+        opened = now - timedelta(days=rng.randint(20, 330)) if row["status"] != ChallengeStatus.DRAFT else None
         ch = Challenge(
             department_id=departments[row["department"]].id,
             created_by_id=unit_officers[row["department"]].id,
@@ -132,7 +133,7 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
 
     founder_startup = startups[founder_ref()]
     founder = User(email=DEMO_LOGINS[1][0], password_hash=password_hash, display_name="Jason Cheung 張志傑",
-                   role="startup", startup_id=founder_startup.id)
+                   role=Role.STARTUP, startup_id=founder_startup.id)
     db.add(founder)
     db.flush()
 
@@ -172,7 +173,7 @@ def _seed_trial(row, challenges, startups, capabilities, coordinator, rng, now, 
     cap = capabilities[row["startup"]][int(row.get("capability", 0))]
     start = (challenge.opened_at or now - timedelta(days=60)) + timedelta(days=rng.randint(3, 15))
     proposal = Proposal(challenge_id=challenge.id, startup_id=startup.id, capability_id=cap.id,
-                        pitch=row.get("pitch", ""), status="withdrawn" if row["status"] == "withdrawn" else "submitted",
+                        pitch=row.get("pitch", ""), status=ProposalStatus.WITHDRAWN if row["status"] == TrialState.WITHDRAWN else ProposalStatus.SUBMITTED,
                         created_at=start)
     db.add(proposal)
     db.flush()
@@ -187,16 +188,16 @@ def _seed_trial(row, challenges, startups, capabilities, coordinator, rng, now, 
     for state in path:
         if previous is not None:
             when = min(when + timedelta(days=rng.randint(4, 25)), now)
-        actor = coordinator if state in ("shortlisted", "approved", "rejected", "running", "completed") else None
+        actor = coordinator if state not in (TrialState.PROPOSED, TrialState.WITHDRAWN) else None
         reason = row.get("reason", "") if state == path[-1] else ""
         db.add(TrialTransition(trial_id=trial.id, from_state=previous, to_state=state, actor_id=actor.id if actor else None,
                                reason=reason or state, created_at=when))
-        if state == "approved":
+        if state == TrialState.APPROVED:
             trial.approved_at = when
-        if state == "running":
+        if state == TrialState.RUNNING:
             trial.started_at = when
             trial.department_confirmed_at = trial.startup_accepted_at = when
-        if state == "completed":
+        if state == TrialState.COMPLETED:
             trial.completed_at = when
         previous = state
     trial.updated_at = when

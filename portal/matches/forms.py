@@ -7,17 +7,11 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from ..forms import BaseForm, choices
+from ..labels import DISMISSAL_REASON_LABELS
 
 
 def reason_choices():  # type: ignore[no-untyped-def]
-    return choices(
-        [
-            ("not_relevant", _l("Not relevant to our work")),
-            ("not_ready", _l("Not ready or not the right scale")),
-            ("already_known", _l("Already known to us")),
-            ("other", _l("Another reason")),
-        ]
-    )
+    return choices(DISMISSAL_REASON_LABELS.items())
 
 
 class DismissForm(BaseForm):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Challenge, Startup
+from models.vocabulary import Role
 
 from ..access import can_see_recommended_startups, roles_required
 from ..database import db
@@ -20,7 +21,7 @@ bp = Blueprint("matches", __name__)
 
 
 @bp.get("/recommendations")
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def for_startup() -> ResponseReturnValue:
     """Show open challenges ranked for the signed-in member's startup."""
     startup = db.get(Startup, current_user.startup_id) or abort(404)
@@ -29,7 +30,7 @@ def for_startup() -> ResponseReturnValue:
 
 
 @bp.get("/challenges/<int:challenge_id>/recommended")
-@roles_required("officer", "coordinator", "admin")
+@roles_required(Role.OFFICER, Role.COORDINATOR, Role.ADMIN)
 def for_challenge(challenge_id: int) -> ResponseReturnValue:
     """Show startups ranked for a challenge (its officers and the lab only)."""
     challenge = db.get(Challenge, challenge_id) or abort(404)
@@ -40,7 +41,7 @@ def for_challenge(challenge_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/recommendations/dismiss")
-@roles_required("startup", "officer", "coordinator", "admin")
+@roles_required(Role.STARTUP, Role.OFFICER, Role.COORDINATOR, Role.ADMIN)
 def dismiss() -> ResponseReturnValue:
     """Hide a recommendation from the signed-in user and record why."""
     form = DismissForm()

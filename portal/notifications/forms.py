@@ -7,6 +7,7 @@ from wtforms import RadioField
 from wtforms.validators import InputRequired
 
 from ..forms import BaseForm, choices
+from ..labels import NOTIFICATION_PREF_LABELS
 
 
 class PreferencesForm(BaseForm):
@@ -14,12 +15,6 @@ class PreferencesForm(BaseForm):
 
     notify = RadioField(
         _l("Email me about notifications"),
-        choices=choices(
-            [
-                ("immediate", _l("At once: one email for each notification")),
-                ("digest", _l("Once a day: a digest of the day's notifications")),
-                ("none", _l("Never: I will read them on InnoMatch")),
-            ]
-        ),
+        choices=choices(NOTIFICATION_PREF_LABELS.items()),
         validators=[InputRequired(message=_l("Choose how you want to receive notifications."))],
     )

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from models import Department, LoginAttempt, Startup, User
 from models.user import new_session_token
-from models.vocabulary import ROLE_STARTUP, ROLES
+from models.vocabulary import ROLE_STARTUP, ROLES, Role
 
 from .. import clock
 from ..database import db
@@ -110,9 +110,9 @@ def create_user(
     email = email.strip().lower()
     if role not in ROLES:
         raise DomainError(_("Unknown role."), field="role")
-    if role == "officer" and department is None:
+    if role == Role.OFFICER and department is None:
         raise DomainError(_("An officer must belong to a department."), field="department")
-    if role == "startup" and startup is None:
+    if role == Role.STARTUP and startup is None:
         raise DomainError(_("A startup member must belong to a startup."), field="startup")
     if _email_taken(email):
         raise DomainError(_("An account with this email already exists."), field="email")
@@ -122,8 +122,8 @@ def create_user(
         password_hash=hash_password(password),
         display_name=display_name.strip(),
         role=role,
-        department_id=department.id if department and role == "officer" else None,
-        startup_id=startup.id if startup and role == "startup" else None,
+        department_id=department.id if department and role == Role.OFFICER else None,
+        startup_id=startup.id if startup and role == Role.STARTUP else None,
         locale=locale,
     )
     db.add(user)

@@ -14,7 +14,13 @@ from sqlalchemy import Select, case, false, func, select
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, ChallengeDomain, Department, Proposal, User
-from models.vocabulary import AREA_KEYS, CONTENT_LANGUAGES, DOMAIN_KEYS
+from models.vocabulary import (
+    AREA_KEYS,
+    CONTENT_LANGUAGES,
+    DOMAIN_KEYS,
+    ChallengeStatus,
+    ProposalStatus,
+)
 
 from .. import clock, signals
 from ..access import can_edit_challenge
@@ -41,7 +47,7 @@ CHALLENGE_FIELDS = (
     "opened_at",
     "department_id",
 )
-PUBLIC_STATUSES = ("open", "closed")
+PUBLIC_STATUSES = ChallengeStatus.PUBLIC
 TITLE_MAX = 200
 STATEMENT_MIN, STATEMENT_MAX = 30, 10000
 TEXT_MAX = 5000
@@ -158,7 +164,7 @@ def _apply(challenge: Challenge, data: ChallengeData) -> None:
 
 
 def _open(challenge: Challenge) -> None:
-    challenge.status = "open"
+    challenge.status = ChallengeStatus.OPEN
     challenge.opened_at = clock.now()
 
 
@@ -174,7 +180,7 @@ def post_challenge(
     data = _check_data(ChallengeData.coerce(data))
     if publish:
         _check_can_open(data.closing_on)
-    challenge = Challenge(department_id=officer.department_id, created_by_id=officer.id, status="draft")
+    challenge = Challenge(department_id=officer.department_id, created_by_id=officer.id, status=ChallengeStatus.DRAFT)
     _apply(challenge, data)
     db.add(challenge)
     db.flush()
@@ -197,10 +203,10 @@ def update_challenge(
     _check_editor(officer, challenge)
     data = _check_data(ChallengeData.coerce(data))
     if publish:
-        if challenge.status == "open":
+        if challenge.status == ChallengeStatus.OPEN:
             raise StaleState(_("This challenge is already open."))
         _check_can_open(data.closing_on)
-    elif challenge.status == "open" and data.closing_on != challenge.closing_on:
+    elif challenge.status == ChallengeStatus.OPEN and data.closing_on != challenge.closing_on:
         if data.closing_on is None:
             raise DomainError(_("An open challenge needs a closing date."), field="closing_on")
         if data.closing_on < clock.today():
@@ -226,7 +232,7 @@ def update_challenge(
 def open_challenge(officer: User, challenge: Challenge) -> Challenge:
     """Open a draft, or reopen a closed challenge whose closing date has not passed."""
     _check_editor(officer, challenge)
-    if challenge.status == "open":
+    if challenge.status == ChallengeStatus.OPEN:
         raise StaleState(_("This challenge is already open."))
     _check_can_open(challenge.closing_on)
     before = audit.snapshot(challenge, CHALLENGE_FIELDS)
@@ -241,10 +247,10 @@ def open_challenge(officer: User, challenge: Challenge) -> Challenge:
 def close_challenge(officer: User, challenge: Challenge) -> Challenge:
     """Close an open challenge to new proposals."""
     _check_editor(officer, challenge)
-    if challenge.status != "open":
+    if challenge.status != ChallengeStatus.OPEN:
         raise StaleState(_("Only an open challenge can be closed."))
     before = audit.snapshot(challenge, CHALLENGE_FIELDS)
-    challenge.status = "closed"
+    challenge.status = ChallengeStatus.CLOSED
     db.flush()
     audit.record(officer, "challenge.close", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
     signals.challenge_closed.send(challenge, actor=officer)
@@ -277,10 +283,10 @@ def _department_and_units(department_id: int) -> list[int]:
 
 
 def _visible(stmt: Select[Any], viewer: Any, status: str) -> Select[Any]:
-    if status == "draft":
+    if status == ChallengeStatus.DRAFT:
         if not may_see_drafts(viewer):
             return stmt.where(false())
-        stmt = stmt.where(Challenge.status == "draft")
+        stmt = stmt.where(Challenge.status == ChallengeStatus.DRAFT)
         if not viewer.is_staff:
             stmt = stmt.where(Challenge.department_id == viewer.department_id)
         return stmt
@@ -310,7 +316,7 @@ def search_challenges(
         # words are lower-cased by the same lower() (SQLite's folds ASCII only), % and _ escaped.
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Challenge.search_text.like(func.lower(f"%{escaped}%"), escape="\\"))
-    rank = case((Challenge.status == "open", 0), (Challenge.status == "closed", 1), else_=2)
+    rank = case((Challenge.status == ChallengeStatus.OPEN, 0), (Challenge.status == ChallengeStatus.CLOSED, 1), else_=2)
     ordered = stmt.order_by(
         rank, func.coalesce(Challenge.opened_at, Challenge.created_at).desc(), Challenge.id.desc()
     )
@@ -356,10 +362,10 @@ def department_challenges_page(officer: User, page: int, size: int) -> Page:
     """One page of the department's challenges (drafts first), with submitted proposal counts."""
     if not getattr(officer, "is_officer", False) or officer.department_id is None:
         raise NotAllowed(_("Only department officers have a department's challenges."))
-    rank = case((Challenge.status == "draft", 0), (Challenge.status == "open", 1), else_=2)
+    rank = case((Challenge.status == ChallengeStatus.DRAFT, 0), (Challenge.status == ChallengeStatus.OPEN, 1), else_=2)
     proposals = (
         select(func.count())
-        .where(Proposal.challenge_id == Challenge.id, Proposal.status == "submitted")
+        .where(Proposal.challenge_id == Challenge.id, Proposal.status == ProposalStatus.SUBMITTED)
         .correlate(Challenge)
         .scalar_subquery()
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from models import Challenge, Proposal, Startup, Trial
+from models.vocabulary import ChallengeStatus, TrialState
 
 from ..database import db
 
@@ -26,15 +27,15 @@ class Landing:
 def landing_page() -> Landing:
     """Count the headline figures and load the latest open challenges."""
     stats = {
-        "open_challenges": db.scalar(select(func.count()).where(Challenge.status == "open")) or 0,
+        "open_challenges": db.scalar(select(func.count()).where(Challenge.status == ChallengeStatus.OPEN)) or 0,
         "startups": db.scalar(select(func.count()).select_from(Startup)) or 0,
         "proposals": db.scalar(select(func.count()).select_from(Proposal)) or 0,
         "trials": db.scalar(
-            select(func.count()).where(Trial.status.in_(("approved", "running", "completed")))
+            select(func.count()).where(Trial.status.in_(TrialState.WENT_AHEAD))
         ) or 0,
     }
     latest = db.scalars(
-        select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc())
+        select(Challenge).where(Challenge.status == ChallengeStatus.OPEN).order_by(Challenge.opened_at.desc())
         .limit(LATEST_CHALLENGES)
     ).all()
     return Landing(stats=stats, latest=list(latest))

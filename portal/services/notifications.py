@@ -39,7 +39,16 @@ from models import (
     TrialTransition,
     User,
 )
-from models.vocabulary import NOTIFICATION_PREFS, ROLE_COORDINATOR, ROLE_OFFICER, ROLE_STARTUP
+from models.vocabulary import (
+    NOTIFICATION_PREFS,
+    ROLE_COORDINATOR,
+    ROLE_OFFICER,
+    ROLE_STARTUP,
+    ChallengeStatus,
+    NotificationPref,
+    TrialOutcome,
+    TrialState,
+)
 
 from .. import clock
 from ..access import can_view_challenge
@@ -98,7 +107,7 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
     if kind == KIND_TRIAL_MOVED:
         state = trial_service.state_label(p.get("to_state", ""))
         outcome = p.get("outcome")
-        if p.get("to_state") == "completed" and outcome in trial_service.OUTCOME_LABELS:
+        if p.get("to_state") == TrialState.COMPLETED and outcome in trial_service.OUTCOME_LABELS:
             state = f"{state} ({trial_service.OUTCOME_LABELS[outcome]})"
         if p.get("from_state") and p.get("from_state") != p.get("to_state"):
             template = _("The trial of %(startup)s for %(challenge)s is now %(state)s.")
@@ -238,7 +247,7 @@ def deliver(
     db.flush()
     if mail.enabled():
         for user, notification in created:
-            if user.notify == "immediate" and user.email:
+            if user.notify == NotificationPref.IMMEDIATE and user.email:
                 _queue_immediate(user, notification)
         db.flush()
     return [n for _user, n in created]
@@ -254,7 +263,7 @@ def match_threshold() -> float:
 
 def notify_challenge_opened(challenge: Challenge, actor: User | None = None) -> list[Notification]:
     """Tell highly ranked startups and the followers that ``challenge`` is open for proposals."""
-    if challenge.status != "open":
+    if challenge.status != ChallengeStatus.OPEN:
         return []
     link = _challenge_path(challenge)
     payload = _challenge_payload(challenge)
@@ -338,7 +347,7 @@ def notify_solution_interest(officer: User, trial: Trial) -> list[Notification]:
     """Tell the coordinators that the officer's department would like to reuse an adopted solution."""
     if not getattr(officer, "is_officer", False) or officer.department is None:
         raise NotAllowed(_("Only department officers can ask to reuse a solution."))
-    if trial.status != "completed" or trial.outcome != "adopted":
+    if trial.status != TrialState.COMPLETED or trial.outcome != TrialOutcome.ADOPTED:
         raise DomainError(_("Only adopted solutions can be reused."))
     if officer.department_id == trial.challenge.department_id:
         raise DomainError(_("Your department ran this trial."))
@@ -469,7 +478,7 @@ def send_digests(now: datetime | None = None) -> int:
     rows = db.execute(
         select(Notification, User)
         .join(User, User.id == Notification.user_id)
-        .where(User.notify == "digest", User.is_active.is_(True), Notification.emailed_at.is_(None))
+        .where(User.notify == NotificationPref.DIGEST, User.is_active.is_(True), Notification.emailed_at.is_(None))
         .order_by(User.id, Notification.created_at, Notification.id)
     ).all()
     by_user: dict[int, tuple[User, list[Notification]]] = {}

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Capability, Challenge, Proposal, Trial, TrialTransition
+from models.vocabulary import ChallengeStatus, ProposalStatus, TrialState
 
 from .. import clock, signals
 from ..access import is_member
@@ -23,10 +24,10 @@ TRIAL_FIELDS = ("challenge_id", "startup_id", "capability_id", "proposal_id", "s
 PITCH_MIN = 20
 PITCH_MAX = 3000
 # A withdrawn proposal ends its trial only while the lab has not yet decided on it.
-WITHDRAWABLE_TRIAL_STATES = ("proposed", "shortlisted")
+WITHDRAWABLE_TRIAL_STATES = TrialState.OPEN
 def closed_reason(challenge: Challenge) -> str | None:
     """Return why ``challenge`` takes no proposals now, or None if it does."""
-    if challenge.status != "open":
+    if challenge.status != ChallengeStatus.OPEN:
         return _("This challenge is not open for proposals.")
     if challenge.closing_on is not None and challenge.closing_on < clock.today():
         return _("This challenge closed for proposals on %(day)s.", day=format_date(challenge.closing_on))
@@ -81,7 +82,7 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
         capability_id=capability.id,
         submitted_by_id=actor.id,
         pitch=pitch,
-        status="submitted",
+        status=ProposalStatus.SUBMITTED,
     )
     db.add(proposal)
     try:
@@ -97,10 +98,10 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
             startup_id=startup_id,
             capability_id=capability.id,
             proposal_id=proposal.id,
-            status="proposed",
+            status=TrialState.PROPOSED,
         )
         trial.transitions.append(
-            TrialTransition(from_state=None, to_state="proposed", actor_id=actor.id, reason="proposal submitted")
+            TrialTransition(from_state=None, to_state=TrialState.PROPOSED, actor_id=actor.id, reason="proposal submitted")
         )
         db.add(trial)
         try:
@@ -128,7 +129,7 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     """Withdraw a startup's proposal; its trial ends too if the lab has not approved it yet."""
     if not is_member(actor, proposal.startup_id):
         raise NotAllowed(_("Only members of this startup can withdraw its proposals."))
-    if proposal.status == "withdrawn":
+    if proposal.status == ProposalStatus.WITHDRAWN:
         raise DomainError(_("This proposal has already been withdrawn."))
     trial = trial_for(proposal.challenge_id, proposal.startup_id)
     if trial is not None and trial.status in WITHDRAWABLE_TRIAL_STATES:
@@ -136,10 +137,10 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
         # withdrawing the trial withdraws this proposal with it.
         trial.proposal_id = trial.proposal_id or proposal.id
         trials.move_trial(actor, trial, "withdraw", "proposal withdrawn")
-        if proposal.status == "withdrawn":
+        if proposal.status == ProposalStatus.WITHDRAWN:
             return proposal
     before = audit.snapshot(proposal, PROPOSAL_FIELDS)
-    proposal.status = "withdrawn"
+    proposal.status = ProposalStatus.WITHDRAWN
     db.flush()
     audit.record(actor, "proposal.withdraw", proposal, before, audit.snapshot(proposal, PROPOSAL_FIELDS))
     return proposal

@@ -9,6 +9,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, Dismissal, Startup, Trial, User
+from models.vocabulary import ChallengeStatus, TrialState
 
 from ..database import db
 from . import conflicts, recommendations, trials
@@ -39,7 +40,7 @@ class ReviewQueue:
 def review_queue(coordinator: User, page: int, per_page: int) -> ReviewQueue:
     """Gather the coordinator's review queue with one page of pending proposals, oldest first."""
     pending: Page[Trial] = paginate(
-        select(Trial).where(Trial.status.in_(("proposed", "shortlisted"))).order_by(Trial.created_at, Trial.id),
+        select(Trial).where(Trial.status.in_(TrialState.OPEN)).order_by(Trial.created_at, Trial.id),
         page, per_page,
         options=[
             # Match scores read each challenge's domains and tags.
@@ -50,7 +51,7 @@ def review_queue(coordinator: User, page: int, per_page: int) -> ReviewQueue:
     )
     conflicted = conflicts.conflicted_startup_ids(coordinator)
     open_challenges = db.scalars(
-        select(Challenge).where(Challenge.status == "open").order_by(Challenge.opened_at.desc()).limit(QUEUE_CHALLENGES)
+        select(Challenge).where(Challenge.status == ChallengeStatus.OPEN).order_by(Challenge.opened_at.desc()).limit(QUEUE_CHALLENGES)
         # Domains and tags go into the matcher's view of each challenge.
         .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
     ).all()
@@ -60,7 +61,7 @@ def review_queue(coordinator: User, page: int, per_page: int) -> ReviewQueue:
     suggestions = [(challenge, recs) for challenge, recs in zip(open_challenges, ranked, strict=True) if recs]
     active = db.scalars(
         select(Trial)
-        .where(Trial.status.in_(("approved", "running")))
+        .where(Trial.status.in_(TrialState.ACTIVE))
         .options(selectinload(Trial.challenge), selectinload(Trial.startup))
         .order_by(Trial.updated_at.desc())
     ).all()

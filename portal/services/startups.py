@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Capability, Proposal, Startup, Trial
-from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS, STARTUP_SIZES
+from models.vocabulary import (
+    CONTENT_LANGUAGES,
+    DOMAIN_KEYS,
+    STARTUP_SIZES,
+    ProposalStatus,
+    TrialState,
+)
 
 from .. import clock, signals
 from ..access import can_edit_startup
@@ -28,7 +34,7 @@ CAPABILITY_FIELDS = (
     "startup_id", "name", "description", "technologies", "domains", "deployments", "readiness", "language",
 )
 # A capability in one of these trials is promised to a department and cannot be deleted.
-ACTIVE_TRIAL_STATES = ("approved", "running")
+ACTIVE_TRIAL_STATES = TrialState.ACTIVE
 
 NAME_MAX = 200
 WEBSITE_MAX = 300
@@ -217,7 +223,7 @@ def deletion_problem(capability: Capability) -> str | None:
         return _("This capability is used in an approved or running trial, so it cannot be deleted.")
     # Proposals reference their capability with ON DELETE CASCADE: deleting would silently remove them.
     proposed = db.scalar(
-        select(func.count()).where(Proposal.capability_id == capability.id, Proposal.status == "submitted")
+        select(func.count()).where(Proposal.capability_id == capability.id, Proposal.status == ProposalStatus.SUBMITTED)
     )
     if proposed:
         return _("This capability is offered in a proposal. Withdraw the proposal before deleting it.")

@@ -34,16 +34,24 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, ChallengeDomain, Department, Proposal, Trial
-from models.vocabulary import DOMAINS, FUNCTIONAL_AREAS, TRIAL_OUTCOMES, TRIAL_STATES
+from models.vocabulary import (
+    DOMAINS,
+    FUNCTIONAL_AREAS,
+    TRIAL_OUTCOMES,
+    TRIAL_STATES,
+    ChallengeStatus,
+    TrialOutcome,
+    TrialState,
+)
 
 from .. import clock
 from ..database import db
-from . import trials as trial_service
+from ..labels import trial_state_label
 from .paging import Page, paginate
 
 BREAKDOWNS = ("domain", "area", "department", "month")
 TABLES = ("overview", "states", *BREAKDOWNS)
-IN_PROGRESS = ("proposed", "shortlisted", "approved", "running")
+IN_PROGRESS = TrialState.IN_PROGRESS
 
 
 @dataclass
@@ -119,7 +127,7 @@ def _load() -> tuple[list[_ChallengeFact], _Data]:
                 Challenge.id, Challenge.department_id, Challenge.functional_area,
                 Challenge.opened_at, Challenge.created_at,
             )
-            .where(Challenge.status != "draft")
+            .where(Challenge.status != ChallengeStatus.DRAFT)
             .order_by(Challenge.id)
         )
     ]
@@ -154,9 +162,9 @@ def _figures(challenge_ids: list[int], data: _Data) -> Figures:
         for fact in facts:
             out.trials += 1
             out.by_state[fact.status] = out.by_state.get(fact.status, 0) + 1
-            if fact.status == "completed":
+            if fact.status == TrialState.COMPLETED:
                 out.completed += 1
-                if fact.outcome == "adopted":
+                if fact.outcome == TrialOutcome.ADOPTED:
                     out.adopted += 1
             opened = data.opened.get(cid)
             if fact.approved_at is not None and opened is not None and fact.approved_at >= opened:
@@ -344,7 +352,7 @@ def overview_rows(figures: Figures) -> list[tuple[str, str]]:
 
 def state_rows(figures: Figures) -> list[tuple[str, str, int]]:
     """Trials per state as (state, label, count)."""
-    return [(s, trial_service.state_label(s), figures.by_state.get(s, 0)) for s in TRIAL_STATES]
+    return [(s, trial_state_label(s), figures.by_state.get(s, 0)) for s in TRIAL_STATES]
 
 
 def table(rep: Report, key: str, *, for_csv: bool = False) -> tuple[list[str], list[list[str]]]:
@@ -418,7 +426,7 @@ def showcase(outcome: str | None = None) -> list[Trial]:
     """Completed trials with their outcome, report and KPIs, latest first (optionally one outcome)."""
     stmt = (
         select(Trial)
-        .where(Trial.status == "completed")
+        .where(Trial.status == TrialState.COMPLETED)
         .options(
             selectinload(Trial.challenge).selectinload(Challenge.department),
             selectinload(Trial.startup),

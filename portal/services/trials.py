@@ -42,11 +42,21 @@ from models import (
     TrialTransition,
     User,
 )
-from models.vocabulary import CONTENT_LANGUAGES, TRIAL_OUTCOMES, TRIAL_STATES
+from models.vocabulary import (
+    CONTENT_LANGUAGES,
+    TRIAL_OUTCOMES,
+    TRIAL_STATES,
+    ChallengeStatus,
+    Party,
+    ProposalStatus,
+    TrialState,
+)
 
 from .. import clock, signals
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
+from ..labels import TRIAL_OUTCOME_LABELS as OUTCOME_LABELS  # noqa: F401 (kept for callers)
+from ..labels import trial_state_label as state_label
 from . import audit, conflicts, recommendations
 
 log = logging.getLogger("innomatch.trials")
@@ -55,7 +65,7 @@ TRIAL_FIELDS = (
     "status", "outcome", "decision_reason", "department_confirmed_at", "startup_accepted_at",
     "approved_at", "started_at", "completed_at",
 )
-PARTIES = ("coordinator", "department", "startup")
+PARTIES = tuple(Party)
 REASON_MAX = 3000
 NAME_MAX = 200  # milestone titles, KPI names, targets and results
 TEXT_MAX = 10000  # notes and the outcome report's parts
@@ -78,15 +88,16 @@ class Move:
 MOVES: dict[str, Move] = {
     m.name: m
     for m in (
-        Move("shortlist", _l("Shortlist"), ("proposed",), "shortlisted", ("coordinator",)),
-        Move("approve", _l("Approve trial"), ("proposed", "shortlisted"), "approved", ("coordinator",), True),
-        Move("reject", _l("Reject"), ("proposed", "shortlisted"), "rejected", ("coordinator",), True),
-        Move("confirm", _l("Confirm the department takes part"), ("approved",), None, ("department",)),
-        Move("accept", _l("Accept the trial"), ("approved",), None, ("startup",)),
-        Move("start", _l("Start the trial"), ("approved",), "running", ("coordinator",)),
+        Move("shortlist", _l("Shortlist"), (TrialState.PROPOSED,), TrialState.SHORTLISTED, (Party.COORDINATOR,)),
+        Move("approve", _l("Approve trial"), TrialState.OPEN, TrialState.APPROVED, (Party.COORDINATOR,), True),
+        Move("reject", _l("Reject"), TrialState.OPEN, TrialState.REJECTED, (Party.COORDINATOR,), True),
+        Move("confirm", _l("Confirm the department takes part"), (TrialState.APPROVED,), None, (Party.DEPARTMENT,)),
+        Move("accept", _l("Accept the trial"), (TrialState.APPROVED,), None, (Party.STARTUP,)),
+        Move("start", _l("Start the trial"), (TrialState.APPROVED,), TrialState.RUNNING, (Party.COORDINATOR,)),
         # The outcome report's summary is the reason of this move.
-        Move("complete", _l("Record the outcome"), ("running",), "completed", ("coordinator",)),
-        Move("withdraw", _l("Withdraw"), ("proposed", "shortlisted", "approved"), "withdrawn", ("startup",), True),
+        Move("complete", _l("Record the outcome"), (TrialState.RUNNING,), TrialState.COMPLETED, (Party.COORDINATOR,)),
+        Move("withdraw", _l("Withdraw"), (*TrialState.OPEN, TrialState.APPROVED), TrialState.WITHDRAWN, (Party.STARTUP,),
+             True),
     )
 }
 
@@ -103,11 +114,11 @@ class Action:
 TRACKING: dict[str, Action] = {
     a.name: a
     for a in (
-        Action("add_milestone", ("approved", "running"), PARTIES),
-        Action("complete_milestone", ("approved", "running"), PARTIES),
-        Action("add_kpi", ("approved", "running"), ("coordinator", "department")),
+        Action("add_milestone", TrialState.ACTIVE, PARTIES),
+        Action("complete_milestone", TrialState.ACTIVE, PARTIES),
+        Action("add_kpi", TrialState.ACTIVE, (Party.COORDINATOR, Party.DEPARTMENT)),
         # Scoring: measured KPI results (also entered with the "complete" move).
-        Action("record_result", ("running", "completed"), ("coordinator",)),
+        Action("record_result", (TrialState.RUNNING, TrialState.COMPLETED), (Party.COORDINATOR,)),
         Action("add_note", TRIAL_STATES, PARTIES),
     )
 }
@@ -129,11 +140,11 @@ def actor_kinds(user: User, trial: Trial) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return kinds
     if user.is_staff and not has_conflict(user, trial.startup_id):
-        kinds.add("coordinator")
+        kinds.add(Party.COORDINATOR)
     if user.is_officer and user.department_id == trial.challenge.department_id:
-        kinds.add("department")
+        kinds.add(Party.DEPARTMENT)
     if user.is_startup and user.startup_id == trial.startup_id:
-        kinds.add("startup")
+        kinds.add(Party.STARTUP)
     return kinds
 
 
@@ -405,10 +416,13 @@ def move_trial(
 def _withdraw_proposal(user: User, trial: Trial) -> None:
     """A startup withdrawing its trial withdraws the proposal behind it too."""
     proposal = trial.proposal
-    if proposal is None or proposal.status == "withdrawn":
+    if proposal is None or proposal.status == ProposalStatus.WITHDRAWN:
         return
-    proposal.status = "withdrawn"
-    audit.record(user, "proposal.withdraw", proposal, {"status": "submitted"}, {"status": "withdrawn"})
+    proposal.status = ProposalStatus.WITHDRAWN
+    audit.record(
+        user, "proposal.withdraw", proposal,
+        {"status": ProposalStatus.SUBMITTED}, {"status": ProposalStatus.WITHDRAWN},
+    )
 
 
 def open_trial_from_match(user: User, challenge: Challenge, capability: Capability, reason: str = "") -> Trial:
@@ -422,15 +436,15 @@ def open_trial_from_match(user: User, challenge: Challenge, capability: Capabili
     )
     if existing is not None:
         raise DomainError(_("There is already a trial for this startup and challenge."))
-    if challenge.status != "open":
+    if challenge.status != ChallengeStatus.OPEN:
         raise DomainError(_("Only open challenges can be matched."))
     trial = Trial(
         challenge_id=challenge.id, startup_id=capability.startup_id, capability_id=capability.id,
-        status="shortlisted", decision_reason=reason,
+        status=TrialState.SHORTLISTED, decision_reason=reason,
     )
     db.add(trial)
     db.flush()
-    db.add(TrialTransition(trial_id=trial.id, from_state=None, to_state="shortlisted", actor_id=user.id,
+    db.add(TrialTransition(trial_id=trial.id, from_state=None, to_state=TrialState.SHORTLISTED, actor_id=user.id,
                            reason=reason or "shortlisted from recommendations"))
     audit.record(user, "trial.create", trial, after=audit.snapshot(trial, TRIAL_FIELDS))
     db.flush()
@@ -553,22 +567,3 @@ def match_scores(pending: Iterable[Trial]) -> dict[int, float]:
     }
 
 
-STATE_LABELS = {
-    "proposed": _l("Proposed"),
-    "shortlisted": _l("Shortlisted"),
-    "approved": _l("Approved"),
-    "running": _l("Running"),
-    "completed": _l("Completed"),
-    "withdrawn": _l("Withdrawn"),
-    "rejected": _l("Rejected"),
-}
-OUTCOME_LABELS = {
-    "adopted": _l("Adopted"),
-    "not_adopted": _l("Not adopted"),
-    "extended": _l("Extended"),
-}
-
-
-def state_label(state: str) -> str:
-    """The translated label of a trial state."""
-    return str(STATE_LABELS.get(state, state))

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Challenge, User, Workshop, WorkshopRegistration
-from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS
+from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS, ChallengeStatus
 
 from .. import clock
 from ..access import can_view_challenge
@@ -262,7 +262,7 @@ def challenge_choices() -> list[Challenge]:
     return list(
         db.scalars(
             select(Challenge)
-            .where(Challenge.status.in_(("open", "closed")))
+            .where(Challenge.status.in_(ChallengeStatus.PUBLIC))
             .order_by(Challenge.status.desc(), Challenge.opened_at.desc(), Challenge.id.desc())
         )
     )

@@ -13,8 +13,8 @@ from models import Capability
 from models.vocabulary import STARTUP_SIZES
 
 from ..forms import BaseForm, MultiCheckboxField, TagListField, choices, domain_choices, web_address
+from ..labels import CONTENT_LANGUAGE_LABELS, READINESS_LEVELS, readiness_label
 from ..services import proposals, startups
-from .labels import CONTENT_LANGUAGE_LABELS, READINESS_LEVELS, readiness_label
 
 
 def _int_or_none(value: Any) -> int | None:

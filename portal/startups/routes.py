@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Capability, Challenge, Proposal, Startup
+from models.vocabulary import Role
 
 from ..access import (
     can_edit_startup,
@@ -50,14 +51,14 @@ def profile(startup_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/startups/mine")
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def mine() -> ResponseReturnValue:
     """Go to the signed-in member's own startup profile."""
     return redirect(url_for("startups.profile", startup_id=current_user.startup_id))
 
 
 @bp.route("/startups/<int:startup_id>/edit", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def edit(startup_id: int) -> ResponseReturnValue:
     """Edit the profile of the member's startup."""
     startup = db.get(Startup, startup_id) or abort(404)
@@ -81,7 +82,7 @@ def edit(startup_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/startups/capabilities/new", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def new_capability() -> ResponseReturnValue:
     """Add a capability to the member's startup."""
     startup = db.get(Startup, current_user.startup_id) or abort(404)
@@ -100,7 +101,7 @@ def new_capability() -> ResponseReturnValue:
 
 
 @bp.route("/capabilities/<int:capability_id>/edit", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def edit_capability(capability_id: int) -> ResponseReturnValue:
     """Edit a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
@@ -124,7 +125,7 @@ def edit_capability(capability_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/capabilities/<int:capability_id>/delete", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def delete_capability(capability_id: int) -> ResponseReturnValue:
     """Confirm, then delete, a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
@@ -157,7 +158,7 @@ def delete_capability(capability_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/challenges/<int:challenge_id>/propose", methods=["GET", "POST"])
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def propose(challenge_id: int) -> ResponseReturnValue:
     """Propose one of the startup's capabilities for an open challenge."""
     challenge = db.get(Challenge, challenge_id) or abort(404)
@@ -187,7 +188,7 @@ def propose(challenge_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/startups/proposals")
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def my_proposals() -> ResponseReturnValue:
     """List the proposals of the member's startup with their trial's state."""
     rows = proposals.proposals_for_startup(current_user.startup_id)
@@ -195,7 +196,7 @@ def my_proposals() -> ResponseReturnValue:
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
-@roles_required("startup")
+@roles_required(Role.STARTUP)
 def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
     """Withdraw a proposal of the member's startup."""
     proposal = db.get(Proposal, proposal_id) or abort(404)
@@ -218,7 +219,7 @@ def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/startups")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def index() -> ResponseReturnValue:
     """List startups for the lab, filtered by verification and name."""
     verified = {"yes": True, "no": False}.get(request.args.get("verified", ""))
@@ -249,14 +250,14 @@ def _set_verified(startup_id: int, verified: bool) -> ResponseReturnValue:
 
 
 @bp.post("/startups/<int:startup_id>/verify")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def verify(startup_id: int) -> ResponseReturnValue:
     """Mark a startup as verified by the lab."""
     return _set_verified(startup_id, True)
 
 
 @bp.post("/startups/<int:startup_id>/unverify")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def unverify(startup_id: int) -> ResponseReturnValue:
     """Withdraw a startup's verified mark."""
     return _set_verified(startup_id, False)

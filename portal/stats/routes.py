@@ -8,12 +8,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Trial
-from models.vocabulary import TRIAL_OUTCOMES
+from models.vocabulary import TRIAL_OUTCOMES, Role, TrialState
 
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
 from ..forms import CsrfForm, page_number
+from ..labels import TRIAL_OUTCOME_LABELS
 from ..services import notifications, stats
 from ..services import trials as trial_service
 from .charts import Chart, bar_chart
@@ -71,7 +72,7 @@ def download() -> ResponseReturnValue:
 
 
 @bp.get("/dashboard")
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def dashboard() -> ResponseReturnValue:
     """Show the coordinators the figures and the trials in progress."""
     return render_template(
@@ -87,7 +88,7 @@ def _render_showcase(error: str | None = None, status: int = 200):  # type: igno
         "stats/showcase.html",
         entries=stats.showcase(outcome),
         outcome=outcome,
-        outcomes=trial_service.OUTCOME_LABELS,
+        outcomes=TRIAL_OUTCOME_LABELS,
         interested=notifications.interested_trial_ids(current_user),
         report_language=stats.report_language,
         error=error,
@@ -101,11 +102,11 @@ def showcase() -> ResponseReturnValue:
 
 
 @bp.post("/showcase/<int:trial_id>/interest")
-@roles_required("officer")
+@roles_required(Role.OFFICER)
 def interest(trial_id: int) -> ResponseReturnValue:
     """Tell the lab that the officer's department would like to reuse an adopted solution."""
     trial = db.get(Trial, trial_id)
-    if trial is None or trial.status != "completed":
+    if trial is None or trial.status != TrialState.COMPLETED:
         abort(404)
     if not CsrfForm().validate_on_submit():
         abort(400)

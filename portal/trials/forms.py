@@ -12,7 +12,8 @@ from models import Trial
 
 from ..errors import DomainError
 from ..forms import BaseForm, DayField, choices
-from ..services.trials import MOVES, NAME_MAX, OUTCOME_LABELS, REASON_MAX, TEXT_MAX, parse_kpi_lines
+from ..labels import TRIAL_OUTCOME_LABELS
+from ..services.trials import MOVES, NAME_MAX, REASON_MAX, TEXT_MAX, parse_kpi_lines
 
 #: Languages of the content, named in their own language.
 LANGUAGE_CHOICES = (("en", "English"), ("zh-Hant", "繁體中文"))
@@ -49,7 +50,7 @@ class MoveForm(BaseForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.outcome.choices = choices([("", _l("Choose an outcome"))] + list(OUTCOME_LABELS.items()))
+        self.outcome.choices = choices([("", _l("Choose an outcome"))] + list(TRIAL_OUTCOME_LABELS.items()))
         self.report_language.choices = choices(LANGUAGE_CHOICES)
 
     def validate_action(self, field: Any) -> None:

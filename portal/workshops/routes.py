@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Workshop
+from models.vocabulary import Role
 
 from .. import clock
 from ..access import roles_required
@@ -81,7 +82,7 @@ def calendar() -> ResponseReturnValue:
 
 
 @bp.route("/workshops/new", methods=["GET", "POST"])
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def create() -> ResponseReturnValue:
     """Schedule a workshop or tech forum."""
     form = WorkshopForm(_challenge_options())
@@ -113,7 +114,7 @@ def event(workshop_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/workshops/<int:workshop_id>/edit", methods=["GET", "POST"])
-@roles_required("coordinator", "admin")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
 def edit(workshop_id: int) -> ResponseReturnValue:
     """Change a workshop's details."""
     workshop = _load(workshop_id)

@@ -1,0 +1,213 @@
+"""The words people read for stored codes, in the interface language.
+
+One place for the labels of challenge, proposal and trial states, trial outcomes, roles,
+notification preferences, dismissal reasons, audit record kinds, readiness levels and
+content languages. The English is the msgid; the Chinese comes from the catalogue
+(``portal/translations``), so every label is a lazy string resolved when it is shown.
+
+The templates get the functions below as globals (``portal/templating.py``). The MoU's own
+bilingual terms (domains and functional areas) stay in ``models/vocabulary.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_babel import lazy_gettext as _l
+
+from models.vocabulary import (
+    ChallengeStatus,
+    DismissalReason,
+    NotificationPref,
+    ProposalStatus,
+    Role,
+    TrialOutcome,
+    TrialState,
+)
+
+CHALLENGE_STATUS_LABELS: dict[str, object] = {
+    ChallengeStatus.DRAFT: _l("Draft"),
+    ChallengeStatus.OPEN: _l("Open"),
+    ChallengeStatus.CLOSED: _l("Closed"),
+}
+
+PROPOSAL_STATUS_LABELS: dict[str, object] = {
+    ProposalStatus.SUBMITTED: _l("Submitted"),
+    ProposalStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+TRIAL_STATE_LABELS: dict[str, object] = {
+    TrialState.PROPOSED: _l("Proposed"),
+    TrialState.SHORTLISTED: _l("Shortlisted"),
+    TrialState.APPROVED: _l("Approved"),
+    TrialState.RUNNING: _l("Running"),
+    TrialState.COMPLETED: _l("Completed"),
+    TrialState.WITHDRAWN: _l("Withdrawn"),
+    TrialState.REJECTED: _l("Rejected"),
+}
+
+TRIAL_OUTCOME_LABELS: dict[str, object] = {
+    TrialOutcome.ADOPTED: _l("Adopted"),
+    TrialOutcome.NOT_ADOPTED: _l("Not adopted"),
+    TrialOutcome.EXTENDED: _l("Extended"),
+}
+
+ROLE_LABELS: dict[str, object] = {
+    Role.OFFICER: _l("Department officer"),
+    Role.STARTUP: _l("Startup member"),
+    Role.COORDINATOR: _l("Lab coordinator"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+NOTIFICATION_PREF_LABELS: dict[str, object] = {
+    NotificationPref.IMMEDIATE: _l("At once: one email for each notification"),
+    NotificationPref.DIGEST: _l("Once a day: a digest of the day's notifications"),
+    NotificationPref.NONE: _l("Never: I will read them on InnoMatch"),
+}
+
+DISMISSAL_REASON_LABELS: dict[str, object] = {
+    DismissalReason.NOT_RELEVANT: _l("Not relevant to our work"),
+    DismissalReason.NOT_READY: _l("Not ready or not the right scale"),
+    DismissalReason.ALREADY_KNOWN: _l("Already known to us"),
+    DismissalReason.OTHER: _l("Another reason"),
+}
+
+# The kinds of record in the audit log (``audit_events.entity_type``).
+ENTITY_LABELS: dict[str, object] = {
+    "challenge": _l("Challenge"),
+    "proposal": _l("Proposal"),
+    "trial": _l("Trial"),
+    "user": _l("User"),
+    "startup": _l("Startup"),
+    "capability": _l("Capability"),
+    "conflictofinterest": _l("Conflict of interest"),
+    "dismissal": _l("Feedback on a recommendation"),
+    "workshop": _l("Workshop"),
+}
+
+# Technology readiness levels, 1 (idea) to 9 (proven in operation).
+READINESS_LEVELS: dict[int, object] = {
+    1: _l("basic principles observed"),
+    2: _l("concept formulated"),
+    3: _l("concept proven in the lab"),
+    4: _l("validated in the lab"),
+    5: _l("validated in a relevant setting"),
+    6: _l("demonstrated in a relevant setting"),
+    7: _l("demonstrated in operation"),
+    8: _l("complete and qualified"),
+    9: _l("proven in operation"),
+}
+
+# Languages of user content (``models.vocabulary.CONTENT_LANGUAGES``).
+CONTENT_LANGUAGE_LABELS: dict[str, object] = {
+    "en": _l("English"),
+    "zh-Hant": _l("Traditional Chinese"),
+}
+
+# A trial's history: what a move recorded without a reason says. Such a move stores its
+# own name as the reason; a move that changes the state says nothing more than the state.
+MOVE_EVENT_LABELS: dict[str, object] = {
+    "confirm": _l("The department confirmed it takes part"),
+    "accept": _l("The startup accepted the trial"),
+}
+SILENT_MOVES = frozenset({"shortlist", "approve", "reject", "start", "complete", "withdraw"})
+# Reasons the services store in English on their own (not typed by anyone).
+SYSTEM_REASON_LABELS: dict[str, object] = {
+    "proposal submitted": _l("Proposal submitted"),
+    "proposal withdrawn": _l("Proposal withdrawn"),
+    "shortlisted from recommendations": _l("Shortlisted from the recommendations"),
+}
+
+
+def _label(labels: Mapping[str, object], code: str | None) -> str:
+    """The label of ``code``, or the code itself if it has none (never fails on old data)."""
+    return str(labels.get(code or "", code or ""))
+
+
+def challenge_status_label(status: str | None) -> str:
+    """The translated name of a challenge status."""
+    return _label(CHALLENGE_STATUS_LABELS, status)
+
+
+def proposal_status_label(status: str | None) -> str:
+    """The translated name of a proposal status."""
+    return _label(PROPOSAL_STATUS_LABELS, status)
+
+
+def trial_state_label(state: str | None) -> str:
+    """The translated name of a trial state."""
+    return _label(TRIAL_STATE_LABELS, state)
+
+
+def trial_outcome_label(outcome: str | None) -> str:
+    """The translated name of a trial outcome."""
+    return _label(TRIAL_OUTCOME_LABELS, outcome)
+
+
+def role_label(role: str | None) -> str:
+    """The translated name of a role."""
+    return _label(ROLE_LABELS, role)
+
+
+def notification_pref_label(preference: str | None) -> str:
+    """The translated description of a notification preference."""
+    return _label(NOTIFICATION_PREF_LABELS, preference)
+
+
+def entity_label(entity_type: str | None) -> str:
+    """The translated name of a kind of record in the audit log."""
+    return _label(ENTITY_LABELS, entity_type)
+
+
+def dismissal_reason_label(reason: str | None) -> str:
+    """A stored dismissal reason, ``code`` or ``code: note``, with the code translated.
+
+    The note is what someone typed and is kept as it is; an unknown code is left alone.
+    """
+    code, sep, note = (reason or "").partition(":")
+    if code.strip() not in DISMISSAL_REASON_LABELS:
+        return reason or ""
+    label = str(DISMISSAL_REASON_LABELS[code.strip()])
+    return f"{label}:{note}" if sep else label
+
+
+def readiness_label(level: int | None) -> str:
+    """Return e.g. "9 – proven in operation" for a readiness level."""
+    if level is None or level not in READINESS_LEVELS:
+        return ""
+    return f"{level} – {READINESS_LEVELS[level]}"
+
+
+def language_label(code: str) -> str:
+    """Return the translated name of a content language."""
+    return _label(CONTENT_LANGUAGE_LABELS, code)
+
+
+def transition_note(reason: str | None) -> str:
+    """What a trial's history shows after a move: the reason given, or words for a move made
+    without one ("" when the new state says it all)."""
+    if not reason or reason in SILENT_MOVES or reason in TRIAL_STATE_LABELS:
+        return ""
+    if reason in MOVE_EVENT_LABELS:
+        return str(MOVE_EVENT_LABELS[reason])
+    if reason in SYSTEM_REASON_LABELS:
+        return str(SYSTEM_REASON_LABELS[reason])
+    return reason
+
+
+def template_globals() -> dict[str, object]:
+    """The label functions, for ``jinja_env.globals``."""
+    return {
+        "challenge_status_label": challenge_status_label,
+        "proposal_status_label": proposal_status_label,
+        "trial_state_label": trial_state_label,
+        "trial_outcome_label": trial_outcome_label,
+        "role_label": role_label,
+        "notification_pref_label": notification_pref_label,
+        "entity_label": entity_label,
+        "dismissal_reason_label": dismissal_reason_label,
+        "readiness_label": readiness_label,
+        "language_label": language_label,
+        "transition_note": transition_note,
+        "TRIAL_OUTCOME_LABELS": TRIAL_OUTCOME_LABELS,
+    }
