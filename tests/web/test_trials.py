@@ -592,7 +592,8 @@ def test_queue_lists_feedback_on_recommendations(app):
         db.commit()
     page = text(client_as(app, world, "coordinator").get("/coordinator/"))
     assert "Feedback on recommendations" in page
-    assert "Officer Own" in page and "Other Co" in page and "not_relevant: wrong domain" in page
+    assert "Officer Own" in page and "Other Co" in page and "Not relevant to our work: wrong domain" in page
+    assert "not_relevant" not in page  # the reason's code is shown as words
 
 
 def test_queue_queries_do_not_grow_with_pending_proposals(app, make):
