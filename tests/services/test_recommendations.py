@@ -14,6 +14,7 @@ from models import Dismissal, Embedding, RankerVersion, Trial
 from portal import clock
 from portal.database import db
 from portal.services import recommendations
+from portal.services.recommendations import corpus, embeddings, items
 
 
 def _world(make):
@@ -180,13 +181,13 @@ def test_centering_is_fitted_on_the_corpus_and_stored_vectors_stay_raw(app, make
         recommendations.clear_caches()
         app.config["MATCHER_CENTERING"] = True
         try:
-            fitted = recommendations._capability_corpus()
+            fitted = corpus.capability_corpus()
             assert fitted.centering is not None
             assert fitted.centering.mean_for("passage", "en") is not None
             # The ranker holds centred vectors; the embeddings table the raw ones.
             item = recommendations.capability_item(db.get(type(bot), bot.id))
-            raw = recommendations.encoder().encode(recommendations._dense_texts([item]))[0]
-            cached = recommendations.vectors_for(recommendations._dense_texts([item]))[0]
+            raw = recommendations.encoder().encode(items.dense_texts([item]))[0]
+            cached = recommendations.vectors_for(items.dense_texts([item]))[0]
             np.testing.assert_allclose(cached, raw, atol=1e-6)
             pos = fitted.ranker.positions_[item.key]
             stored = fitted.ranker.dense_.get_vectors(np.array([pos]))[0]
@@ -331,7 +332,7 @@ def test_symmetric_encoder_stores_one_vector_for_both_roles(app, monkeypatch):
             return self.inner.encode(texts, role=role)
 
     enc = Symmetric()
-    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
     with app.app_context():
         passage = recommendations.vectors_for(["Clinic queue tickets"], "passage")
         query = recommendations.vectors_for(["Clinic queue tickets"], "query")
@@ -356,7 +357,7 @@ def test_reindex_caches_corpus_and_query_vectors_once(app, make, monkeypatch):
     _world(make)
     make.startup(name="NoCapabilities")  # not a query: nothing to recommend for it
     enc = _Counting()
-    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
     with app.app_context():
         size = recommendations.index_size()
         assert size == 2 * 2 + 2 + 2  # challenges as corpus and queries, capabilities, startups
@@ -373,7 +374,8 @@ def test_reindex_caches_corpus_and_query_vectors_once(app, make, monkeypatch):
 def test_centering_uses_only_cached_query_vectors(app, make, monkeypatch):
     _dept, clinic, xray, _bot, _vision = _world(make)
     enc = _Counting()
-    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
+    monkeypatch.setattr(corpus, "encoder", lambda: enc)
     monkeypatch.setitem(app.config, "MATCHER_CENTERING", True)
     with app.app_context():
         recommendations.clear_caches()
