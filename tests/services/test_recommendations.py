@@ -477,6 +477,6 @@ def test_new_exclusions_and_pair_scores_reuse_the_challenges_scores(app, make, m
         after = recommendations.recommend_startups(challenge, viewer)
         assert [r.startup.id for r in after] == [vision.startup_id]
         assert after[0].score == before[1].score
-        scores = recommendations.pair_scores(challenge, [bot.id, vision.id])
+        scores = recommendations.pair_scores_each([(challenge, [bot.id, vision.id])])[0]
         assert scores == {bot.id: pytest.approx(before[0].score), vision.id: pytest.approx(before[1].score)}
         assert calls == [f"challenge:{clinic.id}"]

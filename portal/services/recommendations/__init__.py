@@ -23,7 +23,6 @@ from .indexing import capability_changed, challenge_changed, index_size, reindex
 from .items import capability_item, challenge_item, startup_item
 from .learning import (
     pair_components,
-    pair_scores,
     pair_scores_each,
     train_weights,
     training_examples,
@@ -51,7 +50,6 @@ __all__ = [
     "encoder",
     "index_size",
     "pair_components",
-    "pair_scores",
     "pair_scores_each",
     "ranker_config",
     "recommend_challenges",

@@ -57,11 +57,6 @@ def pair_scores_each(asks: Sequence[tuple[Challenge, Iterable[int]]]) -> list[di
     return [{_capability_id(m): float(m.score) for m in matches} for matches in _pair_matches_each(asks)]
 
 
-def pair_scores(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, float]:
-    """Fused match score of each given capability for ``challenge`` (missing when out of the pool)."""
-    return pair_scores_each([(challenge, capability_ids)])[0]
-
-
 def _trial_pairs(*statuses: str) -> list[tuple[int, int]]:
     """(challenge id, capability id) of the trials in ``statuses`` that name a capability."""
     rows = db.execute(
