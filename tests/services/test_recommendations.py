@@ -125,6 +125,21 @@ def test_training_stores_an_active_weights_version(app, make):
         assert db.scalar(select(func.count()).select_from(Trial)) == 4
 
 
+def test_fitted_corpora_are_cached_per_app(app, make):
+    from flask import Flask
+
+    _world(make)
+    with app.app_context():
+        recommendations.clear_caches()
+        corpus.capability_corpus()
+        assert app.extensions[corpus.EXTENSION].fitted
+        other = Flask("other")
+        assert corpus.caches(other) is not corpus.caches(app) and not corpus.caches(other).fitted
+        recommendations.clear_caches()
+        assert not app.extensions[corpus.EXTENSION].fitted
+    recommendations.clear_caches()  # outside an app context: nothing to clear, no error
+
+
 # -- configuration and the multilingual option ------------------------------------------
 
 
