@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import selectinload
 
 import matcher
 from models import (
@@ -179,13 +178,12 @@ def seed(n_startups: int, n_challenges: int, rng_seed: int = 7) -> dict[str, int
 def embed_all() -> int:
     """Encode every challenge and capability text not cached yet, with bulk inserts."""
     from portal.services import recommendations
+    from portal.services.recommendations import items as mapping
 
     enc = recommendations.encoder()
-    items = [recommendations.challenge_item(c) for c in db.scalars(
-        select(Challenge).options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows)))]
-    items += [recommendations.capability_item(c) for c in db.scalars(
-        select(Capability).options(selectinload(Capability.domain_rows), selectinload(Capability.tag_rows)))]
-    texts = list(dict.fromkeys(matcher.dense_text(i.title, i.text) for i in items))
+    items = [mapping.challenge_item(c) for c in db.scalars(select(Challenge).options(*mapping.CHALLENGE_ROWS))]
+    items += [mapping.capability_item(c) for c in db.scalars(select(Capability).options(*mapping.CAPABILITY_ROWS))]
+    texts = list(dict.fromkeys(mapping.dense_texts(items)))
     hashes = {matcher.text_hash(enc.model_id, t, "passage"): t for t in texts}
     cached = set(db.scalars(select(Embedding.text_hash).where(Embedding.model == enc.model_id)))
     missing = [(h, t) for h, t in hashes.items() if h not in cached]

@@ -58,10 +58,6 @@ class Capability(TimestampMixin, Base):
     def technologies(self, tags: list[str]) -> None:
         self.tag_rows = [CapabilityTag(tag=t) for t in dict.fromkeys(tags)]
 
-    def matching_text(self) -> str:
-        """Text the recommender reads for this capability."""
-        return "\n".join(p for p in (self.name, self.description, self.deployments) if p)
-
     def __repr__(self) -> str:
         return f"<Capability {self.id} {self.name[:30]!r}>"
 

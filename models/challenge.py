@@ -89,12 +89,6 @@ class Challenge(TimestampMixin, Base):
     def tags(self, tags: list[str]) -> None:
         self.tag_rows = [ChallengeTag(tag=t) for t in dict.fromkeys(tags)]
 
-    def matching_text(self) -> str:
-        """Text the recommender reads for this challenge."""
-        return "\n".join(
-            part for part in (self.title, self.problem_statement, self.desired_outcomes) if part
-        )
-
     def __repr__(self) -> str:
         return f"<Challenge {self.id} {self.status} {self.title[:30]!r}>"
 

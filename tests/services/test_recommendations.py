@@ -14,6 +14,7 @@ from models import Dismissal, Embedding, RankerVersion, Trial
 from portal import clock
 from portal.database import db
 from portal.services import recommendations
+from portal.services.recommendations import corpus, embeddings, items
 
 
 def _world(make):
@@ -124,6 +125,21 @@ def test_training_stores_an_active_weights_version(app, make):
         assert db.scalar(select(func.count()).select_from(Trial)) == 4
 
 
+def test_fitted_corpora_are_cached_per_app(app, make):
+    from flask import Flask
+
+    _world(make)
+    with app.app_context():
+        recommendations.clear_caches()
+        corpus.capability_corpus()
+        assert app.extensions[corpus.EXTENSION].fitted
+        other = Flask("other")
+        assert corpus.caches(other) is not corpus.caches(app) and not corpus.caches(other).fitted
+        recommendations.clear_caches()
+        assert not app.extensions[corpus.EXTENSION].fitted
+    recommendations.clear_caches()  # outside an app context: nothing to clear, no error
+
+
 # -- configuration and the multilingual option ------------------------------------------
 
 
@@ -180,13 +196,13 @@ def test_centering_is_fitted_on_the_corpus_and_stored_vectors_stay_raw(app, make
         recommendations.clear_caches()
         app.config["MATCHER_CENTERING"] = True
         try:
-            fitted = recommendations._capability_corpus()
+            fitted = corpus.capability_corpus()
             assert fitted.centering is not None
             assert fitted.centering.mean_for("passage", "en") is not None
             # The ranker holds centred vectors; the embeddings table the raw ones.
             item = recommendations.capability_item(db.get(type(bot), bot.id))
-            raw = recommendations.encoder().encode(recommendations._dense_texts([item]))[0]
-            cached = recommendations.vectors_for(recommendations._dense_texts([item]))[0]
+            raw = recommendations.encoder().encode(items.dense_texts([item]))[0]
+            cached = recommendations.vectors_for(items.dense_texts([item]))[0]
             np.testing.assert_allclose(cached, raw, atol=1e-6)
             pos = fitted.ranker.positions_[item.key]
             stored = fitted.ranker.dense_.get_vectors(np.array([pos]))[0]
@@ -331,7 +347,7 @@ def test_symmetric_encoder_stores_one_vector_for_both_roles(app, monkeypatch):
             return self.inner.encode(texts, role=role)
 
     enc = Symmetric()
-    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
     with app.app_context():
         passage = recommendations.vectors_for(["Clinic queue tickets"], "passage")
         query = recommendations.vectors_for(["Clinic queue tickets"], "query")
@@ -356,7 +372,7 @@ def test_reindex_caches_corpus_and_query_vectors_once(app, make, monkeypatch):
     _world(make)
     make.startup(name="NoCapabilities")  # not a query: nothing to recommend for it
     enc = _Counting()
-    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
     with app.app_context():
         size = recommendations.index_size()
         assert size == 2 * 2 + 2 + 2  # challenges as corpus and queries, capabilities, startups
@@ -373,7 +389,8 @@ def test_reindex_caches_corpus_and_query_vectors_once(app, make, monkeypatch):
 def test_centering_uses_only_cached_query_vectors(app, make, monkeypatch):
     _dept, clinic, xray, _bot, _vision = _world(make)
     enc = _Counting()
-    monkeypatch.setattr(recommendations, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
+    monkeypatch.setattr(corpus, "encoder", lambda: enc)
     monkeypatch.setitem(app.config, "MATCHER_CENTERING", True)
     with app.app_context():
         recommendations.clear_caches()
@@ -475,6 +492,6 @@ def test_new_exclusions_and_pair_scores_reuse_the_challenges_scores(app, make, m
         after = recommendations.recommend_startups(challenge, viewer)
         assert [r.startup.id for r in after] == [vision.startup_id]
         assert after[0].score == before[1].score
-        scores = recommendations.pair_scores(challenge, [bot.id, vision.id])
+        scores = recommendations.pair_scores_each([(challenge, [bot.id, vision.id])])[0]
         assert scores == {bot.id: pytest.approx(before[0].score), vision.id: pytest.approx(before[1].score)}
         assert calls == [f"challenge:{clinic.id}"]

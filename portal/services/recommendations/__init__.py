@@ -1,0 +1,64 @@
+"""Recommendations both ways, on top of the ``matcher`` library.
+
+One job per module (each imports only those before it):
+
+- :mod:`.settings`: matcher settings from the app config and the model's preset
+  (:func:`settings`, :func:`ranker_config`) and the encoder (:func:`encoder`);
+- :mod:`.embeddings`: the embeddings cache (:func:`vectors_for`, :func:`cached_vectors`);
+- :mod:`.items`: the ORM-to-matcher mapping (:func:`challenge_item`, ...);
+- :mod:`.indexing`: encoding ahead of ranking (:func:`challenge_changed`, :func:`reindex`);
+- :mod:`.corpus`: the fitted corpora and their per-app caches (:func:`clear_caches`);
+- :mod:`.ranking`: :func:`recommend_startups`, :func:`recommend_challenges`, ...;
+- :mod:`.learning`: pair scores, training examples and :func:`train_weights`.
+
+Note: ``recommendations.settings`` is the function; the module of that name is
+``sys.modules["portal.services.recommendations.settings"]``.
+"""
+
+from __future__ import annotations
+
+from .corpus import CENTERING_QUERY_SAMPLE, RESULTS_CACHE_SIZE, SCORED_CACHE_SIZE, clear_caches
+from .embeddings import cached_vectors, vectors_for
+from .indexing import capability_changed, challenge_changed, index_size, reindex
+from .items import capability_item, challenge_item, startup_item
+from .learning import (
+    pair_components,
+    pair_scores_each,
+    train_weights,
+    training_examples,
+)
+from .ranking import (
+    Recommendation,
+    recommend_challenges,
+    recommend_startups,
+    recommend_startups_for_each,
+)
+from .settings import MatcherSettings, encoder, ranker_config, settings
+
+__all__ = [
+    "CENTERING_QUERY_SAMPLE",
+    "RESULTS_CACHE_SIZE",
+    "SCORED_CACHE_SIZE",
+    "MatcherSettings",
+    "Recommendation",
+    "cached_vectors",
+    "capability_changed",
+    "capability_item",
+    "challenge_changed",
+    "challenge_item",
+    "clear_caches",
+    "encoder",
+    "index_size",
+    "pair_components",
+    "pair_scores_each",
+    "ranker_config",
+    "recommend_challenges",
+    "recommend_startups",
+    "recommend_startups_for_each",
+    "reindex",
+    "settings",
+    "startup_item",
+    "train_weights",
+    "training_examples",
+    "vectors_for",
+]

@@ -1,0 +1,173 @@
+"""Recommendations both ways: startups for challenges (one page or the review queue's
+several at once) and open challenges for a startup, without what was already proposed,
+trialled or dismissed."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import current_app
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.base import ExecutableOption
+
+import matcher
+from models import Capability, Challenge, Dismissal, Proposal, Startup, Trial, User
+
+from ...database import db
+from .corpus import RESULTS_CACHE_SIZE, Fitted, ResultsKey, capability_corpus, challenge_corpus
+from .items import challenge_item, startup_item
+
+Row = TypeVar("Row", Capability, Challenge)
+
+
+@dataclass
+class Recommendation:
+    """A ranked counterpart with the matcher's evidence."""
+
+    score: float
+    components: dict[str, float]
+    explanation: dict[str, Any]
+    challenge: Challenge | None = None
+    startup: Startup | None = None
+    capability: Capability | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
+    """Same fitted corpus, cheaper explanations: no sentence encoding."""
+    light = copy.copy(ranker)
+    light.config = dataclasses.replace(ranker.config, explain_sentences=False)
+    return light
+
+
+def _rank_each(
+    fitted: Fitted, asks: Sequence[tuple[matcher.Item, set[str]]], limit: int, *, sentence_pairs: bool = True,
+) -> list[list[matcher.Match]]:
+    """Rank each (query, exclusions) with a per-corpus cache: the same query, exclusions and
+    size rank once, and a query scored once serves every exclusion set."""
+    keys: list[ResultsKey] = [(query, frozenset(exclude), limit, sentence_pairs) for query, exclude in asks]
+    ranked: dict[int, list[matcher.Match]] = {}
+    misses: list[int] = []
+    for i, key in enumerate(keys):
+        hit = fitted.recall(fitted.results, key)
+        if hit is None:
+            misses.append(i)
+        else:
+            ranked[i] = hit
+    if misses:
+        ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
+        scored = fitted.scored_each([asks[i][0] for i in misses])
+        for i, one in zip(misses, scored, strict=True):
+            ranked[i] = ranker.select(one, top_k=limit, exclude_keys=asks[i][1])
+            fitted.remember(fitted.results, keys[i], ranked[i], RESULTS_CACHE_SIZE)
+    return [ranked[i] for i in range(len(keys))]
+
+
+def _load_by_key(model: type[Row], keys: list[str], *options: ExecutableOption) -> dict[str, Row]:
+    ids = [int(k.split(":", 1)[1]) for k in keys]
+    rows = db.scalars(select(model).where(model.id.in_(ids)).options(*options)).all() if ids else []
+    by_id = {row.id: row for row in rows}
+    return {k: by_id[i] for k, i in zip(keys, ids) if i in by_id}
+
+
+def recommend_startups(
+    challenge: Challenge, viewer: User | None, limit: int = 10, *, sentence_pairs: bool = True
+) -> list[Recommendation]:
+    """Rank startups for ``challenge`` (one row per startup, with its best capability).
+
+    Leaves out startups that already proposed or have a trial for it, startups the viewer
+    dismissed, and unverified startups when ``MATCHER_VERIFIED_ONLY`` is set.
+    """
+    return recommend_startups_for_each([challenge], viewer, limit, sentence_pairs=sentence_pairs)[0]
+
+
+def recommend_startups_for_each(
+    challenges: Sequence[Challenge], viewer: User | None, limit: int = 10, *, sentence_pairs: bool = True
+) -> list[list[Recommendation]]:
+    """Rank startups for each challenge as :func:`recommend_startups` does, in three queries
+    whatever the number of challenges (the review queue shows several)."""
+    if not challenges:
+        return []
+    fitted = capability_corpus()
+    if not fitted.owners:
+        return [[] for _ in challenges]
+    ids = [c.id for c in challenges]
+    # Already proposed, already in a trial, dismissed by this viewer: one query for all.
+    parts = [
+        select(Proposal.challenge_id.label("cid"), Proposal.startup_id.label("sid")).where(Proposal.challenge_id.in_(ids)),
+        select(Trial.challenge_id.label("cid"), Trial.startup_id.label("sid")).where(Trial.challenge_id.in_(ids)),
+    ]
+    if viewer is not None:
+        parts.append(
+            select(Dismissal.challenge_id.label("cid"), Dismissal.startup_id.label("sid")).where(
+                Dismissal.challenge_id.in_(ids), Dismissal.user_id == viewer.id
+            )
+        )
+    excluded: dict[int, set[int]] = {cid: set() for cid in ids}
+    for cid, sid in db.execute(union_all(*parts)):
+        excluded[cid].add(sid)
+    if current_app.config.get("MATCHER_VERIFIED_ONLY"):
+        unverified = set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
+        for found in excluded.values():
+            found |= unverified
+    by_owner = fitted.keys_by_owner
+    asks = [
+        (challenge_item(c), {key for startup_id in excluded[c.id] for key in by_owner.get(startup_id, ())})
+        for c in challenges
+    ]
+    ranked = _rank_each(fitted, asks, limit, sentence_pairs=sentence_pairs)
+    caps = _load_by_key(
+        Capability, list(dict.fromkeys(m.key for matches in ranked for m in matches)),
+        selectinload(Capability.startup),
+    )
+    return [
+        [
+            Recommendation(
+                score=m.score, components=m.components, explanation=m.explanation.to_dict(),
+                challenge=challenge, startup=caps[m.key].startup, capability=caps[m.key],
+            )
+            for m in matches
+            if m.key in caps
+        ]
+        for challenge, matches in zip(challenges, ranked, strict=True)
+    ]
+
+
+def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10) -> list[Recommendation]:
+    """Rank open challenges (closing date not passed) for ``startup``.
+
+    Leaves out challenges the startup already proposed for or has a trial in, and those
+    the viewer dismissed.
+    """
+    if not startup.capabilities:
+        return []
+    fitted = challenge_corpus()
+    if not fitted.owners:
+        return []
+    done = set(db.scalars(select(Proposal.challenge_id).where(Proposal.startup_id == startup.id))) | set(
+        db.scalars(select(Trial.challenge_id).where(Trial.startup_id == startup.id))
+    )
+    if viewer is not None:
+        done |= set(
+            db.scalars(
+                select(Dismissal.challenge_id).where(
+                    Dismissal.startup_id == startup.id, Dismissal.user_id == viewer.id
+                )
+            )
+        )
+    exclude = {f"challenge:{cid}" for cid in done}
+    matches = _rank_each(fitted, [(startup_item(startup), exclude)], limit)[0]
+    challenges = _load_by_key(Challenge, [m.key for m in matches], selectinload(Challenge.department))
+    return [
+        Recommendation(
+            score=m.score, components=m.components, explanation=m.explanation.to_dict(),
+            challenge=challenges[m.key], startup=startup,
+        )
+        for m in matches
+        if m.key in challenges
+    ]
