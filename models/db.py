@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DDL, DateTime, Index, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -85,11 +87,11 @@ event.listen(
 )
 
 
-def include_in_autogenerate(dialect: str):  # type: ignore[no-untyped-def]
+def include_in_autogenerate(dialect: str) -> Callable[..., bool]:
     """Alembic's ``include_object`` for ``dialect``: leaves out the objects declared for
     other dialects only (``ddl_if``), which Alembic itself does not check."""
 
-    def include(obj, _name, _type, _reflected, _compare_to) -> bool:  # type: ignore[no-untyped-def]
+    def include(obj: Any, _name: str | None, _type: str, _reflected: bool, _compare_to: Any) -> bool:
         only = getattr(obj, "_ddl_if", None)
         return only is None or only.dialect is None or only.dialect == dialect
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from . import database
 from .config import Config
@@ -15,7 +15,7 @@ from .config import Config
 class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` limited to PostgreSQL's INTEGER range."""
 
-    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 

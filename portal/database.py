@@ -40,7 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _scope() -> int:
-    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
+    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]  # a werkzeug LocalProxy method
 
 
 def _new_session() -> Session:

@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -62,7 +63,7 @@ def register_error_handlers(app: Flask) -> None:
     """Render 4xx/5xx as pages (or JSON for the API) that never leak internals."""
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if code in (401, 403, 429):
             access_log.warning(
@@ -84,7 +85,7 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         reference = uuid.uuid4().hex[:12]
         _rollback()
         log.exception("unhandled error ref=%s method=%s path=%s", reference, request.method, request.path)

@@ -7,7 +7,7 @@ import os
 import time
 from typing import TypeGuard
 
-from flask import Flask, current_app, flash, g, has_request_context, request, session
+from flask import Flask, Response, current_app, flash, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -104,7 +104,7 @@ def init_security(app: Flask) -> None:
     hops = trusted_proxies(app)
     if hops:
         # Client address (per-IP limits, logs) and scheme (Secure cookie, HSTS) from the proxies.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way to wrap the app
 
     user_logged_in.connect(_stamp_session, app)
     user_logged_out.connect(_log_sign_out, app)
@@ -134,7 +134,7 @@ def init_security(app: Flask) -> None:
         session[SEEN_KEY] = moment
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response: Response) -> Response:
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")

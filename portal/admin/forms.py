@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
+from models import Department
 from models.vocabulary import Role
 
 from ..forms import BaseForm, choices
@@ -29,7 +33,7 @@ class CreateUserForm(BaseForm):
         validators=[InputRequired(_l("Choose a password.")), Length(max=128)],
     )
 
-    def __init__(self, departments, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, departments: Sequence[Department], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.role.choices = choices(
             [(role, ROLE_LABELS[role]) for role in (Role.OFFICER, Role.COORDINATOR, Role.ADMIN)]

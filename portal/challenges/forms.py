@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -76,7 +77,7 @@ class ChoiceRadioField(RadioField):
         super().process_formdata(valuelist)
 
 
-def _at_least_one(message: Any):  # type: ignore[no-untyped-def]
+def _at_least_one(message: Any) -> Callable[[Any, Any], None]:
     def check(form: Any, field: Any) -> None:
         if not field.data:
             raise ValidationError(message)

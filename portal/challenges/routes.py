@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from models import Challenge, Department
+from models import Challenge, Department, User
 from models.vocabulary import ChallengeStatus, Role
 
 from ..access import (
@@ -37,7 +39,7 @@ def _load(challenge_id: int) -> Challenge:
     return challenge
 
 
-def _render_detail(challenge: Challenge, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render_detail(challenge: Challenge, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     return (
         render_template(
             "challenges/detail.html",
@@ -138,7 +140,7 @@ def close_challenge(challenge_id: int) -> ResponseReturnValue:
     return _move(challenge_id, challenges.close_challenge, _("Challenge closed."))
 
 
-def _move(challenge_id: int, service, done: str):  # type: ignore[no-untyped-def]
+def _move(challenge_id: int, service: Callable[[User, Challenge], Challenge], done: str) -> ResponseReturnValue:
     """Load, check, call one status service and answer, for the open and close buttons."""
     challenge = _load(challenge_id)
     if not can_edit_challenge(current_user, challenge):

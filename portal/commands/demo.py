@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from alembic.config import Config
 from flask import Flask, current_app
 
 from ..database import db
 
 
-def _alembic_config():  # type: ignore[no-untyped-def]
-    from alembic.config import Config
-
+def _alembic_config() -> Config:
     root = Path(current_app.root_path).parent
     cfg = Config(str(root / "alembic.ini"))
     cfg.set_main_option("script_location", str(root / "migrations"))

@@ -23,7 +23,8 @@ def register(app: Flask) -> None:
     @click.option("--startup", "startup_name", help="Startup name (startup members).")
     @click.option("--locale", type=click.Choice(["en", "zh_Hant_HK"]), default="en")
     @click.password_option()
-    def create_user(email, display_name, role, department_code, startup_name, locale, password):  # type: ignore[no-untyped-def]
+    def create_user(email: str, display_name: str, role: str, department_code: str | None,
+                    startup_name: str | None, locale: str, password: str) -> None:
         """Create an account of any role (officers, coordinators and admins are created this way)."""
         department = (
             db.scalar(select(Department).where(Department.code == department_code)) if department_code else None

@@ -97,7 +97,7 @@ def _startups() -> list[Startup]:
     return list(db.scalars(select(Startup).order_by(Startup.name)))
 
 
-def _conflicts_page(form: ConflictForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _conflicts_page(form: ConflictForm, status: int = 200) -> ResponseReturnValue:
     stored = conflicts.conflicts_of(current_user)
     stored_ids = {c.startup_id for c in stored}
     detected_now = {

@@ -167,7 +167,10 @@ def founder_ref() -> str:
     return max(sorted(counts), key=lambda ref: counts[ref])
 
 
-def _seed_trial(row, challenges, startups, capabilities, coordinator, rng, now, today) -> None:  # type: ignore[no-untyped-def]
+def _seed_trial(
+    row: dict[str, Any], challenges: dict[str, Challenge], startups: dict[str, Startup],
+    capabilities: dict[str, list[Capability]], coordinator: User, rng: random.Random, now: datetime, today: date,
+) -> None:
     challenge = challenges[row["challenge"]]
     startup = startups[row["startup"]]
     cap = capabilities[row["startup"]][int(row.get("capability", 0))]

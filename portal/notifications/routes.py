@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import Challenge, Notification
@@ -41,7 +42,7 @@ def is_following(challenge: Challenge) -> bool:
 
 
 @bp.app_template_global("notification_html")
-def notification_html(notification: Notification):  # type: ignore[no-untyped-def]
+def notification_html(notification: Notification) -> Markup:
     """A notification worded in the page's language."""
     return notifications.message_html(notification)
 

@@ -53,7 +53,7 @@ def check_password_policy(password: str, field: str = "password") -> None:
 
 
 def _email_taken(email: str) -> bool:
-    return db.scalar(select(func.count()).where(User.email == email.lower())) > 0
+    return (db.scalar(select(func.count()).where(User.email == email.lower())) or 0) > 0
 
 
 @dataclass
@@ -152,8 +152,7 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
             _("Too many failed attempts. Please wait 15 minutes and try again."), field="email"
         )
     user = db.scalar(select(User).where(User.email == email))
-    ok = verify_password(user.password_hash if user else None, password) and user is not None
-    ok = ok and user.is_active  # type: ignore[union-attr]
+    ok = user is not None and verify_password(user.password_hash, password) and user.is_active
     db.add(LoginAttempt(email=email, ip=ip[:64], success=bool(ok)))
     if not ok or user is None:
         log.info("sign-in failed email_ref=%s known=%s ip=%s", email_ref(email), user is not None, ip)

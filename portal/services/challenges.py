@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..access import can_edit_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from . import audit
+from .inputs import ServiceInput
 from .paging import Page, page_count, paginate
 
 log = logging.getLogger("innomatch.challenges")
@@ -56,7 +57,7 @@ QUERY_MAX = 200
 
 
 @dataclass
-class ChallengeData:
+class ChallengeData(ServiceInput):
     """What an officer enters about a challenge."""
 
     title: str
@@ -66,17 +67,9 @@ class ChallengeData:
     desired_outcomes: str = ""
     constraints: str = ""
     tags: list[str] = field(default_factory=list)
-    duration_weeks: int = 12
+    duration_weeks: int | None = 12  # None when the form's number was missing: refused
     closing_on: date | None = None
     language: str = "en"
-
-    @classmethod
-    def coerce(cls, data: ChallengeData | Mapping[str, Any]) -> ChallengeData:
-        """Accept the dataclass or a mapping with the same keys (unknown keys ignored)."""
-        if isinstance(data, cls):
-            return data
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in dict(data).items() if k in names})
 
 
 @dataclass
@@ -153,7 +146,7 @@ def _apply(challenge: Challenge, data: ChallengeData) -> None:
     challenge.desired_outcomes = data.desired_outcomes
     challenge.constraints = data.constraints
     challenge.functional_area = data.functional_area
-    challenge.duration_weeks = data.duration_weeks
+    challenge.duration_weeks = data.duration_weeks or DURATION_MIN  # validated: always a number here
     challenge.closing_on = data.closing_on
     challenge.language = data.language
     # Only replace the child rows when they change, so unchanged rows are not rewritten.

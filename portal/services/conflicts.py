@@ -164,7 +164,8 @@ def detected_conflicts(coordinator: User) -> dict[int, str]:
             User.role == ROLE_STARTUP, User.startup_id.in_([s.id for s in candidates])
         )
     ):
-        members.setdefault(startup_id, []).append(email)
+        if startup_id is not None:  # the query asks for members of these startups only
+            members.setdefault(startup_id, []).append(email)
     found: dict[int, str] = {}
     for startup in candidates:
         reason = _detected_reason(coordinator, startup, members.get(startup.id, []))

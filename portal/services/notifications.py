@@ -28,6 +28,7 @@ from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from models import (
@@ -285,6 +286,8 @@ def notify_challenge_opened(challenge: Challenge, actor: User | None = None) -> 
     members = [u for u in startup_members(scores) if u.id not in already]
     created = []
     for member in members:
+        if member.startup_id is None:  # startup_members returns members of the scored startups
+            continue
         score = round(float(scores[member.startup_id]), 3)
         created += deliver([member], KIND_CHALLENGE_MATCH, {**payload, "score": score}, link,
                            exclude=[getattr(actor, "id", None)])
@@ -391,7 +394,7 @@ def follow_challenge(user: User, challenge: Challenge) -> ChallengeFollow:
         with db.begin_nested():  # a double click racing itself only keeps one row
             db.add(follow)
     except IntegrityError:
-        follow = db.get(ChallengeFollow, (user.id, challenge.id))  # type: ignore[assignment]
+        follow = db.get(ChallengeFollow, (user.id, challenge.id))  # type: ignore[assignment]  # the row that won the race exists
     return follow
 
 
@@ -442,7 +445,7 @@ def mark_read(user: User, notification: Notification) -> Notification:
 
 def mark_all_read(user: User) -> int:
     """Mark all the user's notifications read; return how many were unread."""
-    result = db.execute(
+    result: CursorResult[Any] = db.execute(  # type: ignore[assignment]  # an UPDATE returns a CursorResult
         update(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=clock.now())

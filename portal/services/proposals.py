@@ -70,7 +70,8 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
     capability = db.get(Capability, capability_id) if isinstance(capability_id, int) else None
     if capability is None or capability.startup_id != startup_id:
         raise DomainError(_("Choose one of your startup's capabilities."), field="capability_id")
-    pitch = data.get("pitch").strip() if isinstance(data.get("pitch"), str) else ""
+    raw_pitch = data.get("pitch")
+    pitch = raw_pitch.strip() if isinstance(raw_pitch, str) else ""
     if not PITCH_MIN <= len(pitch) <= PITCH_MAX:
         raise DomainError(
             _("Write a pitch of %(low)d to %(high)d characters.", low=PITCH_MIN, high=PITCH_MAX), field="pitch"

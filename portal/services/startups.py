@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from models import Capability, Proposal, Startup, Trial
 from models.vocabulary import (
@@ -263,7 +264,7 @@ def search_startups(verified: bool | None = None, text: str = "", page: int = 1,
         .correlate(Startup)
         .scalar_subquery()
     )
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if verified is not None:
         conditions.append(Startup.verified.is_(verified))
     text = text.strip()

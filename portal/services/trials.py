@@ -58,6 +58,7 @@ from ..errors import DomainError, NotAllowed, StaleState
 from ..labels import TRIAL_OUTCOME_LABELS as OUTCOME_LABELS  # noqa: F401 (kept for callers)
 from ..labels import trial_state_label as state_label
 from . import audit, conflicts, recommendations
+from .inputs import ServiceInput
 
 log = logging.getLogger("innomatch.trials")
 
@@ -253,7 +254,7 @@ def _check_kpis(trial: Trial, kpis: Sequence[tuple[str, str]], field: str) -> li
 
 
 @dataclass
-class OutcomeData:
+class OutcomeData(ServiceInput):
     """What a coordinator enters with the "complete" move."""
 
     outcome: str | None = None
@@ -263,15 +264,6 @@ class OutcomeData:
     language: str | None = None
     # Measured results by KPI id; KPIs that already have a result may be left out.
     results: Mapping[int, str] | None = None
-
-    @classmethod
-    def coerce(cls, data: OutcomeData | Mapping[str, Any] | None) -> OutcomeData:
-        """Accept the dataclass, a mapping with the same keys, or None."""
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        return cls(**{k: v for k, v in dict(data).items() if k in cls.__dataclass_fields__})
 
 
 def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
@@ -555,7 +547,7 @@ def match_scores(pending: Iterable[Trial]) -> dict[int, float]:
         return {}
     groups = list(by_challenge.values())
     try:
-        found = recommendations.pair_scores_each([(g[0].challenge, [t.capability_id for t in g]) for g in groups])
+        found = recommendations.pair_scores_each([(g[0].challenge, [t.capability_id for t in g if t.capability_id is not None]) for g in groups])
     except Exception:
         log.exception("match scores failed for %d challenges", len(groups))
         return {}

@@ -8,7 +8,7 @@ registrations than its capacity (the workshop row is locked while counting).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..access import can_view_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed
 from . import audit
+from .inputs import ServiceInput
 
 WORKSHOP_FIELDS = (
     "title_en", "title_zh", "description", "language", "starts_at", "ends_at", "location", "capacity",
@@ -38,7 +39,7 @@ CAPACITY_MAX = 5000
 
 
 @dataclass
-class WorkshopData:
+class WorkshopData(ServiceInput):
     """What a coordinator enters about a workshop (times are aware datetimes)."""
 
     title_en: str
@@ -51,14 +52,6 @@ class WorkshopData:
     capacity: int = 50
     domains: list[str] = field(default_factory=list)
     challenge_ids: list[int] = field(default_factory=list)
-
-    @classmethod
-    def coerce(cls, data: WorkshopData | Mapping[str, Any]) -> WorkshopData:
-        """Accept the dataclass or a mapping with the same keys (unknown keys ignored)."""
-        if isinstance(data, cls):
-            return data
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in dict(data).items() if k in names})
 
 
 def _aware(value: Any, name: str) -> datetime:

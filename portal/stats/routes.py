@@ -80,7 +80,7 @@ def dashboard() -> ResponseReturnValue:
     )
 
 
-def _render_showcase(error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render_showcase(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     outcome = request.args.get("outcome") or None
     if outcome is not None and outcome not in TRIAL_OUTCOMES:
         outcome = None

@@ -45,7 +45,7 @@ def _content_language(trial: Trial) -> str:
     return trial.challenge.language if trial.challenge.language in ("en", "zh-Hant") else "en"
 
 
-def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **forms: Any):  # type: ignore[no-untyped-def]
+def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **forms: Any) -> ResponseReturnValue:
     """Render the trial page; ``posted`` (with its input and errors) replaces its blank twin."""
     note_form = forms.get("note_form") or NoteForm(formdata=None, language=_content_language(trial))
     context = {
@@ -69,13 +69,13 @@ def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **for
     return render_template("trials/detail.html", **context), status
 
 
-def _refused(trial: Trial, form: BaseForm, key: str, **extra: Any):  # type: ignore[no-untyped-def]
+def _refused(trial: Trial, form: BaseForm, key: str, **extra: Any) -> ResponseReturnValue:
     """The trial page with the reason the user may not do this (403)."""
     form.form_errors.append(trials.refusal_message(current_user, trial))
     return _page(trial, 403, posted=form, **{key: form}, **extra)
 
 
-def _failed(trial: Trial, form: BaseForm, key: str, error: DomainError | None = None, **extra: Any):  # type: ignore[no-untyped-def]
+def _failed(trial: Trial, form: BaseForm, key: str, error: DomainError | None = None, **extra: Any) -> ResponseReturnValue:
     """Roll back and show the page with the form's errors (400, or the error's own status)."""
     db.rollback()
     status = 400
@@ -85,7 +85,7 @@ def _failed(trial: Trial, form: BaseForm, key: str, error: DomainError | None = 
     return _page(trial, status, posted=form, **{key: form}, **extra)
 
 
-def _done(trial: Trial, message: str):  # type: ignore[no-untyped-def]
+def _done(trial: Trial, message: str) -> ResponseReturnValue:
     db.commit()
     flash(message, "success")
     return redirect(url_for("trials.detail", trial_id=trial.id))

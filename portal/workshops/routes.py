@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from models import Workshop
+from models import User, Workshop
 from models.vocabulary import Role
 
 from .. import clock
@@ -42,7 +45,7 @@ def _absolute_url(workshop: Workshop) -> str:
     return url_for("workshops.detail", workshop_id=workshop.id, _external=True)
 
 
-def _render_detail(workshop: Workshop, error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render_detail(workshop: Workshop, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     taken = workshops.registration_count(workshop)
     return render_template(
         "workshops/detail.html",
@@ -133,7 +136,7 @@ def edit(workshop_id: int) -> ResponseReturnValue:
     return render_template("workshops/form.html", form=form, workshop=workshop), 400 if form.errors else 200
 
 
-def _registration_action(workshop_id: int, service, done: str):  # type: ignore[no-untyped-def]
+def _registration_action(workshop_id: int, service: Callable[[User, Workshop], Any], done: str) -> ResponseReturnValue:
     """Load, call one registration service, commit and answer."""
     workshop = _load(workshop_id)
     if not CsrfForm().validate_on_submit():
