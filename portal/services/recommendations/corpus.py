@@ -100,6 +100,18 @@ class Fitted:
                 cache.move_to_end(key)
             return hit
 
+    def recall_each(self, cache: OrderedDict[K, V], keys: Sequence[K]) -> tuple[dict[int, V], list[int]]:
+        """The cached values of ``keys`` by position, and the positions not cached."""
+        found: dict[int, V] = {}
+        misses: list[int] = []
+        for i, key in enumerate(keys):
+            hit = self.recall(cache, key)
+            if hit is None:
+                misses.append(i)
+            else:
+                found[i] = hit
+        return found, misses
+
     def query_vectors(self, queries: Sequence[matcher.Item]) -> np.ndarray:
         """The queries' vectors (one cache read for all), centred like the corpus when
         centering is on."""
@@ -111,19 +123,15 @@ class Fitted:
     def scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
         """Each query scored against the corpus, cached per corpus version and query; the
         vectors of those not cached yet are read in one query."""
-        found: dict[matcher.Item, matcher.Scored] = {}
-        missing: list[matcher.Item] = []
-        for query in dict.fromkeys(queries):
-            hit = self.recall(self.scored, query)
-            if hit is None:
-                missing.append(query)
-            else:
-                found[query] = hit
-        if missing:
-            for query, qvec in zip(missing, self.query_vectors(missing), strict=True):
-                found[query] = self.ranker.score(query, query_vector=qvec)
-                self.remember(self.scored, query, found[query], SCORED_CACHE_SIZE)
-        return [found[q] for q in queries]
+        unique = list(dict.fromkeys(queries))
+        found, misses = self.recall_each(self.scored, unique)
+        if misses:
+            vectors = self.query_vectors([unique[i] for i in misses])
+            for i, qvec in zip(misses, vectors, strict=True):
+                found[i] = self.ranker.score(unique[i], query_vector=qvec)
+                self.remember(self.scored, unique[i], found[i], SCORED_CACHE_SIZE)
+        by_query = {unique[i]: scored for i, scored in found.items()}
+        return [by_query[q] for q in queries]
 
 
 @dataclass

@@ -51,14 +51,7 @@ def _rank_each(
     """Rank each (query, exclusions) with a per-corpus cache: the same query, exclusions and
     size rank once, and a query scored once serves every exclusion set."""
     keys: list[ResultsKey] = [(query, frozenset(exclude), limit, sentence_pairs) for query, exclude in asks]
-    ranked: dict[int, list[matcher.Match]] = {}
-    misses: list[int] = []
-    for i, key in enumerate(keys):
-        hit = fitted.recall(fitted.results, key)
-        if hit is None:
-            misses.append(i)
-        else:
-            ranked[i] = hit
+    ranked, misses = fitted.recall_each(fitted.results, keys)
     if misses:
         ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
         scored = fitted.scored_each([asks[i][0] for i in misses])
