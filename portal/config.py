@@ -91,7 +91,7 @@ class TestConfig(Config):
     """Isolated, fast and deterministic settings for the test suite."""
 
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key"  # nosec B105: the test configuration's key, never used in production
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     MATCHER_MODEL = "hashing"
     MATCHER_CENTERING = None

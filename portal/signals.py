@@ -16,11 +16,14 @@ is not defined (blinker keeps them in a set): when one reaction must come before
 they listen to two signals that the service sends in that order (``challenge_saved``
 before ``challenge_opened``).
 
-Audit events are not written by subscribers: each records the object's values *before*
-the change, which only the service, before it changes them, can take (``services.audit``).
+Every change is also announced through :data:`entity_changed` (``signals.changed(actor,
+action, obj, before, after)``), to which the audit log subscribes: the service takes the
+values before and after its change, the audit service writes them down.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from blinker import Namespace
 
@@ -92,6 +95,28 @@ trial_moved = _signals.signal(
     """,
 )
 
+entity_changed = _signals.signal(
+    "entity-changed",
+    doc="""Something people are accountable for changed: the audit log's record of it.
+
+    Sent by every service for every change it makes (through :func:`changed`), beside the
+    domain signals above.
+    Sender: the changed object (flushed, so it has an id).
+    Keyword arguments: ``actor`` (the ``User``, or None for the system), ``action`` (e.g.
+    ``"challenge.update"``), ``before`` and ``after`` (JSON-safe values of the changed fields,
+    taken by the service before and after its change; either may be None).
+    """,
+)
+
+
+def changed(
+    actor: Any, action: str, entity: Any,
+    before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+) -> None:
+    """Announce that ``actor`` changed ``entity`` by ``action`` (the audit log subscribes)."""
+    entity_changed.send(entity, actor=actor, action=action, before=before, after=after)
+
+
 #: Every signal above, by name (for tests and documentation).
 ALL = {
     signal.name: signal
@@ -103,5 +128,9 @@ ALL = {
         capability_saved,
         proposal_submitted,
         trial_moved,
+        entity_changed,
     )
 }
+
+#: The signals of what happened in the programme (all but the audit log's ``entity-changed``).
+DOMAIN = {name: signal for name, signal in ALL.items() if signal is not entity_changed}

@@ -1,4 +1,4 @@
-"""Who reacts to what happened (``portal.signals``): notifications and the recommender.
+"""Who reacts to what happened (``portal.signals``): notifications, the recommender, the audit log.
 
 :func:`connect` runs from ``create_app``; it connects each receiver once per process, however
 many apps are created (the tests create several). Receivers call the reacting service through
@@ -14,6 +14,7 @@ challenge_closed       notifications: followers ("closed")
 capability_saved       recommender: encode the capability and its startup's profile
 proposal_submitted     notifications: the department's officers and the coordinators
 trial_moved            notifications: the startup, the department, the coordinators
+entity_changed         audit log: one event with the change's before and after values
 =====================  ==========================================================
 """
 
@@ -27,7 +28,7 @@ from models import Capability, Challenge, Proposal, Trial, TrialTransition, User
 
 from . import signals
 from .database import db
-from .services import notifications, recommendations
+from .services import audit, notifications, recommendations
 
 log = logging.getLogger("innomatch.subscribers")
 
@@ -79,6 +80,17 @@ def notify_trial_moved(trial: Trial, *, transition: TrialTransition, **_kwargs: 
     notifications.notify_trial_moved(trial, transition)
 
 
+# -- the audit log --------------------------------------------------------------------------
+
+
+def write_audit_event(
+    entity: Any, *, actor: User | None, action: str,
+    before: dict[str, Any] | None, after: dict[str, Any] | None, **_kwargs: Any,
+) -> None:
+    """Record a change in the audit log, in the same transaction as the change."""
+    audit.record(actor, action, entity, before, after)
+
+
 #: signal -> its receivers (each signal's receivers are independent of one another).
 RECEIVERS = (
     (signals.challenge_saved, encode_challenge),
@@ -88,6 +100,7 @@ RECEIVERS = (
     (signals.capability_saved, encode_capability),
     (signals.proposal_submitted, notify_proposal_submitted),
     (signals.trial_moved, notify_trial_moved),
+    (signals.entity_changed, write_audit_event),
 )
 
 

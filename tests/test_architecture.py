@@ -7,6 +7,8 @@
   counts as one node);
 * ``portal.signals`` imports no service (services send signals; reactions subscribe in
   ``portal.subscribers``);
+* services write the audit log only by announcing the change (``signals.changed``), to which
+  the audit log subscribes: no service but ``audit`` itself calls ``audit.record``;
 * ``matcher`` stays a pure library: ``tests/matcher/test_purity.py``.
 
 Each rule is also run on a small made-up tree that breaks it, so each test can fail.
@@ -169,6 +171,31 @@ def signals_importing_services(root: Path = ROOT) -> list[str]:
     return [str(imp) for imp in imports_of(path, root) if imp.target.startswith("portal.services")]
 
 
+def audit_writes_outside_the_subscriber(root: Path = ROOT) -> list[str]:
+    """Calls of ``audit.record`` (or a ``record`` imported from it) in services other than audit."""
+    found = []
+    for path in files(root, "portal.services"):
+        module = module_name(path, root)
+        if module == "portal.services.audit":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        from_audit = {
+            alias.asname or alias.name
+            for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("audit")
+            for alias in node.names
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            by_module = (isinstance(func, ast.Attribute) and func.attr == "record"
+                         and isinstance(func.value, ast.Name) and func.value.id == "audit")
+            by_name = isinstance(func, ast.Name) and func.id == "record" and "record" in from_audit
+            if by_module or by_name:
+                found.append(f"{module}:{node.lineno} calls audit.record")
+    return found
+
+
 # -- on the real code ------------------------------------------------------------------------------
 
 
@@ -197,6 +224,10 @@ def test_no_import_cycle_among_services() -> None:
 
 def test_signals_import_no_service() -> None:
     assert signals_importing_services() == []
+
+
+def test_services_announce_changes_instead_of_writing_the_audit_log() -> None:
+    assert audit_writes_outside_the_subscriber() == []
 
 
 def test_matcher_purity_is_tested() -> None:
@@ -283,3 +314,12 @@ def test_signals_importing_a_service_is_caught(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"portal/signals.py": "from .services import notifications\n",
                             "portal/services/notifications.py": ""})
     assert len(signals_importing_services(root)) == 1
+
+
+@pytest.mark.parametrize("text", [
+    "from . import audit\n\ndef f(x):\n    audit.record(None, 'a', x)\n",
+    "from .audit import record\n\ndef f(x):\n    record(None, 'a', x)\n",
+])
+def test_a_service_writing_the_audit_log_itself_is_caught(tmp_path: Path, text: str) -> None:
+    root = _tree(tmp_path, {"portal/services/trials.py": text, "portal/services/audit.py": "def record(*a): ...\n"})
+    assert len(audit_writes_outside_the_subscriber(root)) == 1

@@ -10,8 +10,18 @@ from typing import Any
 import pytest
 from blinker import NamedSignal
 from flask import Flask
+from sqlalchemy import select
 
-from models import Capability, Challenge, Proposal, Startup, Trial, TrialTransition, User
+from models import (
+    AuditEvent,
+    Capability,
+    Challenge,
+    Proposal,
+    Startup,
+    Trial,
+    TrialTransition,
+    User,
+)
 from portal import clock, create_app, signals, subscribers
 from portal.config import TestConfig
 from portal.database import db
@@ -81,7 +91,7 @@ def test_every_signal_is_documented_with_its_sender_and_arguments() -> None:
 
 def test_posting_and_publishing_a_challenge_announces_saved_then_opened(svc: Any, make: Factory, heard: Any) -> None:
     log, listen = heard
-    for signal in signals.ALL.values():
+    for signal in signals.DOMAIN.values():
         listen(signal)
     officer = svc.get(User, make.user("officer").id)
     challenge = challenges.post_challenge(officer, challenge_data(), publish=True)
@@ -95,7 +105,7 @@ def test_editing_a_challenge_announces_saved_then_updated(svc: Any, make: Factor
     log, listen = heard
     officer = svc.get(User, make.user("officer").id)
     challenge = challenges.post_challenge(officer, challenge_data())
-    for signal in signals.ALL.values():
+    for signal in signals.DOMAIN.values():
         listen(signal)
     challenges.update_challenge(officer, challenge, challenge_data(title="Online booking for all clinics"))
     challenges.update_challenge(officer, challenge, challenge_data(title="Online booking for all clinics"))
@@ -110,7 +120,7 @@ def test_opening_and_closing_a_challenge_are_announced(svc: Any, make: Factory, 
     log, listen = heard
     officer = svc.get(User, make.user("officer").id)
     challenge = challenges.post_challenge(officer, challenge_data())
-    for signal in signals.ALL.values():
+    for signal in signals.DOMAIN.values():
         listen(signal)
     challenges.open_challenge(officer, challenge)
     challenges.close_challenge(officer, challenge)
@@ -240,3 +250,16 @@ def test_capability_subscriber_calls_the_recommender_once(
     member = svc.get(User, make.user("startup").id)
     capability = startups.create_capability(member, svc.get(Startup, member.startup_id), CAPABILITY)
     assert isinstance(capability, Capability) and encoded == [capability.id]
+
+
+def test_a_change_is_written_to_the_audit_log_once_through_its_subscriber(
+        app: Flask, svc: Any, make: Factory) -> None:
+    create_app(TestConfig)  # a second app must not double the audit log's receiver
+    receivers = list(signals.entity_changed.receivers.values())
+    assert receivers.count(subscribers.write_audit_event) == 1
+    officer = make.user("officer")
+    actor = db.get(User, officer.id)
+    signals.changed(actor, "user.rename", actor, {"display_name": "Old"}, {"display_name": "New"})
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.rename")).all()
+    assert [(e.actor_id, e.entity_type, e.before, e.after) for e in events] == [
+        (officer.id, "user", {"display_name": "Old"}, {"display_name": "New"})]

@@ -31,7 +31,7 @@ from ..database import db
 from ..passwords import hash_password
 
 DATA = Path(__file__).with_name("data")
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # nosec B105: the published demo logins (README)
 DEMO_LOGINS = (
     ("officer@demo.gov.hk", Role.OFFICER, "Department officer (Department of Health headquarters)"),
     ("founder@demo.startup.hk", Role.STARTUP, "Startup founder"),
@@ -61,7 +61,7 @@ def is_seeded() -> bool:
 
 def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
     """Insert the demo data (flushes; the caller commits). Returns counts per kind."""
-    rng = random.Random(rng_seed)
+    rng = random.Random(rng_seed)  # nosec B311: repeatable demo data, not security
     today = today or clock.today()
     now = clock.now()
     password_hash = hash_password(DEMO_PASSWORD)

@@ -16,7 +16,7 @@ from models import Department, LoginAttempt, Startup, User
 from models.user import new_session_token
 from models.vocabulary import ROLE_STARTUP, ROLES, Role
 
-from .. import clock
+from .. import clock, signals
 from ..database import db
 from ..errors import DomainError
 from ..passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -90,8 +90,8 @@ def register_startup(data: StartupRegistration) -> User:
     db.add(user)
     db.flush()
     log.info("registration user=%s startup=%s", user.id, startup.id)
-    audit.record(user, "startup.register", startup, after={"name": startup.name})
-    audit.record(user, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
+    signals.changed(user, "startup.register", startup, after={"name": startup.name})
+    signals.changed(user, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
     return user
 
 
@@ -129,7 +129,7 @@ def create_user(
     db.add(user)
     db.flush()
     log.info("account created user=%s role=%s by=%s", user.id, role, getattr(actor, "id", "cli"))
-    audit.record(actor, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
+    signals.changed(actor, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
     return user
 
 
@@ -182,7 +182,7 @@ def change_password(user: User, current: str, new: str) -> None:
     user.password_changed_at = clock.now()
     end_sessions(user)
     log.info("password changed user=%s", user.id)
-    audit.record(user, "user.password_change", user)
+    signals.changed(user, "user.password_change", user)
 
 
 def change_email(user: User, current: str, new_email: str) -> None:
@@ -197,4 +197,4 @@ def change_email(user: User, current: str, new_email: str) -> None:
     user.email = new_email
     db.flush()
     log.info("email changed user=%s", user.id)
-    audit.record(user, "user.email_change", user, before, audit.snapshot(user, USER_FIELDS))
+    signals.changed(user, "user.email_change", user, before, audit.snapshot(user, USER_FIELDS))

@@ -177,12 +177,12 @@ def post_challenge(
     _apply(challenge, data)
     db.add(challenge)
     db.flush()
-    audit.record(officer, "challenge.create", challenge, after=audit.snapshot(challenge, CHALLENGE_FIELDS))
+    signals.changed(officer, "challenge.create", challenge, after=audit.snapshot(challenge, CHALLENGE_FIELDS))
     if publish:
         before = audit.snapshot(challenge, CHALLENGE_FIELDS)
         _open(challenge)
         db.flush()
-        audit.record(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
+        signals.changed(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
     signals.challenge_saved.send(challenge, actor=officer, created=True)
     if publish:
         signals.challenge_opened.send(challenge, actor=officer)
@@ -213,7 +213,7 @@ def update_challenge(
     db.flush()
     after = audit.snapshot(challenge, CHALLENGE_FIELDS)
     if before != after:
-        audit.record(officer, "challenge.update", challenge, before, after)
+        signals.changed(officer, "challenge.update", challenge, before, after)
     signals.challenge_saved.send(challenge, actor=officer, created=False)
     if publish:
         signals.challenge_opened.send(challenge, actor=officer)
@@ -231,7 +231,7 @@ def open_challenge(officer: User, challenge: Challenge) -> Challenge:
     before = audit.snapshot(challenge, CHALLENGE_FIELDS)
     _open(challenge)
     db.flush()
-    audit.record(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
+    signals.changed(officer, "challenge.open", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
     signals.challenge_saved.send(challenge, actor=officer, created=False)
     signals.challenge_opened.send(challenge, actor=officer)
     return challenge
@@ -245,7 +245,7 @@ def close_challenge(officer: User, challenge: Challenge) -> Challenge:
     before = audit.snapshot(challenge, CHALLENGE_FIELDS)
     challenge.status = ChallengeStatus.CLOSED
     db.flush()
-    audit.record(officer, "challenge.close", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
+    signals.changed(officer, "challenge.close", challenge, before, audit.snapshot(challenge, CHALLENGE_FIELDS))
     signals.challenge_closed.send(challenge, actor=officer)
     return challenge
 

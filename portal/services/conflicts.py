@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from models import ConflictOfInterest, Startup, User
 from models.vocabulary import ROLE_ADMIN, ROLE_COORDINATOR, ROLE_STARTUP
 
+from .. import signals
 from ..database import db
 from ..errors import DomainError, NotAllowed
 from . import audit
@@ -191,7 +192,7 @@ def _store_detected(coordinator: User, startup_id: int, reason: str) -> Conflict
             db.flush()
     except IntegrityError:
         return None
-    audit.record(None, "conflict.detect", conflict, after=audit.snapshot(conflict, CONFLICT_FIELDS))
+    signals.changed(None, "conflict.detect", conflict, after=audit.snapshot(conflict, CONFLICT_FIELDS))
     return conflict
 
 
@@ -249,7 +250,7 @@ def declare_conflict(user: User, startup: Startup, reason: str) -> ConflictOfInt
         existing.source = "declared"
         existing.reason = reason
         db.flush()
-        audit.record(user, "conflict.declare", existing, before, audit.snapshot(existing, CONFLICT_FIELDS))
+        signals.changed(user, "conflict.declare", existing, before, audit.snapshot(existing, CONFLICT_FIELDS))
         return existing
     conflict = ConflictOfInterest(coordinator_id=user.id, startup_id=startup.id, source="declared", reason=reason)
     db.add(conflict)
@@ -259,7 +260,7 @@ def declare_conflict(user: User, startup: Startup, reason: str) -> ConflictOfInt
         raise DomainError(
             _("You have already declared a conflict with this startup."), field="startup_id"
         ) from error
-    audit.record(user, "conflict.declare", conflict, after=audit.snapshot(conflict, CONFLICT_FIELDS))
+    signals.changed(user, "conflict.declare", conflict, after=audit.snapshot(conflict, CONFLICT_FIELDS))
     return conflict
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from models import Challenge, Dismissal, Startup, User
 
+from .. import signals
 from ..database import db
 from ..errors import DomainError
-from . import audit
 
 
 def dismiss_recommendation(
@@ -38,5 +38,5 @@ def dismiss_recommendation(
     )
     db.add(dismissal)
     db.flush()
-    audit.record(user, "recommendation.dismiss", dismissal, after={"challenge_id": challenge.id, "startup_id": startup.id, "reason": text})
+    signals.changed(user, "recommendation.dismiss", dismissal, after={"challenge_id": challenge.id, "startup_id": startup.id, "reason": text})
     return dismissal

@@ -51,7 +51,7 @@ from models.vocabulary import (
     TrialState,
 )
 
-from .. import clock
+from .. import clock, signals
 from ..access import can_view_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed
@@ -368,7 +368,7 @@ def notify_solution_interest(officer: User, trial: Trial) -> list[Notification]:
         "officer_name": officer.display_name,
     }
     created = deliver(coordinators(), KIND_SOLUTION_INTEREST, payload, _trial_path(trial), exclude=[officer.id])
-    audit.record(officer, "trial.reuse_interest", trial, after={"department_id": department.id})
+    signals.changed(officer, "trial.reuse_interest", trial, after={"department_id": department.id})
     return created
 
 
@@ -463,7 +463,7 @@ def set_preference(user: User, preference: str) -> User:
         before = audit.snapshot(user, ("notify",))
         user.notify = preference
         db.flush()
-        audit.record(user, "user.notify", user, before, audit.snapshot(user, ("notify",)))
+        signals.changed(user, "user.notify", user, before, audit.snapshot(user, ("notify",)))
     return user
 
 

@@ -90,7 +90,7 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
         db.flush()  # the unique constraint settles a race between two members of one startup
     except IntegrityError as exc:
         raise _already_proposed() from exc
-    audit.record(actor, "proposal.create", proposal, after=audit.snapshot(proposal, PROPOSAL_FIELDS))
+    signals.changed(actor, "proposal.create", proposal, after=audit.snapshot(proposal, PROPOSAL_FIELDS))
 
     trial = trial_for(challenge.id, startup_id)
     if trial is None:
@@ -109,7 +109,7 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
             db.flush()
         except IntegrityError as exc:  # the lab opened a trial for this pair at the same moment
             raise _already_proposed() from exc
-        audit.record(actor, "trial.create", trial, after=audit.snapshot(trial, TRIAL_FIELDS))
+        signals.changed(actor, "trial.create", trial, after=audit.snapshot(trial, TRIAL_FIELDS))
     else:
         # The lab already paired them (e.g. from a match): attach the proposal to that trial.
         before = audit.snapshot(trial, TRIAL_FIELDS)
@@ -120,7 +120,7 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
             db.flush()
         except StaleDataError as exc:
             raise StaleState(_("The trial changed while you were proposing. Please try again.")) from exc
-        audit.record(actor, "trial.update", trial, before, audit.snapshot(trial, TRIAL_FIELDS))
+        signals.changed(actor, "trial.update", trial, before, audit.snapshot(trial, TRIAL_FIELDS))
 
     signals.proposal_submitted.send(proposal, actor=actor, trial=trial)
     return proposal
@@ -143,7 +143,7 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     before = audit.snapshot(proposal, PROPOSAL_FIELDS)
     proposal.status = ProposalStatus.WITHDRAWN
     db.flush()
-    audit.record(actor, "proposal.withdraw", proposal, before, audit.snapshot(proposal, PROPOSAL_FIELDS))
+    signals.changed(actor, "proposal.withdraw", proposal, before, audit.snapshot(proposal, PROPOSAL_FIELDS))
     return proposal
 
 

@@ -117,7 +117,7 @@ def update_startup(actor: Any, startup: Startup, data: dict[str, Any]) -> Startu
     startup.size = size
     startup.language = language
     _flush_or_name_taken()
-    audit.record(actor, "startup.update", startup, before, audit.snapshot(startup, STARTUP_FIELDS))
+    signals.changed(actor, "startup.update", startup, before, audit.snapshot(startup, STARTUP_FIELDS))
     return startup
 
 
@@ -133,7 +133,7 @@ def verify_startup(actor: Any, startup: Startup, verified: bool = True) -> Start
     startup.verified = verified
     startup.verified_at = clock.now() if verified else None
     db.flush()
-    audit.record(actor, "startup.verify", startup, before, audit.snapshot(startup, ("verified", "verified_at")))
+    signals.changed(actor, "startup.verify", startup, before, audit.snapshot(startup, ("verified", "verified_at")))
     return startup
 
 
@@ -197,7 +197,7 @@ def create_capability(actor: Any, startup: Startup, data: dict[str, Any]) -> Cap
     capability = Capability(startup_id=startup.id, **values)
     db.add(capability)
     db.flush()
-    audit.record(actor, "capability.create", capability, after=audit.snapshot(capability, CAPABILITY_FIELDS))
+    signals.changed(actor, "capability.create", capability, after=audit.snapshot(capability, CAPABILITY_FIELDS))
     signals.capability_saved.send(capability, actor=actor, created=True)
     return capability
 
@@ -210,7 +210,7 @@ def update_capability(actor: Any, capability: Capability, data: dict[str, Any]) 
     for key, value in values.items():
         setattr(capability, key, value)
     db.flush()
-    audit.record(actor, "capability.update", capability, before, audit.snapshot(capability, CAPABILITY_FIELDS))
+    signals.changed(actor, "capability.update", capability, before, audit.snapshot(capability, CAPABILITY_FIELDS))
     signals.capability_saved.send(capability, actor=actor, created=False)
     return capability
 
@@ -237,7 +237,7 @@ def delete_capability(actor: Any, capability: Capability) -> None:
     problem = deletion_problem(capability)
     if problem:
         raise DomainError(problem)
-    audit.record(actor, "capability.delete", capability, before=audit.snapshot(capability, CAPABILITY_FIELDS))
+    signals.changed(actor, "capability.delete", capability, before=audit.snapshot(capability, CAPABILITY_FIELDS))
     db.delete(capability)
     db.flush()
 

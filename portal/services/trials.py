@@ -400,7 +400,7 @@ def move_trial(
     for kpi in added:
         after_extra[f"kpis[{kpi.id}].name"] = kpi.name
         after_extra[f"kpis[{kpi.id}].target"] = kpi.target
-    audit.record(user, f"trial.{move.name}", trial, before, {**audit.snapshot(trial, TRIAL_FIELDS), **after_extra})
+    signals.changed(user, f"trial.{move.name}", trial, before, {**audit.snapshot(trial, TRIAL_FIELDS), **after_extra})
     signals.trial_moved.send(trial, actor=user, transition=transition)
     return transition
 
@@ -411,7 +411,7 @@ def _withdraw_proposal(user: User, trial: Trial) -> None:
     if proposal is None or proposal.status == ProposalStatus.WITHDRAWN:
         return
     proposal.status = ProposalStatus.WITHDRAWN
-    audit.record(
+    signals.changed(
         user, "proposal.withdraw", proposal,
         {"status": ProposalStatus.SUBMITTED}, {"status": ProposalStatus.WITHDRAWN},
     )
@@ -438,7 +438,7 @@ def open_trial_from_match(user: User, challenge: Challenge, capability: Capabili
     db.flush()
     db.add(TrialTransition(trial_id=trial.id, from_state=None, to_state=TrialState.SHORTLISTED, actor_id=user.id,
                            reason=reason or "shortlisted from recommendations"))
-    audit.record(user, "trial.create", trial, after=audit.snapshot(trial, TRIAL_FIELDS))
+    signals.changed(user, "trial.create", trial, after=audit.snapshot(trial, TRIAL_FIELDS))
     db.flush()
     return trial
 
@@ -469,7 +469,7 @@ def add_milestone(user: User, trial: Trial, data: Mapping[str, Any]) -> Mileston
     trial.milestones.append(milestone)
     db.flush()
     key = f"milestones[{milestone.id}]"
-    audit.record(user, "trial.milestone_add", trial, after={f"{key}.title": title, f"{key}.due_on": due_on.isoformat()})
+    signals.changed(user, "trial.milestone_add", trial, after={f"{key}.title": title, f"{key}.due_on": due_on.isoformat()})
     return milestone
 
 
@@ -483,7 +483,7 @@ def complete_milestone(user: User, trial: Trial, milestone: Milestone) -> Milest
     milestone.done_on = clock.today()
     db.flush()
     key = f"milestones[{milestone.id}].done_on"
-    audit.record(user, "trial.milestone_done", trial, {key: None}, {key: milestone.done_on.isoformat()})
+    signals.changed(user, "trial.milestone_done", trial, {key: None}, {key: milestone.done_on.isoformat()})
     return milestone
 
 
@@ -496,7 +496,7 @@ def add_kpi(user: User, trial: Trial, data: Mapping[str, Any]) -> Kpi:
     kpi = Kpi(name=name, target=target)
     trial.kpis.append(kpi)
     db.flush()
-    audit.record(user, "trial.kpi_add", trial, after={f"kpis[{kpi.id}].name": name, f"kpis[{kpi.id}].target": target})
+    signals.changed(user, "trial.kpi_add", trial, after={f"kpis[{kpi.id}].name": name, f"kpis[{kpi.id}].target": target})
     return kpi
 
 
@@ -510,7 +510,7 @@ def record_kpi_result(user: User, trial: Trial, kpi: Kpi, result: str) -> Kpi:
     before = {key: kpi.result}
     kpi.result = value
     db.flush()
-    audit.record(user, "trial.kpi_result", trial, before, {key: value})
+    signals.changed(user, "trial.kpi_result", trial, before, {key: value})
     return kpi
 
 
@@ -525,7 +525,7 @@ def add_note(user: User, trial: Trial, data: Mapping[str, Any]) -> TrialNote:
     note = TrialNote(author_id=user.id, body=body, language=_language(data.get("language"), "language"))
     trial.notes.append(note)
     db.flush()
-    audit.record(user, "trial.note_add", trial, after={f"notes[{note.id}].body": body})
+    signals.changed(user, "trial.note_add", trial, after={f"notes[{note.id}].body": body})
     return note
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from models import Challenge, User, Workshop, WorkshopRegistration
 from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS, ChallengeStatus
 
-from .. import clock
+from .. import clock, signals
 from ..access import can_view_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed
@@ -117,7 +117,7 @@ def schedule_workshop(actor: User, data: WorkshopData | Mapping[str, Any]) -> Wo
     _apply(workshop, data)
     db.add(workshop)
     db.flush()
-    audit.record(actor, "workshop.create", workshop, after=audit.snapshot(workshop, WORKSHOP_FIELDS))
+    signals.changed(actor, "workshop.create", workshop, after=audit.snapshot(workshop, WORKSHOP_FIELDS))
     return workshop
 
 
@@ -135,7 +135,7 @@ def update_workshop(actor: User, workshop: Workshop, data: WorkshopData | Mappin
     db.flush()
     after = audit.snapshot(workshop, WORKSHOP_FIELDS)
     if before != after:
-        audit.record(actor, "workshop.update", workshop, before, after)
+        signals.changed(actor, "workshop.update", workshop, before, after)
     return workshop
 
 
