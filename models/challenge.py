@@ -8,12 +8,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import AwareDateTime, Base, TimestampMixin, check_in, trigram_index
+from .db import (
+    AwareDateTime,
+    Base,
+    DomainRow,
+    RowValues,
+    TagRow,
+    TimestampMixin,
+    check_in,
+    trigram_index,
+)
 from .vocabulary import (
     AREA_KEYS,
     CHALLENGE_STATUSES,
     CONTENT_LANGUAGES,
-    DOMAIN_KEYS,
     ChallengeStatus,
 )
 
@@ -73,39 +81,24 @@ class Challenge(TimestampMixin, Base):
         cascade="all, delete-orphan", order_by="ChallengeTag.tag"
     )
 
-    @property
-    def domains(self) -> list[str]:
-        return [row.domain for row in self.domain_rows]
-
-    @domains.setter
-    def domains(self, keys: list[str]) -> None:
-        self.domain_rows = [ChallengeDomain(domain=k) for k in dict.fromkeys(keys)]
-
-    @property
-    def tags(self) -> list[str]:
-        return [row.tag for row in self.tag_rows]
-
-    @tags.setter
-    def tags(self, tags: list[str]) -> None:
-        self.tag_rows = [ChallengeTag(tag=t) for t in dict.fromkeys(tags)]
+    domains = RowValues("domain_rows", "domain")
+    tags = RowValues("tag_rows", "tag")
 
     def __repr__(self) -> str:
         return f"<Challenge {self.id} {self.status} {self.title[:30]!r}>"
 
 
-class ChallengeDomain(Base):
+class ChallengeDomain(DomainRow, Base):
     """One of the six MoU domains a challenge is tagged with."""
 
     __tablename__ = "challenge_domains"
-    __table_args__ = (CheckConstraint(check_in("domain", DOMAIN_KEYS), name="domain"),)
 
     challenge_id: Mapped[int] = mapped_column(
         ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True
     )
-    domain: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
 
-class ChallengeTag(Base):
+class ChallengeTag(TagRow, Base):
     """A technology tag on a challenge (lower case)."""
 
     __tablename__ = "challenge_tags"
@@ -113,7 +106,6 @@ class ChallengeTag(Base):
     challenge_id: Mapped[int] = mapped_column(
         ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True
     )
-    tag: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
 
 
 class ChallengeFollow(Base):

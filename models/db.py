@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import DDL, DateTime, Index, MetaData, event
+from sqlalchemy import DDL, CheckConstraint, DateTime, Index, MetaData, String, event, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from .vocabulary import DOMAIN_KEYS
 
 # Named constraints make Alembic migrations reproducible across SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -66,10 +68,52 @@ class TimestampMixin:
     )
 
 
+class RowValues:
+    """A list of strings kept as child rows, one value a row: ``domains = RowValues("domain_rows",
+    "domain")`` reads ``[row.domain for row in self.domain_rows]`` and, when set, replaces the rows
+    with one new row per distinct value, in the order given (the rows' class is the one the
+    relationship maps). Read on the class, it is the descriptor itself."""
+
+    def __init__(self, rows: str, field: str) -> None:
+        self.rows = rows
+        self.field = field
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> RowValues: ...
+    @overload
+    def __get__(self, obj: object, owner: type[Any]) -> list[str]: ...
+    def __get__(self, obj: object | None, owner: type[Any]) -> RowValues | list[str]:
+        if obj is None:
+            return self
+        return [getattr(row, self.field) for row in getattr(obj, self.rows)]
+
+    def __set__(self, obj: object, values: list[str]) -> None:
+        row_class = inspect(type(obj)).relationships[self.rows].mapper.class_
+        setattr(obj, self.rows, [row_class(**{self.field: v}) for v in dict.fromkeys(values)])
+
+
 def check_in(column: str, values: tuple[str, ...] | list[str]) -> str:
     """SQL text for a CHECK constraint limiting ``column`` to ``values``."""
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+class DomainRow:
+    """A child row naming one of the six MoU domains (a parent's ``domains``); the subclass
+    declares the parent key, which comes first in the primary key."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (CheckConstraint(check_in("domain", DOMAIN_KEYS), name="domain"),)
+
+    domain: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class TagRow:
+    """A child row holding one lower-case technology tag (a parent's tag list); the subclass
+    declares the parent key, which comes first in the primary key."""
+
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
 
 
 def trigram_index(table: str, column: str) -> Index:

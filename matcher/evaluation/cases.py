@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,17 +186,51 @@ def _load_mapping(source: Mapping[str, Any] | str | os.PathLike[str]) -> Mapping
     return data
 
 
-def _challenges(data: Mapping[str, Any], warnings: list[str]) -> list[Item]:
-    challenges: list[Item] = []
+def _entries(
+    data: Mapping[str, Any], section: str, noun: str
+) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """The objects of ``data[section]`` as ``(where, id, entry)``, their ids unique."""
     seen: set[str] = set()
-    for i, entry in enumerate(_section(data, "challenges")):
-        where = _where("challenges", i, entry)
+    for i, entry in enumerate(_section(data, section)):
+        where = _where(section, i, entry)
         if not isinstance(entry, Mapping):
             raise CasesError(f"{where}: must be an object")
         ident = _ident(entry, where)
         if ident in seen:
-            raise CasesError(f"{where}: duplicate challenge id {ident!r}")
+            raise CasesError(f"{where}: duplicate {noun} id {ident!r}")
         seen.add(ident)
+        yield where, ident, entry
+
+
+def _item(
+    entry: Mapping[str, Any],
+    where: str,
+    warnings: list[str],
+    *,
+    key: str,
+    text: str,
+    title: str,
+    areas: Any,
+    tags: Any,
+    readiness: Any = None,
+) -> Item:
+    """An item of either side: the fields both read alike (domains, areas, tags, readiness,
+    language) checked here, warnings in that order."""
+    return Item(
+        key=key,
+        text=text,
+        title=title,
+        domains=frozenset(_keys(entry.get("domains"), "domains", DOMAINS, where, warnings)),
+        areas=frozenset(_keys(areas, "areas", AREAS, where, warnings)),
+        tags=frozenset(_string_list(tags, "tags", where)),
+        readiness=_readiness(readiness, where, warnings),
+        language=_language(entry.get("language"), text, where, warnings),
+    )
+
+
+def _challenges(data: Mapping[str, Any], warnings: list[str]) -> list[Item]:
+    challenges: list[Item] = []
+    for where, ident, entry in _entries(data, "challenges", "challenge"):
         title = _text_field(entry, "title", where)
         body = "\n".join(
             t
@@ -210,14 +244,9 @@ def _challenges(data: Mapping[str, Any], warnings: list[str]) -> list[Item]:
             raise CasesError(f"{where}: no text (give a 'title' or a 'description')")
         areas = entry.get("areas", entry.get("functional_areas", entry.get("functional_area")))
         challenges.append(
-            Item(
-                key=ident,
-                text=text,
-                title=title,
-                domains=frozenset(_keys(entry.get("domains"), "domains", DOMAINS, where, warnings)),
-                areas=frozenset(_keys(areas, "areas", AREAS, where, warnings)),
-                tags=frozenset(_string_list(entry.get("tags"), "tags", where)),
-                language=_language(entry.get("language"), text, where, warnings),
+            _item(
+                entry, where, warnings, key=ident, text=text, title=title, areas=areas,
+                tags=entry.get("tags"),
             )
         )
     return challenges
@@ -225,15 +254,7 @@ def _challenges(data: Mapping[str, Any], warnings: list[str]) -> list[Item]:
 
 def _startups(data: Mapping[str, Any], warnings: list[str]) -> list[Item]:
     startups: list[Item] = []
-    seen: set[str] = set()
-    for i, entry in enumerate(_section(data, "startups")):
-        where = _where("startups", i, entry)
-        if not isinstance(entry, Mapping):
-            raise CasesError(f"{where}: must be an object")
-        ident = _ident(entry, where)
-        if ident in seen:
-            raise CasesError(f"{where}: duplicate startup id {ident!r}")
-        seen.add(ident)
+    for where, ident, entry in _entries(data, "startups", "startup"):
         name = _text_field(entry, "name", where)
         parts = [
             name,
@@ -247,15 +268,9 @@ def _startups(data: Mapping[str, Any], warnings: list[str]) -> list[Item]:
         areas = entry.get("areas", entry.get("functional_areas"))
         tags = entry.get("tags", entry.get("technologies"))
         startups.append(
-            Item(
-                key=ident,
-                text=text,
-                title=name,
-                domains=frozenset(_keys(entry.get("domains"), "domains", DOMAINS, where, warnings)),
-                areas=frozenset(_keys(areas, "areas", AREAS, where, warnings)),
-                tags=frozenset(_string_list(tags, "tags", where)),
-                readiness=_readiness(entry.get("readiness"), where, warnings),
-                language=_language(entry.get("language"), text, where, warnings),
+            _item(
+                entry, where, warnings, key=ident, text=text, title=name, areas=areas, tags=tags,
+                readiness=entry.get("readiness"),
             )
         )
     return startups
