@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
@@ -11,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from ..services import open_data
 
 bp = Blueprint("open_data", __name__)
+log = logging.getLogger(__name__)
 
 #: What each dataset is, for the page (the files' own dictionaries describe every field).
 DATASET_TEXTS: dict[str, tuple[object, object]] = {
@@ -45,10 +48,19 @@ def size_label(size: int) -> str:
     return _("%(n)s MB", n=format_decimal(round(size / 1024 / 1024, 1)))
 
 
+def _manifest() -> open_data.Manifest:
+    """The last generation, generated now if there is none; 503 if the files cannot be written."""
+    try:
+        return open_data.latest_or_generate()
+    except OSError:
+        log.exception("open data: cannot write the files in %s", open_data.directory())
+        abort(503)
+
+
 @bp.get("/open-data")
 def index() -> ResponseReturnValue:
     """List the open datasets with their files, sizes, record counts and when they were generated."""
-    manifest = open_data.latest_or_generate()
+    manifest = _manifest()
     return render_template(
         "open_data/index.html",
         manifest=manifest,
@@ -61,7 +73,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/open-data/<data_file>")
 def download(data_file: str) -> ResponseReturnValue:
     """Download one generated file (only the files the last generation listed)."""
-    manifest = open_data.latest_or_generate()
+    manifest = _manifest()
     info = manifest.file(data_file)
     if info is None:
         abort(404)

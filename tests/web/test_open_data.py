@@ -263,6 +263,15 @@ def test_page_generates_the_files_on_first_request(app, client, folder, make):
     assert 'href="/open-data/challenges.csv"' in html and 'href="/open-data/statistics-dictionary.json"' in html
 
 
+def test_page_answers_503_when_the_files_cannot_be_written(app, client, folder, monkeypatch):
+    def read_only(source: str, target: Path) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(open_data.os, "replace", read_only)
+    assert client.get("/open-data").status_code == 503
+    assert client.get("/open-data/challenges.csv").status_code == 503
+
+
 def test_page_serves_the_last_generation_until_the_next(app, client, folder, make):
     make.challenge(status="open", opened_at=clock.now())
     _generate(app, folder)
