@@ -84,6 +84,10 @@ class Config:
     PAGE_SIZE = 20
     # Statistics pages may show figures up to this many seconds old.
     STATS_CACHE_SECONDS = float(os.environ.get("STATS_CACHE_SECONDS", "60"))
+    # Open data: where `flask open-data generate` writes the files ("" = instance/open-data),
+    # and the terms of use the open-data page links to.
+    OPEN_DATA_DIR = os.environ.get("OPEN_DATA_DIR", "")
+    OPEN_DATA_LICENCE_URL = os.environ.get("OPEN_DATA_LICENCE_URL", "https://data.gov.hk/en/terms-and-conditions")
     TESTING = False
 
 

@@ -34,6 +34,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """One app and schema for the whole run; tables are emptied after each test."""
     application = create_app(TestConfig)
     application.config["DATABASE_URL"] = _database_url(tmp_path_factory)
+    application.config["OPEN_DATA_DIR"] = str(tmp_path_factory.mktemp("open-data"))
     # Re-bind to the chosen database (the factory bound the config default).
     from portal import database
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 ROLES = (None, "startup", "officer", "coordinator", "admin")
 #: Endpoints that are not pages: files, redirects, health checks.
-NOT_PAGES = {"static", "main.healthz", "startups.mine"}
+NOT_PAGES = {"static", "main.healthz", "startups.mine", "open_data.download"}
 NOT_PAGE_SUFFIXES = (".csv", ".ics", ".json", ".xml", ".txt", ".pdf")
 
 
@@ -51,6 +51,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("challenges-none-found", None, "challenges.index", _p("/challenges?q=no-challenge-has-these-words")),
     PageSpec("challenge", None, "challenges.detail", _p("/challenges/{challenge}")),
     PageSpec("stats", None, "stats.public", _p("/stats")),
+    PageSpec("open-data", None, "open_data.index", _p("/open-data")),
     PageSpec("workshops", None, "workshops.index", _p("/workshops")),
     PageSpec("error-404", None, "", _p("/no-such-page"), status=404),
     # Startup founder

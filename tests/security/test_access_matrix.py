@@ -118,6 +118,9 @@ EXPECT: dict[str, dict[str, Any]] = {
     "stats.download": {"GET": ALL},
     "stats.showcase": {"GET": ALL},
     "stats.interest": {"POST": "L 404 404 403 403 403 403"},  # the world's trial is not showcased
+    # --- open data: public files, generated from published records only
+    "open_data.index": {"GET": ALL},
+    "open_data.download": {"GET": ALL},
     # --- workshops: public programme, lab-managed, any signed-in user registers
     "workshops.index": {"GET": ALL},
     "workshops.calendar": {"GET": ALL},
@@ -192,6 +195,8 @@ def _value(world: World, name: str, variant: str) -> Any:
         return getattr(world, name.removesuffix("_id") + "_running")
     if name == "filename":
         return "img/favicon.svg"
+    if name == "data_file":
+        return "challenges.csv"
     source = PARAMS.get(name)
     if source is None:
         raise AssertionError(

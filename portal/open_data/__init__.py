@@ -1,0 +1,1 @@
+"""Open data: the public page of downloadable datasets and the files themselves."""
