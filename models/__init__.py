@@ -3,6 +3,7 @@
 from .audit import AuditEvent
 from .capability import Capability, CapabilityDomain, CapabilityTag
 from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
+from .credentials import Invitation, RecoveryCode
 from .db import Base, utcnow
 from .engagement import (
     ConflictOfInterest,
@@ -20,7 +21,7 @@ from .user import User
 __all__ = [
     "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
-    "Dismissal", "Embedding", "Kpi", "LoginAttempt", "Milestone", "Notification", "OutcomeReport",
-    "Proposal", "RankerVersion", "Startup", "Trial", "TrialNote", "TrialTransition", "User",
+    "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAttempt", "Milestone", "Notification", "OutcomeReport",
+    "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote", "TrialTransition", "User",
     "Workshop", "WorkshopRegistration", "utcnow",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import AwareDateTime, Base, TimestampMixin, check_in, utcnow
@@ -63,6 +63,16 @@ class User(TimestampMixin, Base):
     notify: Mapped[str] = mapped_column(String(12), default=NotificationPref.IMMEDIATE)
     last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    # Two-step sign-in (TOTP, RFC 6238). The shared secret is stored encrypted (Fernet,
+    # portal/services/mfa.py) and never shown after enrolment.
+    mfa_secret: Mapped[str | None] = mapped_column(String(255))
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # The last accepted 30-second step: a code of that step or an earlier one is a replay.
+    mfa_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Wrong second-step codes, counted in one UPDATE so parallel guesses cannot slip past.
+    mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mfa_failed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    deactivated_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     department: Mapped[Department | None] = relationship()
     startup: Mapped[Startup | None] = relationship()
@@ -90,6 +100,16 @@ class User(TimestampMixin, Base):
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
+
+    @property
+    def mfa_enabled(self) -> bool:
+        """Whether the second sign-in step is set up."""
+        return self.mfa_enabled_at is not None and self.mfa_secret is not None
+
+    @property
+    def mfa_required(self) -> bool:
+        """Coordinators and admins must use the second sign-in step."""
+        return self.role in Role.STAFF
 
     @property
     def is_staff(self) -> bool:

@@ -61,6 +61,10 @@ class Config:
     MATCHER_TRANSLATION = os.environ.get("MATCHER_TRANSLATION")
     MATCHER_CALIBRATION = _json("MATCHER_CALIBRATION", dict)  # e.g. '{"cross": 0.2}'
     MATCHER_CONFIG = _json("MATCHER_CONFIG", dict) or {}
+    # Key that encrypts two-step (TOTP) secrets and keys recovery-code hashes. Set it apart
+    # from SECRET_KEY in production; when unset it is derived from SECRET_KEY, so rotating
+    # SECRET_KEY then means staff set two-step verification up again (an admin resets it).
+    MFA_KEY = os.environ.get("MFA_KEY", "")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -7,11 +7,22 @@ import os
 import time
 from typing import TypeGuard
 
-from flask import Flask, Response, current_app, flash, g, has_request_context, request, session
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import user_logged_in, user_logged_out
+from flask_login import current_user, user_logged_in, user_logged_out
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import User
@@ -30,6 +41,14 @@ HSTS = "max-age=31536000; includeSubDomains"
 #: Session keys: when the session last made a request, and when the user signed in (epoch seconds).
 SEEN_KEY = "_seen"
 AUTH_AT_KEY = "_auth_at"
+#: Session keys: the second sign-in step was passed; where to go after it.
+MFA_SESSION_KEY = "_mfa"
+MFA_NEXT_KEY = "_mfa_next"
+#: What a signed-in user may reach before the second step: the step itself, setting it up,
+#: signing out, the language switch and static files.
+BEFORE_SECOND_STEP = frozenset({
+    "auth.two_step", "auth.two_step_setup", "auth.logout", "main.set_language", "main.healthz", "static",
+})
 #: Signed-in sessions end after this long whatever the activity (ASVS 3.3.2), unless configured.
 DEFAULT_MAX_SESSION_HOURS = 12
 
@@ -132,6 +151,22 @@ def init_security(app: Flask) -> None:
             flash(_("You were signed out because your session expired. Please sign in again."), "info")
             return
         session[SEEN_KEY] = moment
+
+    @app.before_request
+    def _second_step():  # type: ignore[no-untyped-def]
+        # After the password, nothing but the second step (or setting it up, where the role
+        # requires it) until it is passed: the check is here so that no page can forget it.
+        if "_user_id" not in session or session.get(MFA_SESSION_KEY) or request.endpoint in BEFORE_SECOND_STEP:
+            return None
+        user = current_user
+        if not user.is_authenticated:
+            return None
+        if user.mfa_enabled:
+            return redirect(url_for("auth.two_step"))
+        if user.mfa_required:
+            flash(_("Set up two-step verification to continue: your role requires it."), "info")
+            return redirect(url_for("auth.two_step_setup"))
+        return None
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -40,3 +40,46 @@ class CreateUserForm(BaseForm):
         )
         self.department.choices = choices([("", _l("None"))] + [(str(d.id), d.name_en + " / " + d.name_zh) for d in departments])
         self.locale.choices = choices([("en", "English"), ("zh_Hant_HK", "繁體中文")])
+
+
+def _department_choices(departments):  # type: ignore[no-untyped-def]
+    return choices([("", _l("None"))] + [(str(d.id), d.name_en + " / " + d.name_zh) for d in departments])
+
+
+def _staff_role_choices():  # type: ignore[no-untyped-def]
+    return choices([(role, ROLE_LABELS[role]) for role in (Role.OFFICER, Role.COORDINATOR, Role.ADMIN)])
+
+
+class InviteForm(BaseForm):
+    """Invite an officer, coordinator or admin by email."""
+
+    display_name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    email = EmailField(
+        _l("Email address"),
+        validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+    )
+    role = SelectField(_l("Role"))
+    department = SelectField(_l("Department (officers only)"), validators=[Optional()])
+    locale = SelectField(_l("Language of the invitation"))
+
+    def __init__(self, departments, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.role.choices = _staff_role_choices()
+        self.department.choices = _department_choices(departments)
+        self.locale.choices = choices([("en", "English"), ("zh_Hant_HK", "繁體中文")])
+
+
+class EditUserForm(BaseForm):
+    """Rename an account; change a staff member's role or department."""
+
+    display_name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    role = SelectField(_l("Role"))
+    department = SelectField(_l("Department (officers only)"), validators=[Optional()])
+
+    def __init__(self, departments, user, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if user.role == Role.STARTUP:
+            self.role.choices = choices([(Role.STARTUP, ROLE_LABELS[Role.STARTUP])])
+        else:
+            self.role.choices = _staff_role_choices()
+        self.department.choices = _department_choices(departments)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, SelectField, StringField, URLField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, URLField
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -74,3 +74,44 @@ class ChangeEmailForm(BaseForm):
         validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
     )
     current_password = PasswordField(_l("Current password"), validators=[InputRequired(_l("Enter your current password."))])
+
+
+class TwoStepForm(BaseForm):
+    code = StringField(
+        _l("Code"),
+        description=_l("The 6-digit code from your authenticator app, or one of your recovery codes."),
+        validators=[InputRequired(_l("Enter the code.")), Length(max=40, message=_l("The code is too long."))],
+    )
+
+
+class TwoStepSetupForm(BaseForm):
+    enrolment = HiddenField(validators=[InputRequired(_l("This set-up page has expired. Scan the new QR code.")),
+                                        Length(max=400, message=_l("This set-up page has expired. Scan the new QR code."))])
+    code = StringField(
+        _l("Code from your app"),
+        description=_l("Enter the 6-digit code your app shows for InnoMatch."),
+        validators=[InputRequired(_l("Enter the code.")), Length(max=40, message=_l("The code is too long."))],
+    )
+
+
+class TwoStepDisableForm(BaseForm):
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(_l("Enter your current password."))])
+
+
+class RecoveryCodesForm(BaseForm):
+    code = StringField(
+        _l("Code from your app"),
+        validators=[InputRequired(_l("Enter the code.")), Length(max=40, message=_l("The code is too long."))],
+    )
+
+
+class AcceptInvitationForm(BaseForm):
+    password = PasswordField(
+        _l("Choose a password"),
+        description=_l("At least 12 characters. Avoid common passwords."),
+        validators=[InputRequired(_l("Choose a password.")), Length(max=128)],
+    )
+    confirm = PasswordField(
+        _l("Confirm password"),
+        validators=[InputRequired(_l("Repeat your password.")), EqualTo("password", _l("The passwords do not match."))],
+    )

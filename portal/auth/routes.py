@@ -5,14 +5,25 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..database import db
 from ..errors import DomainError
 from ..extensions import limiter
-from ..security import is_safe_local_path
-from ..services import accounts
-from .forms import ChangeEmailForm, ChangePasswordForm, LoginForm, RegisterForm
+from ..security import MFA_NEXT_KEY, MFA_SESSION_KEY, is_safe_local_path
+from ..services import accounts, invitations, mfa
+from .forms import (
+    AcceptInvitationForm,
+    ChangeEmailForm,
+    ChangePasswordForm,
+    LoginForm,
+    RecoveryCodesForm,
+    RegisterForm,
+    TwoStepDisableForm,
+    TwoStepForm,
+    TwoStepSetupForm,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -41,8 +52,128 @@ def login() -> ResponseReturnValue:
             session.clear()  # a fresh session on sign-in defeats session fixation
             login_user(user)
             session["locale"] = chosen or user.locale
+            if user.mfa_enabled or user.mfa_required:
+                # The password is only the first step: every page waits for the second.
+                session[MFA_NEXT_KEY] = _safe_next(request.args.get("next"))
+                return redirect(url_for("auth.two_step" if user.mfa_enabled else "auth.two_step_setup"))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/login/two-step", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+@login_required
+def two_step() -> ResponseReturnValue:
+    """The second sign-in step: a code from the authenticator app, or a recovery code."""
+    if session.get(MFA_SESSION_KEY) or not current_user.mfa_enabled:
+        return redirect(url_for("main.index"))
+    form = TwoStepForm()
+    if form.validate_on_submit():
+        try:
+            kind = mfa.verify(current_user, form.code.data)
+        except DomainError as error:
+            db.commit()  # keep the counted attempt: it counts towards the limit
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            session[MFA_SESSION_KEY] = True
+            if kind == "recovery":
+                left = mfa.recovery_codes_left(current_user)
+                flash(ngettext("You used a recovery code. You have %(num)d left.",
+                               "You used a recovery code. You have %(num)d left.", left), "info")
+            return redirect(_safe_next(session.pop(MFA_NEXT_KEY, None)))
+    return render_template("auth/two_step.html", form=form), 400 if form.errors else 200
+
+
+def _render_setup(form: TwoStepSetupForm, token: str | None = None, status: int = 200) -> ResponseReturnValue:
+    enrolment = mfa.start_enrolment(current_user, token)
+    form.enrolment.data = enrolment.token
+    return render_template("auth/two_step_setup.html", form=form, enrolment=enrolment), status
+
+
+@bp.route("/account/two-step", methods=["GET", "POST"])
+@login_required
+def two_step_setup() -> ResponseReturnValue:
+    """Set up two-step verification: scan the QR code, enter a code, keep the recovery codes."""
+    if current_user.mfa_enabled:
+        return redirect(url_for("auth.account"))
+    form = TwoStepSetupForm()
+    if form.validate_on_submit():
+        try:
+            codes = mfa.enable(current_user, form.enrolment.data, form.code.data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            session[MFA_SESSION_KEY] = True
+            # Shown this once: only their hashes are stored.
+            return render_template("auth/recovery_codes.html", codes=codes,
+                                   next_url=_safe_next(session.pop(MFA_NEXT_KEY, None)))
+    return _render_setup(form, form.enrolment.data if form.errors else None, 400 if form.errors else 200)
+
+
+@bp.post("/account/two-step/recovery-codes")
+@login_required
+def recovery_codes() -> ResponseReturnValue:
+    """New recovery codes after a current code from the app; the old ones stop working."""
+    form = RecoveryCodesForm(prefix="rc")
+    if form.validate_on_submit():
+        try:
+            codes = mfa.regenerate_recovery_codes(current_user, form.code.data)
+        except DomainError as error:
+            db.commit()  # a wrong code counts towards the limit
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("auth.account"))
+    return _render_account(codes_form=form, status=400)
+
+
+@bp.post("/account/two-step/off")
+@login_required
+def two_step_off() -> ResponseReturnValue:
+    """Turn two-step verification off after the password (not for coordinators and admins)."""
+    form = TwoStepDisableForm(prefix="off")
+    if form.validate_on_submit():
+        try:
+            mfa.disable(current_user, form.current_password.data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Two-step verification is off."), "success")
+            return redirect(url_for("auth.account"))
+    return _render_account(off_form=form, status=400)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def accept_invitation(token: str) -> ResponseReturnValue:
+    """Accept an invitation: choose a password; the account is created and signed in."""
+    invitation = invitations.find(token)
+    if invitation is None:
+        return render_template("auth/invitation_invalid.html"), 404
+    if current_user.is_authenticated:
+        return render_template("auth/invitation_signed_in.html"), 409 if request.method == "POST" else 200
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(invitation, form.password.data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            session.clear()
+            login_user(user)
+            session["locale"] = user.locale
+            flash(_("Welcome to InnoMatch. Your account is ready."), "success")
+            if user.mfa_required:
+                return redirect(url_for("auth.two_step_setup"))
+            return redirect(url_for("main.index"))
+    return render_template("auth/accept_invitation.html", form=form, invitation=invitation), 400 if form.errors else 200
 
 
 @bp.post("/logout")
@@ -121,5 +252,18 @@ def account() -> ResponseReturnValue:
                 else:
                     flash(_("Your email address has been changed."), "success")
                 return redirect(url_for("auth.account"))
-        return render_template("auth/account.html", password_form=password_form, email_form=email_form), 400
-    return render_template("auth/account.html", password_form=password_form, email_form=email_form)
+        return _render_account(password_form=password_form, email_form=email_form, status=400)
+    return _render_account(password_form=password_form, email_form=email_form)
+
+
+def _render_account(*, password_form: ChangePasswordForm | None = None, email_form: ChangeEmailForm | None = None,
+                    codes_form: RecoveryCodesForm | None = None, off_form: TwoStepDisableForm | None = None,
+                    status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "auth/account.html",
+        password_form=password_form or ChangePasswordForm(prefix="pw", formdata=None),
+        email_form=email_form or ChangeEmailForm(prefix="em", formdata=None),
+        codes_form=codes_form or RecoveryCodesForm(prefix="rc", formdata=None),
+        off_form=off_form or TwoStepDisableForm(prefix="off", formdata=None),
+        codes_left=mfa.recovery_codes_left(current_user) if current_user.mfa_enabled else 0,
+    ), status

@@ -152,11 +152,19 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
             _("Too many failed attempts. Please wait 15 minutes and try again."), field="email"
         )
     user = db.scalar(select(User).where(User.email == email))
-    ok = user is not None and verify_password(user.password_hash, password) and user.is_active
+    password_ok = user is not None and verify_password(user.password_hash, password)
+    ok = password_ok and user is not None and user.is_active
     db.add(LoginAttempt(email=email, ip=ip[:64], success=bool(ok)))
     if not ok or user is None:
-        log.info("sign-in failed email_ref=%s known=%s ip=%s", email_ref(email), user is not None, ip)
+        log.info("sign-in failed email_ref=%s known=%s active=%s ip=%s", email_ref(email), user is not None,
+                 getattr(user, "is_active", None), ip)
         db.flush()
+        if password_ok:
+            # Only someone who knows the password learns that the account is deactivated.
+            raise DomainError(
+                _("This account has been deactivated. Contact the InnoMatch administrators if you need it again."),
+                field="email",
+            )
         raise DomainError(_("Email or password is not correct."), field="email")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -198,3 +206,67 @@ def change_email(user: User, current: str, new_email: str) -> None:
     db.flush()
     log.info("email changed user=%s", user.id)
     signals.changed(user, "user.email_change", user, before, audit.snapshot(user, USER_FIELDS))
+
+
+# --- administration of accounts --------------------------------------------------------
+
+STAFF_ROLES = (Role.OFFICER, Role.COORDINATOR, Role.ADMIN)
+
+
+def _other_active_admins(user: User) -> int:
+    """Active admins other than ``user``, locked for the rest of the transaction on PostgreSQL."""
+    rows = db.scalars(
+        select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id).with_for_update()
+    ).all()
+    return len(rows)
+
+
+def update_user(
+    actor: User, user: User, *, display_name: str, role: str, department: Department | None
+) -> None:
+    """Rename an account, or change an officer's, coordinator's or admin's role or department."""
+    before = audit.snapshot(user, USER_FIELDS)
+    if role != user.role:
+        if user.role not in STAFF_ROLES or role not in STAFF_ROLES:
+            raise DomainError(_("Startup members keep their role; only staff roles can be changed."), field="role")
+        if user.role == Role.ADMIN and user.is_active and not _other_active_admins(user):
+            raise DomainError(_("This is the last active administrator: make someone else an administrator first."),
+                              field="role")
+    if role == Role.OFFICER and department is None:
+        raise DomainError(_("An officer must belong to a department."), field="department")
+    user.display_name = display_name.strip()
+    user.role = role
+    if role in STAFF_ROLES:
+        user.department_id = department.id if department is not None and role == Role.OFFICER else None
+    after = audit.snapshot(user, USER_FIELDS)
+    db.flush()
+    if before != after:
+        log.info("account changed user=%s by=%s", user.id, actor.id)
+        signals.changed(actor, "user.update", user, before, after)
+
+
+def deactivate_user(actor: User, user: User) -> None:
+    """Stop an account signing in; its sessions end at once."""
+    if not user.is_active:
+        raise DomainError(_("This account is already deactivated."))
+    if user.role == Role.ADMIN and not _other_active_admins(user):
+        raise DomainError(_("This is the last active administrator: make someone else an administrator first."))
+    before = audit.snapshot(user, USER_FIELDS)
+    user.is_active = False
+    user.deactivated_at = clock.now()
+    user.session_token = new_session_token()
+    db.flush()
+    log.info("account deactivated user=%s by=%s", user.id, actor.id)
+    signals.changed(actor, "user.deactivate", user, before, audit.snapshot(user, USER_FIELDS))
+
+
+def reactivate_user(actor: User, user: User) -> None:
+    """Let a deactivated account sign in again."""
+    if user.is_active:
+        raise DomainError(_("This account is already active."))
+    before = audit.snapshot(user, USER_FIELDS)
+    user.is_active = True
+    user.deactivated_at = None
+    db.flush()
+    log.info("account reactivated user=%s by=%s", user.id, actor.id)
+    signals.changed(actor, "user.reactivate", user, before, audit.snapshot(user, USER_FIELDS))

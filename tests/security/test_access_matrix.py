@@ -52,6 +52,13 @@ EXPECT: dict[str, dict[str, Any]] = {
     "auth.logout": {"POST": ALL},
     "auth.register": {"GET": ALL, "POST": ALL},
     "auth.account": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    # two-step verification: one's own; the step itself answers a redirect once passed
+    "auth.two_step": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "auth.two_step_setup": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "auth.recovery_codes": {"POST": SIGNED_IN},
+    "auth.two_step_off": {"POST": SIGNED_IN},
+    # an invitation's link is its own credential; signed-in people are asked to sign out first
+    "auth.accept_invitation": {"GET": ALL, "POST": ALL},
     # --- challenges: drafts exist only for their department and the lab
     "challenges.index": {"GET": ALL},
     "challenges.mine": {"GET": OFFICER},
@@ -93,6 +100,12 @@ EXPECT: dict[str, dict[str, Any]] = {
     "coordinator.shortlist": {"POST": STAFF},
     "admin.users": {"GET": ADMIN},
     "admin.new_user": {"GET": ADMIN, "POST": ADMIN},
+    "admin.invite": {"GET": ADMIN, "POST": ADMIN},
+    "admin.revoke_invitation": {"POST": ADMIN},
+    "admin.user": {"GET": ADMIN, "POST": ADMIN},
+    "admin.deactivate": {"POST": ADMIN},
+    "admin.reactivate": {"POST": ADMIN},
+    "admin.reset_two_step": {"POST": ADMIN},
     # --- notifications: a user's own notifications only; following needs sight of the challenge
     "notifications.index": {"GET": SIGNED_IN},
     "notifications.preferences": {"GET": SIGNED_IN, "POST": SIGNED_IN},
@@ -161,6 +174,8 @@ PARAMS = {
     "user_id": ("users", "member"),
     "milestone_id": "milestone",
     "kpi_id": "kpi",
+    "invitation_id": "invitation",
+    "token": "invitation_token",
 }
 CHALLENGE_VARIANTS = {"draft": "challenge_draft", "open": "challenge_open"}
 REFUSED = ("L", "403", "404")

@@ -30,6 +30,7 @@ from models import (
     Department,
     Dismissal,
     Embedding,
+    Invitation,
     Kpi,
     LoginAttempt,
     Milestone,
@@ -37,6 +38,7 @@ from models import (
     OutcomeReport,
     Proposal,
     RankerVersion,
+    RecoveryCode,
     Startup,
     Trial,
     TrialNote,
@@ -82,6 +84,8 @@ class World:
     trial_running: int = 0
     milestone_running: int = 0
     kpi_running: int = 0
+    invitation: int = 0
+    invitation_token: str = ""
     emails: dict[str, str] = field(default_factory=dict)
 
 
@@ -218,6 +222,12 @@ def build_world(app: Flask, tag: str = "") -> World:
         note_other = Notification(user_id=users["member_other"].id, kind="proposal.received",
                                   payload={"challenge": other.title}, link=f"/challenges/{other.id}")
         db.add_all([WorkshopRegistration(workshop_id=workshop.id, user_id=users["member"].id), note, note_other])
+        invitation_token = f"world-invitation{tag}-" + "x" * 24
+        invitation = Invitation(email=f"invited{tag}@example.org", display_name="Invited Officer", role="officer",
+                                department_id=dept.id, token_hash=hashlib.sha256(invitation_token.encode()).hexdigest(),
+                                invited_by_id=users["admin"].id, expires_at=now + timedelta(days=7))
+        db.add(invitation)
+        db.add(RecoveryCode(user_id=users["admin"].id, code_hash=hashlib.sha256(f"recovery{tag}".encode()).hexdigest()))
         db.commit()
 
         w.users = {k: u.id for k, u in users.items()}
@@ -231,6 +241,7 @@ def build_world(app: Flask, tag: str = "") -> World:
         w.notification, w.notification_other = note.id, note_other.id
         w.milestone, w.kpi = milestone.id, kpi.id
         w.trial_running, w.milestone_running, w.kpi_running = running.id, milestone_running.id, kpi_running.id
+        w.invitation, w.invitation_token = invitation.id, invitation_token
         db.remove()
     return w
 

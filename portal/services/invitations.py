@@ -1,0 +1,124 @@
+"""Invitations: admins invite officers, coordinators and admins, who choose their own password."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from flask import render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from models import Department, Invitation, User
+from models.credentials import INVITABLE_ROLES
+from models.vocabulary import Role
+
+from .. import clock, signals
+from ..database import db
+from ..errors import DomainError
+from ..passwords import hash_password
+from . import accounts, audit, mail
+
+log = logging.getLogger("innomatch.auth")
+
+VALID_FOR = timedelta(days=7)
+FIELDS = ("email", "display_name", "role", "department_id", "locale", "expires_at")
+
+
+def token_hash(token: str) -> str:
+    """The stored form of an invitation link's token (SHA-256 hex; the token has 256 random bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(
+    actor: User, *, email: str, display_name: str, role: str, department: Department | None, locale: str = "en"
+) -> tuple[Invitation, str, bool]:
+    """Invite someone; earlier pending invitations to the same address stop working.
+
+    Returns the invitation, the link's token (never stored) and whether an email was queued.
+    """
+    email = email.strip().lower()
+    if role not in INVITABLE_ROLES:
+        raise DomainError(_("Unknown role."), field="role")
+    if role == Role.OFFICER and department is None:
+        raise DomainError(_("An officer must belong to a department."), field="department")
+    if db.scalar(select(User.id).where(User.email == email)) is not None:
+        raise DomainError(_("An account with this email already exists."), field="email")
+    now = clock.now()
+    db.execute(
+        update(Invitation)
+        .where(Invitation.email == email, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        email=email, display_name=display_name.strip(), role=role, locale=locale,
+        department_id=department.id if department is not None and role == Role.OFFICER else None,
+        token_hash=token_hash(token), invited_by_id=actor.id, created_at=now, expires_at=now + VALID_FOR,
+    )
+    db.add(invitation)
+    db.flush()
+    log.info("invitation created invitation=%s role=%s by=%s", invitation.id, role, actor.id)
+    signals.changed(actor, "invitation.create", invitation, after=audit.snapshot(invitation, FIELDS))
+    link = mail.absolute(url_for("auth.accept_invitation", token=token))
+    with force_locale(locale):
+        subject = _("You are invited to InnoMatch")
+        body = render_template("email/invitation.txt", invitation=invitation, inviter=actor, link=link,
+                               expires_at=invitation.expires_at)
+    emailed = mail.queue(mail.build_message(invitation.display_name, email, subject, body,
+                                            "zh-Hant-HK" if locale.startswith("zh") else "en"))
+    return invitation, token, emailed
+
+
+def find(token: str) -> Invitation | None:
+    """The pending invitation of a link's token, or None (unknown, used, revoked or expired)."""
+    if not token or len(token) > 200:
+        return None
+    invitation = db.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
+    if invitation is None or not invitation.is_pending(clock.now()):
+        return None
+    return invitation
+
+
+def accept(invitation: Invitation, password: str) -> User:
+    """Create the invitee's account with the password they chose; the link then stops working."""
+    accounts.check_password_policy(password)
+    now = clock.now()
+    claimed = db.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
+               Invitation.expires_at > now)
+        .values(accepted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        raise DomainError(_("This invitation has already been used or has expired."), field="password")
+    if db.scalar(select(User.id).where(User.email == invitation.email)) is not None:
+        raise DomainError(_("An account with this email already exists. Sign in instead."), field="password")
+    user = User(
+        email=invitation.email, password_hash=hash_password(password), display_name=invitation.display_name,
+        role=invitation.role, department_id=invitation.department_id, locale=invitation.locale,
+    )
+    db.add(user)
+    db.flush()
+    db.execute(update(Invitation).where(Invitation.id == invitation.id).values(user_id=user.id)
+               .execution_options(synchronize_session=False))
+    db.expire(invitation)
+    log.info("invitation accepted invitation=%s user=%s", invitation.id, user.id)
+    signals.changed(user, "user.create", user, after=audit.snapshot(user, accounts.USER_FIELDS))
+    signals.changed(user, "invitation.accept", invitation)
+    return user
+
+
+def revoke(actor: User, invitation: Invitation) -> None:
+    """Stop a pending invitation's link working."""
+    if not invitation.is_pending(clock.now()):
+        raise DomainError(_("This invitation is no longer pending."))
+    invitation.revoked_at = clock.now()
+    db.flush()
+    log.info("invitation revoked invitation=%s by=%s", invitation.id, actor.id)
+    signals.changed(actor, "invitation.revoke", invitation)
