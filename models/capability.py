@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import Base, TimestampMixin, check_in
+from .names import clean_name
 from .vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS
 
 if TYPE_CHECKING:
@@ -41,6 +42,10 @@ class Capability(TimestampMixin, Base):
     tag_rows: Mapped[list[CapabilityTag]] = relationship(
         cascade="all, delete-orphan", order_by="CapabilityTag.tag"
     )
+
+    @validates("name")
+    def _clean_name(self, _key: str, value: str) -> str:
+        return clean_name(value) if isinstance(value, str) else value
 
     @property
     def domains(self) -> list[str]:

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import AwareDateTime, Base, TimestampMixin, check_in, trigram_index
+from .names import clean_name
 from .vocabulary import (
     AREA_KEYS,
     CHALLENGE_STATUSES,
@@ -72,6 +73,10 @@ class Challenge(TimestampMixin, Base):
     tag_rows: Mapped[list[ChallengeTag]] = relationship(
         cascade="all, delete-orphan", order_by="ChallengeTag.tag"
     )
+
+    @validates("title")
+    def _clean_title(self, _key: str, value: str) -> str:
+        return clean_name(value) if isinstance(value, str) else value
 
     @property
     def domains(self) -> list[str]:

@@ -7,7 +7,7 @@ import os
 import time
 from typing import TypeGuard
 
-from flask import Flask, current_app, flash, g, has_request_context, request, session
+from flask import Flask, abort, current_app, flash, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -108,6 +108,14 @@ def init_security(app: Flask) -> None:
 
     user_logged_in.connect(_stamp_session, app)
     user_logged_out.connect(_log_sign_out, app)
+
+    @app.before_request
+    def _refuse_large_bodies() -> None:
+        # Werkzeug enforces MAX_CONTENT_LENGTH only when a view reads the body; refuse a
+        # declared oversized body at once, whatever the view (413 page, or JSON under /api/).
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
 
     @app.before_request
     def _session_timeouts() -> None:

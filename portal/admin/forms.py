@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from models.vocabulary import Role
 
-from ..forms import BaseForm, choices
+from ..forms import BaseForm, NameField, choices
 from ..labels import ROLE_LABELS
 
 
 class CreateUserForm(BaseForm):
     """Create an officer, coordinator or admin account."""
 
-    display_name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
     email = EmailField(
         _l("Email address"),
         validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
