@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FLASK  := $(BIN)/flask --app wsgi
 export HF_HUB_OFFLINE := 1
+# make serves and seeds the local demo: development settings (a random SECRET_KEY per
+# process, no production checks) unless the caller says otherwise. loadtest/run.sh sets production.
+export INNOMATCH_ENV ?= development
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install system-deps i18n-check run test serve migrate seed bench evaluate load load-smoke security lint clean

@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="only page types whose name contains this")
     args = parser.parse_args()
     os.environ.setdefault("MATCHER_MODEL", "hashing")
+    os.environ.setdefault("INNOMATCH_ENV", "development")  # a measurement, not a deployment
     from portal import create_app
 
     app = create_app()

@@ -33,6 +33,10 @@ PGHOST=127.0.0.1 PGUSER=postgres
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export MATCHER_MODEL="${MATCHER_MODEL:-hashing}"
 export SECRET_KEY="${SECRET_KEY:-$($BIN/python -c 'import secrets; print(secrets.token_hex(32))')}"
+# Production settings, checked at start: one secret key for all workers. Every simulated
+# user comes from 127.0.0.1, which per-IP rate limits would count as one person, so the
+# limits are off (production keeps them on, with shared storage: RATELIMIT_STORAGE_URI).
+export INNOMATCH_ENV=production WEB_CONCURRENCY="$WORKERS" RATELIMIT_ENABLED="${RATELIMIT_ENABLED:-false}"
 
 if ! pg_isready -h "$PGHOST" -q 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import Base, DomainRow, RowValues, TagRow, TimestampMixin, check_in
+from .names import clean_name
 from .vocabulary import CONTENT_LANGUAGES
 
 if TYPE_CHECKING:
@@ -44,6 +45,10 @@ class Capability(TimestampMixin, Base):
 
     domains = RowValues("domain_rows", "domain")
     technologies = RowValues("tag_rows", "tag")
+
+    @validates("name")
+    def _clean_name(self, _key: str, value: str) -> str:
+        return clean_name(value) if isinstance(value, str) else value
 
     def __repr__(self) -> str:
         return f"<Capability {self.id} {self.name[:30]!r}>"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import (
     AwareDateTime,
@@ -18,6 +18,7 @@ from .db import (
     check_in,
     trigram_index,
 )
+from .names import clean_name
 from .vocabulary import (
     AREA_KEYS,
     CHALLENGE_STATUSES,
@@ -83,6 +84,10 @@ class Challenge(TimestampMixin, Base):
 
     domains = RowValues("domain_rows", "domain")
     tags = RowValues("tag_rows", "tag")
+
+    @validates("title")
+    def _clean_title(self, _key: str, value: str) -> str:
+        return clean_name(value) if isinstance(value, str) else value
 
     def __repr__(self) -> str:
         return f"<Challenge {self.id} {self.status} {self.title[:30]!r}>"

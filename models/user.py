@@ -6,9 +6,10 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import AwareDateTime, Base, TimestampMixin, check_in, utcnow
+from .names import clean_name
 from .organisation import Department, Startup
 from .vocabulary import (
     NOTIFICATION_PREFS,
@@ -76,6 +77,11 @@ class User(TimestampMixin, Base):
 
     department: Mapped[Department | None] = relationship()
     startup: Mapped[Startup | None] = relationship()
+
+    @validates("display_name")
+    def _clean_name(self, _key: str, value: str) -> str:
+        # The name goes into email headers and every page: one line of visible text.
+        return clean_name(value) if isinstance(value, str) else value
 
     # Flask-Login protocol, kept here so the model needs no Flask import.
     @property

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
+from . import config as settings
 from . import database
 from .config import Config
 
@@ -38,6 +40,10 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    settings.check(app.config)  # production refuses to start with unsafe settings
+    if not app.config.get("SECRET_KEY"):
+        # Development only (check() refused production): sessions last as long as the process.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     # Ids in URLs fit a database integer; a larger one is a 404, not an overflow.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from . import clock
 
@@ -40,10 +41,99 @@ def _json(name: str, kind: type) -> object | None:
     return parsed
 
 
-class Config:
-    """Production defaults, each overridable by an environment variable of the same name."""
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
 
-    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+
+def _list(name: str) -> list[str] | None:
+    """A comma-separated environment variable as a list; None when unset."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+#: Where the app runs: "production" (the default; settings are checked at start) or
+#: "development" (``make run``: a random SECRET_KEY per process is fine).
+ENVIRONMENTS = ("production", "development", "test")
+#: Secret keys seen in examples, tests and tutorials: never good enough for production.
+KNOWN_SECRET_KEYS = frozenset({
+    "test-secret-key", "e2e-secret-key", "dev", "development", "secret", "secret-key", "secretkey",
+    "changeme", "change-me", "change_me", "replace-me", "your-secret-key", "please-change-me",
+})
+SECRET_KEY_MIN_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The settings are not safe to start with; the message names each setting to fix."""
+
+
+def production_problems(config: Mapping[str, Any]) -> list[str]:
+    """What keeps ``config`` from running in production, one sentence per setting (or [])."""
+    problems = []
+    key = str(config.get("SECRET_KEY") or "")
+    if not key:
+        problems.append(
+            "SECRET_KEY is not set: every worker needs the same secret key, or sessions and forms fail"
+            " (python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    elif key.lower() in KNOWN_SECRET_KEYS or len(key) < SECRET_KEY_MIN_LENGTH:
+        problems.append(
+            f"SECRET_KEY is a known example or shorter than {SECRET_KEY_MIN_LENGTH} characters: use a random one"
+        )
+    base = str(config.get("PUBLIC_BASE_URL") or "").strip()
+    if (config.get("SMTP_HOST") or "").strip() and not base:
+        problems.append("PUBLIC_BASE_URL is not set but email is on (SMTP_HOST): links in emails need the site's address")
+    if base and not base.startswith(("https://", "http://")):
+        problems.append("PUBLIC_BASE_URL must start with https:// (for example https://innomatch.example.gov.hk)")
+    workers = int(config.get("WEB_CONCURRENCY") or 1)
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if workers > 1 and config.get("RATELIMIT_ENABLED", True) and storage.startswith("memory://"):
+        problems.append(
+            f"RATELIMIT_STORAGE_URI is memory:// with WEB_CONCURRENCY={workers} workers: each worker would count"
+            " on its own; use shared storage such as redis://127.0.0.1:6379/0"
+        )
+    return problems
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError unless ``config`` names a known environment and, in production, is safe."""
+    environment = config.get("INNOMATCH_ENV")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"INNOMATCH_ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+    problems = production_problems(config) if environment == "production" else []
+    if problems:
+        raise ConfigError(
+            "InnoMatch will not start in production with these settings (see docs/configuration.md;"
+            " for local development set INNOMATCH_ENV=development):\n- " + "\n- ".join(problems)
+        )
+
+
+class Config:
+    """Production defaults, each overridable by an environment variable of the same name.
+
+    Every setting is described in docs/configuration.md.
+    """
+
+    INNOMATCH_ENV = os.environ.get("INNOMATCH_ENV", "production").strip().lower()
+    # Empty: refused in production; development makes a random one per process.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    # Host names the site answers to ("innomatch.example.gov.hk,.innomatch.example.gov.hk");
+    # a request with another Host header gets 400. None: any host.
+    TRUSTED_HOSTS = _list("TRUSTED_HOSTS")
+    # The largest request body accepted (bytes); larger requests get 413. Forms are small.
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    # Werkzeug's limits on form parsing: bytes of non-file form fields, and number of fields.
+    MAX_FORM_MEMORY_SIZE = _int("MAX_FORM_MEMORY_SIZE", 500_000)
+    MAX_FORM_PARTS = _int("MAX_FORM_PARTS", 1_000)
+    # How many worker processes serve the app (gunicorn reads the same variable).
+    WEB_CONCURRENCY = _int("WEB_CONCURRENCY", 1)
     DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'innomatch.db'}")
     # Recommender: a sentence-transformers model path or hub name; "default" is the bundled
     # all-MiniLM-L6-v2; "hashing" is a fast model-free encoder used by tests.
@@ -66,6 +156,7 @@ class Config:
     # SECRET_KEY then means staff set two-step verification up again (an admin resets it).
     MFA_KEY = os.environ.get("MFA_KEY", "")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
@@ -80,8 +171,11 @@ class Config:
     SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "InnoMatch <no-reply@innomatch.hk>")
-    # Site address for links in emails sent outside a request (the daily digest).
+    # The site's address for links in emails ("https://innomatch.example.gov.hk"); required in
+    # production when email is on. Never taken from the request's Host header.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    # Links in emails when PUBLIC_BASE_URL is empty (development and tests).
+    DEFAULT_BASE_URL = "http://127.0.0.1:5000"
     # A newly opened challenge is announced to startups whose match score reaches this.
     NOTIFY_MATCH_THRESHOLD = float(os.environ.get("NOTIFY_MATCH_THRESHOLD", "0.35"))
     ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "innomatch.hk")
@@ -99,6 +193,7 @@ class TestConfig(Config):
     """Isolated, fast and deterministic settings for the test suite."""
 
     TESTING = True
+    INNOMATCH_ENV = "test"
     SECRET_KEY = "test-secret-key"  # nosec B105: the test configuration's key, never used in production
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     MATCHER_MODEL = "hashing"

@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger("innomatch")
 access_log = logging.getLogger("innomatch.access")
@@ -72,6 +72,9 @@ def register_error_handlers(app: Flask) -> None:
             )
         if code >= 500:
             _rollback()
+        if isinstance(exc, SecurityError):
+            # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page.
+            return Response(_("Bad request: unknown host.") + "\n", status=code, mimetype="text/plain")
         if _wants_json():
             return jsonify(error={"code": code, "message": exc.description}), code
         template = f"errors/{code}.html" if code in OWN_PAGES else "errors/generic.html"

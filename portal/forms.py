@@ -13,8 +13,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from models.names import strip_invisible
+
 # Control characters other than tab and newlines; PostgreSQL also refuses NUL in text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a one-line value may not hold: line breaks (including the Unicode line and paragraph
+# separators) and control characters. In a name they would end up in email headers.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+#: Fields whose text is cleaned of control characters (multi-line) ...
+TEXT_FIELDS = ("TextAreaField", "TagListField")
+#: ... and fields that hold one line and refuse line breaks and control characters.
+LINE_FIELDS = ("StringField", "EmailField", "URLField", "SearchField", "NameField")
 
 
 def clean_text(value: Any) -> Any:
@@ -24,16 +34,49 @@ def clean_text(value: Any) -> Any:
     return value
 
 
+def clean_line(value: Any) -> Any:
+    """Strip surrounding white space (a pasted trailing line break), tabs become spaces."""
+    if isinstance(value, str):
+        return value.replace("\t", " ").strip()
+    return value
+
+
+def clean_name_text(value: Any) -> Any:
+    """NFKC-normalise a name and remove its zero-width and bidirectional control characters."""
+    return strip_invisible(value) if isinstance(value, str) else value
+
+
+def one_line(form: Any, field: Any) -> None:
+    """Refuse a value with a line break or a control character, with a message that says so."""
+    if isinstance(field.data, str) and _NOT_ONE_LINE.search(field.data):
+        raise StopValidation(_l("Enter this on one line, without line breaks or control characters."))
+
+
+class NameField(StringField):
+    """A person's, company's or thing's name: one line, NFKC-normalised, no invisible characters.
+
+    Zero-width characters and bidirectional controls are removed, so names that look the
+    same are the same (see ``models.names``).
+    """
+
+
 class BaseForm(FlaskForm):
-    """A FlaskForm (with CSRF) whose text inputs are cleaned before validation."""
+    """A FlaskForm (with CSRF) whose text inputs are cleaned before validation.
+
+    Multi-line text loses its control characters; one-line fields refuse line breaks and
+    control characters with a message (a silently joined line could change a name's sense).
+    """
 
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+            kind = unbound_field.field_class.__name__
             filters = list(unbound_field.kwargs.get("filters", ()))
-            if unbound_field.field_class.__name__ in ("StringField", "TextAreaField", "EmailField",
-                                                      "TagListField", "URLField", "SearchField"):
-                filters.insert(0, clean_text)
-                options = {**options, "filters": filters}
+            if kind in TEXT_FIELDS:
+                options = {**options, "filters": [clean_text, *filters]}
+            elif kind in LINE_FIELDS:
+                first = [clean_name_text, clean_line] if kind == "NameField" else [clean_line]
+                validators = list(unbound_field.kwargs.get("validators") or ())
+                options = {**options, "filters": [*first, *filters], "validators": [one_line, *validators]}
             return unbound_field.bind(form=form, **options)
 
     def apply_domain_error(self, error: Any) -> None:

@@ -10,6 +10,7 @@ from typing import TypeGuard
 from flask import (
     Flask,
     Response,
+    abort,
     current_app,
     flash,
     g,
@@ -127,6 +128,14 @@ def init_security(app: Flask) -> None:
 
     user_logged_in.connect(_stamp_session, app)
     user_logged_out.connect(_log_sign_out, app)
+
+    @app.before_request
+    def _refuse_large_bodies() -> None:
+        # Werkzeug enforces MAX_CONTENT_LENGTH only when a view reads the body; refuse a
+        # declared oversized body at once, whatever the view (413 page, or JSON under /api/).
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
 
     @app.before_request
     def _session_timeouts() -> None:

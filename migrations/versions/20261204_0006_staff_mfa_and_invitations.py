@@ -1,7 +1,7 @@
 """staff two-step sign-in (TOTP secret, replay step, throttle, recovery codes), invitations, deactivation
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-04 19:19:55
 
 users gains the encrypted TOTP secret, the last accepted time step (replay refusal), the
@@ -20,7 +20,7 @@ import models.db
 
 
 revision: str = '0006'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

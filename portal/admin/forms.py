@@ -6,20 +6,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from models import Department
 from models.vocabulary import Role
 
-from ..forms import BaseForm, choices
+from ..forms import BaseForm, NameField, choices
 from ..labels import ROLE_LABELS
 
 
 class CreateUserForm(BaseForm):
     """Create an officer, coordinator or admin account."""
 
-    display_name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
     email = EmailField(
         _l("Email address"),
         validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
@@ -53,7 +53,7 @@ def _staff_role_choices():  # type: ignore[no-untyped-def]
 class InviteForm(BaseForm):
     """Invite an officer, coordinator or admin by email."""
 
-    display_name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
     email = EmailField(
         _l("Email address"),
         validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
@@ -72,7 +72,7 @@ class InviteForm(BaseForm):
 class EditUserForm(BaseForm):
     """Rename an account; change a staff member's role or department."""
 
-    display_name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
     role = SelectField(_l("Role"))
     department = SelectField(_l("Department (officers only)"), validators=[Optional()])
 

@@ -16,7 +16,7 @@ from wtforms.validators import (
 
 from models.vocabulary import STARTUP_SIZES
 
-from ..forms import BaseForm, choices, web_address
+from ..forms import BaseForm, NameField, choices, web_address
 
 
 class LoginForm(BaseForm):
@@ -25,12 +25,12 @@ class LoginForm(BaseForm):
 
 
 class RegisterForm(BaseForm):
-    display_name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
+    display_name = NameField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
     email = EmailField(
         _l("Work email address"),
         validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
     )
-    startup_name = StringField(
+    startup_name = NameField(
         _l("Startup name"), validators=[DataRequired(_l("Enter your startup's name.")), Length(max=200)]
     )
     website = URLField(

@@ -11,7 +11,6 @@ from wtforms import (
     RadioField,
     SearchField,
     SelectField,
-    StringField,
     TextAreaField,
 )
 from wtforms.validators import (
@@ -26,7 +25,15 @@ from wtforms.validators import (
 from models import Department
 from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, FUNCTIONAL_AREAS, ChallengeStatus
 
-from ..forms import BaseForm, DayField, MultiCheckboxField, TagListField, choices, domain_choices
+from ..forms import (
+    BaseForm,
+    DayField,
+    MultiCheckboxField,
+    NameField,
+    TagListField,
+    choices,
+    domain_choices,
+)
 from ..labels import CHALLENGE_STATUS_LABELS
 from ..services.challenges import (
     DURATION_MAX,
@@ -88,7 +95,7 @@ def _at_least_one(message: Any) -> Callable[[Any, Any], None]:
 class ChallengeForm(BaseForm):
     """Post or edit a challenge. Domain and area labels follow the interface language."""
 
-    title = StringField(
+    title = NameField(
         _l("Title"),
         validators=[
             InputRequired(_l("Enter a title.")),

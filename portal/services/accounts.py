@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from models import Department, LoginAttempt, Startup, User
+from models.names import clean_name, name_key
 from models.user import new_session_token
 from models.vocabulary import ROLE_STARTUP, ROLES, Role
 
@@ -72,8 +73,8 @@ def register_startup(data: StartupRegistration) -> User:
     email = data.email.strip().lower()
     if _email_taken(email):
         raise DomainError(_("An account with this email already exists."), field="email")
-    name = data.startup_name.strip()
-    if db.scalar(select(func.count()).where(func.lower(Startup.name) == name.lower())):
+    name = clean_name(data.startup_name)
+    if db.scalar(select(func.count()).where(Startup.name_key == name_key(name))):
         raise DomainError(_("A startup with this name is already registered."), field="startup_name")
     check_password_policy(data.password)
     startup = Startup(name=name, website=data.website.strip(), size=data.size)

@@ -7,7 +7,9 @@ safely stored; a rollback drops it, so a failed request sends nothing. With no
 
 Optional settings read with defaults (add them to ``Config`` to set them from the
 environment): ``SMTP_STARTTLS`` (bool), ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
-``SMTP_TIMEOUT`` (seconds), ``PUBLIC_BASE_URL`` (for links in emails sent outside a request).
+``SMTP_TIMEOUT`` (seconds). Links in emails start with ``PUBLIC_BASE_URL`` (never the
+request's ``Host`` header, which the client chooses); a production app with email on does
+not start without it (``portal.config.production_problems``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, SessionTransaction
+
+from models.names import clean_name
 
 from ..database import db
 
@@ -74,14 +78,17 @@ def enabled() -> bool:
     return settings() is not None
 
 
+#: Where links point when ``PUBLIC_BASE_URL`` is not set (development and tests only).
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
 def base_url() -> str:
-    """The site's address for links in emails: ``PUBLIC_BASE_URL``, else the request's host."""
+    """The site's address for links in emails: ``PUBLIC_BASE_URL``, else ``DEFAULT_BASE_URL``.
+
+    Never the request's host: a forged ``Host`` header must not put its site in our emails.
+    """
     configured = (current_app.config.get("PUBLIC_BASE_URL") or "").strip()
-    if configured:
-        return configured.rstrip("/")
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return "http://localhost:5000"
+    return (configured or current_app.config.get("DEFAULT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
 def absolute(path: str) -> str:
@@ -95,10 +102,13 @@ def build_message(to_name: str, to_address: str, subject: str, body: str, langua
     """Build a plain-text UTF-8 email from ``MAIL_FROM`` to one recipient."""
     sender = current_app.config.get("MAIL_FROM") or "InnoMatch <no-reply@innomatch.hk>"
     domain = parseaddr(sender)[1].partition("@")[2] or "innomatch.hk"
+    # Header values are one line of visible text: a line break in a name (stored before
+    # forms refused them) would make the header invalid, or add a header of its own.
+    to_name = clean_name(to_name or "")
     message = EmailMessage()
     message["From"] = sender
     message["To"] = formataddr((to_name, to_address)) if to_name else to_address
-    message["Subject"] = " ".join(subject.split())  # no line breaks in a header
+    message["Subject"] = clean_name(subject)
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"

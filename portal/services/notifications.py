@@ -19,7 +19,8 @@ Triggers, called by ``portal.subscribers`` when a service announces the change
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import (
     Challenge,
@@ -213,9 +214,25 @@ def _subject(text: str) -> str:
     return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
+@contextmanager
+def _one_recipient(user: User, what: str) -> Iterator[None]:
+    """Log and skip an email that cannot be built or queued for ``user``.
+
+    One recipient's bad data (say, a name stored before forms refused line breaks) must
+    not fail the change that caused the mail, nor the emails to everyone else. Database
+    errors still propagate: they leave the transaction unusable.
+    """
+    try:
+        yield
+    except SQLAlchemyError:
+        raise
+    except Exception:  # any failure of one message: logged with its traceback
+        log.exception("%s email to user=%s not queued", what, user.id)
+
+
 def _queue_immediate(user: User, notification: Notification) -> None:
-    """Word the notification in the recipient's language and queue the email."""
-    with force_locale(user.locale or "en"):
+    """Word the notification in the recipient's language and queue the email (or log why not)."""
+    with _one_recipient(user, "notification"), force_locale(user.locale or "en"):
         text = message_text(notification)
         subject = _("InnoMatch: %(message)s", message=_subject(text))
         body = render_template(
@@ -225,9 +242,11 @@ def _queue_immediate(user: User, notification: Notification) -> None:
             url=mail.absolute(notification.link or "/"),
             settings_url=mail.absolute(path_for("notifications.preferences")),
         )
-    message = mail.build_message(user.display_name, user.email, subject, body, _email_language(user.locale or "en"))
-    if mail.queue(message, about=notification):
-        notification.emailed_at = clock.now()
+        message = mail.build_message(
+            user.display_name, user.email, subject, body, _email_language(user.locale or "en")
+        )
+        if mail.queue(message, about=notification):
+            notification.emailed_at = clock.now()
 
 
 def deliver(
@@ -489,22 +508,28 @@ def send_digests(now: datetime | None = None) -> int:
         by_user.setdefault(user.id, (user, []))[1].append(notification)
     sent = 0
     for user, items in by_user.values():
-        locale = user.locale or "en"
-        with force_locale(locale):
-            entries = [(n, message_text(n), mail.absolute(n.link or "/")) for n in items]
-            subject = ngettext(
-                "InnoMatch daily digest: %(num)d notification", "InnoMatch daily digest: %(num)d notifications",
-                len(items),
-            )
-            body = render_template(
-                "email/digest.txt", user=user, entries=entries,
-                url=mail.absolute(path_for("notifications.index")),
-                settings_url=mail.absolute(path_for("notifications.preferences")),
-            )
-        message = mail.build_message(user.display_name, user.email, subject, body, _email_language(locale))
-        if mail.queue(message):
-            for n in items:
-                n.emailed_at = now
-            sent += 1
+        with _one_recipient(user, "digest"):
+            if _queue_digest(user, items):
+                for n in items:
+                    n.emailed_at = now
+                sent += 1
     db.flush()
     return sent
+
+
+def _queue_digest(user: User, items: list[Notification]) -> bool:
+    """Word ``user``'s digest of ``items`` in their language and queue it."""
+    locale = user.locale or "en"
+    with force_locale(locale):
+        entries = [(n, message_text(n), mail.absolute(n.link or "/")) for n in items]
+        subject = ngettext(
+            "InnoMatch daily digest: %(num)d notification", "InnoMatch daily digest: %(num)d notifications",
+            len(items),
+        )
+        body = render_template(
+            "email/digest.txt", user=user, entries=entries,
+            url=mail.absolute(path_for("notifications.index")),
+            settings_url=mail.absolute(path_for("notifications.preferences")),
+        )
+    message = mail.build_message(user.display_name, user.email, subject, body, _email_language(locale))
+    return mail.queue(message)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import Capability, Proposal, Startup, Trial
+from models.names import clean_name, name_key
 from models.vocabulary import (
     CONTENT_LANGUAGES,
     DOMAIN_KEYS,
@@ -71,8 +72,8 @@ def _require_member(actor: Any, startup: Startup) -> None:
 
 
 def _name_taken(name: str, except_id: int | None) -> bool:
-    """Tell whether another startup has ``name``, ignoring case."""
-    query = select(func.count()).where(func.lower(Startup.name) == name.lower())
+    """Tell whether another startup has ``name``, compared as names are (``models.names.name_key``)."""
+    query = select(func.count()).where(Startup.name_key == name_key(name))
     if except_id is not None:
         query = query.where(Startup.id != except_id)
     return bool(db.scalar(query))
@@ -89,7 +90,7 @@ def _flush_or_name_taken() -> None:
 def update_startup(actor: Any, startup: Startup, data: dict[str, Any]) -> Startup:
     """Change a startup's profile: name, website, description, size and content language."""
     _require_member(actor, startup)
-    name = _text(data, "name")
+    name = clean_name(_text(data, "name"))
     website = _text(data, "website")
     description = _text(data, "description")
     size = data.get("size")

@@ -5,14 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, TextAreaField, URLField
+from wtforms import SelectField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from models import Capability
 from models.vocabulary import STARTUP_SIZES
 
-from ..forms import BaseForm, MultiCheckboxField, TagListField, choices, domain_choices, web_address
+from ..forms import (
+    BaseForm,
+    MultiCheckboxField,
+    NameField,
+    TagListField,
+    choices,
+    domain_choices,
+    web_address,
+)
 from ..labels import CONTENT_LANGUAGE_LABELS, READINESS_LEVELS, readiness_label
 from ..services import proposals, startups
 
@@ -49,7 +57,7 @@ class AreaForm(BaseForm):
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
-            if any(isinstance(v, str) and "\x00" in v for v in (field.raw_data or [])):
+            if not field.errors and any(isinstance(v, str) and "\x00" in v for v in (field.raw_data or [])):
                 field.errors.append(_l("Remove the invalid characters (NUL) from this field."))
                 valid = False
         return valid
@@ -60,7 +68,7 @@ class AreaForm(BaseForm):
 
 
 class StartupForm(AreaForm):
-    name = StringField(
+    name = NameField(
         _l("Startup name"),
         validators=[
             DataRequired(_l("Enter your startup's name.")),
@@ -94,7 +102,7 @@ class StartupForm(AreaForm):
 
 
 class CapabilityForm(AreaForm):
-    name = StringField(
+    name = NameField(
         _l("Name of the product or solution"),
         validators=[
             DataRequired(_l("Enter the capability's name.")),

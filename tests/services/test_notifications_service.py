@@ -59,4 +59,4 @@ def test_inactive_users_and_excluded_actors_get_nothing(ctx, make):
 
 def test_links_are_built_outside_a_request(ctx):
     assert notifications.path_for("trials.detail", trial_id=7) == "/trials/7"
-    assert mail.absolute("/trials/7") == "http://localhost:5000/trials/7"
+    assert mail.absolute("/trials/7") == "http://127.0.0.1:5000/trials/7"  # DEFAULT_BASE_URL

@@ -560,7 +560,8 @@ BAD_INPUT = [
     pytest.param({"title": ""}, "Enter a title", id="missing-title"),
     pytest.param({"title": None}, "Enter a title", id="absent-title"),
     pytest.param({"title": "x" * 201}, "at most 200 characters", id="overlong-title"),
-    pytest.param({"title": "\x00\x00"}, "Enter a title", id="nul-title"),
+    pytest.param({"title": "\x00\x00"}, "Enter this on one line, without line breaks or control characters.",
+                 id="nul-title"),
     pytest.param({"problem_statement": "Too short."}, "30 to 10000 characters", id="short-statement"),
     pytest.param({"problem_statement": "x" * 10001}, "30 to 10000 characters", id="overlong-statement"),
     pytest.param({"problem_statement": "\x00" * 40 + "short"}, "30 to 10000 characters", id="nul-statement"),
@@ -617,11 +618,15 @@ def test_open_challenge_cannot_be_given_a_past_closing_date(client, ctx, make, l
     assert reload(ctx, challenge.id).closing_on == challenge.closing_on
 
 
-def test_control_characters_are_stripped_from_saved_text(client, ctx, make, login_as):
+def test_control_characters_are_refused_in_the_title_and_stripped_from_long_text(client, ctx, make, login_as):
     login_as(make.user("officer"))
     response = client.post("/challenges/new", data=form_data(title="Clinic\x00 booking\x07"))
+    assert response.status_code == 400
+    assert "Enter this on one line" in response.get_data(as_text=True)
+    statement = "Patients wait\x07 on the phone to book clinic appointments."
+    response = client.post("/challenges/new", data=form_data(title="Clinic booking", problem_statement=statement))
     assert response.status_code == 302
-    assert ctx.scalar(select(Challenge.title)) == "Clinic booking"
+    assert ctx.scalar(select(Challenge.problem_statement)) == statement.replace("\x07", "")
 
 
 def test_form_labels_follow_the_interface_language(client, make, login_as):

@@ -343,7 +343,7 @@ PROFILE_OK = {"name": "CareBot Ltd", "website": "https://carebot.hk", "descripti
         ({"name": "   "}, "Enter your startup"),
         ({"name": "x" * 201}, "at most 200"),
         ({"name": "rival health"}, "already registered"),
-        ({"name": "Care\x00Bot"}, "invalid characters"),
+        ({"name": "Care\x00Bot"}, "Enter this on one line"),
         ({"website": "javascript:alert(1)"}, "http:// or https://"),
         ({"website": "ftp://carebot.hk"}, "http:// or https://"),
         ({"website": "https://" + "a" * 300 + ".hk"}, "at most 300"),
@@ -411,7 +411,7 @@ def test_capability_form_labels_follow_the_interface_language(app, member):
         ({"technologies": ", ".join(f"t{i}" for i in range(13))}, "at most 12"),
         ({"technologies": "x" * 41}, "at most 40"),
         ({"language": "de"}, "English or Traditional Chinese"),
-        ({"name": "Clinic\x00Bot"}, "invalid characters"),
+        ({"name": "Clinic\x00Bot"}, "Enter this on one line"),
         ({"description": "A chatbot that books clinic appointments\x00 in Cantonese."}, "invalid characters"),
     ],
 )

@@ -1,0 +1,41 @@
+"""Human names (people, startups, departments, capabilities, challenge titles) as stored.
+
+A name is one line of visible text: ``clean_name`` NFKC-normalises it (full-width letters,
+ligatures and compatibility forms become their plain equivalents), removes the invisible
+characters that let two names look the same while differing (zero-width characters) or
+make a name display in a different order than it is stored (bidirectional controls),
+turns control characters and line breaks into spaces and collapses white space.
+``name_key`` is the form two names are compared by: cleaned and case-folded.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Bidirectional formatting controls: embeddings and overrides (U+202A-U+202E), isolates
+#: (U+2066-U+2069), the left-to-right / right-to-left marks and the Arabic letter mark.
+BIDI_CONTROLS = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)] + ["\u200e", "\u200f", "\u061c"]
+)
+#: Zero-width space, non-joiner and joiner, word joiner, byte-order mark / zero-width no-break space.
+ZERO_WIDTH = frozenset(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+INVISIBLE = BIDI_CONTROLS | ZERO_WIDTH
+_REMOVE = {ord(ch): None for ch in INVISIBLE}
+# White space, C0/C1 controls and the Unicode line and paragraph separators.
+_BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def strip_invisible(value: str) -> str:
+    """``value`` NFKC-normalised without bidirectional controls and zero-width characters."""
+    return unicodedata.normalize("NFKC", value).translate(_REMOVE)
+
+
+def clean_name(value: str) -> str:
+    """``value`` as a name is stored: normalised, visible characters only, on one line."""
+    return _BLANKS.sub(" ", strip_invisible(value)).strip()
+
+
+def name_key(value: str) -> str:
+    """The form names are compared by: two names with the same key are the same name."""
+    return clean_name(value).casefold()
