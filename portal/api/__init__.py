@@ -34,7 +34,7 @@ def docs() -> str:
     return render_template("api/docs.html")
 
 
-class ProblemApi(Api):  # type: ignore[misc]  # flask-smorest has no type hints
+class ProblemApi(Api):  # flask-smorest ships no types (pyproject: ignore_missing_imports)
     """flask-smorest documenting errors as problem details; the app's own handlers answer them."""
 
     ERROR_SCHEMA = ProblemSchema
