@@ -251,3 +251,9 @@ def test_the_docs_page_loads_swagger_ui_from_this_site(client):
     page = client.get("/api/v1/docs").get_data(as_text=True)
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page and "/static/js/api-docs.js" in page
     assert "<script>" not in page
+
+
+def test_api_responses_set_no_session_cookie(client, make):
+    make.challenge()
+    response = client.get("/api/v1/challenges")
+    assert "Set-Cookie" not in response.headers

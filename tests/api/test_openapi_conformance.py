@@ -28,19 +28,20 @@ def test_every_operation_conforms_to_the_openapi_document(app: Flask) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 11
-    tried: dict[str, int] = {}
-
     for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        def fuzz(case: Any, label: str = operation.label) -> None:
-            for caller in CALLERS:
-                # An opaque cursor is any string by the document, yet only ours are accepted (400
-                # otherwise), so "schema-valid data is accepted" cannot hold for it; every other check runs.
-                case.call_and_validate(headers=headers[caller], excluded_checks=[positive_data_acceptance])
-            tried[label] = tried.get(label, 0) + 1
-
-        fuzz()
+        _fuzz(operation, headers)
     unlink_self_references(app)
-    assert set(tried) == {op.label for op in operations}
+
+
+def _fuzz(operation: Any, headers: dict[str, dict[str, str]]) -> None:
+    """Send EXAMPLES generated cases of ``operation`` as every caller, validating each response."""
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def fuzz(case: Any) -> None:
+        for caller in CALLERS:
+            # An opaque cursor is any string by the document, yet only ours are accepted (400
+            # otherwise), so "schema-valid data is accepted" cannot hold for it; every other check runs.
+            case.call_and_validate(headers=headers[caller], excluded_checks=[positive_data_acceptance])
+
+    fuzz()
