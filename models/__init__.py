@@ -1,5 +1,6 @@
 """InnoMatch's SQLAlchemy models, one module per aggregate."""
 
+from .api_token import ApiToken
 from .audit import AuditEvent
 from .capability import Capability, CapabilityDomain, CapabilityTag
 from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
@@ -19,7 +20,7 @@ from .trial import Kpi, Milestone, OutcomeReport, Trial, TrialNote, TrialTransit
 from .user import User
 
 __all__ = [
-    "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
+    "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
     "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAttempt", "Milestone", "Notification", "OutcomeReport",
     "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote", "TrialTransition", "User",

@@ -126,6 +126,13 @@ class TrialOutcome(StrEnum):
     EXTENDED = "extended"
 
 
+class TokenScope(StrEnum):
+    """What an API token may do: stored in ``api_tokens.scope``."""
+
+    READ = "read"
+    WRITE = "write"  # includes read
+
+
 class NotificationPref(StrEnum):
     """How a user wants notification emails: stored in ``users.notify``."""
 
@@ -161,3 +168,4 @@ PROPOSAL_STATUSES = _values(ProposalStatus)
 TRIAL_STATES = _values(TrialState)
 TRIAL_OUTCOMES = _values(TrialOutcome)
 NOTIFICATION_PREFS = _values(NotificationPref)
+TOKEN_SCOPES = _values(TokenScope)

@@ -91,10 +91,15 @@ def _register_blueprints(app: Flask) -> None:
     from .open_data.routes import bp as open_data_bp
     from .startups.routes import bp as startups_bp
     from .stats.routes import bp as stats_bp
+    from .tokens.routes import bp as tokens_bp
     from .trials.routes import bp as trials_bp
     from .workshops.routes import bp as workshops_bp
 
     for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, trials_bp, coordinator_bp, admin_bp, audit_log_bp):
         app.register_blueprint(bp)
-    for bp in (notifications_bp, workshops_bp, stats_bp, open_data_bp):
+    for bp in (notifications_bp, workshops_bp, stats_bp, open_data_bp, tokens_bp):
         app.register_blueprint(bp)
+
+    from .api import init_api
+
+    init_api(app)

@@ -90,3 +90,17 @@ def can_view_trial(user: Any, trial: Trial) -> bool:
 def is_member(user: User | Any, startup_id: int) -> bool:
     """Whether ``user`` is a member of the startup ``startup_id``."""
     return bool(getattr(user, "is_authenticated", False) and user.is_startup and user.startup_id == startup_id)
+
+
+def can_read_proposals(user: Any, challenge: Challenge) -> bool:
+    """The challenge's own department's officers and the lab read the proposals it received."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or can_edit_challenge(user, challenge)
+
+
+def token_allows(token: Any, scope: str) -> bool:
+    """Whether an API token grants ``scope``: a write token also reads."""
+    if token is None:
+        return False
+    return bool(token.scope == scope or token.scope == "write")

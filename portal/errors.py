@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from http import HTTPStatus
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
@@ -37,6 +40,66 @@ class StaleState(DomainError):
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+#: Details a developer can act on, for the statuses whose stock text says too little.
+def _api_detail(code: int) -> str | None:
+    return {
+        401: _("Send a personal access token: 'Authorization: Bearer imt_...'. "
+               "Create one on your account page."),
+        404: _("There is nothing at this address. The operations are listed at /api/v1/openapi.json."),
+        405: _("This operation does not accept this HTTP method; see the Allow header."),
+        429: _("Too many requests. Wait for the number of seconds in Retry-After, then try again."),
+    }.get(code)
+
+
+def problem(code: int, detail: str, errors: dict[str, Any] | None = None, **extra: Any) -> Response:
+    """An RFC 9457 problem details response (``application/problem+json``)."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(code).phrase,
+        "status": code,
+        "detail": detail,
+        **extra,
+    }
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body, ensure_ascii=False), status=code, mimetype="application/problem+json")
+    if code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="InnoMatch API"'
+    return response
+
+
+def _api_http_error(exc: HTTPException) -> Response:
+    """An HTTP error under /api/ as problem details; webargs validation messages become ``errors``."""
+    code = exc.code or 500
+    if code == 304:  # not an error: the client's copy (If-None-Match) is current
+        return Response(status=304)
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    if isinstance(errors, dict) and set(errors) <= {"json", "query", "headers", "form", "view_args", "path"}:
+        # webargs keys messages by location; one location at a time is parsed, so flatten it.
+        flat: dict[str, Any] = {}
+        for messages in errors.values():
+            flat.update(messages if isinstance(messages, dict) else {"_": messages})
+        errors = flat
+    if code == 422 and errors and not data.get("message"):
+        detail = _("Some values are not valid: see errors, which lists the messages for each field.")
+    else:
+        custom = exc.description if exc.description != type(exc).description else None
+        detail = data.get("message") or custom or _api_detail(code) or exc.description or HTTPStatus(code).phrase
+    response = problem(code, str(detail), errors if isinstance(errors, dict) else None)
+    if hasattr(exc, "get_headers"):
+        for name, value in exc.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    return response
 
 
 def _actor() -> str:
@@ -75,6 +138,8 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(exc, SecurityError):
             # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page.
             return Response(_("Bad request: unknown host.") + "\n", status=code, mimetype="text/plain")
+        if _is_api():
+            return _api_http_error(exc)
         if _wants_json():
             return jsonify(error={"code": code, "message": exc.description}), code
         template = f"errors/{code}.html" if code in OWN_PAGES else "errors/generic.html"
@@ -92,6 +157,8 @@ def register_error_handlers(app: Flask) -> None:
         reference = uuid.uuid4().hex[:12]
         _rollback()
         log.exception("unhandled error ref=%s method=%s path=%s", reference, request.method, request.path)
+        if _is_api():
+            return problem(500, _("Internal error. Quote the reference when you report it."), reference=reference)
         if _wants_json():
             return jsonify(error={"code": 500, "message": _("Internal error"), "reference": reference}), 500
         try:

@@ -21,10 +21,17 @@ def select_locale() -> str:
     """Pick the interface language: explicit choice, then the user's setting, then the browser."""
     if not has_request_context():  # CLI commands and services called outside a request
         return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+    if request.path.startswith("/api/"):  # the API reads no session: labels follow Accept-Language
+        return _from_browser()
     chosen = session.get("locale")
     if chosen in UI_LOCALES:
         return chosen
     if current_user and current_user.is_authenticated and current_user.locale in UI_LOCALES:
         return current_user.locale
+    return _from_browser()
+
+
+def _from_browser() -> str:
+    """The interface locale that the request's Accept-Language prefers."""
     best = request.accept_languages.best_match(["en", "zh-HK", "zh-TW", "zh-Hant", "zh"])
     return "zh_Hant_HK" if best and best.startswith("zh") else "en"

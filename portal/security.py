@@ -139,6 +139,8 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def _session_timeouts() -> None:
+        if request.path.startswith("/api/"):
+            return  # the API reads no session (bearer tokens only), so it neither stamps nor sets one
         # The cookie's own expiry is client-side; the server decides from the stamps it signed.
         session.permanent = True
         if "_user_id" not in session:

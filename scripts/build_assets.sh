@@ -7,7 +7,7 @@
 # - npm ci (npm install when there is no package-lock.json yet), skipped when
 #   node_modules already matches the lock file;
 # - Sass: assets/app.scss -> portal/static/vendor/app.css (GOV.UK Frontend + InnoMatch brand);
-# - copies govuk-frontend.min.js and any image the compiled CSS refers to.
+# - copies govuk-frontend.min.js, Swagger UI (the API docs page) and any image the compiled CSS refers to.
 # axe-core stays in node_modules: browser tests read node_modules/axe-core/axe.min.js.
 # Idempotent; a second run with nothing changed does no work.
 set -euo pipefail
@@ -60,6 +60,10 @@ copy() {
   fi
 }
 copy "$GOVUK/govuk-frontend.min.js" "$VENDOR/govuk-frontend.min.js"
+# Swagger UI for the API's documentation page (/api/v1/docs), served from here: the CSP allows no CDN.
+SWAGGER="node_modules/swagger-ui-dist"
+copy "$SWAGGER/swagger-ui-bundle.js" "$VENDOR/swagger-ui/swagger-ui-bundle.js"
+copy "$SWAGGER/swagger-ui.css" "$VENDOR/swagger-ui/swagger-ui.css"
 
 # Images the compiled CSS refers to (url(images/...)), e.g. if a component that
 # needs one is added to assets/app.scss. Fonts are never copied: we use system fonts.

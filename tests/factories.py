@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import Flask
 
-from models import Capability, Challenge, Department, Proposal, Startup, Trial, User
+from models import ApiToken, Capability, Challenge, Department, Proposal, Startup, Trial, User
 from portal import clock
 from portal.database import db
 from portal.passwords import hash_password
+from portal.services import api_tokens
 
 PASSWORD = "correct-horse-battery-42"
 _seq = itertools.count(1)
@@ -103,6 +104,16 @@ class Factory:
         return self._save(
             Proposal(challenge_id=challenge.id, startup_id=capability.startup_id, capability_id=capability.id, **kw)
         )
+
+    def token(self, user: User, scope: str = "read", days: int = 90, **kw: Any) -> str:
+        """Create an API token for ``user`` and return its secret."""
+        secret = api_tokens.PREFIX + f"test{next(_seq)}x" + "A" * 30
+        now = clock.now()
+        kw.setdefault("expires_at", now + timedelta(days=days))
+        self._save(ApiToken(user_id=user.id, name=kw.pop("name", f"Token {next(_seq)}"),
+                            token_hash=api_tokens.hash_secret(secret), prefix=secret[:8], scope=scope,
+                            created_at=kw.pop("created_at", now - timedelta(days=1)), **kw))
+        return secret
 
     def trial(self, challenge: Challenge, capability: Capability, **kw: Any) -> Trial:
         kw.setdefault("status", "proposed")

@@ -14,6 +14,8 @@ Tokens, one per principal in the order of ``PRINCIPALS``
     L    302 to the sign-in page
     403  refused, the object is known to exist
     404  refused, existence itself is private (drafts, other parties' trials)
+    401  the API without a token (under /api/v1 each principal but anon sends its own
+         write-scope token and no cookie: the API reads no session)
 
 Run with ``ACCESS_MATRIX_DISCOVER=1 ... -s`` to print what each cell answers today.
 """
@@ -28,7 +30,16 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.routing import Rule
 
-from .world import PRINCIPALS, World, build_world, db_state, empty_tables, record_figure, sign_in_as
+from .world import (
+    PRINCIPALS,
+    World,
+    bearer_for,
+    build_world,
+    db_state,
+    empty_tables,
+    record_figure,
+    sign_in_as,
+)
 
 ALL = "ok ok ok ok ok ok ok"
 SIGNED_IN = "L ok ok ok ok ok ok"
@@ -40,6 +51,10 @@ OFFICER = "L ok ok 403 403 403 403"
 OWN_STARTUP = "L 403 403 ok 403 403 403"
 #: Pages of the trial: its department, its startup and the lab.
 TRIAL = "L ok 404 ok 404 ok ok"
+#: API operations on the token's own startup.
+API_STARTUP = "401 403 403 ok ok 403 403"
+#: API operations on one capability of the token's startup (the world's is the member's).
+API_OWN_CAPABILITY = "401 403 403 ok 404 403 403"
 
 #: endpoint -> method -> row, or -> method -> {variant: row} for routes with a challenge_id.
 EXPECT: dict[str, dict[str, Any]] = {
@@ -143,6 +158,25 @@ EXPECT: dict[str, dict[str, Any]] = {
     "workshops.edit": {"GET": STAFF, "POST": STAFF},
     "workshops.register": {"POST": SIGNED_IN},
     "workshops.unregister": {"POST": SIGNED_IN},
+    # --- personal access tokens: a user's own only
+    "tokens.index": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "tokens.revoke": {"POST": "L 404 404 ok 404 404 404"},
+    # --- the public API: published data for anyone; a token's own data with the same rules as the pages
+    "api-docs.openapi_json": {"GET": ALL},
+    "api_docs.docs": {"GET": ALL},
+    "api.challenges": {"GET": ALL},
+    "api.challenge": {"GET": {"draft": "404 ok 404 404 404 ok ok", "open": ALL}},
+    "api.trials": {"GET": ALL},
+    "api.workshops": {"GET": ALL},
+    "api.statistics": {"GET": ALL},
+    "api.me": {"GET": "401 ok ok ok ok ok ok"},
+    "api.recommendations": {"GET": API_STARTUP},
+    "api.my_startup": {"GET": API_STARTUP},
+    "api.update_my_startup": {"PATCH": API_STARTUP},
+    "api.create_capability": {"POST": API_STARTUP},
+    "api.update_capability": {"PUT": API_OWN_CAPABILITY},
+    "api.delete_capability": {"DELETE": API_OWN_CAPABILITY},
+    "api.proposals": {"GET": {"draft": "401 ok 404 404 404 ok ok", "open": "401 ok 403 403 403 ok ok"}},
 }
 
 #: POSTs sent a second time with minimal valid data, so the object- and action-level checks
@@ -176,10 +210,19 @@ PARAMS = {
     "kpi_id": "kpi",
     "invitation_id": "invitation",
     "token": "invitation_token",
+    "token_id": "token",
 }
 CHALLENGE_VARIANTS = {"draft": "challenge_draft", "open": "challenge_open"}
-REFUSED = ("L", "403", "404")
+REFUSED = ("L", "401", "403", "404")
+#: Where requests carry a bearer token instead of a session (not the docs page nor the document).
+API_PREFIX = "/api/v1/"
+API_PUBLIC_DOCS = ("api-docs.openapi_json", "api_docs.docs")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def is_api(rule: Rule) -> bool:
+    """Whether ``rule`` is an API operation, which authenticates with a bearer token."""
+    return rule.rule.startswith(API_PREFIX) and rule.endpoint not in API_PUBLIC_DOCS
 
 
 def _methods(rule: Rule) -> list[str]:
@@ -245,7 +288,7 @@ def _matches(expected: str, actual: str, method: str) -> bool:
     if expected == "ok":
         if method == "GET":
             return actual == "302" or actual.startswith("2")
-        return actual == "302" or actual in ("400", "409") or actual.startswith("2")
+        return actual == "302" or actual in ("400", "409", "422") or actual.startswith("2")
     return expected == actual
 
 
@@ -277,7 +320,7 @@ def test_every_route_has_an_expectation(app):
 
 
 def test_expectation_rows_are_well_formed():
-    tokens = {"ok", "L", "403", "404"}
+    tokens = {"ok", "L", "401", "403", "404"}
     extra = {(e, "POST"): [row for _l, _d, row in cells] for e, cells in WITH_DATA.items()}
     for endpoint, methods in EXPECT.items():
         for method, entry in methods.items():
@@ -299,10 +342,13 @@ def test_access_matrix(app):
     for rule, method, variant, row, data in _cells(app):
         expected_row = row.split()
         for principal, expected in zip(PRINCIPALS, expected_row):
-            client = sign_in_as(app.test_client(), principal, world)
             url = _url(rule, world, variant.split("+")[0])
             form = (data(world) if data else {}) if method != "GET" else None
-            response = client.open(url, method=method, data=form)
+            if is_api(rule):
+                client, headers = app.test_client(), bearer_for(principal, world)
+            else:
+                client, headers = sign_in_as(app.test_client(), principal, world), {}
+            response = client.open(url, method=method, data=form, headers=headers)
             actual = _token(response)
             response.close()
             found.setdefault((rule.endpoint, method, variant), []).append(actual)

@@ -94,12 +94,13 @@ def test_500_page_has_a_reference_and_no_internals(boom_app, caplog):
 def test_api_errors_are_json_without_internals(boom_app):
     client = boom_app.test_client()
     response = client.get("/api/test-only/boom")
-    assert response.status_code == 500 and response.is_json
-    error = response.get_json()["error"]
-    assert error["code"] == 500 and re.fullmatch(r"[0-9a-f]{12}", error["reference"])
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    error = response.get_json()
+    assert error["status"] == 500 and re.fullmatch(r"[0-9a-f]{12}", error["reference"])
     assert "secret" not in response.get_data(as_text=True)
     missing = client.get("/api/no-such-thing")
-    assert missing.status_code == 404 and missing.is_json and missing.get_json()["error"]["code"] == 404
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    assert missing.get_json()["status"] == 404
     _check_headers(missing)
 
 

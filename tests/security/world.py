@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 
 import models
 from models import (
+    ApiToken,
     AuditEvent,
     Capability,
     Challenge,
@@ -49,6 +50,7 @@ from models import (
 )
 from portal import clock
 from portal.database import db
+from portal.services import api_tokens
 
 from ..factories import _password_hash
 from ..helpers import sign_in
@@ -87,6 +89,11 @@ class World:
     invitation: int = 0
     invitation_token: str = ""
     emails: dict[str, str] = field(default_factory=dict)
+    #: An API token secret (write scope, so it also reads) per principal but anon.
+    tokens: dict[str, str] = field(default_factory=dict)
+    #: A read-only API token secret per principal but anon.
+    read_tokens: dict[str, str] = field(default_factory=dict)
+    token: int = 0
 
 
 def unlink_self_references(app: Flask) -> None:
@@ -228,7 +235,19 @@ def build_world(app: Flask, tag: str = "") -> World:
                                 invited_by_id=users["admin"].id, expires_at=now + timedelta(days=7))
         db.add(invitation)
         db.add(RecoveryCode(user_id=users["admin"].id, code_hash=hashlib.sha256(f"recovery{tag}".encode()).hexdigest()))
+        api_token_rows = []
+        for key, u in users.items():
+            for scope, into in (("write", w.tokens), ("read", w.read_tokens)):
+                secret = f"{api_tokens.PREFIX}world{tag}-{key}-{scope}-" + "x" * 32
+                into[key] = secret
+                # Used just now: a request inside the next minutes does not write last_used_at.
+                row = ApiToken(user_id=u.id, name=f"{key} {scope}", token_hash=api_tokens.hash_secret(secret),
+                               prefix=secret[:8], scope=scope, created_at=now - timedelta(days=1),
+                               expires_at=now + timedelta(days=30), last_used_at=now)
+                db.add(row)
+                api_token_rows.append((key, scope, row))
         db.commit()
+        w.token = next(row.id for key, scope, row in api_token_rows if key == "member" and scope == "write")
 
         w.users = {k: u.id for k, u in users.items()}
         w.emails = {k: u.email for k, u in users.items()}
@@ -251,6 +270,14 @@ def sign_in_as(client: FlaskClient, principal: str, world: World) -> FlaskClient
     if principal == "anon":
         return client
     return sign_in(client, world.users[principal])
+
+
+def bearer_for(principal: str, world: World, scope: str = "write") -> dict[str, str]:
+    """The Authorization header of ``principal``'s API token (anon: none)."""
+    if principal == "anon":
+        return {}
+    tokens = world.tokens if scope == "write" else world.read_tokens
+    return {"Authorization": f"Bearer {tokens[principal]}"}
 
 
 def db_state(app: Flask) -> tuple[dict[str, int], str]:
