@@ -20,10 +20,9 @@ import random
 import re
 import threading
 
+from credentials import PASSWORD, csrf_token, pass_second_step  # loadtest/credentials.py
 from locust import HttpUser, between, events, task
 
-PASSWORD = os.environ.get("LOAD_PASSWORD", "loadtest-password-2026")
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 CHALLENGE_LINK = re.compile(r'href="/challenges/(\d+)"')
 STARTUP_LINK = re.compile(r'href="/startups/(\d+)"')
 PROPOSE_LINK = re.compile(r'href="/challenges/(\d+)/propose"')
@@ -43,11 +42,6 @@ STARTUP_IDS: list[str] = []
 def _next_account(kind: str) -> str:
     with _lock:
         return f"{kind}{next(_accounts[kind])}@load.test"
-
-
-def _token(html: str) -> str:
-    match = CSRF.search(html)
-    return (match.group(1) or match.group(2)) if match else ""
 
 
 @events.test_start.add_listener
@@ -72,13 +66,16 @@ class SignedInUser(HttpUser):
         email = _next_account(self.kind)
         page = self.client.get("/login", name="login: form")
         with self.client.post("/login", name="login", allow_redirects=False, catch_response=True,
-                              data={"email": email, "password": PASSWORD, "csrf_token": _token(page.text)}) as response:
+                              data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.text)}) as response:
             if response.status_code != 302:
                 response.failure(f"sign-in as {email} failed: {response.status_code}")
+                return
+        if self.kind == "coordinator" and not pass_second_step(self.client, "", email):
+            raise RuntimeError(f"second sign-in step for {email} failed")
 
     def post_form(self, url: str, form_page: str, data: dict[str, str], name: str) -> None:
         with self.client.post(url, name=name, allow_redirects=False, catch_response=True,
-                              data={**data, "csrf_token": _token(form_page)}) as response:
+                              data={**data, "csrf_token": csrf_token(form_page)}) as response:
             if response.status_code not in (302, 303):
                 response.failure(f"{name}: {response.status_code}")
 

@@ -24,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from credentials import PASSWORD, totp_secret  # loadtest/credentials.py
 from sqlalchemy import func, insert, select
 
 import matcher
@@ -42,10 +43,10 @@ from models import (
 from portal import clock, create_app
 from portal.database import db, get_engine
 from portal.passwords import hash_password
+from portal.services import mfa
 
 DATA = ROOT / "portal" / "demo" / "data"
 #: Password of every load-test account (the accounts exist only in throwaway load databases).
-PASSWORD = "loadtest-password-2026"  # nosec B105 - throwaway load-test database
 MEMBERS, OFFICERS, COORDINATORS = 40, 8, 2
 CHUNK = 2000
 PLACES = ["Kowloon", "Sha Tin", "Tsuen Wan", "Tuen Mun", "Wan Chai", "Kwun Tong", "Tai Po", "Yuen Long",
@@ -164,9 +165,12 @@ def seed(n_startups: int, n_challenges: int, rng_seed: int = 7) -> dict[str, int
     for i in range(OFFICERS):
         users.append({"email": f"officer{i}@load.test", "role": "officer",
                       "department_id": departments[owning[i % len(owning)]]})
-    users += [{"email": f"coordinator{i}@load.test", "role": "coordinator"} for i in range(COORDINATORS)]
+    # Coordinators pass the second sign-in step with a code from their (derived) secret.
+    users += [{"email": f"coordinator{i}@load.test", "role": "coordinator",
+               "mfa_secret": mfa.encrypt_secret(totp_secret(f"coordinator{i}@load.test")), "mfa_enabled_at": now}
+              for i in range(COORDINATORS)]
     existing = set(db.scalars(select(User.email)))
-    _bulk(User, [{"startup_id": None, "department_id": None, **u, "password_hash": pw, "display_name": u["email"].split("@")[0], "locale": "en",
+    _bulk(User, [{"startup_id": None, "department_id": None, "mfa_secret": None, "mfa_enabled_at": None, **u, "password_hash": pw, "display_name": u["email"].split("@")[0], "locale": "en",
                   "is_active": True, "session_token": f"load-{i}-{rng.getrandbits(64):x}", "notify": "none",
                   "password_changed_at": now, "created_at": now, "updated_at": now}
                  for i, u in enumerate(users) if u["email"] not in existing])

@@ -15,20 +15,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-
-PASSWORD = "loadtest-password-2026"  # nosec B105 - throwaway load-test accounts
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+from credentials import PASSWORD, csrf_token, pass_second_step  # loadtest/credentials.py
 
 
 def signed_in(host: str, email: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{host}/login", timeout=60).text
-    match = CSRF.search(page)
-    token = (match.group(1) or match.group(2)) if match else ""
-    response = session.post(f"{host}/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
+    response = session.post(f"{host}/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page)},
                             allow_redirects=False, timeout=60)
     if response.status_code != 302:
         raise SystemExit(f"warm-up: sign-in as {email} failed ({response.status_code})")
+    if not pass_second_step(session, host, email):
+        raise SystemExit(f"warm-up: second sign-in step as {email} failed")
     return session
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -66,3 +66,13 @@ def init_app(app: Flask) -> None:
 def get_engine() -> Engine:
     """Return the current app's engine."""
     return current_app.extensions["innomatch_engine"]
+
+
+def execute_update(statement: Executable) -> int:
+    """Run an UPDATE (or DELETE) on the request's session; return how many rows it changed.
+
+    The one place that reads ``rowcount``: a compare-and-set (``UPDATE ... WHERE
+    counter < limit``) claims something exactly when this is 1.
+    """
+    result: CursorResult[Any] = db.execute(statement)  # type: ignore[assignment]  # DML gives a CursorResult
+    return int(result.rowcount or 0)

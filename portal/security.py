@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in, user_logged_out
@@ -164,7 +165,7 @@ def init_security(app: Flask) -> None:
         session[SEEN_KEY] = moment
 
     @app.before_request
-    def _second_step():  # type: ignore[no-untyped-def]
+    def _second_step() -> ResponseReturnValue | None:
         # After the password, nothing but the second step (or setting it up, where the role
         # requires it) until it is passed: the check is here so that no page can forget it.
         if "_user_id" not in session or session.get(MFA_SESSION_KEY) or request.endpoint in BEFORE_SECOND_STEP:

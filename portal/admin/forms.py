@@ -7,9 +7,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, Optional
 
-from models import Department
+from models import Department, User
 from models.vocabulary import Role
 
 from ..forms import BaseForm, NameField, choices
@@ -42,11 +43,11 @@ class CreateUserForm(BaseForm):
         self.locale.choices = choices([("en", "English"), ("zh_Hant_HK", "繁體中文")])
 
 
-def _department_choices(departments):  # type: ignore[no-untyped-def]
+def _department_choices(departments: Sequence[Department]) -> list[SelectChoice]:
     return choices([("", _l("None"))] + [(str(d.id), d.name_en + " / " + d.name_zh) for d in departments])
 
 
-def _staff_role_choices():  # type: ignore[no-untyped-def]
+def _staff_role_choices() -> list[SelectChoice]:
     return choices([(role, ROLE_LABELS[role]) for role in (Role.OFFICER, Role.COORDINATOR, Role.ADMIN)])
 
 
@@ -62,7 +63,7 @@ class InviteForm(BaseForm):
     department = SelectField(_l("Department (officers only)"), validators=[Optional()])
     locale = SelectField(_l("Language of the invitation"))
 
-    def __init__(self, departments, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, departments: Sequence[Department], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.role.choices = _staff_role_choices()
         self.department.choices = _department_choices(departments)
@@ -76,7 +77,7 @@ class EditUserForm(BaseForm):
     role = SelectField(_l("Role"))
     department = SelectField(_l("Department (officers only)"), validators=[Optional()])
 
-    def __init__(self, departments, user, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, departments: Sequence[Department], user: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if user.role == Role.STARTUP:
             self.role.choices = choices([(Role.STARTUP, ROLE_LABELS[Role.STARTUP])])

@@ -17,7 +17,7 @@ from models.credentials import INVITABLE_ROLES
 from models.vocabulary import Role
 
 from .. import clock, signals
-from ..database import db
+from ..database import db, execute_update
 from ..errors import DomainError
 from ..passwords import hash_password
 from . import accounts, audit, mail
@@ -88,14 +88,14 @@ def accept(invitation: Invitation, password: str) -> User:
     """Create the invitee's account with the password they chose; the link then stops working."""
     accounts.check_password_policy(password)
     now = clock.now()
-    claimed = db.execute(
+    claimed = execute_update(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
                Invitation.expires_at > now)
         .values(accepted_at=now)
         .execution_options(synchronize_session=False)
     )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
+    if not claimed:
         raise DomainError(_("This invitation has already been used or has expired."), field="password")
     if db.scalar(select(User.id).where(User.email == invitation.email)) is not None:
         raise DomainError(_("An account with this email already exists. Sign in instead."), field="password")

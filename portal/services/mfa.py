@@ -30,7 +30,7 @@ from models import RecoveryCode, User
 from models.user import new_session_token
 
 from .. import clock, signals
-from ..database import db
+from ..database import db, execute_update
 from ..errors import DomainError
 from ..passwords import verify_password
 
@@ -182,35 +182,35 @@ def _claim_attempt(user: User) -> bool:
     """Count one code attempt in a single UPDATE; False when the limit is reached."""
     now = clock.now()
     stale = or_(User.mfa_failed_at.is_(None), User.mfa_failed_at < now - CODE_FAILURE_WINDOW)
-    result = db.execute(
+    changed = execute_update(
         update(User)
         .where(User.id == user.id, or_(User.mfa_failures < MAX_CODE_FAILURES, stale))
         .values(mfa_failures=case((stale, 1), else_=User.mfa_failures + 1), mfa_failed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return changed > 0
 
 
 def _accept_step(user: User, step: int) -> bool:
     """Record ``step`` as used, in one UPDATE; False if it (or a later one) was used already."""
-    result = db.execute(
+    changed = execute_update(
         update(User)
         .where(User.id == user.id, or_(User.mfa_last_step.is_(None), User.mfa_last_step < step))
         .values(mfa_last_step=step, mfa_failures=0, mfa_failed_at=None)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return changed > 0
 
 
 def _use_recovery_code(user: User, code: str) -> bool:
-    result = db.execute(
+    changed = execute_update(
         update(RecoveryCode)
         .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == hash_recovery_code(code),
                RecoveryCode.used_at.is_(None))
         .values(used_at=clock.now())
         .execution_options(synchronize_session=False)
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not changed:
         return False
     db.execute(update(User).where(User.id == user.id).values(mfa_failures=0, mfa_failed_at=None)
                .execution_options(synchronize_session=False))

@@ -29,7 +29,6 @@ from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import (
@@ -54,7 +53,7 @@ from models.vocabulary import (
 
 from .. import clock, signals
 from ..access import can_view_challenge
-from ..database import db
+from ..database import db, execute_update
 from ..errors import DomainError, NotAllowed
 from . import audit, mail, recommendations
 from . import trials as trial_service
@@ -464,14 +463,14 @@ def mark_read(user: User, notification: Notification) -> Notification:
 
 def mark_all_read(user: User) -> int:
     """Mark all the user's notifications read; return how many were unread."""
-    result: CursorResult[Any] = db.execute(  # type: ignore[assignment]  # an UPDATE returns a CursorResult
+    changed = execute_update(
         update(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=clock.now())
         .execution_options(synchronize_session="fetch")
     )
     db.flush()
-    return int(result.rowcount or 0)
+    return changed
 
 
 def set_preference(user: User, preference: str) -> User:
