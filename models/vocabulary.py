@@ -114,6 +114,8 @@ class TrialState(StrEnum):
     ACTIVE = nonmember((APPROVED, RUNNING))
     # Went ahead: approved, whatever happened since (counted as trials approved; positive training examples).
     WENT_AHEAD = nonmember((APPROVED, RUNNING, COMPLETED))
+    # The lab has decided: it went ahead or was turned down (the recommender learns from these).
+    DECIDED = nonmember((APPROVED, RUNNING, COMPLETED, REJECTED))
     # Neither finished nor turned down: open or active.
     IN_PROGRESS = nonmember((PROPOSED, SHORTLISTED, APPROVED, RUNNING))
 

@@ -57,20 +57,22 @@ def pair_scores_each(asks: Sequence[tuple[Challenge, Iterable[int]]]) -> list[di
     return [{_capability_id(m): float(m.score) for m in matches} for matches in _pair_matches_each(asks)]
 
 
-def _trial_pairs(*statuses: str) -> list[tuple[int, int]]:
-    """(challenge id, capability id) of the trials in ``statuses`` that name a capability."""
+def _decided_pairs() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(challenge id, capability id) of the decided trials that name a capability: those
+    that went ahead, and those turned down."""
     rows = db.execute(
-        select(Trial.challenge_id, Trial.capability_id).where(
-            Trial.status.in_(statuses), Trial.capability_id.is_not(None)
+        select(Trial.challenge_id, Trial.capability_id, Trial.status).where(
+            Trial.status.in_(TrialState.DECIDED), Trial.capability_id.is_not(None)
         )
     ).all()
-    return [(cid, cap) for cid, cap in rows if cap is not None]
+    went_ahead = [(cid, cap) for cid, cap, status in rows if cap is not None and status in TrialState.WENT_AHEAD]
+    turned_down = [(cid, cap) for cid, cap, status in rows if cap is not None and status == TrialState.REJECTED]
+    return went_ahead, turned_down
 
 
 def training_examples() -> tuple[list[list[float]], list[int]]:
     """Labelled pairs from decisions: approved trials (1), rejected trials and dismissals (0)."""
-    positives = _trial_pairs(*TrialState.WENT_AHEAD)
-    negatives = _trial_pairs(TrialState.REJECTED)
+    positives, negatives = _decided_pairs()
     dismissed = db.execute(select(Dismissal.challenge_id, Dismissal.startup_id, Dismissal.components)).all()
     by_challenge: dict[int, set[int]] = {}
     for cid, cap in [*positives, *negatives]:
