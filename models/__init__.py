@@ -1,5 +1,6 @@
 """InnoMatch's SQLAlchemy models, one module per aggregate."""
 
+from .account_token import AccountToken
 from .audit import AuditEvent
 from .capability import Capability, CapabilityDomain, CapabilityTag
 from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
@@ -18,7 +19,7 @@ from .trial import Kpi, Milestone, OutcomeReport, Trial, TrialNote, TrialTransit
 from .user import User
 
 __all__ = [
-    "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
+    "AccountToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
     "Dismissal", "Embedding", "Kpi", "LoginAttempt", "Milestone", "Notification", "OutcomeReport",
     "Proposal", "RankerVersion", "Startup", "Trial", "TrialNote", "TrialTransition", "User",

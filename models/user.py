@@ -63,6 +63,10 @@ class User(TimestampMixin, Base):
     notify: Mapped[str] = mapped_column(String(12), default=NotificationPref.IMMEDIATE)
     last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    # When the user followed a link sent to ``email``; None until then (they may sign in, not propose).
+    email_verified_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # Set when the account was closed or purged: the row stays (trials, audit) under a pseudonym.
+    closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     department: Mapped[Department | None] = relationship()
     startup: Mapped[Startup | None] = relationship()
@@ -78,6 +82,10 @@ class User(TimestampMixin, Base):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def is_officer(self) -> bool:

@@ -61,6 +61,11 @@ class Config:
     MATCHER_TRANSLATION = os.environ.get("MATCHER_TRANSLATION")
     MATCHER_CALIBRATION = _json("MATCHER_CALIBRATION", dict)  # e.g. '{"cross": 0.2}'
     MATCHER_CONFIG = _json("MATCHER_CONFIG", dict) or {}
+    # Accounts with no sign-in for this many days are pseudonymised by ``flask accounts
+    # purge-inactive`` (run it daily from cron); 0 = off. docs/privacy.md suggests 1095 (3 years).
+    ACCOUNT_RETENTION_DAYS = int(os.environ.get("ACCOUNT_RETENTION_DAYS", "0") or 0)
+    # Where people send personal data access and correction requests (shown in the PICS).
+    PRIVACY_CONTACT_EMAIL = os.environ.get("PRIVACY_CONTACT_EMAIL", "privacy@innomatch.hk")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

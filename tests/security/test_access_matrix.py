@@ -52,6 +52,14 @@ EXPECT: dict[str, dict[str, Any]] = {
     "auth.logout": {"POST": ALL},
     "auth.register": {"GET": ALL, "POST": ALL},
     "auth.account": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "auth.forgot_password": {"GET": ALL, "POST": ALL},
+    # Emailed links: the world's token was never issued, so the link is not valid for anyone.
+    "auth.reset_password": {"GET": "404 404 404 404 404 404 404", "POST": "404 404 404 404 404 404 404"},
+    "auth.verify_email": {"GET": "404 404 404 404 404 404 404", "POST": "404 404 404 404 404 404 404"},
+    "auth.resend_verification": {"POST": SIGNED_IN},
+    "auth.export_data": {"GET": SIGNED_IN},
+    "auth.close_account": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "main.privacy": {"GET": ALL},
     # --- challenges: drafts exist only for their department and the lab
     "challenges.index": {"GET": ALL},
     "challenges.mine": {"GET": OFFICER},
@@ -158,6 +166,7 @@ PARAMS = {
     "user_id": ("users", "member"),
     "milestone_id": "milestone",
     "kpi_id": "kpi",
+    "token": "link_token",
 }
 CHALLENGE_VARIANTS = {"draft": "challenge_draft", "open": "challenge_open"}
 REFUSED = ("L", "403", "404")
