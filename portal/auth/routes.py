@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from models import User
 from models.vocabulary import TokenPurpose
 
 from ..database import db
@@ -157,10 +158,11 @@ def account() -> ResponseReturnValue:
     return render_template("auth/account.html", password_form=password_form, email_form=email_form)
 
 
-def _signed_in_again_if(user_id: int) -> None:
+def _signed_in_again_if(user: User) -> None:
     """Keep this browser signed in after the user's session token rotated (the others end)."""
-    if current_user.is_authenticated and current_user.id == user_id:
-        login_user(current_user)
+    signed_in = session.get("_user_id", "")
+    if isinstance(signed_in, str) and signed_in.partition(":")[0] == str(user.id):
+        login_user(user)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -225,9 +227,8 @@ def verify_email(token: str) -> ResponseReturnValue:
             db.rollback()
             form.apply_domain_error(error)
         else:
-            user_id = user.id
             db.commit()
-            _signed_in_again_if(user_id)
+            _signed_in_again_if(user)
             flash(_("Your email address is confirmed."), "success")
             return redirect(url_for("auth.account") if current_user.is_authenticated else url_for("auth.login"))
     return render_template("auth/verify.html", form=form, address=found.email), 200 if not form.errors else 400
