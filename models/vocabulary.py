@@ -146,7 +146,7 @@ class DismissalReason(StrEnum):
 class TokenPurpose(StrEnum):
     """What an emailed single-use link does: stored in ``account_tokens.purpose``."""
 
-    RESET_PASSWORD = "reset_password"
+    RESET_PASSWORD = "reset_password"  # nosec B105: a purpose's name, not a password
     VERIFY_EMAIL = "verify_email"
 
 

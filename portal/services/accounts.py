@@ -122,8 +122,13 @@ def create_user(
     department: Department | None = None,
     startup: Startup | None = None,
     locale: str = "en",
+    verified: bool = False,
 ) -> User:
-    """Create an account of any role (admins and the CLI)."""
+    """Create an account of any role (admins and the CLI).
+
+    ``verified`` marks the email as confirmed (the CLI: the operator vouches for it);
+    otherwise the new user is emailed a verification link.
+    """
     email = email.strip().lower()
     if role not in ROLES:
         raise DomainError(_("Unknown role."), field="role")
@@ -147,6 +152,10 @@ def create_user(
     db.flush()
     log.info("account created user=%s role=%s by=%s", user.id, role, getattr(actor, "id", "cli"))
     audit.record(actor, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
+    if verified:
+        user.email_verified_at = clock.now()
+    else:
+        _send_verification(user, user.email)
     return user
 
 
@@ -340,7 +349,8 @@ def confirm_email(secret: str) -> User:
     if token is None or not token.email:
         raise _link_error()
     user = db.get(User, token.user_id)
-    assert user is not None  # find_token checked it
+    if user is None:
+        raise _link_error()
     address = token.email
     if address != user.email and _email_taken(address):
         raise DomainError(_("Another account now uses this email address."))
@@ -384,7 +394,8 @@ def reset_password(secret: str, new: str) -> User:
         raise _link_error()
     check_password_policy(new)
     user = db.get(User, token.user_id)
-    assert user is not None  # find_token checked it
+    if user is None:
+        raise _link_error()
     moment = clock.now()
     token.used_at = moment
     _void_tokens(user, TokenPurpose.RESET_PASSWORD)

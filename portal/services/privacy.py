@@ -45,7 +45,7 @@ log = logging.getLogger("innomatch.privacy")
 ERASED = "[erased]"
 PERSONAL_FIELDS = ("email", "display_name")
 #: A stored password hash that no password matches (argon2 rejects it as malformed).
-DISABLED_PASSWORD = "!closed"
+DISABLED_PASSWORD = "!closed"  # nosec B105: not a password; no password hashes to it
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -258,3 +258,30 @@ def test_a_change_to_an_address_taken_meanwhile_is_refused(client, make, smtp, c
     response = client.post(path)
     assert response.status_code == 400 and "Another account now uses this email address" in response.get_data(as_text=True)
     assert ctx.get(User, user.id).email == user.email
+
+
+# --- accounts made by others -----------------------------------------------------------------
+
+
+def test_an_account_an_admin_creates_gets_a_verification_link(client, make, smtp, ctx):
+    admin = make.user("admin")
+    sign_in(client, admin)
+    department = make.department()
+    response = client.post("/admin/users/new", data={
+        "email": "new.officer@dh.gov.hk", "display_name": "New Officer", "role": "officer",
+        "department": str(department.id), "locale": "en", "password": NEW_PASSWORD,
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    assert ctx.scalar(select(User).where(User.email == "new.officer@dh.gov.hk")).email_verified_at is None
+    assert smtp.link("new.officer@dh.gov.hk", "/account/verify/")
+
+
+def test_an_account_made_from_the_command_line_is_verified(app, make):
+    department = make.department()
+    result = app.test_cli_runner().invoke(args=[
+        "create-user", "--email", "ops@dh.gov.hk", "--name", "Ops", "--role", "officer",
+        "--department", department.code, "--password", NEW_PASSWORD,
+    ])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.scalar(select(User).where(User.email == "ops@dh.gov.hk")).email_verified_at is not None
