@@ -41,7 +41,14 @@ class Inbox:
         return found[-1].removeprefix(BASE_URL)
 
 
-def _free_port() -> int:
+def verification_path(inbox: Inbox, address: str) -> str:
+    """The path of the last email-verification link sent to ``address``, whatever the site's host."""
+    found = re.findall(r"https?://[^/\s]+(/account/verify/\S+)", inbox.body(inbox.to(address)[-1]))
+    assert found, f"no verification link in the last email to {address}"
+    return found[-1]
+
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -51,7 +58,7 @@ def _free_port() -> int:
 def serving(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
     """Point ``app``'s mail at a local SMTP server while the block runs; yield its inbox."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
     monkeypatch.setitem(app.config, "SMTP_PORT", controller.port)
