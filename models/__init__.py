@@ -1,5 +1,6 @@
 """InnoMatch's SQLAlchemy models, one module per aggregate."""
 
+from .account_token import AccountToken
 from .api_token import ApiToken
 from .audit import AuditEvent
 from .capability import Capability, CapabilityDomain, CapabilityTag
@@ -20,7 +21,7 @@ from .trial import Kpi, Milestone, OutcomeReport, Trial, TrialNote, TrialTransit
 from .user import User
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
+    "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
     "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAttempt", "Milestone", "Notification", "OutcomeReport",
     "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote", "TrialTransition", "User",

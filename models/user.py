@@ -74,6 +74,10 @@ class User(TimestampMixin, Base):
     mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mfa_failed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     deactivated_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # When the user followed a link sent to ``email``; None until then (they may sign in, not propose).
+    email_verified_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # Set when the account was closed or purged: the row stays (trials, audit) under a pseudonym.
+    closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     department: Mapped[Department | None] = relationship()
     startup: Mapped[Startup | None] = relationship()
@@ -94,6 +98,10 @@ class User(TimestampMixin, Base):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def is_officer(self) -> bool:

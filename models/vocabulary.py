@@ -152,6 +152,13 @@ class DismissalReason(StrEnum):
     OTHER = "other"
 
 
+class TokenPurpose(StrEnum):
+    """What an emailed single-use link does: stored in ``account_tokens.purpose``."""
+
+    RESET_PASSWORD = "reset_password"  # nosec B105: a purpose's name, not a password
+    VERIFY_EMAIL = "verify_email"
+
+
 def _values(enum: type[StrEnum]) -> tuple[str, ...]:
     """The stored values of ``enum`` as plain strings (for CHECK constraints and CLI choices)."""
     return tuple(member.value for member in enum)
@@ -171,3 +178,4 @@ TRIAL_STATES = _values(TrialState)
 TRIAL_OUTCOMES = _values(TrialOutcome)
 NOTIFICATION_PREFS = _values(NotificationPref)
 TOKEN_SCOPES = _values(TokenScope)
+TOKEN_PURPOSES = _values(TokenPurpose)

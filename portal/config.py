@@ -155,6 +155,11 @@ class Config:
     # from SECRET_KEY in production; when unset it is derived from SECRET_KEY, so rotating
     # SECRET_KEY then means staff set two-step verification up again (an admin resets it).
     MFA_KEY = os.environ.get("MFA_KEY", "")
+    # Accounts with no sign-in for this many days are pseudonymised by ``flask accounts
+    # purge-inactive`` (run it daily from cron); 0 = off. docs/privacy.md suggests 1095 (3 years).
+    ACCOUNT_RETENTION_DAYS = int(os.environ.get("ACCOUNT_RETENTION_DAYS", "0") or 0)
+    # Where people send personal data access and correction requests (shown in the PICS).
+    PRIVACY_CONTACT_EMAIL = os.environ.get("PRIVACY_CONTACT_EMAIL", "privacy@innomatch.hk")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     SESSION_COOKIE_HTTPONLY = True

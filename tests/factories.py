@@ -70,6 +70,7 @@ class Factory:
         kw.setdefault("email", f"user{n}@example.org")
         kw.setdefault("display_name", f"User {n}")
         kw.setdefault("password_hash", _password_hash())
+        kw.setdefault("email_verified_at", clock.now())  # pass email_verified_at=None for an unverified user
         return self._save(User(role=role, **kw))
 
     def capability(self, startup: Startup | None = None, **kw: Any) -> Capability:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, URLField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    URLField,
+)
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -115,3 +123,28 @@ class AcceptInvitationForm(BaseForm):
         _l("Confirm password"),
         validators=[InputRequired(_l("Repeat your password.")), EqualTo("password", _l("The passwords do not match."))],
     )
+class ForgotPasswordForm(BaseForm):
+    email = EmailField(
+        _l("Email address"),
+        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+    )
+
+
+class ResetPasswordForm(BaseForm):
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters. Avoid common passwords."),
+        validators=[InputRequired(_l("Choose a new password.")), Length(max=128)],
+    )
+    confirm = PasswordField(
+        _l("Confirm new password"),
+        validators=[InputRequired(_l("Repeat your new password.")), EqualTo("password", _l("The passwords do not match."))],
+    )
+
+
+class CloseAccountForm(BaseForm):
+    understood = BooleanField(
+        _l("I understand that closing my account cannot be undone"),
+        validators=[DataRequired(_l("Confirm that you understand closing your account cannot be undone."))],
+    )
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(_l("Enter your current password."))])

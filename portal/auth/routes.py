@@ -1,25 +1,45 @@
-"""Sign in, sign out, startup self-registration, account settings."""
+"""Sign in, sign out, startup self-registration, account settings, password reset, email
+verification, and a user's own personal data (download, closing the account)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
+from models import User
+from models.vocabulary import TokenPurpose
+
 from ..database import db
 from ..errors import DomainError
 from ..extensions import limiter
+from ..forms import CsrfForm
 from ..security import MFA_NEXT_KEY, MFA_SESSION_KEY, is_safe_local_path
-from ..services import accounts, invitations, mfa
+from ..services import accounts, invitations, mfa, privacy
 from .forms import (
     AcceptInvitationForm,
     ChangeEmailForm,
     ChangePasswordForm,
+    CloseAccountForm,
+    ForgotPasswordForm,
     LoginForm,
     RecoveryCodesForm,
     RegisterForm,
+    ResetPasswordForm,
     TwoStepDisableForm,
     TwoStepForm,
     TwoStepSetupForm,
@@ -220,7 +240,11 @@ def register() -> ResponseReturnValue:
             login_user(user)
             if chosen:
                 session["locale"] = chosen
-            flash(_("Welcome to InnoMatch. Describe what your startup offers to get recommendations."), "success")
+            flash(
+                _("Welcome to InnoMatch. We have emailed you a link to confirm your address. "
+                  "Meanwhile, describe what your startup offers to get recommendations."),
+                "success",
+            )
             return redirect(url_for("startups.new_capability"))
     return render_template("auth/register.html", form=form), 200 if not form.errors else 400
 
@@ -250,7 +274,11 @@ def account() -> ResponseReturnValue:
                     login_user(current_user)
                     flash(_("Your password has been changed. Other sessions have been signed out."), "success")
                 else:
-                    flash(_("Your email address has been changed."), "success")
+                    flash(
+                        _("We have sent a link to %(email)s. Your email address changes when you follow it.",
+                          email=form.email.data.strip().lower()),
+                        "success",
+                    )
                 return redirect(url_for("auth.account"))
         return _render_account(password_form=password_form, email_form=email_form, status=400)
     return _render_account(password_form=password_form, email_form=email_form)
@@ -267,3 +295,135 @@ def _render_account(*, password_form: ChangePasswordForm | None = None, email_fo
         off_form=off_form or TwoStepDisableForm(prefix="off", formdata=None),
         codes_left=mfa.recovery_codes_left(current_user) if current_user.mfa_enabled else 0,
     ), status
+
+
+def _signed_in_again_if(user: User) -> None:
+    """Keep this browser signed in after the user's session token rotated (the others end)."""
+    signed_in = session.get("_user_id", "")
+    if isinstance(signed_in, str) and signed_in.partition(":")[0] == str(user.id):
+        login_user(user)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per minute;30 per hour", methods=["POST"])
+def forgot_password() -> ResponseReturnValue:
+    """Ask for a password reset link; the answer is the same whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        db.commit()
+        flash(
+            _("If an account uses %(email)s, we have emailed it a link to choose a new password. "
+              "The link works for one hour.", email=form.email.data.strip().lower()),
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form), 200 if not form.errors else 400
+
+
+def _link_not_valid() -> ResponseReturnValue:
+    return render_template("auth/link_invalid.html"), 404
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset_password(token: str) -> ResponseReturnValue:
+    """Choose a new password through an emailed link; every session of the account ends."""
+    if accounts.find_token(token, TokenPurpose.RESET_PASSWORD) is None:
+        return _link_not_valid()
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            logout_user()
+            chosen = session.get("locale")
+            session.clear()
+            if chosen:
+                session["locale"] = chosen
+            flash(_("Your password has been changed and every session of your account has ended. Please sign in."),
+                  "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/account/verify/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def verify_email(token: str) -> ResponseReturnValue:
+    """Confirm an email address through an emailed link (a button, so mail scanners do not spend it)."""
+    found = accounts.find_token(token, TokenPurpose.VERIFY_EMAIL)
+    if found is None:
+        return _link_not_valid()
+    form = CsrfForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.confirm_email(token)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            _signed_in_again_if(user)
+            flash(_("Your email address is confirmed."), "success")
+            return redirect(url_for("auth.account") if current_user.is_authenticated else url_for("auth.login"))
+    return render_template("auth/verify.html", form=form, address=found.email), 200 if not form.errors else 400
+
+
+@bp.post("/account/verify/resend")
+@login_required
+@limiter.limit("3 per minute")
+def resend_verification() -> ResponseReturnValue:
+    """Send the email verification link again."""
+    form = CsrfForm()
+    if not form.validate_on_submit():
+        abort(400)
+    sent = accounts.resend_verification(current_user)
+    db.commit()
+    if sent:
+        flash(_("We have sent a new link to %(email)s.", email=current_user.email), "success")
+    elif current_user.email_verified:
+        flash(_("Your email address is already confirmed."), "info")
+    else:
+        flash(_("We could not send a new link now. Please check your inbox, or try again in an hour."), "error")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.get("/account/data.json")
+@login_required
+@limiter.limit("10 per minute")
+def export_data() -> ResponseReturnValue:
+    """Download the personal data InnoMatch holds about the signed-in user, as JSON."""
+    data = privacy.export_personal_data(current_user)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="innomatch-personal-data.json"'},
+    )
+
+
+@bp.route("/account/close", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per minute", methods=["POST"])
+def close_account() -> ResponseReturnValue:
+    """Close the user's own account after re-entering the password; personal data is erased."""
+    form = CloseAccountForm()
+    if form.validate_on_submit():
+        try:
+            privacy.close_account(current_user, form.current_password.data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            logout_user()
+            chosen = session.get("locale")
+            session.clear()
+            if chosen:
+                session["locale"] = chosen
+            flash(_("Your account is closed and your personal data has been erased."), "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/close.html", form=form), 200 if not form.errors else 400

@@ -1,9 +1,9 @@
-"""``flask create-user``."""
+"""``flask create-user`` and ``flask accounts purge-inactive``."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from models import Department, Startup
@@ -11,7 +11,7 @@ from models.vocabulary import ROLES
 
 from ..database import db
 from ..errors import DomainError
-from ..services import accounts
+from ..services import accounts, privacy
 
 
 def register(app: Flask) -> None:
@@ -38,9 +38,31 @@ def register(app: Flask) -> None:
             user = accounts.create_user(
                 None, email=email, password=password, display_name=display_name, role=role,
                 department=department, startup=startup, locale=locale,
+                verified=True,  # the operator vouches for the address
             )
         except DomainError as error:
             db.rollback()
             raise click.ClickException(error.message) from error
         db.commit()
         click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+    @app.cli.group("accounts")
+    def accounts_group() -> None:
+        """Account housekeeping."""
+
+    @accounts_group.command("purge-inactive")
+    @click.option("--days", type=click.IntRange(min=1), help="Override ACCOUNT_RETENTION_DAYS.")
+    @click.option("--dry-run", is_flag=True, help="List the accounts without changing them.")
+    def purge_inactive(days, dry_run):  # type: ignore[no-untyped-def]
+        """Pseudonymise accounts with no sign-in for longer than ACCOUNT_RETENTION_DAYS (PDPO, DPP2)."""
+        days = days or int(current_app.config.get("ACCOUNT_RETENTION_DAYS") or 0)
+        if days <= 0:
+            click.echo("ACCOUNT_RETENTION_DAYS is not set: nothing to do.")
+            return
+        if dry_run:
+            ids = [u.id for u in privacy.inactive_accounts(days)]
+            click.echo(f"{len(ids)} account(s) inactive for more than {days} days: {ids}")
+            return
+        purged = privacy.purge_inactive(days)
+        db.commit()
+        click.echo(f"Pseudonymised {len(purged)} account(s) inactive for more than {days} days.")

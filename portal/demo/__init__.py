@@ -76,17 +76,18 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
     db.flush()
 
     officer = User(email=DEMO_LOGINS[0][0], password_hash=password_hash, display_name="Winnie Lau 劉穎琳",
-                   role=Role.OFFICER, department_id=departments["DH"].id)
+                   email_verified_at=now, role=Role.OFFICER, department_id=departments["DH"].id)
     coordinator = User(email=DEMO_LOGINS[2][0], password_hash=password_hash, display_name="Kelvin Ho 何家輝",
-                       role=Role.COORDINATOR)
-    admin = User(email=DEMO_LOGINS[3][0], password_hash=password_hash, display_name="Admin 管理員", role=Role.ADMIN)
+                       email_verified_at=now, role=Role.COORDINATOR)
+    admin = User(email=DEMO_LOGINS[3][0], password_hash=password_hash, display_name="Admin 管理員", role=Role.ADMIN,
+                 email_verified_at=now)
     db.add_all([officer, coordinator, admin])
     # One officer for each unit, so every department's challenges have an owner.
     unit_officers: dict[str, User] = {"DH": officer}
     for code, dept in departments.items():
         if code == "DH":
             continue
-        user = User(email=f"officer.{code.lower()}@demo.gov.hk", password_hash=password_hash,
+        user = User(email=f"officer.{code.lower()}@demo.gov.hk", password_hash=password_hash, email_verified_at=now,
                     display_name=f"{dept.name_en} officer", role=Role.OFFICER, department_id=dept.id)
         unit_officers[code] = user
         db.add(user)
@@ -133,7 +134,7 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
 
     founder_startup = startups[founder_ref()]
     founder = User(email=DEMO_LOGINS[1][0], password_hash=password_hash, display_name="Jason Cheung 張志傑",
-                   role=Role.STARTUP, startup_id=founder_startup.id)
+                   email_verified_at=now, role=Role.STARTUP, startup_id=founder_startup.id)
     db.add(founder)
     db.flush()
 

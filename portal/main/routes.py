@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import text
@@ -44,6 +44,12 @@ def set_language() -> ResponseReturnValue:
     if not is_safe_local_path(target):
         target = url_for("main.index")
     return redirect(target)
+
+
+@bp.get("/privacy")
+def privacy() -> ResponseReturnValue:
+    """Show the Personal Information Collection Statement and how personal data is kept."""
+    return render_template("main/privacy.html", retention_days=current_app.config.get("ACCOUNT_RETENTION_DAYS") or 0)
 
 
 @bp.get("/healthz")

@@ -1,27 +1,39 @@
-"""Accounts: registration, sign-in with throttling, sign-out, user administration."""
+"""Accounts: registration, sign-in with throttling, sign-out, password reset, email
+verification and email changes, user administration.
+
+Emailed links (password reset, email verification) are single-use rows of
+``account_tokens`` holding only the SHA-256 of a random secret: a copy of the database
+opens no account, a link works once (``used_at``), expires (an hour for a reset), and a
+newer link, a password change or an email change voids the older ones. Signed stateless
+tokens (itsdangerous) could not be revoked one by one nor carry a pending address.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from flask import current_app
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
 
-from models import Department, LoginAttempt, Startup, User
+from models import AccountToken, Department, LoginAttempt, Startup, User
 from models.names import clean_name, name_key
 from models.user import new_session_token
-from models.vocabulary import ROLE_STARTUP, ROLES, Role
+from models.vocabulary import ROLE_STARTUP, ROLES, Role, TokenPurpose
 
 from .. import clock, signals
 from ..database import db
 from ..errors import DomainError
 from ..passwords import hash_password, needs_rehash, password_problem, verify_password
-from . import audit
+from . import audit, mail
 
 log = logging.getLogger("innomatch.auth")
 
@@ -29,6 +41,10 @@ log = logging.getLogger("innomatch.auth")
 MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=15)
 USER_FIELDS = ("email", "display_name", "role", "locale", "department_id", "startup_id", "is_active")
+#: How long an emailed link works.
+TOKEN_LIFETIME = {TokenPurpose.RESET_PASSWORD: timedelta(hours=1), TokenPurpose.VERIFY_EMAIL: timedelta(days=2)}
+#: Links of one purpose sent to one account per hour; more requests are answered alike but send nothing.
+MAX_LINKS_PER_HOUR = 3
 
 
 def email_ref(email: str) -> str:
@@ -93,6 +109,7 @@ def register_startup(data: StartupRegistration) -> User:
     log.info("registration user=%s startup=%s", user.id, startup.id)
     signals.changed(user, "startup.register", startup, after={"name": startup.name})
     signals.changed(user, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
+    _send_verification(user, user.email)
     return user
 
 
@@ -106,8 +123,13 @@ def create_user(
     department: Department | None = None,
     startup: Startup | None = None,
     locale: str = "en",
+    verified: bool = False,
 ) -> User:
-    """Create an account of any role (admins and the CLI)."""
+    """Create an account of any role (admins and the CLI).
+
+    ``verified`` marks the email as confirmed (the CLI: the operator vouches for it);
+    otherwise the new user is emailed a verification link.
+    """
     email = email.strip().lower()
     if role not in ROLES:
         raise DomainError(_("Unknown role."), field="role")
@@ -131,6 +153,10 @@ def create_user(
     db.flush()
     log.info("account created user=%s role=%s by=%s", user.id, role, getattr(actor, "id", "cli"))
     signals.changed(actor, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
+    if verified:
+        user.email_verified_at = clock.now()
+    else:
+        _send_verification(user, user.email)
     return user
 
 
@@ -189,24 +215,207 @@ def change_password(user: User, current: str, new: str) -> None:
     check_password_policy(new, field="new_password")
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.now()
+    _void_tokens(user, TokenPurpose.RESET_PASSWORD)
     end_sessions(user)
     log.info("password changed user=%s", user.id)
     signals.changed(user, "user.password_change", user)
+    _send_password_changed(user)
 
 
 def change_email(user: User, current: str, new_email: str) -> None:
-    """Change the sign-in email after re-checking the password."""
+    """Ask to change the sign-in email: the new address gets a link, the old one is told.
+
+    The email only changes when the link is followed (:func:`confirm_email`).
+    """
     if not verify_password(user.password_hash, current):
         log.warning("re-authentication failed user=%s action=email_change", user.id)
         raise DomainError(_("Your current password is not correct."), field="current_password")
     new_email = new_email.strip().lower()
-    if new_email != user.email and _email_taken(new_email):
+    if new_email == user.email:
+        raise DomainError(_("This is already your email address."), field="email")
+    if _email_taken(new_email):
         raise DomainError(_("An account with this email already exists."), field="email")
-    before = audit.snapshot(user, USER_FIELDS)
-    user.email = new_email
+    sent = _send_verification(user, new_email)
+    log.info("email change requested user=%s sent=%s", user.id, sent)
+    signals.changed(user, "user.email_change_request", user)
+    _send_email_change_notice(user, new_email)
+
+
+# -- emailed links ------------------------------------------------------------------------------
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _void_tokens(user: User, purpose: str) -> None:
+    """Make every unused link of ``purpose`` for ``user`` unusable."""
+    db.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+
+
+def _issue_token(user: User, purpose: TokenPurpose, email: str | None = None) -> str | None:
+    """A new single-use secret for ``user`` (older ones of ``purpose`` void), or None past the hourly cap."""
+    moment = clock.now()
+    recent = db.scalar(
+        select(func.count()).where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == purpose,
+            AccountToken.created_at >= moment - timedelta(hours=1),
+        )
+    ) or 0
+    if recent >= MAX_LINKS_PER_HOUR:
+        log.warning("link not sent user=%s purpose=%s reason=hourly-cap", user.id, purpose)
+        return None
+    _void_tokens(user, purpose)
+    secret = secrets.token_urlsafe(32)
+    db.add(
+        AccountToken(
+            user_id=user.id, purpose=purpose, token_hash=_digest(secret), email=email,
+            created_at=moment, expires_at=moment + TOKEN_LIFETIME[purpose],
+        )
+    )
     db.flush()
-    log.info("email changed user=%s", user.id)
-    signals.changed(user, "user.email_change", user, before, audit.snapshot(user, USER_FIELDS))
+    return secret
+
+
+def find_token(secret: str, purpose: TokenPurpose) -> AccountToken | None:
+    """The unused, unexpired link of ``purpose`` whose secret is ``secret``, for an active account."""
+    if not secret or len(secret) > 200:
+        return None
+    token = db.scalar(
+        select(AccountToken).where(AccountToken.token_hash == _digest(secret), AccountToken.purpose == purpose)
+    )
+    if token is None or token.used_at is not None or token.expires_at <= clock.now():
+        return None
+    user = db.get(User, token.user_id)
+    if user is None or not user.is_active or user.closed_at is not None:
+        return None
+    return token
+
+
+def _link_error() -> DomainError:
+    return DomainError(_("This link is not valid: it has expired or has already been used."))
+
+
+def _email(user: User, address: str, subject: Any, template: str, **context: Any) -> bool:
+    """Queue an account email to ``address`` in the user's language (sent after the commit)."""
+    locale = user.locale or "en"
+    with force_locale(locale):
+        body = render_template(template, user=user, **context)
+        subject_text = str(subject)  # a lazy string, worded in the recipient's language
+    message = mail.build_message(
+        user.display_name, address, subject_text, body, "zh-Hant-HK" if locale.startswith("zh") else "en"
+    )
+    return mail.queue(message)
+
+
+def _send_verification(user: User, address: str) -> bool:
+    """Send a link that confirms ``address`` as the user's email; False if none was sent."""
+    secret = _issue_token(user, TokenPurpose.VERIFY_EMAIL, email=address)
+    if secret is None:
+        return False
+    link = mail.absolute(url_for("auth.verify_email", token=secret))
+    return _email(
+        user, address, _l("InnoMatch: confirm your email address"), "email/verify_email.txt",
+        link=link, hours=int(TOKEN_LIFETIME[TokenPurpose.VERIFY_EMAIL].total_seconds() // 3600),
+    )
+
+
+def _send_email_change_notice(user: User, new_email: str) -> bool:
+    """Tell the current address that a change to ``new_email`` was asked for."""
+    return _email(
+        user, user.email, _l("InnoMatch: a change of your email address was requested"),
+        "email/email_change_notice.txt", new_email=new_email, account_url=mail.absolute(url_for("auth.account")),
+    )
+
+
+def _send_password_changed(user: User) -> bool:
+    return _email(
+        user, user.email, _l("InnoMatch: your password was changed"), "email/password_changed.txt",
+        forgot_url=mail.absolute(url_for("auth.forgot_password")),
+    )
+
+
+def resend_verification(user: User) -> bool:
+    """Send a new verification link to the user's unverified email; False if none was sent."""
+    if user.email_verified:
+        return False
+    return _send_verification(user, user.email)
+
+
+def confirm_email(secret: str) -> User:
+    """Follow an email verification link: the address becomes the verified sign-in email.
+
+    When it was a change of address, every session of the user ends and reset links sent
+    to the old address stop working.
+    """
+    token = find_token(secret, TokenPurpose.VERIFY_EMAIL)
+    if token is None or not token.email:
+        raise _link_error()
+    user = db.get(User, token.user_id)
+    if user is None:
+        raise _link_error()
+    address = token.email
+    if address != user.email and _email_taken(address):
+        raise DomainError(_("Another account now uses this email address."))
+    before = audit.snapshot(user, USER_FIELDS)
+    moment = clock.now()
+    token.used_at = moment
+    _void_tokens(user, TokenPurpose.VERIFY_EMAIL)
+    changed = address != user.email
+    user.email = address
+    user.email_verified_at = moment
+    if changed:
+        _void_tokens(user, TokenPurpose.RESET_PASSWORD)
+        end_sessions(user)
+    db.flush()
+    log.info("email verified user=%s changed=%s", user.id, changed)
+    signals.changed(user, "user.email_change" if changed else "user.email_verify", user,
+                 before, audit.snapshot(user, USER_FIELDS) | {"email_verified": True})
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if ``email`` belongs to an active account; the caller answers alike either way."""
+    email = email.strip().lower()[:254]
+    user = db.scalar(select(User).where(User.email == email, User.is_active.is_(True), User.closed_at.is_(None)))
+    if user is None:
+        log.info("password reset for unknown email_ref=%s", email_ref(email))
+        return
+    secret = _issue_token(user, TokenPurpose.RESET_PASSWORD)
+    if secret is None:
+        return
+    link = mail.absolute(url_for("auth.reset_password", token=secret))
+    sent = _email(user, user.email, _l("InnoMatch: reset your password"), "email/reset_password.txt", link=link)
+    log.info("password reset link user=%s sent=%s", user.id, sent)
+    signals.changed(None, "user.password_reset_request", user)
+
+
+def reset_password(secret: str, new: str) -> User:
+    """Set a new password through a reset link: the link is spent, every session of the user ends."""
+    token = find_token(secret, TokenPurpose.RESET_PASSWORD)
+    if token is None:
+        raise _link_error()
+    check_password_policy(new)
+    user = db.get(User, token.user_id)
+    if user is None:
+        raise _link_error()
+    moment = clock.now()
+    token.used_at = moment
+    _void_tokens(user, TokenPurpose.RESET_PASSWORD)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = moment
+    if user.email_verified_at is None:
+        user.email_verified_at = moment  # the link reached this address: it is the user's
+    end_sessions(user)
+    log.info("password reset user=%s", user.id)
+    signals.changed(user, "user.password_reset", user)
+    _send_password_changed(user)
+    return user
 
 
 # --- administration of accounts --------------------------------------------------------

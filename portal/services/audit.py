@@ -31,6 +31,10 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add an audit event for ``action`` on ``entity`` by ``actor`` (None for the system)."""
+    # Routes pass ``current_user``: name the user behind the proxy, not the proxy's class.
+    unwrap = getattr(entity, "_get_current_object", None)
+    if callable(unwrap):
+        entity = unwrap()
     if before is not None and after is not None:
         # Keep only what changed, so the log reads as a diff.
         changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}

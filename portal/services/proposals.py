@@ -60,6 +60,10 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
     """Propose one of the startup's capabilities for an open challenge and put it in the lab's queue."""
     if not getattr(actor, "is_startup", False) or actor.startup_id is None:
         raise NotAllowed(_("Only startup members can propose."))
+    if not actor.email_verified:
+        raise DomainError(
+            _("Confirm your email address before you propose: follow the link we emailed you, or ask for a new one.")
+        )
     startup_id = actor.startup_id
     reason = closed_reason(challenge)
     if reason:

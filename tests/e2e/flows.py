@@ -15,6 +15,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from portal import clock
+from tests.mailbox import verification_path
 
 from . import support
 from .support import Catalogue, LiveServer, goto
@@ -144,9 +145,21 @@ def register_startup(page: Any, server: LiveServer, t: Catalogue, locale: str, d
     page.locator("#confirm").fill(PASSWORD)
     click_and_wait(page, page.get_by_role("button", name=t("Create account"), exact=True))
     expect(success_banner(page)).to_have_text(
-        t("Welcome to InnoMatch. Describe what your startup offers to get recommendations.")
+        t("Welcome to InnoMatch. We have emailed you a link to confirm your address. "
+          "Meanwhile, describe what your startup offers to get recommendations.")
     )
     expect_heading(page, t("Describe a capability"))
+    confirm_email(page, server, t, data.email)
+    goto(page, server("/startups/capabilities/new"))
+    expect_heading(page, t("Describe a capability"))
+
+
+def confirm_email(page: Any, server: LiveServer, t: Catalogue, address: str) -> None:
+    """Follow the verification link emailed to ``address`` and press its button."""
+    goto(page, server(verification_path(server.inbox, address)))
+    expect_heading(page, t("Confirm your email address"))
+    click_and_wait(page, page.get_by_role("button", name=t("Confirm email address"), exact=True))
+    expect(success_banner(page)).to_have_text(t("Your email address is confirmed."))
 
 
 def add_capability(page: Any, t: Catalogue, data: StartupInput) -> None:

@@ -54,6 +54,11 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("open-data", None, "open_data.index", _p("/open-data")),
     PageSpec("workshops", None, "workshops.index", _p("/workshops")),
     PageSpec("error-404", None, "", _p("/no-such-page"), status=404),
+    PageSpec("privacy", None, "main.privacy", _p("/privacy")),
+    PageSpec("forgot-password", None, "auth.forgot_password", _p("/password/forgot")),
+    PageSpec("forgot-password-errors", None, "auth.forgot_password", _p("/password/forgot"), submit=SUBMIT, status=400),
+    PageSpec("reset-link-not-valid", None, "auth.reset_password", _p("/password/reset/not-a-sent-link"), status=404),
+    PageSpec("verify-link-not-valid", None, "auth.verify_email", _p("/account/verify/not-a-sent-link"), status=404),
     # Startup founder
     PageSpec("recommendations", "startup", "matches.for_startup", _p("/recommendations")),
     PageSpec("startup-profile", "startup", "startups.profile", _p("/startups/{founder_startup}")),
@@ -72,6 +77,8 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("notifications", "startup", "notifications.index", _p("/notifications")),
     PageSpec("notification-preferences", "startup", "notifications.preferences", _p("/notifications/preferences")),
     PageSpec("account", "startup", "auth.account", _p("/account")),
+    PageSpec("account-close", "startup", "auth.close_account", _p("/account/close")),
+    PageSpec("account-close-errors", "startup", "auth.close_account", _p("/account/close"), submit=SUBMIT, status=400),
     PageSpec("error-403", "startup", "admin.users", _p("/admin/users"), status=403),
     # Department officer
     PageSpec("our-challenges", "officer", "challenges.mine", _p("/challenges/mine")),

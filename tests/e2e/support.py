@@ -87,10 +87,14 @@ class LiveServer:
     app: Any = None
     url: str = ""
     errors: list[str] = field(default_factory=list)
+    #: The emails the app sent, received by a local SMTP server (links use the server's own host).
+    inbox: Any = None
+    _smtp: Any = None
     _server: Any = None
     _thread: threading.Thread | None = None
 
     def start(self) -> LiveServer:
+        from aiosmtpd.controller import Controller
         from werkzeug.serving import make_server
 
         from portal import create_app
@@ -98,6 +102,11 @@ class LiveServer:
         from portal.database import db, get_engine
         from portal.demo import seed
         from portal.services import recommendations
+        from tests.mailbox import Inbox, free_port
+
+        self.inbox = Inbox()
+        self._smtp = Controller(self.inbox, hostname="127.0.0.1", port=free_port())
+        self._smtp.start()
 
         config = type("E2EConfig", (TestConfig,), {
             "DATABASE_URL": f"sqlite:///{self.db_path}",
@@ -106,6 +115,8 @@ class LiveServer:
             "RATELIMIT_ENABLED": False,
             "MATCHER_MODEL": self.matcher_model,
             "SECRET_KEY": "e2e-secret-key",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": self._smtp.port,
             # Let the app's own error pages answer (500 included), as in production.
             "TESTING": False,
             "PROPAGATE_EXCEPTIONS": False,
@@ -152,6 +163,8 @@ class LiveServer:
             self._thread.join(timeout=10)
         if self.app is not None:
             self.app.extensions["innomatch_engine"].dispose()
+        if self._smtp is not None:
+            self._smtp.stop()
 
     def __call__(self, path: str = "/") -> str:
         """The absolute URL of ``path``."""

@@ -74,6 +74,14 @@ EXPECT: dict[str, dict[str, Any]] = {
     "auth.two_step_off": {"POST": SIGNED_IN},
     # an invitation's link is its own credential; signed-in people are asked to sign out first
     "auth.accept_invitation": {"GET": ALL, "POST": ALL},
+    "auth.forgot_password": {"GET": ALL, "POST": ALL},
+    # Emailed links: the world's token was never issued, so the link is not valid for anyone.
+    "auth.reset_password": {"GET": "404 404 404 404 404 404 404", "POST": "404 404 404 404 404 404 404"},
+    "auth.verify_email": {"GET": "404 404 404 404 404 404 404", "POST": "404 404 404 404 404 404 404"},
+    "auth.resend_verification": {"POST": SIGNED_IN},
+    "auth.export_data": {"GET": SIGNED_IN},
+    "auth.close_account": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "main.privacy": {"GET": ALL},
     # --- challenges: drafts exist only for their department and the lab
     "challenges.index": {"GET": ALL},
     "challenges.mine": {"GET": OFFICER},

@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from sqlalchemy import func, select, update
 
-from models import LoginAttempt, User
+from models import AccountToken, LoginAttempt, User
 from portal.database import db
 from portal.passwords import (
     MAX_LENGTH,
@@ -287,7 +287,10 @@ def test_email_change_needs_the_current_password(client, make, ctx):
                                              "em-current_password": PASSWORD})
     assert response.status_code == 302
     ctx.expire_all()
-    assert ctx.get(User, user.id).email == "new@example.org"
+    # The address only changes once the link emailed to it is followed (tests/web/test_account_recovery.py).
+    assert ctx.get(User, user.id).email == user.email
+    pending = ctx.scalars(select(AccountToken).where(AccountToken.user_id == user.id)).one()
+    assert pending.email == "new@example.org"
 
 
 # --- cookie attributes, proxies, HSTS -------------------------------------------------------

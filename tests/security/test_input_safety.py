@@ -187,7 +187,8 @@ def test_an_oversized_api_request_gets_json(client, app):
     big = b"{}" + b" " * app.config["MAX_CONTENT_LENGTH"]
     response = client.post("/api/anything", data=big, content_type="application/json")
     assert response.status_code == 413
-    assert response.get_json()["error"]["code"] == 413
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 413
 
 
 def test_a_form_with_too_many_parts_gets_413(client, app):

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 
 import models
 from models import (
+    AccountToken,
     ApiToken,
     AuditEvent,
     Capability,
@@ -94,6 +95,8 @@ class World:
     #: A read-only API token secret per principal but anon.
     read_tokens: dict[str, str] = field(default_factory=dict)
     token: int = 0
+    #: Fills ``<token>`` of emailed-link routes: no link was sent, so every principal meets "not valid".
+    link_token: str = "not-a-link-from-our-emails"
 
 
 def unlink_self_references(app: Flask) -> None:
@@ -139,7 +142,7 @@ def build_world(app: Flask, tag: str = "") -> World:
 
         def user(key: str, role: str, **kw: Any) -> User:
             u = User(email=f"{key.replace('_', '.')}{tag}@example.org", password_hash=pw, display_name=key.title(),
-                     role=role, **kw)
+                     role=role, email_verified_at=clock.now(), **kw)
             db.add(u)
             return u
 
@@ -215,6 +218,10 @@ def build_world(app: Flask, tag: str = "") -> World:
             Embedding(model="test-model", text_hash=hashlib.sha256(tag.encode()).hexdigest(), dim=2, vector=b"\x00\x00\x80?\x00\x00\x00\x00"),
             RankerVersion(version=f"v-test{tag}", weights={"weights": {"dense": 1.0}}, examples=0, active=False),
             LoginAttempt(email=f"member{tag}@example.org", ip="127.0.0.1", success=True),
+            # A spent reset link: its secret is unknown, only the digest of one is stored.
+            AccountToken(user_id=users["member"].id, purpose="reset_password",
+                         token_hash=hashlib.sha256(f"spent{tag}".encode()).hexdigest(), created_at=now,
+                         expires_at=now + timedelta(hours=1), used_at=now),
             AuditEvent(actor_id=users["officer"].id, action="challenge.create", entity_type="challenge",
                        entity_id=draft.id, before=None, after={"title": "Secret draft plan"}),
         ])

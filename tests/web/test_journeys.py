@@ -10,6 +10,7 @@ from models import AuditEvent, Challenge, Proposal, Trial, TrialTransition, User
 from portal import clock
 from portal.services import recommendations
 from tests.helpers import sign_in
+from tests.mailbox import serving
 
 
 def _challenge_form(**overrides):
@@ -53,16 +54,19 @@ def test_officer_posts_a_challenge_and_sees_recommended_startups(app, client, ma
     assert "SmileBot" in body and "Why this match?" in body
 
 
-def test_startup_registers_describes_itself_sees_opportunities_and_proposes(app, client, make):
+def test_startup_registers_describes_itself_sees_opportunities_and_proposes(app, client, make, monkeypatch):
     make.challenge(title="Chatbot for dental appointment bookings",
                    problem_statement="Parents phone the dental clinic to book appointments and wait a long time.",
                    domains=["customer_service"], tags=["chatbot"])
-    response = client.post("/register", data={
-        "display_name": "May Wong", "email": "may@smilebot.hk", "startup_name": "SmileBot",
-        "website": "https://smilebot.hk", "size": "1-10",
-        "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase",
-    })
-    assert response.status_code == 302
+    with serving(app, monkeypatch) as inbox:
+        response = client.post("/register", data={
+            "display_name": "May Wong", "email": "may@smilebot.hk", "startup_name": "SmileBot",
+            "website": "https://smilebot.hk", "size": "1-10",
+            "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase",
+        })
+        assert response.status_code == 302
+        # Proposing needs a confirmed address: follow the link the registration emailed.
+        assert client.post(inbox.link("may@smilebot.hk", "/account/verify/")).status_code == 302
     response = client.post("/startups/capabilities/new", data={
         "name": "Dental booking chatbot",
         "description": "A chatbot on WhatsApp and the web that books and changes dental clinic appointments.",

@@ -25,6 +25,7 @@ from models import (
 from portal import clock
 from portal.database import db
 from tests.helpers import sign_in
+from tests.mailbox import serving
 
 GOOD_CAPABILITY = {
     "name": "ClinicBot",
@@ -119,16 +120,19 @@ def hooks(monkeypatch):
 # --- the journey -----------------------------------------------------------------------------
 
 
-def test_startup_registers_describes_capability_and_proposes_for_open_challenge(app, client, make):
+def test_startup_registers_describes_capability_and_proposes_for_open_challenge(app, client, make, monkeypatch):
     challenge = make.challenge(title="Faster clinic booking")
-    response = client.post(
-        "/register",
-        data={"display_name": "Ada Chan", "email": "ada@carebot.hk", "startup_name": "CareBot Ltd",
-              "website": "https://carebot.example.hk", "size": "1-10",
-              "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase"},
-    )
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/startups/capabilities/new")
+    with serving(app, monkeypatch) as inbox:
+        response = client.post(
+            "/register",
+            data={"display_name": "Ada Chan", "email": "ada@carebot.hk", "startup_name": "CareBot Ltd",
+                  "website": "https://carebot.example.hk", "size": "1-10",
+                  "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase"},
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/startups/capabilities/new")
+        # Proposing needs a confirmed address: follow the link the registration emailed.
+        assert client.post(inbox.link("ada@carebot.hk", "/account/verify/")).status_code == 302
     assert client.get("/startups/capabilities/new").status_code == 200
 
     response = client.post("/startups/capabilities/new", data=GOOD_CAPABILITY)

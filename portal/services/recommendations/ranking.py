@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import current_app
-from sqlalchemy import select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 import matcher
 from models import Capability, Challenge, Dismissal, Proposal, Startup, Trial, User
+from models.vocabulary import Role
 
 from ...database import db
 from .corpus import RESULTS_CACHE_SIZE, Fitted, ResultsKey, capability_corpus, challenge_corpus
@@ -68,13 +69,33 @@ def _load_by_key(model: type[Row], keys: list[str], *options: ExecutableOption) 
     return {k: by_id[i] for k, i in zip(keys, ids) if i in by_id}
 
 
+def unconfirmed_startups() -> set[int]:
+    """Startups with active member accounts none of which has confirmed its email address.
+
+    They are never recommended (whatever ``MATCHER_VERIFIED_ONLY``, which is the lab's own
+    verification of the startup): nobody reachable could answer. Startups the lab entered
+    without accounts are not affected.
+    """
+    verified = func.count(User.email_verified_at)
+    return set(
+        db.scalars(
+            select(User.startup_id)
+            .where(User.role == Role.STARTUP, User.is_active.is_(True), User.startup_id.is_not(None))
+            .group_by(User.startup_id)
+            .having(verified == 0)
+        )
+    )
+
+
 def recommend_startups(
     challenge: Challenge, viewer: User | None, limit: int = 10, *, sentence_pairs: bool = True
 ) -> list[Recommendation]:
     """Rank startups for ``challenge`` (one row per startup, with its best capability).
 
     Leaves out startups that already proposed or have a trial for it, startups the viewer
-    dismissed, and unverified startups when ``MATCHER_VERIFIED_ONLY`` is set.
+    dismissed, startups whose members have not confirmed an email address
+    (:func:`unconfirmed_startups`), and startups the lab has not verified when
+    ``MATCHER_VERIFIED_ONLY`` is set.
     """
     return recommend_startups_for_each([challenge], viewer, limit, sentence_pairs=sentence_pairs)[0]
 
@@ -82,7 +103,7 @@ def recommend_startups(
 def recommend_startups_for_each(
     challenges: Sequence[Challenge], viewer: User | None, limit: int = 10, *, sentence_pairs: bool = True
 ) -> list[list[Recommendation]]:
-    """Rank startups for each challenge as :func:`recommend_startups` does, in three queries
+    """Rank startups for each challenge as :func:`recommend_startups` does, in four queries
     whatever the number of challenges (the review queue shows several)."""
     if not challenges:
         return []
@@ -104,10 +125,11 @@ def recommend_startups_for_each(
     excluded: dict[int, set[int]] = {cid: set() for cid in ids}
     for cid, sid in db.execute(union_all(*parts)):
         excluded[cid].add(sid)
+    hidden = unconfirmed_startups()
     if current_app.config.get("MATCHER_VERIFIED_ONLY"):
-        unverified = set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
-        for found in excluded.values():
-            found |= unverified
+        hidden |= set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
+    for found in excluded.values():
+        found |= hidden
     by_owner = fitted.keys_by_owner
     asks = [
         (challenge_item(c), {key for startup_id in excluded[c.id] for key in by_owner.get(startup_id, ())})

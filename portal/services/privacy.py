@@ -1,0 +1,178 @@
+"""Personal data under the Personal Data (Privacy) Ordinance: a user's copy of their data,
+closing an account, and pseudonymising accounts inactive longer than the retention period.
+
+A closed account keeps its row (trials, proposals, notes and the audit log point at it) but
+no personal data: the name becomes "Former user #<id>", the email a unique address under
+the reserved ``.invalid`` domain that no mail server delivers to, the password can match
+nothing, and every session ends. Its inbox, follows, emailed links and sign-in attempts are
+deleted; the audit log keeps every event, with the person's name and address blanked out of
+the snapshots of their own account.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, or_, select
+
+from models import (
+    AccountToken,
+    AuditEvent,
+    ChallengeFollow,
+    Dismissal,
+    LoginAttempt,
+    Notification,
+    Proposal,
+    TrialNote,
+    User,
+    WorkshopRegistration,
+)
+from models.user import new_session_token
+from models.vocabulary import Role
+
+from .. import clock, signals
+from ..database import db
+from ..errors import DomainError
+from ..passwords import verify_password
+
+log = logging.getLogger("innomatch.privacy")
+
+#: Personal values blanked out of the audit snapshots of a closed account.
+ERASED = "[erased]"
+PERSONAL_FIELDS = ("email", "display_name")
+#: A stored password hash that no password matches (argon2 rejects it as malformed).
+DISABLED_PASSWORD = "!closed"  # nosec B105: not a password; no password hashes to it
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_personal_data(user: User) -> dict[str, Any]:
+    """Everything InnoMatch holds about ``user`` as a person, as JSON-ready data (DPP6: access)."""
+    notifications = db.scalars(select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))
+    follows = db.scalars(select(ChallengeFollow.challenge_id).where(ChallengeFollow.user_id == user.id))
+    workshops = db.scalars(select(WorkshopRegistration).where(WorkshopRegistration.user_id == user.id))
+    proposals = db.scalars(select(Proposal).where(Proposal.submitted_by_id == user.id).order_by(Proposal.id))
+    notes = db.scalars(select(TrialNote).where(TrialNote.author_id == user.id).order_by(TrialNote.id))
+    dismissals = db.scalars(select(Dismissal).where(Dismissal.user_id == user.id).order_by(Dismissal.id))
+    sign_ins = db.scalars(
+        select(LoginAttempt).where(LoginAttempt.email == user.email).order_by(LoginAttempt.id.desc()).limit(500)
+    )
+    actions = db.scalars(
+        select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id.desc()).limit(1000)
+    )
+    return {
+        "exported_at": clock.now().isoformat(),
+        "account": {
+            "id": user.id,
+            "email": user.email,
+            "email_verified_at": _iso(user.email_verified_at),
+            "display_name": user.display_name,
+            "role": user.role,
+            "locale": user.locale,
+            "department": user.department.name_en if user.department else None,
+            "startup": user.startup.name if user.startup else None,
+            "notification_preference": user.notify,
+            "created_at": _iso(user.created_at),
+            "last_login_at": _iso(user.last_login_at),
+            "password_changed_at": _iso(user.password_changed_at),
+        },
+        "sign_in_attempts": [
+            {"at": _iso(a.created_at), "ip": a.ip, "success": a.success} for a in sign_ins
+        ],
+        "notifications": [
+            {"kind": n.kind, "details": n.payload, "link": n.link, "created_at": _iso(n.created_at),
+             "read_at": _iso(n.read_at)}
+            for n in notifications
+        ],
+        "followed_challenge_ids": sorted(follows),
+        "workshop_registrations": [{"workshop_id": w.workshop_id, "at": _iso(w.created_at)} for w in workshops],
+        "proposals_submitted": [
+            {"id": p.id, "challenge_id": p.challenge_id, "pitch": p.pitch, "status": p.status,
+             "created_at": _iso(p.created_at)}
+            for p in proposals
+        ],
+        "trial_notes": [{"trial_id": n.trial_id, "body": n.body, "created_at": _iso(n.created_at)} for n in notes],
+        "dismissed_recommendations": [
+            {"challenge_id": d.challenge_id, "startup_id": d.startup_id, "reason": d.reason} for d in dismissals
+        ],
+        "actions": [
+            {"action": e.action, "on": f"{e.entity_type}:{e.entity_id}", "at": _iso(e.created_at)} for e in actions
+        ],
+    }
+
+
+def _last_admin(user: User) -> bool:
+    if user.role != Role.ADMIN:
+        return False
+    others = db.scalar(
+        select(func.count()).where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)
+    )
+    return not others
+
+
+def pseudonymise(user: User, actor: User | None, action: str) -> None:
+    """Replace the personal data of ``user`` by a pseudonym and end every session; keep the row."""
+    old_email = user.email
+    user.display_name = f"Former user #{user.id}"
+    user.email = f"former-user-{user.id}@closed.invalid"
+    user.password_hash = DISABLED_PASSWORD
+    user.email_verified_at = None
+    user.is_active = False
+    user.closed_at = clock.now()
+    user.session_token = new_session_token()
+    for model, column in (
+        (AccountToken, AccountToken.user_id), (Notification, Notification.user_id),
+        (ChallengeFollow, ChallengeFollow.user_id),
+    ):
+        db.execute(delete(model).where(column == user.id))
+    db.execute(delete(LoginAttempt).where(LoginAttempt.email == old_email))
+    for event in db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id)):
+        for side in ("before", "after"):
+            values = getattr(event, side)
+            if values and any(k in values for k in PERSONAL_FIELDS):
+                setattr(event, side, {k: (ERASED if k in PERSONAL_FIELDS else v) for k, v in values.items()})
+    db.flush()
+    signals.changed(actor, action, user)
+
+
+def close_account(user: User, password: str) -> None:
+    """Close the user's own account after re-checking the password (the last admin cannot)."""
+    if not verify_password(user.password_hash, password):
+        log.warning("re-authentication failed user=%s action=close_account", user.id)
+        raise DomainError(_("Your current password is not correct."), field="current_password")
+    if _last_admin(user):
+        raise DomainError(_("You are the only administrator: appoint another before closing your account."))
+    pseudonymise(user, user, "user.close")
+    log.info("account closed user=%s", user.id)
+
+
+def inactive_accounts(days: int) -> list[User]:
+    """Open accounts with no sign-in (or, never signed in, no creation) for more than ``days`` days."""
+    cutoff = clock.now() - timedelta(days=days)
+    return list(
+        db.scalars(
+            select(User)
+            .where(
+                User.closed_at.is_(None),
+                or_(User.last_login_at < cutoff, (User.last_login_at.is_(None)) & (User.created_at < cutoff)),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def purge_inactive(days: int) -> list[int]:
+    """Pseudonymise accounts inactive for more than ``days`` days; return their ids (the last admin stays)."""
+    purged = []
+    for user in inactive_accounts(days):
+        if user.is_active and _last_admin(user):
+            continue
+        pseudonymise(user, None, "user.purge_inactive")
+        purged.append(user.id)
+    log.info("inactive accounts pseudonymised count=%d days=%d", len(purged), days)
+    return purged

@@ -1,0 +1,143 @@
+"""Personal data: the collection statement, a user's download, closing an account, retention."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from models import AuditEvent, ChallengeFollow, LoginAttempt, Notification, Proposal, Trial, User
+from portal import clock
+from portal.database import db
+from portal.passwords import verify_password
+from portal.services import privacy
+from tests.factories import PASSWORD
+from tests.helpers import sign_in
+
+
+def _stored(app, user_id):
+    with app.app_context():
+        user = db.get(User, user_id)
+        db.expunge(user)
+        return user
+
+
+def test_privacy_statement_is_public_and_linked_from_the_footer_and_registration(client):
+    page = client.get("/privacy")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for part in ("Personal Information Collection Statement", "Who may receive it", "sections 18 and 22",
+                 "privacy@innomatch.hk"):
+        assert part in text
+    assert 'href="/privacy"' in client.get("/").get_data(as_text=True)
+    register = client.get("/register").get_data(as_text=True)
+    assert 'href="/privacy"' in register and "Who may receive it" in register
+    client.post("/language", data={"locale": "zh_Hant_HK"})
+    chinese = client.get("/privacy").get_data(as_text=True)
+    assert "收集個人資料聲明" in chinese and "《個人資料（私隱）條例》" in chinese
+
+
+def test_a_user_downloads_their_own_personal_data_as_json(app, client, make):
+    member = make.user("startup", display_name="Mei Chan")
+    other = make.user("startup")
+    capability = make.capability(member.startup)
+    challenge = make.challenge()
+    make.proposal(challenge, capability, submitted_by_id=member.id, pitch="Our own pitch, eight weeks.")
+    with app.app_context():
+        db.add_all([
+            Notification(user_id=member.id, kind="proposal.received", payload={"challenge_title": "Mine"}),
+            Notification(user_id=other.id, kind="proposal.received", payload={"challenge_title": "Not mine"}),
+            LoginAttempt(email=member.email, ip="203.0.113.9", success=True),
+        ])
+        db.commit()
+    sign_in(client, member)
+    response = client.get("/account/data.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = json.loads(response.get_data(as_text=True))
+    assert data["account"]["email"] == member.email and data["account"]["display_name"] == "Mei Chan"
+    assert data["account"]["startup"] == member.startup.name
+    assert [n["details"]["challenge_title"] for n in data["notifications"]] == ["Mine"]
+    assert [p["pitch"] for p in data["proposals_submitted"]] == ["Our own pitch, eight weeks."]
+    assert data["sign_in_attempts"][0]["ip"] == "203.0.113.9"
+    assert "password" not in json.dumps(data["account"]).replace("password_changed_at", "")
+    assert client.get("/account").get_data(as_text=True).count('href="/account/data.json"') == 1
+
+
+def test_closing_an_account_erases_personal_data_but_keeps_trials_and_the_audit_log(app, client, make):
+    member = make.user("startup", display_name="Mei Chan", email="mei@example.org")
+    capability = make.capability(member.startup)
+    challenge = make.challenge()
+    sign_in(client, member)
+    proposed = client.post(f"/challenges/{challenge.id}/propose",
+                           data={"capability_id": str(capability.id), "pitch": "We can run this pilot in eight weeks."})
+    assert proposed.status_code == 302
+    with app.app_context():
+        db.add_all([Notification(user_id=member.id, kind="x", payload={}),
+                    ChallengeFollow(user_id=member.id, challenge_id=challenge.id),
+                    LoginAttempt(email="mei@example.org", ip="203.0.113.9", success=True)])
+        db.commit()
+        events_before = db.scalar(select(func.count()).select_from(AuditEvent))
+    elsewhere = sign_in(app.test_client(), member)
+
+    response = client.post("/account/close", data={"understood": "y", "current_password": PASSWORD})
+    assert response.status_code == 302
+
+    stored = _stored(app, member.id)
+    assert stored.display_name == f"Former user #{member.id}"
+    assert stored.email.endswith(".invalid") and "mei" not in stored.email
+    assert not stored.is_active and stored.closed_at is not None
+    assert not verify_password(stored.password_hash, PASSWORD)
+    assert elsewhere.get("/account").headers["Location"].startswith("/login")
+    with app.app_context():
+        proposal = db.scalar(select(Proposal).where(Proposal.challenge_id == challenge.id))
+        assert proposal.submitted_by_id == member.id and proposal.pitch  # the record stays, under the pseudonym
+        assert db.scalar(select(Trial).where(Trial.proposal_id == proposal.id)) is not None
+        assert db.scalar(select(func.count()).select_from(AuditEvent)) == events_before + 1
+        own = list(db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "user",
+                                                       AuditEvent.entity_id == member.id)))
+        assert "mei@example.org" not in json.dumps([[e.before, e.after] for e in own])
+        assert "user.close" in {e.action for e in own}
+        assert db.scalar(select(func.count()).where(Notification.user_id == member.id)) == 0
+        assert db.scalar(select(func.count()).where(ChallengeFollow.user_id == member.id)) == 0
+        assert db.scalar(select(func.count()).where(LoginAttempt.email == "mei@example.org")) == 0
+    assert client.post("/login", data={"email": "mei@example.org", "password": PASSWORD}).status_code == 400
+
+
+def test_closing_an_account_needs_the_password_and_the_confirmation(app, client, make):
+    member = make.user("startup")
+    sign_in(client, member)
+    wrong = client.post("/account/close", data={"understood": "y", "current_password": "not-my-password-1"})
+    assert wrong.status_code == 400 and "current password is not correct" in wrong.get_data(as_text=True)
+    unticked = client.post("/account/close", data={"current_password": PASSWORD})
+    assert unticked.status_code == 400
+    assert _stored(app, member.id).closed_at is None
+
+
+def test_the_only_administrator_cannot_close_their_account(app, client, make):
+    admin = make.user("admin")
+    sign_in(client, admin)
+    response = client.post("/account/close", data={"understood": "y", "current_password": PASSWORD})
+    assert response.status_code == 400 and "only administrator" in response.get_data(as_text=True)
+    assert _stored(app, admin.id).is_active
+
+
+def test_purge_inactive_pseudonymises_accounts_idle_longer_than_the_retention(app, make, monkeypatch):
+    long_ago = clock.now() - timedelta(days=4 * 365)
+    idle = make.user("startup", last_login_at=long_ago)
+    never = make.user("startup", created_at=long_ago)
+    recent = make.user("startup", last_login_at=clock.now() - timedelta(days=30))
+    runner = app.test_cli_runner()
+    off = runner.invoke(args=["accounts", "purge-inactive"])
+    assert off.exit_code == 0 and "not set" in off.output
+    monkeypatch.setitem(app.config, "ACCOUNT_RETENTION_DAYS", 3 * 365)
+    dry = runner.invoke(args=["accounts", "purge-inactive", "--dry-run"])
+    assert f"[{idle.id}, {never.id}]" in dry.output and _stored(app, idle.id).closed_at is None
+    result = runner.invoke(args=["accounts", "purge-inactive"])
+    assert result.exit_code == 0 and "Pseudonymised 2 account(s)" in result.output
+    assert _stored(app, idle.id).display_name == f"Former user #{idle.id}"
+    assert _stored(app, never.id).closed_at is not None
+    assert _stored(app, recent.id).closed_at is None
+    with app.app_context():
+        assert privacy.inactive_accounts(3 * 365) == []  # closed accounts are not purged again
