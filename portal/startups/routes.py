@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Capability, Challenge, Proposal, Startup
-from models.vocabulary import Role
+from models.vocabulary import Role, TrialState
 
 from ..access import (
     can_edit_startup,
@@ -192,7 +192,8 @@ def propose(challenge_id: int) -> ResponseReturnValue:
 def my_proposals() -> ResponseReturnValue:
     """List the proposals of the member's startup with their trial's state."""
     rows = proposals.proposals_for_startup(current_user.startup_id)
-    return render_template("startups/proposals.html", rows=rows, confirm=CsrfForm())
+    # A proposal behind a trial that went ahead is the trial's record: no withdraw button.
+    return render_template("startups/proposals.html", rows=rows, confirm=CsrfForm(), went_ahead=TrialState.WENT_AHEAD)
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
