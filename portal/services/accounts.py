@@ -42,12 +42,17 @@ def password_message(problem: str) -> str:
         "too_short": _("Password must be at least 12 characters."),
         "too_long": _("Password must be at most 128 characters."),
         "common": _("This password is too common; choose another."),
+        "repetitive": _("This password repeats the same characters; choose one that is harder to guess."),
+        "sequential": _("This password is a sequence such as abcdef, 123456 or qwerty; choose one that is harder to guess."),
+        "service_name": _("Your password must not contain the name of this service."),
+        "email": _("Your password must not contain your email address."),
+        "name": _("Your password must not contain your name."),
     }[problem]
 
 
-def check_password_policy(password: str, field: str = "password") -> None:
-    """Raise DomainError if ``password`` breaks the policy."""
-    problem = password_problem(password)
+def check_password_policy(password: str, field: str = "password", *, email: str = "", name: str = "") -> None:
+    """Raise DomainError if ``password`` breaks the policy (``email`` and ``name`` are the account's)."""
+    problem = password_problem(password, email=email, name=name)
     if problem:
         raise DomainError(password_message(problem), field=field)
 
@@ -75,7 +80,7 @@ def register_startup(data: StartupRegistration) -> User:
     name = data.startup_name.strip()
     if db.scalar(select(func.count()).where(func.lower(Startup.name) == name.lower())):
         raise DomainError(_("A startup with this name is already registered."), field="startup_name")
-    check_password_policy(data.password)
+    check_password_policy(data.password, email=email, name=data.display_name)
     startup = Startup(name=name, website=data.website.strip(), size=data.size)
     db.add(startup)
     db.flush()
@@ -116,7 +121,7 @@ def create_user(
         raise DomainError(_("A startup member must belong to a startup."), field="startup")
     if _email_taken(email):
         raise DomainError(_("An account with this email already exists."), field="email")
-    check_password_policy(password)
+    check_password_policy(password, email=email, name=display_name)
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -178,7 +183,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
         log.warning("re-authentication failed user=%s action=password_change", user.id)
         raise DomainError(_("Your current password is not correct."), field="current_password")
-    check_password_policy(new, field="new_password")
+    check_password_policy(new, field="new_password", email=user.email, name=user.display_name)
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.now()
     end_sessions(user)

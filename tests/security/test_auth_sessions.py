@@ -71,13 +71,71 @@ def test_password_policy_bounds_and_breached_list():
     assert (MIN_LENGTH, MAX_LENGTH) == (12, 128)
     assert password_problem("Tr0ub4dor&3") == "too_short"  # 11 characters
     assert password_problem("correct horse battery") is None
-    assert password_problem("é" * 128) is None
+    assert password_problem("".join(chr(0x4E00 + i) for i in range(128))) is None  # characters, not bytes
     assert password_problem("é" * 129) == "too_long"
     for common in ("1qaz2wsx3edc", "Q1W2E3R4T5Y6", "password1234"):
         assert password_problem(common) == "common", common
     text = (ROOT / "portal" / "data" / "common-passwords.txt").read_text(encoding="utf-8")
     listed = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     assert len(listed) > 10_000
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("aaaaaaaaaaaa", "repetitive"),
+        (" " * 12, "repetitive"),
+        ("abababababab", "repetitive"),
+        ("abcabcabcabc", "repetitive"),
+        ("é" * 128, "repetitive"),
+        ("123456789012", "sequential"),
+        ("qwertyuiopas", "sequential"),
+        ("abcdefghijkl", "sequential"),
+        ("zyxwvutsrqpo", "sequential"),
+        ("abcdef123456", "sequential"),
+        ("asdfghjkl987", "sequential"),
+        ("InnoMatch2026!", "service_name"),
+        ("my innomatch account", "service_name"),
+        ("jane.doe@example.hk", "email"),
+        ("Jane.Doe-secret-7", "email"),
+        ("janedoe secret 7", "email"),
+        ("Chan Tai Man 1988", "name"),
+        ("secret-taiman-88", "name"),
+    ],
+)
+def test_password_policy_refuses_guessable_and_personal_passwords(password, problem):
+    assert password_problem(password, email="jane.doe@example.hk", name="Chan Tai-Man") == problem
+
+
+@pytest.mark.parametrize(
+    "password", ["correct horse battery", "Tr0ub4dor&3xyz", "ocean-maple-twig-42", "jan 2026 clinic pilot"]
+)
+def test_password_policy_accepts_long_unrelated_passwords(password):
+    assert password_problem(password, email="jane.doe@example.hk", name="Chan Tai-Man") is None
+
+
+@pytest.mark.parametrize(
+    ("password", "english", "chinese"),
+    [
+        ("aaaaaaaaaaaa", "repeats the same characters", "重複"),
+        ("123456789012", "is a sequence such as abcdef", "序列"),
+        ("qwertyuiopas", "is a sequence such as abcdef", "序列"),
+        ("innomatch-2026", "must not contain the name of this service", "本服務的名稱"),
+        ("{email}", "must not contain your email address", "電郵地址"),
+        ("{name} 2026", "must not contain your name", "你的姓名"),
+    ],
+)
+def test_password_change_explains_each_refusal_in_both_languages(client, make, password, english, chinese):
+    user = make.user("startup", email="director@carebot.hk", display_name="Wong Mei Ling")
+    password = password.format(email=user.email, name=user.display_name)
+    sign_in(client, user, through_form=True)
+    data = {"action": "password", "pw-current_password": PASSWORD, "pw-new_password": password,
+            "pw-confirm": password}
+    response = client.post("/account", data=data)
+    assert response.status_code == 400 and english in response.get_data(as_text=True)
+    client.post("/language", data={"locale": "zh_Hant_HK"})
+    response = client.post("/account", data=data)
+    assert response.status_code == 400 and chinese in response.get_data(as_text=True)
 
 
 def test_registration_and_change_enforce_the_policy(client, make):
