@@ -6,7 +6,9 @@ from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
 from .db import Base, utcnow
 from .engagement import (
     ConflictOfInterest,
+    LoginAlert,
     LoginAttempt,
+    LoginThrottle,
     Notification,
     Workshop,
     WorkshopRegistration,
@@ -20,7 +22,7 @@ from .user import User
 __all__ = [
     "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
-    "Dismissal", "Embedding", "Kpi", "LoginAttempt", "Milestone", "Notification", "OutcomeReport",
+    "Dismissal", "Embedding", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone", "Notification", "OutcomeReport",
     "Proposal", "RankerVersion", "Startup", "Trial", "TrialNote", "TrialTransition", "User",
     "Workshop", "WorkshopRegistration", "utcnow",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -57,7 +58,7 @@ _SEQUENCES = (
 _NEXT_TO: frozenset[tuple[str, str]] = frozenset(
     pair
     for sequence in _SEQUENCES
-    for a, b in zip(sequence, sequence[1:], strict=False)
+    for a, b in pairwise(sequence)
     for pair in ((a, b), (b, a))
 )
 #: The service's own name: the first word an attacker tries against it.
@@ -78,7 +79,7 @@ def _is_repetitive(text: str) -> bool:
 def _is_sequential(text: str) -> bool:
     """Made of at most two runs along the alphabet, digits or a keyboard row ("abcdef123456", "qwertyuiopas")."""
     runs = 1
-    for a, b in zip(text, text[1:], strict=False):
+    for a, b in pairwise(text):
         if (a, b) not in _NEXT_TO:
             runs += 1
             if runs > 2:

@@ -8,11 +8,13 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from models import Department, LoginAttempt, Startup, User
+from models import Department, LoginAlert, LoginAttempt, LoginThrottle, Startup, User
 from models.user import new_session_token
 from models.vocabulary import ROLE_STARTUP, ROLES, Role
 
@@ -20,13 +22,20 @@ from .. import clock
 from ..database import db
 from ..errors import DomainError
 from ..passwords import hash_password, needs_rehash, password_problem, verify_password
-from . import audit
+from . import audit, mail
 
 log = logging.getLogger("innomatch.auth")
 
-# Per-account throttle, counted in the database so it holds across workers.
-MAX_FAILURES = 10
-FAILURE_WINDOW = timedelta(minutes=15)
+# Sign-in throttle per account AND source (the client address through the trusted proxies),
+# counted in the database so it holds across workers: after THROTTLE_AFTER failures from one
+# source for one account, that source waits 2, 4, 8 ... seconds (at most MAX_DELAY) before
+# each further attempt is checked. The owner, from any other source, signs in as usual.
+THROTTLE_AFTER = 5
+MAX_DELAY = timedelta(minutes=15)
+# Failures older than this (since the source's last failure) are forgotten.
+FAILURE_WINDOW = timedelta(hours=24)
+# The owner is emailed when a source reaches THROTTLE_AFTER failures, at most once per window.
+ALERT_WINDOW = timedelta(hours=24)
 USER_FIELDS = ("email", "display_name", "role", "locale", "department_id", "startup_id", "is_active")
 
 
@@ -138,32 +147,147 @@ def create_user(
     return user
 
 
-def recent_failures(email: str) -> int:
-    """Failed sign-ins for ``email`` within the throttle window."""
-    since = clock.now() - FAILURE_WINDOW
-    return db.scalar(
-        select(func.count()).where(
-            LoginAttempt.email == email, LoginAttempt.success.is_(False), LoginAttempt.created_at >= since
+def throttle_delay(failures: int) -> timedelta:
+    """How long a source waits after its ``failures``-th failure for one account (doubling, capped)."""
+    if failures < THROTTLE_AFTER:
+        return timedelta(0)
+    exponent = min(failures - THROTTLE_AFTER + 1, 20)  # 2**20 s is far beyond the cap
+    return min(timedelta(seconds=2**exponent), MAX_DELAY)
+
+
+def _insert(table: type) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can skip a row already there (ON CONFLICT DO NOTHING) on this database."""
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _claim_attempt(email: str, source: str) -> int | None:
+    """Count this attempt as a failure before checking it; None if the source must still wait.
+
+    The UPDATE takes the (email, source) row's lock until the request commits, so parallel
+    guesses queue behind it and each sees the failures counted before it: 25 at once get
+    THROTTLE_AFTER checks, not 25. A success resets the count afterwards.
+    """
+    now = clock.now()
+    db.execute(
+        _insert(LoginThrottle)
+        .values(email=email, source=source, failures=0)
+        .on_conflict_do_nothing(index_elements=["email", "source"])
+    )
+    failures = db.execute(
+        update(LoginThrottle)
+        .where(
+            LoginThrottle.email == email,
+            LoginThrottle.source == source,
+            or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until <= now),
         )
-    ) or 0
+        .values(
+            failures=case(
+                (LoginThrottle.last_failure_at < now - FAILURE_WINDOW, 1), else_=LoginThrottle.failures + 1
+            ),
+            last_failure_at=now,
+        )
+        .returning(LoginThrottle.failures)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if failures is not None and failures >= THROTTLE_AFTER:
+        db.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.email == email, LoginThrottle.source == source)
+            .values(blocked_until=now + throttle_delay(failures))
+            .execution_options(synchronize_session=False)
+        )
+    return failures
+
+
+def _wait_message(email: str, source: str) -> str:
+    blocked_until = db.scalar(
+        select(LoginThrottle.blocked_until).where(LoginThrottle.email == email, LoginThrottle.source == source)
+    )
+    seconds = max(1, int(((blocked_until or clock.now()) - clock.now()).total_seconds() + 0.999))
+    if seconds < 120:
+        return _("Too many failed attempts. Wait %(seconds)d seconds and try again.", seconds=seconds)
+    return _("Too many failed attempts. Wait %(minutes)d minutes and try again.", minutes=-(-seconds // 60))
+
+
+def _clear_failures(email: str, source: str) -> None:
+    db.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.email == email, LoginThrottle.source == source)
+        .values(failures=0, blocked_until=None, last_failure_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _claim_alert(email: str) -> bool:
+    """Whether the owner of ``email`` is to be told now (atomically: once per ALERT_WINDOW)."""
+    now = clock.now()
+    # RETURNING, not rowcount: drivers report -1 for an INSERT ... ON CONFLICT DO NOTHING.
+    inserted = db.execute(
+        _insert(LoginAlert)
+        .values(email=email, sent_at=now)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(LoginAlert.email)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return True
+    renewed = db.execute(
+        update(LoginAlert)
+        .where(LoginAlert.email == email, LoginAlert.sent_at < now - ALERT_WINDOW)
+        .values(sent_at=now)
+        .returning(LoginAlert.email)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return renewed is not None
+
+
+def _account_path() -> str:
+    """The account settings page's path, inside or outside a request."""
+    if has_request_context():
+        return url_for("auth.account")
+    root = current_app.config.get("APPLICATION_ROOT") or "/"
+    return current_app.url_map.bind("localhost", script_name=root).build("auth.account")
+
+
+def _alert_owner(user: User, failures: int, source: str) -> None:
+    """Email the owner of an account that someone keeps failing to sign in to (once per window)."""
+    if not _claim_alert(user.email):
+        return
+    locale = user.locale or "en"
+    with force_locale(locale):
+        subject = _("Failed sign-in attempts on your InnoMatch account")
+        body = render_template(
+            "email/sign_in_failures.txt", user=user, failures=failures, source=source or "?",
+            when=clock.now(), account_url=mail.absolute(_account_path()),
+        )
+    message = mail.build_message(
+        user.display_name, user.email, subject, body, "zh-Hant-HK" if locale.startswith("zh") else "en"
+    )
+    mail.queue(message)
+    log.warning("sign-in failures alert user=%s failures=%s ip=%s", user.id, failures, source)
 
 
 def authenticate(email: str, password: str, ip: str = "") -> User:
-    """Return the user for valid credentials; record the attempt; throttle repeated failures."""
+    """Return the user for valid credentials; record the attempt; throttle this source for this account."""
     email = email.strip().lower()[:254]
-    if recent_failures(email) >= MAX_FAILURES:
+    source = ip[:64]
+    failures = _claim_attempt(email, source)
+    if failures is None:
         log.warning("sign-in throttled email_ref=%s ip=%s", email_ref(email), ip)
-        raise DomainError(
-            _("Too many failed attempts. Please wait 15 minutes and try again."), field="email"
-        )
+        db.add(LoginAttempt(email=email, ip=source, success=False))
+        db.flush()
+        raise DomainError(_wait_message(email, source), field="email")
     user = db.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password) and user is not None
     ok = ok and user.is_active  # type: ignore[union-attr]
-    db.add(LoginAttempt(email=email, ip=ip[:64], success=bool(ok)))
+    db.add(LoginAttempt(email=email, ip=source, success=bool(ok)))
     if not ok or user is None:
         log.info("sign-in failed email_ref=%s known=%s ip=%s", email_ref(email), user is not None, ip)
+        if user is not None and user.is_active and failures >= THROTTLE_AFTER:
+            _alert_owner(user, failures, source)
         db.flush()
         raise DomainError(_("Email or password is not correct."), field="email")
+    _clear_failures(email, source)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = clock.now()
