@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..database import db
 from ..errors import DomainError
-from ..extensions import limiter
+from ..extensions import client_address, limiter
 from ..security import is_safe_local_path
 from ..services import accounts
 from .forms import ChangeEmailForm, ChangePasswordForm, LoginForm, RegisterForm
@@ -31,7 +31,7 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr or "")
+            user = accounts.authenticate(form.email.data, form.password.data, client_address())
         except DomainError as error:
             db.commit()  # keep the failed attempt: it counts towards the throttle
             form.apply_domain_error(error)

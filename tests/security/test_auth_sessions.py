@@ -298,6 +298,41 @@ def test_the_alert_is_in_the_owners_language_and_unknown_emails_get_none(client,
 # --- per-IP rate limiting (flask-limiter) ----------------------------------------------------
 
 
+def _fail_through_proxy(client, email: str, forwarded_for: str):  # type: ignore[no-untyped-def]
+    """A failed sign-in relayed by the TLS proxy at 10.0.0.2 for the client ``forwarded_for``."""
+    return client.post("/login", data={"email": email, "password": "wrong-password-123"},
+                       environ_base={"REMOTE_ADDR": "10.0.0.2"}, headers={"X-Forwarded-For": forwarded_for})
+
+
+def test_clients_behind_one_trusted_proxy_get_separate_limits(make_app, fast_hashing):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", TRUSTED_PROXIES=1)
+    client = app.test_client()
+    codes = [_fail_through_proxy(client, f"spray{i}@example.org", "203.0.113.7").status_code for i in range(31)]
+    assert codes[:30] == [400] * 30 and codes[30] == 429
+    # Another person behind the same proxy is not held up by the first.
+    assert _fail_through_proxy(client, "neighbour@example.org", "203.0.113.8").status_code == 400
+    # A client cannot escape its limit by prepending addresses: only the proxy's own entry counts.
+    assert _fail_through_proxy(client, "spoof@example.org", "192.0.2.1, 203.0.113.7").status_code == 429
+
+
+def test_a_spoofed_forwarded_for_is_ignored_without_trusted_proxies(make_app, fast_hashing):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", TRUSTED_PROXIES=0)
+    client = app.test_client()
+    codes = [_fail_through_proxy(client, f"spray{i}@example.org", f"192.0.2.{i}").status_code for i in range(31)]
+    assert codes[:30] == [400] * 30 and codes[30] == 429
+
+
+def test_the_sign_in_throttle_counts_the_client_behind_the_proxy(make_app, make, fast_hashing):
+    user = make.user("officer")
+    client = make_app(TRUSTED_PROXIES=1).test_client()
+    with time_machine.travel(T0, tick=False):
+        for _ in range(accounts.THROTTLE_AFTER):
+            _fail_through_proxy(client, user.email, ATTACKER)
+        owner = client.post("/login", data={"email": user.email, "password": PASSWORD},
+                            environ_base={"REMOTE_ADDR": "10.0.0.2"}, headers={"X-Forwarded-For": OWNER})
+        assert owner.status_code == 302
+
+
 def test_sign_in_posts_are_rate_limited_per_address(make_app, fast_hashing):
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
     client = app.test_client()
