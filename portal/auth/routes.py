@@ -78,20 +78,22 @@ def register() -> ResponseReturnValue:
             locale=session.get("locale", "en"),
         )
         try:
-            user = accounts.register_startup(data)
+            accounts.register_startup(data)
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
         else:
+            # The same answer whether the address was new (account created) or already had an
+            # account (that address is emailed instead), so the form cannot test which emails exist.
             db.commit()
-            chosen = session.get("locale")
-            session.clear()
-            login_user(user)
-            if chosen:
-                session["locale"] = chosen
-            flash(_("Welcome to InnoMatch. Describe what your startup offers to get recommendations."), "success")
-            return redirect(url_for("startups.new_capability"))
+            return redirect(url_for("auth.registered"))
     return render_template("auth/register.html", form=form), 200 if not form.errors else 400
+
+
+@bp.get("/register/check-email")
+def registered() -> ResponseReturnValue:
+    """Say what happens next after registering (the same page whether or not the email was new)."""
+    return render_template("auth/registered.html")
 
 
 @bp.route("/account", methods=["GET", "POST"])

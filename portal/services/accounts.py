@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from models import Department, LoginAlert, LoginAttempt, LoginThrottle, Startup, User
 from models.user import new_session_token
@@ -81,32 +82,63 @@ class StartupRegistration:
     locale: str = "en"
 
 
-def register_startup(data: StartupRegistration) -> User:
-    """Create a startup and its first member account."""
+def register_startup(data: StartupRegistration) -> User | None:
+    """Create a startup and its first member account, and email the address either way.
+
+    The answer must not tell anyone whether an email has an account: everything else is
+    checked first, then a new address gets its account and a welcome email, and an address
+    that already has an account gets an email saying someone tried to register with it (no
+    account is created or changed). Both take the same steps, the password hash included.
+    Returns the new user, or None when the address already had an account.
+    """
     email = data.email.strip().lower()
-    if _email_taken(email):
-        raise DomainError(_("An account with this email already exists."), field="email")
     name = data.startup_name.strip()
     if db.scalar(select(func.count()).where(func.lower(Startup.name) == name.lower())):
         raise DomainError(_("A startup with this name is already registered."), field="startup_name")
     check_password_policy(data.password, email=email, name=data.display_name)
+    password_hash = hash_password(data.password)
+    existing = db.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        log.info("registration for an existing account email_ref=%s", email_ref(email))
+        _email_account(existing.display_name, email, existing.locale, "existing")
+        return None
     startup = Startup(name=name, website=data.website.strip(), size=data.size)
-    db.add(startup)
-    db.flush()
     user = User(
         email=email,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash,
         display_name=data.display_name.strip(),
         role=ROLE_STARTUP,
-        startup_id=startup.id,
         locale=data.locale,
     )
-    db.add(user)
-    db.flush()
+    try:  # the same address or name registered at the same moment: the route rolls back
+        db.add(startup)
+        db.flush()
+        user.startup_id = startup.id
+        db.add(user)
+        db.flush()
+    except IntegrityError as error:
+        raise DomainError(_("Something changed while you registered. Please try again.")) from error
     log.info("registration user=%s startup=%s", user.id, startup.id)
     audit.record(user, "startup.register", startup, after={"name": startup.name})
     audit.record(user, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
+    _email_account(user.display_name, email, user.locale, "welcome", startup_name=startup.name)
     return user
+
+
+def _email_account(name: str, email: str, locale: str, kind: str, **values: str) -> None:
+    """Queue a registration email (``kind``: welcome or existing) in the recipient's language."""
+    locale = locale or "en"
+    with force_locale(locale):
+        subject = (
+            _("Welcome to InnoMatch")
+            if kind == "welcome"
+            else _("Someone tried to register on InnoMatch with your email address")
+        )
+        body = render_template(
+            f"email/registration_{kind}.txt", name=name,
+            sign_in_url=mail.absolute(_path("auth.login")), **values,
+        )
+    mail.queue(mail.build_message(name, email, subject, body, "zh-Hant-HK" if locale.startswith("zh") else "en"))
 
 
 def create_user(
@@ -241,12 +273,12 @@ def _claim_alert(email: str) -> bool:
     return renewed is not None
 
 
-def _account_path() -> str:
-    """The account settings page's path, inside or outside a request."""
+def _path(endpoint: str) -> str:
+    """The site-relative path of ``endpoint``, inside or outside a request."""
     if has_request_context():
-        return url_for("auth.account")
+        return url_for(endpoint)
     root = current_app.config.get("APPLICATION_ROOT") or "/"
-    return current_app.url_map.bind("localhost", script_name=root).build("auth.account")
+    return current_app.url_map.bind("localhost", script_name=root).build(endpoint)
 
 
 def _alert_owner(user: User, failures: int, source: str) -> None:
@@ -258,7 +290,7 @@ def _alert_owner(user: User, failures: int, source: str) -> None:
         subject = _("Failed sign-in attempts on your InnoMatch account")
         body = render_template(
             "email/sign_in_failures.txt", user=user, failures=failures, source=source or "?",
-            when=clock.now(), account_url=mail.absolute(_account_path()),
+            when=clock.now(), account_url=mail.absolute(_path("auth.account")),
         )
     message = mail.build_message(
         user.display_name, user.email, subject, body, "zh-Hant-HK" if locale.startswith("zh") else "en"

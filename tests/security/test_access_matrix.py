@@ -51,6 +51,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     "auth.login": {"GET": ALL, "POST": ALL},
     "auth.logout": {"POST": ALL},
     "auth.register": {"GET": ALL, "POST": ALL},
+    "auth.registered": {"GET": ALL},
     "auth.account": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     # --- challenges: drafts exist only for their department and the lab
     "challenges.index": {"GET": ALL},

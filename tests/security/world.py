@@ -31,7 +31,9 @@ from models import (
     Dismissal,
     Embedding,
     Kpi,
+    LoginAlert,
     LoginAttempt,
+    LoginThrottle,
     Milestone,
     Notification,
     OutcomeReport,
@@ -204,6 +206,8 @@ def build_world(app: Flask, tag: str = "") -> World:
             Embedding(model="test-model", text_hash=hashlib.sha256(tag.encode()).hexdigest(), dim=2, vector=b"\x00\x00\x80?\x00\x00\x00\x00"),
             RankerVersion(version=f"v-test{tag}", weights={"weights": {"dense": 1.0}}, examples=0, active=False),
             LoginAttempt(email=f"member{tag}@example.org", ip="127.0.0.1", success=True),
+            LoginThrottle(email=f"member{tag}@example.org", source="198.51.100.9", failures=2, last_failure_at=now),
+            LoginAlert(email=f"member{tag}@example.org", sent_at=now),
             AuditEvent(actor_id=users["officer"].id, action="challenge.create", entity_type="challenge",
                        entity_id=draft.id, before=None, after={"title": "Secret draft plan"}),
         ])

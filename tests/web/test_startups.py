@@ -128,8 +128,10 @@ def test_startup_registers_describes_capability_and_proposes_for_open_challenge(
               "website": "https://carebot.example.hk", "size": "1-10",
               "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase"},
     )
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/startups/capabilities/new")
+    assert response.headers["Location"] == "/register/check-email"
+    response = client.post("/login?next=/startups/capabilities/new",
+                           data={"email": "ada@carebot.hk", "password": "a-long-unique-passphrase"})
+    assert response.headers["Location"] == "/startups/capabilities/new"
     assert client.get("/startups/capabilities/new").status_code == 200
 
     response = client.post("/startups/capabilities/new", data=GOOD_CAPABILITY)
