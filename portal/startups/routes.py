@@ -13,8 +13,10 @@ from models.vocabulary import Role, TrialState
 from ..access import (
     can_edit_startup,
     can_view_challenge,
+    can_view_proposal,
     can_view_startup,
     is_member,
+    refusal,
     roles_required,
 )
 from ..database import db
@@ -106,7 +108,7 @@ def edit_capability(capability_id: int) -> ResponseReturnValue:
     """Edit a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
     if not can_edit_startup(current_user, capability.startup):
-        abort(403)
+        abort(refusal(can_view_startup(current_user, capability.startup)))
     form = CapabilityForm(obj=capability)
     if form.validate_on_submit():
         try:
@@ -130,7 +132,7 @@ def delete_capability(capability_id: int) -> ResponseReturnValue:
     """Confirm, then delete, a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
     if not can_edit_startup(current_user, capability.startup):
-        abort(403)
+        abort(refusal(can_view_startup(current_user, capability.startup)))
     form = CsrfForm()
     if form.validate_on_submit():
         startup_id = capability.startup_id
@@ -202,7 +204,7 @@ def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
     """Withdraw a proposal of the member's startup."""
     proposal = db.get(Proposal, proposal_id) or abort(404)
     if not is_member(current_user, proposal.startup_id):
-        abort(403)
+        abort(refusal(can_view_proposal(current_user, proposal)))
     if not CsrfForm().validate_on_submit():
         abort(400)
     try:
