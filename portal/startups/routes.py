@@ -22,7 +22,7 @@ from ..access import (
 from ..database import db
 from ..errors import DomainError
 from ..forms import BaseForm, CsrfForm, clean_text
-from ..services import proposals, startups
+from ..services import conflicts, proposals, startups
 from .forms import CapabilityForm, ProposalForm, StartupForm
 from .labels import template_helpers
 
@@ -48,6 +48,7 @@ def profile(startup_id: int) -> ResponseReturnValue:
         "startups/profile.html",
         startup=startup,
         can_edit=can_edit_startup(current_user, startup),
+        conflicted=conflicts.has_conflict(current_user, startup.id),
         confirm=CsrfForm(),
     )
 

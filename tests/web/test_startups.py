@@ -750,6 +750,8 @@ def test_coordinator_with_a_conflict_cannot_verify_or_unverify_the_startup(app, 
                                   reason="My sister runs it."))
         db.commit()
     client = client_for(app, coordinator)
+    page = text(client.get(f"/startups/{startup.id}"))
+    assert "conflict of interest with this startup" in page and f"/startups/{startup.id}/{action}" not in page
     before = state(app)
     response = client.post(f"/startups/{startup.id}/{action}", follow_redirects=True)
     assert "conflict of interest with this startup" in text(response)
