@@ -130,7 +130,7 @@ def startup_input(locale: str, token: str) -> StartupInput:
 
 
 def register_startup(page: Any, server: LiveServer, t: Catalogue, locale: str, data: StartupInput) -> None:
-    """From the landing page: choose the language, register, land on the capability form."""
+    """From the landing page: choose the language, register, sign in, land on the capability form."""
     goto(page, server("/"))
     support.use_language(page, locale)
     nav(page, t("Register a startup"))
@@ -143,9 +143,12 @@ def register_startup(page: Any, server: LiveServer, t: Catalogue, locale: str, d
     page.locator("#password").fill(PASSWORD)
     page.locator("#confirm").fill(PASSWORD)
     click_and_wait(page, page.get_by_role("button", name=t("Create account"), exact=True))
-    expect(success_banner(page)).to_have_text(
-        t("Welcome to InnoMatch. Describe what your startup offers to get recommendations.")
-    )
+    # The same page whether or not the email had an account: the new account signs in next.
+    expect_heading(page, t("Check your email"))
+    click_and_wait(page, page.locator("main").get_by_role("button", name=t("Sign in"), exact=True))
+    page.locator("#email").fill(data.email)
+    page.locator("#password").fill(PASSWORD)
+    click_and_wait(page, page.locator("main form button[type=submit]"))
     expect_heading(page, t("Describe a capability"))
 
 
