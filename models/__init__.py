@@ -9,7 +9,9 @@ from .credentials import Invitation, RecoveryCode
 from .db import Base, utcnow
 from .engagement import (
     ConflictOfInterest,
+    LoginAlert,
     LoginAttempt,
+    LoginThrottle,
     Notification,
     Workshop,
     WorkshopRegistration,
@@ -23,7 +25,8 @@ from .user import User
 __all__ = [
     "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
-    "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAttempt", "Milestone", "Notification", "OutcomeReport",
-    "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote", "TrialTransition", "User",
+    "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
+    "Notification", "OutcomeReport", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
+    "TrialTransition", "User",
     "Workshop", "WorkshopRegistration", "utcnow",
 ]

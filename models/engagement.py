@@ -99,7 +99,7 @@ class WorkshopRegistration(Base):
 
 
 class LoginAttempt(Base):
-    """A sign-in attempt, counted per account and per address for throttling."""
+    """A sign-in attempt, kept as a record (the throttle counts in ``login_throttles``)."""
 
     __tablename__ = "login_attempts"
 
@@ -108,3 +108,42 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     success: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, index=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins for one account from one source: that source waits longer after each.
+
+    Counted per account AND source so an attacker elsewhere never locks the owner out. The
+    counter goes up (with a row lock) before the password is checked, so parallel guesses
+    each see the previous ones.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (
+        UniqueConstraint("email", "source"),
+        CheckConstraint("failures >= 0", name="failures_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    # The client address as resolved through the trusted proxies ("" when unknown).
+    source: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # No sign-in is checked from this source for this account before this moment.
+    blocked_until: Mapped[datetime | None] = mapped_column(AwareDateTime())
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle {self.email} {self.source} {self.failures}>"
+
+
+class LoginAlert(Base):
+    """When an account's owner was last told by email of repeated failed sign-ins (once per window)."""
+
+    __tablename__ = "login_alerts"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+    def __repr__(self) -> str:
+        return f"<LoginAlert {self.email} {self.sent_at}>"

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import abort
 from flask_login import current_user
 
-from models import Challenge, Startup, Trial, User
+from models import Challenge, Proposal, Startup, Trial, User
 from models.vocabulary import ChallengeStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,6 +74,26 @@ def can_view_startup(user: Any, startup: Startup) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return user.is_staff or user.is_officer or (user.is_startup and user.startup_id == startup.id)
+
+
+def can_view_proposal(user: Any, proposal: Proposal) -> bool:
+    """The lab, the challenge's department and the proposing startup's members see a proposal."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    if user.is_officer:
+        return user.department_id == proposal.challenge.department_id
+    return user.is_startup and user.startup_id == proposal.startup_id
+
+
+def refusal(visible: bool) -> int:
+    """The status of a refused request: 403 if the user may know the object exists, else 404.
+
+    An object the user cannot see (another department's draft, a rival's capability or
+    proposal, other parties' trials) is answered exactly as a missing one, so ids tell nothing.
+    """
+    return 403 if visible else 404
 
 
 def can_view_trial(user: Any, trial: Trial) -> bool:

@@ -162,6 +162,10 @@ class Config:
     PRIVACY_CONTACT_EMAIL = os.environ.get("PRIVACY_CONTACT_EMAIL", "privacy@innomatch.hk")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    # How many reverse proxies in front of the app append X-Forwarded-For/-Proto (0: none,
+    # the headers are ignored). Per-address limits, the sign-in throttle and logs use the
+    # client address they resolve; see docs/DEVELOPING.md "Settings for security".
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)

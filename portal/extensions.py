@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -14,7 +13,19 @@ from models.vocabulary import UI_LOCALES
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def client_address() -> str:
+    """The client's address, the key of the per-address limits.
+
+    ``REMOTE_ADDR`` as ProxyFix rewrote it from ``X-Forwarded-For`` when ``TRUSTED_PROXIES``
+    hops are trusted (``portal.security.init_security``): each person behind the TLS proxy
+    gets their own limits, and with no trusted proxy a forged header changes nothing.
+    """
+    return request.remote_addr or "unknown"
+
+
+limiter = Limiter(key_func=client_address, default_limits=[])
 
 
 def select_locale() -> str:

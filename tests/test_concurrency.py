@@ -156,3 +156,38 @@ def test_stale_version_from_the_form_is_refused_before_writing(app):
             trials.move_trial(db.get(User, world.users["admin"]), db.get(Trial, world.trial_id), "reject", "no",
                               expected_version=1)
         assert db.scalar(select(func.count()).select_from(TrialTransition)) == 2
+
+
+@postgres_only
+@pytest.mark.postgres
+def test_parallel_wrong_guesses_for_one_account_from_one_source_are_checked_at_most_five_times(app, make, monkeypatch):
+    from portal.errors import DomainError
+    from portal.services import accounts
+
+    user = make.user("coordinator")
+    checked: list[str] = []
+    lock = threading.Lock()
+
+    def slow_wrong(stored: Any, password: str) -> bool:
+        with lock:
+            checked.append(password)
+        threading.Event().wait(0.05)  # as long as argon2 takes: the window parallel guesses aim at
+        return False
+
+    monkeypatch.setattr(accounts, "verify_password", slow_wrong)
+    barrier = threading.Barrier(25, timeout=20)
+
+    def guess(i: int) -> str:
+        with app.app_context():
+            barrier.wait()
+            try:
+                accounts.authenticate(user.email, f"guess-{i}-wrong-password", "198.51.100.66")
+            except DomainError as error:
+                db.commit()  # as the sign-in route does: the failure counts
+                return error.message
+            return "signed in"
+
+    results = run_together(*[lambda i=i: guess(i) for i in range(25)])
+    assert all(isinstance(r, str) for r in results), results
+    assert len(checked) == accounts.THROTTLE_AFTER
+    assert sum("Too many failed attempts" in r for r in results) == 25 - accounts.THROTTLE_AFTER

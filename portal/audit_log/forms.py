@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from ..forms import BaseForm, DayField, choices
+from ..forms import MAX_ID, BaseForm, DayField, choices
 from ..labels import entity_label
 from .query import AuditFilters
 
@@ -42,6 +42,12 @@ class AuditFilterForm(BaseForm):
         self.entity_type.choices = choices(
             [("", _l("Any kind"))] + [(t, entity_label(t)) for t in entity_types]
         )
+
+    def validate_actor(self, field: Any) -> None:
+        # All digits means a user number: it must fit the database's ids, never overflow a query.
+        text = (field.data or "").strip()
+        if text.isascii() and text.isdigit() and not 0 < int(text) <= MAX_ID:
+            raise ValidationError(_l("Enter a user number from 1 to %(max)d.", max=MAX_ID))
 
     def validate_date_to(self, field: Any) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -54,7 +54,7 @@ class RegisterForm(BaseForm):
     size = SelectField(_l("Company size"), choices=choices((s, s) for s in STARTUP_SIZES))
     password = PasswordField(
         _l("Password"),
-        description=_l("At least 12 characters. Avoid common passwords."),
+        description=_l("At least 12 characters. Not a common password, a sequence such as 123456, or your name or email."),
         validators=[InputRequired(_l("Choose a password.")), Length(max=128)],
     )
     confirm = PasswordField(
@@ -67,7 +67,7 @@ class ChangePasswordForm(BaseForm):
     current_password = PasswordField(_l("Current password"), validators=[InputRequired(_l("Enter your current password."))])
     new_password = PasswordField(
         _l("New password"),
-        description=_l("At least 12 characters. Avoid common passwords."),
+        description=_l("At least 12 characters. Not a common password, a sequence such as 123456, or your name or email."),
         validators=[InputRequired(_l("Choose a new password.")), Length(max=128)],
     )
     confirm = PasswordField(

@@ -26,7 +26,7 @@ from models.vocabulary import TokenPurpose
 
 from ..database import db
 from ..errors import DomainError
-from ..extensions import limiter
+from ..extensions import client_address, limiter
 from ..forms import CsrfForm
 from ..security import MFA_NEXT_KEY, MFA_SESSION_KEY, is_safe_local_path
 from ..services import accounts, invitations, mfa, privacy
@@ -62,7 +62,7 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr or "")
+            user = accounts.authenticate(form.email.data, form.password.data, client_address())
         except DomainError as error:
             db.commit()  # keep the failed attempt: it counts towards the throttle
             form.apply_domain_error(error)
@@ -229,24 +229,22 @@ def register() -> ResponseReturnValue:
             locale=session.get("locale", "en"),
         )
         try:
-            user = accounts.register_startup(data)
+            accounts.register_startup(data)
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
         else:
+            # The same answer whether the address was new (account created) or already had an
+            # account (that address is emailed instead), so the form cannot test which emails exist.
             db.commit()
-            chosen = session.get("locale")
-            session.clear()
-            login_user(user)
-            if chosen:
-                session["locale"] = chosen
-            flash(
-                _("Welcome to InnoMatch. We have emailed you a link to confirm your address. "
-                  "Meanwhile, describe what your startup offers to get recommendations."),
-                "success",
-            )
-            return redirect(url_for("startups.new_capability"))
+            return redirect(url_for("auth.registered"))
     return render_template("auth/register.html", form=form), 200 if not form.errors else 400
+
+
+@bp.get("/register/check-email")
+def registered() -> ResponseReturnValue:
+    """Say what happens next after registering (the same page whether or not the email was new)."""
+    return render_template("auth/registered.html")
 
 
 @bp.route("/account", methods=["GET", "POST"])

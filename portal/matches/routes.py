@@ -10,7 +10,7 @@ from flask_login import current_user
 from models import Challenge, Startup
 from models.vocabulary import Role
 
-from ..access import can_see_recommended_startups, roles_required
+from ..access import can_see_recommended_startups, can_view_challenge, refusal, roles_required
 from ..database import db
 from ..errors import DomainError
 from ..forms import parse_id
@@ -35,7 +35,7 @@ def for_challenge(challenge_id: int) -> ResponseReturnValue:
     """Show startups ranked for a challenge (its officers and the lab only)."""
     challenge = db.get(Challenge, challenge_id) or abort(404)
     if not can_see_recommended_startups(current_user, challenge):
-        abort(403)
+        abort(refusal(can_view_challenge(current_user, challenge)))
     results = recommendations.recommend_startups(challenge, current_user, limit=10)
     return render_template("matches/for_challenge.html", challenge=challenge, results=results, form=DismissForm())
 
@@ -50,6 +50,8 @@ def dismiss() -> ResponseReturnValue:
         abort(400)
     challenge = db.get(Challenge, challenge_id) or abort(404)
     startup = db.get(Startup, startup_id) or abort(404)
+    if not can_view_challenge(current_user, challenge):
+        abort(404)  # a draft the user may not know exists: answered as a missing challenge
     if current_user.is_startup:
         if current_user.startup_id != startup.id:
             abort(403)

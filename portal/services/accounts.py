@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
-from models import AccountToken, Department, LoginAttempt, Startup, User
+from models import AccountToken, Department, LoginAlert, LoginAttempt, LoginThrottle, Startup, User
 from models.names import clean_name, name_key
 from models.user import new_session_token
 from models.vocabulary import ROLE_STARTUP, ROLES, Role, TokenPurpose
@@ -37,9 +39,16 @@ from . import audit, mail
 
 log = logging.getLogger("innomatch.auth")
 
-# Per-account throttle, counted in the database so it holds across workers.
-MAX_FAILURES = 10
-FAILURE_WINDOW = timedelta(minutes=15)
+# Sign-in throttle per account AND source (the client address through the trusted proxies),
+# counted in the database so it holds across workers: after THROTTLE_AFTER failures from one
+# source for one account, that source waits 2, 4, 8 ... seconds (at most MAX_DELAY) before
+# each further attempt is checked. The owner, from any other source, signs in as usual.
+THROTTLE_AFTER = 5
+MAX_DELAY = timedelta(minutes=15)
+# Failures older than this (since the source's last failure) are forgotten.
+FAILURE_WINDOW = timedelta(hours=24)
+# The owner is emailed when a source reaches THROTTLE_AFTER failures, at most once per window.
+ALERT_WINDOW = timedelta(hours=24)
 USER_FIELDS = ("email", "display_name", "role", "locale", "department_id", "startup_id", "is_active")
 #: How long an emailed link works.
 TOKEN_LIFETIME = {TokenPurpose.RESET_PASSWORD: timedelta(hours=1), TokenPurpose.VERIFY_EMAIL: timedelta(days=2)}
@@ -59,12 +68,17 @@ def password_message(problem: str) -> str:
         "too_short": _("Password must be at least 12 characters."),
         "too_long": _("Password must be at most 128 characters."),
         "common": _("This password is too common; choose another."),
+        "repetitive": _("This password repeats the same characters; choose one that is harder to guess."),
+        "sequential": _("This password is a sequence such as abcdef, 123456 or qwerty; choose one that is harder to guess."),
+        "service_name": _("Your password must not contain the name of this service."),
+        "email": _("Your password must not contain your email address."),
+        "name": _("Your password must not contain your name."),
     }[problem]
 
 
-def check_password_policy(password: str, field: str = "password") -> None:
-    """Raise DomainError if ``password`` breaks the policy."""
-    problem = password_problem(password)
+def check_password_policy(password: str, field: str = "password", *, email: str = "", name: str = "") -> None:
+    """Raise DomainError if ``password`` breaks the policy (``email`` and ``name`` are the account's)."""
+    problem = password_problem(password, email=email, name=name)
     if problem:
         raise DomainError(password_message(problem), field=field)
 
@@ -84,33 +98,58 @@ class StartupRegistration:
     locale: str = "en"
 
 
-def register_startup(data: StartupRegistration) -> User:
-    """Create a startup and its first member account."""
+def register_startup(data: StartupRegistration) -> User | None:
+    """Create a startup and its first member account, and email the address either way.
+
+    The answer must not tell anyone whether an email has an account: everything else is
+    checked first, then a new address gets its account and a link to confirm it, and an address
+    that already has an account gets an email saying someone tried to register with it (no
+    account is created or changed). Both take the same steps, the password hash included.
+    Returns the new user, or None when the address already had an account.
+    """
     email = data.email.strip().lower()
-    if _email_taken(email):
-        raise DomainError(_("An account with this email already exists."), field="email")
     name = clean_name(data.startup_name)
     if db.scalar(select(func.count()).where(Startup.name_key == name_key(name))):
         raise DomainError(_("A startup with this name is already registered."), field="startup_name")
-    check_password_policy(data.password)
+    check_password_policy(data.password, email=email, name=data.display_name)
+    password_hash = hash_password(data.password)
+    existing = db.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        log.info("registration for an existing account email_ref=%s", email_ref(email))
+        _tell_existing_account(existing)
+        return None
     startup = Startup(name=name, website=data.website.strip(), size=data.size)
-    db.add(startup)
-    db.flush()
     user = User(
         email=email,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash,
         display_name=data.display_name.strip(),
         role=ROLE_STARTUP,
-        startup_id=startup.id,
         locale=data.locale,
     )
-    db.add(user)
-    db.flush()
+    try:  # the same address or name registered at the same moment: the route rolls back
+        db.add(startup)
+        db.flush()
+        user.startup_id = startup.id
+        db.add(user)
+        db.flush()
+    except IntegrityError as error:
+        raise DomainError(_("Something changed while you registered. Please try again.")) from error
     log.info("registration user=%s startup=%s", user.id, startup.id)
     signals.changed(user, "startup.register", startup, after={"name": startup.name})
     signals.changed(user, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
-    _send_verification(user, user.email)
+    _send_verification(user, user.email)  # welcomes them and asks to confirm the address
     return user
+
+
+def _tell_existing_account(user: User) -> None:
+    """Tell an account's address that someone tried to register with it (in its language)."""
+    locale = user.locale or "en"
+    with force_locale(locale):
+        subject = _("Someone tried to register on InnoMatch with your email address")
+        body = render_template("email/registration_existing.txt", name=user.display_name,
+                               sign_in_url=mail.absolute(_path("auth.login")))
+    mail.queue(mail.build_message(user.display_name, user.email, subject, body,
+                                  "zh-Hant-HK" if locale.startswith("zh") else "en"))
 
 
 def create_user(
@@ -139,7 +178,7 @@ def create_user(
         raise DomainError(_("A startup member must belong to a startup."), field="startup")
     if _email_taken(email):
         raise DomainError(_("An account with this email already exists."), field="email")
-    check_password_policy(password)
+    check_password_policy(password, email=email, name=display_name)
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -160,31 +199,145 @@ def create_user(
     return user
 
 
-def recent_failures(email: str) -> int:
-    """Failed sign-ins for ``email`` within the throttle window."""
-    since = clock.now() - FAILURE_WINDOW
-    return db.scalar(
-        select(func.count()).where(
-            LoginAttempt.email == email, LoginAttempt.success.is_(False), LoginAttempt.created_at >= since
+def throttle_delay(failures: int) -> timedelta:
+    """How long a source waits after its ``failures``-th failure for one account (doubling, capped)."""
+    if failures < THROTTLE_AFTER:
+        return timedelta(0)
+    exponent = min(failures - THROTTLE_AFTER + 1, 20)  # 2**20 s is far beyond the cap
+    return min(timedelta(seconds=2**exponent), MAX_DELAY)
+
+
+def _insert(table: type) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can skip a row already there (ON CONFLICT DO NOTHING) on this database."""
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _claim_attempt(email: str, source: str) -> int | None:
+    """Count this attempt as a failure before checking it; None if the source must still wait.
+
+    The UPDATE takes the (email, source) row's lock until the request commits, so parallel
+    guesses queue behind it and each sees the failures counted before it: 25 at once get
+    THROTTLE_AFTER checks, not 25. A success resets the count afterwards.
+    """
+    now = clock.now()
+    db.execute(
+        _insert(LoginThrottle)
+        .values(email=email, source=source, failures=0)
+        .on_conflict_do_nothing(index_elements=["email", "source"])
+    )
+    failures = db.execute(
+        update(LoginThrottle)
+        .where(
+            LoginThrottle.email == email,
+            LoginThrottle.source == source,
+            or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until <= now),
         )
-    ) or 0
+        .values(
+            failures=case(
+                (LoginThrottle.last_failure_at < now - FAILURE_WINDOW, 1), else_=LoginThrottle.failures + 1
+            ),
+            last_failure_at=now,
+        )
+        .returning(LoginThrottle.failures)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if failures is not None and failures >= THROTTLE_AFTER:
+        db.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.email == email, LoginThrottle.source == source)
+            .values(blocked_until=now + throttle_delay(failures))
+            .execution_options(synchronize_session=False)
+        )
+    return failures
+
+
+def _wait_message(email: str, source: str) -> str:
+    blocked_until = db.scalar(
+        select(LoginThrottle.blocked_until).where(LoginThrottle.email == email, LoginThrottle.source == source)
+    )
+    seconds = max(1, int(((blocked_until or clock.now()) - clock.now()).total_seconds() + 0.999))
+    if seconds < 120:
+        return _("Too many failed attempts. Wait %(seconds)d seconds and try again.", seconds=seconds)
+    return _("Too many failed attempts. Wait %(minutes)d minutes and try again.", minutes=-(-seconds // 60))
+
+
+def _clear_failures(email: str, source: str) -> None:
+    db.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.email == email, LoginThrottle.source == source)
+        .values(failures=0, blocked_until=None, last_failure_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _claim_alert(email: str) -> bool:
+    """Whether the owner of ``email`` is to be told now (atomically: once per ALERT_WINDOW)."""
+    now = clock.now()
+    # RETURNING, not rowcount: drivers report -1 for an INSERT ... ON CONFLICT DO NOTHING.
+    inserted = db.execute(
+        _insert(LoginAlert)
+        .values(email=email, sent_at=now)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(LoginAlert.email)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return True
+    renewed = db.execute(
+        update(LoginAlert)
+        .where(LoginAlert.email == email, LoginAlert.sent_at < now - ALERT_WINDOW)
+        .values(sent_at=now)
+        .returning(LoginAlert.email)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return renewed is not None
+
+
+def _path(endpoint: str) -> str:
+    """The site-relative path of ``endpoint``, inside or outside a request."""
+    if has_request_context():
+        return url_for(endpoint)
+    root = current_app.config.get("APPLICATION_ROOT") or "/"
+    return current_app.url_map.bind("localhost", script_name=root).build(endpoint)
+
+
+def _alert_owner(user: User, failures: int, source: str) -> None:
+    """Email the owner of an account that someone keeps failing to sign in to (once per window)."""
+    if not _claim_alert(user.email):
+        return
+    locale = user.locale or "en"
+    with force_locale(locale):
+        subject = _("Failed sign-in attempts on your InnoMatch account")
+        body = render_template(
+            "email/sign_in_failures.txt", user=user, failures=failures, source=source or "?",
+            when=clock.now(), account_url=mail.absolute(_path("auth.account")),
+        )
+    message = mail.build_message(
+        user.display_name, user.email, subject, body, "zh-Hant-HK" if locale.startswith("zh") else "en"
+    )
+    mail.queue(message)
+    log.warning("sign-in failures alert user=%s failures=%s ip=%s", user.id, failures, source)
 
 
 def authenticate(email: str, password: str, ip: str = "") -> User:
-    """Return the user for valid credentials; record the attempt; throttle repeated failures."""
+    """Return the user for valid credentials; record the attempt; throttle this source for this account."""
     email = email.strip().lower()[:254]
-    if recent_failures(email) >= MAX_FAILURES:
+    source = ip[:64]
+    failures = _claim_attempt(email, source)
+    if failures is None:
         log.warning("sign-in throttled email_ref=%s ip=%s", email_ref(email), ip)
-        raise DomainError(
-            _("Too many failed attempts. Please wait 15 minutes and try again."), field="email"
-        )
+        db.add(LoginAttempt(email=email, ip=source, success=False))
+        db.flush()
+        raise DomainError(_wait_message(email, source), field="email")
     user = db.scalar(select(User).where(User.email == email))
     password_ok = user is not None and verify_password(user.password_hash, password)
     ok = password_ok and user is not None and user.is_active
-    db.add(LoginAttempt(email=email, ip=ip[:64], success=bool(ok)))
+    db.add(LoginAttempt(email=email, ip=source, success=bool(ok)))
     if not ok or user is None:
         log.info("sign-in failed email_ref=%s known=%s active=%s ip=%s", email_ref(email), user is not None,
                  getattr(user, "is_active", None), ip)
+        if user is not None and user.is_active and failures >= THROTTLE_AFTER:
+            _alert_owner(user, failures, source)
         db.flush()
         if password_ok:
             # Only someone who knows the password learns that the account is deactivated.
@@ -193,6 +346,7 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
                 field="email",
             )
         raise DomainError(_("Email or password is not correct."), field="email")
+    _clear_failures(email, source)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = clock.now()
@@ -212,7 +366,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
         log.warning("re-authentication failed user=%s action=password_change", user.id)
         raise DomainError(_("Your current password is not correct."), field="current_password")
-    check_password_policy(new, field="new_password")
+    check_password_policy(new, field="new_password", email=user.email, name=user.display_name)
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.now()
     _void_tokens(user, TokenPurpose.RESET_PASSWORD)
@@ -400,10 +554,10 @@ def reset_password(secret: str, new: str) -> User:
     token = find_token(secret, TokenPurpose.RESET_PASSWORD)
     if token is None:
         raise _link_error()
-    check_password_policy(new)
     user = db.get(User, token.user_id)
     if user is None:
         raise _link_error()
+    check_password_policy(new, email=user.email, name=user.display_name)
     moment = clock.now()
     token.used_at = moment
     _void_tokens(user, TokenPurpose.RESET_PASSWORD)

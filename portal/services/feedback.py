@@ -10,8 +10,9 @@ from sqlalchemy import select
 from models import Challenge, Dismissal, Startup, User
 
 from .. import signals
+from ..access import can_view_challenge
 from ..database import db
-from ..errors import DomainError
+from ..errors import DomainError, NotAllowed
 
 
 def dismiss_recommendation(
@@ -22,6 +23,9 @@ def dismiss_recommendation(
     direction = "for_startup" if user.is_startup else "for_challenge"
     if user.is_startup and user.startup_id != startup.id:
         raise DomainError(_("You can only give feedback on your own recommendations."))
+    if not can_view_challenge(user, challenge):
+        # A draft is never recommended to whoever may not see it: nothing to dismiss.
+        raise NotAllowed(_("You can only give feedback on your own recommendations."))
     existing = db.scalar(
         select(Dismissal).where(
             Dismissal.user_id == user.id, Dismissal.challenge_id == challenge.id, Dismissal.startup_id == startup.id

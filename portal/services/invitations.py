@@ -86,7 +86,7 @@ def find(token: str) -> Invitation | None:
 
 def accept(invitation: Invitation, password: str) -> User:
     """Create the invitee's account with the password they chose; the link then stops working."""
-    accounts.check_password_policy(password)
+    accounts.check_password_policy(password, email=invitation.email, name=invitation.display_name)
     now = clock.now()
     claimed = execute_update(
         update(Invitation)

@@ -131,12 +131,18 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
 
 
 def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
-    """Withdraw a startup's proposal; its trial ends too if the lab has not approved it yet."""
+    """Withdraw a startup's proposal; its undecided trial ends too; refused once the trial went ahead."""
     if not is_member(actor, proposal.startup_id):
         raise NotAllowed(_("Only members of this startup can withdraw its proposals."))
     if proposal.status == ProposalStatus.WITHDRAWN:
         raise DomainError(_("This proposal has already been withdrawn."))
     trial = trial_for(proposal.challenge_id, proposal.startup_id)
+    if trial is not None and trial.status in TrialState.WENT_AHEAD:
+        # The proposal is the trial's record (and the showcase's): it stays as it was approved.
+        raise DomainError(
+            _("This proposal led to a trial that went ahead, so it can no longer be withdrawn. "
+              "To stop the trial, contact the lab coordinator.")
+        )
     if trial is not None and trial.status in WITHDRAWABLE_TRIAL_STATES:
         # Through the state machine, so the move is checked, versioned, audited and notified;
         # withdrawing the trial withdraws this proposal with it.

@@ -26,7 +26,7 @@ from .. import clock, signals
 from ..access import can_edit_startup
 from ..database import db
 from ..errors import DomainError, NotAllowed
-from . import audit
+from . import audit, conflicts
 from .paging import paginate
 
 log = logging.getLogger("innomatch.startups")
@@ -36,7 +36,8 @@ CAPABILITY_FIELDS = (
     "startup_id", "name", "description", "technologies", "domains", "deployments", "readiness", "language",
 )
 # A capability in one of these trials is promised to a department and cannot be deleted.
-ACTIVE_TRIAL_STATES = TrialState.ACTIVE
+#: A capability in a trial that went ahead is part of that trial's record (and the showcase).
+KEPT_FOR_TRIAL_STATES = TrialState.WENT_AHEAD
 
 NAME_MAX = 200
 WEBSITE_MAX = 300
@@ -126,6 +127,10 @@ def verify_startup(actor: Any, startup: Startup, verified: bool = True) -> Start
     """Mark a startup verified (or no longer verified) after the lab checked its registration."""
     if not getattr(actor, "is_staff", False):
         raise NotAllowed(_("Only lab coordinators can verify startups."))
+    if conflicts.has_conflict(actor, startup.id):
+        raise NotAllowed(
+            _("You have a conflict of interest with this startup, so another coordinator must decide its verification.")
+        )
     if startup.verified == verified:
         raise DomainError(
             _("This startup is already verified.") if verified else _("This startup is not verified.")
@@ -219,10 +224,13 @@ def update_capability(actor: Any, capability: Capability, data: dict[str, Any]) 
 def deletion_problem(capability: Capability) -> str | None:
     """Return why ``capability`` cannot be deleted now, or None if it can."""
     in_trial = db.scalar(
-        select(func.count()).where(Trial.capability_id == capability.id, Trial.status.in_(ACTIVE_TRIAL_STATES))
+        select(func.count()).where(Trial.capability_id == capability.id, Trial.status.in_(KEPT_FOR_TRIAL_STATES))
     )
     if in_trial:
-        return _("This capability is used in an approved or running trial, so it cannot be deleted.")
+        return _(
+            "This capability is part of the record of a trial that went ahead (approved, running or completed), "
+            "so it cannot be deleted. You can edit it instead."
+        )
     # Proposals reference their capability with ON DELETE CASCADE: deleting would silently remove them.
     proposed = db.scalar(
         select(func.count()).where(Proposal.capability_id == capability.id, Proposal.status == ProposalStatus.SUBMITTED)
@@ -233,7 +241,7 @@ def deletion_problem(capability: Capability) -> str | None:
 
 
 def delete_capability(actor: Any, capability: Capability) -> None:
-    """Delete a capability unless a proposal or an approved or running trial relies on it."""
+    """Delete a capability unless a proposal or a trial that went ahead relies on it."""
     _require_member(actor, capability.startup)
     problem = deletion_problem(capability)
     if problem:

@@ -8,19 +8,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models import Capability, Challenge, Proposal, Startup
-from models.vocabulary import Role
+from models.vocabulary import Role, TrialState
 
 from ..access import (
     can_edit_startup,
     can_view_challenge,
+    can_view_proposal,
     can_view_startup,
     is_member,
+    refusal,
     roles_required,
 )
 from ..database import db
 from ..errors import DomainError
 from ..forms import BaseForm, CsrfForm, clean_text
-from ..services import proposals, startups
+from ..services import conflicts, proposals, startups
 from .forms import CapabilityForm, ProposalForm, StartupForm
 from .labels import template_helpers
 
@@ -46,6 +48,7 @@ def profile(startup_id: int) -> ResponseReturnValue:
         "startups/profile.html",
         startup=startup,
         can_edit=can_edit_startup(current_user, startup),
+        conflicted=conflicts.has_conflict(current_user, startup.id),
         confirm=CsrfForm(),
     )
 
@@ -106,7 +109,7 @@ def edit_capability(capability_id: int) -> ResponseReturnValue:
     """Edit a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
     if not can_edit_startup(current_user, capability.startup):
-        abort(403)
+        abort(refusal(can_view_startup(current_user, capability.startup)))
     form = CapabilityForm(obj=capability)
     if form.validate_on_submit():
         try:
@@ -130,7 +133,7 @@ def delete_capability(capability_id: int) -> ResponseReturnValue:
     """Confirm, then delete, a capability of the member's startup."""
     capability = db.get(Capability, capability_id) or abort(404)
     if not can_edit_startup(current_user, capability.startup):
-        abort(403)
+        abort(refusal(can_view_startup(current_user, capability.startup)))
     form = CsrfForm()
     if form.validate_on_submit():
         startup_id = capability.startup_id
@@ -192,7 +195,8 @@ def propose(challenge_id: int) -> ResponseReturnValue:
 def my_proposals() -> ResponseReturnValue:
     """List the proposals of the member's startup with their trial's state."""
     rows = proposals.proposals_for_startup(current_user.startup_id)
-    return render_template("startups/proposals.html", rows=rows, confirm=CsrfForm())
+    # A proposal behind a trial that went ahead is the trial's record: no withdraw button.
+    return render_template("startups/proposals.html", rows=rows, confirm=CsrfForm(), went_ahead=TrialState.WENT_AHEAD)
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
@@ -201,7 +205,7 @@ def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
     """Withdraw a proposal of the member's startup."""
     proposal = db.get(Proposal, proposal_id) or abort(404)
     if not is_member(current_user, proposal.startup_id):
-        abort(403)
+        abort(refusal(can_view_proposal(current_user, proposal)))
     if not CsrfForm().validate_on_submit():
         abort(400)
     try:

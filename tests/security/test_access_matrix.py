@@ -47,8 +47,10 @@ STAFF = "L 403 403 403 403 ok ok"
 ADMIN = "L 403 403 403 403 403 ok"
 STARTUP = "L 403 403 ok ok 403 403"
 OFFICER = "L ok ok 403 403 403 403"
-#: Pages of the startup's own objects (its profile, capability, proposal).
+#: Pages of the startup's own profile (startups are named in public, e.g. on the showcase).
 OWN_STARTUP = "L 403 403 ok 403 403 403"
+#: The startup's own capability or proposal: a rival may not know it exists (404, as if missing).
+OWN_STARTUP_PRIVATE = "L 403 403 ok 404 403 403"
 #: Pages of the trial: its department, its startup and the lab.
 TRIAL = "L ok 404 ok 404 ok ok"
 #: API operations on the token's own startup.
@@ -66,6 +68,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     "auth.login": {"GET": ALL, "POST": ALL},
     "auth.logout": {"POST": ALL},
     "auth.register": {"GET": ALL, "POST": ALL},
+    "auth.registered": {"GET": ALL},
     "auth.account": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     # two-step verification: one's own; the step itself answers a redirect once passed
     "auth.two_step": {"GET": SIGNED_IN, "POST": SIGNED_IN},
@@ -94,7 +97,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     "challenges.open": {"POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"}},
     "challenges.close": {"POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"}},
     "matches.for_challenge": {
-        "GET": {"draft": "L ok 403 403 403 ok ok", "open": "L ok 403 403 403 ok ok"},
+        "GET": {"draft": "L ok 404 403 403 ok ok", "open": "L ok 403 403 403 ok ok"},
     },
     "startups.propose": {
         "GET": {"draft": "L 403 403 404 404 403 403", "open": STARTUP},
@@ -106,10 +109,10 @@ EXPECT: dict[str, dict[str, Any]] = {
     "startups.mine": {"GET": STARTUP},
     "startups.edit": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
     "startups.new_capability": {"GET": STARTUP, "POST": STARTUP},
-    "startups.edit_capability": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
-    "startups.delete_capability": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
+    "startups.edit_capability": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
+    "startups.delete_capability": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
     "startups.my_proposals": {"GET": STARTUP},
-    "startups.withdraw_proposal": {"POST": OWN_STARTUP},
+    "startups.withdraw_proposal": {"POST": OWN_STARTUP_PRIVATE},
     "startups.index": {"GET": STAFF},
     "startups.verify": {"POST": STAFF},
     "startups.unverify": {"POST": STAFF},
@@ -193,6 +196,9 @@ WITH_DATA: dict[str, list[tuple[str, Callable[[World], dict[str, Any]], str]]] =
     "matches.dismiss": [
         ("own", lambda w: {"challenge_id": w.challenge_open, "startup_id": w.startup, "reason": "not_relevant"},
          "L ok 403 ok 403 ok ok"),
+        # A draft is answered as a missing challenge to whoever may not see it, and nothing is written.
+        ("draft", lambda w: {"challenge_id": w.challenge_draft, "startup_id": w.startup, "reason": "not_relevant"},
+         "L ok 404 404 404 ok ok"),
     ],
     "coordinator.shortlist": [
         ("match", lambda w: {"challenge_id": w.challenge_other, "capability_id": w.capability}, STAFF),

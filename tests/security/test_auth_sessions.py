@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+import time_machine
+from sqlalchemy import select, update
 
-from models import AccountToken, LoginAttempt, User
+from models import AccountToken, LoginThrottle, User
 from portal.database import db
 from portal.passwords import (
     MAX_LENGTH,
@@ -22,7 +23,7 @@ from portal.passwords import (
     verify_password,
 )
 from portal.security import AUTH_AT_KEY, SEEN_KEY
-from portal.services import accounts
+from portal.services import accounts, mail
 from tests.factories import PASSWORD
 from tests.helpers import sign_in
 
@@ -71,13 +72,71 @@ def test_password_policy_bounds_and_breached_list():
     assert (MIN_LENGTH, MAX_LENGTH) == (12, 128)
     assert password_problem("Tr0ub4dor&3") == "too_short"  # 11 characters
     assert password_problem("correct horse battery") is None
-    assert password_problem("é" * 128) is None
+    assert password_problem("".join(chr(0x4E00 + i) for i in range(128))) is None  # characters, not bytes
     assert password_problem("é" * 129) == "too_long"
     for common in ("1qaz2wsx3edc", "Q1W2E3R4T5Y6", "password1234"):
         assert password_problem(common) == "common", common
     text = (ROOT / "portal" / "data" / "common-passwords.txt").read_text(encoding="utf-8")
     listed = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     assert len(listed) > 10_000
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("aaaaaaaaaaaa", "repetitive"),
+        (" " * 12, "repetitive"),
+        ("abababababab", "repetitive"),
+        ("abcabcabcabc", "repetitive"),
+        ("é" * 128, "repetitive"),
+        ("123456789012", "sequential"),
+        ("qwertyuiopas", "sequential"),
+        ("abcdefghijkl", "sequential"),
+        ("zyxwvutsrqpo", "sequential"),
+        ("abcdef123456", "sequential"),
+        ("asdfghjkl987", "sequential"),
+        ("InnoMatch2026!", "service_name"),
+        ("my innomatch account", "service_name"),
+        ("jane.doe@example.hk", "email"),
+        ("Jane.Doe-secret-7", "email"),
+        ("janedoe secret 7", "email"),
+        ("Chan Tai Man 1988", "name"),
+        ("secret-taiman-88", "name"),
+    ],
+)
+def test_password_policy_refuses_guessable_and_personal_passwords(password, problem):
+    assert password_problem(password, email="jane.doe@example.hk", name="Chan Tai-Man") == problem
+
+
+@pytest.mark.parametrize(
+    "password", ["correct horse battery", "Tr0ub4dor&3xyz", "ocean-maple-twig-42", "jan 2026 clinic pilot"]
+)
+def test_password_policy_accepts_long_unrelated_passwords(password):
+    assert password_problem(password, email="jane.doe@example.hk", name="Chan Tai-Man") is None
+
+
+@pytest.mark.parametrize(
+    ("password", "english", "chinese"),
+    [
+        ("aaaaaaaaaaaa", "repeats the same characters", "重複"),
+        ("123456789012", "is a sequence such as abcdef", "序列"),
+        ("qwertyuiopas", "is a sequence such as abcdef", "序列"),
+        ("innomatch-2026", "must not contain the name of this service", "本服務的名稱"),
+        ("{email}", "must not contain your email address", "電郵地址"),
+        ("{name} 2026", "must not contain your name", "你的姓名"),
+    ],
+)
+def test_password_change_explains_each_refusal_in_both_languages(client, make, password, english, chinese):
+    user = make.user("startup", email="director@carebot.hk", display_name="Wong Mei Ling")
+    password = password.format(email=user.email, name=user.display_name)
+    sign_in(client, user, through_form=True)
+    data = {"action": "password", "pw-current_password": PASSWORD, "pw-new_password": password,
+            "pw-confirm": password}
+    response = client.post("/account", data=data)
+    assert response.status_code == 400 and english in response.get_data(as_text=True)
+    client.post("/language", data={"locale": "zh_Hant_HK"})
+    response = client.post("/account", data=data)
+    assert response.status_code == 400 and chinese in response.get_data(as_text=True)
 
 
 def test_registration_and_change_enforce_the_policy(client, make):
@@ -100,60 +159,178 @@ def test_overlong_password_at_sign_in_is_refused_before_hashing(client, make, mo
     assert response.status_code == 400 and not calls
 
 
-# --- per-account throttling (counted in the database) ----------------------------------------
+# --- throttling per account and source (counted in the database) ----------------------------
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+ATTACKER, OWNER = "198.51.100.66", "203.0.113.20"
 
 
-def test_account_is_throttled_after_ten_failures_even_with_the_right_password(client, make, ctx, fast_hashing):
+def _sign_in(client, email: str, ip: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    return client.post("/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": ip})
+
+
+def test_delays_start_after_five_failures_double_and_are_capped():
+    delays = [accounts.throttle_delay(n).total_seconds() for n in range(1, 16)]
+    assert delays == [0, 0, 0, 0, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+    assert accounts.throttle_delay(10**9) == accounts.MAX_DELAY
+
+
+def test_a_source_waits_after_five_failures_even_with_the_right_password(client, make, fast_hashing):
     user = make.user("officer")
-    for _ in range(accounts.MAX_FAILURES):
-        assert _fail(client, user.email).status_code == 400
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 400 and "Too many failed attempts" in response.get_data(as_text=True)
-    # Throttled attempts are not recorded, so the lock ends when the window passes.
-    assert ctx.scalar(select(func.count()).select_from(LoginAttempt)) == accounts.MAX_FAILURES
+    with time_machine.travel(T0, tick=False) as traveller:
+        for _ in range(accounts.THROTTLE_AFTER):
+            assert _fail(client, user.email, ATTACKER).status_code == 400
+        response = _sign_in(client, user.email, ATTACKER)
+        assert response.status_code == 400 and "Wait 2 seconds" in response.get_data(as_text=True)
+        traveller.shift(timedelta(seconds=2))
+        assert _sign_in(client, user.email, ATTACKER).status_code == 302
 
 
-def test_throttle_lifts_when_failures_leave_the_window(app, client, make, fast_hashing):
+def test_the_owner_signs_in_from_another_source_while_an_attacker_keeps_guessing(app, make, fast_hashing):
+    user = make.user("coordinator")
+    attacker = app.test_client()
+    with time_machine.travel(T0, tick=False) as traveller:
+        for _ in range(40):
+            traveller.shift(accounts.MAX_DELAY)
+            _fail(attacker, user.email, ATTACKER)
+        assert _sign_in(app.test_client(), user.email, OWNER).status_code == 302
+        response = _sign_in(attacker, user.email, ATTACKER)
+        assert response.status_code == 400 and "Too many failed attempts" in response.get_data(as_text=True)
+
+
+def test_waiting_attempts_are_not_checked_and_do_not_extend_the_wait(app, client, make, monkeypatch):
     user = make.user("officer")
-    for _ in range(accounts.MAX_FAILURES):
-        _fail(client, user.email)
-    old = accounts.FAILURE_WINDOW + timedelta(seconds=5)
+    checked = []
+    monkeypatch.setattr(accounts, "verify_password", lambda stored, password: checked.append(password) or False)
+    with time_machine.travel(T0, tick=False) as traveller:
+        for _ in range(20):
+            _fail(client, user.email, ATTACKER)
+        assert len(checked) == accounts.THROTTLE_AFTER
+        traveller.shift(timedelta(seconds=2))
+        _fail(client, user.email, ATTACKER)
+        assert len(checked) == accounts.THROTTLE_AFTER + 1
     with app.app_context():
-        for attempt in db.scalars(select(LoginAttempt)):
-            attempt.created_at = attempt.created_at - old
-        db.commit()
-        db.remove()
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+        throttle = db.scalar(select(LoginThrottle))
+        assert (throttle.email, throttle.source, throttle.failures) == (user.email, ATTACKER, 6)
 
 
-def test_throttle_allows_fewer_than_100_guesses_an_hour():
-    windows_per_hour = math.ceil(timedelta(hours=1) / accounts.FAILURE_WINDOW)
-    worst_case = accounts.MAX_FAILURES * windows_per_hour
-    record_figure("max_failed_sign_ins_per_account_per_hour", worst_case)
-    assert worst_case < 100
+def test_failures_are_forgotten_after_the_window(client, make, fast_hashing):
+    user = make.user("officer")
+    with time_machine.travel(T0, tick=False) as traveller:
+        for _ in range(accounts.THROTTLE_AFTER):
+            _fail(client, user.email, ATTACKER)
+        traveller.shift(accounts.FAILURE_WINDOW + timedelta(seconds=1))
+        # A fresh count: four more failures and the fifth attempt is still checked.
+        for _ in range(accounts.THROTTLE_AFTER - 1):
+            assert "Wait" not in _fail(client, user.email, ATTACKER).get_data(as_text=True)
+        assert _sign_in(client, user.email, ATTACKER).status_code == 302
+
+
+def test_a_source_makes_few_checked_guesses_an_hour():
+    elapsed, guesses = timedelta(0), 0
+    while elapsed < timedelta(hours=1):
+        guesses += 1
+        elapsed += accounts.throttle_delay(guesses)
+    record_figure("max_checked_sign_ins_per_account_per_source_per_hour", guesses)
+    assert guesses < 30
 
 
 def test_throttle_is_per_account_and_case_insensitive(client, make, fast_hashing):
     user, other = make.user("officer"), make.user("officer")
-    for _ in range(accounts.MAX_FAILURES):
-        _fail(client, user.email.upper())
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 400
-    assert client.post("/login", data={"email": other.email, "password": PASSWORD}).status_code == 302
+    with time_machine.travel(T0, tick=False):
+        for _ in range(accounts.THROTTLE_AFTER):
+            _fail(client, user.email.upper(), ATTACKER)
+        assert _sign_in(client, user.email, ATTACKER).status_code == 400
+        assert _sign_in(client, other.email, ATTACKER).status_code == 302
 
 
 def test_throttle_holds_across_two_app_instances_sharing_one_database(make, make_app, fast_hashing):
     user = make.user("officer")
     first, second = make_app(), make_app()
     a, b = first.test_client(), second.test_client()
-    for i in range(accounts.MAX_FAILURES):
-        assert _fail(a if i % 2 else b, user.email).status_code == 400
-    for client in (a, b):
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-        assert response.status_code == 400
-        assert "Too many failed attempts" in response.get_data(as_text=True)
+    with time_machine.travel(T0, tick=False):
+        for i in range(accounts.THROTTLE_AFTER):
+            assert _fail(a if i % 2 else b, user.email, ATTACKER).status_code == 400
+        for client in (a, b):
+            response = _sign_in(client, user.email, ATTACKER)
+            assert response.status_code == 400
+            assert "Too many failed attempts" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def outbox(app, monkeypatch):  # type: ignore[no-untyped-def]
+    """Mail switched on, and every message sent kept here instead of going to a server."""
+    sent: list[Any] = []
+    monkeypatch.setitem(app.config, "SMTP_HOST", "mail.invalid")
+    monkeypatch.setattr(mail, "send", lambda messages, smtp: sent.extend(messages) or len(messages))
+    return sent
+
+
+def test_the_owner_is_told_of_repeated_failures_once_a_day(client, make, fast_hashing, outbox):
+    user = make.user("officer", display_name="Chan Siu Ming")
+    with time_machine.travel(T0, tick=False) as traveller:
+        for _ in range(accounts.THROTTLE_AFTER - 1):
+            _fail(client, user.email, ATTACKER)
+        assert outbox == []
+        for _ in range(30):
+            _fail(client, user.email, ATTACKER)
+            _fail(client, user.email, f"192.0.2.{len(outbox) + 1}")
+            traveller.shift(accounts.MAX_DELAY)
+        assert [m["To"] for m in outbox] == [f"Chan Siu Ming <{user.email}>"]
+        body = outbox[0].get_content()
+        assert f"{accounts.THROTTLE_AFTER} times" in body and ATTACKER in body and "/account" in body
+        traveller.shift(accounts.ALERT_WINDOW)
+        for _ in range(accounts.THROTTLE_AFTER):
+            _fail(client, user.email, "192.0.2.200")
+        assert len(outbox) == 2
+
+
+def test_the_alert_is_in_the_owners_language_and_unknown_emails_get_none(client, make, fast_hashing, outbox):
+    user = make.user("officer", locale="zh_Hant_HK")
+    with time_machine.travel(T0, tick=False):
+        for _ in range(accounts.THROTTLE_AFTER):
+            _fail(client, user.email, ATTACKER)
+            _fail(client, "nobody@example.org", ATTACKER)
+    (message,) = outbox
+    assert message["Content-Language"] == "zh-Hant-HK" and "登入" in message["Subject"]
 
 
 # --- per-IP rate limiting (flask-limiter) ----------------------------------------------------
+
+
+def _fail_through_proxy(client, email: str, forwarded_for: str):  # type: ignore[no-untyped-def]
+    """A failed sign-in relayed by the TLS proxy at 10.0.0.2 for the client ``forwarded_for``."""
+    return client.post("/login", data={"email": email, "password": "wrong-password-123"},
+                       environ_base={"REMOTE_ADDR": "10.0.0.2"}, headers={"X-Forwarded-For": forwarded_for})
+
+
+def test_clients_behind_one_trusted_proxy_get_separate_limits(make_app, fast_hashing):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", TRUSTED_PROXIES=1)
+    client = app.test_client()
+    codes = [_fail_through_proxy(client, f"spray{i}@example.org", "203.0.113.7").status_code for i in range(31)]
+    assert codes[:30] == [400] * 30 and codes[30] == 429
+    # Another person behind the same proxy is not held up by the first.
+    assert _fail_through_proxy(client, "neighbour@example.org", "203.0.113.8").status_code == 400
+    # A client cannot escape its limit by prepending addresses: only the proxy's own entry counts.
+    assert _fail_through_proxy(client, "spoof@example.org", "192.0.2.1, 203.0.113.7").status_code == 429
+
+
+def test_a_spoofed_forwarded_for_is_ignored_without_trusted_proxies(make_app, fast_hashing):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", TRUSTED_PROXIES=0)
+    client = app.test_client()
+    codes = [_fail_through_proxy(client, f"spray{i}@example.org", f"192.0.2.{i}").status_code for i in range(31)]
+    assert codes[:30] == [400] * 30 and codes[30] == 429
+
+
+def test_the_sign_in_throttle_counts_the_client_behind_the_proxy(make_app, make, fast_hashing):
+    user = make.user("officer")
+    client = make_app(TRUSTED_PROXIES=1).test_client()
+    with time_machine.travel(T0, tick=False):
+        for _ in range(accounts.THROTTLE_AFTER):
+            _fail_through_proxy(client, user.email, ATTACKER)
+        owner = client.post("/login", data={"email": user.email, "password": PASSWORD},
+                            environ_base={"REMOTE_ADDR": "10.0.0.2"}, headers={"X-Forwarded-For": OWNER})
+        assert owner.status_code == 302
 
 
 def test_sign_in_posts_are_rate_limited_per_address(make_app, fast_hashing):
@@ -457,7 +634,7 @@ def test_authentication_events_are_logged_without_secrets(app, make, caplog, fas
     client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
                                   "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
     client.post("/logout")
-    for _ in range(accounts.MAX_FAILURES + 1):
+    for _ in range(accounts.THROTTLE_AFTER + 1):
         client.post("/login", data={"email": user.email, "password": "wrong-password-123"})
     with app.app_context():
         token = db.get(User, user.id).session_token

@@ -42,7 +42,7 @@ FUZZ_VARIANT = {"startups.propose": "other", "trials.add_kpi": "running", "trial
                 "trials.complete_milestone": "running", "trials.record_result": "running",
                 "trials.add_note": "running"}
 #: Tables a refused (4xx) submission writes on purpose: failed sign-ins count towards the throttle.
-WRITES_ON_REFUSAL = {"auth.login": {"login_attempts"}}
+WRITES_ON_REFUSAL = {"auth.login": {"login_attempts", "login_throttles", "login_alerts"}}
 SCRIPT = "<script>alert('fz')</script>"
 RAW_MARKUP = re.compile(
     r"<script>alert\(|<img src=x onerror=|<svg/onload=|(?:href|src|action)\s*=\s*[\"']?\s*javascript:",

@@ -34,7 +34,9 @@ from models import (
     Embedding,
     Invitation,
     Kpi,
+    LoginAlert,
     LoginAttempt,
+    LoginThrottle,
     Milestone,
     Notification,
     OutcomeReport,
@@ -222,6 +224,8 @@ def build_world(app: Flask, tag: str = "") -> World:
             AccountToken(user_id=users["member"].id, purpose="reset_password",
                          token_hash=hashlib.sha256(f"spent{tag}".encode()).hexdigest(), created_at=now,
                          expires_at=now + timedelta(hours=1), used_at=now),
+            LoginThrottle(email=f"member{tag}@example.org", source="198.51.100.9", failures=2, last_failure_at=now),
+            LoginAlert(email=f"member{tag}@example.org", sent_at=now),
             AuditEvent(actor_id=users["officer"].id, action="challenge.create", entity_type="challenge",
                        entity_id=draft.id, before=None, after={"title": "Secret draft plan"}),
         ])

@@ -88,6 +88,10 @@ def test_filters_actor_action_entity_and_dates(app):
         ("?entity_type=spaceship", "Choose a kind of record from the list."),
         ("?entity_id=0", "Enter a record number from 1."),
         ("?entity_id=abc", "Not a valid integer value"),
+        ("?entity_id=99999999999999999999", "Enter a record number from 1."),
+        ("?actor=99999999999999999999", "Enter a user number from 1 to 2147483647."),
+        ("?actor=2147483648", "Enter a user number from 1 to 2147483647."),
+        ("?actor=0", "Enter a user number from 1 to 2147483647."),
         ("?action=" + "x" * 61, "Use at most 60 characters."),
     ],
 )

@@ -2,28 +2,72 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
 
 from models import Startup, User
+from portal.services import mail
+
+REGISTRATION = {
+    "display_name": "Ada Chan", "email": "Ada@Example.HK", "startup_name": "CareBot Ltd",
+    "website": "https://carebot.example.hk", "size": "1-10",
+    "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase",
+}
 
 
-def test_register_startup_creates_account_and_signs_in(client, ctx):
-    response = client.post(
-        "/register",
-        data={
-            "display_name": "Ada Chan",
-            "email": "Ada@Example.HK",
-            "startup_name": "CareBot Ltd",
-            "website": "https://carebot.example.hk",
-            "size": "1-10",
-            "password": "a-long-unique-passphrase",
-            "confirm": "a-long-unique-passphrase",
-        },
-    )
-    assert response.status_code == 302
+@pytest.fixture
+def outbox(app, monkeypatch):
+    """Mail switched on, and every message sent kept here instead of going to a server."""
+    sent: list[Any] = []
+    monkeypatch.setitem(app.config, "SMTP_HOST", "mail.invalid")
+    monkeypatch.setattr(mail, "send", lambda messages, smtp: sent.extend(messages) or len(messages))
+    return sent
+
+
+def row_counts(ctx) -> tuple[int, int]:
+    return ctx.scalar(select(func.count()).select_from(User)), ctx.scalar(select(func.count()).select_from(Startup))
+
+
+def test_register_startup_creates_account_emails_it_and_asks_to_sign_in(client, ctx, outbox):
+    response = client.post("/register", data=REGISTRATION)
+    assert response.status_code == 302 and response.headers["Location"] == "/register/check-email"
     user = ctx.scalar(select(User).where(User.email == "ada@example.hk"))
     assert user is not None and user.role == "startup"
     assert ctx.get(Startup, user.startup_id).name == "CareBot Ltd"
+    assert client.get("/account").status_code == 302  # not signed in: the answer is the same as below
+    (welcome,) = outbox
+    assert welcome["To"] == "Ada Chan <ada@example.hk>" and "CareBot Ltd" in welcome.get_content()
+    page = client.get("/register/check-email").get_data(as_text=True)
+    assert "Check your email" in page and "/login?next=/startups/capabilities/new" in page
+
+
+@pytest.mark.parametrize("email", ["taken@example.hk", "TAKEN@example.hk"])
+def test_registering_with_an_existing_email_answers_as_for_a_new_one_and_emails_the_owner(
+        app, client, ctx, make, outbox, email):
+    owner = make.user("officer", email="taken@example.hk", display_name="Owner Lee", locale="zh_Hant_HK")
+    new = app.test_client().post("/register", data={**REGISTRATION, "email": "fresh@example.hk"})
+    before = row_counts(ctx)
+    response = client.post("/register", data={**REGISTRATION, "email": email, "startup_name": "Other Ltd"})
+    assert (response.status_code, response.headers["Location"]) == (new.status_code, new.headers["Location"])
+    assert "already" not in response.get_data(as_text=True)
+    assert row_counts(ctx) == before  # no account, no startup
+    assert client.get("/account").status_code == 302  # nobody signed in
+    assert ctx.get(User, owner.id).password_hash == owner.password_hash
+    attempt = outbox[-1]
+    assert attempt["To"] == "Owner Lee <taken@example.hk>" and attempt["Content-Language"] == "zh-Hant-HK"
+    assert "註冊" in attempt["Subject"]
+
+
+def test_registration_checks_the_password_whether_or_not_the_email_exists(client, ctx, make):
+    make.user("officer", email="taken@example.hk")
+    answers = []
+    for email in ("taken@example.hk", "fresh@example.hk"):
+        response = client.post("/register", data={**REGISTRATION, "email": email, "password": "short",
+                                                  "confirm": "short"})
+        answers.append((response.status_code, "at least 12" in response.get_data(as_text=True)))
+    assert answers == [(400, True), (400, True)]
 
 
 def test_register_rejects_common_and_short_passwords(client, ctx):

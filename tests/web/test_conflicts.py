@@ -291,11 +291,13 @@ def test_conflicted_coordinator_cannot_shortlist_a_match(app):
         assert trials.has_conflict(db.get(User, world.users["conflicted"]), trial.startup_id)
 
 
-def test_registering_a_startup_from_a_coordinators_domain_records_the_conflict(app, client):
+def test_a_startup_registered_from_a_coordinators_domain_has_the_conflict_recorded_at_first_sign_in(app, client):
     world = build_world(app, "proposed", emails={"coordinator": "kelvin@acme.hk"})
     response = client.post("/register", data={
         "display_name": "Ada Chan", "email": "ada@acme.hk", "startup_name": "Acme Spin-off", "size": "1-10",
         "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase"})
+    assert response.status_code == 302
+    response = client.post("/login", data={"email": "ada@acme.hk", "password": "a-long-unique-passphrase"})
     assert response.status_code == 302
     with app.app_context():
         startup_id = db.scalar(select(Startup.id).where(Startup.name == "Acme Spin-off"))

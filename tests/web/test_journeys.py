@@ -64,9 +64,12 @@ def test_startup_registers_describes_itself_sees_opportunities_and_proposes(app,
             "website": "https://smilebot.hk", "size": "1-10",
             "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase",
         })
-        assert response.status_code == 302
+        assert response.headers["Location"] == "/register/check-email"
         # Proposing needs a confirmed address: follow the link the registration emailed.
         assert client.post(inbox.link("may@smilebot.hk", "/account/verify/")).status_code == 302
+    response = client.post("/login?next=/startups/capabilities/new",
+                           data={"email": "may@smilebot.hk", "password": "a-long-unique-passphrase"})
+    assert response.headers["Location"] == "/startups/capabilities/new"
     response = client.post("/startups/capabilities/new", data={
         "name": "Dental booking chatbot",
         "description": "A chatbot on WhatsApp and the web that books and changes dental clinic appointments.",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from models import Dismissal
-from portal.services import recommendations
+from models import Challenge, Dismissal, Startup, User
+from portal.database import db
+from portal.errors import NotAllowed
+from portal.services import feedback, recommendations
 
 
 @pytest.fixture
@@ -89,3 +91,34 @@ def test_member_cannot_dismiss_for_another_startup(app, make, login_as, world):
         "challenge_id": world["challenge"].id, "startup_id": world["capability"].startup_id, "reason": "other",
     })
     assert response.status_code == 403
+
+
+def test_a_draft_of_another_department_answers_as_a_missing_challenge(make, login_as):
+    draft = make.challenge(status="draft")
+    client = login_as(make.user("officer"))
+    assert client.get(f"/challenges/{draft.id}/recommended").status_code == 404
+    assert client.get("/challenges/999999/recommended").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["startup", "officer"])
+def test_dismissing_a_recommendation_for_a_hidden_draft_is_not_found_and_writes_nothing(app, make, login_as,
+                                                                                        world, role):
+    draft = make.challenge(status="draft")
+    startup_id = world["capability"].startup_id
+    user = make.user("startup", startup_id=startup_id) if role == "startup" else make.user("officer")
+    data = {"challenge_id": draft.id, "startup_id": startup_id, "reason": "not_relevant"}
+    assert login_as(user).post("/recommendations/dismiss", data=data).status_code == 404
+    with app.app_context():
+        assert db.scalar(select(func.count()).select_from(Dismissal)) == 0
+        assert feedback_refuses(user.id, draft.id, startup_id)
+
+
+def feedback_refuses(user_id: int, challenge_id: int, startup_id: int) -> bool:
+    """The service itself refuses too, whatever route calls it."""
+    try:
+        feedback.dismiss_recommendation(
+            db.get(User, user_id), db.get(Challenge, challenge_id), db.get(Startup, startup_id), "not_relevant")
+    except NotAllowed:
+        db.rollback()
+        return True
+    return False
