@@ -164,6 +164,8 @@ def test_registration_emails_a_link_and_the_account_starts_unverified(client, sm
     assert _register(client).status_code == 302
     user = ctx.scalar(select(User).where(User.email == "founder@example.org"))
     assert user.email_verified_at is None
+    # Registering does not sign in (the answer is the same for a known address): sign in.
+    assert client.post("/login", data={"email": "founder@example.org", "password": PASSWORD}).status_code == 302
     page = client.get("/account").get_data(as_text=True)
     assert "Confirm your email address" in page and "Send the link again" in page
     path = smtp.link("founder@example.org", "/account/verify/")

@@ -7,7 +7,8 @@
   window.SwaggerUIBundle({
     url: root.getAttribute('data-openapi-url'),
     domNode: root,
-    deepLinking: true,
+    // Deep links put an <a> inside each operation's button (axe: nested-interactive).
+    deepLinking: false,
     defaultModelsExpandDepth: 0,
     tryItOutEnabled: false,
     validatorUrl: null
