@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from flask import Flask, request
 from flask_babel import format_date, format_datetime, get_locale
 
+import matcher
 from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, domain
 
 from .labels import template_globals as label_globals
@@ -31,6 +32,11 @@ def area_label(key: str) -> str:
     return area(key).label(current_locale())
 
 
+def content_language(text: str | None, stored: str | None = None) -> str:
+    """The language of user content for ``lang=""``: the stored one, else guessed from the script."""
+    return stored or matcher.detect_language(text or "")
+
+
 def url_with(**changes: Any) -> str:
     """The current URL with some query parameters replaced (None removes one)."""
     args = request.args.to_dict(flat=False)
@@ -52,6 +58,7 @@ def init_templating(app: Flask) -> None:
         domain_label=domain_label,
         area_label=area_label,
         current_locale=current_locale,
+        content_language=content_language,
         html_lang=html_lang,
         url_with=url_with,
         **label_globals(),

@@ -10,6 +10,7 @@ from wtforms import (
     RadioField,
     SearchField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -25,7 +26,15 @@ from wtforms.validators import (
 from models import Department
 from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, FUNCTIONAL_AREAS, ChallengeStatus
 
-from ..forms import BaseForm, DayField, MultiCheckboxField, TagListField, choices, domain_choices
+from ..forms import (
+    BaseForm,
+    DayField,
+    MultiCheckboxField,
+    TagListField,
+    choices,
+    domain_choices,
+    parse_id,
+)
 from ..labels import CHALLENGE_STATUS_LABELS
 from ..services.challenges import (
     DURATION_MAX,
@@ -38,6 +47,7 @@ from ..services.challenges import (
     ChallengeData,
     ChallengeFilters,
 )
+from ..services.proposals import NOTE_MAX
 from ..templating import area_label, current_locale
 
 #: Languages of the content, named in their own language.
@@ -235,3 +245,33 @@ class ChallengeFilterForm(BaseForm):
         """Whether any filter is set."""
         f = self.filters()
         return bool(f.q or f.domain or f.area or f.department_id or f.status)
+
+
+class CompareForm(BaseForm):
+    """The proposals ticked for the side-by-side page, sent as GET parameters (nothing changes)."""
+
+    class Meta(BaseForm.Meta):
+        csrf = False
+
+    proposal = SelectMultipleField(_l("Proposals to compare"), validate_choice=False)
+
+    def proposal_ids(self) -> list[int] | None:
+        """The ticked proposal ids, or None when one is not an id."""
+        ids = [parse_id(value) for value in self.proposal.data or []]
+        return None if any(i is None for i in ids) else [i for i in ids if i is not None]
+
+    def validate_proposal(self, field: Any) -> None:
+        if self.proposal_ids() is None:
+            raise ValidationError(_l("Choose proposals received for this challenge."))
+
+
+class ShortlistRequestForm(BaseForm):
+    """Ask the lab to shortlist one proposal, with a note."""
+
+    note = TextAreaField(
+        _l("Why should the lab shortlist it?"),
+        validators=[
+            InputRequired(_l("Tell the lab why this proposal should be shortlisted.")),
+            Length(max=NOTE_MAX, message=_l("Use at most %(max)d characters.")),
+        ],
+    )

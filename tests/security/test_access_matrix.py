@@ -63,6 +63,13 @@ EXPECT: dict[str, dict[str, Any]] = {
     },
     "challenges.open": {"POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"}},
     "challenges.close": {"POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"}},
+    # The proposals a challenge received: its department's officers and the lab read them;
+    # only the officers ask the lab to shortlist one.
+    "challenges.proposals_received": {"GET": {"draft": "L ok 404 404 404 ok ok", "open": "L ok 403 403 403 ok ok"}},
+    "challenges.compare_proposals": {"GET": {"draft": "L ok 404 404 404 ok ok", "open": "L ok 403 403 403 ok ok"}},
+    "challenges.request_shortlist": {
+        "POST": {"draft": "L 404 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
+    },
     "matches.for_challenge": {
         "GET": {"draft": "L ok 403 403 403 ok ok", "open": "L ok 403 403 403 ok ok"},
     },
@@ -135,6 +142,9 @@ WITH_DATA: dict[str, list[tuple[str, Callable[[World], dict[str, Any]], str]]] =
     "matches.dismiss": [
         ("own", lambda w: {"challenge_id": w.challenge_open, "startup_id": w.startup, "reason": "not_relevant"},
          "L ok 403 ok 403 ok ok"),
+    ],
+    "challenges.request_shortlist": [
+        ("note", lambda w: {"note": "Their pilot fits our clinics."}, "L ok 403 403 403 403 403"),
     ],
     "coordinator.shortlist": [
         ("match", lambda w: {"challenge_id": w.challenge_other, "capability_id": w.capability}, STAFF),

@@ -23,6 +23,7 @@ from .indexing import capability_changed, challenge_changed, index_size, reindex
 from .items import capability_item, challenge_item, startup_item
 from .learning import (
     pair_components,
+    pair_matches,
     pair_scores_each,
     train_weights,
     training_examples,
@@ -50,6 +51,7 @@ __all__ = [
     "encoder",
     "index_size",
     "pair_components",
+    "pair_matches",
     "pair_scores_each",
     "ranker_config",
     "recommend_challenges",
