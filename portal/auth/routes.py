@@ -12,6 +12,7 @@ from ..errors import DomainError
 from ..extensions import limiter
 from ..security import is_safe_local_path
 from ..services import accounts
+from ..templating import current_locale
 from .forms import ChangeEmailForm, ChangePasswordForm, LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
@@ -75,7 +76,8 @@ def register() -> ResponseReturnValue:
             startup_name=form.startup_name.data,
             website=form.website.data or "",
             size=form.size.data,
-            locale=session.get("locale", "en"),
+            # The language the founder is reading now (chosen, or their browser's), kept after sign-in.
+            locale=current_locale(),
         )
         try:
             user = accounts.register_startup(data)
