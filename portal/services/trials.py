@@ -285,7 +285,10 @@ def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
     for name in ("summary", "lessons", "recommendation"):
         if len(getattr(data, name)) > TEXT_MAX:
             raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field=name)
-    data.language = _language(data.language, "report_language")
+    # Stored as the language it is written in: chosen, else read from the text (never the challenge's).
+    data.language = _language(data.language, "report_language") or matcher.detect_language(
+        f"{data.summary} {data.lessons} {data.recommendation}"
+    )
     try:
         given = {int(k): _text(v) for k, v in (data.results or {}).items()}
     except (TypeError, ValueError) as error:
@@ -530,7 +533,8 @@ def add_note(user: User, trial: Trial, data: Mapping[str, Any]) -> TrialNote:
         raise DomainError(_("Write the note."), field="body")
     if len(body) > TEXT_MAX:
         raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field="body")
-    note = TrialNote(author_id=user.id, body=body, language=_language(data.get("language"), "language"))
+    language = _language(data.get("language"), "language") or matcher.detect_language(body)
+    note = TrialNote(author_id=user.id, body=body, language=language)
     trial.notes.append(note)
     db.flush()
     audit.record(user, "trial.note_add", trial, after={f"notes[{note.id}].body": body})

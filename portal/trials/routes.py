@@ -41,13 +41,9 @@ def _status(error: DomainError) -> int:
     return 400
 
 
-def _content_language(trial: Trial) -> str:
-    return trial.challenge.language if trial.challenge.language in ("en", "zh-Hant") else "en"
-
-
 def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **forms: Any):  # type: ignore[no-untyped-def]
     """Render the trial page; ``posted`` (with its input and errors) replaces its blank twin."""
-    note_form = forms.get("note_form") or NoteForm(formdata=None, language=_content_language(trial))
+    note_form = forms.get("note_form") or NoteForm(formdata=None)
     context = {
         "trial": trial,
         "trials": trials,

@@ -8,6 +8,7 @@ the database exactly as it was.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -677,3 +678,48 @@ def test_guessed_language_of_content_without_one(app):
     assert content_language("Received; KPI 達標") == "en"
     assert content_language("Anything", "zh-Hant") == "zh-Hant"
     assert content_language("") == "en" and content_language(None) == "en"
+
+
+def _selected(page: str, name: str) -> str:
+    """The value the page's select ``name`` sends when left as it is."""
+    select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.DOTALL)
+    assert select_html, f"no select {name}"
+    options = re.findall(r"<option([^>]*)>", select_html.group(1))
+    chosen = next((attrs for attrs in options if re.search(r"\bselected\b", attrs)), options[0])
+    return re.search(r'value="([^"]*)"', chosen).group(1)
+
+
+def test_english_note_on_a_chinese_challenge_is_stored_as_english(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        db.get(Challenge, world.challenge_id).language = "zh-Hant"
+        db.commit()
+    client = client_as(app, world, "member")
+    page = text(client.get(f"/trials/{world.trial_id}"))
+    language = _selected(page, "language")  # the form as the member leaves it
+    body = "The pilot clinic booked 120 appointments this week."
+    assert client.post(f"/trials/{world.trial_id}/notes", data={"body": body, "language": language}).status_code == 302
+    with app.app_context():
+        assert db.scalar(select(TrialNote.language).where(TrialNote.body == body)) == "en"
+    chinese = "試點診所本週預約了一百二十個。"
+    assert client.post(f"/trials/{world.trial_id}/notes", data={"body": chinese, "language": language}).status_code == 302
+    with app.app_context():
+        assert db.scalar(select(TrialNote.language).where(TrialNote.body == chinese)) == "zh-Hant"
+
+
+def test_outcome_report_in_english_on_a_chinese_challenge_is_stored_as_english(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        db.get(Challenge, world.challenge_id).language = "zh-Hant"
+        db.commit()
+    client = client_as(app, world, "coordinator")
+    page = text(client.get(f"/trials/{world.trial_id}"))
+    with app.app_context():
+        version = db.get(Trial, world.trial_id).version
+    response = client.post(f"/trials/{world.trial_id}/move", data=move_data(
+        world, "complete", version, summary="Waiting times fell by a third at both clinics.",
+        report_language=_selected(page, "report_language"),
+    ))
+    assert response.status_code == 302, text(response)[:2000]
+    with app.app_context():
+        assert db.scalar(select(OutcomeReport.language).where(OutcomeReport.trial_id == world.trial_id)) == "en"
