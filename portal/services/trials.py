@@ -116,7 +116,10 @@ TRACKING: dict[str, Action] = {
     for a in (
         Action("add_milestone", TrialState.ACTIVE, PARTIES),
         Action("complete_milestone", TrialState.ACTIVE, PARTIES),
+        # Milestones and KPIs are changed or removed only before the trial is completed.
+        Action("edit_milestone", TrialState.ACTIVE, PARTIES),
         Action("add_kpi", TrialState.ACTIVE, (Party.COORDINATOR, Party.DEPARTMENT)),
+        Action("edit_kpi", TrialState.ACTIVE, (Party.COORDINATOR, Party.DEPARTMENT)),
         # Scoring: measured KPI results (also entered with the "complete" move).
         Action("record_result", (TrialState.RUNNING, TrialState.COMPLETED), (Party.COORDINATOR,)),
         Action("add_note", TRIAL_STATES, PARTIES),
@@ -465,15 +468,22 @@ def _require(user: User, trial: Trial, name: str) -> None:
         raise StaleState(_("This cannot be done while the trial is %(state)s.", state=state_label(trial.status)))
 
 
-def add_milestone(user: User, trial: Trial, data: Mapping[str, Any]) -> Milestone:
-    """Add a dated milestone to an approved or running trial (any party of the trial)."""
-    _require(user, trial, "add_milestone")
+def _milestone_fields(data: Mapping[str, Any]) -> tuple[str, date]:
     title = _short(data.get("title"), "title", _("Name the milestone."))
     due_on = data.get("due_on")
     if not isinstance(due_on, date) or isinstance(due_on, datetime):
         raise DomainError(_("Enter the date the milestone is due."), field="due_on")
     if not date(2000, 1, 1) <= due_on <= date(2100, 12, 31):
         raise DomainError(_("Enter a date between 2000 and 2100."), field="due_on")
+    return title, due_on
+
+
+def add_milestone(user: User, trial: Trial, data: Mapping[str, Any]) -> Milestone:
+    """Add a dated milestone to an approved or running trial (any party of the trial)."""
+    _require(user, trial, "add_milestone")
+    title, due_on = _milestone_fields(data)
+    if due_on < clock.today():
+        raise DomainError(_("Enter a due date that is today or later."), field="due_on")
     if len(trial.milestones) >= MILESTONES_MAX:
         raise DomainError(_("A trial has at most %(n)d milestones.", n=MILESTONES_MAX), field="title")
     milestone = Milestone(title=title, due_on=due_on)
@@ -498,6 +508,41 @@ def complete_milestone(user: User, trial: Trial, milestone: Milestone) -> Milest
     return milestone
 
 
+def _own_milestone(trial: Trial, milestone: Milestone) -> None:
+    if milestone.trial_id != trial.id:
+        raise DomainError(_("This milestone belongs to another trial."))
+
+
+def edit_milestone(user: User, trial: Trial, milestone: Milestone, data: Mapping[str, Any]) -> Milestone:
+    """Rename or move a milestone of an approved or running trial (any party of the trial).
+
+    A due date may stay in the past once set; a new one must be today or later.
+    """
+    _require(user, trial, "edit_milestone")
+    _own_milestone(trial, milestone)
+    title, due_on = _milestone_fields(data)
+    if due_on != milestone.due_on and due_on < clock.today():
+        raise DomainError(_("Enter a due date that is today or later."), field="due_on")
+    key = f"milestones[{milestone.id}]"
+    before = {f"{key}.title": milestone.title, f"{key}.due_on": milestone.due_on.isoformat()}
+    milestone.title, milestone.due_on = title, due_on
+    db.flush()
+    audit.record(user, "trial.milestone_edit", trial, before, {f"{key}.title": title, f"{key}.due_on": due_on.isoformat()})
+    return milestone
+
+
+def remove_milestone(user: User, trial: Trial, milestone: Milestone) -> None:
+    """Remove a milestone from an approved or running trial (any party of the trial)."""
+    _require(user, trial, "edit_milestone")
+    _own_milestone(trial, milestone)
+    key = f"milestones[{milestone.id}]"
+    before = {f"{key}.title": milestone.title, f"{key}.due_on": milestone.due_on.isoformat(),
+              f"{key}.done_on": milestone.done_on.isoformat() if milestone.done_on else None}
+    trial.milestones.remove(milestone)
+    db.flush()
+    audit.record(user, "trial.milestone_remove", trial, before, {})
+
+
 def add_kpi(user: User, trial: Trial, data: Mapping[str, Any]) -> Kpi:
     """Add a KPI to an approved or running trial (coordinators and the department)."""
     _require(user, trial, "add_kpi")
@@ -509,6 +554,38 @@ def add_kpi(user: User, trial: Trial, data: Mapping[str, Any]) -> Kpi:
     db.flush()
     audit.record(user, "trial.kpi_add", trial, after={f"kpis[{kpi.id}].name": name, f"kpis[{kpi.id}].target": target})
     return kpi
+
+
+def _own_kpi(trial: Trial, kpi: Kpi) -> None:
+    if kpi.trial_id != trial.id:
+        raise DomainError(_("This KPI belongs to another trial."))
+
+
+def edit_kpi(user: User, trial: Trial, kpi: Kpi, data: Mapping[str, Any]) -> Kpi:
+    """Rename a KPI or change its target, before the trial is completed (coordinators and the department)."""
+    _require(user, trial, "edit_kpi")
+    _own_kpi(trial, kpi)
+    name = _short(data.get("name"), "name", _("Name the KPI."))
+    target = _short(data.get("target"), "target", _("Give the KPI's target."))
+    if any(k.id != kpi.id and k.name.casefold() == name.casefold() for k in trial.kpis):
+        raise DomainError(_("There is already a KPI called “%(name)s”.", name=name), field="name")
+    key = f"kpis[{kpi.id}]"
+    before = {f"{key}.name": kpi.name, f"{key}.target": kpi.target}
+    kpi.name, kpi.target = name, target
+    db.flush()
+    audit.record(user, "trial.kpi_edit", trial, before, {f"{key}.name": name, f"{key}.target": target})
+    return kpi
+
+
+def remove_kpi(user: User, trial: Trial, kpi: Kpi) -> None:
+    """Remove a KPI before the trial is completed (coordinators and the department)."""
+    _require(user, trial, "edit_kpi")
+    _own_kpi(trial, kpi)
+    key = f"kpis[{kpi.id}]"
+    before = {f"{key}.name": kpi.name, f"{key}.target": kpi.target, f"{key}.result": kpi.result}
+    trial.kpis.remove(kpi)
+    db.flush()
+    audit.record(user, "trial.kpi_remove", trial, before, {})
 
 
 def record_kpi_result(user: User, trial: Trial, kpi: Kpi, result: str) -> Kpi:

@@ -111,7 +111,11 @@ EXPECT: dict[str, dict[str, Any]] = {
     "trials.add_milestone": {"POST": TRIAL},
     "trials.complete_milestone": {"POST": TRIAL},
     "trials.add_note": {"POST": TRIAL},
+    "trials.edit_milestone": {"POST": TRIAL},
+    "trials.remove_milestone": {"POST": TRIAL},
     "trials.add_kpi": {"POST": "L ok 404 403 404 ok ok"},
+    "trials.edit_kpi": {"POST": "L ok 404 403 404 ok ok"},
+    "trials.remove_kpi": {"POST": "L ok 404 403 404 ok ok"},
     "trials.record_result": {"POST": "L 403 404 403 404 ok ok"},
     # --- the lab's tools
     "audit_log.index": {"GET": STAFF},

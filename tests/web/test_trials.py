@@ -244,7 +244,10 @@ def tracking_request(world: World, action: str) -> tuple[str, dict[str, str]]:
     return {
         "add_milestone": (f"{base}/milestones", {"title": "Training done", "due_on": "2030-01-31"}),
         "complete_milestone": (f"{base}/milestones/{world.milestone_id}/done", {}),
+        "edit_milestone": (f"{base}/milestones/{world.milestone_id}/edit",
+                           {f"m{world.milestone_id}-title": "Training finished", f"m{world.milestone_id}-due_on": "2030-02-28"}),
         "add_kpi": (f"{base}/kpis", {"name": "Calls to the hotline", "target": "-20%"}),
+        "edit_kpi": (f"{base}/kpis/{world.kpi_id}/edit", {f"k{world.kpi_id}-name": "Calls", f"k{world.kpi_id}-target": "-25%"}),
         "record_result": (f"{base}/kpis/{world.kpi_id}/result", {"result": "65%"}),
         "add_note": (f"{base}/notes", {"body": "Week 2: staff like it.", "language": "en"}),
     }[action]
@@ -723,3 +726,94 @@ def test_outcome_report_in_english_on_a_chinese_challenge_is_stored_as_english(a
     assert response.status_code == 302, text(response)[:2000]
     with app.app_context():
         assert db.scalar(select(OutcomeReport.language).where(OutcomeReport.trial_id == world.trial_id)) == "en"
+
+
+# -- changing and removing milestones and KPIs before completion --------------------------------
+
+
+def test_milestone_due_in_the_past_is_refused_when_added(app):
+    world = build_world(app, "running")
+    before = snapshot(app, world.trial_id)
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
+    response = client_as(app, world, "member").post(
+        f"/trials/{world.trial_id}/milestones", data={"title": "Kick-off", "due_on": yesterday}
+    )
+    assert response.status_code == 400
+    assert "Enter a due date that is today or later." in text(response)
+    assert snapshot(app, world.trial_id) == before
+    today = clock.today().isoformat()
+    assert client_as(app, world, "member").post(
+        f"/trials/{world.trial_id}/milestones", data={"title": "Kick-off", "due_on": today}
+    ).status_code == 302
+
+
+def test_milestone_is_renamed_and_moved_with_an_audit_event(app):
+    world = build_world(app, "running")
+    mid = world.milestone_id
+    due = (clock.today() + timedelta(days=30)).isoformat()
+    response = client_as(app, world, "officer_own").post(
+        f"/trials/{world.trial_id}/milestones/{mid}/edit", data={f"m{mid}-title": "Pilot live in two clinics", f"m{mid}-due_on": due}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        milestone = db.get(Milestone, mid)
+        assert (milestone.title, milestone.due_on.isoformat()) == ("Pilot live in two clinics", due)
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.milestone_edit"))
+        assert event.before[f"milestones[{mid}].title"] == "Pilot live"
+        assert event.after[f"milestones[{mid}].title"] == "Pilot live in two clinics"
+
+
+def test_milestone_cannot_be_moved_into_the_past(app):
+    world = build_world(app, "running")
+    mid = world.milestone_id
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "member").post(
+        f"/trials/{world.trial_id}/milestones/{mid}/edit",
+        data={f"m{mid}-title": "Pilot live", f"m{mid}-due_on": (clock.today() - timedelta(days=3)).isoformat()},
+    )
+    assert response.status_code == 400
+    page = text(response)
+    assert "Enter a due date that is today or later." in page
+    assert f'href="#m{mid}-due_on"' in page and f'id="m{mid}-due_on"' in page  # the summary links to the field
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_milestone_and_kpi_are_removed_with_audit_events(app):
+    world = build_world(app, "running")
+    client = client_as(app, world, "coordinator")
+    assert client.post(f"/trials/{world.trial_id}/milestones/{world.milestone_id}/remove").status_code == 302
+    assert client.post(f"/trials/{world.trial_id}/kpis/{world.kpi_id}/remove").status_code == 302
+    with app.app_context():
+        assert db.get(Milestone, world.milestone_id) is None and db.get(Kpi, world.kpi_id) is None
+        actions = set(db.scalars(select(AuditEvent.action)))
+        assert {"trial.milestone_remove", "trial.kpi_remove"} <= actions
+
+
+def test_kpi_is_edited_but_not_to_the_name_of_another(app):
+    world = build_world(app, "running")
+    kid = world.kpi_id
+    client = client_as(app, world, "officer_own")
+    assert client.post(f"/trials/{world.trial_id}/kpis", data={"name": "Satisfaction", "target": "4 of 5"}).status_code == 302
+    clash = client.post(f"/trials/{world.trial_id}/kpis/{kid}/edit", data={f"k{kid}-name": "satisfaction", f"k{kid}-target": "1"})
+    assert clash.status_code == 400
+    assert "There is already a KPI called" in text(clash)
+    ok = client.post(f"/trials/{world.trial_id}/kpis/{kid}/edit", data={f"k{kid}-name": "Waiting time", f"k{kid}-target": "-40%"})
+    assert ok.status_code == 302
+    with app.app_context():
+        assert db.get(Kpi, kid).target == "-40%"
+
+
+def test_milestones_and_kpis_cannot_change_once_the_trial_is_completed(app):
+    world = build_world(app, "completed")
+    before = snapshot(app, world.trial_id)
+    client = client_as(app, world, "coordinator")
+    assert client.post(f"/trials/{world.trial_id}/milestones/{world.milestone_id}/remove").status_code == 409
+    assert client.post(f"/trials/{world.trial_id}/kpis/{world.kpi_id}/remove").status_code == 409
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_startup_cannot_change_kpis(app):
+    world = build_world(app, "running")
+    before = snapshot(app, world.trial_id)
+    assert client_as(app, world, "member").post(f"/trials/{world.trial_id}/kpis/{world.kpi_id}/remove").status_code == 403
+    assert snapshot(app, world.trial_id) == before
