@@ -194,7 +194,7 @@ class ChallengeFilterForm(BaseForm):
 
     q = SearchField(
         _l("Search"),
-        description=_l("Words from the title, problem or outcomes"),
+        description=_l("Words from the title, problem or outcomes, or a technology tag"),
         validators=[Optional(), Length(max=QUERY_MAX, message=_l("Search for at most %(max)d characters."))],
     )
     domain = SelectField(
@@ -209,9 +209,18 @@ class ChallengeFilterForm(BaseForm):
     status = SelectField(
         _l("Status"), default="", invalid_choice_message=_l("Choose a status from the list.")
     )
+    sort = SelectField(
+        _l("Sort by"), default="newest", invalid_choice_message=_l("Choose an order from the list.")
+    )
 
-    def __init__(self, departments: list[Department], show_drafts: bool, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, departments: list[Department], show_drafts: bool, *args: Any, by_match: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        sorts = [("newest", _l("Newest first")), ("closing", _l("Closing date, soonest first"))]
+        if by_match:  # a startup member's list can be ordered by how well each challenge fits
+            sorts.append(("match", _l("Best match for your startup")))
+        self.sort.choices = choices(sorts)
         locale = current_locale()
         self.domain.choices = [*choices([("", _l("Any domain"))]), *domain_choices()]
         self.area.choices = choices(
@@ -238,6 +247,7 @@ class ChallengeFilterForm(BaseForm):
             area=ok(self.area) if ok(self.area) in AREA_KEYS else "",
             department_id=int(department) if department.isdigit() else None,
             status=ok(self.status),
+            sort=ok(self.sort),
         )
 
     @property

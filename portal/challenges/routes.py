@@ -61,7 +61,8 @@ def index() -> ResponseReturnValue:
     """List the open and closed challenges, with filters, search and pages."""
     departments = list(db.scalars(select(Department).order_by(Department.name_en)))
     form = ChallengeFilterForm(
-        departments, challenges.may_see_drafts(current_user), formdata=request.args
+        departments, challenges.may_see_drafts(current_user), formdata=request.args,
+        by_match=bool(current_user.is_authenticated and current_user.is_startup),
     )
     form.validate()
     page = challenges.search_challenges(current_user, form.filters(), page_number())

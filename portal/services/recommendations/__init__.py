@@ -30,6 +30,7 @@ from .learning import (
 )
 from .ranking import (
     Recommendation,
+    challenge_ids_by_match,
     recommend_challenges,
     recommend_startups,
     recommend_startups_for_each,
@@ -46,6 +47,7 @@ __all__ = [
     "capability_changed",
     "capability_item",
     "challenge_changed",
+    "challenge_ids_by_match",
     "challenge_item",
     "clear_caches",
     "encoder",
