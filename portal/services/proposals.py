@@ -6,8 +6,9 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Capability, Challenge, Proposal, Trial, TrialTransition
@@ -213,6 +214,16 @@ def request_shortlist(actor: Any, proposal: Proposal, note: str) -> Proposal:
     audit.record(actor, "proposal.shortlist_request", proposal, before, audit.snapshot(proposal, SHORTLIST_FIELDS))
     signals.shortlist_requested.send(proposal, actor=actor, trial=trial)
     return proposal
+
+
+def trials_for_startup(startup_id: int) -> list[Trial]:
+    """Return the startup's trials, in progress first, then newest first, with their challenges."""
+    from_progress = case((Trial.status.in_(TrialState.IN_PROGRESS), 0), else_=1)
+    return list(db.scalars(
+        select(Trial).where(Trial.startup_id == startup_id)
+        .options(selectinload(Trial.challenge), selectinload(Trial.capability))
+        .order_by(from_progress, Trial.updated_at.desc(), Trial.id.desc())
+    ))
 
 
 def proposals_for_startup(startup_id: int) -> list[tuple[Proposal, Trial | None]]:

@@ -1,7 +1,8 @@
 """The PoC trial state machine: every allowed move, who may make it, and its effects.
 
     proposed -> shortlisted -> approved -> running -> completed (adopted | not_adopted | extended)
-    exits: withdrawn (the startup, before running), rejected (a coordinator, before approval)
+    exits: withdrawn (the startup: withdraws before approval, declines an approved trial),
+           rejected (a coordinator, before approval)
 
 The department confirms it takes part and the startup accepts an approved trial; a
 coordinator starts it once both have. Every move records who, when and why, and a move
@@ -96,8 +97,9 @@ MOVES: dict[str, Move] = {
         Move("start", _l("Start the trial"), (TrialState.APPROVED,), TrialState.RUNNING, (Party.COORDINATOR,)),
         # The outcome report's summary is the reason of this move.
         Move("complete", _l("Record the outcome"), (TrialState.RUNNING,), TrialState.COMPLETED, (Party.COORDINATOR,)),
-        Move("withdraw", _l("Withdraw"), (*TrialState.OPEN, TrialState.APPROVED), TrialState.WITHDRAWN, (Party.STARTUP,),
-             True),
+        Move("withdraw", _l("Withdraw"), TrialState.OPEN, TrialState.WITHDRAWN, (Party.STARTUP,), True),
+        # The startup's answer to an approved trial: "accept" above, or decline it with a reason.
+        Move("decline", _l("Decline the trial"), (TrialState.APPROVED,), TrialState.WITHDRAWN, (Party.STARTUP,), True),
     )
 }
 
@@ -168,7 +170,7 @@ def _precondition_problem(trial: Trial, move: Move) -> str | None:
         return _("Both the department and the startup must confirm before the trial starts.")
     if move.name == "confirm" and trial.department_confirmed_at is not None:
         return _("The department has already confirmed.")
-    if move.name == "accept" and trial.startup_accepted_at is not None:
+    if move.name in ("accept", "decline") and trial.startup_accepted_at is not None:
         return _("The startup has already accepted.")
     return None
 
@@ -398,7 +400,7 @@ def move_trial(
                 {f"report.{k}": getattr(trial.report, k) for k in ("summary", "lessons", "recommendation", "language")}
             )
             reason = reason or outcome_data.summary
-        elif move.name == "withdraw":
+        elif move.name in ("withdraw", "decline"):
             _withdraw_proposal(user, trial)
         if move.target is not None:
             trial.status = move.target

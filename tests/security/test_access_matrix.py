@@ -87,6 +87,8 @@ EXPECT: dict[str, dict[str, Any]] = {
     "startups.delete_capability": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
     "startups.my_proposals": {"GET": STARTUP},
     "startups.withdraw_proposal": {"POST": OWN_STARTUP},
+    "startups.edit_proposal": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
+    "startups.my_trials": {"GET": STARTUP},
     "startups.index": {"GET": STAFF},
     "startups.verify": {"POST": STAFF},
     "startups.unverify": {"POST": STAFF},

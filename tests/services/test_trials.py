@@ -57,7 +57,7 @@ def test_move_by_role(app, name, role):
             db.commit()
             assert transition.actor_id == world.users[role]
             assert trial.status == (move.target or state) and trial.version == 2
-            withdrawn_proposal = 1 if name == "withdraw" else 0  # proposal.withdraw too
+            withdrawn_proposal = 1 if name in ("withdraw", "decline") else 0  # proposal.withdraw too
             assert counts() == (before[0] + 1, before[1] + 1 + withdrawn_proposal)
         else:
             with pytest.raises(NotAllowed):

@@ -439,10 +439,11 @@ def test_confirm_and_accept_then_start(app):
         assert [t.to_state for t in trial.transitions] == ["approved", "approved", "approved", "running"]
 
 
-def test_withdraw_withdraws_the_proposal_too(app):
-    world = build_world(app, "approved")
+@pytest.mark.parametrize(("state", "move"), [("shortlisted", "withdraw"), ("approved", "decline")])
+def test_withdrawing_or_declining_withdraws_the_proposal_too(app, state, move):
+    world = build_world(app, state)
     response = client_as(app, world, "member").post(
-        f"/trials/{world.trial_id}/move", data=move_data(world, "withdraw"))
+        f"/trials/{world.trial_id}/move", data=move_data(world, move))
     assert response.status_code == 302
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
