@@ -161,7 +161,7 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
 
 
 def editable(proposal: Proposal, trial: Trial | None) -> bool:
-    """Whether the startup may still change or withdraw ``proposal``: the lab has not reviewed it."""
+    """Whether the startup may still change ``proposal``: the lab has not started reviewing it."""
     return proposal.status == ProposalStatus.SUBMITTED and (trial is None or trial.status in EDITABLE_TRIAL_STATES)
 
 
