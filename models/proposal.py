@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, TimestampMixin, check_in
+from .db import AwareDateTime, Base, TimestampMixin, check_in
 from .vocabulary import PROPOSAL_STATUSES, ProposalStatus
 
 if TYPE_CHECKING:
@@ -33,8 +34,16 @@ class Proposal(TimestampMixin, Base):
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     pitch: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default=ProposalStatus.SUBMITTED)
+    # The department's request that the lab shortlist this proposal (the latest one counts).
+    shortlist_requested_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    shortlist_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    shortlist_request_note: Mapped[str] = mapped_column(Text, default="")
 
     challenge: Mapped[Challenge] = relationship()
     startup: Mapped[Startup] = relationship()
     capability: Mapped[Capability] = relationship()
-    submitted_by: Mapped[User | None] = relationship()
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    shortlist_requested_by: Mapped[User | None] = relationship(foreign_keys=[shortlist_requested_by_id])
+
+    def __repr__(self) -> str:
+        return f"<Proposal {self.id} {self.status}>"

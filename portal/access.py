@@ -59,6 +59,18 @@ def can_see_recommended_startups(user: Any, challenge: Challenge) -> bool:
     return user.is_staff or can_edit_challenge(user, challenge)
 
 
+def can_read_proposals(user: Any, challenge: Challenge) -> bool:
+    """The challenge's own officers read the proposals it received (the lab reads them in its queue too)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or can_edit_challenge(user, challenge)
+
+
+def can_request_shortlist(user: Any, challenge: Challenge) -> bool:
+    """Only the challenge's own officers ask the lab to shortlist one of its proposals."""
+    return can_edit_challenge(user, challenge)
+
+
 def can_edit_startup(user: Any, startup: Startup) -> bool:
     """Only members of that startup edit its profile and capabilities."""
     return bool(
@@ -110,13 +122,6 @@ def can_view_trial(user: Any, trial: Trial) -> bool:
 def is_member(user: User | Any, startup_id: int) -> bool:
     """Whether ``user`` is a member of the startup ``startup_id``."""
     return bool(getattr(user, "is_authenticated", False) and user.is_startup and user.startup_id == startup_id)
-
-
-def can_read_proposals(user: Any, challenge: Challenge) -> bool:
-    """The challenge's own department's officers and the lab read the proposals it received."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return user.is_staff or can_edit_challenge(user, challenge)
 
 
 def token_allows(token: Any, scope: str) -> bool:

@@ -12,6 +12,7 @@ bilingual terms (domains and functional areas) stay in ``models/vocabulary.py``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -110,7 +111,19 @@ MOVE_EVENT_LABELS: dict[str, object] = {
     "confirm": _l("The department confirmed it takes part"),
     "accept": _l("The startup accepted the trial"),
 }
-SILENT_MOVES = frozenset({"shortlist", "approve", "reject", "start", "complete", "withdraw"})
+SILENT_MOVES = frozenset({"shortlist", "approve", "reject", "start", "complete", "withdraw", "decline"})
+
+# What a startup does next, or waits for, in each state of its trial ("Our trials").
+STARTUP_NEXT_STEP_LABELS: dict[str, object] = {
+    "proposed": _l("The lab will review your proposal with the department. You can still change or withdraw it."),
+    "shortlisted": _l("You are on the shortlist. The lab will decide with the department."),
+    "approved": _l("Accept or decline the trial."),
+    "approved_accepted": _l("You accepted. The lab starts the trial once the department confirms."),
+    "running": _l("Track the milestones and KPIs with the department; add notes on progress."),
+    "completed": _l("The trial is over: read the outcome report."),
+    "withdrawn": _l("No further steps."),
+    "rejected": _l("No further steps."),
+}
 # Reasons the services store in English on their own (not typed by anyone).
 SYSTEM_REASON_LABELS: dict[str, object] = {
     "proposal submitted": _l("Proposal submitted"),
@@ -195,6 +208,14 @@ def transition_note(reason: str | None) -> str:
     return reason
 
 
+def startup_next_step(trial: Any) -> str:
+    """What the startup does next, or waits for, on ``trial``."""
+    key = trial.status
+    if key == "approved" and trial.startup_accepted_at is not None:
+        key = "approved_accepted"
+    return _label(STARTUP_NEXT_STEP_LABELS, key)
+
+
 def template_globals() -> dict[str, object]:
     """The label functions, for ``jinja_env.globals``."""
     return {
@@ -209,5 +230,6 @@ def template_globals() -> dict[str, object]:
         "readiness_label": readiness_label,
         "language_label": language_label,
         "transition_note": transition_note,
+        "startup_next_step": startup_next_step,
         "TRIAL_OUTCOME_LABELS": TRIAL_OUTCOME_LABELS,
     }

@@ -85,6 +85,15 @@ proposal_submitted = _signals.signal(
     """,
 )
 
+shortlist_requested = _signals.signal(
+    "shortlist-requested",
+    doc="""An officer of the challenge's department asked the lab to shortlist a proposal.
+
+    Sender: the ``Proposal`` (its ``shortlist_request_note`` says why).
+    Keyword arguments: ``actor`` (the officer), ``trial`` (the proposal's ``Trial``).
+    """,
+)
+
 trial_moved = _signals.signal(
     "trial-moved",
     doc="""A move of the trial state machine was made (including confirmations).
@@ -127,6 +136,7 @@ ALL = {
         challenge_closed,
         capability_saved,
         proposal_submitted,
+        shortlist_requested,
         trial_moved,
         entity_changed,
     )

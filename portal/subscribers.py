@@ -13,6 +13,7 @@ challenge_updated      notifications: followers ("updated")
 challenge_closed       notifications: followers ("closed")
 capability_saved       recommender: encode the capability and its startup's profile
 proposal_submitted     notifications: the department's officers and the coordinators
+shortlist_requested    notifications: the coordinators
 trial_moved            notifications: the startup, the department, the coordinators
 entity_changed         audit log: one event with the change's before and after values
 =====================  ==========================================================
@@ -76,6 +77,10 @@ def notify_proposal_submitted(proposal: Proposal, **_kwargs: Any) -> None:
     notifications.notify_proposal_received(proposal)
 
 
+def notify_shortlist_requested(proposal: Proposal, *, actor: User, trial: Trial, **_kwargs: Any) -> None:
+    notifications.notify_shortlist_requested(proposal, trial, actor)
+
+
 def notify_trial_moved(trial: Trial, *, transition: TrialTransition, **_kwargs: Any) -> None:
     notifications.notify_trial_moved(trial, transition)
 
@@ -99,6 +104,7 @@ RECEIVERS = (
     (signals.challenge_closed, notify_challenge_closed),
     (signals.capability_saved, encode_capability),
     (signals.proposal_submitted, notify_proposal_submitted),
+    (signals.shortlist_requested, notify_shortlist_requested),
     (signals.trial_moved, notify_trial_moved),
     (signals.entity_changed, write_audit_event),
 )

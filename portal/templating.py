@@ -6,8 +6,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_time, get_locale
 
+import matcher
 from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, domain
 
 from .labels import template_globals as label_globals
@@ -31,6 +32,20 @@ def area_label(key: str) -> str:
     return area(key).label(current_locale())
 
 
+def content_language(text: str | None, stored: str | None = None) -> str:
+    """The language of user content for ``lang=""``: the stored one, else guessed from the script."""
+    return stored or matcher.detect_language(text or "")
+
+
+def format_day_time(value: Any, fmt: str = "medium") -> str:
+    """A date and time for people: the date in ``fmt`` (short, medium, long, full) and the time
+    to the minute, in the locale's own order ("4 Dec 2026, 14:05", "2026年12月4日 14:05")."""
+    if not value:
+        return ""
+    pattern = get_locale().datetime_formats.get(fmt) or "{1} {0}"
+    return str(pattern).format(format_time(value, "short"), format_date(value, fmt))
+
+
 def url_with(**changes: Any) -> str:
     """The current URL with some query parameters replaced (None removes one)."""
     args = request.args.to_dict(flat=False)
@@ -52,13 +67,14 @@ def init_templating(app: Flask) -> None:
         domain_label=domain_label,
         area_label=area_label,
         current_locale=current_locale,
+        content_language=content_language,
         html_lang=html_lang,
         url_with=url_with,
         **label_globals(),
     )
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
-    app.jinja_env.filters["datetime"] = (
-        lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
-    )
+    # Times are shown to the minute everywhere: seconds are noise on a page.
+    app.jinja_env.filters["datetime"] = format_day_time
+    app.jinja_env.filters["time"] = lambda value: format_time(value, "short") if value else ""
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.policies["ext.i18n.trimmed"] = True

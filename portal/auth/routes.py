@@ -30,6 +30,7 @@ from ..extensions import client_address, limiter
 from ..forms import CsrfForm
 from ..security import MFA_NEXT_KEY, MFA_SESSION_KEY, is_safe_local_path
 from ..services import accounts, invitations, mfa, privacy
+from ..templating import current_locale
 from .forms import (
     AcceptInvitationForm,
     ChangeEmailForm,
@@ -226,7 +227,8 @@ def register() -> ResponseReturnValue:
             startup_name=form.startup_name.data,
             website=form.website.data or "",
             size=form.size.data,
-            locale=session.get("locale", "en"),
+            # The language the founder is reading now (chosen, or their browser's), kept after sign-in.
+            locale=current_locale(),
         )
         try:
             accounts.register_startup(data)

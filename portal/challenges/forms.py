@@ -11,6 +11,7 @@ from wtforms import (
     RadioField,
     SearchField,
     SelectField,
+    SelectMultipleField,
     TextAreaField,
 )
 from wtforms.validators import (
@@ -33,6 +34,7 @@ from ..forms import (
     TagListField,
     choices,
     domain_choices,
+    parse_id,
 )
 from ..labels import CHALLENGE_STATUS_LABELS
 from ..services.challenges import (
@@ -46,6 +48,7 @@ from ..services.challenges import (
     ChallengeData,
     ChallengeFilters,
 )
+from ..services.proposals import NOTE_MAX
 from ..templating import area_label, current_locale
 
 #: Languages of the content, named in their own language.
@@ -192,7 +195,7 @@ class ChallengeFilterForm(BaseForm):
 
     q = SearchField(
         _l("Search"),
-        description=_l("Words from the title, problem or outcomes"),
+        description=_l("Words from the title, problem or outcomes, or a technology tag"),
         validators=[Optional(), Length(max=QUERY_MAX, message=_l("Search for at most %(max)d characters."))],
     )
     domain = SelectField(
@@ -207,9 +210,18 @@ class ChallengeFilterForm(BaseForm):
     status = SelectField(
         _l("Status"), default="", invalid_choice_message=_l("Choose a status from the list.")
     )
+    sort = SelectField(
+        _l("Sort by"), default="newest", invalid_choice_message=_l("Choose an order from the list.")
+    )
 
-    def __init__(self, departments: list[Department], show_drafts: bool, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, departments: list[Department], show_drafts: bool, *args: Any, by_match: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        sorts = [("newest", _l("Newest first")), ("closing", _l("Closing date, soonest first"))]
+        if by_match:  # a startup member's list can be ordered by how well each challenge fits
+            sorts.append(("match", _l("Best match for your startup")))
+        self.sort.choices = choices(sorts)
         locale = current_locale()
         self.domain.choices = [*choices([("", _l("Any domain"))]), *domain_choices()]
         self.area.choices = choices(
@@ -236,6 +248,7 @@ class ChallengeFilterForm(BaseForm):
             area=ok(self.area) if ok(self.area) in AREA_KEYS else "",
             department_id=int(department) if department.isdigit() else None,
             status=ok(self.status),
+            sort=ok(self.sort),
         )
 
     @property
@@ -243,3 +256,33 @@ class ChallengeFilterForm(BaseForm):
         """Whether any filter is set."""
         f = self.filters()
         return bool(f.q or f.domain or f.area or f.department_id or f.status)
+
+
+class CompareForm(BaseForm):
+    """The proposals ticked for the side-by-side page, sent as GET parameters (nothing changes)."""
+
+    class Meta(BaseForm.Meta):
+        csrf = False
+
+    proposal = SelectMultipleField(_l("Proposals to compare"), validate_choice=False)
+
+    def proposal_ids(self) -> list[int] | None:
+        """The ticked proposal ids, or None when one is not an id."""
+        ids = [parse_id(value) for value in self.proposal.data or []]
+        return None if any(i is None for i in ids) else [i for i in ids if i is not None]
+
+    def validate_proposal(self, field: Any) -> None:
+        if self.proposal_ids() is None:
+            raise ValidationError(_l("Choose proposals received for this challenge."))
+
+
+class ShortlistRequestForm(BaseForm):
+    """Ask the lab to shortlist one proposal, with a note."""
+
+    note = TextAreaField(
+        _l("Why should the lab shortlist it?"),
+        validators=[
+            InputRequired(_l("Tell the lab why this proposal should be shortlisted.")),
+            Length(max=NOTE_MAX, message=_l("Use at most %(max)d characters.")),
+        ],
+    )

@@ -7,23 +7,25 @@ from collections.abc import Callable
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from models import Challenge, Department, User
+from models import Challenge, Department, Proposal, User
 from models.vocabulary import ChallengeStatus, Role
 
 from ..access import (
     can_edit_challenge,
+    can_read_proposals,
+    can_request_shortlist,
     can_see_recommended_startups,
     can_view_challenge,
     roles_required,
 )
 from ..database import db
-from ..errors import DomainError, StaleState
+from ..errors import DomainError, NotAllowed, StaleState
 from ..forms import CsrfForm, page_number
-from ..services import challenges
-from .forms import ChallengeFilterForm, ChallengeForm
+from ..services import challenges, inbox, proposals
+from .forms import ChallengeFilterForm, ChallengeForm, CompareForm, ShortlistRequestForm
 
 bp = Blueprint("challenges", __name__)
 
@@ -47,6 +49,7 @@ def _render_detail(challenge: Challenge, error: str | None = None, status: int =
             error=error,
             can_edit=can_edit_challenge(current_user, challenge),
             can_see_recommended=can_see_recommended_startups(current_user, challenge),
+            can_read_proposals=can_read_proposals(current_user, challenge),
             can_propose=bool(
                 current_user.is_authenticated and current_user.is_startup and challenge.status == ChallengeStatus.OPEN
             ),
@@ -60,7 +63,8 @@ def index() -> ResponseReturnValue:
     """List the open and closed challenges, with filters, search and pages."""
     departments = list(db.scalars(select(Department).order_by(Department.name_en)))
     form = ChallengeFilterForm(
-        departments, challenges.may_see_drafts(current_user), formdata=request.args
+        departments, challenges.may_see_drafts(current_user), formdata=request.args,
+        by_match=bool(current_user.is_authenticated and current_user.is_startup),
     )
     form.validate()
     page = challenges.search_challenges(current_user, form.filters(), page_number())
@@ -156,3 +160,93 @@ def _move(challenge_id: int, service: Callable[[User, Challenge], Challenge], do
     flash(done, "success")
     return redirect(url_for("challenges.detail", challenge_id=challenge.id))
 
+
+
+#: Proposals per page of a challenge's inbox.
+PROPOSALS_PAGE_SIZE = 20
+
+
+def _load_for_proposals(challenge_id: int) -> Challenge:
+    """The challenge, if the user may read the proposals it received (404 or 403 otherwise)."""
+    challenge = _load(challenge_id)
+    if not can_read_proposals(current_user, challenge):
+        abort(403)
+    return challenge
+
+
+def _inbox(
+    challenge: Challenge,
+    *,
+    compare_form: CompareForm | None = None,
+    request_form: ShortlistRequestForm | None = None,
+    posted_id: int | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """Render the challenge's proposals; a posted form (with its errors) replaces its blank twin."""
+    page = inbox.received_proposals(challenge, page_number(), PROPOSALS_PAGE_SIZE)
+    return (
+        render_template(
+            "challenges/proposals.html",
+            challenge=challenge,
+            page=page,
+            compare_form=compare_form or CompareForm(formdata=None),
+            request_form=request_form or ShortlistRequestForm(formdata=None),
+            posted_id=posted_id,
+            can_request=can_request_shortlist(current_user, challenge),
+            compare_max=inbox.COMPARE_MAX,
+        ),
+        status,
+    )
+
+
+@bp.get("/challenges/<int:challenge_id>/proposals")
+@login_required
+def proposals_received(challenge_id: int) -> ResponseReturnValue:
+    """List the proposals a challenge received, each in full with its match, a page at a time."""
+    return _inbox(_load_for_proposals(challenge_id))
+
+
+@bp.get("/challenges/<int:challenge_id>/proposals/compare")
+@login_required
+def compare_proposals(challenge_id: int) -> ResponseReturnValue:
+    """Show two to four of the challenge's proposals side by side."""
+    challenge = _load_for_proposals(challenge_id)
+    if not request.args.getlist("proposal"):  # "Compare" with nothing ticked: say so on the list
+        flash(_("Choose %(low)d to %(high)d proposals to compare.", low=inbox.COMPARE_MIN, high=inbox.COMPARE_MAX),
+              "error")
+        return redirect(url_for("challenges.proposals_received", challenge_id=challenge.id))
+    form = CompareForm(formdata=request.args)
+    if form.validate():
+        try:
+            rows = inbox.compared_proposals(challenge, form.proposal_ids() or [])
+        except DomainError as error:
+            form.apply_domain_error(error)
+        else:
+            return render_template("challenges/compare.html", challenge=challenge, rows=rows)
+    return _inbox(challenge, compare_form=form, status=400)
+
+
+@bp.post("/challenges/<int:challenge_id>/proposals/<int:proposal_id>/shortlist-request")
+@roles_required(Role.OFFICER)
+def request_shortlist(challenge_id: int, proposal_id: int) -> ResponseReturnValue:
+    """Ask the lab to shortlist one of the challenge's proposals, with a note."""
+    challenge = _load(challenge_id)
+    if not can_request_shortlist(current_user, challenge):
+        abort(403)
+    proposal = db.get(Proposal, proposal_id) if proposal_id <= _MAX_ID else None
+    if proposal is None or proposal.challenge_id != challenge.id:
+        abort(404)
+    form = ShortlistRequestForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            proposals.request_shortlist(current_user, proposal, form.note.data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+            status = 403 if isinstance(error, NotAllowed) else 409 if isinstance(error, StaleState) else 400
+        else:
+            db.commit()
+            flash(_("The lab has been asked to shortlist %(startup)s.", startup=proposal.startup.name), "success")
+            return redirect(url_for("challenges.proposals_received", challenge_id=challenge.id))
+    return _inbox(challenge, request_form=form, posted_id=proposal.id, status=status)

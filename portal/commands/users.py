@@ -53,7 +53,7 @@ def register(app: Flask) -> None:
     @accounts_group.command("purge-inactive")
     @click.option("--days", type=click.IntRange(min=1), help="Override ACCOUNT_RETENTION_DAYS.")
     @click.option("--dry-run", is_flag=True, help="List the accounts without changing them.")
-    def purge_inactive(days, dry_run):  # type: ignore[no-untyped-def]
+    def purge_inactive(days: int | None, dry_run: bool) -> None:
         """Pseudonymise accounts with no sign-in for longer than ACCOUNT_RETENTION_DAYS (PDPO, DPP2)."""
         days = days or int(current_app.config.get("ACCOUNT_RETENTION_DAYS") or 0)
         if days <= 0:

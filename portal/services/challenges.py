@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, false, func, select
+from sqlalchemy import Select, case, false, func, select, union
 from sqlalchemy.orm import selectinload
 
-from models import Challenge, ChallengeDomain, Department, Proposal, User
+from models import Challenge, ChallengeDomain, ChallengeTag, Department, Proposal, User
 from models.vocabulary import (
     AREA_KEYS,
     CONTENT_LANGUAGES,
@@ -26,7 +26,7 @@ from .. import clock, signals
 from ..access import can_edit_challenge
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
-from . import audit
+from . import audit, recommendations
 from .inputs import ServiceInput
 from .paging import Page, page_count, paginate
 
@@ -81,6 +81,15 @@ class ChallengeFilters:
     area: str = ""
     department_id: int | None = None
     status: str = ""
+    #: The order: "newest" (opened last first, the default), "closing" (closing soonest first)
+    #: or "match" (best match for the viewer's startup first).
+    sort: str = ""
+
+
+#: The orders of the challenge list.
+SORTS = ("newest", "closing", "match")
+#: How many ranked challenges the "best match" order places; the rest follow, newest first.
+MATCH_SORT_LIMIT = 200
 
 
 # -- rules -----------------------------------------------------------------------------
@@ -288,6 +297,18 @@ def _visible(stmt: Select[Any], viewer: Any, status: str) -> Select[Any]:
     return stmt.where(Challenge.status.in_(PUBLIC_STATUSES))
 
 
+def _match_order(viewer: Any) -> Any:
+    """An ORDER BY term putting the challenges that best match the viewer's startup first, or
+    None when the viewer is not a startup member (or nothing is ranked)."""
+    startup = getattr(viewer, "startup", None) if getattr(viewer, "is_startup", False) else None
+    if startup is None:
+        return None
+    ids = recommendations.challenge_ids_by_match(startup, MATCH_SORT_LIMIT)
+    if not ids:
+        return None
+    return case({cid: position for position, cid in enumerate(ids)}, value=Challenge.id, else_=len(ids))
+
+
 def search_challenges(
     viewer: Any, filters: ChallengeFilters, page: int = 1, per_page: int | None = None
 ) -> Page:
@@ -308,11 +329,22 @@ def search_challenges(
         # search_text is the title, problem and outcomes lower-cased by the database; the
         # words are lower-cased by the same lower() (SQLite's folds ASCII only), % and _ escaped.
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Challenge.search_text.like(func.lower(f"%{escaped}%"), escape="\\"))
+        pattern = func.lower(f"%{escaped}%")
+        # Tags too ("ocr" finds a challenge tagged "ocr"; tags are stored lower case). A union of
+        # ids, not an OR with EXISTS, so PostgreSQL still reads search_text through its trigram index.
+        stmt = stmt.where(Challenge.id.in_(union(
+            select(Challenge.id).where(Challenge.search_text.like(pattern, escape="\\")),
+            select(ChallengeTag.challenge_id).where(ChallengeTag.tag.like(pattern, escape="\\")),
+        )))
     rank = case((Challenge.status == ChallengeStatus.OPEN, 0), (Challenge.status == ChallengeStatus.CLOSED, 1), else_=2)
-    ordered = stmt.order_by(
-        rank, func.coalesce(Challenge.opened_at, Challenge.created_at).desc(), Challenge.id.desc()
-    )
+    newest = (func.coalesce(Challenge.opened_at, Challenge.created_at).desc(), Challenge.id.desc())
+    if filters.sort == "closing":
+        # Closing soonest first; challenges without a closing date last.
+        ordered = stmt.order_by(rank, Challenge.closing_on.is_(None), Challenge.closing_on, *newest)
+    elif filters.sort == "match" and (matched := _match_order(viewer)) is not None:
+        ordered = stmt.order_by(rank, matched, *newest)
+    else:
+        ordered = stmt.order_by(rank, *newest)
 
     def read(number: int) -> tuple[list[Challenge], int]:
         # The page and the total in one pass over the matches (a text search reads every

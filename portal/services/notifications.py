@@ -12,6 +12,7 @@ Triggers, called by ``portal.subscribers`` when a service announces the change
   (score >= ``NOTIFY_MATCH_THRESHOLD``) and the challenge's followers;
 * ``notify_challenge_changed(challenge, change, actor)``: followers, on "updated"/"closed";
 * ``notify_proposal_received(proposal)``: the department's officers and the coordinators;
+* ``notify_shortlist_requested(proposal, trial, officer)``: the coordinators;
 * ``notify_trial_moved(trial, transition)``: the startup, the department, the coordinators;
 * ``notify_solution_interest(officer, trial)``: coordinators, from the public showcase.
 """
@@ -66,6 +67,7 @@ KIND_CHALLENGE_CHANGED = "challenge_changed"
 KIND_PROPOSAL_RECEIVED = "proposal_received"
 KIND_TRIAL_MOVED = "trial_moved"
 KIND_SOLUTION_INTEREST = "solution_interest"
+KIND_SHORTLIST_REQUESTED = "shortlist_requested"
 CHALLENGE_CHANGES = ("opened", "updated", "closed")
 
 #: Default lowest recommender score that tells a startup about a newly opened challenge.
@@ -115,6 +117,12 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
         else:
             template = _("The trial of %(startup)s for %(challenge)s was updated (%(state)s).")
         return template, {**startup, **challenge, "state": state}, {**startup_lang, **challenge_lang}
+    if kind == KIND_SHORTLIST_REQUESTED:
+        return (
+            _("The department asks the lab to shortlist %(startup)s for %(challenge)s."),
+            {**startup, **challenge},
+            {**startup_lang, **challenge_lang},
+        )
     if kind == KIND_SOLUTION_INTEREST:
         department = p.get("department_zh") if _zh() and p.get("department_zh") else p.get("department_en", "")
         return (
@@ -335,6 +343,18 @@ def notify_proposal_received(proposal: Proposal) -> list[Notification]:
                "trial_id": trial.id if trial is not None else None}
     recipients = department_officers(challenge.department_id) + coordinators()
     return deliver(recipients, KIND_PROPOSAL_RECEIVED, payload, link, exclude=[proposal.submitted_by_id])
+
+
+def notify_shortlist_requested(proposal: Proposal, trial: Trial, officer: User) -> list[Notification]:
+    """Tell the coordinators that the challenge's department asks them to shortlist a proposal."""
+    payload = {
+        **_challenge_payload(proposal.challenge),
+        **_startup_payload(proposal),
+        "proposal_id": proposal.id,
+        "trial_id": trial.id,
+        "officer_id": officer.id,
+    }
+    return deliver(coordinators(), KIND_SHORTLIST_REQUESTED, payload, _trial_path(trial), exclude=[officer.id])
 
 
 def notify_trial_moved(trial: Trial, transition: TrialTransition) -> list[Notification]:

@@ -6,15 +6,16 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Capability, Challenge, Proposal, Trial, TrialTransition
 from models.vocabulary import ChallengeStatus, ProposalStatus, TrialState
 
 from .. import clock, signals
-from ..access import is_member
+from ..access import can_request_shortlist, is_member
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from . import audit, trials
@@ -23,8 +24,14 @@ PROPOSAL_FIELDS = ("challenge_id", "startup_id", "capability_id", "status", "pit
 TRIAL_FIELDS = ("challenge_id", "startup_id", "capability_id", "proposal_id", "status")
 PITCH_MIN = 20
 PITCH_MAX = 3000
+NOTE_MAX = 3000
+SHORTLIST_FIELDS = ("shortlist_requested_at", "shortlist_requested_by_id", "shortlist_request_note")
 # A withdrawn proposal ends its trial only while the lab has not yet decided on it.
 WITHDRAWABLE_TRIAL_STATES = TrialState.OPEN
+# A proposal can be changed only until the lab has looked at it (shortlisted or decided).
+EDITABLE_TRIAL_STATES = (TrialState.PROPOSED,)
+
+
 def closed_reason(challenge: Challenge) -> str | None:
     """Return why ``challenge`` takes no proposals now, or None if it does."""
     if challenge.status != ChallengeStatus.OPEN:
@@ -56,6 +63,21 @@ def _already_proposed() -> DomainError:
     return DomainError(_("Your startup has already proposed for this challenge"))
 
 
+def _checked_offer(startup_id: int, data: dict[str, Any]) -> tuple[Capability, str]:
+    """The startup's own capability and a pitch of the right length from ``data``, or a DomainError."""
+    capability_id = data.get("capability_id")
+    capability = db.get(Capability, capability_id) if isinstance(capability_id, int) else None
+    if capability is None or capability.startup_id != startup_id:
+        raise DomainError(_("Choose one of your startup's capabilities."), field="capability_id")
+    raw = data.get("pitch")
+    pitch = raw.strip() if isinstance(raw, str) else ""
+    if not PITCH_MIN <= len(pitch) <= PITCH_MAX:
+        raise DomainError(
+            _("Write a pitch of %(low)d to %(high)d characters.", low=PITCH_MIN, high=PITCH_MAX), field="pitch"
+        )
+    return capability, pitch
+
+
 def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> Proposal:
     """Propose one of the startup's capabilities for an open challenge and put it in the lab's queue."""
     if not getattr(actor, "is_startup", False) or actor.startup_id is None:
@@ -70,16 +92,7 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
         raise DomainError(reason)
     if existing_proposal(startup_id, challenge.id) is not None:
         raise _already_proposed()
-    capability_id = data.get("capability_id")
-    capability = db.get(Capability, capability_id) if isinstance(capability_id, int) else None
-    if capability is None or capability.startup_id != startup_id:
-        raise DomainError(_("Choose one of your startup's capabilities."), field="capability_id")
-    raw_pitch = data.get("pitch")
-    pitch = raw_pitch.strip() if isinstance(raw_pitch, str) else ""
-    if not PITCH_MIN <= len(pitch) <= PITCH_MAX:
-        raise DomainError(
-            _("Write a pitch of %(low)d to %(high)d characters.", low=PITCH_MIN, high=PITCH_MAX), field="pitch"
-        )
+    capability, pitch = _checked_offer(startup_id, data)
 
     proposal = Proposal(
         challenge_id=challenge.id,
@@ -155,6 +168,72 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     db.flush()
     signals.changed(actor, "proposal.withdraw", proposal, before, audit.snapshot(proposal, PROPOSAL_FIELDS))
     return proposal
+
+
+def editable(proposal: Proposal, trial: Trial | None) -> bool:
+    """Whether the startup may still change ``proposal``: the lab has not started reviewing it."""
+    return proposal.status == ProposalStatus.SUBMITTED and (trial is None or trial.status in EDITABLE_TRIAL_STATES)
+
+
+def update_proposal(actor: Any, proposal: Proposal, data: dict[str, Any]) -> Proposal:
+    """Change a proposal's pitch and capability until the lab reviews it (its trial is still proposed)."""
+    if not is_member(actor, proposal.startup_id):
+        raise NotAllowed(_("Only members of this startup can change its proposals."))
+    trial = trial_for(proposal.challenge_id, proposal.startup_id)
+    if not editable(proposal, trial):
+        raise StaleState(_("The lab has started reviewing this proposal, so it can no longer be changed."))
+    capability, pitch = _checked_offer(proposal.startup_id, data)
+    before = audit.snapshot(proposal, PROPOSAL_FIELDS)
+    proposal.capability_id = capability.id
+    proposal.pitch = pitch
+    if trial is not None and trial.proposal_id == proposal.id:
+        trial_before = audit.snapshot(trial, TRIAL_FIELDS)
+        trial.capability_id = capability.id
+        try:
+            db.flush()
+        except StaleDataError as exc:
+            raise StaleState(_("The trial changed while you were editing. Please try again.")) from exc
+        signals.changed(actor, "trial.update", trial, trial_before, audit.snapshot(trial, TRIAL_FIELDS))
+    db.flush()
+    signals.changed(actor, "proposal.update", proposal, before, audit.snapshot(proposal, PROPOSAL_FIELDS))
+    return proposal
+
+
+def request_shortlist(actor: Any, proposal: Proposal, note: str) -> Proposal:
+    """Ask the lab's coordinators to shortlist a proposal for one of the officer's challenges, with a note."""
+    if not can_request_shortlist(actor, proposal.challenge):
+        raise NotAllowed(_("Only officers of the challenge's department can ask the lab to shortlist a proposal."))
+    note = note.strip() if isinstance(note, str) else ""
+    if not note:
+        raise DomainError(_("Tell the lab why this proposal should be shortlisted."), field="note")
+    if len(note) > NOTE_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=NOTE_MAX), field="note")
+    trial = trial_for(proposal.challenge_id, proposal.startup_id)
+    if proposal.status != ProposalStatus.SUBMITTED or trial is None:
+        raise StaleState(_("This proposal has been withdrawn."))
+    if trial.status != TrialState.PROPOSED:
+        raise StaleState(_("The lab has already decided on this proposal (it is %(state)s).",
+                           state=trials.state_label(trial.status)))
+    if proposal.shortlist_requested_at is not None:
+        raise StaleState(_("Your department has already asked the lab to shortlist this proposal."))
+    before = audit.snapshot(proposal, SHORTLIST_FIELDS)
+    proposal.shortlist_requested_at = clock.now()
+    proposal.shortlist_requested_by_id = actor.id
+    proposal.shortlist_request_note = note
+    db.flush()
+    signals.changed(actor, "proposal.shortlist_request", proposal, before, audit.snapshot(proposal, SHORTLIST_FIELDS))
+    signals.shortlist_requested.send(proposal, actor=actor, trial=trial)
+    return proposal
+
+
+def trials_for_startup(startup_id: int) -> list[Trial]:
+    """Return the startup's trials, in progress first, then newest first, with their challenges."""
+    from_progress = case((Trial.status.in_(TrialState.IN_PROGRESS), 0), else_=1)
+    return list(db.scalars(
+        select(Trial).where(Trial.startup_id == startup_id)
+        .options(selectinload(Trial.challenge), selectinload(Trial.capability))
+        .order_by(from_progress, Trial.updated_at.desc(), Trial.id.desc())
+    ))
 
 
 def proposals_for_startup(startup_id: int) -> list[tuple[Proposal, Trial | None]]:

@@ -8,11 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import Capability, Proposal, Startup, Trial
+from models import Capability, CapabilityTag, Proposal, Startup, Trial
 from models.names import clean_name, name_key
 from models.vocabulary import (
     CONTENT_LANGUAGES,
@@ -266,7 +266,8 @@ class StartupPage:
 
 
 def search_startups(verified: bool | None = None, text: str = "", page: int = 1, per_page: int = 20) -> StartupPage:
-    """List startups with their capability count, filtered by verification and name, one page."""
+    """List startups with their capability count, filtered by verification and by name or
+    technology tag, one page."""
     count = (
         select(func.count(Capability.id))
         .where(Capability.startup_id == Startup.id)
@@ -278,8 +279,13 @@ def search_startups(verified: bool | None = None, text: str = "", page: int = 1,
         conditions.append(Startup.verified.is_(verified))
     text = text.strip()
     if text:
-        # ILIKE on PostgreSQL (its trigram index serves it), lower() LIKE lower() on SQLite.
-        conditions.append(Startup.name.icontains(text, autoescape=True))
+        # ILIKE on PostgreSQL (its trigram index serves it), lower() LIKE lower() on SQLite;
+        # or one of its capabilities' technology tags ("ocr").
+        conditions.append(Startup.id.in_(union(
+            select(Startup.id).where(Startup.name.icontains(text, autoescape=True)),
+            select(Capability.startup_id).join(CapabilityTag, CapabilityTag.capability_id == Capability.id)
+            .where(CapabilityTag.tag.icontains(text, autoescape=True)),
+        )))
     found = paginate(
         select(Startup, count.label("capability_count")).where(*conditions).order_by(func.lower(Startup.name), Startup.id),
         page, per_page, rows=True,

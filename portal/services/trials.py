@@ -1,7 +1,8 @@
 """The PoC trial state machine: every allowed move, who may make it, and its effects.
 
     proposed -> shortlisted -> approved -> running -> completed (adopted | not_adopted | extended)
-    exits: withdrawn (the startup, before running), rejected (a coordinator, before approval)
+    exits: withdrawn (the startup: withdraws before approval, declines an approved trial),
+           rejected (a coordinator, before approval)
 
 The department confirms it takes part and the startup accepts an approved trial; a
 coordinator starts it once both have. Every move records who, when and why, and a move
@@ -97,8 +98,9 @@ MOVES: dict[str, Move] = {
         Move("start", _l("Start the trial"), (TrialState.APPROVED,), TrialState.RUNNING, (Party.COORDINATOR,)),
         # The outcome report's summary is the reason of this move.
         Move("complete", _l("Record the outcome"), (TrialState.RUNNING,), TrialState.COMPLETED, (Party.COORDINATOR,)),
-        Move("withdraw", _l("Withdraw"), (*TrialState.OPEN, TrialState.APPROVED), TrialState.WITHDRAWN, (Party.STARTUP,),
-             True),
+        Move("withdraw", _l("Withdraw"), TrialState.OPEN, TrialState.WITHDRAWN, (Party.STARTUP,), True),
+        # The startup's answer to an approved trial: "accept" above, or decline it with a reason.
+        Move("decline", _l("Decline the trial"), (TrialState.APPROVED,), TrialState.WITHDRAWN, (Party.STARTUP,), True),
     )
 }
 
@@ -117,7 +119,10 @@ TRACKING: dict[str, Action] = {
     for a in (
         Action("add_milestone", TrialState.ACTIVE, PARTIES),
         Action("complete_milestone", TrialState.ACTIVE, PARTIES),
+        # Milestones and KPIs are changed or removed only before the trial is completed.
+        Action("edit_milestone", TrialState.ACTIVE, PARTIES),
         Action("add_kpi", TrialState.ACTIVE, (Party.COORDINATOR, Party.DEPARTMENT)),
+        Action("edit_kpi", TrialState.ACTIVE, (Party.COORDINATOR, Party.DEPARTMENT)),
         # Scoring: measured KPI results (also entered with the "complete" move).
         Action("record_result", (TrialState.RUNNING, TrialState.COMPLETED), (Party.COORDINATOR,)),
         Action("add_note", TRIAL_STATES, PARTIES),
@@ -166,7 +171,7 @@ def _precondition_problem(trial: Trial, move: Move) -> str | None:
         return _("Both the department and the startup must confirm before the trial starts.")
     if move.name == "confirm" and trial.department_confirmed_at is not None:
         return _("The department has already confirmed.")
-    if move.name == "accept" and trial.startup_accepted_at is not None:
+    if move.name in ("accept", "decline") and trial.startup_accepted_at is not None:
         return _("The startup has already accepted.")
     return None
 
@@ -277,7 +282,10 @@ def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
     for name in ("summary", "lessons", "recommendation"):
         if len(getattr(data, name)) > TEXT_MAX:
             raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field=name)
-    data.language = _language(data.language, "report_language")
+    # Stored as the language it is written in: chosen, else read from the text (never the challenge's).
+    data.language = _language(data.language, "report_language") or matcher.detect_language(
+        f"{data.summary} {data.lessons} {data.recommendation}"
+    )
     try:
         given = {int(k): _text(v) for k, v in (data.results or {}).items()}
     except (TypeError, ValueError) as error:
@@ -384,7 +392,7 @@ def move_trial(
                 {f"report.{k}": getattr(trial.report, k) for k in ("summary", "lessons", "recommendation", "language")}
             )
             reason = reason or outcome_data.summary
-        elif move.name == "withdraw":
+        elif move.name in ("withdraw", "decline"):
             _withdraw_proposal(user, trial)
         if move.target is not None:
             trial.status = move.target
@@ -454,15 +462,22 @@ def _require(user: User, trial: Trial, name: str) -> None:
         raise StaleState(_("This cannot be done while the trial is %(state)s.", state=state_label(trial.status)))
 
 
-def add_milestone(user: User, trial: Trial, data: Mapping[str, Any]) -> Milestone:
-    """Add a dated milestone to an approved or running trial (any party of the trial)."""
-    _require(user, trial, "add_milestone")
+def _milestone_fields(data: Mapping[str, Any]) -> tuple[str, date]:
     title = _short(data.get("title"), "title", _("Name the milestone."))
     due_on = data.get("due_on")
     if not isinstance(due_on, date) or isinstance(due_on, datetime):
         raise DomainError(_("Enter the date the milestone is due."), field="due_on")
     if not date(2000, 1, 1) <= due_on <= date(2100, 12, 31):
         raise DomainError(_("Enter a date between 2000 and 2100."), field="due_on")
+    return title, due_on
+
+
+def add_milestone(user: User, trial: Trial, data: Mapping[str, Any]) -> Milestone:
+    """Add a dated milestone to an approved or running trial (any party of the trial)."""
+    _require(user, trial, "add_milestone")
+    title, due_on = _milestone_fields(data)
+    if due_on < clock.today():
+        raise DomainError(_("Enter a due date that is today or later."), field="due_on")
     if len(trial.milestones) >= MILESTONES_MAX:
         raise DomainError(_("A trial has at most %(n)d milestones.", n=MILESTONES_MAX), field="title")
     milestone = Milestone(title=title, due_on=due_on)
@@ -487,6 +502,41 @@ def complete_milestone(user: User, trial: Trial, milestone: Milestone) -> Milest
     return milestone
 
 
+def _own_milestone(trial: Trial, milestone: Milestone) -> None:
+    if milestone.trial_id != trial.id:
+        raise DomainError(_("This milestone belongs to another trial."))
+
+
+def edit_milestone(user: User, trial: Trial, milestone: Milestone, data: Mapping[str, Any]) -> Milestone:
+    """Rename or move a milestone of an approved or running trial (any party of the trial).
+
+    A due date may stay in the past once set; a new one must be today or later.
+    """
+    _require(user, trial, "edit_milestone")
+    _own_milestone(trial, milestone)
+    title, due_on = _milestone_fields(data)
+    if due_on != milestone.due_on and due_on < clock.today():
+        raise DomainError(_("Enter a due date that is today or later."), field="due_on")
+    key = f"milestones[{milestone.id}]"
+    before = {f"{key}.title": milestone.title, f"{key}.due_on": milestone.due_on.isoformat()}
+    milestone.title, milestone.due_on = title, due_on
+    db.flush()
+    signals.changed(user, "trial.milestone_edit", trial, before, {f"{key}.title": title, f"{key}.due_on": due_on.isoformat()})
+    return milestone
+
+
+def remove_milestone(user: User, trial: Trial, milestone: Milestone) -> None:
+    """Remove a milestone from an approved or running trial (any party of the trial)."""
+    _require(user, trial, "edit_milestone")
+    _own_milestone(trial, milestone)
+    key = f"milestones[{milestone.id}]"
+    before = {f"{key}.title": milestone.title, f"{key}.due_on": milestone.due_on.isoformat(),
+              f"{key}.done_on": milestone.done_on.isoformat() if milestone.done_on else None}
+    trial.milestones.remove(milestone)
+    db.flush()
+    signals.changed(user, "trial.milestone_remove", trial, before, {})
+
+
 def add_kpi(user: User, trial: Trial, data: Mapping[str, Any]) -> Kpi:
     """Add a KPI to an approved or running trial (coordinators and the department)."""
     _require(user, trial, "add_kpi")
@@ -498,6 +548,38 @@ def add_kpi(user: User, trial: Trial, data: Mapping[str, Any]) -> Kpi:
     db.flush()
     signals.changed(user, "trial.kpi_add", trial, after={f"kpis[{kpi.id}].name": name, f"kpis[{kpi.id}].target": target})
     return kpi
+
+
+def _own_kpi(trial: Trial, kpi: Kpi) -> None:
+    if kpi.trial_id != trial.id:
+        raise DomainError(_("This KPI belongs to another trial."))
+
+
+def edit_kpi(user: User, trial: Trial, kpi: Kpi, data: Mapping[str, Any]) -> Kpi:
+    """Rename a KPI or change its target, before the trial is completed (coordinators and the department)."""
+    _require(user, trial, "edit_kpi")
+    _own_kpi(trial, kpi)
+    name = _short(data.get("name"), "name", _("Name the KPI."))
+    target = _short(data.get("target"), "target", _("Give the KPI's target."))
+    if any(k.id != kpi.id and k.name.casefold() == name.casefold() for k in trial.kpis):
+        raise DomainError(_("There is already a KPI called “%(name)s”.", name=name), field="name")
+    key = f"kpis[{kpi.id}]"
+    before = {f"{key}.name": kpi.name, f"{key}.target": kpi.target}
+    kpi.name, kpi.target = name, target
+    db.flush()
+    signals.changed(user, "trial.kpi_edit", trial, before, {f"{key}.name": name, f"{key}.target": target})
+    return kpi
+
+
+def remove_kpi(user: User, trial: Trial, kpi: Kpi) -> None:
+    """Remove a KPI before the trial is completed (coordinators and the department)."""
+    _require(user, trial, "edit_kpi")
+    _own_kpi(trial, kpi)
+    key = f"kpis[{kpi.id}]"
+    before = {f"{key}.name": kpi.name, f"{key}.target": kpi.target, f"{key}.result": kpi.result}
+    trial.kpis.remove(kpi)
+    db.flush()
+    signals.changed(user, "trial.kpi_remove", trial, before, {})
 
 
 def record_kpi_result(user: User, trial: Trial, kpi: Kpi, result: str) -> Kpi:
@@ -522,7 +604,8 @@ def add_note(user: User, trial: Trial, data: Mapping[str, Any]) -> TrialNote:
         raise DomainError(_("Write the note."), field="body")
     if len(body) > TEXT_MAX:
         raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field="body")
-    note = TrialNote(author_id=user.id, body=body, language=_language(data.get("language"), "language"))
+    language = _language(data.get("language"), "language") or matcher.detect_language(body)
+    note = TrialNote(author_id=user.id, body=body, language=language)
     trial.notes.append(note)
     db.flush()
     signals.changed(user, "trial.note_add", trial, after={f"notes[{note.id}].body": body})

@@ -20,13 +20,15 @@ from ..access import (
     roles_required,
 )
 from ..database import db
-from ..errors import DomainError
+from ..errors import DomainError, NotAllowed, StaleState
 from ..forms import BaseForm, CsrfForm, clean_text
 from ..services import conflicts, proposals, startups
 from .forms import CapabilityForm, ProposalForm, StartupForm
 from .labels import template_helpers
 
 bp = Blueprint("startups", __name__)
+
+_MAX_ID = 2**31 - 1
 bp.context_processor(template_helpers)
 
 
@@ -196,7 +198,44 @@ def my_proposals() -> ResponseReturnValue:
     """List the proposals of the member's startup with their trial's state."""
     rows = proposals.proposals_for_startup(current_user.startup_id)
     # A proposal behind a trial that went ahead is the trial's record: no withdraw button.
-    return render_template("startups/proposals.html", rows=rows, confirm=CsrfForm(), went_ahead=TrialState.WENT_AHEAD)
+    return render_template("startups/proposals.html", rows=rows, confirm=CsrfForm(), editable=proposals.editable,
+                           went_ahead=TrialState.WENT_AHEAD)
+
+
+@bp.get("/startups/trials")
+@roles_required(Role.STARTUP)
+def my_trials() -> ResponseReturnValue:
+    """List the trials of the member's startup with their state and the next step."""
+    return render_template("startups/trials.html", trials=proposals.trials_for_startup(current_user.startup_id))
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.STARTUP)
+def edit_proposal(proposal_id: int) -> ResponseReturnValue:
+    """Change the pitch or the capability of a proposal the lab has not reviewed yet."""
+    proposal = (db.get(Proposal, proposal_id) if proposal_id <= _MAX_ID else None) or abort(404)
+    if not is_member(current_user, proposal.startup_id):
+        abort(refusal(can_view_proposal(current_user, proposal)))
+    trial = proposals.trial_for(proposal.challenge_id, proposal.startup_id)
+    form = ProposalForm(obj=proposal, capabilities=proposals.own_capabilities(current_user.startup_id))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            proposals.update_proposal(current_user, proposal, form.data_for_service())
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+            status = 403 if isinstance(error, NotAllowed) else 409 if isinstance(error, StaleState) else 400
+        else:
+            db.commit()
+            flash(_("Your proposal has been saved."), "success")
+            return redirect(url_for("startups.my_proposals"))
+    elif form.errors:
+        status = 400
+    return render_template(
+        "startups/proposal_edit.html", form=form, proposal=proposal, trial=trial,
+        editable=proposals.editable(proposal, trial),
+    ), status
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")

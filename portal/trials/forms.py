@@ -17,6 +17,8 @@ from ..services.trials import MOVES, NAME_MAX, REASON_MAX, TEXT_MAX, parse_kpi_l
 
 #: Languages of the content, named in their own language.
 LANGUAGE_CHOICES = (("en", "English"), ("zh-Hant", "繁體中文"))
+#: The same, after the default: the language is read from the text itself.
+TEXT_LANGUAGE_CHOICES = (("", _l("As written (detected from the text)")), *LANGUAGE_CHOICES)
 _MAX_ID = 2**31 - 1
 
 
@@ -45,13 +47,13 @@ class MoveForm(BaseForm):
     lessons = TextAreaField(_l("Lessons learnt"), validators=[Optional(), _length(TEXT_MAX)])
     recommendation = TextAreaField(_l("Recommendation"), validators=[Optional(), _length(TEXT_MAX)])
     report_language = SelectField(
-        _l("Language of the report"), default="en", invalid_choice_message=_l("Choose a language from the list.")
+        _l("Language of the report"), default="", invalid_choice_message=_l("Choose a language from the list.")
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.outcome.choices = choices([("", _l("Choose an outcome"))] + list(TRIAL_OUTCOME_LABELS.items()))
-        self.report_language.choices = choices(LANGUAGE_CHOICES)
+        self.report_language.choices = choices(TEXT_LANGUAGE_CHOICES)
 
     def validate_action(self, field: Any) -> None:
         if field.data not in MOVES:
@@ -104,11 +106,7 @@ def move_form_for(trial: Trial, **kwargs: Any) -> MoveForm:
             f"result_{kpi.id}",
             StringField(kpi.name, validators=[Optional(), _length(NAME_MAX)], default=kpi.result or ""),
         )
-    blank = "formdata" in kwargs and kwargs["formdata"] is None
-    form = TrialMoveForm(**kwargs)
-    if blank or not form.is_submitted():
-        form.report_language.data = trial.challenge.language if trial.challenge.language in dict(LANGUAGE_CHOICES) else "en"
-    return form
+    return TrialMoveForm(**kwargs)
 
 
 class MilestoneForm(BaseForm):
@@ -143,12 +141,12 @@ class NoteForm(BaseForm):
 
     body = TextAreaField(_l("Note"), validators=[InputRequired(_l("Write the note.")), _length(TEXT_MAX)])
     language = SelectField(
-        _l("Language of the note"), default="en", invalid_choice_message=_l("Choose a language from the list.")
+        _l("Language of the note"), default="", invalid_choice_message=_l("Choose a language from the list.")
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.language.choices = choices(LANGUAGE_CHOICES)
+        self.language.choices = choices(TEXT_LANGUAGE_CHOICES)
 
 
 class ShortlistForm(BaseForm):

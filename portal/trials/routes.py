@@ -25,6 +25,8 @@ from .forms import KpiForm, KpiResultForm, MilestoneForm, NoteForm, move_form_fo
 
 bp = Blueprint("trials", __name__)
 
+_MAX_ID = 2**31 - 1
+
 
 def _load(trial_id: int) -> Trial:
     trial = db.get(Trial, trial_id)
@@ -41,13 +43,9 @@ def _status(error: DomainError) -> int:
     return 400
 
 
-def _content_language(trial: Trial) -> str:
-    return trial.challenge.language if trial.challenge.language in ("en", "zh-Hant") else "en"
-
-
 def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **forms: Any) -> ResponseReturnValue:
     """Render the trial page; ``posted`` (with its input and errors) replaces its blank twin."""
-    note_form = forms.get("note_form") or NoteForm(formdata=None, language=_content_language(trial))
+    note_form = forms.get("note_form") or NoteForm(formdata=None)
     context = {
         "trial": trial,
         "trials": trials,
@@ -58,6 +56,11 @@ def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **for
         "kpi_form": forms.get("kpi_form") or KpiForm(formdata=None),
         "result_form": forms.get("result_form") or KpiResultForm(formdata=None),
         "result_kpi_id": forms.get("result_kpi_id"),
+        # An edit of one milestone or KPI that failed, shown open on its row with its errors.
+        "edit_milestone_form": forms.get("edit_milestone_form"),
+        "edit_milestone_id": forms.get("edit_milestone_id"),
+        "edit_kpi_form": forms.get("edit_kpi_form"),
+        "edit_kpi_id": forms.get("edit_kpi_id"),
         "note_form": note_form,
         "button_form": CsrfForm(formdata=None),
         "posted": posted,
@@ -151,6 +154,94 @@ def complete_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     except DomainError as error:
         return _failed(trial, form, "button_form", error)
     return _done(trial, _("Milestone marked as done."))
+
+
+def _milestone(trial: Trial, milestone_id: int) -> Milestone:
+    milestone = db.get(Milestone, milestone_id) if milestone_id <= _MAX_ID else None
+    if milestone is None or milestone.trial_id != trial.id:
+        abort(404)
+    return milestone
+
+
+def _kpi(trial: Trial, kpi_id: int) -> Kpi:
+    kpi = db.get(Kpi, kpi_id) if kpi_id <= _MAX_ID else None
+    if kpi is None or kpi.trial_id != trial.id:
+        abort(404)
+    return kpi
+
+
+@bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/edit")
+@login_required
+def edit_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
+    """Rename a milestone of the trial or move its due date."""
+    trial = _load(trial_id)
+    milestone = _milestone(trial, milestone_id)
+    form = MilestoneForm(prefix=f"m{milestone.id}")
+    extra: dict[str, Any] = {"edit_milestone_id": milestone.id}
+    if not trials.may(current_user, trial, "edit_milestone"):
+        return _refused(trial, form, "edit_milestone_form", **extra)
+    if not form.validate_on_submit():
+        return _failed(trial, form, "edit_milestone_form", **extra)
+    try:
+        trials.edit_milestone(current_user, trial, milestone, {"title": form.title.data, "due_on": form.due_on.data})
+    except DomainError as error:
+        return _failed(trial, form, "edit_milestone_form", error, **extra)
+    return _done(trial, _("Milestone saved."))
+
+
+@bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/remove")
+@login_required
+def remove_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
+    """Remove a milestone from the trial."""
+    trial = _load(trial_id)
+    milestone = _milestone(trial, milestone_id)
+    form = CsrfForm()
+    if not trials.may(current_user, trial, "edit_milestone"):
+        return _refused(trial, form, "button_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "button_form")
+    try:
+        trials.remove_milestone(current_user, trial, milestone)
+    except DomainError as error:
+        return _failed(trial, form, "button_form", error)
+    return _done(trial, _("Milestone removed."))
+
+
+@bp.post("/trials/<int:trial_id>/kpis/<int:kpi_id>/edit")
+@login_required
+def edit_kpi(trial_id: int, kpi_id: int) -> ResponseReturnValue:
+    """Rename a KPI of the trial or change its target."""
+    trial = _load(trial_id)
+    kpi = _kpi(trial, kpi_id)
+    form = KpiForm(prefix=f"k{kpi.id}")
+    extra: dict[str, Any] = {"edit_kpi_id": kpi.id}
+    if not trials.may(current_user, trial, "edit_kpi"):
+        return _refused(trial, form, "edit_kpi_form", **extra)
+    if not form.validate_on_submit():
+        return _failed(trial, form, "edit_kpi_form", **extra)
+    try:
+        trials.edit_kpi(current_user, trial, kpi, {"name": form.name.data, "target": form.target.data})
+    except DomainError as error:
+        return _failed(trial, form, "edit_kpi_form", error, **extra)
+    return _done(trial, _("KPI saved."))
+
+
+@bp.post("/trials/<int:trial_id>/kpis/<int:kpi_id>/remove")
+@login_required
+def remove_kpi(trial_id: int, kpi_id: int) -> ResponseReturnValue:
+    """Remove a KPI from the trial."""
+    trial = _load(trial_id)
+    kpi = _kpi(trial, kpi_id)
+    form = CsrfForm()
+    if not trials.may(current_user, trial, "edit_kpi"):
+        return _refused(trial, form, "button_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "button_form")
+    try:
+        trials.remove_kpi(current_user, trial, kpi)
+    except DomainError as error:
+        return _failed(trial, form, "button_form", error)
+    return _done(trial, _("KPI removed."))
 
 
 @bp.post("/trials/<int:trial_id>/kpis")

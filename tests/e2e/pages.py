@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 ROLES = (None, "startup", "officer", "coordinator", "admin")
 #: Endpoints that are not pages: files, redirects, health checks.
@@ -73,6 +73,8 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("proposal-form-errors", "startup", "startups.propose", _p("/challenges/{unproposed_challenge}/propose"),
              submit=SUBMIT, status=400),
     PageSpec("my-proposals", "startup", "startups.my_proposals", _p("/startups/proposals")),
+    PageSpec("my-trials", "startup", "startups.my_trials", _p("/startups/trials")),
+    PageSpec("proposal-edit", "startup", "startups.edit_proposal", _p("/proposals/{founder_proposal}/edit")),
     PageSpec("workshop", "startup", "workshops.detail", _p("/workshops/{workshop}")),
     PageSpec("notifications", "startup", "notifications.index", _p("/notifications")),
     PageSpec("notification-preferences", "startup", "notifications.preferences", _p("/notifications/preferences")),
@@ -87,6 +89,11 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("challenge-form-errors", "officer", "challenges.create", _p("/challenges/new"),
              submit="main form button[name=action][value=open]", status=400),
     PageSpec("challenge-edit", "officer", "challenges.edit", _p("/challenges/{own_challenge}/edit")),
+    PageSpec("proposals-received", "officer", "challenges.proposals_received", _p("/challenges/{inbox_challenge}/proposals")),
+    PageSpec("proposals-compare", "officer", "challenges.compare_proposals",
+             _p("/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}&proposal={inbox_proposal_b}")),
+    PageSpec("proposals-compare-errors", "officer", "challenges.compare_proposals",
+             _p("/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}"), status=400),
     PageSpec("recommended-startups", "officer", "matches.for_challenge", _p("/challenges/{own_challenge}/recommended")),
     PageSpec("showcase", "officer", "stats.showcase", _p("/showcase")),
     # Lab coordinator
@@ -139,6 +146,16 @@ def demo_ids(db: Any) -> dict[str, int]:
     open_challenges = list(db.scalars(select(Challenge).where(Challenge.status == "open").order_by(Challenge.id)))
     dh = db.get(Department, officer.department_id)
 
+    # The officer's challenge with the most proposals, and its two newest (the inbox and comparison).
+    inbox_challenge = db.scalar(
+        select(Proposal.challenge_id).join(Challenge, Challenge.id == Proposal.challenge_id)
+        .where(Challenge.department_id == dh.id).group_by(Proposal.challenge_id)
+        .order_by(func.count().desc(), Proposal.challenge_id)
+    )
+    inbox_proposals = list(db.scalars(
+        select(Proposal.id).where(Proposal.challenge_id == inbox_challenge).order_by(Proposal.id.desc()).limit(2)
+    ))
+
     def trial(state: str) -> int:
         return db.scalar(select(Trial.id).where(Trial.status == state).order_by(Trial.id))
 
@@ -149,6 +166,13 @@ def demo_ids(db: Any) -> dict[str, int]:
         "founder_startup": founder.startup_id,
         "founder_capability": db.scalar(
             select(Capability.id).where(Capability.startup_id == founder.startup_id).order_by(Capability.id)
+        ),
+        "inbox_challenge": inbox_challenge,
+        "inbox_proposal_a": inbox_proposals[0],
+        "inbox_proposal_b": inbox_proposals[-1],
+        "founder_proposal": db.scalar(
+            select(Proposal.id).join(Trial, Trial.proposal_id == Proposal.id)
+            .where(Proposal.startup_id == founder.startup_id, Trial.status == "proposed").order_by(Proposal.id)
         ),
         "trial_proposed": trial("proposed"),
         "trial_running": trial("running"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from portal.demo import DEMO_PASSWORD
+
 from . import flows, support
 from .flows import click_and_wait, expect_heading, nav
 
@@ -106,3 +108,44 @@ def test_coordinator_approves_a_proposed_trial_with_a_reason(live_server, new_pa
     nav(founder, t("Our proposals"))
     row = founder.locator("tbody tr").filter(has=founder.get_by_role("link", name=challenge_title, exact=True))
     expect(row.locator(".govuk-tag")).to_have_text(t.trial_state("approved"))
+
+
+#: The demo challenge of the officer's department that several startups proposed for.
+INBOX_CHALLENGE = "衞生署網站及查詢熱線智能客服"
+
+
+@LOCALES
+def test_officer_follows_links_from_the_landing_page_to_a_challenges_proposals_side_by_side(
+    live_server, new_page, catalogue, locale
+):
+    t = catalogue(locale)
+    page = new_page()
+    support.goto(page, live_server("/"))
+    support.use_language(page, locale)
+    nav(page, t("Sign in"))
+    page.locator("#email").fill(support.DEMO_EMAILS["officer"])
+    page.locator("#password").fill(DEMO_PASSWORD)
+    click_and_wait(page, page.locator("main form button[type=submit]"))
+
+    nav(page, t("Our challenges"))
+    row = page.locator("main tr", has_text=INBOX_CHALLENGE)
+    click_and_wait(page, row.locator("td.govuk-table__cell--numeric a"))
+    expect(page.locator("h1")).to_contain_text(t("Proposals received"))
+    proposals = page.locator(".im-result")
+    expect(proposals.nth(1)).to_be_visible()
+    first = proposals.first
+    first.get_by_text(t("Why this match?"), exact=True).click()
+    expect(first.get_by_text(t("Meaning (semantic)"), exact=True)).to_be_visible()
+
+    chosen = []
+    for n in range(2):
+        card = proposals.nth(n)
+        chosen.append(card.locator("h2 a").inner_text())
+        card.locator("input[name=proposal]").check()
+    click_and_wait(page, page.get_by_role("button", name=t("Compare the ticked proposals"), exact=True))
+    expect_heading(page, t("Compare proposals"))
+    columns = page.locator("main table thead th[scope=col]")
+    expect(columns).to_have_count(2)
+    for name in chosen:
+        expect(columns.filter(has_text=name)).to_have_count(1)
+    expect(page.locator("main table")).to_contain_text(t("Match score"))

@@ -96,6 +96,13 @@ EXPECT: dict[str, dict[str, Any]] = {
     },
     "challenges.open": {"POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"}},
     "challenges.close": {"POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"}},
+    # The proposals a challenge received: its department's officers and the lab read them;
+    # only the officers ask the lab to shortlist one.
+    "challenges.proposals_received": {"GET": {"draft": "L ok 404 404 404 ok ok", "open": "L ok 403 403 403 ok ok"}},
+    "challenges.compare_proposals": {"GET": {"draft": "L ok 404 404 404 ok ok", "open": "L ok 403 403 403 ok ok"}},
+    "challenges.request_shortlist": {
+        "POST": {"draft": "L 404 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
+    },
     "matches.for_challenge": {
         "GET": {"draft": "L ok 404 403 403 ok ok", "open": "L ok 403 403 403 ok ok"},
     },
@@ -113,6 +120,8 @@ EXPECT: dict[str, dict[str, Any]] = {
     "startups.delete_capability": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
     "startups.my_proposals": {"GET": STARTUP},
     "startups.withdraw_proposal": {"POST": OWN_STARTUP_PRIVATE},
+    "startups.edit_proposal": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
+    "startups.my_trials": {"GET": STARTUP},
     "startups.index": {"GET": STAFF},
     "startups.verify": {"POST": STAFF},
     "startups.unverify": {"POST": STAFF},
@@ -143,7 +152,11 @@ EXPECT: dict[str, dict[str, Any]] = {
     "trials.add_milestone": {"POST": TRIAL},
     "trials.complete_milestone": {"POST": TRIAL},
     "trials.add_note": {"POST": TRIAL},
+    "trials.edit_milestone": {"POST": TRIAL},
+    "trials.remove_milestone": {"POST": TRIAL},
     "trials.add_kpi": {"POST": "L ok 404 403 404 ok ok"},
+    "trials.edit_kpi": {"POST": "L ok 404 403 404 ok ok"},
+    "trials.remove_kpi": {"POST": "L ok 404 403 404 ok ok"},
     "trials.record_result": {"POST": "L 403 404 403 404 ok ok"},
     # --- the lab's tools
     "audit_log.index": {"GET": STAFF},
@@ -199,6 +212,9 @@ WITH_DATA: dict[str, list[tuple[str, Callable[[World], dict[str, Any]], str]]] =
         # A draft is answered as a missing challenge to whoever may not see it, and nothing is written.
         ("draft", lambda w: {"challenge_id": w.challenge_draft, "startup_id": w.startup, "reason": "not_relevant"},
          "L ok 404 404 404 ok ok"),
+    ],
+    "challenges.request_shortlist": [
+        ("note", lambda w: {"note": "Their pilot fits our clinics."}, "L ok 403 403 403 403 403"),
     ],
     "coordinator.shortlist": [
         ("match", lambda w: {"challenge_id": w.challenge_other, "capability_id": w.capability}, STAFF),

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEvent, Challenge
+from models import AuditEvent, Challenge, User
 from portal import clock
 from portal.errors import DomainError, NotAllowed, StaleState
 from portal.services import challenges
@@ -303,3 +303,36 @@ def test_department_challenges_count_submitted_proposals(ctx, make):
     make.proposal(busy, make.capability(), status="withdrawn")
     rows = {row.title: row.proposals for row in challenges.department_challenges_page(officer, 1, 20).items}
     assert rows == {"Busy": 1, "Quiet": 0}
+
+
+def test_text_search_finds_challenges_by_their_tags(ctx, make):
+    make.challenge(title="Read paper forms", tags=["ocr", "forms"])
+    make.challenge(title="Answer hotline calls", tags=["chatbot"])
+    assert titles(search(q="OCR")) == ["Read paper forms"]
+    assert titles(search(q="chat")) == ["Answer hotline calls"]
+
+
+def test_challenges_sort_by_closing_date_soonest_first_and_undated_last(ctx, make):
+    today = clock.today()
+    make.challenge(title="Later", closing_on=today + timedelta(days=40))
+    make.challenge(title="No date", closing_on=None)
+    make.challenge(title="Soon", closing_on=today + timedelta(days=3))
+    assert titles(search(sort="closing")) == ["Soon", "Later", "No date"]
+    assert titles(search(sort="newest"))[0] == "Soon"  # posted last
+
+
+def test_challenges_sort_by_best_match_for_the_startup(ctx, make):
+    startup = make.startup()
+    make.capability(startup, name="Dental X-ray reader",
+                    description="Reads dental X-ray images to find caries for dentists.",
+                    technologies=["computer vision"], domains=["smart_clinic"])
+    member = make.user("startup", startup=startup)
+    make.challenge(title="Detect caries on dental X-ray images", problem_statement="Dentists read X-ray images of teeth by hand to find caries.",
+                   tags=["computer vision"], domains=["smart_clinic"])
+    make.challenge(title="Tobacco inspections", problem_statement="Inspectors visit shops selling tobacco.",
+                   tags=["forms"], domains=["health_regulation"])
+    viewer = ctx.get(User, member.id)
+    assert titles(search(viewer, sort="match"))[0] == "Detect caries on dental X-ray images"
+    assert titles(search(viewer, sort="newest"))[0] == "Tobacco inspections"
+    # Anyone else asking for it gets the default order.
+    assert titles(search(None, sort="match"))[0] == "Tobacco inspections"

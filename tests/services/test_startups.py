@@ -203,3 +203,11 @@ def test_delete_capability_refused_while_in_running_trial(svc, make):
     make.trial(make.challenge(), capability, status="running")
     with pytest.raises(DomainError):
         startups.delete_capability(svc.get(User, user.id), svc.get(Capability, capability.id))
+
+
+def test_search_startups_finds_them_by_name_or_technology_tag(svc, make):
+    reader = make.startup(name="Paper Reader Ltd")
+    make.capability(reader, technologies=["ocr"])
+    make.capability(make.startup(name="OCR Labs"), technologies=["chatbot"])
+    make.capability(make.startup(name="Talkative"), technologies=["chatbot"])
+    assert sorted(row.startup.name for row in startups.search_startups(text="ocr").rows) == ["OCR Labs", "Paper Reader Ltd"]

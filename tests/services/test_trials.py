@@ -57,7 +57,7 @@ def test_move_by_role(app, name, role):
             db.commit()
             assert transition.actor_id == world.users[role]
             assert trial.status == (move.target or state) and trial.version == 2
-            withdrawn_proposal = 1 if name == "withdraw" else 0  # proposal.withdraw too
+            withdrawn_proposal = 1 if name in ("withdraw", "decline") else 0  # proposal.withdraw too
             assert counts() == (before[0] + 1, before[1] + 1 + withdrawn_proposal)
         else:
             with pytest.raises(NotAllowed):
@@ -201,6 +201,10 @@ def test_tracking_by_role(app, action, role):
             "add_kpi": lambda: trials.add_kpi(user, trial, {"name": "New", "target": "1"}),
             "record_result": lambda: trials.record_kpi_result(user, trial, trial.kpis[0], "2"),
             "add_note": lambda: trials.add_note(user, trial, {"body": "Hello", "language": "en"}),
+            "edit_milestone": lambda: trials.edit_milestone(
+                user, trial, trial.milestones[0], {"title": "Renamed", "due_on": date(2030, 1, 1)}
+            ),
+            "edit_kpi": lambda: trials.edit_kpi(user, trial, trial.kpis[0], {"name": "Renamed", "target": "2"}),
         }
         before = counts()
         assert trials.may(user, trial, action) == bool(PARTS[role] & set(TRACKING[action].actors))

@@ -98,3 +98,25 @@ def test_register_refuses_non_web_addresses_and_blank_names(client, ctx):
     assert response.status_code == 400
     assert "Enter a full web address" in body and "Enter your name" in body
     assert ctx.scalar(select(User)) is None
+
+
+def test_founder_with_a_chinese_browser_keeps_chinese_after_registering(client, ctx):
+    chinese = {"Accept-Language": "zh-HK,zh;q=0.9,en;q=0.5"}
+    assert 'lang="zh-Hant-HK"' in client.get("/register", headers=chinese).get_data(as_text=True)
+    response = client.post(
+        "/register",
+        headers=chinese,
+        data={
+            "display_name": "陳大文",
+            "email": "chan@example.hk",
+            "startup_name": "康健科技",
+            "size": "1-10",
+            "password": "a-long-unique-passphrase",
+            "confirm": "a-long-unique-passphrase",
+        },
+    )
+    assert response.status_code == 302
+    assert ctx.scalar(select(User).where(User.email == "chan@example.hk")).locale == "zh_Hant_HK"
+    # The next page, even from a browser that now sends no language preference, stays in Chinese.
+    page = client.get(response.headers["Location"])
+    assert 'lang="zh-Hant-HK"' in page.get_data(as_text=True)

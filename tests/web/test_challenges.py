@@ -409,7 +409,7 @@ def test_mine_lists_every_status_of_own_department_with_proposal_counts(app, mak
     make.proposal(popular, make.capability(), status="withdrawn")
     page = text(client_for(app, officer).get("/challenges/mine"))
     assert "Popular" in page and "Our draft" in page and "Done" in page and "Not ours" not in page
-    assert 'govuk-table__cell--numeric">2<' in page
+    assert '/proposals">2<span class="govuk-visually-hidden">' in page  # the count links to the proposals
 
 
 def test_mine_has_an_empty_state(app, make):

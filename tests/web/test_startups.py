@@ -764,3 +764,75 @@ def test_coordinator_with_a_conflict_cannot_verify_or_unverify_the_startup(app, 
 
 def test_verifying_a_missing_startup_is_not_found(app, make):
     assert client_for(app, make.user("coordinator")).post("/startups/999999/verify").status_code == 404
+
+
+# --- changing a proposal, and the startup's trials ----------------------------------------------
+
+
+def test_member_changes_pitch_and_capability_before_the_lab_reviews(app, make, member):
+    challenge = make.challenge()
+    proposal = make.proposal(challenge, member.capability)
+    trial = make.trial(challenge, member.capability, proposal_id=proposal.id)
+    other = make.capability(read(app, lambda s: s.get(Startup, member.capability.startup_id)), name="Second product")
+    client = client_for(app, member.user)
+    assert f"/proposals/{proposal.id}/edit" in text(client.get("/startups/proposals"))
+    response = client.post(f"/proposals/{proposal.id}/edit", data={"capability_id": str(other.id), "pitch": GOOD_PITCH + " Updated."})
+    assert response.status_code == 302
+    assert read(app, lambda s: (s.get(Proposal, proposal.id).pitch, s.get(Proposal, proposal.id).capability_id)) == (
+        GOOD_PITCH + " Updated.", other.id)
+    assert read(app, lambda s: s.get(Trial, trial.id).capability_id) == other.id
+    assert "proposal.update" in audit_actions(app)
+
+
+def test_proposal_cannot_be_changed_once_shortlisted(app, make, member):
+    challenge = make.challenge()
+    proposal = make.proposal(challenge, member.capability)
+    make.trial(challenge, member.capability, proposal_id=proposal.id, status="shortlisted")
+    client = client_for(app, member.user)
+    before = state(app)
+    assert f"/proposals/{proposal.id}/edit" not in text(client.get("/startups/proposals"))
+    response = client.post(f"/proposals/{proposal.id}/edit", data={"capability_id": str(member.capability.id), "pitch": GOOD_PITCH})
+    assert response.status_code == 409
+    assert "can no longer be changed" in text(response)
+    assert state(app) == before
+
+
+def test_rival_cannot_change_a_proposal(app, make, member, rival):
+    proposal = make.proposal(make.challenge(), member.capability)
+    before = state(app)
+    response = client_for(app, rival.user).post(f"/proposals/{proposal.id}/edit", data={"pitch": GOOD_PITCH})
+    assert response.status_code == 403
+    assert state(app) == before
+
+
+def test_our_proposals_links_an_approved_trial_to_accept_or_decline(app, make, member):
+    challenge = make.challenge()
+    proposal = make.proposal(challenge, member.capability)
+    trial = make.trial(challenge, member.capability, proposal_id=proposal.id, status="approved")
+    page = text(client_for(app, member.user).get("/startups/proposals"))
+    assert f'href="/trials/{trial.id}">Accept or decline the trial' in page
+
+
+def test_our_trials_lists_state_and_next_step(app, make, member, rival):
+    approved = make.challenge(title="Approved one")
+    make.trial(approved, member.capability, status="approved")
+    make.trial(make.challenge(title="Running one"), member.capability, status="running")
+    make.trial(make.challenge(title="Their trial"), rival.capability, status="running")
+    page = text(client_for(app, member.user).get("/startups/trials"))
+    assert "Approved one" in page and "Running one" in page and "Their trial" not in page
+    assert "Accept or decline the trial." in page
+    assert "Track the milestones and KPIs with the department" in page
+
+
+def test_startup_declines_an_approved_trial_with_a_reason(app, make, member):
+    challenge = make.challenge()
+    proposal = make.proposal(challenge, member.capability)
+    trial = make.trial(challenge, member.capability, proposal_id=proposal.id, status="approved")
+    client = client_for(app, member.user)
+    assert 'value="decline"' in text(client.get(f"/trials/{trial.id}"))
+    refused = client.post(f"/trials/{trial.id}/move", data={"action": "decline", "version": "1", "reason": ""})
+    assert refused.status_code == 400 and "Give a reason" in text(refused)
+    response = client.post(f"/trials/{trial.id}/move", data={"action": "decline", "version": "1", "reason": "Our team is busy."})
+    assert response.status_code == 302
+    assert read(app, lambda s: s.get(Trial, trial.id).status) == "withdrawn"
+    assert read(app, lambda s: s.get(Proposal, proposal.id).status) == "withdrawn"

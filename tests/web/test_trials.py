@@ -8,6 +8,7 @@ the database exactly as it was.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -243,7 +244,10 @@ def tracking_request(world: World, action: str) -> tuple[str, dict[str, str]]:
     return {
         "add_milestone": (f"{base}/milestones", {"title": "Training done", "due_on": "2030-01-31"}),
         "complete_milestone": (f"{base}/milestones/{world.milestone_id}/done", {}),
+        "edit_milestone": (f"{base}/milestones/{world.milestone_id}/edit",
+                           {f"m{world.milestone_id}-title": "Training finished", f"m{world.milestone_id}-due_on": "2030-02-28"}),
         "add_kpi": (f"{base}/kpis", {"name": "Calls to the hotline", "target": "-20%"}),
+        "edit_kpi": (f"{base}/kpis/{world.kpi_id}/edit", {f"k{world.kpi_id}-name": "Calls", f"k{world.kpi_id}-target": "-25%"}),
         "record_result": (f"{base}/kpis/{world.kpi_id}/result", {"result": "65%"}),
         "add_note": (f"{base}/notes", {"body": "Week 2: staff like it.", "language": "en"}),
     }[action]
@@ -435,10 +439,11 @@ def test_confirm_and_accept_then_start(app):
         assert [t.to_state for t in trial.transitions] == ["approved", "approved", "approved", "running"]
 
 
-def test_withdraw_withdraws_the_proposal_too(app):
-    world = build_world(app, "approved")
+@pytest.mark.parametrize(("state", "move"), [("shortlisted", "withdraw"), ("approved", "decline")])
+def test_withdrawing_or_declining_withdraws_the_proposal_too(app, state, move):
+    world = build_world(app, state)
     response = client_as(app, world, "member").post(
-        f"/trials/{world.trial_id}/move", data=move_data(world, "withdraw"))
+        f"/trials/{world.trial_id}/move", data=move_data(world, move))
     assert response.status_code == 302
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
@@ -677,3 +682,139 @@ def test_guessed_language_of_content_without_one(app):
     assert content_language("Received; KPI 達標") == "en"
     assert content_language("Anything", "zh-Hant") == "zh-Hant"
     assert content_language("") == "en" and content_language(None) == "en"
+
+
+def _selected(page: str, name: str) -> str:
+    """The value the page's select ``name`` sends when left as it is."""
+    select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.DOTALL)
+    assert select_html, f"no select {name}"
+    options = re.findall(r"<option([^>]*)>", select_html.group(1))
+    chosen = next((attrs for attrs in options if re.search(r"\bselected\b", attrs)), options[0])
+    return re.search(r'value="([^"]*)"', chosen).group(1)
+
+
+def test_english_note_on_a_chinese_challenge_is_stored_as_english(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        db.get(Challenge, world.challenge_id).language = "zh-Hant"
+        db.commit()
+    client = client_as(app, world, "member")
+    page = text(client.get(f"/trials/{world.trial_id}"))
+    language = _selected(page, "language")  # the form as the member leaves it
+    body = "The pilot clinic booked 120 appointments this week."
+    assert client.post(f"/trials/{world.trial_id}/notes", data={"body": body, "language": language}).status_code == 302
+    with app.app_context():
+        assert db.scalar(select(TrialNote.language).where(TrialNote.body == body)) == "en"
+    chinese = "試點診所本週預約了一百二十個。"
+    assert client.post(f"/trials/{world.trial_id}/notes", data={"body": chinese, "language": language}).status_code == 302
+    with app.app_context():
+        assert db.scalar(select(TrialNote.language).where(TrialNote.body == chinese)) == "zh-Hant"
+
+
+def test_outcome_report_in_english_on_a_chinese_challenge_is_stored_as_english(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        db.get(Challenge, world.challenge_id).language = "zh-Hant"
+        db.commit()
+    client = client_as(app, world, "coordinator")
+    page = text(client.get(f"/trials/{world.trial_id}"))
+    with app.app_context():
+        version = db.get(Trial, world.trial_id).version
+    response = client.post(f"/trials/{world.trial_id}/move", data=move_data(
+        world, "complete", version, summary="Waiting times fell by a third at both clinics.",
+        report_language=_selected(page, "report_language"),
+    ))
+    assert response.status_code == 302, text(response)[:2000]
+    with app.app_context():
+        assert db.scalar(select(OutcomeReport.language).where(OutcomeReport.trial_id == world.trial_id)) == "en"
+
+
+# -- changing and removing milestones and KPIs before completion --------------------------------
+
+
+def test_milestone_due_in_the_past_is_refused_when_added(app):
+    world = build_world(app, "running")
+    before = snapshot(app, world.trial_id)
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
+    response = client_as(app, world, "member").post(
+        f"/trials/{world.trial_id}/milestones", data={"title": "Kick-off", "due_on": yesterday}
+    )
+    assert response.status_code == 400
+    assert "Enter a due date that is today or later." in text(response)
+    assert snapshot(app, world.trial_id) == before
+    today = clock.today().isoformat()
+    assert client_as(app, world, "member").post(
+        f"/trials/{world.trial_id}/milestones", data={"title": "Kick-off", "due_on": today}
+    ).status_code == 302
+
+
+def test_milestone_is_renamed_and_moved_with_an_audit_event(app):
+    world = build_world(app, "running")
+    mid = world.milestone_id
+    due = (clock.today() + timedelta(days=30)).isoformat()
+    response = client_as(app, world, "officer_own").post(
+        f"/trials/{world.trial_id}/milestones/{mid}/edit", data={f"m{mid}-title": "Pilot live in two clinics", f"m{mid}-due_on": due}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        milestone = db.get(Milestone, mid)
+        assert (milestone.title, milestone.due_on.isoformat()) == ("Pilot live in two clinics", due)
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.milestone_edit"))
+        assert event.before[f"milestones[{mid}].title"] == "Pilot live"
+        assert event.after[f"milestones[{mid}].title"] == "Pilot live in two clinics"
+
+
+def test_milestone_cannot_be_moved_into_the_past(app):
+    world = build_world(app, "running")
+    mid = world.milestone_id
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "member").post(
+        f"/trials/{world.trial_id}/milestones/{mid}/edit",
+        data={f"m{mid}-title": "Pilot live", f"m{mid}-due_on": (clock.today() - timedelta(days=3)).isoformat()},
+    )
+    assert response.status_code == 400
+    page = text(response)
+    assert "Enter a due date that is today or later." in page
+    assert f'href="#m{mid}-due_on"' in page and f'id="m{mid}-due_on"' in page  # the summary links to the field
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_milestone_and_kpi_are_removed_with_audit_events(app):
+    world = build_world(app, "running")
+    client = client_as(app, world, "coordinator")
+    assert client.post(f"/trials/{world.trial_id}/milestones/{world.milestone_id}/remove").status_code == 302
+    assert client.post(f"/trials/{world.trial_id}/kpis/{world.kpi_id}/remove").status_code == 302
+    with app.app_context():
+        assert db.get(Milestone, world.milestone_id) is None and db.get(Kpi, world.kpi_id) is None
+        actions = set(db.scalars(select(AuditEvent.action)))
+        assert {"trial.milestone_remove", "trial.kpi_remove"} <= actions
+
+
+def test_kpi_is_edited_but_not_to_the_name_of_another(app):
+    world = build_world(app, "running")
+    kid = world.kpi_id
+    client = client_as(app, world, "officer_own")
+    assert client.post(f"/trials/{world.trial_id}/kpis", data={"name": "Satisfaction", "target": "4 of 5"}).status_code == 302
+    clash = client.post(f"/trials/{world.trial_id}/kpis/{kid}/edit", data={f"k{kid}-name": "satisfaction", f"k{kid}-target": "1"})
+    assert clash.status_code == 400
+    assert "There is already a KPI called" in text(clash)
+    ok = client.post(f"/trials/{world.trial_id}/kpis/{kid}/edit", data={f"k{kid}-name": "Waiting time", f"k{kid}-target": "-40%"})
+    assert ok.status_code == 302
+    with app.app_context():
+        assert db.get(Kpi, kid).target == "-40%"
+
+
+def test_milestones_and_kpis_cannot_change_once_the_trial_is_completed(app):
+    world = build_world(app, "completed")
+    before = snapshot(app, world.trial_id)
+    client = client_as(app, world, "coordinator")
+    assert client.post(f"/trials/{world.trial_id}/milestones/{world.milestone_id}/remove").status_code == 409
+    assert client.post(f"/trials/{world.trial_id}/kpis/{world.kpi_id}/remove").status_code == 409
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_startup_cannot_change_kpis(app):
+    world = build_world(app, "running")
+    before = snapshot(app, world.trial_id)
+    assert client_as(app, world, "member").post(f"/trials/{world.trial_id}/kpis/{world.kpi_id}/remove").status_code == 403
+    assert snapshot(app, world.trial_id) == before

@@ -23,12 +23,14 @@ from .indexing import capability_changed, challenge_changed, index_size, reindex
 from .items import capability_item, challenge_item, startup_item
 from .learning import (
     pair_components,
+    pair_matches,
     pair_scores_each,
     train_weights,
     training_examples,
 )
 from .ranking import (
     Recommendation,
+    challenge_ids_by_match,
     recommend_challenges,
     recommend_startups,
     recommend_startups_for_each,
@@ -45,11 +47,13 @@ __all__ = [
     "capability_changed",
     "capability_item",
     "challenge_changed",
+    "challenge_ids_by_match",
     "challenge_item",
     "clear_caches",
     "encoder",
     "index_size",
     "pair_components",
+    "pair_matches",
     "pair_scores_each",
     "ranker_config",
     "recommend_challenges",

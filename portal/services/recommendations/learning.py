@@ -15,6 +15,7 @@ from models.vocabulary import TrialState
 from ...database import db
 from .corpus import capability_corpus, clear_caches
 from .items import challenge_item
+from .ranking import Recommendation
 
 #: Trial statuses that count as an approval of the pair.
 
@@ -55,6 +56,17 @@ def pair_scores_each(asks: Sequence[tuple[Challenge, Iterable[int]]]) -> list[di
     """For each (challenge, capability ids): the fused match score of each capability
     (missing when out of the pool). The challenges' domains and tags should be loaded."""
     return [{_capability_id(m): float(m.score) for m in matches} for matches in _pair_matches_each(asks)]
+
+
+def pair_matches(challenge: Challenge, capability_ids: Iterable[int]) -> dict[int, Recommendation]:
+    """The match of each given capability for ``challenge`` with its score, components and
+    explanation (shared domains, areas and tags), by capability id; missing when out of the pool."""
+    return {
+        _capability_id(m): Recommendation(
+            score=float(m.score), components=dict(m.components), explanation=m.explanation.to_dict()
+        )
+        for m in _pair_matches_each([(challenge, list(capability_ids))])[0]
+    }
 
 
 def _decided_pairs() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

@@ -153,6 +153,18 @@ def recommend_startups_for_each(
     ]
 
 
+def challenge_ids_by_match(startup: Startup, limit: int = 200) -> list[int]:
+    """The open challenges' ids, best match for ``startup`` first (for sorting a list: no
+    exclusions and no sentence-pair explanations)."""
+    if not startup.capabilities:
+        return []
+    fitted = challenge_corpus()
+    if not fitted.owners:
+        return []
+    matches = _rank_each(fitted, [(startup_item(startup), set())], limit, sentence_pairs=False)[0]
+    return [int(m.key.split(":", 1)[1]) for m in matches]
+
+
 def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10) -> list[Recommendation]:
     """Rank open challenges (closing date not passed) for ``startup``.
 
