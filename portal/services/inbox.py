@@ -3,11 +3,10 @@ one page at a time or two to four side by side, each with its match score and ex
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
