@@ -137,7 +137,7 @@ def register_startup(data: StartupRegistration) -> User | None:
     log.info("registration user=%s startup=%s", user.id, startup.id)
     signals.changed(user, "startup.register", startup, after={"name": startup.name})
     signals.changed(user, "user.create", user, after=audit.snapshot(user, USER_FIELDS))
-    _send_verification(user, user.email)  # welcomes them and asks to confirm the address
+    _send_verification(user, user.email, startup_name=startup.name)  # a welcome, and the link to confirm
     return user
 
 
@@ -467,8 +467,11 @@ def _email(user: User, address: str, subject: Any, template: str, **context: Any
     return mail.queue(message)
 
 
-def _send_verification(user: User, address: str) -> bool:
-    """Send a link that confirms ``address`` as the user's email; False if none was sent."""
+def _send_verification(user: User, address: str, *, startup_name: str | None = None) -> bool:
+    """Send a link that confirms ``address`` as the user's email; False if none was sent.
+
+    At registration (``startup_name`` given) the same email welcomes the startup.
+    """
     secret = _issue_token(user, TokenPurpose.VERIFY_EMAIL, email=address)
     if secret is None:
         return False
@@ -476,6 +479,7 @@ def _send_verification(user: User, address: str) -> bool:
     return _email(
         user, address, _l("InnoMatch: confirm your email address"), "email/verify_email.txt",
         link=link, hours=int(TOKEN_LIFETIME[TokenPurpose.VERIFY_EMAIL].total_seconds() // 3600),
+        startup_name=startup_name, sign_in_url=mail.absolute(_path("auth.login")),
     )
 
 

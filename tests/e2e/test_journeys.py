@@ -126,6 +126,8 @@ def test_officer_follows_links_from_the_landing_page_to_a_challenges_proposals_s
     page.locator("#email").fill(support.DEMO_EMAILS["officer"])
     page.locator("#password").fill(DEMO_PASSWORD)
     click_and_wait(page, page.locator("main form button[type=submit]"))
+    # Signing in applies the account's own language, which another journey may have changed.
+    support.use_language(page, locale)
 
     nav(page, t("Our challenges"))
     row = page.locator("main tr", has_text=INBOX_CHALLENGE)
