@@ -39,7 +39,8 @@ def main() -> None:
     host = args.host.rstrip("/")
     member = signed_in(host, "member39@load.test")
     officer = signed_in(host, "officer7@load.test")
-    coordinator = signed_in(host, "coordinator1@load.test")
+    # Not one of the Locust coordinators (coordinator0, 1): a TOTP code is accepted once per account.
+    coordinator = signed_in(host, "coordinator2@load.test")
     mine = officer.get(f"{host}/challenges/mine", timeout=120).text
     challenge_ids = list(dict.fromkeys(re.findall(r"/challenges/(\d+)/recommended", mine)
                                        or re.findall(r'href="/challenges/(\d+)"', mine)))
