@@ -24,7 +24,7 @@ class Term:
 
 
 DOMAINS: tuple[Term, ...] = (
-    Term("health_regulation", "Smart health regulatory functions", "智慧衛生規管功能"),
+    Term("health_regulation", "Smart health regulatory functions", "智慧衞生規管功能"),
     Term("smart_clinic", "Smart clinics", "智慧診所"),
     Term("workflow_reengineering", "Smart workflow re-engineering", "智慧工作流程再造"),
     Term("customer_service", "Smart customer service", "智慧客服"),
@@ -33,9 +33,9 @@ DOMAINS: tuple[Term, ...] = (
 )
 
 FUNCTIONAL_AREAS: tuple[Term, ...] = (
-    Term("regulation", "Health regulation", "衛生規管事務"),
-    Term("protection_promotion", "Health protection and health promotion", "衛生防護及健康促進"),
-    Term("administration", "Health administration", "衛生行政"),
+    Term("regulation", "Health regulation", "衞生規管事務"),
+    Term("protection_promotion", "Health protection and health promotion", "衞生防護及健康促進"),
+    Term("administration", "Health administration", "衞生行政"),
     Term("dental_clinical", "Dental and clinical services", "牙科及臨床服務"),
 )
 
