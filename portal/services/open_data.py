@@ -23,7 +23,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -503,7 +503,16 @@ def _file_names(dataset: str) -> list[str]:
     return [f"{dataset}{suffix}.{fmt}" for suffix in ("", "-dictionary") for fmt in FORMATS]
 
 
+#: The files are regenerated when the page or a download finds them this old (daily, even
+#: without a scheduled ``flask open-data generate``).
+MAX_AGE = timedelta(days=1)
+
+
 def latest_or_generate() -> Manifest:
-    """The last generation's manifest; generate the files first if there are none."""
-    return latest() or generate()
+    """The last generation's manifest; generate the files first if there are none, or if
+    they are a day old."""
+    found = latest()
+    if found is None or clock.now() - found.generated_at >= MAX_AGE:
+        return generate()
+    return found
 

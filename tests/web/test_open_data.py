@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import update
 
 from models import Challenge, Kpi, OutcomeReport, Proposal, Trial, TrialNote, User
@@ -280,6 +281,16 @@ def test_page_serves_the_last_generation_until_the_next(app, client, folder, mak
     assert len(_csv_from(client.get("/open-data/challenges.csv"))) == 1
     _generate(app, folder)
     assert "2 records" in client.get("/open-data").get_data(as_text=True)
+
+
+def test_files_a_day_old_are_regenerated_when_the_page_is_read(app, client, folder, make):
+    make.challenge(status="open", opened_at=clock.now())
+    _generate(app, folder)
+    make.challenge(status="open", opened_at=clock.now())
+    with time_machine.travel(clock.now() + timedelta(hours=23), tick=False):
+        assert "1 record" in client.get("/open-data").get_data(as_text=True)
+    with time_machine.travel(clock.now() + timedelta(hours=25), tick=False):
+        assert "2 records" in client.get("/open-data").get_data(as_text=True)
 
 
 def _csv_from(response) -> list[dict[str, str]]:
