@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from http import HTTPStatus
 from typing import Any
@@ -122,6 +123,15 @@ def _rollback() -> None:
         log.warning("rollback after an error failed", exc_info=True)
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def loggable(text: str | None) -> str:
+    """``text`` for a log line: control characters and line breaks escaped (``\\x0a``), so a
+    request path cannot start a forged log line (ASVS 7.3.1)."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text or "")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Render 4xx/5xx as pages (or JSON for the API) that never leak internals."""
 
@@ -131,7 +141,7 @@ def register_error_handlers(app: Flask) -> None:
         if code in (401, 403, 429):
             access_log.warning(
                 "access refused code=%s user=%s method=%s endpoint=%s path=%s ip=%s",
-                code, _actor(), request.method, request.endpoint, request.path, request.remote_addr,
+                code, _actor(), request.method, request.endpoint, loggable(request.path), request.remote_addr,
             )
         if code >= 500:
             _rollback()
@@ -156,7 +166,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> ResponseReturnValue:
         reference = uuid.uuid4().hex[:12]
         _rollback()
-        log.exception("unhandled error ref=%s method=%s path=%s", reference, request.method, request.path)
+        log.exception("unhandled error ref=%s method=%s path=%s", reference, request.method, loggable(request.path))
         if _is_api():
             return problem(500, _("Internal error. Quote the reference when you report it."), reference=reference)
         if _wants_json():

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import abort
 
 from .world import ROOT, World, sign_in_as
 
@@ -144,3 +145,25 @@ def test_templates_do_not_switch_off_autoescaping():
         if re.search(r"\|\s*safe\b|autoescape\s+false|Markup\(", source):
             problems.append(str(path.relative_to(ROOT)))
     assert not problems, f"templates that output unescaped values: {problems}"
+
+
+def test_a_line_break_in_a_logged_path_cannot_forge_a_log_line(make_app, caplog):
+    app = make_app()
+
+    @app.get("/test-only/refused/<rest>")
+    def refused(rest: str) -> None:
+        abort(403)
+
+    @app.get("/test-only/boom/<rest>")
+    def boom(rest: str) -> None:
+        raise RuntimeError("boom")
+
+    caplog.set_level(logging.WARNING)
+    client = app.test_client()
+    forged = "x%0a2026-12-04 INFO innomatch.auth sign-in ok user=1%0dmore"
+    assert client.get(f"/test-only/refused/{forged}").status_code == 403
+    assert client.get(f"/test-only/boom/{forged}").status_code == 500
+    messages = [r.getMessage() for r in caplog.records if "path=" in r.getMessage()]
+    assert len(messages) == 2
+    for message in messages:
+        assert "\n" not in message and "\r" not in message and "\\x0a" in message, message
