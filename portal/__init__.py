@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from typing import Any
 
@@ -44,7 +43,11 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         # Development only (check() refused production): sessions last as long as the process.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from .logs import init_logging
+    from .metrics import init_metrics
+
+    init_logging(app)  # first: every later hook and log line has the request id
+    init_metrics(app)  # then: the timer starts before the other request hooks
 
     # Ids in URLs fit a database integer; a larger one is a 404, not an overflow.
     app.url_map.converters["int"] = BoundedIntConverter

@@ -195,6 +195,16 @@ class Config:
     # and the terms of use the open-data page links to.
     OPEN_DATA_DIR = os.environ.get("OPEN_DATA_DIR", "")
     OPEN_DATA_LICENCE_URL = os.environ.get("OPEN_DATA_LICENCE_URL", "https://data.gov.hk/en/terms-and-conditions")
+    # Operations (docs/operations.md). Log lines as text, or one JSON object per line ("json").
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    # Who may read /metrics: addresses or networks, comma-separated (others get 404).
+    METRICS_ALLOWED_IPS = os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1")
+    # Another Redis the app depends on, checked by /readyz (RATELIMIT_STORAGE_URI is checked too).
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    # /readyz: seconds to wait for Redis; whether a worker whose matcher model is not loaded
+    # yet counts as not ready.
+    READYZ_TIMEOUT = float(os.environ.get("READYZ_TIMEOUT", "1"))
+    READYZ_REQUIRE_MODEL = _bool("READYZ_REQUIRE_MODEL", False)
     TESTING = False
 
 

@@ -50,7 +50,10 @@ MFA_NEXT_KEY = "_mfa_next"
 #: signing out, the language switch and static files.
 BEFORE_SECOND_STEP = frozenset({
     "auth.two_step", "auth.two_step_setup", "auth.logout", "main.set_language", "main.healthz", "static",
+    "main.readyz", "main.prometheus_metrics",
 })
+#: Probes and the metrics scrape: they neither read nor set a session.
+SESSIONLESS = frozenset({"main.healthz", "main.readyz", "main.prometheus_metrics"})
 #: Signed-in sessions end after this long whatever the activity (ASVS 3.3.2), unless configured.
 DEFAULT_MAX_SESSION_HOURS = 12
 
@@ -140,7 +143,7 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def _session_timeouts() -> None:
-        if request.path.startswith("/api/"):
+        if request.path.startswith("/api/") or request.endpoint in SESSIONLESS:
             return  # the API reads no session (bearer tokens only), so it neither stamps nor sets one
         # The cookie's own expiry is client-side; the server decides from the stamps it signed.
         session.permanent = True

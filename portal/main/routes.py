@@ -1,17 +1,27 @@
-"""Home pages per role, language switch, health check."""
+"""Home pages per role, language switch; liveness, readiness and metrics for operations."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import text
 
 from models.vocabulary import UI_LOCALES
 
+from .. import metrics
 from ..database import db
+from ..extensions import csrf, limiter
 from ..security import is_safe_local_path
-from ..services import landing
+from ..services import health, landing
 
 bp = Blueprint("main", __name__)
 
@@ -53,7 +63,27 @@ def privacy() -> ResponseReturnValue:
 
 
 @bp.get("/healthz")
+@limiter.exempt
+@csrf.exempt
 def healthz() -> ResponseReturnValue:
-    """Report that the app and its database answer."""
-    db.execute(text("SELECT 1"))
+    """Liveness: the process answers. Touches nothing else (see /readyz for dependencies)."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@limiter.exempt
+@csrf.exempt
+def readyz() -> ResponseReturnValue:
+    """Readiness: 200 when every dependency answers, else 503; each check with its reason."""
+    state = health.readiness()
+    return state.as_dict(), 200 if state.ready else 503
+
+
+@bp.get("/metrics")
+@limiter.exempt
+@csrf.exempt
+def prometheus_metrics() -> ResponseReturnValue:
+    """Prometheus metrics, only for the addresses in METRICS_ALLOWED_IPS (others: 404)."""
+    if not metrics.may_read_metrics(request.remote_addr):
+        abort(404)
+    return metrics.exposition()

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from models.names import clean_name
 
 from ..database import db
+from ..metrics import MAILS_FAILED, MAILS_SENT
 
 log = logging.getLogger("innomatch.mail")
 
@@ -176,6 +177,8 @@ def send(messages: list[EmailMessage], smtp: SmtpSettings) -> int:
                     )
     except (OSError, smtplib.SMTPException):
         log.exception("cannot deliver %d message(s) through %s:%s", len(messages) - sent, smtp.host, smtp.port)
+    MAILS_SENT.inc(sent)
+    MAILS_FAILED.inc(len(messages) - sent)
     return sent
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 ROLES = (None, "startup", "officer", "coordinator", "admin")
 #: Endpoints that are not pages: files, redirects, health checks.
-NOT_PAGES = {"static", "main.healthz", "startups.mine", "open_data.download"}
+NOT_PAGES = {"static", "main.healthz", "main.readyz", "main.prometheus_metrics", "startups.mine", "open_data.download"}
 NOT_PAGE_SUFFIXES = (".csv", ".ics", ".json", ".xml", ".txt", ".pdf")
 
 

@@ -35,7 +35,7 @@ from .ranking import (
     recommend_startups,
     recommend_startups_for_each,
 )
-from .settings import MatcherSettings, encoder, ranker_config, settings
+from .settings import MatcherSettings, encoder, loaded_encoder, ranker_config, settings
 
 __all__ = [
     "CENTERING_QUERY_SAMPLE",
@@ -52,6 +52,7 @@ __all__ = [
     "clear_caches",
     "encoder",
     "index_size",
+    "loaded_encoder",
     "pair_components",
     "pair_matches",
     "pair_scores_each",

@@ -13,6 +13,7 @@ are transformed with it, while the embeddings table keeps the raw vectors.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from models.vocabulary import ChallengeStatus
 
 from ... import clock
 from ...database import db
+from ...metrics import RANKER_FIT_SECONDS
 from .embeddings import cached_vectors, vectors_for
 from .items import (
     CAPABILITY_ROWS,
@@ -187,7 +189,9 @@ def _fitted(kind: str, version: tuple[Any, ...], build: Build, queries: Queries)
             cached = state.fitted.get(key)
         if cached is not None:
             return cached
+        started = time.perf_counter()
         fitted = _fit(cfg, centering_on, build, queries)
+        RANKER_FIT_SECONDS.labels(kind).observe(time.perf_counter() - started)
         with state.lock:
             for old in [k for k in state.fitted if k[0] == kind]:
                 del state.fitted[old]

@@ -94,12 +94,23 @@ def settings(config: Mapping[str, Any] | None = None) -> MatcherSettings:
     )
 
 
+def _encoder_key() -> tuple[MatcherSettings, str | None, str]:
+    resolved = settings()
+    translation = resolved.translation if resolved.encoder_translation else None
+    return resolved, translation, (f"{resolved.model}+{translation}" if translation else resolved.model)
+
+
+def loaded_encoder() -> matcher.Encoder | None:
+    """The configured encoder if this process has loaded it already, else None (never loads)."""
+    key = _encoder_key()[2]
+    with _lock:
+        return _encoders.get(key)
+
+
 def encoder() -> matcher.Encoder:
     """The configured encoder, loaded once per process (``MATCHER_MODEL``, translated
     when the preset or ``MATCHER_TRANSLATION`` says so)."""
-    resolved = settings()
-    translation = resolved.translation if resolved.encoder_translation else None
-    key = f"{resolved.model}+{translation}" if translation else resolved.model
+    resolved, translation, key = _encoder_key()
     with _lock:
         if key not in _encoders:
             _encoders[key] = matcher.CachingEncoder(

@@ -1,0 +1,102 @@
+"""Prometheus metrics: request latency and requests in flight, mail, ranker fitting.
+
+The metrics live in ``prometheus_client``'s default registry, once per process. With
+several gunicorn workers set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory, writable
+by the workers and emptied at each start: each worker then writes its values there and
+``/metrics`` adds up every worker's (``prometheus_client`` multiprocess mode; see
+docs/operations.md). ``/metrics`` answers only to the addresses in ``METRICS_ALLOWED_IPS``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+REQUEST_SECONDS = Histogram(
+    "innomatch_request_duration_seconds",
+    "Time to answer a request, by endpoint, method and status code.",
+    ["endpoint", "method", "status"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+IN_FLIGHT = Gauge(
+    "innomatch_requests_in_flight",
+    "Requests being answered now.",
+    multiprocess_mode="livesum",
+)
+MAILS_SENT = Counter("innomatch_mails_sent", "Emails the mail server accepted.")
+MAILS_FAILED = Counter("innomatch_mails_failed", "Emails that could not be delivered (refused or server unreachable).")
+RANKER_FIT_SECONDS = Histogram(
+    "innomatch_ranker_fit_seconds",
+    "Time to fit a ranker on a corpus (capabilities or open challenges).",
+    ["corpus"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
+
+_STARTED = "_metrics_started"
+
+
+def multiprocess_dir() -> str:
+    """The directory of multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``), or "" when off."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+
+
+def exposition() -> Response:
+    """Every metric in Prometheus's text format: this process's, or every worker's."""
+    registry = REGISTRY
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def allowed_networks(value: object) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """``METRICS_ALLOWED_IPS``: addresses or networks, comma-separated or a list ("" = none)."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
+    return [ipaddress.ip_network(str(item).strip(), strict=False) for item in items if str(item).strip()]
+
+
+def may_read_metrics(address: str | None) -> bool:
+    """Whether ``address`` (the client's, after the trusted proxies) may read ``/metrics``."""
+    try:
+        client = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    networks = allowed_networks(current_app.config.get("METRICS_ALLOWED_IPS", "127.0.0.1"))
+    return any(client in network for network in networks)
+
+
+def init_metrics(app: Flask) -> None:
+    """Time every request and count those in flight (register before other request hooks)."""
+
+    @app.before_request
+    def _start_timer() -> None:
+        IN_FLIGHT.inc()
+        setattr(g, _STARTED, time.perf_counter())
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.get(_STARTED)
+        if started is not None:
+            endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+            REQUEST_SECONDS.labels(endpoint, request.method, str(response.status_code)).observe(
+                time.perf_counter() - started
+            )
+        return response
+
+    @app.teardown_request
+    def _done(_error: BaseException | None) -> None:
+        if g.pop(_STARTED, None) is not None:
+            IN_FLIGHT.dec()
