@@ -99,6 +99,14 @@ class Milestone(Base):
     title: Mapped[str] = mapped_column(String(200))
     due_on: Mapped[date] = mapped_column(Date)
     done_on: Mapped[date | None] = mapped_column(Date)
+    # A milestone that will not be reached is waived, with the reason, so the trial can complete.
+    waived_on: Mapped[date | None] = mapped_column(Date)
+    waiver_reason: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def settled(self) -> bool:
+        """Done or waived: it no longer stands in the way of completing the trial."""
+        return self.done_on is not None or self.waived_on is not None
 
 
 class Kpi(Base):
@@ -141,3 +149,16 @@ class OutcomeReport(TimestampMixin, Base):
     recommendation: Mapped[str] = mapped_column(Text, default="")
     # Language of the text (BCP 47); None means the challenge's language.
     language: Mapped[str | None] = mapped_column(String(10))
+    # Public on the showcase, open data and the API only once the department signs it off,
+    # and until the lab unpublishes it (with the reason).
+    signed_off_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    unpublished_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    unpublish_reason: Mapped[str] = mapped_column(Text, default="")
+
+    signed_off_by: Mapped[User | None] = relationship(foreign_keys=[signed_off_by_id])
+
+    @property
+    def published(self) -> bool:
+        """Signed off by the department and not unpublished by the lab."""
+        return self.signed_off_at is not None and self.unpublished_at is None

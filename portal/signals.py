@@ -104,6 +104,15 @@ trial_moved = _signals.signal(
     """,
 )
 
+outcome_signed_off = _signals.signal(
+    "outcome-signed-off",
+    doc="""The challenge's department signed off a completed trial's outcome report: it is public.
+
+    Sender: the ``Trial`` (completed).
+    Keyword arguments: ``actor`` (the officer who signed it off), ``report`` (the ``OutcomeReport``).
+    """,
+)
+
 entity_changed = _signals.signal(
     "entity-changed",
     doc="""Something people are accountable for changed: the audit log's record of it.
@@ -138,6 +147,7 @@ ALL = {
         proposal_submitted,
         shortlist_requested,
         trial_moved,
+        outcome_signed_off,
         entity_changed,
     )
 }

@@ -85,6 +85,10 @@ def notify_trial_moved(trial: Trial, *, transition: TrialTransition, **_kwargs: 
     notifications.notify_trial_moved(trial, transition)
 
 
+def notify_outcome_signed_off(trial: Trial, *, actor: User, **_kwargs: Any) -> None:
+    notifications.notify_outcome_signed_off(trial, actor)
+
+
 # -- the audit log --------------------------------------------------------------------------
 
 
@@ -106,6 +110,7 @@ RECEIVERS = (
     (signals.proposal_submitted, notify_proposal_submitted),
     (signals.shortlist_requested, notify_shortlist_requested),
     (signals.trial_moved, notify_trial_moved),
+    (signals.outcome_signed_off, notify_outcome_signed_off),
     (signals.entity_changed, write_audit_event),
 )
 

@@ -9,7 +9,17 @@ from typing import Any
 
 from flask import Flask
 
-from models import ApiToken, Capability, Challenge, Department, Proposal, Startup, Trial, User
+from models import (
+    ApiToken,
+    Capability,
+    Challenge,
+    Department,
+    OutcomeReport,
+    Proposal,
+    Startup,
+    Trial,
+    User,
+)
 from portal import clock
 from portal.database import db
 from portal.passwords import hash_password
@@ -116,8 +126,10 @@ class Factory:
                             created_at=kw.pop("created_at", now - timedelta(days=1)), **kw))
         return secret
 
-    def trial(self, challenge: Challenge, capability: Capability, **kw: Any) -> Trial:
+    def trial(self, challenge: Challenge, capability: Capability, *, signed_off: bool = True, **kw: Any) -> Trial:
+        """A trial; a completed one with an outcome has an outcome report, signed off unless ``signed_off=False``."""
         kw.setdefault("status", "proposed")
-        return self._save(
-            Trial(challenge_id=challenge.id, startup_id=capability.startup_id, capability_id=capability.id, **kw)
-        )
+        trial = Trial(challenge_id=challenge.id, startup_id=capability.startup_id, capability_id=capability.id, **kw)
+        if kw["status"] == "completed" and kw.get("outcome"):
+            trial.report = OutcomeReport(summary="", signed_off_at=clock.now() if signed_off else None)
+        return self._save(trial)

@@ -15,6 +15,7 @@ from models.vocabulary import ChallengeStatus, TrialState
 from .. import clock
 from ..database import db
 from .challenges import _department_and_units
+from .stats import outcome_published
 
 
 @dataclass
@@ -60,8 +61,8 @@ def published_challenges(query: ChallengeQuery, after_id: int | None, limit: int
 
 
 def completed_trials(outcome: str | None, after_id: int | None, limit: int) -> list[Trial]:
-    """Completed trials with their outcome, report and KPIs (as the public showcase shows them)."""
-    stmt = select(Trial).where(Trial.status == TrialState.COMPLETED).options(
+    """Completed trials with a signed-off outcome, report and KPIs (as the public showcase shows them)."""
+    stmt = select(Trial).where(Trial.status == TrialState.COMPLETED, outcome_published()).options(
         selectinload(Trial.challenge).selectinload(Challenge.department),
         selectinload(Trial.startup), selectinload(Trial.capability),
         selectinload(Trial.report), selectinload(Trial.kpis),

@@ -14,6 +14,7 @@ Triggers, called by ``portal.subscribers`` when a service announces the change
 * ``notify_proposal_received(proposal)``: the department's officers and the coordinators;
 * ``notify_shortlist_requested(proposal, trial, officer)``: the coordinators;
 * ``notify_trial_moved(trial, transition)``: the startup, the department, the coordinators;
+* ``notify_outcome_signed_off(trial, officer)``: the coordinators;
 * ``notify_solution_interest(officer, trial)``: coordinators, from the public showcase.
 """
 
@@ -68,6 +69,7 @@ KIND_PROPOSAL_RECEIVED = "proposal_received"
 KIND_TRIAL_MOVED = "trial_moved"
 KIND_SOLUTION_INTEREST = "solution_interest"
 KIND_SHORTLIST_REQUESTED = "shortlist_requested"
+KIND_OUTCOME_SIGNED_OFF = "outcome_signed_off"
 CHALLENGE_CHANGES = ("opened", "updated", "closed")
 
 #: Default lowest recommender score that tells a startup about a newly opened challenge.
@@ -120,6 +122,12 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
     if kind == KIND_SHORTLIST_REQUESTED:
         return (
             _("The department asks the lab to shortlist %(startup)s for %(challenge)s."),
+            {**startup, **challenge},
+            {**startup_lang, **challenge_lang},
+        )
+    if kind == KIND_OUTCOME_SIGNED_OFF:
+        return (
+            _("The department signed off the outcome of %(startup)s for %(challenge)s: it is on the showcase."),
             {**startup, **challenge},
             {**startup_lang, **challenge_lang},
         )
@@ -355,6 +363,17 @@ def notify_shortlist_requested(proposal: Proposal, trial: Trial, officer: User) 
         "officer_id": officer.id,
     }
     return deliver(coordinators(), KIND_SHORTLIST_REQUESTED, payload, _trial_path(trial), exclude=[officer.id])
+
+
+def notify_outcome_signed_off(trial: Trial, officer: User) -> list[Notification]:
+    """Tell the coordinators that the department signed off a trial's outcome (it is now public)."""
+    payload = {
+        **_challenge_payload(trial.challenge),
+        **_startup_payload(trial),
+        "trial_id": trial.id,
+        "officer_id": officer.id,
+    }
+    return deliver(coordinators(), KIND_OUTCOME_SIGNED_OFF, payload, _trial_path(trial), exclude=[officer.id])
 
 
 def notify_trial_moved(trial: Trial, transition: TrialTransition) -> list[Notification]:

@@ -243,12 +243,12 @@ def _challenge_records() -> list[dict[str, Any]]:
 
 
 def _published_trials() -> list[Trial]:
-    """Completed trials with an outcome, of posted challenges, oldest completion first."""
+    """Completed trials with a signed-off outcome, of posted challenges, oldest completion first."""
     return list(db.scalars(
         select(Trial)
         .join(Trial.challenge)
         .where(Trial.status == TrialState.COMPLETED, Trial.outcome.is_not(None),
-               Challenge.status.in_(ChallengeStatus.PUBLIC))
+               Challenge.status.in_(ChallengeStatus.PUBLIC), stats.outcome_published())
         .options(selectinload(Trial.challenge).selectinload(Challenge.department), selectinload(Trial.startup),
                  selectinload(Trial.capability), selectinload(Trial.kpis))
         .order_by(Trial.completed_at, Trial.id)

@@ -30,10 +30,10 @@ from babel.dates import format_skeleton
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import selectinload
 
-from models import Challenge, ChallengeDomain, Department, Proposal, Trial
+from models import Challenge, ChallengeDomain, Department, OutcomeReport, Proposal, Trial
 from models.vocabulary import (
     DOMAINS,
     FUNCTIONAL_AREAS,
@@ -422,11 +422,19 @@ def pipeline(page: int = 1, size: int = PIPELINE_PAGE_SIZE) -> Page:
     )
 
 
+def outcome_published() -> ColumnElement[bool]:
+    """Trials whose outcome report the department signed off and the lab has not unpublished.
+
+    The one rule for what is public about outcomes: the showcase, open data and the API.
+    """
+    return Trial.report.has(and_(OutcomeReport.signed_off_at.is_not(None), OutcomeReport.unpublished_at.is_(None)))
+
+
 def showcase(outcome: str | None = None) -> list[Trial]:
-    """Completed trials with their outcome, report and KPIs, latest first (optionally one outcome)."""
+    """Completed trials with a published (signed-off) outcome report, latest first (optionally one outcome)."""
     stmt = (
         select(Trial)
-        .where(Trial.status == TrialState.COMPLETED)
+        .where(Trial.status == TrialState.COMPLETED, outcome_published())
         .options(
             selectinload(Trial.challenge).selectinload(Challenge.department),
             selectinload(Trial.startup),

@@ -126,6 +126,11 @@ TRACKING: dict[str, Action] = {
         # Scoring: measured KPI results (also entered with the "complete" move).
         Action("record_result", (TrialState.RUNNING, TrialState.COMPLETED), (Party.COORDINATOR,)),
         Action("add_note", TRIAL_STATES, PARTIES),
+        # A milestone that will not be reached is waived with a reason, so the trial can complete.
+        Action("waive_milestone", TrialState.ACTIVE, (Party.COORDINATOR, Party.DEPARTMENT)),
+        # The outcome report goes public once the department signs it off; the lab can take it down.
+        Action("sign_off_outcome", (TrialState.COMPLETED,), (Party.DEPARTMENT,)),
+        Action("unpublish_outcome", (TrialState.COMPLETED,), (Party.COORDINATOR,)),
     )
 }
 
@@ -305,6 +310,15 @@ def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
     return results
 
 
+def _check_milestones_settled(trial: Trial) -> None:
+    """A trial completes only when each milestone is done or waived with a reason."""
+    open_ones = [m.title for m in trial.milestones if not m.settled]
+    if open_ones:
+        raise DomainError(
+            _("Mark these milestones as done or waive them first: %(titles)s.", titles="; ".join(open_ones))
+        )
+
+
 # -- moves ---------------------------------------------------------------------------------
 
 
@@ -358,6 +372,8 @@ def move_trial(
     if outcome is not None:
         outcome_data.outcome = outcome
     results = _check_outcome(trial, outcome_data) if move.name == "complete" else {}
+    if move.name == "complete":
+        _check_milestones_settled(trial)
 
     before = audit.snapshot(trial, TRIAL_FIELDS)
     after_extra: dict[str, Any] = {}
@@ -495,6 +511,8 @@ def complete_milestone(user: User, trial: Trial, milestone: Milestone) -> Milest
         raise DomainError(_("This milestone belongs to another trial."))
     if milestone.done_on is not None:
         raise StaleState(_("This milestone is already marked as done."))
+    if milestone.waived_on is not None:
+        raise StaleState(_("This milestone was waived."))
     milestone.done_on = clock.today()
     db.flush()
     key = f"milestones[{milestone.id}].done_on"
@@ -505,6 +523,31 @@ def complete_milestone(user: User, trial: Trial, milestone: Milestone) -> Milest
 def _own_milestone(trial: Trial, milestone: Milestone) -> None:
     if milestone.trial_id != trial.id:
         raise DomainError(_("This milestone belongs to another trial."))
+
+
+def waive_milestone(user: User, trial: Trial, milestone: Milestone, reason: str) -> Milestone:
+    """Waive a milestone that will not be reached, with the reason (coordinators and the department)."""
+    _require(user, trial, "waive_milestone")
+    _own_milestone(trial, milestone)
+    if milestone.done_on is not None:
+        raise StaleState(_("This milestone is already marked as done."))
+    if milestone.waived_on is not None:
+        raise StaleState(_("This milestone was waived."))
+    reason = _text(reason)
+    if not reason:
+        raise DomainError(_("Say why the milestone is waived."), field="reason")
+    if len(reason) > REASON_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=REASON_MAX), field="reason")
+    milestone.waived_on = clock.today()
+    milestone.waiver_reason = reason
+    db.flush()
+    key = f"milestones[{milestone.id}]"
+    signals.changed(
+        user, "trial.milestone_waive", trial,
+        {f"{key}.waived_on": None, f"{key}.waiver_reason": ""},
+        {f"{key}.waived_on": milestone.waived_on.isoformat(), f"{key}.waiver_reason": reason},
+    )
+    return milestone
 
 
 def edit_milestone(user: User, trial: Trial, milestone: Milestone, data: Mapping[str, Any]) -> Milestone:
@@ -610,6 +653,60 @@ def add_note(user: User, trial: Trial, data: Mapping[str, Any]) -> TrialNote:
     db.flush()
     signals.changed(user, "trial.note_add", trial, after={f"notes[{note.id}].body": body})
     return note
+
+
+def _report_of(user: User, trial: Trial, name: str) -> OutcomeReport:
+    _require(user, trial, name)
+    if trial.report is None:
+        raise StaleState(_("This trial has no outcome report."))
+    return trial.report
+
+
+def _publication(report: OutcomeReport) -> dict[str, Any]:
+    return {
+        "report.signed_off_at": report.signed_off_at.isoformat() if report.signed_off_at else None,
+        "report.signed_off_by_id": report.signed_off_by_id,
+        "report.unpublished_at": report.unpublished_at.isoformat() if report.unpublished_at else None,
+        "report.unpublish_reason": report.unpublish_reason,
+    }
+
+
+def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
+    """Sign off a completed trial's outcome report for the department, which publishes it.
+
+    An officer of the challenge's department does it; a report the lab unpublished can be
+    signed off again (published again) once it is put right.
+    """
+    report = _report_of(user, trial, "sign_off_outcome")
+    if report.published:
+        raise StaleState(_("The outcome report is already signed off."))
+    before = _publication(report)
+    report.signed_off_at = clock.now()
+    report.signed_off_by_id = user.id
+    report.unpublished_at = None
+    report.unpublish_reason = ""
+    db.flush()
+    signals.changed(user, "trial.outcome_sign_off", trial, before, _publication(report))
+    signals.outcome_signed_off.send(trial, actor=user, report=report)
+    return report
+
+
+def unpublish_outcome(user: User, trial: Trial, reason: str) -> OutcomeReport:
+    """Take a signed-off outcome report off the public showcase, with the reason (coordinators)."""
+    report = _report_of(user, trial, "unpublish_outcome")
+    if not report.published:
+        raise StaleState(_("The outcome report is not published."))
+    reason = _text(reason)
+    if not reason:
+        raise DomainError(_("Say why the outcome report is unpublished."), field="reason")
+    if len(reason) > REASON_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=REASON_MAX), field="reason")
+    before = _publication(report)
+    report.unpublished_at = clock.now()
+    report.unpublish_reason = reason
+    db.flush()
+    signals.changed(user, "trial.outcome_unpublish", trial, before, _publication(report))
+    return report
 
 
 def content_language(text: str | None, stored: str | None = None) -> str:

@@ -106,7 +106,7 @@ def showcase() -> ResponseReturnValue:
 def interest(trial_id: int) -> ResponseReturnValue:
     """Tell the lab that the officer's department would like to reuse an adopted solution."""
     trial = db.get(Trial, trial_id)
-    if trial is None or trial.status != TrialState.COMPLETED:
+    if trial is None or trial.status != TrialState.COMPLETED or trial.report is None or not trial.report.published:
         abort(404)
     if not CsrfForm().validate_on_submit():
         abort(400)

@@ -136,6 +136,24 @@ class KpiResultForm(BaseForm):
     )
 
 
+class WaiveMilestoneForm(BaseForm):
+    """Waive a milestone that will not be reached, with the reason."""
+
+    reason = TextAreaField(
+        _l("Why is the milestone waived?"),
+        validators=[InputRequired(_l("Say why the milestone is waived.")), _length(REASON_MAX)],
+    )
+
+
+class UnpublishOutcomeForm(BaseForm):
+    """Take the outcome report off the public showcase, with the reason."""
+
+    reason = TextAreaField(
+        _l("Why is the outcome report unpublished?"),
+        validators=[InputRequired(_l("Say why the outcome report is unpublished.")), _length(REASON_MAX)],
+    )
+
+
 class NoteForm(BaseForm):
     """Add a note on the trial's progress."""
 

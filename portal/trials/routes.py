@@ -21,7 +21,15 @@ from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from ..forms import BaseForm, CsrfForm
 from ..services import conflicts, trials
-from .forms import KpiForm, KpiResultForm, MilestoneForm, NoteForm, move_form_for
+from .forms import (
+    KpiForm,
+    KpiResultForm,
+    MilestoneForm,
+    NoteForm,
+    UnpublishOutcomeForm,
+    WaiveMilestoneForm,
+    move_form_for,
+)
 
 bp = Blueprint("trials", __name__)
 
@@ -61,6 +69,10 @@ def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **for
         "edit_milestone_id": forms.get("edit_milestone_id"),
         "edit_kpi_form": forms.get("edit_kpi_form"),
         "edit_kpi_id": forms.get("edit_kpi_id"),
+        # A waiver of one milestone that failed, shown open on its row with its errors.
+        "waive_form": forms.get("waive_form"),
+        "waive_milestone_id": forms.get("waive_milestone_id"),
+        "unpublish_form": forms.get("unpublish_form") or UnpublishOutcomeForm(formdata=None),
         "note_form": note_form,
         "button_form": CsrfForm(formdata=None),
         "posted": posted,
@@ -205,6 +217,59 @@ def remove_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     except DomainError as error:
         return _failed(trial, form, "button_form", error)
     return _done(trial, _("Milestone removed."))
+
+
+@bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/waive")
+@login_required
+def waive_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
+    """Waive a milestone of the trial that will not be reached, with the reason."""
+    trial = _load(trial_id)
+    milestone = _milestone(trial, milestone_id)
+    form = WaiveMilestoneForm(prefix=f"w{milestone.id}")
+    extra: dict[str, Any] = {"waive_milestone_id": milestone.id}
+    if not trials.may(current_user, trial, "waive_milestone"):
+        return _refused(trial, form, "waive_form", **extra)
+    if not form.validate_on_submit():
+        return _failed(trial, form, "waive_form", **extra)
+    try:
+        trials.waive_milestone(current_user, trial, milestone, form.reason.data or "")
+    except DomainError as error:
+        return _failed(trial, form, "waive_form", error, **extra)
+    return _done(trial, _("Milestone waived."))
+
+
+@bp.post("/trials/<int:trial_id>/outcome/sign-off")
+@login_required
+def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
+    """Sign off the trial's outcome report for the department, which publishes it on the showcase."""
+    trial = _load(trial_id)
+    form = CsrfForm()
+    if not trials.may(current_user, trial, "sign_off_outcome"):
+        return _refused(trial, form, "button_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "button_form")
+    try:
+        trials.sign_off_outcome(current_user, trial)
+    except DomainError as error:
+        return _failed(trial, form, "button_form", error)
+    return _done(trial, _("The outcome is signed off and published on the showcase."))
+
+
+@bp.post("/trials/<int:trial_id>/outcome/unpublish")
+@login_required
+def unpublish_outcome(trial_id: int) -> ResponseReturnValue:
+    """Take the trial's outcome report off the public showcase, with the reason."""
+    trial = _load(trial_id)
+    form = UnpublishOutcomeForm()
+    if not trials.may(current_user, trial, "unpublish_outcome"):
+        return _refused(trial, form, "unpublish_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "unpublish_form")
+    try:
+        trials.unpublish_outcome(current_user, trial, form.reason.data or "")
+    except DomainError as error:
+        return _failed(trial, form, "unpublish_form", error)
+    return _done(trial, _("The outcome report is no longer published."))
 
 
 @bp.post("/trials/<int:trial_id>/kpis/<int:kpi_id>/edit")

@@ -110,6 +110,9 @@ def test_trials_list_completed_trials_with_their_outcome(client, make):
     cap = make.capability()
     done = make.trial(ch, cap, status="completed", outcome="adopted", completed_at=clock.now())
     make.trial(make.challenge(), make.capability(), status="running")
+    # Not yet signed off by the department: not public.
+    make.trial(make.challenge(), make.capability(), status="completed", outcome="adopted", completed_at=clock.now(),
+               signed_off=False)
     items = client.get("/api/v1/trials").get_json()["items"]
     assert [(i["id"], i["outcome"]["key"]) for i in items] == [(done.id, "adopted")]
 

@@ -163,6 +163,10 @@ EXPECT: dict[str, dict[str, Any]] = {
     "trials.edit_kpi": {"POST": "L ok 404 403 404 ok ok"},
     "trials.remove_kpi": {"POST": "L ok 404 403 404 ok ok"},
     "trials.record_result": {"POST": "L 403 404 403 404 ok ok"},
+    # waiving a milestone: the lab and the department; the outcome: the department signs off, the lab unpublishes
+    "trials.waive_milestone": {"POST": "L ok 404 403 404 ok ok"},
+    "trials.sign_off_outcome": {"POST": "L ok 404 403 404 403 403"},
+    "trials.unpublish_outcome": {"POST": "L 403 404 403 404 ok ok"},
     # --- the lab's tools
     "audit_log.index": {"GET": STAFF},
     "audit_log.export": {"GET": STAFF},

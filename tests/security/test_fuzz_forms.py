@@ -40,7 +40,8 @@ PREFERRED = ("anon", "member", "officer", "coordinator", "admin")
 #: Routes fuzzed on another object than the default (the member's startup already proposed for "open").
 FUZZ_VARIANT = {"startups.propose": "other", "trials.add_kpi": "running", "trials.add_milestone": "running",
                 "trials.complete_milestone": "running", "trials.record_result": "running",
-                "trials.add_note": "running", "trials.edit_milestone": "running", "trials.edit_kpi": "running"}
+                "trials.add_note": "running", "trials.edit_milestone": "running", "trials.edit_kpi": "running",
+                "trials.waive_milestone": "running"}
 #: Tables a refused (4xx) submission writes on purpose: failed sign-ins count towards the throttle.
 WRITES_ON_REFUSAL = {"auth.login": {"login_attempts", "login_throttles", "login_alerts"}}
 SCRIPT = "<script>alert('fz')</script>"

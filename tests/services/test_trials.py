@@ -8,13 +8,15 @@ import pytest
 from flask_login import AnonymousUserMixin
 from sqlalchemy import func, select
 
-from models import AuditEvent, Kpi, Trial, TrialTransition, User
+from models import AuditEvent, Kpi, Notification, Trial, TrialTransition, User
 from models.vocabulary import TRIAL_STATES
 from portal.database import db
 from portal.errors import DomainError, NotAllowed, StaleState
 from portal.services import trials
 from portal.services.trials import MOVES, TRACKING, OutcomeData, parse_kpi_lines
-from tests.web.test_trials import PARTS, ROLES, World, build_world
+from tests.web.test_trials import PARTS, ROLES, World, build_world, sign_off
+
+TRACKING_ON_COMPLETED = {"sign_off_outcome", "unpublish_outcome"}
 
 REPORT = {"outcome": "extended", "summary": "Worked for the pilot clinic.", "lessons": "", "recommendation": ""}
 
@@ -47,7 +49,7 @@ ROLE_CASES = [(name, role) for name in MOVES for role in ROLES]
 def test_move_by_role(app, name, role):
     move = MOVES[name]
     state = move.sources[0]
-    world = build_world(app, state, ready_to_start=(name == "start"))
+    world = build_world(app, state, ready_to_start=(name == "start"), ready_to_complete=(name == "complete"))
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
         before = counts()
@@ -119,7 +121,7 @@ def test_allowed_moves_match_the_table(app, role):
 
 
 def test_complete_audit_event_has_before_and_after(app):
-    world = build_world(app, "running")
+    world = build_world(app, "running", ready_to_complete=True)
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
         trials.move_trial(actor(world, "coordinator"), trial, "complete",
@@ -134,7 +136,7 @@ def test_complete_audit_event_has_before_and_after(app):
 
 
 def test_complete_keeps_results_recorded_earlier(app):
-    world = build_world(app, "running")
+    world = build_world(app, "running", ready_to_complete=True)
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
         trials.record_kpi_result(actor(world, "coordinator"), trial, db.get(Kpi, world.kpi_id), "55%")
@@ -191,7 +193,9 @@ TRACK_CASES = [(action, role) for action in TRACKING for role in ROLES]
 
 @pytest.mark.parametrize(("action", "role"), TRACK_CASES, ids=["-".join(c) for c in TRACK_CASES])
 def test_tracking_by_role(app, action, role):
-    world = build_world(app, "running")
+    world = build_world(app, "completed" if action in TRACKING_ON_COMPLETED else "running")
+    if action == "unpublish_outcome":
+        sign_off(app, world)
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
         user = actor(world, role)
@@ -205,6 +209,9 @@ def test_tracking_by_role(app, action, role):
                 user, trial, trial.milestones[0], {"title": "Renamed", "due_on": date(2030, 1, 1)}
             ),
             "edit_kpi": lambda: trials.edit_kpi(user, trial, trial.kpis[0], {"name": "Renamed", "target": "2"}),
+            "waive_milestone": lambda: trials.waive_milestone(user, trial, trial.milestones[0], "No longer needed."),
+            "sign_off_outcome": lambda: trials.sign_off_outcome(user, trial),
+            "unpublish_outcome": lambda: trials.unpublish_outcome(user, trial, "A figure is wrong."),
         }
         before = counts()
         assert trials.may(user, trial, action) == bool(PARTS[role] & set(TRACKING[action].actors))
@@ -243,7 +250,8 @@ def test_open_actions_follow_the_state(app):
     world = build_world(app, "completed")
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
-        assert trials.open_actions(actor(world, "coordinator"), trial) == {"record_result", "add_note"}
+        assert trials.open_actions(actor(world, "coordinator"), trial) == {"record_result", "add_note", "unpublish_outcome"}
+        assert trials.open_actions(actor(world, "officer_own"), trial) == {"add_note", "sign_off_outcome"}
         assert trials.open_actions(actor(world, "member"), trial) == {"add_note"}
         assert trials.open_actions(actor(world, "conflicted"), trial) == set()
 
@@ -256,3 +264,89 @@ def test_match_scores_for_proposals(app):
         assert set(scores) <= {trial.id}
         assert all(0 <= s <= 1.5 for s in scores.values())
         assert trials.match_scores([]) == {}
+
+
+# -- outcome sign-off: settled milestones, the department's sign-off, the lab's unpublishing -----
+
+
+def test_complete_is_refused_naming_the_milestones_neither_done_nor_waived(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        with pytest.raises(DomainError, match="Pilot live"):
+            trials.move_trial(actor(world, "coordinator"), trial, "complete",
+                              report={**REPORT, "results": {world.kpi_id: "91%"}})
+        db.rollback()
+        trial = db.get(Trial, world.trial_id)
+        trials.waive_milestone(actor(world, "officer_own"), trial, trial.milestones[0], "The clinic closed for repairs.")
+        trials.move_trial(actor(world, "coordinator"), trial, "complete",
+                          report={**REPORT, "results": {world.kpi_id: "91%"}})
+        db.commit()
+        assert trial.status == "completed"
+
+
+def test_complete_is_refused_naming_a_kpi_without_a_measured_result(app):
+    world = build_world(app, "running", ready_to_complete=True)
+    with app.app_context(), pytest.raises(DomainError, match="Calls answered by the bot"):
+        trials.move_trial(actor(world, "coordinator"), db.get(Trial, world.trial_id), "complete", report=REPORT)
+
+
+def test_waiving_a_milestone_needs_a_reason_and_is_audited(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        milestone = trial.milestones[0]
+        with pytest.raises(DomainError, match="Say why the milestone is waived."):
+            trials.waive_milestone(actor(world, "coordinator"), trial, milestone, "  ")
+        trials.waive_milestone(actor(world, "coordinator"), trial, milestone, "Supplier left the market.")
+        db.commit()
+        assert milestone.settled and milestone.waiver_reason == "Supplier left the market."
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.milestone_waive"))
+        assert event.after[f"milestones[{milestone.id}].waiver_reason"] == "Supplier left the market."
+        with pytest.raises(StaleState):
+            trials.waive_milestone(actor(world, "coordinator"), trial, milestone, "Again.")
+        with pytest.raises(StaleState):
+            trials.complete_milestone(actor(world, "coordinator"), trial, milestone)
+
+
+def test_a_done_milestone_cannot_be_waived(app):
+    world = build_world(app, "running", ready_to_complete=True)
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        with pytest.raises(StaleState):
+            trials.waive_milestone(actor(world, "coordinator"), trial, trial.milestones[0], "Not needed.")
+
+
+def test_sign_off_publishes_the_outcome_audits_it_and_tells_the_coordinators(app):
+    world = build_world(app, "completed")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        assert not trial.report.published
+        report = trials.sign_off_outcome(actor(world, "officer_own"), trial)
+        db.commit()
+        assert report.published and report.signed_off_by_id == world.users["officer_own"]
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_sign_off"))
+        assert event.before["report.signed_off_at"] is None and event.after["report.signed_off_at"]
+        told = set(db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_signed_off")))
+        assert told == {world.users["coordinator"], world.users["conflicted"]}  # the lab's coordinators
+        with pytest.raises(StaleState, match="already signed off"):
+            trials.sign_off_outcome(actor(world, "officer_own"), trial)
+
+
+def test_unpublishing_needs_a_reason_and_the_department_can_sign_off_again(app):
+    world = build_world(app, "completed")
+    sign_off(app, world)
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        with pytest.raises(DomainError, match="Say why the outcome report is unpublished."):
+            trials.unpublish_outcome(actor(world, "coordinator"), trial, "")
+        trials.unpublish_outcome(actor(world, "coordinator"), trial, "The savings figure is wrong.")
+        db.commit()
+        assert not trial.report.published and trial.report.unpublish_reason == "The savings figure is wrong."
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_unpublish"))
+        assert event.after["report.unpublish_reason"] == "The savings figure is wrong."
+        with pytest.raises(StaleState, match="not published"):
+            trials.unpublish_outcome(actor(world, "coordinator"), trial, "Again.")
+        trials.sign_off_outcome(actor(world, "officer_own"), trial)
+        db.commit()
+        assert trial.report.published and trial.report.unpublish_reason == ""

@@ -47,7 +47,7 @@ def _publish_world(app) -> World:
         db.get(Kpi, world.kpi_running).result = "-35%"
         db.add_all([
             OutcomeReport(trial_id=trial.id, summary=f"{PEOPLE['member']} ran the pilot well.",
-                          lessons="Train staff early.", recommendation="Adopt."),
+                          lessons="Train staff early.", recommendation="Adopt.", signed_off_at=clock.now()),
             TrialNote(trial_id=trial.id, author_id=world.users["coordinator"], body=f"Met {PEOPLE['member']}."),
         ])
         db.execute(update(Proposal).values(pitch=f"{PEOPLE['member']} will lead this pilot."))
@@ -154,6 +154,20 @@ def test_only_completed_trials_with_an_outcome_are_published(app, folder, make):
     make.trial(challenge, make.capability(), status="running")
     _generate(app, folder)
     assert [r["id"] for r in _json(folder / "poc-outcomes.json")["records"]] == [published.id]
+
+
+def test_outcomes_appear_only_once_signed_off_and_until_unpublished(app, folder, make):
+    challenge = make.challenge(status="open", opened_at=clock.now())
+    signed = make.trial(challenge, make.capability(), status="completed", outcome="adopted", completed_at=clock.now())
+    make.trial(challenge, make.capability(), status="completed", outcome="adopted", completed_at=clock.now(),
+               signed_off=False)
+    taken_down = make.trial(challenge, make.capability(), status="completed", outcome="adopted",
+                            completed_at=clock.now())
+    with app.app_context():
+        db.get(Trial, taken_down.id).report.unpublished_at = clock.now()
+        db.commit()
+    _generate(app, folder)
+    assert [r["id"] for r in _json(folder / "poc-outcomes.json")["records"]] == [signed.id]
 
 
 def test_kpi_results_appear_only_when_published(app, folder, make):

@@ -72,7 +72,8 @@ class World:
     milestone_id: int | None = None
 
 
-def build_world(app: Any, state: str = "proposed", *, ready_to_start: bool = False, with_proposal: bool = True,
+def build_world(app: Any, state: str = "proposed", *, ready_to_start: bool = False, ready_to_complete: bool = False,
+                with_proposal: bool = True,
                 emails: dict[str, str] | None = None) -> World:
     """Create the world in one transaction; the trial is in ``state`` with what that state implies."""
     emails = emails or {}
@@ -138,6 +139,11 @@ def build_world(app: Any, state: str = "proposed", *, ready_to_start: bool = Fal
         db.add(TrialTransition(trial_id=trial.id, from_state=None, to_state=state, reason="seeded"))
         kpi = Kpi(trial_id=trial.id, name="Calls answered by the bot", target="60%")
         milestone = Milestone(trial_id=trial.id, title="Pilot live", due_on=clock.today() + timedelta(days=14))
+        if state == "completed" or ready_to_complete:  # a trial completes with its milestones settled
+            milestone.done_on = clock.today()
+        if state == "completed":  # with its report, not yet signed off
+            kpi.result = "65%"
+            db.add(OutcomeReport(trial_id=trial.id, summary="The bot answered most calls."))
         db.add_all([kpi, milestone])
         db.commit()
         return World(
@@ -164,9 +170,13 @@ def snapshot(app: Any, trial_id: int) -> dict[str, Any]:
             for model in (TrialTransition, AuditEvent, Kpi, Milestone, TrialNote, OutcomeReport)
         }
         kpis = [(k.id, k.name, k.target, k.result) for k in db.scalars(select(Kpi).order_by(Kpi.id))]
-        milestones = [(m.id, m.title, m.due_on, m.done_on) for m in db.scalars(select(Milestone).order_by(Milestone.id))]
+        milestones = [(m.id, m.title, m.due_on, m.done_on, m.waived_on, m.waiver_reason)
+                      for m in db.scalars(select(Milestone).order_by(Milestone.id))]
         proposals = [(p.id, p.status) for p in db.scalars(select(Proposal))]
-        return {"trial": row, "counts": counts, "kpis": kpis, "milestones": milestones, "proposals": proposals}
+        reports = [(r.id, r.signed_off_at, r.signed_off_by_id, r.unpublished_at, r.unpublish_reason)
+                   for r in db.scalars(select(OutcomeReport).order_by(OutcomeReport.id))]
+        return {"trial": row, "counts": counts, "kpis": kpis, "milestones": milestones, "proposals": proposals,
+                "reports": reports}
 
 
 def move_data(world: World, name: str, version: int = 1, **extra: Any) -> dict[str, Any]:
@@ -204,7 +214,7 @@ MOVE_CASES = [(name, state, role) for name in MOVES for state in TRIAL_STATES fo
 @pytest.mark.parametrize(("name", "state", "role"), MOVE_CASES, ids=["-".join(c) for c in MOVE_CASES])
 def test_move_table(app, name, state, role):
     move = MOVES[name]
-    world = build_world(app, state, ready_to_start=(name == "start"))
+    world = build_world(app, state, ready_to_start=(name == "start"), ready_to_complete=(name == "complete"))
     before = snapshot(app, world.trial_id)
     client = client_as(app, world, role)
 
@@ -250,7 +260,20 @@ def tracking_request(world: World, action: str) -> tuple[str, dict[str, str]]:
         "edit_kpi": (f"{base}/kpis/{world.kpi_id}/edit", {f"k{world.kpi_id}-name": "Calls", f"k{world.kpi_id}-target": "-25%"}),
         "record_result": (f"{base}/kpis/{world.kpi_id}/result", {"result": "65%"}),
         "add_note": (f"{base}/notes", {"body": "Week 2: staff like it.", "language": "en"}),
+        "waive_milestone": (f"{base}/milestones/{world.milestone_id}/waive",
+                            {f"w{world.milestone_id}-reason": "The supplier left the market."}),
+        "sign_off_outcome": (f"{base}/outcome/sign-off", {}),
+        "unpublish_outcome": (f"{base}/outcome/unpublish", {"reason": "A figure in the report is wrong."}),
     }[action]
+
+
+def sign_off(app: Any, world: World) -> None:
+    """Publish the completed trial's outcome report, as the department's sign-off does."""
+    with app.app_context():
+        report = db.scalar(select(OutcomeReport).where(OutcomeReport.trial_id == world.trial_id))
+        if report is not None:
+            report.signed_off_at = clock.now()
+            db.commit()
 
 
 TRACKING_CASES = [(action, state, role) for action in TRACKING for state in TRIAL_STATES for role in ROLES]
@@ -260,6 +283,8 @@ TRACKING_CASES = [(action, state, role) for action in TRACKING for state in TRIA
 def test_tracking_table(app, action, state, role):
     rule = TRACKING[action]
     world = build_world(app, state)
+    if action == "unpublish_outcome":
+        sign_off(app, world)
     before = snapshot(app, world.trial_id)
     url, data = tracking_request(world, action)
 
@@ -372,7 +397,7 @@ def test_approve_needs_a_reason(app):
 
 
 def test_complete_records_outcome_report_and_results_readable_by_startup(app):
-    world = build_world(app, "running")
+    world = build_world(app, "running", ready_to_complete=True)
     response = client_as(app, world, "coordinator").post(
         f"/trials/{world.trial_id}/move", data=move_data(world, "complete", reason=""))
     assert response.status_code == 302
@@ -712,7 +737,7 @@ def test_english_note_on_a_chinese_challenge_is_stored_as_english(app):
 
 
 def test_outcome_report_in_english_on_a_chinese_challenge_is_stored_as_english(app):
-    world = build_world(app, "running")
+    world = build_world(app, "running", ready_to_complete=True)
     with app.app_context():
         db.get(Challenge, world.challenge_id).language = "zh-Hant"
         db.commit()
@@ -818,3 +843,69 @@ def test_startup_cannot_change_kpis(app):
     before = snapshot(app, world.trial_id)
     assert client_as(app, world, "member").post(f"/trials/{world.trial_id}/kpis/{world.kpi_id}/remove").status_code == 403
     assert snapshot(app, world.trial_id) == before
+
+
+# -- outcome sign-off ---------------------------------------------------------------------------
+
+
+def test_complete_with_an_open_milestone_is_400_naming_it_and_changes_nothing(app):
+    world = build_world(app, "running")
+    before = snapshot(app, world.trial_id)
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move", data=move_data(world, "complete"))
+    assert response.status_code == 400
+    assert "Mark these milestones as done or waive them first: Pilot live." in text(response)
+    assert snapshot(app, world.trial_id) == before
+
+
+def test_officer_waives_a_milestone_with_a_reason_shown_on_the_page(app):
+    world = build_world(app, "running")
+    client = client_as(app, world, "officer_own")
+    url = f"/trials/{world.trial_id}/milestones/{world.milestone_id}/waive"
+    before = snapshot(app, world.trial_id)
+    blank = client.post(url, data={f"w{world.milestone_id}-reason": " "})
+    assert blank.status_code == 400 and "Say why the milestone is waived." in text(blank)
+    assert snapshot(app, world.trial_id) == before
+    assert client.post(url, data={f"w{world.milestone_id}-reason": "The clinic closed."}).status_code == 302
+    page = text(client.get(f"/trials/{world.trial_id}"))
+    assert "Waived" in page and "The clinic closed." in page and url not in page
+
+
+def test_outcome_reaches_the_showcase_only_after_the_department_signs_it_off(app):
+    world = build_world(app, "completed")
+    public = app.test_client()
+    assert "The bot answered most calls." not in text(public.get("/showcase"))
+
+    officer = client_as(app, world, "officer_own")
+    page = text(officer.get(f"/trials/{world.trial_id}"))
+    assert "Waiting for the department to sign it off." in page and "Sign off the outcome" in page
+    assert "Sign off the outcome" not in text(client_as(app, world, "coordinator").get(f"/trials/{world.trial_id}"))
+    assert client_as(app, world, "coordinator").post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 403
+
+    assert officer.post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 302
+    assert "The bot answered most calls." in text(public.get("/showcase"))
+    assert officer.post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 409
+
+
+def test_lab_unpublishes_an_outcome_with_a_reason(app):
+    world = build_world(app, "completed")
+    sign_off(app, world)
+    coordinator = client_as(app, world, "coordinator")
+    url = f"/trials/{world.trial_id}/outcome/unpublish"
+    assert "Unpublish the outcome report" in text(coordinator.get(f"/trials/{world.trial_id}"))
+    blank = coordinator.post(url, data={"reason": ""})
+    assert blank.status_code == 400 and "Say why the outcome report is unpublished." in text(blank)
+    assert "The bot answered most calls." in text(app.test_client().get("/showcase"))
+
+    assert coordinator.post(url, data={"reason": "The savings figure is wrong."}).status_code == 302
+    assert "The bot answered most calls." not in text(app.test_client().get("/showcase"))
+    page = text(client_as(app, world, "officer_own").get(f"/trials/{world.trial_id}"))
+    assert "The savings figure is wrong." in page and "Sign off the outcome" in page
+
+
+def test_outcome_sign_off_page_in_chinese(app):
+    world = build_world(app, "completed")
+    client = client_as(app, world, "officer_own")
+    client.post("/language", data={"locale": "zh_Hant_HK"})
+    page = text(client.get(f"/trials/{world.trial_id}"))
+    assert "確認成果" in page and "正等待部門確認" in page
