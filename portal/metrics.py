@@ -64,7 +64,12 @@ def exposition() -> Response:
 
 def allowed_networks(value: object) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """``METRICS_ALLOWED_IPS``: addresses or networks, comma-separated or a list ("" = none)."""
-    items = value.split(",") if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        items = []
     return [ipaddress.ip_network(str(item).strip(), strict=False) for item in items if str(item).strip()]
 
 

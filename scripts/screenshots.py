@@ -59,6 +59,11 @@ SHOTS = (
          (("desktop", "en"), ("phone", "zh_Hant_HK"))),
     Shot("trial", "A completed trial (coordinator)", "coordinator", "/trials/{trial_completed}",
          (("desktop", "zh_Hant_HK"), ("phone", "en"))),
+    Shot("inbox", "Proposals received (officer)", "officer", "/challenges/{inbox_challenge}/proposals",
+         (("desktop", "en"), ("phone", "zh_Hant_HK"))),
+    Shot("compare", "Proposals side by side (officer)", "officer",
+         "/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}&proposal={inbox_proposal_b}",
+         (("desktop", "zh_Hant_HK"), ("phone", "en"))),
 )
 
 
