@@ -261,7 +261,10 @@ def test_fuzz_every_form(app):
         for endpoint, page in _get_pages(app, world):
             response = client.get(page)
             crawled += 1
-            assert response.status_code < 500, f"{principal} GET {page}: {response.status_code}"
+            # /readyz answers 503 by contract when a dependency is not ready (here: the world's
+            # rows have no vectors once the model is loaded); it is tested in test_operations.
+            not_ready = endpoint == "main.readyz" and response.status_code == 503
+            assert response.status_code < 500 or not_ready, f"{principal} GET {page}: {response.status_code}"
             if "text/html" in response.content_type or "text/calendar" in response.content_type:
                 _no_raw_markup(response.get_data(as_text=True), f"{principal} GET {page} ({endpoint})")
             response.close()
