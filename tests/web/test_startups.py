@@ -731,7 +731,7 @@ def test_coordinator_verifies_and_unverifies_startup_with_audit(app, make):
     assert client.post(f"/startups/{startup.id}/unverify").status_code == 302
     unverified = read(app, lambda s: s.get(Startup, startup.id))
     assert not unverified.verified and unverified.verified_at is None
-    events = read(app, lambda s: list(s.scalars(select(AuditEvent).where(AuditEvent.action == "startup.verify"))))
+    events = read(app, lambda s: list(s.scalars(select(AuditEvent).where(AuditEvent.action == "startup.verify").order_by(AuditEvent.id))))
     assert [(e.before["verified"], e.after["verified"], e.actor_id) for e in events] == [
         (False, True, coordinator.id), (True, False, coordinator.id)]
 
