@@ -7,6 +7,7 @@ Both indexes share one small API: ``fit(vectors)``, ``search(queries, k)``,
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -68,12 +69,12 @@ def _as_queries(queries: np.ndarray) -> tuple[np.ndarray, bool]:
     return (q[None, :] if single else q), single
 
 
-class _VectorIndex:
+class _VectorIndex(ABC):
     """What both indexes answer alike from the vectors they keep."""
 
+    @abstractmethod
     def get_vectors(self, ids: np.ndarray) -> np.ndarray:
         """``(len(ids), dim)`` float32 vectors of the candidates ``ids``."""
-        raise NotImplementedError
 
     def similarity(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Exact inner products of one query with selected candidates (the stored vectors

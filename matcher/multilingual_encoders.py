@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -69,23 +70,23 @@ def _require(module: str, package: str, encoder: str) -> Any:
         raise ImportError(f"{encoder} needs the {package!r} package: pip install {package}") from exc
 
 
-class _PackagedEncoder:
+class _PackagedEncoder(ABC):
     """An encoder whose engine comes from an optional package: loaded on the first encode
     that has texts, one per process and :meth:`_shared_key`."""
 
     dim: int
 
+    @abstractmethod
     def _shared_key(self) -> str:
         """Which engines are interchangeable: the package and its settings."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _load(self) -> Any:
         """A new engine."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _batch_encoder(self, model: Any, role: Role) -> Callable[[list[str]], Any]:
         """The engine's function that encodes a batch of texts for ``role``."""
-        raise NotImplementedError
 
     @property
     def model(self) -> Any:

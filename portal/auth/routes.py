@@ -54,6 +54,16 @@ def _safe_next(target: str | None) -> str:
     return target if is_safe_local_path(target) else url_for("main.index")
 
 
+
+def _end_session_keeping_language() -> None:
+    """Sign out and start a fresh session; the interface language chosen stays."""
+    logout_user()
+    chosen = session.get("locale")
+    session.clear()
+    if chosen:
+        session["locale"] = chosen
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
 def login() -> ResponseReturnValue:
@@ -203,11 +213,7 @@ def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
         accounts.end_sessions(current_user)
         db.commit()
-    logout_user()
-    chosen = session.get("locale")
-    session.clear()
-    if chosen:
-        session["locale"] = chosen
+    _end_session_keeping_language()
     flash(_("You have signed out."), "success")
     return redirect(url_for("main.index"))
 
@@ -340,11 +346,7 @@ def reset_password(token: str) -> ResponseReturnValue:
             form.apply_domain_error(error)
         else:
             db.commit()
-            logout_user()
-            chosen = session.get("locale")
-            session.clear()
-            if chosen:
-                session["locale"] = chosen
+            _end_session_keeping_language()
             flash(_("Your password has been changed and every session of your account has ended. Please sign in."),
                   "success")
             return redirect(url_for("auth.login"))
@@ -419,11 +421,7 @@ def close_account() -> ResponseReturnValue:
             form.apply_domain_error(error)
         else:
             db.commit()
-            logout_user()
-            chosen = session.get("locale")
-            session.clear()
-            if chosen:
-                session["locale"] = chosen
+            _end_session_keeping_language()
             flash(_("Your account is closed and your personal data has been erased."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/close.html", form=form), 200 if not form.errors else 400
