@@ -15,9 +15,11 @@ import models
 from portal import create_app
 from portal.config import TestConfig
 from portal.database import db
+from portal.extensions import limiter
 
 from .factories import Factory
 from .helpers import sign_in
+from .mailbox import Inbox, serving
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -50,6 +52,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 @pytest.fixture(autouse=True)
 def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
+    # Rate-limit counters are per process: one test's requests must not count against the next.
+    if limiter.initialized and limiter._storage is not None:
+        limiter.reset()
     if "app" not in request.fixturenames:
         return
     application: Flask = request.getfixturevalue("app")
@@ -96,3 +101,11 @@ def ctx(app: Flask) -> Iterator[Any]:
 def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]
     """``login_as(user)`` signs the test client in as ``user`` through the real form."""
     return lambda user: sign_in(client, user, through_form=True)
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """A real SMTP server on 127.0.0.1 that the app sends to (PUBLIC_BASE_URL is
+    https://innomatch.example); yields its inbox."""
+    with serving(app, monkeypatch) as inbox:
+        yield inbox

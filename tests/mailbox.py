@@ -30,6 +30,10 @@ class Inbox:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for rcpts, m in self.messages if address in rcpts]
 
+    @property
+    def recipients(self) -> list[str]:
+        return sorted(r for rcpts, _m in self.messages for r in rcpts)
+
     @staticmethod
     def body(message: EmailMessage) -> str:
         return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -8,7 +8,6 @@ request's Host header; oversized requests get 413; production refuses unsafe set
 from __future__ import annotations
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -18,25 +17,14 @@ from portal.config import ConfigError, production_problems
 from portal.database import db
 from portal.services import mail, notifications
 from tests.helpers import sign_in
-from tests.web.test_notifications import Inbox, _free_port, body
+from tests.mailbox import Inbox
+
+body = Inbox.body
 
 PASSWORD = "a-long-unique-passphrase"
 GOOD_SECRET = "0123456789abcdef" * 4
 
 
-@pytest.fixture
-def smtp(app, monkeypatch):
-    """A real SMTP server on 127.0.0.1; PUBLIC_BASE_URL is https://innomatch.example."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", controller.port)
-    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://innomatch.example")
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 def _register(client, **fields):

@@ -17,15 +17,8 @@ from portal.passwords import verify_password
 from portal.services import accounts, proposals, recommendations
 from tests.factories import PASSWORD
 from tests.helpers import sign_in
-from tests.mailbox import serving
 
 NEW_PASSWORD = "a-brand-new-passphrase-77"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    with serving(app, monkeypatch) as inbox:
-        yield inbox
 
 
 def _ask_reset(client, email):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
@@ -17,50 +15,11 @@ from portal import clock
 from portal.database import db
 from portal.services import notifications, recommendations, trials
 from tests.helpers import sign_in
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for rcpts, m in self.messages if address in rcpts]
-
-    @property
-    def recipients(self) -> list[str]:
-        return sorted(r for rcpts, _m in self.messages for r in rcpts)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    """A real SMTP server on 127.0.0.1 that the app sends to; yields its inbox."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", controller.port)
-    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://innomatch.example")
-    try:
-        yield inbox
-    finally:
-        controller.stop()
+from tests.mailbox import Inbox, free_port
 
 
 def body(message: EmailMessage) -> str:
-    return message.get_body(("plain",)).get_content()
+    return Inbox.body(message)
 
 
 def rows(model, *where):
@@ -446,7 +405,7 @@ def test_refused_recipient_is_logged_without_its_address(app, caplog):
     from portal.services import mail
 
     inbox = RefusingInbox("gone.person@example.org")
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         messages = []
