@@ -16,6 +16,7 @@ from .engagement import (
     Workshop,
     WorkshopRegistration,
 )
+from .evaluation import EvaluationCriterion, PanelScore
 from .matching import Dismissal, Embedding, RankerVersion
 from .organisation import Department, Startup
 from .proposal import Proposal
@@ -25,8 +26,8 @@ from .user import User
 __all__ = [
     "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
-    "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
-    "Notification", "OutcomeReport", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
+    "Dismissal", "Embedding", "EvaluationCriterion", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
+    "Notification", "OutcomeReport", "PanelScore", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
     "TrialTransition", "User",
     "Workshop", "WorkshopRegistration", "utcnow",
 ]

@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from .matches.routes import bp as matches_bp
     from .notifications.routes import bp as notifications_bp
     from .open_data.routes import bp as open_data_bp
+    from .panel.routes import bp as panel_bp
     from .startups.routes import bp as startups_bp
     from .stats.routes import bp as stats_bp
     from .tokens.routes import bp as tokens_bp
@@ -100,7 +101,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, trials_bp, coordinator_bp, admin_bp, audit_log_bp):
         app.register_blueprint(bp)
-    for bp in (notifications_bp, workshops_bp, stats_bp, open_data_bp, tokens_bp):
+    for bp in (notifications_bp, workshops_bp, stats_bp, open_data_bp, tokens_bp, panel_bp):
         app.register_blueprint(bp)
 
     from .api import init_api

@@ -66,6 +66,13 @@ def can_read_proposals(user: Any, challenge: Challenge) -> bool:
     return user.is_staff or can_edit_challenge(user, challenge)
 
 
+def can_sit_on_panel(user: Any, challenge: Challenge) -> bool:
+    """The lab's coordinators and the challenge's own officers score its proposals (conflicts aside)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or can_edit_challenge(user, challenge)
+
+
 def can_request_shortlist(user: Any, challenge: Challenge) -> bool:
     """Only the challenge's own officers ask the lab to shortlist one of its proposals."""
     return can_edit_challenge(user, challenge)

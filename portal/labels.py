@@ -84,6 +84,21 @@ ENTITY_LABELS: dict[str, object] = {
     "conflictofinterest": _l("Conflict of interest"),
     "dismissal": _l("Feedback on a recommendation"),
     "workshop": _l("Workshop"),
+    "panelscore": _l("Panel score"),
+}
+
+# The lab's template of evaluation criteria (``services.panel.TEMPLATE``): name, what it asks.
+CRITERION_LABELS: dict[str, tuple[object, object]] = {
+    "fit": (_l("Fit to the need"),
+            _l("How directly the solution addresses the problem and the outcomes the department wants.")),
+    "maturity": (_l("Maturity and evidence"),
+                 _l("How ready the solution is, and the evidence that it has worked elsewhere.")),
+    "feasibility": (_l("Feasibility of the trial"),
+                    _l("Whether a proof of concept can run in the time, the setting and with the data available.")),
+    "privacy": (_l("Privacy, security and compliance"),
+                _l("How personal and health data are protected, and the fit with government IT security rules.")),
+    "value": (_l("Value and scalability"),
+              _l("The cost, and how the solution could be adopted and scaled after the trial.")),
 }
 
 # Technology readiness levels, 1 (idea) to 9 (proven in operation).
@@ -172,6 +187,18 @@ def entity_label(entity_type: str | None) -> str:
     return _label(ENTITY_LABELS, entity_type)
 
 
+def criterion_name(criterion: Any) -> str:
+    """A criterion's name: the template's words in the reader's language, or what the officer wrote."""
+    key = getattr(criterion, "key", None)
+    return str(CRITERION_LABELS[key][0]) if key in CRITERION_LABELS else str(criterion.name)
+
+
+def criterion_description(criterion: Any) -> str:
+    """What a criterion asks: the template's words, or what the officer wrote."""
+    key = getattr(criterion, "key", None)
+    return str(CRITERION_LABELS[key][1]) if key in CRITERION_LABELS else str(criterion.description)
+
+
 def dismissal_reason_label(reason: str | None) -> str:
     """A stored dismissal reason, ``code`` or ``code: note``, with the code translated.
 
@@ -226,6 +253,8 @@ def template_globals() -> dict[str, object]:
         "role_label": role_label,
         "notification_pref_label": notification_pref_label,
         "entity_label": entity_label,
+        "criterion_name": criterion_name,
+        "criterion_description": criterion_description,
         "dismissal_reason_label": dismissal_reason_label,
         "readiness_label": readiness_label,
         "language_label": language_label,

@@ -8,7 +8,7 @@ its module (``notifications.notify_trial_moved``), looked up when the signal is 
 signal                 receivers
 =====================  ==========================================================
 challenge_saved        recommender: encode the challenge now (best effort, logged)
-challenge_opened       notifications: matching startups and followers
+challenge_opened       notifications: matching startups and followers; panel: fix the evaluation criteria
 challenge_updated      notifications: followers ("updated")
 challenge_closed       notifications: followers ("closed")
 capability_saved       recommender: encode the capability and its startup's profile
@@ -29,7 +29,7 @@ from models import Capability, Challenge, Proposal, Trial, TrialTransition, User
 
 from . import signals
 from .database import db
-from .services import audit, notifications, recommendations
+from .services import audit, notifications, panel, recommendations
 
 log = logging.getLogger("innomatch.subscribers")
 
@@ -89,6 +89,14 @@ def notify_outcome_signed_off(trial: Trial, *, actor: User, **_kwargs: Any) -> N
     notifications.notify_outcome_signed_off(trial, actor)
 
 
+# -- panel scoring -------------------------------------------------------------------------
+
+
+def fix_panel_criteria(challenge: Challenge, **_kwargs: Any) -> None:
+    """An opened challenge publishes its evaluation criteria: the template if its officers kept it."""
+    panel.fix_criteria(challenge)
+
+
 # -- the audit log --------------------------------------------------------------------------
 
 
@@ -104,6 +112,7 @@ def write_audit_event(
 RECEIVERS = (
     (signals.challenge_saved, encode_challenge),
     (signals.challenge_opened, notify_challenge_opened),
+    (signals.challenge_opened, fix_panel_criteria),
     (signals.challenge_updated, notify_challenge_updated),
     (signals.challenge_closed, notify_challenge_closed),
     (signals.capability_saved, encode_capability),

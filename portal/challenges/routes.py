@@ -18,13 +18,14 @@ from ..access import (
     can_read_proposals,
     can_request_shortlist,
     can_see_recommended_startups,
+    can_sit_on_panel,
     can_view_challenge,
     roles_required,
 )
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from ..forms import CsrfForm, page_number
-from ..services import challenges, inbox, proposals
+from ..services import challenges, inbox, panel, proposals
 from .forms import ChallengeFilterForm, ChallengeForm, CompareForm, ShortlistRequestForm
 
 bp = Blueprint("challenges", __name__)
@@ -50,6 +51,8 @@ def _render_detail(challenge: Challenge, error: str | None = None, status: int =
             can_edit=can_edit_challenge(current_user, challenge),
             can_see_recommended=can_see_recommended_startups(current_user, challenge),
             can_read_proposals=can_read_proposals(current_user, challenge),
+            can_score=can_sit_on_panel(current_user, challenge),
+            criteria=panel.criteria_of(challenge),
             can_propose=bool(
                 current_user.is_authenticated and current_user.is_startup and challenge.status == ChallengeStatus.OPEN
             ),
@@ -193,6 +196,7 @@ def _inbox(
             request_form=request_form or ShortlistRequestForm(formdata=None),
             posted_id=posted_id,
             can_request=can_request_shortlist(current_user, challenge),
+            can_score=can_sit_on_panel(current_user, challenge),
             compare_max=inbox.COMPARE_MAX,
         ),
         status,

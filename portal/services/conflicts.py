@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from models import ConflictOfInterest, Startup, User
-from models.vocabulary import ROLE_ADMIN, ROLE_COORDINATOR, ROLE_STARTUP
+from models.vocabulary import ROLE_ADMIN, ROLE_COORDINATOR, ROLE_OFFICER, ROLE_STARTUP
 
 from .. import signals
 from ..database import db
@@ -31,6 +31,8 @@ from . import audit
 CONFLICT_FIELDS = ("coordinator_id", "startup_id", "source", "reason")
 REASON_MAX = 1000
 STAFF_ROLES = (ROLE_COORDINATOR, ROLE_ADMIN)
+#: Who may have a conflict of interest: the lab, and officers (they sit on their challenges' scoring panels).
+PANEL_ROLES = (ROLE_OFFICER, ROLE_COORDINATOR, ROLE_ADMIN)
 
 #: Shared mail providers: two people using one of these have nothing else in common.
 PUBLIC_EMAIL_DOMAINS = frozenset(
@@ -151,7 +153,7 @@ def _domain_candidates(domain: str) -> list[Startup]:
 
 def detected_conflicts(coordinator: User) -> dict[int, str]:
     """The startups ``coordinator`` is obviously conflicted with, by id, with the reason (no writes)."""
-    if getattr(coordinator, "role", None) not in STAFF_ROLES:
+    if getattr(coordinator, "role", None) not in PANEL_ROLES:
         return {}
     mine = meaningful_domain(email_domain(coordinator.email))
     if mine is None:
@@ -229,9 +231,9 @@ def detect_conflicts_for_startup(startup: Startup) -> list[ConflictOfInterest]:
 
 
 def declare_conflict(user: User, startup: Startup, reason: str) -> ConflictOfInterest:
-    """Record that coordinator ``user`` has a conflict of interest with ``startup``."""
-    if getattr(user, "role", None) not in STAFF_ROLES:
-        raise NotAllowed(_("Only lab coordinators declare conflicts of interest."))
+    """Record that ``user`` (a coordinator, or an officer on a scoring panel) has a conflict of interest with ``startup``."""
+    if getattr(user, "role", None) not in PANEL_ROLES:
+        raise NotAllowed(_("Only lab coordinators and officers declare conflicts of interest."))
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Say why you have a conflict with this startup."), field="reason")
@@ -278,7 +280,7 @@ def conflicts_of(user: User) -> list[ConflictOfInterest]:
 
 def conflicted_startup_ids(user: Any) -> set[int]:
     """Every startup ``user`` has a conflict with: declared, detected and stored, or detected now."""
-    if getattr(user, "role", None) not in STAFF_ROLES:
+    if getattr(user, "role", None) not in PANEL_ROLES:
         return set()
     stored = set(
         db.scalars(select(ConflictOfInterest.startup_id).where(ConflictOfInterest.coordinator_id == user.id))
@@ -288,7 +290,7 @@ def conflicted_startup_ids(user: Any) -> set[int]:
 
 def has_conflict(user: Any, startup_id: int) -> bool:
     """Whether coordinator ``user`` has a declared or detected conflict with the startup."""
-    if getattr(user, "role", None) not in STAFF_ROLES:
+    if getattr(user, "role", None) not in PANEL_ROLES:
         return False
     stored = db.scalar(
         select(ConflictOfInterest.id).where(

@@ -108,6 +108,15 @@ EXPECT: dict[str, dict[str, Any]] = {
     "challenges.request_shortlist": {
         "POST": {"draft": "L 404 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
     },
+    # Panel scoring: the officers set a draft's criteria; the lab and the department's officers
+    # score proposals and read the panel table (a startup never sees the scores).
+    "panel.criteria": {
+        "GET": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
+        "POST": {"draft": "L ok 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
+    },
+    "panel.table": {"GET": {"draft": "L ok 404 404 404 ok ok", "open": "L ok 403 403 403 ok ok"}},
+    "panel.score": {"GET": "L ok 404 403 404 ok ok", "POST": "L ok 404 403 404 ok ok"},
+    "panel.declare_conflict": {"POST": "L ok 404 403 404 ok ok"},
     "matches.for_challenge": {
         "GET": {"draft": "L ok 404 403 403 ok ok", "open": "L ok 403 403 403 ok ok"},
     },

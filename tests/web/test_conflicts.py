@@ -107,11 +107,15 @@ def test_shared_mail_providers_are_not_conflicts(app):
         assert not conflicts.has_conflict(db.get(User, world.users["coordinator"]), world.startup_id)
 
 
-def test_officers_and_members_never_get_conflicts(app):
+def test_officers_conflicts_count_on_panels_but_are_not_stored_and_members_have_none(app):
+    """An officer sits on scoring panels, so an obvious conflict keeps them off; sign-in detection
+    stores conflicts for the lab's coordinators only."""
     world = build_world(app, "proposed", emails={"officer_own": "o@acme.hk", "member": "ceo@acme.hk"})
     with app.app_context():
-        assert conflicts.detect_conflicts_for_coordinator(db.get(User, world.users["officer_own"])) == []
-        assert conflicts.detected_conflicts(db.get(User, world.users["officer_own"])) == {}
+        officer = db.get(User, world.users["officer_own"])
+        assert conflicts.detect_conflicts_for_coordinator(officer) == []
+        assert set(conflicts.detected_conflicts(officer)) == {world.startup_id}
+        assert conflicts.has_conflict(officer, world.startup_id)
         assert not conflicts.has_conflict(db.get(User, world.users["member"]), world.startup_id)
 
 
