@@ -67,7 +67,7 @@ def main() -> None:
         path.unlink()
     total = cases["challenges"]
     print(f"real_cases.json: {len(total)} challenges "
-          f"({sum(c.get('language') == 'zh' for c in total)} Chinese; "
+          f"({sum(str(c.get('language', '')).startswith('zh') for c in total)} Chinese; "
           f"{sum(c.get('split') == 'test' for c in total)} test), {len(cases['startups'])} companies, "
           f"{len(cases['qrels'])} labels")
 
