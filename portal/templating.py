@@ -11,6 +11,7 @@ from flask_babel import format_date, format_time, get_locale
 import matcher
 from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, domain
 
+from .audit_labels import template_globals as audit_label_globals
 from .labels import template_globals as label_globals
 
 
@@ -71,6 +72,7 @@ def init_templating(app: Flask) -> None:
         html_lang=html_lang,
         url_with=url_with,
         **label_globals(),
+        **audit_label_globals(),
     )
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     # Times are shown to the minute everywhere: seconds are noise on a page.

@@ -45,8 +45,8 @@ def test_moves_appear_in_the_log_as_a_diff(app):
     client = client_as(app, world, "coordinator")
     assert client.post(f"/trials/{world.trial_id}/move", data=move_data(world, "approve")).status_code == 302
     page = text(client.get("/audit?action=trial."))
-    assert "trial.approve" in page
-    assert "<del>shortlisted</del>" in page and "<ins>approved</ins>" in page
+    assert "Trial approved" in page and "trial.approve" in page  # words, with the code beside them
+    assert "<del>Shortlisted</del>" in page and "<ins>Approved</ins>" in page
     assert "Coordinator (coordinator@example.org)" in page
 
 
