@@ -32,6 +32,7 @@ from models import (
     Department,
     Dismissal,
     Embedding,
+    EvaluationCriterion,
     Invitation,
     Kpi,
     LoginAlert,
@@ -40,6 +41,7 @@ from models import (
     Milestone,
     Notification,
     OutcomeReport,
+    PanelScore,
     Proposal,
     RankerVersion,
     RecoveryCode,
@@ -196,7 +198,11 @@ def build_world(app: Flask, tag: str = "") -> World:
         trial = Trial(challenge_id=open_.id, startup_id=startup.id, capability_id=cap.id, proposal_id=proposal.id,
                       status="proposed")
         db.add(trial)
+        criterion = EvaluationCriterion(challenge_id=open_.id, position=1, key="fit", weight=100)
+        db.add(criterion)
         db.flush()
+        db.add(PanelScore(proposal_id=proposal.id, criterion_id=criterion.id, scorer_id=users["officer"].id,
+                          score=4, comment="Fits the need."))
         running = Trial(challenge_id=closed.id, startup_id=startup.id, capability_id=cap.id, status="running",
                         approved_at=now, started_at=now, department_confirmed_at=now, startup_accepted_at=now)
         db.add(running)
