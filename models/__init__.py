@@ -18,6 +18,7 @@ from .engagement import (
 )
 from .matching import Dismissal, Embedding, RankerVersion
 from .organisation import Department, Startup
+from .outbox import OutboxMail
 from .proposal import Proposal
 from .trial import Kpi, Milestone, OutcomeReport, Trial, TrialNote, TrialTransition
 from .user import User
@@ -26,7 +27,7 @@ __all__ = [
     "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
     "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
-    "Notification", "OutcomeReport", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
+    "Notification", "OutboxMail", "OutcomeReport", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
     "TrialTransition", "User",
     "Workshop", "WorkshopRegistration", "utcnow",
 ]
