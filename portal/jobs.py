@@ -85,6 +85,8 @@ def enqueue(func_path: str, *args: Any) -> None:
     The arguments must be JSON-like plain values (ids, strings, lists of ids).
     """
     resolve(func_path)  # fail now, in the caller's test, not later in a worker
+    if db().get_transaction() is None:
+        db.begin()  # so that the commit or rollback that ends it fires the session's events
     db.info.setdefault(_PENDING, []).append(PendingJob(func_path, tuple(args), logs.current_request_id()))
 
 
