@@ -84,6 +84,7 @@ ENTITY_LABELS: dict[str, object] = {
     "conflictofinterest": _l("Conflict of interest"),
     "dismissal": _l("Feedback on a recommendation"),
     "workshop": _l("Workshop"),
+    "outboxmail": _l("Email"),
 }
 
 # Technology readiness levels, 1 (idea) to 9 (proven in operation).

@@ -189,3 +189,29 @@ def test_only_a_failed_mail_can_be_retried(ctx, smtp):
     ctx.commit()
     with pytest.raises(mail.StaleState):
         mail.retry_failed(None, ctx.get(OutboxMail, _rows()[0].id))
+
+
+def test_an_admin_sees_the_failed_mails_and_retries_one(app, ctx, make, smtp, monkeypatch):
+    from tests.helpers import sign_in
+
+    def refuse(messages, smtp_settings):
+        return [mail.SendError("refused (550)", permanent=True) for _m in messages]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(mail, "deliver_messages", refuse)
+        mail.queue(_message("typo@example.org"))
+        ctx.commit()
+    (row,) = _rows()
+    client = sign_in(app.test_client(), make.user("admin"))
+    page = client.get("/admin/mails").get_data(as_text=True)
+    assert "typo@example.org" in page and "refused (550)" in page
+    assert "1 failed" in page
+    response = client.post(f"/admin/mails/{row.id}/retry")
+    assert response.status_code == 302
+    assert smtp.recipients == ["typo@example.org"]
+    assert _rows()[0].status == MailStatus.SENT
+    page = client.get("/admin/mails").get_data(as_text=True)
+    assert "No email has failed." in page
+    # Retrying a mail that is no longer failed says so, and changes nothing.
+    response = client.post(f"/admin/mails/{row.id}/retry", follow_redirects=True)
+    assert "Only a failed email can be retried." in response.get_data(as_text=True)
