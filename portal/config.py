@@ -208,6 +208,8 @@ class Config:
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 5)
     MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "60"))
     MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "300"))
+    # Sent mails (recipient, subject; their body is cleared once sent) are deleted after this many days.
+    MAIL_KEEP_SENT_DAYS = float(os.environ.get("MAIL_KEEP_SENT_DAYS", "30"))
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
     # The scheduler (`flask jobs scheduler`): seconds between ticks (each enqueues the outbox
     # sweep), and the Hong Kong hour from which the daily digest is sent.

@@ -37,6 +37,8 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from prometheus_client.core import GaugeMetricFamily, Metric
+from redis import Redis
+from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -57,6 +59,7 @@ RETRY_INTERVALS = (30, 120, 600)
 
 _PENDING = "innomatch_jobs"
 _worker_app: Flask | None = None
+_clients: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -111,16 +114,15 @@ def redis_url(app: Flask | None = None) -> str:
 
 
 def connection(url: str) -> Any:
-    """A Redis client for ``url`` that fails fast when Redis is down."""
-    from redis import Redis
-
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+    """The process's Redis client for ``url`` (thread-safe, pooled), failing fast when Redis is down."""
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+    return client
 
 
 def queue(url: str | None = None) -> Any:
     """The RQ queue of the jobs (needs ``REDIS_URL``)."""
-    from rq import Queue
-
     url = url if url is not None else redis_url()
     if not url:
         raise RuntimeError("REDIS_URL is not set: jobs run in-process and there is no queue")
@@ -135,8 +137,6 @@ def dispatch(jobs: list[PendingJob]) -> None:
     url = redis_url(app)
     if url:
         try:
-            from rq import Retry
-
             rq_queue = queue(url)
             for job in jobs:
                 rq_queue.enqueue_call(

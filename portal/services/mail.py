@@ -48,7 +48,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from models import OutboxMail
@@ -71,6 +71,7 @@ DELIVER_JOB = "portal.tasks.deliver_mails"
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_SECONDS = 60.0
 DEFAULT_LEASE_SECONDS = 300.0
+DEFAULT_KEEP_SENT_DAYS = 30.0
 #: A never-tried queued mail older than this has lost its delivery job: the sweeper enqueues it.
 DEFAULT_SWEEP_GRACE_SECONDS = 120.0
 #: The most mails one sweep hands out (the next sweep takes the rest).
@@ -283,7 +284,10 @@ def transmit(rows: list[OutboxMail]) -> dict[str, int]:
     limit = max_attempts()
     for row, error in zip(rows, errors, strict=True):
         if error is None:
-            done = _finish(row, {"status": MailStatus.SENT, "sent_at": now, "locked_until": None, "last_error": None})
+            # A sent mail keeps no body: bodies can hold single-use links (password reset,
+            # invitation) whose secrets are otherwise stored only as hashes.
+            done = _finish(row, {"status": MailStatus.SENT, "sent_at": now, "locked_until": None, "last_error": None,
+                                 "body_text": "", "body_html": None})
             outcome["sent"] += done
             if done:
                 log.info("mail %s sent to %s (attempt %d)", row.id, redact_address(row.recipient), row.attempts)
@@ -307,6 +311,8 @@ def transmit(rows: list[OutboxMail]) -> dict[str, int]:
 def sweep(now: datetime | None = None, grace: timedelta | None = None) -> list[int]:
     """Take back mails stuck in ``sending`` past their lease; return the ids of due ``queued`` mails.
 
+    Also deletes sent mails older than ``MAIL_KEEP_SENT_DAYS`` (their recipient and subject).
+
     A mail whose lease ran out had its worker die mid-send: it goes back to ``queued`` (or
     ``failed`` if that was its last attempt). A ``queued`` mail is due when its retry time has
     come, or, never tried, when it has waited ``grace`` (its delivery job was lost).
@@ -326,6 +332,11 @@ def sweep(now: datetime | None = None, grace: timedelta | None = None) -> list[i
         else:
             _finish(row, {"status": MailStatus.QUEUED, "locked_until": None, "last_error": lost, "next_attempt_at": now})
         log.warning("mail %s was left sending after attempt %d; taken back", row.id, row.attempts)
+    kept = timedelta(days=float(current_app.config.get("MAIL_KEEP_SENT_DAYS") or DEFAULT_KEEP_SENT_DAYS))
+    db.execute(
+        delete(OutboxMail).where(OutboxMail.status == MailStatus.SENT, OutboxMail.sent_at < now - kept)
+        .execution_options(synchronize_session=False)
+    )
     due = db.scalars(
         select(OutboxMail.id)
         .where(OutboxMail.status == MailStatus.QUEUED, OutboxMail.next_attempt_at <= now,

@@ -167,3 +167,24 @@ def test_the_queue_depth_is_a_metric(app, ctx, client, redis_queue, calls):
     scraped = client.get("/metrics").get_data(as_text=True)
     assert 'innomatch_job_queue_depth{queue="innomatch"} 1.0' in scraped
     assert calls == []  # waiting for a worker
+
+
+def test_sentry_is_loaded_only_when_a_dsn_is_set() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from portal import create_app\n"
+        "from portal.config import TestConfig\n"
+        "create_app(TestConfig)\n"
+        "print('sentry_sdk' in sys.modules)\n"
+        "create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},"
+        " 'SENTRY_DSN': 'https://public@sentry.invalid/1'})\n"
+        "import sentry_sdk\n"
+        "client = sentry_sdk.get_client()\n"
+        "print(client.is_active(), {'flask', 'rq'} <= set(client.integrations))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["False", "True True"]

@@ -215,3 +215,19 @@ def test_an_admin_sees_the_failed_mails_and_retries_one(app, ctx, make, smtp, mo
     # Retrying a mail that is no longer failed says so, and changes nothing.
     response = client.post(f"/admin/mails/{row.id}/retry", follow_redirects=True)
     assert "Only a failed email can be retried." in response.get_data(as_text=True)
+
+
+def test_a_sent_mail_keeps_no_body_and_is_deleted_after_the_keeping_period(app, ctx, smtp):
+    with time_machine.travel(START, tick=False) as traveller:
+        mail.queue(mail.build_message("Mei", "mei@example.org", "Reset", "https://x/reset/secret-token"))
+        ctx.commit()
+        (row,) = _rows()
+        assert row.status == MailStatus.SENT and row.body_text == ""
+        assert "secret-token" in smtp.body(smtp.to("mei@example.org")[0])
+        traveller.shift(timedelta(days=app.config["MAIL_KEEP_SENT_DAYS"]) - timedelta(minutes=1))
+        mail.sweep()
+        assert len(_rows()) == 1
+        traveller.shift(timedelta(minutes=2))
+        mail.sweep()
+        ctx.commit()
+        assert _rows() == []
