@@ -85,5 +85,7 @@ def register(app: Flask) -> None:
     def reindex() -> None:
         """Enqueue the re-encoding of every vector missing for the current model (after a model change)."""
         jobs.enqueue_now("portal.tasks.reindex_vectors")
-        where = "on the queue" if jobs.redis_url() else "in this process (no REDIS_URL)"
-        click.echo(f"Re-encoding enqueued {where}.")
+        if jobs.redis_url():
+            click.echo("Re-encoding enqueued: a worker runs it (flask jobs worker).")
+        else:
+            click.echo("Re-encoded in this process (no REDIS_URL).")
