@@ -166,9 +166,9 @@ def _app() -> Flask:
         return current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method
     from . import create_app  # a bare `rq worker` process: build the app once
 
-    set_worker_app(create_app())
-    assert _worker_app is not None
-    return _worker_app
+    app = create_app()
+    set_worker_app(app)
+    return app
 
 
 def perform(func_path: str, args: list[Any], request_id: str = logs.NO_REQUEST, *, app: Flask | None = None) -> Any:
