@@ -188,3 +188,16 @@ def test_sentry_is_loaded_only_when_a_dsn_is_set() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split("\n")[:2] == ["False", "True True"]
+
+
+def test_with_redis_the_worker_logs_with_the_id_of_the_request_that_enqueued_the_job(app, redis_queue, calls):
+    from rq import SimpleWorker
+
+    from portal.database import db
+
+    with app.test_request_context(headers={"X-Request-ID": "req-on-the-queue-1"}):
+        jobs.enqueue("portal.tasks.send_digests", 5)
+        db.commit()
+    assert calls == [] and redis_queue.count == 1
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    assert calls == [(5, "req-on-the-queue-1")]
