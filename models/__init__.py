@@ -19,6 +19,7 @@ from .engagement import (
 from .evaluation import EvaluationCriterion, PanelScore
 from .matching import Dismissal, Embedding, RankerVersion
 from .organisation import Department, Startup
+from .outbox import OutboxMail
 from .proposal import Proposal
 from .trial import Kpi, Milestone, OutcomeReport, Trial, TrialNote, TrialTransition
 from .user import User
@@ -26,8 +27,9 @@ from .user import User
 __all__ = [
     "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
-    "Dismissal", "Embedding", "EvaluationCriterion", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
-    "Notification", "OutcomeReport", "PanelScore", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
+    "Dismissal", "Embedding", "EvaluationCriterion", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle",
+    "Milestone", "Notification", "OutboxMail", "OutcomeReport", "PanelScore", "Proposal", "RankerVersion", "RecoveryCode",
+    "Startup", "Trial", "TrialNote",
     "TrialTransition", "User",
     "Workshop", "WorkshopRegistration", "utcnow",
 ]

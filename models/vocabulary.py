@@ -159,6 +159,15 @@ class TokenPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
 
 
+class MailStatus(StrEnum):
+    """Where an email of the outbox is: stored in ``outbox_mails.status``."""
+
+    QUEUED = "queued"  # waiting for a delivery job (first try, or a retry once next_attempt_at passes)
+    SENDING = "sending"  # claimed by one delivery job until locked_until
+    SENT = "sent"  # the mail server accepted it
+    FAILED = "failed"  # refused for good, or every attempt failed: an admin may retry it
+
+
 def _values(enum: type[StrEnum]) -> tuple[str, ...]:
     """The stored values of ``enum`` as plain strings (for CHECK constraints and CLI choices)."""
     return tuple(member.value for member in enum)
@@ -179,3 +188,4 @@ TRIAL_OUTCOMES = _values(TrialOutcome)
 NOTIFICATION_PREFS = _values(NotificationPref)
 TOKEN_SCOPES = _values(TokenScope)
 TOKEN_PURPOSES = _values(TokenPurpose)
+MAIL_STATUSES = _values(MailStatus)

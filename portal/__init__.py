@@ -48,6 +48,10 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     init_logging(app)  # first: every later hook and log line has the request id
     init_metrics(app)  # then: the timer starts before the other request hooks
+    if app.config.get("SENTRY_DSN"):
+        from .errors import init_sentry
+
+        init_sentry(app)
 
     # Ids in URLs fit a database integer; a larger one is a 404, not an overflow.
     app.url_map.converters["int"] = BoundedIntConverter

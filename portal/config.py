@@ -199,8 +199,25 @@ class Config:
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     # Who may read /metrics: addresses or networks, comma-separated (others get 404).
     METRICS_ALLOWED_IPS = os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1")
-    # Another Redis the app depends on, checked by /readyz (RATELIMIT_STORAGE_URI is checked too).
+    # The Redis of the job queue (portal/jobs.py), also checked by /readyz (RATELIMIT_STORAGE_URI is
+    # checked too). Empty: jobs (mail delivery, ranking for new challenges) run in the web process
+    # right after the commit, and `flask jobs worker` has nothing to do.
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # The mail outbox: attempts before a mail is marked failed; the first retry's wait (doubling
+    # after each failure); how long a delivery job's claim lasts before the sweeper takes it back.
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 5)
+    MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "60"))
+    MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", "300"))
+    # Sent mails (recipient, subject; their body is cleared once sent) are deleted after this many days.
+    MAIL_KEEP_SENT_DAYS = float(os.environ.get("MAIL_KEEP_SENT_DAYS", "30"))
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
+    # The scheduler (`flask jobs scheduler`): seconds between ticks (each enqueues the outbox
+    # sweep), and the Hong Kong hour from which the daily digest is sent.
+    SCHEDULER_TICK_SECONDS = float(os.environ.get("SCHEDULER_TICK_SECONDS", "60"))
+    DIGEST_HOUR = _int("DIGEST_HOUR", 8)
+    # Error reporting to Sentry (web and worker) when set; sentry-sdk is imported only then.
+    SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
     # /readyz: seconds to wait for Redis; whether a worker whose matcher model is not loaded
     # yet counts as not ready.
     READYZ_TIMEOUT = float(os.environ.get("READYZ_TIMEOUT", "1"))
@@ -224,3 +241,5 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     SMTP_HOST = ""
+    REDIS_URL = ""  # jobs run in-process, right after the commit (tests/services/test_jobs.py)
+    SENTRY_DSN = ""

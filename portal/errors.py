@@ -177,3 +177,21 @@ def register_error_handlers(app: Flask) -> None:
             log.exception("error page failed ref=%s", reference)
             body = f"Internal error. Reference: {reference}\n"
             return Response(body, status=500, mimetype="text/plain")
+
+
+def init_sentry(app: Flask) -> None:
+    """Report unhandled errors of the web app and the jobs to Sentry (``SENTRY_DSN`` is set).
+
+    sentry-sdk is imported only here, so an install without a DSN never loads it.
+    """
+    import sentry_sdk
+    from sentry_sdk.integrations.flask import FlaskIntegration
+    from sentry_sdk.integrations.rq import RqIntegration
+
+    sentry_sdk.init(
+        dsn=str(app.config["SENTRY_DSN"]),
+        environment=str(app.config.get("INNOMATCH_ENV") or "production"),
+        integrations=[FlaskIntegration(), RqIntegration()],
+        traces_sample_rate=float(app.config.get("SENTRY_TRACES_SAMPLE_RATE") or 0),
+        send_default_pii=False,  # no addresses, cookies or form data in the reports
+    )

@@ -85,6 +85,7 @@ ENTITY_LABELS: dict[str, object] = {
     "dismissal": _l("Feedback on a recommendation"),
     "workshop": _l("Workshop"),
     "panelscore": _l("Panel score"),
+    "outboxmail": _l("Email"),
 }
 
 # The lab's template of evaluation criteria (``services.panel.TEMPLATE``): name, what it asks.

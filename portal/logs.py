@@ -14,6 +14,9 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,10 +29,25 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 NO_REQUEST = "-"
 
 _installed = False
+#: The id a job carries from the request that enqueued it (``bound_request_id``).
+_bound: ContextVar[str | None] = ContextVar("innomatch_request_id", default=None)
+
+
+@contextmanager
+def bound_request_id(request_id: str | None) -> Iterator[None]:
+    """Log the block's lines with ``request_id`` (a job, with the id of the request that enqueued it)."""
+    token = _bound.set(request_id or NO_REQUEST)
+    try:
+        yield
+    finally:
+        _bound.reset(token)
 
 
 def current_request_id() -> str:
-    """The current request's id, or "-" outside a request."""
+    """The id bound by ``bound_request_id``, else the current request's id, else "-"."""
+    bound = _bound.get()
+    if bound is not None:
+        return bound
     if not has_request_context():
         return NO_REQUEST
     if not g.get("request_id"):

@@ -10,8 +10,10 @@ docs/operations.md). ``/metrics`` answers only to the addresses in ``METRICS_ALL
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
@@ -24,6 +26,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 REQUEST_SECONDS = Histogram(
     "innomatch_request_duration_seconds",
@@ -37,7 +41,21 @@ IN_FLIGHT = Gauge(
     multiprocess_mode="livesum",
 )
 MAILS_SENT = Counter("innomatch_mails_sent", "Emails the mail server accepted.")
-MAILS_FAILED = Counter("innomatch_mails_failed", "Emails that could not be delivered (refused or server unreachable).")
+MAILS_FAILED = Counter(
+    "innomatch_mails_failed", "Attempts to deliver an email that failed (refused or server unreachable)."
+)
+MAILS_GIVEN_UP = Counter(
+    "innomatch_mails_given_up", "Outbox emails marked failed: refused for good or out of attempts (admin retries)."
+)
+JOB_FAILURES = Counter(
+    "innomatch_job_failures", "Background jobs that raised (label job; 'enqueue': Redis refused a job).", ["job"]
+)
+JOB_SECONDS = Histogram(
+    "innomatch_job_duration_seconds",
+    "Time to run a background job, by job.",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 1800.0),
+)
 RANKER_FIT_SECONDS = Histogram(
     "innomatch_ranker_fit_seconds",
     "Time to fit a ranker on a corpus (capabilities or open challenges).",
@@ -46,6 +64,31 @@ RANKER_FIT_SECONDS = Histogram(
 )
 
 _STARTED = "_metrics_started"
+
+log = logging.getLogger("innomatch.metrics")
+
+#: Functions that read a value at scrape time (queue depth, outbox by status); see register_live.
+_LIVE: list[Callable[[], Iterable[Metric]]] = []
+
+
+def register_live(read: Callable[[], Iterable[Metric]]) -> None:
+    """Add metrics read when ``/metrics`` is scraped (inside its app context), once each."""
+    if read not in _LIVE:
+        _LIVE.append(read)
+
+
+class _LiveCollector(Collector):
+    """The values every worker would read alike (Redis, the database): read once, at scrape time."""
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # names unknown until read; registering must not read Redis or the database
+
+    def collect(self) -> Iterable[Metric]:
+        for read in _LIVE:
+            try:
+                yield from read()
+            except Exception:  # a scrape shows what it can; the failure is logged
+                log.warning("live metrics %s failed", getattr(read, "__name__", read), exc_info=True)
 
 
 def multiprocess_dir() -> str:
@@ -59,7 +102,9 @@ def exposition() -> Response:
     if multiprocess_dir():
         registry = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    live = CollectorRegistry()
+    live.register(_LiveCollector())
+    return Response(generate_latest(registry) + generate_latest(live), mimetype=CONTENT_TYPE_LATEST)
 
 
 def allowed_networks(value: object) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -7,8 +7,9 @@ precomputing) subscribe in :mod:`portal.subscribers`, connected once per process
 
 Receivers run synchronously, in the sender's request and database session: what they
 write is committed or rolled back with the change, and an exception in a receiver reaches
-the caller unless the receiver catches it. Emails are still only queued on the session
-and sent after the commit (``services.mail``).
+the caller unless the receiver catches it. Emails are written to the outbox in the same
+transaction and delivered by a job after the commit (``services.mail``); a receiver with slow
+work enqueues a job (``portal.jobs``), which runs after the commit.
 
 Every signal is sent with the changed object as its *sender* (the first positional
 argument of a receiver) and keyword arguments only. The order of receivers of one signal

@@ -8,7 +8,8 @@ its module (``notifications.notify_trial_moved``), looked up when the signal is 
 signal                 receivers
 =====================  ==========================================================
 challenge_saved        recommender: encode the challenge now (best effort, logged)
-challenge_opened       notifications: matching startups and followers; panel: fix the evaluation criteria
+challenge_opened       a job after the commit: rank startups, tell the matches and the followers;
+                       panel: fix the evaluation criteria
 challenge_updated      notifications: followers ("updated")
 challenge_closed       notifications: followers ("closed")
 capability_saved       recommender: encode the capability and its startup's profile
@@ -27,7 +28,7 @@ from typing import Any
 
 from models import Capability, Challenge, Proposal, Trial, TrialTransition, User
 
-from . import signals
+from . import jobs, signals
 from .database import db
 from .services import audit, notifications, panel, recommendations
 
@@ -62,7 +63,8 @@ def encode_capability(capability: Capability, **_kwargs: Any) -> None:
 
 
 def notify_challenge_opened(challenge: Challenge, *, actor: User, **_kwargs: Any) -> None:
-    notifications.notify_challenge_opened(challenge, actor)
+    """Rank every startup for the challenge off the request: a job once the opening commits."""
+    jobs.enqueue("portal.tasks.notify_challenge_opened", challenge.id, getattr(actor, "id", None))
 
 
 def notify_challenge_updated(challenge: Challenge, *, actor: User, **_kwargs: Any) -> None:

@@ -22,7 +22,7 @@ from models import (
     TrialTransition,
     User,
 )
-from portal import clock, create_app, signals, subscribers
+from portal import clock, create_app, jobs, signals, subscribers
 from portal.config import TestConfig
 from portal.database import db
 from portal.services import challenges, notifications, proposals, recommendations, startups, trials
@@ -215,6 +215,9 @@ def test_a_second_app_does_not_double_the_reactions(
                         lambda challenge, change, actor: told.append((challenge.id, change)))
     officer = svc.get(User, make.user("officer").id)
     challenge = challenges.post_challenge(officer, challenge_data(), publish=True)
+    # Ranking for the opened challenge is one job, run after the commit (in-process: no Redis).
+    assert told == [] and [job.func_path for job in jobs.pending()] == ["portal.tasks.notify_challenge_opened"]
+    svc.commit()
     challenges.close_challenge(officer, challenge)
     assert encoded == [challenge.id]
     assert told == [(challenge.id, "opened"), (challenge.id, "closed")]

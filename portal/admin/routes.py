@@ -10,15 +10,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from models import Department, Invitation, User
+from models import Department, Invitation, OutboxMail, User
 from models.vocabulary import Role
 
 from .. import clock
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
-from ..forms import CsrfForm
-from ..services import accounts, invitations, mfa
+from ..forms import CsrfForm, page_number
+from ..services import accounts, invitations, mail, mfa
 from .forms import CreateUserForm, EditUserForm, InviteForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -179,3 +179,29 @@ def reset_two_step(user_id: int) -> ResponseReturnValue:
     """Clear an account's two-step verification (a lost phone); they set it up at their next sign-in."""
     return _account_action(user_id, mfa.reset,
                            _("Two-step verification has been reset. The person sets it up again when they next sign in."))
+
+
+@bp.get("/mails")
+@roles_required(Role.ADMIN)
+def mails() -> ResponseReturnValue:
+    """The emails that could not be delivered, newest first, and the outbox's counts."""
+    page = mail.failed_mails(page_number(), PAGE)
+    return render_template("admin/mails.html", page=page, counts=mail.count_by_status())
+
+
+@bp.post("/mails/<int:mail_id>/retry")
+@roles_required(Role.ADMIN)
+def retry_mail(mail_id: int) -> ResponseReturnValue:
+    """Send a failed email again (a fresh round of attempts)."""
+    row = db.get(OutboxMail, mail_id) or abort(404)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        mail.retry_failed(current_user, row)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.mails")), 303
+    db.commit()
+    flash(_("The email is queued again."), "success")
+    return redirect(url_for("admin.mails"))

@@ -7,12 +7,13 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Add every command group to ``app.cli``."""
-    from . import demo, matching, notify, open_data, users
+    from . import demo, jobs, matching, notify, open_data, users
 
     users.register(app)
     demo.register(app)
     matching.register(app)
     notify.register(app)
+    jobs.register(app)
     open_data.register(app)
     from .data import register as register_data_commands  # flask export / flask import
 

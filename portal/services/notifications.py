@@ -2,14 +2,16 @@
 
 A notification stores its kind and parameters, not text: it is worded when shown, in the
 reader's language (the page's locale, or the recipient's own locale for an email). Users
-choose ``immediate`` emails, a daily ``digest`` or ``none`` (in-app only). Emails are queued
-on the session and sent after the commit (see ``services.mail``).
+choose ``immediate`` emails, a daily ``digest`` or ``none`` (in-app only). Emails are written
+to the outbox in the same transaction and delivered by a job after the commit (see
+``services.mail``). The digest is sent daily by the scheduler (``flask jobs scheduler``).
 
 Triggers, called by ``portal.subscribers`` when a service announces the change
 (``portal.signals``), or directly:
 
 * ``notify_challenge_opened(challenge, actor)``: startups the recommender ranks highly
-  (score >= ``NOTIFY_MATCH_THRESHOLD``) and the challenge's followers;
+  (score >= ``NOTIFY_MATCH_THRESHOLD``) and the challenge's followers; run as a job after the
+  opening commits (``portal.tasks.notify_challenge_opened``), so the officer waits for no ranking;
 * ``notify_challenge_changed(challenge, change, actor)``: followers, on "updated"/"closed";
 * ``notify_proposal_received(proposal)``: the department's officers and the coordinators;
 * ``notify_shortlist_requested(proposal, trial, officer)``: the coordinators;

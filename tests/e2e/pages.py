@@ -114,6 +114,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("admin-users", "admin", "admin.users", _p("/admin/users")),
     PageSpec("admin-new-user", "admin", "admin.new_user", _p("/admin/users/new")),
     PageSpec("admin-new-user-errors", "admin", "admin.new_user", _p("/admin/users/new"), submit=SUBMIT, status=400),
+    PageSpec("admin-mails", "admin", "admin.mails", _p("/admin/mails")),
 )
 
 

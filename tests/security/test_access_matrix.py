@@ -151,6 +151,8 @@ EXPECT: dict[str, dict[str, Any]] = {
     "admin.new_user": {"GET": ADMIN, "POST": ADMIN},
     "admin.invite": {"GET": ADMIN, "POST": ADMIN},
     "admin.revoke_invitation": {"POST": ADMIN},
+    "admin.mails": {"GET": ADMIN},
+    "admin.retry_mail": {"POST": ADMIN},
     "admin.user": {"GET": ADMIN, "POST": ADMIN},
     "admin.deactivate": {"POST": ADMIN},
     "admin.reactivate": {"POST": ADMIN},
@@ -257,6 +259,7 @@ PARAMS = {
     "milestone_id": "milestone",
     "kpi_id": "kpi",
     "invitation_id": "invitation",
+    "mail_id": "mail",
     "token": "invitation_token",
     "token_id": "token",
 }

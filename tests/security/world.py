@@ -40,6 +40,7 @@ from models import (
     LoginThrottle,
     Milestone,
     Notification,
+    OutboxMail,
     OutcomeReport,
     PanelScore,
     Proposal,
@@ -93,6 +94,7 @@ class World:
     kpi_running: int = 0
     invitation: int = 0
     invitation_token: str = ""
+    mail: int = 0
     emails: dict[str, str] = field(default_factory=dict)
     #: An API token secret (write scope, so it also reads) per principal but anon.
     tokens: dict[str, str] = field(default_factory=dict)
@@ -251,6 +253,11 @@ def build_world(app: Flask, tag: str = "") -> World:
                                 department_id=dept.id, token_hash=hashlib.sha256(invitation_token.encode()).hexdigest(),
                                 invited_by_id=users["admin"].id, expires_at=now + timedelta(days=7))
         db.add(invitation)
+        failed_mail = OutboxMail(recipient=f"gone{tag}@example.org", to_header=f"gone{tag}@example.org",
+                                 subject="InnoMatch: a notification", body_text="Body", locale="en",
+                                 message_id=f"<world{tag}@innomatch.hk>", status="failed", attempts=5,
+                                 next_attempt_at=now, created_at=now, last_error="refused (550)")
+        db.add(failed_mail)
         db.add(RecoveryCode(user_id=users["admin"].id, code_hash=hashlib.sha256(f"recovery{tag}".encode()).hexdigest()))
         api_token_rows = []
         for key, u in users.items():
@@ -278,6 +285,7 @@ def build_world(app: Flask, tag: str = "") -> World:
         w.milestone, w.kpi = milestone.id, kpi.id
         w.trial_running, w.milestone_running, w.kpi_running = running.id, milestone_running.id, kpi_running.id
         w.invitation, w.invitation_token = invitation.id, invitation_token
+        w.mail = failed_mail.id
         db.remove()
     return w
 

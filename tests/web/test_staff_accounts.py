@@ -53,14 +53,12 @@ def test_officer_invitation_needs_a_department(admin):
     assert response.status_code == 400 and "must belong to a department" in response.get_data(as_text=True)
 
 
-def test_invitation_is_emailed_when_mail_is_on(app, make, admin, monkeypatch):
-    sent = []
-    monkeypatch.setitem(app.config, "SMTP_HOST", "mail.example.org")
-    monkeypatch.setattr("portal.services.mail.send", lambda messages, smtp: sent.extend(messages) or len(messages))
+def test_invitation_is_emailed_when_mail_is_on(app, make, admin, smtp):
     response = _invite(admin[1], role="coordinator")
     assert response.status_code == 302
+    sent = smtp.to("tai.man@dh.gov.hk")
     assert len(sent) == 1 and sent[0]["To"].endswith("<tai.man@dh.gov.hk>")
-    assert "/invitations/" in sent[0].get_content()
+    assert "/invitations/" in smtp.body(sent[0])
 
 
 def test_invitee_sets_a_password_and_the_link_then_stops_working(app, make, admin):

@@ -1,0 +1,65 @@
+"""gunicorn's settings for InnoMatch: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Each value can be overridden on the command line (`--workers 4`) or by the environment
+variable named beside it. The reasons are in README.md ("Running in production").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+# Numerical libraries: one thread each per worker; the worker processes and threads are the
+# parallelism (set before the app, hence torch and numpy, is imported by preload_app).
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Processes: about one per core (WEB_CONCURRENCY, which the app's production check reads too).
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads per process: requests waiting on the database overlap; ranking holds the GIL little
+# (numpy), so 2 is the measured sweet spot on 2 cores (loadtest/run.sh).
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+worker_class = "gthread"
+# Import the app once in the master, before forking: a broken setting fails the start, not
+# each worker, and workers share the imported code's memory. No database connection or
+# model is opened at import (the engine connects lazily; models load on first use).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() in {"1", "true", "yes", "on"}
+# A first ranking after a start fits the corpus and may load a model: allow it, then kill.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 30
+# Longer than the proxy's idle time to the app, so gunicorn never closes a connection the
+# proxy is about to reuse (gunicorn's 2 s default gives ConnectionResetError under load).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "30"))
+# Recycle workers now and then (slow leaks; jitter so they do not restart together).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = 500
+forwarded_allow_ips = "127.0.0.1"  # the app resolves client addresses itself (TRUSTED_PROXIES)
+
+# Access log: one JSON object per line on stdout, with the request id the app echoes.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+access_log_format = json.dumps({
+    "time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "query": "%(q)s",
+    "status": "%(s)s", "bytes": "%(B)s", "duration_ms": "%(M)s", "user_agent": "%(a)s",
+    "request_id": "%({x-request-id}o)s", "logger": "gunicorn.access",
+})
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """A forked worker opens its own database connections, never the master's."""
+    if preload_app:
+        from wsgi import app
+
+        app.extensions["innomatch_engine"].dispose(close=False)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Prometheus multiprocess mode: forget a dead worker's live gauges (docs/operations.md)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,76 @@
+"""The jobs: what runs off the request, on the RQ worker or in-process (``portal.jobs``).
+
+Each task is named by its dotted path (``jobs.enqueue("portal.tasks.deliver_mails", [3])``),
+takes plain arguments (ids, not ORM objects), runs in its own app context and session, and
+commits once at its end like a CLI command. Each is idempotent: run twice (an RQ retry, a
+sweeper re-enqueueing a mail), it does its work once, and a row that is gone is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from models import Challenge, User
+from models.vocabulary import ChallengeStatus
+
+from . import jobs
+from .database import db
+from .services import mail, notifications, recommendations
+
+log = logging.getLogger("innomatch.tasks")
+
+#: How many mails one delivery job sends over one SMTP connection.
+DELIVERY_BATCH = 50
+
+
+def deliver_mails(ids: list[int]) -> dict[str, int]:
+    """Deliver the outbox mails ``ids`` that are still due: claim (commit), send, record (commit)."""
+    outcome = {"sent": 0, "retry": 0, "failed": 0}
+    for start in range(0, len(ids), DELIVERY_BATCH):
+        rows = mail.claim(ids[start:start + DELIVERY_BATCH])
+        db.commit()  # the claim is stored before anything is sent: a crash now leaves a lease to sweep
+        for key, value in mail.transmit(rows).items():
+            outcome[key] += value
+        db.commit()
+    return outcome
+
+
+def sweep_outbox() -> int:
+    """Take back mails left sending by a dead worker; enqueue delivery of the due ones. Returns how many."""
+    due = mail.sweep()
+    for start in range(0, len(due), DELIVERY_BATCH):
+        jobs.enqueue("portal.tasks.deliver_mails", due[start:start + DELIVERY_BATCH])
+    db.commit()  # dispatches the delivery jobs
+    if due:
+        log.info("outbox sweep: %d mail(s) due, delivery enqueued", len(due))
+    return len(due)
+
+
+def notify_challenge_opened(challenge_id: int, actor_id: int | None = None) -> int:
+    """Rank the startups for a newly opened challenge and tell the best matches and the followers."""
+    challenge = db.get(Challenge, challenge_id)
+    if challenge is None or challenge.status != ChallengeStatus.OPEN:
+        return 0  # deleted or closed again before the job ran
+    actor = db.get(User, actor_id) if actor_id is not None else None
+    created = notifications.notify_challenge_opened(challenge, actor)
+    db.commit()  # the notifications and their emails (the outbox) together
+    return len(created)
+
+
+def send_digests() -> int:
+    """Email each digest user their notifications since the last digest (the scheduler, daily)."""
+    if not mail.enabled():
+        log.info("digest skipped: email is not configured (SMTP_HOST)")
+        return 0
+    sent = notifications.send_digests()
+    db.commit()
+    return sent
+
+
+def reindex_vectors() -> int:
+    """Encode every challenge and capability that has no vector for the current model (after a model change)."""
+    done = recommendations.reindex()
+    db.commit()
+    recommendations.clear_caches()
+    log.info("re-encoded %d texts with %s", done, recommendations.encoder().model_id)
+    return done

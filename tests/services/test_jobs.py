@@ -1,0 +1,203 @@
+"""Jobs: enqueued after the commit, run in-process without Redis, on an RQ worker with it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from models import Notification, OutboxMail, User
+from models.vocabulary import MailStatus
+from portal import clock, jobs, tasks
+from portal.scheduler import DIGEST_JOB, SWEEP_JOB, Scheduler
+from portal.services import challenges, mail, recommendations
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/4"
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """``portal.tasks.send_digests`` replaced by one that records its calls and request id."""
+    seen: list[tuple[Any, ...]] = []
+
+    def record(*args: Any) -> None:
+        logging.getLogger("innomatch.tasks").info("digest job ran")
+        seen.append((*args, jobs.logs.current_request_id()))
+
+    monkeypatch.setattr(tasks, "send_digests", record)
+    return seen
+
+
+def test_a_job_runs_in_process_right_after_the_commit_and_never_after_a_rollback(ctx, calls):
+    jobs.enqueue("portal.tasks.send_digests", 7)
+    assert calls == [] and len(jobs.pending()) == 1
+    ctx.rollback()
+    assert jobs.pending() == []
+    ctx.commit()
+    assert calls == []
+
+    jobs.enqueue("portal.tasks.send_digests", 8)
+    ctx.commit()
+    assert [c[0] for c in calls] == [8]
+    assert jobs.pending() == []
+
+
+def test_a_job_logs_with_the_id_of_the_request_that_enqueued_it(app, calls, caplog):
+    with app.test_request_context(headers={"X-Request-ID": "req-0123456789"}), caplog.at_level(logging.INFO):
+        from portal.database import db
+
+        jobs.enqueue("portal.tasks.send_digests", 1)
+        db.commit()
+    assert calls == [(1, "req-0123456789")]
+    (record,) = [r for r in caplog.records if r.getMessage() == "digest job ran"]
+    assert record.request_id == "req-0123456789"
+
+
+def test_a_failing_job_does_not_undo_the_committed_change(ctx, make, monkeypatch, caplog):
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(tasks, "send_digests", broken)
+    user = make.user("officer")
+    ctx.get(User, user.id).display_name = "Renamed"
+    jobs.enqueue("portal.tasks.send_digests")
+    with caplog.at_level(logging.ERROR, logger="innomatch.jobs"):
+        ctx.commit()  # does not raise
+    assert "job portal.tasks.send_digests failed" in caplog.text
+    ctx.expire_all()
+    assert ctx.get(User, user.id).display_name == "Renamed"
+
+
+def test_only_task_functions_can_be_enqueued(ctx):
+    with pytest.raises(ValueError, match="portal.tasks"):
+        jobs.enqueue("os.system", "true")
+    with pytest.raises(ValueError, match="portal.tasks"):
+        jobs.enqueue("portal.tasks._private")
+
+
+def test_opening_a_challenge_ranks_startups_after_the_commit(app, ctx, make, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "NOTIFY_MATCH_THRESHOLD", -1.0)  # every ranked startup is a match
+    recommendations.clear_caches()
+    startup = make.startup()
+    make.capability(startup, description="A chatbot that books clinic appointments.", technologies=["chatbot"])
+    member = make.user("startup", startup=startup)
+    officer = ctx.get(User, make.user("officer").id)
+    challenge = challenges.post_challenge(officer, _challenge_data(), publish=True)
+    # The officer's request ranks nobody: the ranking is a job waiting for the commit.
+    assert ctx.scalars(select(Notification)).all() == []
+    assert "portal.tasks.notify_challenge_opened" in [j.func_path for j in jobs.pending()]
+    ctx.commit()
+    notes = ctx.scalars(select(Notification).where(Notification.kind == "challenge_match")).all()
+    assert [n.user_id for n in notes] == [member.id]
+    assert smtp.recipients == [member.email]
+    # Run again (a retry): nobody is told twice.
+    assert tasks.notify_challenge_opened(challenge.id, officer.id) == 0
+
+
+def _challenge_data() -> Any:
+    from tests.test_signals import challenge_data
+
+    return challenge_data()
+
+
+def test_the_scheduler_sweeps_every_tick_and_sends_the_digest_once_a_day(app, monkeypatch):
+    enqueued: list[str] = []
+    monkeypatch.setattr(jobs, "enqueue_now", lambda name, *args: enqueued.append(name))
+    monkeypatch.setitem(app.config, "DIGEST_HOUR", 8)
+    scheduler = Scheduler(app)
+    for hour, minute in ((7, 59), (8, 0), (8, 1), (23, 59)):
+        with time_machine.travel(datetime(2026, 12, 4, hour, minute, tzinfo=clock.ZONE), tick=False):
+            scheduler.tick()
+    with time_machine.travel(datetime(2026, 12, 5, 8, 0, tzinfo=clock.ZONE), tick=False):
+        scheduler.tick()
+    assert enqueued == [SWEEP_JOB, SWEEP_JOB, DIGEST_JOB, SWEEP_JOB, SWEEP_JOB, SWEEP_JOB, DIGEST_JOB]
+
+
+# -- with Redis ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_queue(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The job queue on Redis db 4, emptied before and after (skipped when Redis is not there)."""
+    connection = jobs.connection(REDIS_TEST_URL)
+    try:
+        connection.ping()
+    except Exception as error:  # noqa: BLE001  # any connection failure means: no Redis here
+        pytest.skip(f"Redis not reachable at {REDIS_TEST_URL}: {error}")
+    connection.flushdb()
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_TEST_URL)
+    monkeypatch.setattr(jobs, "_worker_app", app)
+    yield jobs.queue(REDIS_TEST_URL)
+    connection.flushdb()
+
+
+def test_with_redis_a_mail_waits_on_the_queue_until_an_rq_worker_delivers_it(ctx, smtp, redis_queue):
+    from rq import SimpleWorker
+
+    mail.queue(mail.build_message("Mei", "mei@example.org", "Hello", "Body"))
+    ctx.commit()
+    assert redis_queue.count == 1  # on the queue, not run by the committing process
+    assert smtp.messages == []
+    worker = SimpleWorker([redis_queue], connection=redis_queue.connection)
+    assert worker.work(burst=True)
+    assert smtp.recipients == ["mei@example.org"]
+    ctx.expire_all()
+    (row,) = ctx.scalars(select(OutboxMail)).all()
+    assert row.status == MailStatus.SENT
+    assert redis_queue.count == 0 and redis_queue.failed_job_registry.count == 0
+
+
+def test_with_redis_only_one_scheduler_acts(app, redis_queue, monkeypatch):
+    enqueued: list[str] = []
+    monkeypatch.setattr(jobs, "enqueue_now", lambda name, *args: enqueued.append(name))
+    first, second = Scheduler(app, redis_queue.connection), Scheduler(app, redis_queue.connection)
+    assert first.tick() and second.tick() == []
+    first.release()  # the first stops: the second takes over
+    assert second.tick()
+    assert first.tick() == []
+
+
+def test_the_queue_depth_is_a_metric(app, ctx, client, redis_queue, calls):
+    jobs.enqueue_now("portal.tasks.send_digests", 1)
+    scraped = client.get("/metrics").get_data(as_text=True)
+    assert 'innomatch_job_queue_depth{queue="innomatch"} 1.0' in scraped
+    assert calls == []  # waiting for a worker
+
+
+def test_sentry_is_loaded_only_when_a_dsn_is_set() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from portal import create_app\n"
+        "from portal.config import TestConfig\n"
+        "create_app(TestConfig)\n"
+        "print('sentry_sdk' in sys.modules)\n"
+        "create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},"
+        " 'SENTRY_DSN': 'https://public@sentry.invalid/1'})\n"
+        "import sentry_sdk\n"
+        "client = sentry_sdk.get_client()\n"
+        "print(client.is_active(), {'flask', 'rq'} <= set(client.integrations))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["False", "True True"]
+
+
+def test_with_redis_the_worker_logs_with_the_id_of_the_request_that_enqueued_the_job(app, redis_queue, calls):
+    from rq import SimpleWorker
+
+    from portal.database import db
+
+    with app.test_request_context(headers={"X-Request-ID": "req-on-the-queue-1"}):
+        jobs.enqueue("portal.tasks.send_digests", 5)
+        db.commit()
+    assert calls == [] and redis_queue.count == 1
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    assert calls == [(5, "req-on-the-queue-1")]
