@@ -43,6 +43,7 @@ ACTION_LABELS: dict[str, object] = {
     "invitation.accept": _l("Invitation accepted"),
     "invitation.create": _l("Invitation sent"),
     "invitation.revoke": _l("Invitation revoked"),
+    "mail.retry": _l("Email sent again"),
     "proposal.create": _l("Proposal submitted"),
     "proposal.score": _l("Proposal scored"),
     "proposal.shortlist_request": _l("Shortlisting requested"),
@@ -98,6 +99,7 @@ ACTION_LABELS: dict[str, object] = {
 #: Recorded fields, by name (the last part of a path such as ``kpis[60].result``).
 FIELD_LABELS: dict[str, object] = {
     "approved_at": _l("Approved at"),
+    "attempts": _l("Attempts"),
     "body": _l("Text"),
     "capability_id": _l("Capability"),
     "capacity": _l("Capacity"),
