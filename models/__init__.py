@@ -16,7 +16,7 @@ from .engagement import (
     Workshop,
     WorkshopRegistration,
 )
-from .matching import Dismissal, Embedding, RankerVersion
+from .matching import CorpusChange, CorpusVersion, Dismissal, Embedding, RankerVersion
 from .organisation import Department, Startup
 from .proposal import Proposal
 from .trial import Kpi, Milestone, OutcomeReport, Trial, TrialNote, TrialTransition
@@ -24,7 +24,7 @@ from .user import User
 
 __all__ = [
     "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
-    "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
+    "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "CorpusChange", "CorpusVersion", "Department",
     "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
     "Notification", "OutcomeReport", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
     "TrialTransition", "User",
