@@ -138,9 +138,17 @@ class DenseIndex(_VectorIndex):
             kept rows, nothing recomputed.
         """
         new = np.asarray(vectors, dtype=self.vectors_.dtype).reshape(-1, self.dim_)
+        take = np.asarray(take, dtype=np.int64)
+        kept = take < self.n_
+        rows = np.empty((take.size, self.dim_), dtype=self.vectors_.dtype)
+        # One gather of the kept rows (a copy: readers of this index keep theirs), then
+        # the few new ones over the placeholders.
+        if self.n_:
+            np.take(self.vectors_, np.where(kept, take, 0), axis=0, out=rows)
+        rows[~kept] = new[take[~kept] - self.n_]
         out = copy.copy(self)
-        out.vectors_ = np.ascontiguousarray(np.concatenate([self.vectors_, new])[np.asarray(take, dtype=np.int64)])
-        out.n_ = out.vectors_.shape[0]
+        out.vectors_ = rows
+        out.n_ = take.size
         return out
 
     def scores(self, queries: np.ndarray) -> np.ndarray:

@@ -58,26 +58,23 @@ class Vocabulary:
         """Count matrix (float64, ``len(token_lists) x len(terms)`` after growing) of token lists."""
         indptr = [0]
         indices: list[int] = []
-        data: list[float] = []
+        data: list[int] = []
         ids, terms = self.ids, self.terms
         for tokens in token_lists:
-            counts = Counter(tokens)
-            cols = []
-            for term in counts:
+            for term, count in Counter(tokens).items():
                 col = ids.get(term)
                 if col is None:
                     col = ids[term] = len(terms)
                     terms.append(term)
-                cols.append(col)
-            keys = list(counts)
-            for k in sorted(range(len(cols)), key=cols.__getitem__):
-                indices.append(cols[k])
-                data.append(float(counts[keys[k]]))
+                indices.append(col)
+                data.append(count)
             indptr.append(len(indices))
-        return sp.csr_matrix(
+        matrix = sp.csr_matrix(
             (np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
             shape=(len(token_lists), len(terms)),
         )
+        matrix.sort_indices()
+        return matrix
 
     def compacted(self, counts: sp.csr_matrix, alive: np.ndarray) -> sp.csr_matrix:
         """Drop the columns not ``alive`` from the vocabulary and renumber ``counts``."""

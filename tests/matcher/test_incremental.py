@@ -158,3 +158,14 @@ def test_dead_terms_are_compacted_away_with_the_same_scores(cls: type, monkeypat
     assert sorted(edited.terms_) == ["alpha", "beta", "eta"]
     fresh = cls().fit(["alpha beta", "eta"])
     np.testing.assert_allclose(edited.score("alpha eta gamma"), fresh.score("alpha eta gamma"))
+
+
+def test_dense_index_edits_from_empty_and_keeps_the_old_one() -> None:
+    from matcher import DenseIndex
+
+    empty = DenseIndex().fit(np.zeros((0, 4), dtype=np.float32))
+    grown = empty.edited(np.array([1, 0]), np.eye(4, dtype=np.float32)[:2])
+    np.testing.assert_array_equal(grown.vectors_, np.eye(4, dtype=np.float32)[[1, 0]])
+    edited = grown.edited(np.array([2, 1]), np.eye(4, dtype=np.float32)[2:3])  # row 0 replaced
+    np.testing.assert_array_equal(edited.vectors_, np.eye(4, dtype=np.float32)[[2, 0]])
+    np.testing.assert_array_equal(grown.vectors_, np.eye(4, dtype=np.float32)[[1, 0]])

@@ -136,9 +136,11 @@ def _bump(session: Session, kind: CorpusKind) -> int:
 
 
 def _before_commit(session: Session) -> None:
-    if session.in_nested_transaction() or not session.info.get(PENDING):
+    if session.in_nested_transaction():
         return
-    session.flush()  # what is still unflushed is noted by _after_flush
+    session.flush()  # what is still unflushed is noted by _after_flush (a no-op when clean)
+    if not session.info.get(PENDING):
+        return
     pending: dict[CorpusKind, dict[int | None, CorpusOp]] = session.info.pop(PENDING, {})
     now = clock.now()
     # One kind after the other in a fixed order: two transactions never wait on each other.
