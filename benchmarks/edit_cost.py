@@ -85,6 +85,7 @@ def main() -> None:
     rss_warm = rss_mb()
 
     commit_s, catch_up_s, rank_s, rows = [], [], [], []
+    rss_track: list[tuple[int, float]] = []
     fits_before = stats["full_fits"]
     for i in range(args.edits):
         cap_id = rng.choice(cap_ids)
@@ -112,6 +113,9 @@ def main() -> None:
         catch_up_s.append(caught_up - started)
         rank_s.append(done - caught_up)
         rows.append(stats["rows_loaded"] - loaded)
+        if (i + 1) % max(1, args.edits // 5) == 0:
+            gc.collect()
+            rss_track.append((i + 1, rss_mb()))
     gc.collect()
     rss_edits = rss_mb()
     total = [a + b for a, b in zip(catch_up_s, rank_s, strict=True)]
@@ -122,6 +126,7 @@ def main() -> None:
         print(f"  {name}: median {statistics.median(values) * 1000:.1f} ms, p95 {pct(values, 0.95) * 1000:.1f} ms,"
               f" max {max(values) * 1000:.1f} ms")
     print(f"  rows read per edit: {sorted(set(rows))} (mean {statistics.mean(rows):.2f})")
+    print("  RSS after edits: " + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in rss_track))
 
     fits = []
     for _ in range(args.full_fits):

@@ -267,6 +267,10 @@ def _fitted(spec: Corpus) -> Fitted:
             return live
         if _can_edit(live, setup, epoch, version):
             assert live is not None
+            with state.lock:
+                refitting = spec.kind in state.rebuilding
+            if refitting:  # too far behind: keep serving until the background fit is swapped in
+                return live
             edited = _catch_up(spec, live, version, today)
             if edited is None:
                 _rebuild_in_background(spec)
@@ -318,6 +322,8 @@ def _catch_up(spec: Corpus, live: Fitted, version: int, today: date) -> Fitted |
     changes = changes_between(spec.kind, live.version, version, CATCH_UP_LIMIT) if version > live.version else []
     if changes is None or any(op == CorpusOp.ALL for _v, _i, op in changes):
         return None
+    if changes and live.ranker.config.ann == "hnsw":
+        return None  # an HNSW graph is built again on any edit: not in a request
     ids = {item_id for _v, item_id, _op in changes if item_id is not None}
     rows = spec.by_id(ids) if ids else []
     state = caches()
