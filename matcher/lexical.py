@@ -258,18 +258,18 @@ class BM25Index(LexicalIndex):
 
     def _weight_documents(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         n_docs = counts.shape[0]
-        doc_len = np.asarray(counts.sum(axis=1)).ravel()
+        # Per-nonzero row and document length, without a Python loop over documents.
+        rows = np.repeat(np.arange(n_docs), np.diff(counts.indptr))
+        doc_len = np.bincount(rows, weights=counts.data, minlength=n_docs)
         avgdl = doc_len.mean() if n_docs and doc_len.mean() > 0 else 1.0
         df = self.df_
         self.idf_ = np.log1p((n_docs - df + 0.5) / (df + 0.5))
         self.avgdl_ = float(avgdl)
-        # Per-nonzero document length, without a Python loop over documents.
-        row_len = np.repeat(doc_len, np.diff(counts.indptr))
         tf = counts.data
-        denom = tf + self.k1 * (1.0 - self.b + self.b * row_len / avgdl)
-        weighted = counts.copy()
-        weighted.data = self.idf_[counts.indices] * tf * (self.k1 + 1.0) / denom
-        return weighted
+        denom = tf + self.k1 * (1.0 - self.b + self.b * doc_len[rows] / avgdl)
+        weights = self.idf_[counts.indices] * tf * (self.k1 + 1.0) / denom
+        # The weights share the counts' index arrays (neither is ever changed in place).
+        return sp.csr_matrix((weights, counts.indices, counts.indptr), shape=counts.shape)
 
 
 class TfidfIndex(LexicalIndex):
@@ -288,13 +288,10 @@ class TfidfIndex(LexicalIndex):
     def _weight_documents(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         # scikit-learn's TfidfVectorizer(smooth_idf=True, norm="l2"), from the counts.
         self.idf_ = np.log((1.0 + self.n_docs_) / (1.0 + self.df_)) + 1.0
-        weighted = counts.copy()
-        weighted.data = self._tf(counts.data) * self.idf_[counts.indices]
-        per_row = np.diff(counts.indptr)
-        rows = np.repeat(np.arange(counts.shape[0]), per_row)
-        norms = np.sqrt(np.bincount(rows, weights=weighted.data**2, minlength=counts.shape[0]))
-        weighted.data = weighted.data / norms[rows]
-        return weighted
+        data = self._tf(counts.data) * self.idf_[counts.indices]
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=counts.shape[0]))
+        return sp.csr_matrix((data / norms[rows], counts.indices, counts.indptr), shape=counts.shape)
 
     def _weight_query(self, cols: np.ndarray, tf: np.ndarray) -> np.ndarray:
         weights = self._tf(tf) * self.idf_[cols]
