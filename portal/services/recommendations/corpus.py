@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import numpy as np
 from flask import Flask, current_app, g, has_app_context, has_request_context
@@ -256,17 +256,14 @@ def _fitted(spec: Corpus) -> Fitted:
         live = state.fitted.get(spec.kind)
         fit_lock = state.fit_locks.setdefault(spec.kind, threading.Lock())
     if _current(live, setup, epoch, version, day):
-        assert live is not None
         return live
     # One thread fits or edits while the others wait for its result.
     with fit_lock:
         with state.lock:
             live = state.fitted.get(spec.kind)
         if _current(live, setup, epoch, version, day):
-            assert live is not None
             return live
         if _can_edit(live, setup, epoch, version):
-            assert live is not None
             with state.lock:
                 refitting = spec.kind in state.rebuilding
             if refitting:  # too far behind: keep serving until the background fit is swapped in
@@ -288,11 +285,13 @@ def _metric_label(spec: Corpus) -> str:
     return "capabilities" if spec.kind == CorpusKind.CAPABILITY else "challenges"
 
 
-def _current(live: Fitted | None, setup: tuple[Any, ...], epoch: str | None, version: int, day: date | None) -> bool:
+def _current(
+    live: Fitted | None, setup: tuple[Any, ...], epoch: str | None, version: int, day: date | None
+) -> TypeGuard[Fitted]:
     return live is not None and live.setup == setup and live.epoch == epoch and live.version == version and live.day == day
 
 
-def _can_edit(live: Fitted | None, setup: tuple[Any, ...], epoch: str | None, version: int) -> bool:
+def _can_edit(live: Fitted | None, setup: tuple[Any, ...], epoch: str | None, version: int) -> TypeGuard[Fitted]:
     """Whether ``live`` can be caught up by edits (else it is fitted whole, here)."""
     return (
         live is not None and live.setup == setup and live.epoch == epoch and version >= live.version
