@@ -179,3 +179,34 @@ def test_lean_rows_map_to_the_same_items_as_the_orm(app, make):
         chs = db.scalars(select(Challenge).options(*items.CHALLENGE_ROWS).order_by(Challenge.id)).all()
         assert [r.item for r in items.challenge_rows()] == [items.challenge_item(c) for c in chs]
         assert [r.item for r in items.challenge_rows([chs[-1].id])] == [items.challenge_item(chs[-1])]
+
+
+def test_deleting_a_startup_logs_the_deletion_of_each_of_its_capabilities(app, make):
+    startup = make.startup()
+    first = make.capability(startup)
+    second = make.capability(startup)
+    make.capability()  # another startup's
+    with app.app_context():
+        db.delete(db.get(type(startup), startup.id))
+        db.commit()
+        _epoch, version = changes.current_version(CorpusKind.CAPABILITY)
+        logged = select(CorpusChange.item_id, CorpusChange.op).where(CorpusChange.version == version)
+        assert sorted(db.execute(logged).all()) == [(first.id, CorpusOp.DELETE), (second.id, CorpusOp.DELETE)]
+
+
+def test_a_worker_whose_changes_were_pruned_fits_again_in_the_background(app, make):
+    _world(make)
+    with app.app_context():
+        recommendations.clear_caches()
+        old = corpus.capability_corpus()
+    make.capability(name="Newcomer")
+    with app.app_context():
+        db.execute(CorpusChange.__table__.delete())  # the newcomer's change row, as if pruned
+        db.commit()
+    with app.app_context():
+        assert corpus.capability_corpus() is old
+        thread = corpus.caches(app).rebuilding.get(CorpusKind.CAPABILITY)
+    if thread is not None:
+        thread.join(timeout=60)
+    with app.app_context():
+        assert len(corpus.capability_corpus().owners) == 3
