@@ -7,6 +7,7 @@ from .capability import Capability, CapabilityDomain, CapabilityTag
 from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
 from .credentials import Invitation, RecoveryCode
 from .db import Base, utcnow
+from .document import Document
 from .engagement import (
     ConflictOfInterest,
     LoginAlert,
@@ -25,7 +26,7 @@ from .user import User
 __all__ = [
     "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
     "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
-    "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
+    "Dismissal", "Document", "Embedding", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
     "Notification", "OutcomeReport", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
     "TrialTransition", "User",
     "Workshop", "WorkshopRegistration", "utcnow",
