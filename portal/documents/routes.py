@@ -237,8 +237,8 @@ def _too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
 # --- For the parents' pages ---------------------------------------------------------------------
 
 
-@bp.app_context_processor
 def _document_helpers() -> dict[str, Any]:
+    """Template globals (globals, not a context processor: imported macros see them)."""
     return {
         "documents_for": _documents_for,
         "documents_for_proposals": documents.documents_of_proposals,
@@ -250,6 +250,9 @@ def _document_helpers() -> dict[str, Any]:
         "can_remove_document": lambda document, parent: can_remove_document(current_user, document, parent),
         "document_url": _document_url,
     }
+
+
+bp.record_once(lambda state: state.app.jinja_env.globals.update(_document_helpers()))
 
 
 def _documents_for(parent: Parent) -> list[Document]:
