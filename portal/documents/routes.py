@@ -103,8 +103,9 @@ def _page(parent: Parent, form: DocumentForm, status: int = 200) -> ResponseRetu
 
 
 def upload(parent: Parent) -> ResponseReturnValue:
-    """Show the upload page of ``parent``, or attach the posted file to it."""
-    if not can_attach_document(current_user, parent):
+    """Show the documents page of ``parent`` (its list, and the form for those who may add),
+    or attach the posted file to it."""
+    if request.method == "POST" and not can_attach_document(current_user, parent):
         abort(refusal(can_view_documents(current_user, parent)))
     form = DocumentForm()  # a body over the limit raises 413 here: _too_large below answers it
     if form.validate_on_submit():
