@@ -12,7 +12,18 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Request, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Request,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -262,8 +273,9 @@ def _documents_for(parent: Parent) -> list[Document]:
 
 def _document_url(action: str, parent: Parent, document: Document | None = None) -> str:
     kind = kind_of(parent)
-    param = KINDS[kind][2]
-    if action == "upload":
-        return url_for(f"documents.{kind}_upload", **{param: parent.id})
-    assert document is not None  # noqa: S101 - a template bug, not user input
-    return url_for(f"documents.{kind}_{action}", document_id=document.id, **{param: parent.id})
+    values: dict[str, Any] = {KINDS[kind][2]: parent.id}
+    if action != "upload":
+        if document is None:
+            raise ValueError(f"document_url({action!r}) needs the document")
+        values["document_id"] = document.id
+    return url_for(f"documents.{kind}_{action}", **values)
