@@ -7,13 +7,14 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Add every command group to ``app.cli``."""
-    from . import demo, matching, notify, open_data, users
+    from . import demo, documents, matching, notify, open_data, users
 
     users.register(app)
     demo.register(app)
     matching.register(app)
     notify.register(app)
     open_data.register(app)
+    documents.register(app)
     from .data import register as register_data_commands  # flask export / flask import
 
     register_data_commands(app)

@@ -292,3 +292,13 @@ def test_storage_refuses_keys_that_are_not_its_own(tmp_path):
     for key in ("../x", "A" * 32, "0" * 31, "/etc/passwd", ""):
         with pytest.raises(StorageError):
             storage.open(key)
+
+
+def test_sweep_command_reports_and_deletes_orphans(app, document_storage):
+    orphan = document_storage.save(io.BytesIO(b"left by a crash"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["documents", "sweep"])
+    assert result.exit_code == 0 and f"file without a row: {orphan}" in result.output
+    assert orphan in document_storage.keys()
+    result = runner.invoke(args=["documents", "sweep", "--delete"])
+    assert "(deleted)" in result.output and orphan not in document_storage.keys()
