@@ -14,5 +14,4 @@ class DocumentForm(BaseForm):
     file = FileField(
         _l("File"),
         validators=[FileRequired(message=_l("Choose a file to upload."))],
-        description=_l("PDF, Word (DOCX), PowerPoint (PPTX), Excel (XLSX), PNG or JPEG, up to %(size)s."),
     )

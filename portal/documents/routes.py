@@ -209,9 +209,15 @@ for _kind in KINDS:
     _register(_kind)
 
 
+#: Pages whose form also takes a document, besides the documents pages themselves.
+OTHER_UPLOAD_ENDPOINTS = frozenset({"startups.propose"})
+
+
 def is_upload(endpoint: str | None) -> bool:
     """Whether ``endpoint`` takes a file (and so DOCUMENT_MAX_REQUEST_BYTES, not MAX_CONTENT_LENGTH)."""
-    return bool(endpoint and endpoint.startswith("documents.") and endpoint.endswith("_upload"))
+    return bool(endpoint and (
+        (endpoint.startswith("documents.") and endpoint.endswith("_upload")) or endpoint in OTHER_UPLOAD_ENDPOINTS
+    ))
 
 
 class UploadAwareRequest(Request):

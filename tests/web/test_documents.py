@@ -194,3 +194,50 @@ def test_a_lost_file_is_a_404_not_a_500(app, world):
         document = db.scalar(select(Document))
     world["storage"].delete(document.storage_key)
     assert status(officer, f"/challenges/{world['challenge'].id}/documents/{document.id}") == 404
+
+
+def test_a_proposal_is_sent_with_its_deck_or_not_at_all(app, make, document_storage):
+    member = make.user("startup")
+    with app.app_context():
+        from models import Capability, Proposal, Startup
+
+        cap = make.capability(startup=db.get(Startup, member.startup_id))
+        challenge = make.challenge()
+        other = make.challenge()
+    client = sign_in(app.test_client(), member)
+    form = client.get(f"/challenges/{challenge.id}/propose").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in form and 'type="file"' in form
+    pitch = "We can run this pilot in eight weeks with two clinics."
+    refused = client.post(f"/challenges/{challenge.id}/propose", content_type="multipart/form-data",
+                          data={"capability_id": cap.id, "pitch": pitch, "file": (io.BytesIO(samples.exe()), "deck.pdf")})
+    assert refused.status_code == 400 and "not one of the accepted types" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.scalar(select(func.count(Proposal.id))) == 0  # nothing half-stored: no proposal either
+    assert rows(app) == 0 and files(document_storage) == set()
+    sent = client.post(f"/challenges/{challenge.id}/propose", content_type="multipart/form-data",
+                       data={"capability_id": cap.id, "pitch": pitch, "file": (io.BytesIO(samples.pptx()), "deck.pptx")})
+    assert sent.status_code == 302
+    without = client.post(f"/challenges/{other.id}/propose", data={"capability_id": cap.id, "pitch": pitch})
+    assert without.status_code == 302
+    with app.app_context():
+        document = db.scalar(select(Document))
+        assert document.display_name == "deck.pptx" and document.proposal_id is not None
+        assert db.scalar(select(func.count(Proposal.id))) == 2
+        assert isinstance(db.get(Capability, cap.id), Capability)
+    assert rows(app) == 1
+
+
+def test_a_proposal_with_a_file_over_the_request_limit_gets_the_form_again(app, make, document_storage, monkeypatch):
+    monkeypatch.setitem(app.config, "DOCUMENT_MAX_REQUEST_BYTES", 50_000)
+    member = make.user("startup")
+    with app.app_context():
+        from models import Startup
+
+        cap = make.capability(startup=db.get(Startup, member.startup_id))
+    challenge = make.challenge()
+    client = sign_in(app.test_client(), member)
+    response = client.post(f"/challenges/{challenge.id}/propose", content_type="multipart/form-data",
+                           data={"capability_id": cap.id, "pitch": "x" * 40,
+                                 "file": (io.BytesIO(samples.pdf("x" * 60_000)), "deck.pdf")})
+    assert response.status_code == 413
+    assert "larger than" in response.get_data(as_text=True) and 'name="pitch"' in response.get_data(as_text=True)
