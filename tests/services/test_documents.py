@@ -299,6 +299,6 @@ def test_sweep_command_reports_and_deletes_orphans(app, document_storage):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["documents", "sweep"])
     assert result.exit_code == 0 and f"file without a row: {orphan}" in result.output
-    assert orphan in document_storage.keys()
+    assert orphan in stored_files(document_storage.root)
     result = runner.invoke(args=["documents", "sweep", "--delete"])
-    assert "(deleted)" in result.output and orphan not in document_storage.keys()
+    assert "(deleted)" in result.output and orphan not in stored_files(document_storage.root)
