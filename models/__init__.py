@@ -7,6 +7,7 @@ from .capability import Capability, CapabilityDomain, CapabilityTag
 from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
 from .credentials import Invitation, RecoveryCode
 from .db import Base, utcnow
+from .document import Document
 from .engagement import (
     ConflictOfInterest,
     LoginAlert,
@@ -41,6 +42,7 @@ __all__ = [
     "CorpusVersion",
     "Department",
     "Dismissal",
+    "Document",
     "Embedding",
     "EvaluationCriterion",
     "Invitation",
