@@ -181,6 +181,17 @@ class RankerConfig:
         return dataclasses.asdict(self)
 
 
+def _segmenter() -> DictionaryTranslator | None:
+    """A dictionary segmenter for showing Chinese key terms as whole words, when
+    translation is off (None without CC-CEDICT: then no Chinese term is shown)."""
+    translator = get_translator("cedict")
+    try:
+        translator.entries  # noqa: B018 - loads the dictionary once
+    except ImportError:
+        return None
+    return translator
+
+
 def language_offset(calibration: Mapping[str, float] | None, lang_a: str, lang_b: str) -> float:
     """Additive cosine offset for a language pair.
 
@@ -623,7 +634,10 @@ class HybridRanker:
         explain_terms = cfg.max_key_terms > 0
         query_forms = surface_forms(query.text) if explain_terms else {}
         translator = self.translator if explain_terms else None
-        query_sources = translator.sources(query.text) if translator is not None else None
+        segmenter = translator or (_segmenter() if explain_terms else None)
+        single = (
+            frozenset(w for w in segmenter.glossary if len(w) == 1) if segmenter else frozenset()
+        )
         matches = []
         for pos, item, pair in zip(chosen.tolist(), items, pairs, strict=True):
             terms: tuple[str, ...] = ()
@@ -634,10 +648,14 @@ class HybridRanker:
                     corpus.lexical.contributions(query_terms, int(pool[pos])),
                     cfg.max_key_terms,
                     query_forms=query_forms,
-                    query_sources=query_sources,
-                    candidate_sources=(
-                        translator.sources(item.text) if translator is not None else None
+                    query_pairs=(
+                        translator.trusted_pairs(query.text, item.text) if translator else None
                     ),
+                    candidate_pairs=(
+                        translator.trusted_pairs(item.text, query.text) if translator else None
+                    ),
+                    words=segmenter.segment if segmenter is not None else None,
+                    single_words=single,
                 )
             matches.append(
                 _match(query, corpus.items, pool, pos, fused, components, terms=terms, best_pair=pair)
