@@ -350,6 +350,7 @@ def evaluate(
     confidence: float = 0.95,
     n_resamples: int = 1000,
     random_state: int = 0,
+    split: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate every ranker variant on a cases file.
 
@@ -377,6 +378,8 @@ def evaluate(
         confidence: Confidence level of the bootstrap intervals.
         n_resamples: Bootstrap resamples.
         random_state: Seed of the bootstrap.
+        split: ``"test"`` or ``"tune"`` to score only the challenges of that split
+            (every startup stays a candidate); None = the whole file.
 
     Returns:
         ``{"cases": N, "default": NAME, "rankers": {NAME: {"ndcg@10", "recall@10",
@@ -391,6 +394,8 @@ def evaluate(
     """
     started = time.perf_counter()
     loaded = cases if isinstance(cases, Cases) else load_cases(cases)
+    if split is not None:
+        loaded = loaded.only(split)
     enc = resolve_encoder(encoder)
     configs = _configs(_as_config(base_config), _as_config(default_config), default)
     vectors = _encode(loaded, enc, plain_encoder)
@@ -438,6 +443,7 @@ def evaluate(
         },
         "timing": timing | {"total_seconds": round(time.perf_counter() - started, 3)},
         "warnings": list(loaded.warnings),
+        "split": split,
     }
 
 

@@ -30,6 +30,13 @@ def register(app: Flask) -> None:
     @matcher_group.command("evaluate")
     @click.argument("cases", type=click.Path(exists=True, dir_okay=False))
     @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+    @click.option(
+        "--split",
+        type=click.Choice(["test", "tune"]),
+        default=None,
+        help="Score only the challenges of this split (every split but 'test' is tune); "
+        "default: the whole file. A file without 'split' fields is evaluated whole.",
+    )
     @click.option("--model", default=None, help="Encoder name or model path; default: MATCHER_MODEL.")
     @click.option(
         "--centering/--no-centering",
@@ -52,6 +59,7 @@ def register(app: Flask) -> None:
     def evaluate(
         cases: str,
         as_json: bool,
+        split: str | None,
         model: str | None,
         centering: bool | None,
         calibration: str | None,
@@ -99,6 +107,7 @@ def register(app: Flask) -> None:
                 default_config=default_config,
                 base_config=default_config,
                 centering=resolved.centering,
+                split=split,
             )
         except (ValueError, ImportError, OSError) as error:
             raise click.ClickException(str(error)) from error
@@ -109,7 +118,10 @@ def register(app: Flask) -> None:
                 "centering": resolved.centering,
                 "encoder_translation": resolved.encoder_translation,
             }
-            out = {"cases": result["cases"], "default": result["default"], "rankers": rankers}
+            out = {
+                "cases": result["cases"], "split": result["split"], "default": result["default"],
+                "rankers": rankers, "warnings": result["warnings"],
+            }
             click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         else:
             click.echo(evaluation.format_report(result))
