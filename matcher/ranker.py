@@ -243,6 +243,7 @@ class Scored:
     components: np.ndarray
     _corpus: _Corpus = field(repr=False)
     _query_terms: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    lexical_raw: np.ndarray | None = field(default=None, repr=False)
 
 
 def _match(
@@ -255,13 +256,15 @@ def _match(
     *,
     terms: tuple[str, ...] = (),
     best_pair: tuple[str, str, float] | None = None,
+    lexical_raw: np.ndarray | None = None,
 ) -> Match:
     """The match of pool entry ``pos``, with its shared domains, areas and tags."""
     index = int(pool[pos])
     item = items[index]
     comps = {name: float(components[pos, j]) for j, name in enumerate(COMPONENTS)}
     domains, areas, tags = shared(query, item)
-    explanation = Explanation(domains, areas, tags, terms, best_pair, dict(comps))
+    raw = {"bm25": float(lexical_raw[pos])} if lexical_raw is not None else {}
+    explanation = Explanation(domains, areas, tags, terms, best_pair, dict(comps), raw)
     return Match(index, item.key, float(fused[pos]), comps, explanation, item.group)
 
 
@@ -484,7 +487,7 @@ class HybridRanker:
         pool = self._pool(corpus, qvec, lexical_raw)
         components = self._components(corpus, query, qvec, pool, lexical_raw)
         fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k)
-        return Scored(query, pool, fused, components, corpus, query_terms)
+        return Scored(query, pool, fused, components, corpus, query_terms, lexical_raw[pool])
 
     def select(self, scored: Scored, *, top_k: int = 10, exclude_keys: Iterable[str] = ()) -> list[Match]:
         """Steps 4-7 on a scored query: filter, group, diversify, explain.
@@ -503,7 +506,8 @@ class HybridRanker:
         corpus, query = scored._corpus, scored.query
         chosen = self._select(corpus, query, scored.pool, scored.fused, set(exclude_keys), top_k)
         return self._matches(
-            corpus, query, scored._query_terms, scored.pool, chosen, scored.fused, scored.components
+            corpus, query, scored._query_terms, scored.pool, chosen, scored.fused, scored.components,
+            scored.lexical_raw,
         )
 
     def best_of_groups(self, scored: Scored, groups: Iterable[str]) -> dict[str, Match]:
@@ -528,7 +532,10 @@ class HybridRanker:
             if group not in best or scored.fused[pos] > scored.fused[best[group]]:
                 best[group] = pos
         return {
-            group: _match(scored.query, items, scored.pool, pos, scored.fused, scored.components)
+            group: _match(
+                scored.query, items, scored.pool, pos, scored.fused, scored.components,
+                lexical_raw=scored.lexical_raw,
+            )
             for group, pos in best.items()
         }
 
@@ -617,6 +624,7 @@ class HybridRanker:
         chosen: np.ndarray,
         fused: np.ndarray,
         components: np.ndarray,
+        lexical_raw: np.ndarray | None = None,
     ) -> list[Match]:
         cfg = self.config
         items = [corpus.items[int(pool[p])] for p in chosen]
@@ -658,6 +666,9 @@ class HybridRanker:
                     single_words=single,
                 )
             matches.append(
-                _match(query, corpus.items, pool, pos, fused, components, terms=terms, best_pair=pair)
+                _match(
+                    query, corpus.items, pool, pos, fused, components, terms=terms,
+                    best_pair=pair, lexical_raw=lexical_raw,
+                )
             )
         return matches

@@ -11,7 +11,7 @@ Typical use::
     print(format_report(result))
 """
 
-from .cases import Cases, CasesError, load_cases
+from .cases import SPLITS, Cases, CasesError, load_cases, merge_cases
 from .report import format_report
 from .run import (
     PLAIN_VARIANTS,
@@ -20,19 +20,23 @@ from .run import (
     evaluate,
     resolve_encoder,
     score_rankings,
+    scored_pairs,
     variant_configs,
 )
 
 __all__ = [
     "PLAIN_VARIANTS",
     "SLICES",
+    "SPLITS",
     "VARIANTS",
     "Cases",
     "CasesError",
     "evaluate",
     "format_report",
     "load_cases",
+    "merge_cases",
     "resolve_encoder",
     "score_rankings",
+    "scored_pairs",
     "variant_configs",
 ]

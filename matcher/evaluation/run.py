@@ -504,3 +504,46 @@ def _count(values: Iterable[str]) -> dict[str, int]:
         out[v] = out.get(v, 0) + 1
     return dict(sorted(out.items()))
 
+
+
+def scored_pairs(
+    cases: Cases,
+    encoder: Encoder,
+    config: RankerConfig,
+    *,
+    centering: bool | str = False,
+) -> list[tuple[str, str, float, int, float]]:
+    """Every (challenge, startup) pair of the cases with the ranker's score: what score
+    bands are calibrated on (:func:`matcher.bands.calibrate`).
+
+    Only challenges with a label are used; every startup is scored against each (no
+    grouping, diversity or minimum score).
+
+    Args:
+        cases: Loaded cases (e.g. ``load_cases(path).only("tune")``).
+        encoder: The encoder (already wrapped for translation when the app does).
+        config: The ranker configuration the app uses.
+        centering: As in :func:`evaluate`.
+
+    Returns:
+        ``(challenge id, startup id, fused score, grade (0 = unlabelled), raw bm25)``.
+    """
+    vectors = _encode(cases, encoder, encoder)
+    qlangs = [c.language for c in cases.challenges]
+    plangs = [s.language for s in cases.startups]
+    qvecs, pvecs = _centred(vectors, qlangs, plangs, centering)
+    cfg = dataclasses.replace(
+        config, explain_sentences=False, diversity=0.0, min_score=0.0, max_key_terms=0
+    )
+    ranker = HybridRanker(cfg, encoder).fit(cases.startups, pvecs)
+    out = []
+    for i, challenge in enumerate(cases.challenges):
+        labels = cases.qrels.get(challenge.key)
+        if not labels:
+            continue
+        for m in ranker.rank(challenge, query_vector=qvecs[i], top_k=len(cases.startups)):
+            out.append((
+                challenge.key, m.key, float(m.score), int(labels.get(m.key, 0)),
+                float(m.explanation.raw.get("bm25", 0.0)),
+            ))
+    return out

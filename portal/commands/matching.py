@@ -126,6 +126,66 @@ def register(app: Flask) -> None:
         else:
             click.echo(evaluation.format_report(result))
 
+    @matcher_group.command("calibrate-bands")
+    @click.option(
+        "--cases", "cases_path", default="data/eval/real_cases.json", show_default=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="Labelled cases; data/eval/parts/*.json beside it are added when present.",
+    )
+    @click.option("--write", is_flag=True, help="Store the bands in matcher/data/score_bands.json.")
+    def calibrate_bands(cases_path: str, write: bool) -> None:
+        """Cut the match score into bands on the cases' tune split (every split but
+        'test'), and print the share of relevant pairs in each band."""
+        from pathlib import Path
+
+        import matcher
+        from matcher import bands, evaluation
+
+        from ..services import recommendations
+
+        resolved = recommendations.settings(current_app.config)
+        try:
+            parts = [evaluation.load_cases(cases_path)]
+            parts_dir = Path(cases_path).with_name("parts")
+            parts += [evaluation.load_cases(p) for p in sorted(parts_dir.glob("*.json"))]
+            merged = evaluation.merge_cases(parts)
+            tune = merged.only("tune")
+            encoder = matcher.with_translation(
+                matcher.get_encoder(resolved.model),
+                resolved.translation if resolved.encoder_translation else None,
+            )
+            config = matcher.RankerConfig.from_mapping(dict(resolved.ranker))
+            pairs = evaluation.scored_pairs(tune, encoder, config, centering=resolved.centering)
+        except (ValueError, ImportError, OSError) as error:
+            raise click.ClickException(str(error)) from error
+        source = f"{Path(cases_path).name}{' + parts' if len(parts) > 1 else ''}, tune split"
+        calibration = bands.calibrate(
+            [p[2] for p in pairs], [p[3] > 0 for p in pairs], [p[4] for p in pairs if p[3] > 0],
+            source=f"{source}: {len(tune.qrels)} challenges x {len(tune.startups)} startups",
+        )
+        click.echo(f"Score bands on {calibration.source} ({len(pairs)} pairs, "
+                   f"{sum(p[3] > 0 for p in pairs)} relevant); encoder {encoder.model_id}")
+        for band in calibration.bands:
+            click.echo(
+                f"  {band.key:<9} score >= {band.min_score:.3f}: {band.relevant}/{band.pairs} relevant "
+                f"= {band.share:.2f} (about {band.in_ten} in 10)"
+            )
+        click.echo(f"  lexical strength: 1 - exp(-bm25 / {calibration.lexical_scale})")
+        if merged.splits:
+            try:
+                test = evaluation.scored_pairs(merged.only("test"), encoder, config, centering=resolved.centering)
+            except ValueError:
+                test = []
+            if test:
+                click.echo("Check on the test split (not used to cut the bands):")
+                for band, n, hits in bands.band_shares(calibration, [p[2] for p in test], [p[3] > 0 for p in test]):
+                    click.echo(f"  {band.key:<9} {hits}/{n} relevant" + (f" = {hits / n:.2f}" if n else ""))
+        if write:
+            bands.CALIBRATION_PATH.write_text(
+                json.dumps(calibration.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
+            click.echo(f"Written to {bands.CALIBRATION_PATH}.")
+
     @matcher_group.command("train")
     @click.option("--min-per-class", default=10, show_default=True, help="Examples needed of each label.")
     @click.option("--activate/--no-activate", default=True, show_default=True, help="Use the new weights at once.")
