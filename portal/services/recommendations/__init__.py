@@ -34,6 +34,7 @@ from .ranking import (
     recommend_challenges,
     recommend_startups,
     recommend_startups_for_each,
+    startup_matches,
 )
 from .settings import MatcherSettings, encoder, loaded_encoder, ranker_config, settings
 
@@ -63,6 +64,7 @@ __all__ = [
     "reindex",
     "settings",
     "startup_item",
+    "startup_matches",
     "train_weights",
     "training_examples",
     "vectors_for",
