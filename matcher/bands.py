@@ -22,6 +22,7 @@ No Flask or SQLAlchemy here: this is library code.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -73,7 +74,7 @@ class Band:
     @property
     def in_ten(self) -> int:
         """The share as "about N in 10"."""
-        return int(math.floor(self.share * 10 + 0.5))
+        return math.floor(self.share * 10 + 0.5)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class ScoreCalibration:
         bands = tuple(Band(**b) for b in data.get("bands", ()))
         if not bands or any(b.key not in BAND_KEYS for b in bands):
             raise ValueError(f"bands must be some of {BAND_KEYS}")
-        if any(a.min_score < b.min_score for a, b in zip(bands, bands[1:], strict=False)):
+        if any(a.min_score < b.min_score for a, b in itertools.pairwise(bands)):
             raise ValueError("bands must be ordered best first")
         return cls(bands, float(data.get("lexical_scale", 1.0)), str(data.get("source", "")))
 

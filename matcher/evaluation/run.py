@@ -547,3 +547,54 @@ def scored_pairs(
                 float(m.explanation.raw.get("bm25", 0.0)),
             ))
     return out
+
+
+def exposure_cost(
+    cases: Cases,
+    encoder: Encoder,
+    config: RankerConfig,
+    caps: Sequence[float],
+    *,
+    centering: bool | str = False,
+    k: int = 10,
+) -> list[dict[str, Any]]:
+    """What an exposure cap (:func:`matcher.exposure.cap_exposure`) costs in nDCG@k.
+
+    Every challenge of the cases ranks every startup; the lists are capped together, and
+    nDCG@k is averaged over the labelled challenges.
+
+    Args:
+        cases: Loaded cases.
+        encoder: The encoder (wrapped for translation when the app does).
+        config: The app's ranker configuration.
+        caps: Caps to try (shares in (0, 1]).
+        centering: As in :func:`evaluate`.
+        k: Places per list.
+
+    Returns:
+        One row per setting, the uncapped first: ``{"cap", "ndcg", "delta", "gini",
+        "max_share", "moved"}`` (``moved``: top-k places that changed hands).
+    """
+    from ..exposure import cap_exposure, exposure_report
+
+    pairs = scored_pairs(cases, encoder, config, centering=centering)
+    order = [c.key for c in cases.challenges if cases.qrels.get(c.key)]
+    lists: dict[str, list[tuple[str, float]]] = {key: [] for key in order}
+    for cid, sid, score, _grade, _bm25 in pairs:
+        lists[cid].append((sid, score))
+    rankings = [[sid for sid, _s in sorted(lists[c], key=lambda p: -p[1])] for c in order]
+    scores = [dict(lists[c]) for c in order]
+    startups = [s.key for s in cases.startups]
+
+    def row(cap: float | None) -> dict[str, Any]:
+        capped = cap_exposure(rankings, cap, k, scores)
+        ndcg = float(np.mean([ndcg_at_k(r, cases.qrels[c], k) for r, c in zip(capped, order, strict=True)]))
+        rep = exposure_report(capped, startups, k)
+        moved = sum(len(set(a[:k]) - set(b[:k])) for a, b in zip(rankings, capped, strict=True))
+        return {"cap": cap, "ndcg": round(ndcg, 4), "gini": rep.gini,
+                "max_share": round(rep.most[0][1], 4) if rep.most else 0.0, "moved": moved}
+
+    out = [row(None)] + [row(float(c)) for c in caps]
+    for r in out:
+        r["delta"] = round(r["ndcg"] - out[0]["ndcg"], 4)
+    return out

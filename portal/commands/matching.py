@@ -7,6 +7,9 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import select
+
+from models import Startup
 
 from ..database import db
 
@@ -185,6 +188,53 @@ def register(app: Flask) -> None:
                 json.dumps(calibration.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
             )
             click.echo(f"Written to {bands.CALIBRATION_PATH}.")
+
+    @matcher_group.command("exposure")
+    @click.option("--cap", type=click.FloatRange(0, 1, min_open=True), default=None,
+                  help="Also show the top ten with this cap (default: MATCHER_EXPOSURE_CAP if set).")
+    @click.option("--cases", "cases_path", default=None, type=click.Path(exists=True, dir_okay=False),
+                  help="Also report the cap's cost in nDCG@10 on these labelled cases, e.g. "
+                  "data/eval/real_cases.json.")
+    def exposure(cap: float | None, cases_path: str | None) -> None:
+        """How often each startup appears in the open challenges' top ten: share, Gini
+        coefficient, the most and least exposed; with a cap, the same after it."""
+        import matcher
+        from matcher import evaluation
+
+        from ..services import recommendations
+        from ..services.recommendations import exposure as exposure_service
+
+        cap = cap if cap is not None else current_app.config.get("MATCHER_EXPOSURE_CAP")
+        names = dict(db.execute(select(Startup.id, Startup.name)).tuples().all())
+
+        def show(title: str, rep: Any) -> None:
+            click.echo(f"{title}: {rep.queries} open challenges, {rep.places} top-ten places, "
+                       f"{len(rep.shares)} startups, {rep.never} never in a top ten; Gini {rep.gini:.3f}")
+            click.echo("  most exposed:  " + "; ".join(f"{names.get(k, k)} {v:.1%}" for k, v in rep.most))
+            click.echo("  least exposed: " + "; ".join(f"{names.get(k, k)} {v:.1%}" for k, v in rep.least))
+
+        show("Top ten as ranked", exposure_service.report(None))
+        if cap:
+            show(f"Top ten with the cap {cap:g}", exposure_service.report(float(cap)))
+        if cases_path:
+            resolved = recommendations.settings(current_app.config)
+            try:
+                cases = evaluation.load_cases(cases_path)
+                encoder = matcher.with_translation(
+                    matcher.get_encoder(resolved.model),
+                    resolved.translation if resolved.encoder_translation else None,
+                )
+                config = matcher.RankerConfig.from_mapping(dict(resolved.ranker))
+                caps = [float(cap)] if cap else [0.2, 0.1, 0.05]
+                rows = evaluation.exposure_cost(cases, encoder, config, caps, centering=resolved.centering)
+            except (ValueError, ImportError, OSError) as error:
+                raise click.ClickException(str(error)) from error
+            click.echo(f"Cost of the cap on {cases_path} ({len(cases.qrels)} labelled challenges, "
+                       f"{len(cases.startups)} startups):")
+            for r in rows:
+                click.echo(f"  cap {'none' if r['cap'] is None else format(r['cap'], 'g'):<5} nDCG@10 {r['ndcg']:.4f} "
+                           f"({r['delta']:+.4f}); Gini {r['gini']:.3f}; largest share {r['max_share']:.1%}; "
+                           f"{r['moved']} places changed hands")
 
     @matcher_group.command("train")
     @click.option("--min-per-class", default=10, show_default=True, help="Examples needed of each label.")

@@ -8,6 +8,8 @@ One job per module (each imports only those before it):
 - :mod:`.items`: the ORM-to-matcher mapping (:func:`challenge_item`, ...);
 - :mod:`.indexing`: encoding ahead of ranking (:func:`challenge_changed`, :func:`reindex`);
 - :mod:`.corpus`: the fitted corpora and their per-app caches (:func:`clear_caches`);
+- :mod:`.exposure`: how often each startup is in the open challenges' top ten, and the
+  optional cap ``MATCHER_EXPOSURE_CAP`` (:func:`exposure_report`);
 - :mod:`.ranking`: :func:`recommend_startups`, :func:`recommend_challenges`, ...;
 - :mod:`.learning`: pair scores, training examples and :func:`train_weights`.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from .corpus import CENTERING_QUERY_SAMPLE, RESULTS_CACHE_SIZE, SCORED_CACHE_SIZE, clear_caches
 from .embeddings import cached_vectors, vectors_for
+from .exposure import report as exposure_report
 from .indexing import capability_changed, challenge_changed, index_size, reindex
 from .items import capability_item, challenge_item, startup_item
 from .learning import (
@@ -52,6 +55,7 @@ __all__ = [
     "challenge_item",
     "clear_caches",
     "encoder",
+    "exposure_report",
     "index_size",
     "loaded_encoder",
     "pair_components",

@@ -21,6 +21,7 @@ from models.vocabulary import Role
 
 from ...database import db
 from .corpus import RESULTS_CACHE_SIZE, Fitted, ResultsKey, capability_corpus, challenge_corpus
+from .exposure import capped_out
 from .items import CHALLENGE_ROWS, challenge_item, startup_item
 
 Row = TypeVar("Row", Capability, Challenge)
@@ -167,6 +168,11 @@ def recommend_startups_for_each(
         hidden |= set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
     for found in excluded.values():
         found |= hidden
+    # MATCHER_EXPOSURE_CAP: startups that give up this challenge's top-ten place so that no
+    # startup holds more than the cap of all open challenges' top-ten places.
+    for cid, capped in capped_out().items():
+        if cid in excluded:
+            excluded[cid] |= capped
     by_owner = fitted.keys_by_owner
     asks = [
         (challenge_item(c), {key for startup_id in excluded[c.id] for key in by_owner.get(startup_id, ())})
