@@ -124,9 +124,9 @@ def cap_exposure(
 ) -> list[list[K]]:
     """Re-rank the lists so that no candidate holds more than ``cap`` of the top-k places.
 
-    Each list keeps its order; a candidate over the cap is dropped from the top ``k`` of
-    the lists where it ranks lowest (by position, or by ``scores`` when given) and the
-    next candidates of those lists move up. A list that runs out of candidates is shorter.
+    Each list keeps its order; a candidate over the cap is dropped from the lists where
+    it ranks lowest (by position, or by ``scores`` when given) and the next candidates
+    of those lists move up. A list that runs out of candidates is shorter.
     With ``cap=None`` (or a cap that binds no one) the lists come back unchanged.
 
     The bound holds whenever it can: a list's top k is filled from its own candidates, so
@@ -141,7 +141,7 @@ def cap_exposure(
             its place (lowest score first); default its position.
 
     Returns:
-        The re-ranked lists (the top ``k`` of each, then the rest in order).
+        The lists without the places given up (their first ``k`` are the new top k).
 
     Raises:
         ValueError: ``cap`` outside (0, 1] or ``k < 1``.
@@ -177,9 +177,4 @@ def cap_exposure(
             weakest = sorted(qs, key=lambda q, key=key: strength(q, key))
             for q in weakest[: len(qs) - limit]:
                 banned[q].add(key)
-    out = []
-    for q, ranked in enumerate(lists):
-        top = [c for c in ranked if c not in banned[q]][:k]
-        rest = [c for c in ranked if c not in top]
-        out.append(top + rest)
-    return out
+    return [[c for c in ranked if c not in banned[q]] for q, ranked in enumerate(lists)]
