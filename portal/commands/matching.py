@@ -205,7 +205,7 @@ def register(app: Flask) -> None:
         from ..services.recommendations import exposure as exposure_service
 
         cap = cap if cap is not None else current_app.config.get("MATCHER_EXPOSURE_CAP")
-        names = dict(db.execute(select(Startup.id, Startup.name)).tuples().all())
+        names: dict[Any, str] = {sid: name for sid, name in db.execute(select(Startup.id, Startup.name))}
 
         def show(title: str, rep: Any) -> None:
             click.echo(f"{title}: {rep.queries} open challenges, {rep.places} top-ten places, "
