@@ -174,7 +174,7 @@ def cap_exposure(
             break
         for key, qs in over.items():
             # Give up the places where the candidate is weakest.
-            weakest = sorted(qs, key=lambda q, key=key: strength(q, key))
+            weakest = sorted(qs, key=lambda q: strength(q, key))
             for q in weakest[: len(qs) - limit]:
                 banned[q].add(key)
     return [[c for c in ranked if c not in banned[q]] for q, ranked in enumerate(lists)]

@@ -185,6 +185,8 @@ def _segmenter() -> DictionaryTranslator | None:
     """A dictionary segmenter for showing Chinese key terms as whole words, when
     translation is off (None without CC-CEDICT: then no Chinese term is shown)."""
     translator = get_translator("cedict")
+    if translator is None:
+        return None
     try:
         translator.entries  # noqa: B018 - loads the dictionary once
     except ImportError:

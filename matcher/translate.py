@@ -139,7 +139,7 @@ class Gloss:
 
 
 @lru_cache(maxsize=4)
-def load_glossary(path: str | os.PathLike[str] = GLOSSARY_PATH) -> dict[str, tuple[str, ...]]:
+def load_glossary(path: str = str(GLOSSARY_PATH)) -> dict[str, tuple[str, ...]]:
     """The glossary file: Chinese term (variant forms normalised) -> English senses.
 
     Lines are ``chinese<TAB>english|variant|...``; ``#`` starts a comment line.
@@ -255,7 +255,7 @@ class DictionaryTranslator:
     @property
     def glossary(self) -> dict[str, tuple[str, ...]]:
         """Canonical Chinese term -> English senses of the Hong Kong glossary ({} if off)."""
-        return load_glossary(self.glossary_path) if self.glossary_path else {}
+        return load_glossary(str(self.glossary_path)) if self.glossary_path else {}
 
     def canonical(self, text: str) -> str:
         """``text`` with Hong Kong and dictionary variant characters replaced (衞 -> 衛),
@@ -537,9 +537,9 @@ class DictionaryTranslator:
                     if _has_phrase(other_norm, normalize(sense)):
                         out.setdefault(" ".join(tokens), (sense, gloss.word))
                 continue
-            sense = self._trusted_sense(gloss.word, context, other_norm)
-            if sense is not None:
-                out.setdefault(tokenize(sense)[0], (sense, gloss.word))
+            trusted = self._trusted_sense(gloss.word, context, other_norm)
+            if trusted is not None:
+                out.setdefault(tokenize(trusted)[0], (trusted, gloss.word))
         return out
 
 

@@ -26,8 +26,7 @@ needs_cedict = pytest.mark.skipif(tr.cedict_path() is None, reason="chinese-engl
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Under the Medical Registration Ordinance (Cap. 599), medical practitioners must register. "
-         "We check them.",
+        ("Under the Medical Registration Ordinance (Cap. 599), medical practitioners must register. We check them.",
          ["Under the Medical Registration Ordinance (Cap. 599), medical practitioners must register.",
           "We check them."]),
         ("Use short codes, e.g. SMS replies. It works.", ["Use short codes, e.g. SMS replies.", "It works."]),

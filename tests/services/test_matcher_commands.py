@@ -77,7 +77,7 @@ def test_bands_are_cut_where_the_share_of_relevant_pairs_drops():
     scores = [0.9, 0.8, 0.7, 0.65, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.2, 0.1, 0.05, 0.04, 0.03]
     relevant = [True, True, True, True, True, False, True, False, False, False, False, False, False, False, False]
     cal = calibrate(scores, relevant, [10.0, 20.0, 30.0])
-    assert [b.key for b in cal.bands][0] == "strong"
+    assert cal.bands[0].key == "strong"
     strong = cal.bands[0]
     assert strong.share >= 0.8 and strong.pairs >= 5
     assert cal.band(0.95).key == "strong" and cal.band(0.0).key == "weak"
@@ -90,7 +90,7 @@ def test_bands_are_cut_where_the_share_of_relevant_pairs_drops():
 def test_the_shipped_bands_were_measured_on_the_tune_split():
     cal = load_calibration()
     assert "tune split" in cal.source
-    assert [b.key for b in cal.bands][0] == "strong" and cal.bands[-1].min_score == 0.0
+    assert cal.bands[0].key == "strong" and cal.bands[-1].min_score == 0.0
     assert all(b.pairs > 0 for b in cal.bands)
 
 
