@@ -19,13 +19,19 @@ Where it is used (``RankerConfig.translation`` and the web layer's ``MATCHER_TRA
   English challenge shares terms with a Chinese capability (:meth:`DictionaryTranslator.bilingual`);
 * dense: :class:`TranslatingEncoder` encodes the English view of Chinese texts
   (:meth:`DictionaryTranslator.english`) with an English-only encoder;
-* explanations: :meth:`DictionaryTranslator.sources` tells which Chinese word produced
-  an English term, so a cross-language key term is shown as the pair of words that
-  really occur in the two texts ("vaccine = 疫苗").
+* explanations: :meth:`DictionaryTranslator.trusted_pairs` gives the translations that
+  may be shown as key-term pairs, each a pair of words that really occur in the two
+  texts ("vaccine = 疫苗"), only when the translation is trusted in context.
 
-It is a word-by-word gloss, not machine translation: word order, particles and
-ambiguity are lost (a word keeps up to ``max_senses`` senses), which is what bag-of-words
-retrieval needs anyway.
+Before the dictionary, the Hong Kong public-sector and health glossary
+(``matcher/data/hk_glossary.tsv``) is consulted: its words segment first (叫號系統 is one
+word) and take its English. Hong Kong variant forms (衞/衛, 綫/線, 着/著, 裏/裡, 啓/啟 ...)
+are matched as the same word and shown as written. A dictionary word's senses are
+ordered by how well they fit the context (:meth:`DictionaryTranslator.choose`).
+
+It is a word-by-word gloss, not machine translation: word order and particles are lost
+(a word keeps up to ``max_senses`` senses), which is what bag-of-words retrieval needs
+anyway.
 
 No Flask or SQLAlchemy here: this is library code.
 """
