@@ -219,6 +219,35 @@ def readiness_label(level: int | None) -> str:
     return f"{level} – {READINESS_LEVELS[level]}"
 
 
+#: Match score bands (``matcher.bands``), best first.
+SCORE_BAND_LABELS: dict[str, object] = {
+    "strong": _l("Strong match"),
+    "possible": _l("Possible match"),
+    "weak": _l("Weak match"),
+}
+
+
+def score_band(score: float | None) -> dict[str, object]:
+    """What a match score means: its band's label, the number out of 100, and one line
+    saying the share of such pairs that were relevant in the evaluation.
+
+    Returns:
+        ``{"key", "label", "number", "meaning"}``; the same for a pair on every page.
+    """
+    import matcher.bands
+
+    value = float(score or 0.0)
+    band = matcher.bands.load_calibration().band(value)
+    label = _label(SCORE_BAND_LABELS, band.key)
+    if band.in_ten >= 1:
+        meaning = _l(
+            "%(band)s: about %(n)s in 10 such pairs were relevant in our evaluation.", band=label, n=band.in_ten
+        )
+    else:
+        meaning = _l("%(band)s: fewer than 1 in 10 such pairs were relevant in our evaluation.", band=label)
+    return {"key": band.key, "label": label, "number": int(value * 100 + 0.5), "meaning": str(meaning)}
+
+
 def language_label(code: str) -> str:
     """Return the translated name of a content language."""
     return _label(CONTENT_LANGUAGE_LABELS, code)
@@ -259,6 +288,7 @@ def template_globals() -> dict[str, object]:
         "dismissal_reason_label": dismissal_reason_label,
         "readiness_label": readiness_label,
         "language_label": language_label,
+        "score_band": score_band,
         "transition_note": transition_note,
         "startup_next_step": startup_next_step,
         "document_type_label": document_type_label,
