@@ -14,7 +14,7 @@ from matcher.exposure import ExposureReport, cap_exposure, exposure_report
 from models import Challenge, Startup
 
 from ...database import db
-from .corpus import _open_challenges, capability_corpus
+from .corpus import capability_corpus, open_challenges
 from .items import CHALLENGE_ROWS, challenge_item
 
 #: Places per challenge that count (the recommended-startups page shows ten).
@@ -36,7 +36,7 @@ def open_rankings(depth: int = DEPTH) -> OpenRankings:
     """Rank startups (one row each) for every open challenge, without any viewer's
     exclusions or explanations."""
     fitted = capability_corpus()
-    challenges = list(db.scalars(_open_challenges().options(*CHALLENGE_ROWS).order_by(Challenge.id)))
+    challenges = list(db.scalars(open_challenges().options(*CHALLENGE_ROWS).order_by(Challenge.id)))
     if not fitted.owners or not challenges:
         return OpenRankings(challenges, [[] for _ in challenges], [{} for _ in challenges])
     light = copy.copy(fitted.ranker)
