@@ -4,7 +4,7 @@ from .account_token import AccountToken
 from .api_token import ApiToken
 from .audit import AuditEvent
 from .capability import Capability, CapabilityDomain, CapabilityTag
-from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
+from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeQuestion, ChallengeTag
 from .credentials import Invitation, RecoveryCode
 from .db import Base, utcnow
 from .engagement import (
@@ -24,7 +24,7 @@ from .user import User
 
 __all__ = [
     "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
-    "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
+    "ChallengeDomain", "ChallengeFollow", "ChallengeQuestion", "ChallengeTag", "ConflictOfInterest", "Department",
     "Dismissal", "Embedding", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle", "Milestone",
     "Notification", "OutcomeReport", "Proposal", "RankerVersion", "RecoveryCode", "Startup", "Trial", "TrialNote",
     "TrialTransition", "User",

@@ -84,6 +84,7 @@ ENTITY_LABELS: dict[str, object] = {
     "conflictofinterest": _l("Conflict of interest"),
     "dismissal": _l("Feedback on a recommendation"),
     "workshop": _l("Workshop"),
+    "challengequestion": _l("Question on a challenge"),
 }
 
 # Technology readiness levels, 1 (idea) to 9 (proven in operation).

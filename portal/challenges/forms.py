@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     IntegerField,
     RadioField,
     SearchField,
@@ -49,6 +50,7 @@ from ..services.challenges import (
     ChallengeFilters,
 )
 from ..services.proposals import NOTE_MAX
+from ..services.questions import ANSWER_MAX, QUESTION_MAX, QUESTION_MIN, REASON_MAX
 from ..templating import area_label, current_locale
 
 #: Languages of the content, named in their own language.
@@ -284,5 +286,52 @@ class ShortlistRequestForm(BaseForm):
         validators=[
             InputRequired(_l("Tell the lab why this proposal should be shortlisted.")),
             Length(max=NOTE_MAX, message=_l("Use at most %(max)d characters.")),
+        ],
+    )
+
+
+class QuestionForm(BaseForm):
+    """A startup's question on a challenge."""
+
+    question = TextAreaField(
+        _l("Your question"),
+        description=_l(
+            "The department answers it. If it publishes the answer on this page, your question is shown"
+            " without your startup's name."
+        ),
+        validators=[
+            InputRequired(_l("Write your question.")),
+            Length(
+                min=QUESTION_MIN, max=QUESTION_MAX,
+                message=_l("Write your question in %(min)d to %(max)d characters."),
+            ),
+        ],
+    )
+
+
+class AnswerForm(BaseForm):
+    """The department's answer to one question, published on the challenge page if ticked."""
+
+    answer = TextAreaField(
+        _l("Answer"),
+        validators=[
+            InputRequired(_l("Write the answer.")),
+            Length(max=ANSWER_MAX, message=_l("Use at most %(max)d characters.")),
+        ],
+    )
+    publish = BooleanField(
+        _l("Publish the question and answer on the challenge page (without the asker's name)"),
+        false_values=("", "false", "n", "0"),
+    )
+
+
+class HideQuestionForm(BaseForm):
+    """The lab hides a question, with the reason (recorded in the audit log)."""
+
+    reason = TextAreaField(
+        _l("Reason for hiding"),
+        validators=[
+            InputRequired(_l("Give the reason for hiding the question.")),
+            Length(max=REASON_MAX, message=_l("Use at most %(max)d characters.")),
         ],
     )

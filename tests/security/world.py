@@ -28,6 +28,7 @@ from models import (
     Capability,
     Challenge,
     ChallengeFollow,
+    ChallengeQuestion,
     ConflictOfInterest,
     Department,
     Dismissal,
@@ -91,6 +92,9 @@ class World:
     kpi_running: int = 0
     invitation: int = 0
     invitation_token: str = ""
+    #: A question the member asked on the open challenge (unanswered), and one answered, not published.
+    question: int = 0
+    question_answered: int = 0
     emails: dict[str, str] = field(default_factory=dict)
     #: An API token secret (write scope, so it also reads) per principal but anon.
     tokens: dict[str, str] = field(default_factory=dict)
@@ -245,6 +249,14 @@ def build_world(app: Flask, tag: str = "") -> World:
                                 department_id=dept.id, token_hash=hashlib.sha256(invitation_token.encode()).hexdigest(),
                                 invited_by_id=users["admin"].id, expires_at=now + timedelta(days=7))
         db.add(invitation)
+        question = ChallengeQuestion(challenge_id=open_.id, startup_id=startup.id, asked_by_id=users["member"].id,
+                                     question="Can the pilot use the clinic's booking line?", question_language="en",
+                                     hidden_reason="")
+        answered = ChallengeQuestion(challenge_id=open_.id, startup_id=startup.id, asked_by_id=users["member"].id,
+                                     question="Which languages must the chatbot speak?", question_language="en",
+                                     answer="Cantonese and English.", answer_language="en",
+                                     answered_by_id=users["officer"].id, answered_at=now, hidden_reason="")
+        db.add_all([question, answered])
         db.add(RecoveryCode(user_id=users["admin"].id, code_hash=hashlib.sha256(f"recovery{tag}".encode()).hexdigest()))
         api_token_rows = []
         for key, u in users.items():
@@ -272,6 +284,7 @@ def build_world(app: Flask, tag: str = "") -> World:
         w.milestone, w.kpi = milestone.id, kpi.id
         w.trial_running, w.milestone_running, w.kpi_running = running.id, milestone_running.id, kpi_running.id
         w.invitation, w.invitation_token = invitation.id, invitation_token
+        w.question, w.question_answered = question.id, answered.id
         db.remove()
     return w
 
