@@ -87,6 +87,13 @@ ENTITY_LABELS: dict[str, object] = {
     "challengequestion": _l("Question on a challenge"),
 }
 
+# How alike two challenges read (``services.similar.BANDS``).
+SIMILARITY_BAND_LABELS: dict[str, object] = {
+    "near_copy": _l("Possible duplicate"),
+    "very_similar": _l("Very similar"),
+    "related": _l("Related"),
+}
+
 # Technology readiness levels, 1 (idea) to 9 (proven in operation).
 READINESS_LEVELS: dict[int, object] = {
     1: _l("basic principles observed"),
@@ -173,6 +180,11 @@ def entity_label(entity_type: str | None) -> str:
     return _label(ENTITY_LABELS, entity_type)
 
 
+def similarity_band_label(band: str | None) -> str:
+    """The translated words for how alike two challenges read."""
+    return _label(SIMILARITY_BAND_LABELS, band)
+
+
 def dismissal_reason_label(reason: str | None) -> str:
     """A stored dismissal reason, ``code`` or ``code: note``, with the code translated.
 
@@ -227,6 +239,7 @@ def template_globals() -> dict[str, object]:
         "role_label": role_label,
         "notification_pref_label": notification_pref_label,
         "entity_label": entity_label,
+        "similarity_band_label": similarity_band_label,
         "dismissal_reason_label": dismissal_reason_label,
         "readiness_label": readiness_label,
         "language_label": language_label,

@@ -51,6 +51,7 @@ from ..services.challenges import (
 )
 from ..services.proposals import NOTE_MAX
 from ..services.questions import ANSWER_MAX, QUESTION_MAX, QUESTION_MIN, REASON_MAX
+from ..services.similar import DraftText
 from ..templating import area_label, current_locale
 
 #: Languages of the content, named in their own language.
@@ -172,6 +173,23 @@ class ChallengeForm(BaseForm):
         # Labels are computed per request, in the interface language.
         self.domains.choices = domain_choices()
         self.functional_area.choices = choices((t.key, area_label(t.key)) for t in FUNCTIONAL_AREAS)
+
+    def draft_text(self) -> DraftText:
+        """What has been typed so far, valid or not, to look for similar challenges (length-capped)."""
+
+        def text(field: Any, limit: int) -> str:
+            return str(field.data or "")[:limit] if isinstance(field.data, str) else ""
+
+        language = self.language.data if self.language.data in dict(LANGUAGE_CHOICES) else "en"
+        return DraftText(
+            title=text(self.title, TITLE_MAX),
+            problem_statement=text(self.problem_statement, STATEMENT_MAX),
+            desired_outcomes=text(self.desired_outcomes, TEXT_MAX),
+            domains=[d for d in self.domains.data or [] if d in DOMAIN_KEYS],
+            functional_area=str(self.functional_area.data) if self.functional_area.data in AREA_KEYS else "",
+            tags=[t for t in (self.tags.data or []) if isinstance(t, str)][:30],
+            language=language,
+        )
 
     def data_for_service(self) -> ChallengeData:
         """The validated input, as the service takes it."""

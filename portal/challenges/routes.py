@@ -29,7 +29,7 @@ from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from ..extensions import limiter
 from ..forms import CsrfForm, page_number
-from ..services import challenges, inbox, proposals, questions
+from ..services import challenges, inbox, proposals, questions, similar
 from .forms import (
     AnswerForm,
     ChallengeFilterForm,
@@ -109,11 +109,34 @@ def mine() -> ResponseReturnValue:
     )
 
 
+#: The form's button that only looks for similar challenges (nothing is saved).
+CHECK_SIMILAR = "similar"
+
+
+def _checking_similar() -> bool:
+    return request.method == "POST" and request.form.get("action") == CHECK_SIMILAR
+
+
+def _render_form(form: ChallengeForm, challenge: Challenge | None) -> ResponseReturnValue:
+    """The challenge form as typed, with the published challenges most like it ("Check for
+    similar challenges": nothing is validated or saved)."""
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    draft = form.draft_text()
+    found = similar.similar_to_draft(current_user, draft, challenge_id=challenge.id if challenge else None)
+    return render_template(
+        "challenges/form.html", form=form, challenge=challenge, similar=found, checked=True,
+        check_empty=not draft.enough,
+    )
+
+
 @bp.route("/challenges/new", methods=["GET", "POST"])
 @roles_required(Role.OFFICER)
 def create() -> ResponseReturnValue:
     """Post a new challenge for the officer's department, as a draft or open at once."""
     form = ChallengeForm()
+    if _checking_similar():
+        return _render_form(form, None)
     if form.validate_on_submit():
         publish = request.form.get("action") == "open"
         try:
@@ -142,6 +165,8 @@ def edit(challenge_id: int) -> ResponseReturnValue:
     if not can_edit_challenge(current_user, challenge):
         abort(403)
     form = ChallengeForm(obj=challenge)
+    if _checking_similar():
+        return _render_form(form, challenge)
     if form.validate_on_submit():
         publish = challenge.status != ChallengeStatus.OPEN and request.form.get("action") == "open"
         try:
