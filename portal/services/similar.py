@@ -200,9 +200,10 @@ def _similarities(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray) -> dic
     }
 
 
-def _rank(query: matcher.Item, qvec: np.ndarray, limit: int, exclude: set[str]) -> list[tuple[matcher.Match, float]]:
+def _rank(
+    corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, limit: int, exclude: set[str]
+) -> list[tuple[matcher.Match, float]]:
     """The ranker's best matches for ``query`` with their similarity, those above the floor."""
-    corpus = _corpus()
     if not corpus.keys:
         return []
     sims = _similarities(corpus, query, qvec)
@@ -279,7 +280,7 @@ def similar_to_draft(
         return []
     query = draft_item(draft, challenge_id)
     qvec = recommendations.encoder().encode([matcher.dense_text(query.title, query.text)], role="passage")[0]
-    return [s for s in _results(viewer, _rank(query, qvec, limit, set())) if s is not None]
+    return [s for s in _results(viewer, _rank(_corpus(), query, qvec, limit, set())) if s is not None]
 
 
 def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[int, Similar]:
@@ -290,9 +291,10 @@ def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[in
     items = [recommendations.challenge_item(c) for c in challenges]
     vectors = recommendations.vectors_for([matcher.dense_text(i.title, i.text) for i in items], "passage")
     threshold = duplicate_threshold()
+    corpus = _corpus()  # once: the queue's queries do not grow with the challenges checked
     best: dict[int, tuple[matcher.Match, float]] = {}
     for challenge, item, qvec in zip(challenges, items, vectors, strict=True):
-        ranked = _rank(item, qvec, 3, set())
+        ranked = _rank(corpus, item, qvec, 3, set())
         top = max(ranked, key=lambda pair: pair[1], default=None)
         if top is not None and top[1] >= threshold:
             best[challenge.id] = top
