@@ -58,6 +58,7 @@ def _render_detail(
     challenge: Challenge, error: str | None = None, status: int = 200, question_form: QuestionForm | None = None
 ) -> ResponseReturnValue:
     can_ask = can_ask_question(current_user, challenge)
+    reads_questions = can_read_questions(current_user, challenge)
     own_startup = current_user.startup_id if current_user.is_authenticated and current_user.is_startup else None
     return (
         render_template(
@@ -68,8 +69,9 @@ def _render_detail(
             own_questions=questions.startup_questions(challenge, own_startup),
             can_ask=can_ask,
             question_form=question_form or (QuestionForm(formdata=None) if can_ask else None),
-            can_read_questions=can_read_questions(current_user, challenge),
-            unanswered=questions.unanswered_count(challenge) if can_read_questions(current_user, challenge) else 0,
+            can_read_questions=reads_questions,
+            unanswered=questions.unanswered_count(challenge) if reads_questions else 0,
+            waiting_questions=questions.unanswered_questions(challenge) if reads_questions else [],
             can_edit=can_edit_challenge(current_user, challenge),
             can_see_recommended=can_see_recommended_startups(current_user, challenge),
             can_read_proposals=can_read_proposals(current_user, challenge),

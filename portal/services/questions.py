@@ -201,6 +201,18 @@ def unanswered_count(challenge: Challenge) -> int:
     ) or 0
 
 
+def unanswered_questions(challenge: Challenge, limit: int = 5) -> list[ChallengeQuestion]:
+    """The oldest questions waiting for an answer (for the challenge page of its department and the lab)."""
+    return list(
+        db.scalars(
+            select(ChallengeQuestion)
+            .where(ChallengeQuestion.challenge_id == challenge.id, *_unanswered())
+            .order_by(ChallengeQuestion.created_at, ChallengeQuestion.id)
+            .limit(limit)
+        )
+    )
+
+
 def unanswered_counts(challenge_ids: Iterable[int]) -> dict[int, int]:
     """Challenge id -> its questions waiting for an answer (only challenges with some), in one query."""
     ids = list(set(challenge_ids))

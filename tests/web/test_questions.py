@@ -49,7 +49,7 @@ def cast(make):
     }
 
 
-def _ask(app, cast) -> int:
+def _ask(app, cast):
     client = sign_in(app.test_client(), cast["member"])
     response = client.post(f"/challenges/{cast['challenge'].id}/questions", data={"question": QUESTION})
     assert response.status_code == 302
@@ -90,6 +90,9 @@ def test_officers_see_the_unanswered_count_in_our_challenges_and_it_links_to_the
     assert link in mine
     detail = text(officer.get(f"/challenges/{cast['challenge'].id}"))
     assert "1 question is waiting for an answer." in detail
+    assert "existing booking phone line" in detail  # the waiting question itself, linked to its answer form
+    question = _question(app)
+    assert f'href="/challenges/{cast["challenge"].id}/questions#question-{question.id}"' in detail
     assert f'href="/challenges/{cast["challenge"].id}/questions"' in detail
     page = officer.get(f"/challenges/{cast['challenge'].id}/questions")
     assert page.status_code == 200
