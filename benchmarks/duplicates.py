@@ -94,10 +94,9 @@ def main() -> None:
             vectors = recommendations.vectors_for([similar.matcher.dense_text(i.title, i.text) for i in items])
             nearest: list[tuple[float, Challenge, str]] = []
             for challenge, item, vec in zip(public, items, vectors, strict=True):
-                sims = similar._similarities(corpus, item, vec)
-                sims.pop(item.key, None)
-                key, value = max(sims.items(), key=lambda kv: kv[1])
-                nearest.append((value, challenge, key))
+                sims = similar._similarities(corpus, item, vec)  # its own similarity is 0
+                top = int(sims.argmax())
+                nearest.append((float(sims[top]), challenge, corpus.keys[top]))
             copies = []
             for challenge in public:
                 found = similar.similar_to_draft(None, near_copy(challenge), limit=1)

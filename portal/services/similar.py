@@ -112,6 +112,12 @@ class _Corpus:
     keys: list[str]
     languages: list[str]
 
+    @property
+    def positions(self) -> dict[str, int]:
+        """key -> its row (the ranker's own map)."""
+        positions: dict[str, int] = self.ranker.positions_
+        return positions
+
 
 @dataclass
 class _Cache:
@@ -187,29 +193,42 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
 
 
-def _similarities(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray) -> dict[str, float]:
-    """key -> cosine of the query and each candidate, with the cross-language offset, in 0..1."""
+def _similarities(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray) -> np.ndarray:
+    """The cosine of the query and each candidate (corpus order), with the cross-language
+    offset, in 0..1; the query itself (editing a published challenge) gets 0."""
     if not corpus.keys:
-        return {}
+        return np.zeros(0)
     norm = float(np.linalg.norm(qvec)) or 1.0
     cosines = corpus.vectors @ (np.asarray(qvec, dtype=np.float32) / norm)
     calibration = corpus.ranker.config.language_calibration
-    return {
-        key: float(np.clip(cos + matcher.language_offset(calibration, query.language, lang), 0.0, 1.0))
-        for key, cos, lang in zip(corpus.keys, cosines.tolist(), corpus.languages, strict=True)
-    }
+    offsets = {lang: matcher.language_offset(calibration, query.language, lang) for lang in set(corpus.languages)}
+    sims = np.clip(cosines + np.array([offsets[lang] for lang in corpus.languages]), 0.0, 1.0)
+    own = corpus.positions.get(query.key)
+    if own is not None:
+        sims[own] = 0.0
+    return sims
 
 
 def _rank(
-    corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, limit: int, exclude: set[str]
+    corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, limit: int
 ) -> list[tuple[matcher.Match, float]]:
     """The ranker's best matches for ``query`` with their similarity, those above the floor."""
     if not corpus.keys:
         return []
     sims = _similarities(corpus, query, qvec)
-    matches = corpus.ranker.rank(query, query_vector=qvec, top_k=limit * POOL_FACTOR, exclude_keys=exclude)
-    kept = [(m, sims[m.key]) for m in matches if band_of(sims[m.key]) is not None]
-    return kept[:limit]
+    matches = corpus.ranker.rank(query, query_vector=qvec, top_k=limit * POOL_FACTOR)
+    kept = [(m, float(sims[corpus.positions[m.key]])) for m in matches]
+    return [(m, sim) for m, sim in kept if band_of(sim) is not None][:limit]
+
+
+def _explained(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, key: str) -> matcher.Match:
+    """The ranker's match of ``query`` with the candidate ``key`` (with key terms when it ranks
+    among the first ones, else its scores alone)."""
+    scored = corpus.ranker.score(query, query_vector=qvec)
+    for match in corpus.ranker.select(scored, top_k=SIMILAR_LIMIT * POOL_FACTOR):
+        if match.key == key:
+            return match
+    return corpus.ranker.best_of_groups(scored, [key])[key]
 
 
 def _trials_for(viewer: Any, challenge_ids: list[int]) -> dict[int, list[tuple[Trial, bool]]]:
@@ -280,7 +299,7 @@ def similar_to_draft(
         return []
     query = draft_item(draft, challenge_id)
     qvec = recommendations.encoder().encode([matcher.dense_text(query.title, query.text)], role="passage")[0]
-    return [s for s in _results(viewer, _rank(_corpus(), query, qvec, limit, set())) if s is not None]
+    return [s for s in _results(viewer, _rank(_corpus(), query, qvec, limit)) if s is not None]
 
 
 def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[int, Similar]:
@@ -294,10 +313,11 @@ def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[in
     corpus = _corpus()  # once: the queue's queries do not grow with the challenges checked
     best: dict[int, tuple[matcher.Match, float]] = {}
     for challenge, item, qvec in zip(challenges, items, vectors, strict=True):
-        ranked = _rank(corpus, item, qvec, 3, set())
-        top = max(ranked, key=lambda pair: pair[1], default=None)
-        if top is not None and top[1] >= threshold:
-            best[challenge.id] = top
+        sims = _similarities(corpus, item, qvec)
+        if not sims.size or sims.max() < threshold:
+            continue  # the common case costs one product of vectors, no ranking
+        top = int(sims.argmax())
+        best[challenge.id] = (_explained(corpus, item, qvec, corpus.keys[top]), float(sims[top]))
     order = list(best)
     found = _results(viewer, [best[cid] for cid in order])
     return {cid: similar for cid, similar in zip(order, found, strict=True) if similar is not None}
