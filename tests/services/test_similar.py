@@ -116,3 +116,8 @@ def test_the_queue_flags_a_recent_near_copy_and_not_an_unrelated_one(ctx, world,
     by_id = {c.id: s for c, s in flagged}
     assert recent.id in by_id and by_id[recent.id].challenge.id == world["licence"].id
     assert world["vaccine"].id not in by_id
+
+
+def test_with_no_published_challenge_nothing_is_found(ctx, make):
+    make.challenge(status="draft")
+    assert similar.similar_to_draft(None, near_copy()) == []
