@@ -216,6 +216,13 @@ class Config:
     DEFAULT_BASE_URL = "http://127.0.0.1:5000"
     # A newly opened challenge is announced to startups whose match score reaches this.
     NOTIFY_MATCH_THRESHOLD = float(os.environ.get("NOTIFY_MATCH_THRESHOLD", "0.35"))
+    # Similar challenges (services/similar.py; chosen on the demo data, docs/configuration.md):
+    # the similarity from which two challenges are possible duplicates, very similar, listed at
+    # all; and how many days back the review queue looks for duplicates.
+    DUPLICATE_THRESHOLD = float(os.environ.get("DUPLICATE_THRESHOLD", "0.75"))
+    SIMILAR_STRONG = float(os.environ.get("SIMILAR_STRONG", "0.65"))
+    SIMILAR_MIN_SCORE = float(os.environ.get("SIMILAR_MIN_SCORE", "0.55"))
+    DUPLICATE_RECENT_DAYS = int(os.environ.get("DUPLICATE_RECENT_DAYS", "30"))
     ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "innomatch.hk")
     PAGE_SIZE = 20
     # Statistics pages may show figures up to this many seconds old.

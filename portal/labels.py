@@ -100,6 +100,14 @@ CRITERION_LABELS: dict[str, tuple[object, object]] = {
                 _l("How personal and health data are protected, and the fit with government IT security rules.")),
     "value": (_l("Value and scalability"),
               _l("The cost, and how the solution could be adopted and scaled after the trial.")),
+    "challengequestion": _l("Question on a challenge"),
+}
+
+# How alike two challenges read (``services.similar.BANDS``).
+SIMILARITY_BAND_LABELS: dict[str, object] = {
+    "near_copy": _l("Possible duplicate"),
+    "very_similar": _l("Very similar"),
+    "related": _l("Related"),
 }
 
 # Technology readiness levels, 1 (idea) to 9 (proven in operation).
@@ -198,6 +206,9 @@ def criterion_description(criterion: Any) -> str:
     """What a criterion asks: the template's words, or what the officer wrote."""
     key = getattr(criterion, "key", None)
     return str(CRITERION_LABELS[key][1]) if key in CRITERION_LABELS else str(criterion.description)
+def similarity_band_label(band: str | None) -> str:
+    """The translated words for how alike two challenges read."""
+    return _label(SIMILARITY_BAND_LABELS, band)
 
 
 def dismissal_reason_label(reason: str | None) -> str:
@@ -285,6 +296,7 @@ def template_globals() -> dict[str, object]:
         "entity_label": entity_label,
         "criterion_name": criterion_name,
         "criterion_description": criterion_description,
+        "similarity_band_label": similarity_band_label,
         "dismissal_reason_label": dismissal_reason_label,
         "readiness_label": readiness_label,
         "language_label": language_label,
