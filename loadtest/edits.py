@@ -191,8 +191,12 @@ class ChallengeEditor(HttpUser):
     def on_start(self) -> None:
         self.editor = session(self, edit_host(self.host or ""))
         sign_in(self.editor, CHALLENGE_EDITOR)
-        self.observers: list[tuple[HttpSession, Form]] = []
-        for email in CHALLENGE_OBSERVERS:
+        self.observers: dict[str, tuple[HttpSession, Form]] = {}
+        self.turn = 0
+
+    def _observer(self, email: str) -> tuple[HttpSession, Form]:
+        """The observing member's browser, signed in on first use, and its capability's form."""
+        if email not in self.observers:
             observer = session(self, check_host(self.host or ""))
             sign_in(observer, email)
             profile = observer.get("/startups/mine", name="startups: profile (own)").text
@@ -201,12 +205,12 @@ class ChallengeEditor(HttpUser):
                              f"/capabilities/{cap}/edit")
             if form is None:
                 raise RuntimeError(f"{email}: no capability form")
-            self.observers.append((observer, form))
-        self.turn = 0
+            self.observers[email] = (observer, form)
+        return self.observers[email]
 
     @task
     def edit_or_open(self) -> None:
-        observer, capability = self.observers[self.turn % len(self.observers)]
+        observer, capability = self._observer(CHALLENGE_OBSERVERS[self.turn % len(CHALLENGE_OBSERVERS)])
         opening = self.turn % 2 == 1
         self.turn += 1
         mine = department_challenges(self.editor)

@@ -4,7 +4,7 @@
 #
 #   loadtest/run.sh              full run: 10,000 startups, 1,000 challenges, 20 readers and 2 editors
 #                                for 3 minutes, every target asserted (make load)
-#   loadtest/run.sh --smoke      small data, 20 s: failures and edit visibility asserted, no latency (CI)
+#   loadtest/run.sh --smoke      small data, 30 s: failures and edit visibility asserted, no latency (CI)
 #   loadtest/run.sh --two-hosts  two gunicorn instances on two ports sharing PostgreSQL and Redis;
 #                                readers alternate between them, edits go through the first and are
 #                                looked for through the second (make load-two-hosts; with --smoke too)
@@ -28,7 +28,7 @@ for arg in "$@"; do
 done
 MODE=$([[ $SMOKE == 1 ]] && echo smoke || echo full)$([[ $TWO == 1 ]] && echo -two-hosts || true)
 if (( SMOKE )); then
-  : "${STARTUPS:=300}" "${CHALLENGES:=60}" "${USERS:=22}" "${DURATION:=20s}"
+  : "${STARTUPS:=300}" "${CHALLENGES:=60}" "${USERS:=22}" "${DURATION:=30s}"
 else
   : "${STARTUPS:=10000}" "${CHALLENGES:=1000}" "${USERS:=22}" "${DURATION:=180s}"
 fi
@@ -131,8 +131,10 @@ else
 fi
 
 echo "== warm-up (each worker fits its rankers once)"
-for host in ${HOSTS//,/ }; do
-  $BIN/python loadtest/warmup.py "$host" --rounds $(( WORKERS * 2 )) --repeat 3
+n=2
+for host in ${HOSTS//,/ }; do  # a coordinator per host: a TOTP code is accepted once per account
+  $BIN/python loadtest/warmup.py "$host" --rounds $(( WORKERS * 2 )) --repeat 3 --coordinator "coordinator$n@load.test"
+  n=$(( n + 1 ))
 done
 $BIN/python loadtest/memory.py "${GUNICORN_PIDS[@]}" --out "$OUT/memory_start.json"
 

@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; only safe_load is used
 
 ROOT = Path(__file__).resolve().parent.parent
 
