@@ -37,7 +37,7 @@ RECOMMENDATION_P99_MS = 1000
 OTHER_P95_MS = 150
 EDIT_VISIBLE_S = 10.0
 MEMORY_GROWTH_PCT = 10.0
-NO_TARGET = ("login",)
+NO_TARGET = ("login", "/login")  # sign-in pages, named or not (the second step is named by its path)
 EDIT_KINDS = ("capability", "challenge")
 
 
