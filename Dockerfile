@@ -46,7 +46,7 @@ FROM python:3.11-slim-bookworm AS runtime
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false \
-    INNOMATCH_ENV=production PORT=8000 \
+    INNOMATCH_ENV=production PORT=8000 GUNICORN_BIND=0.0.0.0:8000 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/innomatch-metrics
 RUN groupadd --system --gid 10001 innomatch \
  && useradd --system --uid 10001 --gid innomatch --home-dir /app --shell /usr/sbin/nologin innomatch \

@@ -2,7 +2,8 @@
 
 A minimal configuration read from the environment:
 
-- ``PORT`` (8000): the port, on every interface (``BIND`` overrides the whole address);
+- ``GUNICORN_BIND``: the address; else every interface on ``PORT`` (8000; honcho and most
+  platforms set ``PORT``);
 - ``WEB_CONCURRENCY`` (2): worker processes; the app checks at start that the rate limits
   then use shared storage (``RATELIMIT_STORAGE_URI``), see docs/configuration.md;
 - ``GUNICORN_THREADS`` (2): threads per worker; ``GUNICORN_TIMEOUT`` (120 s): a fit of the
@@ -19,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"  # nosec B104 - a container's port
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"  # nosec B104 - a container's port
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))

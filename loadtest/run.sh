@@ -94,9 +94,9 @@ $BIN/flask --app wsgi db upgrade >"$OUT/migrate.log" 2>&1
 $BIN/python loadtest/seed_large.py --startups "$STARTUPS" --challenges "$CHALLENGES"
 
 start_gunicorn() {  # port, log
-  # --keep-alive longer than any user's pause: with gunicorn's 2 s default, a kept-alive
-  # connection can be closed just as a client reuses it (ConnectionResetError on a busy host).
-  $BIN/gunicorn --workers "$WORKERS" --threads "$THREADS" --bind "127.0.0.1:$1" --timeout 120 --keep-alive 30 \
+  # The production settings of gunicorn.conf.py (timeouts, keep-alive longer than any user's
+  # pause); the run chooses workers, threads and port, and logs no access lines.
+  $BIN/gunicorn -c gunicorn.conf.py --workers "$WORKERS" --threads "$THREADS" --bind "127.0.0.1:$1" \
     --access-logfile /dev/null --log-level warning wsgi:app >"$2" 2>&1 &
   PIDS+=("$!")
   GUNICORN_PIDS+=("$!")

@@ -59,7 +59,8 @@ else
   echo "procfile: this app has no 'flask jobs' command yet: starting web only (worker and scheduler skipped)"
 fi
 echo "procfile: honcho start ${PROCESSES[*]} (web on port $PORT, $REDIS_URL)"
-# honcho gives web PORT=$PORT; gunicorn.conf.py binds to it.
+# honcho gives web PORT=$PORT; gunicorn.conf.py binds to GUNICORN_BIND, else to PORT.
+export GUNICORN_BIND="127.0.0.1:$PORT"
 honcho start -f Procfile -p "$PORT" "${PROCESSES[@]}" >"$WORK/honcho.log" 2>&1 &
 HONCHO_PID=$!
 
