@@ -449,15 +449,20 @@ def bench_bm25(sizes: list[int], n_queries: int, results: dict[str, Any]) -> lis
 def bench_hybrid(sizes: list[int], n_queries: int, results: dict[str, Any]) -> list[list[Any]]:
     from matcher import DEFAULT_ENCODER, HybridRanker, Item, RankerConfig, preset_for
 
-    # RankerConfig() as before, and the application's default preset (its fusion, weights
-    # and BM25 translation; the vectors are synthetic, so the encoder does not matter here).
-    preset = preset_for(DEFAULT_ENCODER)
-    preset_mapping = dict(preset.get("ranker") or {})
-    if preset.get("translation"):
-        preset_mapping["translation"] = preset["translation"]
+    # RankerConfig(), the application's default preset and the bundled MiniLM's preset (the
+    # default until 4 Dec 2026): their fusion, weights and BM25 translation. The vectors are
+    # synthetic, so the encoder itself does not matter here.
+    def preset_config(model: str) -> RankerConfig:
+        preset = preset_for(model)
+        mapping = dict(preset.get("ranker") or {})
+        if preset.get("translation"):
+            mapping["translation"] = preset["translation"]
+        return RankerConfig.from_mapping(mapping | {"explain_sentences": False})
+
     configs = {
         "RankerConfig()": RankerConfig(explain_sentences=False),
-        "default preset": RankerConfig.from_mapping(preset_mapping | {"explain_sentences": False}),
+        f"{DEFAULT_ENCODER} preset (default)": preset_config(DEFAULT_ENCODER),
+        "MiniLM preset": preset_config("default"),
     }
     rows = []
     query_texts = [" ".join(q.split()[:40]) for q in _synthetic_docs(n_queries, seed=5)]
