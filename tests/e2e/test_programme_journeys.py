@@ -1,0 +1,118 @@
+"""The officer's, the startup's and the coordinator's whole journeys, by links only, in both languages.
+
+One challenge goes the whole way in each language, so the three journeys meet on the same data:
+
+- the officer drafts a challenge, sets its evaluation criteria and opens it; reads the proposals
+  side by side; confirms the department takes part; signs off the outcome, which publishes it;
+- a startup registers (confirming its email from the emailed link), describes a capability,
+  finds the challenge and proposes; accepts the approved trial;
+- the lab's coordinator scores the proposal on the panel, approves it with a KPI, starts the
+  trial, tracks a milestone, records the outcome, and finally unpublishes it from the showcase.
+
+Each person starts at the landing page (the only address typed), picks the language with the
+header button, signs in through the header's link and moves only by clicking what pages show.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.demo import DEMO_PASSWORD
+
+from . import flows, programme, support
+from .flows import click_and_wait, nav, success_banner
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("locale", support.LOCALES)
+def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links(
+    live_server, new_page, catalogue, unique, locale
+):
+    t = catalogue(locale)
+    challenge = flows.challenge_input(locale, unique)
+    founder = flows.startup_input(locale, unique)
+    title = challenge.title
+    kpi = ("Bookings made without a phone call", "50%") if locale == "en" else ("無需致電完成的預約", "50%")
+    criterion = f"Fit with the clinics {unique}" if locale == "en" else f"切合診所需要 {unique}"
+
+    officer = programme.arrive(new_page(), live_server, t, locale)
+    startup = programme.arrive(new_page(), live_server, t, locale)
+    other = programme.arrive(new_page(), live_server, t, locale)
+    coordinator = programme.arrive(new_page(), live_server, t, locale)
+
+    # Officer: a draft with its evaluation criteria, then opened for proposals.
+    programme.sign_in(officer, support.DEMO_EMAILS["officer"], DEMO_PASSWORD)
+    programme.draft_challenge(officer, challenge)
+    programme.set_criteria(officer, criterion)
+    programme.open_challenge(officer)
+
+    # Startup: registers, confirms its email, describes a capability, finds the challenge and proposes.
+    programme.register(startup, live_server, founder)
+    programme.describe_capability(startup, founder)
+    programme.find_challenge(startup, unique, title)
+    expect(startup.page.locator("#criteria + p + table")).to_contain_text(criterion)
+    programme.propose(startup, title, "We can have parents booking through WhatsApp within four weeks.",
+                      founder.capability)
+
+    # A second startup (the demo founder) proposes too, so the officer has two to compare.
+    programme.sign_in(other, support.DEMO_EMAILS["startup"], DEMO_PASSWORD)
+    programme.find_challenge(other, unique, title)
+    programme.propose(other, title, "Our booking assistant already serves two clinic groups.")
+    nav(other.page, t("Our profile"))
+    demo_startup = other.page.locator("h1").inner_text().strip()
+
+    # Officer: the proposals received, two side by side.
+    programme.open_inbox(officer, title)
+    expect(officer.page.locator(".im-result")).to_have_count(2)
+    programme.compare(officer, [founder.startup, demo_startup])
+
+    # Coordinator: scores the proposal on the panel, then approves it with a KPI.
+    programme.sign_in(coordinator, support.DEMO_EMAILS["coordinator"], DEMO_PASSWORD)
+    programme.score(coordinator, founder.startup, 4)
+    programme.approve(coordinator, founder.startup, f"Strong fit, ready to pilot ({unique}).", kpi)
+
+    # Startup: accepts the approved trial.
+    programme.open_own_trial(startup, title)
+    expect(startup.page.locator("h1 + p .im-tag").first).to_have_text(t.trial_state("approved"))
+    programme.make_move(startup, "accept", t("Accept the trial"))
+    expect(success_banner(startup.page)).to_have_text(t("The trial is now %(state)s.", state=t.trial_state("approved")))
+    accepted = startup.page.locator(".govuk-summary-list__row").filter(has_text=t("Startup accepted"))
+    expect(accepted.locator("dd")).not_to_have_text(t("Not yet"))
+
+    # Officer: confirms the department takes part.
+    programme.open_trial_from_inbox(officer, title, founder.startup)
+    programme.make_move(officer, "confirm", t("Confirm the department takes part"))
+    expect(success_banner(officer.page)).to_have_text(t("The trial is now %(state)s.", state=t.trial_state("approved")))
+
+    # Coordinator: starts it, tracks a milestone, records the outcome with the KPI's result.
+    programme.open_active_trial(coordinator, title)
+    programme.make_move(coordinator, "start", t("Start the trial"))
+    running = t.trial_state("running")
+    expect(success_banner(coordinator.page)).to_have_text(t("The trial is now %(state)s.", state=running))
+    milestone = "Chatbot live on WhatsApp" if locale == "en" else "聊天機械人在 WhatsApp 上線"
+    programme.add_and_finish_milestone(coordinator, milestone)
+    summary = ("Six in ten bookings were made without a phone call." if locale == "en"
+               else "六成預約無需致電即可完成。")
+    programme.record_outcome(coordinator, kpi[0], "61%", summary, challenge.language)
+    expect(coordinator.page.locator("#report-title + div")).to_contain_text(summary)
+
+    # Officer: signs off the outcome, which publishes it on the showcase.
+    programme.open_trial_from_inbox(officer, title, founder.startup)
+    click_and_wait(officer.page, officer.page.get_by_role("button", name=t("Sign off the outcome"), exact=True))
+    expect(success_banner(officer.page)).to_have_text(t("The outcome is signed off and published on the showcase."))
+
+    # Anyone: the footer's showcase link shows the outcome.
+    footer = startup.page.locator("footer")
+    click_and_wait(startup.page, footer.get_by_role("link", name=t("Showcase of trial outcomes"), exact=True))
+    expect(startup.page.locator("main")).to_contain_text(title)
+
+    # Coordinator: takes the report off the showcase with a reason.
+    programme.open_trial_by_challenge(coordinator, unique, title, founder.startup)
+    page = coordinator.page
+    page.locator("textarea[name=reason]").fill("The figures name a clinic; to be put right.")
+    click_and_wait(page, page.get_by_role("button", name=t("Unpublish the outcome report"), exact=True))
+    expect(success_banner(page)).to_have_text(t("The outcome report is no longer published."))
+    click_and_wait(startup.page, footer.get_by_role("link", name=t("Showcase of trial outcomes"), exact=True))
+    expect(startup.page.locator("main")).not_to_contain_text(title)
