@@ -1,6 +1,6 @@
 """InnoMatch matching library: rank capabilities for challenges and vice versa.
 
-Pure library: imports only the standard library, numpy, scikit-learn, hnswlib and
+Pure library: imports only the standard library, numpy, scipy, scikit-learn, hnswlib and
 (lazily, for real models) sentence-transformers/torch. See ``matcher.ranker`` for the
 pipeline and ``matcher.registry`` for the strategy registries.
 

@@ -7,6 +7,7 @@ Both indexes share one small API: ``fit(vectors)``, ``search(queries, k)``,
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -124,6 +125,32 @@ class DenseIndex(_VectorIndex):
         self.n_, self.dim_ = self.vectors_.shape
         return self
 
+    def edited(self, take: np.ndarray, vectors: np.ndarray) -> DenseIndex:
+        """A new index for an edited corpus (this one is left as it is, for readers).
+
+        Args:
+            take: For each candidate of the new corpus, in order, its row among this
+                index's vectors followed by ``vectors`` (as :meth:`matcher.LexicalIndex.edited`).
+            vectors: ``(m, dim)`` vectors of the new or replaced candidates.
+
+        Returns:
+            The index a :meth:`fit` on the resulting vectors would give: one copy of the
+            kept rows, nothing recomputed.
+        """
+        new = np.asarray(vectors, dtype=self.vectors_.dtype).reshape(-1, self.dim_)
+        take = np.asarray(take, dtype=np.int64)
+        kept = take < self.n_
+        rows = np.empty((take.size, self.dim_), dtype=self.vectors_.dtype)
+        # One gather of the kept rows (a copy: readers of this index keep theirs), then
+        # the few new ones over the placeholders.
+        if self.n_:
+            np.take(self.vectors_, np.where(kept, take, 0), axis=0, out=rows)
+        rows[~kept] = new[take[~kept] - self.n_]
+        out = copy.copy(self)
+        out.vectors_ = rows
+        out.n_ = take.size
+        return out
+
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Inner products of queries with every candidate.
 
@@ -235,6 +262,22 @@ class HNSWIndex(_VectorIndex):
             self.index_.add_items(v, np.arange(self.n_), num_threads=self.num_threads)
         self.index_.set_ef(self.ef_search)
         return self
+
+    def edited(self, take: np.ndarray, vectors: np.ndarray) -> HNSWIndex:
+        """A new index for an edited corpus: the graph is built again from the stored
+        vectors (labels are positions, which removals shift), so an edit costs a build.
+
+        Args:
+            take: As :meth:`DenseIndex.edited`.
+            vectors: ``(m, dim)`` vectors of the new or replaced candidates.
+
+        Returns:
+            A new, fitted index; this one is left as it is.
+        """
+        kept = self.get_vectors(np.arange(self.n_))
+        new = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim_)
+        rows = np.concatenate([kept, new])[np.asarray(take, dtype=np.int64)]
+        return HNSWIndex(self.m, self.ef_construction, self.ef_search, self.random_state, self.num_threads).fit(rows)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Approximate top-k by inner product.

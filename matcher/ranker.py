@@ -27,6 +27,7 @@ labels.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -371,6 +372,87 @@ class HybridRanker:
         self.structured_ = corpus.structured
         self.positions_ = corpus.positions
         return self
+
+    def updated(
+        self,
+        upsert: Sequence[Item] = (),
+        vectors: np.ndarray | None = None,
+        *,
+        remove: Iterable[str] = (),
+    ) -> HybridRanker:
+        """A ranker over this fitted corpus with items added, replaced and removed.
+
+        Only the changed items are tokenised (and encoded when ``vectors`` is None); the
+        lexical statistics (document frequencies, lengths, idf) are recomputed from the
+        kept term counts and the vector matrix is copied with the changed rows, so the
+        result ranks exactly as :meth:`fit` on :attr:`candidates_` of the result would
+        (``tests/matcher/test_incremental.py``). This ranker is left unchanged: readers
+        holding it (or a :class:`Scored` of it) keep a consistent corpus.
+
+        Args:
+            upsert: Items to add (a new key goes last) or replace (a known key keeps
+                its position).
+            vectors: ``(len(upsert), dim)`` passage vectors of the upserted items.
+            remove: Keys to remove; unknown keys are ignored.
+
+        Returns:
+            A new fitted ranker sharing this one's config and encoder.
+
+        Raises:
+            ValueError: Before :meth:`fit`, on a key both upserted and removed or
+                upserted twice, or without vectors (nor an encoder) for a corpus with vectors.
+        """
+        try:
+            items, positions = self.candidates_, self.positions_
+        except AttributeError:
+            raise ValueError("call fit() before updated()") from None
+        upsert = list(upsert)
+        gone = {key for key in remove if key in positions}
+        keys = [item.key for item in upsert]
+        if len(set(keys)) != len(keys) or gone & set(keys):
+            raise ValueError("each key may be upserted once and not also removed")
+        n = len(items)
+        source = list(range(n))
+        appended = []
+        for j, item in enumerate(upsert):
+            at = positions.get(item.key)
+            if at is None:
+                appended.append(n + j)
+            else:
+                source[at] = n + j
+        drop = {positions[key] for key in gone}
+        take = np.array([s for i, s in enumerate(source) if i not in drop] + appended, dtype=np.int64)
+        every = list(items) + upsert
+        new_items = [every[i] for i in take.tolist()]
+
+        dense = self.dense_
+        if upsert and vectors is None and (dense is not None or not n):
+            if self.encoder is not None:
+                vectors = self.encoder.encode(
+                    [dense_text(c.title, c.text) for c in upsert], role="passage",
+                    batch_size=self.config.batch_size,
+                )
+            elif dense is not None:
+                raise ValueError("vectors are required when the ranker has no encoder")
+        if vectors is not None and np.asarray(vectors).shape[0] != len(upsert):
+            raise ValueError(f"{np.asarray(vectors).shape[0]} vectors for {len(upsert)} items")
+        if not new_items:
+            dense = None
+        elif dense is not None:
+            dense = dense.edited(take, vectors if vectors is not None else np.zeros((0, 0)))
+        elif vectors is not None and int(take.min()) >= n:
+            # No vectors before (an empty corpus): every item is new.
+            cfg = self.config
+            fresh = np.asarray(vectors, dtype=np.float32)[take - n]
+            dense = make_dense_index(cfg.ann, **cfg.ann_params).fit(fresh)
+
+        out = copy.copy(self)
+        out.candidates_ = new_items
+        out.lexical_ = self.lexical_.edited(take, self.lexical_texts(upsert))
+        out.dense_ = dense
+        out.structured_ = self.structured_.edited(take, upsert)
+        out.positions_ = {c.key: i for i, c in enumerate(new_items)}
+        return out
 
     def rank(
         self,

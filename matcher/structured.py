@@ -19,12 +19,13 @@ neutral rather than a penalty; a pair where nothing applies scores 0.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import MultiLabelBinarizer
+import scipy.sparse as sp
 
+from .lexical import Vocabulary, stacked_rows
 from .types import Item
 
 __all__ = ["DEFAULT_STRUCTURED_WEIGHTS", "StructuredIndex", "shared", "structured_score"]
@@ -36,6 +37,7 @@ DEFAULT_STRUCTURED_WEIGHTS: dict[str, float] = {
     "readiness": 0.15,
 }
 _IGNORED_DOMAINS = frozenset({"other"})
+_FIELDS = ("domains", "areas", "tags")
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -116,23 +118,45 @@ class StructuredIndex:
             self, with ``fields_`` (field -> (labels, indicator matrix, set sizes)),
             ``readiness_`` (NaN when unknown) and ``n_`` set.
         """
-        self.n_ = len(items)
-        self.fields_: dict[str, tuple[np.ndarray, Any, np.ndarray]] = {}
-        for name in ("domains", "areas", "tags"):
-            sets = [_field(item, name) for item in items]
-            labels = np.array(sorted(set().union(*sets)), dtype=object)
-            if self.n_ and labels.size:
-                matrix = MultiLabelBinarizer(classes=labels, sparse_output=True).fit_transform(sets)
-                matrix = matrix.tocsr().astype(np.float64)
-            else:
-                matrix = None
-            sizes = np.array([len(s) for s in sets], dtype=np.float64)
-            self.fields_[name] = (labels, matrix, sizes)
-        self.readiness_ = np.array(
-            [np.nan if item.readiness is None else item.readiness for item in items],
-            dtype=np.float64,
-        )
+        empty = sp.csr_matrix((0, 0), dtype=np.float64)
+        self._labels = {name: Vocabulary() for name in _FIELDS}
+        self.fields_ = {name: (np.array([], dtype=object), empty, np.zeros(0)) for name in _FIELDS}
+        self.readiness_ = np.zeros(0)
+        self.n_ = 0
+        self._add(np.arange(len(items)), items)
         return self
+
+    def edited(self, take: np.ndarray, items: Sequence[Item]) -> StructuredIndex:
+        """A new index for an edited corpus (this one is left as it is, for readers).
+
+        Args:
+            take: For each item of the new corpus, in order, its row among this index's
+                items followed by ``items`` (as :meth:`matcher.LexicalIndex.edited`).
+            items: The new or replaced items.
+
+        Returns:
+            The index a :meth:`fit` on the resulting items would give (same scores).
+        """
+        out = copy.copy(self)
+        out._labels = {name: vocab.copy() for name, vocab in self._labels.items()}
+        out._add(np.asarray(take, dtype=np.int64), items)
+        return out
+
+    def _add(self, take: np.ndarray, items: Sequence[Item]) -> None:
+        fields = {}
+        for name in _FIELDS:
+            vocab = self._labels[name]
+            sets = [sorted(_field(item, name)) for item in items]
+            _labels, old, old_sizes = self.fields_[name]
+            matrix = stacked_rows(old, vocab.rows(sets), take)
+            sizes = np.concatenate([old_sizes, np.array([len(s) for s in sets], dtype=np.float64)])[take]
+            fields[name] = (np.array(vocab.terms, dtype=object), matrix, sizes)
+        self.fields_ = fields
+        readiness = np.array(
+            [np.nan if item.readiness is None else item.readiness for item in items], dtype=np.float64
+        )
+        self.readiness_ = np.concatenate([self.readiness_, readiness])[take]
+        self.n_ = int(take.size)
 
     def score(self, query: Item, ids: np.ndarray | None = None) -> np.ndarray:
         """Structured scores of the query against selected candidates.
@@ -152,7 +176,7 @@ class StructuredIndex:
             query_set = _field(query, name)
             q_size = float(len(query_set))
             c_size = sizes[ids]
-            if matrix is not None and q_size:
+            if matrix.nnz and q_size:
                 indicator = np.isin(labels, list(query_set)).astype(np.float64)
                 inter = np.asarray(matrix[ids] @ indicator).ravel()
             else:

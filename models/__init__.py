@@ -7,6 +7,7 @@ from .capability import Capability, CapabilityDomain, CapabilityTag
 from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
 from .credentials import Invitation, RecoveryCode
 from .db import Base, utcnow
+from .document import Document
 from .engagement import (
     ConflictOfInterest,
     LoginAlert,
@@ -17,7 +18,7 @@ from .engagement import (
     WorkshopRegistration,
 )
 from .evaluation import EvaluationCriterion, PanelScore
-from .matching import Dismissal, Embedding, RankerVersion
+from .matching import CorpusChange, CorpusVersion, Dismissal, Embedding, RankerVersion
 from .organisation import Department, Startup
 from .outbox import OutboxMail
 from .proposal import Proposal
@@ -25,11 +26,44 @@ from .trial import Kpi, Milestone, OutcomeReport, Trial, TrialNote, TrialTransit
 from .user import User
 
 __all__ = [
-    "AccountToken", "ApiToken", "AuditEvent", "Base", "Capability", "CapabilityDomain", "CapabilityTag", "Challenge",
-    "ChallengeDomain", "ChallengeFollow", "ChallengeTag", "ConflictOfInterest", "Department",
-    "Dismissal", "Embedding", "EvaluationCriterion", "Invitation", "Kpi", "LoginAlert", "LoginAttempt", "LoginThrottle",
-    "Milestone", "Notification", "OutboxMail", "OutcomeReport", "PanelScore", "Proposal", "RankerVersion", "RecoveryCode",
-    "Startup", "Trial", "TrialNote",
-    "TrialTransition", "User",
-    "Workshop", "WorkshopRegistration", "utcnow",
+    "AccountToken",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Capability",
+    "CapabilityDomain",
+    "CapabilityTag",
+    "Challenge",
+    "ChallengeDomain",
+    "ChallengeFollow",
+    "ChallengeTag",
+    "ConflictOfInterest",
+    "CorpusChange",
+    "CorpusVersion",
+    "Department",
+    "Dismissal",
+    "Document",
+    "Embedding",
+    "EvaluationCriterion",
+    "Invitation",
+    "Kpi",
+    "LoginAlert",
+    "LoginAttempt",
+    "LoginThrottle",
+    "Milestone",
+    "Notification",
+    "OutboxMail",
+    "OutcomeReport",
+    "PanelScore",
+    "Proposal",
+    "RankerVersion",
+    "RecoveryCode",
+    "Startup",
+    "Trial",
+    "TrialNote",
+    "TrialTransition",
+    "User",
+    "Workshop",
+    "WorkshopRegistration",
+    "utcnow",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -17,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import AwareDateTime, Base, utcnow
+from .db import AwareDateTime, Base, check_in, utcnow
+from .vocabulary import CorpusKind, CorpusOp
 
 
 class Embedding(Base):
@@ -68,4 +70,43 @@ class RankerVersion(Base):
     examples: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class CorpusVersion(Base):
+    """The version of one recommender corpus, bumped by every transaction that changes what
+    its ranking reads (``portal/services/recommendations/changes.py``), in that transaction.
+
+    A worker holding an older version reads the :class:`CorpusChange` rows after it and
+    edits its fitted ranker with those items only. The row is locked from the bump to the
+    commit, so versions become visible in order. ``epoch`` is drawn when the row is
+    created: a counter wiped and created again (a restored or emptied database) starts a
+    new series that no worker mistakes for its own.
+    """
+
+    __tablename__ = "corpus_versions"
+    __table_args__ = (CheckConstraint(check_in("kind", [k.value for k in CorpusKind]), name="kind"),)
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    epoch: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class CorpusChange(Base):
+    """One item of a corpus changed in version ``version`` (``item_id`` None with op ``all``:
+    a bulk statement, after which workers fit the corpus again in the background)."""
+
+    __tablename__ = "corpus_changes"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", [k.value for k in CorpusKind]), name="kind"),
+        CheckConstraint(check_in("op", [o.value for o in CorpusOp]), name="op"),
+        Index("ix_corpus_changes_kind_version", "kind", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)

@@ -90,6 +90,21 @@ class ChallengeStatus(StrEnum):
     PUBLIC = nonmember((OPEN, CLOSED))
 
 
+class CorpusKind(StrEnum):
+    """A corpus of the recommender: stored in ``corpus_versions.kind`` and ``corpus_changes.kind``."""
+
+    CAPABILITY = "capability"  # every capability (ranked for a challenge)
+    CHALLENGE = "challenge"  # challenges, of which the open ones are ranked for a startup
+
+
+class CorpusOp(StrEnum):
+    """What happened to a corpus item: stored in ``corpus_changes.op``."""
+
+    UPSERT = "upsert"  # created or changed: read the row again
+    DELETE = "delete"  # deleted
+    ALL = "all"  # a bulk statement changed rows it does not name: fit the corpus again
+
+
 class ProposalStatus(StrEnum):
     """A proposal's status: stored in ``proposals.status``."""
 

@@ -34,6 +34,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         static_folder="static",
         instance_relative_config=False,
     )
+    from .documents.routes import UploadAwareRequest
+
+    app.request_class = UploadAwareRequest  # upload pages take larger bodies than other pages
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
@@ -92,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .challenges.routes import bp as challenges_bp
     from .coordinator.routes import bp as coordinator_bp
+    from .documents.routes import bp as documents_bp
     from .main.routes import bp as main_bp
     from .matches.routes import bp as matches_bp
     from .notifications.routes import bp as notifications_bp
@@ -105,7 +109,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, challenges_bp, startups_bp, matches_bp, trials_bp, coordinator_bp, admin_bp, audit_log_bp):
         app.register_blueprint(bp)
-    for bp in (notifications_bp, workshops_bp, stats_bp, open_data_bp, tokens_bp, panel_bp):
+    for bp in (notifications_bp, workshops_bp, stats_bp, open_data_bp, tokens_bp, panel_bp, documents_bp):
         app.register_blueprint(bp)
 
     from .api import init_api

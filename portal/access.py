@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import abort
 from flask_login import current_user
 
-from models import Challenge, Proposal, Startup, Trial, User
+from models import Challenge, Document, Proposal, Startup, Trial, User
 from models.vocabulary import ChallengeStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -124,6 +124,50 @@ def can_view_trial(user: Any, trial: Trial) -> bool:
     if user.is_officer:
         return user.department_id == trial.challenge.department_id
     return user.is_startup and user.startup_id == trial.startup_id
+
+
+def can_view_documents(user: Any, parent: Challenge | Proposal | Trial) -> bool:
+    """A parent's documents are seen by whoever may see the parent (a draft's: its department and the lab)."""
+    if isinstance(parent, Challenge):
+        return can_view_challenge(user, parent)
+    if isinstance(parent, Proposal):
+        return can_view_proposal(user, parent)
+    return can_view_trial(user, parent)
+
+
+def can_attach_document(user: Any, parent: Challenge | Proposal | Trial) -> bool:
+    """Officers of the department attach to a challenge, the startup to its proposal, both
+    sides and the lab to a trial."""
+    if isinstance(parent, Challenge):
+        return can_edit_challenge(user, parent)
+    if isinstance(parent, Proposal):
+        return is_member(user, parent.startup_id)
+    return can_view_trial(user, parent)
+
+
+def _trial_side(user: Any, trial: Trial) -> str | None:
+    """Which party of ``trial`` the user belongs to: "department", "startup" or None."""
+    if getattr(user, "is_officer", False) and user.department_id == trial.challenge.department_id:
+        return "department"
+    if getattr(user, "is_startup", False) and user.startup_id == trial.startup_id:
+        return "startup"
+    return None
+
+
+def can_remove_document(user: Any, document: Document, parent: Challenge | Proposal | Trial) -> bool:
+    """The uploader, the parent's owners (the challenge's department, the proposing startup,
+    the uploader's side of a trial) and the lab remove a document they can see."""
+    if not getattr(user, "is_authenticated", False) or not can_view_documents(user, parent):
+        return False
+    if user.is_staff or (document.uploaded_by_id is not None and document.uploaded_by_id == user.id):
+        return True
+    if isinstance(parent, Challenge):
+        return can_edit_challenge(user, parent)
+    if isinstance(parent, Proposal):
+        return is_member(user, parent.startup_id)
+    uploader = document.uploaded_by
+    side = _trial_side(user, parent)
+    return side is not None and uploader is not None and _trial_side(uploader, parent) == side
 
 
 def is_member(user: User | Any, startup_id: int) -> bool:

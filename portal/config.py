@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,15 @@ class Config:
     TRUSTED_HOSTS = _list("TRUSTED_HOSTS")
     # The largest request body accepted (bytes); larger requests get 413. Forms are small.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    # Documents (docs/configuration.md): the largest file accepted (bytes), and the largest
+    # request body on the upload pages only (the file plus the form); other pages keep
+    # MAX_CONTENT_LENGTH. Larger uploads get a message on the form (413).
+    DOCUMENT_MAX_BYTES = _int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+    DOCUMENT_MAX_REQUEST_BYTES = _int("DOCUMENT_MAX_REQUEST_BYTES", 25 * 1024 * 1024)
+    # Where the files are kept ("" = the "documents" folder of the instance folder), or a
+    # "module:function" returning another Storage (object storage; portal/services/storage.py).
+    DOCUMENT_STORAGE_DIR = os.environ.get("DOCUMENT_STORAGE_DIR", "")
+    DOCUMENT_STORAGE_FACTORY = os.environ.get("DOCUMENT_STORAGE_FACTORY", "")
     # Werkzeug's limits on form parsing: bytes of non-file form fields, and number of fields.
     MAX_FORM_MEMORY_SIZE = _int("MAX_FORM_MEMORY_SIZE", 500_000)
     MAX_FORM_PARTS = _int("MAX_FORM_PARTS", 1_000)
@@ -243,3 +253,5 @@ class TestConfig(Config):
     SMTP_HOST = ""
     REDIS_URL = ""  # jobs run in-process, right after the commit (tests/services/test_jobs.py)
     SENTRY_DSN = ""
+    # Never the checkout's instance folder; the suite's app gets a folder of its own (tests/conftest.py).
+    DOCUMENT_STORAGE_DIR = str(Path(tempfile.gettempdir()) / "innomatch-test-documents")

@@ -261,5 +261,21 @@ def template_globals() -> dict[str, object]:
         "language_label": language_label,
         "transition_note": transition_note,
         "startup_next_step": startup_next_step,
+        "document_type_label": document_type_label,
         "TRIAL_OUTCOME_LABELS": TRIAL_OUTCOME_LABELS,
     }
+
+
+DOCUMENT_TYPE_LABELS: dict[str, object] = {
+    "application/pdf": _l("PDF"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _l("Word document (DOCX)"),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": _l("PowerPoint slides (PPTX)"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _l("Excel workbook (XLSX)"),
+    "image/png": _l("PNG image"),
+    "image/jpeg": _l("JPEG image"),
+}
+
+
+def document_type_label(content_type: str | None) -> str:
+    """The words for a document's (sniffed) content type."""
+    return _label(DOCUMENT_TYPE_LABELS, content_type)

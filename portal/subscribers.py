@@ -135,4 +135,6 @@ def connect() -> None:
         for signal, receiver in RECEIVERS:
             # Module-level functions: a strong reference costs nothing and never lapses.
             signal.connect(receiver, weak=False)
+        # The recommender's corpus versions: bumped by session events in each edit's transaction.
+        recommendations.track_corpus_changes()
         _connected = True

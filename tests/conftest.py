@@ -37,6 +37,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     application = create_app(TestConfig)
     application.config["DATABASE_URL"] = _database_url(tmp_path_factory)
     application.config["OPEN_DATA_DIR"] = str(tmp_path_factory.mktemp("open-data"))
+    application.config["DOCUMENT_STORAGE_DIR"] = str(tmp_path_factory.mktemp("documents"))
     # Re-bind to the chosen database (the factory bound the config default).
     from portal import database
 
@@ -109,3 +110,13 @@ def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
     https://innomatch.example); yields its inbox."""
     with serving(app, monkeypatch) as inbox:
         yield inbox
+
+
+@pytest.fixture
+def document_storage(app: Flask, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh, empty document storage folder for this test (``portal.services.storage``)."""
+    from portal.services.storage import LocalStorage
+
+    storage = LocalStorage(tmp_path / "documents")
+    monkeypatch.setitem(app.extensions, "innomatch_document_storage", storage)
+    return storage

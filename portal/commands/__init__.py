@@ -7,7 +7,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Add every command group to ``app.cli``."""
-    from . import demo, jobs, matching, notify, open_data, users
+    from . import demo, documents, jobs, matching, notify, open_data, users
 
     users.register(app)
     demo.register(app)
@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     notify.register(app)
     jobs.register(app)
     open_data.register(app)
+    documents.register(app)
     from .data import register as register_data_commands  # flask export / flask import
 
     register_data_commands(app)

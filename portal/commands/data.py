@@ -165,6 +165,11 @@ def reset_sequences(conn: Connection) -> None:
             )
 
 
+#: Tables whose rows the migrations write (the recommender's corpus version counters): an
+#: empty, migrated database has them, and an import replaces them with the exported ones.
+SEEDED_BY_MIGRATIONS = frozenset({"corpus_versions"})
+
+
 def import_data(conn: Connection, source: Path) -> dict[str, int]:
     """Load an export into the (empty, migrated) database of ``conn``; return the row counts."""
     manifest_path = source / "manifest.json"
@@ -182,9 +187,15 @@ def import_data(conn: Connection, source: Path) -> dict[str, int]:
     listed = {t["name"] for t in manifest.get("tables", [])}
     if listed - known:
         raise click.ClickException(f"The export has tables this version does not know: {sorted(listed - known)}")
-    busy = [t.name for t in tables() if conn.execute(select(func.count()).select_from(t)).scalar()]
+    busy = [
+        t.name for t in tables()
+        if t.name not in SEEDED_BY_MIGRATIONS and conn.execute(select(func.count()).select_from(t)).scalar()
+    ]
     if busy:
         raise click.ClickException(f"The database is not empty ({', '.join(busy)}): import needs an empty one.")
+    for table in tables():
+        if table.name in SEEDED_BY_MIGRATIONS and table.name in listed:
+            conn.execute(table.delete())  # the export's rows replace the ones the migrations wrote
     counts: dict[str, int] = {}
     for table in tables():
         if table.name not in listed:

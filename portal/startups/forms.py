@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
 from wtforms import SelectField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -189,3 +191,18 @@ class ProposalForm(AreaForm):
         self.capability_id.choices = [SelectChoice("", _l("Choose a capability"))] + [
             SelectChoice(str(c.id), c.name, render_kw={"lang": c.language}) for c in capabilities
         ]
+
+
+class NewProposalForm(ProposalForm):
+    """A new proposal, with an optional document (a deck, a brochure) sent with it."""
+
+    file = FileField(_l("A deck or a brochure (optional)"))
+
+    def data_for_service(self) -> dict[str, Any]:
+        """The proposal's values (the file goes to ``services.documents`` on its own)."""
+        return {name: value for name, value in super().data_for_service().items() if name != "file"}
+
+    def upload(self) -> FileStorage | None:
+        """The attached file, or None when none was chosen."""
+        data = self.file.data
+        return data if isinstance(data, FileStorage) and data.filename else None

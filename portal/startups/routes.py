@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from models import Capability, Challenge, Proposal, Startup
 from models.vocabulary import Role, TrialState
@@ -22,8 +23,8 @@ from ..access import (
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from ..forms import BaseForm, CsrfForm, clean_text
-from ..services import conflicts, proposals, startups
-from .forms import CapabilityForm, ProposalForm, StartupForm
+from ..services import conflicts, documents, proposals, startups
+from .forms import CapabilityForm, NewProposalForm, ProposalForm, StartupForm
 from .labels import template_helpers
 
 bp = Blueprint("startups", __name__)
@@ -169,10 +170,13 @@ def propose(challenge_id: int) -> ResponseReturnValue:
     challenge = db.get(Challenge, challenge_id) or abort(404)
     if not can_view_challenge(current_user, challenge):
         abort(404)
-    form = ProposalForm(capabilities=proposals.own_capabilities(current_user.startup_id))
-    if form.validate_on_submit():
+    form = NewProposalForm(capabilities=proposals.own_capabilities(current_user.startup_id))
+    if form.validate_on_submit():  # a body over DOCUMENT_MAX_REQUEST_BYTES raises 413: _too_large
         try:
-            proposals.submit_proposal(current_user, challenge, form.data_for_service())
+            proposal = proposals.submit_proposal(current_user, challenge, form.data_for_service())
+            upload = form.upload()
+            if upload is not None:  # sent with the proposal: both are kept, or neither
+                documents.attach_document(current_user, proposal, upload.stream, upload.filename)
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
@@ -180,6 +184,10 @@ def propose(challenge_id: int) -> ResponseReturnValue:
             db.commit()
             flash(_("Your proposal has been sent to the lab."), "success")
             return redirect(url_for("startups.my_proposals"))
+    return _propose_page(challenge, form, _status(form))
+
+
+def _propose_page(challenge: Challenge, form: NewProposalForm, status: int) -> ResponseReturnValue:
     return (
         render_template(
             "startups/propose.html",
@@ -188,8 +196,22 @@ def propose(challenge_id: int) -> ResponseReturnValue:
             closed_reason=proposals.closed_reason(challenge),
             existing=proposals.existing_proposal(current_user.startup_id, challenge.id),
         ),
-        _status(form),
+        status,
     )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A proposal sent with a file over the request limit: the form again, with the limit (413)."""
+    challenge_id = int((request.view_args or {}).get("challenge_id", 0))
+    challenge = db.get(Challenge, challenge_id) if request.endpoint == "startups.propose" and challenge_id else None
+    member = current_user.is_authenticated and current_user.is_startup
+    if challenge is None or not member or not can_view_challenge(current_user, challenge):
+        return render_template("errors/413.html", code=413, description=None, message=None), 413
+    form = NewProposalForm(formdata=None, capabilities=proposals.own_capabilities(current_user.startup_id))
+    form.file.errors = [_("The file is larger than %(size)s. Choose a smaller file.",
+                          size=documents.human_size(documents.max_bytes()))]
+    return _propose_page(challenge, form, 413)
 
 
 @bp.get("/startups/proposals")

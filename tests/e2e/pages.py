@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 ROLES = (None, "startup", "officer", "coordinator", "admin")
 #: Endpoints that are not pages: files, redirects, health checks.
-NOT_PAGES = {"static", "main.healthz", "main.readyz", "main.prometheus_metrics", "startups.mine", "open_data.download"}
+NOT_PAGES = {"static", "main.healthz", "main.readyz", "main.prometheus_metrics", "startups.mine", "open_data.download",
+             "documents.challenge_download", "documents.proposal_download", "documents.trial_download"}
 NOT_PAGE_SUFFIXES = (".csv", ".ics", ".json", ".xml", ".txt", ".pdf")
 
 
@@ -75,6 +76,9 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("my-proposals", "startup", "startups.my_proposals", _p("/startups/proposals")),
     PageSpec("my-trials", "startup", "startups.my_trials", _p("/startups/trials")),
     PageSpec("proposal-edit", "startup", "startups.edit_proposal", _p("/proposals/{founder_proposal}/edit")),
+    PageSpec("proposal-documents", "startup", "documents.proposal_upload", _p("/proposals/{founder_proposal}/documents")),
+    PageSpec("proposal-documents-errors", "startup", "documents.proposal_upload",
+             _p("/proposals/{founder_proposal}/documents"), submit=SUBMIT, status=400),
     PageSpec("workshop", "startup", "workshops.detail", _p("/workshops/{workshop}")),
     PageSpec("notifications", "startup", "notifications.index", _p("/notifications")),
     PageSpec("notification-preferences", "startup", "notifications.preferences", _p("/notifications/preferences")),
@@ -89,6 +93,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("challenge-form-errors", "officer", "challenges.create", _p("/challenges/new"),
              submit="main form button[name=action][value=open]", status=400),
     PageSpec("challenge-edit", "officer", "challenges.edit", _p("/challenges/{own_challenge}/edit")),
+    PageSpec("challenge-documents", "officer", "documents.challenge_upload", _p("/challenges/{own_challenge}/documents")),
     PageSpec("proposals-received", "officer", "challenges.proposals_received", _p("/challenges/{inbox_challenge}/proposals")),
     PageSpec("proposals-compare", "officer", "challenges.compare_proposals",
              _p("/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}&proposal={inbox_proposal_b}")),

@@ -14,7 +14,7 @@ import matcher
 PACKAGE_DIR = Path(matcher.__file__).resolve().parent
 FORBIDDEN = ("flask", "sqlalchemy", "portal", "models")
 # Imports at module level must be light so that ``import matcher`` stays cheap.
-MODULE_LEVEL_ALLOWED = {"numpy", "sklearn", "matcher"}
+MODULE_LEVEL_ALLOWED = {"numpy", "scipy", "sklearn", "matcher"}
 # Heavy or optional backends: only imported inside functions, on first use.
 LAZY_ALLOWED = {
     "hnswlib",

@@ -178,6 +178,20 @@ EXPECT: dict[str, dict[str, Any]] = {
     "trials.waive_milestone": {"POST": "L ok 404 403 404 ok ok"},
     "trials.sign_off_outcome": {"POST": "L ok 404 403 404 403 403"},
     "trials.unpublish_outcome": {"POST": "L 403 404 403 404 ok ok"},
+    # --- documents: seen by whoever sees the parent; added by its owners (both sides of a trial,
+    # and the lab there); removed by the uploader, the parent's owners and the lab
+    "documents.challenge_upload": {
+        "GET": {"draft": "L ok 404 404 404 ok ok", "open": SIGNED_IN},
+        "POST": {"draft": "L ok 404 404 404 403 403", "open": "L ok 403 403 403 403 403"},
+    },
+    "documents.challenge_download": {"GET": {"draft": "404 ok 404 404 404 ok ok", "open": ALL}},
+    "documents.challenge_delete": {"POST": {"draft": "L ok 404 404 404 ok ok", "open": "L ok 403 403 403 ok ok"}},
+    "documents.proposal_upload": {"GET": "L ok 404 ok 404 ok ok", "POST": "L 403 404 ok 404 403 403"},
+    "documents.proposal_download": {"GET": "L ok 404 ok 404 ok ok"},
+    "documents.proposal_delete": {"POST": "L 403 404 ok 404 ok ok"},
+    "documents.trial_upload": {"GET": TRIAL, "POST": TRIAL},
+    "documents.trial_download": {"GET": TRIAL},
+    "documents.trial_delete": {"POST": "L 403 404 ok 404 ok ok"},
     # --- the lab's tools
     "audit_log.index": {"GET": STAFF},
     "audit_log.export": {"GET": STAFF},
@@ -318,7 +332,10 @@ def _value(world: World, name: str, variant: str) -> Any:
 
 
 def _url(rule: Rule, world: World, variant: str) -> str:
-    values = {name: _value(world, name, variant) for name in rule.arguments}
+    values = {name: _value(world, name, variant) for name in rule.arguments if name != "document_id"}
+    if "document_id" in rule.arguments:  # the world's document on the parent the URL names
+        parent = next(name for name in ("challenge_id", "proposal_id", "trial_id") if name in values)
+        values["document_id"] = world.documents[f"{parent.removesuffix('_id')}:{values[parent]}"]
     path = rule.rule
     for name, value in values.items():
         for converter in ("int", "string", "path", "any", "uuid", "float", ""):

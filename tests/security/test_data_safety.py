@@ -255,9 +255,11 @@ def test_import_is_all_or_nothing(app, world: World, make_app, empty_database, t
     broken["role"] = "emperor"  # violates a CHECK constraint half-way through the import
     users.write_text("\n".join([*lines[:-1], json.dumps(broken)]) + "\n", encoding="utf-8")
     target = make_app(DATABASE_URL=empty_database())
+    fresh = db_state(target)[0]  # a migrated database: empty but for the corpus version counters
+    assert not any(n for name, n in fresh.items() if name not in data_commands.SEEDED_BY_MIGRATIONS)
     result = target.test_cli_runner().invoke(args=["import", str(tmp_path / "a")])
     assert result.exit_code != 0
-    assert not any(db_state(target)[0].values())
+    assert db_state(target)[0] == fresh
 
 
 def test_data_module_knows_every_column_type():

@@ -18,6 +18,7 @@ After all routes, every GET page is fetched as every principal: none contains ra
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from html.parser import HTMLParser
@@ -31,6 +32,7 @@ from hypothesis import strategies as st
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from .. import samples
 from .test_access_matrix import EXPECT, PRINCIPALS, _matches, _methods, _rules, _token, _url, is_api
 from .world import World, build_world, record_figure, row_counts, sign_in_as
 
@@ -303,3 +305,67 @@ def test_every_post_form_carries_a_csrf_token(app, make_app):
 
 def test_matrix_helpers_agree_with_fuzz():
     assert _matches("ok", "400", "POST") and not _matches("ok", "L", "POST")
+
+
+#: File names an upload may carry: traversal, controls, bidirectional tricks, huge, empty, markup.
+ODD_NAMES = [
+    "../../../../etc/passwd", "..\\..\\windows\\system32\\cmd.exe", "/etc/shadow", "a\x00b.pdf",
+    "\u202egpj.exe", "report.pdf.exe", "醫療 方案 🩺.pdf", "CON", "nul.pdf", ".htaccess", " ", "",
+    "x" * 5000 + ".pdf", SCRIPT + ".pdf", '"><img src=x onerror=alert(1)>.png', "\r\nSet-Cookie: x=y.pdf",
+]
+
+
+def _upload_content() -> st.SearchStrategy[tuple[str, bytes]]:
+    """(what it is, bytes): every accepted type, and what must be refused."""
+    accepted = [(name, make) for name, (make, _type) in samples.ACCEPTED.items()]
+    refused = [("exe", samples.exe), ("plain zip", samples.plain_zip), ("macro docx", samples.macro_docx),
+               ("docm", samples.docm), ("entity bomb", samples.entity_bomb),
+               ("zip without its part", lambda: samples.zip_claiming(samples.WORD_MAIN, with_part=False)),
+               ("empty", lambda: b""), ("html", lambda: (SCRIPT * 3).encode())]
+    fixed = st.sampled_from(accepted + refused).map(lambda pair: (pair[0], pair[1]()))
+    # A real file cut short or with bytes flipped at the start; random bytes of any length.
+    damaged = st.tuples(st.sampled_from(accepted), st.integers(0, 300), st.binary(max_size=8)).map(
+        lambda t: (f"damaged {t[0][0]}", t[2] + t[0][1]()[len(t[2]):t[1] or None]))
+    noise = st.binary(max_size=2048).map(lambda b: ("random bytes", b))
+    return st.one_of(fixed, damaged, noise)
+
+
+def test_fuzz_document_uploads(app, make_app, document_storage):
+    """Uploads of every kind of bad file to every upload route: never a 500; a refusal leaves
+    no row and no file; an acceptance adds exactly one of each, with the sniffed type."""
+    small = make_app(DOCUMENT_MAX_BYTES=4_000, DOCUMENT_MAX_REQUEST_BYTES=64_000)
+    small.extensions["innomatch_document_storage"] = document_storage
+    world = build_world(small, tag="up")
+    targets = [("officer", f"/challenges/{world.challenge_open}/documents"),
+               ("member", f"/proposals/{world.proposal}/documents"),
+               ("member", f"/trials/{world.trial_running}/documents")]
+    outcomes: dict[int, int] = {}
+
+    @settings(max_examples=60, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(target=st.sampled_from(targets), content=_upload_content(),
+           name=st.one_of(st.sampled_from(ODD_NAMES), st.text(max_size=80)),
+           padding=st.sampled_from([0, 0, 0, 5_000, 70_000]))
+    def fuzz(target: tuple[str, str], content: tuple[str, bytes], name: str, padding: int) -> None:
+        principal, url = target
+        what, data = content
+        data += b"\x00" * padding  # over DOCUMENT_MAX_BYTES, or over the whole request's limit
+        client = sign_in_as(small.test_client(), principal, world)
+        rows_before, files_before = row_counts(small)["documents"], set(document_storage.keys())
+        response = client.post(url, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+        where = f"{principal} POST {url} with {what} ({len(data)} bytes) named {name!r:.80}"
+        assert response.status_code < 500, f"{where}: {response.status_code}"
+        _no_raw_markup(response.get_data(as_text=True), where)
+        outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
+        rows_after, files_after = row_counts(small)["documents"], set(document_storage.keys())
+        if response.status_code == 302:
+            assert rows_after == rows_before + 1 and len(files_after - files_before) == 1, where
+            assert padding == 0 and what in samples.ACCEPTED or what.startswith("damaged"), where
+        else:
+            assert response.status_code in (400, 413), where
+            assert (rows_after, files_after) == (rows_before, files_before), f"{where}: half-stored"
+
+    fuzz()
+    print(f"upload fuzzing: {sum(outcomes.values())} uploads, statuses {dict(sorted(outcomes.items()))}")
+    record_figure("upload_fuzz_cases", sum(outcomes.values()))
+    assert outcomes.get(302) and (outcomes.get(400) or outcomes.get(413))

@@ -8,6 +8,7 @@ principals sign in without the password form (no argon2 per request), and
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
@@ -31,6 +32,7 @@ from models import (
     ConflictOfInterest,
     Department,
     Dismissal,
+    Document,
     Embedding,
     EvaluationCriterion,
     Invitation,
@@ -57,7 +59,9 @@ from models import (
 from portal import clock
 from portal.database import db
 from portal.services import api_tokens
+from portal.services.storage import get_storage
 
+from .. import samples
 from ..factories import _password_hash
 from ..helpers import sign_in
 
@@ -101,6 +105,8 @@ class World:
     #: A read-only API token secret per principal but anon.
     read_tokens: dict[str, str] = field(default_factory=dict)
     token: int = 0
+    #: A document on every challenge, proposal and trial: "challenge:<id>" (or proposal:, trial:) -> its id.
+    documents: dict[str, int] = field(default_factory=dict)
     #: Fills ``<token>`` of emailed-link routes: no link was sent, so every principal meets "not valid".
     link_token: str = "not-a-link-from-our-emails"
 
@@ -259,6 +265,20 @@ def build_world(app: Flask, tag: str = "") -> World:
                                  next_attempt_at=now, created_at=now, last_error="refused (550)")
         db.add(failed_mail)
         db.add(RecoveryCode(user_id=users["admin"].id, code_hash=hashlib.sha256(f"recovery{tag}".encode()).hexdigest()))
+        document_rows = {}
+        storage = get_storage()
+        parents = [("challenge", ch, users["officer"] if ch.department_id == dept.id else users["officer_other"])
+                   for ch in (draft, open_, closed, other)]
+        parents += [("proposal", proposal, users["member"]), ("trial", trial, users["member"]),
+                    ("trial", running, users["member"])]
+        for kind, parent, uploader in parents:
+            content = samples.pdf(f"{kind} {parent.id}")
+            row = Document(storage_key=storage.save(io.BytesIO(content)), display_name=f"{kind} plan.pdf",
+                           content_type="application/pdf", size_bytes=len(content),
+                           sha256=hashlib.sha256(content).hexdigest(), uploaded_by_id=uploader.id,
+                           **{f"{kind}_id": parent.id})
+            db.add(row)
+            document_rows[f"{kind}:{parent.id}"] = row
         api_token_rows = []
         for key, u in users.items():
             for scope, into in (("write", w.tokens), ("read", w.read_tokens)):
@@ -271,6 +291,7 @@ def build_world(app: Flask, tag: str = "") -> World:
                 db.add(row)
                 api_token_rows.append((key, scope, row))
         db.commit()
+        w.documents = {key: row.id for key, row in document_rows.items()}
         w.token = next(row.id for key, scope, row in api_token_rows if key == "member" and scope == "write")
 
         w.users = {k: u.id for k, u in users.items()}

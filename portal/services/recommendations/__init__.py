@@ -7,7 +7,10 @@ One job per module (each imports only those before it):
 - :mod:`.embeddings`: the embeddings cache (:func:`vectors_for`, :func:`cached_vectors`);
 - :mod:`.items`: the ORM-to-matcher mapping (:func:`challenge_item`, ...);
 - :mod:`.indexing`: encoding ahead of ranking (:func:`challenge_changed`, :func:`reindex`);
-- :mod:`.corpus`: the fitted corpora and their per-app caches (:func:`clear_caches`);
+- :mod:`.changes`: the corpus change log, written with each edit's transaction
+  (:func:`track_corpus_changes`);
+- :mod:`.corpus`: the fitted corpora, edited as the change log says, and their per-app
+  caches (:func:`clear_caches`, :func:`warm_up`);
 - :mod:`.ranking`: :func:`recommend_startups`, :func:`recommend_challenges`, ...;
 - :mod:`.learning`: pair scores, training examples and :func:`train_weights`.
 
@@ -17,7 +20,14 @@ Note: ``recommendations.settings`` is the function; the module of that name is
 
 from __future__ import annotations
 
-from .corpus import CENTERING_QUERY_SAMPLE, RESULTS_CACHE_SIZE, SCORED_CACHE_SIZE, clear_caches
+from .changes import track_corpus_changes
+from .corpus import (
+    CENTERING_QUERY_SAMPLE,
+    RESULTS_CACHE_SIZE,
+    SCORED_CACHE_SIZE,
+    clear_caches,
+    warm_up,
+)
 from .embeddings import cached_vectors, vectors_for
 from .indexing import capability_changed, challenge_changed, index_size, reindex
 from .items import capability_item, challenge_item, startup_item
@@ -63,7 +73,9 @@ __all__ = [
     "reindex",
     "settings",
     "startup_item",
+    "track_corpus_changes",
     "train_weights",
     "training_examples",
     "vectors_for",
+    "warm_up",
 ]

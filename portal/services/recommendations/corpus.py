@@ -1,52 +1,67 @@
 """The fitted corpora (every capability; open challenges) and their caches.
 
-Each app keeps, in ``app.extensions["innomatch_recommendations"]``, a fitted ranker per
-corpus version (count and last update of the candidates), so a page view only encodes
-the query (usually cached too) and ranks. Each fitted corpus keeps its scored queries
-and ranked results; a request fits or looks up each corpus once (``flask.g``).
+Each app keeps, in ``app.extensions["innomatch_recommendations"]``, one fitted ranker per
+corpus and the corpus version it reflects (``corpus_versions``, bumped in the transaction
+of every edit: :mod:`.changes`), so a page view only encodes the query (usually cached
+too) and ranks. A request looks up each corpus once (``flask.g``): one query reads the
+version; when it moved, the change log names the items changed since the version held,
+only those rows are read (plain rows, no ORM objects) and the fitted ranker is edited
+with them (:meth:`matcher.HybridRanker.updated`: no refit). The edited ranker is a new
+object swapped in under a lock; requests already holding the old one finish with it and
+it is then released. Each fitted corpus keeps its scored queries and ranked results.
+
+A whole-corpus fit happens at cold start (or when the settings change, or on a new
+database whose counter starts a new epoch). When a worker is more than
+:data:`CATCH_UP_LIMIT` changes behind, or a bulk statement changed rows it does not name,
+the corpus is fitted again in a background thread while requests keep the old ranker,
+and the new one is swapped in when ready. ``warm_up(app)`` fits both before gunicorn
+forks its workers (``--preload``), which then share those arrays copy-on-write.
 
 With centering on, a :class:`matcher.LanguageCentering` is fitted on the corpus's
-stored *raw* vectors whenever its ranker is fitted; the corpus and every query vector
-are transformed with it, while the embeddings table keeps the raw vectors.
+stored *raw* vectors whenever the corpus is fitted whole; the corpus and every query
+vector are transformed with it, while the embeddings table keeps the raw vectors. Edits
+are centred with the means of the last whole fit (one edit moves a mean of thousands of
+vectors by a thousandth); the next whole fit estimates them again.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import numpy as np
 from flask import Flask, current_app, g, has_app_context, has_request_context
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement
 
 import matcher
-from models import Capability, Challenge
-from models.vocabulary import ChallengeStatus
+from models import Challenge
+from models.vocabulary import ChallengeStatus, CorpusKind, CorpusOp
 
 from ... import clock
-from ...database import db
 from ...metrics import RANKER_FIT_SECONDS
+from .changes import changes_between, current_version
 from .embeddings import cached_vectors, vectors_for
-from .items import (
-    CAPABILITY_ROWS,
-    CHALLENGE_ROWS,
-    capability_item,
-    challenge_item,
-    dense_texts,
-    startup_queries,
-)
+from .items import Row, capability_rows, challenge_rows, dense_texts, startup_queries
 from .settings import encoder, ranker_config, settings
+
+log = logging.getLogger("innomatch.recommendations")
 
 #: The key of the per-app caches in ``app.extensions``.
 EXTENSION = "innomatch_recommendations"
 
 #: At most this many query-side items feed the "query" means of the centering.
 CENTERING_QUERY_SAMPLE = 2000
+
+#: A worker further behind than this many changed items fits the corpus again in the
+#: background instead of reading them.
+CATCH_UP_LIMIT = 2000
 
 #: Ranked results kept per fitted corpus: (query item, exclusions, size, explain) -> matches.
 RESULTS_CACHE_SIZE = 1024
@@ -69,12 +84,23 @@ Queries = Callable[[], list[matcher.Item]]
 
 @dataclass
 class Fitted:
-    """A fitted corpus ranker, ``key -> owner id``, the centering it was fitted with, and
-    its caches of scored queries and ranked results."""
+    """A fitted corpus ranker, ``key -> owner id``, the centering it was fitted with, the
+    corpus version it reflects, and its caches of scored queries and ranked results.
+
+    Never changed once made (but for its caches): an edit makes a new one.
+    """
 
     ranker: matcher.HybridRanker
     owners: dict[str, int]
     centering: matcher.LanguageCentering | None = None
+    #: What the fit used: (model id, ranker config, centering on); other settings refit.
+    setup: tuple[Any, ...] = ()
+    epoch: str | None = None
+    version: int = 0
+    #: The Hong Kong date the challenge corpus's membership is for (None: capabilities).
+    day: date | None = None
+    #: Challenge key -> its closing date, to drop it when the date passes.
+    closing: dict[str, date | None] = field(default_factory=dict)
     results: OrderedDict[ResultsKey, list[matcher.Match]] = field(default_factory=OrderedDict)
     scored: OrderedDict[matcher.Item, matcher.Scored] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -138,12 +164,16 @@ class Fitted:
 
 @dataclass
 class Caches:
-    """One app's fitted corpora: ``(kind, model, version, config, centering) -> Fitted``,
-    and a lock per kind so that one thread fits while the others wait for it."""
+    """One app's fitted corpora (kind -> :class:`Fitted`), a lock per kind so that one
+    thread fits or edits while the others wait for it, the kinds being fitted again in the
+    background, and counters (``full_fits``, ``updates``, ``rows_loaded``) for tests and
+    benchmarks."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    fitted: dict[tuple[Any, ...], Fitted] = field(default_factory=dict)
+    fitted: dict[str, Fitted] = field(default_factory=dict)
     fit_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    rebuilding: dict[str, threading.Thread] = field(default_factory=dict)
+    stats: Counter[str] = field(default_factory=Counter)
 
 
 def caches(app: Flask | None = None) -> Caches:
@@ -157,8 +187,8 @@ def caches(app: Flask | None = None) -> Caches:
 
 
 def clear_caches(app: Flask | None = None) -> None:
-    """Forget the fitted rankers of ``app`` (default: the current app), after a bulk
-    change or in tests. Outside an app context with no app given there is nothing to clear."""
+    """Forget the fitted rankers of ``app`` (default: the current app), in tests or after a
+    change of settings. Outside an app context with no app given there is nothing to clear."""
     if app is None and not has_app_context():
         return
     state = caches(app)
@@ -166,45 +196,170 @@ def clear_caches(app: Flask | None = None) -> None:
         state.fitted.clear()
 
 
-def _fitted(kind: str, version: tuple[Any, ...], build: Build, queries: Queries) -> Fitted:
-    """The fitted ranker for a corpus version, with ``key -> owner id`` kept beside it.
+@dataclass(frozen=True)
+class Corpus:
+    """How to read one corpus: its change-log kind, item key prefix, its rows (all members,
+    or any of some ids), whether a row is a member on a date, and the other side's items
+    (queries) for the centering."""
 
-    Loading the corpus (tens of thousands of ORM rows) happens only when the version
-    changes; a page view then loads just the top results by id. With centering on, the
-    per-language means are fitted on the corpus (passages) and a sample of the other
-    side (queries), and the corpus vectors are centred once here.
+    kind: CorpusKind
+    prefix: str
+    members: Callable[[date], list[Row]]
+    by_id: Callable[[Collection[int]], list[Row]]
+    member: Callable[[Row, date], bool]
+    queries: Callable[[], list[matcher.Item]]
+    by_day: bool = False
+
+
+def _open_on(day: date) -> ColumnElement[bool]:
+    return (Challenge.status == ChallengeStatus.OPEN) & (Challenge.closing_on.is_(None) | (Challenge.closing_on >= day))
+
+
+def _is_open(row: Row, day: date) -> bool:
+    return row.status == ChallengeStatus.OPEN and (row.closing_on is None or row.closing_on >= day)
+
+
+CAPABILITIES = Corpus(
+    CorpusKind.CAPABILITY, "cap",
+    members=lambda _day: capability_rows(),
+    by_id=capability_rows,
+    member=lambda _row, _day: True,
+    queries=lambda: [r.item for r in challenge_rows()][:CENTERING_QUERY_SAMPLE],
+)
+CHALLENGES = Corpus(
+    CorpusKind.CHALLENGE, "challenge",
+    members=lambda day: challenge_rows(where=_open_on(day)),
+    by_id=challenge_rows,
+    member=_is_open,
+    queries=lambda: startup_queries(CENTERING_QUERY_SAMPLE),
+    by_day=True,
+)
+
+
+def _setup() -> tuple[Any, ...]:
+    return (encoder().model_id, repr(ranker_config().to_dict()), settings().centering)
+
+
+def _fitted(spec: Corpus) -> Fitted:
+    """The corpus's fitted ranker, brought up to the current version.
+
+    One query reads the version; an unchanged corpus costs nothing more. A moved version
+    is caught up by editing the ranker with the changed rows; a cold start (or other
+    settings, or a new epoch, or an empty corpus) fits it whole here.
     """
-    cfg = ranker_config()
-    centering_on = settings().centering
-    key = (kind, encoder().model_id, version, repr(cfg.to_dict()), centering_on)
+    setup = _setup()
     state = caches()
+    epoch, version = current_version(spec.kind)
+    today = clock.today()
+    day = today if spec.by_day else None
     with state.lock:
-        cached = state.fitted.get(key)
-        fit_lock = state.fit_locks.setdefault(kind, threading.Lock())
-    if cached is not None:
-        return cached
-    # One thread fits while the others wait for its result, instead of all fitting at once.
+        live = state.fitted.get(spec.kind)
+        fit_lock = state.fit_locks.setdefault(spec.kind, threading.Lock())
+    if _current(live, setup, epoch, version, day):
+        return live
+    # One thread fits or edits while the others wait for its result.
     with fit_lock:
         with state.lock:
-            cached = state.fitted.get(key)
-        if cached is not None:
-            return cached
+            live = state.fitted.get(spec.kind)
+        if _current(live, setup, epoch, version, day):
+            return live
+        if _can_edit(live, setup, epoch, version):
+            with state.lock:
+                refitting = spec.kind in state.rebuilding
+            if refitting:  # too far behind: keep serving until the background fit is swapped in
+                return live
+            edited = _catch_up(spec, live, version, today)
+            if edited is None:
+                _rebuild_in_background(spec)
+                return live
+            _install(state, spec, edited)
+            return edited
         started = time.perf_counter()
-        fitted = _fit(cfg, centering_on, build, queries)
-        RANKER_FIT_SECONDS.labels(kind).observe(time.perf_counter() - started)
-        with state.lock:
-            for old in [k for k in state.fitted if k[0] == kind]:
-                del state.fitted[old]
-            state.fitted[key] = fitted
+        fitted = _fit(spec, setup)
+        RANKER_FIT_SECONDS.labels(_metric_label(spec)).observe(time.perf_counter() - started)
+        _install(state, spec, fitted)
         return fitted
 
 
-def _fit(cfg: matcher.RankerConfig, centering_on: bool, build: Build, queries: Queries) -> Fitted:
-    items, owners = build()
+def _metric_label(spec: Corpus) -> str:
+    return "capabilities" if spec.kind == CorpusKind.CAPABILITY else "challenges"
+
+
+def _current(
+    live: Fitted | None, setup: tuple[Any, ...], epoch: str | None, version: int, day: date | None
+) -> TypeGuard[Fitted]:
+    return live is not None and live.setup == setup and live.epoch == epoch and live.version == version and live.day == day
+
+
+def _can_edit(live: Fitted | None, setup: tuple[Any, ...], epoch: str | None, version: int) -> TypeGuard[Fitted]:
+    """Whether ``live`` can be caught up by edits (else it is fitted whole, here)."""
+    return (
+        live is not None and live.setup == setup and live.epoch == epoch and version >= live.version
+        and len(live.ranker.candidates_) > 0
+    )
+
+
+def _install(state: Caches, spec: Corpus, fitted: Fitted) -> None:
+    """Swap ``fitted`` in, unless a newer one of the same series already is (the old one is
+    released once no request holds it)."""
+    with state.lock:
+        live = state.fitted.get(spec.kind)
+        if live is None or live.epoch != fitted.epoch or live.setup != fitted.setup or live.version <= fitted.version:
+            state.fitted[spec.kind] = fitted
+
+
+def _vectors(items: Sequence[matcher.Item], centering: matcher.LanguageCentering | None) -> np.ndarray:
+    vectors = vectors_for(dense_texts(items), "passage")
+    if centering is not None and len(items):
+        vectors = centering.transform(vectors, [i.language for i in items], "passage")
+    return vectors
+
+
+def _catch_up(spec: Corpus, live: Fitted, version: int, today: date) -> Fitted | None:
+    """``live`` edited with the items changed after its version (and, for challenges, without
+    those closed by the date), reading only their rows; None when too far behind."""
+    changes = changes_between(spec.kind, live.version, version, CATCH_UP_LIMIT) if version > live.version else []
+    if changes is None or any(op == CorpusOp.ALL for _v, _i, op in changes):
+        return None
+    if changes and live.ranker.config.ann == "hnsw":
+        return None  # an HNSW graph is built again on any edit: not in a request
+    ids = {item_id for _v, item_id, _op in changes if item_id is not None}
+    rows = spec.by_id(ids) if ids else []
+    state = caches()
+    state.stats["rows_loaded"] += len(rows)
+    state.stats["updates"] += 1
+    upsert = [row for row in rows if spec.member(row, today)]
+    remove = {f"{spec.prefix}:{i}" for i in ids} - {row.item.key for row in upsert}
+    if spec.by_day and live.day != today:
+        remove |= {key for key, closing in live.closing.items() if closing is not None and closing < today}
+    items = [row.item for row in upsert]
+    ranker = live.ranker.updated(items, _vectors(items, live.centering) if items else None, remove=remove)
+    owners = {k: v for k, v in live.owners.items() if k not in remove}
+    closing = {k: v for k, v in live.closing.items() if k not in remove}
+    for row in upsert:
+        owners[row.item.key] = row.owner
+        if spec.by_day:
+            closing[row.item.key] = row.closing_on
+    return Fitted(
+        ranker, owners, live.centering, setup=live.setup, epoch=live.epoch, version=version,
+        day=today if spec.by_day else None, closing=closing,
+    )
+
+
+def _fit(spec: Corpus, setup: tuple[Any, ...]) -> Fitted:
+    """The corpus fitted whole: its version first, then its rows (an edit committed in
+    between is read again by the next catch-up, which is harmless)."""
+    epoch, version = current_version(spec.kind)
+    today = clock.today()
+    rows = spec.members(today)
+    state = caches()
+    state.stats["rows_loaded"] += len(rows)
+    state.stats["full_fits"] += 1
+    items = [row.item for row in rows]
     vectors = vectors_for(dense_texts(items), "passage") if items else None
     centering = None
-    if centering_on and vectors is not None:
-        query_items = list(queries())[:CENTERING_QUERY_SAMPLE]
+    if settings().centering and vectors is not None:
+        query_items = spec.queries()
         samples = {"passage": (vectors, [i.language for i in items])}
         # Only query vectors already cached (`flask matcher reindex` caches them all):
         # a page view never waits for the other side to be encoded. A language with
@@ -214,8 +369,48 @@ def _fit(cfg: matcher.RankerConfig, centering_on: bool, build: Build, queries: Q
             samples["query"] = (query_vectors, [query_items[i].language for i in found])
         centering = matcher.LanguageCentering.fit(samples)
         vectors = centering.transform(vectors, [i.language for i in items], "passage")
-    ranker = matcher.HybridRanker(cfg, encoder()).fit(items, vectors)
-    return Fitted(ranker, owners, centering)
+    ranker = matcher.HybridRanker(ranker_config(), encoder()).fit(items, vectors)
+    return Fitted(
+        ranker, {row.item.key: row.owner for row in rows}, centering, setup=setup, epoch=epoch, version=version,
+        day=today if spec.by_day else None,
+        closing={row.item.key: row.closing_on for row in rows} if spec.by_day else {},
+    )
+
+
+def _rebuild_in_background(spec: Corpus) -> None:
+    """Fit the corpus whole in a thread of its own and swap it in when ready; requests
+    meanwhile keep the ranker they have. At most one such fit per corpus at a time."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app behind the proxy, for the thread
+    state = caches()
+    with state.lock:
+        if spec.kind in state.rebuilding:
+            return
+
+        def run() -> None:
+            try:
+                with app.app_context():
+                    started = time.perf_counter()
+                    fitted = _fit(spec, _setup())
+                    RANKER_FIT_SECONDS.labels(_metric_label(spec)).observe(time.perf_counter() - started)
+                    _install(state, spec, fitted)
+            except Exception:  # the old ranker keeps serving; the next request tries again
+                log.exception("background fit of the %s corpus failed", spec.kind)
+            finally:
+                with state.lock:
+                    state.rebuilding.pop(spec.kind, None)
+
+        thread = threading.Thread(target=run, name=f"corpus-fit-{spec.kind}", daemon=True)
+        state.rebuilding[spec.kind] = thread
+    thread.start()
+
+
+def warm_up(app: Flask) -> None:
+    """Fit both corpora now (e.g. in gunicorn's master with ``--preload``, so the workers it
+    forks share the fitted arrays), then close the database connections the fit opened."""
+    with app.app_context():
+        _fitted(CAPABILITIES)
+        _fitted(CHALLENGES)
+    app.extensions["innomatch_engine"].dispose()
 
 
 def _per_request(name: str, compute: Callable[[], Fitted]) -> Fitted:
@@ -230,54 +425,9 @@ def _per_request(name: str, compute: Callable[[], Fitted]) -> Fitted:
 
 def capability_corpus() -> Fitted:
     """Ranker over every capability, and ``cap:<id> -> startup id`` (once per request)."""
-    return _per_request("capabilities", _load_capability_corpus)
-
-
-def _load_capability_corpus() -> Fitted:
-    # Three scalar subqueries, not one aggregate: the maxima are then index lookups
-    # (ix_capabilities_updated_at, the primary key) and only the count reads an index.
-    version = tuple(
-        db.execute(
-            select(
-                select(func.count()).select_from(Capability).scalar_subquery(),
-                select(func.max(Capability.updated_at)).scalar_subquery(),
-                select(func.max(Capability.id)).scalar_subquery(),
-            )
-        ).one()
-    )
-
-    def build() -> tuple[list[matcher.Item], dict[str, int]]:
-        caps = db.scalars(select(Capability).options(*CAPABILITY_ROWS).order_by(Capability.id)).all()
-        return [capability_item(c) for c in caps], {f"cap:{c.id}": c.startup_id for c in caps}
-
-    def queries() -> list[matcher.Item]:
-        return [challenge_item(c) for c in db.scalars(
-            select(Challenge).options(*CHALLENGE_ROWS).order_by(Challenge.id)
-        )]
-
-    return _fitted("capabilities", version, build, queries)
-
-
-def _open_challenges() -> Select[Challenge]:
-    today = clock.today()
-    return (
-        select(Challenge)
-        .where(Challenge.status == ChallengeStatus.OPEN)
-        .where((Challenge.closing_on.is_(None)) | (Challenge.closing_on >= today))
-    )
+    return _per_request("capabilities", lambda: _fitted(CAPABILITIES))
 
 
 def challenge_corpus() -> Fitted:
     """Ranker over open challenges whose closing date has not passed, and ``challenge:<id> -> id``."""
-    return _per_request("challenges", _load_challenge_corpus)
-
-
-def _load_challenge_corpus() -> Fitted:
-    sub = _open_challenges().subquery()
-    version = (*db.execute(select(func.count(sub.c.id), func.max(sub.c.updated_at), func.max(sub.c.id))).one(), clock.today())
-
-    def build() -> tuple[list[matcher.Item], dict[str, int]]:
-        rows = db.scalars(_open_challenges().options(*CHALLENGE_ROWS).order_by(Challenge.id)).all()
-        return [challenge_item(c) for c in rows], {f"challenge:{c.id}": c.id for c in rows}
-
-    return _fitted("challenges", version, build, startup_queries)
+    return _per_request("challenges", lambda: _fitted(CHALLENGES))

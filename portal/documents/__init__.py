@@ -1,0 +1,1 @@
+"""Documents on challenges, proposals and trials: upload, download, remove."""
