@@ -20,6 +20,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from portal import clock
+from tests import samples
 
 from . import support
 from .flows import (
@@ -84,6 +85,20 @@ def follow_emailed_link(person: Person, server: LiveServer, address: str, patter
     person.page = mail
 
 
+def pdf_file(name: str, text: str) -> dict[str, Any]:
+    """A small real PDF, as a file chosen in a file input."""
+    return {"name": name, "mimeType": "application/pdf", "buffer": samples.pdf(text)}
+
+
+def download(page: Any, link: Any) -> bytes:
+    """Click a download link and return the file's bytes."""
+    with page.expect_download() as info:
+        link.click()
+    path = info.value.path()
+    with open(path, "rb") as file:
+        return file.read()
+
+
 # -- officer -------------------------------------------------------------------------------
 
 
@@ -119,6 +134,19 @@ def set_criteria(person: Person, criterion: str) -> None:
     click_and_wait(page, page.get_by_role("button", name=t("Save the criteria"), exact=True))
     expect(success_banner(page)).to_have_text(t("Evaluation criteria saved."))
     expect(page.locator("#criteria + p + table")).to_contain_text(criterion)
+
+
+def attach_document(person: Person, name: str) -> None:
+    """On a challenge's page: "Add or remove documents", upload a PDF, see it listed; back to the challenge."""
+    page, t = person.page, person.t
+    click_and_wait(page, page.get_by_role("link", name=t("Add or remove documents"), exact=True))
+    section = page.locator("section#documents")
+    section.get_by_label(t("Add a document"), exact=True).set_input_files(pdf_file(name, "Brief"))
+    click_and_wait(page, section.get_by_role("button", name=t("Upload document"), exact=True))
+    expect(success_banner(page)).to_have_text(t("Document added."))
+    expect(page.locator("section#documents").get_by_role("link", name=name, exact=True)).to_be_visible()
+    click_and_wait(page, page.get_by_role("link", name=t("Cancel"), exact=True))
+    expect(page.locator("section#documents").get_by_role("link", name=name, exact=True)).to_be_visible()
 
 
 def open_challenge(person: Person) -> None:
@@ -232,8 +260,9 @@ def find_challenge(person: Person, token: str, title: str) -> None:
     expect(page.locator("h1")).to_have_text(title)
 
 
-def propose(person: Person, title: str, pitch: str, capability: str | None = None) -> None:
-    """On a challenge's page: "Submit a proposal", choose a capability (the first if not named), send."""
+def propose(person: Person, title: str, pitch: str, capability: str | None = None, deck: str | None = None) -> None:
+    """On a challenge's page: "Submit a proposal", choose a capability (the first if not named), attach
+    a PDF named ``deck`` if given, send."""
     page, t = person.page, person.t
     click_and_wait(page, page.get_by_role("link", name=t("Submit a proposal"), exact=True))
     expect_heading(page, t("Propose your solution"))
@@ -242,6 +271,8 @@ def propose(person: Person, title: str, pitch: str, capability: str | None = Non
     else:
         page.locator("#capability_id").select_option(index=1)
     page.locator("#pitch").fill(pitch)
+    if deck:
+        page.get_by_label(t("A deck or a brochure (optional)"), exact=True).set_input_files(pdf_file(deck, "Deck"))
     click_and_wait(page, page.get_by_role("button", name=t("Send proposal"), exact=True))
     expect(success_banner(page)).to_have_text(t("Your proposal has been sent to the lab."))
     row = page.locator("tbody tr").filter(has=page.get_by_role("link", name=title, exact=True))

@@ -111,6 +111,7 @@ class LiveServer:
         config = type("E2EConfig", (TestConfig,), {
             "DATABASE_URL": f"sqlite:///{self.db_path}",
             "OPEN_DATA_DIR": str(self.db_path.parent / "open-data"),  # generated from this run's data
+            "DOCUMENT_STORAGE_DIR": str(self.db_path.parent / "documents"),  # this run's uploads only
             "WTF_CSRF_ENABLED": True,  # real browser forms post the token
             "RATELIMIT_ENABLED": False,
             "MATCHER_MODEL": self.matcher_model,

@@ -2,10 +2,12 @@
 
 One challenge goes the whole way in each language, so the three journeys meet on the same data:
 
-- the officer drafts a challenge, sets its evaluation criteria and opens it; reads the proposals
-  side by side; confirms the department takes part; signs off the outcome, which publishes it;
+- the officer drafts a challenge, sets its evaluation criteria, attaches a brief (a PDF) and
+  opens it; reads the proposals (downloading the startup's deck) side by side; confirms the
+  department takes part; signs off the outcome, which publishes it;
 - a startup registers (confirming its email from the emailed link), describes a capability,
-  finds the challenge and proposes; accepts the approved trial;
+  finds the challenge, downloads its brief and proposes with a deck (a PDF); accepts the
+  approved trial;
 - the lab's coordinator scores the proposal on the panel, approves it with a KPI, starts the
   trial, tracks a milestone, records the outcome, and finally unpublishes it from the showcase.
 
@@ -46,6 +48,8 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     programme.sign_in(officer, support.DEMO_EMAILS["officer"], DEMO_PASSWORD)
     programme.draft_challenge(officer, challenge)
     programme.set_criteria(officer, criterion)
+    brief = f"brief-{unique}.pdf"
+    programme.attach_document(officer, brief)
     programme.open_challenge(officer)
 
     # Startup: registers, confirms its email, describes a capability, finds the challenge and proposes.
@@ -53,8 +57,11 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     programme.describe_capability(startup, founder)
     programme.find_challenge(startup, unique, title)
     expect(startup.page.locator("#criteria + p + table")).to_contain_text(criterion)
+    brief_link = startup.page.locator("section#documents").get_by_role("link", name=brief, exact=True)
+    assert programme.download(startup.page, brief_link).startswith(b"%PDF-")
+    deck = f"deck-{unique}.pdf"
     programme.propose(startup, title, "We can have parents booking through WhatsApp within four weeks.",
-                      founder.capability)
+                      founder.capability, deck=deck)
 
     # A second startup (the demo founder) proposes too, so the officer has two to compare.
     programme.sign_in(other, support.DEMO_EMAILS["startup"], DEMO_PASSWORD)
@@ -66,6 +73,8 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     # Officer: the proposals received, two side by side.
     programme.open_inbox(officer, title)
     expect(officer.page.locator(".im-result")).to_have_count(2)
+    deck_link = officer.page.locator(".im-result").get_by_role("link", name=deck, exact=True)
+    assert programme.download(officer.page, deck_link).startswith(b"%PDF-")
     programme.compare(officer, [founder.startup, demo_startup])
 
     # Coordinator: scores the proposal on the panel, then approves it with a KPI.
