@@ -99,6 +99,9 @@ SPECS: tuple[PageSpec, ...] = (
              _p("/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}&proposal={inbox_proposal_b}")),
     PageSpec("proposals-compare-errors", "officer", "challenges.compare_proposals",
              _p("/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}"), status=400),
+    PageSpec("panel-criteria-draft", "officer", "panel.criteria", _p("/challenges/{draft_challenge}/criteria")),
+    PageSpec("panel-criteria-published", "officer", "panel.criteria", _p("/challenges/{own_challenge}/criteria")),
+    PageSpec("panel-table-officer", "officer", "panel.table", _p("/challenges/{inbox_challenge}/panel")),
     PageSpec("recommended-startups", "officer", "matches.for_challenge", _p("/challenges/{own_challenge}/recommended")),
     PageSpec("showcase", "officer", "stats.showcase", _p("/showcase")),
     # Lab coordinator
@@ -110,6 +113,14 @@ SPECS: tuple[PageSpec, ...] = (
              submit="main form:has(input[name=action][value=approve]) button[type=submit]", status=400),
     PageSpec("trial-running", "coordinator", "trials.detail", _p("/trials/{trial_running}")),
     PageSpec("trial-completed", "coordinator", "trials.detail", _p("/trials/{trial_completed}")),
+    PageSpec("panel-score", "coordinator", "panel.score", _p("/proposals/{inbox_proposal_a}/score")),
+    PageSpec("panel-score-errors", "coordinator", "panel.score", _p("/proposals/{inbox_proposal_a}/score"),
+             submit=SUBMIT, status=400),
+    PageSpec("panel-score-locked", "coordinator", "panel.score", _p("/proposals/{decided_proposal}/score")),
+    PageSpec("panel-table", "coordinator", "panel.table", _p("/challenges/{inbox_challenge}/panel")),
+    PageSpec("trial-documents", "coordinator", "documents.trial_upload", _p("/trials/{trial_running}/documents")),
+    PageSpec("trial-documents-errors", "coordinator", "documents.trial_upload", _p("/trials/{trial_running}/documents"),
+             submit=SUBMIT, status=400),
     PageSpec("dashboard", "coordinator", "stats.dashboard", _p("/dashboard")),
     PageSpec("workshop-form", "coordinator", "workshops.create", _p("/workshops/new")),
     PageSpec("workshop-form-errors", "coordinator", "workshops.create", _p("/workshops/new"), submit=SUBMIT, status=400),
@@ -179,6 +190,15 @@ def demo_ids(db: Any) -> dict[str, int]:
         "founder_proposal": db.scalar(
             select(Proposal.id).join(Trial, Trial.proposal_id == Proposal.id)
             .where(Proposal.startup_id == founder.startup_id, Trial.status == "proposed").order_by(Proposal.id)
+        ),
+        "draft_challenge": db.scalar(
+            select(Challenge.id).where(Challenge.department_id == dh.id, Challenge.status == "draft")
+            .order_by(Challenge.id)
+        ),
+        # A proposal the lab has decided on (its panel scores are locked).
+        "decided_proposal": db.scalar(
+            select(Trial.proposal_id).where(Trial.status == "completed", Trial.proposal_id.is_not(None))
+            .order_by(Trial.id)
         ),
         "trial_proposed": trial("proposed"),
         "trial_running": trial("running"),
