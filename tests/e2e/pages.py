@@ -41,6 +41,8 @@ def _p(template: str) -> Callable[[dict[str, int]], str]:
 
 
 SUBMIT = "main form[method=post] button[type=submit]"
+#: The upload form's button (a documents page lists its files first, each with a "Remove" form).
+UPLOAD = "main form[enctype='multipart/form-data'] button[type=submit]"
 SPECS: tuple[PageSpec, ...] = (
     # Anyone
     PageSpec("landing", None, "main.index", _p("/")),
@@ -78,7 +80,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("proposal-edit", "startup", "startups.edit_proposal", _p("/proposals/{founder_proposal}/edit")),
     PageSpec("proposal-documents", "startup", "documents.proposal_upload", _p("/proposals/{founder_proposal}/documents")),
     PageSpec("proposal-documents-errors", "startup", "documents.proposal_upload",
-             _p("/proposals/{founder_proposal}/documents"), submit=SUBMIT, status=400),
+             _p("/proposals/{founder_proposal}/documents"), submit=UPLOAD, status=400),
     PageSpec("workshop", "startup", "workshops.detail", _p("/workshops/{workshop}")),
     PageSpec("notifications", "startup", "notifications.index", _p("/notifications")),
     PageSpec("notification-preferences", "startup", "notifications.preferences", _p("/notifications/preferences")),
@@ -120,7 +122,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("panel-table", "coordinator", "panel.table", _p("/challenges/{inbox_challenge}/panel")),
     PageSpec("trial-documents", "coordinator", "documents.trial_upload", _p("/trials/{trial_running}/documents")),
     PageSpec("trial-documents-errors", "coordinator", "documents.trial_upload", _p("/trials/{trial_running}/documents"),
-             submit=SUBMIT, status=400),
+             submit=UPLOAD, status=400),
     PageSpec("dashboard", "coordinator", "stats.dashboard", _p("/dashboard")),
     PageSpec("workshop-form", "coordinator", "workshops.create", _p("/workshops/new")),
     PageSpec("workshop-form-errors", "coordinator", "workshops.create", _p("/workshops/new"), submit=SUBMIT, status=400),
@@ -206,6 +208,43 @@ def demo_ids(db: Any) -> dict[str, int]:
         "workshop": db.scalar(select(Workshop.id).order_by(Workshop.id)),
     }
     return ids
+
+
+#: The subject of the failed email ``add_examples`` writes (and looks for, so it runs once).
+EXAMPLE_MAIL_SUBJECT = "Your proposal was received"
+
+
+def add_examples(server: Any) -> None:
+    """Rows the demo data lacks, so pages show their tables: a failed email, and a PDF attached to
+    a challenge, a proposal and a trial by the people who may (once per server)."""
+    import io
+
+    from models import Challenge, OutboxMail, Proposal, Trial, User
+    from models.vocabulary import MailStatus
+    from portal.demo import DEMO_LOGINS
+    from portal.services import documents
+    from tests import samples
+
+    with server.app.test_request_context("/"), server.context() as db:
+        if db.scalar(select(OutboxMail.id).where(OutboxMail.subject == EXAMPLE_MAIL_SUBJECT)) is not None:
+            return
+        ids = demo_ids(db)
+        db.add(OutboxMail(
+            recipient="no-such-person@clinic.example.hk", to_header="Ho Ka Yan <no-such-person@clinic.example.hk>",
+            subject=EXAMPLE_MAIL_SUBJECT, body_text="Thank you for your proposal.", locale="en",
+            message_id="<example-failed@innomatch.test>", status=MailStatus.FAILED, attempts=5,
+            last_error="550 5.1.1 The email account that you tried to reach does not exist",
+        ))
+        officer = db.scalar(select(User).where(User.email == DEMO_LOGINS[0][0]))
+        founder = db.scalar(select(User).where(User.email == DEMO_LOGINS[1][0]))
+        coordinator = db.scalar(select(User).where(User.email == DEMO_LOGINS[2][0]))
+        for user, parent, name in (
+            (officer, db.get(Challenge, ids["own_challenge"]), "Service blueprint.pdf"),
+            (founder, db.get(Proposal, ids["founder_proposal"]), "Pitch deck.pdf"),
+            (coordinator, db.get(Trial, ids["trial_running"]), "Interim report.pdf"),
+        ):
+            documents.attach_document(user, parent, io.BytesIO(samples.pdf(name)), name)
+        db.commit()
 
 
 def discovered_path(db: Any, spec: PageSpec) -> str | None:
