@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export INNOMATCH_ENV ?= development
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps i18n-check run test serve migrate seed bench evaluate load load-smoke security lint clean
+.PHONY: install system-deps i18n-check run test serve migrate seed bench evaluate load load-smoke load-two-hosts procfile-check backup-drill security lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,18 @@ load: install
 
 load-smoke: install
 	loadtest/run.sh --smoke
+
+# Two gunicorn instances sharing PostgreSQL and Redis; edits made through one are looked for through the other.
+load-two-hosts: install
+	loadtest/run.sh --two-hosts
+
+# The Procfile's processes started with honcho against PostgreSQL and Redis, until /readyz answers 200.
+procfile-check: install
+	scripts/check_procfile.sh
+
+# pg_dump, restore into a scratch database, compare row counts (docs/operations.md).
+backup-drill: install
+	scripts/backup_drill.sh
 
 security: install
 	$(BIN)/python -m pytest tests/security -q -s -p no:cacheprovider

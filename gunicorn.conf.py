@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 # Numerical libraries: one thread each per worker; the worker processes and threads are the
@@ -16,7 +17,11 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# GUNICORN_BIND, else every interface on PORT (honcho, containers and most platforms set it),
+# else only this machine.
+bind = os.environ.get("GUNICORN_BIND") or (
+    f"0.0.0.0:{os.environ['PORT']}" if os.environ.get("PORT") else "127.0.0.1:8000"  # nosec B104 - a container's port
+)
 # Processes: about one per core (WEB_CONCURRENCY, which the app's production check reads too).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads per process: requests waiting on the database overlap; ranking holds the GIL little
@@ -47,6 +52,19 @@ access_log_format = json.dumps({
 })
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def on_starting(server: Any) -> None:
+    """Prometheus multiprocess mode: create the metrics directory and drop the files of
+    processes no longer running (a previous run's would be added up); a live job worker's stay."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not directory:
+        return
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for file in Path(directory).glob("*.db"):
+        pid = file.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            file.unlink(missing_ok=True)
 
 
 def post_fork(server: Any, worker: Any) -> None:

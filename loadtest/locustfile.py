@@ -6,6 +6,12 @@ department officers (their challenges, recommended startups, dismissals) and lab
 coordinators (the review queue, the startup list). Signed-in users sign in once, through
 the real form with its CSRF token, on accounts made by loadtest/seed_large.py.
 
+Beside them, one startup member edits a capability every 5 s and one officer edits or opens a
+challenge every 30 s, and each edit is followed until it shows in the rankings
+(loadtest/edits.py: the edit-to-visible latency). With ``LOAD_HOSTS=http://a,http://b`` (two
+servers sharing PostgreSQL and Redis) the readers take the hosts in turn, and each edit is
+made through the first host and looked for through the last.
+
 Request names are page types ("recommendations: for startup", "challenges: search",
 ...); benchmarks/load_report.py turns locust's CSV into p50/p95/p99 per type.
 
@@ -21,6 +27,7 @@ import re
 import threading
 
 from credentials import PASSWORD, csrf_token, pass_second_step  # loadtest/credentials.py
+from edits import HOSTS, CapabilityEditor, ChallengeEditor  # noqa: F401  (Locust runs every User class here)
 from locust import HttpUser, between, events, task
 
 CHALLENGE_LINK = re.compile(r'href="/challenges/(\d+)"')
@@ -34,6 +41,7 @@ WORDS = ["chatbot", "OCR", "licence", "appointment", "data", "clinic", "dental",
 DOMAINS = ["smart_clinic", "health_regulation", "customer_service", "data_collaboration", ""]
 
 _accounts = {kind: itertools.count() for kind in ("member", "officer", "coordinator")}
+_hosts = itertools.count()
 _lock = threading.Lock()
 CHALLENGE_IDS: list[str] = []
 STARTUP_IDS: list[str] = []
@@ -57,7 +65,19 @@ def _collect_ids(environment, **_kwargs) -> None:  # type: ignore[no-untyped-def
         raise RuntimeError("no challenges found: was the database seeded?")
 
 
-class SignedInUser(HttpUser):
+class Reader(HttpUser):
+    """A user on one of ``LOAD_HOSTS`` (in turn), or on Locust's --host."""
+
+    abstract = True
+
+    def __init__(self, environment) -> None:  # type: ignore[no-untyped-def]
+        if HOSTS:
+            with _lock:
+                self.host = HOSTS[next(_hosts) % len(HOSTS)]
+        super().__init__(environment)
+
+
+class SignedInUser(Reader):
     abstract = True
     wait_time = between(0.3, 1.5)
     kind = "member"
@@ -80,7 +100,7 @@ class SignedInUser(HttpUser):
                 response.failure(f"{name}: {response.status_code}")
 
 
-class Visitor(HttpUser):
+class Visitor(Reader):
     """Someone browsing the public pages without signing in."""
 
     fixed_count = 6

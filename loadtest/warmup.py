@@ -35,12 +35,14 @@ def main() -> None:
     parser.add_argument("host")
     parser.add_argument("--rounds", type=int, default=8, help="parallel requests per page")
     parser.add_argument("--repeat", type=int, default=2, help="how many times to go through the pages")
+    parser.add_argument("--coordinator", default="coordinator2@load.test",
+                        help="a coordinator no other client signs in as (a TOTP code is accepted once per account)")
     args = parser.parse_args()
     host = args.host.rstrip("/")
     member = signed_in(host, "member39@load.test")
     officer = signed_in(host, "officer7@load.test")
     # Not one of the Locust coordinators (coordinator0, 1): a TOTP code is accepted once per account.
-    coordinator = signed_in(host, "coordinator2@load.test")
+    coordinator = signed_in(host, args.coordinator)
     mine = officer.get(f"{host}/challenges/mine", timeout=120).text
     challenge_ids = list(dict.fromkeys(re.findall(r"/challenges/(\d+)/recommended", mine)
                                        or re.findall(r'href="/challenges/(\d+)"', mine)))

@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from .encoders import Encoder
-from .text import normalize, split_sentences, surface_forms
+from .text import denies, normalize, split_sentences, surface_forms
 
-__all__ = ["best_pairs", "key_terms"]
+__all__ = ["Pairs", "best_pairs", "evidence_sentences", "key_terms"]
+
+_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def evidence_sentences(text: str, max_sentences: int = 12) -> list[str]:
+    """The sentences of ``text`` that may be quoted as evidence: split so that
+    abbreviations ("Cap. 599", "e.g.") do not cut them, and none that denies something
+    ("We do not offer diagnosis", 「本公司不提供診斷」).
+
+    Args:
+        text: Any text.
+        max_sentences: Keep at most this many (the first ones).
+
+    Returns:
+        Sentences in text order.
+    """
+    return [s for s in split_sentences(text, max_sentences=max_sentences * 2) if not denies(s)][
+        :max_sentences
+    ]
+
+
+#: Trusted cross-language translations of one text against the other:
+#: token -> (English as written, Chinese word as written); see
+#: :meth:`matcher.translate.DictionaryTranslator.trusted_pairs`.
+Pairs = Mapping[str, tuple[str, str]]
+_CJK_TERM = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _pair_for(token: str, pairs: Pairs | None) -> tuple[str, str] | None:
+    """The trusted pair a lexical token belongs to (a phrase pair's key has several words)."""
+    if not pairs:
+        return None
+    if token in pairs:
+        return pairs[token]
+    for key, pair in pairs.items():
+        if " " in key and token in key.split():
+            return pair
+    return None
 
 
 def key_terms(
@@ -19,20 +58,29 @@ def key_terms(
     max_terms: int = 8,
     *,
     query_forms: dict[str, set[str]] | None = None,
-    query_sources: Mapping[str, str] | None = None,
-    candidate_sources: Mapping[str, str] | None = None,
+    query_pairs: Pairs | None = None,
+    candidate_pairs: Pairs | None = None,
+    words: Callable[[str], Sequence[str]] | None = None,
+    single_words: frozenset[str] = frozenset(),
 ) -> tuple[str, ...]:
     """Turn lexical contributions into display terms that occur in both texts.
 
-    A token is shown as its shortest surface form seen in either text (the stemmer only
-    strips a plural "s", so that form is a prefix of the others), and only if that
-    string is a substring of both normalised texts. A CJK character already covered by
-    a shown bigram is skipped as redundant.
+    A Latin token is shown as its shortest surface form seen in either text (the stemmer
+    only strips a plural "s", so that form is a prefix of the others), and only if that
+    string is a substring of both normalised texts.
 
-    With dictionary translation (``matcher.translate``) an English token can match the
-    glosses of a Chinese word: it is then shown as the pair of words that occur in the
-    two texts, query side first ("vaccine = 疫苗" or "疫苗 = vaccine"); one-character
-    Chinese words are not shown as pairs.
+    Chinese has no spaces, so the lexical index scores character bigrams, which cross
+    word boundaries (跌倒風險 gives 倒風). A Chinese term is shown only as a whole word
+    that both texts contain: the longest word of the ``words`` segmentation of either
+    text that holds the bigram and occurs in the other text. Single characters are shown
+    only when they are listed in ``single_words`` (the glossary's one-character terms).
+    Without ``words`` no Chinese term is shown.
+
+    Across languages (dictionary translation), an English token is shown as a pair with
+    the Chinese word it translates, query side first ("vaccine = 疫苗" or
+    "疫苗 = vaccine"), only when the translation is trusted (``query_pairs`` /
+    ``candidate_pairs``: glossary terms, or a dictionary sense chosen by the other
+    text's words).
 
     Args:
         query_text: Query text.
@@ -42,9 +90,11 @@ def key_terms(
         max_terms: Maximum number of terms returned.
         query_forms: ``surface_forms(query_text)``, when explaining several candidates
             for the same query.
-        query_sources: ``DictionaryTranslator.sources(query_text)``: gloss token ->
-            the Chinese word of the query it translates.
-        candidate_sources: The same for the candidate text.
+        query_pairs: ``translator.trusted_pairs(query_text, candidate_text)``.
+        candidate_pairs: ``translator.trusted_pairs(candidate_text, query_text)``.
+        words: Segments a run of Chinese characters into words
+            (``DictionaryTranslator.segment``).
+        single_words: One-character words that may be shown.
 
     Returns:
         Display terms, in contribution order.
@@ -54,44 +104,55 @@ def key_terms(
     q_norm, c_norm = normalize(query_text), normalize(candidate_text)
     q_forms = surface_forms(query_text) if query_forms is None else query_forms
     c_forms = surface_forms(candidate_text)
+    segmented: dict[str, list[str]] = {}
+
+    def text_words(text: str) -> list[str]:
+        if text not in segmented:
+            segmented[text] = [
+                w for run in _CJK_RUNS.findall(text) for w in (words(run) if words else ())
+            ]
+        return segmented[text]
 
     def present(forms: set[str], text: str) -> str | None:
         found = [f for f in forms if f in text]
         return min(found, key=lambda f: (len(f), f)) if found else None
 
+    def whole_word(term: str) -> str | None:
+        if words is None:
+            return None
+        found = [
+            w for w in (*text_words(q_norm), *text_words(c_norm))
+            if term in w and w in q_norm and w in c_norm and (len(w) > 1 or w in single_words)
+        ]
+        return max(found, key=lambda w: (len(w), w)) if found else None
+
     terms: list[str] = []
-    # One-character Chinese words are too ambiguous to show as a translation
-    # (生 is "to be born", "raw" and "student"); they still count in the score.
-    sources = [*(query_sources or {}).values(), *(candidate_sources or {}).values()]
-    paired: set[str] = {word for word in sources if len(word) < 2}
     for token, weight in contributions:
-        if weight <= 0:
+        if weight <= 0 or len(terms) >= max_terms:
             continue
         forms = q_forms.get(token, set()) | c_forms.get(token, set())
         term = min(forms, key=lambda f: (len(f), f)) if forms else None
         if term is not None and term in q_norm and term in c_norm:
-            if term not in terms:
+            if _CJK_TERM.match(term):
+                term = whole_word(term)
+            if term is not None and term not in terms:
                 terms.append(term)
             continue
         # Across languages: an English word of one text, a Chinese word of the other.
-        pair = None
+        shown = None
         english = present(q_forms.get(token, set()), q_norm)
-        if english and candidate_sources and token in candidate_sources:
-            chinese = candidate_sources[token]
-            if chinese in candidate_text and chinese not in paired:
-                pair = (f"{english} = {chinese}", chinese)
+        found = _pair_for(token, candidate_pairs)
+        if english and found and found[1] in candidate_text:
+            phrase = normalize(found[0])
+            shown = f"{phrase if phrase in q_norm else english} = {found[1]}"
         english = present(c_forms.get(token, set()), c_norm)
-        if pair is None and english and query_sources and token in query_sources:
-            chinese = query_sources[token]
-            if chinese in query_text and chinese not in paired:
-                pair = (f"{chinese} = {english}", chinese)
-        if pair is not None:
-            terms.append(pair[0])
-            paired.add(pair[1])
-    # Only CJK tokens are one character long (Latin ones need two).
-    longer = [t for t in terms if len(t) > 1]
-    shown = [t for t in terms if len(t) > 1 or not any(t in other for other in longer)]
-    return tuple(shown[:max_terms])
+        found = _pair_for(token, query_pairs)
+        if shown is None and english and found and found[1] in query_text:
+            phrase = normalize(found[0])
+            shown = f"{found[1]} = {phrase if phrase in c_norm else english}"
+        if shown is not None and shown not in terms:
+            terms.append(shown)
+    return tuple(terms[:max_terms])
 
 
 def best_pairs(
@@ -106,6 +167,7 @@ def best_pairs(
 
     Encodes only the sentences of the given candidates (the top results), all in one
     batch, so the cost is bounded by ``(1 + len(candidate_texts)) * max_sentences``.
+    Sentences that deny something are never quoted (:func:`evidence_sentences`).
 
     Args:
         encoder: Sentence encoder (query role for query sentences).
@@ -118,8 +180,8 @@ def best_pairs(
         One ``(query_sentence, candidate_sentence, cosine)`` or None (no sentences)
         per candidate.
     """
-    q_sents = split_sentences(query_text, max_sentences=max_sentences)
-    c_sents = [split_sentences(t, max_sentences=max_sentences) for t in candidate_texts]
+    q_sents = evidence_sentences(query_text, max_sentences)
+    c_sents = [evidence_sentences(t, max_sentences) for t in candidate_texts]
     if not q_sents:
         return [None] * len(candidate_texts)
     flat = [s for sents in c_sents for s in sents]

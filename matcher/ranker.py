@@ -182,6 +182,19 @@ class RankerConfig:
         return dataclasses.asdict(self)
 
 
+def _segmenter() -> DictionaryTranslator | None:
+    """A dictionary segmenter for showing Chinese key terms as whole words, when
+    translation is off (None without CC-CEDICT: then no Chinese term is shown)."""
+    translator = get_translator("cedict")
+    if translator is None:
+        return None
+    try:
+        translator.entries  # noqa: B018 - loads the dictionary once
+    except ImportError:
+        return None
+    return translator
+
+
 def language_offset(calibration: Mapping[str, float] | None, lang_a: str, lang_b: str) -> float:
     """Additive cosine offset for a language pair.
 
@@ -233,6 +246,7 @@ class Scored:
     components: np.ndarray
     _corpus: _Corpus = field(repr=False)
     _query_terms: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    lexical_raw: np.ndarray | None = field(default=None, repr=False)
 
 
 def _match(
@@ -245,13 +259,15 @@ def _match(
     *,
     terms: tuple[str, ...] = (),
     best_pair: tuple[str, str, float] | None = None,
+    lexical_raw: np.ndarray | None = None,
 ) -> Match:
     """The match of pool entry ``pos``, with its shared domains, areas and tags."""
     index = int(pool[pos])
     item = items[index]
     comps = {name: float(components[pos, j]) for j, name in enumerate(COMPONENTS)}
     domains, areas, tags = shared(query, item)
-    explanation = Explanation(domains, areas, tags, terms, best_pair, dict(comps))
+    raw = {"bm25": float(lexical_raw[pos])} if lexical_raw is not None else {}
+    explanation = Explanation(domains, areas, tags, terms, best_pair, dict(comps), raw)
     return Match(index, item.key, float(fused[pos]), comps, explanation, item.group)
 
 
@@ -555,7 +571,7 @@ class HybridRanker:
         pool = self._pool(corpus, qvec, lexical_raw)
         components = self._components(corpus, query, qvec, pool, lexical_raw)
         fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k)
-        return Scored(query, pool, fused, components, corpus, query_terms)
+        return Scored(query, pool, fused, components, corpus, query_terms, lexical_raw[pool])
 
     def select(self, scored: Scored, *, top_k: int = 10, exclude_keys: Iterable[str] = ()) -> list[Match]:
         """Steps 4-7 on a scored query: filter, group, diversify, explain.
@@ -574,7 +590,8 @@ class HybridRanker:
         corpus, query = scored._corpus, scored.query
         chosen = self._select(corpus, query, scored.pool, scored.fused, set(exclude_keys), top_k)
         return self._matches(
-            corpus, query, scored._query_terms, scored.pool, chosen, scored.fused, scored.components
+            corpus, query, scored._query_terms, scored.pool, chosen, scored.fused, scored.components,
+            scored.lexical_raw,
         )
 
     def best_of_groups(self, scored: Scored, groups: Iterable[str]) -> dict[str, Match]:
@@ -599,7 +616,10 @@ class HybridRanker:
             if group not in best or scored.fused[pos] > scored.fused[best[group]]:
                 best[group] = pos
         return {
-            group: _match(scored.query, items, scored.pool, pos, scored.fused, scored.components)
+            group: _match(
+                scored.query, items, scored.pool, pos, scored.fused, scored.components,
+                lexical_raw=scored.lexical_raw,
+            )
             for group, pos in best.items()
         }
 
@@ -688,6 +708,7 @@ class HybridRanker:
         chosen: np.ndarray,
         fused: np.ndarray,
         components: np.ndarray,
+        lexical_raw: np.ndarray | None = None,
     ) -> list[Match]:
         cfg = self.config
         items = [corpus.items[int(pool[p])] for p in chosen]
@@ -705,7 +726,10 @@ class HybridRanker:
         explain_terms = cfg.max_key_terms > 0
         query_forms = surface_forms(query.text) if explain_terms else {}
         translator = self.translator if explain_terms else None
-        query_sources = translator.sources(query.text) if translator is not None else None
+        segmenter = translator or (_segmenter() if explain_terms else None)
+        single = (
+            frozenset(w for w in segmenter.glossary if len(w) == 1) if segmenter else frozenset()
+        )
         matches = []
         for pos, item, pair in zip(chosen.tolist(), items, pairs, strict=True):
             terms: tuple[str, ...] = ()
@@ -716,12 +740,19 @@ class HybridRanker:
                     corpus.lexical.contributions(query_terms, int(pool[pos])),
                     cfg.max_key_terms,
                     query_forms=query_forms,
-                    query_sources=query_sources,
-                    candidate_sources=(
-                        translator.sources(item.text) if translator is not None else None
+                    query_pairs=(
+                        translator.trusted_pairs(query.text, item.text) if translator else None
                     ),
+                    candidate_pairs=(
+                        translator.trusted_pairs(item.text, query.text) if translator else None
+                    ),
+                    words=segmenter.segment if segmenter is not None else None,
+                    single_words=single,
                 )
             matches.append(
-                _match(query, corpus.items, pool, pos, fused, components, terms=terms, best_pair=pair)
+                _match(
+                    query, corpus.items, pool, pos, fused, components, terms=terms,
+                    best_pair=pair, lexical_raw=lexical_raw,
+                )
             )
         return matches

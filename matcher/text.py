@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 __all__ = [
+    "denies",
     "dense_text",
     "detect_language",
     "language_family",
@@ -41,6 +42,20 @@ _CJK_STOP = frozenset("的了和與及或在是有為之也而等於其我們這
 _NO_STEM_ENDINGS = ("ss", "us", "is", "os", "as")
 # Sentence ends: Latin punctuation followed by space, CJK punctuation, or newlines.
 _SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])|\n+")
+# Abbreviations whose full stop does not end a sentence ("Cap. 599", "e.g. a", "No. 3").
+_ABBREVIATIONS = frozenset(
+    ["cap", "caps", "no", "nos", "e.g", "i.e", "vs", "dr", "mr", "mrs", "ms", "prof", "st", "fig", "figs", "p", "pp", "para", "paras", "art", "arts", "sect", "sec", "ch", "vol", "approx", "dept", "govt", "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "rev", "gen", "hon", "sr", "jr", "op", "cf", "al", "viz", "ref", "est", "min", "max"]
+)
+_LAST_WORD = re.compile(r"(\S+)\.$")
+# Sentences that deny a capability: never evidence for it.
+_DENIAL_EN = re.compile(
+    r"\b(?:do|does|did|is|are|was|were|can|could|will|would|should|has|have|had)\s*n[o']t\b"
+    r"|\b(?:cannot|can't|won't|isn't|aren't|doesn't|don't|didn't|hasn't|haven't)\b"
+    r"|\bnot\b|\bno longer\b|\bneither\b|\bnor\b|\bnever\b"
+    r"|\bno\s+(?:plans?|support|services?|capability|intention)\b",
+    re.IGNORECASE,
+)
+_DENIAL_ZH = re.compile(r"不提供|並非|并非|不是|沒有|没有|不會|不会|不包括|不設|不涉及|無法|未能|不能|非本|不再|不負責|不適用")
 
 
 def normalize(text: str) -> str:
@@ -118,13 +133,56 @@ def split_sentences(text: str, *, max_sentences: int = 12, max_chars: int = 300)
         Non-trivial sentences (at least 4 characters), stripped.
     """
     out: list[str] = []
-    for part in _SENTENCE_RE.split(text):
+    for part in _sentences(text):
         part = part.strip()
         if len(part) >= 4:
             out.append(part[:max_chars])
             if len(out) >= max_sentences:
                 break
     return out
+
+
+def _ends_sentence(piece: str, following: str) -> bool:
+    """Whether the full stop ending ``piece`` ends a sentence, given what follows it."""
+    if not piece.endswith("."):
+        return True
+    match = _LAST_WORD.search(piece)
+    word = match.group(1).lower().lstrip("(\"'[") if match else ""
+    if word in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
+        return False  # "Cap.", "e.g.", "i.e.", "U.S."
+    # A single capital initial ("J. Smith") and a lower-case continuation.
+    if re.fullmatch(r"[A-Z]", match.group(1) if match else ""):
+        return False
+    return not following[:1].islower()
+
+
+def _sentences(text: str) -> list[str]:
+    """Split at sentence ends, joining pieces that an abbreviation's full stop cut."""
+    pieces = _SENTENCE_RE.split(text)
+    out: list[str] = []
+    pending = ""
+    for i, piece in enumerate(pieces):
+        following = pieces[i + 1].lstrip() if i + 1 < len(pieces) else ""
+        pending = f"{pending} {piece}" if pending else piece
+        if _ends_sentence(pending.rstrip(), following) or not following:
+            out.append(pending)
+            pending = ""
+    if pending:
+        out.append(pending)
+    return out
+
+
+def denies(sentence: str) -> bool:
+    """Whether a sentence says something is *not* done or offered (a negation), so it
+    cannot be evidence that it is ("We do not provide diagnosis", 「本系統不提供診斷」).
+
+    Args:
+        sentence: One sentence.
+
+    Returns:
+        True when it contains an English or Chinese negation.
+    """
+    return bool(_DENIAL_EN.search(sentence) or _DENIAL_ZH.search(sentence))
 
 
 def dense_text(title: str, text: str, *, max_chars: int = 2000) -> str:

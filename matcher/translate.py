@@ -19,13 +19,19 @@ Where it is used (``RankerConfig.translation`` and the web layer's ``MATCHER_TRA
   English challenge shares terms with a Chinese capability (:meth:`DictionaryTranslator.bilingual`);
 * dense: :class:`TranslatingEncoder` encodes the English view of Chinese texts
   (:meth:`DictionaryTranslator.english`) with an English-only encoder;
-* explanations: :meth:`DictionaryTranslator.sources` tells which Chinese word produced
-  an English term, so a cross-language key term is shown as the pair of words that
-  really occur in the two texts ("vaccine = 疫苗").
+* explanations: :meth:`DictionaryTranslator.trusted_pairs` gives the translations that
+  may be shown as key-term pairs, each a pair of words that really occur in the two
+  texts ("vaccine = 疫苗"), only when the translation is trusted in context.
 
-It is a word-by-word gloss, not machine translation: word order, particles and
-ambiguity are lost (a word keeps up to ``max_senses`` senses), which is what bag-of-words
-retrieval needs anyway.
+Before the dictionary, the Hong Kong public-sector and health glossary
+(``matcher/data/hk_glossary.tsv``) is consulted: its words segment first (叫號系統 is one
+word) and take its English. Hong Kong variant forms (衞/衛, 綫/線, 着/著, 裏/裡, 啓/啟 ...)
+are matched as the same word and shown as written. A dictionary word's senses are
+ordered by how well they fit the context (:meth:`DictionaryTranslator.choose`).
+
+It is a word-by-word gloss, not machine translation: word order and particles are lost
+(a word keeps up to ``max_senses`` senses), which is what bag-of-words retrieval needs
+anyway.
 
 No Flask or SQLAlchemy here: this is library code.
 """
@@ -36,27 +42,55 @@ import importlib.util
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .encoders import Encoder, Role, WrappingEncoder
-from .text import tokenize
+from .text import normalize, tokenize
 
 __all__ = [
+    "GLOSSARY_PATH",
     "GLOSS_RULES",
+    "HK_VARIANTS",
     "TRANSLATORS",
     "DictionaryTranslator",
+    "Gloss",
     "TranslatingEncoder",
     "cedict_path",
     "get_translator",
+    "load_glossary",
     "with_translation",
 ]
 
 #: Version of the glossing rules; part of ``TranslatingEncoder.model_id`` (the embeddings
 #: cache key), so vectors of an older English view are never mixed with new ones.
-GLOSS_RULES = 2
+#: 3: Hong Kong glossary first, senses chosen in context.
+GLOSS_RULES = 3
+
+#: The Hong Kong public-sector and health glossary shipped with the matcher.
+GLOSSARY_PATH = Path(__file__).with_name("data") / "hk_glossary.tsv"
+
+#: Hong Kong variant forms -> the form CC-CEDICT lists (for matching only; text is shown
+#: as written). 衞生署 is looked up as 衛生署, 電綫 as 電線, 裏面 as 裡面 ...
+HK_VARIANTS: dict[int, str] = str.maketrans(
+    {"衞": "衛", "綫": "線", "着": "著", "裏": "裡", "啓": "啟", "峯": "峰", "羣": "群",
+     "敍": "敘", "鈎": "鉤", "滙": "匯", "麪": "麵", "衹": "只", "菓": "果", "綉": "繡"}
+)
+
+#: English words that are both a common noun and a common verb with different Chinese
+#: words ("form" the noun is 表格, the verb 組成): never shown from a dictionary sense
+#: (a glossary entry still may be).
+AMBIGUOUS_ENGLISH = frozenset(
+    ["form", "set", "issue", "share", "point", "plan", "book", "file", "place", "present", "state", "lead", "charge", "order", "process", "test", "check", "case", "post", "project", "mean", "means", "matter", "sort", "kind", "play", "run", "left", "right", "close", "light", "well", "fine", "last", "spring", "fall", "may", "will", "can", "even", "still", "back"]
+)
+
+
+def _has_phrase(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text) is not None
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
@@ -90,6 +124,61 @@ def cedict_path() -> Path | None:
         "cedict_1_0_ts_utf-8_mdbg.txt"
     )
     return path if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class Gloss:
+    """One Chinese word of a text and the English it is read as.
+
+    Attributes:
+        word: The word as written in the text.
+        senses: English senses kept, best first (glossary senses, or dictionary senses
+            ordered by how well they fit the context).
+        source: ``"glossary"`` (the Hong Kong glossary) or ``"dictionary"`` (CC-CEDICT).
+        fit: How many context words the first sense shares (0 without context).
+    """
+
+    word: str
+    senses: tuple[str, ...]
+    source: str
+    fit: int = 0
+
+
+@lru_cache(maxsize=4)
+def load_glossary(path: str = str(GLOSSARY_PATH)) -> dict[str, tuple[str, ...]]:
+    """The glossary file: Chinese term (variant forms normalised) -> English senses.
+
+    Lines are ``chinese<TAB>english|variant|...``; ``#`` starts a comment line.
+
+    Args:
+        path: A glossary file in that format.
+
+    Returns:
+        Canonical Chinese term -> its English senses, first = the one shown.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        chinese, _, english = line.partition("\t")
+        senses = tuple(e.strip() for e in english.split("|") if e.strip())
+        key = chinese.strip().translate(HK_VARIANTS)
+        if key and senses:
+            known = list(out.get(key, ()))
+            out[key] = tuple(known + [e for e in senses if e not in known])
+    return out
+
+
+def _distinct(senses: tuple[str, ...]) -> tuple[str, ...]:
+    """Senses without those that are only another's plural or spelling ("clinics")."""
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for sense in senses:
+        key = tuple(tokenize(sense)) or (sense,)
+        if key not in seen:
+            seen.add(key)
+            out.append(sense)
+    return tuple(out)
 
 
 def _clean(sense: str) -> str:
@@ -160,12 +249,24 @@ class DictionaryTranslator:
         max_senses_single: int = 1,
         max_word: int = 8,
         name: str = "cedict",
+        glossary: str | os.PathLike[str] | None = GLOSSARY_PATH,
     ) -> None:
         self.path = path
         self.max_senses = max_senses
         self.max_senses_single = max_senses_single
         self.max_word = max_word
         self.name = name
+        self.glossary_path = glossary
+
+    @property
+    def glossary(self) -> dict[str, tuple[str, ...]]:
+        """Canonical Chinese term -> English senses of the Hong Kong glossary ({} if off)."""
+        return load_glossary(str(self.glossary_path)) if self.glossary_path else {}
+
+    def canonical(self, text: str) -> str:
+        """``text`` with Hong Kong and dictionary variant characters replaced (衞 -> 衛),
+        for matching only; same length as ``text``."""
+        return text.translate(HK_VARIANTS).translate(self.variants)
 
     @property
     def entries(self) -> dict[str, tuple[str, ...]]:
@@ -178,9 +279,10 @@ class DictionaryTranslator:
         depends on (cheap: a ``stat``, no loading)."""
         source = self._source()
         size = Path(source).stat().st_size if source is not None else 0
+        glossary = Path(self.glossary_path).stat().st_size if self.glossary_path else 0
         return (
             f"{self.name}{GLOSS_RULES}-{self.max_senses}{self.max_senses_single}"
-            f"{self.max_word}-{size}"
+            f"{self.max_word}-{size}-g{glossary}"
         )
 
     def _source(self) -> str | os.PathLike[str] | None:
@@ -224,12 +326,17 @@ class DictionaryTranslator:
             The words as written (a character not in the dictionary is a word of its own).
         """
         entries = self.entries
-        canonical = run.translate(self.variants)
+        glossary = self.glossary
+        canonical = self.canonical(run)
+        longest = max(self.max_word, max(map(len, glossary), default=0))
         words, i = [], 0
         while i < len(run):
-            for size in range(min(self.max_word, len(run) - i), 0, -1):
+            for size in range(min(longest, len(run) - i), 0, -1):
                 word = run[i : i + size]
-                if size == 1 or word in entries or canonical[i : i + size] in entries:
+                known = canonical[i : i + size]
+                if size == 1 or known in glossary or (
+                    size <= self.max_word and (word in entries or known in entries)
+                ):
                     words.append(word)
                     i += size
                     break
@@ -245,19 +352,75 @@ class DictionaryTranslator:
             Up to ``max_senses`` senses (``max_senses_single`` for one character);
             empty if the word is unknown.
         """
+        found = self.glossary.get(self.canonical(word))
+        if found:
+            return _distinct(found)[: max(self.max_senses, 1)]
+        return self._dictionary_senses(word)[
+            : self.max_senses if len(word) > 1 else self.max_senses_single
+        ]
+
+    def _dictionary_senses(self, word: str) -> tuple[str, ...]:
         entries = self.entries
-        found = entries.get(word) or entries.get(word.translate(self.variants), ())
-        return found[: self.max_senses if len(word) > 1 else self.max_senses_single]
+        return entries.get(word) or entries.get(self.canonical(word), ())
+
+    def choose(self, word: str, context: Iterable[str] = ()) -> Gloss | None:
+        """The senses of ``word`` that fit the context best.
+
+        A glossary word keeps the glossary's senses. A dictionary word's senses are
+        ordered by how many of the context's words (tokens) each shares, ties in
+        dictionary order (CC-CEDICT lists the commonest sense first), so 行 next to
+        "bank" reads "bank; firm", not "to walk".
+
+        Args:
+            word: A Chinese word as :meth:`segment` returns it.
+            context: Tokens (:func:`matcher.text.tokenize`) of the surrounding words:
+                the text's English words and the glosses of its other words, or the
+                other text of a pair.
+
+        Returns:
+            The :class:`Gloss`, or None for a word neither source knows.
+        """
+        found = self.glossary.get(self.canonical(word))
+        if found:
+            return Gloss(word, _distinct(found)[: max(self.max_senses, 1)], "glossary", 0)
+        senses = self._dictionary_senses(word)
+        if not senses:
+            return None
+        keep = self.max_senses if len(word) > 1 else self.max_senses_single
+        words = set(context)
+        fits = [len(set(tokenize(s)) & words) for s in senses]
+        order = sorted(range(len(senses)), key=lambda i: (-fits[i], i))
+        return Gloss(word, tuple(senses[i] for i in order[:keep]), "dictionary", fits[order[0]])
+
+    def analyse(self, text: str, context: Iterable[str] | None = None) -> list[Gloss]:
+        """Every known Chinese word of ``text`` with the senses chosen for it.
+
+        Args:
+            text: Any text.
+            context: Tokens to choose senses by; None = the text's own English words and
+                the glossary senses and first dictionary senses of its words.
+
+        Returns:
+            One :class:`Gloss` per known word, in text order.
+        """
+        words = [w for run in _CJK_RUN.findall(text) for w in self.segment(run)]
+        if context is None:
+            own: set[str] = set(tokenize(_CJK_RUN.sub(" ", text)))
+            for word in words:
+                first = self.glossary.get(self.canonical(word)) or self._dictionary_senses(word)[:1]
+                own.update(tokenize(" ".join(first)))
+            context = own
+        bag = set(context)
+        out = []
+        for word in words:
+            gloss = self.choose(word, bag)
+            if gloss is not None:
+                out.append(gloss)
+        return out
 
     def _glossed(self, text: str) -> list[tuple[str, str]]:
         """``(chinese word, its gloss)`` for every known word in the text's Chinese runs."""
-        out = []
-        for run in _CJK_RUN.findall(text):
-            for word in self.segment(run):
-                senses = self.senses(word)
-                if senses:
-                    out.append((word, "; ".join(senses)))
-        return out
+        return [(g.word, "; ".join(g.senses)) for g in self.analyse(text)]
 
     def gloss(self, text: str) -> str:
         """The English glosses of the text's Chinese words, in order ("" if none).
@@ -316,6 +479,73 @@ class DictionaryTranslator:
         for word, gloss in self._glossed(text):
             for token in tokenize(gloss):
                 out.setdefault(token, word)
+        return out
+
+    def _trusted_sense(self, word: str, context: set[str], other_norm: str) -> str | None:
+        """The dictionary sense of ``word`` that may be shown against the other text, or
+        None: see :meth:`trusted_pairs`."""
+        senses = self._dictionary_senses(word)
+        if len(word) < 2 or not senses:
+            return None
+        first = senses[0]
+        tokens = tokenize(first)
+        if len(tokens) != 1 or len(normalize(first).split()) != 1:
+            return None  # "to set up" is not "set", "in time" is not "time"
+        token = tokens[0]
+        if token not in context or token in AMBIGUOUS_ENGLISH:
+            return None
+        if not re.search(rf"(?<![a-z0-9]){re.escape(normalize(first))}(?![a-z0-9])", other_norm):
+            return None  # the English text has another form of the word ("offers", "premises")
+        rest = context - {token}
+        fit_first = len(set(tokens) & rest)
+        if any(len(set(tokenize(s)) & rest) > fit_first for s in senses[1:]):
+            return None  # another sense fits the other text better
+        return first
+
+    def trusted_pairs(self, text: str, other: str) -> dict[str, tuple[str, str]]:
+        """The translations of ``text``'s Chinese words that may be shown as key-term pairs
+        against the English of ``other``.
+
+        A pair is trusted when the word is in the glossary and ``other`` has one of its
+        English senses (a phrase sense such as "Department of Health" whole), or when
+        the word (two or more characters) is not in the glossary but its dictionary sense
+        is trusted in context:
+
+        * the sense is the word's first (commonest) CC-CEDICT sense and a single word on
+          its own (商場's "department store" never gives "department", 辦公室's "business
+          premises" never gives "premises", 及時's "in time" never gives "time");
+        * ``other`` has exactly that word ("premises" is not 前提's "premise");
+        * no other sense of the word shares more words with ``other`` (sense selection by
+          co-occurrence with the other side's words);
+        * the English word is not in :data:`AMBIGUOUS_ENGLISH`.
+
+        One-character words are trusted only when the glossary lists them.
+
+        Args:
+            text: The text with Chinese words.
+            other: The text whose English words are matched.
+
+        Returns:
+            Token -> ``(the English sense as written, the Chinese word as written)``.
+        """
+        out: dict[str, tuple[str, str]] = {}
+        if not _CJK_RUN.search(text):
+            return out
+        context = set(tokenize(other))
+        other_norm = normalize(other)
+        for gloss in self.analyse(text, context):
+            if gloss.source == "glossary":
+                for sense in self.glossary[self.canonical(gloss.word)]:
+                    tokens = tokenize(sense)
+                    if not tokens:
+                        continue
+                    # The sense as written, whole ("no-shows" is not "shows").
+                    if _has_phrase(other_norm, normalize(sense)):
+                        out.setdefault(" ".join(tokens), (sense, gloss.word))
+                continue
+            trusted = self._trusted_sense(gloss.word, context, other_norm)
+            if trusted is not None:
+                out.setdefault(tokenize(trusted)[0], (trusted, gloss.word))
         return out
 
 
@@ -394,6 +624,7 @@ class TranslatingEncoder(WrappingEncoder):
             max_senses_single=1,
             max_word=translator.max_word,
             name=translator.name,
+            glossary=translator.glossary_path,
         )
         self.chunk_words = chunk_words
         self.model_id = f"{encoder.model_id}+{self.translator.fingerprint}-c{chunk_words or 0}"

@@ -89,6 +89,9 @@ class Explanation:
             sentence pair, or None when no encoder was available or explanation of
             sentences was disabled.
         components: Component scores (``semantic``, ``lexical``, ``structured``), 0..1.
+        raw: Absolute measures behind the components: ``"bm25"``, the pair's raw
+            lexical score (the ``lexical`` component divides it by the best candidate's),
+            for strengths on a fixed scale (:mod:`matcher.bands`).
     """
 
     shared_domains: tuple[str, ...] = ()
@@ -97,6 +100,7 @@ class Explanation:
     key_terms: tuple[str, ...] = ()
     best_pair: tuple[str, str, float] | None = None
     components: dict[str, float] = field(default_factory=dict)
+    raw: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (lists instead of tuples).
@@ -116,6 +120,7 @@ class Explanation:
             "key_terms": list(self.key_terms),
             "best_pair": pair,
             "components": {k: float(v) for k, v in self.components.items()},
+            "raw": {k: float(v) for k, v in self.raw.items()},
         }
 
 

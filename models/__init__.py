@@ -4,7 +4,7 @@ from .account_token import AccountToken
 from .api_token import ApiToken
 from .audit import AuditEvent
 from .capability import Capability, CapabilityDomain, CapabilityTag
-from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeTag
+from .challenge import Challenge, ChallengeDomain, ChallengeFollow, ChallengeQuestion, ChallengeTag
 from .credentials import Invitation, RecoveryCode
 from .db import Base, utcnow
 from .document import Document
@@ -36,6 +36,7 @@ __all__ = [
     "Challenge",
     "ChallengeDomain",
     "ChallengeFollow",
+    "ChallengeQuestion",
     "ChallengeTag",
     "ConflictOfInterest",
     "CorpusChange",

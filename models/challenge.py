@@ -17,6 +17,7 @@ from .db import (
     TimestampMixin,
     check_in,
     trigram_index,
+    utcnow,
 )
 from .names import clean_name
 from .vocabulary import (
@@ -27,7 +28,7 @@ from .vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from .organisation import Department
+    from .organisation import Department, Startup
     from .user import User
 
 
@@ -122,3 +123,63 @@ class ChallengeFollow(Base):
     challenge_id: Mapped[int] = mapped_column(
         ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class ChallengeQuestion(Base):
+    """A startup's question on a challenge and the department's answer.
+
+    The question is seen by the challenge's department and the lab (and the asking
+    startup); once answered, the department may publish the answer on the challenge page,
+    where it is shown without the asker's name. The lab may hide a question with a reason.
+    """
+
+    __tablename__ = "challenge_questions"
+    __table_args__ = (
+        CheckConstraint(check_in("question_language", CONTENT_LANGUAGES), name="question_language"),
+        CheckConstraint(
+            "answer_language IS NULL OR " + check_in("answer_language", CONTENT_LANGUAGES), name="answer_language"
+        ),
+        # Only an answered question can be published.
+        CheckConstraint("published_at IS NULL OR answered_at IS NOT NULL", name="published_answered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), index=True)
+    # The asking startup and member; kept out of everything public.
+    startup_id: Mapped[int | None] = mapped_column(ForeignKey("startups.id", ondelete="SET NULL"), index=True)
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text)
+    # Language of the question and of the answer, each as written (for lang="").
+    question_language: Mapped[str] = mapped_column(String(10), default="en")
+    answer: Mapped[str | None] = mapped_column(Text)
+    answer_language: Mapped[str | None] = mapped_column(String(10))
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # On the challenge page for everyone who may see the challenge, without the asker's name.
+    published_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    hidden_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    hidden_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, index=True)
+
+    challenge: Mapped[Challenge] = relationship()
+    startup: Mapped[Startup | None] = relationship()
+    asked_by: Mapped[User | None] = relationship(foreign_keys=[asked_by_id])
+
+    @property
+    def answered(self) -> bool:
+        """Whether the department has answered."""
+        return self.answered_at is not None
+
+    @property
+    def published(self) -> bool:
+        """Whether the answer is on the public challenge page (published and not hidden)."""
+        return self.published_at is not None and self.hidden_at is None
+
+    @property
+    def hidden(self) -> bool:
+        """Whether the lab hid the question."""
+        return self.hidden_at is not None
+
+    def __repr__(self) -> str:
+        return f"<ChallengeQuestion {self.id} challenge={self.challenge_id}>"

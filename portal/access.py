@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import abort
 from flask_login import current_user
 
-from models import Challenge, Document, Proposal, Startup, Trial, User
+from models import Challenge, ChallengeQuestion, Document, Proposal, Startup, Trial, User
 from models.vocabulary import ChallengeStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,6 +104,38 @@ def can_view_proposal(user: Any, proposal: Proposal) -> bool:
     if user.is_officer:
         return user.department_id == proposal.challenge.department_id
     return user.is_startup and user.startup_id == proposal.startup_id
+
+
+def can_ask_question(user: Any, challenge: Challenge) -> bool:
+    """Members of a startup ask questions on an open challenge."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_startup
+        and user.startup_id is not None
+        and challenge.status == ChallengeStatus.OPEN
+    )
+
+
+def can_read_questions(user: Any, challenge: Challenge) -> bool:
+    """The challenge's own officers and the lab read every question it received, with who asked."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_staff or can_edit_challenge(user, challenge)
+
+
+def can_answer_question(user: Any, question: ChallengeQuestion) -> bool:
+    """Only officers of the challenge's department answer its questions and publish the answers."""
+    return can_edit_challenge(user, question.challenge)
+
+
+def can_hide_question(user: Any) -> bool:
+    """The lab's coordinators (and admins) hide a question from everyone but themselves and the department."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_staff)
+
+
+def is_asker(user: Any, question: ChallengeQuestion) -> bool:
+    """Whether ``user`` is a member of the startup that asked ``question``."""
+    return question.startup_id is not None and is_member(user, question.startup_id)
 
 
 def refusal(visible: bool) -> int:

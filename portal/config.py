@@ -28,6 +28,22 @@ def _optional_bool(name: str) -> bool | None:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _optional_float(name: str) -> float | None:
+    """A share in (0, 1] from the environment; None when unset, empty or 0; clear error if bad."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number such as 0.2, got {value!r}") from None
+    if number == 0:
+        return None
+    if not 0 < number <= 1:
+        raise ValueError(f"{name} must be a share in (0, 1], got {value!r}")
+    return number
+
+
 def _json(name: str, kind: type) -> object | None:
     """A JSON environment variable of the given type; None when unset; clear error if bad."""
     value = os.environ.get(name)
@@ -161,6 +177,9 @@ class Config:
     MATCHER_TRANSLATION = os.environ.get("MATCHER_TRANSLATION")
     MATCHER_CALIBRATION = _json("MATCHER_CALIBRATION", dict)  # e.g. '{"cross": 0.2}'
     MATCHER_CONFIG = _json("MATCHER_CONFIG", dict) or {}
+    # Fair exposure: the largest share of all open challenges' top-ten places one startup
+    # may hold, e.g. 0.2; unset or 0 = no cap (docs/configuration.md).
+    MATCHER_EXPOSURE_CAP = _optional_float("MATCHER_EXPOSURE_CAP")
     # Key that encrypts two-step (TOTP) secrets and keys recovery-code hashes. Set it apart
     # from SECRET_KEY in production; when unset it is derived from SECRET_KEY, so rotating
     # SECRET_KEY then means staff set two-step verification up again (an admin resets it).
@@ -197,6 +216,13 @@ class Config:
     DEFAULT_BASE_URL = "http://127.0.0.1:5000"
     # A newly opened challenge is announced to startups whose match score reaches this.
     NOTIFY_MATCH_THRESHOLD = float(os.environ.get("NOTIFY_MATCH_THRESHOLD", "0.35"))
+    # Similar challenges (services/similar.py; chosen on the demo data, docs/configuration.md):
+    # the similarity from which two challenges are possible duplicates, very similar, listed at
+    # all; and how many days back the review queue looks for duplicates.
+    DUPLICATE_THRESHOLD = float(os.environ.get("DUPLICATE_THRESHOLD", "0.75"))
+    SIMILAR_STRONG = float(os.environ.get("SIMILAR_STRONG", "0.65"))
+    SIMILAR_MIN_SCORE = float(os.environ.get("SIMILAR_MIN_SCORE", "0.55"))
+    DUPLICATE_RECENT_DAYS = int(os.environ.get("DUPLICATE_RECENT_DAYS", "30"))
     ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "innomatch.hk")
     PAGE_SIZE = 20
     # Statistics pages may show figures up to this many seconds old.

@@ -100,6 +100,14 @@ CRITERION_LABELS: dict[str, tuple[object, object]] = {
                 _l("How personal and health data are protected, and the fit with government IT security rules.")),
     "value": (_l("Value and scalability"),
               _l("The cost, and how the solution could be adopted and scaled after the trial.")),
+    "challengequestion": _l("Question on a challenge"),
+}
+
+# How alike two challenges read (``services.similar.BANDS``).
+SIMILARITY_BAND_LABELS: dict[str, object] = {
+    "near_copy": _l("Possible duplicate"),
+    "very_similar": _l("Very similar"),
+    "related": _l("Related"),
 }
 
 # Technology readiness levels, 1 (idea) to 9 (proven in operation).
@@ -198,6 +206,9 @@ def criterion_description(criterion: Any) -> str:
     """What a criterion asks: the template's words, or what the officer wrote."""
     key = getattr(criterion, "key", None)
     return str(CRITERION_LABELS[key][1]) if key in CRITERION_LABELS else str(criterion.description)
+def similarity_band_label(band: str | None) -> str:
+    """The translated words for how alike two challenges read."""
+    return _label(SIMILARITY_BAND_LABELS, band)
 
 
 def dismissal_reason_label(reason: str | None) -> str:
@@ -217,6 +228,35 @@ def readiness_label(level: int | None) -> str:
     if level is None or level not in READINESS_LEVELS:
         return ""
     return f"{level} – {READINESS_LEVELS[level]}"
+
+
+#: Match score bands (``matcher.bands``), best first.
+SCORE_BAND_LABELS: dict[str, object] = {
+    "strong": _l("Strong match"),
+    "possible": _l("Possible match"),
+    "weak": _l("Weak match"),
+}
+
+
+def score_band(score: float | None) -> dict[str, object]:
+    """What a match score means: its band's label, the number out of 100, and one line
+    saying the share of such pairs that were relevant in the evaluation.
+
+    Returns:
+        ``{"key", "label", "number", "meaning"}``; the same for a pair on every page.
+    """
+    import matcher.bands
+
+    value = float(score or 0.0)
+    band = matcher.bands.load_calibration().band(value)
+    label = _label(SCORE_BAND_LABELS, band.key)
+    if band.in_ten >= 1:
+        meaning = _l(
+            "%(band)s: about %(n)s in 10 such pairs were relevant in our evaluation.", band=label, n=band.in_ten
+        )
+    else:
+        meaning = _l("%(band)s: fewer than 1 in 10 such pairs were relevant in our evaluation.", band=label)
+    return {"key": band.key, "label": label, "number": int(value * 100 + 0.5), "meaning": str(meaning)}
 
 
 def language_label(code: str) -> str:
@@ -256,9 +296,11 @@ def template_globals() -> dict[str, object]:
         "entity_label": entity_label,
         "criterion_name": criterion_name,
         "criterion_description": criterion_description,
+        "similarity_band_label": similarity_band_label,
         "dismissal_reason_label": dismissal_reason_label,
         "readiness_label": readiness_label,
         "language_label": language_label,
+        "score_band": score_band,
         "transition_note": transition_note,
         "startup_next_step": startup_next_step,
         "document_type_label": document_type_label,

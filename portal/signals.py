@@ -114,6 +114,34 @@ outcome_signed_off = _signals.signal(
     """,
 )
 
+question_asked = _signals.signal(
+    "question-asked",
+    doc="""A startup asked a question on an open challenge.
+
+    Sender: the ``ChallengeQuestion`` (flushed).
+    Keyword arguments: ``actor`` (the member who asked).
+    """,
+)
+
+question_answered = _signals.signal(
+    "question-answered",
+    doc="""The challenge's department answered a question (or changed its answer).
+
+    Sender: the ``ChallengeQuestion``, answered.
+    Keyword arguments: ``actor`` (the officer).
+    Sent before ``answer_published`` when the answer is published at once.
+    """,
+)
+
+answer_published = _signals.signal(
+    "answer-published",
+    doc="""An answered question was published on the challenge page (without the asker's name).
+
+    Sender: the ``ChallengeQuestion``, published.
+    Keyword arguments: ``actor`` (the officer who published it).
+    """,
+)
+
 entity_changed = _signals.signal(
     "entity-changed",
     doc="""Something people are accountable for changed: the audit log's record of it.
@@ -149,6 +177,9 @@ ALL = {
         shortlist_requested,
         trial_moved,
         outcome_signed_off,
+        question_asked,
+        question_answered,
+        answer_published,
         entity_changed,
     )
 }

@@ -16,6 +16,9 @@ capability_saved       recommender: encode the capability and its startup's prof
 proposal_submitted     notifications: the department's officers and the coordinators
 shortlist_requested    notifications: the coordinators
 trial_moved            notifications: the startup, the department, the coordinators
+question_asked         notifications: the challenge's department officers
+question_answered      notifications: the member who asked
+answer_published       notifications: the challenge's followers
 entity_changed         audit log: one event with the change's before and after values
 =====================  ==========================================================
 """
@@ -26,7 +29,7 @@ import logging
 import threading
 from typing import Any
 
-from models import Capability, Challenge, Proposal, Trial, TrialTransition, User
+from models import Capability, Challenge, ChallengeQuestion, Proposal, Trial, TrialTransition, User
 
 from . import jobs, signals
 from .database import db
@@ -97,6 +100,16 @@ def notify_outcome_signed_off(trial: Trial, *, actor: User, **_kwargs: Any) -> N
 def fix_panel_criteria(challenge: Challenge, **_kwargs: Any) -> None:
     """An opened challenge publishes its evaluation criteria: the template if its officers kept it."""
     panel.fix_criteria(challenge)
+def notify_question_asked(question: ChallengeQuestion, *, actor: User, **_kwargs: Any) -> None:
+    notifications.notify_question_asked(question, actor)
+
+
+def notify_question_answered(question: ChallengeQuestion, *, actor: User, **_kwargs: Any) -> None:
+    notifications.notify_question_answered(question, actor)
+
+
+def notify_answer_published(question: ChallengeQuestion, *, actor: User, **_kwargs: Any) -> None:
+    notifications.notify_answer_published(question, actor)
 
 
 # -- the audit log --------------------------------------------------------------------------
@@ -122,6 +135,9 @@ RECEIVERS = (
     (signals.shortlist_requested, notify_shortlist_requested),
     (signals.trial_moved, notify_trial_moved),
     (signals.outcome_signed_off, notify_outcome_signed_off),
+    (signals.question_asked, notify_question_asked),
+    (signals.question_answered, notify_question_answered),
+    (signals.answer_published, notify_answer_published),
     (signals.entity_changed, write_audit_event),
 )
 

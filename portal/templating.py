@@ -47,6 +47,15 @@ def format_day_time(value: Any, fmt: str = "medium") -> str:
     return str(pattern).format(format_time(value, "short"), format_date(value, fmt))
 
 
+def match_strength(components: dict[str, float], raw: dict[str, float] | None) -> dict[str, float]:
+    """A match's component strengths on a fixed scale (``matcher.bands``): the bars under
+    "Why this match?" (the lexical one is the pair's BM25 through a calibrated curve, not
+    its share of the best candidate's)."""
+    from matcher.bands import load_calibration
+
+    return load_calibration().strength(components or {}, raw or {})
+
+
 def url_with(**changes: Any) -> str:
     """The current URL with some query parameters replaced (None removes one)."""
     args = request.args.to_dict(flat=False)
@@ -71,6 +80,7 @@ def init_templating(app: Flask) -> None:
         content_language=content_language,
         html_lang=html_lang,
         url_with=url_with,
+        match_strength=match_strength,
         **label_globals(),
         **audit_label_globals(),
     )

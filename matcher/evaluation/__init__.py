@@ -11,28 +11,34 @@ Typical use::
     print(format_report(result))
 """
 
-from .cases import Cases, CasesError, load_cases
+from .cases import SPLITS, Cases, CasesError, load_cases, merge_cases
 from .report import format_report
 from .run import (
     PLAIN_VARIANTS,
     SLICES,
     VARIANTS,
     evaluate,
+    exposure_cost,
     resolve_encoder,
     score_rankings,
+    scored_pairs,
     variant_configs,
 )
 
 __all__ = [
     "PLAIN_VARIANTS",
     "SLICES",
+    "SPLITS",
     "VARIANTS",
     "Cases",
     "CasesError",
     "evaluate",
+    "exposure_cost",
     "format_report",
     "load_cases",
+    "merge_cases",
     "resolve_encoder",
     "score_rankings",
+    "scored_pairs",
     "variant_configs",
 ]

@@ -14,6 +14,7 @@ text.  Malformed files raise :class:`CasesError` naming the offending entry.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,7 +25,10 @@ from typing import Any
 from ..text import detect_language, language_family
 from ..types import AREAS, DOMAINS, Item
 
-__all__ = ["Cases", "CasesError", "load_cases"]
+__all__ = ["SPLITS", "Cases", "CasesError", "load_cases", "merge_cases"]
+
+#: Split names: ``test`` is read only for final checks; every other split counts as tune.
+SPLITS = ("test", "tune")
 
 _LANGUAGE_ALIASES = {"en": "en", "zh": "zh-Hant"}
 
@@ -48,6 +52,39 @@ class Cases:
     startups: list[Item]
     qrels: dict[str, dict[str, int]]
     warnings: list[str] = field(default_factory=list)
+    splits: dict[str, str] = field(default_factory=dict)
+
+    def only(self, split: str) -> Cases:
+        """The cases of one split: ``"test"`` = the challenges marked ``test``;
+        ``"tune"`` = every other challenge (any split that is not ``test``). All
+        candidates are kept.
+
+        A file without ``split`` fields is returned whole, with a warning saying so.
+
+        Args:
+            split: ``"test"`` or ``"tune"``.
+
+        Returns:
+            The challenges of the split, their labels and every startup.
+
+        Raises:
+            CasesError: Another split name, or no labelled challenge in the split.
+        """
+        if split not in SPLITS:
+            raise CasesError(f"unknown split {split!r}; choose {' or '.join(SPLITS)}")
+        if not self.splits:
+            return dataclasses.replace(
+                self, warnings=[*self.warnings, f"no 'split' field: evaluated whole, not only {split!r}"]
+            )
+        keep = [
+            c for c in self.challenges
+            if (self.splits.get(c.key) == "test") == (split == "test")
+        ]
+        keys = {c.key for c in keep}
+        qrels = {k: v for k, v in self.qrels.items() if k in keys}
+        if not qrels:
+            raise CasesError(f"no labelled challenge in split {split!r}")
+        return dataclasses.replace(self, challenges=keep, qrels=qrels)
 
 
 
@@ -340,6 +377,11 @@ def load_cases(source: Mapping[str, Any] | str | os.PathLike[str]) -> Cases:
     if not startups:
         raise CasesError("'startups' is empty")
     qrels = _qrels(data, challenges, startups)
+    splits = {
+        str(entry["id"]).strip(): str(entry["split"]).strip()
+        for entry in _section(data, "challenges")
+        if isinstance(entry, Mapping) and entry.get("id") is not None and entry.get("split")
+    }
     unlabelled = [c.key for c in challenges if c.key not in qrels]
     if unlabelled:
         warnings.append(
@@ -347,4 +389,36 @@ def load_cases(source: Mapping[str, Any] | str | os.PathLike[str]) -> Cases:
             + ", ".join(unlabelled[:10])
             + (" ..." if len(unlabelled) > 10 else "")
         )
-    return Cases(challenges, startups, qrels, warnings)
+    return Cases(challenges, startups, qrels, warnings, splits)
+
+
+def merge_cases(parts: Sequence[Cases]) -> Cases:
+    """Several cases files as one (e.g. ``real_cases.json`` and ``parts/*.json``).
+
+    Challenges and labels are added; a startup id seen before keeps its first text.
+
+    Args:
+        parts: Loaded cases files.
+
+    Returns:
+        The union.
+
+    Raises:
+        CasesError: A challenge id found in two files.
+    """
+    out = Cases([], [], {}, [], {})
+    seen_startups: set[str] = set()
+    for part in parts:
+        for c in part.challenges:
+            if any(c.key == o.key for o in out.challenges):
+                raise CasesError(f"challenge id {c.key!r} is in two files")
+            out.challenges.append(c)
+        for s in part.startups:
+            if s.key not in seen_startups:
+                seen_startups.add(s.key)
+                out.startups.append(s)
+        for cid, labels in part.qrels.items():
+            out.qrels.setdefault(cid, {}).update(labels)
+        out.warnings.extend(part.warnings)
+        out.splits.update(part.splits)
+    return out

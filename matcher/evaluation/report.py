@@ -54,7 +54,8 @@ def format_report(result: Mapping[str, Any]) -> str:
         )
     lines = [
         (
-            f"Matcher evaluation: {result.get('cases')} challenges scored, "
+            f"Matcher evaluation{' (' + str(result['split']) + ' split)' if result.get('split') else ''}: "
+            f"{result.get('cases')} challenges scored, "
             f"{result.get('candidates', '?')} candidate startups, {result.get('labels', '?')} labels"
         ),
         f"encoder: {result.get('encoder', '?')}"

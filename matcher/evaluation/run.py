@@ -350,6 +350,7 @@ def evaluate(
     confidence: float = 0.95,
     n_resamples: int = 1000,
     random_state: int = 0,
+    split: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate every ranker variant on a cases file.
 
@@ -377,6 +378,8 @@ def evaluate(
         confidence: Confidence level of the bootstrap intervals.
         n_resamples: Bootstrap resamples.
         random_state: Seed of the bootstrap.
+        split: ``"test"`` or ``"tune"`` to score only the challenges of that split
+            (every startup stays a candidate); None = the whole file.
 
     Returns:
         ``{"cases": N, "default": NAME, "rankers": {NAME: {"ndcg@10", "recall@10",
@@ -391,6 +394,8 @@ def evaluate(
     """
     started = time.perf_counter()
     loaded = cases if isinstance(cases, Cases) else load_cases(cases)
+    if split is not None:
+        loaded = loaded.only(split)
     enc = resolve_encoder(encoder)
     configs = _configs(_as_config(base_config), _as_config(default_config), default)
     vectors = _encode(loaded, enc, plain_encoder)
@@ -438,6 +443,7 @@ def evaluate(
         },
         "timing": timing | {"total_seconds": round(time.perf_counter() - started, 3)},
         "warnings": list(loaded.warnings),
+        "split": split,
     }
 
 
@@ -498,3 +504,97 @@ def _count(values: Iterable[str]) -> dict[str, int]:
         out[v] = out.get(v, 0) + 1
     return dict(sorted(out.items()))
 
+
+
+def scored_pairs(
+    cases: Cases,
+    encoder: Encoder,
+    config: RankerConfig,
+    *,
+    centering: bool | str = False,
+) -> list[tuple[str, str, float, int, float]]:
+    """Every (challenge, startup) pair of the cases with the ranker's score: what score
+    bands are calibrated on (:func:`matcher.bands.calibrate`).
+
+    Only challenges with a label are used; every startup is scored against each (no
+    grouping, diversity or minimum score).
+
+    Args:
+        cases: Loaded cases (e.g. ``load_cases(path).only("tune")``).
+        encoder: The encoder (already wrapped for translation when the app does).
+        config: The ranker configuration the app uses.
+        centering: As in :func:`evaluate`.
+
+    Returns:
+        ``(challenge id, startup id, fused score, grade (0 = unlabelled), raw bm25)``.
+    """
+    vectors = _encode(cases, encoder, encoder)
+    qlangs = [c.language for c in cases.challenges]
+    plangs = [s.language for s in cases.startups]
+    qvecs, pvecs = _centred(vectors, qlangs, plangs, centering)
+    cfg = dataclasses.replace(
+        config, explain_sentences=False, diversity=0.0, min_score=0.0, max_key_terms=0
+    )
+    ranker = HybridRanker(cfg, encoder).fit(cases.startups, pvecs)
+    out = []
+    for i, challenge in enumerate(cases.challenges):
+        labels = cases.qrels.get(challenge.key)
+        if not labels:
+            continue
+        for m in ranker.rank(challenge, query_vector=qvecs[i], top_k=len(cases.startups)):
+            out.append((
+                challenge.key, m.key, float(m.score), int(labels.get(m.key, 0)),
+                float(m.explanation.raw.get("bm25", 0.0)),
+            ))
+    return out
+
+
+def exposure_cost(
+    cases: Cases,
+    encoder: Encoder,
+    config: RankerConfig,
+    caps: Sequence[float],
+    *,
+    centering: bool | str = False,
+    k: int = 10,
+) -> list[dict[str, Any]]:
+    """What an exposure cap (:func:`matcher.exposure.cap_exposure`) costs in nDCG@k.
+
+    Every challenge of the cases ranks every startup; the lists are capped together, and
+    nDCG@k is averaged over the labelled challenges.
+
+    Args:
+        cases: Loaded cases.
+        encoder: The encoder (wrapped for translation when the app does).
+        config: The app's ranker configuration.
+        caps: Caps to try (shares in (0, 1]).
+        centering: As in :func:`evaluate`.
+        k: Places per list.
+
+    Returns:
+        One row per setting, the uncapped first: ``{"cap", "ndcg", "delta", "gini",
+        "max_share", "moved"}`` (``moved``: top-k places that changed hands).
+    """
+    from ..exposure import cap_exposure, exposure_report
+
+    pairs = scored_pairs(cases, encoder, config, centering=centering)
+    order = [c.key for c in cases.challenges if cases.qrels.get(c.key)]
+    lists: dict[str, list[tuple[str, float]]] = {key: [] for key in order}
+    for cid, sid, score, _grade, _bm25 in pairs:
+        lists[cid].append((sid, score))
+    rankings = [[sid for sid, _s in sorted(lists[c], key=lambda p: -p[1])] for c in order]
+    scores = [dict(lists[c]) for c in order]
+    startups = [s.key for s in cases.startups]
+
+    def row(cap: float | None) -> dict[str, Any]:
+        capped = cap_exposure(rankings, cap, k, scores)
+        ndcg = float(np.mean([ndcg_at_k(r, cases.qrels[c], k) for r, c in zip(capped, order, strict=True)]))
+        rep = exposure_report(capped, startups, k)
+        moved = sum(len(set(a[:k]) - set(b[:k])) for a, b in zip(rankings, capped, strict=True))
+        return {"cap": cap, "ndcg": round(ndcg, 4), "gini": rep.gini,
+                "max_share": round(rep.most[0][1], 4) if rep.most else 0.0, "moved": moved}
+
+    out = [row(None)] + [row(float(c)) for c in caps]
+    for r in out:
+        r["delta"] = round(r["ndcg"] - out[0]["ndcg"], 4)
+    return out

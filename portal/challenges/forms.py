@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     IntegerField,
     RadioField,
     SearchField,
@@ -49,6 +50,8 @@ from ..services.challenges import (
     ChallengeFilters,
 )
 from ..services.proposals import NOTE_MAX
+from ..services.questions import ANSWER_MAX, QUESTION_MAX, QUESTION_MIN, REASON_MAX
+from ..services.similar import DraftText
 from ..templating import area_label, current_locale
 
 #: Languages of the content, named in their own language.
@@ -171,6 +174,23 @@ class ChallengeForm(BaseForm):
         self.domains.choices = domain_choices()
         self.functional_area.choices = choices((t.key, area_label(t.key)) for t in FUNCTIONAL_AREAS)
 
+    def draft_text(self) -> DraftText:
+        """What has been typed so far, valid or not, to look for similar challenges (length-capped)."""
+
+        def text(field: Any, limit: int) -> str:
+            return str(field.data or "")[:limit] if isinstance(field.data, str) else ""
+
+        language = self.language.data if self.language.data in dict(LANGUAGE_CHOICES) else "en"
+        return DraftText(
+            title=text(self.title, TITLE_MAX),
+            problem_statement=text(self.problem_statement, STATEMENT_MAX),
+            desired_outcomes=text(self.desired_outcomes, TEXT_MAX),
+            domains=[d for d in self.domains.data or [] if d in DOMAIN_KEYS],
+            functional_area=str(self.functional_area.data) if self.functional_area.data in AREA_KEYS else "",
+            tags=[t for t in (self.tags.data or []) if isinstance(t, str)][:30],
+            language=language,
+        )
+
     def data_for_service(self) -> ChallengeData:
         """The validated input, as the service takes it."""
         return ChallengeData(
@@ -284,5 +304,52 @@ class ShortlistRequestForm(BaseForm):
         validators=[
             InputRequired(_l("Tell the lab why this proposal should be shortlisted.")),
             Length(max=NOTE_MAX, message=_l("Use at most %(max)d characters.")),
+        ],
+    )
+
+
+class QuestionForm(BaseForm):
+    """A startup's question on a challenge."""
+
+    question = TextAreaField(
+        _l("Your question"),
+        description=_l(
+            "The department answers it. If it publishes the answer on this page, your question is shown"
+            " without your startup's name."
+        ),
+        validators=[
+            InputRequired(_l("Write your question.")),
+            Length(
+                min=QUESTION_MIN, max=QUESTION_MAX,
+                message=_l("Write your question in %(min)d to %(max)d characters."),
+            ),
+        ],
+    )
+
+
+class AnswerForm(BaseForm):
+    """The department's answer to one question, published on the challenge page if ticked."""
+
+    answer = TextAreaField(
+        _l("Answer"),
+        validators=[
+            InputRequired(_l("Write the answer.")),
+            Length(max=ANSWER_MAX, message=_l("Use at most %(max)d characters.")),
+        ],
+    )
+    publish = BooleanField(
+        _l("Publish the question and answer on the challenge page (without the asker's name)"),
+        false_values=("", "false", "n", "0"),
+    )
+
+
+class HideQuestionForm(BaseForm):
+    """The lab hides a question, with the reason (recorded in the audit log)."""
+
+    reason = TextAreaField(
+        _l("Reason for hiding"),
+        validators=[
+            InputRequired(_l("Give the reason for hiding the question.")),
+            Length(max=REASON_MAX, message=_l("Use at most %(max)d characters.")),
         ],
     )

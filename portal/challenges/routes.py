@@ -10,12 +10,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from models import Challenge, Department, Proposal, User
+from models import Challenge, ChallengeQuestion, Department, Proposal, User
 from models.vocabulary import ChallengeStatus, Role
 
 from ..access import (
+    can_answer_question,
+    can_ask_question,
     can_edit_challenge,
+    can_hide_question,
     can_read_proposals,
+    can_read_questions,
     can_request_shortlist,
     can_see_recommended_startups,
     can_sit_on_panel,
@@ -24,9 +28,18 @@ from ..access import (
 )
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
+from ..extensions import limiter
 from ..forms import CsrfForm, page_number
-from ..services import challenges, inbox, panel, proposals
-from .forms import ChallengeFilterForm, ChallengeForm, CompareForm, ShortlistRequestForm
+from ..services import challenges, inbox, panel, proposals, questions, similar
+from .forms import (
+    AnswerForm,
+    ChallengeFilterForm,
+    ChallengeForm,
+    CompareForm,
+    HideQuestionForm,
+    QuestionForm,
+    ShortlistRequestForm,
+)
 
 bp = Blueprint("challenges", __name__)
 
@@ -42,12 +55,24 @@ def _load(challenge_id: int) -> Challenge:
     return challenge
 
 
-def _render_detail(challenge: Challenge, error: str | None = None, status: int = 200) -> ResponseReturnValue:
+def _render_detail(
+    challenge: Challenge, error: str | None = None, status: int = 200, question_form: QuestionForm | None = None
+) -> ResponseReturnValue:
+    can_ask = can_ask_question(current_user, challenge)
+    reads_questions = can_read_questions(current_user, challenge)
+    own_startup = current_user.startup_id if current_user.is_authenticated and current_user.is_startup else None
     return (
         render_template(
             "challenges/detail.html",
             challenge=challenge,
             error=error,
+            published_questions=questions.published_questions(challenge),
+            own_questions=questions.startup_questions(challenge, own_startup),
+            can_ask=can_ask,
+            question_form=question_form or (QuestionForm(formdata=None) if can_ask else None),
+            can_read_questions=reads_questions,
+            unanswered=questions.unanswered_count(challenge) if reads_questions else 0,
+            waiting_questions=questions.unanswered_questions(challenge) if reads_questions else [],
             can_edit=can_edit_challenge(current_user, challenge),
             can_see_recommended=can_see_recommended_startups(current_user, challenge),
             can_read_proposals=can_read_proposals(current_user, challenge),
@@ -83,7 +108,31 @@ MINE_PAGE_SIZE = 50
 def mine() -> ResponseReturnValue:
     """List the officer's department's challenges with their proposal counts, a page at a time."""
     page = challenges.department_challenges_page(current_user, page_number(), MINE_PAGE_SIZE)
-    return render_template("challenges/mine.html", rows=page.items, page=page, department=current_user.department)
+    waiting = questions.unanswered_counts(row.id for row in page.items)
+    return render_template(
+        "challenges/mine.html", rows=page.items, page=page, department=current_user.department, waiting=waiting
+    )
+
+
+#: The form's button that only looks for similar challenges (nothing is saved).
+CHECK_SIMILAR = "similar"
+
+
+def _checking_similar() -> bool:
+    return request.method == "POST" and request.form.get("action") == CHECK_SIMILAR
+
+
+def _render_form(form: ChallengeForm, challenge: Challenge | None) -> ResponseReturnValue:
+    """The challenge form as typed, with the published challenges most like it ("Check for
+    similar challenges": nothing is validated or saved)."""
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    draft = form.draft_text()
+    found = similar.similar_to_draft(current_user, draft, challenge_id=challenge.id if challenge else None)
+    return render_template(
+        "challenges/form.html", form=form, challenge=challenge, similar=found, checked=True,
+        check_empty=not draft.enough,
+    )
 
 
 @bp.route("/challenges/new", methods=["GET", "POST"])
@@ -91,6 +140,8 @@ def mine() -> ResponseReturnValue:
 def create() -> ResponseReturnValue:
     """Post a new challenge for the officer's department, as a draft or open at once."""
     form = ChallengeForm()
+    if _checking_similar():
+        return _render_form(form, None)
     if form.validate_on_submit():
         publish = request.form.get("action") == "open"
         try:
@@ -119,6 +170,8 @@ def edit(challenge_id: int) -> ResponseReturnValue:
     if not can_edit_challenge(current_user, challenge):
         abort(403)
     form = ChallengeForm(obj=challenge)
+    if _checking_similar():
+        return _render_form(form, challenge)
     if form.validate_on_submit():
         publish = challenge.status != ChallengeStatus.OPEN and request.form.get("action") == "open"
         try:
@@ -254,3 +307,154 @@ def request_shortlist(challenge_id: int, proposal_id: int) -> ResponseReturnValu
             flash(_("The lab has been asked to shortlist %(startup)s.", startup=proposal.startup.name), "success")
             return redirect(url_for("challenges.proposals_received", challenge_id=challenge.id))
     return _inbox(challenge, request_form=form, posted_id=proposal.id, status=status)
+
+
+# -- questions and answers ---------------------------------------------------------------
+
+#: Questions per page of a challenge's questions page (department and lab).
+QUESTIONS_PAGE_SIZE = 20
+
+
+@bp.post("/challenges/<int:challenge_id>/questions")
+@roles_required(Role.STARTUP)
+@limiter.limit("5 per minute;30 per hour", methods=["POST"])
+def ask_question(challenge_id: int) -> ResponseReturnValue:
+    """Ask the challenge's department a question, as a startup member."""
+    challenge = _load(challenge_id)
+    if not can_ask_question(current_user, challenge):
+        return _render_detail(challenge, error=_("Questions can only be asked while the challenge is open."),
+                              status=409)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            questions.ask_question(current_user, challenge, form.question.data or "")
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Your question was sent to the department. You will be told when it answers."), "success")
+            return redirect(url_for("challenges.detail", challenge_id=challenge.id, _anchor="your-questions"))
+    return _render_detail(challenge, status=400, question_form=form)
+
+
+def _load_question(challenge: Challenge, question_id: int) -> ChallengeQuestion:
+    """The challenge's question, or 404."""
+    question = db.get(ChallengeQuestion, question_id) if question_id <= _MAX_ID else None
+    if question is None or question.challenge_id != challenge.id:
+        abort(404)
+    return question
+
+
+def _questions_page(
+    challenge: Challenge,
+    *,
+    answer_form: AnswerForm | None = None,
+    hide_form: HideQuestionForm | None = None,
+    posted_id: int | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """Render the challenge's questions; a posted form (with its errors) replaces its blank twin."""
+    page = questions.questions_page(challenge, page_number(), QUESTIONS_PAGE_SIZE)
+    return (
+        render_template(
+            "challenges/questions.html",
+            challenge=challenge,
+            page=page,
+            answer_form=answer_form,
+            hide_form=hide_form,
+            blank_answer=AnswerForm(formdata=None),
+            blank_hide=HideQuestionForm(formdata=None),
+            posted_id=posted_id,
+            error=error,
+            can_answer=can_edit_challenge(current_user, challenge),
+            can_hide=can_hide_question(current_user),
+            unanswered=questions.unanswered_count(challenge),
+        ),
+        status,
+    )
+
+
+@bp.get("/challenges/<int:challenge_id>/questions")
+@login_required
+def questions_received(challenge_id: int) -> ResponseReturnValue:
+    """List every question the challenge received (waiting first), with the forms to answer or hide."""
+    challenge = _load(challenge_id)
+    if not can_read_questions(current_user, challenge):
+        abort(403)
+    return _questions_page(challenge)
+
+
+def _domain_status(error: DomainError) -> int:
+    return 403 if isinstance(error, NotAllowed) else 409 if isinstance(error, StaleState) else 400
+
+
+@bp.post("/challenges/<int:challenge_id>/questions/<int:question_id>/answer")
+@roles_required(Role.OFFICER)
+def answer_question(challenge_id: int, question_id: int) -> ResponseReturnValue:
+    """Answer a question on the officer's challenge, and publish it if ticked."""
+    challenge = _load(challenge_id)
+    question = _load_question(challenge, question_id)
+    if not can_answer_question(current_user, question):
+        abort(403)
+    form = AnswerForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            questions.answer_question(current_user, question, form.answer.data or "", publish=bool(form.publish.data))
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+            status = _domain_status(error)
+        else:
+            db.commit()
+            flash(_("Answer published on the challenge page.") if question.published
+                  else _("Answer sent to the startup."), "success")
+            return redirect(url_for("challenges.questions_received", challenge_id=challenge.id,
+                                    _anchor=f"question-{question.id}"))
+    return _questions_page(challenge, answer_form=form, posted_id=question.id, status=status)
+
+
+@bp.post("/challenges/<int:challenge_id>/questions/<int:question_id>/publish")
+@roles_required(Role.OFFICER)
+def publish_answer(challenge_id: int, question_id: int) -> ResponseReturnValue:
+    """Publish an answered question on the challenge page, without the asker's name."""
+    challenge = _load(challenge_id)
+    question = _load_question(challenge, question_id)
+    if not can_answer_question(current_user, question):
+        abort(403)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        questions.publish_answer(current_user, question)
+    except DomainError as error:
+        db.rollback()
+        return _questions_page(challenge, error=error.message, status=_domain_status(error))
+    db.commit()
+    flash(_("Answer published on the challenge page."), "success")
+    return redirect(url_for("challenges.questions_received", challenge_id=challenge.id,
+                            _anchor=f"question-{question.id}"))
+
+
+@bp.post("/challenges/<int:challenge_id>/questions/<int:question_id>/hide")
+@roles_required(Role.COORDINATOR, Role.ADMIN)
+def hide_question(challenge_id: int, question_id: int) -> ResponseReturnValue:
+    """Hide a question from the challenge page and its asker, with the reason."""
+    challenge = _load(challenge_id)
+    question = _load_question(challenge, question_id)
+    form = HideQuestionForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            questions.hide_question(current_user, question, form.reason.data or "")
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+            status = _domain_status(error)
+        else:
+            db.commit()
+            flash(_("Question hidden."), "success")
+            return redirect(url_for("challenges.questions_received", challenge_id=challenge.id,
+                                    _anchor=f"question-{question.id}"))
+    return _questions_page(challenge, hide_form=form, posted_id=question.id, status=status)

@@ -19,7 +19,7 @@ from ..access import roles_required
 from ..database import db
 from ..errors import DomainError, NotAllowed
 from ..forms import CsrfForm, page_number
-from ..services import conflicts, trials
+from ..services import conflicts, similar, trials
 from ..services import queue as queue_service
 from ..trials.forms import ShortlistForm
 from .forms import ConflictForm
@@ -61,8 +61,11 @@ def _connect_sign_in_hook(state: Any) -> None:
 def queue() -> ResponseReturnValue:
     """Show proposals with their pitch and match score, top matches, active trials and feedback."""
     view = queue_service.review_queue(current_user, page_number(), PENDING_PAGE_SIZE)
+    duplicates = similar.recent_duplicates(current_user)
     return render_template(
         "coordinator/queue.html", pending=view.pending, conflicts=view.conflicts,
+        duplicates=duplicates, duplicate_of={c.id: s for c, s in duplicates},
+        duplicate_days=similar.recent_days(),
         suggestions=view.suggestions, scores=view.scores, active=view.active, feedback=view.feedback,
         trials=trials, form=ShortlistForm(formdata=None),
     )

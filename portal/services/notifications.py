@@ -17,7 +17,10 @@ Triggers, called by ``portal.subscribers`` when a service announces the change
 * ``notify_shortlist_requested(proposal, trial, officer)``: the coordinators;
 * ``notify_trial_moved(trial, transition)``: the startup, the department, the coordinators;
 * ``notify_outcome_signed_off(trial, officer)``: the coordinators;
-* ``notify_solution_interest(officer, trial)``: coordinators, from the public showcase.
+* ``notify_solution_interest(officer, trial)``: coordinators, from the public showcase;
+* ``notify_question_asked(question, actor)``: the challenge's department officers;
+* ``notify_question_answered(question, actor)``: the member who asked (published or not);
+* ``notify_answer_published(question, actor)``: the challenge's followers (never named the asker).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from models import (
     Challenge,
     ChallengeFollow,
+    ChallengeQuestion,
     Notification,
     Proposal,
     Trial,
@@ -72,6 +76,9 @@ KIND_TRIAL_MOVED = "trial_moved"
 KIND_SOLUTION_INTEREST = "solution_interest"
 KIND_SHORTLIST_REQUESTED = "shortlist_requested"
 KIND_OUTCOME_SIGNED_OFF = "outcome_signed_off"
+KIND_QUESTION_ASKED = "question_asked"
+KIND_QUESTION_ANSWERED = "question_answered"
+KIND_ANSWER_PUBLISHED = "answer_published"
 CHALLENGE_CHANGES = ("opened", "updated", "closed")
 
 #: Default lowest recommender score that tells a startup about a newly opened challenge.
@@ -132,6 +139,15 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
             _("The department signed off the outcome of %(startup)s for %(challenge)s: it is on the showcase."),
             {**startup, **challenge},
             {**startup_lang, **challenge_lang},
+        )
+    if kind == KIND_QUESTION_ASKED:
+        return _("A startup asked a question on your challenge %(challenge)s"), challenge, challenge_lang
+    if kind == KIND_QUESTION_ANSWERED:
+        return _("The department answered your question on %(challenge)s"), challenge, challenge_lang
+    if kind == KIND_ANSWER_PUBLISHED:
+        return (
+            _("A new answer was published on a challenge you follow: %(challenge)s"),
+            challenge, challenge_lang,
         )
     if kind == KIND_SOLUTION_INTEREST:
         department = p.get("department_zh") if _zh() and p.get("department_zh") else p.get("department_en", "")
@@ -392,6 +408,38 @@ def notify_trial_moved(trial: Trial, transition: TrialTransition) -> list[Notifi
         startup_members([trial.startup_id]) + department_officers(trial.challenge.department_id) + coordinators()
     )
     return deliver(recipients, KIND_TRIAL_MOVED, payload, _trial_path(trial), exclude=[transition.actor_id])
+
+
+def notify_question_asked(question: ChallengeQuestion, actor: User | None = None) -> list[Notification]:
+    """Tell the challenge's department officers that a startup asked a question (not who)."""
+    challenge = question.challenge
+    payload = {**_challenge_payload(challenge), "question_id": question.id}
+    link = path_for("challenges.questions_received", challenge_id=challenge.id, _anchor=f"question-{question.id}")
+    return deliver(department_officers(challenge.department_id), KIND_QUESTION_ASKED, payload, link,
+                   exclude=[getattr(actor, "id", None)])
+
+
+def notify_question_answered(question: ChallengeQuestion, actor: User | None = None) -> list[Notification]:
+    """Tell the member who asked (or, if that account is gone, the startup's members) that the
+    department answered, whether or not the answer is published."""
+    challenge = question.challenge
+    asker = db.get(User, question.asked_by_id) if question.asked_by_id is not None else None
+    if asker is not None and asker.is_active and asker.startup_id == question.startup_id:
+        recipients = [asker]
+    else:
+        recipients = startup_members([question.startup_id]) if question.startup_id is not None else []
+    payload = {**_challenge_payload(challenge), "question_id": question.id}
+    link = path_for("challenges.detail", challenge_id=challenge.id, _anchor="your-questions")
+    return deliver(recipients, KIND_QUESTION_ANSWERED, payload, link, exclude=[getattr(actor, "id", None)])
+
+
+def notify_answer_published(question: ChallengeQuestion, actor: User | None = None) -> list[Notification]:
+    """Tell the challenge's followers that an answer was published (the asker heard already)."""
+    challenge = question.challenge
+    payload = {**_challenge_payload(challenge), "question_id": question.id}
+    link = path_for("challenges.detail", challenge_id=challenge.id, _anchor=f"answer-{question.id}")
+    return deliver(followers(challenge), KIND_ANSWER_PUBLISHED, payload, link,
+                   exclude=[getattr(actor, "id", None), question.asked_by_id])
 
 
 def interested_trial_ids(officer: Any) -> set[int]:

@@ -117,6 +117,19 @@ EXPECT: dict[str, dict[str, Any]] = {
     "panel.table": {"GET": {"draft": "L ok 404 404 404 ok ok", "open": "L ok 403 403 403 ok ok"}},
     "panel.score": {"GET": "L ok 404 403 404 ok ok", "POST": "L ok 404 403 404 ok ok"},
     "panel.declare_conflict": {"POST": "L ok 404 403 404 ok ok"},
+    # Questions: startups ask on an open challenge; its department and the lab read them (with who
+    # asked); only its officers answer and publish; the lab hides. The world's question is the open one's.
+    "challenges.ask_question": {"POST": {"draft": "L 403 403 404 404 403 403", "open": STARTUP}},
+    "challenges.questions_received": {"GET": {"draft": "L ok 404 404 404 ok ok", "open": "L ok 403 403 403 ok ok"}},
+    "challenges.answer_question": {
+        "POST": {"draft": "L 404 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
+    },
+    "challenges.publish_answer": {
+        "POST": {"draft": "L 404 404 403 403 403 403", "open": "L ok 403 403 403 403 403"},
+    },
+    "challenges.hide_question": {
+        "POST": {"draft": "L 403 403 403 403 404 404", "open": "L 403 403 403 403 ok ok"},
+    },
     "matches.for_challenge": {
         "GET": {"draft": "L ok 404 403 403 ok ok", "open": "L ok 403 403 403 ok ok"},
     },
@@ -247,6 +260,15 @@ WITH_DATA: dict[str, list[tuple[str, Callable[[World], dict[str, Any]], str]]] =
         ("draft", lambda w: {"challenge_id": w.challenge_draft, "startup_id": w.startup, "reason": "not_relevant"},
          "L ok 404 404 404 ok ok"),
     ],
+    "challenges.ask_question": [
+        ("question", lambda w: {"question": "Does the pilot need to run on site?"}, "L 403 403 ok ok 403 403"),
+    ],
+    "challenges.answer_question": [
+        ("answer", lambda w: {"answer": "Yes, on site.", "publish": "y"}, "L ok 403 403 403 403 403"),
+    ],
+    "challenges.hide_question": [
+        ("reason", lambda w: {"reason": "Off topic."}, "L 403 403 403 403 ok ok"),
+    ],
     "challenges.request_shortlist": [
         ("note", lambda w: {"note": "Their pilot fits our clinics."}, "L ok 403 403 403 403 403"),
     ],
@@ -276,6 +298,7 @@ PARAMS = {
     "mail_id": "mail",
     "token": "invitation_token",
     "token_id": "token",
+    "question_id": "question",
 }
 CHALLENGE_VARIANTS = {"draft": "challenge_draft", "open": "challenge_open"}
 REFUSED = ("L", "401", "403", "404")

@@ -29,6 +29,7 @@ from models import (
     Capability,
     Challenge,
     ChallengeFollow,
+    ChallengeQuestion,
     ConflictOfInterest,
     Department,
     Dismissal,
@@ -99,6 +100,9 @@ class World:
     invitation: int = 0
     invitation_token: str = ""
     mail: int = 0
+    #: A question the member asked on the open challenge (unanswered), and one answered, not published.
+    question: int = 0
+    question_answered: int = 0
     emails: dict[str, str] = field(default_factory=dict)
     #: An API token secret (write scope, so it also reads) per principal but anon.
     tokens: dict[str, str] = field(default_factory=dict)
@@ -264,6 +268,14 @@ def build_world(app: Flask, tag: str = "") -> World:
                                  message_id=f"<world{tag}@innomatch.hk>", status="failed", attempts=5,
                                  next_attempt_at=now, created_at=now, last_error="refused (550)")
         db.add(failed_mail)
+        question = ChallengeQuestion(challenge_id=open_.id, startup_id=startup.id, asked_by_id=users["member"].id,
+                                     question="Can the pilot use the clinic's booking line?", question_language="en",
+                                     hidden_reason="")
+        answered = ChallengeQuestion(challenge_id=open_.id, startup_id=startup.id, asked_by_id=users["member"].id,
+                                     question="Which languages must the chatbot speak?", question_language="en",
+                                     answer="Cantonese and English.", answer_language="en",
+                                     answered_by_id=users["officer"].id, answered_at=now, hidden_reason="")
+        db.add_all([question, answered])
         db.add(RecoveryCode(user_id=users["admin"].id, code_hash=hashlib.sha256(f"recovery{tag}".encode()).hexdigest()))
         document_rows = {}
         storage = get_storage()
@@ -307,6 +319,7 @@ def build_world(app: Flask, tag: str = "") -> World:
         w.trial_running, w.milestone_running, w.kpi_running = running.id, milestone_running.id, kpi_running.id
         w.invitation, w.invitation_token = invitation.id, invitation_token
         w.mail = failed_mail.id
+        w.question, w.question_answered = question.id, answered.id
         db.remove()
     return w
 

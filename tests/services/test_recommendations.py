@@ -303,7 +303,7 @@ def test_cli_evaluate_prints_the_json_shape(app, tmp_path):
               "--calibration", '{"cross": 0.1}'])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert set(out) == {"cases", "default", "rankers"}
+    assert set(out) == {"cases", "split", "default", "rankers", "warnings"}
     assert out["cases"] == 2 and out["default"] in out["rankers"]
     assert {"lexical", "dense", "weighted", "rrf", "default"} <= set(out["rankers"])
     for block in out["rankers"].values():

@@ -42,7 +42,7 @@ def _recorded_fields() -> set[str]:
                 names = [t.id for t in node.targets if isinstance(t, ast.Name)]
                 if names and names[0].endswith("_FIELDS") and names[0] not in ("TEXT_FIELDS", "LINE_FIELDS"):
                     fields |= {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
-        fields |= set(re.findall(r'\]\.([a-z_]+)"', source))
+        fields |= set(re.findall(r'[a-z_]+\[\{[^}]+\}\]\.([a-z_]+)"', source))
         fields |= set(re.findall(r'f"\{key\}\.([a-z_]+)"', source))
     return fields
 

@@ -138,7 +138,7 @@ def test_department_list_is_paged(app, client, make):
     sign_in(client, officer, through_form=True)
     first = client.get("/challenges/mine").get_data(as_text=True)
     second = client.get("/challenges/mine?page=2").get_data(as_text=True)
-    # Each row names its challenge three times (the link, and the hidden text of the proposals
-    # count and of "Edit").
-    assert first.count("Need number") == 150 and second.count("Need number") == 9
+    # Each row names its challenge four times (the link, and the hidden text of the proposals
+    # count, of the unanswered questions count and of "Edit").
+    assert first.count("Need number") == 200 and second.count("Need number") == 12
     assert client.get("/challenges/mine?page=999").status_code == 200

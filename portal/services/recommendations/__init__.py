@@ -11,6 +11,8 @@ One job per module (each imports only those before it):
   (:func:`track_corpus_changes`);
 - :mod:`.corpus`: the fitted corpora, edited as the change log says, and their per-app
   caches (:func:`clear_caches`, :func:`warm_up`);
+- :mod:`.exposure`: how often each startup is in the open challenges' top ten, and the
+  optional cap ``MATCHER_EXPOSURE_CAP`` (:func:`exposure_report`);
 - :mod:`.ranking`: :func:`recommend_startups`, :func:`recommend_challenges`, ...;
 - :mod:`.learning`: pair scores, training examples and :func:`train_weights`.
 
@@ -29,6 +31,7 @@ from .corpus import (
     warm_up,
 )
 from .embeddings import cached_vectors, vectors_for
+from .exposure import report as exposure_report
 from .indexing import capability_changed, challenge_changed, index_size, reindex
 from .items import capability_item, challenge_item, startup_item
 from .learning import (
@@ -44,6 +47,7 @@ from .ranking import (
     recommend_challenges,
     recommend_startups,
     recommend_startups_for_each,
+    startup_matches,
 )
 from .settings import MatcherSettings, encoder, loaded_encoder, ranker_config, settings
 
@@ -61,6 +65,7 @@ __all__ = [
     "challenge_item",
     "clear_caches",
     "encoder",
+    "exposure_report",
     "index_size",
     "loaded_encoder",
     "pair_components",
@@ -73,6 +78,7 @@ __all__ = [
     "reindex",
     "settings",
     "startup_item",
+    "startup_matches",
     "track_corpus_changes",
     "train_weights",
     "training_examples",

@@ -38,7 +38,7 @@ from typing import Any, TypeGuard, TypeVar
 
 import numpy as np
 from flask import Flask, current_app, g, has_app_context, has_request_context
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Select, select
 
 import matcher
 from models import Challenge
@@ -213,6 +213,11 @@ class Corpus:
 
 def _open_on(day: date) -> ColumnElement[bool]:
     return (Challenge.status == ChallengeStatus.OPEN) & (Challenge.closing_on.is_(None) | (Challenge.closing_on >= day))
+
+
+def open_challenges() -> Select[Challenge]:
+    """The challenges open for proposals today (Hong Kong date), as a select to refine."""
+    return select(Challenge).where(_open_on(clock.today()))
 
 
 def _is_open(row: Row, day: date) -> bool:

@@ -21,7 +21,8 @@ from models.vocabulary import Role
 
 from ...database import db
 from .corpus import RESULTS_CACHE_SIZE, Fitted, ResultsKey, capability_corpus, challenge_corpus
-from .items import challenge_item, startup_item
+from .exposure import capped_out
+from .items import CHALLENGE_ROWS, challenge_item, startup_item
 
 Row = TypeVar("Row", Capability, Challenge)
 
@@ -60,6 +61,43 @@ def _rank_each(
             ranked[i] = ranker.select(one, top_k=limit, exclude_keys=asks[i][1])
             fitted.remember(fitted.results, keys[i], ranked[i], RESULTS_CACHE_SIZE)
     return [ranked[i] for i in range(len(keys))]
+
+
+def _mark_diversity(recs: list[Recommendation]) -> list[Recommendation]:
+    """Flag each result placed above a higher-scored one (diversity re-ranking moved it up),
+    so a list shown with its scores says why it is not in score order."""
+    best_below = 0.0
+    for rec in reversed(recs):
+        if rec.score < best_below:
+            rec.extra["diversity_moved"] = True
+        best_below = max(best_below, rec.score)
+    return recs
+
+
+def startup_matches(challenges: Sequence[Challenge], startup_id: int) -> dict[int, matcher.Match]:
+    """The one match score of a startup for each challenge: the challenge ranks the
+    capability corpus and the startup's best capability gives the score, components and
+    evidence. Every page that shows a pair's score reads it from here (or from the same
+    scoring of the challenge), so a pair shows the same score everywhere.
+
+    Args:
+        challenges: The challenges (their domains and tags loaded).
+        startup_id: The startup.
+
+    Returns:
+        challenge id -> the startup's best match; missing when no capability of the
+        startup is in the challenge's scored pool.
+    """
+    fitted = capability_corpus()
+    if not fitted.owners or not challenges:
+        return {}
+    group = f"startup:{startup_id}"
+    out: dict[int, matcher.Match] = {}
+    for challenge, one in zip(challenges, fitted.scored_each([challenge_item(c) for c in challenges]), strict=True):
+        best = fitted.ranker.best_of_groups(one, {group})
+        if group in best:
+            out[challenge.id] = best[group]
+    return out
 
 
 def _load_by_key(model: type[Row], keys: list[str], *options: ExecutableOption) -> dict[str, Row]:
@@ -130,6 +168,11 @@ def recommend_startups_for_each(
         hidden |= set(db.scalars(select(Startup.id).where(Startup.verified.is_(False))))
     for found in excluded.values():
         found |= hidden
+    # MATCHER_EXPOSURE_CAP: startups that give up this challenge's top-ten place so that no
+    # startup holds more than the cap of all open challenges' top-ten places.
+    for cid, capped in capped_out().items():
+        if cid in excluded:
+            excluded[cid] |= capped
     by_owner = fitted.keys_by_owner
     asks = [
         (challenge_item(c), {key for startup_id in excluded[c.id] for key in by_owner.get(startup_id, ())})
@@ -141,14 +184,14 @@ def recommend_startups_for_each(
         selectinload(Capability.startup),
     )
     return [
-        [
+        _mark_diversity([
             Recommendation(
                 score=m.score, components=m.components, explanation=m.explanation.to_dict(),
                 challenge=challenge, startup=caps[m.key].startup, capability=caps[m.key],
             )
             for m in matches
             if m.key in caps
-        ]
+        ])
         for challenge, matches in zip(challenges, ranked, strict=True)
     ]
 
@@ -189,12 +232,24 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
         )
     exclude = {f"challenge:{cid}" for cid in done}
     matches = _rank_each(fitted, [(startup_item(startup), exclude)], limit)[0]
-    challenges = _load_by_key(Challenge, [m.key for m in matches], selectinload(Challenge.department))
-    return [
-        Recommendation(
-            score=m.score, components=m.components, explanation=m.explanation.to_dict(),
-            challenge=challenges[m.key], startup=startup,
-        )
-        for m in matches
-        if m.key in challenges
-    ]
+    challenges = _load_by_key(
+        Challenge, [m.key for m in matches], selectinload(Challenge.department), *CHALLENGE_ROWS
+    )
+    # The startup's profile finds the challenges; the score shown is the pair's one score
+    # (the challenge's view of the startup's best capability), and the list is in its order.
+    found = [(m, challenges[m.key]) for m in matches if m.key in challenges]
+    scores = startup_matches([c for _m, c in found], startup.id)
+    recs = []
+    for m, challenge in found:
+        pair = scores.get(challenge.id)
+        if pair is None:
+            continue  # outside the challenge's scored pool: no score to show
+        explanation = m.explanation.to_dict() | {
+            "components": dict(pair.components), "raw": dict(pair.explanation.raw),
+        }
+        recs.append(Recommendation(
+            score=pair.score, components=dict(pair.components), explanation=explanation,
+            challenge=challenge, startup=startup,
+        ))
+    recs.sort(key=lambda r: -r.score)
+    return recs

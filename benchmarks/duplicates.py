@@ -1,0 +1,145 @@
+"""The figures behind the similar-challenge settings (``portal.services.similar``).
+
+Run: ``python benchmarks/duplicates.py [--model default]``.
+
+Loads the demo data into a throw-away SQLite database with the chosen model (default: the
+bundled all-MiniLM-L6-v2 with its preset, as the site runs) and prints, for the published
+demo challenges:
+
+1. each challenge's most similar *other* challenge (the similarity the duplicate flag reads):
+   the distribution, and the closest pairs; none of the demo challenges is a copy of another,
+   so everything here should stay below ``DUPLICATE_THRESHOLD``;
+2. constructed near copies of each challenge, as another department would post one: the
+   title reworded, the sentences of the problem in another order, its last sentence left out,
+   the desired outcomes dropped. Their similarity to their original should reach it;
+3. how many of each would be flagged, and listed on the draft form, at the current settings.
+
+Nothing here is tuned automatically: the defaults were read off these figures (see
+docs/configuration.md), and there is no held-out set for them beyond the demo data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("INNOMATCH_ENV", "development")
+
+import time
+
+import numpy as np
+from sqlalchemy import select
+
+import models
+from models import Challenge
+from models.vocabulary import ChallengeStatus
+from portal import create_app, database
+from portal.config import TestConfig
+from portal.database import db
+from portal.demo import seed
+from portal.services import recommendations, similar
+
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+
+
+def near_copy(challenge: Challenge) -> similar.DraftText:
+    """Another department's version of the same need (see the module's docstring)."""
+    sentences = [s for s in _SENTENCE.split(challenge.problem_statement) if s.strip()]
+    if len(sentences) > 2:
+        sentences = sentences[1:-1] + sentences[:1]  # reordered, the last one left out
+    joiner = "" if challenge.language.startswith("zh") else " "
+    title = f"{challenge.title}（另一部門）" if challenge.language.startswith("zh") else f"Our unit also needs: {challenge.title.lower()}"
+    return similar.DraftText(
+        title=title, problem_statement=joiner.join(sentences), domains=list(challenge.domains),
+        functional_area=challenge.functional_area, tags=list(challenge.tags), language=challenge.language,
+    )
+
+
+def quantiles(values: list[float]) -> str:
+    q = np.quantile(np.asarray(values), [0, 0.25, 0.5, 0.75, 0.9, 1.0])
+    return "min {:.3f}  p25 {:.3f}  median {:.3f}  p75 {:.3f}  p90 {:.3f}  max {:.3f}".format(*q)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default", help="MATCHER_MODEL (default: the bundled MiniLM)")
+    args = parser.parse_args()
+
+    class Config(TestConfig):
+        MATCHER_MODEL = args.model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Config)
+        app.config["DATABASE_URL"] = f"sqlite:///{tmp}/duplicates.db"
+        database.init_app(app)
+        engine = app.extensions["innomatch_engine"]
+        models.Base.metadata.create_all(engine)
+        with app.test_request_context():
+            seed()
+            db.commit()
+            public = list(db.scalars(
+                select(Challenge).where(Challenge.status.in_(ChallengeStatus.PUBLIC)).order_by(Challenge.id)
+            ))
+            items = [recommendations.challenge_item(c) for c in public]
+            corpus = similar._corpus()
+            vectors = recommendations.vectors_for([similar.matcher.dense_text(i.title, i.text) for i in items])
+            nearest: list[tuple[float, Challenge, str]] = []
+            for challenge, item, vec in zip(public, items, vectors, strict=True):
+                sims = similar._similarities(corpus, item, vec)  # its own similarity is 0
+                top = int(sims.argmax())
+                nearest.append((float(sims[top]), challenge, corpus.keys[top]))
+            copies = []
+            for challenge in public:
+                found = similar.similar_to_draft(None, near_copy(challenge), limit=1)
+                top = found[0] if found else None
+                copies.append((top.similarity if top and top.challenge.id == challenge.id else 0.0, challenge, top))
+
+            threshold = similar.duplicate_threshold()
+            floor = similar.DEFAULT_SIMILAR_MIN_SCORE
+            print(f"model {recommendations.encoder().model_id}; {len(public)} published demo challenges; "
+                  f"DUPLICATE_THRESHOLD {threshold}, SIMILAR_STRONG {similar.DEFAULT_SIMILAR_STRONG}, "
+                  f"SIMILAR_MIN_SCORE {floor}")
+            print("\n1. Nearest other demo challenge (different needs):")
+            print("   " + quantiles([v for v, _c, _k in nearest]))
+            print(f"   flagged as duplicates: {sum(v >= threshold for v, _c, _k in nearest)} of {len(nearest)};"
+                  f" listed on the form (>= {floor}): {sum(v >= floor for v, _c, _k in nearest)}")
+            for value, challenge, key in sorted(nearest, key=lambda t: -t[0])[:5]:
+                other = db.get(Challenge, int(key.split(":")[1]))
+                print(f"   {value:.3f}  #{challenge.id} {challenge.title[:50]!r} ~ #{other.id if other else '?'} "
+                      f"{(other.title if other else '')[:50]!r}")
+            print("\n2. Constructed near copies vs their original (0 = the original was not the top result):")
+            print("   " + quantiles([v for v, _c, _t in copies]))
+            print(f"   flagged as duplicates: {sum(v >= threshold for v, _c, _t in copies)} of {len(copies)};"
+                  f" original found first: {sum(v > 0 for v, _c, _t in copies)}")
+            for value, challenge, _top in sorted(copies, key=lambda t: t[0])[:3]:
+                print(f"   lowest {value:.3f}  #{challenge.id} {challenge.language} {challenge.title[:60]!r}")
+            timings = []
+            for challenge in public[:10]:
+                draft = near_copy(challenge)
+                started = time.perf_counter()
+                similar.similar_to_draft(None, draft)
+                timings.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            flagged = similar.possible_duplicates(None, public[:20])
+            queue_ms = (time.perf_counter() - started) * 1000
+            print("\n3. Flagged at other thresholds (different needs / near copies):")
+            for t in (0.7, 0.73, 0.75, 0.78, 0.8, 0.85):
+                print(f"   {t:.2f}: {sum(v >= t for v, _c, _k in nearest):2d} of {len(nearest)}"
+                      f" / {sum(v >= t for v, _c, _t in copies):2d} of {len(copies)}")
+            print(f"\n4. Time (corpus fitted, SQLite, this machine): a draft check median {np.median(timings):.0f} ms"
+                  f" (max {max(timings):.0f} ms) over 10 drafts; the queue's check of 20 challenges {queue_ms:.0f} ms"
+                  f" ({len(flagged)} flagged)")
+        engine.dispose()  # the temporary directory goes with the database
+
+
+if __name__ == "__main__":
+    main()

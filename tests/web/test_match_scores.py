@@ -1,0 +1,134 @@
+"""One score for a challenge and a startup, the same on every page that shows it: the
+startup's recommendations, the challenge's recommended startups, the review queue
+(suggestions and received proposals), the officer's proposals inbox and comparison."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.services import recommendations
+from tests.factories import Factory
+from tests.helpers import sign_in
+
+SCORE = re.compile(r"(Strong match|Possible match|Weak match) · (\d+)/100")
+
+
+def _scores_in(block: str) -> list[str]:
+    return [f"{band} · {n}/100" for band, n in SCORE.findall(html_lib.unescape(block))]
+
+
+def _block(html: str, marker: str, tag: str) -> str:
+    """The ``<tag ...>...</tag>`` element (a list item or card) that contains ``marker``."""
+    for part in html.split(f"<{tag} ")[1:]:
+        if marker in part:
+            return part
+    raise AssertionError(f"{marker!r} not found in any <{tag}>")
+
+
+@pytest.fixture
+def world(app: Flask, make: Factory) -> dict[str, Any]:
+    dept = make.department()
+    challenges = [
+        make.challenge(dept, title="Clinic phone booking backlog",
+                       problem_statement="Patients wait on the phone to book clinic appointments."),
+        make.challenge(dept, title="Vaccination reminders", tags=["sms"],
+                       problem_statement="Parents forget their children's vaccination appointments."),
+        make.challenge(dept, title="Dental clinic queue", tags=["queue"],
+                       problem_statement="Dental clinic queues are long and patients cannot see their turn."),
+    ]
+    target = make.startup(name="Zephyr Booking")
+    target_capability = make.capability(target, name="Booking assistant", technologies=["chatbot", "sms"],
+                    description="A chatbot that books clinic appointments and sends SMS vaccination reminders.")
+    others = []
+    for n, text in enumerate(("Queue tickets and waiting-time displays for dental clinics.",
+                              "Medical image analysis for chest radiographs.")):
+        startup = make.startup(name=f"Other Startup {n}")
+        others.append(make.capability(startup, name=f"Other capability {n}", description=text))
+    with app.app_context():
+        recommendations.clear_caches()
+    return {
+        "dept": dept, "challenges": challenges, "target": target, "others": others,
+        "target_capability": target_capability,
+        "officer": make.user("officer", department_id=dept.id),
+        "coordinator": make.user("coordinator"),
+        "member": make.user("startup", startup_id=target.id),
+    }
+
+
+def test_a_pair_shows_the_same_score_on_every_page(
+    app: Flask, client: FlaskClient, make: Factory, world: dict[str, Any]
+) -> None:
+    challenge, target = world["challenges"][0], world["target"]
+    with app.app_context():
+        from portal.labels import score_band
+
+        match = recommendations.startup_matches([challenge], target.id)[challenge.id]
+        band = score_band(match.score)
+        expected = f"{band['label']} · {band['number']}/100"
+
+    shown: dict[str, list[str]] = {}
+    sign_in(client, world["member"].id)
+    page = client.get("/recommendations").get_data(as_text=True)
+    shown["startup's recommendations"] = _scores_in(_block(page, challenge.title, "li"))
+    client.post("/logout")
+
+    sign_in(client, world["officer"].id)
+    page = client.get(f"/challenges/{challenge.id}/recommended").get_data(as_text=True)
+    shown["challenge's recommended startups"] = _scores_in(_block(page, target.name, "li"))
+    client.post("/logout")
+
+    sign_in(client, world["coordinator"].id)
+    page = client.get("/coordinator/").get_data(as_text=True)
+    section = _block(page, f">{challenge.title}<", "section")
+    shown["queue suggestions"] = _scores_in(_block(section, target.name, "li"))
+    client.post("/logout")
+
+    # The startup proposes; a second proposal lets the officer compare the two.
+    target_cap = world["target_capability"]
+    proposal = make.proposal(challenge, target_cap, pitch="Zephyr pitch: we book by chatbot.")
+    make.trial(challenge, target_cap, proposal_id=proposal.id)
+    other = make.proposal(challenge, world["others"][0], pitch="Other pitch.")
+    make.trial(challenge, world["others"][0], proposal_id=other.id)
+    with app.app_context():
+        recommendations.clear_caches()
+
+    sign_in(client, world["officer"].id)
+    page = client.get(f"/challenges/{challenge.id}/proposals").get_data(as_text=True)
+    shown["proposals inbox"] = _scores_in(_block(page, target.name, "li"))
+    page = client.get(
+        f"/challenges/{challenge.id}/proposals/compare?proposal={proposal.id}&proposal={other.id}"
+    ).get_data(as_text=True)
+    shown["comparison"] = _scores_in(page)[:1]  # columns in the order asked: Zephyr first
+    client.post("/logout")
+
+    sign_in(client, world["coordinator"].id)
+    page = client.get("/coordinator/").get_data(as_text=True)
+    pending = page.split('id="pending"', 1)[1]
+    shown["queue received proposals"] = _scores_in(_block(pending, target.name, "li"))
+
+    assert {name: scores for name, scores in shown.items() if scores != [expected]} == {}, expected
+
+
+def test_the_score_says_what_its_band_measured(app: Flask, client: FlaskClient, world: dict[str, Any]) -> None:
+    sign_in(client, world["officer"].id)
+    page = html_lib.unescape(
+        client.get(f"/challenges/{world['challenges'][0].id}/recommended").get_data(as_text=True)
+    )
+    assert re.search(r"(Strong|Possible|Weak) match: (about \d+|fewer than 1) in 10 such pairs were relevant", page)
+    # The bars are absolute strengths, and the evidence says whose words each sentence is.
+    assert "not its rank among the candidates" in page
+    assert "The challenge says:" in page and "The startup says:" in page
+
+
+def test_the_startup_list_is_in_the_order_of_its_scores(app: Flask, client: FlaskClient, world: dict[str, Any]) -> None:
+    sign_in(client, world["member"].id)
+    page = client.get("/recommendations").get_data(as_text=True)
+    numbers = [int(n) for _band, n in SCORE.findall(html_lib.unescape(page))]
+    assert len(numbers) >= 2 and numbers == sorted(numbers, reverse=True)
+
