@@ -119,6 +119,10 @@ def draft_challenge(person: Person, data: ChallengeInput) -> None:
     page.locator("#tags").fill(data.tags)
     page.locator("#duration_weeks").fill("12")
     page.locator("#closing_on").fill((clock.today() + timedelta(days=30)).isoformat())
+    # Before saving: is the need already posted, or solved, elsewhere? (Checking saves nothing.)
+    click_and_wait(page, page.get_by_role("button", name=t("Check for similar challenges"), exact=True))
+    expect(page.locator("#similar-heading")).to_have_text(t("Already solved elsewhere?"))
+    expect(page.locator("#title")).to_have_value(data.title)
     click_and_wait(page, page.get_by_role("button", name=t("Save as draft"), exact=True))
     expect(success_banner(page)).to_have_text(t("Challenge saved as a draft."))
     expect(page.locator("h1")).to_have_text(data.title)
@@ -162,8 +166,27 @@ def open_inbox(person: Person, title: str) -> None:
     page, t = person.page, person.t
     nav(page, t("Our challenges"))
     row = page.locator("main tr").filter(has=page.get_by_role("link", name=title, exact=True))
-    click_and_wait(page, row.locator("td.govuk-table__cell--numeric a"))
+    click_and_wait(page, row.locator("td a").filter(has_text=t("Proposals received")))
     expect(page.locator("h1")).to_contain_text(t("Proposals received"))
+
+
+def answer_question(person: Person, title: str, question: str, answer: str) -> None:
+    """"Our challenges" → the count of unanswered questions → answer one and publish it."""
+    page, t = person.page, person.t
+    nav(page, t("Our challenges"))
+    row = page.locator("main tr").filter(has=page.get_by_role("link", name=title, exact=True))
+    link = row.locator("td a").filter(has_text=t("Unanswered questions"))
+    expect(link).to_contain_text("1")
+    click_and_wait(page, link)
+    expect_heading(page, t("Questions from startups"))
+    card = page.locator("li.im-card").filter(has_text=question)
+    expect(card.locator(".im-tag")).to_have_text(t("Awaiting an answer"))
+    card.get_by_label(t("Answer"), exact=True).fill(answer)
+    card.get_by_label(t("Publish the question and answer on the challenge page (without the asker's name)"),
+                      exact=True).check()
+    click_and_wait(page, card.get_by_role("button", name=t("Save the answer"), exact=True))
+    expect(success_banner(page)).to_have_text(t("Answer published on the challenge page."))
+    expect(page.locator("li.im-card").filter(has_text=question).locator(".im-tag")).to_have_text(t("Published"))
 
 
 def compare(person: Person, startups: list[str]) -> None:
@@ -258,6 +281,18 @@ def find_challenge(person: Person, token: str, title: str) -> None:
     click_and_wait(page, page.get_by_role("button", name=t("Apply filters"), exact=True))
     click_and_wait(page, page.get_by_role("link", name=title, exact=True))
     expect(page.locator("h1")).to_have_text(title)
+
+
+def ask_question(person: Person, question: str) -> None:
+    """On a challenge's page: ask the department a question; see it waiting for an answer."""
+    page, t = person.page, person.t
+    page.get_by_label(t("Your question"), exact=True).fill(question)
+    click_and_wait(page, page.get_by_role("button", name=t("Send the question"), exact=True))
+    expect(success_banner(page)).to_have_text(
+        t("Your question was sent to the department. You will be told when it answers.")
+    )
+    mine = page.locator("#your-questions + ul li").filter(has_text=question)
+    expect(mine.locator(".im-tag")).to_have_text(t("Awaiting an answer"))
 
 
 def propose(person: Person, title: str, pitch: str, capability: str | None = None, deck: str | None = None) -> None:

@@ -2,12 +2,13 @@
 
 One challenge goes the whole way in each language, so the three journeys meet on the same data:
 
-- the officer drafts a challenge, sets its evaluation criteria, attaches a brief (a PDF) and
-  opens it; reads the proposals (downloading the startup's deck) side by side; confirms the
+- the officer drafts a challenge (checking for similar ones first), sets its evaluation
+  criteria, attaches a brief (a PDF) and opens it; answers a startup's question and publishes
+  the answer; reads the proposals (downloading the startup's deck) side by side; confirms the
   department takes part; signs off the outcome, which publishes it;
 - a startup registers (confirming its email from the emailed link), describes a capability,
-  finds the challenge, downloads its brief and proposes with a deck (a PDF); accepts the
-  approved trial;
+  finds the challenge, downloads its brief, asks a question and proposes with a deck (a PDF);
+  reads the published answer; accepts the approved trial;
 - the lab's coordinator scores the proposal on the panel, approves it with a KPI, starts the
   trial, tracks a milestone, records the outcome, and finally unpublishes it from the showcase.
 
@@ -59,9 +60,20 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     expect(startup.page.locator("#criteria + p + table")).to_contain_text(criterion)
     brief_link = startup.page.locator("section#documents").get_by_role("link", name=brief, exact=True)
     assert programme.download(startup.page, brief_link).startswith(b"%PDF-")
+    question = (f"Which booking system do the clinics use now ({unique})?" if locale == "en"
+                else f"診所現時使用哪一套預約系統（{unique}）？")
+    programme.ask_question(startup, question)
     deck = f"deck-{unique}.pdf"
     programme.propose(startup, title, "We can have parents booking through WhatsApp within four weeks.",
                       founder.capability, deck=deck)
+
+    # Officer: answers the question and publishes it; the startup reads it on the challenge page.
+    answer = ("The clinics book through the Department's own system; it has an interface for partners."
+              if locale == "en" else "診所使用本署的預約系統，系統設有供合作伙伴使用的介面。")
+    programme.answer_question(officer, title, question, answer)
+    programme.find_challenge(startup, unique, title)
+    published = startup.page.locator(".im-qa .im-card").filter(has_text=question)
+    expect(published).to_contain_text(answer)
 
     # A second startup (the demo founder) proposes too, so the officer has two to compare.
     programme.sign_in(other, support.DEMO_EMAILS["startup"], DEMO_PASSWORD)
