@@ -75,6 +75,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("challenge-startup", "startup", "challenges.detail", _p("/challenges/{unproposed_challenge}")),
     PageSpec("challenge-question-errors", "startup", "challenges.detail", _p("/challenges/{unproposed_challenge}"),
              submit="main form[action$='/questions'] button[type=submit]", status=400),
+    PageSpec("challenge-questions-startup", "startup", "challenges.detail", _p("/challenges/{own_challenge}")),
     PageSpec("proposal-form", "startup", "startups.propose", _p("/challenges/{unproposed_challenge}/propose")),
     PageSpec("proposal-form-errors", "startup", "startups.propose", _p("/challenges/{unproposed_challenge}/propose"),
              submit=SUBMIT, status=400),
@@ -222,14 +223,15 @@ EXAMPLE_MAIL_SUBJECT = "Your proposal was received"
 
 
 def add_examples(server: Any) -> None:
-    """Rows the demo data lacks, so pages show their tables: a failed email, and a PDF attached to
-    a challenge, a proposal and a trial by the people who may (once per server)."""
+    """Rows the demo data lacks, so pages show their tables and lists (once per server): a failed
+    email; a PDF attached to a challenge, a proposal and a trial by the people who may; and two
+    questions on the officer's challenge, one answered and published."""
     import io
 
     from models import Challenge, OutboxMail, Proposal, Trial, User
     from models.vocabulary import MailStatus
     from portal.demo import DEMO_LOGINS
-    from portal.services import documents
+    from portal.services import documents, questions
     from tests import samples
 
     with server.app.test_request_context("/"), server.context() as db:
@@ -251,6 +253,13 @@ def add_examples(server: Any) -> None:
             (coordinator, db.get(Trial, ids["trial_running"]), "Interim report.pdf"),
         ):
             documents.attach_document(user, parent, io.BytesIO(samples.pdf(name)), name)
+        # Two questions of the demo startup on the officer's challenge: one answered and published.
+        challenge = db.get(Challenge, ids["own_challenge"])
+        answered = questions.ask_question(founder, challenge, "Can the pilot use the clinics' existing booking data?")
+        questions.ask_question(founder, challenge, "How many clinics would take part in the first month?")
+        questions.answer_question(
+            officer, answered, "Yes: anonymised booking records of the last year will be shared.", publish=True
+        )
         db.commit()
 
 
