@@ -225,13 +225,14 @@ EXAMPLE_MAIL_SUBJECT = "Your proposal was received"
 def add_examples(server: Any) -> None:
     """Rows the demo data lacks, so pages show their tables and lists (once per server): a failed
     email; a PDF attached to a challenge, a proposal and a trial by the people who may; and two
-    questions on the officer's challenge, one answered and published."""
+    questions on the officer's challenge, one answered and published; panel scores on the
+    officer's challenge with the most proposals."""
     import io
 
     from models import Challenge, OutboxMail, Proposal, Trial, User
     from models.vocabulary import MailStatus
     from portal.demo import DEMO_LOGINS
-    from portal.services import documents, questions
+    from portal.services import documents, panel, questions
     from tests import samples
 
     with server.app.test_request_context("/"), server.context() as db:
@@ -260,6 +261,16 @@ def add_examples(server: Any) -> None:
         questions.answer_question(
             officer, answered, "Yes: anonymised booking records of the last year will be shared.", publish=True
         )
+        # Panel scores on the inbox challenge: both proposals by the officer, the older one by the lab too.
+        inbox = [db.get(Proposal, ids["inbox_proposal_a"]), db.get(Proposal, ids["inbox_proposal_b"])]
+        for user, proposal, marks in (
+            (officer, inbox[0], (4, 3, 4, 5, 3)), (officer, inbox[1], (3, 4, 3, 3, 4)),
+            (coordinator, inbox[1], (5, 4, 4, 4, 5)),
+        ):
+            criteria = panel.fix_criteria(proposal.challenge)
+            panel.score_proposal(user, proposal, {
+                c.id: (marks[n % len(marks)], "") for n, c in enumerate(criteria)
+            })
         db.commit()
 
 
