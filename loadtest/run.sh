@@ -54,6 +54,8 @@ export SECRET_KEY="${SECRET_KEY:-$($BIN/python -c 'import secrets; print(secrets
 # user comes from 127.0.0.1, which per-IP rate limits would count as one person, so the
 # limits are off (production keeps them on, with shared storage: RATELIMIT_STORAGE_URI).
 export INNOMATCH_ENV=production WEB_CONCURRENCY="$WORKERS" RATELIMIT_ENABLED="${RATELIMIT_ENABLED:-false}"
+# As in production (Dockerfile): the master fits the rankers once before forking (gunicorn.conf.py preloads).
+export MATCHER_WARM_UP="${MATCHER_WARM_UP:-1}"
 
 if ! pg_isready -h "$PGHOST" -q 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
