@@ -289,12 +289,20 @@ _TWO_STEP: dict[str, tuple[str, int]] = {}
 
 
 def _fresh_code(email: str) -> str:
-    """A code the server accepts for ``email``: the current step, or the next if this one was used."""
+    """A code the server accepts for ``email``: the current step, or the next if this one was used.
+
+    A code works once, and the server accepts at most the next step's (clock drift): a person who
+    signs in again sooner waits for the phone's next code, and so does this (up to 30 seconds).
+    """
+    import time
+
     import pyotp
 
-    from portal.services.mfa import STEP_SECONDS, current_step
+    from portal.services.mfa import DRIFT_STEPS, STEP_SECONDS, current_step
 
     secret, used = _TWO_STEP[email]
+    while used + 1 > current_step() + DRIFT_STEPS:
+        time.sleep(1)
     step = max(current_step(), used + 1)
     _TWO_STEP[email] = (secret, step)
     return pyotp.TOTP(secret, interval=STEP_SECONDS).generate_otp(step)
