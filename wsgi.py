@@ -1,17 +1,11 @@
-"""WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi run``.
+"""WSGI entry point: ``gunicorn -c gunicorn.conf.py wsgi:app`` or ``flask --app wsgi run``.
 
-With ``MATCHER_WARM_UP=1`` and ``gunicorn --preload``, the recommender's corpora are fitted
-once here, in gunicorn's master, and every worker it forks starts with them (shared
-copy-on-write) instead of fitting them on its first request (docs/matching.md).
+Importing this module builds the app and nothing more (``flask db upgrade`` imports it
+before any table exists). With ``MATCHER_WARM_UP=1``, gunicorn.conf.py's ``when_ready`` fits
+the recommender's corpora once in gunicorn's master, before it forks the workers, so every
+worker starts with them (shared copy-on-write) instead of fitting them on its first request.
 """
-
-import os
 
 from portal import create_app
 
 app = create_app()
-
-if os.environ.get("MATCHER_WARM_UP") == "1":
-    from portal.services import recommendations
-
-    recommendations.warm_up(app)

@@ -23,7 +23,14 @@ OWN_PAGES = (400, 403, 404, 405, 413, 429)
 
 
 class DomainError(Exception):
-    """A rule of the domain refused an operation; ``field`` names the form field it concerns."""
+    """A rule of the domain refused an operation; ``field`` names the form field it concerns.
+
+    ``status`` is the HTTP status a page answers with when it shows the refusal: 400 for bad
+    input, 403 when the user may not (:class:`NotAllowed`), 409 when someone acted first
+    (:class:`StaleState`).
+    """
+
+    status = 400
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -34,9 +41,13 @@ class DomainError(Exception):
 class NotAllowed(DomainError):
     """The user may not perform this operation."""
 
+    status = 403
+
 
 class StaleState(DomainError):
     """The record changed under the user (another person acted first)."""
+
+    status = 409
 
 
 def _wants_json() -> bool:

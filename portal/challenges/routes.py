@@ -27,7 +27,7 @@ from ..access import (
     roles_required,
 )
 from ..database import db
-from ..errors import DomainError, NotAllowed, StaleState
+from ..errors import DomainError, StaleState
 from ..extensions import limiter
 from ..forms import CsrfForm, page_number
 from ..services import challenges, inbox, panel, proposals, questions, similar
@@ -301,7 +301,7 @@ def request_shortlist(challenge_id: int, proposal_id: int) -> ResponseReturnValu
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
-            status = 403 if isinstance(error, NotAllowed) else 409 if isinstance(error, StaleState) else 400
+            status = error.status
         else:
             db.commit()
             flash(_("The lab has been asked to shortlist %(startup)s.", startup=proposal.startup.name), "success")
@@ -386,10 +386,6 @@ def questions_received(challenge_id: int) -> ResponseReturnValue:
     return _questions_page(challenge)
 
 
-def _domain_status(error: DomainError) -> int:
-    return 403 if isinstance(error, NotAllowed) else 409 if isinstance(error, StaleState) else 400
-
-
 @bp.post("/challenges/<int:challenge_id>/questions/<int:question_id>/answer")
 @roles_required(Role.OFFICER)
 def answer_question(challenge_id: int, question_id: int) -> ResponseReturnValue:
@@ -406,7 +402,7 @@ def answer_question(challenge_id: int, question_id: int) -> ResponseReturnValue:
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
-            status = _domain_status(error)
+            status = error.status
         else:
             db.commit()
             flash(_("Answer published on the challenge page.") if question.published
@@ -430,7 +426,7 @@ def publish_answer(challenge_id: int, question_id: int) -> ResponseReturnValue:
         questions.publish_answer(current_user, question)
     except DomainError as error:
         db.rollback()
-        return _questions_page(challenge, error=error.message, status=_domain_status(error))
+        return _questions_page(challenge, error=error.message, status=error.status)
     db.commit()
     flash(_("Answer published on the challenge page."), "success")
     return redirect(url_for("challenges.questions_received", challenge_id=challenge.id,
@@ -451,7 +447,7 @@ def hide_question(challenge_id: int, question_id: int) -> ResponseReturnValue:
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
-            status = _domain_status(error)
+            status = error.status
         else:
             db.commit()
             flash(_("Question hidden."), "success")

@@ -41,7 +41,7 @@ from ..access import (
     refusal,
 )
 from ..database import db
-from ..errors import DomainError, NotAllowed
+from ..errors import DomainError
 from ..forms import CsrfForm
 from ..services import documents, sniffing
 from ..services.storage import StorageError
@@ -125,7 +125,7 @@ def upload(parent: Parent) -> ResponseReturnValue:
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
-            return _page(parent, form, 403 if isinstance(error, NotAllowed) else 400)
+            return _page(parent, form, error.status)
         db.commit()
         flash(_("Document added."), "success")
         return redirect(parent_url(parent))
@@ -176,7 +176,7 @@ def remove(parent: Parent, document_id: int) -> ResponseReturnValue:
         documents.remove_document(current_user, document)
     except DomainError as error:
         db.rollback()
-        abort(403 if isinstance(error, NotAllowed) else 400, error.message)
+        abort(error.status, error.message)
     db.commit()
     flash(_("Document removed."), "success")
     return redirect(parent_url(parent))

@@ -19,7 +19,7 @@ from ..access import (
     roles_required,
 )
 from ..database import db
-from ..errors import DomainError, NotAllowed, StaleState
+from ..errors import DomainError
 from ..forms import MAX_ID
 from ..services import conflicts, panel
 from .forms import CriteriaForm, PanelConflictForm, score_form, scores_from
@@ -46,10 +46,6 @@ def _proposal(proposal_id: int) -> Proposal:
     return proposal
 
 
-def _status(error: DomainError) -> int:
-    return 403 if isinstance(error, NotAllowed) else 409 if isinstance(error, StaleState) else 400
-
-
 @bp.route("/challenges/<int:challenge_id>/criteria", methods=["GET", "POST"])
 @roles_required(Role.OFFICER)
 def criteria(challenge_id: int) -> ResponseReturnValue:
@@ -68,7 +64,7 @@ def criteria(challenge_id: int) -> ResponseReturnValue:
             except DomainError as error:
                 db.rollback()
                 form.apply_domain_error(error)
-                status = _status(error)
+                status = error.status
             else:
                 db.commit()
                 flash(_("Evaluation criteria saved."), "success")
@@ -121,7 +117,7 @@ def score(proposal_id: int) -> ResponseReturnValue:
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
-            return _score_page(proposal, form=form, status=_status(error))
+            return _score_page(proposal, form=form, status=error.status)
         db.commit()
         flash(_("Your scores for %(startup)s are saved.", startup=proposal.startup.name), "success")
         return redirect(url_for("panel.table", challenge_id=proposal.challenge_id))
@@ -141,7 +137,7 @@ def declare_conflict(proposal_id: int) -> ResponseReturnValue:
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
-            status = _status(error)
+            status = error.status
         else:
             db.commit()
             flash(_("Your conflict of interest is recorded; you are off this proposal's panel."), "success")

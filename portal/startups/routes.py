@@ -21,7 +21,7 @@ from ..access import (
     roles_required,
 )
 from ..database import db
-from ..errors import DomainError, NotAllowed, StaleState
+from ..errors import DomainError
 from ..forms import BaseForm, CsrfForm, clean_text
 from ..services import conflicts, documents, proposals, startups
 from .forms import CapabilityForm, NewProposalForm, ProposalForm, StartupForm
@@ -247,7 +247,7 @@ def edit_proposal(proposal_id: int) -> ResponseReturnValue:
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)
-            status = 403 if isinstance(error, NotAllowed) else 409 if isinstance(error, StaleState) else 400
+            status = error.status
         else:
             db.commit()
             flash(_("Your proposal has been saved."), "success")

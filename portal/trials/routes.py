@@ -18,7 +18,7 @@ from models import Kpi, Milestone, Trial
 
 from ..access import can_view_trial
 from ..database import db
-from ..errors import DomainError, NotAllowed, StaleState
+from ..errors import DomainError
 from ..forms import BaseForm, CsrfForm
 from ..services import conflicts, trials
 from .forms import (
@@ -41,14 +41,6 @@ def _load(trial_id: int) -> Trial:
     if trial is None or not can_view_trial(current_user, trial):
         abort(404)
     return trial
-
-
-def _status(error: DomainError) -> int:
-    if isinstance(error, NotAllowed):
-        return 403
-    if isinstance(error, StaleState):
-        return 409
-    return 400
 
 
 def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **forms: Any) -> ResponseReturnValue:
@@ -96,7 +88,7 @@ def _failed(trial: Trial, form: BaseForm, key: str, error: DomainError | None = 
     status = 400
     if error is not None:
         form.apply_domain_error(error)
-        status = _status(error)
+        status = error.status
     return _page(trial, status, posted=form, **{key: form}, **extra)
 
 
