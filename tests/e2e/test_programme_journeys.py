@@ -10,7 +10,8 @@ One challenge goes the whole way in each language, so the three journeys meet on
   finds the challenge, downloads its brief, asks a question and proposes with a deck (a PDF);
   reads the published answer; accepts the approved trial;
 - the lab's coordinator scores the proposal on the panel, approves it with a KPI, starts the
-  trial, tracks a milestone, records the outcome, and finally unpublishes it from the showcase.
+  trial, tracks a milestone, records the outcome, and unpublishes it from the showcase (the
+  officer then signs it off again, which publishes it again).
 
 Each person starts at the landing page (the only address typed), picks the language with the
 header button, signs in through the header's link and moves only by clicking what pages show.
@@ -137,3 +138,12 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     expect(success_banner(page)).to_have_text(t("The outcome report is no longer published."))
     click_and_wait(startup.page, footer.get_by_role("link", name=t("Showcase of trial outcomes"), exact=True))
     expect(startup.page.locator("main")).not_to_contain_text(title)
+
+    # Officer: once the report is put right, signs it off again, and it is back on the showcase.
+    programme.open_trial_from_inbox(officer, title, founder.startup)
+    expect(officer.page.locator("#report-title ~ p").filter(
+        has_text="The figures name a clinic; to be put right.")).to_have_count(1)
+    click_and_wait(officer.page, officer.page.get_by_role("button", name=t("Sign off the outcome"), exact=True))
+    expect(success_banner(officer.page)).to_have_text(t("The outcome is signed off and published on the showcase."))
+    click_and_wait(startup.page, footer.get_by_role("link", name=t("Showcase of trial outcomes"), exact=True))
+    expect(startup.page.locator("main")).to_contain_text(title)
