@@ -5,8 +5,8 @@ links (the main navigation, the footer, a row of a table), buttons and form cont
 address ever typed is the landing page's, once per person. An email's link is followed by
 showing the email in a "mail client" tab of the same browser and clicking the link there.
 
-``t`` is a ``support.Catalogue`` for the page's interface language, so the steps read the
-same in English and in Chinese.
+``t`` gives the interface strings in the page's language (``Translated``: a ``support.Catalogue``
+that fails on a string shown untranslated), so the steps read the same in English and in Chinese.
 """
 
 from __future__ import annotations
@@ -33,7 +33,38 @@ from .flows import (
     nav,
     success_banner,
 )
-from .support import Catalogue, LiveServer
+from .support import LiveServer
+
+
+class Translated:
+    """A ``Catalogue`` that fails when a string the journey reads is not translated.
+
+    In Chinese, a string the catalogue lacks would be shown (and looked for) in English, and the
+    journey would still pass: this makes it fail instead, naming the string.
+    """
+
+    def __init__(self, server: LiveServer, locale: str) -> None:
+        self.catalogue, self.english, self.locale = server.catalogue(locale), server.catalogue("en"), locale
+
+    def _check(self, shown: str, english: str, msgid: str) -> str:
+        assert self.locale == "en" or shown != english, f"not translated into {self.locale}: {msgid!r}"
+        return shown
+
+    def __call__(self, msgid: str, **variables: Any) -> str:
+        return self._check(self.catalogue(msgid, **variables), self.english(msgid, **variables), msgid)
+
+    def ngettext(self, singular: str, plural: str, num: int) -> str:
+        return self._check(self.catalogue.ngettext(singular, plural, num),
+                           self.english.ngettext(singular, plural, num), singular)
+
+    def domain(self, key: str) -> str:
+        return self._check(self.catalogue.domain(key), self.english.domain(key), key)
+
+    def area(self, key: str) -> str:
+        return self._check(self.catalogue.area(key), self.english.area(key), key)
+
+    def trial_state(self, state: str) -> str:
+        return self._check(self.catalogue.trial_state(state), self.english.trial_state(state), state)
 
 
 @dataclass
@@ -41,11 +72,11 @@ class Person:
     """One person's browser tab, signed in or not, in the interface language of the journey."""
 
     page: Any
-    t: Catalogue
+    t: Any  # Translated (or a Catalogue)
     locale: str
 
 
-def arrive(page: Any, server: LiveServer, t: Catalogue, locale: str) -> Person:
+def arrive(page: Any, server: LiveServer, t: Any, locale: str) -> Person:
     """Open the landing page (the only typed address) and choose the language with the header button."""
     support.goto(page, server("/"))
     support.use_language(page, locale)

@@ -32,9 +32,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.mark.parametrize("locale", support.LOCALES)
 def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links(
-    live_server, new_page, catalogue, unique, locale
+    live_server, new_page, unique, locale
 ):
-    t = catalogue(locale)
+    t = programme.Translated(live_server, locale)  # fails on a string shown untranslated in Chinese
     challenge = flows.challenge_input(locale, unique)
     founder = flows.startup_input(locale, unique)
     title = challenge.title
@@ -147,3 +147,11 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     expect(success_banner(officer.page)).to_have_text(t("The outcome is signed off and published on the showcase."))
     click_and_wait(startup.page, footer.get_by_role("link", name=t("Showcase of trial outcomes"), exact=True))
     expect(startup.page.locator("main")).to_contain_text(title)
+
+
+def test_the_journeys_fail_on_a_string_shown_untranslated(live_server):
+    t = programme.Translated(live_server, "zh_Hant_HK")
+    assert t("Review queue") != "Review queue"
+    with pytest.raises(AssertionError, match="not translated"):
+        t("A sentence no catalogue has")
+    assert programme.Translated(live_server, "en")("A sentence no catalogue has") == "A sentence no catalogue has"
