@@ -29,7 +29,7 @@ from .encoders import (
 )
 from .learning import LearnedWeights, NotEnoughData, fit_weights
 from .lexical import BM25Index, LexicalIndex, TfidfIndex
-from .presets import PRESETS, preset_for
+from .presets import DEFAULT_ENCODER, PRESETS, preset_for
 from .ranker import HybridRanker, RankerConfig, Scored, language_offset
 from .text import dense_text, detect_language, text_hash, tokenize
 from .translate import DictionaryTranslator, TranslatingEncoder, get_translator, with_translation
@@ -38,6 +38,7 @@ from .types import AREAS, COMPONENTS, DOMAINS, Explanation, Item, Match
 __all__ = [
     "AREAS",
     "COMPONENTS",
+    "DEFAULT_ENCODER",
     "DOMAINS",
     "PRESETS",
     "BM25Index",

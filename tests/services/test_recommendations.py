@@ -156,6 +156,19 @@ def test_default_model_preset_translates_chinese_for_the_english_encoder():
     assert use.ranker["translation"] == "cedict" and use.encoder_translation is False
 
 
+def test_without_a_model_setting_the_default_encoder_and_its_preset_apply():
+    resolved = recommendations.settings({})
+    assert resolved.model == matcher.DEFAULT_ENCODER == "multilingual-e5-small"
+    # The multilingual encoder reads Chinese itself: only BM25 sees the glosses.
+    assert resolved.translation == "cedict" and resolved.encoder_translation is False
+    assert resolved.centering is True
+    assert resolved.ranker["fusion"] == "minmax" and resolved.ranker["translation"] == "cedict"
+    assert resolved.ranker["weights"] == {"semantic": 0.5, "lexical": 0.35, "structured": 0.15}
+    matcher.RankerConfig.from_mapping(resolved.ranker)  # a valid configuration
+    # The bundled English model keeps its own preset under its own name.
+    assert recommendations.settings({"MATCHER_MODEL": "default"}).encoder_translation is True
+
+
 def test_translated_encoder_has_its_own_cache_key(app, monkeypatch):
     monkeypatch.setitem(app.config, "MATCHER_TRANSLATION", "cedict")
     monkeypatch.setattr(

@@ -1,8 +1,10 @@
 """Matcher settings from the app config, and the encoder they name.
 
-``MATCHER_MODEL`` selects the encoder and its recommended preset (``matcher.PRESETS``:
-for the bundled English model, dictionary translation of Chinese texts and per-language
-centering; for ``use-multilingual``, centering and a cross-language offset);
+``MATCHER_MODEL`` (default ``matcher.DEFAULT_ENCODER``, multilingual-e5-small) selects the
+encoder and its recommended preset (``matcher.PRESETS``: for multilingual-e5-small,
+centering, BM25 on text + CC-CEDICT glosses and min-max fusion; for the bundled English
+model, dictionary translation of Chinese texts for the encoder too; for
+``use-multilingual``, centering and a cross-language offset);
 ``MATCHER_CONFIG`` (RankerConfig fields), ``MATCHER_FUSION``, ``MATCHER_CALIBRATION``,
 ``MATCHER_CENTERING`` and ``MATCHER_TRANSLATION`` override it.
 
@@ -66,7 +68,7 @@ def settings(config: Mapping[str, Any] | None = None) -> MatcherSettings:
         config: A mapping like ``app.config``; default ``current_app.config``.
     """
     cfg = current_app.config if config is None else config
-    model = cfg.get("MATCHER_MODEL") or "default"
+    model = cfg.get("MATCHER_MODEL") or matcher.DEFAULT_ENCODER
     preset = matcher.preset_for(model)
     explicit = dict(cfg.get("MATCHER_CONFIG") or {})
     mapping: dict[str, Any] = dict(preset.get("ranker") or {})
