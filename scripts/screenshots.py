@@ -47,6 +47,7 @@ class Shot:
     role: str | None
     path: str  # formatted with pages.demo_ids()
     variants: tuple[tuple[str, str], ...] = ALL
+    click: str | None = None  # a button to press first (a page shown after a form is sent)
 
 
 SHOTS = (
@@ -64,6 +65,20 @@ SHOTS = (
     Shot("compare", "Proposals side by side (officer)", "officer",
          "/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}&proposal={inbox_proposal_b}",
          (("desktop", "zh_Hant_HK"), ("phone", "en"))),
+    Shot("similar", "Similar challenges while drafting (officer)", "officer", "/challenges/{draft_challenge}/edit",
+         (("desktop", "en"), ("phone", "zh_Hant_HK")), click="main form button[name=action][value=similar]"),
+    Shot("criteria", "Evaluation criteria of a draft (officer)", "officer", "/challenges/{draft_challenge}/criteria",
+         (("desktop", "zh_Hant_HK"), ("phone", "en"))),
+    Shot("questions", "Questions from startups (officer)", "officer", "/challenges/{own_challenge}/questions",
+         (("desktop", "en"), ("phone", "zh_Hant_HK"))),
+    Shot("score", "Scoring a proposal on the panel (coordinator)", "coordinator", "/proposals/{inbox_proposal_a}/score",
+         (("desktop", "zh_Hant_HK"), ("phone", "en"))),
+    Shot("panel", "Panel scores (coordinator)", "coordinator", "/challenges/{inbox_challenge}/panel",
+         (("desktop", "en"), ("phone", "zh_Hant_HK"))),
+    Shot("documents", "A trial's documents (coordinator)", "coordinator", "/trials/{trial_running}/documents",
+         (("desktop", "zh_Hant_HK"), ("phone", "en"))),
+    Shot("mails", "Failed emails (administrator)", "admin", "/admin/mails",
+         (("desktop", "en"), ("phone", "zh_Hant_HK"))),
 )
 
 
@@ -74,6 +89,7 @@ def file_name(shot: Shot, viewport: str, locale: str) -> str:
 def take(browser: Any, server: support.LiveServer, out_dir: Path, states: Callable[[str], Any],
          shots: Iterable[Shot] = SHOTS) -> list[Path]:
     """Capture ``shots`` from ``server`` into ``out_dir``; return the files written."""
+    pages.add_examples(server)  # a failed email, documents, questions: rows the demo data lacks
     with server.context() as db:
         ids = pages.demo_ids(db)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -96,6 +112,10 @@ def take(browser: Any, server: support.LiveServer, out_dir: Path, states: Callab
             for shot, viewport in captures:
                 page.set_viewport_size(support.VIEWPORTS[viewport])
                 response = page.goto(server(shot.path.format(**ids)), wait_until="load")
+                if shot.click and response is not None and response.status == 200:
+                    with page.expect_navigation(wait_until="load") as navigation:
+                        page.locator(shot.click).first.click()
+                    response = navigation.value
                 if response is None or response.status != 200:
                     raise RuntimeError(f"{shot.name}: HTTP {response.status if response else '?'} at {page.url}")
                 written.append(_capture(page, out_dir / file_name(shot, viewport, locale), viewport))

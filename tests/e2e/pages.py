@@ -41,6 +41,8 @@ def _p(template: str) -> Callable[[dict[str, int]], str]:
 
 
 SUBMIT = "main form[method=post] button[type=submit]"
+#: The upload form's button (a documents page lists its files first, each with a "Remove" form).
+UPLOAD = "main form[enctype='multipart/form-data'] button[type=submit]"
 SPECS: tuple[PageSpec, ...] = (
     # Anyone
     PageSpec("landing", None, "main.index", _p("/")),
@@ -73,6 +75,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("challenge-startup", "startup", "challenges.detail", _p("/challenges/{unproposed_challenge}")),
     PageSpec("challenge-question-errors", "startup", "challenges.detail", _p("/challenges/{unproposed_challenge}"),
              submit="main form[action$='/questions'] button[type=submit]", status=400),
+    PageSpec("challenge-questions-startup", "startup", "challenges.detail", _p("/challenges/{own_challenge}")),
     PageSpec("proposal-form", "startup", "startups.propose", _p("/challenges/{unproposed_challenge}/propose")),
     PageSpec("proposal-form-errors", "startup", "startups.propose", _p("/challenges/{unproposed_challenge}/propose"),
              submit=SUBMIT, status=400),
@@ -81,7 +84,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("proposal-edit", "startup", "startups.edit_proposal", _p("/proposals/{founder_proposal}/edit")),
     PageSpec("proposal-documents", "startup", "documents.proposal_upload", _p("/proposals/{founder_proposal}/documents")),
     PageSpec("proposal-documents-errors", "startup", "documents.proposal_upload",
-             _p("/proposals/{founder_proposal}/documents"), submit=SUBMIT, status=400),
+             _p("/proposals/{founder_proposal}/documents"), submit=UPLOAD, status=400),
     PageSpec("workshop", "startup", "workshops.detail", _p("/workshops/{workshop}")),
     PageSpec("notifications", "startup", "notifications.index", _p("/notifications")),
     PageSpec("notification-preferences", "startup", "notifications.preferences", _p("/notifications/preferences")),
@@ -106,6 +109,9 @@ SPECS: tuple[PageSpec, ...] = (
              _p("/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}&proposal={inbox_proposal_b}")),
     PageSpec("proposals-compare-errors", "officer", "challenges.compare_proposals",
              _p("/challenges/{inbox_challenge}/proposals/compare?proposal={inbox_proposal_a}"), status=400),
+    PageSpec("panel-criteria-draft", "officer", "panel.criteria", _p("/challenges/{draft_challenge}/criteria")),
+    PageSpec("panel-criteria-published", "officer", "panel.criteria", _p("/challenges/{own_challenge}/criteria")),
+    PageSpec("panel-table-officer", "officer", "panel.table", _p("/challenges/{inbox_challenge}/panel")),
     PageSpec("recommended-startups", "officer", "matches.for_challenge", _p("/challenges/{own_challenge}/recommended")),
     PageSpec("showcase", "officer", "stats.showcase", _p("/showcase")),
     # Lab coordinator
@@ -117,6 +123,14 @@ SPECS: tuple[PageSpec, ...] = (
              submit="main form:has(input[name=action][value=approve]) button[type=submit]", status=400),
     PageSpec("trial-running", "coordinator", "trials.detail", _p("/trials/{trial_running}")),
     PageSpec("trial-completed", "coordinator", "trials.detail", _p("/trials/{trial_completed}")),
+    PageSpec("panel-score", "coordinator", "panel.score", _p("/proposals/{inbox_proposal_a}/score")),
+    PageSpec("panel-score-errors", "coordinator", "panel.score", _p("/proposals/{inbox_proposal_a}/score"),
+             submit=SUBMIT, status=400),
+    PageSpec("panel-score-locked", "coordinator", "panel.score", _p("/proposals/{decided_proposal}/score")),
+    PageSpec("panel-table", "coordinator", "panel.table", _p("/challenges/{inbox_challenge}/panel")),
+    PageSpec("trial-documents", "coordinator", "documents.trial_upload", _p("/trials/{trial_running}/documents")),
+    PageSpec("trial-documents-errors", "coordinator", "documents.trial_upload", _p("/trials/{trial_running}/documents"),
+             submit=UPLOAD, status=400),
     PageSpec("dashboard", "coordinator", "stats.dashboard", _p("/dashboard")),
     PageSpec("workshop-form", "coordinator", "workshops.create", _p("/workshops/new")),
     PageSpec("workshop-form-errors", "coordinator", "workshops.create", _p("/workshops/new"), submit=SUBMIT, status=400),
@@ -165,8 +179,12 @@ def demo_ids(db: Any) -> dict[str, int]:
         .where(Challenge.department_id == dh.id).group_by(Proposal.challenge_id)
         .order_by(func.count().desc(), Proposal.challenge_id)
     )
+    # Still waiting for the lab's decision (other browser tests may have decided newer ones), so
+    # their panel scores are open.
     inbox_proposals = list(db.scalars(
-        select(Proposal.id).where(Proposal.challenge_id == inbox_challenge).order_by(Proposal.id.desc()).limit(2)
+        select(Proposal.id).join(Trial, Trial.proposal_id == Proposal.id)
+        .where(Proposal.challenge_id == inbox_challenge, Trial.status == "proposed")
+        .order_by(Proposal.id.desc()).limit(2)
     ))
 
     def trial(state: str) -> int:
@@ -187,12 +205,77 @@ def demo_ids(db: Any) -> dict[str, int]:
             select(Proposal.id).join(Trial, Trial.proposal_id == Proposal.id)
             .where(Proposal.startup_id == founder.startup_id, Trial.status == "proposed").order_by(Proposal.id)
         ),
+        "draft_challenge": db.scalar(
+            select(Challenge.id).where(Challenge.department_id == dh.id, Challenge.status == "draft")
+            .order_by(Challenge.id)
+        ),
+        # A proposal the lab has decided on (its panel scores are locked).
+        "decided_proposal": db.scalar(
+            select(Trial.proposal_id).where(Trial.status == "completed", Trial.proposal_id.is_not(None))
+            .order_by(Trial.id)
+        ),
         "trial_proposed": trial("proposed"),
         "trial_running": trial("running"),
         "trial_completed": trial("completed"),
         "workshop": db.scalar(select(Workshop.id).order_by(Workshop.id)),
     }
     return ids
+
+
+#: The subject of the failed email ``add_examples`` writes (and looks for, so it runs once).
+EXAMPLE_MAIL_SUBJECT = "Your proposal was received"
+
+
+def add_examples(server: Any) -> None:
+    """Rows the demo data lacks, so pages show their tables and lists (once per server): a failed
+    email; a PDF attached to a challenge, a proposal and a trial by the people who may; and two
+    questions on the officer's challenge, one answered and published; panel scores on the
+    officer's challenge with the most proposals."""
+    import io
+
+    from models import Challenge, OutboxMail, Proposal, Trial, User
+    from models.vocabulary import MailStatus
+    from portal.demo import DEMO_LOGINS
+    from portal.services import documents, panel, questions
+    from tests import samples
+
+    with server.app.test_request_context("/"), server.context() as db:
+        if db.scalar(select(OutboxMail.id).where(OutboxMail.subject == EXAMPLE_MAIL_SUBJECT)) is not None:
+            return
+        ids = demo_ids(db)
+        db.add(OutboxMail(
+            recipient="no-such-person@clinic.example.hk", to_header="Ho Ka Yan <no-such-person@clinic.example.hk>",
+            subject=EXAMPLE_MAIL_SUBJECT, body_text="Thank you for your proposal.", locale="en",
+            message_id="<example-failed@innomatch.test>", status=MailStatus.FAILED, attempts=5,
+            last_error="550 5.1.1 The email account that you tried to reach does not exist",
+        ))
+        officer = db.scalar(select(User).where(User.email == DEMO_LOGINS[0][0]))
+        founder = db.scalar(select(User).where(User.email == DEMO_LOGINS[1][0]))
+        coordinator = db.scalar(select(User).where(User.email == DEMO_LOGINS[2][0]))
+        for user, parent, name in (
+            (officer, db.get(Challenge, ids["own_challenge"]), "Service blueprint.pdf"),
+            (founder, db.get(Proposal, ids["founder_proposal"]), "Pitch deck.pdf"),
+            (coordinator, db.get(Trial, ids["trial_running"]), "Interim report.pdf"),
+        ):
+            documents.attach_document(user, parent, io.BytesIO(samples.pdf(name)), name)
+        # Two questions of the demo startup on the officer's challenge: one answered and published.
+        challenge = db.get(Challenge, ids["own_challenge"])
+        answered = questions.ask_question(founder, challenge, "Can the pilot use the clinics' existing booking data?")
+        questions.ask_question(founder, challenge, "How many clinics would take part in the first month?")
+        questions.answer_question(
+            officer, answered, "Yes: anonymised booking records of the last year will be shared.", publish=True
+        )
+        # Panel scores on the inbox challenge: both proposals by the officer, the older one by the lab too.
+        inbox = [db.get(Proposal, ids["inbox_proposal_a"]), db.get(Proposal, ids["inbox_proposal_b"])]
+        for user, proposal, marks in (
+            (officer, inbox[0], (4, 3, 4, 5, 3)), (officer, inbox[1], (3, 4, 3, 3, 4)),
+            (coordinator, inbox[1], (5, 4, 4, 4, 5)),
+        ):
+            criteria = panel.fix_criteria(proposal.challenge)
+            panel.score_proposal(user, proposal, {
+                c.id: (marks[n % len(marks)], "") for n, c in enumerate(criteria)
+            })
+        db.commit()
 
 
 def discovered_path(db: Any, spec: PageSpec) -> str | None:

@@ -111,6 +111,7 @@ class LiveServer:
         config = type("E2EConfig", (TestConfig,), {
             "DATABASE_URL": f"sqlite:///{self.db_path}",
             "OPEN_DATA_DIR": str(self.db_path.parent / "open-data"),  # generated from this run's data
+            "DOCUMENT_STORAGE_DIR": str(self.db_path.parent / "documents"),  # this run's uploads only
             "WTF_CSRF_ENABLED": True,  # real browser forms post the token
             "RATELIMIT_ENABLED": False,
             "MATCHER_MODEL": self.matcher_model,
@@ -131,6 +132,8 @@ class LiveServer:
         self._record_errors()
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+        # Links in the emails this server sends point to it (a person follows them from the mail).
+        self.app.config["DEFAULT_BASE_URL"] = self.url
         self._thread = threading.Thread(target=self._server.serve_forever, name="e2e-live-server", daemon=True)
         self._thread.start()
         return self
@@ -278,7 +281,7 @@ def sign_in(page: Any, server: LiveServer, email: str, password: str | None = No
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.locator("main form button[type=submit]").click()
     expect(page.locator(".im-nav__user")).to_be_visible(timeout=TIMEOUT_MS)
-    _second_step(page, email)
+    second_step(page, email)
 
 
 #: Two-step secrets of the accounts the browser tests set up, and the last step each used.
@@ -286,19 +289,30 @@ _TWO_STEP: dict[str, tuple[str, int]] = {}
 
 
 def _fresh_code(email: str) -> str:
-    """A code the server accepts for ``email``: the current step, or the next if this one was used."""
+    """A code the server accepts for ``email``: the current step, or the next if this one was used.
+
+    A code works once, and the server accepts at most the next step's (clock drift): a person who
+    signs in again sooner waits for the phone's next code, and so does this (up to 30 seconds).
+    """
+    import time
+
     import pyotp
 
-    from portal.services.mfa import STEP_SECONDS, current_step
+    from portal.services.mfa import DRIFT_STEPS, STEP_SECONDS, current_step
 
     secret, used = _TWO_STEP[email]
+    while used + 1 > current_step() + DRIFT_STEPS:
+        time.sleep(1)
     step = max(current_step(), used + 1)
     _TWO_STEP[email] = (secret, step)
     return pyotp.TOTP(secret, interval=STEP_SECONDS).generate_otp(step)
 
 
-def _second_step(page: Any, email: str) -> None:
-    """Pass the second sign-in step as a staff member would: set it up first time, then type codes."""
+def second_step(page: Any, email: str) -> None:
+    """Pass the second sign-in step as a staff member would: set it up first time, then type codes.
+
+    Works in either interface language (the recovery codes page has one button, a link on).
+    """
     from playwright.sync_api import expect
 
     path = page.url.split("?", 1)[0]
@@ -309,7 +323,7 @@ def _second_step(page: Any, email: str) -> None:
         with page.expect_navigation(wait_until="domcontentloaded"):
             page.locator("main form button[type=submit]").click()
         with page.expect_navigation(wait_until="domcontentloaded"):
-            page.get_by_role("link", name="I have kept my codes, continue").click()
+            page.locator("main a.govuk-button").click()
     elif path.endswith("/login/two-step"):
         page.locator("#code").fill(_fresh_code(email))
         with page.expect_navigation(wait_until="domcontentloaded"):

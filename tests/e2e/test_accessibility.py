@@ -110,6 +110,7 @@ def pool(browser, live_server, signed_in_state) -> Iterator[PagePool]:
 
 @pytest.fixture(scope="module")
 def ids(live_server) -> dict[str, int]:
+    pages.add_examples(live_server)
     with live_server.context() as db:
         return pages.demo_ids(db)
 

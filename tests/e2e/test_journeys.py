@@ -131,7 +131,7 @@ def test_officer_follows_links_from_the_landing_page_to_a_challenges_proposals_s
 
     nav(page, t("Our challenges"))
     row = page.locator("main tr", has_text=INBOX_CHALLENGE)
-    click_and_wait(page, row.locator("td.govuk-table__cell--numeric a"))
+    click_and_wait(page, row.locator("td a").filter(has_text=t("Proposals received")))
     expect(page.locator("h1")).to_contain_text(t("Proposals received"))
     proposals = page.locator(".im-result")
     expect(proposals.nth(1)).to_be_visible()
