@@ -328,9 +328,14 @@ def weighted_total(criteria: Sequence[EvaluationCriterion], scores: Mapping[int,
     return sum(c.weight * scores[c.id] for c in criteria) / weights
 
 
-def panel_table(challenge: Challenge) -> tuple[list[EvaluationCriterion], list[ProposalPanel]]:
-    """The challenge's criteria and, per proposal not withdrawn, its panel's scores, best total first."""
+def panel_table(challenge: Challenge) -> tuple[list[EvaluationCriterion] | list[Criterion], list[ProposalPanel]]:
+    """The challenge's criteria and, per proposal not withdrawn, its panel's scores, best total first.
+
+    A challenge opened before its criteria were stored (rows written outside the services,
+    such as bulk imports) shows the template it will fix on its first score.
+    """
     criteria = stored_criteria(challenge)
+    shown: list[EvaluationCriterion] | list[Criterion] = criteria or criteria_of(challenge)
     proposals = list(
         db.scalars(
             select(Proposal)
@@ -340,7 +345,7 @@ def panel_table(challenge: Challenge) -> tuple[list[EvaluationCriterion], list[P
         )
     )
     if not proposals:
-        return criteria, []
+        return shown, []
     ids = [p.id for p in proposals]
     trials = {t.proposal_id: t for t in db.scalars(select(Trial).where(Trial.proposal_id.in_(ids)))}
     scores: dict[int, dict[int, dict[int, int]]] = {}  # proposal -> scorer -> criterion -> score
@@ -368,4 +373,4 @@ def panel_table(challenge: Challenge) -> tuple[list[EvaluationCriterion], list[P
                 row.means[c.id] = fmean(values)
         rows.append(row)
     rows.sort(key=lambda r: (r.total is None, -(r.total or 0), r.proposal.id))
-    return criteria, rows
+    return shown, rows

@@ -256,3 +256,17 @@ def test_inbox_and_queue_link_to_scoring(client: FlaskClient, make: Factory) -> 
     sign_in(client, world["coordinator"])
     queue = client.get("/coordinator/").get_data(as_text=True)
     assert f"/proposals/{proposal.id}/score" in queue
+
+
+def test_panel_table_of_a_challenge_without_stored_criteria_shows_the_template(
+    client: FlaskClient, make: Factory
+) -> None:
+    dept = make.department()
+    officer = make.user("officer", department=dept)
+    challenge = make.challenge(dept)  # opened by a direct insert: no criteria stored yet
+    cap = make.capability()
+    proposal = make.proposal(challenge, cap)
+    make.trial(challenge, cap, proposal_id=proposal.id)
+    sign_in(client, officer)
+    html = client.get(f"/challenges/{challenge.id}/panel").get_data(as_text=True)
+    assert "Fit to the need" in html and "Privacy, security and compliance" in html
