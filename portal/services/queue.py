@@ -20,6 +20,8 @@ QUEUE_CHALLENGES = 8
 QUEUE_MATCHES = 3
 #: How many feedback rows are shown.
 FEEDBACK_ROWS = 20
+#: How many of the latest completed trials are listed (their outcome reports wait for sign-off or publication).
+COMPLETED_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class ReviewQueue:
     conflicts: set[int]
     suggestions: list[tuple[Challenge, list[recommendations.Recommendation]]]
     active: list[Trial]
+    #: The latest completed trials, newest first (the outcome to sign off, publish or unpublish).
+    completed: list[Trial]
     #: (dismissal, user, challenge, startup) rows, newest first.
     feedback: list[Row[Dismissal, User, Challenge, Startup]]
 
@@ -65,6 +69,13 @@ def review_queue(coordinator: User, page: int, per_page: int) -> ReviewQueue:
         .options(selectinload(Trial.challenge), selectinload(Trial.startup))
         .order_by(Trial.updated_at.desc())
     ).all()
+    completed = db.scalars(
+        select(Trial)
+        .where(Trial.status == TrialState.COMPLETED)
+        .options(selectinload(Trial.challenge), selectinload(Trial.startup), selectinload(Trial.report))
+        .order_by(Trial.completed_at.desc(), Trial.id.desc())
+        .limit(COMPLETED_ROWS)
+    ).all()
     feedback = db.execute(
         select(Dismissal, User, Challenge, Startup)
         .join(User, User.id == Dismissal.user_id)
@@ -75,5 +86,5 @@ def review_queue(coordinator: User, page: int, per_page: int) -> ReviewQueue:
     ).all()
     return ReviewQueue(
         pending=pending, scores=trials.match_scores(pending.items), conflicts=conflicted,
-        suggestions=suggestions, active=list(active), feedback=list(feedback),
+        suggestions=suggestions, active=list(active), completed=list(completed), feedback=list(feedback),
     )

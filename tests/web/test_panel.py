@@ -270,3 +270,13 @@ def test_panel_table_of_a_challenge_without_stored_criteria_shows_the_template(
     sign_in(client, officer)
     html = client.get(f"/challenges/{challenge.id}/panel").get_data(as_text=True)
     assert "Fit to the need" in html and "Privacy, security and compliance" in html
+
+
+def test_queue_lists_completed_trials_with_where_their_outcome_is(client: FlaskClient, make: Factory) -> None:
+    coordinator = make.user("coordinator")
+    challenge = make.challenge(title="Finished booking pilot")
+    make.trial(challenge, make.capability(), status="completed", outcome="adopted", signed_off=False)
+    sign_in(client, coordinator)
+    html = client.get("/coordinator/").get_data(as_text=True)
+    assert "Recently completed trials" in html and "Finished booking pilot" in html
+    assert "waiting for the department's sign-off" in html
