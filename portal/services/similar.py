@@ -225,9 +225,11 @@ def _explained(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, key: str)
     """The ranker's match of ``query`` with the candidate ``key`` (with key terms when it ranks
     among the first ones, else its scores alone)."""
     scored = corpus.ranker.score(query, query_vector=qvec)
-    for match in corpus.ranker.select(scored, top_k=SIMILAR_LIMIT * POOL_FACTOR):
-        if match.key == key:
-            return match
+    # Explain that one pair only: key terms cost a pass over both texts per match shown.
+    others = set(corpus.keys)
+    others.discard(key)
+    for match in corpus.ranker.select(scored, top_k=1, exclude_keys=others):
+        return match
     return corpus.ranker.best_of_groups(scored, [key])[key]
 
 
