@@ -54,9 +54,31 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
+#: glibc's threshold above which an allocation gets its own mapping, returned to the system
+#: when freed. glibc raises it as large blocks are freed, and then keeps the rankers' arrays,
+#: copied on every corpus edit, in a heap that never shrinks; fixed, a worker's memory stays
+#: flat over hours of edits (docs/operations.md). ``MALLOC_MMAP_THRESHOLD`` bytes, 0 to leave glibc alone.
+MMAP_THRESHOLD = int(os.environ.get("MALLOC_MMAP_THRESHOLD", str(128 * 1024)))
+
+
+def _fix_mmap_threshold() -> None:
+    if MMAP_THRESHOLD <= 0:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name:  # glibc (mallopt's M_MMAP_THRESHOLD is -3); other C libraries are left as they are
+        libc = ctypes.CDLL(name)
+        if hasattr(libc, "mallopt"):
+            libc.mallopt(-3, MMAP_THRESHOLD)
+
+
 def on_starting(server: Any) -> None:
     """Prometheus multiprocess mode: create the metrics directory and drop the files of
-    processes no longer running (a previous run's would be added up); a live job worker's stay."""
+    processes no longer running (a previous run's would be added up); a live job worker's stay.
+    Also fixes the master's mmap threshold, so the rankers it fits before forking are mapped."""
+    _fix_mmap_threshold()
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
     if not directory:
         return
@@ -83,7 +105,9 @@ def when_ready(server: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """A forked worker opens its own database connections, never the master's."""
+    """A forked worker opens its own database connections, never the master's, and frees
+    large blocks back to the system."""
+    _fix_mmap_threshold()
     if preload_app:
         from wsgi import app
 

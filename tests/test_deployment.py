@@ -161,3 +161,14 @@ def test_compose_check_finds_a_command_that_is_not_the_procfiles() -> None:
     assert any("worker's command" in p for p in problems)
     assert any("redis has no health check" in p for p in problems)
     assert any("/readyz" in p for p in problems)
+
+
+def test_gunicorn_conf_fixes_the_mmap_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings file loads, reads MALLOC_MMAP_THRESHOLD (128 KiB by default) and its glibc call runs."""
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["MMAP_THRESHOLD"] == 128 * 1024
+    conf["_fix_mmap_threshold"]()  # mallopt on glibc; nothing elsewhere
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD", "0")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["MMAP_THRESHOLD"] == 0
