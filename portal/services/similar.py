@@ -111,6 +111,11 @@ class _Corpus:
     vectors: np.ndarray
     keys: list[str]
     languages: list[str]
+    #: (threshold, challenge ids checked) -> their flagged duplicates: the queue asks the same
+    #: question on every view, and the answer changes only with a new corpus version.
+    flags: dict[tuple[float, tuple[int, ...]], dict[int, tuple[matcher.Match, float]]] = field(
+        default_factory=dict
+    )
 
     @property
     def positions(self) -> dict[str, int]:
@@ -309,10 +314,29 @@ def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[in
     ``DUPLICATE_THRESHOLD``."""
     if not challenges:
         return {}
-    items = [recommendations.challenge_item(c) for c in challenges]
-    vectors = recommendations.vectors_for([matcher.dense_text(i.title, i.text) for i in items], "passage")
     threshold = duplicate_threshold()
     corpus = _corpus()  # once: the queue's queries do not grow with the challenges checked
+    asked = (threshold, tuple(c.id for c in challenges))
+    best = corpus.flags.get(asked)
+    if best is None:
+        best = _flag(corpus, challenges, threshold)
+        if len(corpus.flags) >= FLAG_ANSWERS_KEPT:
+            corpus.flags.clear()
+        corpus.flags[asked] = best
+    order = list(best)
+    found = _results(viewer, [best[cid] for cid in order])
+    return {cid: similar for cid, similar in zip(order, found, strict=True) if similar is not None}
+
+
+#: How many questions' answers a corpus version keeps (one per distinct list of challenges checked).
+FLAG_ANSWERS_KEPT = 8
+
+
+def _flag(corpus: _Corpus, challenges: Sequence[Challenge], threshold: float) -> dict[int, tuple[matcher.Match, float]]:
+    """challenge id -> (its explained match with its most similar other challenge, similarity),
+    for those at or above ``threshold``."""
+    items = [recommendations.challenge_item(c) for c in challenges]
+    vectors = recommendations.vectors_for([matcher.dense_text(i.title, i.text) for i in items], "passage")
     best: dict[int, tuple[matcher.Match, float]] = {}
     for challenge, item, qvec in zip(challenges, items, vectors, strict=True):
         sims = _similarities(corpus, item, qvec)
@@ -320,9 +344,7 @@ def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[in
             continue  # the common case costs one product of vectors, no ranking
         top = int(sims.argmax())
         best[challenge.id] = (_explained(corpus, item, qvec, corpus.keys[top]), float(sims[top]))
-    order = list(best)
-    found = _results(viewer, [best[cid] for cid in order])
-    return {cid: similar for cid, similar in zip(order, found, strict=True) if similar is not None}
+    return best
 
 
 def recent_days() -> int:

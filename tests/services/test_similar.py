@@ -121,3 +121,22 @@ def test_the_queue_flags_a_recent_near_copy_and_not_an_unrelated_one(ctx, world,
 def test_with_no_published_challenge_nothing_is_found(ctx, make):
     make.challenge(status="draft")
     assert similar.similar_to_draft(None, near_copy()) == []
+
+
+def test_the_queue_reuses_its_answer_until_a_published_challenge_changes(ctx, world, make, monkeypatch):
+    copy = near_copy()
+    recent = make.challenge(make.department(), title=copy.title, problem_statement=copy.problem_statement,
+                            domains=copy.domains, functional_area=copy.functional_area, tags=copy.tags,
+                            opened_at=clock.now() - timedelta(days=2))
+    calls = []
+    real = similar._flag
+    monkeypatch.setattr(similar, "_flag", lambda *args: calls.append(1) or real(*args))
+    first = similar.recent_duplicates(None)
+    second = similar.recent_duplicates(None)
+    assert len(calls) == 1 and [c.id for c, _s in first] == [c.id for c, _s in second]
+    assert recent.id in [c.id for c, _s in first]
+    vaccine = ctx.get(Challenge, world["vaccine"].id)
+    vaccine.title = "Reminding elderly residents about flu jabs"
+    ctx.commit()
+    similar.recent_duplicates(None)
+    assert len(calls) == 2  # a new version of the published challenges asks again
