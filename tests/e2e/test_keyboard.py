@@ -119,10 +119,12 @@ def test_challenge_form_in_tab_order_with_visible_focus(live_server, new_page, s
     record_resting_looks(page)
     page.locator("h1").click()  # start from the heading, as a reader who has just arrived
     stops = tab_until(page, "language", limit=5)
-    keys = ["language", "title", "problem_statement", "desired_outcomes", "constraints"]
+    # The text, then "Check for similar challenges" (its name is "action"), then the domains.
+    keys = ["language", "title", "problem_statement", "desired_outcomes", "constraints", "action"]
     keys += [f"domains-{i}" for i in range(page.locator("fieldset#domains input").count())]
     for key in keys[1:]:
         stops.append(tab_until(page, key, limit=1)[-1])
+        assert key != "action" or stops[-1]["tag"] == "button", stops[-1]
     # A radio group is one Tab stop; then the remaining fields.
     page.keyboard.press("Tab")
     radio = focused(page)
