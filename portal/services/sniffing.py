@@ -137,6 +137,11 @@ def _ooxml_type(stream: IO[bytes]) -> str:
         return OOXML_MAIN_PARTS[declared[part]]
 
 
+#: The compression methods Office packages use (stored and deflate); any other is refused
+#: before a byte is decompressed.
+OOXML_COMPRESSION = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+
+
 def _content_types(archive: zipfile.ZipFile) -> dict[str, str]:
     """PartName -> ContentType of the Override entries of ``[Content_Types].xml``."""
     try:
@@ -145,10 +150,14 @@ def _content_types(archive: zipfile.ZipFile) -> dict[str, str]:
         raise NotAccepted("no [Content_Types].xml") from None
     if info.file_size > CONTENT_TYPES_MAX:
         raise NotAccepted("[Content_Types].xml too large")
+    if info.compress_type not in OOXML_COMPRESSION:
+        raise NotAccepted("[Content_Types].xml compressed by a method Office does not use")
+    if info.flag_bits & 0x1:
+        raise NotAccepted("[Content_Types].xml encrypted")
     try:
         with archive.open(info) as part:
             data = part.read(CONTENT_TYPES_MAX + 1)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise NotAccepted("damaged zip") from exc
     if len(data) > CONTENT_TYPES_MAX or _DTD.search(data):
         raise NotAccepted("[Content_Types].xml refused")

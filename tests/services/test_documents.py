@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,15 @@ def test_sweep_command_reports_and_deletes_orphans(app, document_storage):
     assert orphan in stored_files(document_storage.root)
     result = runner.invoke(args=["documents", "sweep", "--delete"])
     assert "(deleted)" in result.output and orphan not in stored_files(document_storage.root)
+
+
+def test_a_package_compressed_by_a_method_office_does_not_use_is_refused_before_decompressing() -> None:
+    """An Office file is stored or deflated; a bzip2 [Content_Types].xml is refused, not decompressed."""
+    original = zipfile.ZipFile(io.BytesIO(samples.docx()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as rebuilt:
+        for info in original.infolist():
+            method = zipfile.ZIP_BZIP2 if info.filename == "[Content_Types].xml" else zipfile.ZIP_DEFLATED
+            rebuilt.writestr(info.filename, original.read(info), compress_type=method)
+    with pytest.raises(sniffing.NotAccepted, match="compressed by a method"):
+        sniffing.sniff(io.BytesIO(out.getvalue()))
