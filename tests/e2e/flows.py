@@ -80,6 +80,15 @@ def challenge_input(locale: str, token: str) -> ChallengeInput:
 
 def post_challenge(page: Any, t: Catalogue, data: ChallengeInput) -> None:
     """From any page of a signed-in officer: post ``data`` with "Save and open"."""
+    fill_challenge_form(page, t, data)
+    click_and_wait(page, page.get_by_role("button", name=t("Save and open"), exact=True))
+    expect(success_banner(page)).to_have_text(t("Challenge opened for proposals."))
+    expect(page.locator("h1")).to_have_text(data.title)
+    expect(page.locator("h1")).to_have_attribute("lang", data.language)
+
+
+def fill_challenge_form(page: Any, t: Catalogue, data: ChallengeInput) -> None:
+    """From any page of a signed-in officer: "Post a challenge" in the navigation, every field filled."""
     nav(page, t("Post a challenge"))
     expect_heading(page, t("Post a challenge"))
     page.locator("#language").select_option(data.language)
@@ -94,10 +103,6 @@ def post_challenge(page: Any, t: Catalogue, data: ChallengeInput) -> None:
     page.locator("#tags").fill(data.tags)
     page.locator("#duration_weeks").fill("12")
     page.locator("#closing_on").fill((clock.today() + timedelta(days=30)).isoformat())
-    click_and_wait(page, page.get_by_role("button", name=t("Save and open"), exact=True))
-    expect(success_banner(page)).to_have_text(t("Challenge opened for proposals."))
-    expect(page.locator("h1")).to_have_text(data.title)
-    expect(page.locator("h1")).to_have_attribute("lang", data.language)
 
 
 # -- startup -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from portal import clock
 from tests import samples
 
-from . import support
+from . import flows, support
 from .flows import (
     PASSWORD,
     ChallengeInput,
@@ -136,20 +136,7 @@ def download(page: Any, link: Any) -> bytes:
 def draft_challenge(person: Person, data: ChallengeInput) -> None:
     """"Post a challenge" in the navigation: fill the form and save it as a draft."""
     page, t = person.page, person.t
-    nav(page, t("Post a challenge"))
-    expect_heading(page, t("Post a challenge"))
-    page.locator("#language").select_option(data.language)
-    page.locator("#title").fill(data.title)
-    page.locator("#problem_statement").fill(data.problem)
-    page.locator("#desired_outcomes").fill(data.outcomes)
-    page.locator("#constraints").fill(data.constraints)
-    domains = page.locator("fieldset#domains")
-    for key in data.domains:
-        domains.get_by_label(t.domain(key), exact=True).check()
-    page.locator("fieldset#functional_area").get_by_label(t.area(data.area), exact=True).check()
-    page.locator("#tags").fill(data.tags)
-    page.locator("#duration_weeks").fill("12")
-    page.locator("#closing_on").fill((clock.today() + timedelta(days=30)).isoformat())
+    flows.fill_challenge_form(page, t, data)
     # Before saving: is the need already posted, or solved, elsewhere? (Checking saves nothing.)
     click_and_wait(page, page.get_by_role("button", name=t("Check for similar challenges"), exact=True))
     expect(page.locator("#similar-heading")).to_have_text(t("Already solved elsewhere?"))
