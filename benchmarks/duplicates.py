@@ -96,7 +96,7 @@ def main() -> None:
             for challenge, item, vec in zip(public, items, vectors, strict=True):
                 sims = similar._similarities(corpus, item, vec)  # its own similarity is 0
                 top = int(sims.argmax())
-                nearest.append((float(sims[top]), challenge, corpus.keys[top]))
+                nearest.append((float(sims[top]), challenge, corpus.ranker.candidates_[top].key))
             copies = []
             for challenge in public:
                 found = similar.similar_to_draft(None, near_copy(challenge), limit=1)

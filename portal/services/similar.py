@@ -9,7 +9,9 @@ Ranking is the recommender's: the same ORM-to-matcher mapping
 (``recommendations.challenge_item``), the same cached vectors
 (``recommendations.vectors_for``), the same encoder and ranker settings
 (``recommendations.encoder``, ``recommendations.ranker_config``), with the draft as the
-query over a corpus of the published challenges (fitted once per corpus version, per app).
+query over a corpus of the published challenges (``recommendations.published_corpus``: fitted
+once per app, then edited with each changed challenge from the change log, as the
+recommender's corpora are; a challenge edit never refits it on a request).
 The ranker orders the results and explains them (shared key terms, tags and domains).
 
 Whether two challenges are *the same need* is read from the cosine of their texts'
@@ -27,9 +29,6 @@ prints the figures behind them (docs/configuration.md).
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -48,9 +47,7 @@ from .. import clock
 from ..access import can_view_trial
 from ..database import db
 from . import recommendations
-
-#: The key of this module's per-app cache in ``app.extensions``.
-EXTENSION = "innomatch_similar"
+from .recommendations.corpus import Fitted
 
 #: Defaults of the settings (``app.config`` keys of the same name), chosen on the demo data.
 #: On the demo data (benchmarks/duplicates.py, bundled MiniLM): the nearest *other* challenge
@@ -105,31 +102,6 @@ class Similar:
     trials: list[tuple[Trial, bool]] = field(default_factory=list)
 
 
-@dataclass
-class _Corpus:
-    ranker: matcher.HybridRanker
-    vectors: np.ndarray
-    keys: list[str]
-    languages: list[str]
-    #: (threshold, challenge ids checked) -> their flagged duplicates: the queue asks the same
-    #: question on every view, and the answer changes only with a new corpus version.
-    flags: dict[tuple[float, tuple[int, ...]], dict[int, tuple[matcher.Match, float]]] = field(
-        default_factory=dict
-    )
-
-    @property
-    def positions(self) -> dict[str, int]:
-        """key -> its row (the ranker's own map)."""
-        positions: dict[str, int] = self.ranker.positions_
-        return positions
-
-
-@dataclass
-class _Cache:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    fitted: dict[tuple[Any, ...], _Corpus] = field(default_factory=dict)
-
-
 # -- settings ------------------------------------------------------------------------------
 
 
@@ -160,78 +132,48 @@ def _published() -> Any:
     return select(Challenge).where(Challenge.status.in_(ChallengeStatus.PUBLIC))
 
 
-def _config() -> matcher.RankerConfig:
-    """The recommender's strategy, without what does not fit this use: no diversity (a second
-    near copy must not be pushed down for resembling the first), no sentence pairs (cost)."""
-    return dataclasses.replace(recommendations.ranker_config(), diversity=0.0, explain_sentences=False, min_score=0.0)
+def _corpus() -> Fitted:
+    """The published challenges' corpus, kept up to date with each edit like the recommender's."""
+    return recommendations.published_corpus()
 
 
-def _corpus() -> _Corpus:
-    """The published challenges, fitted once per version (ids and update times) per app."""
-    rows = db.execute(
-        select(Challenge.id, Challenge.updated_at).where(Challenge.status.in_(ChallengeStatus.PUBLIC))
-        .order_by(Challenge.id)
-    ).all()
-    digest = hashlib.sha256(repr([(i, str(u)) for i, u in rows]).encode()).hexdigest()
-    cfg = _config()
-    key = (recommendations.encoder().model_id, repr(cfg.to_dict()), digest)
-    cache: _Cache = current_app.extensions.setdefault(EXTENSION, _Cache())
-    with cache.lock:
-        found = cache.fitted.get(key)
-    if found is not None:
-        return found
-    challenges = db.scalars(
-        _published().options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows)).order_by(Challenge.id)
-    ).all()
-    items = [recommendations.challenge_item(c) for c in challenges]
-    vectors = recommendations.vectors_for([matcher.dense_text(i.title, i.text) for i in items], "passage")
-    ranker = matcher.HybridRanker(cfg, recommendations.encoder()).fit(items, vectors if items else None)
-    fitted = _Corpus(ranker, _unit(vectors), [i.key for i in items], [i.language for i in items])
-    with cache.lock:
-        cache.fitted.clear()  # one version at a time
-        cache.fitted[key] = fitted
-    return fitted
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True) if vectors.size else np.ones((0, 1))
-    return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
-
-
-def _similarities(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray) -> np.ndarray:
+def _similarities(corpus: Fitted, query: matcher.Item, qvec: np.ndarray) -> np.ndarray:
     """The cosine of the query and each candidate (corpus order), with the cross-language
     offset, in 0..1; the query itself (editing a published challenge) gets 0."""
-    if not corpus.keys:
-        return np.zeros(0)
+    candidates = corpus.ranker.candidates_
+    if not candidates or not corpus.unit_vectors.size:
+        return np.zeros(len(candidates))
     norm = float(np.linalg.norm(qvec)) or 1.0
-    cosines = corpus.vectors @ (np.asarray(qvec, dtype=np.float32) / norm)
+    cosines = corpus.unit_vectors @ (np.asarray(qvec, dtype=np.float32) / norm)
     calibration = corpus.ranker.config.language_calibration
-    offsets = {lang: matcher.language_offset(calibration, query.language, lang) for lang in set(corpus.languages)}
-    sims = np.clip(cosines + np.array([offsets[lang] for lang in corpus.languages]), 0.0, 1.0)
-    own = corpus.positions.get(query.key)
+    languages = [c.language for c in candidates]
+    offsets = {lang: matcher.language_offset(calibration, query.language, lang) for lang in set(languages)}
+    sims = np.clip(cosines + np.array([offsets[lang] for lang in languages]), 0.0, 1.0)
+    own = corpus.ranker.positions_.get(query.key)
     if own is not None:
         sims[own] = 0.0
     return sims
 
 
 def _rank(
-    corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, limit: int
+    corpus: Fitted, query: matcher.Item, qvec: np.ndarray, limit: int
 ) -> list[tuple[matcher.Match, float]]:
     """The ranker's best matches for ``query`` with their similarity, those above the floor."""
-    if not corpus.keys:
+    if not corpus.ranker.candidates_:
         return []
     sims = _similarities(corpus, query, qvec)
     matches = corpus.ranker.rank(query, query_vector=qvec, top_k=limit * POOL_FACTOR)
-    kept = [(m, float(sims[corpus.positions[m.key]])) for m in matches]
+    positions = corpus.ranker.positions_
+    kept = [(m, float(sims[positions[m.key]])) for m in matches]
     return [(m, sim) for m, sim in kept if band_of(sim) is not None][:limit]
 
 
-def _explained(corpus: _Corpus, query: matcher.Item, qvec: np.ndarray, key: str) -> matcher.Match:
+def _explained(corpus: Fitted, query: matcher.Item, qvec: np.ndarray, key: str) -> matcher.Match:
     """The ranker's match of ``query`` with the candidate ``key`` (with key terms when it ranks
     among the first ones, else its scores alone)."""
     scored = corpus.ranker.score(query, query_vector=qvec)
     # Explain that one pair only: key terms cost a pass over both texts per match shown.
-    others = set(corpus.keys)
+    others = set(corpus.ranker.positions_)
     others.discard(key)
     for match in corpus.ranker.select(scored, top_k=1, exclude_keys=others):
         return match
@@ -316,13 +258,11 @@ def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[in
         return {}
     threshold = duplicate_threshold()
     corpus = _corpus()  # once: the queue's queries do not grow with the challenges checked
-    asked = (threshold, tuple(c.id for c in challenges))
-    best = corpus.flags.get(asked)
+    asked = ("possible duplicates", threshold, tuple(c.id for c in challenges))
+    best: dict[int, tuple[matcher.Match, float]] | None = corpus.recall(corpus.answers, asked)
     if best is None:
         best = _flag(corpus, challenges, threshold)
-        if len(corpus.flags) >= FLAG_ANSWERS_KEPT:
-            corpus.flags.clear()
-        corpus.flags[asked] = best
+        corpus.remember(corpus.answers, asked, best, FLAG_ANSWERS_KEPT)
     order = list(best)
     found = _results(viewer, [best[cid] for cid in order])
     return {cid: similar for cid, similar in zip(order, found, strict=True) if similar is not None}
@@ -332,7 +272,7 @@ def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[in
 FLAG_ANSWERS_KEPT = 8
 
 
-def _flag(corpus: _Corpus, challenges: Sequence[Challenge], threshold: float) -> dict[int, tuple[matcher.Match, float]]:
+def _flag(corpus: Fitted, challenges: Sequence[Challenge], threshold: float) -> dict[int, tuple[matcher.Match, float]]:
     """challenge id -> (its explained match with its most similar other challenge, similarity),
     for those at or above ``threshold``."""
     items = [recommendations.challenge_item(c) for c in challenges]
@@ -343,7 +283,7 @@ def _flag(corpus: _Corpus, challenges: Sequence[Challenge], threshold: float) ->
         if not sims.size or sims.max() < threshold:
             continue  # the common case costs one product of vectors, no ranking
         top = int(sims.argmax())
-        best[challenge.id] = (_explained(corpus, item, qvec, corpus.keys[top]), float(sims[top]))
+        best[challenge.id] = (_explained(corpus, item, qvec, corpus.ranker.candidates_[top].key), float(sims[top]))
     return best
 
 

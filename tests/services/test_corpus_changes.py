@@ -147,7 +147,7 @@ def test_a_worker_too_far_behind_fits_in_the_background_and_keeps_serving(app, m
     monkeypatch.setattr(corpus, "CATCH_UP_LIMIT", 0)
     with app.app_context():
         assert corpus.capability_corpus() is old  # the request does not wait for the fit
-        thread = corpus.caches(app).rebuilding.get(CorpusKind.CAPABILITY)
+        thread = corpus.caches(app).rebuilding.get(corpus.CAPABILITIES.name)
     if thread is not None:
         thread.join(timeout=60)
     with app.app_context():
@@ -205,7 +205,7 @@ def test_a_worker_whose_changes_were_pruned_fits_again_in_the_background(app, ma
         db.commit()
     with app.app_context():
         assert corpus.capability_corpus() is old
-        thread = corpus.caches(app).rebuilding.get(CorpusKind.CAPABILITY)
+        thread = corpus.caches(app).rebuilding.get(corpus.CAPABILITIES.name)
     if thread is not None:
         thread.join(timeout=60)
     with app.app_context():

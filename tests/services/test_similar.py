@@ -140,3 +140,25 @@ def test_the_queue_reuses_its_answer_until_a_published_challenge_changes(ctx, wo
     ctx.commit()
     similar.recent_duplicates(None)
     assert len(calls) == 2  # a new version of the published challenges asks again
+
+
+def test_a_challenge_edit_reaches_the_similar_challenges_by_reading_its_row_alone(ctx, world):
+    """The published challenges' corpus is edited with the changed challenge (no refit on the request)."""
+    from portal.services.recommendations import corpus
+
+    corpus.clear_caches()
+    stats = corpus.caches().stats
+    stats.clear()
+    before = similar.similar_to_draft(None, near_copy())
+    assert [s.challenge.id for s in before] == [world["licence"].id]
+    assert dict(stats) == {"full_fits": 1, "rows_loaded": 2}
+    vaccine = ctx.get(Challenge, world["vaccine"].id)
+    vaccine.title, vaccine.problem_statement = near_copy().title, near_copy().problem_statement
+    vaccine.domains, vaccine.tags = ["health_regulation"], ["ocr"]
+    ctx.commit()
+    after = similar.similar_to_draft(None, near_copy())
+    assert world["vaccine"].id in [s.challenge.id for s in after]
+    assert dict(stats) == {"full_fits": 1, "rows_loaded": 3, "updates": 1}  # one row read, no refit
+    corpus.clear_caches()  # the same answer as a whole fit of the edited corpus
+    again = similar.similar_to_draft(None, near_copy())
+    assert [(s.challenge.id, s.similarity, s.score) for s in again] == [(s.challenge.id, s.similarity, s.score) for s in after]

@@ -28,6 +28,7 @@ from .corpus import (
     RESULTS_CACHE_SIZE,
     SCORED_CACHE_SIZE,
     clear_caches,
+    published_corpus,
     warm_up,
 )
 from .embeddings import cached_vectors, vectors_for
@@ -71,6 +72,7 @@ __all__ = [
     "pair_components",
     "pair_matches",
     "pair_scores_each",
+    "published_corpus",
     "ranker_config",
     "recommend_challenges",
     "recommend_startups",

@@ -31,7 +31,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from typing import Any, TypeGuard, TypeVar
@@ -103,7 +103,20 @@ class Fitted:
     closing: dict[str, date | None] = field(default_factory=dict)
     results: OrderedDict[ResultsKey, list[matcher.Match]] = field(default_factory=OrderedDict)
     scored: OrderedDict[matcher.Item, matcher.Scored] = field(default_factory=OrderedDict)
+    #: Other answers computed from this version alone (e.g. the review queue's possible
+    #: duplicates), by their callers' keys; gone with the version.
+    answers: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @cached_property
+    def unit_vectors(self) -> np.ndarray:
+        """The corpus's vectors as fitted (centred when centering is on), each of length 1."""
+        dense = self.ranker.dense_
+        if dense is None or not len(self.ranker.candidates_):
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = np.asarray(dense.get_vectors(np.arange(len(self.ranker.candidates_))), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
 
     @cached_property
     def keys_by_owner(self) -> dict[int, list[str]]:
@@ -198,10 +211,12 @@ def clear_caches(app: Flask | None = None) -> None:
 
 @dataclass(frozen=True)
 class Corpus:
-    """How to read one corpus: its change-log kind, item key prefix, its rows (all members,
-    or any of some ids), whether a row is a member on a date, and the other side's items
-    (queries) for the centering."""
+    """How to read one corpus: its name (its cache's), change-log kind, item key prefix, its
+    rows (all members, or any of some ids), whether a row is a member on a date, the other
+    side's items (queries) for the centering, and how it is ranked (None: the recommender's
+    :func:`~.settings.ranker_config`; ``centred`` False: never centred)."""
 
+    name: str
     kind: CorpusKind
     prefix: str
     members: Callable[[date], list[Row]]
@@ -209,6 +224,16 @@ class Corpus:
     member: Callable[[Row, date], bool]
     queries: Callable[[], list[matcher.Item]]
     by_day: bool = False
+    config: Callable[[], matcher.RankerConfig] | None = None
+    centred: bool = True
+
+    def ranker_config(self) -> matcher.RankerConfig:
+        """The ranker settings this corpus is fitted and ranked with."""
+        return self.config() if self.config is not None else ranker_config()
+
+    def centering(self) -> bool:
+        """Whether this corpus is centred (the recommender's setting, unless never)."""
+        return self.centred and settings().centering
 
 
 def _open_on(day: date) -> ColumnElement[bool]:
@@ -225,14 +250,14 @@ def _is_open(row: Row, day: date) -> bool:
 
 
 CAPABILITIES = Corpus(
-    CorpusKind.CAPABILITY, "cap",
+    "capabilities", CorpusKind.CAPABILITY, "cap",
     members=lambda _day: capability_rows(),
     by_id=capability_rows,
     member=lambda _row, _day: True,
     queries=lambda: [r.item for r in challenge_rows()][:CENTERING_QUERY_SAMPLE],
 )
 CHALLENGES = Corpus(
-    CorpusKind.CHALLENGE, "challenge",
+    "challenges", CorpusKind.CHALLENGE, "challenge",
     members=lambda day: challenge_rows(where=_open_on(day)),
     by_id=challenge_rows,
     member=_is_open,
@@ -241,8 +266,33 @@ CHALLENGES = Corpus(
 )
 
 
-def _setup() -> tuple[Any, ...]:
-    return (encoder().model_id, repr(ranker_config().to_dict()), settings().centering)
+def _similarity_config() -> matcher.RankerConfig:
+    """The recommender's strategy without what does not fit comparing challenges: no
+    diversity (a second near copy must not be pushed down for resembling the first), no
+    sentence pairs (cost), no floor."""
+    return replace(ranker_config(), diversity=0.0, explain_sentences=False, min_score=0.0)
+
+
+def _is_published(row: Row, _day: date) -> bool:
+    return row.status in ChallengeStatus.PUBLIC
+
+
+#: Every published challenge (open or closed), compared with a draft or with each other
+#: ("already solved elsewhere?", possible duplicates): the same change log as
+#: :data:`CHALLENGES`, raw vectors (the similarity bands are read on uncentred cosines).
+PUBLISHED = Corpus(
+    "published challenges", CorpusKind.CHALLENGE, "challenge",
+    members=lambda _day: challenge_rows(where=Challenge.status.in_(ChallengeStatus.PUBLIC)),
+    by_id=challenge_rows,
+    member=_is_published,
+    queries=list,
+    config=_similarity_config,
+    centred=False,
+)
+
+
+def _setup(spec: Corpus) -> tuple[Any, ...]:
+    return (encoder().model_id, repr(spec.ranker_config().to_dict()), spec.centering())
 
 
 def _fitted(spec: Corpus) -> Fitted:
@@ -252,25 +302,25 @@ def _fitted(spec: Corpus) -> Fitted:
     is caught up by editing the ranker with the changed rows; a cold start (or other
     settings, or a new epoch, or an empty corpus) fits it whole here.
     """
-    setup = _setup()
+    setup = _setup(spec)
     state = caches()
     epoch, version = current_version(spec.kind)
     today = clock.today()
     day = today if spec.by_day else None
     with state.lock:
-        live = state.fitted.get(spec.kind)
-        fit_lock = state.fit_locks.setdefault(spec.kind, threading.Lock())
+        live = state.fitted.get(spec.name)
+        fit_lock = state.fit_locks.setdefault(spec.name, threading.Lock())
     if _current(live, setup, epoch, version, day):
         return live
     # One thread fits or edits while the others wait for its result.
     with fit_lock:
         with state.lock:
-            live = state.fitted.get(spec.kind)
+            live = state.fitted.get(spec.name)
         if _current(live, setup, epoch, version, day):
             return live
         if _can_edit(live, setup, epoch, version):
             with state.lock:
-                refitting = spec.kind in state.rebuilding
+                refitting = spec.name in state.rebuilding
             if refitting:  # too far behind: keep serving until the background fit is swapped in
                 return live
             edited = _catch_up(spec, live, version, today)
@@ -287,7 +337,7 @@ def _fitted(spec: Corpus) -> Fitted:
 
 
 def _metric_label(spec: Corpus) -> str:
-    return "capabilities" if spec.kind == CorpusKind.CAPABILITY else "challenges"
+    return spec.name
 
 
 def _current(
@@ -308,9 +358,9 @@ def _install(state: Caches, spec: Corpus, fitted: Fitted) -> None:
     """Swap ``fitted`` in, unless a newer one of the same series already is (the old one is
     released once no request holds it)."""
     with state.lock:
-        live = state.fitted.get(spec.kind)
+        live = state.fitted.get(spec.name)
         if live is None or live.epoch != fitted.epoch or live.setup != fitted.setup or live.version <= fitted.version:
-            state.fitted[spec.kind] = fitted
+            state.fitted[spec.name] = fitted
 
 
 def _vectors(items: Sequence[matcher.Item], centering: matcher.LanguageCentering | None) -> np.ndarray:
@@ -363,7 +413,7 @@ def _fit(spec: Corpus, setup: tuple[Any, ...]) -> Fitted:
     items = [row.item for row in rows]
     vectors = vectors_for(dense_texts(items), "passage") if items else None
     centering = None
-    if settings().centering and vectors is not None:
+    if spec.centering() and vectors is not None:
         query_items = spec.queries()
         samples = {"passage": (vectors, [i.language for i in items])}
         # Only query vectors already cached (`flask matcher reindex` caches them all):
@@ -374,7 +424,7 @@ def _fit(spec: Corpus, setup: tuple[Any, ...]) -> Fitted:
             samples["query"] = (query_vectors, [query_items[i].language for i in found])
         centering = matcher.LanguageCentering.fit(samples)
         vectors = centering.transform(vectors, [i.language for i in items], "passage")
-    ranker = matcher.HybridRanker(ranker_config(), encoder()).fit(items, vectors)
+    ranker = matcher.HybridRanker(spec.ranker_config(), encoder()).fit(items, vectors)
     return Fitted(
         ranker, {row.item.key: row.owner for row in rows}, centering, setup=setup, epoch=epoch, version=version,
         day=today if spec.by_day else None,
@@ -388,24 +438,24 @@ def _rebuild_in_background(spec: Corpus) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app behind the proxy, for the thread
     state = caches()
     with state.lock:
-        if spec.kind in state.rebuilding:
+        if spec.name in state.rebuilding:
             return
 
         def run() -> None:
             try:
                 with app.app_context():
                     started = time.perf_counter()
-                    fitted = _fit(spec, _setup())
+                    fitted = _fit(spec, _setup(spec))
                     RANKER_FIT_SECONDS.labels(_metric_label(spec)).observe(time.perf_counter() - started)
                     _install(state, spec, fitted)
             except Exception:  # the old ranker keeps serving; the next request tries again
-                log.exception("background fit of the %s corpus failed", spec.kind)
+                log.exception("background fit of the %s corpus failed", spec.name)
             finally:
                 with state.lock:
-                    state.rebuilding.pop(spec.kind, None)
+                    state.rebuilding.pop(spec.name, None)
 
-        thread = threading.Thread(target=run, name=f"corpus-fit-{spec.kind}", daemon=True)
-        state.rebuilding[spec.kind] = thread
+        thread = threading.Thread(target=run, name=f"corpus-fit-{spec.name}", daemon=True)
+        state.rebuilding[spec.name] = thread
     thread.start()
 
 
@@ -436,3 +486,8 @@ def capability_corpus() -> Fitted:
 def challenge_corpus() -> Fitted:
     """Ranker over open challenges whose closing date has not passed, and ``challenge:<id> -> id``."""
     return _per_request("challenges", lambda: _fitted(CHALLENGES))
+
+
+def published_corpus() -> Fitted:
+    """Ranker over every published challenge (open or closed), uncentred, and ``challenge:<id> -> id``."""
+    return _per_request("published challenges", lambda: _fitted(PUBLISHED))
