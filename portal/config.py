@@ -260,6 +260,10 @@ class Config:
     # yet counts as not ready.
     READYZ_TIMEOUT = float(os.environ.get("READYZ_TIMEOUT", "1"))
     READYZ_REQUIRE_MODEL = _bool("READYZ_REQUIRE_MODEL", False)
+    # Seconds between a web process's looks at the corpus versions: a follower thread brings
+    # other people's edits into its rankers, so no request waits for them (a person's own edit
+    # is waited for by their next page). 0: each request catches up itself.
+    CORPUS_FOLLOW_SECONDS = float(os.environ.get("CORPUS_FOLLOW_SECONDS", "1"))
     TESTING = False
 
 
@@ -276,6 +280,7 @@ class TestConfig(Config):
     MATCHER_CALIBRATION = None
     MATCHER_CONFIG = None
     STATS_CACHE_SECONDS = 0.0  # figures must follow the data at once in tests
+    CORPUS_FOLLOW_SECONDS = 0.0  # requests catch up themselves (tests/services/test_corpus_follower.py starts one)
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     SMTP_HOST = ""

@@ -30,6 +30,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from flask import has_request_context
+from flask import session as web_session
 from sqlalchemy import Table, delete, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
@@ -57,6 +59,10 @@ PENDING = "innomatch_corpus_changes"
 KEEP_VERSIONS = 5000
 #: Pruning runs when a version is a multiple of this.
 PRUNE_EVERY = 500
+#: Key, in the signed-in person's web session, of the corpus versions their own edits made:
+#: kind -> [epoch, version]. Their next pages wait for those versions (read your own edit);
+#: other people's pages are served from the version a worker holds while it catches up.
+OWN_VERSIONS = "corpus_versions"
 
 #: Mapped class -> (corpus, the item id an instance stands for, whether it is the item itself).
 TRACKED: dict[type[Any], tuple[CorpusKind, Callable[[Any], int | None], bool]] = {
@@ -119,8 +125,8 @@ def _orm_execute(state: ORMExecuteState) -> None:
         note(state.session, kind, None, CorpusOp.ALL)
 
 
-def _bump(session: Session, kind: CorpusKind) -> int:
-    """Add 1 to ``kind``'s version (creating its row at 1), locking the row; return it."""
+def _bump(session: Session, kind: CorpusKind) -> tuple[str, int]:
+    """Add 1 to ``kind``'s version (creating its row at 1), locking the row; return its epoch and it."""
     now = clock.now()
     dialect = session.get_bind().dialect.name
     values = {"kind": kind.value, "version": 1, "epoch": uuid.uuid4().hex, "updated_at": now}
@@ -131,8 +137,9 @@ def _bump(session: Session, kind: CorpusKind) -> int:
         stmt = sqlite.insert(CorpusVersion).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["kind"], set_={"version": CorpusVersion.version + 1, "updated_at": now}
-    ).returning(CorpusVersion.version)
-    return int(session.execute(stmt).scalar_one())
+    ).returning(CorpusVersion.epoch, CorpusVersion.version)
+    epoch, version = session.execute(stmt).one()
+    return str(epoch), int(version)
 
 
 def _before_commit(session: Session) -> None:
@@ -148,7 +155,8 @@ def _before_commit(session: Session) -> None:
         items = pending[kind]
         if not items:
             continue
-        version = _bump(session, kind)
+        epoch, version = _bump(session, kind)
+        _remember_own(kind, epoch, version)
         session.execute(
             insert(CorpusChange),
             [
@@ -162,6 +170,24 @@ def _before_commit(session: Session) -> None:
                     CorpusChange.kind == kind.value, CorpusChange.version <= version - KEEP_VERSIONS
                 )
             )
+
+
+def _remember_own(kind: CorpusKind, epoch: str, version: int) -> None:
+    """Note in the web session (when there is one) that this person's edit made ``version``."""
+    if has_request_context():
+        own = dict(web_session.get(OWN_VERSIONS) or {})
+        own[kind.value] = [epoch, version]
+        web_session[OWN_VERSIONS] = own
+
+
+def own_version(kind: CorpusKind, epoch: str | None) -> int:
+    """The newest version of ``kind`` (of ``epoch``) that the current person's own edits made; 0 if none."""
+    if not has_request_context():
+        return 0
+    found = (web_session.get(OWN_VERSIONS) or {}).get(kind.value)
+    if not isinstance(found, list) or len(found) != 2 or found[0] != epoch:
+        return 0
+    return int(found[1]) if isinstance(found[1], int) else 0
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:

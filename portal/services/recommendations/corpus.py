@@ -27,6 +27,7 @@ vectors by a thousandth); the next whole fit estimates them again.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -46,7 +47,7 @@ from models.vocabulary import ChallengeStatus, CorpusKind, CorpusOp
 
 from ... import clock
 from ...metrics import RANKER_FIT_SECONDS
-from .changes import changes_between, current_version
+from .changes import changes_between, current_version, own_version
 from .embeddings import cached_vectors, vectors_for
 from .items import Row, capability_rows, challenge_rows, dense_texts, startup_queries
 from .settings import encoder, ranker_config, settings
@@ -187,6 +188,10 @@ class Caches:
     fit_locks: dict[str, threading.Lock] = field(default_factory=dict)
     rebuilding: dict[str, threading.Thread] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
+    #: The thread that keeps this process's corpora up to date, and the process it runs in
+    #: (a forked worker starts its own).
+    follower: threading.Thread | None = None
+    follower_pid: int = 0
 
 
 def caches(app: Flask | None = None) -> Caches:
@@ -289,18 +294,27 @@ PUBLISHED = Corpus(
     config=_similarity_config,
     centred=False,
 )
+#: The corpora a follower keeps up to date (those this process has fitted).
+FOLLOWED: tuple[Corpus, ...] = (CAPABILITIES, CHALLENGES, PUBLISHED)
 
 
 def _setup(spec: Corpus) -> tuple[Any, ...]:
     return (encoder().model_id, repr(spec.ranker_config().to_dict()), spec.centering())
 
 
-def _fitted(spec: Corpus) -> Fitted:
+def _fitted(spec: Corpus, *, follow: bool = False) -> Fitted:
     """The corpus's fitted ranker, brought up to the current version.
 
     One query reads the version; an unchanged corpus costs nothing more. A moved version
-    is caught up by editing the ranker with the changed rows; a cold start (or other
-    settings, or a new epoch, or an empty corpus) fits it whole here.
+    is caught up by editing the ranker with the changed rows: by the process's follower
+    thread (:func:`_follow`) when one runs, while requests keep the version they have,
+    except a request of the person whose own edit made the new version, which waits for
+    it; without a follower, by the request. A cold start (or other settings, or a new
+    epoch, or an empty corpus) fits it whole here.
+
+    Args:
+        spec: The corpus.
+        follow: Called by the follower: catch up now.
     """
     setup = _setup(spec)
     state = caches()
@@ -312,6 +326,11 @@ def _fitted(spec: Corpus) -> Fitted:
         fit_lock = state.fit_locks.setdefault(spec.name, threading.Lock())
     if _current(live, setup, epoch, version, day):
         return live
+    if (
+        not follow and _can_edit(live, setup, epoch, version)
+        and own_version(spec.kind, epoch) <= live.version and _following(state)
+    ):
+        return live  # someone else's edit: the follower brings it within CORPUS_FOLLOW_SECONDS
     # One thread fits or edits while the others wait for its result.
     with fit_lock:
         with state.lock:
@@ -334,6 +353,39 @@ def _fitted(spec: Corpus) -> Fitted:
         RANKER_FIT_SECONDS.labels(_metric_label(spec)).observe(time.perf_counter() - started)
         _install(state, spec, fitted)
         return fitted
+
+
+def _following(state: Caches) -> bool:
+    """Whether a follower keeps this process's corpora up to date; started here, in a
+    request of a process that has none, when ``CORPUS_FOLLOW_SECONDS`` is above 0."""
+    seconds = float(current_app.config.get("CORPUS_FOLLOW_SECONDS", 0) or 0)
+    if seconds <= 0 or not has_request_context():
+        return False
+    pid = os.getpid()
+    with state.lock:
+        if state.follower is not None and state.follower_pid == pid and state.follower.is_alive():
+            return True
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app, for the thread
+        thread = threading.Thread(target=_follow, args=(app, state, seconds), name="corpus-follower", daemon=True)
+        state.follower, state.follower_pid = thread, pid
+    thread.start()
+    return True
+
+
+def _follow(app: Flask, state: Caches, seconds: float) -> None:
+    """Every ``seconds``, bring each corpus this process holds up to its current version
+    (reading only the changed rows), so that requests never wait for another person's edit."""
+    while state.follower is threading.current_thread():
+        time.sleep(seconds)
+        try:
+            with app.app_context():
+                for spec in FOLLOWED:
+                    with state.lock:
+                        held = spec.name in state.fitted
+                    if held:
+                        _fitted(spec, follow=True)
+        except Exception:  # the next round tries again; requests keep the version they have
+            log.exception("catching up the corpora failed")
 
 
 def _metric_label(spec: Corpus) -> str:
