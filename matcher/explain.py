@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 
 from .encoders import Encoder
-from .text import denies, normalize, split_sentences, surface_forms
+from .text import denies, normalize, normalized, split_sentences, text_forms
 
 __all__ = ["Pairs", "best_pairs", "evidence_sentences", "key_terms"]
 
@@ -57,7 +58,7 @@ def key_terms(
     contributions: Sequence[tuple[str, float]],
     max_terms: int = 8,
     *,
-    query_forms: dict[str, set[str]] | None = None,
+    query_forms: Mapping[str, AbstractSet[str]] | None = None,
     query_pairs: Pairs | None = None,
     candidate_pairs: Pairs | None = None,
     words: Callable[[str], Sequence[str]] | None = None,
@@ -88,7 +89,7 @@ def key_terms(
         contributions: ``(token, contribution)`` pairs, largest first
             (``LexicalIndex.contributions``).
         max_terms: Maximum number of terms returned.
-        query_forms: ``surface_forms(query_text)``, when explaining several candidates
+        query_forms: ``text_forms(query_text)``, when explaining several candidates
             for the same query.
         query_pairs: ``translator.trusted_pairs(query_text, candidate_text)``.
         candidate_pairs: ``translator.trusted_pairs(candidate_text, query_text)``.
@@ -101,9 +102,9 @@ def key_terms(
     """
     if max_terms <= 0 or not contributions:
         return ()
-    q_norm, c_norm = normalize(query_text), normalize(candidate_text)
-    q_forms = surface_forms(query_text) if query_forms is None else query_forms
-    c_forms = surface_forms(candidate_text)
+    q_norm, c_norm = normalized(query_text), normalized(candidate_text)
+    q_forms = text_forms(query_text) if query_forms is None else query_forms
+    c_forms = text_forms(candidate_text)
     segmented: dict[str, list[str]] = {}
 
     def text_words(text: str) -> list[str]:
@@ -113,7 +114,7 @@ def key_terms(
             ]
         return segmented[text]
 
-    def present(forms: set[str], text: str) -> str | None:
+    def present(forms: AbstractSet[str], text: str) -> str | None:
         found = [f for f in forms if f in text]
         return min(found, key=lambda f: (len(f), f)) if found else None
 

@@ -42,7 +42,7 @@ from .explain import best_pairs, key_terms
 from .fusion import FUSIONS
 from .lexical import SCORERS, LexicalIndex
 from .structured import DEFAULT_STRUCTURED_WEIGHTS, StructuredIndex, shared
-from .text import dense_text, surface_forms
+from .text import dense_text, text_forms
 from .translate import DictionaryTranslator, get_translator
 from .types import COMPONENTS, Explanation, Item, Match
 
@@ -724,7 +724,7 @@ class HybridRanker:
         # Key terms cost a pass over the query's terms per result: only when asked for
         # (pair scores read hundreds of results and show no terms).
         explain_terms = cfg.max_key_terms > 0
-        query_forms = surface_forms(query.text) if explain_terms else {}
+        query_forms = text_forms(query.text) if explain_terms else {}
         translator = self.translator if explain_terms else None
         segmenter = translator or (_segmenter() if explain_terms else None)
         single = (

@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from types import MappingProxyType
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -118,6 +120,19 @@ def surface_forms(text: str) -> dict[str, set[str]]:
     for tok, surface in _iter_tokens(text):
         forms.setdefault(tok, set()).add(surface)
     return forms
+
+
+@lru_cache(maxsize=512)
+def text_forms(text: str) -> Mapping[str, frozenset[str]]:
+    """:func:`surface_forms` of ``text``, read-only and remembered for the texts seen last
+    (explanations read the same query and candidate texts for many pairs)."""
+    return MappingProxyType({tok: frozenset(forms) for tok, forms in surface_forms(text).items()})
+
+
+@lru_cache(maxsize=1024)
+def normalized(text: str) -> str:
+    """:func:`normalize`, remembered for the texts seen last."""
+    return normalize(text)
 
 
 def split_sentences(text: str, *, max_sentences: int = 12, max_chars: int = 300) -> list[str]:

@@ -225,6 +225,10 @@ def _load(path: Path) -> tuple[dict[str, tuple[str, ...]], dict[int, str]]:
     return {head: tuple(found) for head, found in senses.items() if found}, variants
 
 
+#: Runs of Chinese characters whose segmentation a translator remembers (then it starts again).
+SEGMENTS_REMEMBERED = 50_000
+
+
 class DictionaryTranslator:
     """Chinese -> English word glosses by dictionary lookup.
 
@@ -319,16 +323,30 @@ class DictionaryTranslator:
     def segment(self, run: str) -> list[str]:
         """Split a run of Chinese characters into dictionary words, longest match first.
 
+        Remembered per run (explanations segment the same texts for many pairs).
+
         Args:
             run: Chinese characters only.
 
         Returns:
             The words as written (a character not in the dictionary is a word of its own).
         """
+        memo: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_segments", {})
+        found = memo.get(run)
+        if found is None:
+            found = tuple(self._segment(run))
+            if len(memo) >= SEGMENTS_REMEMBERED:
+                memo.clear()
+            memo[run] = found
+        return list(found)
+
+    def _segment(self, run: str) -> list[str]:
         entries = self.entries
         glossary = self.glossary
         canonical = self.canonical(run)
-        longest = max(self.max_word, max(map(len, glossary), default=0))
+        longest: int | None = self.__dict__.get("_longest")
+        if longest is None:
+            longest = self.__dict__["_longest"] = max(self.max_word, max(map(len, glossary), default=0))
         words, i = [], 0
         while i < len(run):
             for size in range(min(longest, len(run) - i), 0, -1):

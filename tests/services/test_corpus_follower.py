@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from models import Capability, User
+from models import Capability, Challenge, User
 from models.vocabulary import CorpusKind
 from portal.database import db
 from portal.services import recommendations, startups
@@ -35,13 +35,15 @@ def _held(app):
 
 
 def test_another_persons_edit_is_brought_by_the_follower_not_by_the_request(app, make, following):
-    _dept, _clinic, _xray, bot, _vision = _world(make)
+    _dept, _clinic, xray, bot, _vision = _world(make)
     member = make.user("startup", startup_id=bot.startup_id)
     following(0.05)
     with app.test_request_context():
         recommendations.clear_caches()
         corpus.caches(app).stats.clear()
+        recommendations.recommend_startups(db.get(Challenge, xray.id), None)
         fitted = corpus._fitted(corpus.CAPABILITIES)
+        asked = list(fitted.results)
     with app.app_context():  # someone else's edit (no web session of ours)
         startups.update_capability(db.get(User, member.id), db.get(Capability, bot.id), XRAY_TEXT)
         db.commit()
@@ -53,6 +55,8 @@ def test_another_persons_edit_is_brought_by_the_follower_not_by_the_request(app,
     assert _held(app).version == fitted.version + 1
     assert corpus.caches(app).stats["rows_loaded"] == len(fitted.ranker.candidates_) + 1  # one row read
     assert corpus.caches(app).stats["full_fits"] == 1
+    # Ranked again by the follower before the swap: the next page finds it ready.
+    assert asked and list(_held(app).results) == asked
 
 
 def test_a_persons_own_edit_is_in_their_next_ranking_at_once(app, make, following):

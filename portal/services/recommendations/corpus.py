@@ -26,6 +26,7 @@ vectors by a thousandth); the next whole fit estimates them again.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -63,6 +64,10 @@ CENTERING_QUERY_SAMPLE = 2000
 #: A worker further behind than this many changed items fits the corpus again in the
 #: background instead of reading them.
 CATCH_UP_LIMIT = 2000
+
+#: Seconds the follower spends, after catching up a corpus, ranking again the queries most
+#: recently asked of the version before (newest first), before swapping the new one in.
+WARM_SECONDS = 0.25
 
 #: Ranked results kept per fitted corpus: (query item, exclusions, size, explain) -> matches.
 RESULTS_CACHE_SIZE = 1024
@@ -162,6 +167,38 @@ class Fitted:
             vectors = self.centering.transform(vectors, [q.language for q in queries], "query")
         return vectors
 
+    def rank_each(
+        self, asks: Sequence[tuple[matcher.Item, Collection[str]]], limit: int, *, sentence_pairs: bool = True,
+    ) -> list[list[matcher.Match]]:
+        """Rank each (query, exclusions), cached: the same query, exclusions and size rank once
+        per version, and a query scored once serves every exclusion set."""
+        keys: list[ResultsKey] = [(query, frozenset(exclude), limit, sentence_pairs) for query, exclude in asks]
+        ranked, misses = self.recall_each(self.results, keys)
+        if misses:
+            ranker = self.ranker if sentence_pairs else _without_sentence_pairs(self.ranker)
+            scored = self.scored_each([asks[i][0] for i in misses])
+            for i, one in zip(misses, scored, strict=True):
+                ranked[i] = ranker.select(one, top_k=limit, exclude_keys=asks[i][1])
+                self.remember(self.results, keys[i], ranked[i], RESULTS_CACHE_SIZE)
+        return [ranked[i] for i in range(len(keys))]
+
+    def warmed_from(self, older: Fitted, budget: float) -> None:
+        """Rank again, here, what was asked of ``older`` (the version before this one) most
+        recently, newest first, for up to ``budget`` seconds: the follower does this before
+        swapping this version in, so the next pages find their rankings ready."""
+        started = time.perf_counter()
+        with older.lock:
+            results = list(reversed(older.results))
+            scored = list(reversed(older.scored))
+        for query, exclusions, limit, sentence_pairs in results:
+            if time.perf_counter() - started >= budget:
+                return
+            self.rank_each([(query, exclusions)], limit, sentence_pairs=sentence_pairs)
+        for query in scored:
+            if time.perf_counter() - started >= budget:
+                return
+            self.scored_each([query])
+
     def scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
         """Each query scored against the corpus, cached per corpus version and query; the
         vectors of those not cached yet are read in one query."""
@@ -174,6 +211,13 @@ class Fitted:
                 self.remember(self.scored, unique[i], found[i], SCORED_CACHE_SIZE)
         by_query = {unique[i]: scored for i, scored in found.items()}
         return [by_query[q] for q in queries]
+
+
+def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
+    """Same fitted corpus, cheaper explanations: no sentence encoding."""
+    light = copy.copy(ranker)
+    light.config = replace(ranker.config, explain_sentences=False)
+    return light
 
 
 @dataclass
@@ -346,6 +390,8 @@ def _fitted(spec: Corpus, *, follow: bool = False) -> Fitted:
             if edited is None:
                 _rebuild_in_background(spec)
                 return live
+            if follow:
+                edited.warmed_from(live, WARM_SECONDS)
             _install(state, spec, edited)
             return edited
         started = time.perf_counter()

@@ -4,8 +4,6 @@ trialled or dismissed."""
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,7 +18,7 @@ from models import Capability, Challenge, Dismissal, Proposal, Startup, Trial, U
 from models.vocabulary import Role
 
 from ...database import db
-from .corpus import RESULTS_CACHE_SIZE, Fitted, ResultsKey, capability_corpus, challenge_corpus
+from .corpus import capability_corpus, challenge_corpus
 from .exposure import capped_out
 from .items import CHALLENGE_ROWS, challenge_item, startup_item
 
@@ -38,29 +36,6 @@ class Recommendation:
     startup: Startup | None = None
     capability: Capability | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
-    """Same fitted corpus, cheaper explanations: no sentence encoding."""
-    light = copy.copy(ranker)
-    light.config = dataclasses.replace(ranker.config, explain_sentences=False)
-    return light
-
-
-def _rank_each(
-    fitted: Fitted, asks: Sequence[tuple[matcher.Item, set[str]]], limit: int, *, sentence_pairs: bool = True,
-) -> list[list[matcher.Match]]:
-    """Rank each (query, exclusions) with a per-corpus cache: the same query, exclusions and
-    size rank once, and a query scored once serves every exclusion set."""
-    keys: list[ResultsKey] = [(query, frozenset(exclude), limit, sentence_pairs) for query, exclude in asks]
-    ranked, misses = fitted.recall_each(fitted.results, keys)
-    if misses:
-        ranker = fitted.ranker if sentence_pairs else _without_sentence_pairs(fitted.ranker)
-        scored = fitted.scored_each([asks[i][0] for i in misses])
-        for i, one in zip(misses, scored, strict=True):
-            ranked[i] = ranker.select(one, top_k=limit, exclude_keys=asks[i][1])
-            fitted.remember(fitted.results, keys[i], ranked[i], RESULTS_CACHE_SIZE)
-    return [ranked[i] for i in range(len(keys))]
 
 
 def _mark_diversity(recs: list[Recommendation]) -> list[Recommendation]:
@@ -178,7 +153,7 @@ def recommend_startups_for_each(
         (challenge_item(c), {key for startup_id in excluded[c.id] for key in by_owner.get(startup_id, ())})
         for c in challenges
     ]
-    ranked = _rank_each(fitted, asks, limit, sentence_pairs=sentence_pairs)
+    ranked = fitted.rank_each(asks, limit, sentence_pairs=sentence_pairs)
     caps = _load_by_key(
         Capability, list(dict.fromkeys(m.key for matches in ranked for m in matches)),
         selectinload(Capability.startup),
@@ -204,7 +179,7 @@ def challenge_ids_by_match(startup: Startup, limit: int = 200) -> list[int]:
     fitted = challenge_corpus()
     if not fitted.owners:
         return []
-    matches = _rank_each(fitted, [(startup_item(startup), set())], limit, sentence_pairs=False)[0]
+    matches = fitted.rank_each([(startup_item(startup), set())], limit, sentence_pairs=False)[0]
     return [int(m.key.split(":", 1)[1]) for m in matches]
 
 
@@ -231,7 +206,7 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
             )
         )
     exclude = {f"challenge:{cid}" for cid in done}
-    matches = _rank_each(fitted, [(startup_item(startup), exclude)], limit)[0]
+    matches = fitted.rank_each([(startup_item(startup), exclude)], limit)[0]
     challenges = _load_by_key(
         Challenge, [m.key for m in matches], selectinload(Challenge.department), *CHALLENGE_ROWS
     )
