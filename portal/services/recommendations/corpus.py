@@ -47,6 +47,7 @@ from models import Challenge
 from models.vocabulary import ChallengeStatus, CorpusKind, CorpusOp
 
 from ... import clock
+from ...database import db
 from ...metrics import RANKER_FIT_SECONDS
 from .changes import changes_between, current_version, own_version
 from .embeddings import cached_vectors, vectors_for
@@ -430,6 +431,7 @@ def _follow(app: Flask, state: Caches, seconds: float) -> None:
                         held = spec.name in state.fitted
                     if held:
                         _fitted(spec, follow=True)
+                db.commit()  # keep the query vectors encoded for the warm-up
         except Exception:  # the next round tries again; requests keep the version they have
             log.exception("catching up the corpora failed")
 

@@ -7,15 +7,17 @@ centering (see :mod:`.corpus`) is applied on top when a corpus is fitted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 import matcher
 from matcher.encoders import Role
 from models import Embedding
 
+from ... import clock
 from ...database import db
 from .settings import encoder, limit_threads
 
@@ -59,13 +61,20 @@ def cached_vectors(texts: Sequence[str], role: Role = "passage") -> tuple[np.nda
     return np.stack([found[hashes[i]] for i in positions]).astype(np.float32), positions
 
 
-def _store(model: str, text_hash: str, vec: np.ndarray) -> None:
-    try:
-        # A savepoint, so a concurrent insert of the same text only skips this row.
-        with db.begin_nested():
-            db.add(Embedding(model=model, text_hash=text_hash, dim=int(vec.shape[0]), vector=vec.tobytes()))
-    except IntegrityError:
-        pass
+def _store(model: str, vectors: dict[str, np.ndarray]) -> None:
+    """Add new vectors in one statement, in text-hash order, skipping any a concurrent
+    transaction added: two requests storing overlapping texts take the unique index's locks
+    in the same order, so they wait for each other rather than deadlock."""
+    if not vectors:
+        return
+    now = clock.now()
+    rows = [
+        {"model": model, "text_hash": text_hash, "dim": int(vec.shape[0]), "vector": vec.tobytes(), "created_at": now}
+        for text_hash, vec in sorted(vectors.items())
+    ]
+    dialect = db.get_bind().dialect.name
+    stmt: Any = (postgresql.insert(Embedding) if dialect == "postgresql" else sqlite.insert(Embedding)).values(rows)
+    db.execute(stmt.on_conflict_do_nothing(index_elements=["model", "text_hash"]))
 
 
 def vectors_for(texts: Sequence[str], role: Role = "passage") -> np.ndarray:
@@ -76,10 +85,9 @@ def vectors_for(texts: Sequence[str], role: Role = "passage") -> np.ndarray:
     if missing:
         fresh = enc.encode([t for _h, t in missing], role=role)
         limit_threads()
-        for (text_hash, _t), raw in zip(missing, fresh):
-            vec = np.asarray(raw, dtype="<f4")
-            found[text_hash] = vec
-            _store(enc.model_id, text_hash, vec)
+        new = {text_hash: np.asarray(raw, dtype="<f4") for (text_hash, _t), raw in zip(missing, fresh, strict=True)}
+        found.update(new)
+        _store(enc.model_id, new)
     if not texts:
         return np.zeros((0, enc.dim), dtype=np.float32)
     return np.stack([found[h] for h in hashes]).astype(np.float32)
