@@ -181,28 +181,39 @@ def seed(n_startups: int, n_challenges: int, rng_seed: int = 7) -> dict[str, int
 
 
 def embed_all() -> int:
-    """Encode every challenge and capability text not cached yet, with bulk inserts."""
+    """Encode what `flask matcher reindex` encodes and is not cached yet, with bulk inserts:
+    challenges (as candidates and as queries), capabilities, and each startup's profile as
+    the query of its recommendations (saving a capability encodes it in production)."""
     from portal.services import recommendations
+    from portal.services.recommendations import embeddings
     from portal.services.recommendations import items as mapping
 
     enc = recommendations.encoder()
-    items = [mapping.challenge_item(c) for c in db.scalars(select(Challenge).options(*mapping.CHALLENGE_ROWS))]
-    items += [mapping.capability_item(c) for c in db.scalars(select(Capability).options(*mapping.CAPABILITY_ROWS))]
-    texts = list(dict.fromkeys(mapping.dense_texts(items)))
-    hashes = {matcher.text_hash(enc.model_id, t, "passage"): t for t in texts}
+    challenges = [mapping.challenge_item(c) for c in db.scalars(select(Challenge).options(*mapping.CHALLENGE_ROWS))]
+    capabilities = [mapping.capability_item(c) for c in db.scalars(select(Capability).options(*mapping.CAPABILITY_ROWS))]
+    wanted: dict[str, tuple[str, str]] = {}  # text hash -> (role, text)
+    for role, items in (("passage", challenges + capabilities), ("query", challenges + mapping.startup_queries())):
+        cache_role = embeddings._cache_role(enc, role)  # type: ignore[arg-type]
+        for text in mapping.dense_texts(items):
+            wanted.setdefault(matcher.text_hash(enc.model_id, text, cache_role), (cache_role, text))
     cached = set(db.scalars(select(Embedding.text_hash).where(Embedding.model == enc.model_id)))
-    missing = [(h, t) for h, t in hashes.items() if h not in cached]
+    missing = [(h, role, t) for h, (role, t) in wanted.items() if h not in cached]
     now = clock.now()
+    for role in ("passage", "query"):
+        _insert_vectors(enc, [(h, t) for h, r, t in missing if r == role], role, now)
+    return len(missing)
+
+
+def _insert_vectors(enc: Any, missing: list[tuple[str, str]], role: str, now: Any) -> None:
     for start in range(0, len(missing), 512):
         part = missing[start : start + 512]
-        vectors = enc.encode([t for _h, t in part], role="passage")  # type: ignore[arg-type]
+        vectors = enc.encode([t for _h, t in part], role=role)
         rows = []
         for (text_hash, _t), vec in zip(part, vectors):
             blob = vec.astype("<f4").tobytes()
             rows.append({"model": enc.model_id, "text_hash": text_hash, "dim": len(vec), "vector": blob,
                          "created_at": now})
         db.execute(insert(Embedding.__table__), rows)
-    return len(missing)
 
 
 def main() -> None:
