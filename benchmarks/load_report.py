@@ -99,24 +99,33 @@ def edit_summary(edits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return summary
 
 
-def memory_summary(start_path: str, end_path: str) -> list[dict[str, Any]]:
-    """Each worker's RSS after the warm-up and at the end (MiB) and the change in %."""
+def memory_summary(start_path: str, end_path: str, first_path: str | None = None) -> list[dict[str, Any]]:
+    """Each worker's RSS after the warm-up and at the end (MiB) and the change in %; with
+    ``first_path``, also before the warm-up's edits (the worker still sharing the master's rankers)."""
     start = json.loads(Path(start_path).read_text(encoding="utf-8"))
     end = json.loads(Path(end_path).read_text(encoding="utf-8"))
+    first = json.loads(Path(first_path).read_text(encoding="utf-8")) if first_path else {}
     rows = []
     for master, workers in start.items():
         for pid, kib in workers.items():
             after = end.get(master, {}).get(pid)
+            before = first.get(master, {}).get(pid)
             rows.append({"master": master, "worker": pid, "start_mib": kib / 1024,
+                         "before_edits_mib": None if before is None else before / 1024,
                          "end_mib": None if after is None else after / 1024,
                          "change_pct": None if after is None else (after - kib) * 100 / kib})
     return rows
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prefix", help="the --csv prefix given to locust")
     parser.add_argument("--edits", help="the edits' JSON lines (loadtest/edits.py, LOAD_EDITS_OUT)")
+    parser.add_argument("--memory-first", help="loadtest/memory.py snapshot before the warm-up's edits (shown, not judged)")
     parser.add_argument("--memory-start", help="loadtest/memory.py snapshot after the warm-up")
     parser.add_argument("--memory-end", help="loadtest/memory.py snapshot at the end")
     parser.add_argument("--assert", dest="check", action="store_true", help="exit 1 when a target is missed")
@@ -174,18 +183,19 @@ def main() -> int:
 
     memory_rows: list[dict[str, Any]] = []
     if args.memory_start and args.memory_end:
-        memory_rows = memory_summary(args.memory_start, args.memory_end)
+        memory_rows = memory_summary(args.memory_start, args.memory_end, args.memory_first)
         lines.append("")
-        lines.append(f"{'gunicorn worker (master/worker pid)':<46} {'after warm-up MiB':>18} {'end MiB':>8} {'change':>8}"
-                     f"  target: within {MEMORY_GROWTH_PCT:.0f}%")
+        lines.append(f"{'gunicorn worker (master/worker pid)':<46} {'before edits':>12} {'after warm-up MiB':>18} "
+                     f"{'end MiB':>8} {'change':>8}  target: within {MEMORY_GROWTH_PCT:.0f}%")
         for m in memory_rows:
             if m["change_pct"] is None:
-                lines.append(f"{m['master'] + '/' + m['worker']:<46} {m['start_mib']:>18.0f} {'gone':>8} {'-':>8}  MISSED (restarted)")
+                lines.append(f"{m['master'] + '/' + m['worker']:<46} {_mib(m['before_edits_mib']):>12} {m['start_mib']:>18.0f} "
+                             f"{'gone':>8} {'-':>8}  MISSED (restarted)")
                 missed.append(f"worker {m['worker']} was replaced during the run")
                 continue
             ok = abs(m["change_pct"]) <= MEMORY_GROWTH_PCT
-            lines.append(f"{m['master'] + '/' + m['worker']:<46} {m['start_mib']:>18.0f} {m['end_mib']:>8.0f} "
-                         f"{m['change_pct']:>+7.1f}%  {'ok' if ok else 'MISSED'}")
+            lines.append(f"{m['master'] + '/' + m['worker']:<46} {_mib(m['before_edits_mib']):>12} {m['start_mib']:>18.0f} "
+                         f"{m['end_mib']:>8.0f} {m['change_pct']:>+7.1f}%  {'ok' if ok else 'MISSED'}")
             if not ok:
                 missed.append(f"worker {m['worker']} RSS changed {m['change_pct']:+.1f}% (> {MEMORY_GROWTH_PCT:.0f}%)")
 

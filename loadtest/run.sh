@@ -132,12 +132,20 @@ else
   echo "== no job worker: this app has no 'flask jobs worker' command (or no Redis)"
 fi
 
-echo "== warm-up (each worker fits its rankers once)"
-n=2
-for host in ${HOSTS//,/ }; do  # a coordinator per host: a TOTP code is accepted once per account
-  $BIN/python loadtest/warmup.py "$host" --rounds $(( WORKERS * 2 )) --repeat 3 --coordinator "coordinator$n@load.test"
-  n=$(( n + 1 ))
-done
+echo "== warm-up (each worker fits its rankers once; then an edit of each kind, read again)"
+warm_up() {  # first coordinator number, then options for loadtest/warmup.py
+  local n=$1
+  shift
+  for host in ${HOSTS//,/ }; do  # a coordinator per host: a TOTP code is accepted once per account
+    $BIN/python loadtest/warmup.py "$host" --rounds $(( WORKERS * 2 )) --coordinator "coordinator$n@load.test" "$@"
+    n=$(( n + 1 ))
+  done
+}
+warm_up 2 --repeat 3
+$BIN/python loadtest/memory.py "${GUNICORN_PIDS[@]}" --out "$OUT/memory_first.json"
+# A worker's first edit gives it its own copy of the rankers it shared with the master (once
+# in its life); memory is judged from after that, over the run's edits.
+warm_up 4 --repeat 0 --edits
 $BIN/python loadtest/memory.py "${GUNICORN_PIDS[@]}" --out "$OUT/memory_start.json"
 
 echo "== locust: $USERS users (20 readers, 2 editors) for $DURATION on $HOSTS"
@@ -155,5 +163,5 @@ $(( TWO + 1 )) host(s), MATCHER_MODEL=$MATCHER_MODEL"
 CHECK=(--assert)
 (( SMOKE )) && CHECK+=(--failures-only)
 $BIN/python benchmarks/load_report.py "$OUT/locust" --edits "$OUT/edits.jsonl" \
-  --memory-start "$OUT/memory_start.json" --memory-end "$OUT/memory_end.json" \
+  --memory-first "$OUT/memory_first.json" --memory-start "$OUT/memory_start.json" --memory-end "$OUT/memory_end.json" \
   --json "$OUT/summary.json" --out "$OUT/report.txt" --title "$TITLE" "${CHECK[@]}"

@@ -47,7 +47,7 @@ from portal.services import mfa
 
 DATA = ROOT / "portal" / "demo" / "data"
 #: Password of every load-test account (the accounts exist only in throwaway load databases).
-MEMBERS, OFFICERS, COORDINATORS = 40, 8, 4  # the warm-up signs in as coordinator2 and coordinator3
+MEMBERS, OFFICERS, COORDINATORS = 40, 8, 6  # the warm-up signs in as coordinator2 to coordinator5
 CHUNK = 2000
 PLACES = ["Kowloon", "Sha Tin", "Tsuen Wan", "Tuen Mun", "Wan Chai", "Kwun Tong", "Tai Po", "Yuen Long",
           "Central", "Sai Kung", "Island East", "New Territories West"]

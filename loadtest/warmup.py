@@ -1,5 +1,9 @@
 """Warm the server before measuring: each worker fits its rankers on its first recommendation
 page, and fills its per-process caches (review-queue rankings, statistics) on the first view.
+Then (``--edits``, as ``loadtest/run.sh`` does) one capability and one challenge are edited
+through their forms by accounts the measured users never use, and the pages are read again:
+a worker's first edit makes its own copy of the rankers it shared with gunicorn's master, a
+one-time step of every worker's life, so memory is measured from there.
 
     python loadtest/warmup.py http://127.0.0.1:5077 --rounds 8
 
@@ -16,6 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from credentials import PASSWORD, csrf_token, pass_second_step  # loadtest/credentials.py
+from forms import read_form  # loadtest/forms.py
+
+#: Accounts that edit during the warm-up (no Locust user signs in as them).
+WARM_EDITOR, WARM_OFFICER = "member37@load.test", "officer4@load.test"
 
 
 def signed_in(host: str, email: str) -> requests.Session:
@@ -37,6 +45,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="how many times to go through the pages")
     parser.add_argument("--coordinator", default="coordinator2@load.test",
                         help="a coordinator no other client signs in as (a TOTP code is accepted once per account)")
+    parser.add_argument("--edits", action="store_true",
+                        help="then edit a capability and a challenge, wait for the workers to catch up, read again")
     args = parser.parse_args()
     host = args.host.rstrip("/")
     member = signed_in(host, "member39@load.test")
@@ -60,14 +70,44 @@ def main() -> None:
         status = session.get(f"{host}{path}", timeout=300).status_code
         return path, status, time.monotonic() - started
 
-    for round_number in range(args.repeat):
+    def read_all(label: str) -> None:
         with ThreadPoolExecutor(max_workers=args.rounds) as pool:
             results = list(pool.map(fetch, [job for job in pages for _ in range(args.rounds)]))
         bad = [r for r in results if r[1] != 200]
         if bad:
             raise SystemExit(f"warm-up: {bad[:3]}")
         slowest = max(results, key=lambda r: r[2])
-        print(f"warm-up round {round_number + 1}: {len(results)} pages, slowest {slowest[0]} {slowest[2]:.2f} s")
+        print(f"warm-up {label}: {len(results)} pages, slowest {slowest[0]} {slowest[2]:.2f} s")
+
+    for round_number in range(args.repeat):
+        read_all(f"round {round_number + 1}")
+    if args.edits:
+        edit(host, signed_in(host, WARM_EDITOR), signed_in(host, WARM_OFFICER))
+        time.sleep(5)  # the workers' followers catch up (CORPUS_FOLLOW_SECONDS)
+        read_all("after the edits")
+
+
+def edit(host: str, member: requests.Session, officer: requests.Session) -> None:
+    """Edit one capability and one open challenge through their forms (a sentence added)."""
+    profile = member.get(f"{host}/startups/mine", timeout=120).text
+    caps = re.findall(r'href="/capabilities/(\d+)/edit"', profile)
+    mine = officer.get(f"{host}/challenges/mine", timeout=120).text
+    open_ids = [cid for cid, colour in re.findall(
+        r'href="/challenges/(\d+)"[^<]*</a>.*?govuk-tag--(green|grey|yellow)', mine, re.DOTALL) if colour == "green"]
+    if not caps or not open_ids:
+        raise SystemExit("warm-up: no capability or open challenge to edit")
+    for session, url, field, button in (
+        (member, f"/capabilities/{caps[0]}/edit", "description", {}),
+        (officer, f"/challenges/{open_ids[0]}/edit", "problem_statement", {"action": "save"}),
+    ):
+        form = read_form(session.get(f"{host}{url}", timeout=120).text, url)
+        if form is None:
+            raise SystemExit(f"warm-up: no form at {url}")
+        form.set(field, f"{form.first(field)} Reviewed during the warm-up."[:10_000])
+        answer = session.post(f"{host}{url}", data=form.data(**button), allow_redirects=False, timeout=120)
+        if answer.status_code not in (302, 303):
+            raise SystemExit(f"warm-up: editing {url} answered {answer.status_code}")
+    print("warm-up: edited a capability and a challenge")
 
 
 if __name__ == "__main__":
