@@ -73,11 +73,11 @@ def test_unknown_fusion_is_rejected() -> None:
 
 
 def test_zscore_hand_computed() -> None:
-    # Population z-scores per column, weighted mean, then the logistic.
+    # Population z-scores per column, weighted mean, then the logistic of half of it.
     x = COMPONENTS
     z = (x - x.mean(axis=0)) / x.std(axis=0)
     w = np.array([0.5, 0.3, 0.2])
-    expected = 1.0 / (1.0 + np.exp(-(z @ w)))
+    expected = 1.0 / (1.0 + np.exp(-(z @ w) / 2.0))
     np.testing.assert_allclose(FUSIONS["zscore"](x, w), expected)
     # Order follows the weighted z-scores: with equal weights row 2 (below average on
     # every column) is last, and the pool's average candidate scores 0.5.
@@ -90,7 +90,7 @@ def test_zscore_leaves_constant_columns_out_and_ignores_scale() -> None:
     x[:, 2] = 0.0  # nothing filed: structured says nothing
     w = np.array([0.5, 0.3, 0.2])
     z = (x[:, :2] - x[:, :2].mean(axis=0)) / x[:, :2].std(axis=0)
-    expected = 1.0 / (1.0 + np.exp(-(z @ w[:2] / 0.8)))
+    expected = 1.0 / (1.0 + np.exp(-(z @ w[:2] / 0.8) / 2.0))
     np.testing.assert_allclose(FUSIONS["zscore"](x, w), expected)
     # A column's spread does not change its say (min-max would, through an outlier).
     squeezed = x.copy()
