@@ -22,7 +22,9 @@ and a weight vector of length 3, and returns ``(n,)`` scores in 0..1.
   are relative to the pool: 0.5 is the pool's average candidate.  ``ZSCORE_SCALE`` only
   sets how the scores read (the order is the z-scores'): the best candidates of a pool
   lie some 2 to 6 standard deviations above its mean, which the scale 2 spreads over
-  about 0.73 to 0.95 instead of bunching them above 0.9.
+  about 0.73 to 0.95 instead of bunching them above 0.9.  In a pool of n candidates no
+  z-score exceeds sqrt(n - 1), so in a very small pool (a handful of candidates) even
+  the best reads lower than it would among hundreds.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def zscore_fusion(components: np.ndarray, weights: np.ndarray, **_: object) -> n
     Returns:
         ``(n,)`` fused scores in 0..1 (0.5 for every row when no column varies).
     """
-    x, w, _ = _check(components, weights)
+    x, w, _total = _check(components, weights)
     if x.shape[0] == 0:
         return np.zeros(0)
     sd = x.std(axis=0)
