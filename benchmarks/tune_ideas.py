@@ -26,10 +26,12 @@ cross-language offset {0, .1, .2}; centering on):
   sentences) against the challenge, blended with the whole-text cosine.
 * ``zscore``: z-score fusion (``matcher.fusion.zscore_fusion``) added to the fusions.
 * ``zx``: z-score fusion combined with ``xlex``, ``lexnorm``, ``prf`` and ``maxp``.
+* ``zrel``: z-score fusion with the semantic and/or lexical column standardised within
+  each language relation (same / cross) instead of over the whole pool.
 
 Run::
 
-    python benchmarks/tune_ideas.py --cache DIR [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx]
+    python benchmarks/tune_ideas.py --cache DIR [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel]
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class Idea:
     xlex: float = 1.0
     lexnorm: str = "all"
     prf: tuple[int, float] = (0, 0.0)  # (top k, beta): Rocchio on the centred vectors
+    zrel: str = ""  # columns ("s", "l", "sl") z-scored within each language relation
 
 
     def label(self) -> str:
@@ -81,6 +84,8 @@ class Idea:
             extra += f" xlex={self.xlex:g}"
         if self.prf[0]:
             extra += f" prf={self.prf[0]}x{self.prf[1]:g}"
+        if self.zrel:
+            extra += f" zrel={self.zrel}"
         if self.lexnorm != "all":
             extra += f" lexnorm={self.lexnorm}"
         return f"{self.sem} lex={self.lex} {self.fusion} w={w} cross={self.cross:g}{extra}"
@@ -160,6 +165,20 @@ class IdeaScorer(td.Scorer):
         comps = np.column_stack([sem, lex, d.structured[row]])
         w = np.array(s.weights)
         fused = FUSIONS[s.fusion](comps, w, rrf_k=60)
+        if s.zrel:
+            # z-score fusion with the chosen columns standardised within each relation.
+            z = np.zeros_like(comps)
+            for col in range(3):
+                groups = (cross, ~cross) if "sl"[col:col + 1] and "sl"[col] in s.zrel else (np.ones_like(cross),)
+                for g in groups:
+                    g = g.astype(bool)
+                    if g.sum() < 2:
+                        continue
+                    x = comps[g, col]
+                    sd = x.std()
+                    z[g, col] = (x - x.mean()) / sd if sd > 1e-12 else 0.0
+            live = w * (comps.std(axis=0) > 1e-12)
+            fused = 1 / (1 + np.exp(-(z @ w) / live.sum()))
         if s.xlex != 1.0 and cross.any():
             w2 = w * np.array([1.0, s.xlex, 1.0])
             fused[cross] = FUSIONS[s.fusion](comps, w2, rrf_k=60)[cross] * 1.0
@@ -213,7 +232,7 @@ def base_grid(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", required=True)
-    ap.add_argument("--ideas", default="sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx")
+    ap.add_argument("--ideas", default="sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel")
     args = ap.parse_args()
     data = td.load(td.CASES)
     factories = td._encoder_factories(None)
@@ -235,8 +254,11 @@ def main() -> int:
         common = max(set(picks), key=picks.count)
         print(f"{label:64} {td.fmt(row)}  {picks.count(common)}/5: {common}", flush=True)
 
-    fixed("old default (e5, cedict, minmax .5/.35/.15)", Idea())
-    family("e5 + BM25 (old family, centred)", base_grid("e5"))
+    fixed("BM25 alone (texts as written)", Idea("e5", "plain", "weighted", (0.0, 1.0, 0.0)))
+    fixed("min-max default before (e5, cedict, minmax .5/.35/.15)", Idea())
+    family("e5 + BM25, fusion {weighted, min-max, RRF} (grid before)",
+           base_grid("e5", fusions=("weighted", "minmax", "rrf")))
+    family("e5 + BM25, fusion {weighted, min-max, RRF, z-score}", base_grid("e5"))
     if "sem" in ideas:
         for sem in scorer.sems:
             if sem == "e5":
@@ -289,6 +311,11 @@ def main() -> int:
             fixed(f"{sem} in the z-score old-default weights", Idea(sem, fusion="zscore"))
         settings = [s for sem in ("e5", "maxp-sent g=0.5", "maxp-sent g=0.75") for s in base_grid(sem, fusions=fz)]
         family("e5 MaxP (sentences) blend {1,.75,.5} + BM25, z-score", settings)
+    if "zrel" in ideas:
+        for zrel in ("s", "l", "sl"):
+            fixed(f"old default weights, z-score within relation ({zrel})", Idea(fusion="zscore", zrel=zrel))
+        settings = [s for z in ("", "s", "l", "sl") for s in base_grid("e5", fusions=("zscore",), zrel=z)]
+        family("e5 + BM25, z-score, per-relation standardisation {none,s,l,sl}", settings)
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))
