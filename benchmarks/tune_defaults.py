@@ -25,7 +25,7 @@ What it does:
    computes them (BM25 on the texts as written, or with CC-CEDICT glosses beside Chinese
    texts: ``RankerConfig.translation``).
 3. **Settings** (the search space, kept small): per encoder, centering {off, on} x
-   lexical translation {none, cedict} x fusion {weighted, minmax, rrf} x semantic weight
+   lexical translation {none, cedict} x fusion {weighted, minmax, rrf, zscore} x semantic weight
    {0.3, 0.5, 0.7, 0.85} x structured weight {0, 0.15} (lexical = the rest) x cross
    offset {0, 0.1, 0.2}.  Each is ranked with the matcher's own fusion (``FUSIONS``) and
    MMR diversity (0.15 over the top 50, threshold 0.6) as ``HybridRanker`` does.
@@ -85,7 +85,7 @@ K = 10
 DIVERSITY, DIVERSITY_DEPTH, DIVERSITY_THRESHOLD = 0.15, 50, 0.6
 SEED = 20261204
 
-FUSION_NAMES = ("weighted", "minmax", "rrf")
+FUSION_NAMES = ("weighted", "minmax", "rrf", "zscore")
 SEM_WEIGHTS = (0.3, 0.5, 0.7, 0.85)
 STRUCT_WEIGHTS = (0.0, 0.15)
 CROSS_OFFSETS = (0.0, 0.1, 0.2)

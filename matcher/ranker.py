@@ -58,7 +58,8 @@ class RankerConfig:
     Attributes:
         lexical: Lexical scorer name in ``SCORERS`` (``"bm25"`` or ``"tfidf"``).
         lexical_params: Constructor kwargs of the scorer (e.g. ``{"k1": 1.2, "b": 0.75}``).
-        fusion: Fusion name in ``FUSIONS`` (``"weighted"``, ``"minmax"``, ``"rrf"``).
+        fusion: Fusion name in ``FUSIONS`` (``"weighted"``, ``"minmax"``, ``"rrf"``,
+            ``"zscore"``).
         weights: Component weights (``semantic``, ``lexical``, ``structured``;
             missing = 0). ``LearnedWeights.weights`` fits here.
         rrf_k: RRF constant.

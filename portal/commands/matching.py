@@ -136,7 +136,11 @@ def register(app: Flask) -> None:
         help="Labelled cases; data/eval/parts/*.json beside it are added when present.",
     )
     @click.option("--write", is_flag=True, help="Store the bands in matcher/data/score_bands.json.")
-    def calibrate_bands(cases_path: str, write: bool) -> None:
+    @click.option(
+        "--no-test-check", "skip_test", is_flag=True,
+        help="Do not score the test split (cut and write the bands without reading it).",
+    )
+    def calibrate_bands(cases_path: str, write: bool, skip_test: bool) -> None:
         """Cut the match score into bands on the cases' tune split (every split but
         'test'), and print the share of relevant pairs in each band."""
         from pathlib import Path
@@ -174,7 +178,7 @@ def register(app: Flask) -> None:
                 f"= {band.share:.2f} (about {band.in_ten} in 10)"
             )
         click.echo(f"  lexical strength: 1 - exp(-bm25 / {calibration.lexical_scale})")
-        if merged.splits:
+        if merged.splits and not skip_test:
             try:
                 test = evaluation.scored_pairs(merged.only("test"), encoder, config, centering=resolved.centering)
             except ValueError:

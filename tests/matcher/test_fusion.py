@@ -70,3 +70,51 @@ def test_all_fusions_bounded_and_reject_bad_weights(name: str) -> None:
 def test_unknown_fusion_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown fusion"):
         RankerConfig(fusion="borda")
+
+
+def test_zscore_hand_computed() -> None:
+    # Population z-scores per column, weighted mean, then the logistic of half of it.
+    x = COMPONENTS
+    z = (x - x.mean(axis=0)) / x.std(axis=0)
+    w = np.array([0.5, 0.3, 0.2])
+    expected = 1.0 / (1.0 + np.exp(-(z @ w) / 2.0))
+    np.testing.assert_allclose(FUSIONS["zscore"](x, w), expected)
+    # Order follows the weighted z-scores: with equal weights row 2 (below average on
+    # every column) is last, and the pool's average candidate scores 0.5.
+    assert FUSIONS["zscore"](x, np.ones(3)).argmin() == 2
+    assert np.isclose(FUSIONS["zscore"](np.array([[0.2, 0.0, 0], [0.4, 0.5, 0], [0.6, 1.0, 0]]), w)[1], 0.5)
+
+
+def test_zscore_leaves_constant_columns_out_and_ignores_scale() -> None:
+    x = COMPONENTS.copy()
+    x[:, 2] = 0.0  # nothing filed: structured says nothing
+    w = np.array([0.5, 0.3, 0.2])
+    z = (x[:, :2] - x[:, :2].mean(axis=0)) / x[:, :2].std(axis=0)
+    expected = 1.0 / (1.0 + np.exp(-(z @ w[:2] / 0.8) / 2.0))
+    np.testing.assert_allclose(FUSIONS["zscore"](x, w), expected)
+    # A column's spread does not change its say (min-max would, through an outlier).
+    squeezed = x.copy()
+    squeezed[:, 0] = 0.8 + squeezed[:, 0] / 100
+    np.testing.assert_allclose(FUSIONS["zscore"](squeezed, w), expected)
+    assert FUSIONS["zscore"](np.ones((3, 3)), w).tolist() == [0.5, 0.5, 0.5]
+    assert FUSIONS["zscore"](x[:1], w).tolist() == [0.5]
+
+
+
+def test_zscore_in_the_ranker() -> None:
+    from matcher.ranker import HybridRanker
+    from matcher.types import Item
+
+    items = [
+        Item("a", "mobile app for vaccination reminders"),
+        Item("b", "hospital laundry logistics"),
+        Item("c", "vaccination records and reminders by text message"),
+    ]
+    vectors = np.eye(3, dtype=np.float32)
+    ranker = HybridRanker(RankerConfig(fusion="zscore", diversity=0.0, explain_sentences=False)).fit(
+        items, vectors
+    )
+    query = Item("q", "vaccination reminders")
+    matches = ranker.rank(query, query_vector=np.array([0.6, 0.0, 0.8], dtype=np.float32))
+    assert [m.key for m in matches][:2] == ["c", "a"] and matches[-1].key == "b"
+    assert all(0.0 < m.score < 1.0 for m in matches)

@@ -399,7 +399,7 @@ def test_config_from_mapping_validates() -> None:
             RankerConfig.from_mapping(bad)
 
 
-@pytest.mark.parametrize("fusion", ["weighted", "minmax", "rrf"])
+@pytest.mark.parametrize("fusion", ["weighted", "minmax", "rrf", "zscore"])
 @pytest.mark.parametrize("ann", [None, "hnsw"])
 def test_every_strategy_combination_runs(
     fusion: str, ann: str | None, challenge: Item, capabilities: list[Item], encoder: HashingEncoder
@@ -421,14 +421,14 @@ def test_mmr_threshold_only_penalises_near_duplicates() -> None:
     assert mmr(relevance, vectors, 0.5, 0).tolist() == []
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(16))
 def test_scoring_once_then_selecting_equals_ranking(seed: int) -> None:
     """One `score` serves every exclusion set and size: `select` gives exactly `rank`'s
     matches (keys, scores, components, explanations), MMR and pooling included."""
     rng = np.random.default_rng(300 + seed)
     n, dim = int(rng.integers(5, 400)), 16
     items, vectors, query, qvec = _random_world(rng, n, dim, with_group=seed % 2 == 0)
-    cfg = RankerConfig(diversity=0.3 if seed % 3 else 0.0, pool_size=40, fusion=["weighted", "minmax", "rrf"][seed % 3])
+    cfg = RankerConfig(diversity=0.3 if seed % 3 else 0.0, pool_size=40, fusion=["weighted", "minmax", "rrf", "zscore"][seed % 4])
     ranker = HybridRanker(cfg, HashingEncoder(dim=dim)).fit(items, vectors)
     scored = ranker.score(query, query_vector=qvec)
     for size in (1, 5, 10):

@@ -143,3 +143,14 @@ def test_exposure_cap_setting_hides_a_startup_over_the_cap(app: Flask, make: Fac
     # Without the cap every startup is in all three lists; with it, each in one.
     assert sorted(counts.values()) == [1, 1, 1, 1]
     assert report.places == 4 and max(report.shares.values()) == 0.25
+
+
+def test_cli_calibrate_bands_can_leave_the_test_split_unread(app: Flask, tmp_path: Any) -> None:
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(CASES), encoding="utf-8")
+    result = app.test_cli_runner().invoke(
+        args=["matcher", "calibrate-bands", "--cases", str(path), "--no-test-check"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "tune split: 2 challenges x 3 startups" in result.output
+    assert "Check on the test split" not in result.output

@@ -162,7 +162,7 @@ def test_without_a_model_setting_the_default_encoder_and_its_preset_apply():
     # The multilingual encoder reads Chinese itself: only BM25 sees the glosses.
     assert resolved.translation == "cedict" and resolved.encoder_translation is False
     assert resolved.centering is True
-    assert resolved.ranker["fusion"] == "minmax" and resolved.ranker["translation"] == "cedict"
+    assert resolved.ranker["fusion"] == "zscore" and resolved.ranker["translation"] == "cedict"
     assert resolved.ranker["weights"] == {"semantic": 0.5, "lexical": 0.35, "structured": 0.15}
     matcher.RankerConfig.from_mapping(resolved.ranker)  # a valid configuration
     # The bundled English model keeps its own preset under its own name.
