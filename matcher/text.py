@@ -122,14 +122,14 @@ def surface_forms(text: str) -> dict[str, set[str]]:
     return forms
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)
 def text_forms(text: str) -> Mapping[str, frozenset[str]]:
     """:func:`surface_forms` of ``text``, read-only and remembered for the texts seen last
     (explanations read the same query and candidate texts for many pairs)."""
     return MappingProxyType({tok: frozenset(forms) for tok, forms in surface_forms(text).items()})
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=512)
 def normalized(text: str) -> str:
     """:func:`normalize`, remembered for the texts seen last."""
     return normalize(text)

@@ -259,31 +259,27 @@ def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[in
     threshold = duplicate_threshold()
     corpus = _corpus()  # once: the queue's queries do not grow with the challenges checked
     asked = ("possible duplicates", threshold, tuple(c.id for c in challenges))
-    best: dict[int, tuple[matcher.Match, float]] | None = corpus.recall(corpus.answers, asked)
-    if best is None:
-        best = _flag(corpus, challenges, threshold)
-        corpus.remember(corpus.answers, asked, best, FLAG_ANSWERS_KEPT)
+    checked = [(c.id, recommendations.challenge_item(c)) for c in challenges]
+    best = corpus.answer(asked, lambda fitted: _flag(fitted, checked, threshold))
     order = list(best)
     found = _results(viewer, [best[cid] for cid in order])
     return {cid: similar for cid, similar in zip(order, found, strict=True) if similar is not None}
 
 
-#: How many questions' answers a corpus version keeps (one per distinct list of challenges checked).
-FLAG_ANSWERS_KEPT = 8
-
-
-def _flag(corpus: Fitted, challenges: Sequence[Challenge], threshold: float) -> dict[int, tuple[matcher.Match, float]]:
+def _flag(
+    corpus: Fitted, checked: Sequence[tuple[int, matcher.Item]], threshold: float
+) -> dict[int, tuple[matcher.Match, float]]:
     """challenge id -> (its explained match with its most similar other challenge, similarity),
-    for those at or above ``threshold``."""
-    items = [recommendations.challenge_item(c) for c in challenges]
+    for the checked (id, item) at or above ``threshold``."""
+    items = [item for _id, item in checked]
     vectors = recommendations.vectors_for([matcher.dense_text(i.title, i.text) for i in items], "passage")
     best: dict[int, tuple[matcher.Match, float]] = {}
-    for challenge, item, qvec in zip(challenges, items, vectors, strict=True):
+    for (challenge_id, item), qvec in zip(checked, vectors, strict=True):
         sims = _similarities(corpus, item, qvec)
         if not sims.size or sims.max() < threshold:
             continue  # the common case costs one product of vectors, no ranking
         top = int(sims.argmax())
-        best[challenge.id] = (_explained(corpus, item, qvec, corpus.ranker.candidates_[top].key), float(sims[top]))
+        best[challenge_id] = (_explained(corpus, item, qvec, corpus.ranker.candidates_[top].key), float(sims[top]))
     return best
 
 

@@ -70,13 +70,17 @@ CATCH_UP_LIMIT = 2000
 #: recently asked of the version before (newest first), before swapping the new one in.
 WARM_SECONDS = 0.25
 
+#: Other answers (:meth:`Fitted.answer`) kept per fitted corpus.
+ANSWERS_KEPT = 8
+
 #: Ranked results kept per fitted corpus: (query item, exclusions, size, explain) -> matches.
 RESULTS_CACHE_SIZE = 1024
 #: Scored queries kept per fitted corpus (query item -> pool, components and fused scores,
 #: whatever the exclusions): a new proposal or dismissal changes a page's exclusions, and
 #: its new ranking then costs only the selection and explanations. Each holds at most
-#: 2 x pool_size candidates' scores, about 25 KB: 1024 of them about 25 MB a corpus.
-SCORED_CACHE_SIZE = 1024
+#: 2 x pool_size candidates' scores, about 25 KB: 256 of them about 6 MB a corpus (a version
+#: lasts seconds to minutes under edits; the follower carries the recent ones to the next).
+SCORED_CACHE_SIZE = 256
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -111,8 +115,8 @@ class Fitted:
     results: OrderedDict[ResultsKey, list[matcher.Match]] = field(default_factory=OrderedDict)
     scored: OrderedDict[matcher.Item, matcher.Scored] = field(default_factory=OrderedDict)
     #: Other answers computed from this version alone (e.g. the review queue's possible
-    #: duplicates), by their callers' keys; gone with the version.
-    answers: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
+    #: duplicates), by their callers' keys, each with how to compute it (:meth:`answer`).
+    answers: OrderedDict[Any, tuple[Any, Callable[[Fitted], Any]]] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
@@ -183,6 +187,17 @@ class Fitted:
                 self.remember(self.results, keys[i], ranked[i], RESULTS_CACHE_SIZE)
         return [ranked[i] for i in range(len(keys))]
 
+    def answer(self, key: Any, compute: Callable[[Fitted], V], size: int = ANSWERS_KEPT) -> V:
+        """``compute(self)``, remembered under ``key`` for this version (and computed again on
+        the next version by the follower, :meth:`warmed_from`)."""
+        hit = self.recall(self.answers, key)
+        if hit is not None:
+            found: V = hit[0]
+            return found
+        value = compute(self)
+        self.remember(self.answers, key, (value, compute), size)
+        return value
+
     def warmed_from(self, older: Fitted, budget: float) -> None:
         """Rank again, here, what was asked of ``older`` (the version before this one) most
         recently, newest first, for up to ``budget`` seconds: the follower does this before
@@ -191,6 +206,11 @@ class Fitted:
         with older.lock:
             results = list(reversed(older.results))
             scored = list(reversed(older.scored))
+            answers = [(key, compute) for key, (_value, compute) in reversed(older.answers.items())]
+        for key, compute in answers:
+            if time.perf_counter() - started >= budget:
+                return
+            self.answer(key, compute)
         for query, exclusions, limit, sentence_pairs in results:
             if time.perf_counter() - started >= budget:
                 return
