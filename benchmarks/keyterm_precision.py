@@ -12,7 +12,9 @@ centering and ranker settings), every challenge of ``data/eval/real_cases.json``
 every challenge, as the two recommendation pages do; it collects each distinct key-term
 pair shown (first in the pages' top ten; then, when that gives fewer than ``--min``, in
 the rest of each ranking, which a page would show for those pairs too), with the
-sentence of each text the two words come from, and writes them for labelling. A
+sentence of each text the two words come from, and writes them for labelling. When the
+top ten alone holds more than ``--min`` pairs, ``--min`` of them are drawn at random
+(``--seed``), so the sample is a uniform one of the pairs the pages' top ten show. A
 person then sets each entry's ``label`` to ``"correct"`` or ``"wrong"`` (a pair is correct
 only if the Chinese word truly means the English word in that context) and a short
 ``note`` for wrong ones.
@@ -46,10 +48,20 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _sentence(text: str, needle: str) -> str:
+    """The first sentence of ``text`` holding ``needle``: as a whole word (or its plural)
+    when it is Latin, as the pages' key terms are word tokens ("health" is not quoted from
+    "Healthcare"), else as a substring."""
     from matcher.text import normalize, split_sentences
 
-    for sentence in split_sentences(text, max_sentences=1000, max_chars=10_000):
-        if normalize(needle) in normalize(sentence):
+    sentences = split_sentences(text, max_sentences=1000, max_chars=10_000)
+    word = normalize(needle)
+    if not _CJK.search(word):
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?:s|es)?(?![a-z0-9])")
+        for sentence in sentences:
+            if pattern.search(normalize(sentence)):
+                return sentence
+    for sentence in sentences:
+        if word in normalize(sentence):
             return sentence
     return ""
 
@@ -125,13 +137,20 @@ def sample(minimum: int, out: Path, force: bool, seed: int) -> None:
     rest = [key for rank, key in order if rank >= 10]
     rng = random.Random(seed)
     rng.shuffle(rest)
-    chosen = top_ten + rest[: max(0, minimum - len(top_ten))]
-    entries = [dict(found[key], id=n + 1, shown_in_top_ten=key in set(top_ten)) for n, key in enumerate(chosen)]
+    if len(top_ten) > minimum:
+        picked = set(rng.sample(range(len(top_ten)), minimum))
+        chosen = [key for n, key in enumerate(top_ten) if n in picked]
+    else:
+        chosen = top_ten + rest[: max(0, minimum - len(top_ten))]
+    in_top_ten = set(top_ten)
+    entries = [dict(found[key], id=n + 1, shown_in_top_ten=key in in_top_ten) for n, key in enumerate(chosen)]
     out.write_text(json.dumps({
         "description": "Cross-language key-term pairs as the recommendation pages show them, on "
                        f"{CASES.name}{' and parts/*.json' if len(parts) > 1 else ''}; label: correct | wrong.",
         "drawn_with": f"benchmarks/keyterm_precision.py sample --min {minimum} --seed {seed}",
         "pairs_found": len(found), "pairs_in_top_ten": len(top_ten),
+        "sampling": (f"{len(entries)} drawn at random (seed {seed}) from the {len(top_ten)} pairs shown in a top ten"
+                     if len(top_ten) > minimum else "every pair shown in a top ten, then pairs further down at random"),
         "entries": entries,
     }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{len(found)} distinct pairs found ({len(top_ten)} in a top ten); {len(entries)} written to {out}")

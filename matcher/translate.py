@@ -89,6 +89,20 @@ AMBIGUOUS_ENGLISH = frozenset(
 )
 
 
+#: Senses kept for retrieval but never shown as a key-term pair, because in Hong Kong and
+#: Taiwan texts the Chinese word hardly ever means that English word as the English texts
+#: use it: 市民 are citizens, members of the public, while "public" alone is mostly the
+#: adjective (public sector, public bodies, public policy); 資料 is data or information,
+#: not CC-CEDICT's first sense "material"; 配備 is "equipped with", not "allocate"; 操作 is
+#: "operate", not "work" (a job). Keys are Chinese words as written (or canonical).
+UNSHOWN_SENSES: dict[str, frozenset[str]] = {
+    "市民": frozenset({"public"}),
+    "資料": frozenset({"material"}),
+    "配備": frozenset({"allocate"}),
+    "操作": frozenset({"work"}),
+}
+
+
 def _has_phrase(text: str, phrase: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text) is not None
 
@@ -537,7 +551,8 @@ class DictionaryTranslator:
           co-occurrence with the other side's words);
         * the English word is not in :data:`AMBIGUOUS_ENGLISH`.
 
-        One-character words are trusted only when the glossary lists them.
+        One-character words are trusted only when the glossary lists them, and a sense in
+        :data:`UNSHOWN_SENSES` is never shown.
 
         Args:
             text: The text with Chinese words.
@@ -552,17 +567,19 @@ class DictionaryTranslator:
         context = set(tokenize(other))
         other_norm = normalize(other)
         for gloss in self.analyse(text, context):
+            unshown = UNSHOWN_SENSES.get(gloss.word) or UNSHOWN_SENSES.get(
+                self.canonical(gloss.word), frozenset())
             if gloss.source == "glossary":
                 for sense in self.glossary[self.canonical(gloss.word)]:
                     tokens = tokenize(sense)
-                    if not tokens:
+                    if not tokens or sense in unshown:
                         continue
                     # The sense as written, whole ("no-shows" is not "shows").
                     if _has_phrase(other_norm, normalize(sense)):
                         out.setdefault(" ".join(tokens), (sense, gloss.word))
                 continue
             trusted = self._trusted_sense(gloss.word, context, other_norm)
-            if trusted is not None:
+            if trusted is not None and trusted not in unshown:
                 out.setdefault(tokenize(trusted)[0], (trusted, gloss.word))
         return out
 

@@ -140,6 +140,32 @@ def test_glossary_pairs_need_the_whole_english_phrase():
     assert t.trusted_pairs("叫號系統", "Queue calling for clinics.") == {}
 
 
+@needs_cedict
+@pytest.mark.parametrize(
+    ("chinese", "english", "kept"),
+    [
+        ("市民", "A tool for public-sector contact centres.", {}),
+        ("市民", "Information for members of the public.",
+         {"member public": ("members of the public", "市民")}),
+        ("資料", "A material-detection system for parcels.", {}),
+        ("配備", "Allocate beds to incoming patients.", {}),
+        ("操作", "Traffic and work keep patients away.", {}),
+    ],
+)
+def test_unshown_senses_are_never_pairs(chinese, english, kept):
+    t = tr.get_translator("cedict")
+    assert t.trusted_pairs(f"我們的{chinese}。", english) == kept
+
+
+@needs_cedict
+def test_unshown_senses_still_translate():
+    # Display only: the senses still gloss the word for retrieval.
+    t = tr.get_translator("cedict")
+    assert "public" in t.glossary[t.canonical("市民")]
+    gloss = t.choose("資料", {"material"})
+    assert gloss is not None and "material" in gloss.senses
+
+
 # -- the demo data ----------------------------------------------------------------------------
 
 WRONG_PAIRS = (
