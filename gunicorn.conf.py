@@ -59,11 +59,6 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 #: copied on every corpus edit, in a heap that never shrinks; fixed, a worker's memory stays
 #: flat over hours of edits (docs/operations.md). ``MALLOC_MMAP_THRESHOLD`` bytes, 0 to leave glibc alone.
 MMAP_THRESHOLD = int(os.environ.get("MALLOC_MMAP_THRESHOLD", str(128 * 1024)))
-#: glibc's limit on malloc arenas. Each thread that allocates (request threads, the corpus
-#: follower) otherwise gets an arena of its own, up to 8 per core, and small blocks freed in
-#: one are not reused by another: measured by `make load`, worker memory grew 30-49% in 3
-#: minutes with the default and 8-13% with 2. ``MALLOC_ARENA_MAX``, 0 to leave glibc alone.
-ARENA_MAX = int(os.environ.get("MALLOC_ARENA_MAX", "2"))
 
 
 def _fix_mmap_threshold() -> None:
@@ -77,8 +72,6 @@ def _fix_mmap_threshold() -> None:
         libc = ctypes.CDLL(name)
         if hasattr(libc, "mallopt"):
             libc.mallopt(-3, MMAP_THRESHOLD)
-            if ARENA_MAX > 0:
-                libc.mallopt(-8, ARENA_MAX)  # M_ARENA_MAX
 
 
 def on_starting(server: Any) -> None:

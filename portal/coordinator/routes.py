@@ -66,7 +66,7 @@ def queue() -> ResponseReturnValue:
         "coordinator/queue.html", pending=view.pending, conflicts=view.conflicts,
         duplicates=duplicates, duplicate_of={c.id: s for c, s in duplicates},
         duplicate_days=similar.recent_days(),
-        suggestions=view.suggestions, scores=view.scores, active=view.active, completed=view.completed, feedback=view.feedback,
+        suggestions=view.suggestions, scores=view.scores, active=view.active, active_total=view.active_total, completed=view.completed, feedback=view.feedback,
         trials=trials, form=ShortlistForm(formdata=None),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, Dismissal, Startup, Trial, User
@@ -20,6 +20,9 @@ QUEUE_CHALLENGES = 8
 QUEUE_MATCHES = 3
 #: How many feedback rows are shown.
 FEEDBACK_ROWS = 20
+#: How many approved and running trials are listed (most recently changed first; the
+#: coordinator dashboard pages through all of them).
+ACTIVE_ROWS = 20
 #: How many of the latest completed trials are listed (their outcome reports wait for sign-off or publication).
 COMPLETED_ROWS = 10
 
@@ -35,6 +38,8 @@ class ReviewQueue:
     conflicts: set[int]
     suggestions: list[tuple[Challenge, list[recommendations.Recommendation]]]
     active: list[Trial]
+    #: How many trials are approved or running in all (``active`` holds the latest ``ACTIVE_ROWS``).
+    active_total: int
     #: The latest completed trials, newest first (the outcome to sign off, publish or unpublish).
     completed: list[Trial]
     #: (dismissal, user, challenge, startup) rows, newest first.
@@ -67,8 +72,12 @@ def review_queue(coordinator: User, page: int, per_page: int) -> ReviewQueue:
         select(Trial)
         .where(Trial.status.in_(TrialState.ACTIVE))
         .options(selectinload(Trial.challenge), selectinload(Trial.startup))
-        .order_by(Trial.updated_at.desc())
+        .order_by(Trial.updated_at.desc(), Trial.id.desc())
+        .limit(ACTIVE_ROWS)
     ).all()
+    active_total = len(active) if len(active) < ACTIVE_ROWS else int(
+        db.scalar(select(func.count()).select_from(Trial).where(Trial.status.in_(TrialState.ACTIVE))) or 0
+    )
     completed = db.scalars(
         select(Trial)
         .where(Trial.status == TrialState.COMPLETED)
@@ -86,5 +95,5 @@ def review_queue(coordinator: User, page: int, per_page: int) -> ReviewQueue:
     ).all()
     return ReviewQueue(
         pending=pending, scores=trials.match_scores(pending.items), conflicts=conflicted,
-        suggestions=suggestions, active=list(active), completed=list(completed), feedback=list(feedback),
+        suggestions=suggestions, active=list(active), active_total=active_total, completed=list(completed), feedback=list(feedback),
     )

@@ -910,3 +910,21 @@ def test_outcome_sign_off_page_in_chinese(app):
     client.post("/language", data={"locale": "zh_Hant_HK"})
     page = text(client.get(f"/trials/{world.trial_id}"))
     assert "確認成果" in page and "正等待部門確認" in page
+
+
+def test_queue_lists_the_latest_running_trials_and_links_to_all_of_them(app, make):
+    from portal.services import queue as queue_service
+
+    coordinator = make.user("coordinator")
+    challenge = make.challenge(title="Clinic queue display")
+    trials = [
+        make.trial(challenge, make.capability(make.startup(name=f"Running Co {i}"), name="Queue screens"), status="running")
+        for i in range(queue_service.ACTIVE_ROWS + 3)
+    ]
+    client = app.test_client()
+    sign_in(client, coordinator.id)
+    page = client.get("/coordinator/").get_data(as_text=True)
+    listed = {int(tid) for tid in re.findall(r'href="/trials/(\d+)"', page)}
+    assert len(listed & {t.id for t in trials}) == queue_service.ACTIVE_ROWS
+    assert f"The {queue_service.ACTIVE_ROWS} most recently changed of {len(trials)} are listed." in page
+    assert 'href="/dashboard"' in page

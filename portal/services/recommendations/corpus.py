@@ -207,18 +207,20 @@ class Fitted:
             results = list(reversed(older.results))
             scored = list(reversed(older.scored))
             answers = [(key, compute) for key, (_value, compute) in reversed(older.answers.items())]
+        # Answers, then the scored queries (the costly, shared part of every ranking), then
+        # the ranked pages with their explanations.
         for key, compute in answers:
             if time.perf_counter() - started >= budget:
                 return
             self.answer(key, compute)
-        for query, exclusions, limit, sentence_pairs in results:
-            if time.perf_counter() - started >= budget:
-                return
-            self.rank_each([(query, exclusions)], limit, sentence_pairs=sentence_pairs)
         for query in scored:
             if time.perf_counter() - started >= budget:
                 return
             self.scored_each([query])
+        for query, exclusions, limit, sentence_pairs in results:
+            if time.perf_counter() - started >= budget:
+                return
+            self.rank_each([(query, exclusions)], limit, sentence_pairs=sentence_pairs)
 
     def scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
         """Each query scored against the corpus, cached per corpus version and query; the
