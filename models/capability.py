@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from .db import Base, DomainRow, RowValues, TagRow, TimestampMixin, check_in
+from .db import Base, DomainRow, RowValues, TagRow, TimestampMixin, check_in, trigram_index
 from .names import clean_name
 from .vocabulary import CONTENT_LANGUAGES
 
@@ -68,6 +68,8 @@ class CapabilityTag(TagRow, Base):
     """A technology a capability uses (lower case)."""
 
     __tablename__ = "capability_tags"
+    # The lab's startup list finds startups by a capability's technology tag ("ocr", "data").
+    __table_args__ = (trigram_index("capability_tags", "tag"),)
 
     capability_id: Mapped[int] = mapped_column(
         ForeignKey("capabilities.id", ondelete="CASCADE"), primary_key=True

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, insert, select, text
 
 from models import Challenge, Startup
 from portal.database import db
@@ -78,3 +78,21 @@ def test_startup_name_search_uses_the_trigram_index(postgresql, make):
     settle("startups", ["ix_startups_name_trgm"])
     for plan in plans(lambda: startups.search_startups(text="clinic"), "startups"):
         assert "ix_startups_name_trgm" in plan, plan
+
+
+def test_startup_tag_search_uses_the_trigram_index(postgresql, make):
+    from models import Capability, CapabilityTag
+
+    db.execute(insert(Startup), [{"name": f"Company {n:05d} Limited", "description": ""} for n in range(ROWS)])
+    first = db.scalar(select(Startup.id).order_by(Startup.id))
+    db.execute(insert(Capability), [
+        {"startup_id": first + n, "name": "Product", "description": "Software.", "deployments": "", "readiness": 5,
+         "language": "en"} for n in range(ROWS)
+    ])
+    db.execute(insert(CapabilityTag), [{"capability_id": cid, "tag": f"technology {cid % 97} {k}"}
+                                       for cid in db.scalars(select(Capability.id)) for k in range(8)])
+    make.capability(make.startup(name="Reader Ltd"), name="Forms", technologies=["handwriting ocr"])
+    settle("startups", ["ix_startups_name_trgm"])
+    settle("capability_tags", ["ix_capability_tags_tag_trgm"])
+    for plan in plans(lambda: startups.search_startups(text="handwriting"), "capabilities JOIN capability_tags"):
+        assert "ix_capability_tags_tag_trgm" in plan, plan
