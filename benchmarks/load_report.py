@@ -99,18 +99,23 @@ def edit_summary(edits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return summary
 
 
-def memory_summary(start_path: str, end_path: str, first_path: str | None = None) -> list[dict[str, Any]]:
+def memory_summary(
+    start_path: str, end_path: str, first_path: str | None = None, peak_path: str | None = None
+) -> list[dict[str, Any]]:
     """Each worker's RSS after the warm-up and at the end (MiB) and the change in %; with
     ``first_path``, also before the warm-up's edits (the worker still sharing the master's rankers)."""
     start = json.loads(Path(start_path).read_text(encoding="utf-8"))
     end = json.loads(Path(end_path).read_text(encoding="utf-8"))
     first = json.loads(Path(first_path).read_text(encoding="utf-8")) if first_path else {}
+    peak = json.loads(Path(peak_path).read_text(encoding="utf-8")) if peak_path and Path(peak_path).exists() else {}
     rows = []
     for master, workers in start.items():
         for pid, kib in workers.items():
             after = end.get(master, {}).get(pid)
             before = first.get(master, {}).get(pid)
+            highest = peak.get(master, {}).get(pid)
             rows.append({"master": master, "worker": pid, "start_mib": kib / 1024,
+                         "peak_mib": None if highest is None else highest / 1024,
                          "before_edits_mib": None if before is None else before / 1024,
                          "end_mib": None if after is None else after / 1024,
                          "change_pct": None if after is None else (after - kib) * 100 / kib})
@@ -127,6 +132,7 @@ def main() -> int:
     parser.add_argument("--edits", help="the edits' JSON lines (loadtest/edits.py, LOAD_EDITS_OUT)")
     parser.add_argument("--memory-first", help="loadtest/memory.py snapshot before the warm-up's edits (shown, not judged)")
     parser.add_argument("--memory-start", help="loadtest/memory.py snapshot after the warm-up")
+    parser.add_argument("--memory-peak", help="loadtest/memory.py --watch: each worker's highest RSS during the run (shown)")
     parser.add_argument("--memory-end", help="loadtest/memory.py snapshot at the end")
     parser.add_argument("--assert", dest="check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--failures-only", action="store_true",
@@ -183,19 +189,19 @@ def main() -> int:
 
     memory_rows: list[dict[str, Any]] = []
     if args.memory_start and args.memory_end:
-        memory_rows = memory_summary(args.memory_start, args.memory_end, args.memory_first)
+        memory_rows = memory_summary(args.memory_start, args.memory_end, args.memory_first, args.memory_peak)
         lines.append("")
         lines.append(f"{'gunicorn worker (master/worker pid)':<46} {'before edits':>12} {'after warm-up MiB':>18} "
-                     f"{'end MiB':>8} {'change':>8}  target: within {MEMORY_GROWTH_PCT:.0f}%")
+                     f"{'peak':>6} {'end MiB':>8} {'change':>8}  target: within {MEMORY_GROWTH_PCT:.0f}%")
         for m in memory_rows:
             if m["change_pct"] is None:
                 lines.append(f"{m['master'] + '/' + m['worker']:<46} {_mib(m['before_edits_mib']):>12} {m['start_mib']:>18.0f} "
-                             f"{'gone':>8} {'-':>8}  MISSED (restarted)")
+                             f"{_mib(m['peak_mib']):>6} {'gone':>8} {'-':>8}  MISSED (restarted)")
                 missed.append(f"worker {m['worker']} was replaced during the run")
                 continue
             ok = abs(m["change_pct"]) <= MEMORY_GROWTH_PCT
             lines.append(f"{m['master'] + '/' + m['worker']:<46} {_mib(m['before_edits_mib']):>12} {m['start_mib']:>18.0f} "
-                         f"{m['end_mib']:>8.0f} {m['change_pct']:>+7.1f}%  {'ok' if ok else 'MISSED'}")
+                         f"{_mib(m['peak_mib']):>6} {m['end_mib']:>8.0f} {m['change_pct']:>+7.1f}%  {'ok' if ok else 'MISSED'}")
             if not ok:
                 missed.append(f"worker {m['worker']} RSS changed {m['change_pct']:+.1f}% (> {MEMORY_GROWTH_PCT:.0f}%)")
 

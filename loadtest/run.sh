@@ -152,8 +152,16 @@ echo "== locust: $USERS users (20 readers, 2 editors) for $DURATION on $HOSTS"
 export LOAD_EDITS_OUT="$OUT/edits.jsonl"
 (( TWO )) && export LOAD_HOSTS="$HOSTS"
 # --stop-timeout: an edit being followed when the time is up is followed to the end.
+# Each worker's highest RSS during the run (a corpus edit holds two versions of a ranker
+# for a moment), shown in the report.
+$BIN/python loadtest/memory.py "${GUNICORN_PIDS[@]}" --out "$OUT/memory_peak.json" --watch 1 &
+PEAK_PID=$!
 $BIN/locust -f loadtest/locustfile.py --headless --only-summary -u "$USERS" -r "$SPAWN_RATE" -t "$DURATION" \
   --host "http://127.0.0.1:$PORT" --csv "$OUT/locust" --stop-timeout 70 >"$OUT/locust.log" 2>&1 || true
+kill "$PEAK_PID" 2>/dev/null || true
+wait "$PEAK_PID" 2>/dev/null || true
+# At rest, as after the warm-up: the last edit's catch-up by every worker's follower is over.
+sleep 5
 $BIN/python loadtest/memory.py "${GUNICORN_PIDS[@]}" --out "$OUT/memory_end.json"
 
 echo "== results"
@@ -164,4 +172,5 @@ CHECK=(--assert)
 (( SMOKE )) && CHECK+=(--failures-only)
 $BIN/python benchmarks/load_report.py "$OUT/locust" --edits "$OUT/edits.jsonl" \
   --memory-first "$OUT/memory_first.json" --memory-start "$OUT/memory_start.json" --memory-end "$OUT/memory_end.json" \
+  --memory-peak "$OUT/memory_peak.json" \
   --json "$OUT/summary.json" --out "$OUT/report.txt" --title "$TITLE" "${CHECK[@]}"
