@@ -35,7 +35,7 @@ import time
 from typing import Any
 
 from credentials import PASSWORD, csrf_token  # loadtest/credentials.py
-from forms import Form, read_form  # loadtest/forms.py
+from forms import CAPABILITY_EDIT, CHALLENGE_ROW, Form, read_form  # loadtest/forms.py
 from locust import HttpUser, constant_pacing, task
 from locust.clients import HttpSession
 
@@ -47,8 +47,6 @@ CAPABILITY_EDITOR, CAPABILITY_OBSERVER = "member38@load.test", "officer6@load.te
 CHALLENGE_EDITOR = "officer5@load.test"
 CHALLENGE_OBSERVERS = [f"member{i}@load.test" for i in range(30, 34)]
 
-ROW = re.compile(r'href="/challenges/(\d+)"[^<]*</a>.*?govuk-tag--(green|grey|yellow)', re.DOTALL)
-CAPABILITY_EDIT = re.compile(r'href="/capabilities/(\d+)/edit"')
 STARTUP_OF_PROFILE = re.compile(r'/startups/(\d+)/edit"')
 _write_lock = threading.Lock()
 
@@ -95,7 +93,7 @@ def department_challenges(client: HttpSession) -> dict[str, str]:
     colours = {"green": "open", "grey": "closed", "yellow": "draft"}
     for page in range(1, 4):
         body = client.get("/challenges/mine", params={"page": page}, name="challenges: mine").text
-        rows = {cid: colours[colour] for cid, colour in ROW.findall(body)}
+        rows = {cid: colours[colour] for cid, colour in CHALLENGE_ROW.findall(body)}
         if not rows or set(rows) <= set(found):
             break
         found.update(rows)

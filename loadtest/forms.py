@@ -10,8 +10,15 @@ caller says which button it presses, as a person would.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+
+#: A row of "Our challenges": the challenge's id and its status tag's colour (green open,
+#: grey closed, yellow draft).
+CHALLENGE_ROW = re.compile(r'href="/challenges/(\d+)"[^<]*</a>.*?govuk-tag--(green|grey|yellow)', re.DOTALL)
+#: A capability's edit link on a startup's own profile.
+CAPABILITY_EDIT = re.compile(r'href="/capabilities/(\d+)/edit"')
 
 
 @dataclass

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from credentials import PASSWORD, csrf_token, pass_second_step  # loadtest/credentials.py
-from forms import read_form  # loadtest/forms.py
+from forms import CAPABILITY_EDIT, CHALLENGE_ROW, read_form  # loadtest/forms.py
 
 #: Accounts that edit during the warm-up (no Locust user signs in as them).
 WARM_EDITOR, WARM_OFFICER = "member37@load.test", "officer4@load.test"
@@ -90,10 +90,9 @@ def main() -> None:
 def edit(host: str, member: requests.Session, officer: requests.Session) -> None:
     """Edit one capability and one open challenge through their forms (a sentence added)."""
     profile = member.get(f"{host}/startups/mine", timeout=120).text
-    caps = re.findall(r'href="/capabilities/(\d+)/edit"', profile)
+    caps = CAPABILITY_EDIT.findall(profile)
     mine = officer.get(f"{host}/challenges/mine", timeout=120).text
-    open_ids = [cid for cid, colour in re.findall(
-        r'href="/challenges/(\d+)"[^<]*</a>.*?govuk-tag--(green|grey|yellow)', mine, re.DOTALL) if colour == "green"]
+    open_ids = [cid for cid, colour in CHALLENGE_ROW.findall(mine) if colour == "green"]
     if not caps or not open_ids:
         raise SystemExit("warm-up: no capability or open challenge to edit")
     for session, url, field, button in (

@@ -146,9 +146,8 @@ def _similarities(corpus: Fitted, query: matcher.Item, qvec: np.ndarray) -> np.n
     norm = float(np.linalg.norm(qvec)) or 1.0
     cosines = corpus.unit_vectors @ (np.asarray(qvec, dtype=np.float32) / norm)
     calibration = corpus.ranker.config.language_calibration
-    languages = [c.language for c in candidates]
-    offsets = {lang: matcher.language_offset(calibration, query.language, lang) for lang in set(languages)}
-    sims = np.clip(cosines + np.array([offsets[lang] for lang in languages]), 0.0, 1.0)
+    offsets = {lang: matcher.language_offset(calibration, query.language, lang) for lang in set(corpus.languages)}
+    sims = np.clip(cosines + np.array([offsets[lang] for lang in corpus.languages]), 0.0, 1.0)
     own = corpus.ranker.positions_.get(query.key)
     if own is not None:
         sims[own] = 0.0

@@ -34,6 +34,20 @@ def _held(app):
     return corpus.caches(app).fitted[corpus.CAPABILITIES.name]
 
 
+def _fitted_afresh(app):
+    """The capability corpus fitted whole in a request, the caches and counters emptied first."""
+    with app.test_request_context():
+        recommendations.clear_caches()
+        corpus.caches(app).stats.clear()
+        return corpus._fitted(corpus.CAPABILITIES)
+
+
+def _edit(member_id, capability_id, **changes):
+    """The startup member saves their capability (in the caller's app or request context)."""
+    startups.update_capability(db.get(User, member_id), db.get(Capability, capability_id), XRAY_TEXT | changes)
+    db.commit()
+
+
 def test_another_persons_edit_is_brought_by_the_follower_not_by_the_request(app, make, following):
     _dept, _clinic, xray, bot, _vision = _world(make)
     member = make.user("startup", startup_id=bot.startup_id)
@@ -45,8 +59,7 @@ def test_another_persons_edit_is_brought_by_the_follower_not_by_the_request(app,
         fitted = corpus._fitted(corpus.CAPABILITIES)
         asked = list(fitted.results)
     with app.app_context():  # someone else's edit (no web session of ours)
-        startups.update_capability(db.get(User, member.id), db.get(Capability, bot.id), XRAY_TEXT)
-        db.commit()
+        _edit(member.id, bot.id)
     with app.test_request_context():
         assert corpus._fitted(corpus.CAPABILITIES) is fitted  # served as held: the request does not catch up
     deadline = time.monotonic() + 10
@@ -63,18 +76,14 @@ def test_a_persons_own_edit_is_in_their_next_ranking_at_once(app, make, followin
     _dept, _clinic, _xray, bot, _vision = _world(make)
     member = make.user("startup", startup_id=bot.startup_id)
     following(60)  # a follower would not look again during the test
-    with app.test_request_context():
-        recommendations.clear_caches()
-        fitted = corpus._fitted(corpus.CAPABILITIES)
+    fitted = _fitted_afresh(app)
     with app.test_request_context():  # the same person's request: the edit, then the next page
-        startups.update_capability(db.get(User, member.id), db.get(Capability, bot.id), XRAY_TEXT)
-        db.commit()
+        _edit(member.id, bot.id)
         epoch, version = changes.current_version(CorpusKind.CAPABILITY)
         assert changes.own_version(CorpusKind.CAPABILITY, epoch) == version == fitted.version + 1
         assert corpus._fitted(corpus.CAPABILITIES).version == version
     with app.test_request_context():  # anyone else meanwhile keeps the held version
-        startups.update_capability(db.get(User, member.id), db.get(Capability, bot.id), XRAY_TEXT | {"readiness": 7})
-        db.commit()
+        _edit(member.id, bot.id, readiness=7)
     with app.test_request_context():
         assert corpus._fitted(corpus.CAPABILITIES).version == version
 
@@ -83,12 +92,9 @@ def test_without_a_follower_the_request_catches_up(app, make, following):
     _dept, _clinic, _xray, bot, _vision = _world(make)
     member = make.user("startup", startup_id=bot.startup_id)
     following(0)
-    with app.test_request_context():
-        recommendations.clear_caches()
-        fitted = corpus._fitted(corpus.CAPABILITIES)
+    fitted = _fitted_afresh(app)
     with app.app_context():
-        startups.update_capability(db.get(User, member.id), db.get(Capability, bot.id), XRAY_TEXT)
-        db.commit()
+        _edit(member.id, bot.id)
     with app.test_request_context():
         assert corpus._fitted(corpus.CAPABILITIES).version == fitted.version + 1
         assert corpus.caches(app).follower is None

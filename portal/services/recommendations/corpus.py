@@ -35,7 +35,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeGuard, TypeVar
 
 import numpy as np
@@ -118,6 +118,11 @@ class Fitted:
     #: duplicates), by their callers' keys, each with how to compute it (:meth:`answer`).
     answers: OrderedDict[Any, tuple[Any, Callable[[Fitted], Any]]] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @cached_property
+    def languages(self) -> list[str]:
+        """Each candidate's language, in corpus order."""
+        return [c.language for c in self.ranker.candidates_]
 
     @cached_property
     def unit_vectors(self) -> np.ndarray:
@@ -204,23 +209,20 @@ class Fitted:
         swapping this version in, so the next pages find their rankings ready."""
         started = time.perf_counter()
         with older.lock:
-            results = list(reversed(older.results))
-            scored = list(reversed(older.scored))
-            answers = [(key, compute) for key, (_value, compute) in reversed(older.answers.items())]
-        # Answers, then the scored queries (the costly, shared part of every ranking), then
-        # the ranked pages with their explanations.
-        for key, compute in answers:
+            # Answers, then the scored queries (the costly, shared part of every ranking),
+            # then the ranked pages with their explanations; newest first in each.
+            steps: list[Callable[[], object]] = [
+                partial(self.answer, key, compute) for key, (_value, compute) in reversed(older.answers.items())
+            ]
+            steps += [partial(self.scored_each, [query]) for query in reversed(older.scored)]
+            steps += [
+                partial(self.rank_each, [(query, exclusions)], limit, sentence_pairs=sentence_pairs)
+                for query, exclusions, limit, sentence_pairs in reversed(older.results)
+            ]
+        for step in steps:
             if time.perf_counter() - started >= budget:
                 return
-            self.answer(key, compute)
-        for query in scored:
-            if time.perf_counter() - started >= budget:
-                return
-            self.scored_each([query])
-        for query, exclusions, limit, sentence_pairs in results:
-            if time.perf_counter() - started >= budget:
-                return
-            self.rank_each([(query, exclusions)], limit, sentence_pairs=sentence_pairs)
+            step()
 
     def scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
         """Each query scored against the corpus, cached per corpus version and query; the
