@@ -29,9 +29,33 @@ cross-language offset {0, .1, .2}; centering on):
 * ``zrel``: z-score fusion with the semantic and/or lexical column standardised within
   each language relation (same / cross) instead of over the whole pool.
 
+Measured on 5 Dec 2026, evening (z-score fusion in the base grid of each; docs/matching.md §6):
+
+* ``xq``: query translation for the dense signal.  Cross-language pairs are scored with
+  e5 on the CC-CEDICT English view of the Chinese side (``xq``: the Chinese challenge's
+  view against English startups; ``xqp``: also the Chinese startup's view against an
+  English challenge), centred as English text, blended ``g * view + (1 - g) * as
+  written`` with g in {1, .5}.
+* ``slot``: an other-language slot: if fewer than n (1 or 2) candidates of the other
+  language family are in the top 10, the best-fused ones are placed from rank r
+  (10, 8, 5), for Chinese challenges only or for all.
+* ``learn``: a learned linear fusion over per-candidate features (z-scored over the
+  pool: e5 centred cosine, e5 on the English view for cross pairs, BM25 with glosses /
+  as written, USE and MiniLM-CEDICT centred cosines, the cross-language indicator and
+  its products with the scores; ``FEATURE_SETS``), fitted on the training folds'
+  labels: pointwise or pairwise logistic regression (sklearn, L2, C chosen) or ListNet
+  (a softmax over each challenge's candidates, L2).  The choice of feature set, C and
+  loss is made by an inner 4-fold CV on the training folds (``nested_cv``), so the
+  printed figures are held out; "fixed" rows fit one configuration per fold.
+* ``ltf``: a transform of one column before z-scoring (lexical sqrt, log, rank, square;
+  semantic square).
+* ``mmr``: the MMR trade-off {0, .15, .3}.
+* ``sym``: e5 with the challenges encoded in the passage role (symmetric similarity).
+
 Run::
 
-    python benchmarks/tune_ideas.py --cache DIR [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel]
+    python benchmarks/tune_ideas.py --cache DIR [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
+                                                         xq,slot,learn,ltf,mmr,sym]
 """
 
 from __future__ import annotations
@@ -75,7 +99,9 @@ class Idea:
     lexnorm: str = "all"
     prf: tuple[int, float] = (0, 0.0)  # (top k, beta): Rocchio on the centred vectors
     zrel: str = ""  # columns ("s", "l", "sl") z-scored within each language relation
-
+    slot: tuple[int, int, str] = (0, 0, "")  # (rank, count, query family "zh"/"all"): other-language slot
+    ltf: str = ""  # transform before fusion: lexical "sqrt", "log", "rank", "sq"; semantic "ssq"
+    div: float = td.DIVERSITY  # MMR trade-off
 
     def label(self) -> str:
         w = "/".join(f"{x:g}" for x in self.weights)
@@ -88,7 +114,43 @@ class Idea:
             extra += f" zrel={self.zrel}"
         if self.lexnorm != "all":
             extra += f" lexnorm={self.lexnorm}"
+        if self.ltf:
+            extra += f" lex->{self.ltf}"
+        if self.div != td.DIVERSITY:
+            extra += f" mmr={self.div:g}"
+        if self.slot[1]:
+            extra += f" slot={self.slot[1]}@{self.slot[0]}/{self.slot[2]}"
         return f"{self.sem} lex={self.lex} {self.fusion} w={w} cross={self.cross:g}{extra}"
+
+
+#: Per-candidate features of the learned fusion (each z-scored over a challenge's pool):
+#: e5 = the default's centred e5 cosine; e5x = the same with cross-language pairs scored
+#: on the CC-CEDICT English view (``add_views``); lex / lexp = BM25 with glosses / as
+#: written; use / minilm = the other encoders' centred cosines; x = the pair crosses
+#: languages (0/1, not z-scored); "x*f" = x times feature f.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "e5+lex": ("e5", "lex"),
+    "e5+lex+x": ("e5", "lex", "x", "x*e5", "x*lex"),
+    "e5x+lex+x": ("e5x", "lex", "x", "x*e5x", "x*lex"),
+    "e5+e5x+lex+x": ("e5", "e5x", "lex", "x", "x*e5", "x*e5x", "x*lex"),
+    "all": ("e5", "e5x", "lex", "lexp", "use", "minilm", "x", "x*e5", "x*e5x", "x*lex"),
+}
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A linear fusion fitted on the labels of the challenges ``train`` (row indices):
+    a regularised logistic regression, pointwise (relevant or not, weighted by grade) or
+    pairwise (which of two candidates of the same challenge has the higher grade), or a
+    listwise softmax (ListNet, Cao et al. 2007) over each challenge's candidates."""
+
+    features: str
+    c: float
+    kind: str  # "point" | "pair" | "list"
+    train: tuple[int, ...]
+
+    def label(self) -> str:
+        return f"learned {self.kind} {self.features} C={self.c:g}"
 
 
 class IdeaScorer(td.Scorer):
@@ -114,6 +176,137 @@ class IdeaScorer(td.Scorer):
             if len(members) > 1:
                 cos = np.mean([self.cosine(m, True)[0] for m in members], axis=0)
                 self.sems[name + "-mean"] = (cos, p)
+
+    def add_views(self, view: td.Vectors, gammas: tuple[float, ...] = (1.0, 0.5)) -> None:
+        """Cross-language pairs scored in English: e5 on the CC-CEDICT English view of
+        the Chinese side (the query's for a Chinese challenge, ``xq``; also the
+        startup's for an English challenge, ``xqp``), centred as English text with the
+        centering fitted on the texts as written; blended ``g * view + (1 - g) * as
+        written`` on cross-language pairs only."""
+        d = self.data
+        base = self.vectors["multilingual-e5-small"]
+        ql = [c.language for c in d.cases.challenges]
+        pl = [s.language for s in d.cases.startups]
+        centre = LanguageCentering.fit({"query": (unit_rows(base.query), ql), "passage": (unit_rows(base.passage), pl)})
+        qx = centre.transform(unit_rows(view.query), "en", "query").astype(np.float64)
+        px = centre.transform(unit_rows(view.passage), "en", "passage").astype(np.float64)
+        cos, pvecs = self.sems["e5"]
+        q, p = self.qvecs["e5"].astype(np.float64), pvecs.astype(np.float64)
+        zh_q = np.array([td.is_zh(d, r) for r in range(len(ql))])
+        xq = np.where(d.cross & zh_q[:, None], qx @ p.T, cos)
+        xqp = np.where(d.cross & ~zh_q[:, None], q @ px.T, xq)
+        self.e5x = xqp
+        for g in gammas:
+            self.sems[f"e5-xq g={g:g}"] = (np.where(d.cross, g * xq + (1 - g) * cos, cos), pvecs)
+            self.sems[f"e5-xqp g={g:g}"] = (np.where(d.cross, g * xqp + (1 - g) * cos, cos), pvecs)
+
+    def add_symmetric(self, v: td.Vectors) -> None:
+        """``e5-sym``: e5 cosines with the challenges encoded as passages, centred."""
+        d = self.data
+        ql = [c.language for c in d.cases.challenges]
+        pl = [s.language for s in d.cases.startups]
+        q, p = unit_rows(v.query), unit_rows(self.vectors["multilingual-e5-small"].passage)
+        centre = LanguageCentering.fit({"query": (q, ql), "passage": (p, pl)})
+        q, p = centre.transform(q, ql, "query"), centre.transform(p, pl, "passage")
+        self.sems["e5-sym"] = (q.astype(np.float64) @ p.T.astype(np.float64), p)
+
+    def build_features(self) -> None:
+        """The learned fusion's feature columns, ``(challenges, startups)`` each."""
+        def z(m: np.ndarray) -> np.ndarray:
+            sd = m.std(axis=1, keepdims=True)
+            return np.where(sd > 1e-12, (m - m.mean(axis=1, keepdims=True)) / np.where(sd > 1e-12, sd, 1.0), 0.0)
+
+        def cos(m: np.ndarray) -> np.ndarray:  # as the fusion sees a cosine: clipped to 0..1
+            return z(np.clip(m, 0.0, 1.0))
+
+        x = self.data.cross.astype(np.float64)
+        f = {
+            "e5": cos(self.sems["e5"][0]), "e5x": cos(self.e5x),
+            "lex": z(self.lex["cedict"]), "lexp": z(self.lex["plain"]),
+            "use": cos(self.cosine("use-multilingual", True)[0]),
+            "minilm": cos(self.cosine("minilm+cedict", True)[0]), "x": x,
+        }
+        for name in ("e5", "e5x", "lex"):
+            f[f"x*{name}"] = x * f[name]
+        self.feats = f
+        keys = {k: j for j, k in enumerate(self.keys)}
+        self.grades = np.zeros(x.shape)
+        for i, c in enumerate(self.data.cases.challenges):
+            for sid, g in self.data.cases.qrels.get(c.key, {}).items():
+                self.grades[i, keys[sid]] = g
+        self._fits: dict[Learned, np.ndarray] = {}
+
+    def matrix(self, features: str, row: int) -> np.ndarray:
+        return np.column_stack([self.feats[n][row] for n in FEATURE_SETS[features]])
+
+    def fit_learned(self, s: Learned) -> np.ndarray:
+        """Coefficients of ``s`` (cached)."""
+        if s in self._fits:
+            return self._fits[s]
+        from sklearn.linear_model import LogisticRegression
+
+        if s.kind == "list":
+            coef = self._fit_listwise(s)
+            self._fits[s] = coef
+            return coef
+        xs, ys, ws = [], [], []
+        for row in s.train:
+            m, g = self.matrix(s.features, row), self.grades[row]
+            if s.kind == "point":
+                xs.append(m)
+                ys.append((g > 0).astype(int))
+                ws.append(np.where(g > 0, g, 1.0))
+            else:
+                hi, lo = np.nonzero(g[:, None] > g[None, :])
+                diff = m[hi] - m[lo]
+                xs += [diff, -diff]
+                ys += [np.ones(len(hi), int), np.zeros(len(hi), int)]
+                ws += [np.ones(len(hi)), np.ones(len(hi))]
+        X, y, w = np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+        model = LogisticRegression(C=s.c, fit_intercept=s.kind == "point", max_iter=2000,
+                                   class_weight="balanced" if s.kind == "point" else None)
+        model.fit(X, y, sample_weight=w)
+        coef = model.coef_[0].copy()
+        self._fits[s] = coef
+        return coef
+
+    def _fit_listwise(self, s: Learned) -> np.ndarray:
+        """ListNet (top-one softmax cross-entropy per challenge, target ``2^grade - 1``
+        normalised) with an L2 penalty ``1 / (2 C)`` per challenge, by L-BFGS."""
+        from scipy.optimize import minimize
+
+        data = []
+        for row in s.train:
+            g = self.grades[row]
+            if g.max() <= 0:
+                continue
+            t = 2.0**g - 1.0
+            data.append((self.matrix(s.features, row), t / t.sum()))
+        dim = data[0][0].shape[1]
+        lam = 1.0 / (2.0 * s.c)
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            total, grad = lam * len(data) * w @ w, 2 * lam * len(data) * w
+            for m, t in data:
+                a = m @ w
+                a = a - a.max()
+                p = np.exp(a) / np.exp(a).sum()
+                total -= t @ (a - np.log(np.exp(a).sum()))
+                grad += m.T @ (p - t)
+            return float(total), grad
+
+        return minimize(loss, np.zeros(dim), jac=True, method="L-BFGS-B").x
+
+    def learned_scores(self, s: Learned, row: int) -> np.ndarray:
+        """Fused 0..1 scores: the linear score divided by the summed magnitude of the
+        main score features' coefficients (a weighted mean of z-scores, as z-score fusion
+        is), through the logistic of half of it."""
+        coef = self.fit_learned(s)
+        names = FEATURE_SETS[s.features]
+        main = [abs(c) for n, c in zip(names, coef, strict=True) if n != "x" and "*" not in n]
+        norm = max(sum(main), 1e-9)
+        lin = self.matrix(s.features, row) @ coef / norm
+        return 1.0 / (1.0 + np.exp(-lin / 2.0))
 
     def add_maxp(self, name: str, path: Path, gammas: tuple[float, ...]) -> None:
         """Passage-level semantic scores (MaxP): a startup's best chunk's cosine with the
@@ -151,6 +344,13 @@ class IdeaScorer(td.Scorer):
         self.lex[key] = lex
 
     def ranking(self, setting: Any, row: int, *, diversity: bool = True) -> list[str]:
+        if isinstance(setting, Learned):
+            fused = self.learned_scores(setting, row)
+            pvecs = self.sems["e5"][1]
+            order = np.lexsort((np.arange(fused.size), -fused))
+            head = order[: td.DIVERSITY_DEPTH]
+            picked = head[mmr(fused[head], pvecs[head], td.DIVERSITY, td.K, threshold=td.DIVERSITY_THRESHOLD)]
+            return [self.keys[j] for j in picked]
         s: Idea = setting
         d = self.data
         cos, pvecs = self.sems[s.sem]
@@ -162,6 +362,16 @@ class IdeaScorer(td.Scorer):
                 top = lex[mask].max() if mask.any() else 0.0
                 if top > 0:
                     lex[mask] = lex[mask] / top
+        if s.ltf == "sqrt":
+            lex = np.sqrt(lex)
+        elif s.ltf == "log":
+            lex = np.log(lex + 0.05)
+        elif s.ltf == "sq":
+            lex = lex**2
+        elif s.ltf == "ssq":  # the semantic column squared instead
+            sem = sem**2
+        elif s.ltf == "rank":  # share of the pool scored below (0 stays 0)
+            lex = np.where(lex > 0, np.searchsorted(np.sort(lex), lex, side="left") / lex.size, 0.0)
         comps = np.column_stack([sem, lex, d.structured[row]])
         w = np.array(s.weights)
         fused = FUSIONS[s.fusion](comps, w, rrf_k=60)
@@ -193,8 +403,33 @@ class IdeaScorer(td.Scorer):
         if not diversity:
             return [self.keys[j] for j in order[: td.K]]
         head = order[: td.DIVERSITY_DEPTH]
-        picked = head[mmr(fused[head], pvecs[head], td.DIVERSITY, td.K, threshold=td.DIVERSITY_THRESHOLD)]
+        picked = head[mmr(fused[head], pvecs[head], s.div, td.K, threshold=td.DIVERSITY_THRESHOLD)]
+        if s.slot[1] and (s.slot[2] == "all" or td.is_zh(d, row)):
+            picked = with_slots(picked, order, cross, s.slot[0], s.slot[1])
         return [self.keys[j] for j in picked]
+
+
+def with_slots(picked: np.ndarray, order: np.ndarray, cross: np.ndarray, rank: int, count: int) -> np.ndarray:
+    """The list with the best-fused other-language candidates not yet in it placed from
+    ``rank`` on (1-based), until ``count`` other-language candidates are in the list."""
+    top = list(picked[: td.K])
+    have = sum(bool(cross[j]) for j in top)
+    extra = [j for j in order if cross[j] and j not in top][: max(0, count - have)]
+    for n, j in enumerate(extra):
+        top.insert(min(rank - 1 + n, len(top)), j)
+    return np.array(top[: td.K])
+
+
+class SymmetricEncoder:
+    """e5 with every text encoded in the passage role (challenges too): "passage: "."""
+
+    def __init__(self) -> None:
+        from matcher import get_encoder
+
+        self.inner = get_encoder("multilingual-e5-small")
+
+    def encode(self, texts: Any, *, role: str = "passage", batch_size: int = 32) -> np.ndarray:
+        return self.inner.encode(texts, role="passage", batch_size=batch_size)
 
 
 def encode_chunks(data: td.Data, path: Path, *, pair: bool) -> None:
@@ -212,6 +447,43 @@ def encode_chunks(data: td.Data, path: Path, *, pair: bool) -> None:
     vectors = get_encoder("multilingual-e5-small").encode(texts, role="passage", batch_size=32)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, v=np.asarray(vectors, np.float32), owner=np.array(owner))
+
+
+def nested_cv(
+    scorer: IdeaScorer, configs: list[tuple[str, float, str]], base: list[Idea] | None,
+    parts: list[np.ndarray],
+) -> tuple[dict[str, Any], list[str]]:
+    """Held-out figures of a family of learned fusions (``configs``: feature set, C,
+    kind), plus the base grid when ``base`` is given: in each outer fold, each candidate
+    is scored by an inner CV over the other four folds (a learned fusion refitted on
+    three, tested on the fourth; the base grid chosen on three, applied to the fourth),
+    the best is refitted on the four and applied to the held-out fold."""
+    held: list[dict[str, float | None]] = []
+    picks = []
+    for i, fold in enumerate(parts):
+        inner = [p for j, p in enumerate(parts) if j != i]
+        train = np.concatenate(inner)
+        scores: dict[Any, float] = {}
+        if base is not None:
+            scores["base"] = td.cross_validate(scorer, base, inner, False)[0]["all"]
+        for cfg in configs:
+            vals: list[dict[str, float | None]] = []
+            for k, part in enumerate(inner):
+                rows = tuple(sorted(np.concatenate([p for j, p in enumerate(inner) if j != k]).tolist()))
+                vals += scorer.per_case(Learned(*cfg, rows), part)
+            scores[cfg] = td.mean_all(vals)
+        best = max(scores, key=lambda key: scores[key])
+        if best == "base":
+            chosen = td.choose(scorer, base, train, False)
+            held += td.apply(scorer, chosen, fold)
+            picks.append("base: " + td.describe(chosen))
+        else:
+            setting = Learned(*best, tuple(sorted(train.tolist())))
+            held += scorer.per_case(setting, fold)
+            coef = scorer.fit_learned(setting)
+            names = FEATURE_SETS[best[0]]
+            picks.append(setting.label() + " [" + ", ".join(f"{n} {c:+.2f}" for n, c in zip(names, coef, strict=True)) + "]")
+    return td.summarize(held), picks
 
 
 def base_grid(
@@ -232,7 +504,7 @@ def base_grid(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", required=True)
-    ap.add_argument("--ideas", default="sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel")
+    ap.add_argument("--ideas", default="sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,xq,slot,learn,ltf,mmr,sym")
     args = ap.parse_args()
     data = td.load(td.CASES)
     factories = td._encoder_factories(None)
@@ -243,6 +515,15 @@ def main() -> int:
     scorer = IdeaScorer(data, vectors)
     parts = td.folds(data, 5, td.SEED)
     ideas = args.ideas.split(",")
+    if {"xq", "learn"} & set(ideas):
+        from matcher import get_encoder
+        from matcher.translate import with_translation
+
+        view = td.encode(
+            "e5+cedict", lambda: with_translation(get_encoder("multilingual-e5-small"), "cedict"),
+            data.cases, Path(args.cache),
+        )
+        scorer.add_views(view)
     print(f"{'family (CV on tune, held out)':64} {'all':>6} {'en-en':>6} {'zh-zh':>6} {'cross':>6}")
 
     def fixed(label: str, setting: Idea) -> None:
@@ -316,6 +597,70 @@ def main() -> int:
             fixed(f"old default weights, z-score within relation ({zrel})", Idea(fusion="zscore", zrel=zrel))
         settings = [s for z in ("", "s", "l", "sl") for s in base_grid("e5", fusions=("zscore",), zrel=z)]
         family("e5 + BM25, z-score, per-relation standardisation {none,s,l,sl}", settings)
+    fz = ("zscore",)
+    if "xq" in ideas:
+        for sem in ("e5-xq g=1", "e5-xq g=0.5", "e5-xqp g=1", "e5-xqp g=0.5"):
+            fixed(f"{sem} alone (dense only)", Idea(sem, "cedict", "weighted", (1.0, 0.0, 0.0)))
+            fixed(f"{sem} in the default's place", Idea(sem, fusion="zscore"))
+        sems = ("e5", "e5-xq g=1", "e5-xq g=0.5", "e5-xqp g=1", "e5-xqp g=0.5")
+        family("query translation {off, xq, xqp} x {1, .5} + BM25, z-score",
+               [s for sem in sems for s in base_grid(sem, fusions=fz)])
+        family("query translation {off, xq, xqp} x {1, .5} + BM25, all fusions",
+               [s for sem in sems for s in base_grid(sem)])
+    if "slot" in ideas:
+        slots = [(0, 0, "")] + [(r, n, q) for r in (10, 8, 5) for n in (1, 2) for q in ("zh", "all")]
+        for slot in slots[1:]:
+            fixed(f"default + other-language slot {slot}", Idea(fusion="zscore", slot=slot))
+        family("other-language slot {off, rank 10/8/5, 1-2, zh/all} + BM25, z-score",
+               [s for sl in slots for s in base_grid("e5", fusions=fz, slot=sl)])
+        family("other-language slot, default weights only",
+               [Idea(fusion="zscore", slot=sl) for sl in slots])
+        if "e5-xq g=0.5" in scorer.sems:
+            family("other-language slot x query translation {off, xq .5, xqp .5}, z-score",
+                   [s for sl in slots for sem in ("e5", "e5-xq g=0.5", "e5-xqp g=0.5")
+                    for s in base_grid(sem, fusions=fz, slot=sl)])
+    if "learn" in ideas:
+        scorer.build_features()
+        print("# learned fusion: nested CV (inner 4-fold CV on the training folds chooses)", flush=True)
+        cs = {"point": (0.01, 0.1, 1.0), "pair": (0.01, 0.1, 1.0), "list": (1.0, 10.0, 100.0)}
+        kinds = ("point", "pair", "list")
+        for fs in FEATURE_SETS:
+            for kind in kinds:
+                configs = [(fs, c, kind) for c in cs[kind]]
+                row, picks = nested_cv(scorer, configs, None, parts)
+                print(f"{'learned ' + kind + ' ' + fs + ', C chosen':64} {td.fmt(row)}  {picks[0]}", flush=True)
+        for kind in kinds:
+            for c in cs[kind]:
+                for fs in FEATURE_SETS:
+                    row = nested_cv(scorer, [(fs, c, kind)], None, parts)[0]
+                    print(f"{'  fixed ' + kind + ' ' + fs + f' C={c:g} (5-fold, no choice)':64} {td.fmt(row)}", flush=True)
+        configs = [(fs, c, kind) for fs in FEATURE_SETS for kind in kinds for c in cs[kind]]
+        row, picks = nested_cv(scorer, configs, None, parts)
+        print(f"{'learned, features/C/kind chosen':64} {td.fmt(row)}")
+        for p in picks:
+            print("    " + p)
+        row, picks = nested_cv(scorer, configs, base_grid("e5", fusions=fz), parts)
+        print(f"{'learned or z-score grid, chosen by inner CV':64} {td.fmt(row)}")
+        for p in picks:
+            print("    " + p)
+    if "ltf" in ideas:
+        tfs = ("sqrt", "log", "rank", "sq", "ssq")
+        for t in tfs:
+            fixed(f"default, column transform {t} before z-scoring", Idea(fusion="zscore", ltf=t))
+        family("column transform {none, sqrt, log, rank, sq, ssq} + e5, z-score",
+               [s for t in ("", *tfs) for s in base_grid("e5", fusions=fz, ltf=t)])
+    if "mmr" in ideas:
+        for dv in (0.0, 0.3):
+            fixed(f"default, MMR trade-off {dv:g} (default .15)", Idea(fusion="zscore", div=dv))
+        family("MMR trade-off {0, .15, .3} + e5 + BM25, z-score",
+               [s for dv in (0.0, 0.15, 0.3) for s in base_grid("e5", fusions=fz, div=dv)])
+    if "sym" in ideas:
+        scorer.add_symmetric(td.encode(
+            "e5-passage-role", lambda: SymmetricEncoder(), data.cases, Path(args.cache)))
+        fixed("e5, challenges encoded as passages, alone", Idea("e5-sym", "cedict", "weighted", (1.0, 0.0, 0.0)))
+        fixed("e5, challenges encoded as passages, in the default's place", Idea("e5-sym", fusion="zscore"))
+        family("e5 query role {query, passage} + BM25, z-score",
+               [s for sem in ("e5", "e5-sym") for s in base_grid(sem, fusions=fz)])
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))
