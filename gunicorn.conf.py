@@ -57,21 +57,15 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 #: glibc's threshold above which an allocation gets its own mapping, returned to the system
 #: when freed. glibc raises it as large blocks are freed, and then keeps the rankers' arrays,
 #: copied on every corpus edit, in a heap that never shrinks; fixed, a worker's memory stays
-#: flat over hours of edits (docs/operations.md). ``MALLOC_MMAP_THRESHOLD`` bytes, 0 to leave glibc alone.
+#: flat over hours of edits (docs/operations.md, portal/heap.py). ``MALLOC_MMAP_THRESHOLD``
+#: bytes, 0 to leave glibc alone.
 MMAP_THRESHOLD = int(os.environ.get("MALLOC_MMAP_THRESHOLD", str(128 * 1024)))
 
 
 def _fix_mmap_threshold() -> None:
-    if MMAP_THRESHOLD <= 0:
-        return
-    import ctypes
-    import ctypes.util
+    from portal.heap import set_mmap_threshold
 
-    name = ctypes.util.find_library("c")
-    if name:  # glibc (mallopt's M_MMAP_THRESHOLD is -3); other C libraries are left as they are
-        libc = ctypes.CDLL(name)
-        if hasattr(libc, "mallopt"):
-            libc.mallopt(-3, MMAP_THRESHOLD)
+    set_mmap_threshold(MMAP_THRESHOLD)
 
 
 def on_starting(server: Any) -> None:

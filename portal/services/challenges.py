@@ -28,7 +28,7 @@ from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from . import audit, recommendations
 from .inputs import ServiceInput
-from .paging import Page, page_count, paginate
+from .paging import Page, contains_lowered, paginate
 
 log = logging.getLogger("innomatch.challenges")
 
@@ -328,8 +328,7 @@ def search_challenges(
     if q:
         # search_text is the title, problem and outcomes lower-cased by the database; the
         # words are lower-cased by the same lower() (SQLite's folds ASCII only), % and _ escaped.
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = func.lower(f"%{escaped}%")
+        pattern = contains_lowered(q)
         # Tags too ("ocr" finds a challenge tagged "ocr"; tags are stored lower case). A union of
         # ids, not an OR with EXISTS, so PostgreSQL still reads search_text through its trigram index.
         stmt = stmt.where(Challenge.id.in_(union(
@@ -346,26 +345,12 @@ def search_challenges(
     else:
         ordered = stmt.order_by(rank, *newest)
 
-    def read(number: int) -> tuple[list[Challenge], int]:
-        # The page and the total in one pass over the matches (a text search reads every
-        # candidate row once, not twice): each row carries the total of the whole result.
-        rows = db.execute(
-            ordered.add_columns(func.count().over().label("total"))
-            .options(selectinload(Challenge.department), selectinload(Challenge.domain_rows))
-            .limit(per_page)
-            .offset((number - 1) * per_page)
-        ).all()
-        return [row[0] for row in rows], (rows[0][1] if rows else 0)
-
-    page = max(1, page)
-    # An offset past any possible result is not sent (it could overflow the database's integers).
-    items, total = read(page) if (page - 1) * per_page < 2**31 else ([], 0)
-    if not items and page > 1:
-        # Past the end: count, then show the last page.
-        total = db.scalar(select(func.count()).select_from(stmt.with_only_columns(Challenge.id).subquery())) or 0
-        page = page_count(total, per_page)
-        items, total = read(page) if total else ([], 0)
-    return Page(items=items, total=total, page=page, pages=page_count(total, per_page))
+    # The page and the total in one pass over the matches (a text search reads every
+    # candidate row once, not twice).
+    return paginate(
+        ordered, page, per_page, one_pass=True,
+        options=[selectinload(Challenge.department), selectinload(Challenge.domain_rows)],
+    )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Pages of a list: one count, the page number clamped, one read of that page."""
+"""Pages of a list: one count, the page number clamped, one read of that page; and the
+pattern a list's text search matches lower-cased columns with."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func
+from sqlalchemy import ColumnElement, Select, func
 from sqlalchemy.orm.interfaces import ORMOption
 
 from ..database import db
@@ -32,13 +33,22 @@ class Page(Generic[T]):
         return self.page < self.pages
 
 
+def contains_lowered(words: str) -> ColumnElement[str]:
+    """The LIKE pattern (escape character ``\\``) that finds ``words`` anywhere in a column stored
+    lower case: lower-cased by the database's own lower() (SQLite's folds ASCII only, like
+    its generated columns), with ``%``, ``_`` and ``\\`` matched as themselves."""
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(f"%{escaped}%")
+
+
 def page_count(total: int, size: int) -> int:
     """How many pages ``total`` rows fill, at least one."""
     return max(1, -(-total // size))
 
 
 def paginate(
-    stmt: Select[Any], page: int, size: int, *, options: Sequence[ORMOption] = (), rows: bool = False
+    stmt: Select[Any], page: int, size: int, *, options: Sequence[ORMOption] = (), rows: bool = False,
+    one_pass: bool = False,
 ) -> Page[Any]:
     """One page of an ordered statement's results.
 
@@ -49,15 +59,30 @@ def paginate(
         size: Rows per page.
         options: Loader options for the page's rows (``selectinload(...)``).
         rows: Return result rows (several columns) instead of the first column's values.
+        one_pass: Read the page and the total in one query, each row carrying the total of
+            the whole result (``count(*) OVER ()``), for a statement whose filter is costly
+            (a text search reads every candidate row once, not twice). Past the last page it
+            counts, then reads the last page.
 
     Returns:
         The page, with the total count and the number of pages.
     """
+    page = max(page, 1)
+    if one_pass:
+        # An offset past any possible result is not sent (it could overflow the database's integers).
+        found = _read(stmt.add_columns(func.count().over()), page, size, options) if (page - 1) * size < 2**31 else []
+        if found or page == 1:
+            total = int(found[0][-1]) if found else 0
+            items = [tuple(row[:-1]) if rows else row[0] for row in found]
+            return Page(items, total, page, page_count(total, size))
     # count(*) over the statement's own FROM and WHERE: its columns (correlated counts, say)
     # are not computed for rows that are only counted.
     total = db.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0
     pages = page_count(total, size)
-    page = min(max(page, 1), pages)
-    query = stmt.options(*options).offset((page - 1) * size).limit(size)
-    items = list(db.execute(query).all() if rows else db.scalars(query).all())
-    return Page(items, total, page, pages)
+    page = min(page, pages)
+    found = _read(stmt, page, size, options)
+    return Page([row if rows else row[0] for row in found], total, page, pages)
+
+
+def _read(stmt: Select[Any], page: int, size: int, options: Sequence[ORMOption]) -> list[Any]:
+    return list(db.execute(stmt.options(*options).offset((page - 1) * size).limit(size)).all())

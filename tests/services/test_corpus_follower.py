@@ -48,7 +48,9 @@ def _edit(member_id, capability_id, **changes):
     db.commit()
 
 
-def test_another_persons_edit_is_brought_by_the_follower_not_by_the_request(app, make, following):
+def test_another_persons_edit_is_brought_by_the_follower_not_by_the_request(app, make, following, monkeypatch):
+    trims = []
+    monkeypatch.setattr(corpus.heap, "release_free_memory", lambda: trims.append(1) or True)
     _dept, _clinic, xray, bot, _vision = _world(make)
     member = make.user("startup", startup_id=bot.startup_id)
     following(0.05)
@@ -70,6 +72,9 @@ def test_another_persons_edit_is_brought_by_the_follower_not_by_the_request(app,
     assert corpus.caches(app).stats["full_fits"] == 1
     # Ranked again by the follower before the swap: the next page finds it ready.
     assert asked and list(_held(app).results) == asked
+    while not trims and time.monotonic() < deadline:  # at the end of the follower's round
+        time.sleep(0.02)
+    assert trims  # the memory the old version held is given back
 
 
 def test_a_persons_own_edit_is_in_their_next_ranking_at_once(app, make, following):
@@ -98,3 +103,45 @@ def test_without_a_follower_the_request_catches_up(app, make, following):
     with app.test_request_context():
         assert corpus._fitted(corpus.CAPABILITIES).version == fitted.version + 1
         assert corpus.caches(app).follower is None
+
+
+class _Ticks:
+    """A perf_counter that moves one second a reading: a budget of 1.5 s lets one step run."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_the_follower_warms_the_most_asked_query_first_and_demand_carries_over(app, make, following, monkeypatch):
+    _dept, clinic, xray, bot, _vision = _world(make)
+    member = make.user("startup", startup_id=bot.startup_id)
+    following(0)
+    fitted = _fitted_afresh(app)
+    with app.test_request_context():
+        for _ in range(3):  # the review queue's challenge: asked on every view
+            recommendations.recommend_startups(db.get(Challenge, clinic.id), None)
+        recommendations.recommend_startups(db.get(Challenge, xray.id), None)  # asked once, more recently
+        often, once = (next(q for q in fitted.scored if q.key == f"challenge:{c.id}") for c in (clinic, xray))
+        assert fitted.demand[often] > fitted.demand[once] >= 1
+    with app.app_context():
+        _edit(member.id, bot.id)
+        version = changes.current_version(CorpusKind.CAPABILITY)[1]
+        edited = corpus._catch_up(corpus.CAPABILITIES, fitted, version, corpus.clock.today())
+        assert edited is not None
+        assert edited.demand[often] == fitted.demand[often] / 2  # carried, halved
+        monkeypatch.setattr(corpus, "time", _Ticks())
+        edited.warmed_from(fitted, budget=1.5)
+    assert list(edited.scored) == [often]  # the one step the budget allowed: the most asked, not the newest
+    assert edited.demand[often] == fitted.demand[often] / 2  # warming is not demand
+
+
+def test_demand_is_bounded_and_keeps_the_most_asked():
+    fitted = corpus.Fitted(ranker=None, owners={})  # type: ignore[arg-type]  # demand needs no ranker
+    fitted.asked(["queue"] * 5)
+    fitted.asked(range(corpus.DEMAND_KEPT * 3))
+    assert len(fitted.demand) <= corpus.DEMAND_KEPT
+    assert fitted.demand["queue"] == 5

@@ -32,7 +32,7 @@ import os
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property, partial
@@ -46,7 +46,7 @@ import matcher
 from models import Challenge
 from models.vocabulary import ChallengeStatus, CorpusKind, CorpusOp
 
-from ... import clock
+from ... import clock, heap
 from ...database import db
 from ...metrics import RANKER_FIT_SECONDS
 from .changes import changes_between, current_version, own_version
@@ -81,6 +81,10 @@ RESULTS_CACHE_SIZE = 1024
 #: 2 x pool_size candidates' scores, about 25 KB: 256 of them about 6 MB a corpus (a version
 #: lasts seconds to minutes under edits; the follower carries the recent ones to the next).
 SCORED_CACHE_SIZE = 256
+
+#: Keys whose demand (:attr:`Fitted.demand`) is counted per fitted corpus, at most: about twice
+#: what its caches hold.
+DEMAND_KEPT = 2 * (RESULTS_CACHE_SIZE + SCORED_CACHE_SIZE + ANSWERS_KEPT)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -117,7 +121,13 @@ class Fitted:
     #: Other answers computed from this version alone (e.g. the review queue's possible
     #: duplicates), by their callers' keys, each with how to compute it (:meth:`answer`).
     answers: OrderedDict[Any, tuple[Any, Callable[[Fitted], Any]]] = field(default_factory=OrderedDict)
+    #: How often each cached query, page or answer was asked of this version, plus half the
+    #: count of the version before (:func:`carried_demand`): the follower warms the most
+    #: asked first (the review queue's challenges, asked on every view, before a page read once).
+    demand: Counter[Any] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: False while the follower warms this version (not yet installed): its own asks are not demand.
+    counting: bool = field(default=True, repr=False)
 
     @cached_property
     def languages(self) -> list[str]:
@@ -157,6 +167,14 @@ class Fitted:
                 cache.move_to_end(key)
             return hit
 
+    def asked(self, keys: Iterable[Any]) -> None:
+        """Count a page's asks of these queries, pages or answers (:attr:`demand`)."""
+        if self.counting:
+            with self.lock:
+                self.demand.update(keys)
+                if len(self.demand) > DEMAND_KEPT:  # a long-lived version: keep the most asked half
+                    self.demand = Counter(dict(self.demand.most_common(DEMAND_KEPT // 2)))
+
     def recall_each(self, cache: OrderedDict[K, V], keys: Sequence[K]) -> tuple[dict[int, V], list[int]]:
         """The cached values of ``keys`` by position, and the positions not cached."""
         found: dict[int, V] = {}
@@ -183,10 +201,12 @@ class Fitted:
         """Rank each (query, exclusions), cached: the same query, exclusions and size rank once
         per version, and a query scored once serves every exclusion set."""
         keys: list[ResultsKey] = [(query, frozenset(exclude), limit, sentence_pairs) for query, exclude in asks]
+        self.asked(keys)
+        self.asked(query for query, _exclude in asks)  # its scoring is asked for too, cached or not
         ranked, misses = self.recall_each(self.results, keys)
         if misses:
             ranker = self.ranker if sentence_pairs else _without_sentence_pairs(self.ranker)
-            scored = self.scored_each([asks[i][0] for i in misses])
+            scored = self._scored_each([asks[i][0] for i in misses])
             for i, one in zip(misses, scored, strict=True):
                 ranked[i] = ranker.select(one, top_k=limit, exclude_keys=asks[i][1])
                 self.remember(self.results, keys[i], ranked[i], RESULTS_CACHE_SIZE)
@@ -195,6 +215,7 @@ class Fitted:
     def answer(self, key: Any, compute: Callable[[Fitted], V], size: int = ANSWERS_KEPT) -> V:
         """``compute(self)``, remembered under ``key`` for this version (and computed again on
         the next version by the follower, :meth:`warmed_from`)."""
+        self.asked([key])
         hit = self.recall(self.answers, key)
         if hit is not None:
             found: V = hit[0]
@@ -204,29 +225,44 @@ class Fitted:
         return value
 
     def warmed_from(self, older: Fitted, budget: float) -> None:
-        """Rank again, here, what was asked of ``older`` (the version before this one) most
-        recently, newest first, for up to ``budget`` seconds: the follower does this before
-        swapping this version in, so the next pages find their rankings ready."""
+        """Rank again, here, what was asked of ``older`` (the version before this one), the
+        most asked first (newest first among equals), for up to ``budget`` seconds: the
+        follower does this before swapping this version in, so the next pages find their
+        rankings ready."""
         started = time.perf_counter()
         with older.lock:
+            demand = older.demand
+
+            def most_asked(keys: Collection[K]) -> list[K]:
+                newest_first = list(keys)[::-1]
+                return sorted(newest_first, key=lambda key: -demand[key])  # stable: newest first among equals
+
             # Answers, then the scored queries (the costly, shared part of every ranking),
-            # then the ranked pages with their explanations; newest first in each.
+            # then the ranked pages with their explanations.
             steps: list[Callable[[], object]] = [
-                partial(self.answer, key, compute) for key, (_value, compute) in reversed(older.answers.items())
+                partial(self.answer, key, older.answers[key][1]) for key in most_asked(older.answers)
             ]
-            steps += [partial(self.scored_each, [query]) for query in reversed(older.scored)]
+            steps += [partial(self.scored_each, [query]) for query in most_asked(older.scored)]
             steps += [
                 partial(self.rank_each, [(query, exclusions)], limit, sentence_pairs=sentence_pairs)
-                for query, exclusions, limit, sentence_pairs in reversed(older.results)
+                for query, exclusions, limit, sentence_pairs in most_asked(older.results)
             ]
-        for step in steps:
-            if time.perf_counter() - started >= budget:
-                return
-            step()
+        self.counting = False
+        try:
+            for step in steps:
+                if time.perf_counter() - started >= budget:
+                    return
+                step()
+        finally:
+            self.counting = True
 
     def scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
         """Each query scored against the corpus, cached per corpus version and query; the
         vectors of those not cached yet are read in one query."""
+        self.asked(queries)
+        return self._scored_each(queries)
+
+    def _scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
         unique = list(dict.fromkeys(queries))
         found, misses = self.recall_each(self.scored, unique)
         if misses:
@@ -445,7 +481,8 @@ def _following(state: Caches) -> bool:
 
 def _follow(app: Flask, state: Caches, seconds: float) -> None:
     """Every ``seconds``, bring each corpus this process holds up to its current version
-    (reading only the changed rows), so that requests never wait for another person's edit."""
+    (reading only the changed rows), so that requests never wait for another person's edit,
+    and return the memory freed meanwhile to the system (:mod:`portal.heap`)."""
     while state.follower is threading.current_thread():
         time.sleep(seconds)
         try:
@@ -458,6 +495,9 @@ def _follow(app: Flask, state: Caches, seconds: float) -> None:
                 db.commit()  # keep the query vectors encoded for the warm-up
         except Exception:  # the next round tries again; requests keep the version they have
             log.exception("catching up the corpora failed")
+        # The versions replaced (and the cache entries dropped) since the last round are
+        # freed by now: their pages go back to the system, so memory at rest stays flat.
+        heap.release_free_memory()
 
 
 def _metric_label(spec: Corpus) -> str:
@@ -521,8 +561,15 @@ def _catch_up(spec: Corpus, live: Fitted, version: int, today: date) -> Fitted |
             closing[row.item.key] = row.closing_on
     return Fitted(
         ranker, owners, live.centering, setup=live.setup, epoch=live.epoch, version=version,
-        day=today if spec.by_day else None, closing=closing,
+        day=today if spec.by_day else None, closing=closing, demand=carried_demand(live),
     )
+
+
+def carried_demand(older: Fitted) -> Counter[Any]:
+    """Half of what was asked of ``older``, for the version after it: a key asked on every
+    page view keeps its place, one asked once is forgotten after two versions."""
+    with older.lock:
+        return Counter({key: count / 2 for key, count in older.demand.items() if count >= 1})
 
 
 def _fit(spec: Corpus, setup: tuple[Any, ...]) -> Fitted:
