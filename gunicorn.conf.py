@@ -98,6 +98,17 @@ def when_ready(server: Any) -> None:
         server.log.exception("MATCHER_WARM_UP: fitting the rankers in the master failed")
 
 
+def pre_fork(server: Any, worker: Any) -> None:
+    """Move every object the master holds (the app, the fitted rankers, the dictionaries) out
+    of the garbage collector's sight before forking (``gc.freeze``): a worker's full
+    collections then scan only what it made itself, instead of pausing all its threads for
+    190-430 ms every 20 s or so (measured under the load test), and never write to the pages
+    it shares with the master. They are still freed as usual when no longer referenced."""
+    import gc
+
+    gc.freeze()
+
+
 def post_fork(server: Any, worker: Any) -> None:
     """A forked worker opens its own database connections, never the master's, and frees
     large blocks back to the system."""

@@ -59,6 +59,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     # Ids in URLs fit a database integer; a larger one is a 404, not an overflow.
     app.url_map.converters["int"] = BoundedIntConverter
     database.init_app(app)
+    from .services import recommendations
+
+    recommendations.init_app(app)  # a request's memo of the fitted corpora ends with it
     _init_extensions(app)
     _register_blueprints(app)
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 
+import flask
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from models import Capability, Challenge, User
+from models import Capability, Challenge, Startup, User
 from models.vocabulary import CorpusKind
 from portal.database import db
 from portal.services import recommendations, startups
@@ -145,3 +148,43 @@ def test_demand_is_bounded_and_keeps_the_most_asked():
     fitted.asked(range(corpus.DEMAND_KEPT * 3))
     assert len(fitted.demand) <= corpus.DEMAND_KEPT
     assert fitted.demand["queue"] == 5
+
+
+@given(
+    before=st.dictionaries(st.sampled_from([f"cap:{i}" for i in range(12)]), st.integers(1, 4)),
+    after=st.dictionaries(st.sampled_from([f"cap:{i}" for i in range(12)]), st.integers(1, 4)),
+)
+def test_owner_keys_edited_from_the_version_before_equal_those_built_afresh(before, after):
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    unchanged = {k: v for k, v in before.items() if k not in changed}
+    after = unchanged | {k: v for k, v in after.items() if k in changed}  # kept keys keep their owner
+    old = corpus.Fitted(ranker=None, owners=before)  # type: ignore[arg-type]  # no ranker needed
+    new = corpus.Fitted(ranker=None, owners=after)  # type: ignore[arg-type]
+    edited = corpus._owner_keys_edited(old.keys_by_owner, before, after, changed)
+    assert {o: set(keys) for o, keys in edited.items()} == {o: set(keys) for o, keys in new.keys_by_owner.items()}
+
+
+def test_a_caught_up_version_derives_its_owner_keys(app, make, following):
+    _dept, _clinic, _xray, bot, _vision = _world(make)
+    member = make.user("startup", startup_id=bot.startup_id)
+    following(0)
+    fitted = _fitted_afresh(app)
+    with app.app_context():
+        assert fitted.keys_by_owner[bot.startup_id] == (f"cap:{bot.id}",)
+        added = make.capability(db.get(Startup, bot.startup_id), name="Queue display")
+        _edit(member.id, bot.id)
+        version = changes.current_version(CorpusKind.CAPABILITY)[1]
+        edited = corpus._catch_up(corpus.CAPABILITIES, fitted, version, corpus.clock.today())
+    assert "keys_by_owner" in edited.__dict__  # derived, not built from every owner again
+    assert set(edited.keys_by_owner[bot.startup_id]) == {f"cap:{bot.id}", f"cap:{added.id}"}
+
+
+def test_a_requests_memo_of_the_corpora_ends_with_it(app, make):
+    _dept, _clinic, xray, _bot, _vision = _world(make)
+    with app.test_request_context():
+        recommendations.recommend_startups(db.get(Challenge, xray.id), None)
+        request_g = flask.g._get_current_object()  # type: ignore[attr-defined]  # the proxy's object
+        assert corpus.MEMO in request_g
+    # A Jinja context that rendered a page can keep g alive in a reference cycle: the memo,
+    # and the version of the corpus it holds, must not be kept with it.
+    assert corpus.MEMO not in request_g

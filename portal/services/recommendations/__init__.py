@@ -28,6 +28,7 @@ from .corpus import (
     RESULTS_CACHE_SIZE,
     SCORED_CACHE_SIZE,
     clear_caches,
+    init_app,
     published_corpus,
     warm_up,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "encoder",
     "exposure_report",
     "index_size",
+    "init_app",
     "loaded_encoder",
     "pair_components",
     "pair_matches",
