@@ -227,27 +227,26 @@ class Fitted:
 
     def warmed_from(self, older: Fitted, budget: float) -> None:
         """Rank again, here, what was asked of ``older`` (the version before this one), the
-        most asked first (newest first among equals), for up to ``budget`` seconds: the
-        follower does this before swapping this version in, so the next pages find their
-        rankings ready."""
+        most asked first, for up to ``budget`` seconds: the follower does this before
+        swapping this version in, so the next pages find their rankings ready.
+
+        Among equally asked: answers, then scored queries (the costly, shared part of every
+        ranking), then ranked pages with their explanations; newest first within each. A
+        page asked on every view (the review queue's suggestions) comes before a query
+        scored once, explanations included."""
         started = time.perf_counter()
         with older.lock:
             demand = older.demand
-
-            def most_asked(keys: Collection[K]) -> list[K]:
-                newest_first = list(keys)[::-1]
-                return sorted(newest_first, key=lambda key: -demand[key])  # stable: newest first among equals
-
-            # Answers, then the scored queries (the costly, shared part of every ranking),
-            # then the ranked pages with their explanations.
-            steps: list[Callable[[], object]] = [
-                partial(self.answer, key, older.answers[key][1]) for key in most_asked(older.answers)
-            ]
-            steps += [partial(self.scored_each, [query]) for query in most_asked(older.scored)]
-            steps += [
-                partial(self.rank_each, [(query, exclusions)], limit, sentence_pairs=sentence_pairs)
-                for query, exclusions, limit, sentence_pairs in most_asked(older.results)
-            ]
+            planned: list[tuple[float, int, int, Callable[[], object]]] = []
+            for at, key in enumerate(older.answers):
+                planned.append((-demand[key], 0, -at, partial(self.answer, key, older.answers[key][1])))
+            for at, query in enumerate(older.scored):
+                planned.append((-demand[query], 1, -at, partial(self.scored_each, [query])))
+            for at, (query, exclusions, limit, sentence_pairs) in enumerate(older.results):
+                rank = partial(self.rank_each, [(query, exclusions)], limit, sentence_pairs=sentence_pairs)
+                planned.append((-demand[(query, exclusions, limit, sentence_pairs)], 2, -at, rank))
+        planned.sort(key=lambda plan: plan[:3])
+        steps = [plan[3] for plan in planned]
         self.counting = False
         try:
             for step in steps:
