@@ -455,3 +455,18 @@ def test_best_of_groups_is_each_groups_best_pool_entry(seed: int) -> None:
     assert {g: (m.key, m.score, m.components) for g, m in got.items()} == {
         g: v for g, v in expected.items() if g in asked
     }
+
+
+def test_load_resources_loads_the_dictionary_explanations_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher import translate
+
+    fresh = translate.TRANSLATORS["cedict"]()
+    monkeypatch.setitem(translate._SHARED, "cedict", fresh)  # a translator that has loaded nothing yet
+    assert "_data" not in fresh.__dict__
+    ranker = HybridRanker(RankerConfig(translation=None), HashingEncoder())
+    ranker.load_resources()
+    assert "_data" in fresh.__dict__  # loaded now, not by the first explanation
+    quiet = HybridRanker(RankerConfig(translation=None, max_key_terms=0), HashingEncoder())
+    monkeypatch.setitem(translate._SHARED, "cedict", translate.TRANSLATORS["cedict"]())
+    quiet.load_resources()  # no key terms shown: nothing to load
+    assert "_data" not in translate._SHARED["cedict"].__dict__

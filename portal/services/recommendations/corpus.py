@@ -66,9 +66,11 @@ CENTERING_QUERY_SAMPLE = 2000
 #: background instead of reading them.
 CATCH_UP_LIMIT = 2000
 
-#: Seconds the follower spends, after catching up a corpus, ranking again the queries most
-#: recently asked of the version before (newest first), before swapping the new one in.
-WARM_SECONDS = 0.25
+#: Seconds the follower spends, after catching up a corpus, ranking again the queries asked
+#: of the version before (the most asked first), before swapping the new one in. 0.5 s covers
+#: the review queue's pending proposals and suggestions under the load test's edits (0.25 s
+#: left some of them to the queue's own request); a version then shows 0.5 s later.
+WARM_SECONDS = 0.5
 
 #: Other answers (:meth:`Fitted.answer`) kept per fitted corpus.
 ANSWERS_KEPT = 8
@@ -660,11 +662,12 @@ def _rebuild_in_background(spec: Corpus) -> None:
 
 
 def warm_up(app: Flask) -> None:
-    """Fit both corpora now (e.g. in gunicorn's master with ``--preload``, so the workers it
-    forks share the fitted arrays), then close the database connections the fit opened."""
+    """Fit both corpora and load what their explanations read (e.g. in gunicorn's master
+    with ``--preload``, so the workers it forks share the fitted arrays and the dictionary),
+    then close the database connections the fit opened."""
     with app.app_context():
-        _fitted(CAPABILITIES)
-        _fitted(CHALLENGES)
+        for spec in (CAPABILITIES, CHALLENGES):
+            _fitted(spec).ranker.load_resources()
     app.extensions["innomatch_engine"].dispose()
 
 
