@@ -87,15 +87,12 @@ def when_ready(server: Any) -> None:
     """With ``MATCHER_WARM_UP=1`` and preload: fit the rankers once here, in the master, before
     the workers are forked (they share the fitted arrays). A failure (no tables yet, the database
     down) is logged and the workers fit on their first request instead."""
-    if not preload_app or os.environ.get("MATCHER_WARM_UP") != "1":
+    if not preload_app:
         return
     from portal.services import recommendations
     from wsgi import app
 
-    try:
-        recommendations.warm_up(app)
-    except Exception:  # an optimisation: never keep the server from starting
-        server.log.exception("MATCHER_WARM_UP: fitting the rankers in the master failed")
+    recommendations.warm_up_if_asked(app, "master")
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import os
-
 import click
 from flask import Flask, current_app
 
 from .. import jobs
 from ..database import db
 from ..errors import DomainError
-
-log = logging.getLogger("innomatch.jobs")
 
 
 def register(app: Flask) -> None:
@@ -31,15 +26,11 @@ def register(app: Flask) -> None:
             raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in the web process itself.")
         app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method
         jobs.set_worker_app(app)
-        if os.environ.get("MATCHER_WARM_UP") == "1":
-            # Fit the corpora before the first job, not in it: the first ranking job (a challenge
-            # opened) would otherwise spend seconds of a core on a whole fit while pages are served.
-            from ..services import recommendations
+        # Fit the corpora before the first job, not in it: the first ranking job (a challenge
+        # opened) would otherwise spend seconds of a core on a whole fit while pages are served.
+        from ..services import recommendations
 
-            try:
-                recommendations.warm_up(app)
-            except Exception:  # an optimisation: the first ranking job fits them instead
-                log.exception("MATCHER_WARM_UP: fitting the rankers in the job worker failed")
+        recommendations.warm_up_if_asked(app, "job worker")
         rq_queue = jobs.queue(url)
         # SimpleWorker: jobs run in this process, not a fork per job, so the recommender's fitted
         # corpora stay loaded between ranking jobs; the process manager restarts a crashed worker.

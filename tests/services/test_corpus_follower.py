@@ -45,6 +45,21 @@ def _fitted_afresh(app):
         return corpus._fitted(corpus.CAPABILITIES)
 
 
+def _without_follower(app, make, following):
+    """The world, the member of BookBot's startup and the capability corpus fitted afresh, with
+    no follower (each catch-up happens where the test calls it)."""
+    _dept, clinic, xray, bot, _vision = _world(make)
+    member = make.user("startup", startup_id=bot.startup_id)
+    following(0)
+    return clinic, xray, bot, member, _fitted_afresh(app)
+
+
+def _caught_up(fitted):
+    """``fitted`` caught up to the current version (in the caller's app context)."""
+    version = changes.current_version(CorpusKind.CAPABILITY)[1]
+    return corpus._catch_up(corpus.CAPABILITIES, fitted, version, corpus.clock.today())
+
+
 def _edit(member_id, capability_id, **changes):
     """The startup member saves their capability (in the caller's app or request context)."""
     startups.update_capability(db.get(User, member_id), db.get(Capability, capability_id), XRAY_TEXT | changes)
@@ -97,10 +112,7 @@ def test_a_persons_own_edit_is_in_their_next_ranking_at_once(app, make, followin
 
 
 def test_without_a_follower_the_request_catches_up(app, make, following):
-    _dept, _clinic, _xray, bot, _vision = _world(make)
-    member = make.user("startup", startup_id=bot.startup_id)
-    following(0)
-    fitted = _fitted_afresh(app)
+    _clinic, _xray, bot, member, fitted = _without_follower(app, make, following)
     with app.app_context():
         _edit(member.id, bot.id)
     with app.test_request_context():
@@ -120,10 +132,7 @@ class _Ticks:
 
 
 def test_the_follower_warms_the_most_asked_query_first_and_demand_carries_over(app, make, following, monkeypatch):
-    _dept, clinic, xray, bot, _vision = _world(make)
-    member = make.user("startup", startup_id=bot.startup_id)
-    following(0)
-    fitted = _fitted_afresh(app)
+    clinic, xray, bot, member, fitted = _without_follower(app, make, following)
     with app.test_request_context():
         for _ in range(3):  # the review queue's challenge: asked on every view
             recommendations.recommend_startups(db.get(Challenge, clinic.id), None)
@@ -132,8 +141,7 @@ def test_the_follower_warms_the_most_asked_query_first_and_demand_carries_over(a
         assert fitted.demand[often] > fitted.demand[once] >= 1
     with app.app_context():
         _edit(member.id, bot.id)
-        version = changes.current_version(CorpusKind.CAPABILITY)[1]
-        edited = corpus._catch_up(corpus.CAPABILITIES, fitted, version, corpus.clock.today())
+        edited = _caught_up(fitted)
         assert edited is not None
         assert edited.demand[often] == fitted.demand[often] / 2  # carried, halved
         monkeypatch.setattr(corpus, "time", _Ticks())
@@ -165,16 +173,12 @@ def test_owner_keys_edited_from_the_version_before_equal_those_built_afresh(befo
 
 
 def test_a_caught_up_version_derives_its_owner_keys(app, make, following):
-    _dept, _clinic, _xray, bot, _vision = _world(make)
-    member = make.user("startup", startup_id=bot.startup_id)
-    following(0)
-    fitted = _fitted_afresh(app)
+    _clinic, _xray, bot, member, fitted = _without_follower(app, make, following)
     with app.app_context():
         assert fitted.keys_by_owner[bot.startup_id] == (f"cap:{bot.id}",)
         added = make.capability(db.get(Startup, bot.startup_id), name="Queue display")
         _edit(member.id, bot.id)
-        version = changes.current_version(CorpusKind.CAPABILITY)[1]
-        edited = corpus._catch_up(corpus.CAPABILITIES, fitted, version, corpus.clock.today())
+        edited = _caught_up(fitted)
     assert "keys_by_owner" in edited.__dict__  # derived, not built from every owner again
     assert set(edited.keys_by_owner[bot.startup_id]) == {f"cap:{bot.id}", f"cap:{added.id}"}
 

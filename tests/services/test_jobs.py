@@ -204,10 +204,10 @@ def test_with_redis_the_worker_logs_with_the_id_of_the_request_that_enqueued_the
 
 
 def test_the_job_worker_fits_the_corpora_before_its_first_job_when_asked(app, redis_queue, monkeypatch):
-    from portal.services import recommendations
+    from portal.services.recommendations import corpus
 
     fitted: list[object] = []
-    monkeypatch.setattr(recommendations, "warm_up", fitted.append)
+    monkeypatch.setattr(corpus, "warm_up", fitted.append)
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_TEST_URL)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0

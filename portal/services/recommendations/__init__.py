@@ -31,6 +31,7 @@ from .corpus import (
     init_app,
     published_corpus,
     warm_up,
+    warm_up_if_asked,
 )
 from .embeddings import cached_vectors, vectors_for
 from .exposure import report as exposure_report
@@ -88,4 +89,5 @@ __all__ = [
     "training_examples",
     "vectors_for",
     "warm_up",
+    "warm_up_if_asked",
 ]

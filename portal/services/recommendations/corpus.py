@@ -671,6 +671,18 @@ def warm_up(app: Flask) -> None:
     app.extensions["innomatch_engine"].dispose()
 
 
+def warm_up_if_asked(app: Flask, where: str) -> None:
+    """:func:`warm_up` when ``MATCHER_WARM_UP=1`` (gunicorn's master, the job worker). It is an
+    optimisation: a failure (no tables yet, the database down) is logged, never raised, and
+    the first ranking fits the corpora instead."""
+    if os.environ.get("MATCHER_WARM_UP") != "1":
+        return
+    try:
+        warm_up(app)
+    except Exception:
+        log.exception("MATCHER_WARM_UP: fitting the rankers in the %s failed", where)
+
+
 #: The name in ``flask.g`` of a request's fitted corpora (:func:`_per_request`).
 MEMO = "_recommendations_memo"
 
