@@ -192,3 +192,46 @@ def test_a_requests_memo_of_the_corpora_ends_with_it(app, make):
     # A Jinja context that rendered a page can keep g alive in a reference cycle: the memo,
     # and the version of the corpus it holds, must not be kept with it.
     assert corpus.MEMO not in request_g
+
+
+def test_the_follower_warms_between_requests_not_beside_them(app, make, following):
+    clinic, _xray, bot, member, fitted = _without_follower(app, make, following)
+    with app.test_request_context():
+        recommendations.recommend_startups(db.get(Challenge, clinic.id), None)
+    with app.app_context():
+        _edit(member.id, bot.id)
+        edited = _caught_up(fitted)
+        assert edited is not None
+        warmed_while_busy = []
+
+        def busy() -> bool:  # a request is being served for the first three looks
+            warmed_while_busy.append(len(edited.scored) + len(edited.results))
+            return len(warmed_while_busy) <= 3
+
+        edited.warmed_from(fitted, budget=10.0, idle=corpus.Idle(busy, patience=5.0))
+    assert warmed_while_busy[:3] == [0, 0, 0]  # nothing ranked while the request ran
+    assert edited.scored  # and all of it once the process was idle
+
+
+def test_idle_gives_up_waiting_after_its_patience():
+    idle = corpus.Idle(lambda: True, patience=0.05)
+    started = time.perf_counter()
+    assert 0.04 <= idle.wait() < 0.5
+    assert idle.wait() == 0.0  # patience spent: the follower goes on regardless
+    assert time.perf_counter() - started < 0.5
+    assert corpus.Idle(lambda: False).wait() == 0.0
+
+
+def test_the_process_counts_the_requests_it_is_serving(app):
+    state = corpus.caches(app)
+    seen = []
+
+    def start_response(status, headers, exc_info=None):  # called inside the app, mid-request
+        seen.append(state.serving)
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+               "wsgi.url_scheme": "http", "wsgi.input": None, "wsgi.errors": None}
+    before = state.serving
+    app.wsgi_app(environ, start_response)
+    assert seen == [before + 1]
+    assert state.serving == before

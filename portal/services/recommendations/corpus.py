@@ -72,6 +72,16 @@ CATCH_UP_LIMIT = 2000
 #: left some of them to the queue's own request); a version then shows 0.5 s later.
 WARM_SECONDS = 0.5
 
+#: Seconds, at most, the follower waits in a round for its process to serve no request
+#: before each step of its work (a catch-up, then each ranking warmed): its work holds
+#: Python's interpreter lock, so done beside a request it makes that request wait; done in
+#: the gaps between requests it costs them nothing. After this it goes on regardless, so a
+#: busy process still sees an edit within about ``CORPUS_FOLLOW_SECONDS + 2 x IDLE_PATIENCE
+#: + WARM_SECONDS``.
+IDLE_PATIENCE = 1.0
+#: How often the follower looks again whether its process is serving a request.
+IDLE_POLL_SECONDS = 0.003
+
 #: Other answers (:meth:`Fitted.answer`) kept per fitted corpus.
 ANSWERS_KEPT = 8
 
@@ -227,7 +237,7 @@ class Fitted:
         self.remember(self.answers, key, (value, compute), size)
         return value
 
-    def warmed_from(self, older: Fitted, budget: float) -> None:
+    def warmed_from(self, older: Fitted, budget: float, idle: Idle | None = None) -> None:
         """Rank again, here, what was asked of ``older`` (the version before this one), the
         most asked first, for up to ``budget`` seconds: the follower does this before
         swapping this version in, so the next pages find their rankings ready.
@@ -235,7 +245,10 @@ class Fitted:
         Among equally asked: answers, then scored queries (the costly, shared part of every
         ranking), then ranked pages with their explanations; newest first within each. A
         page asked on every view (the review queue's suggestions) comes before a query
-        scored once, explanations included."""
+        scored once, explanations included.
+
+        Before each step, ``idle`` (when given) waits until the process serves no request
+        (:class:`Idle`); the time waited does not count against ``budget``."""
         started = time.perf_counter()
         with older.lock:
             demand = older.demand
@@ -250,9 +263,12 @@ class Fitted:
         planned.sort(key=lambda plan: plan[:3])
         steps = [plan[3] for plan in planned]
         self.counting = False
+        waited = 0.0
         try:
             for step in steps:
-                if time.perf_counter() - started >= budget:
+                if idle is not None:
+                    waited += idle.wait()
+                if time.perf_counter() - started - waited >= budget:
                     return
                 step()
         finally:
@@ -283,6 +299,26 @@ def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanke
     return light
 
 
+class Idle:
+    """Waits, for up to ``patience`` seconds in all, while ``busy()``: the follower's way of
+    doing its work between requests rather than beside them."""
+
+    def __init__(self, busy: Callable[[], bool], patience: float = IDLE_PATIENCE) -> None:
+        self.busy = busy
+        self.left = patience
+
+    def wait(self) -> float:
+        """Sleep until not busy or out of patience; the seconds slept."""
+        if self.left <= 0 or not self.busy():
+            return 0.0
+        started = time.perf_counter()
+        while self.busy() and time.perf_counter() - started < self.left:
+            time.sleep(IDLE_POLL_SECONDS)
+        slept = time.perf_counter() - started
+        self.left -= slept
+        return slept
+
+
 @dataclass
 class Caches:
     """One app's fitted corpora (kind -> :class:`Fitted`), a lock per kind so that one
@@ -299,6 +335,12 @@ class Caches:
     #: (a forked worker starts its own).
     follower: threading.Thread | None = None
     follower_pid: int = 0
+    #: Requests this process is serving now (counted by :func:`init_app`'s middleware).
+    serving: int = 0
+
+    def busy(self) -> bool:
+        """Whether this process is serving a request."""
+        return self.serving > 0
 
 
 def caches(app: Flask | None = None) -> Caches:
@@ -438,6 +480,9 @@ def _fitted(spec: Corpus, *, follow: bool = False) -> Fitted:
         and own_version(spec.kind, epoch) <= live.version and _following(state)
     ):
         return live  # someone else's edit: the follower brings it within CORPUS_FOLLOW_SECONDS
+    idle = Idle(state.busy) if follow else None
+    if idle is not None:
+        idle.wait()  # the follower catches up between requests, not beside them
     # One thread fits or edits while the others wait for its result.
     with fit_lock:
         with state.lock:
@@ -465,7 +510,7 @@ def _fitted(spec: Corpus, *, follow: bool = False) -> Fitted:
     # The follower ranks again what was asked of the version before, outside the lock: a
     # request waiting for its own edit meanwhile catches up by itself instead of waiting for
     # this (the warmed version then replaces its own, of the same version).
-    edited.warmed_from(live, WARM_SECONDS)
+    edited.warmed_from(live, WARM_SECONDS, idle)
     _install(state, spec, edited)
     return edited
 
@@ -692,8 +737,29 @@ def init_app(app: Flask) -> None:
     it in a reference cycle (the Jinja context of a rendered page refers to ``g``), and a
     memo there would keep a replaced version of a corpus, hundreds of MB, alive until
     Python's next full collection: measured under the load test's edits, a worker's full
-    collections freed 80-240 MiB each."""
+    collections freed 80-240 MiB each.
+
+    And count the requests the process is serving (:attr:`Caches.serving`), so that its
+    follower does its work between them (:class:`Idle`)."""
     app.teardown_appcontext(_forget_memo)
+    app.wsgi_app = _CountServing(app.wsgi_app, caches(app))  # type: ignore[method-assign]
+
+
+class _CountServing:
+    """WSGI middleware: :attr:`Caches.serving` counts the requests inside it."""
+
+    def __init__(self, wsgi_app: Callable[..., Any], state: Caches) -> None:
+        self.wsgi_app = wsgi_app
+        self.state = state
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with self.state.lock:
+            self.state.serving += 1
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            with self.state.lock:
+                self.state.serving -= 1
 
 
 def _forget_memo(_error: BaseException | None = None) -> None:
