@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .lexical import delta_limit
+
 __all__ = ["ANN_INDEXES", "DenseIndex", "HNSWIndex", "make_dense_index", "top_k", "unit_rows"]
 
 
@@ -114,19 +116,39 @@ class DenseIndex(_VectorIndex):
             vectors: ``(n, dim)`` array of L2-normalised rows.
 
         Returns:
-            self, with ``vectors_``, ``n_`` and ``dim_`` set.
+            self, with ``base_`` (the vectors), ``n_`` and ``dim_`` set.
         """
         if self.dtype not in ("float32", "float16"):
             raise ValueError(f"dtype must be 'float32' or 'float16', got {self.dtype!r}")
         v = np.asarray(vectors)
         if v.ndim != 2:
             raise ValueError(f"vectors must be 2-D, got shape {v.shape}")
-        self.vectors_ = np.ascontiguousarray(v, dtype=np.dtype(self.dtype))
-        self.n_, self.dim_ = self.vectors_.shape
+        self.base_ = np.ascontiguousarray(v, dtype=np.dtype(self.dtype))
+        self.n_, self.dim_ = self.base_.shape
+        self._set_delta({})
         return self
+
+    def _set_delta(self, patched: dict[int, np.ndarray]) -> None:
+        """The rows replaced or added since the base was built: position -> vector."""
+        self.patched_ = patched
+        self.delta_positions_ = np.array(sorted(patched), dtype=np.int64)
+        self.delta_rows_ = (
+            np.stack([patched[p] for p in self.delta_positions_.tolist()])
+            if patched else np.zeros((0, self.dim_), dtype=self.base_.dtype)
+        )
+
+    @property
+    def vectors_(self) -> np.ndarray:
+        """Every candidate's vector, in order (a copy when rows were edited since the base)."""
+        return self._rows(np.arange(self.n_)) if self.patched_ else self.base_
 
     def edited(self, take: np.ndarray, vectors: np.ndarray) -> DenseIndex:
         """A new index for an edited corpus (this one is left as it is, for readers).
+
+        An edit that only replaces and adds rows keeps this index's matrix (shared, never
+        changed) and the new rows beside it, like :class:`matcher.BM25Index`'s delta; one
+        that removes rows, or a delta past :func:`matcher.lexical.delta_limit`, copies
+        the kept rows into a new matrix.
 
         Args:
             take: For each candidate of the new corpus, in order, its row among this
@@ -134,22 +156,49 @@ class DenseIndex(_VectorIndex):
             vectors: ``(m, dim)`` vectors of the new or replaced candidates.
 
         Returns:
-            The index a :meth:`fit` on the resulting vectors would give: one copy of the
-            kept rows, nothing recomputed.
+            The index a :meth:`fit` on the resulting vectors would give, nothing recomputed.
         """
-        new = np.asarray(vectors, dtype=self.vectors_.dtype).reshape(-1, self.dim_)
+        new = np.asarray(vectors, dtype=self.base_.dtype).reshape(-1, self.dim_)
         take = np.asarray(take, dtype=np.int64)
-        kept = take < self.n_
-        rows = np.empty((take.size, self.dim_), dtype=self.vectors_.dtype)
+        n, n_base = self.n_, self.base_.shape[0]
+        changed = np.flatnonzero(take >= n)
+        out = copy.copy(self)
+        if (
+            n_base and take.size >= n
+            and bool(np.all((take[:n] == np.arange(n)) | (take[:n] >= n)))
+            and bool(np.all(take[n:] >= n))
+            and len(self.patched_) + changed.size <= delta_limit(n_base)
+        ):
+            patched = dict(self.patched_)
+            for position in changed.tolist():
+                patched[position] = new[int(take[position]) - n]
+            out.n_ = take.size
+            out._set_delta(patched)
+            return out
+        kept = take < n
+        rows = np.empty((take.size, self.dim_), dtype=self.base_.dtype)
         # One gather of the kept rows (a copy: readers of this index keep theirs), then
         # the few new ones over the placeholders.
-        if self.n_:
-            np.take(self.vectors_, np.where(kept, take, 0), axis=0, out=rows)
-        rows[~kept] = new[take[~kept] - self.n_]
-        out = copy.copy(self)
-        out.vectors_ = rows
+        if n:
+            rows[:] = self._rows(np.where(kept, take, 0))
+        rows[~kept] = new[take[~kept] - n]
+        out.base_ = rows
         out.n_ = take.size
+        out._set_delta({})
         return out
+
+    def _rows(self, ids: np.ndarray) -> np.ndarray:
+        """Candidate vectors in the stored dtype (the delta's rows over the base's)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not self.patched_:
+            return self.base_[ids]
+        n_base = self.base_.shape[0]
+        rows = self.base_[np.minimum(ids, max(n_base - 1, 0))] if n_base else np.zeros((ids.size, self.dim_), self.base_.dtype)
+        at = np.searchsorted(self.delta_positions_, ids)
+        hit = at < self.delta_positions_.size
+        hit[hit] = self.delta_positions_[at[hit]] == ids[hit]
+        rows[hit] = self.delta_rows_[at[hit]]
+        return rows
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Inner products of queries with every candidate.
@@ -161,17 +210,28 @@ class DenseIndex(_VectorIndex):
             ``(n,)`` or ``(m, n)`` float32 scores.
         """
         q, single = _as_queries(queries)
+        base = self._products(q, self.base_)
+        if self.patched_:
+            out = np.empty((q.shape[0], self.n_), dtype=np.float32)
+            out[:, : base.shape[1]] = base
+            out[:, self.delta_positions_] = self._products(q, self.delta_rows_)
+        else:
+            out = base
+        return out[0] if single else out
+
+    def _products(self, q: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        """``(m, rows)`` float32 inner products of the queries with a matrix's rows."""
         out: np.ndarray
-        if self.vectors_.dtype == np.float32:
+        if matrix.dtype == np.float32:
             # One query: a matrix-vector product (gemv), cheaper to set up than gemm.
-            out = (self.vectors_ @ q[0])[None, :] if single else q @ self.vectors_.T
+            out = (matrix @ q[0])[None, :] if q.shape[0] == 1 else q @ matrix.T
         else:
             # numpy has no BLAS for float16: convert in chunks to bound memory.
-            out = np.empty((q.shape[0], self.n_), dtype=np.float32)
-            for start in range(0, self.n_, self.chunk_size):
-                block = self.vectors_[start : start + self.chunk_size].astype(np.float32)
+            out = np.empty((q.shape[0], matrix.shape[0]), dtype=np.float32)
+            for start in range(0, matrix.shape[0], self.chunk_size):
+                block = matrix[start : start + self.chunk_size].astype(np.float32)
                 out[:, start : start + block.shape[0]] = q @ block.T
-        return out[0] if single else out
+        return out
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k by inner product (= cosine for unit vectors).
@@ -205,7 +265,7 @@ class DenseIndex(_VectorIndex):
         Returns:
             ``(len(ids), dim)`` float32 array.
         """
-        return self.vectors_[np.asarray(ids, dtype=np.int64)].astype(np.float32, copy=False)
+        return self._rows(ids).astype(np.float32, copy=False)
 
 
 class HNSWIndex(_VectorIndex):

@@ -441,7 +441,7 @@ class HybridRanker:
         if len(set(keys)) != len(keys) or gone & set(keys):
             raise ValueError("each key may be upserted once and not also removed")
         n = len(items)
-        source = list(range(n))
+        source = np.arange(n, dtype=np.int64)
         appended = []
         for j, item in enumerate(upsert):
             at = positions.get(item.key)
@@ -449,10 +449,22 @@ class HybridRanker:
                 appended.append(n + j)
             else:
                 source[at] = n + j
-        drop = {positions[key] for key in gone}
-        take = np.array([s for i, s in enumerate(source) if i not in drop] + appended, dtype=np.int64)
-        every = list(items) + upsert
-        new_items = [every[i] for i in take.tolist()]
+        drop = [positions[key] for key in gone]
+        take = np.concatenate([np.delete(source, drop), np.array(appended, dtype=np.int64)])
+        if drop:
+            every = list(items) + upsert
+            new_items = [every[i] for i in take.tolist()]
+            new_positions = {c.key: i for i, c in enumerate(new_items)}
+        else:  # replaced items keep their positions, new ones go last: edit copies, not rebuilds
+            new_items = list(items)
+            new_positions = dict(positions)
+            for j, item in enumerate(upsert):
+                at = positions.get(item.key)
+                if at is None:
+                    new_positions[item.key] = len(new_items)
+                    new_items.append(item)
+                else:
+                    new_items[at] = item
 
         dense = self.dense_
         if upsert and vectors is None and (dense is not None or not n):
@@ -480,7 +492,7 @@ class HybridRanker:
         out.lexical_ = self.lexical_.edited(take, self.lexical_texts(upsert))
         out.dense_ = dense
         out.structured_ = self.structured_.edited(take, upsert)
-        out.positions_ = {c.key: i for i, c in enumerate(new_items)}
+        out.positions_ = new_positions
         return out
 
     def rank(

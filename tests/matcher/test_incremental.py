@@ -169,3 +169,74 @@ def test_dense_index_edits_from_empty_and_keeps_the_old_one() -> None:
     edited = grown.edited(np.array([2, 1]), np.eye(4, dtype=np.float32)[2:3])  # row 0 replaced
     np.testing.assert_array_equal(edited.vectors_, np.eye(4, dtype=np.float32)[[2, 0]])
     np.testing.assert_array_equal(grown.vectors_, np.eye(4, dtype=np.float32)[[1, 0]])
+
+
+BM25_TEXTS = ["clinic chatbot booking", "pharmacy inspection", "dental queue 牙科", "tobacco 控煙 analytics", "sms reminder"]
+BM25_QUERIES = ["clinic booking sms", "dental 牙科 queue", "tobacco pharmacy vision", "inspection"]
+
+
+def _same_as_fresh(edited: BM25Index, texts: list[str]) -> None:
+    fresh = BM25Index().fit(texts)
+    for query in BM25_QUERIES:
+        np.testing.assert_allclose(edited.score(query), fresh.score(query), rtol=1e-12, atol=1e-12)
+        for doc in range(len(texts)):
+            got, want = edited.contributions(query, doc), fresh.contributions(query, doc)
+            assert [t for t, _v in got] == [t for t, _v in want]
+            np.testing.assert_allclose([v for _t, v in got], [v for _t, v in want], rtol=1e-12)
+
+
+def test_bm25_replacing_and_adding_documents_keeps_the_base_and_scores_as_a_fresh_fit() -> None:
+    index = BM25Index().fit(BM25_TEXTS)
+    before = {q: index.score(q) for q in BM25_QUERIES}
+    # Document 1 replaced (with a new term), one added.
+    edited = index.edited(np.array([0, 5, 2, 3, 4, 6]), ["vision inspection kit", "clinic vision"])
+    assert edited.base_csc_ is index.base_csc_ and edited.base_csr_ is index.base_csr_  # nothing rebuilt
+    assert sorted(edited.patched_) == [1, 5] and edited.stale_.tolist() == [1]
+    texts = [BM25_TEXTS[0], "vision inspection kit", *BM25_TEXTS[2:], "clinic vision"]
+    _same_as_fresh(edited, texts)
+    # Edited again, the same document and one of the base.
+    again = edited.edited(np.array([0, 1, 2, 6, 4, 5]), ["dental 牙科 booking"])
+    assert again.base_csc_ is index.base_csc_
+    texts[3] = "dental 牙科 booking"
+    _same_as_fresh(again, texts)
+    for query, scores in before.items():  # readers of the first version keep theirs
+        np.testing.assert_array_equal(index.score(query), scores)
+
+
+def test_bm25_compacts_when_a_document_is_removed_or_the_delta_outgrows_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matcher.lexical as lexical_module
+
+    index = BM25Index().fit(BM25_TEXTS)
+    removed = index.edited(np.array([0, 2, 3, 4]), [])  # document 1 removed: positions move
+    assert removed.base_csc_ is not index.base_csc_ and not removed.patched_
+    _same_as_fresh(removed, [BM25_TEXTS[0], *BM25_TEXTS[2:]])
+
+    monkeypatch.setattr(lexical_module, "delta_limit", lambda n_base: 1)
+    one = index.edited(np.array([5, 1, 2, 3, 4]), ["sms booking"])
+    assert one.base_csc_ is index.base_csc_ and list(one.patched_) == [0]
+    two = one.edited(np.array([0, 5, 2, 3, 4]), ["queue analytics"])  # a second document: compacted
+    assert two.base_csc_ is not index.base_csc_ and not two.patched_
+    _same_as_fresh(two, ["sms booking", "queue analytics", *BM25_TEXTS[2:]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_dense_replacing_and_adding_rows_keeps_the_matrix_and_scores_as_a_fresh_fit(dtype: str) -> None:
+    from matcher import DenseIndex
+
+    rng = np.random.default_rng(7)
+    start = rng.standard_normal((6, 8)).astype(np.float32)
+    index = DenseIndex(dtype=dtype).fit(start)
+    new = rng.standard_normal((2, 8)).astype(np.float32)
+    edited = index.edited(np.array([0, 6, 2, 3, 4, 5, 7]), new)  # row 1 replaced, one added
+    assert edited.base_ is index.base_ and sorted(edited.patched_) == [1, 6]
+    want = np.vstack([start[:1], new[:1], start[2:], new[1:]])
+    fresh = DenseIndex(dtype=dtype).fit(want)
+    queries = rng.standard_normal((3, 8)).astype(np.float32)
+    np.testing.assert_allclose(edited.scores(queries), fresh.scores(queries), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(edited.scores(queries[0]), fresh.scores(queries[0]), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(edited.get_vectors(np.array([6, 1, 0])), fresh.get_vectors(np.array([6, 1, 0])))
+    np.testing.assert_array_equal(edited.vectors_, fresh.vectors_)
+    np.testing.assert_array_equal(index.vectors_, start.astype(dtype))  # the old index unchanged
+    removed = edited.edited(np.array([0, 2, 3, 4, 5, 6]), np.zeros((0, 8)))  # row 1 removed: copied
+    assert removed.base_ is not index.base_ and not removed.patched_
+    np.testing.assert_array_equal(removed.vectors_, fresh.vectors_[[0, 2, 3, 4, 5, 6]])

@@ -606,8 +606,10 @@ def _catch_up(spec: Corpus, live: Fitted, version: int, today: date) -> Fitted |
         remove |= {key for key, closing in live.closing.items() if closing is not None and closing < today}
     items = [row.item for row in upsert]
     ranker = live.ranker.updated(items, _vectors(items, live.centering) if items else None, remove=remove)
-    owners = {k: v for k, v in live.owners.items() if k not in remove}
-    closing = {k: v for k, v in live.closing.items() if k not in remove}
+    owners, closing = dict(live.owners), dict(live.closing)
+    for key in remove:
+        owners.pop(key, None)
+        closing.pop(key, None)
     for row in upsert:
         owners[row.item.key] = row.owner
         if spec.by_day:
