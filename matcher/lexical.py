@@ -301,9 +301,13 @@ class BM25Index(LexicalIndex):
 
     def _weights(self, terms: np.ndarray, tf: np.ndarray, docs: np.ndarray) -> np.ndarray:
         """BM25 weight of each (term, count, document) entry under the current statistics."""
-        denom = tf + self.k1 * (1.0 - self.b + self.b * self.doc_len_[docs] / self.avgdl_)
-        weights: np.ndarray = self.idf_[terms] * tf * (self.k1 + 1.0) / denom
-        return weights
+        return self._saturated(tf, docs) * (self.idf_[terms] * (self.k1 + 1.0))
+
+    def _saturated(self, tf: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """``tf / (tf + k1 * (1 - b + b * |d| / avgdl))`` of each entry (one gather, two passes)."""
+        denom = self.length_norm_[docs]
+        denom += tf
+        return np.divide(tf, denom, out=denom)
 
     def _set_counts(self, counts: sp.csr_matrix) -> None:
         self.base_csr_ = counts
@@ -324,6 +328,9 @@ class BM25Index(LexicalIndex):
         mean = float(doc_len.mean()) if n_docs else 0.0
         self.avgdl_ = mean if mean > 0 else 1.0
         self.idf_ = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        # Each document's k1 * (1 - b + b * |d| / avgdl): one value a document, so computed
+        # per version (15,000 values), not per term of every document.
+        self.length_norm_ = self.k1 * (1.0 - self.b + self.b * doc_len / self.avgdl_)
 
     def _row(self, doc: int) -> tuple[np.ndarray, np.ndarray]:
         """One document's term ids and counts."""
@@ -416,7 +423,8 @@ class BM25Index(LexicalIndex):
         sliced = counts[:, cols]
         per_term = np.diff(sliced.indptr)
         docs = sliced.indices
-        weights = self._weights(np.repeat(cols, per_term), sliced.data, docs) * np.repeat(query_weights, per_term)
+        weights = self._saturated(sliced.data, docs)
+        weights *= np.repeat(self.idf_[cols] * (self.k1 + 1.0) * query_weights, per_term)
         # (float64 even when no document holds the terms: bincount then answers in int64)
         return np.bincount(docs, weights=weights, minlength=self.n_docs_).astype(np.float64, copy=False)
 
