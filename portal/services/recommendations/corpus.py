@@ -264,15 +264,21 @@ class Fitted:
         steps = [plan[3] for plan in planned]
         self.counting = False
         waited = 0.0
+        done = 0
         try:
             for step in steps:
                 if idle is not None:
                     waited += idle.wait()
                 if time.perf_counter() - started - waited >= budget:
-                    return
+                    break
                 step()
+                done += 1
         finally:
             self.counting = True
+            log.info(
+                "warmed %d of %d rankings asked of version %d in %.0f ms (%.0f ms waiting for requests to end)",
+                done, len(steps), older.version, (time.perf_counter() - started - waited) * 1000, waited * 1000,
+            )
 
     def scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
         """Each query scored against the corpus, cached per corpus version and query; the
