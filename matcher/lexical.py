@@ -1,17 +1,20 @@
 """Lexical scorers: BM25 and TF-IDF cosine over a fitted candidate corpus.
 
-Both keep a sparse ``documents x terms`` weight matrix ``doc_matrix_`` so that scoring
+TF-IDF keeps a sparse ``documents x terms`` weight matrix ``doc_matrix_`` so that scoring
 a query is a single sparse matrix-vector product and the per-term contributions needed
-for explanations are an element-wise product of one row with the query vector.
+for explanations are an element-wise product of one row with the query vector. BM25
+keeps the term counts instead and weighs the few columns of a query's terms when it is
+scored (:class:`BM25Index`), so that an edit need not re-weigh the corpus.
 
-The index keeps what the weights are computed from — a vocabulary that can grow, the
-raw term counts of every document (``counts_``) and the document frequencies — so a
-corpus can be edited without tokenising it again: :meth:`LexicalIndex.edited` tokenises
-only the new texts, takes the kept rows of the counts and recomputes the weights (and
-idf, average length) from the counts with a few vectorised passes. The scores are those
-of a fresh :meth:`~LexicalIndex.fit` on the resulting texts (``tests/matcher/
-test_incremental.py``): terms left with no document are ignored in queries, as a fresh
-fit would not know them, and are dropped once they outnumber the live ones.
+Both keep what the weights are computed from — a vocabulary that can grow, the raw term
+counts of every document and the document frequencies — so a corpus can be edited
+without tokenising it again: :meth:`LexicalIndex.edited` tokenises only the new texts.
+TF-IDF then takes the kept rows of the counts and recomputes the weights (and idf) with a
+few vectorised passes; BM25 keeps its base and adds the changed rows to a delta. The
+scores are those of a fresh :meth:`~LexicalIndex.fit` on the resulting texts
+(``tests/matcher/test_incremental.py``): terms left with no document are ignored in
+queries, as a fresh fit would not know them, and are dropped once they outnumber the
+live ones (when the index is next rebuilt).
 
 Fit once per corpus version and reuse: a fitted index is picklable (the tokenizer is a
 module-level function), so the web layer can cache it keyed by corpus version.
