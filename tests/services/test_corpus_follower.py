@@ -3,6 +3,7 @@ request waits for them; a person's own edit is in their next page at once."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import flask
@@ -78,10 +79,21 @@ def test_another_persons_edit_is_brought_by_the_follower_not_by_the_request(app,
         recommendations.recommend_startups(db.get(Challenge, xray.id), None)
         fitted = corpus._fitted(corpus.CAPABILITIES)
         asked = list(fitted.results)
+    # The follower waits for its process to be idle before it catches up (requests never
+    # do): gated here, it cannot swap the edit in before the check below.
+    gate = threading.Event()
+    idle_wait = corpus.Idle.wait
+
+    def gated(idle):
+        gate.wait(10)
+        return idle_wait(idle)
+
+    monkeypatch.setattr(corpus.Idle, "wait", gated)
     with app.app_context():  # someone else's edit (no web session of ours)
         _edit(member.id, bot.id)
     with app.test_request_context():
         assert corpus._fitted(corpus.CAPABILITIES) is fitted  # served as held: the request does not catch up
+    gate.set()
     deadline = time.monotonic() + 10
     while _held(app).version == fitted.version and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -235,3 +247,18 @@ def test_the_process_counts_the_requests_it_is_serving(app):
     app.wsgi_app(environ, start_response)
     assert seen == [before + 1]
     assert state.serving == before
+
+
+def test_the_follower_commits_after_each_warmed_ranking(app, make, following):
+    clinic, xray, bot, member, fitted = _without_follower(app, make, following)
+    with app.test_request_context():
+        for challenge_id in (clinic.id, xray.id):
+            recommendations.recommend_startups(db.get(Challenge, challenge_id), None)
+    with app.app_context():
+        _edit(member.id, bot.id)
+        edited = _caught_up(fitted)
+        assert edited is not None
+        settled = []
+        edited.warmed_from(fitted, budget=10.0, settle=lambda: settled.append(len(edited.scored) + len(edited.results)))
+    # one settle (the follower's commit) after each step, as soon as it is done: not one at the end
+    assert len(settled) >= 2 and settled == sorted(settled) and settled[0] >= 1

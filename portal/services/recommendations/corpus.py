@@ -237,7 +237,9 @@ class Fitted:
         self.remember(self.answers, key, (value, compute), size)
         return value
 
-    def warmed_from(self, older: Fitted, budget: float, idle: Idle | None = None) -> None:
+    def warmed_from(
+        self, older: Fitted, budget: float, idle: Idle | None = None, settle: Callable[[], None] | None = None
+    ) -> None:
         """Rank again, here, what was asked of ``older`` (the version before this one), the
         most asked first, for up to ``budget`` seconds: the follower does this before
         swapping this version in, so the next pages find their rankings ready.
@@ -248,7 +250,11 @@ class Fitted:
         scored once, explanations included.
 
         Before each step, ``idle`` (when given) waits until the process serves no request
-        (:class:`Idle`); the time waited does not count against ``budget``."""
+        (:class:`Idle`); the time waited does not count against ``budget``. After each step,
+        ``settle`` (when given: the follower's commit) ends the transaction that stored the
+        step's new vectors, so that a page needing the same texts does not wait for the rest
+        of the warm-up to see them (PostgreSQL makes its insert of the same row wait for an
+        open transaction that inserted it)."""
         started = time.perf_counter()
         with older.lock:
             demand = older.demand
@@ -273,6 +279,8 @@ class Fitted:
                     break
                 step()
                 done += 1
+                if settle is not None:
+                    settle()
         finally:
             self.counting = True
             log.info(
@@ -516,7 +524,7 @@ def _fitted(spec: Corpus, *, follow: bool = False) -> Fitted:
     # The follower ranks again what was asked of the version before, outside the lock: a
     # request waiting for its own edit meanwhile catches up by itself instead of waiting for
     # this (the warmed version then replaces its own, of the same version).
-    edited.warmed_from(live, WARM_SECONDS, idle)
+    edited.warmed_from(live, WARM_SECONDS, idle, settle=db.commit)
     _install(state, spec, edited)
     return edited
 
@@ -551,7 +559,7 @@ def _follow(app: Flask, state: Caches, seconds: float) -> None:
                         held = spec.name in state.fitted
                     if held:
                         _fitted(spec, follow=True)
-                db.commit()  # keep the query vectors encoded for the warm-up
+                        db.commit()  # the vectors it stored, visible to requests at once
         except Exception:  # the next round tries again; requests keep the version they have
             log.exception("catching up the corpora failed")
         # The versions replaced (and the cache entries dropped) since the last round are
