@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .lexical import delta_limit
+from .lexical import delta_limit, only_replaces_and_appends
 
 __all__ = ["ANN_INDEXES", "DenseIndex", "HNSWIndex", "make_dense_index", "top_k", "unit_rows"]
 
@@ -163,12 +163,7 @@ class DenseIndex(_VectorIndex):
         n, n_base = self.n_, self.base_.shape[0]
         changed = np.flatnonzero(take >= n)
         out = copy.copy(self)
-        if (
-            n_base and take.size >= n
-            and bool(np.all((take[:n] == np.arange(n)) | (take[:n] >= n)))
-            and bool(np.all(take[n:] >= n))
-            and len(self.patched_) + changed.size <= delta_limit(n_base)
-        ):
+        if n_base and only_replaces_and_appends(take, n) and len(self.patched_) + changed.size <= delta_limit(n_base):
             patched = dict(self.patched_)
             for position in changed.tolist():
                 patched[position] = new[int(take[position]) - n]

@@ -236,10 +236,7 @@ class LexicalIndex(ABC):
         cols, weights = self.query_terms(query) if isinstance(query, str) else query
         if cols.size == 0:
             return []
-        # Slice the CSR arrays directly: scipy's row indexing costs ~1 ms per call.
-        start, stop = self.doc_matrix_.indptr[doc], self.doc_matrix_.indptr[doc + 1]
-        row_terms = self.doc_matrix_.indices[start:stop]
-        row_weights = self.doc_matrix_.data[start:stop]
+        row_terms, row_weights = self._row_weights(doc)
         qw = dict(zip(cols.tolist(), weights.tolist(), strict=True))
         terms = self.vocabulary_.terms
         pairs = [
@@ -249,6 +246,12 @@ class LexicalIndex(ABC):
         ]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         return pairs
+
+    def _row_weights(self, doc: int) -> tuple[np.ndarray, np.ndarray]:
+        """One document's term ids and weights."""
+        # Slice the CSR arrays directly: scipy's row indexing costs ~1 ms per call.
+        start, stop = self.doc_matrix_.indptr[doc], self.doc_matrix_.indptr[doc + 1]
+        return self.doc_matrix_.indices[start:stop], self.doc_matrix_.data[start:stop]
 
     @abstractmethod
     def _weight_documents(self, counts: sp.csr_matrix) -> sp.csr_matrix:
@@ -363,12 +366,7 @@ class BM25Index(LexicalIndex):
 
     def _patched(self, take: np.ndarray, new_rows: sp.csr_matrix) -> bool:
         n, n_base = self.n_docs_, self.base_csr_.shape[0]
-        head = take[:n]
-        if (
-            take.size < n or not n_base
-            or not bool(np.all((head == np.arange(n)) | (head >= n)))
-            or not bool(np.all(take[n:] >= n))
-        ):
+        if not n_base or not only_replaces_and_appends(take, n):
             return False  # a document removed: positions move, compact
         changed = np.flatnonzero(take >= n)
         if len(self.patched_) + changed.size > delta_limit(n_base):
@@ -431,23 +429,16 @@ class BM25Index(LexicalIndex):
         # (float64 even when no document holds the terms: bincount then answers in int64)
         return np.bincount(docs, weights=weights, minlength=self.n_docs_).astype(np.float64, copy=False)
 
-    def contributions(
-        self, query: str | tuple[np.ndarray, np.ndarray], doc: int
-    ) -> list[tuple[str, float]]:
-        cols, weights = self.query_terms(query) if isinstance(query, str) else query
-        if cols.size == 0:
-            return []
+    def _row_weights(self, doc: int) -> tuple[np.ndarray, np.ndarray]:
         row_terms, tf = self._row(doc)
-        row_weights = self._weights(row_terms, tf, np.full(row_terms.size, doc))
-        qw = dict(zip(cols.tolist(), weights.tolist(), strict=True))
-        terms = self.vocabulary_.terms
-        pairs = [
-            (terms[j], v * qw[j])
-            for j, v in zip(row_terms.tolist(), row_weights.tolist(), strict=True)
-            if j in qw
-        ]
-        pairs.sort(key=lambda p: (-p[1], p[0]))
-        return pairs
+        return row_terms, self._weights(row_terms, tf, np.full(row_terms.size, doc))
+
+
+def only_replaces_and_appends(take: np.ndarray, n: int) -> bool:
+    """Whether an edit's ``take`` (as :meth:`LexicalIndex.edited`) of an index of ``n`` rows
+    keeps every row in place, replaced or not, and adds rows only at the end."""
+    head = take[:n]
+    return take.size >= n and bool(np.all((head == np.arange(n)) | (head >= n))) and bool(np.all(take[n:] >= n))
 
 
 def delta_limit(n_base: int) -> int:
