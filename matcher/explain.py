@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 import numpy as np
 
 from .encoders import Encoder
 from .text import denies, normalize, normalized, split_sentences, text_forms
 
-__all__ = ["Pairs", "best_pairs", "evidence_sentences", "key_terms"]
+__all__ = ["DisplayMemo", "Pairs", "best_pairs", "evidence_sentences", "key_terms"]
 
 _CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -52,6 +55,43 @@ def _pair_for(token: str, pairs: Pairs | None) -> tuple[str, str] | None:
     return None
 
 
+class DisplayMemo:
+    """Each (query text, candidate text) pair's display term of each token, for
+    :func:`key_terms`, for the ``size`` pairs explained last.
+
+    What a token is shown as depends on the two texts (and the translation) alone; only
+    the tokens' order, their contributions, moves when the corpus's statistics do. A page
+    ranked again after an edit of the corpus explains mostly the same pairs, so their key
+    terms then cost a sort instead of a pass over both texts. Safe across threads.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._pairs: OrderedDict[tuple[Any, ...], dict[str, str | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def pair(self, *key: Any) -> dict[str, str | None]:
+        """The (mutable) display terms remembered for the pair ``key``: the translator (or
+        segmenter) used, the query's text and the candidate's text."""
+        with self._lock:
+            found = self._pairs.get(key)
+            if found is None:
+                found = self._pairs[key] = {}
+                while len(self._pairs) > self.size:
+                    self._pairs.popitem(last=False)
+            else:
+                self._pairs.move_to_end(key)
+            return found
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def clear(self) -> None:
+        """Forget every pair."""
+        with self._lock:
+            self._pairs.clear()
+
+
 def key_terms(
     query_text: str,
     candidate_text: str,
@@ -59,10 +99,11 @@ def key_terms(
     max_terms: int = 8,
     *,
     query_forms: Mapping[str, AbstractSet[str]] | None = None,
-    query_pairs: Pairs | None = None,
-    candidate_pairs: Pairs | None = None,
+    query_pairs: Pairs | Callable[[], Pairs] | None = None,
+    candidate_pairs: Pairs | Callable[[], Pairs] | None = None,
     words: Callable[[str], Sequence[str]] | None = None,
     single_words: frozenset[str] = frozenset(),
+    memo: dict[str, str | None] | None = None,
 ) -> tuple[str, ...]:
     """Turn lexical contributions into display terms that occur in both texts.
 
@@ -91,20 +132,40 @@ def key_terms(
         max_terms: Maximum number of terms returned.
         query_forms: ``text_forms(query_text)``, when explaining several candidates
             for the same query.
-        query_pairs: ``translator.trusted_pairs(query_text, candidate_text)``.
-        candidate_pairs: ``translator.trusted_pairs(candidate_text, query_text)``.
+        query_pairs: ``translator.trusted_pairs(query_text, candidate_text)``, or a
+            function giving it (called only when a token's display is not in ``memo``).
+        candidate_pairs: ``translator.trusted_pairs(candidate_text, query_text)``, or
+            a function giving it.
         words: Segments a run of Chinese characters into words
             (``DictionaryTranslator.segment``).
         single_words: One-character words that may be shown.
+        memo: This pair's display term of each token (None: none shown), read and
+            filled here (:class:`DisplayMemo`): the display of a token depends on the two
+            texts alone, so a later ranking of the same pair, whose contributions moved
+            with the corpus's statistics, only orders them again.
 
     Returns:
         Display terms, in contribution order.
     """
     if max_terms <= 0 or not contributions:
         return ()
-    q_norm, c_norm = normalized(query_text), normalized(candidate_text)
-    q_forms = text_forms(query_text) if query_forms is None else query_forms
-    c_forms = text_forms(candidate_text)
+    read: dict[str, Any] = {}
+
+    def texts() -> tuple[str, str, Mapping[str, AbstractSet[str]], Mapping[str, AbstractSet[str]]]:
+        """The normalised texts and their tokens' surface forms, read once and only when a
+        token's display is not remembered."""
+        if not read:
+            read["q_norm"], read["c_norm"] = normalized(query_text), normalized(candidate_text)
+            read["q_forms"] = text_forms(query_text) if query_forms is None else query_forms
+            read["c_forms"] = text_forms(candidate_text)
+        return read["q_norm"], read["c_norm"], read["q_forms"], read["c_forms"]
+
+    def pairs(side: str, given: Pairs | Callable[[], Pairs] | None) -> Pairs | None:
+        if side not in read:
+            read[side] = given() if callable(given) else given
+        found: Pairs | None = read[side]
+        return found
+
     segmented: dict[str, list[str]] = {}
 
     def text_words(text: str) -> list[str]:
@@ -118,7 +179,7 @@ def key_terms(
         found = [f for f in forms if f in text]
         return min(found, key=lambda f: (len(f), f)) if found else None
 
-    def whole_word(term: str) -> str | None:
+    def whole_word(term: str, q_norm: str, c_norm: str) -> str | None:
         if words is None:
             return None
         found = [
@@ -127,30 +188,37 @@ def key_terms(
         ]
         return max(found, key=lambda w: (len(w), w)) if found else None
 
+    def display(token: str) -> str | None:
+        """What ``token`` is shown as, or None: a term both texts contain, or across
+        languages a trusted pair."""
+        q_norm, c_norm, q_forms, c_forms = texts()
+        forms = q_forms.get(token, set()) | c_forms.get(token, set())
+        term = min(forms, key=lambda f: (len(f), f)) if forms else None
+        if term is not None and term in q_norm and term in c_norm:
+            return whole_word(term, q_norm, c_norm) if _CJK_TERM.match(term) else term
+        # Across languages: an English word of one text, a Chinese word of the other.
+        english = present(q_forms.get(token, set()), q_norm)
+        found = _pair_for(token, pairs("candidate", candidate_pairs))
+        if english and found and found[1] in candidate_text:
+            phrase = normalize(found[0])
+            return f"{phrase if phrase in q_norm else english} = {found[1]}"
+        english = present(c_forms.get(token, set()), c_norm)
+        found = _pair_for(token, pairs("query", query_pairs))
+        if english and found and found[1] in query_text:
+            phrase = normalize(found[0])
+            return f"{found[1]} = {phrase if phrase in c_norm else english}"
+        return None
+
     terms: list[str] = []
     for token, weight in contributions:
         if weight <= 0 or len(terms) >= max_terms:
             continue
-        forms = q_forms.get(token, set()) | c_forms.get(token, set())
-        term = min(forms, key=lambda f: (len(f), f)) if forms else None
-        if term is not None and term in q_norm and term in c_norm:
-            if _CJK_TERM.match(term):
-                term = whole_word(term)
-            if term is not None and term not in terms:
-                terms.append(term)
-            continue
-        # Across languages: an English word of one text, a Chinese word of the other.
-        shown = None
-        english = present(q_forms.get(token, set()), q_norm)
-        found = _pair_for(token, candidate_pairs)
-        if english and found and found[1] in candidate_text:
-            phrase = normalize(found[0])
-            shown = f"{phrase if phrase in q_norm else english} = {found[1]}"
-        english = present(c_forms.get(token, set()), c_norm)
-        found = _pair_for(token, query_pairs)
-        if shown is None and english and found and found[1] in query_text:
-            phrase = normalize(found[0])
-            shown = f"{found[1]} = {phrase if phrase in c_norm else english}"
+        if memo is not None and token in memo:
+            shown = memo[token]
+        else:
+            shown = display(token)
+            if memo is not None:
+                memo[token] = shown
         if shown is not None and shown not in terms:
             terms.append(shown)
     return tuple(terms[:max_terms])

@@ -26,6 +26,7 @@ import copy
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,6 +37,9 @@ __all__ = ["SCORERS", "BM25Index", "LexicalIndex", "TfidfIndex", "Vocabulary"]
 
 #: Dead terms (no document left) are dropped when they outnumber the live ones and this.
 COMPACT_AFTER = 4096
+
+#: Query texts whose token counts are remembered (:func:`query_counts`): a few KB each.
+QUERY_COUNTS_KEPT = 1024
 
 
 class Vocabulary:
@@ -196,7 +200,7 @@ class LexicalIndex(ABC):
             ``(term_ids, weights)`` of the query's known terms, by term id.
         """
         ids = self.vocabulary_.ids
-        counts = Counter(t for t in tokenize(query) if t in ids)
+        counts = {term: count for term, count in query_counts(query) if term in ids}
         cols = np.array(sorted(ids[t] for t in counts), dtype=np.int64)
         if cols.size:
             cols = cols[self.df_[cols] > 0]
@@ -432,6 +436,14 @@ class BM25Index(LexicalIndex):
     def _row_weights(self, doc: int) -> tuple[np.ndarray, np.ndarray]:
         row_terms, tf = self._row(doc)
         return row_terms, self._weights(row_terms, tf, np.full(row_terms.size, doc))
+
+
+@lru_cache(maxsize=QUERY_COUNTS_KEPT)
+def query_counts(query: str) -> tuple[tuple[str, int], ...]:
+    """Each token of a query text with its count, remembered for the latest
+    ``QUERY_COUNTS_KEPT`` texts: a page asks the same challenge or profile again after every
+    edit of the corpus, and tokenizing it again cost as much as scoring its terms."""
+    return tuple(Counter(tokenize(query)).items())
 
 
 def only_replaces_and_appends(take: np.ndarray, n: int) -> bool:

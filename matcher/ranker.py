@@ -31,6 +31,7 @@ import copy
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -38,11 +39,11 @@ import numpy as np
 from .dense import DenseIndex, HNSWIndex, make_dense_index, top_k
 from .diversity import mmr
 from .encoders import Encoder
-from .explain import best_pairs, key_terms
+from .explain import DisplayMemo, best_pairs, key_terms
 from .fusion import FUSIONS
 from .lexical import SCORERS, LexicalIndex
 from .structured import DEFAULT_STRUCTURED_WEIGHTS, StructuredIndex, shared
-from .text import dense_text, text_forms
+from .text import dense_text
 from .translate import DictionaryTranslator, get_translator
 from .types import COMPONENTS, Explanation, Item, Match
 
@@ -181,6 +182,11 @@ class RankerConfig:
             Field name -> value (dicts copied).
         """
         return dataclasses.asdict(self)
+
+
+#: Key terms' display of each token for the pairs explained last (:class:`DisplayMemo`),
+#: shared by every ranker and version: it depends on the pair's texts and translation alone.
+DISPLAY_MEMO = DisplayMemo()
 
 
 def _segmenter() -> DictionaryTranslator | None:
@@ -749,7 +755,6 @@ class HybridRanker:
         # Key terms cost a pass over the query's terms per result: only when asked for
         # (pair scores read hundreds of results and show no terms).
         explain_terms = cfg.max_key_terms > 0
-        query_forms = text_forms(query.text) if explain_terms else {}
         translator = self.translator if explain_terms else None
         segmenter = translator or (_segmenter() if explain_terms else None)
         single = (
@@ -764,15 +769,15 @@ class HybridRanker:
                     item.text,
                     corpus.lexical.contributions(query_terms, int(pool[pos])),
                     cfg.max_key_terms,
-                    query_forms=query_forms,
                     query_pairs=(
-                        translator.trusted_pairs(query.text, item.text) if translator else None
+                        partial(translator.trusted_pairs, query.text, item.text) if translator else None
                     ),
                     candidate_pairs=(
-                        translator.trusted_pairs(item.text, query.text) if translator else None
+                        partial(translator.trusted_pairs, item.text, query.text) if translator else None
                     ),
                     words=segmenter.segment if segmenter is not None else None,
                     single_words=single,
+                    memo=DISPLAY_MEMO.pair(segmenter, query.text, item.text),
                 )
             matches.append(
                 _match(

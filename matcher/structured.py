@@ -172,15 +172,11 @@ class StructuredIndex:
         ids = np.arange(self.n_) if ids is None else np.asarray(ids, dtype=np.int64)
         total = np.zeros(ids.size)
         weight_sum = np.zeros(ids.size)
-        for name, (labels, matrix, sizes) in self.fields_.items():
+        for name, (_terms, matrix, sizes) in self.fields_.items():
             query_set = _field(query, name)
             q_size = float(len(query_set))
             c_size = sizes[ids]
-            if matrix.nnz and q_size:
-                indicator = np.isin(labels, list(query_set)).astype(np.float64)
-                inter = np.asarray(matrix[ids] @ indicator).ravel()
-            else:
-                inter = np.zeros(ids.size)
+            inter = self._overlaps(name, matrix, query_set, ids)
             if name == "tags":
                 applies = (q_size > 0) & (c_size > 0)
                 sim = inter / np.maximum(np.minimum(q_size, c_size), 1.0)
@@ -196,6 +192,18 @@ class StructuredIndex:
         total += np.where(known, w * (np.nan_to_num(readiness, nan=1.0) - 1.0) / 8.0, 0.0)
         weight_sum += np.where(known, w, 0.0)
         return np.divide(total, weight_sum, out=np.zeros(ids.size), where=weight_sum > 0)
+
+    def _overlaps(self, name: str, matrix: sp.csr_matrix, query_set: frozenset[str], ids: np.ndarray) -> np.ndarray:
+        """How many of the query's labels of one field each selected candidate shares: one
+        product of the field's whole matrix with the query's columns (a few of them, found in
+        the field's vocabulary), then the selection (cheaper than selecting rows first)."""
+        vocab = self._labels[name].ids
+        cols = [col for col in (vocab.get(label) for label in query_set) if col is not None and col < matrix.shape[1]]
+        if not matrix.nnz or not cols:
+            return np.zeros(ids.size)
+        indicator = np.zeros(matrix.shape[1])
+        indicator[cols] = 1.0
+        return np.asarray(matrix @ indicator).ravel()[ids]
 
 
 def _field(item: Item, name: str) -> frozenset[str]:

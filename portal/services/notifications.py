@@ -326,8 +326,8 @@ def notify_challenge_opened(challenge: Challenge, actor: User | None = None) -> 
     payload = _challenge_payload(challenge)
     try:
         with db.begin_nested():  # a failure leaves no half-written embedding rows behind
-            # Only the scores are sent: no sentence pairs to explain them.
-            ranked = recommendations.recommend_startups(challenge, None, limit=MATCH_LIMIT, sentence_pairs=False)
+            # Only the scores are sent: no key terms or sentence pairs to explain them.
+            ranked = recommendations.recommend_startups(challenge, None, limit=MATCH_LIMIT, explain=False)
     except Exception:
         log.exception("ranking startups for challenge %s failed; no match notifications", challenge.id)
         ranked = []

@@ -65,7 +65,7 @@ def review_queue(coordinator: User, page: int, per_page: int) -> ReviewQueue:
         .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
     ).all()
     ranked = recommendations.recommend_startups_for_each(
-        open_challenges, coordinator, limit=QUEUE_MATCHES, sentence_pairs=False
+        open_challenges, coordinator, limit=QUEUE_MATCHES, explain=False
     )
     suggestions = [(challenge, recs) for challenge, recs in zip(open_challenges, ranked, strict=True) if recs]
     active = db.scalars(

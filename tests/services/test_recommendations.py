@@ -45,6 +45,22 @@ def test_recommended_startups_put_the_fitting_capability_first(app, make):
             assert results[0].explanation["key_terms"]
 
 
+def test_scores_only_rankings_give_the_same_scores_without_evidence(app, make):
+    """The review queue and match notifications show scores alone: their rankings skip the
+    key terms and sentence pairs but order and score exactly as the explained ones."""
+    _dept, clinic, _xray, _bot, _vision = _world(make)
+    with app.app_context():
+        recommendations.clear_caches()
+        challenge = db.get(type(clinic), clinic.id)
+        light = recommendations.recommend_startups(challenge, None, explain=False)
+        full = recommendations.recommend_startups(challenge, None)
+        assert [(r.capability.id, r.score, r.components) for r in light] == [
+            (r.capability.id, r.score, r.components) for r in full
+        ]
+        assert full[0].explanation["key_terms"]
+        assert all(not r.explanation["key_terms"] and not r.explanation.get("best_pair") for r in light)
+
+
 def test_startups_that_proposed_or_were_dismissed_are_left_out(app, make):
     dept, clinic, _xray, bot, vision = _world(make)
     officer = make.user("officer", department_id=dept.id)

@@ -101,7 +101,7 @@ DEMAND_KEPT = 2 * (RESULTS_CACHE_SIZE + SCORED_CACHE_SIZE + ANSWERS_KEPT)
 K = TypeVar("K")
 V = TypeVar("V")
 
-#: A ranked-results key: (query, exclusions, size, with sentence pairs).
+#: A ranked-results key: (query, exclusions, size, with evidence: key terms and sentence pairs).
 ResultsKey = tuple[matcher.Item, frozenset[str], int, bool]
 #: Loads a corpus: its items and ``key -> owner id``.
 Build = Callable[[], tuple[list[matcher.Item], dict[str, int]]]
@@ -209,16 +209,17 @@ class Fitted:
         return vectors
 
     def rank_each(
-        self, asks: Sequence[tuple[matcher.Item, Collection[str]]], limit: int, *, sentence_pairs: bool = True,
+        self, asks: Sequence[tuple[matcher.Item, Collection[str]]], limit: int, *, explain: bool = True,
     ) -> list[list[matcher.Match]]:
         """Rank each (query, exclusions), cached: the same query, exclusions and size rank once
-        per version, and a query scored once serves every exclusion set."""
-        keys: list[ResultsKey] = [(query, frozenset(exclude), limit, sentence_pairs) for query, exclude in asks]
+        per version, and a query scored once serves every exclusion set. ``explain=False``:
+        scores only, no key terms or sentence pairs (for pages and jobs that show no evidence)."""
+        keys: list[ResultsKey] = [(query, frozenset(exclude), limit, explain) for query, exclude in asks]
         self.asked(keys)
         self.asked(query for query, _exclude in asks)  # its scoring is asked for too, cached or not
         ranked, misses = self.recall_each(self.results, keys)
         if misses:
-            ranker = self.ranker if sentence_pairs else _without_sentence_pairs(self.ranker)
+            ranker = self.ranker if explain else _scores_only(self.ranker)
             scored = self._scored_each([asks[i][0] for i in misses])
             for i, one in zip(misses, scored, strict=True):
                 ranked[i] = ranker.select(one, top_k=limit, exclude_keys=asks[i][1])
@@ -263,9 +264,9 @@ class Fitted:
                 planned.append((-demand[key], 0, -at, partial(self.answer, key, older.answers[key][1])))
             for at, query in enumerate(older.scored):
                 planned.append((-demand[query], 1, -at, partial(self.scored_each, [query])))
-            for at, (query, exclusions, limit, sentence_pairs) in enumerate(older.results):
-                rank = partial(self.rank_each, [(query, exclusions)], limit, sentence_pairs=sentence_pairs)
-                planned.append((-demand[(query, exclusions, limit, sentence_pairs)], 2, -at, rank))
+            for at, (query, exclusions, limit, explain) in enumerate(older.results):
+                rank = partial(self.rank_each, [(query, exclusions)], limit, explain=explain)
+                planned.append((-demand[(query, exclusions, limit, explain)], 2, -at, rank))
         planned.sort(key=lambda plan: plan[:3])
         steps = [plan[3] for plan in planned]
         self.counting = False
@@ -306,10 +307,11 @@ class Fitted:
         return [by_query[q] for q in queries]
 
 
-def _without_sentence_pairs(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
-    """Same fitted corpus, cheaper explanations: no sentence encoding."""
+def _scores_only(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
+    """Same fitted corpus and scores, no evidence: no key terms (a pass over both texts per
+    match) and no sentence pairs (sentence encoding)."""
     light = copy.copy(ranker)
-    light.config = replace(ranker.config, explain_sentences=False)
+    light.config = replace(ranker.config, explain_sentences=False, max_key_terms=0)
     return light
 
 

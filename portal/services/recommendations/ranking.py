@@ -101,20 +101,22 @@ def unconfirmed_startups() -> set[int]:
 
 
 def recommend_startups(
-    challenge: Challenge, viewer: User | None, limit: int = 10, *, sentence_pairs: bool = True
+    challenge: Challenge, viewer: User | None, limit: int = 10, *, explain: bool = True
 ) -> list[Recommendation]:
     """Rank startups for ``challenge`` (one row per startup, with its best capability).
 
     Leaves out startups that already proposed or have a trial for it, startups the viewer
     dismissed, startups whose members have not confirmed an email address
     (:func:`unconfirmed_startups`), and startups the lab has not verified when
-    ``MATCHER_VERIFIED_ONLY`` is set.
+    ``MATCHER_VERIFIED_ONLY`` is set. With ``explain=False`` the matches carry their scores
+    and components but no evidence (key terms, sentence pair): for pages and jobs that
+    show only scores (the review queue, match notifications).
     """
-    return recommend_startups_for_each([challenge], viewer, limit, sentence_pairs=sentence_pairs)[0]
+    return recommend_startups_for_each([challenge], viewer, limit, explain=explain)[0]
 
 
 def recommend_startups_for_each(
-    challenges: Sequence[Challenge], viewer: User | None, limit: int = 10, *, sentence_pairs: bool = True
+    challenges: Sequence[Challenge], viewer: User | None, limit: int = 10, *, explain: bool = True
 ) -> list[list[Recommendation]]:
     """Rank startups for each challenge as :func:`recommend_startups` does, in four queries
     whatever the number of challenges (the review queue shows several)."""
@@ -153,7 +155,7 @@ def recommend_startups_for_each(
         (challenge_item(c), {key for startup_id in excluded[c.id] for key in by_owner.get(startup_id, ())})
         for c in challenges
     ]
-    ranked = fitted.rank_each(asks, limit, sentence_pairs=sentence_pairs)
+    ranked = fitted.rank_each(asks, limit, explain=explain)
     caps = _load_by_key(
         Capability, list(dict.fromkeys(m.key for matches in ranked for m in matches)),
         selectinload(Capability.startup),
@@ -179,7 +181,7 @@ def challenge_ids_by_match(startup: Startup, limit: int = 200) -> list[int]:
     fitted = challenge_corpus()
     if not fitted.owners:
         return []
-    matches = fitted.rank_each([(startup_item(startup), set())], limit, sentence_pairs=False)[0]
+    matches = fitted.rank_each([(startup_item(startup), set())], limit, explain=False)[0]
     return [int(m.key.split(":", 1)[1]) for m in matches]
 
 
