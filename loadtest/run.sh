@@ -56,6 +56,9 @@ export SECRET_KEY="${SECRET_KEY:-$($BIN/python -c 'import secrets; print(secrets
 export INNOMATCH_ENV=production WEB_CONCURRENCY="$WORKERS" RATELIMIT_ENABLED="${RATELIMIT_ENABLED:-false}"
 # As in production (Dockerfile): the master fits the rankers once before forking (gunicorn.conf.py preloads).
 export MATCHER_WARM_UP="${MATCHER_WARM_UP:-1}"
+# Requests slower than this are logged with their CPU and SQL time (gunicorn.log), to see
+# where a slow page's time went.
+export SLOW_REQUEST_MS="${SLOW_REQUEST_MS:-250}"
 
 if ! pg_isready -h "$PGHOST" -q 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true

@@ -235,6 +235,9 @@ class Config:
     OPEN_DATA_LICENCE_URL = os.environ.get("OPEN_DATA_LICENCE_URL", "https://data.gov.hk/en/terms-and-conditions")
     # Operations (docs/operations.md). Log lines as text, or one JSON object per line ("json").
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    # A request slower than this many milliseconds is logged (a WARNING line from
+    # innomatch.metrics with its CPU and SQL time); 0 logs none.
+    SLOW_REQUEST_MS = float(os.environ.get("SLOW_REQUEST_MS", "1000"))
     # Who may read /metrics: addresses or networks, comma-separated (others get 404).
     METRICS_ALLOWED_IPS = os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1")
     # The Redis of the job queue (portal/jobs.py), also checked by /readyz (RATELIMIT_STORAGE_URI is

@@ -12,8 +12,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
@@ -28,6 +30,8 @@ from prometheus_client import (
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 REQUEST_SECONDS = Histogram(
     "innomatch_request_duration_seconds",
@@ -64,6 +68,7 @@ RANKER_FIT_SECONDS = Histogram(
 )
 
 _STARTED = "_metrics_started"
+_CPU_STARTED = "_metrics_cpu_started"
 
 log = logging.getLogger("innomatch.metrics")
 
@@ -89,6 +94,18 @@ class _LiveCollector(Collector):
                 yield from read()
             except Exception:  # a scrape shows what it can; the failure is logged
                 log.warning("live metrics %s failed", getattr(read, "__name__", read), exc_info=True)
+
+
+def _log_slow(endpoint: str, status: int, elapsed: float, cpu: float) -> None:
+    """One line for a slow request: its time, what of it this thread spent on the CPU and in
+    SQL statements, and the rest: waiting for the interpreter lock (other threads of the
+    process), for the database's locks or for the network."""
+    log.warning(
+        "slow request %s %s (%s) %d: %d ms; %d ms on its thread's CPU, %d SQL statements in %d ms, %d ms waiting",
+        request.method, request.path, endpoint, status, elapsed * 1000, cpu * 1000,
+        _statements.count, _statements.seconds * 1000,
+        max(0.0, elapsed - cpu - _statements.seconds) * 1000,
+    )
 
 
 def multiprocess_dir() -> str:
@@ -128,25 +145,56 @@ def may_read_metrics(address: str | None) -> bool:
     return any(client in network for network in networks)
 
 
+class _Statements(threading.local):
+    """The SQL statements run by this thread's request so far: how many, and for how long."""
+
+    counting = False
+    count = 0
+    seconds = 0.0
+    started = 0.0
+
+
+_statements = _Statements()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement_starts(*_args: Any) -> None:
+    if _statements.counting:
+        _statements.started = time.perf_counter()
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _statement_ends(*_args: Any) -> None:
+    if _statements.counting:
+        _statements.count += 1
+        _statements.seconds += time.perf_counter() - _statements.started
+
+
 def init_metrics(app: Flask) -> None:
-    """Time every request and count those in flight (register before other request hooks)."""
+    """Time every request and count those in flight (register before other request hooks);
+    log a request slower than ``SLOW_REQUEST_MS`` with where its time went."""
 
     @app.before_request
     def _start_timer() -> None:
         IN_FLIGHT.inc()
         setattr(g, _STARTED, time.perf_counter())
+        setattr(g, _CPU_STARTED, time.thread_time())
+        _statements.counting, _statements.count, _statements.seconds = True, 0, 0.0
 
     @app.after_request
     def _observe(response: Response) -> Response:
         started = g.get(_STARTED)
         if started is not None:
+            elapsed = time.perf_counter() - started
             endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
-            REQUEST_SECONDS.labels(endpoint, request.method, str(response.status_code)).observe(
-                time.perf_counter() - started
-            )
+            REQUEST_SECONDS.labels(endpoint, request.method, str(response.status_code)).observe(elapsed)
+            slow = float(current_app.config.get("SLOW_REQUEST_MS") or 0)
+            if slow and elapsed * 1000 >= slow:
+                _log_slow(endpoint, response.status_code, elapsed, time.thread_time() - g.get(_CPU_STARTED, 0.0))
         return response
 
     @app.teardown_request
     def _done(_error: BaseException | None) -> None:
+        _statements.counting = False
         if g.pop(_STARTED, None) is not None:
             IN_FLIGHT.dec()

@@ -180,3 +180,21 @@ def test_json_log_lines_carry_the_request_id():
     assert isinstance(logs.formatter("json"), logs.JsonFormatter)
     assert not isinstance(logs.formatter("text"), logs.JsonFormatter)
 
+
+
+def test_a_slow_request_is_logged_with_its_cpu_and_sql_time(app, client, monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "SLOW_REQUEST_MS", 0.001)
+    with caplog.at_level(logging.WARNING, logger="innomatch.metrics"):
+        client.get("/challenges")
+    lines = [r.getMessage() for r in caplog.records if r.name == "innomatch.metrics"]
+    assert len(lines) == 1
+    assert lines[0].startswith("slow request GET /challenges (challenges.index) 200: ")
+    statements = int(lines[0].split(" SQL statements")[0].rsplit(" ", 1)[1])
+    assert statements >= 1  # the page read the challenges
+
+
+def test_requests_faster_than_the_threshold_are_not_logged(app, client, monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "SLOW_REQUEST_MS", 60_000)
+    with caplog.at_level(logging.WARNING, logger="innomatch.metrics"):
+        client.get("/challenges")
+    assert not [r for r in caplog.records if r.name == "innomatch.metrics"]
