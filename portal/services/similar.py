@@ -128,10 +128,6 @@ def band_of(similarity: float) -> str | None:
 # -- the corpus ----------------------------------------------------------------------------
 
 
-def _published() -> Any:
-    return select(Challenge).where(Challenge.status.in_(ChallengeStatus.PUBLIC))
-
-
 def _corpus() -> Fitted:
     """The published challenges' corpus, kept up to date with each edit like the recommender's."""
     return recommendations.published_corpus()
@@ -250,19 +246,34 @@ def similar_to_draft(
     return [s for s in _results(viewer, _rank(_corpus(), query, qvec, limit)) if s is not None]
 
 
-def possible_duplicates(viewer: Any, challenges: Sequence[Challenge]) -> dict[int, Similar]:
-    """challenge id -> its most similar other published challenge, for those at or above
-    ``DUPLICATE_THRESHOLD``."""
-    if not challenges:
+def possible_duplicates(viewer: Any, challenge_ids: Sequence[int]) -> dict[int, Similar]:
+    """challenge id -> its most similar other published challenge, for those of
+    ``challenge_ids`` at or above ``DUPLICATE_THRESHOLD``.
+
+    Remembered per version of the published challenges (:meth:`Fitted.answer`, keyed by the
+    ids): a view reads the challenges it shows and nothing else; the checked challenges'
+    texts, domains and tags are read only to compute the answer (by the follower, for the
+    next version, before it is swapped in)."""
+    if not challenge_ids:
         return {}
     threshold = duplicate_threshold()
     corpus = _corpus()  # once: the queue's queries do not grow with the challenges checked
-    asked = ("possible duplicates", threshold, tuple(c.id for c in challenges))
-    checked = [(c.id, recommendations.challenge_item(c)) for c in challenges]
-    best = corpus.answer(asked, lambda fitted: _flag(fitted, checked, threshold))
+    ids = tuple(challenge_ids)
+    best = corpus.answer(("possible duplicates", threshold, ids), lambda fitted: _flag(fitted, _checked(ids), threshold))
     order = list(best)
     found = _results(viewer, [best[cid] for cid in order])
     return {cid: similar for cid, similar in zip(order, found, strict=True) if similar is not None}
+
+
+def _checked(ids: Sequence[int]) -> list[tuple[int, matcher.Item]]:
+    """(id, the matcher's view) of each challenge of ``ids`` still there, in that order."""
+    rows = {
+        c.id: c for c in db.scalars(
+            select(Challenge).where(Challenge.id.in_(ids))
+            .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows))
+        )
+    }
+    return [(cid, recommendations.challenge_item(rows[cid])) for cid in ids if cid in rows]
 
 
 def _flag(
@@ -291,12 +302,18 @@ def recent_duplicates(viewer: Any) -> list[tuple[Challenge, Similar]]:
     """Challenges opened in the last ``DUPLICATE_RECENT_DAYS`` days (the newest
     ``RECENT_CHECKED``) that may duplicate another published challenge, newest first."""
     days = recent_days()
-    recent = db.scalars(
-        _published()
-        .where(Challenge.opened_at >= clock.now() - timedelta(days=days))
-        .options(selectinload(Challenge.domain_rows), selectinload(Challenge.tag_rows), selectinload(Challenge.department))
+    recent = list(db.scalars(
+        select(Challenge.id)
+        .where(Challenge.status.in_(ChallengeStatus.PUBLIC), Challenge.opened_at >= clock.now() - timedelta(days=days))
         .order_by(Challenge.opened_at.desc(), Challenge.id.desc())
         .limit(RECENT_CHECKED)
-    ).all()
+    ))
     flagged = possible_duplicates(viewer, recent)
-    return [(c, flagged[c.id]) for c in recent if c.id in flagged]
+    if not flagged:
+        return []
+    shown = {
+        c.id: c for c in db.scalars(
+            select(Challenge).where(Challenge.id.in_(flagged)).options(selectinload(Challenge.department))
+        )
+    }
+    return [(shown[cid], flagged[cid]) for cid in recent if cid in flagged and cid in shown]

@@ -142,6 +142,23 @@ def test_the_queue_reuses_its_answer_until_a_published_challenge_changes(ctx, wo
     assert len(calls) == 2  # a new version of the published challenges asks again
 
 
+def test_a_remembered_answer_reads_no_checked_challenge_again(ctx, world, make, monkeypatch):
+    """The queue's view reads the recent challenges' ids; their texts, domains and tags are
+    read only when the answer is computed."""
+    copy = near_copy()
+    recent = make.challenge(make.department(), title=copy.title, problem_statement=copy.problem_statement,
+                            domains=copy.domains, functional_area=copy.functional_area, tags=copy.tags,
+                            opened_at=clock.now() - timedelta(days=2))
+    reads = []
+    real = similar._checked
+    monkeypatch.setattr(similar, "_checked", lambda ids: reads.append(tuple(ids)) or real(ids))
+    first = similar.recent_duplicates(None)
+    second = similar.recent_duplicates(None)
+    assert len(reads) == 1 and recent.id in reads[0]
+    assert [(c.id, s.challenge.id) for c, s in first] == [(c.id, s.challenge.id) for c, s in second]
+    assert recent.id in [c.id for c, _s in second]
+
+
 def test_a_challenge_edit_reaches_the_similar_challenges_by_reading_its_row_alone(ctx, world):
     """The published challenges' corpus is edited with the changed challenge (no refit on the request)."""
     from portal.services.recommendations import corpus
