@@ -129,7 +129,7 @@ def main() -> None:
                 similar.similar_to_draft(None, draft)
                 timings.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            flagged = similar.possible_duplicates(None, public[:20])
+            flagged = similar.possible_duplicates(None, [c.id for c in public[:20]])
             queue_ms = (time.perf_counter() - started) * 1000
             print("\n3. Flagged at other thresholds (different needs / near copies):")
             for t in (0.7, 0.73, 0.75, 0.78, 0.8, 0.85):

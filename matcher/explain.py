@@ -154,7 +154,7 @@ def key_terms(
     def texts() -> tuple[str, str, Mapping[str, AbstractSet[str]], Mapping[str, AbstractSet[str]]]:
         """The normalised texts and their tokens' surface forms, read once and only when a
         token's display is not remembered."""
-        if not read:
+        if "q_norm" not in read:
             read["q_norm"], read["c_norm"] = normalized(query_text), normalized(candidate_text)
             read["q_forms"] = text_forms(query_text) if query_forms is None else query_forms
             read["c_forms"] = text_forms(candidate_text)

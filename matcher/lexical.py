@@ -38,8 +38,9 @@ __all__ = ["SCORERS", "BM25Index", "LexicalIndex", "TfidfIndex", "Vocabulary"]
 #: Dead terms (no document left) are dropped when they outnumber the live ones and this.
 COMPACT_AFTER = 4096
 
-#: Query texts whose token counts are remembered (:func:`query_counts`): a few KB each.
-QUERY_COUNTS_KEPT = 1024
+#: Query texts whose token counts are remembered (:func:`query_counts`): tens of KB each
+#: (a long Chinese text has a thousand distinct characters and pairs), a few MB in all.
+QUERY_COUNTS_KEPT = 256
 
 
 class Vocabulary:
