@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -149,22 +150,18 @@ def key_terms(
     """
     if max_terms <= 0 or not contributions:
         return ()
-    read: dict[str, Any] = {}
-
+    @cache
     def texts() -> tuple[str, str, Mapping[str, AbstractSet[str]], Mapping[str, AbstractSet[str]]]:
         """The normalised texts and their tokens' surface forms, read once and only when a
         token's display is not remembered."""
-        if "q_norm" not in read:
-            read["q_norm"], read["c_norm"] = normalized(query_text), normalized(candidate_text)
-            read["q_forms"] = text_forms(query_text) if query_forms is None else query_forms
-            read["c_forms"] = text_forms(candidate_text)
-        return read["q_norm"], read["c_norm"], read["q_forms"], read["c_forms"]
+        q_forms = text_forms(query_text) if query_forms is None else query_forms
+        return normalized(query_text), normalized(candidate_text), q_forms, text_forms(candidate_text)
 
-    def pairs(side: str, given: Pairs | Callable[[], Pairs] | None) -> Pairs | None:
-        if side not in read:
-            read[side] = given() if callable(given) else given
-        found: Pairs | None = read[side]
-        return found
+    @cache
+    def pairs(side: str) -> Pairs | None:
+        """The trusted pairs of one side (``query`` or ``candidate``), asked for once."""
+        given = query_pairs if side == "query" else candidate_pairs
+        return given() if callable(given) else given
 
     segmented: dict[str, list[str]] = {}
 
@@ -198,12 +195,12 @@ def key_terms(
             return whole_word(term, q_norm, c_norm) if _CJK_TERM.match(term) else term
         # Across languages: an English word of one text, a Chinese word of the other.
         english = present(q_forms.get(token, set()), q_norm)
-        found = _pair_for(token, pairs("candidate", candidate_pairs))
+        found = _pair_for(token, pairs("candidate"))
         if english and found and found[1] in candidate_text:
             phrase = normalize(found[0])
             return f"{phrase if phrase in q_norm else english} = {found[1]}"
         english = present(c_forms.get(token, set()), c_norm)
-        found = _pair_for(token, pairs("query", query_pairs))
+        found = _pair_for(token, pairs("query"))
         if english and found and found[1] in query_text:
             phrase = normalize(found[0])
             return f"{found[1]} = {phrase if phrase in c_norm else english}"

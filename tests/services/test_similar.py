@@ -104,11 +104,16 @@ def test_completed_trials_are_shown_when_public_or_to_their_parties(ctx, world, 
     assert [(t.startup.name, party) for t, party in top.trials] == [("DocuCheck Ltd", False)]
 
 
-def test_the_queue_flags_a_recent_near_copy_and_not_an_unrelated_one(ctx, world, make):
+def _recent_near_copy(make):
+    """A challenge opened two days ago that reads like the published licence challenge."""
     copy = near_copy()
-    recent = make.challenge(make.department(), title=copy.title, problem_statement=copy.problem_statement,
-                            domains=copy.domains, functional_area=copy.functional_area, tags=copy.tags,
-                            opened_at=clock.now() - timedelta(days=2))
+    return make.challenge(make.department(), title=copy.title, problem_statement=copy.problem_statement,
+                          domains=copy.domains, functional_area=copy.functional_area, tags=copy.tags,
+                          opened_at=clock.now() - timedelta(days=2))
+
+
+def test_the_queue_flags_a_recent_near_copy_and_not_an_unrelated_one(ctx, world, make):
+    recent = _recent_near_copy(make)
     old = ctx.get(Challenge, world["vaccine"].id)
     old.opened_at = clock.now() - timedelta(days=1)
     ctx.commit()
@@ -124,10 +129,7 @@ def test_with_no_published_challenge_nothing_is_found(ctx, make):
 
 
 def test_the_queue_reuses_its_answer_until_a_published_challenge_changes(ctx, world, make, monkeypatch):
-    copy = near_copy()
-    recent = make.challenge(make.department(), title=copy.title, problem_statement=copy.problem_statement,
-                            domains=copy.domains, functional_area=copy.functional_area, tags=copy.tags,
-                            opened_at=clock.now() - timedelta(days=2))
+    recent = _recent_near_copy(make)
     calls = []
     real = similar._flag
     monkeypatch.setattr(similar, "_flag", lambda *args: calls.append(1) or real(*args))
@@ -145,10 +147,7 @@ def test_the_queue_reuses_its_answer_until_a_published_challenge_changes(ctx, wo
 def test_a_remembered_answer_reads_no_checked_challenge_again(ctx, world, make, monkeypatch):
     """The queue's view reads the recent challenges' ids; their texts, domains and tags are
     read only when the answer is computed."""
-    copy = near_copy()
-    recent = make.challenge(make.department(), title=copy.title, problem_statement=copy.problem_statement,
-                            domains=copy.domains, functional_area=copy.functional_area, tags=copy.tags,
-                            opened_at=clock.now() - timedelta(days=2))
+    recent = _recent_near_copy(make)
     reads = []
     real = similar._checked
     monkeypatch.setattr(similar, "_checked", lambda ids: reads.append(tuple(ids)) or real(ids))
