@@ -66,6 +66,12 @@ RANKER_FIT_SECONDS = Histogram(
     ["corpus"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
 )
+RANKINGS_WARMED = Counter(
+    "innomatch_rankings_warmed",
+    "Rankings the corpus follower computed ahead for a new corpus version, by whether a page then "
+    "asked for them while that version was current (outcome: asked, unasked).",
+    ["outcome"],
+)
 
 _STARTED = "_metrics_started"
 _CPU_STARTED = "_metrics_cpu_started"

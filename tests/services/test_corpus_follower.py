@@ -162,6 +162,50 @@ def test_the_follower_warms_the_most_asked_query_first_and_demand_carries_over(a
     assert edited.demand[often] == fitted.demand[often] / 2  # warming is not demand
 
 
+def test_the_follower_lets_go_of_what_nobody_asked_lately(app, make, following):
+    clinic, xray, bot, member, fitted = _without_follower(app, make, following)
+    with app.test_request_context():
+        recommendations.recommend_startups(db.get(Challenge, clinic.id), None)
+        recommendations.recommend_startups(db.get(Challenge, xray.id), None)
+        asked, stale = (next(q for q in fitted.scored if q.key == f"challenge:{c.id}") for c in (clinic, xray))
+    with fitted.lock:  # the x-ray challenge was last asked more than two versions ago
+        for key in [k for k in fitted.demand if k == stale or (isinstance(k, tuple) and k[0] == stale)]:
+            del fitted.demand[key]
+    with app.app_context():
+        _edit(member.id, bot.id)
+        edited = _caught_up(fitted)
+        assert edited is not None
+        edited.warmed_from(fitted, budget=10.0)
+    assert asked in edited.scored and stale not in edited.scored
+    assert {key[0] for key in edited.results} == {asked}
+    assert edited.demand[asked] > 0 and edited.demand[stale] == 0
+
+
+def test_the_follower_counts_which_of_its_warmed_rankings_pages_asked_for(app, make, following):
+    from portal.metrics import RANKINGS_WARMED
+
+    clinic, xray, bot, member, fitted = _without_follower(app, make, following)
+    with app.test_request_context():
+        for challenge_id in (clinic.id, xray.id):
+            recommendations.recommend_startups(db.get(Challenge, challenge_id), None)
+    with app.app_context():
+        _edit(member.id, bot.id)
+        edited = _caught_up(fitted)
+        assert edited is not None
+        edited.warmed_from(fitted, budget=10.0)
+    asked_query = next(q for q in edited.warmed if getattr(q, "key", None) == f"challenge:{clinic.id}")
+    assert not edited.used  # warming is not asking
+    edited.asked([asked_query])
+    edited.asked(["not warmed"])
+    assert edited.used == {asked_query}
+    before = {o: RANKINGS_WARMED.labels(o)._value.get() for o in ("asked", "unasked")}
+    newer = corpus.Fitted(ranker=None, owners={})  # type: ignore[arg-type]  # nothing to warm: counts only
+    newer.warmed_from(edited, budget=0.0)
+    newer.warmed_from(edited, budget=0.0)  # a version is counted once
+    assert RANKINGS_WARMED.labels("asked")._value.get() == before["asked"] + 1
+    assert RANKINGS_WARMED.labels("unasked")._value.get() == before["unasked"] + len(edited.warmed) - 1
+
+
 def test_demand_is_bounded_and_keeps_the_most_asked():
     fitted = corpus.Fitted(ranker=None, owners={})  # type: ignore[arg-type]  # demand needs no ranker
     fitted.asked(["queue"] * 5)

@@ -48,7 +48,7 @@ from models.vocabulary import ChallengeStatus, CorpusKind, CorpusOp
 
 from ... import clock, heap
 from ...database import db
-from ...metrics import RANKER_FIT_SECONDS
+from ...metrics import RANKER_FIT_SECONDS, RANKINGS_WARMED
 from .changes import changes_between, current_version, own_version
 from .embeddings import cached_vectors, vectors_for
 from .items import Row, capability_rows, challenge_rows, dense_texts, startup_queries
@@ -142,6 +142,11 @@ class Fitted:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: False while the follower warms this version (not yet installed): its own asks are not demand.
     counting: bool = field(default=True, repr=False)
+    #: What the follower ranked here before this version was installed, and which of it a page
+    #: then asked for: the follower's log line gives the share, its warm-up's hit rate.
+    warmed: set[Any] = field(default_factory=set, repr=False)
+    used: set[Any] = field(default_factory=set, repr=False)
+    reported: bool = field(default=False, repr=False)
 
     @cached_property
     def languages(self) -> list[str]:
@@ -185,8 +190,11 @@ class Fitted:
     def asked(self, keys: Iterable[Any]) -> None:
         """Count a page's asks of these queries, pages or answers (:attr:`demand`)."""
         if self.counting:
+            keys = list(keys)
             with self.lock:
                 self.demand.update(keys)
+                if self.warmed:
+                    self.used.update(key for key in keys if key in self.warmed)
                 if len(self.demand) > DEMAND_KEPT:  # a long-lived version: keep the most asked half
                     self.demand = Counter(dict(self.demand.most_common(DEMAND_KEPT // 2)))
 
@@ -243,9 +251,14 @@ class Fitted:
     def warmed_from(
         self, older: Fitted, budget: float, idle: Idle | None = None, settle: Callable[[], None] | None = None
     ) -> None:
-        """Rank again, here, what was asked of ``older`` (the version before this one), the
-        most asked first, for up to ``budget`` seconds: the follower does this before
-        swapping this version in, so the next pages find their rankings ready.
+        """Rank again, here, what was asked lately of ``older`` (the version before this one)
+        or of the one before it (:func:`carried_demand`), the most asked first, for up to
+        ``budget`` seconds: the follower does this before swapping this version in, so the
+        next pages find their rankings ready. What ``older`` holds but nobody asked for two
+        versions is not ranked again (a page asking for it later computes it): otherwise a
+        page read once would be ranked again after every edit for as long as the budget let
+        it stay cached. How much of what was warmed a page then asked for is logged and
+        counted (``innomatch_rankings_warmed``).
 
         Among equally asked: answers, then scored queries (the costly, shared part of every
         ranking), then ranked pages with their explanations; newest first within each. A
@@ -261,34 +274,51 @@ class Fitted:
         started = time.perf_counter()
         with older.lock:
             demand = older.demand
-            planned: list[tuple[float, int, int, Callable[[], object]]] = []
+            planned: list[tuple[float, int, int, Any, Callable[[], object]]] = []
             for at, key in enumerate(older.answers):
-                planned.append((-demand[key], 0, -at, partial(self.answer, key, older.answers[key][1])))
+                planned.append((-demand[key], 0, -at, key, partial(self.answer, key, older.answers[key][1])))
             for at, query in enumerate(older.scored):
-                planned.append((-demand[query], 1, -at, partial(self.scored_each, [query])))
-            for at, (query, exclusions, limit, explain) in enumerate(older.results):
+                planned.append((-demand[query], 1, -at, query, partial(self.scored_each, [query])))
+            for at, results_key in enumerate(older.results):
+                query, exclusions, limit, explain = results_key
                 rank = partial(self.rank_each, [(query, exclusions)], limit, explain=explain)
-                planned.append((-demand[(query, exclusions, limit, explain)], 2, -at, rank))
+                planned.append((-demand[results_key], 2, -at, results_key, rank))
+            hits, warmed_before = len(older.used), len(older.warmed)
+            if warmed_before and not older.reported:  # once a version, when it is replaced
+                older.reported = True
+                RANKINGS_WARMED.labels("asked").inc(hits)
+                RANKINGS_WARMED.labels("unasked").inc(warmed_before - hits)
+        cached = len(planned)
+        # Only what was asked lately (its demand not yet forgotten, :func:`carried_demand`): an
+        # entry nobody asked for two versions is let go, and computed again if it is asked.
+        planned = [plan for plan in planned if plan[0] < 0]
         planned.sort(key=lambda plan: plan[:3])
-        steps = [plan[3] for plan in planned]
+        steps = [(plan[1], plan[3], plan[4]) for plan in planned]
+        spent = [0.0, 0.0, 0.0]  # seconds on answers, scorings, ranked pages
         self.counting = False
         waited = 0.0
         done = 0
         try:
-            for step in steps:
+            for kind, key, step in steps:
                 if idle is not None:
                     waited += idle.wait()
-                if time.perf_counter() - started - waited >= budget:
+                began = time.perf_counter()
+                if began - started - waited >= budget:
                     break
                 step()
+                spent[kind] += time.perf_counter() - began
+                self.warmed.add(key)
                 done += 1
                 if settle is not None:
                     settle()
         finally:
             self.counting = True
             log.info(
-                "warmed %d of %d rankings asked of version %d in %.0f ms (%.0f ms waiting for requests to end)",
+                "warmed %d of %d rankings asked of version %d in %.0f ms (%.0f ms waiting for requests to end); "
+                "%d cached but not asked lately let go; of the %d warmed for version %d, %d were asked; "
+                "%.0f ms on answers, %.0f on scorings, %.0f on ranked pages",
                 done, len(steps), older.version, (time.perf_counter() - started - waited) * 1000, waited * 1000,
+                cached - len(steps), warmed_before, older.version, hits, *(t * 1000 for t in spent),
             )
 
     def scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
