@@ -112,13 +112,21 @@ def pre_fork(server: Any, worker: Any) -> None:
 #: reference counting, so collections are only for the odd cycle (a rendered page's).
 GC_YOUNG_THRESHOLD = int(os.environ.get("GC_YOUNG_THRESHOLD", "50000"))
 
+#: Seconds a thread may hold Python's interpreter lock while another waits for it (Python's
+#: default 0.005). A request thread gives the lock up at each SQL statement and waits up to
+#: this long to take it back while another thread (a ranking, the corpus follower) computes.
+GIL_SWITCH_SECONDS = float(os.environ.get("GIL_SWITCH_SECONDS", "0.005"))
+
 
 def post_fork(server: Any, worker: Any) -> None:
     """A forked worker opens its own database connections, never the master's, frees large
-    blocks back to the system and collects garbage less often."""
+    blocks back to the system, collects garbage less often and hands the interpreter lock
+    between threads every ``GIL_SWITCH_SECONDS``."""
     import gc
+    import sys
 
     _fix_mmap_threshold()
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     if GC_YOUNG_THRESHOLD > 0:
         gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     if preload_app:
