@@ -23,8 +23,9 @@ module-level function), so the web layer can cache it keyed by corpus version.
 from __future__ import annotations
 
 import copy
+import threading
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -51,16 +52,49 @@ class Vocabulary:
         terms: column -> term.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, known: _KnownTerms | None = None) -> None:
         self.ids: dict[str, int] = {}
         self.terms: list[str] = []
+        #: Queries' columns (:meth:`known`), handed on to copies (which only append terms, so a
+        #: column keeps its term) and dropped when the columns are renumbered (:meth:`compacted`).
+        self._known = known if known is not None else _KnownTerms()
 
     def copy(self) -> Vocabulary:
         """An independent copy (an edited index never changes the one it came from)."""
-        out = Vocabulary()
+        out = Vocabulary(self._known.copy())
         out.ids = dict(self.ids)
         out.terms = list(self.terms)
         return out
+
+    def known(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """A query's tokens in this vocabulary: their columns (ascending) and counts.
+
+        Remembered per query text for this vocabulary and its copies: a query is asked again
+        after every edit of the corpus, and looking up its hundred-odd tokens cost a tenth of
+        scoring it. A remembered answer serves this vocabulary and its later copies (each with
+        its own memory, from its copying on), as long as they have not learnt one of the tokens
+        it did not know.
+        """
+        hit = self._known.get(query)
+        if hit is not None:
+            cols, tf, unknown = hit
+            if (not cols.size or int(cols[-1]) < len(self.terms)) and not any(t in self.ids for t in unknown):
+                return cols, tf
+        ids = self.ids
+        found: list[tuple[int, int]] = []
+        missing: list[str] = []
+        for term, count in query_counts(query):
+            col = ids.get(term)
+            if col is None:
+                missing.append(term)
+            else:
+                found.append((col, count))
+        found.sort()
+        cols = np.array([col for col, _count in found], dtype=np.int64)
+        tf = np.array([count for _col, count in found], dtype=np.float64)
+        cols.flags.writeable = tf.flags.writeable = False  # shared by every later scoring
+        self._known.put(query, (cols, tf, tuple(missing)))
+        return cols, tf
 
     def rows(self, token_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Count matrix (float64, ``len(token_lists) x len(terms)`` after growing) of token lists."""
@@ -86,12 +120,48 @@ class Vocabulary:
 
     def compacted(self, counts: sp.csr_matrix, alive: np.ndarray) -> sp.csr_matrix:
         """Drop the columns not ``alive`` from the vocabulary and renumber ``counts``."""
+        self._known = _KnownTerms()  # the columns are renumbered: what was remembered is not true here
         new_ids = np.cumsum(alive) - 1
         self.terms = [t for t, keep in zip(self.terms, alive.tolist(), strict=True) if keep]
         self.ids = {t: i for i, t in enumerate(self.terms)}
         return sp.csr_matrix(
             (counts.data, new_ids[counts.indices], counts.indptr), shape=(counts.shape[0], len(self.terms))
         )
+
+
+class _KnownTerms:
+    """The latest ``QUERY_COUNTS_KEPT`` queries' columns, counts and unknown tokens (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, query: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None:
+        with self._lock:
+            hit = self._entries.get(query)
+            if hit is not None:
+                self._entries.move_to_end(query)
+            return hit
+
+    def __getstate__(self) -> dict[str, object]:
+        return {}  # a pickled index remembers no queries (and a lock does not pickle)
+
+    def __setstate__(self, _state: dict[str, object]) -> None:
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def copy(self) -> _KnownTerms:
+        out = _KnownTerms()
+        with self._lock:
+            out._entries = OrderedDict(self._entries)
+        return out
+
+    def put(self, query: str, entry: tuple[np.ndarray, np.ndarray, tuple[str, ...]]) -> None:
+        with self._lock:
+            self._entries[query] = entry
+            self._entries.move_to_end(query)
+            while len(self._entries) > QUERY_COUNTS_KEPT:
+                self._entries.popitem(last=False)
 
 
 def stacked_rows(old: sp.csr_matrix, new: sp.csr_matrix, take: np.ndarray) -> sp.csr_matrix:
@@ -200,15 +270,12 @@ class LexicalIndex(ABC):
         Returns:
             ``(term_ids, weights)`` of the query's known terms, by term id.
         """
-        ids = self.vocabulary_.ids
-        counts = {term: count for term, count in query_counts(query) if term in ids}
-        cols = np.array(sorted(ids[t] for t in counts), dtype=np.int64)
+        cols, tf = self.vocabulary_.known(query)
         if cols.size:
-            cols = cols[self.df_[cols] > 0]
+            live = self.df_[cols] > 0
+            cols, tf = cols[live], tf[live]
         if not cols.size:
             return np.array([], dtype=np.int64), np.array([])
-        terms = self.vocabulary_.terms
-        tf = np.array([counts[terms[c]] for c in cols.tolist()], dtype=np.float64)
         return cols, self._weight_query(cols, tf)
 
     def score(self, query: str | tuple[np.ndarray, np.ndarray]) -> np.ndarray:

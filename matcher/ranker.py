@@ -636,16 +636,21 @@ class HybridRanker:
         Returns:
             group -> its best match; groups with no pool entry are left out.
         """
-        wanted = set(groups)
+        items, pool, fused = scored._corpus.items, scored.pool, scored.fused
+        members = self._members(items)
         best: dict[str, int] = {}
-        items = scored._corpus.items
-        for pos, index in enumerate(scored.pool.tolist()):
-            item = items[index]
-            group = item.group if item.group is not None else item.key
-            if group not in wanted or item.key == scored.query.key:
+        for group in set(groups):
+            indices = members.get(group)
+            if not indices:
                 continue
-            if group not in best or scored.fused[pos] > scored.fused[best[group]]:
-                best[group] = pos
+            # The pool is in candidate order (ascending): find the group's members in it.
+            wanted = np.asarray(indices, dtype=pool.dtype)
+            at = np.searchsorted(pool, wanted)
+            inside = at < pool.size
+            inside[inside] = pool[at[inside]] == wanted[inside]
+            found = [pos for pos in at[inside].tolist() if items[int(pool[pos])].key != scored.query.key]
+            if found:  # the highest score; among equals the first in the pool
+                best[group] = max(found, key=lambda pos: (fused[pos], -pos))
         return {
             group: _match(
                 scored.query, items, scored.pool, pos, scored.fused, scored.components,
@@ -653,6 +658,20 @@ class HybridRanker:
             )
             for group, pos in best.items()
         }
+
+    def _members(self, items: Sequence[Item]) -> dict[str, list[int]]:
+        """Group (an ungrouped item's key) -> its items' indices in ``items``, made once per
+        corpus (:meth:`updated` makes a new item list, so a new index): a group's best entry
+        is then found among its few members rather than by reading the whole pool."""
+        made = self.__dict__.get("_members_of")
+        if made is not None and made[0] is items:
+            found: dict[str, list[int]] = made[1]
+            return found
+        members: dict[str, list[int]] = {}
+        for index, item in enumerate(items):
+            members.setdefault(item.group if item.group is not None else item.key, []).append(index)
+        self.__dict__["_members_of"] = (items, members)
+        return members
 
     def _pool(
         self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray

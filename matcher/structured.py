@@ -152,6 +152,7 @@ class StructuredIndex:
             sizes = np.concatenate([old_sizes, np.array([len(s) for s in sets], dtype=np.float64)])[take]
             fields[name] = (np.array(vocab.terms, dtype=object), matrix, sizes)
         self.fields_ = fields
+        self._columns: dict[str, sp.csc_matrix] = {}  # :meth:`_by_label`, for these matrices
         readiness = np.array(
             [np.nan if item.readiness is None else item.readiness for item in items], dtype=np.float64
         )
@@ -194,16 +195,27 @@ class StructuredIndex:
         return np.divide(total, weight_sum, out=np.zeros(ids.size), where=weight_sum > 0)
 
     def _overlaps(self, name: str, matrix: sp.csr_matrix, query_set: frozenset[str], ids: np.ndarray) -> np.ndarray:
-        """How many of the query's labels of one field each selected candidate shares: one
-        product of the field's whole matrix with the query's columns (a few of them, found in
-        the field's vocabulary), then the selection (cheaper than selecting rows first)."""
+        """How many of the query's labels of one field each selected candidate shares: the
+        candidates holding each of the query's labels (a few columns of the field's matrix by
+        label, :meth:`_by_label`) counted per candidate, then the selection. (A product of
+        the whole matrix with the query's labels reads every candidate's labels: 0.15 ms a
+        field on 15,000 capabilities, against a few hundredths.)"""
         vocab = self._labels[name].ids
         cols = [col for col in (vocab.get(label) for label in query_set) if col is not None and col < matrix.shape[1]]
         if not matrix.nnz or not cols:
             return np.zeros(ids.size)
-        indicator = np.zeros(matrix.shape[1])
-        indicator[cols] = 1.0
-        return np.asarray(matrix @ indicator).ravel()[ids]
+        by_label = self._by_label(name, matrix)
+        holders = np.concatenate([by_label.indices[by_label.indptr[c] : by_label.indptr[c + 1]] for c in cols])
+        weights = np.concatenate([by_label.data[by_label.indptr[c] : by_label.indptr[c + 1]] for c in cols])
+        counts = np.bincount(holders, weights=weights, minlength=matrix.shape[0])
+        return counts.astype(np.float64, copy=False)[ids]  # (int64 when no candidate holds one)
+
+    def _by_label(self, name: str, matrix: sp.csr_matrix) -> sp.csc_matrix:
+        """One field's matrix by label (CSC), made once per index on first use."""
+        found = self._columns.get(name)
+        if found is None:
+            found = self._columns[name] = matrix.tocsc()
+        return found
 
 
 def _field(item: Item, name: str) -> frozenset[str]:

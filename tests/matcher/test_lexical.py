@@ -7,9 +7,12 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from matcher import BM25Index, TfidfIndex, tokenize
+from matcher.lexical import Vocabulary, query_counts
 from matcher.ranker import RankerConfig
 from matcher.registry import SCORERS
 
@@ -154,3 +157,56 @@ def test_unseen_query_terms_are_ignored_and_index_pickles() -> None:
 def test_unknown_scorer_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown lexical scorer"):
         RankerConfig(lexical="splade")
+
+
+# --- a query's columns, remembered per vocabulary and handed on to its copies ---------------
+
+
+def _fresh_known(vocab: Vocabulary, query: str) -> tuple[list[int], list[float]]:
+    found = sorted((vocab.ids[t], c) for t, c in query_counts(query) if t in vocab.ids)
+    return [col for col, _c in found], [float(c) for _col, c in found]
+
+
+def _known(vocab: Vocabulary, query: str) -> tuple[list[int], list[float]]:
+    cols, tf = vocab.known(query)
+    return cols.tolist(), tf.tolist()
+
+
+def test_a_remembered_query_learns_the_terms_a_copy_adds_and_siblings_do_not_mix():
+    parent = Vocabulary()
+    parent.rows([["alpha", "beta"]])
+    assert _known(parent, "alpha gamma delta") == ([0], [1.0])  # remembered, gamma and delta unknown
+    left, right = parent.copy(), parent.copy()
+    left.rows([["gamma"]])
+    right.rows([["delta"]])
+    assert _known(left, "alpha gamma delta") == ([0, 2], [1.0, 1.0])  # gamma is column 2 here
+    assert _known(right, "alpha gamma delta") == ([0, 2], [1.0, 1.0])  # delta is column 2 here
+    assert _known(left, "gamma") == ([2], [1.0]) and _known(right, "gamma") == ([], [])
+    assert _known(parent, "alpha gamma delta") == ([0], [1.0])  # the older vocabulary is unchanged
+
+
+def test_compacting_forgets_the_remembered_columns():
+    vocab = Vocabulary()
+    counts = vocab.rows([["alpha"], ["beta", "gamma"]])
+    assert _known(vocab, "gamma") == ([2], [1.0])
+    vocab.compacted(counts, np.array([False, True, True]))
+    assert _known(vocab, "gamma") == ([1], [1.0])
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["grow", "copy", "ask"]), st.lists(st.sampled_from("abcdefgh"), max_size=4)),
+        max_size=25,
+    )
+)
+def test_remembered_columns_equal_a_fresh_lookup_through_any_growth_and_copies(steps):
+    vocabs = [Vocabulary()]
+    for action, tokens in steps:
+        current = vocabs[len(tokens) % len(vocabs)]
+        if action == "grow":
+            current.rows([tokens])
+        elif action == "copy":
+            vocabs.append(current.copy())
+        for vocab in vocabs:
+            query = " ".join(tokens + ["a"])
+            assert _known(vocab, query) == _fresh_known(vocab, query)

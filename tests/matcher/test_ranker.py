@@ -457,6 +457,31 @@ def test_best_of_groups_is_each_groups_best_pool_entry(seed: int) -> None:
     }
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_best_of_groups_reads_only_the_pool_and_breaks_ties_by_pool_order(seed: int) -> None:
+    rng = np.random.default_rng(900 + seed)
+    n, dim = int(rng.integers(20, 150)), 8
+    items, vectors, query, qvec = _random_world(rng, n, dim, with_group=True)
+    items[0] = dataclasses.replace(items[0], key="q")  # the query's own key is never a result
+    ranker = HybridRanker(RankerConfig(pool_size=int(rng.integers(3, 15)))).fit(items, vectors)
+    scored = ranker.score(query, query_vector=qvec)
+    scored = dataclasses.replace(scored, fused=np.round(scored.fused, 1))  # many equal scores
+    groups = sorted({c.group or c.key for c in items}) + ["missing"]
+    asked = list(rng.choice(groups, size=min(6, len(groups)), replace=False)) + ["q"]
+    expected: dict[str, int] = {}  # the reading of every pool entry in order
+    for pos, index in enumerate(scored.pool.tolist()):
+        item = items[index]
+        group = item.group if item.group is not None else item.key
+        if group in asked and item.key != "q" and (group not in expected or scored.fused[pos] > scored.fused[expected[group]]):
+            expected[group] = pos
+    got = ranker.best_of_groups(scored, asked)
+    assert {g: m.key for g, m in got.items()} == {g: items[int(scored.pool[p])].key for g, p in expected.items()}
+    assert all(m.score == float(scored.fused[expected[g]]) for g, m in got.items())
+    fresh = ranker.updated([dataclasses.replace(items[1], group="moved")], vectors[1:2])
+    again = fresh.best_of_groups(fresh.score(query, query_vector=qvec), ["moved"])
+    assert set(again) <= {"moved"} and all(m.key == items[1].key for m in again.values())  # a new corpus, new groups
+
+
 def test_load_resources_loads_the_dictionary_explanations_read(monkeypatch: pytest.MonkeyPatch) -> None:
     from matcher import translate
 
