@@ -14,22 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def _median_ms(run, count: int, passes: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(passes):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) / count * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -41,6 +30,7 @@ def main() -> None:
     os.environ.setdefault("INNOMATCH_ENV", "development")
     from sqlalchemy import select
 
+    from benchmarks.explain_cost import _per_page as _median_ms  # median ms per item over passes
     from models import Challenge
     from portal import create_app
     from portal.database import db

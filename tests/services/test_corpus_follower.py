@@ -181,9 +181,9 @@ def test_the_follower_lets_go_of_what_nobody_asked_lately(app, make, following):
     assert edited.demand[asked] > 0 and edited.demand[stale] == 0
 
 
-def test_the_follower_counts_which_of_its_warmed_rankings_pages_asked_for(app, make, following):
-    from portal.metrics import RANKINGS_WARMED
-
+def _both_asked_then_edited(app, make, following):  # type: ignore[no-untyped-def]
+    """Both challenges ranked on a version, then a capability edited: (the clinic challenge,
+    the version asked of, the next version caught up and not yet warmed)."""
     clinic, xray, bot, member, fitted = _without_follower(app, make, following)
     with app.test_request_context():
         for challenge_id in (clinic.id, xray.id):
@@ -191,7 +191,15 @@ def test_the_follower_counts_which_of_its_warmed_rankings_pages_asked_for(app, m
     with app.app_context():
         _edit(member.id, bot.id)
         edited = _caught_up(fitted)
-        assert edited is not None
+    assert edited is not None
+    return clinic, fitted, edited
+
+
+def test_the_follower_counts_which_of_its_warmed_rankings_pages_asked_for(app, make, following):
+    from portal.metrics import RANKINGS_WARMED
+
+    clinic, fitted, edited = _both_asked_then_edited(app, make, following)
+    with app.app_context():
         edited.warmed_from(fitted, budget=10.0)
     asked_query = next(q for q in edited.warmed if getattr(q, "key", None) == f"challenge:{clinic.id}")
     assert not edited.used  # warming is not asking
@@ -294,14 +302,8 @@ def test_the_process_counts_the_requests_it_is_serving(app):
 
 
 def test_the_follower_commits_after_each_warmed_ranking(app, make, following):
-    clinic, xray, bot, member, fitted = _without_follower(app, make, following)
-    with app.test_request_context():
-        for challenge_id in (clinic.id, xray.id):
-            recommendations.recommend_startups(db.get(Challenge, challenge_id), None)
+    _clinic, fitted, edited = _both_asked_then_edited(app, make, following)
     with app.app_context():
-        _edit(member.id, bot.id)
-        edited = _caught_up(fitted)
-        assert edited is not None
         settled = []
         edited.warmed_from(fitted, budget=10.0, settle=lambda: settled.append(len(edited.scored) + len(edited.results)))
     # one settle (the follower's commit) after each step, as soon as it is done: not one at the end
