@@ -52,10 +52,18 @@ Measured on 5 Dec 2026, evening (z-score fusion in the base grid of each; docs/m
 * ``mmr``: the MMR trade-off {0, .15, .3}.
 * ``sym``: e5 with the challenges encoded in the passage role (symmetric similarity).
 
+Measured on 6 Dec 2026 (docs/matching.md §6):
+
+* ``lexv``: the lexical signal's words.  BM25 over the matcher's tokens with the English
+  ones reduced by the Snowball stemmer (needs ``pip install snowballstemmer``, not a
+  dependency of the application), as written or with the glosses; and BM25 plus
+  lambda in {.25, .5, 1} times a second BM25 over ordered pairs of adjacent English
+  tokens (the ``#1`` terms of Metzler & Croft's sequential dependence model).
+
 Run::
 
     python benchmarks/tune_ideas.py --cache DIR [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
-                                                         xq,slot,learn,ltf,mmr,sym]
+                                                         xq,slot,learn,ltf,mmr,sym,lexv]
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -343,6 +352,36 @@ class IdeaScorer(td.Scorer):
             lex[i, scored.pool] = scored.components[:, 1]
         self.lex[key] = lex
 
+    def add_token_lexical(
+        self,
+        key: str,
+        tokens: Callable[[str], list[str]],
+        translation: str | None,
+        *,
+        plus: str | None = None,
+        weight: float = 1.0,
+    ) -> None:
+        """BM25 (k1 1.2, b .75, the matcher's idf) over ``tokens`` of each text (with the
+        CC-CEDICT glosses when ``translation``), divided by its maximum over the pool as
+        the ranker's lexical component is; with ``plus``, added with ``weight`` to that
+        existing lexical column (a second field of evidence, as in a sequential
+        dependence model's unigram + ordered-pair terms)."""
+        from matcher.translate import get_translator
+
+        d = self.data
+        tr = get_translator(translation)
+
+        def text(item: Any) -> str:
+            return tr.bilingual(item.text) if tr is not None else item.text
+
+        scores = bm25_matrix(
+            [tokens(text(c)) for c in d.cases.challenges],
+            [tokens(text(s)) for s in d.cases.startups],
+        )
+        top = scores.max(axis=1, keepdims=True)
+        scores = np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
+        self.lex[key] = scores if plus is None else self.lex[plus] + weight * scores
+
     def ranking(self, setting: Any, row: int, *, diversity: bool = True) -> list[str]:
         if isinstance(setting, Learned):
             fused = self.learned_scores(setting, row)
@@ -407,6 +446,61 @@ class IdeaScorer(td.Scorer):
         if s.slot[1] and (s.slot[2] == "all" or td.is_zh(d, row)):
             picked = with_slots(picked, order, cross, s.slot[0], s.slot[1])
         return [self.keys[j] for j in picked]
+
+
+def bm25_matrix(
+    queries: list[list[str]], docs: list[list[str]], k1: float = 1.2, b: float = 0.75
+) -> np.ndarray:
+    """``(queries, docs)`` BM25 scores (query tokens with repeats, Lucene's idf)."""
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for i, toks in enumerate(docs):
+        for t in toks:
+            rows.append(i)
+            cols.append(vocab.setdefault(t, len(vocab)))
+    import scipy.sparse as sp
+
+    counts = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(docs), len(vocab)))
+    counts.sum_duplicates()
+    df = np.bincount(counts.indices, minlength=len(vocab))
+    dl = np.asarray(counts.sum(axis=1)).ravel()
+    idf = np.log1p((len(docs) - df + 0.5) / (df + 0.5))
+    norm = k1 * (1 - b + b * dl / max(dl.mean(), 1e-9))
+    w = counts.tocoo()
+    sat = w.data * (k1 + 1) / (w.data + norm[w.row]) * idf[w.col]
+    weights = sp.csr_matrix((sat, (w.row, w.col)), shape=counts.shape).tocsc()
+    out = np.zeros((len(queries), len(docs)))
+    for i, toks in enumerate(queries):
+        ids = [vocab[t] for t in toks if t in vocab]
+        if ids:
+            out[i] = np.asarray(weights[:, ids].sum(axis=1)).ravel()
+    return out
+
+
+def english_pairs(text: str) -> list[str]:
+    """Ordered pairs of adjacent English tokens (after stop words are dropped), the
+    ``#1`` terms of a sequential dependence model; Chinese runs already index bigrams."""
+    from matcher.text import _iter_tokens
+
+    out, prev = [], None
+    for tok, _surface in _iter_tokens(text):
+        if tok.isascii():
+            if prev is not None:
+                out.append(prev + "_" + tok)
+            prev = tok
+        else:
+            prev = None
+    return out
+
+
+def stemmed_tokens(text: str) -> list[str]:
+    """The matcher's tokens with English ones reduced by the Snowball (Porter 2) stemmer."""
+    import snowballstemmer
+
+    from matcher.text import tokenize
+
+    stem = snowballstemmer.stemmer("english").stemWord
+    return [stem(t) if t.isascii() else t for t in tokenize(text)]
 
 
 def with_slots(picked: np.ndarray, order: np.ndarray, cross: np.ndarray, rank: int, count: int) -> np.ndarray:
@@ -661,6 +755,77 @@ def main() -> int:
         fixed("e5, challenges encoded as passages, in the default's place", Idea("e5-sym", fusion="zscore"))
         family("e5 query role {query, passage} + BM25, z-score",
                [s for sem in ("e5", "e5-sym") for s in base_grid(sem, fusions=fz)])
+    if "lexv" in ideas:
+        from matcher.text import tokenize
+
+        scorer.add_token_lexical("cedict-own", tokenize, "cedict")
+        own = td.summarize(
+            scorer.per_case(
+                Idea("e5", "cedict-own", "weighted", (0.0, 1.0, 0.0)), data.tune, diversity=False
+            )
+        )
+        ref = td.summarize(
+            scorer.per_case(
+                Idea("e5", "cedict", "weighted", (0.0, 1.0, 0.0)), data.tune, diversity=False
+            )
+        )
+        print(f"{'check: BM25+cedict here / the ranker':64} {td.fmt(own)} / {td.fmt(ref)}")
+        for translation, base in ((None, "plain"), ("cedict", "cedict")):
+            scorer.add_token_lexical(f"{base}-stem", stemmed_tokens, translation)
+            lone = td.summarize(
+                scorer.per_case(
+                    Idea("e5", f"{base}-stem", "weighted", (0.0, 1.0, 0.0)),
+                    data.tune,
+                    diversity=False,
+                )
+            )
+            print(f"{'BM25 ' + base + ', Snowball-stemmed, alone':64} {td.fmt(lone)}")
+            for lam in (0.25, 0.5, 1.0):
+                scorer.add_token_lexical(
+                    f"{base}+pairs {lam:g}", english_pairs, None, plus=base, weight=lam
+                )
+                lone = td.summarize(
+                    scorer.per_case(
+                        Idea("e5", f"{base}+pairs {lam:g}", "weighted", (0.0, 1.0, 0.0)),
+                        data.tune,
+                        diversity=False,
+                    )
+                )
+                print(
+                    f"{'BM25 ' + base + ' + ' + str(lam) + ' x ordered pairs, alone':64} {td.fmt(lone)}"
+                )
+        for key in (
+            "plain-stem",
+            "cedict-stem",
+            "plain+pairs 0.5",
+            "cedict+pairs 0.5",
+            "cedict+pairs 1",
+        ):
+            fixed(
+                f"default weights (z-score .5/.35/.15), lexical {key}",
+                Idea(lex=key, fusion="zscore"),
+            )
+        family(
+            "e5 + BM25 {plain, cedict} x {as now, Snowball}, z-score",
+            base_grid("e5", ("plain", "cedict", "plain-stem", "cedict-stem"), fusions=("zscore",)),
+        )
+        family(
+            "e5 + BM25 {plain, cedict} + pairs {0, .25, .5, 1}, z-score",
+            base_grid(
+                "e5",
+                (
+                    "plain",
+                    "cedict",
+                    *(
+                        f"{b}+pairs {lam:g}"
+                        for b in ("plain", "cedict")
+                        for lam in (0.25, 0.5, 1.0)
+                    ),
+                ),
+                fusions=("zscore",),
+            ),
+        )
+        family("z-score base grid (reference)", base_grid("e5", fusions=("zscore",)))
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))
