@@ -35,7 +35,10 @@ def register(app: Flask) -> None:
         # SimpleWorker: jobs run in this process, not a fork per job, so the recommender's fitted
         # corpora stay loaded between ranking jobs; the process manager restarts a crashed worker.
         rq_worker = SimpleWorker([rq_queue], connection=rq_queue.connection)
-        rq_worker.work(burst=burst, logging_level="INFO")
+        # with_scheduler: a failed job's retry waits in RQ's scheduled-job registry for its back-off
+        # (jobs.RETRY_INTERVALS), and only RQ's scheduler puts it back on the queue. One worker at a
+        # time holds its lock; in a burst it enqueues the retries that are due, then works.
+        rq_worker.work(burst=burst, logging_level="INFO", with_scheduler=True)
 
     @jobs_group.command("scheduler")
     @click.option("--ticks", type=int, default=None, help="Stop after this many ticks (default: run until stopped).")

@@ -215,3 +215,47 @@ def test_the_job_worker_fits_the_corpora_before_its_first_job_when_asked(app, re
     monkeypatch.setenv("MATCHER_WARM_UP", "1")
     assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
     assert fitted == [app]
+
+
+def _failing(times: int, calls: list[tuple[Any, ...]]) -> Any:
+    """A task that raises on its first ``times`` runs, then records its call."""
+    runs = [0]
+
+    def task(*args: Any) -> None:
+        runs[0] += 1
+        if runs[0] <= times:
+            raise RuntimeError(f"failure {runs[0]}")
+        calls.append(args)
+
+    return task
+
+
+def test_with_redis_a_failed_job_is_retried_after_its_back_off_by_the_worker(app, ctx, redis_queue, monkeypatch, calls):
+    import time
+
+    monkeypatch.setattr(jobs, "RETRY_INTERVALS", (1, 1))
+    monkeypatch.setattr(tasks, "send_digests", _failing(1, calls))
+    jobs.enqueue_now("portal.tasks.send_digests", 7)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
+    assert calls == [] and redis_queue.scheduled_job_registry.count == 1  # waiting out its back-off
+    time.sleep(1.2)
+    assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0  # the due retry is enqueued and run
+    assert calls == [(7,)]
+    assert redis_queue.scheduled_job_registry.count == 0 and redis_queue.failed_job_registry.count == 0
+
+
+def test_with_redis_a_job_that_keeps_failing_ends_in_the_failed_registry_and_its_metric(
+    app, ctx, client, redis_queue, monkeypatch, calls
+):
+    import time
+
+    monkeypatch.setattr(jobs, "RETRY_INTERVALS", (1,))
+    monkeypatch.setattr(tasks, "send_digests", _failing(5, calls))
+    jobs.enqueue_now("portal.tasks.send_digests", 8)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
+    time.sleep(1.2)
+    assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
+    assert calls == [] and redis_queue.failed_job_registry.count == 1
+    assert 'innomatch_jobs_failed{queue="innomatch"} 1.0' in client.get("/metrics").get_data(as_text=True)
