@@ -67,10 +67,11 @@ def send_digests() -> int:
     return sent
 
 
-def reindex_vectors() -> int:
-    """Encode every challenge and capability that has no vector for the current model (after a model change)."""
-    done = recommendations.reindex()
+def reindex_vectors(model: str | None = None) -> int:
+    """Encode every challenge and capability that has no vector for ``model`` (the name
+    given to ``flask jobs reindex``; default the worker's own ``MATCHER_MODEL``)."""
+    done = recommendations.reindex(model=model)
     db.commit()
     recommendations.clear_caches()
-    log.info("re-encoded %d texts with %s", done, recommendations.encoder().model_id)
+    log.info("re-encoded %d texts with %s", done, recommendations.encoder(model).model_id)
     return done

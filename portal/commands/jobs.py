@@ -92,8 +92,11 @@ def register(app: Flask) -> None:
 
     @jobs_group.command("reindex")
     def reindex() -> None:
-        """Enqueue the re-encoding of every vector missing for the current model (after a model change)."""
-        jobs.enqueue_now("portal.tasks.reindex_vectors")
+        """Enqueue the re-encoding of every vector missing for this command's MATCHER_MODEL (ahead of or after a model change)."""
+        from ..services.recommendations import settings
+
+        # The model is the job's argument: a worker started before the change still encodes for it.
+        jobs.enqueue_now("portal.tasks.reindex_vectors", settings().model)
         if jobs.redis_url():
             click.echo("Re-encoding enqueued: a worker runs it (flask jobs worker).")
         else:

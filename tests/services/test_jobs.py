@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import Notification, OutboxMail, User
 from models.vocabulary import MailStatus
@@ -259,3 +259,25 @@ def test_with_redis_a_job_that_keeps_failing_ends_in_the_failed_registry_and_its
     assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
     assert calls == [] and redis_queue.failed_job_registry.count == 1
     assert 'innomatch_jobs_failed{queue="innomatch"} 1.0' in client.get("/metrics").get_data(as_text=True)
+
+
+def test_with_redis_reindex_encodes_for_the_model_the_command_names_not_the_workers(app, ctx, make, redis_queue, monkeypatch):
+    from rq import SimpleWorker
+
+    from matcher.encoders import ENCODERS, HashingEncoder
+    from models import Embedding
+
+    monkeypatch.setitem(ENCODERS, "hashing-coming", lambda **kw: HashingEncoder(dim=24))
+    make.capability(make.startup(), name="Queue calling", description="Queue calling for clinics.")
+    make.challenge(title="Clinic queues", problem_statement="Patients wait in long queues at clinics.")
+    runner = app.test_cli_runner()
+    monkeypatch.setitem(app.config, "MATCHER_MODEL", "hashing-coming")  # the operator's command
+    assert runner.invoke(args=["jobs", "reindex"]).exit_code == 0
+    monkeypatch.setitem(app.config, "MATCHER_MODEL", "hashing")  # a worker started before the change
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    ctx.expire_all()
+    counts = {model: n for model, n in ctx.execute(
+        select(Embedding.model, func.count()).group_by(Embedding.model)
+    )}
+    assert counts.get("hashing-24", 0) >= 3  # the coming model's vectors: challenge twice, capability, startup
+    assert redis_queue.failed_job_registry.count == 0

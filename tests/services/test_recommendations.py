@@ -376,7 +376,7 @@ def test_symmetric_encoder_stores_one_vector_for_both_roles(app, monkeypatch):
             return self.inner.encode(texts, role=role)
 
     enc = Symmetric()
-    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda model=None: enc)
     with app.app_context():
         passage = recommendations.vectors_for(["Clinic queue tickets"], "passage")
         query = recommendations.vectors_for(["Clinic queue tickets"], "query")
@@ -401,7 +401,7 @@ def test_reindex_caches_corpus_and_query_vectors_once(app, make, monkeypatch):
     _world(make)
     make.startup(name="NoCapabilities")  # not a query: nothing to recommend for it
     enc = _Counting()
-    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda model=None: enc)
     with app.app_context():
         size = recommendations.index_size()
         assert size == 2 * 2 + 2 + 2  # challenges as corpus and queries, capabilities, startups
@@ -418,7 +418,7 @@ def test_reindex_caches_corpus_and_query_vectors_once(app, make, monkeypatch):
 def test_centering_uses_only_cached_query_vectors(app, make, monkeypatch):
     _dept, clinic, xray, _bot, _vision = _world(make)
     enc = _Counting()
-    monkeypatch.setattr(embeddings, "encoder", lambda: enc)
+    monkeypatch.setattr(embeddings, "encoder", lambda model=None: enc)
     monkeypatch.setattr(corpus, "encoder", lambda: enc)
     monkeypatch.setitem(app.config, "MATCHER_CENTERING", True)
     with app.app_context():

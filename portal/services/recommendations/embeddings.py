@@ -77,9 +77,10 @@ def _store(model: str, vectors: dict[str, np.ndarray]) -> None:
     db.execute(stmt.on_conflict_do_nothing(index_elements=["model", "text_hash"]))
 
 
-def vectors_for(texts: Sequence[str], role: Role = "passage") -> np.ndarray:
-    """Return vectors for ``texts``, reading the cache and encoding only what is missing."""
-    enc = encoder()
+def vectors_for(texts: Sequence[str], role: Role = "passage", *, model: str | None = None) -> np.ndarray:
+    """Return vectors for ``texts``, reading the cache and encoding only what is missing
+    (with the configured encoder, or the one named ``model``)."""
+    enc = encoder(model)
     role, hashes, found = _stored(enc, texts, role)
     missing = [(h, t) for h, t in dict(zip(hashes, texts)).items() if h not in found]
     if missing:

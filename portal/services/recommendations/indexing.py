@@ -59,12 +59,14 @@ def index_size() -> int:
     return 2 * challenges + capabilities + startups
 
 
-def reindex(progress: Callable[[int], object] | None = None) -> int:
+def reindex(progress: Callable[[int], object] | None = None, *, model: str | None = None) -> int:
     """Encode every text the rankers use that has no cached vector; return how many texts.
 
     Challenges and capabilities as corpus passages, challenges and startups as queries
     (query vectors also feed the per-language centering; a symmetric encoder reuses the
-    passage vectors for them). ``progress`` is called with each batch's size.
+    passage vectors for them). ``progress`` is called with each batch's size. ``model``
+    encodes for that encoder instead of the configured one (vectors ahead of a model
+    change: the processes then switch to a full cache).
     """
     challenges = [challenge_item(c) for c in db.scalars(select(Challenge).options(*CHALLENGE_ROWS))]
     capabilities = [capability_item(c) for c in db.scalars(select(Capability).options(*CAPABILITY_ROWS))]
@@ -76,7 +78,7 @@ def reindex(progress: Callable[[int], object] | None = None) -> int:
     for texts, role in work:
         for start in range(0, len(texts), BATCH_SIZE):
             batch = texts[start : start + BATCH_SIZE]
-            vectors_for(batch, role)
+            vectors_for(batch, role, model=model)
             done += len(batch)
             if progress is not None:
                 progress(len(batch))

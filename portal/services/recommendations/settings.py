@@ -96,8 +96,8 @@ def settings(config: Mapping[str, Any] | None = None) -> MatcherSettings:
     )
 
 
-def _encoder_key() -> tuple[MatcherSettings, str | None, str]:
-    resolved = settings()
+def _encoder_key(model: str | None = None) -> tuple[MatcherSettings, str | None, str]:
+    resolved = settings() if model is None else settings({**current_app.config, "MATCHER_MODEL": model})
     translation = resolved.translation if resolved.encoder_translation else None
     return resolved, translation, (f"{resolved.model}+{translation}" if translation else resolved.model)
 
@@ -109,10 +109,11 @@ def loaded_encoder() -> matcher.Encoder | None:
         return _encoders.get(key)
 
 
-def encoder() -> matcher.Encoder:
+def encoder(model: str | None = None) -> matcher.Encoder:
     """The configured encoder, loaded once per process (``MATCHER_MODEL``, translated
-    when the preset or ``MATCHER_TRANSLATION`` says so)."""
-    resolved, translation, key = _encoder_key()
+    when the preset or ``MATCHER_TRANSLATION`` says so); ``model`` names another one,
+    with the rest of the configuration (what a re-encoding for a coming model uses)."""
+    resolved, translation, key = _encoder_key(model)
     with _lock:
         if key not in _encoders:
             _encoders[key] = matcher.CachingEncoder(
