@@ -84,7 +84,7 @@ def on_starting(server: Any) -> None:
 
 
 def when_ready(server: Any) -> None:
-    """With ``MATCHER_WARM_UP=1`` and preload: fit the rankers once here, in the master, before
+    """With preload (and unless ``MATCHER_WARM_UP=0``): fit the rankers once here, in the master, before
     the workers are forked (they share the fitted arrays). A failure (no tables yet, the database
     down) is logged and the workers fit on their first request instead."""
     if not preload_app:

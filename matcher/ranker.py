@@ -183,6 +183,27 @@ class RankerConfig:
         """
         return dataclasses.asdict(self)
 
+    @property
+    def needs_vectors(self) -> bool:
+        """Whether a fit keeps the candidates' vectors (the semantic score or diversity reads them)."""
+        return self.weights.get("semantic", 0.0) > 0 or self.diversity > 0
+
+    def fit_key(self) -> tuple[Any, ...]:
+        """What :meth:`HybridRanker.fit` builds its indexes from (``FIT_FIELDS``). Two configs
+        with the same key can rank with one fitted corpus (:meth:`HybridRanker.with_config`,
+        given the vectors); the other fields are read per query.
+
+        Returns:
+            A hashable, comparable tuple.
+        """
+        return tuple(repr(getattr(self, name)) for name in FIT_FIELDS)
+
+
+#: The :class:`RankerConfig` fields a fit builds from: the lexical index and its texts, the
+#: dense index, the structured parts. Weights, fusion, pool, calibration, diversity, query
+#: expansion and explanations act per query.
+FIT_FIELDS: tuple[str, ...] = ("lexical", "lexical_params", "translation", "ann", "ann_params", "structured_weights")
+
 
 #: Key terms' display of each token for the pairs explained last (:class:`DisplayMemo`),
 #: shared by every ranker and version: it depends on the pair's texts and translation alone.
@@ -395,6 +416,29 @@ class HybridRanker:
         self.structured_ = corpus.structured
         self.positions_ = corpus.positions
         return self
+
+    def with_config(self, config: RankerConfig) -> HybridRanker:
+        """This fitted ranker under another configuration that fits alike: new weights,
+        fusion or diversity (learnt weights activated, say) without fitting the corpus again.
+
+        Args:
+            config: A config with the same :meth:`RankerConfig.fit_key` as this one's.
+
+        Returns:
+            A ranker sharing this one's fitted corpus (never changed in place) and ranking by
+            ``config``.
+
+        Raises:
+            ValueError: When ``config`` would fit differently (another lexical scorer,
+                translation, dense index or structured weights, or vectors this fit did not keep).
+        """
+        if config.fit_key() != self.config.fit_key():
+            raise ValueError("the config fits differently: fit the corpus with it instead")
+        if config.needs_vectors and getattr(self, "dense_", None) is None and len(getattr(self, "candidates_", ())):
+            raise ValueError("the config reads vectors this fit did not keep: fit the corpus with it instead")
+        out = copy.copy(self)
+        out.config = config
+        return out
 
     def load_resources(self) -> None:
         """Load now what explanations read lazily: the dictionary that shows Chinese key

@@ -495,3 +495,36 @@ def test_load_resources_loads_the_dictionary_explanations_read(monkeypatch: pyte
     monkeypatch.setitem(translate._SHARED, "cedict", translate.TRANSLATORS["cedict"]())
     quiet.load_resources()  # no key terms shown: nothing to load
     assert "_data" not in translate._SHARED["cedict"].__dict__
+
+
+def test_with_config_ranks_a_fitted_corpus_by_other_weights_as_a_fresh_fit_does():
+    items = [
+        Item(key=f"c{i}", text=text, language="en")
+        for i, text in enumerate([
+            "Queue calling and appointment booking for clinics.",
+            "Chest X-ray triage with computer vision.",
+            "A chatbot answering patient questions about vaccination.",
+            "Dental caries detection on radiographs.",
+        ])
+    ]
+    query = Item(key="q", text="A chatbot to book clinic appointments and call queues.", language="en")
+    enc = HashingEncoder()
+    first = RankerConfig(weights={"semantic": 0.6, "lexical": 0.3, "structured": 0.1}, explain_sentences=False)
+    second = RankerConfig(
+        weights={"semantic": 0.1, "lexical": 0.8, "structured": 0.1}, fusion="zscore", diversity=0.0,
+        explain_sentences=False,
+    )
+    fitted = HybridRanker(first, enc).fit(items)
+    moved = fitted.with_config(second)
+    fresh = HybridRanker(second, enc).fit(items)
+    assert moved.config is second and fitted.config is first and moved.lexical_ is fitted.lexical_
+
+    def ranked(ranker):
+        return [(m.key, round(m.score, 12)) for m in ranker.rank(query, top_k=4)]
+
+    assert ranked(moved) == ranked(fresh) != ranked(fitted)
+    with pytest.raises(ValueError, match="fits differently"):
+        fitted.with_config(RankerConfig(lexical="tfidf"))
+    lexical_only = HybridRanker(RankerConfig(weights={"lexical": 1.0}, diversity=0.0), None).fit(items)
+    with pytest.raises(ValueError, match="vectors"):
+        lexical_only.with_config(RankerConfig(weights={"semantic": 1.0}, diversity=0.0))

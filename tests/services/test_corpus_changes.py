@@ -210,3 +210,34 @@ def test_a_worker_whose_changes_were_pruned_fits_again_in_the_background(app, ma
         thread.join(timeout=60)
     with app.app_context():
         assert len(corpus.capability_corpus().owners) == 3
+
+
+def test_activating_learnt_weights_ranks_with_them_without_a_refit(app, make):
+    import matcher
+    from models import RankerVersion
+
+    _dept, _clinic, xray, bot, vision = _world(make)
+    with app.app_context():
+        recommendations.clear_caches()
+        corpus.caches(app).stats.clear()
+        before = {cap: _score_of(xray.id, cap) for cap in (bot.id, vision.id)}
+        fitted = corpus.capability_corpus()
+        assert _stats(app) == {"full_fits": 1, "rows_loaded": 2}
+    learnt = matcher.LearnedWeights(
+        weights={"semantic": 0.1, "lexical": 0.8, "structured": 0.1}, coef={}, intercept=0.0,
+        n_positive=20, n_negative=20, version="lw1-test",
+    )
+    with app.app_context():
+        db.add(RankerVersion(version=learnt.version, weights=learnt.to_dict(), examples=40, active=True))
+        db.commit()
+    with app.app_context():
+        after = {cap: _score_of(xray.id, cap) for cap in (bot.id, vision.id)}
+        assert after != before  # ranked with the learnt weights
+        assert _stats(app) == {"full_fits": 1, "rows_loaded": 2, "reconfigured": 1}  # nothing read, nothing fitted
+        now = corpus.capability_corpus()
+        assert now is not fitted and now.ranker.lexical_ is fitted.ranker.lexical_  # the same fitted indexes
+        assert now.ranker.config.weights == learnt.weights
+    with app.app_context():
+        recommendations.clear_caches()  # the same scores as a whole fit with the learnt weights
+        assert {cap: _score_of(xray.id, cap) for cap in (bot.id, vision.id)} == after
+        assert _stats(app)["full_fits"] == 2

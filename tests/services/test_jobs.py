@@ -203,18 +203,19 @@ def test_with_redis_the_worker_logs_with_the_id_of_the_request_that_enqueued_the
     assert calls == [(5, "req-on-the-queue-1")]
 
 
-def test_the_job_worker_fits_the_corpora_before_its_first_job_when_asked(app, redis_queue, monkeypatch):
+def test_the_job_worker_fits_the_corpora_before_its_first_job_unless_switched_off(app, redis_queue, monkeypatch):
     from portal.services.recommendations import corpus
 
     fitted: list[object] = []
     monkeypatch.setattr(corpus, "warm_up", fitted.append)
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_TEST_URL)
     runner = app.test_cli_runner()
+    monkeypatch.setenv("MATCHER_WARM_UP", "0")
     assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
-    assert fitted == []  # not asked: the first ranking job fits them
-    monkeypatch.setenv("MATCHER_WARM_UP", "1")
+    assert fitted == []  # switched off: the first ranking job fits them
+    monkeypatch.delenv("MATCHER_WARM_UP")
     assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
-    assert fitted == [app]
+    assert fitted == [app]  # the default
 
 
 def _failing(times: int, calls: list[tuple[Any, ...]]) -> Any:

@@ -495,11 +495,45 @@ PUBLISHED = Corpus(
 FOLLOWED: tuple[Corpus, ...] = (CAPABILITIES, CHALLENGES, PUBLISHED)
 
 
-def _setup(spec: Corpus) -> tuple[Any, ...]:
-    return (encoder().model_id, repr(spec.ranker_config().to_dict()), spec.centering())
+def _setup(spec: Corpus, config: matcher.RankerConfig | None = None) -> tuple[Any, ...]:
+    """What a fit is built from: the model, the ranker settings that shape the indexes
+    (``RankerConfig.fit_key``) and the centering. Other settings (weights, fusion, diversity)
+    are read per query, and a change of them reuses the fitted corpus (:func:`_configured`)."""
+    config = spec.ranker_config() if config is None else config
+    return (encoder().model_id, config.fit_key(), spec.centering())
 
 
 def _fitted(spec: Corpus, *, follow: bool = False) -> Fitted:
+    """The corpus's fitted ranker, brought up to the current version and settings
+    (:func:`_fitted_version`, :func:`_configured`)."""
+    config = spec.ranker_config()
+    return _configured(spec, _fitted_version(spec, _setup(spec, config), follow=follow), config)
+
+
+def _configured(spec: Corpus, fitted: Fitted, config: matcher.RankerConfig) -> Fitted:
+    """``fitted`` ranking with ``config``: itself when it already does; else the same fitted
+    corpus under the new weights, fusion or diversity (learnt weights activated, say), with
+    empty caches (what they hold was ranked the old way), swapped in for the next requests.
+    No row is read and nothing is fitted."""
+    if fitted.ranker.config == config:
+        return fitted
+    state = caches()
+    with state.lock:
+        live = state.fitted.get(spec.name)
+    if live is not None and live is not fitted and live.ranker.config == config and live.version == fitted.version:
+        return live  # another thread made it first
+    again = Fitted(
+        fitted.ranker.with_config(config), fitted.owners, fitted.centering, setup=fitted.setup, epoch=fitted.epoch,
+        version=fitted.version, day=fitted.day, closing=fitted.closing,
+    )
+    with state.lock:
+        if state.fitted.get(spec.name) is fitted:
+            state.fitted[spec.name] = again
+    state.stats["reconfigured"] += 1
+    return again
+
+
+def _fitted_version(spec: Corpus, setup: tuple[Any, ...], *, follow: bool = False) -> Fitted:
     """The corpus's fitted ranker, brought up to the current version.
 
     One query reads the version; an unchanged corpus costs nothing more. A moved version
@@ -513,7 +547,6 @@ def _fitted(spec: Corpus, *, follow: bool = False) -> Fitted:
         spec: The corpus.
         follow: Called by the follower: catch up now.
     """
-    setup = _setup(spec)
     state = caches()
     epoch, version = current_version(spec.kind)
     today = clock.today()
@@ -757,20 +790,21 @@ def _rebuild_in_background(spec: Corpus) -> None:
 
 
 def warm_up(app: Flask) -> None:
-    """Fit both corpora and load what their explanations read (e.g. in gunicorn's master
-    with ``--preload``, so the workers it forks share the fitted arrays and the dictionary),
-    then close the database connections the fit opened."""
+    """Fit every corpus (capabilities, open challenges, published challenges) and load what
+    their explanations read (e.g. in gunicorn's master with ``--preload``, so the workers it
+    forks share the fitted arrays and the dictionary), then close the database connections
+    the fit opened."""
     with app.app_context():
-        for spec in (CAPABILITIES, CHALLENGES):
+        for spec in FOLLOWED:
             _fitted(spec).ranker.load_resources()
     app.extensions["innomatch_engine"].dispose()
 
 
 def warm_up_if_asked(app: Flask, where: str) -> None:
-    """:func:`warm_up` when ``MATCHER_WARM_UP=1`` (gunicorn's master, the job worker). It is an
-    optimisation: a failure (no tables yet, the database down) is logged, never raised, and
-    the first ranking fits the corpora instead."""
-    if os.environ.get("MATCHER_WARM_UP") != "1":
+    """:func:`warm_up` unless ``MATCHER_WARM_UP=0`` (gunicorn's master, the job worker): so that
+    no request and no job waits for a whole fit. A failure (no tables yet, the database down)
+    is logged, never raised, and the first ranking fits the corpora instead."""
+    if os.environ.get("MATCHER_WARM_UP", "1").strip() == "0":
         return
     try:
         warm_up(app)
