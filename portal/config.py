@@ -262,7 +262,7 @@ class Config:
     # /readyz: seconds to wait for Redis; whether a worker whose matcher model is not loaded
     # yet counts as not ready.
     READYZ_TIMEOUT = float(os.environ.get("READYZ_TIMEOUT", "1"))
-    READYZ_REQUIRE_MODEL = _bool("READYZ_REQUIRE_MODEL", False)
+    READYZ_REQUIRE_MODEL = _bool("READYZ_REQUIRE_MODEL", True)
     # Seconds between a web process's looks at the corpus versions: a follower thread brings
     # other people's edits into its rankers, so no request waits for them (a person's own edit
     # is waited for by their next page). 0: each request catches up itself.
@@ -289,5 +289,6 @@ class TestConfig(Config):
     SMTP_HOST = ""
     REDIS_URL = ""  # jobs run in-process, right after the commit (tests/services/test_jobs.py)
     SENTRY_DSN = ""
+    READYZ_REQUIRE_MODEL = False  # the tests that need it switch it on (tests/web/test_operations.py)
     # Never the checkout's instance folder; the suite's app gets a folder of its own (tests/conftest.py).
     DOCUMENT_STORAGE_DIR = str(Path(tempfile.gettempdir()) / "innomatch-test-documents")

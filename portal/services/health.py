@@ -4,12 +4,14 @@ Each check answers ``Check(ok, detail)`` and never raises; the process is ready 
 check is ok. The checks:
 
 - ``database``: ``SELECT 1`` answers;
-- ``redis``: only when ``RATELIMIT_STORAGE_URI`` or ``REDIS_URL`` is a ``redis://`` (or
-  ``rediss://``) address: ``PING`` answers within ``READYZ_TIMEOUT`` seconds;
-- ``matcher_model``: the configured encoder (``MATCHER_MODEL``) is loaded. A model is
-  loaded on first use, never by this check (loading takes seconds and hundreds of MB):
-  "not loaded yet" is ready unless ``READYZ_REQUIRE_MODEL`` is on (then warm the
-  worker up first, e.g. with a page that ranks);
+- ``redis``: each Redis the app uses (the rate limits' ``RATELIMIT_STORAGE_URI``, the job
+  queue's ``REDIS_URL``) answers ``PING`` within ``READYZ_TIMEOUT`` seconds; one check
+  per address (``redis`` for the first, ``redis_jobs`` for a job queue elsewhere);
+- ``matcher_model``: the configured encoder (``MATCHER_MODEL``) is loaded. gunicorn's
+  master loads it with the warm-up, before forking. When it is not loaded and
+  ``READYZ_REQUIRE_MODEL`` is on (the default), the check starts loading it in a thread of
+  its own, once, and answers "loading" (503) until it is: a probe never waits seconds for
+  a model, and a process taken out of rotation still becomes ready without traffic;
 - ``vectors``: when there are challenges or capabilities, the embeddings table holds
   vectors of the loaded model (else ``flask matcher reindex`` has not been run for it);
   skipped (ok) while the model is not loaded, since its cache id is known only then.
@@ -18,6 +20,7 @@ check is ok. The checks:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,12 +77,20 @@ def check_database() -> Check:
 
 
 def redis_url(config: Mapping[str, Any]) -> str:
-    """The Redis address the app depends on ("" = none): the rate limits' storage, else ``REDIS_URL``."""
+    """The first Redis address the app depends on ("" = none): the rate limits' storage, else ``REDIS_URL``."""
+    urls = redis_urls(config)
+    return next(iter(urls.values()), "")
+
+
+def redis_urls(config: Mapping[str, Any]) -> dict[str, str]:
+    """Each distinct Redis address the app depends on, by check name: ``redis`` for the first
+    (the rate limits' storage, else the job queue), ``redis_jobs`` for a job queue elsewhere."""
+    out: dict[str, str] = {}
     for name in ("RATELIMIT_STORAGE_URI", "REDIS_URL"):
         value = str(config.get(name) or "").strip()
-        if value.startswith(REDIS_SCHEMES):
-            return value
-    return ""
+        if value.startswith(REDIS_SCHEMES) and value not in out.values():
+            out["redis" if not out else "redis_jobs"] = value
+    return out
 
 
 def check_redis(url: str) -> Check:
@@ -97,14 +108,41 @@ def check_redis(url: str) -> Check:
     return Check(True, "answers")
 
 
+#: The thread loading the model for the readiness check (one per process).
+_loading: dict[str, threading.Thread] = {}
+_loading_lock = threading.Lock()
+
+
+def _load_in_background(name: str) -> None:
+    """Start loading the configured encoder in a thread, once per process and model."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app, for the thread
+
+    def load() -> None:
+        try:
+            with app.app_context():
+                recommendations.encoder()
+        except Exception:  # the next probe starts another try
+            log.exception("readiness: loading the matcher model %s failed", name)
+            with _loading_lock:
+                _loading.pop(name, None)
+
+    with _loading_lock:
+        if name in _loading:
+            return
+        thread = _loading[name] = threading.Thread(target=load, name="readyz-model-load", daemon=True)
+    thread.start()
+
+
 def check_model() -> Check:
-    """The configured encoder is loaded (never loaded here); not loaded yet fails only when required."""
+    """The configured encoder is loaded. When it is not and ``READYZ_REQUIRE_MODEL`` is on, it
+    is loaded in the background (the probe does not wait) and the process is not ready yet."""
     name = recommendations.settings().model
     loaded = recommendations.loaded_encoder()
     if loaded is not None:
         return Check(True, f"{name} loaded ({loaded.model_id})")
     if current_app.config.get("READYZ_REQUIRE_MODEL"):
-        return Check(False, f"{name} not loaded yet")
+        _load_in_background(name)
+        return Check(False, f"{name} loading")
     return Check(True, f"{name} not loaded yet (loads on first use)")
 
 
@@ -129,9 +167,8 @@ def check_vectors() -> Check:
 def readiness() -> Readiness:
     """Run every check that applies to this configuration."""
     checks: dict[str, Callable[[], Check]] = {"database": check_database}
-    url = redis_url(current_app.config)
-    if url:
-        checks["redis"] = lambda: check_redis(url)
+    for name, url in redis_urls(current_app.config).items():
+        checks[name] = lambda url=url: check_redis(url)  # type: ignore[misc]  # bound per address
     checks["matcher_model"] = check_model
     checks["vectors"] = check_vectors
     return Readiness({name: run() for name, run in checks.items()})

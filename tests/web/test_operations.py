@@ -71,13 +71,45 @@ def test_readyz_reads_redis_url_too_and_is_ready_when_it_answers(app, client, mo
     assert pinged == ["redis://cache.internal:6379/1"]
 
 
+def test_readyz_checks_the_job_queue_redis_too_when_it_is_elsewhere(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_STORAGE_URI", "redis://limits.internal:6379/0")
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    monkeypatch.setitem(app.config, "READYZ_TIMEOUT", 0.5)
+    real = health.check_redis
+    monkeypatch.setattr(health, "check_redis", lambda url: Check(True, "answers") if "limits" in url else real(url))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert checks["redis"] == {"ok": True, "detail": "answers"}
+    assert checks["redis_jobs"]["ok"] is False and checks["redis_jobs"]["detail"].startswith("redis unavailable: ")
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://limits.internal:6379/0")  # one Redis for both: one check
+    assert set(client.get("/readyz").get_json()["checks"]) == {"database", "redis", "matcher_model", "vectors"}
+
+
 def test_a_model_not_loaded_yet_is_not_ready_only_when_required(app, client, monkeypatch):
     monkeypatch.setattr(health.recommendations, "loaded_encoder", lambda: None)
+    monkeypatch.setattr(health, "_load_in_background", lambda name: None)
     assert client.get("/readyz").get_json()["checks"]["matcher_model"]["ok"] is True
     monkeypatch.setitem(app.config, "READYZ_REQUIRE_MODEL", True)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"]["matcher_model"] == {"ok": False, "detail": "hashing not loaded yet"}
+    assert response.get_json()["checks"]["matcher_model"] == {"ok": False, "detail": "hashing loading"}
+
+
+def test_a_required_model_is_loaded_in_the_background_and_the_process_then_ready(app, client, monkeypatch):
+    import sys
+
+    settings_module = sys.modules["portal.services.recommendations.settings"]
+    monkeypatch.setitem(app.config, "READYZ_REQUIRE_MODEL", True)
+    monkeypatch.setattr(settings_module, "_encoders", {})  # this process has loaded no model
+    monkeypatch.setattr(health, "_loading", {})
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["matcher_model"] == {"ok": False, "detail": "hashing loading"}
+    health._loading["hashing"].join(timeout=30)  # the probe did not wait for it
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["matcher_model"]["detail"].startswith("hashing loaded")
 
 
 def test_readyz_reports_missing_vectors_for_the_loaded_model(app, client, make):
