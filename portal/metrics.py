@@ -66,6 +66,13 @@ RANKER_FIT_SECONDS = Histogram(
     ["corpus"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
 )
+RANKER_UPDATE_SECONDS = Histogram(
+    "innomatch_ranker_update_seconds",
+    "Time to bring a fitted corpus up to a new version from the changed rows alone (read them, "
+    "encode what is new, edit the indexes), by corpus; no whole fit.",
+    ["corpus"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 RANKINGS_WARMED = Counter(
     "innomatch_rankings_warmed",
     "Rankings the corpus follower computed ahead for a new corpus version, by whether a page then "

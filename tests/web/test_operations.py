@@ -183,6 +183,20 @@ def test_metrics_time_each_ranker_fit(app, ctx, make):
     assert _sample("innomatch_ranker_fit_seconds_count", {"corpus": "capabilities"}) == before + 1
 
 
+def test_metrics_time_each_ranker_update_from_changed_rows(app, ctx, make):
+    cap = make.capability()
+    challenge = make.challenge()
+    recommendations.clear_caches(app)
+    recommendations.recommend_startups(ctx.get(type(challenge), challenge.id), None)
+    ctx.commit()  # the vectors it stored
+    fits = _sample("innomatch_ranker_fit_seconds_count", {"corpus": "capabilities"})
+    updates = _sample("innomatch_ranker_update_seconds_count", {"corpus": "capabilities"})
+    make.capability(ctx.get(type(cap), cap.id).startup, name="Queue calling")  # a new row: one update, no fit
+    recommendations.recommend_startups(ctx.get(type(challenge), challenge.id), None)
+    assert _sample("innomatch_ranker_update_seconds_count", {"corpus": "capabilities"}) == updates + 1
+    assert _sample("innomatch_ranker_fit_seconds_count", {"corpus": "capabilities"}) == fits
+
+
 def test_a_well_formed_request_id_is_echoed_and_a_bad_one_replaced(client):
     assert client.get("/healthz", headers={"X-Request-ID": "req-1234abcd"}).headers["X-Request-ID"] == "req-1234abcd"
     replaced = client.get("/healthz", headers={"X-Request-ID": "<script>alert(1)</script>"}).headers["X-Request-ID"]

@@ -48,7 +48,7 @@ from models.vocabulary import ChallengeStatus, CorpusKind, CorpusOp
 
 from ... import clock, heap
 from ...database import db
-from ...metrics import RANKER_FIT_SECONDS, RANKINGS_WARMED
+from ...metrics import RANKER_FIT_SECONDS, RANKER_UPDATE_SECONDS, RANKINGS_WARMED
 from .changes import changes_between, current_version, own_version
 from .embeddings import cached_vectors, vectors_for
 from .items import Row, capability_rows, challenge_rows, dense_texts, startup_queries
@@ -575,7 +575,10 @@ def _fitted_version(spec: Corpus, setup: tuple[Any, ...], *, follow: bool = Fals
                 refitting = spec.name in state.rebuilding
             if refitting:  # too far behind: keep serving until the background fit is swapped in
                 return live
+            started = time.perf_counter()
             edited = _catch_up(spec, live, version, today)
+            if edited is not None:
+                RANKER_UPDATE_SECONDS.labels(_metric_label(spec)).observe(time.perf_counter() - started)
             if edited is None:
                 _rebuild_in_background(spec)
                 return live
