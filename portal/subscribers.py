@@ -10,15 +10,15 @@ signal                 receivers
 challenge_saved        recommender: encode the challenge now (best effort, logged)
 challenge_opened       a job after the commit: rank startups, tell the matches and the followers;
                        panel: fix the evaluation criteria
-challenge_updated      notifications: followers ("updated")
-challenge_closed       notifications: followers ("closed")
+challenge_updated      a job after the commit: notifications to the followers ("updated")
+challenge_closed       a job after the commit: notifications to the followers ("closed")
 capability_saved       recommender: encode the capability and its startup's profile
 proposal_submitted     notifications: the department's officers and the coordinators
 shortlist_requested    notifications: the coordinators
 trial_moved            notifications: the startup, the department, the coordinators
 question_asked         notifications: the challenge's department officers
 question_answered      notifications: the member who asked
-answer_published       notifications: the challenge's followers
+answer_published       a job after the commit: notifications to the challenge's followers
 entity_changed         audit log: one event with the change's before and after values
 =====================  ==========================================================
 """
@@ -71,11 +71,12 @@ def notify_challenge_opened(challenge: Challenge, *, actor: User, **_kwargs: Any
 
 
 def notify_challenge_updated(challenge: Challenge, *, actor: User, **_kwargs: Any) -> None:
-    notifications.notify_challenge_changed(challenge, "updated", actor)
+    """Tell the followers, however many, off the request: a job once the change commits."""
+    jobs.enqueue("portal.tasks.notify_challenge_changed", challenge.id, "updated", getattr(actor, "id", None))
 
 
 def notify_challenge_closed(challenge: Challenge, *, actor: User, **_kwargs: Any) -> None:
-    notifications.notify_challenge_changed(challenge, "closed", actor)
+    jobs.enqueue("portal.tasks.notify_challenge_changed", challenge.id, "closed", getattr(actor, "id", None))
 
 
 def notify_proposal_submitted(proposal: Proposal, **_kwargs: Any) -> None:
@@ -109,7 +110,8 @@ def notify_question_answered(question: ChallengeQuestion, *, actor: User, **_kwa
 
 
 def notify_answer_published(question: ChallengeQuestion, *, actor: User, **_kwargs: Any) -> None:
-    notifications.notify_answer_published(question, actor)
+    """Tell the challenge's followers off the request: a job once the publication commits."""
+    jobs.enqueue("portal.tasks.notify_answer_published", question.id, getattr(actor, "id", None))
 
 
 # -- the audit log --------------------------------------------------------------------------

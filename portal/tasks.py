@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from models import Challenge, User
+from models import Challenge, ChallengeQuestion, User
 from models.vocabulary import ChallengeStatus
 
 from . import jobs
@@ -54,6 +54,28 @@ def notify_challenge_opened(challenge_id: int, actor_id: int | None = None) -> i
     actor = db.get(User, actor_id) if actor_id is not None else None
     created = notifications.notify_challenge_opened(challenge, actor)
     db.commit()  # the notifications and their emails (the outbox) together
+    return len(created)
+
+
+def notify_challenge_changed(challenge_id: int, change: str, actor_id: int | None = None) -> int:
+    """Tell a challenge's followers that it was updated or closed: the fan-out, off the request."""
+    challenge = db.get(Challenge, challenge_id)
+    if challenge is None:
+        return 0  # deleted before the job ran
+    actor = db.get(User, actor_id) if actor_id is not None else None
+    created = notifications.notify_challenge_changed(challenge, change, actor)
+    db.commit()  # the notifications and their emails (the outbox) together
+    return len(created)
+
+
+def notify_answer_published(question_id: int, actor_id: int | None = None) -> int:
+    """Tell a challenge's followers that an answer was published: the fan-out, off the request."""
+    question = db.get(ChallengeQuestion, question_id)
+    if question is None or not question.published:
+        return 0  # deleted or hidden before the job ran
+    actor = db.get(User, actor_id) if actor_id is not None else None
+    created = notifications.notify_answer_published(question, actor)
+    db.commit()
     return len(created)
 
 

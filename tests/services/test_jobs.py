@@ -282,3 +282,26 @@ def test_with_redis_reindex_encodes_for_the_model_the_command_names_not_the_work
     )}
     assert counts.get("hashing-24", 0) >= 3  # the coming model's vectors: challenge twice, capability, startup
     assert redis_queue.failed_job_registry.count == 0
+
+
+def test_with_redis_a_challenges_followers_are_told_by_a_worker_not_the_officers_request(app, ctx, make, redis_queue):
+    from rq import SimpleWorker
+
+    from models import ChallengeFollow
+
+    dept = make.department()
+    officer = make.user("officer", department_id=dept.id)
+    challenge = make.challenge(dept)
+    followers = [make.user("startup", startup_id=make.startup().id) for _ in range(3)]
+    for user in followers:
+        ctx.add(ChallengeFollow(user_id=user.id, challenge_id=challenge.id))
+    ctx.commit()
+    challenges.close_challenge(ctx.get(User, officer.id), ctx.get(type(challenge), challenge.id))
+    ctx.commit()
+    assert redis_queue.count == 1  # the fan-out waits for a worker ...
+    assert ctx.scalars(select(Notification)).all() == []  # ... and the officer's request wrote none
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    ctx.expire_all()
+    told = ctx.scalars(select(Notification.user_id).where(Notification.kind == "challenge_changed")).all()
+    assert sorted(told) == sorted(u.id for u in followers)
+    assert redis_queue.failed_job_registry.count == 0
