@@ -42,22 +42,52 @@ _CJK_RE = re.compile(rf"[{_CJK}]")
 # Function characters that carry no topical meaning on their own.
 _CJK_STOP = frozenset("的了和與及或在是有為之也而等於其我們這那個對就都將並以被由")
 _NO_STEM_ENDINGS = ("ss", "us", "is", "os", "as")
-# Sentence ends: Latin punctuation followed by space, CJK punctuation, or newlines.
-_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])|\n+")
+# Closing quotes and brackets: right after a sentence end they belong to the sentence they
+# close (「系統須於三秒內回應。」, He said "it works.").
+_CLOSERS = "\"'\u2019\u201d)]}」』）］｝〕】〉》＂＇"
+# Straight quotes open as well as close: after a CJK full stop one closes only an open quote.
+_STRAIGHT_QUOTES = "\"'＂＇"
+# Sentence ends: Latin punctuation followed by space (group "end"), CJK punctuation (groups
+# "cjk" and "close"), or newlines; each keeps the closing quotes and brackets that follow it,
+# and the spaces after it are dropped (:func:`_pieces`).
+_CLOSER = f"[{re.escape(_CLOSERS)}]"
+_SENTENCE_RE = re.compile(rf"(?P<end>[.!?;]+{_CLOSER}*)\s+|(?P<cjk>[。！？；]+)(?P<close>{_CLOSER}*)\s*|\n+")
 # Abbreviations whose full stop does not end a sentence ("Cap. 599", "e.g. a", "No. 3").
 _ABBREVIATIONS = frozenset(
     ["cap", "caps", "no", "nos", "e.g", "i.e", "vs", "dr", "mr", "mrs", "ms", "prof", "st", "fig", "figs", "p", "pp", "para", "paras", "art", "arts", "sect", "sec", "ch", "vol", "approx", "dept", "govt", "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "rev", "gen", "hon", "sr", "jr", "op", "cf", "al", "viz", "ref", "est", "min", "max"]
 )
 _LAST_WORD = re.compile(r"(\S+)\.$")
-# Sentences that deny a capability: never evidence for it.
+# Sentences that deny a capability: never evidence for it. Typographic apostrophes are read
+# as "'" first (:data:`_APOSTROPHES`). "Not only / just / merely ..." and "not limited to"
+# add rather than deny, so they are not negations here.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
+_NOT_ONLY = r"(?!\s+(?:only|just|merely|simply|limited\s+to)\b)"
+# "No diagnosis is offered.", "..., but no dental care is included": "no" and up to four
+# words at the start of a sentence or clause, then a passive "is offered" and its kin. A
+# space must follow "no", so "No. 3" and "No-show ..." are not read as denials.
+_NO_NOUN_OFFERED = (
+    r"(?:^|[,;:(]|\b(?:but|and|so|while|whereas|though|although)\b)\W*"
+    r"\bno\s+[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,3}?"
+    r"\s+(?:is|are|was|were|will\s+be|can\s+be|has\s+been|have\s+been)"
+    r"(?:\s+(?:currently|presently|yet|now|ever|actually))?"
+    r"\s+(?:offered|provided|given|included|supported|available|covered|performed|delivered|supplied)\b"
+)
 _DENIAL_EN = re.compile(
-    r"\b(?:do|does|did|is|are|was|were|can|could|will|would|should|has|have|had)\s*n[o']t\b"
-    r"|\b(?:cannot|can't|won't|isn't|aren't|doesn't|don't|didn't|hasn't|haven't)\b"
-    r"|\bnot\b|\bno longer\b|\bneither\b|\bnor\b|\bnever\b"
-    r"|\bno\s+(?:plans?|support|services?|capability|intention)\b",
+    rf"\b(?:do|does|did|is|are|was|were|can|could|will|would|should|has|have|had)\s*n[o']t\b{_NOT_ONLY}"
+    rf"|\b(?:cannot|can't|won't|isn't|aren't|doesn't|don't|didn't|hasn't|haven't)\b{_NOT_ONLY}"
+    rf"|\bnot\b{_NOT_ONLY}|\bno longer\b|\bneither\b|\bnor\b|\bnever\b"
+    r"|\bno\s+(?:plans?|support|services?|capability|intention)\b"
+    rf"|{_NO_NOUN_OFFERED}",
     re.IGNORECASE,
 )
-_DENIAL_ZH = re.compile(r"不提供|並非|并非|不是|沒有|没有|不會|不会|不包括|不設|不涉及|無法|未能|不能|非本|不再|不負責|不適用")
+# Chinese negations, Traditional and Simplified. Not bare 不 / 未 (不斷 "continuously", 不同,
+# 不少, 不僅, 不足, 未來 ...); 並不 / 并不 but not 並不斷 ("and continuously"), 並不僅 / 並不只 /
+# 並不止 ("not only") or 合並不同 ("merge different"); 未有 but not 前所未有 ("unprecedented").
+_DENIAL_ZH = re.compile(
+    r"不提供|並非|并非|不是|沒有|没有|不會|不会|不包括|不設|不涉及|無法|未能|不能|非本|不再|不負責|不適用"
+    r"|(?<!前所)未有|未提供|未設|未设|不做|不涵蓋|不涵盖|不含|不包含|不處理|不处理|不支援|不支持"
+    r"|[並并]不(?![斷断僅仅只止同])"
+)
 
 
 def normalize(text: str) -> str:
@@ -158,9 +188,16 @@ def split_sentences(text: str, *, max_sentences: int = 12, max_chars: int = 300)
 
 
 def _ends_sentence(piece: str, following: str) -> bool:
-    """Whether the full stop ending ``piece`` ends a sentence, given what follows it."""
-    if not piece.endswith("."):
+    """Whether the full stop ending ``piece`` ends a sentence, given what follows it.
+
+    A full stop that a quote or bracket closes right after ("it works.", "(see the annex.)")
+    is not an abbreviation's: only a lower-case continuation keeps the sentence going.
+    """
+    core = piece.rstrip(_CLOSERS)
+    if not core.endswith("."):
         return True
+    if core != piece:
+        return not following[:1].islower()
     match = _LAST_WORD.search(piece)
     word = match.group(1).lower().lstrip("(\"'[") if match else ""
     if word in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
@@ -171,9 +208,41 @@ def _ends_sentence(piece: str, following: str) -> bool:
     return not following[:1].islower()
 
 
+def _closing(opened: str, close: str) -> str:
+    """The part of ``close`` (the quotes and brackets right after a CJK full stop) that
+    closes the sentence ``opened``: all of it, except that a straight quote, and what
+    follows it, opens the next sentence unless ``opened`` has an odd number of them."""
+    for i, ch in enumerate(close):
+        if ch in _STRAIGHT_QUOTES and (opened + close[:i]).count(ch) % 2 == 0:
+            return close[:i]
+    return close
+
+
+def _pieces(text: str) -> list[str]:
+    """Cut ``text`` at every sentence end (:data:`_SENTENCE_RE`), keeping the end's
+    punctuation and closing quotes or brackets, dropping the spaces and newlines after it."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_RE.finditer(text):
+        if match.group("end") is not None:
+            cut, resume = match.end("end"), match.end()
+        elif match.group("cjk") is not None:
+            cut = match.end("cjk")
+            cut += len(_closing(text[start:cut], match.group("close")))
+            resume = cut
+            while resume < len(text) and text[resume].isspace():
+                resume += 1
+        else:
+            cut, resume = match.start(), match.end()
+        pieces.append(text[start:cut])
+        start = resume
+    pieces.append(text[start:])
+    return pieces
+
+
 def _sentences(text: str) -> list[str]:
     """Split at sentence ends, joining pieces that an abbreviation's full stop cut."""
-    pieces = _SENTENCE_RE.split(text)
+    pieces = _pieces(text)
     out: list[str] = []
     pending = ""
     for i, piece in enumerate(pieces):
@@ -195,8 +264,11 @@ def denies(sentence: str) -> bool:
         sentence: One sentence.
 
     Returns:
-        True when it contains an English or Chinese negation.
+        True when it contains an English or Chinese negation ("don't" and "don’t" alike;
+        "No diagnosis is offered"; 未有, 不做, 不涵蓋, 並不 ...), but not "not only" or
+        "No. 3".
     """
+    sentence = sentence.translate(_APOSTROPHES)
     return bool(_DENIAL_EN.search(sentence) or _DENIAL_ZH.search(sentence))
 
 

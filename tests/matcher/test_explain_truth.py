@@ -43,6 +43,32 @@ def test_sentences_survive_abbreviations_and_split_at_chinese_punctuation(text, 
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("署方表示：「系統須於三秒內回應。」其後再作檢討。", ["署方表示：「系統須於三秒內回應。」", "其後再作檢討。"]),
+        ("他問：「可以做到嗎？」沒有人回答。", ["他問：「可以做到嗎？」", "沒有人回答。"]),
+        ("『系統已上線。』下一步是評估。", ["『系統已上線。』", "下一步是評估。"]),
+        ("（詳情見附件。）請於月底前提交。", ["（詳情見附件。）", "請於月底前提交。"]),
+        ("他說：「系統已上線。』」然後離開。", ["他說：「系統已上線。』」", "然後離開。"]),
+        ('署方表示："系統須於三秒內回應。"其後再作檢討。', ['署方表示："系統須於三秒內回應。"', "其後再作檢討。"]),
+        # A straight quote after a full stop opens the next sentence when none is open.
+        ('系統已經上線。"叫號系統"下月推出。', ["系統已經上線。", '"叫號系統"下月推出。']),
+        ('He said "it works." Then it failed.', ['He said "it works."', "Then it failed."]),
+        ("She said \u201cit works.\u201d Then it failed.", ["She said \u201cit works.\u201d", "Then it failed."]),
+        ("He said 'it works.' Then it failed.", ["He said 'it works.'", "Then it failed."]),
+        ("Apply online (see the annex.) Then wait.", ["Apply online (see the annex.)", "Then wait."]),
+        ('They asked "why?" Nobody knew.', ['They asked "why?"', "Nobody knew."]),
+        ('See "Cap. 599." Then register.', ['See "Cap. 599."', "Then register."]),
+        ('He said: "No." Then he left.', ['He said: "No."', "Then he left."]),
+        ("真的嗎？！」我們可以。", ["真的嗎？！」", "我們可以。"]),
+        ('He said "e.g. SMS." then left. Good.', ['He said "e.g. SMS." then left.', "Good."]),
+    ],
+)
+def test_closing_quotes_and_brackets_stay_with_their_sentence(text, expected):
+    assert split_sentences(text) == expected
+
+
+@pytest.mark.parametrize(
     "sentence",
     [
         "We do not provide diagnosis.",
@@ -71,6 +97,108 @@ def test_plain_statements_are_not_denials(sentence):
     assert not denies(sentence)
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We don\u2019t provide diagnosis.",
+        "The app doesn\u2019t store any records.",
+        "Our nurses can\u2019t prescribe.",
+        "The service won\u2019t replace doctors.",
+        "This isn\u2019t a medical device.",
+        "The reports aren\u2019t shared.",
+        "We didn\u2019t build a payment module.",
+        "We haven\u2019t got a Chinese version.",
+        "We don\u2018t provide diagnosis.",
+        "We can\u2019t and won\u2019t sell data.",
+    ],
+)
+def test_denials_with_a_typographic_apostrophe_are_recognised(sentence):
+    assert denies(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "本系統未有提供支付功能。",
+        "我們不做診斷。",
+        "本服務不涵蓋牙科。",
+        "本服务不涵盖牙科。",
+        "收費不含上門安裝。",
+        "套餐不包含硬件。",
+        "本系統並不儲存病歷。",
+        "本系统并不储存病历。",
+        "平台未設中文介面。",
+        "平台未设中文界面。",
+        "我們不處理個人資料。",
+        "我们不处理个人资料。",
+        "系統不支援廣東話語音。",
+        "系统不支持粤语语音。",
+        "本系統未提供網上付款。",
+    ],
+)
+def test_more_chinese_denials_are_recognised(sentence):
+    assert denies(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "我們不斷改進叫號系統。",
+        "系統支援不同語言。",
+        "不少診所已採用本系統。",
+        "本系統不僅提供預約，更提供短訊提示。",
+        "我們不但能預約，還能提示覆診。",
+        "不論何時都可以網上預約。",
+        "人手不足令輪候時間太長。",
+        "未來我們會擴展到牙科。",
+        "我們提供預約並且發出提示。",
+        "系統會整合並不斷更新資料。",
+        "平台可合并不同医院的数据。",
+        "本系統並不僅限於診所使用。",
+        "疫情帶來前所未有的挑戰。",
+    ],
+)
+def test_chinese_phrases_with_negative_characters_are_not_denials(sentence):
+    assert not denies(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "No diagnosis is offered.",
+        "No clinical advice is given.",
+        "No home visits are provided.",
+        "No dental care is included.",
+        "No Cantonese voice input is supported.",
+        "No diagnosis or treatment is currently offered.",
+        "No prescriptions will be provided.",
+        "\u201cNo refunds are given.\u201d",
+        "We book appointments, but no diagnosis is offered.",
+    ],
+)
+def test_no_noun_is_offered_is_a_denial(sentence):
+    assert denies(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "No. 3 clinic is supported by our queue system.",
+        "No. 12 Hospital Road is provided with kiosks.",
+        "No-show prediction for dental clinics.",
+        "No-shows cost clinics money.",
+        "No-show prediction is offered to dental clinics.",
+        "Not only bookings but also reminders are offered.",
+        "We offer not only bookings but also reminders.",
+        "This is not just a booking app.",
+        "Services include, but are not limited to, vaccination.",
+        "No installation is required.",
+    ],
+)
+def test_abbreviations_hyphenated_nouns_and_not_only_are_not_denials(sentence):
+    assert not denies(sentence)
+
+
 def test_a_denial_is_never_the_closest_sentence():
     enc = get_encoder("hashing")
     query = "We need automated diagnosis of chest radiographs."
@@ -79,6 +207,20 @@ def test_a_denial_is_never_the_closest_sentence():
     [pair] = best_pairs(enc, query, [candidate])
     assert pair is not None and pair[1] == "Our software schedules radiographers' shifts."
     assert evidence_sentences("本公司不提供診斷。我們提供排班系統。") == ["我們提供排班系統。"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We don\u2019t provide diagnosis. We schedule radiographers.", ["We schedule radiographers."]),
+        ("No diagnosis is offered. We schedule radiographers.", ["We schedule radiographers."]),
+        ("本系統未有提供支付功能。我們提供排班系統。", ["我們提供排班系統。"]),
+        ("我們不做診斷。本服務不涵蓋牙科。我們提供排班系統。", ["我們提供排班系統。"]),
+        ("署方表示：「本系統不提供診斷。」我們提供排班系統。", ["我們提供排班系統。"]),
+    ],
+)
+def test_new_denials_are_never_evidence(text, expected):
+    assert evidence_sentences(text) == expected
 
 
 # -- senses and key-term pairs --------------------------------------------------------------
