@@ -69,9 +69,10 @@ def _sentence(text: str, needle: str) -> str:
 def _ranker_and_encoder() -> tuple[Any, Any, Any]:
     import matcher
 
-    preset = matcher.preset_for("default")
+    # The web app's default (MATCHER_MODEL unset): the encoder and its preset.
+    preset = matcher.preset_for(matcher.DEFAULT_ENCODER)
     encoder = matcher.with_translation(
-        matcher.get_encoder("default"),
+        matcher.get_encoder(matcher.DEFAULT_ENCODER),
         preset.get("translation") if preset.get("encoder_translation") else None,
     )
     config = matcher.RankerConfig.from_mapping(
@@ -96,7 +97,11 @@ def sample(minimum: int, out: Path, force: bool, seed: int) -> None:
     cvecs = np.asarray(encoder.encode([dense_text(c.title, c.text) for c in challenges], role="query"))
     svecs = np.asarray(encoder.encode([dense_text(s.title, s.text) for s in startups], role="passage"))
     if preset.get("centering"):
-        centre = LanguageCentering.fit({"passage": (svecs, [s.language for s in startups])})
+        # As the web app fits a corpus: the passages' means and the queries' (challenges').
+        centre = LanguageCentering.fit({
+            "passage": (svecs, [s.language for s in startups]),
+            "query": (cvecs, [c.language for c in challenges]),
+        })
         cvecs = centre.transform(cvecs, [c.language for c in challenges], "query")
         svecs = centre.transform(svecs, [s.language for s in startups], "passage")
     found: dict[tuple[str, str, str], dict[str, Any]] = {}

@@ -94,12 +94,26 @@ AMBIGUOUS_ENGLISH = frozenset(
 #: use it: 市民 are citizens, members of the public, while "public" alone is mostly the
 #: adjective (public sector, public bodies, public policy); 資料 is data or information,
 #: not CC-CEDICT's first sense "material"; 配備 is "equipped with", not "allocate"; 操作 is
-#: "operate", not "work" (a job). Keys are Chinese words as written (or canonical).
+#: "operate", not "work" (a job). Also 集團 / 大隊 are a conglomerate / a brigade, never the
+#: "group" of a company's or an NHS body's name; 戶口 is an account (醫健通戶口), not a
+#: "population"; 錄音 is an audio recording, not a written "record"; 服務 is the noun
+#: service, not "serve"; 啟動 is to launch, not the "start" of "start-up"; 徵集 is to invite
+#: (proposals, views), not to "collect" data; 機構 is an organisation, not a "mechanism";
+#: 輸入 is input, rarely the "import" of goods. Keys are Chinese words as written (or canonical).
 UNSHOWN_SENSES: dict[str, frozenset[str]] = {
     "市民": frozenset({"public"}),
     "資料": frozenset({"material"}),
     "配備": frozenset({"allocate"}),
     "操作": frozenset({"work"}),
+    "集團": frozenset({"group"}),
+    "大隊": frozenset({"group"}),
+    "戶口": frozenset({"population"}),
+    "錄音": frozenset({"record"}),
+    "服務": frozenset({"serve"}),
+    "啟動": frozenset({"start"}),
+    "徵集": frozenset({"collect"}),
+    "機構": frozenset({"mechanism"}),
+    "輸入": frozenset({"import"}),
 }
 
 
