@@ -98,6 +98,13 @@ echo "== migrate and seed ($STARTUPS startups, $CHALLENGES challenges, MATCHER_M
 $BIN/flask --app wsgi db upgrade >"$OUT/migrate.log" 2>&1
 $BIN/python loadtest/seed_large.py --startups "$STARTUPS" --challenges "$CHALLENGES"
 
+# Mail: a local SMTP server that accepts and discards every message (aiosmtpd's Sink), so that
+# notifications' emails go through the outbox and the job worker's deliveries as in production.
+SMTP_SINK_PORT=$(free_port)
+$BIN/python -m aiosmtpd -n -l "127.0.0.1:$SMTP_SINK_PORT" -c aiosmtpd.handlers.Sink >"$OUT/smtp.log" 2>&1 &
+PIDS+=("$!")
+export SMTP_HOST=127.0.0.1 SMTP_PORT="$SMTP_SINK_PORT" PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}"
+
 start_gunicorn() {  # port, log
   # The production settings of gunicorn.conf.py (timeouts, keep-alive longer than any user's
   # pause); the run chooses workers, threads and port, and logs no access lines.
@@ -167,6 +174,21 @@ wait "$PEAK_PID" 2>/dev/null || true
 sleep 5
 $BIN/python loadtest/memory.py "${GUNICORN_PIDS[@]}" --out "$OUT/memory_end.json"
 
+echo "== jobs and mail at the end (the worker's queue, RQ's failed jobs, the outbox by status)"
+sleep 5  # the last jobs enqueued
+$BIN/python - <<'PY' | tee "$OUT/jobs.txt"
+import os
+if os.environ.get("REDIS_URL"):
+    from redis import Redis
+    from rq import Queue
+    queue = Queue("innomatch", connection=Redis.from_url(os.environ["REDIS_URL"]))
+    print(f"jobs: {queue.count} queued, {queue.failed_job_registry.count} failed, "
+          f"{queue.scheduled_job_registry.count} waiting to be retried, {queue.finished_job_registry.count} finished (kept 500 s)")
+PY
+$BIN/flask --app wsgi jobs failed-mails --limit 5 2>/dev/null | sed 's/^/outbox: /' | tee -a "$OUT/jobs.txt"
+# A job or a mail that failed for good fails the run (after the report below).
+JOBS_FAILED=$( (grep -Eo '([0-9]+) failed,|failed=([0-9]+)' "$OUT/jobs.txt" || true) | (grep -Eo '[0-9]+' || true) | awk '{s+=$1} END {print s+0}')
+
 echo "== results"
 TITLE="InnoMatch load test ($MODE) $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname), $(nproc) cores: \
 $STARTUPS startups, $CHALLENGES challenges, $USERS users for $DURATION, $WORKERS workers x $THREADS threads per host, \
@@ -177,3 +199,7 @@ $BIN/python benchmarks/load_report.py "$OUT/locust" --edits "$OUT/edits.jsonl" \
   --memory-first "$OUT/memory_first.json" --memory-start "$OUT/memory_start.json" --memory-end "$OUT/memory_end.json" \
   --memory-peak "$OUT/memory_peak.json" \
   --json "$OUT/summary.json" --out "$OUT/report.txt" --title "$TITLE" "${CHECK[@]}"
+if (( ${JOBS_FAILED:-0} > 0 )); then
+  echo "FAILED: $JOBS_FAILED job(s) or mail(s) failed for good ($OUT/jobs.txt, $OUT/worker.log)"
+  exit 1
+fi

@@ -34,6 +34,7 @@ from models import (
     CapabilityTag,
     Challenge,
     ChallengeDomain,
+    ChallengeFollow,
     ChallengeTag,
     Department,
     Embedding,
@@ -171,11 +172,22 @@ def seed(n_startups: int, n_challenges: int, rng_seed: int = 7) -> dict[str, int
               for i in range(COORDINATORS)]
     existing = set(db.scalars(select(User.email)))
     _bulk(User, [{"startup_id": None, "department_id": None, "mfa_secret": None, "mfa_enabled_at": None, **u, "password_hash": pw, "display_name": u["email"].split("@")[0], "locale": "en",
-                  "is_active": True, "session_token": f"load-{i}-{rng.getrandbits(64):x}", "notify": "none",
+                  "is_active": True, "session_token": f"load-{i}-{rng.getrandbits(64):x}",
+                  # Immediate emails, a new account's default: notifications go through the outbox
+                  # and the job worker's deliveries under load, as in production.
+                  "notify": "immediate",
                   "password_changed_at": now, "created_at": now, "updated_at": now,
                   "email_verified_at": now}  # their addresses count as confirmed
                  for i, u in enumerate(users) if u["email"] not in existing])
     db.flush()
+    # Each member follows a few open challenges of the load officers' departments, whose edits
+    # then tell their followers (a job's fan-out, with emails).
+    officer_departments = {u["department_id"] for u in users if u["role"] == "officer"}
+    followable = [c["id"] for c in ch_rows if c["department_id"] in officer_departments and c["status"] == "open"]
+    members = db.scalars(select(User.id).where(User.email.like("member%@load.test"))).all()
+    known = set(db.execute(select(ChallengeFollow.user_id, ChallengeFollow.challenge_id)).tuples())
+    follows = {(uid, cid) for uid in members for cid in rng.sample(followable, min(5, len(followable)))} - known
+    _bulk(ChallengeFollow, [{"user_id": uid, "challenge_id": cid} for uid, cid in sorted(follows)])
     return {"startups": len(startup_rows), "capabilities": len(cap_rows), "challenges": len(ch_rows),
             "users": len(users)}
 
