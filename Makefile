@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export INNOMATCH_ENV ?= development
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps i18n-check run test serve migrate seed bench evaluate load load-smoke load-two-hosts procfile-check backup-drill security lint clean
+.PHONY: install system-deps i18n-check run test serve migrate seed bench evaluate load load-smoke load-two-hosts load-two-hosts-smoke procfile-check backup-drill security lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ load-smoke: install
 # Two gunicorn instances sharing PostgreSQL and Redis; edits made through one are looked for through the other.
 load-two-hosts: install
 	loadtest/run.sh --two-hosts
+
+load-two-hosts-smoke: install
+	loadtest/run.sh --smoke --two-hosts
 
 # The Procfile's processes started with honcho against PostgreSQL and Redis, until /readyz answers 200.
 procfile-check: install
