@@ -259,6 +259,27 @@ def score_band(score: float | None) -> dict[str, object]:
     return {"key": band.key, "label": label, "number": int(value * 100 + 0.5), "meaning": str(meaning)}
 
 
+def score_bands_legend() -> str:
+    """One line saying what every band means, for pages that list many scores without it
+    beside each one: "What a match score means: Strong match (89/100 and above): about 8 in 10
+    such pairs were relevant in our evaluation; ..." """
+    import matcher.bands
+
+    parts = []
+    for band in matcher.bands.load_calibration().bands:
+        label = _label(SCORE_BAND_LABELS, band.key)
+        share = (
+            _l("about %(n)s in 10 such pairs were relevant", n=band.in_ten) if band.in_ten >= 1
+            else _l("fewer than 1 in 10 such pairs were relevant")
+        )
+        if band.min_score > 0:
+            parts.append(str(_l("%(band)s (%(n)s/100 and above): %(share)s", band=label,
+                                n=int(band.min_score * 100 + 0.5), share=share)))
+        else:
+            parts.append(str(_l("%(band)s: %(share)s", band=label, share=share)))
+    return str(_l("What a match score means, from our evaluation on real cases: %(bands)s.", bands="; ".join(parts)))
+
+
 def language_label(code: str) -> str:
     """Return the translated name of a content language."""
     return _label(CONTENT_LANGUAGE_LABELS, code)
@@ -301,6 +322,7 @@ def template_globals() -> dict[str, object]:
         "readiness_label": readiness_label,
         "language_label": language_label,
         "score_band": score_band,
+        "score_bands_legend": score_bands_legend,
         "transition_note": transition_note,
         "startup_next_step": startup_next_step,
         "document_type_label": document_type_label,

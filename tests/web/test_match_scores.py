@@ -132,3 +132,37 @@ def test_the_startup_list_is_in_the_order_of_its_scores(app: Flask, client: Flas
     numbers = [int(n) for _band, n in SCORE.findall(html_lib.unescape(page))]
     assert len(numbers) >= 2 and numbers == sorted(numbers, reverse=True)
 
+
+
+LEGEND = re.compile(
+    r"What a match score means, from our evaluation on real cases: "
+    r"Strong match \((\d+)/100 and above\): about (\d+) in 10 such pairs were relevant; "
+    r"Possible match \((\d+)/100 and above\): about (\d+) in 10 such pairs were relevant; "
+    r"Weak match: (?:about \d+|fewer than 1) in 10 such pairs were relevant\."
+)
+
+
+def test_pages_listing_scores_say_once_what_every_band_means(
+    app: Flask, client: FlaskClient, make: Factory, world: dict[str, Any]
+) -> None:
+    import matcher.bands
+
+    challenge = world["challenges"][0]
+    proposal = make.proposal(challenge, world["target_capability"], pitch="Zephyr pitch.")
+    make.trial(challenge, world["target_capability"], proposal_id=proposal.id)
+    other = make.proposal(challenge, world["others"][0], pitch="Other pitch.")
+    make.trial(challenge, world["others"][0], proposal_id=other.id)
+    strong, possible, _weak = matcher.bands.load_calibration().bands
+    expected = (str(round(strong.min_score * 100)), str(strong.in_ten), str(round(possible.min_score * 100)),
+                str(possible.in_ten))
+    pages = {}
+    sign_in(client, world["coordinator"].id)
+    pages["review queue"] = client.get("/coordinator/").get_data(as_text=True)
+    client.post("/logout")
+    sign_in(client, world["officer"].id)
+    pages["proposals inbox"] = client.get(f"/challenges/{challenge.id}/proposals").get_data(as_text=True)
+    pages["comparison"] = client.get(
+        f"/challenges/{challenge.id}/proposals/compare?proposal={proposal.id}&proposal={other.id}"
+    ).get_data(as_text=True)
+    found = {name: LEGEND.findall(html_lib.unescape(page)) for name, page in pages.items()}
+    assert found == {name: [expected] for name in pages}
