@@ -231,3 +231,88 @@ def test_a_sent_mail_keeps_no_body_and_is_deleted_after_the_keeping_period(app, 
         mail.sweep()
         ctx.commit()
         assert _rows() == []
+
+
+class _StallingInbox:
+    """An SMTP handler that holds the first session at its recipient until released (a
+    worker caught mid-send), and keeps the messages it then receives."""
+
+    def __init__(self) -> None:
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+        self.messages: list[list[str]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        if not self.stalled.is_set():
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+def test_a_worker_process_killed_mid_send_is_swept_back_and_the_mail_delivered_once(app, ctx, monkeypatch):
+    """The real thing: a separate process delivers, is killed (SIGKILL) while the SMTP server
+    holds its session, and the sweeper's delivery after the lease sends the mail once."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from aiosmtpd.controller import Controller
+
+    from tests.mailbox import BASE_URL, free_port
+
+    run_after_commit = jobs.dispatch
+    held: list[jobs.PendingJob] = []
+    monkeypatch.setattr(jobs, "dispatch", held.extend)  # no worker in this process yet
+    inbox = _StallingInbox()
+    server = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    server.start()
+    settings = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": server.port, "PUBLIC_BASE_URL": BASE_URL,
+                "MAIL_LEASE_SECONDS": 1.0}
+    for key, value in settings.items():
+        monkeypatch.setitem(app.config, key, value)
+    try:
+        mail.queue(_message())
+        ctx.commit()
+        ((job),) = held  # the delivery job, not run here: the worker process below runs it
+        (mail_id,) = job.args[0]
+        script = (
+            "import json, sys\n"
+            "from portal import create_app, tasks\n"
+            "from portal.config import TestConfig\n"
+            "config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}\n"
+            "config.update(json.loads(sys.argv[1]))\n"
+            "with create_app(config).app_context():\n"
+            "    tasks.deliver_mails([int(sys.argv[2])])\n"
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-c", script, json.dumps({**settings, "DATABASE_URL": app.config["DATABASE_URL"]}),
+             str(mail_id)],
+        )
+        try:
+            assert inbox.stalled.wait(120), "the worker never reached the SMTP server"
+            worker.kill()  # SIGKILL mid-send: no cleanup, no rollback of the committed claim
+            worker.wait(30)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        inbox.release.set()
+        (row,) = _rows()
+        assert row.status == MailStatus.SENDING and row.attempts == 1 and inbox.messages == []
+        time.sleep(1.2)  # the dead worker's lease runs out
+        monkeypatch.setattr(jobs, "dispatch", run_after_commit)  # jobs run here again, after the commit
+        assert tasks.sweep_outbox() == 1  # swept back and delivered (in-process: no Redis here)
+        (row,) = _rows()
+        assert row.status == MailStatus.SENT and row.attempts == 2
+        assert inbox.messages == [["mei@example.org"]]  # delivered once
+        assert tasks.deliver_mails([mail_id]) == {"sent": 0, "retry": 0, "failed": 0}
+    finally:
+        server.stop()
