@@ -185,7 +185,7 @@ def seed(n_startups: int, n_challenges: int, rng_seed: int = 7) -> dict[str, int
     officer_departments = {u["department_id"] for u in users if u["role"] == "officer"}
     followable = [c["id"] for c in ch_rows if c["department_id"] in officer_departments and c["status"] == "open"]
     members = db.scalars(select(User.id).where(User.email.like("member%@load.test"))).all()
-    known = set(db.execute(select(ChallengeFollow.user_id, ChallengeFollow.challenge_id)).tuples())
+    known = {(uid, cid) for uid, cid in db.execute(select(ChallengeFollow.user_id, ChallengeFollow.challenge_id))}
     follows = {(uid, cid) for uid in members for cid in rng.sample(followable, min(5, len(followable)))} - known
     _bulk(ChallengeFollow, [{"user_id": uid, "challenge_id": cid} for uid, cid in sorted(follows)])
     return {"startups": len(startup_rows), "capabilities": len(cap_rows), "challenges": len(ch_rows),

@@ -1,8 +1,12 @@
 """Who reacts to what happened (``portal.signals``): notifications, the recommender, the audit log.
 
+Every notification is written by a job after the commit (``portal.tasks``), never in the
+request: the request that caused it renders no email and waits for no one. Without Redis the
+job runs in the same process right after the commit (``portal.jobs``).
+
 :func:`connect` runs from ``create_app``; it connects each receiver once per process, however
 many apps are created (the tests create several). Receivers call the reacting service through
-its module (``notifications.notify_trial_moved``), looked up when the signal is sent.
+its module (``recommendations.capability_changed``) or a job (``portal.tasks``), looked up when the signal is sent.
 
 =====================  ==========================================================
 signal                 receivers
@@ -13,11 +17,12 @@ challenge_opened       a job after the commit: rank startups, tell the matches a
 challenge_updated      a job after the commit: notifications to the followers ("updated")
 challenge_closed       a job after the commit: notifications to the followers ("closed")
 capability_saved       recommender: encode the capability and its startup's profile
-proposal_submitted     notifications: the department's officers and the coordinators
-shortlist_requested    notifications: the coordinators
-trial_moved            notifications: the startup, the department, the coordinators
-question_asked         notifications: the challenge's department officers
-question_answered      notifications: the member who asked
+proposal_submitted     a job after the commit: notifications to the department's officers and coordinators
+shortlist_requested    a job after the commit: notifications to the coordinators
+trial_moved            a job after the commit: notifications to the startup, the department, the coordinators
+outcome_signed_off     a job after the commit: notifications to the coordinators
+question_asked         a job after the commit: notifications to the challenge's department officers
+question_answered      a job after the commit: notifications to the member who asked
 answer_published       a job after the commit: notifications to the challenge's followers
 entity_changed         audit log: one event with the change's before and after values
 =====================  ==========================================================
@@ -33,7 +38,7 @@ from models import Capability, Challenge, ChallengeQuestion, Proposal, Trial, Tr
 
 from . import jobs, signals
 from .database import db
-from .services import audit, notifications, panel, recommendations
+from .services import audit, panel, recommendations
 
 log = logging.getLogger("innomatch.subscribers")
 
@@ -80,19 +85,19 @@ def notify_challenge_closed(challenge: Challenge, *, actor: User, **_kwargs: Any
 
 
 def notify_proposal_submitted(proposal: Proposal, **_kwargs: Any) -> None:
-    notifications.notify_proposal_received(proposal)
+    jobs.enqueue("portal.tasks.notify_proposal_received", proposal.id)
 
 
 def notify_shortlist_requested(proposal: Proposal, *, actor: User, trial: Trial, **_kwargs: Any) -> None:
-    notifications.notify_shortlist_requested(proposal, trial, actor)
+    jobs.enqueue("portal.tasks.notify_shortlist_requested", proposal.id, trial.id, actor.id)
 
 
 def notify_trial_moved(trial: Trial, *, transition: TrialTransition, **_kwargs: Any) -> None:
-    notifications.notify_trial_moved(trial, transition)
+    jobs.enqueue("portal.tasks.notify_trial_moved", transition.id)
 
 
 def notify_outcome_signed_off(trial: Trial, *, actor: User, **_kwargs: Any) -> None:
-    notifications.notify_outcome_signed_off(trial, actor)
+    jobs.enqueue("portal.tasks.notify_outcome_signed_off", trial.id, actor.id)
 
 
 # -- panel scoring -------------------------------------------------------------------------
@@ -102,11 +107,11 @@ def fix_panel_criteria(challenge: Challenge, **_kwargs: Any) -> None:
     """An opened challenge publishes its evaluation criteria: the template if its officers kept it."""
     panel.fix_criteria(challenge)
 def notify_question_asked(question: ChallengeQuestion, *, actor: User, **_kwargs: Any) -> None:
-    notifications.notify_question_asked(question, actor)
+    jobs.enqueue("portal.tasks.notify_question_asked", question.id, getattr(actor, "id", None))
 
 
 def notify_question_answered(question: ChallengeQuestion, *, actor: User, **_kwargs: Any) -> None:
-    notifications.notify_question_answered(question, actor)
+    jobs.enqueue("portal.tasks.notify_question_answered", question.id, getattr(actor, "id", None))
 
 
 def notify_answer_published(question: ChallengeQuestion, *, actor: User, **_kwargs: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from models import Challenge, ChallengeQuestion, User
+from models import Challenge, ChallengeQuestion, Proposal, Trial, TrialTransition, User
 from models.vocabulary import ChallengeStatus
 
 from . import jobs
@@ -75,6 +75,71 @@ def notify_answer_published(question_id: int, actor_id: int | None = None) -> in
         return 0  # deleted or hidden before the job ran
     actor = db.get(User, actor_id) if actor_id is not None else None
     created = notifications.notify_answer_published(question, actor)
+    db.commit()
+    return len(created)
+
+
+def _user(user_id: int | None) -> User | None:
+    return db.get(User, user_id) if user_id is not None else None
+
+
+def notify_proposal_received(proposal_id: int) -> int:
+    """Tell the challenge's department officers and the coordinators about a new proposal."""
+    proposal = db.get(Proposal, proposal_id)
+    if proposal is None:
+        return 0  # withdrawn and deleted before the job ran
+    created = notifications.notify_proposal_received(proposal)
+    db.commit()
+    return len(created)
+
+
+def notify_shortlist_requested(proposal_id: int, trial_id: int, officer_id: int) -> int:
+    """Tell the coordinators that a department asks them to shortlist a proposal."""
+    proposal, trial, officer = db.get(Proposal, proposal_id), db.get(Trial, trial_id), _user(officer_id)
+    if proposal is None or trial is None or officer is None:
+        return 0
+    created = notifications.notify_shortlist_requested(proposal, trial, officer)
+    db.commit()
+    return len(created)
+
+
+def notify_trial_moved(transition_id: int) -> int:
+    """Tell a trial's startup, department and the coordinators about one of its moves."""
+    transition = db.get(TrialTransition, transition_id)
+    trial = db.get(Trial, transition.trial_id) if transition is not None else None
+    if transition is None or trial is None:
+        return 0
+    created = notifications.notify_trial_moved(trial, transition)
+    db.commit()
+    return len(created)
+
+
+def notify_outcome_signed_off(trial_id: int, officer_id: int) -> int:
+    """Tell the coordinators that a department signed off a trial's outcome."""
+    trial, officer = db.get(Trial, trial_id), _user(officer_id)
+    if trial is None or officer is None:
+        return 0
+    created = notifications.notify_outcome_signed_off(trial, officer)
+    db.commit()
+    return len(created)
+
+
+def notify_question_asked(question_id: int, actor_id: int | None = None) -> int:
+    """Tell the challenge's department officers that a startup asked a question."""
+    question = db.get(ChallengeQuestion, question_id)
+    if question is None:
+        return 0
+    created = notifications.notify_question_asked(question, _user(actor_id))
+    db.commit()
+    return len(created)
+
+
+def notify_question_answered(question_id: int, actor_id: int | None = None) -> int:
+    """Tell the member who asked that the department answered."""
+    question = db.get(ChallengeQuestion, question_id)
+    if question is None:
+        return 0
+    created = notifications.notify_question_answered(question, _user(actor_id))
     db.commit()
     return len(created)
 

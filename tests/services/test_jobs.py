@@ -305,3 +305,26 @@ def test_with_redis_a_challenges_followers_are_told_by_a_worker_not_the_officers
     told = ctx.scalars(select(Notification.user_id).where(Notification.kind == "challenge_changed")).all()
     assert sorted(told) == sorted(u.id for u in followers)
     assert redis_queue.failed_job_registry.count == 0
+
+
+def test_with_redis_a_proposals_notifications_are_written_by_a_worker_not_the_members_request(
+    app, ctx, make, redis_queue
+):
+    from rq import SimpleWorker
+
+    from portal.services import proposals
+
+    dept = make.department()
+    officers = [make.user("officer", department_id=dept.id) for _ in range(2)]
+    challenge = make.challenge(dept)
+    capability = make.capability()
+    member = make.user("startup", startup_id=capability.startup_id)
+    proposals.submit_proposal(ctx.get(User, member.id), ctx.get(type(challenge), challenge.id),
+                              {"capability_id": capability.id, "pitch": "We run clinic queues by SMS."})
+    ctx.commit()
+    assert redis_queue.count >= 1 and ctx.scalars(select(Notification)).all() == []  # nothing in the request
+    SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    ctx.expire_all()
+    told = ctx.scalars(select(Notification.user_id).where(Notification.kind == "proposal_received")).all()
+    assert sorted(told) == sorted(u.id for u in officers)
+    assert redis_queue.failed_job_registry.count == 0
