@@ -210,15 +210,17 @@ def test_a_second_app_does_not_double_the_reactions(
     told: list[tuple[int, str]] = []
     monkeypatch.setattr(recommendations, "challenge_changed", lambda challenge: encoded.append(challenge.id))
     monkeypatch.setattr(notifications, "notify_challenge_opened",
-                        lambda challenge, actor: told.append((challenge.id, "opened")))
+                        lambda challenge, actor: told.append((challenge.id, "opened")) or [])
     monkeypatch.setattr(notifications, "notify_challenge_changed",
-                        lambda challenge, change, actor: told.append((challenge.id, change)))
+                        lambda challenge, change, actor: told.append((challenge.id, change)) or [])
     officer = svc.get(User, make.user("officer").id)
     challenge = challenges.post_challenge(officer, challenge_data(), publish=True)
     # Ranking for the opened challenge is one job, run after the commit (in-process: no Redis).
     assert told == [] and [job.func_path for job in jobs.pending()] == ["portal.tasks.notify_challenge_opened"]
     svc.commit()
     challenges.close_challenge(officer, challenge)
+    assert told == [(challenge.id, "opened")]  # the followers are told by a job after the commit
+    svc.commit()
     assert encoded == [challenge.id]
     assert told == [(challenge.id, "opened"), (challenge.id, "closed")]
 
@@ -228,8 +230,8 @@ def test_the_proposal_and_trial_subscribers_call_notifications_once(
 ) -> None:
     received: list[int] = []
     moved: list[tuple[int, str]] = []
-    monkeypatch.setattr(notifications, "notify_proposal_received", lambda p: received.append(p.id))
-    monkeypatch.setattr(notifications, "notify_trial_moved", lambda t, tr: moved.append((t.id, tr.to_state)))
+    monkeypatch.setattr(notifications, "notify_proposal_received", lambda p: received.append(p.id) or [])
+    monkeypatch.setattr(notifications, "notify_trial_moved", lambda t, tr: moved.append((t.id, tr.to_state)) or [])
     startup = make.startup()
     capability = make.capability(startup)
     member = svc.get(User, make.user("startup", startup=startup).id)
@@ -241,6 +243,8 @@ def test_the_proposal_and_trial_subscribers_call_notifications_once(
     trial = proposals.trial_for(proposal.challenge_id, startup.id)
     assert trial is not None
     trials.move_trial(coordinator, trial, "shortlist")
+    assert received == [] and moved == []  # jobs, run once the change commits
+    svc.commit()
     assert received == [proposal.id]
     assert moved == [(trial.id, "shortlisted")]
 
