@@ -99,7 +99,8 @@ AMBIGUOUS_ENGLISH = frozenset(
 #: "population"; 錄音 is an audio recording, not a written "record"; 服務 is the noun
 #: service, not "serve"; 啟動 is to launch, not the "start" of "start-up"; 徵集 is to invite
 #: (proposals, views), not to "collect" data; 機構 is an organisation, not a "mechanism";
-#: 輸入 is input, rarely the "import" of goods. Keys are Chinese words as written (or canonical).
+#: 輸入 is input, rarely the "import" of goods; 舉報 is a tip-off or complaint, not a "report" (a
+#: document); 產品 is a product, not the "goods" of a goods receipt. Keys are Chinese words as written (or canonical).
 UNSHOWN_SENSES: dict[str, frozenset[str]] = {
     "市民": frozenset({"public"}),
     "資料": frozenset({"material"}),
@@ -114,6 +115,8 @@ UNSHOWN_SENSES: dict[str, frozenset[str]] = {
     "徵集": frozenset({"collect"}),
     "機構": frozenset({"mechanism"}),
     "輸入": frozenset({"import"}),
+    "舉報": frozenset({"report"}),
+    "產品": frozenset({"goods"}),
 }
 
 

@@ -11,6 +11,7 @@ bilingual terms (domains and functional areas) stay in ``models/vocabulary.py``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -238,6 +239,20 @@ SCORE_BAND_LABELS: dict[str, object] = {
 }
 
 
+def band_threshold(min_score: float) -> int:
+    """The lowest number out of 100 shown in a band that starts at ``min_score``: a score is
+    shown rounded, and its band is read from the number shown, so that a page never says
+    "Weak match · 74/100" beside a legend that starts "Possible" at 74."""
+    return math.ceil(round(min_score * 100, 6))
+
+
+def _shown_band(number: int) -> Any:
+    import matcher.bands
+
+    bands = matcher.bands.load_calibration().bands
+    return next((b for b in bands if number >= band_threshold(b.min_score)), bands[-1])
+
+
 def score_band(score: float | None) -> dict[str, object]:
     """What a match score means: its band's label, the number out of 100, and one line
     saying the share of such pairs that were relevant in the evaluation.
@@ -245,10 +260,9 @@ def score_band(score: float | None) -> dict[str, object]:
     Returns:
         ``{"key", "label", "number", "meaning"}``; the same for a pair on every page.
     """
-    import matcher.bands
-
     value = float(score or 0.0)
-    band = matcher.bands.load_calibration().band(value)
+    number = int(value * 100 + 0.5)
+    band = _shown_band(number)
     label = _label(SCORE_BAND_LABELS, band.key)
     if band.in_ten >= 1:
         meaning = _l(
@@ -256,28 +270,37 @@ def score_band(score: float | None) -> dict[str, object]:
         )
     else:
         meaning = _l("%(band)s: fewer than 1 in 10 such pairs were relevant in our evaluation.", band=label)
-    return {"key": band.key, "label": label, "number": int(value * 100 + 0.5), "meaning": str(meaning)}
+    return {"key": band.key, "label": label, "number": number, "meaning": str(meaning)}
 
 
 def score_bands_legend() -> str:
     """One line saying what every band means, for pages that list many scores without it
-    beside each one: "What a match score means: Strong match (89/100 and above): about 8 in 10
-    such pairs were relevant in our evaluation; ..." """
+    beside each one: "What a match score means, from our evaluation on real cases: Strong match
+    (89/100 and above): about 8 in 10 such pairs were relevant; Possible match (74 to 88/100):
+    ...; Weak match (below 74/100): ..." The numbers are those the scores are shown with."""
     import matcher.bands
 
     parts = []
+    above: int | None = None
     for band in matcher.bands.load_calibration().bands:
         label = _label(SCORE_BAND_LABELS, band.key)
         share = (
             _l("about %(n)s in 10 such pairs were relevant", n=band.in_ten) if band.in_ten >= 1
             else _l("fewer than 1 in 10 such pairs were relevant")
         )
-        if band.min_score > 0:
-            parts.append(str(_l("%(band)s (%(n)s/100 and above): %(share)s", band=label,
-                                n=int(band.min_score * 100 + 0.5), share=share)))
+        low = band_threshold(band.min_score)
+        if band.min_score <= 0:
+            parts.append(str(_l("%(band)s (below %(n)s/100): %(share)s", band=label, n=above, share=share)))
+        elif above is None:
+            parts.append(str(_l("%(band)s (%(n)s/100 and above): %(share)s", band=label, n=low, share=share)))
         else:
-            parts.append(str(_l("%(band)s: %(share)s", band=label, share=share)))
-    return str(_l("What a match score means, from our evaluation on real cases: %(bands)s.", bands="; ".join(parts)))
+            parts.append(str(_l("%(band)s (%(low)s to %(high)s/100): %(share)s", band=label, low=low,
+                                high=above - 1, share=share)))
+        above = low
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = str(_l("%(first)s; %(then)s", first=joined, then=part))  # "；" in Chinese
+    return str(_l("What a match score means, from our evaluation on real cases: %(bands)s.", bands=joined))
 
 
 def language_label(code: str) -> str:

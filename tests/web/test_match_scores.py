@@ -137,8 +137,8 @@ def test_the_startup_list_is_in_the_order_of_its_scores(app: Flask, client: Flas
 LEGEND = re.compile(
     r"What a match score means, from our evaluation on real cases: "
     r"Strong match \((\d+)/100 and above\): about (\d+) in 10 such pairs were relevant; "
-    r"Possible match \((\d+)/100 and above\): about (\d+) in 10 such pairs were relevant; "
-    r"Weak match: (?:about \d+|fewer than 1) in 10 such pairs were relevant\."
+    r"Possible match \((\d+) to \d+/100\): about (\d+) in 10 such pairs were relevant; "
+    r"Weak match \(below \d+/100\): (?:about \d+|fewer than 1) in 10 such pairs were relevant\."
 )
 
 
@@ -152,8 +152,10 @@ def test_pages_listing_scores_say_once_what_every_band_means(
     make.trial(challenge, world["target_capability"], proposal_id=proposal.id)
     other = make.proposal(challenge, world["others"][0], pitch="Other pitch.")
     make.trial(challenge, world["others"][0], proposal_id=other.id)
+    from portal.labels import band_threshold
+
     strong, possible, _weak = matcher.bands.load_calibration().bands
-    expected = (str(round(strong.min_score * 100)), str(strong.in_ten), str(round(possible.min_score * 100)),
+    expected = (str(band_threshold(strong.min_score)), str(strong.in_ten), str(band_threshold(possible.min_score)),
                 str(possible.in_ten))
     pages = {}
     sign_in(client, world["coordinator"].id)
@@ -166,3 +168,22 @@ def test_pages_listing_scores_say_once_what_every_band_means(
     ).get_data(as_text=True)
     found = {name: LEGEND.findall(html_lib.unescape(page)) for name, page in pages.items()}
     assert found == {name: [expected] for name in pages}
+
+
+def test_the_band_shown_agrees_with_the_number_shown_and_the_legend(app: Flask) -> None:
+    """A score just under a band's start is shown rounded: its band is read from the number
+    shown, so "Weak match · 74/100" never sits beside a legend whose Possible starts at 74."""
+    import matcher.bands
+    from portal.labels import band_threshold, score_band
+
+    bands = matcher.bands.load_calibration().bands
+    starts = {b.key: band_threshold(b.min_score) for b in bands}
+    with app.test_request_context():
+        for step in range(10_001):
+            shown = score_band(step / 10_000)
+            expected = next((b.key for b in bands if shown["number"] >= starts[b.key]), bands[-1].key)
+            assert shown["key"] == expected, (step / 10_000, shown)
+        for band in bands[:-1]:  # under a band's start but shown as its first number: that band
+            under = (starts[band.key] - 0.5) / 100 + 0.0001
+            assert under < band.min_score and score_band(under)["number"] == starts[band.key]
+            assert score_band(under)["key"] == band.key
