@@ -57,6 +57,8 @@ _ABBREVIATIONS = frozenset(
     ["cap", "caps", "no", "nos", "e.g", "i.e", "vs", "dr", "mr", "mrs", "ms", "prof", "st", "fig", "figs", "p", "pp", "para", "paras", "art", "arts", "sect", "sec", "ch", "vol", "approx", "dept", "govt", "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "rev", "gen", "hon", "sr", "jr", "op", "cf", "al", "viz", "ref", "est", "min", "max"]
 )
 _LAST_WORD = re.compile(r"(\S+)\.$")
+# A list item's marker at the start of a line: "- ", "• ", "* ", "1. ", "(a) " (not "-5 °C").
+_LIST_MARKER = re.compile(r"^(?:[-•*‧·・]\s+|\d{1,2}[.)]\s+|\([a-z0-9]\)\s+)")
 # Sentences that deny a capability: never evidence for it. Typographic apostrophes are read
 # as "'" first (:data:`_APOSTROPHES`). "Not only / just / merely ..." and "not limited to"
 # add rather than deny, so they are not negations here.
@@ -175,11 +177,12 @@ def split_sentences(text: str, *, max_sentences: int = 12, max_chars: int = 300)
         max_chars: Truncate each sentence to this many characters.
 
     Returns:
-        Non-trivial sentences (at least 4 characters), stripped.
+        Non-trivial sentences (at least 4 characters), stripped, without a list item's
+        leading marker ("- ", "• ", "* ", "1. ").
     """
     out: list[str] = []
     for part in _sentences(text):
-        part = part.strip()
+        part = _LIST_MARKER.sub("", part.strip())
         if len(part) >= 4:
             out.append(part[:max_chars])
             if len(out) >= max_sentences:

@@ -352,3 +352,19 @@ def test_demo_explanations_show_no_wrong_pair_and_no_fragment():
                 # fragment across two words such as 倒風 (跌倒 + 風險).
                 assert len(side) > 1 or side in glossary_singles, term
                 assert side != "倒風" and side != "立行", term
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- Patients wait too long.\n- Staff re-key forms.", ["Patients wait too long.", "Staff re-key forms."]),
+        ("• Queue tickets by SMS.\n* Reports in a day.", ["Queue tickets by SMS.", "Reports in a day."]),
+        ("1. Book online.\n2) Pay at the counter.\n(a) Collect the report.",
+         ["Book online.", "Pay at the counter.", "Collect the report."]),
+        ("－ 病人輪候時間太長。", ["－ 病人輪候時間太長。"]),  # a full-width dash is text, kept
+        ("-5 °C storage is needed.", ["-5 °C storage is needed."]),  # a number, not a marker
+        ("No. 3 clinic is full.", ["No. 3 clinic is full."]),
+    ],
+)
+def test_a_list_items_marker_is_not_part_of_the_quoted_sentence(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
