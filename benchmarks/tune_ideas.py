@@ -361,7 +361,7 @@ class IdeaScorer(td.Scorer):
         plus: str | None = None,
         weight: float = 1.0,
     ) -> None:
-        """BM25 (k1 1.2, b .75, the matcher's idf) over ``tokens`` of each text (with the
+        """The matcher's BM25 (k1 1.2, b .75) over ``tokens`` of each text (with the
         CC-CEDICT glosses when ``translation``), divided by its maximum over the pool as
         the ranker's lexical component is; with ``plus``, added with ``weight`` to that
         existing lexical column (a second field of evidence, as in a sequential
@@ -448,33 +448,12 @@ class IdeaScorer(td.Scorer):
         return [self.keys[j] for j in picked]
 
 
-def bm25_matrix(
-    queries: list[list[str]], docs: list[list[str]], k1: float = 1.2, b: float = 0.75
-) -> np.ndarray:
-    """``(queries, docs)`` BM25 scores (query tokens with repeats, Lucene's idf)."""
-    vocab: dict[str, int] = {}
-    rows, cols = [], []
-    for i, toks in enumerate(docs):
-        for t in toks:
-            rows.append(i)
-            cols.append(vocab.setdefault(t, len(vocab)))
-    import scipy.sparse as sp
+def bm25_matrix(queries: list[list[str]], docs: list[list[str]]) -> np.ndarray:
+    """``(queries, docs)`` scores of the matcher's BM25 (k1 1.2, b .75) over token lists."""
+    from matcher import BM25Index
 
-    counts = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(docs), len(vocab)))
-    counts.sum_duplicates()
-    df = np.bincount(counts.indices, minlength=len(vocab))
-    dl = np.asarray(counts.sum(axis=1)).ravel()
-    idf = np.log1p((len(docs) - df + 0.5) / (df + 0.5))
-    norm = k1 * (1 - b + b * dl / max(dl.mean(), 1e-9))
-    w = counts.tocoo()
-    sat = w.data * (k1 + 1) / (w.data + norm[w.row]) * idf[w.col]
-    weights = sp.csr_matrix((sat, (w.row, w.col)), shape=counts.shape).tocsc()
-    out = np.zeros((len(queries), len(docs)))
-    for i, toks in enumerate(queries):
-        ids = [vocab[t] for t in toks if t in vocab]
-        if ids:
-            out[i] = np.asarray(weights[:, ids].sum(axis=1)).ravel()
-    return out
+    index = BM25Index().fit_tokens(docs)
+    return np.vstack([index.score(index.query_tokens(q)) for q in queries]) if queries else np.zeros((0, len(docs)))
 
 
 def english_pairs(text: str) -> list[str]:

@@ -201,8 +201,20 @@ class LexicalIndex(ABC):
             self, with ``vocabulary_``, ``counts_``, ``df_``, ``doc_matrix_`` (CSR,
             documents x terms), ``terms_`` and ``n_docs_`` set.
         """
+        return self.fit_tokens([tokenize(t) for t in texts])
+
+    def fit_tokens(self, token_lists: Sequence[Sequence[str]]) -> LexicalIndex:
+        """:meth:`fit` on texts already split into tokens (another analyser's, e.g. a
+        stemmer's or word pairs': ``benchmarks/tune_ideas.py``).
+
+        Args:
+            token_lists: One token list per candidate, in candidate order.
+
+        Returns:
+            self, fitted as :meth:`fit` is.
+        """
         self.vocabulary_ = Vocabulary()
-        self._set_counts(self.vocabulary_.rows([tokenize(t) for t in texts]))
+        self._set_counts(self.vocabulary_.rows(token_lists))
         return self
 
     def edited(self, take: np.ndarray, texts: Sequence[str]) -> LexicalIndex:
@@ -270,7 +282,24 @@ class LexicalIndex(ABC):
         Returns:
             ``(term_ids, weights)`` of the query's known terms, by term id.
         """
-        cols, tf = self.vocabulary_.known(query)
+        return self._weighted_query(*self.vocabulary_.known(query))
+
+    def query_tokens(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`query_terms` of a query already split into tokens (as :meth:`fit_tokens`).
+
+        Args:
+            tokens: The query's tokens, with repeats; unknown ones are ignored.
+
+        Returns:
+            ``(term_ids, weights)``, as :meth:`query_terms`.
+        """
+        ids = self.vocabulary_.ids
+        counts = Counter(ids[t] for t in tokens if t in ids)
+        cols = np.array(sorted(counts), dtype=np.int64)
+        return self._weighted_query(cols, np.array([counts[c] for c in cols.tolist()], dtype=np.float64))
+
+    def _weighted_query(self, cols: np.ndarray, tf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The known query terms ``cols`` (counts ``tf``) still in some document, weighted."""
         if cols.size:
             live = self.df_[cols] > 0
             cols, tf = cols[live], tf[live]

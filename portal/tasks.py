@@ -9,6 +9,7 @@ sweeper re-enqueueing a mail), it does its work once, and a row that is gone is 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 from models import Challenge, ChallengeQuestion, Proposal, Trial, TrialTransition, User
 from models.vocabulary import ChallengeStatus
@@ -57,24 +58,12 @@ def notify_challenge_opened(challenge_id: int, actor_id: int | None = None) -> i
     return len(created)
 
 
-def notify_challenge_changed(challenge_id: int, change: str, actor_id: int | None = None) -> int:
-    """Tell a challenge's followers that it was updated or closed: the fan-out, off the request."""
-    challenge = db.get(Challenge, challenge_id)
-    if challenge is None:
-        return 0  # deleted before the job ran
-    actor = db.get(User, actor_id) if actor_id is not None else None
-    created = notifications.notify_challenge_changed(challenge, change, actor)
-    db.commit()  # the notifications and their emails (the outbox) together
-    return len(created)
-
-
-def notify_answer_published(question_id: int, actor_id: int | None = None) -> int:
-    """Tell a challenge's followers that an answer was published: the fan-out, off the request."""
-    question = db.get(ChallengeQuestion, question_id)
-    if question is None or not question.published:
-        return 0  # deleted or hidden before the job ran
-    actor = db.get(User, actor_id) if actor_id is not None else None
-    created = notifications.notify_answer_published(question, actor)
+def _notified(notify: Callable[..., Sequence[object]], rows: Sequence[object | None], *more: object) -> int:
+    """Run a notification trigger for ``rows`` (then ``more``) and commit its notifications and
+    their outbox mails together; nothing when a row was deleted before the job ran. How many."""
+    if any(row is None for row in rows):
+        return 0
+    created = notify(*rows, *more)
     db.commit()
     return len(created)
 
@@ -83,65 +72,49 @@ def _user(user_id: int | None) -> User | None:
     return db.get(User, user_id) if user_id is not None else None
 
 
+def notify_challenge_changed(challenge_id: int, change: str, actor_id: int | None = None) -> int:
+    """Tell a challenge's followers that it was updated or closed: the fan-out, off the request."""
+    return _notified(notifications.notify_challenge_changed, [db.get(Challenge, challenge_id)], change, _user(actor_id))
+
+
+def notify_answer_published(question_id: int, actor_id: int | None = None) -> int:
+    """Tell a challenge's followers that an answer was published (not if it was hidden since)."""
+    question = db.get(ChallengeQuestion, question_id)
+    published = question if question is not None and question.published else None
+    return _notified(notifications.notify_answer_published, [published], _user(actor_id))
+
+
 def notify_proposal_received(proposal_id: int) -> int:
     """Tell the challenge's department officers and the coordinators about a new proposal."""
-    proposal = db.get(Proposal, proposal_id)
-    if proposal is None:
-        return 0  # withdrawn and deleted before the job ran
-    created = notifications.notify_proposal_received(proposal)
-    db.commit()
-    return len(created)
+    return _notified(notifications.notify_proposal_received, [db.get(Proposal, proposal_id)])
 
 
 def notify_shortlist_requested(proposal_id: int, trial_id: int, officer_id: int) -> int:
     """Tell the coordinators that a department asks them to shortlist a proposal."""
-    proposal, trial, officer = db.get(Proposal, proposal_id), db.get(Trial, trial_id), _user(officer_id)
-    if proposal is None or trial is None or officer is None:
-        return 0
-    created = notifications.notify_shortlist_requested(proposal, trial, officer)
-    db.commit()
-    return len(created)
+    rows = [db.get(Proposal, proposal_id), db.get(Trial, trial_id), _user(officer_id)]
+    return _notified(notifications.notify_shortlist_requested, rows)
 
 
 def notify_trial_moved(transition_id: int) -> int:
     """Tell a trial's startup, department and the coordinators about one of its moves."""
     transition = db.get(TrialTransition, transition_id)
     trial = db.get(Trial, transition.trial_id) if transition is not None else None
-    if transition is None or trial is None:
-        return 0
-    created = notifications.notify_trial_moved(trial, transition)
-    db.commit()
-    return len(created)
+    return _notified(notifications.notify_trial_moved, [trial, transition])
 
 
 def notify_outcome_signed_off(trial_id: int, officer_id: int) -> int:
     """Tell the coordinators that a department signed off a trial's outcome."""
-    trial, officer = db.get(Trial, trial_id), _user(officer_id)
-    if trial is None or officer is None:
-        return 0
-    created = notifications.notify_outcome_signed_off(trial, officer)
-    db.commit()
-    return len(created)
+    return _notified(notifications.notify_outcome_signed_off, [db.get(Trial, trial_id), _user(officer_id)])
 
 
 def notify_question_asked(question_id: int, actor_id: int | None = None) -> int:
     """Tell the challenge's department officers that a startup asked a question."""
-    question = db.get(ChallengeQuestion, question_id)
-    if question is None:
-        return 0
-    created = notifications.notify_question_asked(question, _user(actor_id))
-    db.commit()
-    return len(created)
+    return _notified(notifications.notify_question_asked, [db.get(ChallengeQuestion, question_id)], _user(actor_id))
 
 
 def notify_question_answered(question_id: int, actor_id: int | None = None) -> int:
     """Tell the member who asked that the department answered."""
-    question = db.get(ChallengeQuestion, question_id)
-    if question is None:
-        return 0
-    created = notifications.notify_question_answered(question, _user(actor_id))
-    db.commit()
-    return len(created)
+    return _notified(notifications.notify_question_answered, [db.get(ChallengeQuestion, question_id)], _user(actor_id))
 
 
 def send_digests() -> int:

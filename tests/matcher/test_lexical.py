@@ -210,3 +210,15 @@ def test_remembered_columns_equal_a_fresh_lookup_through_any_growth_and_copies(s
         for vocab in vocabs:
             query = " ".join(tokens + ["a"])
             assert _known(vocab, query) == _fresh_known(vocab, query)
+
+
+def test_an_index_fitted_on_tokens_scores_as_one_fitted_on_their_texts():
+    from matcher import BM25Index
+    from matcher.text import tokenize
+
+    texts = ["Queue tickets for dental clinics.", "Chest X-ray triage.", "牙科診所輪候叫號系統。", "Vaccination SMS reminders."]
+    query = "dental clinic queue 叫號"
+    by_text = BM25Index().fit(texts)
+    by_tokens = BM25Index().fit_tokens([tokenize(t) for t in texts])
+    assert by_tokens.score(by_tokens.query_tokens(tokenize(query))).tolist() == by_text.score(query).tolist()
+    assert by_tokens.query_tokens(["no-such-token"])[0].size == 0
