@@ -1,5 +1,7 @@
-"""What one scoring of a challenge against the capability corpus costs, by part, and what a
-startup's page spends reading its pair scores from ten scorings (``best_of_groups``).
+"""What one scoring of a challenge against the capability corpus costs, by part, alone and
+ten at once (``score_each``: a startup's page scores its ten challenges so, and the
+follower its warm-up's scorings), and what a startup's page spends reading its pair scores
+from ten scorings (``best_of_groups``).
 
 Runs in-process against the database in DATABASE_URL, seeded by loadtest/seed_large.py, and
 prints medians over ``--passes`` passes of ``--queries`` challenges (one thread). Every edit of a
@@ -55,7 +57,13 @@ def main() -> None:
              _median_ms(lambda: [ranker.score(i, query_vector=v) for i, v in zip(items, vectors, strict=True)], n, p)),
             ("  the query's terms (query_terms)", _median_ms(lambda: [lexical.query_terms(t) for t in texts], n, p)),
             ("  BM25 over the corpus", _median_ms(lambda: [lexical.score(lexical.query_terms(t)) for t in texts], n, p)),
-            ("  vectors: top of the corpus", _median_ms(lambda: [ranker.dense_.search(v, ranker.config.pool_size) for v in vectors], n, p)),
+            ("  vectors: top of the corpus", _median_ms(lambda: [ranker.dense_.top_sets(v, ranker.config.pool_size) for v in vectors], n, p)),
+            ("scorings ten at once, each (HybridRanker.score_each)",
+             _median_ms(lambda: [ranker.score_each(items[i : i + 10], vectors[i : i + 10]) for i in range(0, n, 10)], n, p)),
+            ("  BM25 over the corpus, ten at once, each",
+             _median_ms(lambda: [lexical.score_each([lexical.query_terms(t) for t in texts[i : i + 10]]) for i in range(0, n, 10)], n, p)),
+            ("  vectors: top of the corpus, ten at once, each",
+             _median_ms(lambda: [ranker.dense_.top_sets(vectors[i : i + 10], ranker.config.pool_size) for i in range(0, n, 10)], n, p)),
             ("  structured score of the pool",
              _median_ms(lambda: [ranker.structured_.score(i, s.pool) for i, s in zip(items, scored, strict=True)], n, p)),
             ("a startup's best entry in a scoring (best_of_groups)",

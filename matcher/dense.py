@@ -125,6 +125,7 @@ class DenseIndex(_VectorIndex):
             raise ValueError(f"vectors must be 2-D, got shape {v.shape}")
         self.base_ = np.ascontiguousarray(v, dtype=np.dtype(self.dtype))
         self.n_, self.dim_ = self.base_.shape
+        self.max_norm_ = _max_norm(self.base_)
         self._set_delta({})
         return self
 
@@ -163,6 +164,8 @@ class DenseIndex(_VectorIndex):
         n, n_base = self.n_, self.base_.shape[0]
         changed = np.flatnonzero(take >= n)
         out = copy.copy(self)
+        # An upper bound of every row's length (removing rows can only lower the true one).
+        out.max_norm_ = max(self.max_norm_, _max_norm(new))
         if n_base and only_replaces_and_appends(take, n) and len(self.patched_) + changed.size <= delta_limit(n_base):
             patched = dict(self.patched_)
             for position in changed.tolist():
@@ -251,6 +254,49 @@ class DenseIndex(_VectorIndex):
         ).astype(np.int64)
         return ids, np.take_along_axis(all_scores, ids, axis=1)
 
+    def top_sets(self, queries: np.ndarray, k: int) -> list[np.ndarray]:
+        """Each query's exact top ``k`` candidates as a set (ids ascending), the same whether
+        the query is asked alone or with others.
+
+        :meth:`search` orders by float32 products, and one query alone (a matrix-vector
+        product) and in a batch (a matrix product) round differently in the last bits, so
+        near-ties at the ``k``-th place could fall either way. Here a candidate whose float32
+        score is more than twice the rounding bound above the ``k``-th is in for certain;
+        those within the bound of it (usually none to three) are settled by float64
+        products summed in a fixed order, ties to the lower id.
+
+        Args:
+            queries: ``(dim,)`` or ``(m, dim)``.
+            k: Candidates per query; clipped to the number of candidates.
+
+        Returns:
+            One int64 array of ids a query.
+        """
+        q, _single = _as_queries(queries)
+        k = min(max(k, 0), self.n_)
+        approx = self.scores(q)
+        out = []
+        for row in range(q.shape[0]):
+            scores = approx[row].astype(np.float64)
+            if k == 0 or k == self.n_:
+                out.append(np.arange(k, dtype=np.int64))
+                continue
+            kth = float(np.partition(scores, self.n_ - k)[self.n_ - k])
+            margin = 2 * _product_error(q[row], self.max_norm_)
+            sure = np.flatnonzero(scores > kth + margin)
+            band = np.flatnonzero((scores >= kth - margin) & (scores <= kth + margin))
+            exact = self._exact(q[row], band)
+            settled = band[np.lexsort((band, -exact))[: k - sure.size]]
+            out.append(np.sort(np.concatenate([sure, settled])).astype(np.int64))
+        return out
+
+    def _exact(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """float64 inner products of one query with the candidates ``ids``, each row summed in
+        the same order whatever its position, so equal rows score equal."""
+        rows = self.get_vectors(ids).astype(np.float64)
+        exact: np.ndarray = (rows * np.asarray(query, dtype=np.float64)).sum(axis=1)
+        return exact
+
     def get_vectors(self, ids: np.ndarray) -> np.ndarray:
         """Candidate vectors as float32.
 
@@ -261,6 +307,20 @@ class DenseIndex(_VectorIndex):
             ``(len(ids), dim)`` float32 array.
         """
         return self._rows(ids).astype(np.float32, copy=False)
+
+
+def _max_norm(rows: np.ndarray) -> float:
+    """The longest row's L2 norm (0 for no rows)."""
+    if not rows.size:
+        return 0.0
+    return float(np.sqrt(np.max(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))))
+
+
+def _product_error(query: np.ndarray, max_norm: float) -> float:
+    """A bound on a float32 inner product's rounding error whatever the order of its sum
+    (``dim * eps32 * |q| * max|v|``, twice the classic ``dim * u`` bound)."""
+    q = np.asarray(query, dtype=np.float64)
+    return float(q.size * np.finfo(np.float32).eps * np.sqrt(q @ q) * max_norm)
 
 
 class HNSWIndex(_VectorIndex):
@@ -355,6 +415,13 @@ class HNSWIndex(_VectorIndex):
             ids = labels.astype(np.int64)
             scores = (1.0 - distances).astype(np.float32)  # hnswlib "ip" distance = 1 - dot
         return (ids[0], scores[0]) if single else (ids, scores)
+
+    def top_sets(self, queries: np.ndarray, k: int) -> list[np.ndarray]:
+        """Each query's approximate top ``k`` as a set (ids ascending), as
+        :meth:`DenseIndex.top_sets` (hnswlib searches each query alone, batch or not)."""
+        q, _single = _as_queries(queries)
+        ids, _scores = self.search(q, k)
+        return [np.sort(row) for row in ids]
 
     def get_vectors(self, ids: np.ndarray) -> np.ndarray:
         """Stored vectors (hnswlib keeps a copy, so no second array is held).

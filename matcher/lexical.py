@@ -321,6 +321,18 @@ class LexicalIndex(ABC):
             return np.zeros(self.n_docs_)
         return np.asarray(self._doc_csc[:, cols] @ weights).ravel()
 
+    def score_each(self, queries: Sequence[str | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """:meth:`score` of several queries: ``(len(queries), n_docs_)``, row i equal to
+        ``score(queries[i])``.
+
+        Args:
+            queries: Query texts, or results of :meth:`query_terms`.
+
+        Returns:
+            float64 array, one row a query.
+        """
+        return np.stack([self.score(q) for q in queries]) if queries else np.zeros((0, self.n_docs_))
+
     def contributions(
         self, query: str | tuple[np.ndarray, np.ndarray], doc: int
     ) -> list[tuple[str, float]]:
@@ -507,28 +519,40 @@ class BM25Index(LexicalIndex):
         return True
 
     def score(self, query: str | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        cols, weights = self.query_terms(query) if isinstance(query, str) else query
-        if cols.size == 0:
-            return np.zeros(self.n_docs_)
-        in_base = cols < self.base_csc_.shape[1]
-        scores = self._column_scores(self.base_csc_, cols[in_base], weights[in_base])
+        out: np.ndarray = self.score_each([query])[0]
+        return out
+
+    def score_each(self, queries: Sequence[str | tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Several queries at once: the columns their terms share are read and weighted once
+        (ten challenges share most of their common words), then one sparse-by-dense product
+        gives every score. Each document's score sums its terms in column order, as it
+        would alone, so a row equals :meth:`score` of that query bit for bit."""
+        terms = [self.query_terms(q) if isinstance(q, str) else q for q in queries]
+        width = self.base_csc_.shape[1]
+        scores = self._segment_scores(self.base_csc_, [(c[c < width], w[c < width]) for c, w in terms])
         if self.stale_.size:
-            scores[self.stale_] = 0.0
+            scores[:, self.stale_] = 0.0
         if self.delta_csc_ is not None:
-            scores += self._column_scores(self.delta_csc_, cols, weights)
+            scores += self._segment_scores(self.delta_csc_, terms)
         return scores
 
-    def _column_scores(self, counts: sp.csc_matrix, cols: np.ndarray, query_weights: np.ndarray) -> np.ndarray:
-        """Every document's score over the query terms ``cols`` from one segment's counts."""
-        if not cols.size:
-            return np.zeros(self.n_docs_)
-        sliced = counts[:, cols]
-        per_term = np.diff(sliced.indptr)
-        docs = sliced.indices
-        weights = self._saturated(sliced.data, docs)
-        weights *= np.repeat(self.idf_[cols] * (self.k1 + 1.0) * query_weights, per_term)
-        # (float64 even when no document holds the terms: bincount then answers in int64)
-        return np.bincount(docs, weights=weights, minlength=self.n_docs_).astype(np.float64, copy=False)
+    def _segment_scores(self, counts: sp.csc_matrix, terms: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """``(len(terms), n_docs_)`` scores from one segment's counts."""
+        union = np.unique(np.concatenate([cols for cols, _w in terms])) if terms else np.zeros(0, dtype=np.int64)
+        if not union.size:
+            return np.zeros((len(terms), self.n_docs_))
+        sliced = counts[:, union]
+        weights = sp.csc_matrix(
+            (self._saturated(sliced.data, sliced.indices), sliced.indices, sliced.indptr), shape=sliced.shape
+        )
+        query = np.zeros((union.size, len(terms)))
+        for j, (cols, query_weights) in enumerate(terms):
+            query[np.searchsorted(union, cols), j] = self.idf_[cols] * (self.k1 + 1.0) * query_weights
+        # (float64 whatever the counts' type; a column of zeros adds nothing to a sum)
+        product = np.asarray(weights @ query, dtype=np.float64)
+        if product.shape[0] < self.n_docs_:
+            product = np.vstack([product, np.zeros((self.n_docs_ - product.shape[0], len(terms)))])
+        return np.ascontiguousarray(product.T)
 
     def _row_weights(self, doc: int) -> tuple[np.ndarray, np.ndarray]:
         row_terms, tf = self._row(doc)

@@ -608,21 +608,92 @@ class HybridRanker:
         if candidates is None:
             if candidate_vectors is not None or lexical_index is not None:
                 raise ValueError("candidate_vectors/lexical_index need explicit candidates")
-            try:
-                corpus = _Corpus(
-                    self.candidates_, self.lexical_, self.dense_, self.structured_, self.positions_
-                )
-            except AttributeError:
-                raise ValueError("pass candidates or call fit() first") from None
+            corpus = self._fitted_corpus()
         else:
             corpus = self._build(candidates, candidate_vectors, lexical_index)
+        return self._score(corpus, query, query_vector)
+
+    def score_each(self, queries: Sequence[Item], query_vectors: np.ndarray | None = None) -> list[Scored]:
+        """:meth:`score` of each query against the fitted corpus, with one vector search for
+        all of them and one lexical pass (:meth:`matcher.BM25Index.score_each`: the terms they
+        share read once). Each result equals :meth:`score` of that query alone, bit for bit
+        (:meth:`matcher.DenseIndex.top_sets` settles near-ties by exact products; BM25 sums
+        each document's terms in the same order).
+
+        Args:
+            queries: The query items.
+            query_vectors: ``(len(queries), dim)`` query-role vectors; encoded when None.
+
+        Returns:
+            One scored query each, in order.
+
+        Raises:
+            ValueError: Before :meth:`fit`, or without vectors or an encoder when the
+                semantic component is weighted.
+        """
+        corpus = self._fitted_corpus()
+        if not queries:
+            return []
+        if query_vectors is None and self._uses_vectors(corpus):
+            if self.encoder is None:
+                raise ValueError("query_vectors are required when the ranker has no encoder")
+            query_vectors = self.encoder.encode(
+                [dense_text(q.title, q.text) for q in queries], role="query", batch_size=self.config.batch_size
+            )
+        vectors = None if query_vectors is None else np.asarray(query_vectors, dtype=np.float32)
+        tops: list[np.ndarray | None] = [None] * len(queries)
+        if (
+            vectors is not None and self._uses_vectors(corpus) and len(queries) > 1
+            and len(corpus.items) > self.config.pool_size
+        ):
+            tops = list(corpus.dense.top_sets(vectors, self.config.pool_size))  # type: ignore[union-attr]
+        if not len(corpus.items):
+            return [self._score(corpus, query, None) for query in queries]
+        terms = [self._query_terms(corpus, query) for query in queries]
+        raws = corpus.lexical.score_each(terms)
+        return [
+            self._score(
+                corpus, query, None if vectors is None else vectors[i], dense_top=tops[i], lexical=(terms[i], raws[i])
+            )
+            for i, query in enumerate(queries)
+        ]
+
+    def _fitted_corpus(self) -> _Corpus:
+        try:
+            return _Corpus(self.candidates_, self.lexical_, self.dense_, self.structured_, self.positions_)
+        except AttributeError:
+            raise ValueError("pass candidates or call fit() first") from None
+
+    def _uses_vectors(self, corpus: _Corpus) -> bool:
+        """Whether scoring reads the query's vector (vectors used only for diversity do not)."""
+        return corpus.dense is not None and self.config.weights.get("semantic", 0.0) > 0
+
+    def _query_terms(self, corpus: _Corpus, query: Item) -> tuple[np.ndarray, np.ndarray]:
+        lexical_query = self.lexical_texts([query])[0]
+        if self.config.query_expansion:
+            from .glossary import expand_query
+
+            lexical_query = expand_query(lexical_query, self.config.query_expansion)
+        return corpus.lexical.query_terms(lexical_query)
+
+    def _score(
+        self,
+        corpus: _Corpus,
+        query: Item,
+        query_vector: np.ndarray | None,
+        *,
+        dense_top: np.ndarray | None = None,
+        lexical: tuple[tuple[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    ) -> Scored:
+        """Steps 1-3 for one query; ``dense_top`` and ``lexical`` (its terms and BM25 scores):
+        what :meth:`score_each` computed for several queries at once."""
         cfg = self.config
         empty = np.zeros(0, dtype=np.int64)
         if not len(corpus.items):
             return Scored(query, empty, np.zeros(0), np.zeros((0, len(COMPONENTS))), corpus, (empty, np.zeros(0)))
         qvec = None
         # Vectors used only for diversity do not need a query vector.
-        if corpus.dense is not None and cfg.weights.get("semantic", 0.0) > 0:
+        if self._uses_vectors(corpus):
             if query_vector is None:
                 if self.encoder is None:
                     raise ValueError("query_vector is required when the ranker has no encoder")
@@ -631,19 +702,17 @@ class HybridRanker:
                 )[0]
             qvec = np.asarray(query_vector, dtype=np.float32).ravel()
 
-        lexical_query = self.lexical_texts([query])[0]
-        if cfg.query_expansion:
-            from .glossary import expand_query
-
-            lexical_query = expand_query(lexical_query, cfg.query_expansion)
-        query_terms = corpus.lexical.query_terms(lexical_query)
-        lexical_raw = corpus.lexical.score(query_terms)
+        if lexical is None:
+            query_terms = self._query_terms(corpus, query)
+            lexical_raw = corpus.lexical.score(query_terms)
+        else:
+            query_terms, lexical_raw = lexical
         own = corpus.positions.get(query.key)
         if own is not None:
             # The query itself is never a result; its perfect self-match must not
             # become the maximum that every other lexical score is divided by.
             lexical_raw[own] = 0.0
-        pool = self._pool(corpus, qvec, lexical_raw)
+        pool = self._pool(corpus, qvec, lexical_raw, dense_top)
         components = self._components(corpus, query, qvec, pool, lexical_raw)
         fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k)
         return Scored(query, pool, fused, components, corpus, query_terms, lexical_raw[pool])
@@ -718,7 +787,7 @@ class HybridRanker:
         return members
 
     def _pool(
-        self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray
+        self, corpus: _Corpus, qvec: np.ndarray | None, lexical_raw: np.ndarray, dense_top: np.ndarray | None = None
     ) -> np.ndarray:
         cfg = self.config
         n = len(corpus.items)
@@ -726,8 +795,10 @@ class HybridRanker:
             return np.arange(n)
         lexical_top = top_k(lexical_raw, cfg.pool_size)
         parts = [lexical_top[lexical_raw[lexical_top] > 0]]
-        if corpus.dense is not None and qvec is not None:
-            parts.append(corpus.dense.search(qvec, cfg.pool_size)[0])
+        if dense_top is not None and qvec is not None:
+            parts.append(dense_top)
+        elif corpus.dense is not None and qvec is not None:
+            parts.append(corpus.dense.top_sets(qvec, cfg.pool_size)[0])
         return np.unique(np.concatenate(parts))
 
     def _components(

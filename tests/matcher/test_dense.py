@@ -54,6 +54,53 @@ def test_dense_search_matches_oracle(seed: int) -> None:
         assert single_ids.tolist() == ids[0].tolist()
 
 
+def _exact(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    return (vectors.astype(np.float64) * query.astype(np.float64)).sum(axis=1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_querys_top_set_is_the_exact_one_alone_and_in_a_batch(seed: int) -> None:
+    """A batch's matrix product rounds differently from one query's matrix-vector product
+    (most scores differ in the last bits); `top_sets` still gives each query the exact top
+    (float64 products, ties to the lower id) alone and in a batch, also with exact ties and
+    near-ties at the k-th place."""
+    rng = np.random.default_rng(seed)
+    n, dim, k = 3000, 64, 300
+    vectors = _unit(rng, n, dim)
+    queries = _unit(rng, 7, dim)
+    # Rows equal to one another (exact ties) at the first query's k-th place.
+    boundary = int(np.argsort(-(vectors @ queries[0]))[k - 1])
+    vectors[rng.choice(n, 40, replace=False)] = vectors[boundary]
+    # Rows a hair apart (near-ties inside float32 rounding) at the second query's k-th.
+    near = int(np.argsort(-(vectors @ queries[1]))[k - 1])
+    vectors[rng.choice(n, 30, replace=False)] = vectors[near] + rng.standard_normal((30, dim)).astype(np.float32) * 1e-7
+    index = DenseIndex(dtype="float16" if seed % 3 == 2 else "float32").fit(vectors)
+    batched = index.scores(queries)
+    assert (batched != np.stack([index.scores(q) for q in queries])).any()  # the rounding differs
+    stored = index.get_vectors(np.arange(n))
+    for q, together in zip(queries, index.top_sets(queries, k), strict=True):
+        alone = index.top_sets(q, k)[0]
+        assert together.tolist() == alone.tolist() == sorted(_oracle(_exact(stored, q).tolist(), k))
+    assert [s.tolist() for s in index.top_sets(queries[:2], n + 5)] == [list(range(n))] * 2
+    assert [s.size for s in index.top_sets(queries[:2], 0)] == [0, 0]
+
+
+def test_top_sets_stay_exact_after_edits() -> None:
+    """An edited index (rows replaced, added, removed) keeps a bound on its rows' lengths, so
+    its top sets are still the exact ones."""
+    rng = np.random.default_rng(9)
+    vectors = _unit(rng, 500, 32)
+    index = DenseIndex().fit(vectors)
+    new = 3 * _unit(rng, 3, 32)  # longer rows than any before
+    take = np.concatenate([np.arange(1, 500), [500, 501, 502]])
+    take[10] = 500
+    edited = index.edited(take, new)
+    assert edited.max_norm_ >= 3 - 1e-6
+    rows = edited.get_vectors(np.arange(edited.n_))
+    for q in _unit(rng, 5, 32):
+        assert edited.top_sets(q, 40)[0].tolist() == sorted(_oracle(_exact(rows, q).tolist(), 40))
+
+
 def test_empty_index_returns_nothing() -> None:
     index = DenseIndex().fit(np.zeros((0, 8), dtype=np.float32))
     ids, scores = index.search(np.ones(8, dtype=np.float32), 5)

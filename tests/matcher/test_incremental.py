@@ -240,3 +240,21 @@ def test_dense_replacing_and_adding_rows_keeps_the_matrix_and_scores_as_a_fresh_
     removed = edited.edited(np.array([0, 2, 3, 4, 5, 6]), np.zeros((0, 8)))  # row 1 removed: copied
     assert removed.base_ is not index.base_ and not removed.patched_
     np.testing.assert_array_equal(removed.vectors_, fresh.vectors_[[0, 2, 3, 4, 5, 6]])
+
+
+@pytest.mark.parametrize("cls", [BM25Index, TfidfIndex])
+def test_scoring_several_queries_at_once_equals_each_alone_bit_for_bit(cls: type) -> None:
+    """`score_each` (the columns the queries share read once) gives each query exactly its
+    `score`, on a fresh fit and on edited versions (a stale base row, a delta)."""
+    queries = [*BM25_QUERIES, "", "no such words", BM25_QUERIES[0]]
+    index = cls().fit(BM25_TEXTS)
+    edited = index.edited(np.array([0, 5, 2, 3, 4, 6]), ["vision inspection kit", "clinic vision"])
+    again = edited.edited(np.array([0, 1, 2, 6, 4, 5]), ["dental 牙科 booking"])
+    for version in (index, edited, again):
+        together = version.score_each(queries)
+        assert together.shape == (len(queries), version.n_docs_)
+        for query, row in zip(queries, together, strict=True):
+            assert row.tolist() == version.score(query).tolist()
+        terms = [version.query_terms(q) for q in queries]
+        assert version.score_each(terms).tolist() == together.tolist()
+    assert index.score_each([]).shape == (0, index.n_docs_)

@@ -440,6 +440,29 @@ def test_scoring_once_then_selecting_equals_ranking(seed: int) -> None:
         ]
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_scoring_several_queries_at_once_equals_scoring_each_alone(seed: int) -> None:
+    """`score_each` (one vector search for all queries) gives each query exactly what
+    `score` gives it alone: the same pool, fused scores and components, every fusion."""
+    rng = np.random.default_rng(700 + seed)
+    n, dim = int(rng.integers(5, 600)), 16
+    items, vectors, _query, _qvec = _random_world(rng, n, dim, with_group=seed % 2 == 0)
+    queries = [_random_item(rng, f"q{i}", with_group=False) for i in range(int(rng.integers(1, 9)))]
+    queries.append(items[0])  # a candidate asked as a query never matches itself
+    qvecs = _unit(rng, len(queries), dim)
+    cfg = RankerConfig(pool_size=30, fusion=["weighted", "minmax", "rrf", "zscore"][seed % 4])
+    ranker = HybridRanker(cfg, HashingEncoder(dim=dim)).fit(items, vectors)
+    each = ranker.score_each(queries, qvecs)
+    assert len(each) == len(queries)
+    for query, qvec, got in zip(queries, qvecs, each, strict=True):
+        alone = ranker.score(query, query_vector=qvec)
+        assert got.pool.tolist() == alone.pool.tolist()
+        assert got.fused.tolist() == alone.fused.tolist()
+        assert got.components.tolist() == alone.components.tolist()
+        assert ranker.select(got) == ranker.select(alone)
+    assert ranker.score_each([], np.zeros((0, dim), dtype=np.float32)) == []
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_best_of_groups_is_each_groups_best_pool_entry(seed: int) -> None:
     rng = np.random.default_rng(500 + seed)

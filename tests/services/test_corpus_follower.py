@@ -308,3 +308,24 @@ def test_the_follower_commits_after_each_warmed_ranking(app, make, following):
         edited.warmed_from(fitted, budget=10.0, settle=lambda: settled.append(len(edited.scored) + len(edited.results)))
     # one settle (the follower's commit) after each step, as soon as it is done: not one at the end
     assert len(settled) >= 2 and settled == sorted(settled) and settled[0] >= 1
+
+
+def test_the_follower_makes_consecutive_scorings_in_steps_of_several_in_order():
+    """Runs of scorings become steps of up to SCORINGS_A_STEP queries (one vector search for
+    all); answers and ranked pages stay single steps, and nothing changes place."""
+    made = []
+    page = (2, ["page"], lambda: None)
+    answer = (0, ["answer"], lambda: None)
+    scorings = [(1, [f"q{i}"], lambda: None) for i in range(corpus.SCORINGS_A_STEP + 3)]
+    steps = corpus._batched_scorings([answer, *scorings, page, (1, ["last"], lambda: None)], made.append)
+    assert [(kind, keys) for kind, keys, _step in steps] == [
+        (0, ["answer"]),
+        (1, [f"q{i}" for i in range(corpus.SCORINGS_A_STEP)]),
+        (1, [f"q{i}" for i in range(corpus.SCORINGS_A_STEP, corpus.SCORINGS_A_STEP + 3)]),
+        (2, ["page"]),
+        (1, ["last"]),
+    ]
+    for _kind, _keys, step in steps:
+        step()
+    assert made == [steps[1][1], steps[2][1], ["last"]]
+    assert corpus._batched_scorings([], made.append) == []

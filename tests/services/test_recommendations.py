@@ -509,13 +509,13 @@ def test_new_exclusions_and_pair_scores_reuse_the_challenges_scores(app, make, m
     dept, clinic, _xray, bot, vision = _world(make)
     officer = make.user("officer", department_id=dept.id)
     calls = []
-    real_score = matcher.HybridRanker.score
+    real_score = matcher.HybridRanker._score  # one query's scoring, alone or in a batch
 
-    def counting(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(self, corpus, query, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(query.key)
-        return real_score(self, query, *args, **kwargs)
+        return real_score(self, corpus, query, *args, **kwargs)
 
-    monkeypatch.setattr(matcher.HybridRanker, "score", counting)
+    monkeypatch.setattr(matcher.HybridRanker, "_score", counting)
     with app.app_context():
         recommendations.clear_caches()
         viewer = db.get(type(officer), officer.id)

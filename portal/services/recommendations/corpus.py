@@ -293,13 +293,13 @@ class Fitted:
         # entry nobody asked for two versions is let go, and computed again if it is asked.
         planned = [plan for plan in planned if plan[0] < 0]
         planned.sort(key=lambda plan: plan[:3])
-        steps = [(plan[1], plan[3], plan[4]) for plan in planned]
+        steps = _batched_scorings([(plan[1], [plan[3]], plan[4]) for plan in planned], self.scored_each)
         spent = [0.0, 0.0, 0.0]  # seconds on answers, scorings, ranked pages
         self.counting = False
         waited = 0.0
         done = 0
         try:
-            for kind, key, step in steps:
+            for kind, keys, step in steps:
                 if idle is not None:
                     waited += idle.wait()
                 began = time.perf_counter()
@@ -307,8 +307,8 @@ class Fitted:
                     break
                 step()
                 spent[kind] += time.perf_counter() - began
-                self.warmed.add(key)
-                done += 1
+                self.warmed.update(keys)
+                done += len(keys)
                 if settle is not None:
                     settle()
         finally:
@@ -331,12 +331,39 @@ class Fitted:
         unique = list(dict.fromkeys(queries))
         found, misses = self.recall_each(self.scored, unique)
         if misses:
-            vectors = self.query_vectors([unique[i] for i in misses])
-            for i, qvec in zip(misses, vectors, strict=True):
-                found[i] = self.ranker.score(unique[i], query_vector=qvec)
-                self.remember(self.scored, unique[i], found[i], SCORED_CACHE_SIZE)
+            asked = [unique[i] for i in misses]
+            # One vector search for all (HybridRanker.score_each): the same as one by one.
+            for i, one in zip(misses, self.ranker.score_each(asked, self.query_vectors(asked)), strict=True):
+                found[i] = one
+                self.remember(self.scored, unique[i], one, SCORED_CACHE_SIZE)
         by_query = {unique[i]: scored for i, scored in found.items()}
         return [by_query[q] for q in queries]
+
+
+#: Scorings the follower makes in one step (one vector search for all, :meth:`Fitted.scored_each`).
+SCORINGS_A_STEP = 8
+
+#: A warm-up step: its kind (0 answers, 1 scorings, 2 ranked pages), what it warms, and how.
+Step = tuple[int, list[Any], Callable[[], object]]
+
+
+def _batched_scorings(steps: list[Step], score: Callable[[list[Any]], object]) -> list[Step]:
+    """``steps`` with each run of consecutive scorings made by ``score`` in steps of up to
+    :data:`SCORINGS_A_STEP` queries, in the same order."""
+    out: list[Step] = []
+    run: list[Any] = []
+    for kind, keys, step in [*steps, (-1, [], lambda: None)]:
+        if kind == 1 and len(run) < SCORINGS_A_STEP:
+            run.extend(keys)
+            continue
+        if run:
+            out.append((1, run, partial(score, run)))
+            run = []
+        if kind == 1:
+            run.extend(keys)
+        elif kind >= 0:
+            out.append((kind, keys, step))
+    return out
 
 
 def _scores_only(ranker: matcher.HybridRanker) -> matcher.HybridRanker:
