@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -32,9 +32,17 @@ def evidence_sentences(text: str, max_sentences: int = 12) -> list[str]:
     Returns:
         Sentences in text order.
     """
-    return [s for s in split_sentences(text, max_sentences=max_sentences * 2) if not denies(s)][
-        :max_sentences
-    ]
+    return list(_evidence_sentences(text, max_sentences))
+
+
+#: Texts whose evidence sentences are remembered: a page's explanations split its candidates'
+#: texts, and the same challenges' texts come back after every edit of the corpus.
+EVIDENCE_TEXTS_KEPT = 1024
+
+
+@lru_cache(maxsize=EVIDENCE_TEXTS_KEPT)
+def _evidence_sentences(text: str, max_sentences: int) -> tuple[str, ...]:
+    return tuple(s for s in split_sentences(text, max_sentences=max_sentences * 2) if not denies(s))[:max_sentences]
 
 
 #: Trusted cross-language translations of one text against the other:
