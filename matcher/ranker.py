@@ -738,13 +738,15 @@ class HybridRanker:
             scored.lexical_raw,
         )
 
-    def best_of_groups(self, scored: Scored, groups: Iterable[str]) -> dict[str, Match]:
+    def best_of_groups(self, scored: Scored, groups: Iterable[str], *, explain: bool = False) -> dict[str, Match]:
         """The best-scoring pool entry of each given group, with its score and components
-        (no key terms, sentence pair or diversity: for reading scores of known pairs).
+        (no diversity: for reading scores of known pairs).
 
         Args:
             scored: From :meth:`score`.
             groups: ``Item.group`` values (or keys of ungrouped items) asked about.
+            explain: Also the key terms and sentence pair of each, as :meth:`select` gives
+                them (a page showing a known pair's evidence); otherwise none.
 
         Returns:
             group -> its best match; groups with no pool entry are left out.
@@ -764,6 +766,12 @@ class HybridRanker:
             found = [pos for pos in at[inside].tolist() if items[int(pool[pos])].key != scored.query.key]
             if found:  # the highest score; among equals the first in the pool
                 best[group] = max(found, key=lambda pos: (fused[pos], -pos))
+        if explain and best:
+            explained = self._matches(
+                scored._corpus, scored.query, scored._query_terms, pool, np.asarray(list(best.values()), dtype=np.int64),
+                fused, scored.components, scored.lexical_raw,
+            )
+            return dict(zip(best, explained, strict=True))
         return {
             group: _match(
                 scored.query, items, scored.pool, pos, scored.fused, scored.components,

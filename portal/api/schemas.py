@@ -253,7 +253,11 @@ class RecommendationSchema(Schema):
     components = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float(), required=True)
     explanation = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Raw(), required=True,
-        metadata={"description": "Why it matches: shared domains, areas, tags, key terms, best sentence pair."},
+        metadata={"description": (
+            "Why it matches: shared domains, areas, tags, key terms, and the best sentence pair "
+            "(query_side 'challenge': best_pair.query is the challenge's sentence, best_pair.candidate "
+            "the sentence of the startup's capability that gave the score)."
+        )},
     )
     challenge = ma.fields.Nested(ChallengeSchema, required=True)
 

@@ -187,3 +187,43 @@ def test_the_band_shown_agrees_with_the_number_shown_and_the_legend(app: Flask) 
             under = (starts[band.key] - 0.5) / 100 + 0.0001
             assert under < band.min_score and score_band(under)["number"] == starts[band.key]
             assert score_band(under)["key"] == band.key
+
+
+def test_a_startups_page_shows_the_evidence_of_the_score_it_shows(
+    app: Flask, client: FlaskClient, make: Factory, world: dict[str, Any]
+) -> None:
+    """The score on a startup's recommendations is the challenge's view of its best
+    capability, and so is the evidence: key terms and sentences of that capability (not of
+    the profile as a whole), the challenge's sentence first, and the capability named when
+    the startup has several."""
+    target = world["target"]
+    make.capability(target, name="Radiograph triage", technologies=["ai"],
+                    description="Deep learning triage of chest radiographs for radiologists.")
+    with app.app_context():
+        recommendations.clear_caches()
+        from models import Startup, User
+        from portal.database import db
+
+        startup = db.get(Startup, target.id)
+        recs = recommendations.recommend_challenges(startup, db.get(User, world["member"].id))
+        assert recs
+        for rec in recs:
+            pair = recommendations.startup_matches([rec.challenge], target.id, explain=True)[rec.challenge.id]
+            assert rec.capability is not None and pair.key == f"cap:{rec.capability.id}"
+            assert rec.score == pair.score
+            assert rec.explanation == pair.explanation.to_dict() | {"query_side": "challenge"}
+            capability_text = html_lib.unescape(rec.capability.description).lower()
+            challenge_text = html_lib.unescape(rec.challenge.problem_statement).lower()
+            for term in rec.explanation["key_terms"]:
+                assert term in capability_text and term in challenge_text
+            quoted = rec.explanation["best_pair"]
+            if quoted:
+                assert quoted["query"].lower() in challenge_text
+                assert quoted["candidate"].lower() in capability_text
+        booking = next(r for r in recs if r.challenge.id == world["challenges"][0].id)
+        assert booking.capability is not None and booking.capability.name == "Booking assistant"
+    sign_in(client, world["member"].id)
+    page = html_lib.unescape(client.get("/recommendations").get_data(as_text=True))
+    card = _block(page, world["challenges"][0].title, "li")
+    assert "Scored on your capability: Booking assistant" in card
+    assert card.index("The challenge says:") < card.index("The startup says:")

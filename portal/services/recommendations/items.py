@@ -30,6 +30,11 @@ CHALLENGE_ROWS = (selectinload(Challenge.domain_rows), selectinload(Challenge.ta
 CAPABILITY_ROWS = (selectinload(Capability.domain_rows), selectinload(Capability.tag_rows))
 
 
+def capability_key(capability_id: int) -> str:
+    """A capability's item key in the capability corpus."""
+    return f"cap:{capability_id}"
+
+
 def challenge_item(challenge: Challenge) -> matcher.Item:
     """The matcher's view of a challenge."""
     return matcher.Item(
@@ -46,7 +51,7 @@ def challenge_item(challenge: Challenge) -> matcher.Item:
 def capability_item(capability: Capability) -> matcher.Item:
     """The matcher's view of a capability (grouped by startup: one row per startup)."""
     return matcher.Item(
-        key=f"cap:{capability.id}",
+        key=capability_key(capability.id),
         title=capability.name,
         text="\n".join(p for p in (capability.description, capability.deployments) if p),
         domains=frozenset(capability.domains),
@@ -142,7 +147,7 @@ def capability_rows(ids: Collection[int] | None = None) -> list[Row]:
         )
         for cid, startup_id, name, description, deployments, readiness, language in rows:
             item = matcher.Item(
-                key=f"cap:{cid}",
+                key=capability_key(cid),
                 title=name,
                 text="\n".join(p for p in (description, deployments) if p),
                 domains=frozenset(domains.get(cid, ())),

@@ -14,7 +14,7 @@ from models.vocabulary import TrialState
 
 from ...database import db
 from .corpus import capability_corpus, clear_caches
-from .items import challenge_item
+from .items import capability_key, challenge_item
 from .ranking import Recommendation
 
 #: Trial statuses that count as an approval of the pair.
@@ -30,7 +30,7 @@ def _pair_matches_each(asks: Sequence[tuple[Challenge, Iterable[int]]]) -> list[
     scored = fitted.scored_each([challenge_item(challenge) for challenge, _ids in asks])
     out = []
     for (_challenge, capability_ids), one in zip(asks, scored, strict=True):
-        groups = {key: f"startup:{fitted.owners[key]}" for key in (f"cap:{cid}" for cid in capability_ids)
+        groups = {key: f"startup:{fitted.owners[key]}" for key in (capability_key(cid) for cid in capability_ids)
                   if key in fitted.owners}
         best = fitted.ranker.best_of_groups(one, set(groups.values()))
         out.append([

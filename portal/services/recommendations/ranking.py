@@ -18,9 +18,9 @@ from models import Capability, Challenge, Dismissal, Proposal, Startup, Trial, U
 from models.vocabulary import Role
 
 from ...database import db
-from .corpus import capability_corpus, challenge_corpus
+from .corpus import Fitted, capability_corpus, challenge_corpus
 from .exposure import capped_out
-from .items import CHALLENGE_ROWS, challenge_item, startup_item
+from .items import CHALLENGE_ROWS, capability_key, challenge_item, startup_item
 
 Row = TypeVar("Row", Capability, Challenge)
 
@@ -49,7 +49,9 @@ def _mark_diversity(recs: list[Recommendation]) -> list[Recommendation]:
     return recs
 
 
-def startup_matches(challenges: Sequence[Challenge], startup_id: int) -> dict[int, matcher.Match]:
+def startup_matches(
+    challenges: Sequence[Challenge], startup_id: int, *, explain: bool = False
+) -> dict[int, matcher.Match]:
     """The one match score of a startup for each challenge: the challenge ranks the
     capability corpus and the startup's best capability gives the score, components and
     evidence. Every page that shows a pair's score reads it from here (or from the same
@@ -58,6 +60,9 @@ def startup_matches(challenges: Sequence[Challenge], startup_id: int) -> dict[in
     Args:
         challenges: The challenges (their domains and tags loaded).
         startup_id: The startup.
+        explain: Also each pair's key terms and sentence pair (the challenge's text against
+            the best capability's: the evidence of the score shown), remembered for the
+            corpus version (and warmed again by the follower after an edit).
 
     Returns:
         challenge id -> the startup's best match; missing when no capability of the
@@ -66,13 +71,21 @@ def startup_matches(challenges: Sequence[Challenge], startup_id: int) -> dict[in
     fitted = capability_corpus()
     if not fitted.owners or not challenges:
         return {}
+    items = tuple(challenge_item(c) for c in challenges)
+    ids = [c.id for c in challenges]
     group = f"startup:{startup_id}"
-    out: dict[int, matcher.Match] = {}
-    for challenge, one in zip(challenges, fitted.scored_each([challenge_item(c) for c in challenges]), strict=True):
-        best = fitted.ranker.best_of_groups(one, {group})
-        if group in best:
-            out[challenge.id] = best[group]
-    return out
+
+    def compute(version: Fitted) -> dict[int, matcher.Match]:
+        out: dict[int, matcher.Match] = {}
+        for cid, one in zip(ids, version.scored_each(items), strict=True):
+            best = version.ranker.best_of_groups(one, {group}, explain=explain)
+            if group in best:
+                out[cid] = best[group]
+        return out
+
+    if not explain:
+        return compute(fitted)
+    return fitted.answer(("explained pairs", items, startup_id), compute)
 
 
 def _load_by_key(model: type[Row], keys: list[str], *options: ExecutableOption) -> dict[str, Row]:
@@ -208,25 +221,25 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
             )
         )
     exclude = {f"challenge:{cid}" for cid in done}
-    matches = fitted.rank_each([(startup_item(startup), exclude)], limit)[0]
+    matches = fitted.rank_each([(startup_item(startup), exclude)], limit, explain=False)[0]
     challenges = _load_by_key(
         Challenge, [m.key for m in matches], selectinload(Challenge.department), *CHALLENGE_ROWS
     )
     # The startup's profile finds the challenges; the score shown is the pair's one score
-    # (the challenge's view of the startup's best capability), and the list is in its order.
-    found = [(m, challenges[m.key]) for m in matches if m.key in challenges]
-    scores = startup_matches([c for _m, c in found], startup.id)
+    # (the challenge's view of the startup's best capability), with that pair's evidence
+    # (the challenge's text against that capability's), and the list is in its order.
+    found = [challenges[m.key] for m in matches if m.key in challenges]
+    scores = startup_matches(found, startup.id, explain=True)
+    capabilities = {capability_key(c.id): c for c in startup.capabilities}
     recs = []
-    for m, challenge in found:
+    for challenge in found:
         pair = scores.get(challenge.id)
         if pair is None:
             continue  # outside the challenge's scored pool: no score to show
-        explanation = m.explanation.to_dict() | {
-            "components": dict(pair.components), "raw": dict(pair.explanation.raw),
-        }
         recs.append(Recommendation(
-            score=pair.score, components=dict(pair.components), explanation=explanation,
-            challenge=challenge, startup=startup,
+            score=pair.score, components=dict(pair.components),
+            explanation=pair.explanation.to_dict() | {"query_side": "challenge"},
+            challenge=challenge, startup=startup, capability=capabilities.get(pair.key),
         ))
     recs.sort(key=lambda r: -r.score)
     return recs
