@@ -48,14 +48,15 @@ class Shot:
     path: str  # formatted with pages.demo_ids()
     variants: tuple[tuple[str, str], ...] = ALL
     click: str | None = None  # a button to press first (a page shown after a form is sent)
+    expand: str | None = None  # a disclosure (<details>) to open before the capture
 
 
 SHOTS = (
     Shot("landing", "Landing page", None, "/"),
     Shot("challenge", "A challenge", None, "/challenges/{challenge}",
          (("desktop", "zh_Hant_HK"), ("phone", "en"))),
-    Shot("recommendations", "Recommended opportunities (startup)", "startup", "/recommendations",
-         (("desktop", "zh_Hant_HK"), ("phone", "en"))),
+    Shot("recommendations", "Recommended opportunities, the first one's evidence open (startup)", "startup",
+         "/recommendations", (("desktop", "zh_Hant_HK"), ("phone", "en")), expand="details.im-explain"),
     Shot("queue", "Review queue (coordinator)", "coordinator", "/coordinator/",
          (("desktop", "en"), ("phone", "zh_Hant_HK"))),
     Shot("trial", "A completed trial (coordinator)", "coordinator", "/trials/{trial_completed}",
@@ -118,6 +119,8 @@ def take(browser: Any, server: support.LiveServer, out_dir: Path, states: Callab
                     response = navigation.value
                 if response is None or response.status != 200:
                     raise RuntimeError(f"{shot.name}: HTTP {response.status if response else '?'} at {page.url}")
+                if shot.expand:
+                    page.locator(shot.expand).first.locator("summary").click()
                 written.append(_capture(page, out_dir / file_name(shot, viewport, locale), viewport))
         finally:
             context.close()

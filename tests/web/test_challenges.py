@@ -233,6 +233,15 @@ def test_list_speaks_chinese_when_the_interface_is_chinese(client, make):
     assert "牙科服務" in page and "智慧診所" in page
 
 
+def test_lists_of_labels_are_joined_as_each_language_joins_them(client, make):
+    challenge = make.challenge(title="Two domains", domains=["smart_clinic", "data_collaboration"])
+    english = text(client.get(f"/challenges/{challenge.id}"))
+    assert "Data collaboration, Smart clinics" in english
+    client.post("/language", data={"locale": "zh_Hant_HK", "next": "/challenges"})
+    chinese = text(client.get(f"/challenges/{challenge.id}"))
+    assert "數據協作、智慧診所" in chinese and "數據協作, " not in chinese
+
+
 def test_list_pages_results_and_clamps_bad_page_numbers(app, client, make, monkeypatch):
     monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
     dept = make.department()

@@ -225,5 +225,5 @@ def test_a_startups_page_shows_the_evidence_of_the_score_it_shows(
     sign_in(client, world["member"].id)
     page = html_lib.unescape(client.get("/recommendations").get_data(as_text=True))
     card = _block(page, world["challenges"][0].title, "li")
-    assert "Scored on your capability: Booking assistant" in card
+    assert 'Scored on your capability: <span lang="en">Booking assistant</span>' in card
     assert card.index("The challenge says:") < card.index("The startup says:")
