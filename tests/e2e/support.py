@@ -40,6 +40,8 @@ DEMO_EMAILS = {
 }
 #: Playwright waits (milliseconds): generous for a loaded 2-core CI machine.
 TIMEOUT_MS = 15_000
+#: The signed-in account's link: in the brand bar from tablet width, the navigation's last row on phones.
+ACCOUNT_LINK = ".im-header__user:visible, .im-nav__user:visible"
 
 
 def chromium_problem() -> str | None:
@@ -280,7 +282,7 @@ def sign_in(page: Any, server: LiveServer, email: str, password: str | None = No
     page.locator("#password").fill(password or DEMO_PASSWORD)
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.locator("main form button[type=submit]").click()
-    expect(page.locator(".im-nav__user")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator(ACCOUNT_LINK)).to_be_visible(timeout=TIMEOUT_MS)
     second_step(page, email)
 
 
@@ -328,4 +330,4 @@ def second_step(page: Any, email: str) -> None:
         page.locator("#code").fill(_fresh_code(email))
         with page.expect_navigation(wait_until="domcontentloaded"):
             page.locator("main form button[type=submit]").first.click()
-    expect(page.locator(".im-nav__user")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator(ACCOUNT_LINK)).to_be_visible(timeout=TIMEOUT_MS)
