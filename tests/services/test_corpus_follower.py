@@ -329,3 +329,13 @@ def test_the_follower_makes_consecutive_scorings_in_steps_of_several_in_order():
         step()
     assert made == [steps[1][1], steps[2][1], ["last"]]
     assert corpus._batched_scorings([], made.append) == []
+
+
+def test_the_followers_log_counts_rankings_not_steps(app, make, following, caplog):
+    """Scorings made several to a step still count one each in the follower's log line."""
+    _clinic, fitted, edited = _both_asked_then_edited(app, make, following)
+    planned = sum(1 for key, count in fitted.demand.items() if count >= 1)
+    with app.app_context(), caplog.at_level("INFO", logger=corpus.log.name):
+        edited.warmed_from(fitted, budget=10.0)
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("warmed "))
+    assert line.startswith(f"warmed {planned} of {planned} rankings"), line

@@ -294,6 +294,7 @@ class Fitted:
         planned = [plan for plan in planned if plan[0] < 0]
         planned.sort(key=lambda plan: plan[:3])
         steps = _batched_scorings([(plan[1], [plan[3]], plan[4]) for plan in planned], self.scored_each)
+        asked = len(planned)  # rankings, whatever the steps they are made in
         spent = [0.0, 0.0, 0.0]  # seconds on answers, scorings, ranked pages
         self.counting = False
         waited = 0.0
@@ -317,8 +318,8 @@ class Fitted:
                 "warmed %d of %d rankings asked of version %d in %.0f ms (%.0f ms waiting for requests to end); "
                 "%d cached but not asked lately let go; of the %d warmed for version %d, %d were asked; "
                 "%.0f ms on answers, %.0f on scorings, %.0f on ranked pages",
-                done, len(steps), older.version, (time.perf_counter() - started - waited) * 1000, waited * 1000,
-                cached - len(steps), warmed_before, older.version, hits, *(t * 1000 for t in spent),
+                done, asked, older.version, (time.perf_counter() - started - waited) * 1000, waited * 1000,
+                cached - asked, warmed_before, older.version, hits, *(t * 1000 for t in spent),
             )
 
     def scored_each(self, queries: Sequence[matcher.Item]) -> list[matcher.Scored]:
