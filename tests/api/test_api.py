@@ -210,6 +210,11 @@ def test_a_startup_reads_its_recommendations_with_explanations(client, make):
     items = response.get_json()["items"]
     assert [i["challenge"]["id"] for i in items] == [wanted.id]
     assert items[0]["explanation"] and items[0]["score"] > 0
+    # The evidence is the pair's whose score is shown: the challenge's text against the capability's.
+    explanation = items[0]["explanation"]
+    assert explanation["query_side"] == "challenge"
+    if explanation["best_pair"]:
+        assert explanation["best_pair"]["query"].lower() in wanted.problem_statement.lower()
 
 
 def test_an_officer_reads_their_challenges_proposals_and_not_others(client, make):
