@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from models.vocabulary import (
@@ -328,6 +331,29 @@ def startup_next_step(trial: Any) -> str:
     return _label(STARTUP_NEXT_STEP_LABELS, key)
 
 
+#: Technology tags (typed in English) -> their Traditional Chinese labels.
+TECHNOLOGIES_ZH = Path(__file__).resolve().parent / "data" / "technologies_zh.tsv"
+
+
+@cache
+def _technology_labels() -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for line in TECHNOLOGIES_ZH.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            tag, label = line.split("\t")
+            labels[tag.strip().lower()] = label.strip()
+    return labels
+
+
+def technology_label(tag: str) -> str:
+    """A technology tag as the page's language shows it: on Chinese pages its Chinese label
+    when :data:`TECHNOLOGIES_ZH` lists it, otherwise (and on English pages) as typed. Only the
+    display changes: tags are stored, searched and matched as typed."""
+    if not str(get_locale() or "en").startswith("zh"):
+        return tag
+    return _technology_labels().get(tag.strip().lower(), tag)
+
+
 def template_globals() -> dict[str, object]:
     """The label functions, for ``jinja_env.globals``."""
     return {
@@ -349,6 +375,7 @@ def template_globals() -> dict[str, object]:
         "transition_note": transition_note,
         "startup_next_step": startup_next_step,
         "document_type_label": document_type_label,
+        "technology_label": technology_label,
         "TRIAL_OUTCOME_LABELS": TRIAL_OUTCOME_LABELS,
     }
 

@@ -19,3 +19,33 @@ def test_catalogue_translates_every_extracted_string():
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "all translated" in result.stdout
+
+
+def test_technology_labels_are_one_chinese_label_per_tag_covering_the_demo_data():
+    import json
+    import re
+
+    labels: dict[str, str] = {}
+    for number, line in enumerate((ROOT / "portal" / "data" / "technologies_zh.tsv").read_text("utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        tag, label = line.split("\t")  # exactly two columns
+        assert tag == tag.strip().lower() and tag not in labels, (number, tag)
+        assert re.search(r"[\u4e00-\u9fff]", label) or label.isascii(), (number, label)  # Chinese, or an acronym kept
+        labels[tag] = label
+    typed: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("tags", "technologies") and isinstance(value, list):
+                    typed.update(str(v).lower() for v in value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in (ROOT / "portal" / "demo" / "data").glob("*.json"):
+        walk(json.loads(path.read_text("utf-8")))
+    assert typed and sorted(typed - labels.keys()) == []

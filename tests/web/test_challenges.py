@@ -242,6 +242,18 @@ def test_lists_of_labels_are_joined_as_each_language_joins_them(client, make):
     assert "數據協作、智慧診所" in chinese and "數據協作, " not in chinese
 
 
+def test_technology_tags_read_in_the_pages_language_when_known(client, make):
+    challenge = make.challenge(title="Tagged", tags=["workflow automation", "OCR", "quantum widgets"])
+    english = text(client.get(f"/challenges/{challenge.id}"))
+    assert ">workflow automation<" in english and ">quantum widgets<" in english
+    client.post("/language", data={"locale": "zh_Hant_HK", "next": "/challenges"})
+    chinese = text(client.get(f"/challenges/{challenge.id}"))
+    assert 'title="workflow automation">工作流程自動化<' in chinese
+    assert 'title="OCR">光學字符識別（OCR）<' in chinese
+    assert ">quantum widgets<" in chinese  # not listed: as typed
+    assert text(client.get("/challenges?q=workflow+automation")).count(">Tagged<") == 1  # searched as typed
+
+
 def test_list_pages_results_and_clamps_bad_page_numbers(app, client, make, monkeypatch):
     monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
     dept = make.department()
