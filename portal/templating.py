@@ -25,6 +25,12 @@ def html_lang() -> str:
     return "zh-Hant-HK" if current_locale().startswith("zh") else "en"
 
 
+def label_gap() -> str:
+    """What goes between a label ending in a colon and its value: a space in English, nothing
+    after Chinese's full-width colon (「方案：名稱」, not 「方案： 名稱」)."""
+    return "" if current_locale().startswith("zh") else " "
+
+
 def domain_label(key: str) -> str:
     return domain(key).label(current_locale())
 
@@ -79,6 +85,7 @@ def init_templating(app: Flask) -> None:
         current_locale=current_locale,
         content_language=content_language,
         html_lang=html_lang,
+        label_gap=label_gap,
         url_with=url_with,
         match_strength=match_strength,
         **label_globals(),

@@ -227,3 +227,9 @@ def test_a_startups_page_shows_the_evidence_of_the_score_it_shows(
     card = _block(page, world["challenges"][0].title, "li")
     assert 'Scored on your capability: <span lang="en">Booking assistant</span>' in card
     assert card.index("The challenge says:") < card.index("The startup says:")
+    # Chinese: no space after the full-width colon, and lists joined with 、.
+    client.post("/language", data={"locale": "zh_Hant_HK", "next": "/recommendations"})
+    page = html_lib.unescape(client.get("/recommendations").get_data(as_text=True))
+    card = _block(page, world["challenges"][0].title, "li")
+    assert '評分依據貴方的方案：<span lang="en">Booking assistant</span>' in card
+    assert "：</strong> " not in card
