@@ -55,11 +55,14 @@ def main() -> None:
         pairs = [(u, s) for u, s in zip(users, startups, strict=True) if s is not None and s.capabilities]
         ranking.recommend_challenges(pairs[0][1], pairs[0][0], 10)  # first-use costs (dictionaries, ...)
 
-        def cold(user: User, startup: Startup) -> tuple[float, float]:
+        def empty_caches() -> None:  # as a new corpus version starts
             for fitted in (challenge_corpus(), capability_corpus()):
                 fitted.results.clear()
                 fitted.scored.clear()
                 fitted.answers.clear()
+
+        def cold(user: User, startup: Startup) -> tuple[float, float]:
+            empty_caches()
             wall, cpu = time.perf_counter(), time.process_time()
             ranking.recommend_challenges(startup, user, 10)
             return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
@@ -80,10 +83,7 @@ def main() -> None:
 
             profiler = Profiler(interval=0.0005)
             for user, startup in pairs:
-                for fitted in (challenge_corpus(), capability_corpus()):
-                    fitted.results.clear()
-                    fitted.scored.clear()
-                    fitted.answers.clear()
+                empty_caches()
                 profiler.start()
                 ranking.recommend_challenges(startup, user, 10)
                 profiler.stop()

@@ -274,13 +274,12 @@ class DenseIndex(_VectorIndex):
         """
         q, _single = _as_queries(queries)
         k = min(max(k, 0), self.n_)
+        if k in (0, self.n_):  # nothing or everything: no boundary to settle
+            return [np.arange(k, dtype=np.int64) for _ in range(q.shape[0])]
         approx = self.scores(q)
         out = []
         for row in range(q.shape[0]):
             scores = approx[row].astype(np.float64)
-            if k == 0 or k == self.n_:
-                out.append(np.arange(k, dtype=np.int64))
-                continue
             kth = float(np.partition(scores, self.n_ - k)[self.n_ - k])
             margin = 2 * _product_error(q[row], self.max_norm_)
             sure = np.flatnonzero(scores > kth + margin)

@@ -353,17 +353,17 @@ def _batched_scorings(steps: list[Step], score: Callable[[list[Any]], object]) -
     :data:`SCORINGS_A_STEP` queries, in the same order."""
     out: list[Step] = []
     run: list[Any] = []
-    for kind, keys, step in [*steps, (-1, [], lambda: None)]:
+    for kind, keys, step in steps:
         if kind == 1 and len(run) < SCORINGS_A_STEP:
             run.extend(keys)
             continue
         if run:
             out.append((1, run, partial(score, run)))
-            run = []
-        if kind == 1:
-            run.extend(keys)
-        elif kind >= 0:
+        run = list(keys) if kind == 1 else []
+        if kind != 1:
             out.append((kind, keys, step))
+    if run:
+        out.append((1, run, partial(score, run)))
     return out
 
 
