@@ -60,10 +60,22 @@ Measured on 6 Dec 2026 (docs/matching.md §6):
   lambda in {.25, .5, 1} times a second BM25 over ordered pairs of adjacent English
   tokens (the ``#1`` terms of Metzler & Croft's sequential dependence model).
 
+Measured on 6 Dec 2026, evening (docs/matching.md §6):
+
+* ``rm3``: lexical pseudo-relevance feedback (RM3, Abdul-Jaleel et al. 2004) on the
+  default's BM25 (text + glosses).  The default's first pass (z-score .5/.35/.15, no
+  MMR) gives the top k startups; their terms, weighted by ``tf / |d|`` times idf and by
+  the startup's fused score, give an expansion query of the m best terms; the lexical
+  column becomes ``BM25(query) / max + lambda * BM25(expansion) / max``.  ``from``
+  chooses where the feedback startups come from: the whole list (``all``), or, for a
+  Chinese challenge, only the English-writing startups and, for an English one, only
+  the Chinese-writing ones (``other``: a bridge that gives the lexical signal words of
+  the other language, which BM25 cannot otherwise match across scripts).
+
 Run::
 
     python benchmarks/tune_ideas.py --cache DIR [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
-                                                         xq,slot,learn,ltf,mmr,sym,lexv]
+                                                         xq,slot,learn,ltf,mmr,sym,lexv,rm3]
 """
 
 from __future__ import annotations
@@ -382,6 +394,55 @@ class IdeaScorer(td.Scorer):
         scores = np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
         self.lex[key] = scores if plus is None else self.lex[plus] + weight * scores
 
+    def add_rm3(self, first: Idea, ks: tuple[int, ...], ms: tuple[int, ...], lams: tuple[float, ...]) -> list[str]:
+        """Lexical columns with RM3 feedback from ``first``'s ranking (see ``rm3`` above),
+        one for each (source, k, m, lambda); returns their keys."""
+        from matcher.text import tokenize
+        from matcher.translate import get_translator
+
+        d = self.data
+        tr = get_translator("cedict")
+        assert tr is not None
+        docs = [tokenize(tr.bilingual(s.text)) for s in d.cases.startups]
+        queries = [tokenize(tr.bilingual(c.text)) for c in d.cases.challenges]
+        from matcher import BM25Index
+
+        index = BM25Index().fit_tokens(docs)
+        counts = index.base_csr_.astype(np.float64)
+        lengths = np.asarray(counts.sum(axis=1)).ravel()
+        ptd = sp_diag(1.0 / np.maximum(lengths, 1.0)) @ counts  # p(t | d)
+        idf = index.idf_
+        base = self.lex["cedict"]
+        zh_doc = np.array([td.language_family(s.language) == "zh" for s in d.cases.startups])
+        keys = []
+        for source, k, m, lam in itertools.product(("all", "other"), ks, ms, lams):
+            key = f"rm3 {source} k={k} m={m} l={lam:g}"
+            col = np.zeros_like(base)
+            for row in range(len(queries)):
+                fused = self.fused(first, row)
+                order = np.lexsort((np.arange(fused.size), -fused))
+                if source == "other":
+                    want_zh = not td.is_zh(d, row)
+                    order = order[zh_doc[order] == want_zh]
+                top = order[:k]
+                weights = np.asarray(ptd[top].T @ fused[top]).ravel() * idf
+                best = np.argsort(-weights, kind="stable")[:m]
+                best = np.sort(best[weights[best] > 0])
+                exp = index.score((best, weights[best] / weights[best].sum())) if best.size else np.zeros(base.shape[1])
+                top_exp = exp.max()
+                col[row] = base[row] + (lam * exp / top_exp if top_exp > 0 else 0.0)
+            self.lex[key] = col / np.maximum(col.max(axis=1, keepdims=True), 1e-12)
+            keys.append(key)
+        return keys
+
+    def fused(self, s: Idea, row: int) -> np.ndarray:
+        """``s``'s fused scores of every startup for challenge ``row`` (no MMR, no PRF)."""
+        cos, _p = self.sems[s.sem]
+        cross = self.data.cross[row]
+        sem = np.clip(cos[row] + s.cross * cross, 0.0, 1.0)
+        comps = np.column_stack([sem, self.lex[s.lex][row], self.data.structured[row]])
+        return np.asarray(FUSIONS[s.fusion](comps, np.array(s.weights), rrf_k=60))
+
     def ranking(self, setting: Any, row: int, *, diversity: bool = True) -> list[str]:
         if isinstance(setting, Learned):
             fused = self.learned_scores(setting, row)
@@ -446,6 +507,12 @@ class IdeaScorer(td.Scorer):
         if s.slot[1] and (s.slot[2] == "all" or td.is_zh(d, row)):
             picked = with_slots(picked, order, cross, s.slot[0], s.slot[1])
         return [self.keys[j] for j in picked]
+
+
+def sp_diag(values: np.ndarray) -> Any:
+    import scipy.sparse as sp
+
+    return sp.diags(values)
 
 
 def bm25_matrix(queries: list[list[str]], docs: list[list[str]]) -> np.ndarray:
@@ -805,6 +872,19 @@ def main() -> int:
             ),
         )
         family("z-score base grid (reference)", base_grid("e5", fusions=("zscore",)))
+    if "rm3" in ideas:
+        default = Idea(fusion="zscore")
+        keys = scorer.add_rm3(default, (3, 5, 10), (10, 30), (0.25, 0.5, 1.0))
+        for key in keys:
+            lone = td.summarize(scorer.per_case(Idea("e5", key, "weighted", (0.0, 1.0, 0.0)), data.tune, diversity=False))
+            print(f"{'BM25 + ' + key + ', alone':64} {td.fmt(lone)}")
+        for key in keys:
+            fixed(f"default weights, lexical {key}", Idea(lex=key, fusion="zscore"))
+        family("z-score base grid (reference)", base_grid("e5", fusions=("zscore",)))
+        for source in ("all", "other"):
+            lexes = ("plain", "cedict", *(k for k in keys if k.startswith(f"rm3 {source}")))
+            family(f"e5 + BM25 {{plain, cedict, RM3 from {source}}}, z-score", base_grid("e5", lexes, fusions=("zscore",)))
+        family("e5 + BM25 {plain, cedict, RM3 any}, z-score", base_grid("e5", ("plain", "cedict", *keys), fusions=("zscore",)))
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))
