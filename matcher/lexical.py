@@ -482,6 +482,8 @@ class BM25Index(LexicalIndex):
         if not n_base or not only_replaces_and_appends(take, n):
             return False  # a document removed: positions move, compact
         changed = np.flatnonzero(take >= n)
+        if not changed.size:
+            return True  # nothing replaced or added (say, an edit elsewhere): this version stands
         if len(self.patched_) + changed.size > delta_limit(n_base):
             return False  # the delta has grown: compact
         width = new_rows.shape[1]

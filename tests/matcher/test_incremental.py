@@ -203,6 +203,17 @@ def test_bm25_replacing_and_adding_documents_keeps_the_base_and_scores_as_a_fres
         np.testing.assert_array_equal(index.score(query), scores)
 
 
+def test_an_edit_that_changes_nothing_keeps_the_scores() -> None:
+    """An edit with nothing replaced or added (a draft saved: the published corpus is the
+    same) is a no-op, on a fresh index and on one already patched."""
+    index = BM25Index().fit(BM25_TEXTS)
+    same = index.edited(np.arange(len(BM25_TEXTS)), [])
+    _same_as_fresh(same, BM25_TEXTS)
+    patched = index.edited(np.array([0, 5, 2, 3, 4]), ["vision inspection kit"])
+    texts = [BM25_TEXTS[0], "vision inspection kit", *BM25_TEXTS[2:]]
+    _same_as_fresh(patched.edited(np.arange(len(texts)), []), texts)
+
+
 def test_bm25_compacts_when_a_document_is_removed_or_the_delta_outgrows_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     import matcher.lexical as lexical_module
 

@@ -110,3 +110,15 @@ def test_the_review_queue_flags_a_recent_near_copy_with_a_link(app, world, make)
     section = page.split('id="duplicates"', 1)[1].split("<h2", 1)[0]
     assert f'href="/challenges/{recent.id}"' in section and f'href="/challenges/{world["licence"].id}"' in section
     assert f'href="/challenges/{world["vaccine"].id}"' not in section
+
+
+def test_checking_again_after_saving_a_draft_still_answers(app, world):
+    """Check, save a draft, check again: the draft changes nothing of the published
+    challenges, and the second check (which brings the published corpus up to date) must
+    not fail on that empty change (it answered 500)."""
+    client = sign_in(app.test_client(), world["officer"])
+    assert client.post("/challenges/new", data=typed()).status_code == 200
+    saved = client.post("/challenges/new", data=typed(action="draft", title="A draft about licences"))
+    assert saved.status_code == 302, text(saved)[:500]
+    again = client.post("/challenges/new", data=typed())
+    assert again.status_code == 200 and "Already solved elsewhere?" in text(again)
