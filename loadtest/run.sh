@@ -54,6 +54,8 @@ export SECRET_KEY="${SECRET_KEY:-$($BIN/python -c 'import secrets; print(secrets
 # user comes from 127.0.0.1, which per-IP rate limits would count as one person, so the
 # limits are off (production keeps them on, with shared storage: RATELIMIT_STORAGE_URI).
 export INNOMATCH_ENV=production WEB_CONCURRENCY="$WORKERS" RATELIMIT_ENABLED="${RATELIMIT_ENABLED:-false}"
+# Served on this machine over plain HTTP: the hosts it answers to, and HTTP said to be meant.
+export TRUSTED_HOSTS="${TRUSTED_HOSTS:-127.0.0.1,localhost}" ALLOW_PLAIN_HTTP="${ALLOW_PLAIN_HTTP:-true}"
 # As in production (Dockerfile): the master fits the rankers once before forking (gunicorn.conf.py preloads).
 export MATCHER_WARM_UP="${MATCHER_WARM_UP:-1}"
 # Requests slower than this are logged with their CPU and SQL time (gunicorn.log), to see

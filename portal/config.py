@@ -76,6 +76,19 @@ def _list(name: str) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+#: Host names a request from the machine itself uses (health probes: compose, the image's
+#: HEALTHCHECK): answered whatever TRUSTED_HOSTS names.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _trusted_hosts() -> list[str] | None:
+    """TRUSTED_HOSTS from the environment, with the loopback names; None when it is unset."""
+    hosts = _list("TRUSTED_HOSTS")
+    if hosts is None:
+        return None
+    return hosts + [h for h in LOOPBACK_HOSTS if h not in hosts]
+
+
 #: Where the app runs: "production" (the default; settings are checked at start) or
 #: "development" (``make run``: a random SECRET_KEY per process is fine).
 ENVIRONMENTS = ("production", "development", "test")
@@ -85,6 +98,13 @@ KNOWN_SECRET_KEYS = frozenset({
     "changeme", "change-me", "change_me", "replace-me", "your-secret-key", "please-change-me",
 })
 SECRET_KEY_MIN_LENGTH = 32
+
+
+def _proxies(config: Mapping[str, Any]) -> int:
+    try:
+        return int(config.get("TRUSTED_PROXIES") or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 class ConfigError(RuntimeError):
@@ -109,6 +129,19 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
         problems.append("PUBLIC_BASE_URL is not set but email is on (SMTP_HOST): links in emails need the site's address")
     if base and not base.startswith(("https://", "http://")):
         problems.append("PUBLIC_BASE_URL must start with https:// (for example https://innomatch.example.gov.hk)")
+    if not config.get("TRUSTED_HOSTS"):
+        problems.append(
+            "TRUSTED_HOSTS is not set: name the host names the site answers to (for example"
+            " innomatch.example.gov.hk), or any Host header is accepted and builds the site's own links"
+        )
+    https = bool(config.get("SESSION_COOKIE_SECURE")) or _proxies(config) > 0
+    if not https and not config.get("ALLOW_PLAIN_HTTP"):
+        problems.append(
+            "neither SESSION_COOKIE_SECURE=true nor TRUSTED_PROXIES is set: behind a TLS proxy the app would"
+            " not know it is served over HTTPS, so the session cookie would lack Secure and no HSTS would be"
+            " sent. Set TRUSTED_PROXIES=1 (one TLS-terminating proxy) or SESSION_COOKIE_SECURE=true; only"
+            " for a plain-HTTP test on one machine, ALLOW_PLAIN_HTTP=true"
+        )
     workers = int(config.get("WEB_CONCURRENCY") or 1)
     storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
     if workers > 1 and config.get("RATELIMIT_ENABLED", True) and storage.startswith("memory://"):
@@ -143,7 +176,7 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     # Host names the site answers to ("innomatch.example.gov.hk,.innomatch.example.gov.hk");
     # a request with another Host header gets 400. None: any host.
-    TRUSTED_HOSTS = _list("TRUSTED_HOSTS")
+    TRUSTED_HOSTS = _trusted_hosts()
     # The largest request body accepted (bytes); larger requests get 413. Forms are small.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
     # Documents (docs/configuration.md): the largest file accepted (bytes), and the largest
@@ -200,6 +233,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # Production refuses to start over plain HTTP (neither the above nor TRUSTED_PROXIES) unless
+    # this says it is meant: a test of the production settings on one machine.
+    ALLOW_PLAIN_HTTP = _bool("ALLOW_PLAIN_HTTP", False)
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
     WTF_CSRF_TIME_LIMIT = None  # the session's own lifetime bounds the token

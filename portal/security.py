@@ -134,14 +134,6 @@ def init_security(app: Flask) -> None:
     user_logged_out.connect(_log_sign_out, app)
 
     @app.before_request
-    def _refuse_large_bodies() -> None:
-        # Werkzeug enforces MAX_CONTENT_LENGTH only when a view reads the body; refuse a
-        # declared oversized body at once, whatever the view (413 page, or JSON under /api/).
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        if limit is not None and (request.content_length or 0) > limit:
-            abort(413)
-
-    @app.before_request
     def _session_timeouts() -> None:
         if request.path.startswith("/api/") or request.endpoint in SESSIONLESS:
             return  # the API reads no session (bearer tokens only), so it neither stamps nor sets one
@@ -182,6 +174,17 @@ def init_security(app: Flask) -> None:
             flash(_("Set up two-step verification to continue: your role requires it."), "info")
             return redirect(url_for("auth.two_step_setup"))
         return None
+
+    @app.before_request
+    def _refuse_large_bodies() -> None:
+        # Werkzeug enforces the limit only when a view reads the body; refuse a declared
+        # oversized body at once, whatever the view (413 page, or JSON under /api/). The
+        # request's own limit: the upload pages take documents up to their larger one. After
+        # the session's checks, so that the 413 page (which may show the upload page) is only
+        # ever answered to a session that is still live and past its second step.
+        limit = request.max_content_length
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
 
     @app.after_request
     def _headers(response: Response) -> Response:

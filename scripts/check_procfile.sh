@@ -44,6 +44,8 @@ fi
 
 # Production settings, as on a platform: the checks at start apply (secret key, shared rate-limit storage).
 export INNOMATCH_ENV=production HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# Served on this machine over plain HTTP: the hosts it answers to, and HTTP said to be meant.
+export TRUSTED_HOSTS=127.0.0.1,localhost ALLOW_PLAIN_HTTP=true
 export SECRET_KEY="$(python -c 'import secrets; print(secrets.token_hex(32))')"
 export DATABASE_URL="postgresql+psycopg://$PGUSER@$PGHOST:5432/$DB"
 export REDIS_URL RATELIMIT_STORAGE_URI="$REDIS_URL" WEB_CONCURRENCY=2 GUNICORN_LOG_LEVEL=warning GUNICORN_ACCESS_LOG=/dev/null

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -17,16 +15,27 @@ from ..database import db
 from ..services import api_tokens
 
 
+def _bearer_secret() -> str | None:
+    """The secret of ``Authorization: Bearer <secret>`` as the token lookup reads it (the scheme
+    in any case, spaces around either part ignored); None if the header is absent or not a
+    bearer one."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _sep, secret = header.strip().partition(" ")
+    secret = secret.strip()
+    return secret if scheme.lower() == "bearer" and secret else None
+
+
 def authenticate() -> None:
     """Find the token of ``Authorization: Bearer ...`` (401 if it is not a live one)."""
     g.api_token = None
-    header = request.headers.get("Authorization")
-    if header is None:
+    if request.headers.get("Authorization") is None:
         return
-    scheme, _sep, secret = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    secret = _bearer_secret()
+    if secret is None:
         abort(401, _("Send the token as 'Authorization: Bearer imt_...'."))
-    token = api_tokens.find_token(secret.strip())
+    token = api_tokens.find_token(secret)
     if token is None:
         abort(401, _("This token is unknown, expired or revoked. Create a new one on your account page."))
     db.commit()  # its last use, noted by find_token, in a unit of work of its own
@@ -54,8 +63,10 @@ def require(scope: str) -> tuple[ApiToken, User]:
 
 
 def rate_key() -> str:
-    """Rate limits count per token when there is one (by its hash, never the secret), else per address."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "token:" + hashlib.sha256(header.encode("utf-8")).hexdigest()
+    """Rate limits count per token when there is one, else per address. The key is the stored
+    hash of the secret as the lookup reads it, so the same token spelt with another case of
+    "Bearer" or other spaces shares one budget (and the secret itself is never a key)."""
+    secret = _bearer_secret()
+    if secret is not None:
+        return "token:" + api_tokens.hash_secret(secret)
     return "ip:" + (get_remote_address() or "")

@@ -267,7 +267,9 @@ def account() -> ResponseReturnValue:
         if form.validate_on_submit():
             try:
                 if form is password_form:
-                    accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+                    revoked = accounts.change_password(
+                        current_user, form.current_password.data, form.new_password.data
+                    )
                 else:
                     accounts.change_email(current_user, form.current_password.data, form.email.data)
             except DomainError as error:
@@ -277,8 +279,13 @@ def account() -> ResponseReturnValue:
                 db.commit()
                 if form is password_form:
                     # The token rotated; sign this browser in again with the new one.
-                    login_user(current_user)
+                    login_user(current_user._get_current_object())  # the user, not the proxy (which would then resolve to itself)
                     flash(_("Your password has been changed. Other sessions have been signed out."), "success")
+                    if revoked:
+                        flash(ngettext("Your %(num)d API token was revoked with the old password: create a new one "
+                                       "for any system that used it.",
+                                       "Your %(num)d API tokens were revoked with the old password: create new ones "
+                                       "for any systems that used them.", revoked), "info")
                 else:
                     flash(
                         _("We have sent a link to %(email)s. Your email address changes when you follow it.",
@@ -303,10 +310,12 @@ def _render_account(*, password_form: ChangePasswordForm | None = None, email_fo
     ), status
 
 
-def _signed_in_again_if(user: User) -> None:
-    """Keep this browser signed in after the user's session token rotated (the others end)."""
-    signed_in = session.get("_user_id", "")
-    if isinstance(signed_in, str) and signed_in.partition(":")[0] == str(user.id):
+def _signed_in_again_if(user: User, before: str | None) -> None:
+    """Keep this browser signed in after the user's session token rotated (the others end),
+    if it was signed in as the user with the token of just ``before`` (``User.get_id``). A
+    session that had already ended (signed out, or ended by a change of password) is not
+    brought back."""
+    if before is not None and session.get("_user_id") == before:
         login_user(user)
 
 
@@ -362,6 +371,8 @@ def verify_email(token: str) -> ResponseReturnValue:
         return _link_not_valid()
     form = CsrfForm()
     if form.validate_on_submit():
+        owner = db.get(User, found.user_id)
+        before = owner.get_id() if owner is not None else None
         try:
             user = accounts.confirm_email(token)
         except DomainError as error:
@@ -369,7 +380,7 @@ def verify_email(token: str) -> ResponseReturnValue:
             form.apply_domain_error(error)
         else:
             db.commit()
-            _signed_in_again_if(user)
+            _signed_in_again_if(user, before)
             flash(_("Your email address is confirmed."), "success")
             return redirect(url_for("auth.account") if current_user.is_authenticated else url_for("auth.login"))
     return render_template("auth/verify.html", form=form, address=found.email), 200 if not form.errors else 400

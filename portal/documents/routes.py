@@ -176,7 +176,8 @@ def remove(parent: Parent, document_id: int) -> ResponseReturnValue:
         documents.remove_document(current_user, document)
     except DomainError as error:
         db.rollback()
-        abort(error.status, error.message)
+        flash(error.message, "error")
+        return redirect(parent_url(parent))
     db.commit()
     flash(_("Document removed."), "success")
     return redirect(parent_url(parent))
@@ -264,8 +265,13 @@ def _document_helpers() -> dict[str, Any]:
         "document_remove_form": lambda: CsrfForm(formdata=None),
         "document_size": documents.human_size,
         "document_max_size": lambda: documents.human_size(documents.max_bytes()),
-        "can_attach_document": lambda parent: can_attach_document(current_user, parent),
-        "can_remove_document": lambda document, parent: can_remove_document(current_user, document, parent),
+        "document_max_bytes": documents.max_bytes,
+        "can_attach_document": lambda parent: documents.may_attach(current_user, parent),
+        "can_remove_document": lambda document, parent: documents.may_remove(current_user, document, parent),
+        # A startup's proposal under review: say why its documents no longer change.
+        "documents_locked": lambda parent: (
+            can_attach_document(current_user, parent) and documents.proposal_locked(parent)
+        ),
         "document_url": _document_url,
     }
 

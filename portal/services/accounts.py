@@ -26,7 +26,16 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from models import AccountToken, Department, LoginAlert, LoginAttempt, LoginThrottle, Startup, User
+from models import (
+    AccountToken,
+    Department,
+    LoginAlert,
+    LoginAttempt,
+    LoginThrottle,
+    OutboxMail,
+    Startup,
+    User,
+)
 from models.names import clean_name, name_key
 from models.user import new_session_token
 from models.vocabulary import ROLE_STARTUP, ROLES, Role, TokenPurpose
@@ -35,7 +44,7 @@ from .. import clock, signals
 from ..database import db
 from ..errors import DomainError
 from ..passwords import hash_password, needs_rehash, password_problem, verify_password
-from . import audit, mail
+from . import api_tokens, audit, mail
 
 log = logging.getLogger("innomatch.auth")
 
@@ -142,10 +151,22 @@ def register_startup(data: StartupRegistration) -> User | None:
 
 
 def _tell_existing_account(user: User) -> None:
-    """Tell an account's address that someone tried to register with it (in its language)."""
+    """Tell an account's address that someone tried to register with it (in its language), at
+    most once an hour: repeated attempts must not turn the form into a way to flood an inbox."""
     locale = user.locale or "en"
     with force_locale(locale):
         subject = _("Someone tried to register on InnoMatch with your email address")
+    told = db.scalar(
+        select(func.count()).where(
+            OutboxMail.recipient == user.email,
+            OutboxMail.subject == subject,
+            OutboxMail.created_at > clock.now() - timedelta(hours=1),
+        )
+    )
+    if told:
+        log.info("registration notice already sent this hour user=%s", user.id)
+        return
+    with force_locale(locale):
         body = render_template("email/registration_existing.txt", name=user.display_name,
                                sign_in_url=mail.absolute(_path("auth.login")))
     mail.queue(mail.build_message(user.display_name, user.email, subject, body,
@@ -330,7 +351,9 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
         db.flush()
         raise DomainError(_wait_message(email, source), field="email")
     user = db.scalar(select(User).where(User.email == email))
-    password_ok = user is not None and verify_password(user.password_hash, password)
+    # The hash is checked for unknown addresses too (against a dummy), so the answer takes as
+    # long whether or not the address has an account.
+    password_ok = verify_password(user.password_hash if user is not None else None, password)
     ok = password_ok and user is not None and user.is_active
     db.add(LoginAttempt(email=email, ip=source, success=bool(ok)))
     if not ok or user is None:
@@ -361,19 +384,31 @@ def end_sessions(user: User) -> None:
     db.flush()
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Change the password after re-checking the current one; other sessions end."""
+def lock_out_others(user: User, actor: User | None) -> int:
+    """What a change of credentials (password, second step) or a deactivation must end, so
+    that nobody who had them keeps a way in: every session, every unused link (password
+    reset, email confirmation: a pending change of address would otherwise hand the account
+    to whoever asked for it) and every API token. Returns the number of tokens revoked."""
+    end_sessions(user)
+    _void_tokens(user, TokenPurpose.RESET_PASSWORD)
+    _void_tokens(user, TokenPurpose.VERIFY_EMAIL)
+    return api_tokens.revoke_all(user, actor)
+
+
+def change_password(user: User, current: str, new: str) -> int:
+    """Change the password after re-checking the current one; other sessions, emailed links and
+    API tokens end (:func:`lock_out_others`). Returns the number of API tokens revoked."""
     if not verify_password(user.password_hash, current):
         log.warning("re-authentication failed user=%s action=password_change", user.id)
         raise DomainError(_("Your current password is not correct."), field="current_password")
     check_password_policy(new, field="new_password", email=user.email, name=user.display_name)
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.now()
-    _void_tokens(user, TokenPurpose.RESET_PASSWORD)
-    end_sessions(user)
-    log.info("password changed user=%s", user.id)
+    revoked = lock_out_others(user, user)
+    log.info("password changed user=%s api_tokens_revoked=%s", user.id, revoked)
     signals.changed(user, "user.password_change", user)
-    _send_password_changed(user)
+    _send_password_changed(user, revoked)
+    return revoked
 
 
 def change_email(user: User, current: str, new_email: str) -> None:
@@ -491,10 +526,10 @@ def _send_email_change_notice(user: User, new_email: str) -> bool:
     )
 
 
-def _send_password_changed(user: User) -> bool:
+def _send_password_changed(user: User, tokens_revoked: int) -> bool:
     return _email(
         user, user.email, _l("InnoMatch: your password was changed"), "email/password_changed.txt",
-        forgot_url=mail.absolute(url_for("auth.forgot_password")),
+        forgot_url=mail.absolute(url_for("auth.forgot_password")), tokens_revoked=tokens_revoked,
     )
 
 
@@ -554,7 +589,8 @@ def request_password_reset(email: str) -> None:
 
 
 def reset_password(secret: str, new: str) -> User:
-    """Set a new password through a reset link: the link is spent, every session of the user ends."""
+    """Set a new password through a reset link: the link is spent; every session, other emailed
+    link and API token of the user ends (:func:`lock_out_others`)."""
     token = find_token(secret, TokenPurpose.RESET_PASSWORD)
     if token is None:
         raise _link_error()
@@ -564,15 +600,14 @@ def reset_password(secret: str, new: str) -> User:
     check_password_policy(new, email=user.email, name=user.display_name)
     moment = clock.now()
     token.used_at = moment
-    _void_tokens(user, TokenPurpose.RESET_PASSWORD)
     user.password_hash = hash_password(new)
     user.password_changed_at = moment
     if user.email_verified_at is None:
         user.email_verified_at = moment  # the link reached this address: it is the user's
-    end_sessions(user)
-    log.info("password reset user=%s", user.id)
+    revoked = lock_out_others(user, user)
+    log.info("password reset user=%s api_tokens_revoked=%s", user.id, revoked)
     signals.changed(user, "user.password_reset", user)
-    _send_password_changed(user)
+    _send_password_changed(user, revoked)
     return user
 
 
@@ -622,7 +657,7 @@ def deactivate_user(actor: User, user: User) -> None:
     before = audit.snapshot(user, USER_FIELDS)
     user.is_active = False
     user.deactivated_at = clock.now()
-    user.session_token = new_session_token()
+    lock_out_others(user, actor)
     db.flush()
     log.info("account deactivated user=%s by=%s", user.id, actor.id)
     signals.changed(actor, "user.deactivate", user, before, audit.snapshot(user, USER_FIELDS))
@@ -632,6 +667,9 @@ def reactivate_user(actor: User, user: User) -> None:
     """Let a deactivated account sign in again."""
     if user.is_active:
         raise DomainError(_("This account is already active."))
+    if user.closed_at is not None:
+        raise DomainError(_("This account was closed and its personal data removed: it cannot sign in again. "
+                            "Invite the person to a new account instead."))
     before = audit.snapshot(user, USER_FIELDS)
     user.is_active = True
     user.deactivated_at = None

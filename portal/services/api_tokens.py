@@ -106,6 +106,21 @@ def revoke_token(actor: User, token: ApiToken) -> ApiToken:
     return token
 
 
+def revoke_all(user: User, actor: User | None) -> int:
+    """Revoke every live token of ``user`` (their credentials changed, or the account closed);
+    each revocation is audited as ``actor``'s. Returns how many were revoked."""
+    tokens = live_tokens(user)
+    now = clock.now()
+    for token in tokens:
+        before = audit.snapshot(token, TOKEN_FIELDS)
+        token.revoked_at = now
+        signals.changed(actor, "api_token.revoke", token, before, audit.snapshot(token, TOKEN_FIELDS))
+    if tokens:
+        db.flush()
+        log.info("api tokens revoked user=%s count=%s", user.id, len(tokens))
+    return len(tokens)
+
+
 def find_token(secret: str) -> ApiToken | None:
     """The live token whose secret is ``secret`` (its owner active), or None; notes when it was used."""
     if not secret.startswith(PREFIX) or len(secret) > 200:

@@ -34,8 +34,8 @@ from models.names import clean_name
 from .. import signals
 from ..access import can_attach_document, can_remove_document
 from ..database import db
-from ..errors import DomainError, NotAllowed
-from . import sniffing
+from ..errors import DomainError, NotAllowed, StaleState
+from . import proposals, sniffing
 from .storage import Storage, StorageError, get_storage
 
 log = logging.getLogger("innomatch.documents")
@@ -169,10 +169,36 @@ def check_upload(stream: IO[bytes]) -> tuple[sniffing.Kind, int]:
     return kind, size
 
 
+def proposal_locked(parent: Parent) -> bool:
+    """Whether ``parent`` is a proposal the lab has started reviewing: its documents, like its
+    text (:func:`proposals.editable`), no longer change (the lab may still remove one)."""
+    if not isinstance(parent, Proposal):
+        return False
+    return not proposals.editable(parent, proposals.trial_for(parent.challenge_id, parent.startup_id))
+
+
+def may_attach(actor: Any, parent: Parent) -> bool:
+    """Whether ``actor`` may add a document to ``parent`` now (access, and the parent's state)."""
+    return can_attach_document(actor, parent) and not proposal_locked(parent)
+
+
+def may_remove(actor: Any, document: Document, parent: Parent) -> bool:
+    """Whether ``actor`` may remove ``document`` from ``parent`` now (access, and the parent's state)."""
+    return can_remove_document(actor, document, parent) and (
+        bool(getattr(actor, "is_staff", False)) or not proposal_locked(parent)
+    )
+
+
+def _locked_message() -> str:
+    return _("The lab has started reviewing this proposal, so its documents, like its text, can no longer be changed.")
+
+
 def attach_document(actor: Any, parent: Parent, stream: IO[bytes], filename: str | None) -> Document:
     """Attach the uploaded ``stream`` (seekable) to ``parent`` as ``actor``."""
     if not can_attach_document(actor, parent):
         raise NotAllowed(_("You may not attach documents here."))
+    if proposal_locked(parent):
+        raise StaleState(_locked_message(), field="file")
     count = db.scalar(select(func.count(Document.id)).where(_parent_column(parent) == parent.id)) or 0
     if count >= PER_PARENT_MAX:
         raise DomainError(
@@ -205,6 +231,8 @@ def remove_document(actor: Any, document: Document) -> None:
     parent = parent_of(document)
     if not can_remove_document(actor, document, parent):
         raise NotAllowed(_("Only the person who added this document, its owners and the lab can remove it."))
+    if not may_remove(actor, document, parent):
+        raise StaleState(_locked_message())
     before = _audit_values(document)
     db.delete(document)
     db.flush()

@@ -27,12 +27,12 @@ from markupsafe import Markup
 from sqlalchemy import case, delete, or_, select, update
 
 from models import RecoveryCode, User
-from models.user import new_session_token
 
 from .. import clock, signals
 from ..database import db, execute_update
 from ..errors import DomainError
 from ..passwords import verify_password
+from . import accounts
 
 log = logging.getLogger("innomatch.auth")
 
@@ -268,6 +268,11 @@ def _clear(user: User) -> None:
     db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 
+def forget(user: User) -> None:
+    """Remove ``user``'s second step: its secret and recovery codes (an account closed)."""
+    _clear(user)
+
+
 def disable(user: User, password: str) -> None:
     """Turn the second step off, after the password; not for roles that require it."""
     if user.mfa_required:
@@ -287,7 +292,7 @@ def reset(actor: User, user: User) -> None:
     if not user.mfa_enabled:
         raise DomainError(_("Two-step verification is not set up for this account."))
     _clear(user)
-    user.session_token = new_session_token()
+    revoked = accounts.lock_out_others(user, actor)
     db.flush()
-    log.info("two-step reset user=%s by=%s", user.id, actor.id)
+    log.info("two-step reset user=%s by=%s api_tokens_revoked=%s", user.id, actor.id, revoked)
     signals.changed(actor, "user.mfa_reset", user)

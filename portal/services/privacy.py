@@ -30,13 +30,13 @@ from models import (
     User,
     WorkshopRegistration,
 )
-from models.user import new_session_token
 from models.vocabulary import Role
 
 from .. import clock, signals
 from ..database import db
 from ..errors import DomainError
 from ..passwords import verify_password
+from . import accounts, mfa
 
 log = logging.getLogger("innomatch.privacy")
 
@@ -124,7 +124,9 @@ def pseudonymise(user: User, actor: User | None, action: str) -> None:
     user.email_verified_at = None
     user.is_active = False
     user.closed_at = clock.now()
-    user.session_token = new_session_token()
+    # Sessions, links and API tokens end; the second step's secret and recovery codes go.
+    accounts.lock_out_others(user, actor)
+    mfa.forget(user)
     for model, column in (
         (AccountToken, AccountToken.user_id), (Notification, Notification.user_id),
         (ChallengeFollow, ChallengeFollow.user_id),

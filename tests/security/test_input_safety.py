@@ -230,7 +230,7 @@ def test_the_database_refuses_two_startups_with_the_same_name_key(ctx):
 def _production(**settings):
     base = {"INNOMATCH_ENV": "production", "SECRET_KEY": GOOD_SECRET, "DATABASE_URL": "sqlite://",
             "SMTP_HOST": "", "PUBLIC_BASE_URL": "", "WEB_CONCURRENCY": 1, "RATELIMIT_STORAGE_URI": "memory://",
-            "RATELIMIT_ENABLED": True}
+            "RATELIMIT_ENABLED": True, "TRUSTED_HOSTS": ["innomatch.example.gov.hk"], "TRUSTED_PROXIES": "1"}
     return {**base, **settings}
 
 
@@ -241,6 +241,8 @@ def _production(**settings):
     ({"SMTP_HOST": "smtp.example"}, "PUBLIC_BASE_URL is not set"),
     ({"PUBLIC_BASE_URL": "innomatch.example"}, "PUBLIC_BASE_URL must start with https://"),
     ({"WEB_CONCURRENCY": 2}, "RATELIMIT_STORAGE_URI is memory://"),
+    ({"TRUSTED_HOSTS": None}, "TRUSTED_HOSTS is not set"),
+    ({"TRUSTED_PROXIES": "0"}, "neither SESSION_COOKIE_SECURE=true nor TRUSTED_PROXIES"),
 ])
 def test_production_refuses_to_start_with_unsafe_settings(settings, named):
     with pytest.raises(ConfigError, match=named):
@@ -254,6 +256,9 @@ def test_production_starts_with_safe_settings():
         RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
     )) == []
     assert production_problems(_production(WEB_CONCURRENCY=2, RATELIMIT_ENABLED=False)) == []
+    # HTTPS known either way; plain HTTP only when said to be meant.
+    assert production_problems(_production(TRUSTED_PROXIES="0", SESSION_COOKIE_SECURE=True)) == []
+    assert production_problems(_production(TRUSTED_PROXIES="0", ALLOW_PLAIN_HTTP=True)) == []
     app = create_app(_production())
     assert app.config["SECRET_KEY"] == GOOD_SECRET
     app.extensions["innomatch_engine"].dispose()

@@ -1,0 +1,308 @@
+"""What a change of credentials ends, and the smaller doors a security review found open.
+
+A password change or reset, an admin's reset of the second step, a deactivation and a closed
+account end every session, every emailed link still unused (a pending change of address
+included) and every API token; a session that had ended is never brought back. Also: the
+sign-in form checks a password hash for unknown addresses too; an oversized request is
+answered only after the session's checks; a proposal under review keeps its documents; the
+API's per-token budget cannot be multiplied by spelling; the "someone tried to register"
+notice is sent at most once an hour.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from models import ApiToken, Startup, User
+from portal.database import db
+from portal.errors import DomainError
+from portal.services import accounts, privacy
+from tests.factories import PASSWORD
+from tests.helpers import sign_in
+
+from .. import samples
+
+NEW_PASSWORD = "a-brand-new-passphrase-77"
+
+
+def _stored(app, user_id: int) -> User:
+    with app.app_context():
+        user = db.get(User, user_id)
+        db.expunge(user)
+        return user
+
+
+def _live_tokens(app, user_id: int) -> int:
+    with app.app_context():
+        return len(db.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
+                                                     ApiToken.revoked_at.is_(None))).all())
+
+
+def _me(app, secret: str) -> int:
+    return app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code
+
+
+def _ask_email_change(client, address: str) -> None:
+    response = client.post("/account", data={"action": "email", "em-email": address, "em-current_password": PASSWORD})
+    assert response.status_code == 302
+
+
+# --- a pending change of address ---------------------------------------------------------------
+
+
+def test_a_change_of_address_asked_before_a_password_change_dies_with_it(app, client, make, smtp):
+    user = make.user("startup")
+    intruder = sign_in(app.test_client(), user)  # someone who had the password
+    _ask_email_change(intruder, "taken-over@example.org")
+    link = smtp.link("taken-over@example.org", "/account/verify/")
+    sign_in(client, user)
+    response = client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
+                                              "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert intruder.get("/account").headers["Location"].startswith("/login")
+    assert intruder.post(link).status_code == 404  # the link no longer works
+    assert _stored(app, user.id).email == user.email
+    assert intruder.get("/account").headers["Location"].startswith("/login")
+
+
+def test_a_change_of_address_asked_before_a_password_reset_dies_with_it(app, client, make, smtp):
+    user = make.user("startup")
+    intruder = sign_in(app.test_client(), user)
+    _ask_email_change(intruder, "taken-over@example.org")
+    link = smtp.link("taken-over@example.org", "/account/verify/")
+    client.post("/password/forgot", data={"email": user.email})
+    reset = smtp.link(user.email, "/password/reset/")
+    assert client.post(reset, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert intruder.post(link).status_code == 404
+    assert _stored(app, user.id).email == user.email
+
+
+def test_confirming_a_change_does_not_bring_back_a_session_that_had_ended(app, make, smtp):
+    user = make.user("startup")
+    first = sign_in(app.test_client(), user)
+    _ask_email_change(first, "moved@example.org")
+    link = smtp.link("moved@example.org", "/account/verify/")
+    second = sign_in(app.test_client(), user)
+    second.post("/logout")  # signing out ends every session of the account, ``first``'s too
+    assert first.get("/account").headers["Location"].startswith("/login")
+    assert first.post(link).status_code == 302  # the address is confirmed (the link is still good) ...
+    assert _stored(app, user.id).email == "moved@example.org"
+    assert first.get("/account").headers["Location"].startswith("/login")  # ... but no one is signed in again
+
+
+def test_the_browser_that_confirms_a_change_stays_signed_in_past_its_second_step(app, make, smtp):
+    user = make.user("coordinator")
+    client = sign_in(app.test_client(), user)
+    _ask_email_change(client, "moved@example.org")
+    assert client.post(smtp.link("moved@example.org", "/account/verify/")).status_code == 302
+    assert client.get("/coordinator/").status_code == 200
+
+
+# --- API tokens end with the credentials -------------------------------------------------------
+
+
+def test_a_password_change_revokes_the_api_tokens_and_says_so(app, client, make, smtp):
+    user = make.user("startup")
+    secret = make.token(user, "write")
+    make.token(user, "read")
+    assert _me(app, secret) == 200
+    sign_in(client, user)
+    response = client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
+                                              "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD},
+                           follow_redirects=True)
+    assert "Your 2 API tokens were revoked with the old password" in response.get_data(as_text=True)
+    assert _me(app, secret) == 401 and _live_tokens(app, user.id) == 0
+    assert "Its 2 API tokens were revoked" in smtp.body(smtp.to(user.email)[-1])
+
+
+def test_a_password_reset_revokes_the_api_tokens(app, client, make, smtp):
+    user = make.user("startup")
+    secret = make.token(user, "write")
+    client.post("/password/forgot", data={"email": user.email})
+    reset = smtp.link(user.email, "/password/reset/")
+    assert client.post(reset, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert _me(app, secret) == 401
+    assert "Its 1 API token was revoked" in smtp.body(smtp.to(user.email)[-1])
+
+
+def test_an_admins_reset_of_the_second_step_and_a_deactivation_revoke_the_api_tokens(app, make):
+    admin = sign_in(app.test_client(), make.user("admin"))
+    coordinator = make.user("coordinator", mfa_secret="x", mfa_enabled_at=accounts.clock.now())
+    officer = make.user("officer")
+    kept = make.user("officer")
+    secrets = {u.id: make.token(u, "write") for u in (coordinator, officer, kept)}
+    assert admin.post(f"/admin/users/{coordinator.id}/reset-two-step").status_code == 302
+    assert admin.post(f"/admin/users/{officer.id}/deactivate").status_code == 302
+    assert _me(app, secrets[coordinator.id]) == 401 and _me(app, secrets[officer.id]) == 401
+    assert _me(app, secrets[kept.id]) == 200
+
+
+def test_signing_out_keeps_the_api_tokens(app, make):
+    user = make.user("startup")
+    secret = make.token(user, "read")
+    sign_in(app.test_client(), user).post("/logout")
+    assert _me(app, secret) == 200
+
+
+def test_a_closed_account_loses_its_tokens_and_second_step_and_cannot_be_reactivated(app, make, ctx):
+    user = make.user("coordinator", mfa_secret="x", mfa_enabled_at=accounts.clock.now())
+    admin = make.user("admin")
+    make.token(user, "write")
+    with app.test_request_context():
+        privacy.pseudonymise(db.get(User, user.id), db.get(User, admin.id), "user.close")
+        db.commit()
+    assert _live_tokens(app, user.id) == 0
+    closed = _stored(app, user.id)
+    assert closed.mfa_secret is None and not closed.is_active
+    with app.test_request_context(), pytest.raises(DomainError, match="closed"):
+        accounts.reactivate_user(db.get(User, admin.id), db.get(User, user.id))
+
+
+# --- sign-in timing ----------------------------------------------------------------------------
+
+
+def test_the_sign_in_checks_a_password_hash_for_unknown_addresses_too(app, make, monkeypatch):
+    checked: list[str | None] = []
+    real = accounts.verify_password
+
+    def spy(stored: str | None, password: str) -> bool:
+        checked.append(stored)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "verify_password", spy)
+    user = make.user("startup")
+    with app.test_request_context():
+        for email in ("nobody@example.org", user.email):
+            with pytest.raises(DomainError):
+                accounts.authenticate(email, "wrong-password-123")
+    assert checked == [None, user.password_hash]  # None: checked against the dummy hash
+
+
+# --- oversized requests ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proposal_world(make, document_storage):
+    dept = make.department()
+    member = make.user("startup")
+    with make.app.app_context():
+        startup = db.get(Startup, member.startup_id)
+    capability = make.capability(startup=startup)
+    challenge = make.challenge(dept)
+    proposal = make.proposal(challenge, capability)
+    trial = make.trial(challenge, capability, proposal_id=proposal.id)
+    return {"member": member, "proposal": proposal, "trial": trial, "challenge": challenge,
+            "officer": make.user("officer", department_id=dept.id)}
+
+
+def _upload(client, url: str, content: bytes, name: str):
+    """POST ``content`` as a file; the body is built in memory and closed after the request
+    (an oversized one is refused before the app reads it)."""
+    from werkzeug.test import EnvironBuilder
+
+    builder = EnvironBuilder(path=url, method="POST", data={"file": (io.BytesIO(content), name)},
+                             content_type="multipart/form-data")
+    try:
+        environ = builder.get_environ()
+        response = client.open(environ)
+        response.get_data()
+        return response
+    finally:
+        builder.close()
+        stream = environ.get("wsgi.input") if "environ" in locals() else None
+        if stream is not None:
+            stream.close()
+
+
+def test_an_oversized_post_before_the_second_step_is_sent_to_it_not_shown_the_documents(app, make, proposal_world):
+    coordinator = make.user("coordinator")
+    client = sign_in(app.test_client(), coordinator, second_step=False)
+    url = f"/trials/{proposal_world['trial'].id}/documents"
+    big = b"x" * (app.config["DOCUMENT_MAX_REQUEST_BYTES"] + 10)
+    response = _upload(client, url, big, "big.pdf")
+    assert response.status_code == 302 and "/two-step" in response.headers["Location"]
+
+
+def test_an_oversized_post_from_an_ended_session_shows_nothing_of_the_parent(app, make, proposal_world):
+    client = sign_in(app.test_client(), proposal_world["member"])
+    sign_in(app.test_client(), proposal_world["member"]).post("/logout")  # ends ``client``'s session too
+    url = f"/trials/{proposal_world['trial'].id}/documents"
+    response = _upload(client, url, b"x" * (app.config["DOCUMENT_MAX_REQUEST_BYTES"] + 10), "big.pdf")
+    assert response.status_code in (302, 413)
+    assert proposal_world["challenge"].title not in response.get_data(as_text=True)
+
+
+def test_a_document_over_the_page_limit_but_under_the_document_limit_is_accepted(app, proposal_world):
+    client = sign_in(app.test_client(), proposal_world["member"])
+    size = app.config["MAX_CONTENT_LENGTH"] + 100_000
+    assert size < app.config["DOCUMENT_MAX_BYTES"]
+    response = _upload(client, f"/trials/{proposal_world['trial'].id}/documents", samples.pdf("x" * size), "report.pdf")
+    assert response.status_code == 302, response.status_code
+
+
+# --- a proposal under review keeps its documents -----------------------------------------------
+
+
+def test_a_proposal_under_review_keeps_its_documents(app, make, proposal_world):
+    member = sign_in(app.test_client(), proposal_world["member"])
+    url = f"/proposals/{proposal_world['proposal'].id}/documents"
+    assert _upload(member, url, samples.pdf(), "deck.pdf").status_code == 302
+    with app.app_context():
+        from models import Document, Trial
+
+        document_id = db.scalar(select(Document.id))
+        db.get(Trial, proposal_world["trial"].id).status = "approved"
+        db.commit()
+    response = _upload(member, url, samples.pdf(), "late.pdf")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "can no longer be changed" in page and 'type="file"' not in page
+    removed = member.post(f"{url}/{document_id}/delete", follow_redirects=True)
+    assert "can no longer be changed" in removed.get_data(as_text=True)
+    with app.app_context():
+        from models import Document
+
+        assert db.scalar(select(Document.display_name)) == "deck.pdf"
+    # The lab may still remove one (moderation).
+    coordinator = sign_in(app.test_client(), make.user("coordinator"))
+    assert coordinator.post(f"{url}/{document_id}/delete").status_code == 302
+    with app.app_context():
+        from models import Document
+
+        assert db.scalar(select(Document.id)) is None
+
+
+# --- the API's per-token budget ----------------------------------------------------------------
+
+
+def test_the_same_token_spelt_differently_shares_one_rate_budget(app):
+    from portal.api.auth import rate_key
+
+    keys = set()
+    for header in ("Bearer imt_abc", "bearer imt_abc", "BEARER   imt_abc  ", "  Bearer imt_abc"):
+        with app.test_request_context("/api/v1/me", headers={"Authorization": header}):
+            keys.add(rate_key())
+    assert len(keys) == 1 and "imt_abc" not in keys.pop()
+    with app.test_request_context("/api/v1/me", headers={"Authorization": "Bearer imt_other"}):
+        other = rate_key()
+    with app.test_request_context("/api/v1/me"):
+        anonymous = rate_key()
+    assert other.startswith("token:") and anonymous.startswith("ip:")
+
+
+# --- "someone tried to register" ---------------------------------------------------------------
+
+
+def test_an_address_is_told_of_registration_attempts_at_most_once_an_hour(app, client, make, smtp):
+    user = make.user("startup")
+    for n in range(3):
+        response = client.post("/register", data={
+            "startup_name": f"Flood {n}", "display_name": "X", "email": user.email, "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD, "website": "", "size": "1-10", "accept": "y",
+        })
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    notices = [m for m in smtp.to(user.email) if "tried to register" in str(m["Subject"])]
+    assert len(notices) == 1
