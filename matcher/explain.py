@@ -101,6 +101,11 @@ class DisplayMemo:
             self._pairs.clear()
 
 
+#: Shared words that say nothing about a match, so never shown as key terms: the place
+#: every challenge and most startups name. (Numbers are not shown either: "000" of "30,000".)
+UNINFORMATIVE_TERMS = frozenset({"hong", "kong", "hk", "hksar", "香港", "香港特區"})
+
+
 def key_terms(
     query_text: str,
     candidate_text: str,
@@ -199,6 +204,8 @@ def key_terms(
         q_norm, c_norm, q_forms, c_forms = texts()
         forms = q_forms.get(token, set()) | c_forms.get(token, set())
         term = min(forms, key=lambda f: (len(f), f)) if forms else None
+        if term is not None and (term.isdigit() or term in UNINFORMATIVE_TERMS):
+            return None
         if term is not None and term in q_norm and term in c_norm:
             return whole_word(term, q_norm, c_norm) if _CJK_TERM.match(term) else term
         # Across languages: an English word of one text, a Chinese word of the other.

@@ -39,3 +39,17 @@ def clean_name(value: str) -> str:
 def name_key(value: str) -> str:
     """The form names are compared by: two names with the same key are the same name."""
     return clean_name(value).casefold()
+
+
+#: How much a Han character (CJK ideograph) counts towards a text's minimum length: about as
+#: much as a short English word carries. A 10-character minimum would refuse 「可否延期？」
+#: (five characters: "Can it be extended?"), which says as much as 20 English letters.
+HAN_WEIGHT = 3
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
+def weighted_length(value: str) -> int:
+    """The length of ``value`` for a minimum-length rule: each Han character counts as
+    :data:`HAN_WEIGHT` characters, everything else as one (maximums count characters as
+    stored, ``len``)."""
+    return len(value) + (HAN_WEIGHT - 1) * len(_HAN.findall(value))

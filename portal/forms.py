@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from models.names import strip_invisible
+from models.names import strip_invisible, weighted_length
 
 # Control characters other than tab and newlines; PostgreSQL also refuses NUL in text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -50,6 +50,22 @@ def one_line(form: Any, field: Any) -> None:
     """Refuse a value with a line break or a control character, with a message that says so."""
     if isinstance(field.data, str) and _NOT_ONE_LINE.search(field.data):
         raise StopValidation(_l("Enter this on one line, without line breaks or control characters."))
+
+
+class TextLength:
+    """WTForms' ``Length`` with the minimum counted as the services count it
+    (:func:`models.names.weighted_length`: a Han character as three); the maximum, if any,
+    in characters as stored. The message may name both bounds (``%(min)d``, ``%(max)d``)."""
+
+    def __init__(self, minimum: int, message: Any, maximum: int = -1) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.message = message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        text = field.data or ""
+        if weighted_length(text) < self.minimum or (self.maximum >= 0 and len(text) > self.maximum):
+            raise ValidationError(self.message % {"min": self.minimum, "max": self.maximum})
 
 
 class NameField(StringField):
@@ -169,6 +185,19 @@ def domain_choices() -> list[SelectChoice]:
     from .templating import domain_label
 
     return choices((term.key, domain_label(term.key)) for term in DOMAINS)
+
+
+_BARE_HOST = re.compile(r"^[\w-]+(\.[\w-]+)*\.[a-z]{2,}(:\d+)?([/?#]\S*)?$", re.IGNORECASE)
+
+
+def with_scheme(value: Any) -> Any:
+    """A web address typed without its scheme ("www.doculeaf.com.hk") as https:// ...; anything
+    else as typed (the validators judge it)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text and "://" not in text and _BARE_HOST.match(text):
+            return "https://" + text
+    return value
 
 
 def web_address(message: Any) -> Any:

@@ -31,6 +31,12 @@ def label_gap() -> str:
     return "" if current_locale().startswith("zh") else " "
 
 
+def colon() -> str:
+    """A colon between a name and what follows it in running text: ": " in English, the
+    full-width "：" (no space) in Chinese (「何家輝：已提交建議書」)."""
+    return "：" if current_locale().startswith("zh") else ": "
+
+
 def domain_label(key: str) -> str:
     return domain(key).label(current_locale())
 
@@ -84,6 +90,7 @@ def init_templating(app: Flask) -> None:
         area_label=area_label,
         current_locale=current_locale,
         content_language=content_language,
+        colon=colon,
         html_lang=html_lang,
         label_gap=label_gap,
         url_with=url_with,

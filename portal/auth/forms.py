@@ -24,7 +24,7 @@ from wtforms.validators import (
 
 from models.vocabulary import STARTUP_SIZES
 
-from ..forms import BaseForm, NameField, choices, web_address
+from ..forms import BaseForm, NameField, choices, web_address, with_scheme
 
 
 class LoginForm(BaseForm):
@@ -43,6 +43,7 @@ class RegisterForm(BaseForm):
     )
     website = URLField(
         _l("Website"),
+        filters=[with_scheme],
         validators=[
             Optional(),
             URL(message=_l("Enter a full web address, starting with https://")),

@@ -33,6 +33,7 @@ from ..forms import (
     MultiCheckboxField,
     NameField,
     TagListField,
+    TextLength,
     choices,
     domain_choices,
     parse_id,
@@ -319,10 +320,7 @@ class QuestionForm(BaseForm):
         ),
         validators=[
             InputRequired(_l("Write your question.")),
-            Length(
-                min=QUESTION_MIN, max=QUESTION_MAX,
-                message=_l("Write your question in %(min)d to %(max)d characters."),
-            ),
+            TextLength(QUESTION_MIN, _l("Write your question in %(min)d to %(max)d characters."), QUESTION_MAX),
         ],
     )
 

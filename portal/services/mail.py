@@ -150,6 +150,17 @@ def build_message(to_name: str, to_address: str, subject: str, body: str, langua
     return message
 
 
+def _show_in_console(message: EmailMessage) -> None:
+    """In development without a mail server (``make run``), write the email to the log, so that
+    its links (confirm an address, reset a password) can be followed: nothing is sent."""
+    body = message.get_body(("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    log.warning(
+        "email not sent (SMTP_HOST is not set; development shows it here)\nTo: %s\nSubject: %s\n\n%s",
+        message.get("To"), message.get("Subject"), text,
+    )
+
+
 def queue(message: EmailMessage, about: Any = None) -> bool:
     """Write ``message`` to the outbox in the current transaction; False if mail is off.
 
@@ -158,6 +169,8 @@ def queue(message: EmailMessage, about: Any = None) -> bool:
     savepoint) as that row, so it is rolled back with it.
     """
     if settings() is None:
+        if current_app.config.get("INNOMATCH_ENV") == "development":
+            _show_in_console(message)
         return False
     recipients = getaddresses([str(message.get("To") or "")])
     address = recipients[0][1] if recipients else ""

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Capability, Challenge, Proposal, Trial, TrialTransition
+from models.names import weighted_length
 from models.vocabulary import ChallengeStatus, ProposalStatus, TrialState
 
 from .. import clock, signals
@@ -71,7 +72,7 @@ def _checked_offer(startup_id: int, data: dict[str, Any]) -> tuple[Capability, s
         raise DomainError(_("Choose one of your startup's capabilities."), field="capability_id")
     raw = data.get("pitch")
     pitch = raw.strip() if isinstance(raw, str) else ""
-    if not PITCH_MIN <= len(pitch) <= PITCH_MAX:
+    if weighted_length(pitch) < PITCH_MIN or len(pitch) > PITCH_MAX:
         raise DomainError(
             _("Write a pitch of %(low)d to %(high)d characters.", low=PITCH_MIN, high=PITCH_MAX), field="pitch"
         )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 import matcher
 from models import Challenge, ChallengeQuestion, User
+from models.names import weighted_length
 from models.vocabulary import CONTENT_LANGUAGES
 
 from .. import clock, signals
@@ -70,7 +71,7 @@ def ask_question(member: User, challenge: Challenge, text: str, language: str | 
             raise StaleState(_("Questions can only be asked while the challenge is open."))
         raise NotAllowed(_("Only startups can ask questions on a challenge."))
     text = (text or "").strip()
-    if not QUESTION_MIN <= len(text) <= QUESTION_MAX:
+    if weighted_length(text) < QUESTION_MIN or len(text) > QUESTION_MAX:
         raise DomainError(
             _("Write your question in %(min)d to %(max)d characters.", min=QUESTION_MIN, max=QUESTION_MAX),
             field="question",

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import Capability, CapabilityTag, Proposal, Startup, Trial
-from models.names import clean_name, name_key
+from models.names import clean_name, name_key, weighted_length
 from models.vocabulary import (
     CONTENT_LANGUAGES,
     DOMAIN_KEYS,
@@ -159,7 +159,7 @@ def _capability_values(data: dict[str, Any]) -> dict[str, Any]:
         raise DomainError(_("Enter the capability's name."), field="name")
     if len(name) > NAME_MAX:
         raise DomainError(_("The name must be at most %(n)d characters.", n=NAME_MAX), field="name")
-    if len(description) < CAPABILITY_DESCRIPTION_MIN:
+    if weighted_length(description) < CAPABILITY_DESCRIPTION_MIN:
         raise DomainError(
             _("Describe the capability in at least %(n)d characters.", n=CAPABILITY_DESCRIPTION_MIN),
             field="description",

@@ -69,6 +69,8 @@ TRIAL_FIELDS = (
 )
 PARTIES = tuple(Party)
 REASON_MAX = 3000
+#: A milestone's waiver reason is one line (its input takes 200 characters).
+WAIVER_REASON_MAX = 200
 NAME_MAX = 200  # milestone titles, KPI names, targets and results
 TEXT_MAX = 10000  # notes and the outcome report's parts
 KPIS_MAX = 20
@@ -536,8 +538,8 @@ def waive_milestone(user: User, trial: Trial, milestone: Milestone, reason: str)
     reason = _text(reason)
     if not reason:
         raise DomainError(_("Say why the milestone is waived."), field="reason")
-    if len(reason) > REASON_MAX:
-        raise DomainError(_("Use at most %(n)d characters.", n=REASON_MAX), field="reason")
+    if len(reason) > WAIVER_REASON_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=WAIVER_REASON_MAX), field="reason")
     milestone.waived_on = clock.today()
     milestone.waiver_reason = reason
     db.flush()

@@ -19,9 +19,11 @@ from ..forms import (
     MultiCheckboxField,
     NameField,
     TagListField,
+    TextLength,
     choices,
     domain_choices,
     web_address,
+    with_scheme,
 )
 from ..labels import CONTENT_LANGUAGE_LABELS, READINESS_LEVELS, readiness_label
 from ..services import proposals, startups
@@ -80,6 +82,7 @@ class StartupForm(AreaForm):
     website = URLField(
         _l("Website"),
         description=_l("For example https://www.example.com.hk"),
+        filters=[with_scheme],
         validators=[
             Optional(),
             Length(max=startups.WEBSITE_MAX, message=_l("The web address must be at most %(max)d characters.")),
@@ -116,9 +119,9 @@ class CapabilityForm(AreaForm):
         description=_l("Who uses it, what problem it solves and how. At least 30 characters."),
         validators=[
             DataRequired(_l("Describe the capability.")),
-            Length(
-                min=startups.CAPABILITY_DESCRIPTION_MIN,
-                message=_l("Describe the capability in at least %(min)d characters."),
+            TextLength(
+                startups.CAPABILITY_DESCRIPTION_MIN,
+                _l("Describe the capability in at least %(min)d characters."),
             ),
             Length(
                 max=startups.CAPABILITY_DESCRIPTION_MAX,
@@ -180,7 +183,7 @@ class ProposalForm(AreaForm):
                        low=proposals.PITCH_MIN, high=proposals.PITCH_MAX),
         validators=[
             DataRequired(_l("Write a short pitch.")),
-            Length(min=proposals.PITCH_MIN, message=_l("Write at least %(min)d characters.")),
+            TextLength(proposals.PITCH_MIN, _l("Write at least %(min)d characters.")),
             Length(max=proposals.PITCH_MAX, message=_l("The pitch must be at most %(max)d characters.")),
         ],
     )

@@ -10,14 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 WIDTH = 900
-LABEL_WIDTH = 260
 VALUE_GAP = 6
 VALUE_WIDTH = 44
 BAR_HEIGHT = 16
 BAR_GAP = 2
 ROW_GAP = 12
 LEGEND_HEIGHT = 30
-LABEL_MAX = 32
+#: The label column is as wide as the longest label needs (at 13px), within these bounds; a
+#: label longer than the widest column is shortened with "…" (the full one is its tooltip).
+LABEL_WIDTH_MIN, LABEL_WIDTH_MAX = 160, 380
+LABEL_PAD = 12
 PALETTE = ("#005a70", "#28a197", "#f47738", "#4c2c92")
 
 
@@ -70,13 +72,25 @@ class Chart:
     plot_top: int
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1].rstrip() + "…"
-
-
 def _text_width(text: str) -> int:
     """Rough width of ``text`` at 13px: wide (CJK) characters count double."""
     return sum(14 if ord(ch) >= 0x2E80 else 8 for ch in text)
+
+
+def _label_width(labels: Sequence[str]) -> int:
+    """The label column's width: the longest label's, within the bounds."""
+    widest = max((_text_width(label) for label in labels), default=0) + LABEL_PAD
+    return max(LABEL_WIDTH_MIN, min(LABEL_WIDTH_MAX, widest))
+
+
+def _short(label: str, width: int) -> str:
+    """``label``, shortened with "…" if it does not fit ``width`` pixels."""
+    room = width - LABEL_PAD
+    if _text_width(label) <= room:
+        return label
+    while label and _text_width(label) + _text_width("…") > room:
+        label = label[:-1]
+    return label.rstrip() + "…"
 
 
 def _text(value: float) -> str:
@@ -94,29 +108,30 @@ def bar_chart(
     """Lay out a horizontal bar chart: one row per label, one bar per series in each row."""
     count = len(series)
     top = LEGEND_HEIGHT if count > 1 else 8
-    plot_width = WIDTH - LABEL_WIDTH - VALUE_GAP - VALUE_WIDTH
+    label_width = _label_width(labels)
+    plot_width = WIDTH - label_width - VALUE_GAP - VALUE_WIDTH
     peak = max((v for values in series for v in values), default=0) or 1
     row_height = count * BAR_HEIGHT + (count - 1) * BAR_GAP + ROW_GAP
     rows = []
     for index, label in enumerate(labels):
         y0 = top + index * row_height
-        row = ChartRow(label=label, short_label=_short(label), label_y=y0 + (row_height - ROW_GAP) / 2 + 5)
+        row = ChartRow(label=label, short_label=_short(label, label_width), label_y=y0 + (row_height - ROW_GAP) / 2 + 5)
         for s, values in enumerate(series):
             value = float(values[index])
             width = round(plot_width * value / peak, 1)
             y = y0 + s * (BAR_HEIGHT + BAR_GAP)
             row.bars.append(Bar(
-                x=LABEL_WIDTH, y=y, width=width, height=BAR_HEIGHT, value=value, text=_text(value),
-                text_x=LABEL_WIDTH + width + VALUE_GAP, text_y=y + BAR_HEIGHT - 3,
+                x=label_width, y=y, width=width, height=BAR_HEIGHT, value=value, text=_text(value),
+                text_x=label_width + width + VALUE_GAP, text_y=y + BAR_HEIGHT - 3,
                 fill=PALETTE[s % len(PALETTE)], series=s,
             ))
         rows.append(row)
     legend = []
     if count > 1:
-        x = LABEL_WIDTH
+        x = label_width
         for s, name in enumerate(series_labels):
             legend.append(LegendItem(label=name, fill=PALETTE[s % len(PALETTE)], x=x, text_x=x + 18))
             x += 18 + _text_width(name) + 24
     height = top + max(1, len(labels)) * row_height
     return Chart(id=chart_id, title=title, description=description, width=WIDTH, height=int(height),
-                 label_width=LABEL_WIDTH, rows=rows, legend=legend, plot_top=top)
+                 label_width=label_width, rows=rows, legend=legend, plot_top=top)

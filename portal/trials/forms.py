@@ -116,7 +116,7 @@ class MilestoneForm(BaseForm):
         _l("Milestone"), validators=[InputRequired(_l("Name the milestone.")), _length(NAME_MAX)]
     )
     due_on = DayField(
-        _l("Due on"), description=_l("For example 2026-03-31."),
+        _l("Due on"), description=_l("For example 2031-03-28."),
         validators=[InputRequired(_l("Enter the date the milestone is due."))],
     )
 

@@ -116,10 +116,17 @@ def move(trial_id: int) -> ResponseReturnValue:
         return _refused(trial, form, "form")
     if not form.validate_on_submit():
         return _failed(trial, form, "form")
+    before = trial.status
     try:
         trials.move_trial(current_user, trial, form.action.data, form.reason.data or "", **form.data_for_service())
     except DomainError as error:
         return _failed(trial, form, "form", error)
+    # The startup's and the department's answers to an approved trial leave it approved: say
+    # what happened, not its state again.
+    if trial.status == before and form.action.data == "accept":
+        return _done(trial, _("You accepted the trial."))
+    if trial.status == before and form.action.data == "confirm":
+        return _done(trial, _("You confirmed the trial for your department."))
     return _done(trial, _("The trial is now %(state)s.", state=trials.state_label(trial.status)))
 
 

@@ -45,3 +45,24 @@ def test_the_navigation_keeps_to_one_line_from_desktop_width(live_server, new_pa
                 assert bell.get_attribute("href") and bell.locator(".im-bell__label").count() == 1
     finally:
         use_language(page, "en")
+
+
+def test_a_file_over_the_limit_is_refused_when_chosen_and_the_typed_pitch_stays(live_server, new_page, signed_in_state):
+    """Sent, a file over the request limit is refused before the form around it is read (the
+    pitch would be lost): the page refuses it as soon as it is chosen. The limit is lowered on
+    the page to 10 bytes, as the input carries it (data-max-bytes)."""
+    with live_server.context() as db:
+        challenge_id = pages.demo_ids(db)["unproposed_challenge"]
+    page = new_page(viewport="desktop", storage_state=signed_in_state("startup"))
+    goto(page, live_server(f"/challenges/{challenge_id}/propose"))
+    page.locator("#pitch").fill("We can start within four weeks of the trial's approval.")
+    upload = page.locator("input[type=file][data-max-bytes]")
+    upload.evaluate("input => input.setAttribute('data-max-bytes', '10')")
+    upload.set_input_files(files=[{"name": "deck.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 " + b"x" * 64}])
+    message = page.locator("[id$=-too-large]")
+    assert message.is_visible() and "larger than" in message.inner_text()
+    assert upload.evaluate("input => input.files.length") == 0
+    assert page.locator("#pitch").input_value() == "We can start within four weeks of the trial's approval."
+    upload.evaluate("input => input.setAttribute('data-max-bytes', '1000000')")
+    upload.set_input_files(files=[{"name": "deck.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 small"}])
+    assert message.count() == 0 and upload.evaluate("input => input.files.length") == 1

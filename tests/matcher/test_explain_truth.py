@@ -368,3 +368,14 @@ def test_demo_explanations_show_no_wrong_pair_and_no_fragment():
 )
 def test_a_list_items_marker_is_not_part_of_the_quoted_sentence(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected
+
+
+def test_numbers_and_the_place_everyone_names_are_not_key_terms():
+    """"000" of "30,000" and "5,000", and "hong" / "kong", are shared words that say nothing
+    about the match; the words that do are still shown."""
+    from matcher.explain import key_terms
+
+    query = "Hong Kong clinics answer 30,000 calls about vaccination bookings each month."
+    candidate = "Our chatbot handled 5,000 vaccination booking calls a day for Hong Kong clinics."
+    contributions = [("000", 3.0), ("hong", 2.5), ("kong", 2.5), ("vaccination", 2.0), ("clinic", 1.5)]
+    assert key_terms(query, candidate, contributions) == ("vaccination", "clinics")

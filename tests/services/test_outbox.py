@@ -316,3 +316,19 @@ def test_a_worker_process_killed_mid_send_is_swept_back_and_the_mail_delivered_o
         assert tasks.deliver_mails([mail_id]) == {"sent": 0, "retry": 0, "failed": 0}
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("environment", "shown"), [("development", True), ("test", False)])
+def test_without_a_mail_server_development_shows_the_email_in_its_console(
+    app, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, environment: str, shown: bool
+) -> None:
+    """``make run`` has no SMTP server: its emails (a reset link) are written to the console,
+    not lost; nothing is queued. Elsewhere (tests, production) nothing is written."""
+    monkeypatch.setitem(app.config, "SMTP_HOST", "")
+    monkeypatch.setitem(app.config, "INNOMATCH_ENV", environment)
+    with app.app_context(), caplog.at_level("WARNING", logger="innomatch.mail"):
+        message = mail.build_message("Mei", "mei@example.org", "Reset", "Follow https://x.test/password/reset/abc")
+        assert mail.queue(message) is False
+        assert _rows() == []
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert ("https://x.test/password/reset/abc" in logged and "mei@example.org" in logged) is shown

@@ -77,6 +77,16 @@ def test_an_empty_short_or_long_question_is_refused_on_its_field(ctx, cast, text
     assert caught.value.field == "question"
 
 
+def test_a_short_question_in_chinese_counts_its_characters_by_what_they_carry(ctx, cast):
+    """「可否延期？」 says as much as "Can it be extended?": a Han character counts as three
+    towards the minimum (five characters, 13 counted), and two are still too few."""
+    (member,) = _get(ctx, cast, "member")
+    asked = questions.ask_question(member, _challenge(ctx, cast), "可否延期？")
+    assert asked.question == "可否延期？"
+    with pytest.raises(DomainError):
+        questions.ask_question(member, _challenge(ctx, cast), "延期？")
+
+
 def test_the_department_answers_without_publishing_and_only_the_asker_is_told(ctx, cast):
     question = _ask(ctx, cast)
     (officer,) = _get(ctx, cast, "officer")

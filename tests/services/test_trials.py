@@ -309,6 +309,18 @@ def test_waiving_a_milestone_needs_a_reason_and_is_audited(app):
             trials.complete_milestone(actor(world, "coordinator"), trial, milestone)
 
 
+def test_a_waiver_reason_is_one_line_as_its_input(app):
+    world = build_world(app, "running")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        milestone = next(m for m in trial.milestones if m.done_on is None)
+        with pytest.raises(DomainError, match="at most 200"):
+            trials.waive_milestone(actor(world, "coordinator"), trial, milestone, "x" * 201)
+        assert milestone.waived_on is None
+        trials.waive_milestone(actor(world, "coordinator"), trial, milestone, "x" * 200)
+        assert milestone.waiver_reason == "x" * 200
+
+
 def test_a_done_milestone_cannot_be_waived(app):
     world = build_world(app, "running", ready_to_complete=True)
     with app.app_context():

@@ -58,7 +58,7 @@ def test_registering_with_an_existing_email_answers_as_for_a_new_one_and_emails_
     assert ctx.get(User, owner.id).password_hash == owner.password_hash
     attempt = outbox[-1]
     assert attempt["To"] == "Owner Lee <taken@example.hk>" and attempt["Content-Language"] == "zh-Hant-HK"
-    assert "註冊" in attempt["Subject"]
+    assert "登記" in attempt["Subject"]
 
 
 def test_registration_checks_the_password_whether_or_not_the_email_exists(client, ctx, make):

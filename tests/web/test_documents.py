@@ -241,3 +241,17 @@ def test_a_proposal_with_a_file_over_the_request_limit_gets_the_form_again(app, 
                                  "file": (io.BytesIO(samples.pdf("x" * 60_000)), "deck.pdf")})
     assert response.status_code == 413
     assert "larger than" in response.get_data(as_text=True) and 'name="pitch"' in response.get_data(as_text=True)
+
+
+def test_the_trial_page_shows_what_was_sent_with_the_proposal(app, world):
+    """The coordinator decides on the trial's page: the startup's deck is there, linked."""
+    member = sign_in(app.test_client(), world["member"])
+    assert upload(member, f"/proposals/{world['proposal'].id}/documents", samples.pptx(), "deck.pptx").status_code == 302
+    with app.app_context():
+        document = db.scalar(select(Document))
+    for who in ("coordinator", "officer", "member"):
+        page = sign_in(app.test_client(), world[who]).get(f"/trials/{world['trial'].id}").get_data(as_text=True)
+        assert "Sent with the proposal" in page and "deck.pptx" in page, who
+        assert f"/proposals/{world['proposal'].id}/documents/{document.id}" in page
+    other = sign_in(app.test_client(), world["officer_other"])
+    assert other.get(f"/trials/{world['trial'].id}").status_code in (403, 404)

@@ -371,6 +371,13 @@ def test_profile_form_rejects_bad_input_with_message_and_writes_nothing(app, mem
     assert state(app) == before
 
 
+def test_a_website_typed_without_https_is_kept_with_it(app, member):
+    client = client_for(app, member.user)
+    response = client.post(f"/startups/{member.startup.id}/edit", data={**PROFILE_OK, "website": "www.carebot.com.hk"})
+    assert response.status_code == 302
+    assert read(app, lambda s: s.get(Startup, member.startup.id).website) == "https://www.carebot.com.hk"
+
+
 # --- capabilities ----------------------------------------------------------------------------
 
 

@@ -928,3 +928,14 @@ def test_queue_lists_the_latest_running_trials_and_links_to_all_of_them(app, mak
     assert len(listed & {t.id for t in trials}) == queue_service.ACTIVE_ROWS
     assert f"The {queue_service.ACTIVE_ROWS} most recently changed of {len(trials)} are listed." in page
     assert 'href="/dashboard"' in page
+
+
+def test_confirming_and_accepting_say_what_was_done_not_the_state_again(app):
+    world = build_world(app, "approved")
+    officer, member = (client_as(app, world, r) for r in ("officer_own", "member"))
+    confirmed = officer.post(f"/trials/{world.trial_id}/move", data=move_data(world, "confirm", version=1),
+                             follow_redirects=True)
+    assert "You confirmed the trial for your department." in text(confirmed)
+    accepted = member.post(f"/trials/{world.trial_id}/move", data=move_data(world, "accept", version=2),
+                           follow_redirects=True)
+    assert "You accepted the trial." in text(accepted) and "The trial is now" not in text(accepted)
