@@ -12,12 +12,14 @@ import matcher
 from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, domain
 
 from .audit_labels import template_globals as audit_label_globals
+from .extensions import ui_locale
 from .labels import template_globals as label_globals
 
 
 def current_locale() -> str:
-    """The interface locale as a string, e.g. ``en`` or ``zh_Hant_HK``."""
-    return str(get_locale() or "en")
+    """The interface language, ``en`` or ``zh_Hant_HK`` (dates are formatted as ``en_HK`` in
+    English: ``portal.extensions.formatting_locale``)."""
+    return ui_locale(get_locale())
 
 
 def html_lang() -> str:

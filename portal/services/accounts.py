@@ -43,6 +43,7 @@ from models.vocabulary import ROLE_STARTUP, ROLES, Role, TokenPurpose
 from .. import clock, signals
 from ..database import db
 from ..errors import DomainError
+from ..extensions import formatting_locale
 from ..passwords import hash_password, needs_rehash, password_problem, verify_password
 from . import api_tokens, audit, mail
 
@@ -154,7 +155,7 @@ def _tell_existing_account(user: User) -> None:
     """Tell an account's address that someone tried to register with it (in its language), at
     most once an hour: repeated attempts must not turn the form into a way to flood an inbox."""
     locale = user.locale or "en"
-    with force_locale(locale):
+    with force_locale(formatting_locale(locale)):
         subject = _("Someone tried to register on InnoMatch with your email address")
     told = db.scalar(
         select(func.count()).where(
@@ -166,7 +167,7 @@ def _tell_existing_account(user: User) -> None:
     if told:
         log.info("registration notice already sent this hour user=%s", user.id)
         return
-    with force_locale(locale):
+    with force_locale(formatting_locale(locale)):
         body = render_template("email/registration_existing.txt", name=user.display_name,
                                sign_in_url=mail.absolute(_path("auth.login")))
     mail.queue(mail.build_message(user.display_name, user.email, subject, body,
@@ -327,7 +328,7 @@ def _alert_owner(user: User, failures: int, source: str) -> None:
     if not _claim_alert(user.email):
         return
     locale = user.locale or "en"
-    with force_locale(locale):
+    with force_locale(formatting_locale(locale)):
         subject = _("Failed sign-in attempts on your InnoMatch account")
         body = render_template(
             "email/sign_in_failures.txt", user=user, failures=failures, source=source or "?",
@@ -493,7 +494,7 @@ def _link_error() -> DomainError:
 def _email(user: User, address: str, subject: Any, template: str, **context: Any) -> bool:
     """Queue an account email to ``address`` in the user's language (sent after the commit)."""
     locale = user.locale or "en"
-    with force_locale(locale):
+    with force_locale(formatting_locale(locale)):
         body = render_template(template, user=user, **context)
         subject_text = str(subject)  # a lazy string, worded in the recipient's language
     message = mail.build_message(

@@ -19,6 +19,7 @@ from models.vocabulary import Role
 from .. import clock, signals
 from ..database import db, execute_update
 from ..errors import DomainError
+from ..extensions import formatting_locale
 from ..passwords import hash_password
 from . import accounts, audit, mail
 
@@ -65,7 +66,7 @@ def invite(
     log.info("invitation created invitation=%s role=%s by=%s", invitation.id, role, actor.id)
     signals.changed(actor, "invitation.create", invitation, after=audit.snapshot(invitation, FIELDS))
     link = mail.absolute(url_for("auth.accept_invitation", token=token))
-    with force_locale(locale):
+    with force_locale(formatting_locale(locale)):
         subject = _("You are invited to InnoMatch")
         body = render_template("email/invitation.txt", invitation=invitation, inviter=actor, link=link,
                                expires_at=invitation.expires_at)

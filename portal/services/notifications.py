@@ -63,6 +63,7 @@ from .. import clock, signals
 from ..access import can_view_challenge
 from ..database import db, execute_update
 from ..errors import DomainError, NotAllowed
+from ..extensions import formatting_locale
 from . import audit, mail, recommendations
 from . import trials as trial_service
 from .paging import Page, paginate
@@ -269,7 +270,7 @@ def _one_recipient(user: User, what: str) -> Iterator[None]:
 
 def _queue_immediate(user: User, notification: Notification) -> None:
     """Word the notification in the recipient's language and queue the email (or log why not)."""
-    with _one_recipient(user, "notification"), force_locale(user.locale or "en"):
+    with _one_recipient(user, "notification"), force_locale(formatting_locale(user.locale or "en")):
         text = message_text(notification)
         subject = _("InnoMatch: %(message)s", message=_subject(text))
         body = render_template(
@@ -613,7 +614,7 @@ def send_digests(now: datetime | None = None) -> int:
 def _queue_digest(user: User, items: list[Notification]) -> bool:
     """Word ``user``'s digest of ``items`` in their language and queue it."""
     locale = user.locale or "en"
-    with force_locale(locale):
+    with force_locale(formatting_locale(locale)):
         entries = [(n, message_text(n), mail.absolute(n.link or "/")) for n in items]
         subject = ngettext(
             "InnoMatch daily digest: %(num)d notification", "InnoMatch daily digest: %(num)d notifications",

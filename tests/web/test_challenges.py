@@ -221,7 +221,7 @@ def test_list_row_shows_department_domains_area_closing_date_and_status(client, 
     dept = make.department(name_en="Dental Services", name_zh="牙科服務")
     make.challenge(dept, title="Row check", domains=["smart_clinic"], closing_on=date(2031, 3, 28))
     page = text(client.get("/challenges"))
-    for expected in ("Dental Services", "Smart clinics", "Dental and clinical services", "Mar 28, 2031", "govuk-tag--green"):
+    for expected in ("Dental Services", "Smart clinics", "Dental and clinical services", "28 Mar 2031", "govuk-tag--green"):
         assert expected in page
 
 
@@ -351,7 +351,7 @@ def test_detail_shows_every_field(client, make):
     page = text(client.get(f"/challenges/{challenge.id}"))
     for expected in (
         "Full view", STATEMENT[:40], "Shorter waits.", "No data leaves Hong Kong.", "Smart clinics",
-        "Data collaboration", "Dental and clinical services", "ocr", "chatbot", "8 weeks", "Mar 28, 2031",
+        "Data collaboration", "Dental and clinical services", "ocr", "chatbot", "8 weeks", "28 Mar 2031",
         'lang="en"',
     ):
         assert expected in page, expected
