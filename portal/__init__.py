@@ -62,14 +62,16 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     from .services import recommendations
 
     recommendations.init_app(app)  # a request's memo of the fitted corpora ends with it
-    _init_extensions(app)
-    _register_blueprints(app)
-
     from .errors import register_error_handlers
     from .security import init_security
 
-    register_error_handlers(app)
+    # The session's checks (idle and absolute limits, the second step) and the size check run
+    # before any extension's: the CSRF check reads the form, and a body over the limit would
+    # be answered (a 413 page that may show the upload page) before the session was judged.
     init_security(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    register_error_handlers(app)
 
     from . import subscribers
 

@@ -78,7 +78,7 @@ def _list(name: str) -> list[str] | None:
 
 #: Host names a request from the machine itself uses (health probes: compose, the image's
 #: HEALTHCHECK): answered whatever TRUSTED_HOSTS names.
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
 def _trusted_hosts() -> list[str] | None:

@@ -24,7 +24,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, user_logged_in, user_logged_out
+from flask_login import current_user, login_user, user_logged_in, user_logged_out
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import User
@@ -110,6 +110,17 @@ def _stamp_session(_sender: Flask, **_extra: object) -> None:
     moment = now()
     session[SEEN_KEY] = moment
     session[AUTH_AT_KEY] = moment
+
+
+def sign_in_again(user: User) -> None:
+    """Keep this browser signed in as ``user`` after their session token rotated (a password
+    change, a confirmed address): the new token, the same absolute limit. ``login_user``
+    would restart the session's clock, letting a link stretch a session past its limit
+    without the password."""
+    signed_in_at = session.get(AUTH_AT_KEY)
+    login_user(user)
+    if isinstance(signed_in_at, int):
+        session[AUTH_AT_KEY] = signed_in_at
 
 
 def _log_sign_out(_sender: Flask, user: User | None = None, **_extra: object) -> None:

@@ -28,7 +28,7 @@ from ..database import db
 from ..errors import DomainError
 from ..extensions import client_address, limiter
 from ..forms import CsrfForm
-from ..security import MFA_NEXT_KEY, MFA_SESSION_KEY, is_safe_local_path
+from ..security import MFA_NEXT_KEY, MFA_SESSION_KEY, is_safe_local_path, sign_in_again
 from ..services import accounts, invitations, mfa, privacy
 from ..templating import current_locale
 from .forms import (
@@ -279,7 +279,8 @@ def account() -> ResponseReturnValue:
                 db.commit()
                 if form is password_form:
                     # The token rotated; sign this browser in again with the new one.
-                    login_user(current_user._get_current_object())  # the user, not the proxy (which would then resolve to itself)
+                    # The user, not the proxy (which would then resolve to itself).
+                    sign_in_again(current_user._get_current_object())
                     flash(_("Your password has been changed. Other sessions have been signed out."), "success")
                     if revoked:
                         flash(ngettext("Your %(num)d API token was revoked with the old password: create a new one "
@@ -316,7 +317,7 @@ def _signed_in_again_if(user: User, before: str | None) -> None:
     session that had already ended (signed out, or ended by a change of password) is not
     brought back."""
     if before is not None and session.get("_user_id") == before:
-        login_user(user)
+        sign_in_again(user)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

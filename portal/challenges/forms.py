@@ -114,11 +114,7 @@ class ChallengeForm(BaseForm):
         description=_l("What is the business need? Who is affected, and how often?"),
         validators=[
             InputRequired(_l("Describe the problem.")),
-            Length(
-                min=STATEMENT_MIN,
-                max=STATEMENT_MAX,
-                message=_l("Describe the problem in %(min)d to %(max)d characters."),
-            ),
+            TextLength(STATEMENT_MIN, _l("Describe the problem in %(min)d to %(max)d characters."), STATEMENT_MAX),
         ],
     )
     desired_outcomes = TextAreaField(

@@ -14,6 +14,7 @@ from sqlalchemy import Select, case, false, func, select, union
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, ChallengeDomain, ChallengeTag, Department, Proposal, User
+from models.names import weighted_length
 from models.vocabulary import (
     AREA_KEYS,
     CONTENT_LANGUAGES,
@@ -107,7 +108,7 @@ def _check_data(data: ChallengeData) -> ChallengeData:
         raise DomainError(_("Enter a title."), field="title")
     if len(data.title) > TITLE_MAX:
         raise DomainError(_("The title must be at most %(n)d characters.", n=TITLE_MAX), field="title")
-    if not STATEMENT_MIN <= len(data.problem_statement) <= STATEMENT_MAX:
+    if weighted_length(data.problem_statement) < STATEMENT_MIN or len(data.problem_statement) > STATEMENT_MAX:
         raise DomainError(
             _("Describe the problem in %(min)d to %(max)d characters.", min=STATEMENT_MIN, max=STATEMENT_MAX),
             field="problem_statement",

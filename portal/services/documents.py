@@ -30,6 +30,7 @@ from werkzeug.utils import secure_filename
 
 from models import Capability, Challenge, Document, Proposal, Startup, Trial
 from models.names import clean_name
+from models.vocabulary import ProposalStatus, TrialState
 
 from .. import signals
 from ..access import can_attach_document, can_remove_document
@@ -169,36 +170,42 @@ def check_upload(stream: IO[bytes]) -> tuple[sniffing.Kind, int]:
     return kind, size
 
 
-def proposal_locked(parent: Parent) -> bool:
-    """Whether ``parent`` is a proposal the lab has started reviewing: its documents, like its
-    text (:func:`proposals.editable`), no longer change (the lab may still remove one)."""
+def closed_reason(parent: Parent, *, removing: bool = False) -> str | None:
+    """Why documents can no longer be added to ``parent`` (or, ``removing``, removed from it),
+    or None. Only a proposal closes: once the lab has decided on it (its trial approved,
+    running, completed or rejected) its documents stay as they were decided on; once withdrawn
+    nothing more is added, but the startup may still remove what it sent. A proposal sent to
+    a pair the lab had already shortlisted is still open: nothing is decided yet."""
     if not isinstance(parent, Proposal):
-        return False
-    return not proposals.editable(parent, proposals.trial_for(parent.challenge_id, parent.startup_id))
+        return None
+    if parent.status == ProposalStatus.WITHDRAWN:
+        return None if removing else _("This proposal was withdrawn: no documents can be added to it.")
+    trial = proposals.trial_for(parent.challenge_id, parent.startup_id)
+    if trial is not None and trial.status not in TrialState.OPEN:
+        return _("The lab has decided on this proposal, so its documents can no longer be changed.")
+    return None
 
 
 def may_attach(actor: Any, parent: Parent) -> bool:
     """Whether ``actor`` may add a document to ``parent`` now (access, and the parent's state)."""
-    return can_attach_document(actor, parent) and not proposal_locked(parent)
+    return can_attach_document(actor, parent) and closed_reason(parent) is None
 
 
 def may_remove(actor: Any, document: Document, parent: Parent) -> bool:
-    """Whether ``actor`` may remove ``document`` from ``parent`` now (access, and the parent's state)."""
+    """Whether ``actor`` may remove ``document`` from ``parent`` now (access, and the parent's
+    state; the lab may always remove one)."""
     return can_remove_document(actor, document, parent) and (
-        bool(getattr(actor, "is_staff", False)) or not proposal_locked(parent)
+        bool(getattr(actor, "is_staff", False)) or closed_reason(parent, removing=True) is None
     )
-
-
-def _locked_message() -> str:
-    return _("The lab has started reviewing this proposal, so its documents, like its text, can no longer be changed.")
 
 
 def attach_document(actor: Any, parent: Parent, stream: IO[bytes], filename: str | None) -> Document:
     """Attach the uploaded ``stream`` (seekable) to ``parent`` as ``actor``."""
     if not can_attach_document(actor, parent):
         raise NotAllowed(_("You may not attach documents here."))
-    if proposal_locked(parent):
-        raise StaleState(_locked_message(), field="file")
+    reason = closed_reason(parent)
+    if reason is not None:
+        raise StaleState(reason, field="file")
     count = db.scalar(select(func.count(Document.id)).where(_parent_column(parent) == parent.id)) or 0
     if count >= PER_PARENT_MAX:
         raise DomainError(
@@ -232,7 +239,7 @@ def remove_document(actor: Any, document: Document) -> None:
     if not can_remove_document(actor, document, parent):
         raise NotAllowed(_("Only the person who added this document, its owners and the lab can remove it."))
     if not may_remove(actor, document, parent):
-        raise StaleState(_locked_message())
+        raise StaleState(closed_reason(parent, removing=True) or "")
     before = _audit_values(document)
     db.delete(document)
     db.flush()

@@ -540,6 +540,8 @@ def waive_milestone(user: User, trial: Trial, milestone: Milestone, reason: str)
         raise DomainError(_("Say why the milestone is waived."), field="reason")
     if len(reason) > WAIVER_REASON_MAX:
         raise DomainError(_("Use at most %(n)d characters.", n=WAIVER_REASON_MAX), field="reason")
+    if "\n" in reason or "\r" in reason:
+        raise DomainError(_("Enter this on one line, without line breaks or control characters."), field="reason")
     milestone.waived_on = clock.today()
     milestone.waiver_reason = reason
     db.flush()

@@ -11,9 +11,16 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from models import Trial
 
 from ..errors import DomainError
-from ..forms import BaseForm, DayField, choices
+from ..forms import BaseForm, DayField, choices, one_line
 from ..labels import TRIAL_OUTCOME_LABELS
-from ..services.trials import MOVES, NAME_MAX, REASON_MAX, TEXT_MAX, parse_kpi_lines
+from ..services.trials import (
+    MOVES,
+    NAME_MAX,
+    REASON_MAX,
+    TEXT_MAX,
+    WAIVER_REASON_MAX,
+    parse_kpi_lines,
+)
 
 #: Languages of the content, named in their own language.
 LANGUAGE_CHOICES = (("en", "English"), ("zh-Hant", "繁體中文"))
@@ -139,9 +146,9 @@ class KpiResultForm(BaseForm):
 class WaiveMilestoneForm(BaseForm):
     """Waive a milestone that will not be reached, with the reason."""
 
-    reason = TextAreaField(
+    reason = StringField(
         _l("Why is the milestone waived?"),
-        validators=[InputRequired(_l("Say why the milestone is waived.")), _length(REASON_MAX)],
+        validators=[InputRequired(_l("Say why the milestone is waived.")), one_line, _length(WAIVER_REASON_MAX)],
     )
 
 

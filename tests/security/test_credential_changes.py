@@ -217,22 +217,35 @@ def _upload(client, url: str, content: bytes, name: str):
             stream.close()
 
 
-def test_an_oversized_post_before_the_second_step_is_sent_to_it_not_shown_the_documents(app, make, proposal_world):
+@pytest.fixture
+def guarded(make_app, document_storage):
+    """An app with the CSRF check on, as in production: it reads the form, so it must come
+    after the session's checks for an oversized body to be judged by them first."""
+    application = make_app(WTF_CSRF_ENABLED=True)
+    application.extensions["innomatch_document_storage"] = document_storage
+    return application
+
+
+def test_an_oversized_post_before_the_second_step_is_sent_to_it_not_shown_the_documents(guarded, make, proposal_world):
     coordinator = make.user("coordinator")
-    client = sign_in(app.test_client(), coordinator, second_step=False)
+    client = sign_in(guarded.test_client(), coordinator, second_step=False)
     url = f"/trials/{proposal_world['trial'].id}/documents"
-    big = b"x" * (app.config["DOCUMENT_MAX_REQUEST_BYTES"] + 10)
+    big = b"x" * (guarded.config["DOCUMENT_MAX_REQUEST_BYTES"] + 10)
     response = _upload(client, url, big, "big.pdf")
     assert response.status_code == 302 and "/two-step" in response.headers["Location"]
 
 
-def test_an_oversized_post_from_an_ended_session_shows_nothing_of_the_parent(app, make, proposal_world):
-    client = sign_in(app.test_client(), proposal_world["member"])
-    sign_in(app.test_client(), proposal_world["member"]).post("/logout")  # ends ``client``'s session too
+def test_an_oversized_post_from_an_idle_session_shows_nothing_of_the_parent(guarded, proposal_world):
+    from portal.security import SEEN_KEY
+
+    client = sign_in(guarded.test_client(), proposal_world["member"])
+    with client.session_transaction() as cookie:
+        cookie[SEEN_KEY] -= 2 * 3600  # idle for two hours: the session has ended
     url = f"/trials/{proposal_world['trial'].id}/documents"
-    response = _upload(client, url, b"x" * (app.config["DOCUMENT_MAX_REQUEST_BYTES"] + 10), "big.pdf")
-    assert response.status_code in (302, 413)
-    assert proposal_world["challenge"].title not in response.get_data(as_text=True)
+    response = _upload(client, url, b"x" * (guarded.config["DOCUMENT_MAX_REQUEST_BYTES"] + 10), "big.pdf")
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert proposal_world["challenge"].title not in page and 'type="file"' not in page
 
 
 def test_a_document_over_the_page_limit_but_under_the_document_limit_is_accepted(app, proposal_world):
@@ -306,3 +319,25 @@ def test_an_address_is_told_of_registration_attempts_at_most_once_an_hour(app, c
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
     notices = [m for m in smtp.to(user.email) if "tried to register" in str(m["Subject"])]
     assert len(notices) == 1
+
+
+def test_signing_in_again_after_a_token_rotation_keeps_the_sessions_absolute_limit(app, make, smtp):
+    """A password change, or a confirmed address, keeps this browser signed in with the new
+    token, but does not restart the session's 12-hour clock."""
+    from portal.security import AUTH_AT_KEY
+
+    user = make.user("startup")
+    client = sign_in(app.test_client(), user)
+    with client.session_transaction() as cookie:
+        cookie[AUTH_AT_KEY] -= 11 * 3600
+        signed_in_at = cookie[AUTH_AT_KEY]
+    response = client.post("/account", data={"action": "password", "pw-current_password": PASSWORD,
+                                              "pw-new_password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    assert response.status_code == 302 and client.get("/account").status_code == 200
+    asked = client.post("/account", data={"action": "email", "em-email": "moved@example.org",
+                                          "em-current_password": NEW_PASSWORD})
+    assert asked.status_code == 302
+    assert client.post(smtp.link("moved@example.org", "/account/verify/")).status_code == 302
+    assert client.get("/account").status_code == 200
+    with client.session_transaction() as cookie:
+        assert cookie[AUTH_AT_KEY] == signed_in_at

@@ -316,6 +316,8 @@ def test_a_waiver_reason_is_one_line_as_its_input(app):
         milestone = next(m for m in trial.milestones if m.done_on is None)
         with pytest.raises(DomainError, match="at most 200"):
             trials.waive_milestone(actor(world, "coordinator"), trial, milestone, "x" * 201)
+        with pytest.raises(DomainError, match="one line"):
+            trials.waive_milestone(actor(world, "coordinator"), trial, milestone, "Two\nlines")
         assert milestone.waived_on is None
         trials.waive_milestone(actor(world, "coordinator"), trial, milestone, "x" * 200)
         assert milestone.waiver_reason == "x" * 200

@@ -255,3 +255,37 @@ def test_the_trial_page_shows_what_was_sent_with_the_proposal(app, world):
         assert f"/proposals/{world['proposal'].id}/documents/{document.id}" in page
     other = sign_in(app.test_client(), world["officer_other"])
     assert other.get(f"/trials/{world['trial'].id}").status_code in (403, 404)
+
+
+def test_a_pair_the_lab_shortlisted_first_still_gets_the_startups_deck(app, make, document_storage):
+    """The lab shortlisted the pair from the recommendations before any proposal: the startup's
+    proposal (and its deck) joins that trial, nothing being decided yet."""
+    member = make.user("startup")
+    with app.app_context():
+        from models import Startup
+
+        cap = make.capability(startup=db.get(Startup, member.startup_id))
+    challenge = make.challenge()
+    make.trial(challenge, cap, status="shortlisted")
+    client = sign_in(app.test_client(), member)
+    sent = client.post(f"/challenges/{challenge.id}/propose", content_type="multipart/form-data",
+                       data={"capability_id": cap.id, "pitch": "We can run this pilot in eight weeks.",
+                             "file": (io.BytesIO(samples.pdf()), "deck.pdf")})
+    assert sent.status_code == 302, sent.get_data(as_text=True)[:800]
+    assert rows(app) == 1
+
+
+def test_a_withdrawn_proposal_takes_no_new_document_but_its_startup_may_remove_one(app, client, world):
+    member = sign_in(app.test_client(), world["member"])
+    url = f"/proposals/{world['proposal'].id}/documents"
+    assert upload(member, url, samples.pdf(), "deck.pdf").status_code == 302
+    with app.app_context():
+        from models import Proposal
+
+        document_id = db.scalar(select(Document.id))
+        db.get(Proposal, world["proposal"].id).status = "withdrawn"
+        db.commit()
+    refused = upload(member, url, samples.pdf(), "late.pdf")
+    assert refused.status_code == 409 and "withdrawn" in refused.get_data(as_text=True)
+    assert member.post(f"{url}/{document_id}/delete").status_code == 302
+    assert rows(app) == 0
