@@ -100,9 +100,11 @@ KNOWN_SECRET_KEYS = frozenset({
 SECRET_KEY_MIN_LENGTH = 32
 
 
-def _proxies(config: Mapping[str, Any]) -> int:
+def trusted_proxies(config: Mapping[str, Any]) -> int:
+    """How many reverse proxies in front of the app set X-Forwarded-For/-Proto (TRUSTED_PROXIES)."""
+    value = config.get("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0"))
     try:
-        return int(config.get("TRUSTED_PROXIES") or 0)
+        return max(0, int(value or 0))
     except (TypeError, ValueError):
         return 0
 
@@ -134,7 +136,7 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
             "TRUSTED_HOSTS is not set: name the host names the site answers to (for example"
             " innomatch.example.gov.hk), or any Host header is accepted and builds the site's own links"
         )
-    https = bool(config.get("SESSION_COOKIE_SECURE")) or _proxies(config) > 0
+    https = bool(config.get("SESSION_COOKIE_SECURE")) or trusted_proxies(config) > 0
     if not https and not config.get("ALLOW_PLAIN_HTTP"):
         problems.append(
             "neither SESSION_COOKIE_SECURE=true nor TRUSTED_PROXIES is set: behind a TLS proxy the app would"

@@ -29,6 +29,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import User
 
+from .config import trusted_proxies
 from .database import db
 from .extensions import login_manager
 
@@ -95,15 +96,6 @@ def absolute_limit_seconds(app: Flask) -> int:
     return int(float(os.environ.get("SESSION_MAX_HOURS", DEFAULT_MAX_SESSION_HOURS)) * 3600)
 
 
-def trusted_proxies(app: Flask) -> int:
-    """How many reverse proxies in front of the app set X-Forwarded-For/-Proto (TRUSTED_PROXIES)."""
-    value = app.config.get("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0"))
-    try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError):
-        return 0
-
-
 def _stamp_session(_sender: Flask, **_extra: object) -> None:
     """On sign-in: start both clocks (the route cleared the session, so mark it permanent again)."""
     session.permanent = True
@@ -136,7 +128,7 @@ def init_security(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.session_interface = SessionInterface()
 
-    hops = trusted_proxies(app)
+    hops = trusted_proxies(app.config)
     if hops:
         # Client address (per-IP limits, logs) and scheme (Secure cookie, HSTS) from the proxies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way to wrap the app

@@ -157,17 +157,16 @@ def _tell_existing_account(user: User) -> None:
     locale = user.locale or "en"
     with force_locale(formatting_locale(locale)):
         subject = _("Someone tried to register on InnoMatch with your email address")
-    told = db.scalar(
-        select(func.count()).where(
-            OutboxMail.recipient == user.email,
-            OutboxMail.subject == subject,
-            OutboxMail.created_at > clock.now() - timedelta(hours=1),
+        told = db.scalar(
+            select(func.count()).where(
+                OutboxMail.recipient == user.email,
+                OutboxMail.subject == subject,
+                OutboxMail.created_at > clock.now() - timedelta(hours=1),
+            )
         )
-    )
-    if told:
-        log.info("registration notice already sent this hour user=%s", user.id)
-        return
-    with force_locale(formatting_locale(locale)):
+        if told:
+            log.info("registration notice already sent this hour user=%s", user.id)
+            return
         body = render_template("email/registration_existing.txt", name=user.display_name,
                                sign_in_url=mail.absolute(_path("auth.login")))
     mail.queue(mail.build_message(user.display_name, user.email, subject, body,

@@ -191,12 +191,15 @@ def may_attach(actor: Any, parent: Parent) -> bool:
     return can_attach_document(actor, parent) and closed_reason(parent) is None
 
 
+def _removal_closed(actor: Any, parent: Parent) -> str | None:
+    """Why ``actor`` may no longer remove ``parent``'s documents, or None (the lab always may)."""
+    return None if getattr(actor, "is_staff", False) else closed_reason(parent, removing=True)
+
+
 def may_remove(actor: Any, document: Document, parent: Parent) -> bool:
     """Whether ``actor`` may remove ``document`` from ``parent`` now (access, and the parent's
     state; the lab may always remove one)."""
-    return can_remove_document(actor, document, parent) and (
-        bool(getattr(actor, "is_staff", False)) or closed_reason(parent, removing=True) is None
-    )
+    return can_remove_document(actor, document, parent) and _removal_closed(actor, parent) is None
 
 
 def attach_document(actor: Any, parent: Parent, stream: IO[bytes], filename: str | None) -> Document:
@@ -238,8 +241,9 @@ def remove_document(actor: Any, document: Document) -> None:
     parent = parent_of(document)
     if not can_remove_document(actor, document, parent):
         raise NotAllowed(_("Only the person who added this document, its owners and the lab can remove it."))
-    if not may_remove(actor, document, parent):
-        raise StaleState(closed_reason(parent, removing=True) or "")
+    reason = _removal_closed(actor, parent)
+    if reason is not None:
+        raise StaleState(reason)
     before = _audit_values(document)
     db.delete(document)
     db.flush()

@@ -4,7 +4,7 @@ A password change or reset, an admin's reset of the second step, a deactivation 
 account end every session, every emailed link still unused (a pending change of address
 included) and every API token; a session that had ended is never brought back. Also: the
 sign-in form checks a password hash for unknown addresses too; an oversized request is
-answered only after the session's checks; a proposal under review keeps its documents; the
+answered only after the session's checks; the
 API's per-token budget cannot be multiplied by spelling; the "someone tried to register"
 notice is sent at most once an hour.
 """
@@ -254,38 +254,6 @@ def test_a_document_over_the_page_limit_but_under_the_document_limit_is_accepted
     assert size < app.config["DOCUMENT_MAX_BYTES"]
     response = _upload(client, f"/trials/{proposal_world['trial'].id}/documents", samples.pdf("x" * size), "report.pdf")
     assert response.status_code == 302, response.status_code
-
-
-# --- a proposal under review keeps its documents -----------------------------------------------
-
-
-def test_a_proposal_under_review_keeps_its_documents(app, make, proposal_world):
-    member = sign_in(app.test_client(), proposal_world["member"])
-    url = f"/proposals/{proposal_world['proposal'].id}/documents"
-    assert _upload(member, url, samples.pdf(), "deck.pdf").status_code == 302
-    with app.app_context():
-        from models import Document, Trial
-
-        document_id = db.scalar(select(Document.id))
-        db.get(Trial, proposal_world["trial"].id).status = "approved"
-        db.commit()
-    response = _upload(member, url, samples.pdf(), "late.pdf")
-    assert response.status_code == 409
-    page = response.get_data(as_text=True)
-    assert "can no longer be changed" in page and 'type="file"' not in page
-    removed = member.post(f"{url}/{document_id}/delete", follow_redirects=True)
-    assert "can no longer be changed" in removed.get_data(as_text=True)
-    with app.app_context():
-        from models import Document
-
-        assert db.scalar(select(Document.display_name)) == "deck.pdf"
-    # The lab may still remove one (moderation).
-    coordinator = sign_in(app.test_client(), make.user("coordinator"))
-    assert coordinator.post(f"{url}/{document_id}/delete").status_code == 302
-    with app.app_context():
-        from models import Document
-
-        assert db.scalar(select(Document.id)) is None
 
 
 # --- the API's per-token budget ----------------------------------------------------------------

@@ -275,16 +275,45 @@ def test_a_pair_the_lab_shortlisted_first_still_gets_the_startups_deck(app, make
     assert rows(app) == 1
 
 
-def test_a_withdrawn_proposal_takes_no_new_document_but_its_startup_may_remove_one(app, client, world):
+def _deck_sent_then(app, world, change) -> tuple[object, str, int]:
+    """The startup sends a deck with its proposal, then ``change(proposal, trial)`` happens
+    (in a unit of work of its own): the member's client, the documents' URL, the deck's id."""
+    from models import Proposal, Trial
+
     member = sign_in(app.test_client(), world["member"])
     url = f"/proposals/{world['proposal'].id}/documents"
     assert upload(member, url, samples.pdf(), "deck.pdf").status_code == 302
     with app.app_context():
-        from models import Proposal
-
         document_id = db.scalar(select(Document.id))
-        db.get(Proposal, world["proposal"].id).status = "withdrawn"
+        change(db.get(Proposal, world["proposal"].id), db.get(Trial, world["trial"].id))
         db.commit()
+    return member, url, document_id
+
+
+def test_a_proposal_the_lab_decided_on_keeps_its_documents(app, make, world):
+    def approve(_proposal, trial):
+        trial.status = "approved"
+
+    member, url, document_id = _deck_sent_then(app, world, approve)
+    response = upload(member, url, samples.pdf(), "late.pdf")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "can no longer be changed" in page and 'type="file"' not in page
+    removed = member.post(f"{url}/{document_id}/delete", follow_redirects=True)
+    assert "can no longer be changed" in removed.get_data(as_text=True)
+    with app.app_context():
+        assert db.scalar(select(Document.display_name)) == "deck.pdf"
+    # The lab may still remove one (moderation).
+    coordinator = sign_in(app.test_client(), make.user("coordinator"))
+    assert coordinator.post(f"{url}/{document_id}/delete").status_code == 302
+    assert rows(app) == 0
+
+
+def test_a_withdrawn_proposal_takes_no_new_document_but_its_startup_may_remove_one(app, client, world):
+    def withdraw(proposal, _trial):
+        proposal.status = "withdrawn"
+
+    member, url, document_id = _deck_sent_then(app, world, withdraw)
     refused = upload(member, url, samples.pdf(), "late.pdf")
     assert refused.status_code == 409 and "withdrawn" in refused.get_data(as_text=True)
     assert member.post(f"{url}/{document_id}/delete").status_code == 302
