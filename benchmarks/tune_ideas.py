@@ -72,10 +72,20 @@ Measured on 6 Dec 2026, evening (docs/matching.md §6):
   the Chinese-writing ones (``other``: a bridge that gives the lexical signal words of
   the other language, which BM25 cannot otherwise match across scripts).
 
+Measured on 6 Dec 2026, late evening (docs/matching.md §6):
+
+* ``cjk``: how the lexical signal cuts Chinese.  The matcher indexes each Chinese run as
+  single characters plus adjacent pairs; measured against pairs only, pairs + .5 x single
+  characters, and each of these with every character read in one script (``fold``:
+  OpenCC's ``hk2s``, so 衞/衛, 綫/線 and Simplified / Traditional forms meet; needs
+  ``pip install opencc``).  ``--cases FILE`` runs the same on another cases file, such as
+  the real cases with the Chinese companies' profiles turned into Simplified Chinese.
+
 Run::
 
-    python benchmarks/tune_ideas.py --cache DIR [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
-                                                         xq,slot,learn,ltf,mmr,sym,lexv,rm3]
+    python benchmarks/tune_ideas.py --cache DIR [--cases FILE]
+                                    [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
+                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk]
 """
 
 from __future__ import annotations
@@ -549,6 +559,44 @@ def stemmed_tokens(text: str) -> list[str]:
     return [stem(t) if t.isascii() else t for t in tokenize(text)]
 
 
+def cjk_tokens(*, fold: bool = False, unigrams: bool = True, bigrams: bool = True) -> Callable[[str], list[str]]:
+    """The matcher's tokens with the Chinese runs cut differently: ``fold`` reads every
+    character in one script (OpenCC's Hong Kong Traditional-to-Simplified, which also joins the Hong
+    Kong variant forms 衞/衛, 綫/線 with the others), ``unigrams`` / ``bigrams`` keep
+    the single characters / adjacent pairs (a run of one character always keeps it)."""
+    from matcher.text import _CJK_RE, _CJK_STOP, _TOKEN_RE, normalize, tokenize
+
+    convert = None
+    if fold:
+        import opencc
+
+        convert = opencc.OpenCC("hk2s.json").convert
+
+    def one(run: str) -> str:
+        if convert is None:
+            return run
+        out = convert(run)
+        return out if len(out) == len(run) else "".join(convert(ch) for ch in run)
+
+    def tokens(text: str) -> list[str]:
+        out: list[str] = []
+        for match in _TOKEN_RE.finditer(normalize(text)):
+            run = match.group()
+            if not _CJK_RE.match(run):
+                out.extend(tokenize(run))
+                continue
+            stops = [ch in _CJK_STOP for ch in run]
+            run = one(run)
+            for i, ch in enumerate(run):
+                if not stops[i] and (unigrams or len(run) == 1):
+                    out.append(ch)
+                if bigrams and i + 1 < len(run) and not stops[i] and not stops[i + 1]:
+                    out.append(run[i : i + 2])
+        return out
+
+    return tokens
+
+
 def with_slots(picked: np.ndarray, order: np.ndarray, cross: np.ndarray, rank: int, count: int) -> np.ndarray:
     """The list with the best-fused other-language candidates not yet in it placed from
     ``rank`` on (1-based), until ``count`` other-language candidates are in the list."""
@@ -644,9 +692,10 @@ def base_grid(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", required=True)
+    ap.add_argument("--cases", default=str(td.CASES), help="cases file (default: the real cases)")
     ap.add_argument("--ideas", default="sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,xq,slot,learn,ltf,mmr,sym")
     args = ap.parse_args()
-    data = td.load(td.CASES)
+    data = td.load(Path(args.cases))
     factories = td._encoder_factories(None)
     vectors = {
         n: td.encode(n, factories[n], data.cases, Path(args.cache))
@@ -885,6 +934,36 @@ def main() -> int:
             lexes = ("plain", "cedict", *(k for k in keys if k.startswith(f"rm3 {source}")))
             family(f"e5 + BM25 {{plain, cedict, RM3 from {source}}}, z-score", base_grid("e5", lexes, fusions=("zscore",)))
         family("e5 + BM25 {plain, cedict, RM3 any}, z-score", base_grid("e5", ("plain", "cedict", *keys), fusions=("zscore",)))
+    if "cjk" in ideas:
+        from matcher.text import tokenize
+
+        variants = {
+            "fold": {"fold": True},
+            "bigrams": {"unigrams": False},
+            "fold bigrams": {"fold": True, "unigrams": False},
+        }
+        for translation, base in ((None, "plain"), ("cedict", "cedict")):
+            scorer.add_token_lexical(f"{base}-own", tokenize, translation)
+            for name, kw in variants.items():
+                scorer.add_token_lexical(f"{base} {name}", cjk_tokens(**kw), translation)
+            for name, fold in (("bigrams + .5 unigrams", False), ("fold bigrams + .5 unigrams", True)):
+                scorer.add_token_lexical(f"{base} {name}", cjk_tokens(fold=fold, unigrams=False), translation)
+                scorer.add_token_lexical(
+                    f"{base} {name}", cjk_tokens(fold=fold, bigrams=False), translation,
+                    plus=f"{base} {name}", weight=0.5,
+                )
+        keys = [k for k in scorer.lex if k.split(" ")[0] in ("plain", "cedict", "plain-own", "cedict-own") and k not in ("plain", "cedict")]
+        for key in keys:
+            lone = td.summarize(scorer.per_case(Idea("e5", key, "weighted", (0.0, 1.0, 0.0)), data.tune, diversity=False))
+            print(f"{'BM25 ' + key + ', alone':64} {td.fmt(lone)}")
+        for key in keys:
+            if key.startswith("cedict"):
+                fixed(f"default weights, lexical {key}", Idea(lex=key, fusion="zscore"))
+        family("z-score base grid (reference)", base_grid("e5", fusions=("zscore",)))
+        family(
+            "e5 + BM25 {plain, cedict} x Chinese cut {as now, fold, bigrams, ...}, z-score",
+            base_grid("e5", ("plain", "cedict", *(k for k in keys if "-own" not in k)), fusions=("zscore",)),
+        )
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))

@@ -29,7 +29,7 @@ from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
 from . import audit, recommendations
 from .inputs import ServiceInput
-from .paging import Page, contains_lowered, paginate
+from .paging import Page, contains_any, paginate
 
 log = logging.getLogger("innomatch.challenges")
 
@@ -329,12 +329,12 @@ def search_challenges(
     if q:
         # search_text is the title, problem and outcomes lower-cased by the database; the
         # words are lower-cased by the same lower() (SQLite's folds ASCII only), % and _ escaped.
-        pattern = contains_lowered(q)
+        # Chinese in any script: 衛生署 finds 衞生署 (contains_any).
         # Tags too ("ocr" finds a challenge tagged "ocr"; tags are stored lower case). A union of
         # ids, not an OR with EXISTS, so PostgreSQL still reads search_text through its trigram index.
         stmt = stmt.where(Challenge.id.in_(union(
-            select(Challenge.id).where(Challenge.search_text.like(pattern, escape="\\")),
-            select(ChallengeTag.challenge_id).where(ChallengeTag.tag.like(pattern, escape="\\")),
+            select(Challenge.id).where(contains_any(Challenge.search_text, q)),
+            select(ChallengeTag.challenge_id).where(contains_any(ChallengeTag.tag, q)),
         )))
     rank = case((Challenge.status == ChallengeStatus.OPEN, 0), (Challenge.status == ChallengeStatus.CLOSED, 1), else_=2)
     newest = (func.coalesce(Challenge.opened_at, Challenge.created_at).desc(), Challenge.id.desc())

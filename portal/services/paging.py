@@ -1,14 +1,20 @@
 """Pages of a list: one count, the page number clamped, one read of that page; and the
-pattern a list's text search matches lower-cased columns with."""
+patterns a list's text search matches lower-cased columns with, in every script Chinese
+is written in."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func
+import opencc
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_
 from sqlalchemy.orm.interfaces import ORMOption
+
+from matcher.translate import HK_VARIANTS
 
 from ..database import db
 
@@ -39,6 +45,47 @@ def contains_lowered(words: str) -> ColumnElement[str]:
     its generated columns), with ``%``, ``_`` and ``\\`` matched as themselves."""
     escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return func.lower(f"%{escaped}%")
+
+
+# Back to the Hong Kong variant forms (線 -> 綫, 衛 -> 衞, 著 -> 着): matcher.translate's
+# table read the other way.
+_HK_FORMS = str.maketrans({standard: chr(hk) for hk, standard in HK_VARIANTS.items() if len(standard) == 1})
+# Han characters (the CJK blocks the matcher's tokenizer reads).
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@cache
+def _converter(config: str) -> Callable[[str], str]:
+    """OpenCC's converter of one configuration (``hk2s``: Hong Kong Traditional to
+    Simplified; ``s2hk``, ``s2t``, ``s2tw``: Simplified to Hong Kong, OpenCC's standard and
+    Taiwan Traditional), its dictionaries loaded once."""
+    convert: Callable[[str], str] = opencc.OpenCC(f"{config}.json").convert
+    return convert
+
+
+def spellings(words: str) -> tuple[str, ...]:
+    """``words`` as typed, then as the other ways of writing Chinese write them.
+
+    Hong Kong's public bodies write 衞生署 and 電綫, most keyboards give 衛生署 and 電線, and a
+    company from the mainland writes 卫生署: a search for any of them finds the others. The
+    words go to Simplified characters (OpenCC ``hk2s``) and from there to Hong Kong,
+    OpenCC's standard and Taiwan Traditional, which OpenCC converts phrase by phrase (发展
+    is 發展, 头发 is 頭髮). Words without Chinese characters are returned alone.
+    """
+    if not _HAN.search(words):
+        return (words,)
+    simplified = _converter("hk2s")(words)
+    traditional = [_converter(config)(simplified) for config in ("s2hk", "s2t", "s2tw")]
+    # OpenCC's Hong Kong standard writes 線 and 著; Hong Kong's public bodies often write 綫, 着.
+    hong_kong = [form.translate(_HK_FORMS) for form in traditional]
+    return tuple(dict.fromkeys([words, simplified, *traditional, *hong_kong]))
+
+
+def contains_any(column: SQLColumnExpression[str], words: str) -> ColumnElement[bool]:
+    """``column`` (stored lower case) holds ``words`` in any of their :func:`spellings`:
+    ``column LIKE pattern`` for each (one pattern for words without Chinese), so an index
+    of the column still serves each."""
+    return or_(*(column.like(contains_lowered(form), escape="\\") for form in spellings(words)))
 
 
 def page_count(total: int, size: int) -> int:

@@ -126,6 +126,15 @@ def test_search_startups_treats_wildcards_literally(svc, make):
     assert startups.search_startups(text="_").total == 0
 
 
+def test_search_startups_reads_chinese_in_any_script(svc, make):
+    make.startup(name="衞康科技")
+    make.startup(name="卫星数据有限公司")
+    make.capability(make.startup(name="Clinic Tools"), technologies=["叫號系統"])
+    assert [row.startup.name for row in startups.search_startups(text="衛康").rows] == ["衞康科技"]
+    assert [row.startup.name for row in startups.search_startups(text="衛星數據").rows] == ["卫星数据有限公司"]
+    assert [row.startup.name for row in startups.search_startups(text="叫号").rows] == ["Clinic Tools"]
+
+
 def test_search_startups_clamps_the_page(svc, make):
     for n in range(3):
         make.startup(name=f"S{n}")

@@ -164,6 +164,9 @@ def test_search_finds_chinese_word_in_chinese_challenge(client, make):
     page = text(client.get("/challenges", query_string={"q": "輪候"}))
     assert "牙科診所網上預約" in page and "Dental booking" not in page
     assert 'lang="zh-Hant">牙科診所網上預約' in page
+    # Typed in Simplified characters, as a company from the mainland would.
+    simplified = text(client.get("/challenges", query_string={"q": "轮候时间"}))
+    assert "牙科診所網上預約" in simplified and "1 challenge found" in simplified
 
 
 def test_search_treats_percent_and_underscore_as_plain_characters(client, make):
