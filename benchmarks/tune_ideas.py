@@ -80,12 +80,14 @@ Measured on 6 Dec 2026, late evening (docs/matching.md §6):
   OpenCC's ``hk2s``, so 衞/衛, 綫/線 and Simplified / Traditional forms meet; needs
   ``pip install opencc``).  ``--cases FILE`` runs the same on another cases file, such as
   the real cases with the Chinese companies' profiles turned into Simplified Chinese.
+* ``title``: the challenge's title counted twice: the lexical column plus lambda in
+  {.25, .5, 1} times BM25 of the title alone (with the glosses), a field boost.
 
 Run::
 
     python benchmarks/tune_ideas.py --cache DIR [--cases FILE]
                                     [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
-                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk]
+                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk,title]
 """
 
 from __future__ import annotations
@@ -403,6 +405,24 @@ class IdeaScorer(td.Scorer):
         top = scores.max(axis=1, keepdims=True)
         scores = np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
         self.lex[key] = scores if plus is None else self.lex[plus] + weight * scores
+
+    def add_title_lexical(self, key: str, base: str, weight: float) -> None:
+        """``base``'s lexical column plus ``weight`` times BM25 of the challenge's title
+        alone (with the CC-CEDICT glosses) against the startups, each divided by its
+        maximum over the pool: the title's words count twice, as a field boost would."""
+        from matcher.text import tokenize
+        from matcher.translate import get_translator
+
+        d = self.data
+        tr = get_translator("cedict")
+        assert tr is not None
+        scores = bm25_matrix(
+            [tokenize(tr.bilingual(c.title)) for c in d.cases.challenges],
+            [tokenize(tr.bilingual(s.text)) for s in d.cases.startups],
+        )
+        top = scores.max(axis=1, keepdims=True)
+        scores = np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
+        self.lex[key] = self.lex[base] + weight * scores
 
     def add_rm3(self, first: Idea, ks: tuple[int, ...], ms: tuple[int, ...], lams: tuple[float, ...]) -> list[str]:
         """Lexical columns with RM3 feedback from ``first``'s ranking (see ``rm3`` above),
@@ -964,6 +984,17 @@ def main() -> int:
             "e5 + BM25 {plain, cedict} x Chinese cut {as now, fold, bigrams, ...}, z-score",
             base_grid("e5", ("plain", "cedict", *(k for k in keys if "-own" not in k)), fusions=("zscore",)),
         )
+    if "title" in ideas:
+        keys = []
+        for lam in (0.25, 0.5, 1.0):
+            key = f"cedict+title {lam:g}"
+            scorer.add_title_lexical(key, "cedict", lam)
+            keys.append(key)
+            lone = td.summarize(scorer.per_case(Idea("e5", key, "weighted", (0.0, 1.0, 0.0)), data.tune, diversity=False))
+            print(f"{'BM25 + ' + key + ' x title, alone':64} {td.fmt(lone)}")
+            fixed(f"default weights, lexical {key} x title", Idea(lex=key, fusion="zscore"))
+        family("z-score base grid (reference)", base_grid("e5", fusions=("zscore",)))
+        family("e5 + BM25 {plain, cedict, + title .25/.5/1}, z-score", base_grid("e5", ("plain", "cedict", *keys), fusions=("zscore",)))
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))
