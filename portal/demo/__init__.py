@@ -115,10 +115,15 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
 
     startups: dict[str, Startup] = {}
     capabilities: dict[str, list[Capability]] = {}
+    # Registered over the past two years, verified within a fortnight; a generator of its own,
+    # so the rest of the demo data is what it was.
+    joined = random.Random(rng_seed + 1)  # nosec B311: repeatable demo data, not security
     for row in _load("startups.json"):
+        registered = now - timedelta(days=joined.randint(40, 730), minutes=joined.randint(0, 600))
         st = Startup(name=row["name"], website=row.get("website", ""), description=row.get("description", ""),
                      size=row.get("size", "1-10"), verified=bool(row.get("verified")), language=row["language"],
-                     verified_at=now if row.get("verified") else None)
+                     verified_at=registered + timedelta(days=joined.randint(1, 14)) if row.get("verified") else None,
+                     created_at=registered)
         db.add(st)
         startups[row["ref"]] = st
         caps = []
@@ -176,6 +181,11 @@ def _seed_trial(
     startup = startups[row["startup"]]
     cap = capabilities[row["startup"]][int(row.get("capability", 0))]
     start = (challenge.opened_at or now - timedelta(days=60)) + timedelta(days=rng.randint(3, 15))
+    if startup.created_at > start - timedelta(days=14):
+        # A startup registers before it proposes.
+        startup.created_at = start - timedelta(days=30)
+        if startup.verified_at is not None:
+            startup.verified_at = startup.created_at + timedelta(days=5)
     proposal = Proposal(challenge_id=challenge.id, startup_id=startup.id, capability_id=cap.id,
                         pitch=row.get("pitch", ""), status=ProposalStatus.WITHDRAWN if row["status"] == TrialState.WITHDRAWN else ProposalStatus.SUBMITTED,
                         created_at=start)
