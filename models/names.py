@@ -1,7 +1,8 @@
 """Human names (people, startups, departments, capabilities, challenge titles) as stored.
 
 A name is one line of visible text: ``clean_name`` NFKC-normalises it (full-width letters,
-ligatures and compatibility forms become their plain equivalents), removes the invisible
+ligatures and compatibility forms become their plain equivalents; the full-width punctuation
+Chinese is written with, （）：，！？, stays as typed), removes the invisible
 characters that let two names look the same while differing (zero-width characters) or
 make a name display in a different order than it is stored (bidirectional controls),
 turns control characters and line breaks into spaces and collapses white space.
@@ -26,9 +27,18 @@ _REMOVE = {ord(ch): None for ch in INVISIBLE}
 _BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
+#: Full-width punctuation (U+FF01-FF5E that is not a letter or digit: （）：，！？％): how
+#: Chinese is punctuated, so a name keeps it as typed. NFKC would make it ASCII ("(已修訂)").
+CHINESE_PUNCTUATION = frozenset(chr(c) for c in range(0xFF01, 0xFF5F) if not chr(c).isalnum())
+_KEPT = re.compile("([" + re.escape("".join(sorted(CHINESE_PUNCTUATION))) + "]+)")
+
+
 def strip_invisible(value: str) -> str:
-    """``value`` NFKC-normalised without bidirectional controls and zero-width characters."""
-    return unicodedata.normalize("NFKC", value).translate(_REMOVE)
+    """``value`` NFKC-normalised, except for its full-width punctuation
+    (:data:`CHINESE_PUNCTUATION`), without bidirectional controls and zero-width characters."""
+    parts = _KEPT.split(value)
+    # The odd parts are runs of kept punctuation, which combines with nothing around it.
+    return "".join(p if i % 2 else unicodedata.normalize("NFKC", p) for i, p in enumerate(parts)).translate(_REMOVE)
 
 
 def clean_name(value: str) -> str:
@@ -37,8 +47,9 @@ def clean_name(value: str) -> str:
 
 
 def name_key(value: str) -> str:
-    """The form names are compared by: two names with the same key are the same name."""
-    return clean_name(value).casefold()
+    """The form names are compared by: two names with the same key are the same name
+    (fully NFKC-normalised, so 康健（香港） and 康健(香港) are the same name)."""
+    return unicodedata.normalize("NFKC", clean_name(value)).casefold()
 
 
 #: How much a Han character (CJK ideograph) counts towards a text's minimum length: about as

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
+from babel import support
 from flask import request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -76,6 +80,30 @@ class NameField(StringField):
     """
 
 
+@cache
+def _wtforms_catalogue(locale: str) -> Any:
+    """WTForms' own catalogue of its messages in ``locale``: for Chinese, its Traditional one
+    (``zh_TW``; asked for ``zh_Hant_HK``, gettext would fall back to ``zh``, which is Simplified)."""
+    return support.Translations.load(messages_path(), ["zh_TW" if locale.startswith("zh") else locale], domain="wtforms")
+
+
+class WTFormsMessages:
+    """WTForms' built-in messages ("Field cannot be longer than 120 characters.", "Not a
+    valid integer value.") in the page's language; Traditional Chinese on Chinese pages."""
+
+    def _catalogue(self) -> Any:
+        return _wtforms_catalogue(str(get_locale() or "en"))
+
+    def gettext(self, string: str) -> str:
+        return str(self._catalogue().ugettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return str(self._catalogue().ungettext(singular, plural, n))
+
+
+WTFORMS_MESSAGES = WTFormsMessages()
+
+
 class BaseForm(FlaskForm):
     """A FlaskForm (with CSRF) whose text inputs are cleaned before validation.
 
@@ -84,6 +112,9 @@ class BaseForm(FlaskForm):
     """
 
     class Meta:
+        def get_translations(self, form: Any) -> WTFormsMessages:
+            return WTFORMS_MESSAGES
+
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
             kind = unbound_field.field_class.__name__
             filters = list(unbound_field.kwargs.get("filters", ()))
@@ -201,13 +232,14 @@ def with_scheme(value: Any) -> Any:
 
 
 def web_address(message: Any) -> Any:
-    """A validator accepting only absolute http(s) addresses (``javascript:`` and the like fail)."""
+    """A validator accepting only absolute http(s) addresses (``javascript:`` and the like fail);
+    it stops the field's other checks, so their messages do not repeat it."""
 
     def check(form: Any, field: Any) -> None:
         from .services.startups import is_web_address
 
         if field.data and not is_web_address(field.data):
-            raise ValidationError(message)
+            raise StopValidation(message)
 
     return check
 

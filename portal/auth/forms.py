@@ -46,9 +46,9 @@ class RegisterForm(BaseForm):
         filters=[with_scheme],
         validators=[
             Optional(),
-            URL(message=_l("Enter a full web address, starting with https://")),
             web_address(_l("Enter a full web address, starting with https://")),
-            Length(max=300),
+            URL(message=_l("Enter a full web address, starting with https://")),
+            Length(max=300, message=_l("The web address must be at most %(max)d characters.")),
         ],
     )
 

@@ -207,6 +207,21 @@ def test_renaming_a_startup_to_a_lookalike_of_another_is_refused(client, make, c
     assert "A startup with this name is already registered." in response.get_data(as_text=True)
 
 
+def test_a_startup_name_with_chinese_punctuation_is_the_same_name_as_with_ascii(client, make, ctx):
+    make.startup(name="康健科技(香港)")
+    response = _register(client, startup_name="康健科技（香港）")
+    assert "A startup with this name is already registered." in response.get_data(as_text=True)
+
+
+def test_chinese_punctuation_in_names_and_titles_is_kept_as_typed(client, ctx, make):
+    """Full-width letters become ASCII; the full-width punctuation Chinese is written with stays."""
+    assert _register(client, display_name="陳大文（Ｄａｖｉｄ）", startup_name="康健科技：長者服務！").status_code == 302
+    user = ctx.scalar(select(User))
+    assert user.display_name == "陳大文（David）"
+    assert ctx.get(Startup, user.startup_id).name == "康健科技：長者服務！"
+    assert make.challenge(title="長者牙科（已修訂）").title == "長者牙科（已修訂）"
+
+
 def test_names_are_stored_without_invisible_characters(client, ctx, make):
     assert _register(client, display_name="Ada\u202e Chan\u200b", startup_name="Care\u2066Bot\ufeff").status_code == 302
     user = ctx.scalar(select(User))

@@ -101,6 +101,19 @@ def test_register_refuses_non_web_addresses_and_blank_names(client, ctx):
     assert ctx.scalar(select(User)) is None
 
 
+def test_registration_errors_on_a_chinese_page_are_in_traditional_chinese_and_said_once(client, ctx):
+    response = client.post("/register", headers={"Accept-Language": "zh-HK"}, data={
+        "display_name": "陳" * 121, "email": "c@example.hk", "startup_name": "康健科技", "website": "javascript://x",
+        "size": "1-10", "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase",
+    })
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "欄位長度不能超過 120 個字元。" in body  # WTForms' own message, from its Traditional catalogue
+    assert "字段" not in body and "个字符" not in body  # not its Simplified one
+    assert body.count("請輸入以 https:// 開首的完整網址。") == 2  # the summary and the field, once each
+    assert ctx.scalar(select(User)) is None
+
+
 def test_founder_with_a_chinese_browser_keeps_chinese_after_registering(client, ctx):
     chinese = {"Accept-Language": "zh-HK,zh;q=0.9,en;q=0.5"}
     assert 'lang="zh-Hant-HK"' in client.get("/register", headers=chinese).get_data(as_text=True)
