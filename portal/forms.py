@@ -87,6 +87,13 @@ def _wtforms_catalogue(locale: str) -> Any:
     return support.Translations.load(messages_path(), ["zh_TW" if locale.startswith("zh") else locale], domain="wtforms")
 
 
+def page_language() -> str:
+    """The language a text typed on this page most likely has: the page's own ("zh-Hant" on
+    a Chinese page, else "en"); the default of the forms' "language of this text" fields."""
+    locale = get_locale()
+    return "zh-Hant" if locale is not None and locale.language == "zh" else "en"
+
+
 class WTFormsMessages:
     """WTForms' built-in messages ("Field cannot be longer than 120 characters.", "Not a
     valid integer value.") in the page's language; Traditional Chinese on Chinese pages."""

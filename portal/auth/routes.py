@@ -337,8 +337,11 @@ def forgot_password() -> ResponseReturnValue:
     return render_template("auth/forgot.html", form=form), 200 if not form.errors else 400
 
 
-def _link_not_valid() -> ResponseReturnValue:
-    return render_template("auth/link_invalid.html"), 404
+def _link_not_valid(purpose: str) -> ResponseReturnValue:
+    """The page for a spent, expired or replaced emailed link, with the next step for its
+    ``purpose`` ("reset": ask for a new link; "verify": sign in, where the account page says
+    whether the address is confirmed and sends a new link)."""
+    return render_template("auth/link_invalid.html", purpose=purpose), 404
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -346,7 +349,7 @@ def _link_not_valid() -> ResponseReturnValue:
 def reset_password(token: str) -> ResponseReturnValue:
     """Choose a new password through an emailed link; every session of the account ends."""
     if accounts.find_token(token, TokenPurpose.RESET_PASSWORD) is None:
-        return _link_not_valid()
+        return _link_not_valid("reset")
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -369,7 +372,7 @@ def verify_email(token: str) -> ResponseReturnValue:
     """Confirm an email address through an emailed link (a button, so mail scanners do not spend it)."""
     found = accounts.find_token(token, TokenPurpose.VERIFY_EMAIL)
     if found is None:
-        return _link_not_valid()
+        return _link_not_valid("verify")
     form = CsrfForm()
     if form.validate_on_submit():
         owner = db.get(User, found.user_id)

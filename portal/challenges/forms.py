@@ -36,6 +36,7 @@ from ..forms import (
     TextLength,
     choices,
     domain_choices,
+    page_language,
     parse_id,
 )
 from ..labels import CHALLENGE_STATUS_LABELS
@@ -160,7 +161,7 @@ class ChallengeForm(BaseForm):
     )
     language = SelectField(
         _l("Language of the text"),
-        default="en",
+        default=page_language,
         choices=choices(LANGUAGE_CHOICES),
         invalid_choice_message=_l("Choose the language of the text."),
     )

@@ -22,6 +22,7 @@ from ..forms import (
     TextLength,
     choices,
     domain_choices,
+    page_language,
     web_address,
     with_scheme,
 )
@@ -50,7 +51,7 @@ def _language_field() -> SelectField:
         _l("Language of this content"),
         description=_l("The language you write the text above in."),
         choices=choices(CONTENT_LANGUAGE_LABELS.items()),
-        default="en",
+        default=page_language,
         invalid_choice_message=_l("Choose English or Traditional Chinese."),
     )
 

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from models import Capability, Challenge, Proposal, Startup
-from models.vocabulary import Role, TrialState
+from models.vocabulary import ProposalStatus, Role, TrialState
 
 from ..access import (
     can_edit_startup,
@@ -220,7 +220,7 @@ def my_proposals() -> ResponseReturnValue:
     """List the proposals of the member's startup with their trial's state."""
     rows = proposals.proposals_for_startup(current_user.startup_id)
     # A proposal behind a trial that went ahead is the trial's record: no withdraw button.
-    return render_template("startups/proposals.html", rows=rows, confirm=CsrfForm(), editable=proposals.editable,
+    return render_template("startups/proposals.html", rows=rows, editable=proposals.editable,
                            went_ahead=TrialState.WENT_AHEAD)
 
 
@@ -260,13 +260,20 @@ def edit_proposal(proposal_id: int) -> ResponseReturnValue:
     ), status
 
 
-@bp.post("/proposals/<int:proposal_id>/withdraw")
+@bp.route("/proposals/<int:proposal_id>/withdraw", methods=["GET", "POST"])
 @roles_required(Role.STARTUP)
 def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
-    """Withdraw a proposal of the member's startup."""
-    proposal = db.get(Proposal, proposal_id) or abort(404)
+    """Withdraw a proposal of the member's startup, once the member has confirmed it (the
+    list's button leads to a page that says what withdrawing means: a startup proposes
+    once for a challenge)."""
+    proposal = (db.get(Proposal, proposal_id) if proposal_id <= _MAX_ID else None) or abort(404)
     if not is_member(current_user, proposal.startup_id):
         abort(refusal(can_view_proposal(current_user, proposal)))
+    if request.method == "GET":
+        if proposal.status == ProposalStatus.WITHDRAWN:
+            flash(_("This proposal has already been withdrawn."), "info")
+            return redirect(url_for("startups.my_proposals"))
+        return render_template("startups/proposal_withdraw.html", proposal=proposal, confirm=CsrfForm())
     if not CsrfForm().validate_on_submit():
         abort(400)
     try:

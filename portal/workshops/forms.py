@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from models.vocabulary import DOMAINS
 
 from .. import clock
-from ..forms import BaseForm, MultiCheckboxField, choices
+from ..forms import BaseForm, MultiCheckboxField, choices, page_language
 from ..services.workshops import CAPACITY_MAX, DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX
 
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -45,6 +45,7 @@ class WorkshopForm(BaseForm):
     language = SelectField(
         _l("Language of the description and location"),
         choices=choices([("en", "English"), ("zh-Hant", "繁體中文")]),
+        default=page_language,
         validators=[InputRequired(message=_l("Choose the language of the text."))],
     )
     description = TextAreaField(

@@ -66,3 +66,27 @@ def test_a_file_over_the_limit_is_refused_when_chosen_and_the_typed_pitch_stays(
     upload.evaluate("input => input.setAttribute('data-max-bytes', '1000000')")
     upload.set_input_files(files=[{"name": "deck.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 small"}])
     assert message.count() == 0 and upload.evaluate("input => input.files.length") == 1
+
+
+def test_a_proposal_is_not_sent_without_its_refused_file_unnoticed(live_server, new_page, signed_in_state):
+    """After a file over the limit was refused, the first try to send the proposal stops and
+    says the file is not attached; sending again sends the proposal without it."""
+    with live_server.context() as db:
+        challenge_id = pages.demo_ids(db)["unproposed_challenge"]
+    page = new_page(viewport="desktop", storage_state=signed_in_state("startup"))
+    url = live_server(f"/challenges/{challenge_id}/propose")
+    goto(page, url)
+    page.locator("#pitch").fill("We can start within four weeks of the trial's approval.")
+    upload = page.locator("input[type=file][data-max-bytes]")
+    upload.evaluate("input => input.setAttribute('data-max-bytes', '10')")
+    upload.set_input_files(files=[{"name": "deck.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 " + b"x" * 64}])
+    page.locator("#capability_id").select_option(index=1)
+    send = page.locator("form:has(#pitch) button[type=submit]").last
+    send.click()
+    message = page.locator("[id$=-too-large]")
+    assert "not attached" in message.inner_text() and page.url == url
+    assert page.locator("#pitch").input_value() == "We can start within four weeks of the trial's approval."
+    page.wait_for_timeout(1100)  # GOV.UK's buttons ignore a second click within a second
+    with page.expect_navigation():
+        send.click()
+    assert page.url != url

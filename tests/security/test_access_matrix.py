@@ -146,7 +146,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     "startups.edit_capability": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
     "startups.delete_capability": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
     "startups.my_proposals": {"GET": STARTUP},
-    "startups.withdraw_proposal": {"POST": OWN_STARTUP_PRIVATE},
+    "startups.withdraw_proposal": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
     "startups.edit_proposal": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
     "startups.my_trials": {"GET": STARTUP},
     "startups.index": {"GET": STAFF},

@@ -170,6 +170,9 @@ def test_registration_emails_a_link_and_the_account_starts_unverified(client, sm
     assert ctx.get(User, user.id).email_verified_at is not None
     assert "Send the link again" not in client.get("/account").get_data(as_text=True)
     assert client.post(path).status_code == 404  # once
+    spent = client.get(path).get_data(as_text=True)
+    # The page for a spent confirmation link offers what fits it, not a password reset.
+    assert "already confirmed your email address" in spent and "password reset" not in spent
 
 
 def test_an_unverified_member_can_ask_for_the_link_again(client, make, smtp):

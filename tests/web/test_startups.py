@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 from datetime import timedelta
 from typing import Any
@@ -663,6 +664,33 @@ def test_withdrawing_a_proposal_withdraws_its_undecided_trial(app, make, member,
     assert "Withdrawn" in text(client.get("/startups/proposals"))
 
 
+def test_withdrawing_asks_first_and_says_a_startup_proposes_once(app, make, member):
+    challenge = make.challenge(title="Dental queue")
+    proposal = make.proposal(challenge, member.capability)
+    make.trial(challenge, member.capability, proposal_id=proposal.id, status="proposed")
+    client = client_for(app, member.user)
+    listing = text(client.get("/startups/proposals"))
+    # The list links to the question; it has no button that withdraws at once, and no trial
+    # page for a proposal the lab has not shortlisted.
+    assert f'href="/proposals/{proposal.id}/withdraw"' in listing and f'action="/proposals/{proposal.id}/withdraw"' not in listing
+    assert "Open the trial" not in listing
+    before = state(app)
+    asked = text(client.get(f"/proposals/{proposal.id}/withdraw"))
+    assert "Withdraw your proposal?" in asked and "cannot be sent again" in asked and "Dental queue" in asked
+    assert state(app) == before  # asking changes nothing
+    assert client.post(f"/proposals/{proposal.id}/withdraw").status_code == 302
+    assert read(app, lambda s: s.get(Proposal, proposal.id).status) == "withdrawn"
+    again = client.get(f"/proposals/{proposal.id}/withdraw", follow_redirects=True)
+    assert "already been withdrawn" in text(again)
+    propose = text(client.get(f"/challenges/{challenge.id}/propose"))
+    assert "withdrew its proposal for this challenge" in propose and "Open the trial" not in text(client.get("/startups/proposals"))
+
+
+def test_another_startups_proposal_cannot_be_asked_to_withdraw(app, make, member, rival):
+    proposal = make.proposal(make.challenge(), rival.capability)
+    assert client_for(app, member.user).get(f"/proposals/{proposal.id}/withdraw").status_code in (403, 404)
+
+
 @pytest.mark.parametrize("trial_status", ["approved", "running", "completed"])
 def test_withdrawing_a_proposal_whose_trial_went_ahead_is_refused(app, make, member, trial_status):
     challenge = make.challenge()
@@ -843,3 +871,12 @@ def test_startup_declines_an_approved_trial_with_a_reason(app, make, member):
     assert response.status_code == 302
     assert read(app, lambda s: s.get(Trial, trial.id).status) == "withdrawn"
     assert read(app, lambda s: s.get(Proposal, proposal.id).status) == "withdrawn"
+
+
+def test_a_new_capability_is_taken_to_be_in_the_pages_language(app, member):
+    client = client_for(app, member.user)
+    english = text(client.get("/startups/capabilities/new"))
+    assert re.search(r'<option[^>]*selected[^>]*value="en"|<option[^>]*value="en"[^>]*selected', english)
+    client.post("/language", data={"locale": "zh_Hant_HK", "next": "/"})
+    chinese = text(client.get("/startups/capabilities/new"))
+    assert re.search(r'<option[^>]*value="zh-Hant"[^>]*selected|<option[^>]*selected[^>]*value="zh-Hant"', chinese)

@@ -10,8 +10,10 @@
 
   // A file over the documents' size limit is refused as soon as it is chosen: sent, it would
   // be refused by the server before the form around it could be read, and what was typed
-  // there would be lost. The limit and the message come from the input (data-max-bytes,
-  // data-too-large); the server checks again.
+  // there would be lost. The limit and the messages come from the input (data-max-bytes,
+  // data-too-large, data-not-attached); the server checks again. The form is not sent
+  // without the file unnoticed: the first try to send it says the file is not attached
+  // and stops; sending again sends the form without it.
   document.addEventListener('change', function (event) {
     var input = event.target
     if (!input || input.type !== 'file' || !input.hasAttribute('data-max-bytes')) return
@@ -29,8 +31,25 @@
         input.parentNode.insertBefore(note, input)
       }
       note.textContent = input.getAttribute('data-too-large')
+      note.removeAttribute('data-told')
     } else if (note) {
       note.parentNode.removeChild(note)
+    }
+  })
+
+  document.addEventListener('submit', function (event) {
+    var form = event.target
+    if (!form || !form.querySelectorAll) return
+    var inputs = form.querySelectorAll('input[type=file][data-max-bytes]')
+    for (var i = 0; i < inputs.length; i++) {
+      var note = document.getElementById(inputs[i].id + '-too-large')
+      if (note && !note.hasAttribute('data-told')) {
+        event.preventDefault()
+        note.textContent = inputs[i].getAttribute('data-not-attached')
+        note.setAttribute('data-told', '')
+        inputs[i].focus()
+        return
+      }
     }
   })
 
