@@ -12,7 +12,7 @@ bilingual terms (domains and functional areas) stay in ``models/vocabulary.py``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -354,6 +354,19 @@ def technology_label(tag: str) -> str:
     return _technology_labels().get(tag.strip().lower(), tag)
 
 
+def shown_technologies(tags: Iterable[str]) -> list[str]:
+    """``tags`` less those that the page would show as an earlier one's label: a capability
+    tagged 語音識別 and "speech recognition" shows 語音識別 once on a Chinese page."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for tag in tags:
+        shown = technology_label(tag)
+        if shown not in seen:
+            seen.add(shown)
+            out.append(tag)
+    return out
+
+
 def template_globals() -> dict[str, object]:
     """The label functions, for ``jinja_env.globals``."""
     return {
@@ -376,6 +389,7 @@ def template_globals() -> dict[str, object]:
         "startup_next_step": startup_next_step,
         "document_type_label": document_type_label,
         "technology_label": technology_label,
+        "shown_technologies": shown_technologies,
         "TRIAL_OUTCOME_LABELS": TRIAL_OUTCOME_LABELS,
     }
 

@@ -332,3 +332,11 @@ def test_without_a_mail_server_development_shows_the_email_in_its_console(
         assert _rows() == []
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert ("https://x.test/password/reset/abc" in logged and "mei@example.org" in logged) is shown
+
+
+def test_a_chinese_subject_keeps_its_full_width_colon(app):
+    from portal.services.mail import build_message
+
+    with app.app_context():
+        message = build_message("陳大文", "chan@example.hk", "InnoMatch：確認你的電郵地址\n", "內容", "zh-Hant")
+    assert message["Subject"] == "InnoMatch：確認你的電郵地址"

@@ -880,3 +880,14 @@ def test_a_new_capability_is_taken_to_be_in_the_pages_language(app, member):
     client.post("/language", data={"locale": "zh_Hant_HK", "next": "/"})
     chinese = text(client.get("/startups/capabilities/new"))
     assert re.search(r'<option[^>]*value="zh-Hant"[^>]*selected|<option[^>]*selected[^>]*value="zh-Hant"', chinese)
+
+
+def test_a_tag_and_its_chinese_label_show_once_on_a_chinese_page(app, make, member):
+    make.capability(member.startup, name="粵語語音轉文字", technologies=["語音識別", "speech recognition", "nlp"])
+    client = client_for(app, member.user)
+    client.post("/language", data={"locale": "zh_Hant_HK", "next": "/"})
+    page = text(client.get(f"/startups/{member.startup.id}"))
+    assert page.count(">語音識別</li>") == 1
+    client.post("/language", data={"locale": "en", "next": "/"})
+    english = text(client.get(f"/startups/{member.startup.id}"))
+    assert ">speech recognition</li>" in english and ">語音識別</li>" in english
