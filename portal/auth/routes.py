@@ -255,6 +255,18 @@ def registered() -> ResponseReturnValue:
     return render_template("auth/registered.html")
 
 
+@bp.get("/account/still-here")
+@limiter.limit("30 per minute")
+def still_here() -> ResponseReturnValue:
+    """Someone is typing on a page: the session's idle clock restarts (the request's session
+    check stamps it, as any request does). The page's script asks at most every few minutes
+    while its form is being filled in, so a pitch written for longer than the idle limit is
+    not lost to a sign-out; the absolute limit still holds. Answers nothing."""
+    response = Response(status=204)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account() -> ResponseReturnValue:

@@ -88,6 +88,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     "auth.verify_email": {"GET": "404 404 404 404 404 404 404", "POST": "404 404 404 404 404 404 404"},
     "auth.resend_verification": {"POST": SIGNED_IN},
     "auth.export_data": {"GET": SIGNED_IN},
+    "auth.still_here": {"GET": ALL},  # 204 to anyone; it only restarts a live session's idle clock
     "auth.close_account": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "main.privacy": {"GET": ALL},
     # --- challenges: drafts exist only for their department and the lab

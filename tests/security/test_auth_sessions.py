@@ -536,6 +536,26 @@ def test_idle_session_is_ended_on_the_server(client, make, app):
     record_figure("idle_timeout_minutes", idle // 60)
 
 
+def test_typing_keeps_the_session_but_not_past_the_absolute_limit(client, make, app):
+    """The page's script asks /account/still-here while a form is being filled in: that
+    restarts the idle clock (a long pitch is not lost to a sign-out), not the absolute one."""
+    sign_in(client, make.user("startup"), through_form=True)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'data-still-here="/account/still-here"' in page
+    idle = int(app.permanent_session_lifetime.total_seconds())
+    with client.session_transaction() as session:
+        session[SEEN_KEY] = int(time.time()) - idle + 60  # a minute left
+    response = client.get("/account/still-here")
+    assert response.status_code == 204 and response.headers["Cache-Control"] == "no-store"
+    with client.session_transaction() as session:
+        assert session[SEEN_KEY] >= int(time.time()) - 5
+        session[AUTH_AT_KEY] = int(time.time()) - 13 * 3600  # signed in 13 hours ago
+    assert client.get("/account/still-here").status_code == 204  # answers the same ...
+    assert client.get("/account").status_code == 302  # ... but the session has ended
+    # Signed out, a page carries no such address for its script.
+    assert "data-still-here" not in client.get("/login").get_data(as_text=True)
+
+
 def test_a_replayed_cookie_does_not_outlive_the_idle_limit(app, make, monkeypatch):
     """The cookie's expiry is the browser's business; a copied cookie is refused by the server."""
     client = app.test_client()

@@ -37,6 +37,19 @@
     }
   })
 
+  // Typing is activity: while a form is being filled in (a pitch can take longer than the
+  // session's idle limit), the page tells the server so at most every four minutes, and the
+  // session does not end under the person writing. Only when signed in (data-still-here).
+  var stillHere = body.getAttribute('data-still-here')
+  var toldAt = Date.now()
+  if (stillHere && window.fetch) {
+    document.addEventListener('input', function (event) {
+      if (!event.target || !event.target.form || Date.now() - toldAt < 240000) return
+      toldAt = Date.now()
+      window.fetch(stillHere, { credentials: 'same-origin', cache: 'no-store' }).catch(function () {})
+    })
+  }
+
   document.addEventListener('submit', function (event) {
     var form = event.target
     if (!form || !form.querySelectorAll) return
