@@ -85,14 +85,17 @@ def on_starting(server: Any) -> None:
 
 def when_ready(server: Any) -> None:
     """With preload (and unless ``MATCHER_WARM_UP=0``): fit the rankers once here, in the master, before
-    the workers are forked (they share the fitted arrays). A failure (no tables yet, the database
+    the workers are forked (they share the fitted arrays), and load the search's Chinese
+    conversions. A failure (no tables yet, the database
     down) is logged and the workers fit on their first request instead."""
     if not preload_app:
         return
-    from portal.services import recommendations
+    from portal.services import paging, recommendations
     from wsgi import app
 
     recommendations.warm_up_if_asked(app, "master")
+    # The search boxes' Chinese conversions, shared by the workers (portal.services.paging).
+    paging.load_converters()
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger("innomatch")
@@ -143,6 +144,29 @@ def loggable(text: str | None) -> str:
     return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text or "")
 
 
+#: Form fields never shown back: secrets, codes and the token itself.
+_SECRET_FIELD = re.compile(r"password|confirm|csrf|token|code|secret", re.IGNORECASE)
+#: A typed value worth giving back: at least this many characters (not a choice from a list).
+_KEPT_MIN_CHARS = 12
+
+
+def typed_texts() -> list[str]:
+    """What was typed into a form whose sending failed its CSRF check (a session that ended
+    while the page was open), for the 400 page to give back to copy: the text values of the
+    form, no secrets, only for a POST from one of our own pages (its Origin, or failing
+    that its Referer, is this site): another site's form is not echoed on ours."""
+    if request.method != "POST":
+        return []
+    own = request.host_url.rstrip("/")
+    origin = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    if origin != own and not origin.startswith(own + "/"):
+        return []
+    return [
+        value for name, value in request.form.items(multi=True)
+        if not _SECRET_FIELD.search(name) and len(value.strip()) >= _KEPT_MIN_CHARS
+    ][:10]
+
+
 def register_error_handlers(app: Flask) -> None:
     """Render 4xx/5xx as pages (or JSON for the API) that never leak internals."""
 
@@ -166,7 +190,11 @@ def register_error_handlers(app: Flask) -> None:
         template = f"errors/{code}.html" if code in OWN_PAGES else "errors/generic.html"
         # Show our own messages (abort(403, message)); werkzeug's stock English texts are not.
         custom = exc.description if exc.description != type(exc).description else None
-        response = render_template(template, code=code, description=exc.description, message=custom), code
+        kept = typed_texts() if isinstance(exc, CSRFError) else []
+        response = render_template(
+            template, code=code, description=exc.description, message=custom, expired=isinstance(exc, CSRFError),
+            kept=kept,
+        ), code
         if code == 405 and hasattr(exc, "get_headers"):
             allow = dict(exc.get_headers()).get("Allow")
             if allow:

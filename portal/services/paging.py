@@ -63,6 +63,18 @@ def _converter(config: str) -> Callable[[str], str]:
     return convert
 
 
+#: The conversions :func:`spellings` uses.
+CONVERSIONS = ("hk2s", "s2hk", "s2t", "s2tw")
+
+
+def load_converters() -> None:
+    """Load every conversion's dictionaries now: gunicorn's master does, before it forks, so
+    the workers share one copy (about 45 MiB, most of it the phrase dictionaries that tell
+    头发 頭髮 from 发展 發展) instead of each loading its own on its first Chinese search."""
+    for config in CONVERSIONS:
+        _converter(config)
+
+
 def spellings(words: str) -> tuple[str, ...]:
     """``words`` as typed, then as the other ways of writing Chinese write them.
 
@@ -75,7 +87,7 @@ def spellings(words: str) -> tuple[str, ...]:
     if not _HAN.search(words):
         return (words,)
     simplified = _converter("hk2s")(words)
-    traditional = [_converter(config)(simplified) for config in ("s2hk", "s2t", "s2tw")]
+    traditional = [_converter(config)(simplified) for config in CONVERSIONS[1:]]
     # OpenCC's Hong Kong standard writes 線 and 著; Hong Kong's public bodies often write 綫, 着.
     hong_kong = [form.translate(_HK_FORMS) for form in traditional]
     return tuple(dict.fromkeys([words, simplified, *traditional, *hong_kong]))

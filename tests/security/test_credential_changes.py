@@ -309,3 +309,33 @@ def test_signing_in_again_after_a_token_rotation_keeps_the_sessions_absolute_lim
     assert client.get("/account").status_code == 200
     with client.session_transaction() as cookie:
         assert cookie[AUTH_AT_KEY] == signed_in_at
+
+
+# -- a form sent after the session ended: what was typed is given back, to our own pages only ----
+
+PITCH = "We can start within four weeks of the trial's approval, with two engineers on site."
+
+
+def _send_pitch_without_a_session_token(client, challenge_id, origin):
+    return client.post(f"/challenges/{challenge_id}/propose", headers={"Origin": origin},
+                       data={"pitch": PITCH, "capability_id": "1", "password": "not-to-be-echoed-1234"})
+
+
+def test_a_form_refused_by_the_csrf_check_gives_back_what_was_typed(guarded, make):
+    member = make.user("startup")
+    challenge = make.challenge()
+    client = sign_in(guarded.test_client(), member)
+    response = _send_pitch_without_a_session_token(client, challenge.id, "http://localhost")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Your changes were not saved" in body
+    assert "We can start within four weeks of the trial&#39;s approval" in body and "<textarea" in body
+    assert "not-to-be-echoed" not in body  # no secrets
+
+
+def test_another_sites_form_is_not_echoed_on_ours(guarded, make):
+    member = make.user("startup")
+    challenge = make.challenge()
+    client = sign_in(guarded.test_client(), member)
+    for origin in ("http://evil.example", "http://localhost.evil.example", ""):
+        body = _send_pitch_without_a_session_token(client, challenge.id, origin).get_data(as_text=True)
+        assert "four weeks" not in body and "Your changes were not saved" in body
