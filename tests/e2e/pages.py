@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 ROLES = (None, "startup", "officer", "coordinator", "admin")
 #: Endpoints that are not pages: files, redirects, health checks.
 NOT_PAGES = {"static", "main.healthz", "main.readyz", "main.prometheus_metrics", "startups.mine", "open_data.download",
-             "documents.challenge_download", "documents.proposal_download", "documents.trial_download"}
+             "documents.challenge_download", "documents.proposal_download", "documents.trial_download",
+             "auth.still_here"}
 NOT_PAGE_SUFFIXES = (".csv", ".ics", ".json", ".xml", ".txt", ".pdf")
 
 
@@ -82,6 +83,7 @@ SPECS: tuple[PageSpec, ...] = (
     PageSpec("my-proposals", "startup", "startups.my_proposals", _p("/startups/proposals")),
     PageSpec("my-trials", "startup", "startups.my_trials", _p("/startups/trials")),
     PageSpec("proposal-edit", "startup", "startups.edit_proposal", _p("/proposals/{founder_proposal}/edit")),
+    PageSpec("proposal-withdraw", "startup", "startups.withdraw_proposal", _p("/proposals/{founder_proposal}/withdraw")),
     PageSpec("proposal-documents", "startup", "documents.proposal_upload", _p("/proposals/{founder_proposal}/documents")),
     PageSpec("proposal-documents-errors", "startup", "documents.proposal_upload",
              _p("/proposals/{founder_proposal}/documents"), submit=UPLOAD, status=400),
