@@ -12,9 +12,12 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
+
+from models.names import weighted_length
 
 log = logging.getLogger("innomatch")
 access_log = logging.getLogger("innomatch.access")
@@ -144,17 +147,27 @@ def loggable(text: str | None) -> str:
     return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text or "")
 
 
-#: Form fields never shown back: secrets, codes and the token itself.
-_SECRET_FIELD = re.compile(r"password|confirm|csrf|token|code|secret", re.IGNORECASE)
-#: A typed value worth giving back: at least this many characters (not a choice from a list).
-_KEPT_MIN_CHARS = 12
+#: The free-text fields a refused form's 400 page gives back, with what each is called: only
+#: these (a hidden field can carry a signed secret, a path or an address nobody typed).
+_TYPED_FIELDS: dict[str, Any] = {
+    "pitch": _l("Pitch"), "description": _l("Description"), "problem_statement": _l("Problem statement"),
+    "desired_outcomes": _l("Desired outcomes"), "constraints": _l("Constraints"), "deployments": _l("Deployments"),
+    "question": _l("Question"), "answer": _l("Answer"), "body": _l("Note"), "note": _l("Note"),
+    "reason": _l("Reason"), "summary": _l("Summary"), "lessons": _l("Lessons learnt"),
+    "recommendation": _l("Recommendation"), "title": _l("Title"), "title_en": _l("Title"), "title_zh": _l("Title"),
+    "name": _l("Name"), "location": _l("Location"), "target": _l("Target"), "result": _l("Measured result"),
+}
+#: A typed value worth giving back: at least this long, a Han character counting as three
+#: (``models.names.weighted_length``), so 「可否延期？」 is given back and a number is not.
+_KEPT_MIN_LENGTH = 12
 
 
-def typed_texts() -> list[str]:
+def typed_texts() -> list[tuple[str, str]]:
     """What was typed into a form whose sending failed its CSRF check (a session that ended
-    while the page was open), for the 400 page to give back to copy: the text values of the
-    form, no secrets, only for a POST from one of our own pages (its Origin, or failing
-    that its Referer, is this site): another site's form is not echoed on ours."""
+    while the page was open), for the 400 page to give back to copy: ``(what the field is
+    called, its value)`` for the free-text fields (:data:`_TYPED_FIELDS`), only for a POST
+    from one of our own pages (its Origin, or without one its Referer, is this site):
+    another site's form is not echoed on ours."""
     if request.method != "POST":
         return []
     own = request.host_url.rstrip("/")
@@ -162,8 +175,8 @@ def typed_texts() -> list[str]:
     if origin != own and not origin.startswith(own + "/"):
         return []
     return [
-        value for name, value in request.form.items(multi=True)
-        if not _SECRET_FIELD.search(name) and len(value.strip()) >= _KEPT_MIN_CHARS
+        (str(_TYPED_FIELDS[name]), value) for name, value in request.form.items(multi=True)
+        if name in _TYPED_FIELDS and weighted_length(value.strip()) >= _KEPT_MIN_LENGTH
     ][:10]
 
 

@@ -5,6 +5,7 @@ is written in."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -49,7 +50,13 @@ def contains_lowered(words: str) -> ColumnElement[str]:
 
 # Back to the Hong Kong variant forms (線 -> 綫, 衛 -> 衞, 著 -> 着): matcher.translate's
 # table read the other way.
-_HK_FORMS = str.maketrans({standard: chr(hk) for hk, standard in HK_VARIANTS.items() if len(standard) == 1})
+# (Not 衹, 菓, 綉: old forms Hong Kong does not prefer, which would only add patterns.)
+_HK_FORMS = str.maketrans({
+    standard: chr(hk) for hk, standard in HK_VARIANTS.items() if len(standard) == 1 and chr(hk) not in "衹菓綉"
+})
+# ASCII punctuation -> the full-width forms Chinese is written with (names keep them as typed,
+# older rows hold ASCII: models.names), and back (NFKC).
+_FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "()[]:;,!?%"})
 # Han characters (the CJK blocks the matcher's tokenizer reads).
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -90,7 +97,11 @@ def spellings(words: str) -> tuple[str, ...]:
     traditional = [_converter(config)(simplified) for config in CONVERSIONS[1:]]
     # OpenCC's Hong Kong standard writes 線 and 著; Hong Kong's public bodies often write 綫, 着.
     hong_kong = [form.translate(_HK_FORMS) for form in traditional]
-    return tuple(dict.fromkeys([words, simplified, *traditional, *hong_kong]))
+    forms = [words, simplified, *traditional, *hong_kong]
+    if any(not c.isalnum() and not c.isspace() for c in words):
+        # 康健（香港） and 康健(香港) find each other.
+        forms += [unicodedata.normalize("NFKC", words), unicodedata.normalize("NFKC", words).translate(_FULL_WIDTH)]
+    return tuple(dict.fromkeys(forms))
 
 
 def contains_any(column: SQLColumnExpression[str], words: str) -> ColumnElement[bool]:

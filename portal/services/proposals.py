@@ -171,6 +171,12 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     return proposal
 
 
+def withdrawable(proposal: Proposal, trial: Trial | None) -> bool:
+    """Whether the startup may still withdraw ``proposal``: sent, and its trial (if any) has
+    not gone ahead (:func:`withdraw_proposal` refuses otherwise)."""
+    return proposal.status == ProposalStatus.SUBMITTED and not (trial is not None and trial.status in TrialState.WENT_AHEAD)
+
+
 def editable(proposal: Proposal, trial: Trial | None) -> bool:
     """Whether the startup may still change ``proposal``: the lab has not started reviewing it."""
     return proposal.status == ProposalStatus.SUBMITTED and (trial is None or trial.status in EDITABLE_TRIAL_STATES)

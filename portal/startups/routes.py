@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from models import Capability, Challenge, Proposal, Startup
-from models.vocabulary import ProposalStatus, Role, TrialState
+from models.vocabulary import ProposalStatus, Role
 
 from ..access import (
     can_edit_startup,
@@ -221,7 +221,7 @@ def my_proposals() -> ResponseReturnValue:
     rows = proposals.proposals_for_startup(current_user.startup_id)
     # A proposal behind a trial that went ahead is the trial's record: no withdraw button.
     return render_template("startups/proposals.html", rows=rows, editable=proposals.editable,
-                           went_ahead=TrialState.WENT_AHEAD)
+                           withdrawable=proposals.withdrawable)
 
 
 @bp.get("/startups/trials")
@@ -272,6 +272,10 @@ def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         if proposal.status == ProposalStatus.WITHDRAWN:
             flash(_("This proposal has already been withdrawn."), "info")
+            return redirect(url_for("startups.my_proposals"))
+        if not proposals.withdrawable(proposal, proposals.trial_for(proposal.challenge_id, proposal.startup_id)):
+            flash(_("This proposal led to a trial that went ahead, so it can no longer be withdrawn. "
+                    "To stop the trial, contact the lab coordinator."), "error")
             return redirect(url_for("startups.my_proposals"))
         return render_template("startups/proposal_withdraw.html", proposal=proposal, confirm=CsrfForm())
     if not CsrfForm().validate_on_submit():

@@ -316,9 +316,14 @@ def test_signing_in_again_after_a_token_rotation_keeps_the_sessions_absolute_lim
 PITCH = "We can start within four weeks of the trial's approval, with two engineers on site."
 
 
-def _send_pitch_without_a_session_token(client, challenge_id, origin):
-    return client.post(f"/challenges/{challenge_id}/propose", headers={"Origin": origin},
-                       data={"pitch": PITCH, "capability_id": "1", "password": "not-to-be-echoed-1234"})
+def _send_pitch_without_a_session_token(client, challenge_id, origin, referer=None):
+    headers = {"Origin": origin} if origin is not None else {}
+    if referer is not None:
+        headers["Referer"] = referer
+    return client.post(f"/challenges/{challenge_id}/propose", headers=headers, data={
+        "pitch": PITCH, "capability_id": "1", "password": "not-to-be-echoed-1234",
+        "enrolment": "signed.payload.with-a-secret-not-to-be-echoed", "next": "/challenges/12?page=2-not-echoed",
+    })
 
 
 def test_a_form_refused_by_the_csrf_check_gives_back_what_was_typed(guarded, make):
@@ -329,13 +334,23 @@ def test_a_form_refused_by_the_csrf_check_gives_back_what_was_typed(guarded, mak
     body = response.get_data(as_text=True)
     assert response.status_code == 400 and "Your changes were not saved" in body
     assert "We can start within four weeks of the trial&#39;s approval" in body and "<textarea" in body
-    assert "not-to-be-echoed" not in body  # no secrets
+    assert ">Pitch</label>" in body  # what the box was called
+    assert "not-to-be-echoed" not in body and "not-echoed" not in body  # only free-text fields, no secrets
+    # A short Chinese question is given back too (a Han character counts as three).
+    question = client.post(f"/challenges/{challenge.id}/questions", headers={"Origin": "http://localhost"},
+                           data={"question": "可否延期？"})
+    assert question.status_code == 400 and "可否延期？" in question.get_data(as_text=True)
 
 
 def test_another_sites_form_is_not_echoed_on_ours(guarded, make):
     member = make.user("startup")
     challenge = make.challenge()
     client = sign_in(guarded.test_client(), member)
-    for origin in ("http://evil.example", "http://localhost.evil.example", ""):
-        body = _send_pitch_without_a_session_token(client, challenge.id, origin).get_data(as_text=True)
-        assert "four weeks" not in body and "Your changes were not saved" in body
+    for origin, referer in (("http://evil.example", None), ("http://localhost.evil.example", None), ("", None),
+                            ("null", "http://localhost/challenges"), (None, "http://localhost.evil.example/x"),
+                            (None, None)):
+        body = _send_pitch_without_a_session_token(client, challenge.id, origin, referer).get_data(as_text=True)
+        assert "four weeks" not in body and "Your changes were not saved" in body, (origin, referer)
+    # From our own page without an Origin header, the Referer tells.
+    own = _send_pitch_without_a_session_token(client, challenge.id, None, "http://localhost/challenges/1/propose")
+    assert "four weeks" in own.get_data(as_text=True)

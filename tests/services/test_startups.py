@@ -133,6 +133,8 @@ def test_search_startups_reads_chinese_in_any_script(svc, make):
     assert [row.startup.name for row in startups.search_startups(text="衛康").rows] == ["衞康科技"]
     assert [row.startup.name for row in startups.search_startups(text="衛星數據").rows] == ["卫星数据有限公司"]
     assert [row.startup.name for row in startups.search_startups(text="叫号").rows] == ["Clinic Tools"]
+    make.startup(name="康健(香港)")  # stored with ASCII brackets, as names were before full-width ones were kept
+    assert [row.startup.name for row in startups.search_startups(text="康健（香港）").rows] == ["康健(香港)"]
 
 
 def test_search_startups_clamps_the_page(svc, make):

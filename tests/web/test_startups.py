@@ -699,6 +699,9 @@ def test_withdrawing_a_proposal_whose_trial_went_ahead_is_refused(app, make, mem
     client = client_for(app, member.user)
     assert "/withdraw" not in text(client.get("/startups/proposals"))
     before = state(app)
+    # Nor does the question page ask it (reached by an old link or the back button).
+    asked = client.get(f"/proposals/{proposal.id}/withdraw", follow_redirects=True)
+    assert "trial that went ahead" in text(asked) and "Withdraw your proposal?" not in text(asked)
     response = client.post(f"/proposals/{proposal.id}/withdraw", follow_redirects=True)
     assert "trial that went ahead" in text(response)
     assert state(app) == before
