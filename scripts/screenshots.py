@@ -57,6 +57,8 @@ SHOTS = (
          (("desktop", "zh_Hant_HK"), ("phone", "en"))),
     Shot("recommendations", "Recommended opportunities, the first one's evidence open (startup)", "startup",
          "/recommendations", (("desktop", "zh_Hant_HK"), ("phone", "en")), expand="details.im-explain"),
+    Shot("proposals", "Our proposals (startup)", "startup", "/startups/proposals",
+         (("desktop", "en"), ("phone", "zh_Hant_HK"))),
     Shot("queue", "Review queue (coordinator)", "coordinator", "/coordinator/",
          (("desktop", "en"), ("phone", "zh_Hant_HK"))),
     Shot("trial", "A completed trial (coordinator)", "coordinator", "/trials/{trial_completed}",
