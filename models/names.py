@@ -59,6 +59,11 @@ HAN_WEIGHT = 3
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 
 
+def has_han(value: str) -> bool:
+    """Whether ``value`` holds a Han character (CJK ideograph)."""
+    return _HAN.search(value) is not None
+
+
 def weighted_length(value: str) -> int:
     """The length of ``value`` for a minimum-length rule: each Han character counts as
     :data:`HAN_WEIGHT` characters, everything else as one (maximums count characters as

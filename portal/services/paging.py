@@ -4,11 +4,10 @@ is written in."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Generic, TypeVar
 
 import opencc
@@ -16,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_
 from sqlalchemy.orm.interfaces import ORMOption
 
 from matcher.translate import HK_VARIANTS
+from models.names import has_han
 
 from ..database import db
 
@@ -57,8 +57,6 @@ _HK_FORMS = str.maketrans({
 # ASCII punctuation -> the full-width forms Chinese is written with (names keep them as typed,
 # older rows hold ASCII: models.names), and back (NFKC).
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "()[]:;,!?%"})
-# Han characters (the CJK blocks the matcher's tokenizer reads).
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @cache
@@ -82,6 +80,7 @@ def load_converters() -> None:
         _converter(config)
 
 
+@lru_cache(maxsize=256)
 def spellings(words: str) -> tuple[str, ...]:
     """``words`` as typed, then as the other ways of writing Chinese write them.
 
@@ -91,7 +90,7 @@ def spellings(words: str) -> tuple[str, ...]:
     OpenCC's standard and Taiwan Traditional, which OpenCC converts phrase by phrase (发展
     is 發展, 头发 is 頭髮). Words without Chinese characters are returned alone.
     """
-    if not _HAN.search(words):
+    if not has_han(words):
         return (words,)
     simplified = _converter("hk2s")(words)
     traditional = [_converter(config)(simplified) for config in CONVERSIONS[1:]]
@@ -104,11 +103,14 @@ def spellings(words: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(forms))
 
 
-def contains_any(column: SQLColumnExpression[str], words: str) -> ColumnElement[bool]:
-    """``column`` (stored lower case) holds ``words`` in any of their :func:`spellings`:
-    ``column LIKE pattern`` for each (one pattern for words without Chinese), so an index
-    of the column still serves each."""
-    return or_(*(column.like(contains_lowered(form), escape="\\") for form in spellings(words)))
+def contains_any(column: SQLColumnExpression[str], words: str, *, stored_lower: bool = True) -> ColumnElement[bool]:
+    """``column`` holds ``words`` in any of their :func:`spellings`: one condition for each
+    (one for words without Chinese), so an index of the column still serves each. A column
+    stored lower case is matched with ``LIKE`` on the lower-cased words; otherwise
+    (``stored_lower=False``) with ``ILIKE`` (lower() LIKE lower() on SQLite)."""
+    if stored_lower:
+        return or_(*(column.like(contains_lowered(form), escape="\\") for form in spellings(words)))
+    return or_(*(column.icontains(form, autoescape=True) for form in spellings(words)))
 
 
 def page_count(total: int, size: int) -> int:

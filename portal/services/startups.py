@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,7 +27,7 @@ from ..access import can_edit_startup
 from ..database import db
 from ..errors import DomainError, NotAllowed
 from . import audit, conflicts
-from .paging import contains_any, paginate, spellings
+from .paging import contains_any, paginate
 
 log = logging.getLogger("innomatch.startups")
 
@@ -285,7 +285,7 @@ def search_startups(verified: bool | None = None, text: str = "", page: int = 1,
         # rows in a quarter of the time ILIKE takes).
         # Chinese in any script (paging.spellings): 衛生 finds 衞生.
         conditions.append(Startup.id.in_(union(
-            select(Startup.id).where(or_(*(Startup.name.icontains(form, autoescape=True) for form in spellings(text)))),
+            select(Startup.id).where(contains_any(Startup.name, text, stored_lower=False)),
             select(Capability.startup_id).join(CapabilityTag, CapabilityTag.capability_id == Capability.id)
             .where(contains_any(CapabilityTag.tag, text)),
         )))
