@@ -85,11 +85,22 @@ Measured on 6 Dec 2026, late evening (docs/matching.md §6):
 * ``title``: the challenge's title counted twice: the lexical column plus lambda in
   {.25, .5, 1} times BM25 of the title alone (with the glosses), a field boost.
 
+Measured on 6 Dec 2026, night (docs/matching.md §6):
+
+* ``hub``: a hubness correction.  Some startups' profiles are close to many challenges
+  (broad, generic wording) and take top-ten places from specific ones; cross-domain
+  similarity local scaling (CSLS, Conneau et al. 2018) scores a pair
+  ``cos - alpha * r(s)``, where ``r(s)`` is the mean of the startup's k highest scores
+  over a reference set of challenges (here the texts of the tune challenges, no
+  labels; in the service it would be the open challenges), shifted so that the average
+  startup's correction is 0.  Applied to the semantic column, the lexical column or
+  both, alpha in {.5, 1}, k in {5, 10}.
+
 Run::
 
     python benchmarks/tune_ideas.py --cache DIR [--cases FILE]
                                     [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
-                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk,title,mixlex]
+                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk,title,mixlex,hub]
 """
 
 from __future__ import annotations
@@ -465,6 +476,26 @@ class IdeaScorer(td.Scorer):
                 col[row] = base[row] + (lam * exp / top_exp if top_exp > 0 else 0.0)
             self.lex[key] = col / np.maximum(col.max(axis=1, keepdims=True), 1e-12)
             keys.append(key)
+        return keys
+
+    def add_hubness(self, rows: np.ndarray, alphas: tuple[float, ...], ks: tuple[int, ...]) -> list[tuple[str, str]]:
+        """CSLS-corrected columns (see ``hub`` above): for each alpha and k, the e5
+        column as ``sems["e5 csls a k"]`` and the glossed BM25 column as
+        ``lex["cedict csls a k"]``; ``rows`` are the reference challenges.  Returns the
+        (semantic, lexical) key pairs."""
+
+        def hub(m: np.ndarray, k: int) -> np.ndarray:
+            ref = np.sort(m[rows], axis=0)[-k:]
+            r = ref.mean(axis=0)
+            return r - r.mean()
+
+        cos, pvecs = self.sems["e5"]
+        keys = []
+        for a, k in itertools.product(alphas, ks):
+            tag = f"csls a={a:g} k={k}"
+            self.sems[f"e5 {tag}"] = (cos - a * hub(cos, k)[None, :], pvecs)
+            self.lex[f"cedict {tag}"] = self.lex["cedict"] - a * hub(self.lex["cedict"], k)[None, :]
+            keys.append((f"e5 {tag}", f"cedict {tag}"))
         return keys
 
     def fused(self, s: Idea, row: int) -> np.ndarray:
@@ -1007,6 +1038,27 @@ def main() -> int:
         fixed("default weights, lexical mixed by relation", Idea(lex="mixed", fusion="zscore"))
         family("z-score base grid (reference)", base_grid("e5", fusions=("zscore",)))
         family("e5 + BM25 {plain, cedict, mixed by relation}, z-score", base_grid("e5", ("plain", "cedict", "mixed"), fusions=("zscore",)))
+    if "hub" in ideas:
+        pairs = scorer.add_hubness(data.tune, (0.5, 1.0), (5, 10))
+        lone = td.summarize(scorer.per_case(Idea("e5", "cedict", "weighted", (1.0, 0.0, 0.0)), data.tune, diversity=False))
+        print(f"{'e5 alone (centred)':64} {td.fmt(lone)}")
+        for sem, lex in pairs:
+            lone = td.summarize(scorer.per_case(Idea(sem, "cedict", "weighted", (1.0, 0.0, 0.0)), data.tune, diversity=False))
+            print(f"{sem + ' alone':64} {td.fmt(lone)}")
+            lone = td.summarize(scorer.per_case(Idea("e5", lex, "weighted", (0.0, 1.0, 0.0)), data.tune, diversity=False))
+            print(f"{'BM25 ' + lex + ', alone':64} {td.fmt(lone)}")
+        for sem, lex in pairs:
+            fixed(f"default weights, semantic {sem}", Idea(sem, fusion="zscore"))
+            fixed(f"default weights, lexical {lex}", Idea(lex=lex, fusion="zscore"))
+            fixed(f"default weights, both {sem.split(' ', 1)[1]}", Idea(sem, lex, fusion="zscore"))
+        family("z-score base grid (reference)", base_grid("e5", fusions=("zscore",)))
+        grid = [i for sem in ("e5", *(p[0] for p in pairs)) for i in base_grid(sem, fusions=("zscore",))]
+        family("e5 {as is, CSLS} + BM25 {plain, cedict}, z-score", grid)
+        grid = [
+            i for sem, lex in (("e5", "cedict"), *pairs)
+            for i in base_grid(sem, ("plain", lex), fusions=("zscore",))
+        ]
+        family("e5 + BM25 both CSLS (same alpha, k), z-score", grid)
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))
