@@ -268,7 +268,7 @@ def _document_helpers() -> dict[str, Any]:
         "document_max_bytes": documents.max_bytes,
         "can_attach_document": lambda parent: documents.may_attach(current_user, parent),
         "can_remove_document": lambda document, parent: documents.may_remove(current_user, document, parent),
-        # A startup's proposal the lab has decided on, or withdrawn: why nothing can be added.
+        # A proposal the lab has decided on or withdrawn, a trial withdrawn or rejected: why nothing can be added.
         "documents_closed": lambda parent: (
             documents.closed_reason(parent) if can_attach_document(current_user, parent) else None
         ),

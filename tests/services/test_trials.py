@@ -8,7 +8,7 @@ import pytest
 from flask_login import AnonymousUserMixin
 from sqlalchemy import func, select
 
-from models import AuditEvent, Kpi, Notification, Trial, TrialTransition, User
+from models import AuditEvent, Document, Kpi, Notification, Trial, TrialNote, TrialTransition, User
 from models.vocabulary import TRIAL_STATES
 from portal.database import db
 from portal.errors import DomainError, NotAllowed, StaleState
@@ -254,6 +254,30 @@ def test_open_actions_follow_the_state(app):
         assert trials.open_actions(actor(world, "officer_own"), trial) == {"add_note", "sign_off_outcome"}
         assert trials.open_actions(actor(world, "member"), trial) == {"add_note"}
         assert trials.open_actions(actor(world, "conflicted"), trial) == set()
+
+
+@pytest.mark.parametrize("state", ["withdrawn", "rejected"])
+def test_a_trial_that_ended_early_is_kept_as_it_was_left(app, state):
+    """No party adds notes or documents to a withdrawn or rejected trial; the page offers neither."""
+    import io
+
+    from portal.services import documents
+
+    world = build_world(app, state)
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        for role in ("coordinator", "officer_own", "member"):
+            user = actor(world, role)
+            assert "add_note" not in trials.open_actions(user, trial)
+            with pytest.raises(StaleState):
+                trials.add_note(user, trial, {"body": "One more thing.", "language": "en"})
+            assert not documents.may_attach(user, trial)
+            with pytest.raises(StaleState) as error:
+                documents.attach_document(user, trial, io.BytesIO(b"%PDF-1.4 x"), "late.pdf")
+            assert state in str(error.value)
+        db.rollback()
+        assert db.scalar(select(func.count()).select_from(TrialNote)) == 0
+        assert db.scalar(select(func.count()).select_from(Document)) == 0
 
 
 def test_match_scores_for_proposals(app):

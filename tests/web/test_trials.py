@@ -347,6 +347,18 @@ def test_running_trial_page_offers_tracking_forms_to_coordinator(app):
     assert 'value="complete"' in page and f'name="result_{world.kpi_id}"' in page
 
 
+@pytest.mark.parametrize("role", ["member", "coordinator"])
+def test_withdrawn_trial_page_offers_no_notes_or_uploads(app, role):
+    """Reached by its address, a withdrawn trial says why nothing more can be added."""
+    world = build_world(app, "withdrawn")
+    client = client_as(app, world, role)
+    page = text(client.get(f"/trials/{world.trial_id}"))
+    assert "/notes\"" not in page and 'type="file"' not in page
+    assert "This trial was withdrawn: no documents can be added to it." in page
+    response = client.post(f"/trials/{world.trial_id}/notes", data={"body": "One more thing.", "language": "en"})
+    assert response.status_code == 409 and "This cannot be done while the trial is" in text(response)
+
+
 def test_unknown_trial_is_404_and_milestone_of_other_trial_is_404(app):
     world = build_world(app, "running")
     client = client_as(app, world, "coordinator")
