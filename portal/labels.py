@@ -11,6 +11,7 @@ bilingual terms (domains and functional areas) stay in ``models/vocabulary.py``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -242,18 +243,42 @@ SCORE_BAND_LABELS: dict[str, object] = {
 }
 
 
-def band_threshold(min_score: float) -> int:
-    """The lowest number out of 100 shown in a band that starts at ``min_score``: a score is
-    shown rounded, and its band is read from the number shown, so that a page never says
-    "Weak match · 74/100" beside a legend that starts "Possible" at 74."""
-    return math.ceil(round(min_score * 100, 6))
+#: Where each band starts on the 0-100 scale a match score is shown on. The fused score
+#: (0..1, the pool's average candidate near 0.5) is mapped piecewise linearly so that the
+#: calibrated band starts fall here: the number then reads as its band does (a weak match
+#: is below 50, a strong one 80 or more) and the order of scores is kept.
+SHOWN_BAND_STARTS: dict[str, int] = {"strong": 80, "possible": 50, "weak": 0}
+
+
+def _bands() -> Any:
+    import matcher.bands
+
+    return matcher.bands.load_calibration().bands
+
+
+def band_threshold(band: Any) -> int:
+    """The lowest number out of 100 shown in ``band`` (a ``matcher.bands.Band``)."""
+    return SHOWN_BAND_STARTS.get(band.key, 0)
+
+
+def shown_number(score: float | None) -> int:
+    """The number out of 100 a fused match score is shown as (see ``SHOWN_BAND_STARTS``).
+
+    Rounded down, so a score below a band's calibrated start never shows that band's first
+    number: the band read from the number shown is the score's own band.
+    """
+    value = min(max(float(score or 0.0), 0.0), 1.0)
+    points = [(1.0, 100.0)] + [(b.min_score, float(band_threshold(b))) for b in _bands()]
+    for (top, top_n), (low, low_n) in itertools.pairwise(points):
+        if value >= low:
+            share = (value - low) / (top - low) if top > low else 1.0
+            return min(100, math.floor(low_n + share * (top_n - low_n) + 1e-9))
+    return 0
 
 
 def _shown_band(number: int) -> Any:
-    import matcher.bands
-
-    bands = matcher.bands.load_calibration().bands
-    return next((b for b in bands if number >= band_threshold(b.min_score)), bands[-1])
+    bands = _bands()
+    return next((b for b in bands if number >= band_threshold(b)), bands[-1])
 
 
 def score_band(score: float | None) -> dict[str, object]:
@@ -263,8 +288,7 @@ def score_band(score: float | None) -> dict[str, object]:
     Returns:
         ``{"key", "label", "number", "meaning"}``; the same for a pair on every page.
     """
-    value = float(score or 0.0)
-    number = int(value * 100 + 0.5)
+    number = shown_number(score)
     band = _shown_band(number)
     label = _label(SCORE_BAND_LABELS, band.key)
     if band.in_ten >= 1:
@@ -279,19 +303,17 @@ def score_band(score: float | None) -> dict[str, object]:
 def score_bands_legend() -> str:
     """One line saying what every band means, for pages that list many scores without it
     beside each one: "What a match score means, from our evaluation on real cases: Strong match
-    (89/100 and above): about 8 in 10 such pairs were relevant; Possible match (74 to 88/100):
-    ...; Weak match (below 74/100): ..." The numbers are those the scores are shown with."""
-    import matcher.bands
-
+    (80/100 and above): about 8 in 10 such pairs were relevant; Possible match (50 to 79/100):
+    ...; Weak match (below 50/100): ..." The numbers are those the scores are shown with."""
     parts = []
     above: int | None = None
-    for band in matcher.bands.load_calibration().bands:
+    for band in _bands():
         label = _label(SCORE_BAND_LABELS, band.key)
         share = (
             _l("about %(n)s in 10 such pairs were relevant", n=band.in_ten) if band.in_ten >= 1
             else _l("fewer than 1 in 10 such pairs were relevant")
         )
-        low = band_threshold(band.min_score)
+        low = band_threshold(band)
         if band.min_score <= 0:
             parts.append(str(_l("%(band)s (below %(n)s/100): %(share)s", band=label, n=above, share=share)))
         elif above is None:

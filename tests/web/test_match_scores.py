@@ -155,8 +155,7 @@ def test_pages_listing_scores_say_once_what_every_band_means(
     from portal.labels import band_threshold
 
     strong, possible, _weak = matcher.bands.load_calibration().bands
-    expected = (str(band_threshold(strong.min_score)), str(strong.in_ten), str(band_threshold(possible.min_score)),
-                str(possible.in_ten))
+    expected = (str(band_threshold(strong)), str(strong.in_ten), str(band_threshold(possible)), str(possible.in_ten))
     pages = {}
     sign_in(client, world["coordinator"].id)
     pages["review queue"] = client.get("/coordinator/").get_data(as_text=True)
@@ -171,22 +170,32 @@ def test_pages_listing_scores_say_once_what_every_band_means(
 
 
 def test_the_band_shown_agrees_with_the_number_shown_and_the_legend(app: Flask) -> None:
-    """A score just under a band's start is shown rounded: its band is read from the number
-    shown, so "Weak match · 74/100" never sits beside a legend whose Possible starts at 74."""
+    """The number shown reads as its band does: every score shows the band the calibration
+    gives it, a number at or above that band's start on the legend, and below the next band's;
+    a higher score never shows a lower number."""
     import matcher.bands
-    from portal.labels import band_threshold, score_band
+    from portal.labels import SHOWN_BAND_STARTS, band_threshold, score_band
 
-    bands = matcher.bands.load_calibration().bands
-    starts = {b.key: band_threshold(b.min_score) for b in bands}
+    calibration = matcher.bands.load_calibration()
+    bands = calibration.bands
+    starts = {b.key: band_threshold(b) for b in bands}
+    assert starts == {b.key: SHOWN_BAND_STARTS[b.key] for b in bands}
+    previous = -1
     with app.test_request_context():
         for step in range(10_001):
-            shown = score_band(step / 10_000)
-            expected = next((b.key for b in bands if shown["number"] >= starts[b.key]), bands[-1].key)
-            assert shown["key"] == expected, (step / 10_000, shown)
-        for band in bands[:-1]:  # under a band's start but shown as its first number: that band
-            under = (starts[band.key] - 0.5) / 100 + 0.0001
-            assert under < band.min_score and score_band(under)["number"] == starts[band.key]
-            assert score_band(under)["key"] == band.key
+            score = step / 10_000
+            shown = score_band(score)
+            band = calibration.band(score)
+            assert shown["key"] == band.key, (score, shown)
+            above = [starts[b.key] for b in bands if b.min_score > band.min_score]
+            assert starts[band.key] <= shown["number"] < (min(above) if above else 101), (score, shown)
+            assert shown["number"] >= previous
+            previous = shown["number"]
+        for band in bands[:-1]:  # at its calibrated start a band shows its first number; just under, the band below
+            assert score_band(band.min_score)["number"] == starts[band.key]
+            assert score_band(band.min_score)["key"] == band.key
+            assert score_band(band.min_score - 0.0005)["key"] != band.key
+        assert score_band(1.0)["number"] == 100 and score_band(0.0)["number"] == 0
 
 
 def test_a_startups_page_shows_the_evidence_of_the_score_it_shows(
