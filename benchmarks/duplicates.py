@@ -1,9 +1,9 @@
 """The figures behind the similar-challenge settings (``portal.services.similar``).
 
-Run: ``python benchmarks/duplicates.py [--model default]``.
+Run: ``python benchmarks/duplicates.py [--model NAME]`` (default: the site's encoder, multilingual-e5-small).
 
-Loads the demo data into a throw-away SQLite database with the chosen model (default: the
-bundled all-MiniLM-L6-v2 with its preset, as the site runs) and prints, for the published
+Loads the demo data into a throw-away SQLite database with the chosen model and its preset
+(with its own similarity bands, ``matcher.PRESETS[...]["similar"]``) and prints, for the published
 demo challenges:
 
 1. each challenge's most similar *other* challenge (the similarity the duplicate flag reads):
@@ -14,7 +14,7 @@ demo challenges:
    the desired outcomes dropped. Their similarity to their original should reach it;
 3. how many of each would be flagged, and listed on the draft form, at the current settings.
 
-Nothing here is tuned automatically: the defaults were read off these figures (see
+Nothing here is tuned automatically: each encoder's bands were read off these figures (see
 docs/configuration.md), and there is no held-out set for them beyond the demo data.
 """
 
@@ -71,7 +71,7 @@ def quantiles(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default", help="MATCHER_MODEL (default: the bundled MiniLM)")
+    parser.add_argument("--model", default=None, help="MATCHER_MODEL (default: the site's, matcher.DEFAULT_ENCODER)")
     args = parser.parse_args()
 
     class Config(TestConfig):
@@ -104,9 +104,9 @@ def main() -> None:
                 copies.append((top.similarity if top and top.challenge.id == challenge.id else 0.0, challenge, top))
 
             threshold = similar.duplicate_threshold()
-            floor = similar.DEFAULT_SIMILAR_MIN_SCORE
+            floor = similar._setting("SIMILAR_MIN_SCORE")
             print(f"model {recommendations.encoder().model_id}; {len(public)} published demo challenges; "
-                  f"DUPLICATE_THRESHOLD {threshold}, SIMILAR_STRONG {similar.DEFAULT_SIMILAR_STRONG}, "
+                  f"DUPLICATE_THRESHOLD {threshold}, SIMILAR_STRONG {similar._setting('SIMILAR_STRONG')}, "
                   f"SIMILAR_MIN_SCORE {floor}")
             print("\n1. Nearest other demo challenge (different needs):")
             print("   " + quantiles([v for v, _c, _k in nearest]))
@@ -132,13 +132,39 @@ def main() -> None:
             flagged = similar.possible_duplicates(None, [c.id for c in public[:20]])
             queue_ms = (time.perf_counter() - started) * 1000
             print("\n3. Flagged at other thresholds (different needs / near copies):")
-            for t in (0.7, 0.73, 0.75, 0.78, 0.8, 0.85):
+            for t in sorted({round(threshold + d, 3) for d in (-0.05, -0.02, -0.01, 0.0, 0.01, 0.02, 0.05)}):
                 print(f"   {t:.2f}: {sum(v >= t for v, _c, _k in nearest):2d} of {len(nearest)}"
                       f" / {sum(v >= t for v, _c, _t in copies):2d} of {len(copies)}")
             print(f"\n4. Time (corpus fitted, SQLite, this machine): a draft check median {np.median(timings):.0f} ms"
                   f" (max {max(timings):.0f} ms) over 10 drafts; the queue's check of 20 challenges {queue_ms:.0f} ms"
                   f" ({len(flagged)} flagged)")
+            real_needs(threshold, similar._setting("SIMILAR_STRONG"), floor)
         engine.dispose()  # the temporary directory goes with the database
+
+
+def real_needs(threshold: float, strong: float, floor: float) -> None:
+    """5. The same reading on real published needs (data/eval/real_cases.json): different
+    bodies' needs, some of them alike (several seek alerts for elderly people living alone),
+    none a copy of another, so few should be flagged."""
+    import json
+
+    import matcher
+    from portal.services import recommendations
+
+    cases = json.loads((ROOT / "data" / "eval" / "real_cases.json").read_text("utf-8"))["challenges"]
+    texts = [matcher.dense_text(c.get("title", ""), c.get("description", "")) for c in cases]
+    vectors = np.asarray(recommendations.encoder().encode(texts, role="passage"), dtype=np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -1.0)
+    nearest = sims.max(axis=1)
+    print(f"\n5. Real published needs (data/eval/real_cases.json, {len(cases)} challenges), nearest other:")
+    print("   " + quantiles(nearest.tolist()))
+    print(f"   flagged as duplicates: {int((nearest >= threshold).sum())}; very similar (>= {strong}): "
+          f"{int((nearest >= strong).sum())}; listed (>= {floor}): {int((nearest >= floor).sum())}")
+    for i in np.argsort(-nearest, kind="stable")[:4]:
+        j = int(sims[i].argmax())
+        print(f"   {nearest[i]:.3f}  {cases[i]['id']} {cases[i]['title'][:45]!r} ~ {cases[j]['id']} {cases[j]['title'][:45]!r}")
 
 
 if __name__ == "__main__":

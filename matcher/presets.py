@@ -27,6 +27,7 @@ DEFAULT_ENCODER = "multilingual-e5-small"
 # cross-language offset 0.2 (CV nDCG@10 on tune 0.724: en-en 0.773, zh-zh 0.742, cross 0.106).
 _USE_PRESET: dict[str, Any] = {
     "centering": True,
+    "similar": {"duplicate": 0.72, "strong": 0.65, "related": 0.61},
     "ranker": {
         "fusion": "weighted",
         "weights": {"semantic": 0.5, "lexical": 0.35, "structured": 0.15},
@@ -46,6 +47,7 @@ _USE_PRESET: dict[str, Any] = {
 _E5_PRESET: dict[str, Any] = {
     "centering": True,
     "translation": "cedict",
+    "similar": {"duplicate": 0.94, "strong": 0.915, "related": 0.905},
     "ranker": {
         "fusion": "zscore",
         "weights": {"semantic": 0.5, "lexical": 0.35, "structured": 0.15},
@@ -62,12 +64,24 @@ _MINILM_PRESET: dict[str, Any] = {
     "centering": True,
     "translation": "cedict",
     "encoder_translation": True,
+    "similar": {"duplicate": 0.75, "strong": 0.65, "related": 0.55},
     "ranker": {
         "fusion": "weighted",
         "weights": {"semantic": 0.5, "lexical": 0.35, "structured": 0.15},
         "language_calibration": {"cross": 0.1},
     },
 }
+# "similar": the cosine bands of challenge-to-challenge similarity (portal.services.similar:
+# "duplicate" flags a possible copy, "strong" reads "very similar", "related" is the floor of
+# what is listed), read off ``benchmarks/duplicates.py --model NAME`` on the demo data: the
+# duplicate threshold sits just above the most similar pair of *different* needs and below
+# the constructed near copies, "strong" between the median and the highest nearest other
+# need, "related" at that median. Each encoder's cosines live on their own scale (e5's
+# different needs reach 0.89-0.93, MiniLM's 0.35-0.73), so one set cannot serve all:
+#   MiniLM: different needs' nearest other median 0.55, max 0.73; copies from 0.77;
+#   USE m3: median 0.61, max 0.69; copies from 0.78;
+#   e5-small: median 0.905, max 0.925; copies from 0.947 (6 Dec 2026).
+
 #: Encoder name (as given to ``get_encoder``) -> recommended settings.
 PRESETS: dict[str, dict[str, Any]] = {
     "default": _MINILM_PRESET,
@@ -89,6 +103,7 @@ def preset_for(model: str | None) -> dict[str, Any]:
     Returns:
         ``{"centering": bool, "ranker": {RankerConfig field: value}}``, and for an
         English-only model ``"translation"`` (a ``matcher.translate`` name) and
-        ``"encoder_translation"`` (encode the English view of Chinese texts); or ``{}``.
+        ``"encoder_translation"`` (encode the English view of Chinese texts); ``"similar"``
+        (the challenge-similarity bands: ``duplicate``, ``strong``, ``related``); or ``{}``.
     """
     return copy.deepcopy(PRESETS.get(model or "", {}))

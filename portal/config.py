@@ -259,9 +259,10 @@ class Config:
     # Similar challenges (services/similar.py; chosen on the demo data, docs/configuration.md):
     # the similarity from which two challenges are possible duplicates, very similar, listed at
     # all; and how many days back the review queue looks for duplicates.
-    DUPLICATE_THRESHOLD = float(os.environ.get("DUPLICATE_THRESHOLD", "0.75"))
-    SIMILAR_STRONG = float(os.environ.get("SIMILAR_STRONG", "0.65"))
-    SIMILAR_MIN_SCORE = float(os.environ.get("SIMILAR_MIN_SCORE", "0.55"))
+    # Unset: the encoder's own bands (matcher.PRESETS[...]["similar"]); cosines differ by encoder.
+    DUPLICATE_THRESHOLD = _optional_float("DUPLICATE_THRESHOLD")
+    SIMILAR_STRONG = _optional_float("SIMILAR_STRONG")
+    SIMILAR_MIN_SCORE = _optional_float("SIMILAR_MIN_SCORE")
     DUPLICATE_RECENT_DAYS = int(os.environ.get("DUPLICATE_RECENT_DAYS", "30"))
     ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "innomatch.hk")
     PAGE_SIZE = 20

@@ -23,8 +23,10 @@ which challenge is most alike, not how alike. Bands of that similarity:
 * ``very_similar``: at least ``SIMILAR_STRONG``;
 * ``related``: at least ``SIMILAR_MIN_SCORE`` (below it nothing is listed).
 
-The defaults were chosen on the demo data with the bundled model; ``benchmarks/duplicates.py``
-prints the figures behind them (docs/configuration.md).
+Cosines live on each encoder's own scale (e5's different needs reach 0.89-0.93, MiniLM's
+0.35-0.73), so each packaged encoder has its own bands (``matcher.PRESETS[...]["similar"]``),
+read off the demo data: ``benchmarks/duplicates.py --model NAME`` prints the figures behind
+them (docs/configuration.md).
 """
 
 from __future__ import annotations
@@ -49,11 +51,13 @@ from ..database import db
 from . import recommendations
 from .recommendations.corpus import Fitted
 
-#: Defaults of the settings (``app.config`` keys of the same name), chosen on the demo data.
-#: On the demo data (benchmarks/duplicates.py, bundled MiniLM): the nearest *other* challenge
-#: of each published one reaches at most 0.73 (median 0.55); constructed near copies reach
-#: their original at 0.77 to 0.94. A flag is a hint for a person, so the threshold sits
-#: just above the different needs rather than in the middle of the copies.
+#: The bands for an encoder without its own (``matcher.PRESETS[...]["similar"]`` has each
+#: packaged encoder's, read off ``benchmarks/duplicates.py``; ``app.config`` keys
+#: DUPLICATE_THRESHOLD, SIMILAR_STRONG and SIMILAR_MIN_SCORE override them). These are the
+#: bundled MiniLM's: on the demo data the nearest *other* challenge of each published one
+#: reaches at most 0.73 (median 0.55); constructed near copies reach their original at 0.77
+#: to 0.94. A flag is a hint for a person, so the threshold sits just above the different
+#: needs rather than in the middle of the copies.
 DEFAULT_DUPLICATE_THRESHOLD = 0.75
 DEFAULT_SIMILAR_STRONG = 0.65
 DEFAULT_SIMILAR_MIN_SCORE = 0.55
@@ -105,22 +109,37 @@ class Similar:
 # -- settings ------------------------------------------------------------------------------
 
 
-def _setting(name: str, default: float) -> float:
-    return float(current_app.config.get(name, default) or default)
+#: app.config key -> (the preset's "similar" key, the default without one)
+_SETTINGS = {
+    "DUPLICATE_THRESHOLD": ("duplicate", DEFAULT_DUPLICATE_THRESHOLD),
+    "SIMILAR_STRONG": ("strong", DEFAULT_SIMILAR_STRONG),
+    "SIMILAR_MIN_SCORE": ("related", DEFAULT_SIMILAR_MIN_SCORE),
+}
+
+
+def _setting(name: str) -> float:
+    """The configured value, else the encoder's own band (its preset's), else the default."""
+    configured = current_app.config.get(name)
+    if configured is not None:
+        return float(configured)
+    key, default = _SETTINGS[name]
+    model = current_app.config.get("MATCHER_MODEL") or matcher.DEFAULT_ENCODER
+    bands = matcher.preset_for(model).get("similar") or {}
+    return float(bands.get(key, default))
 
 
 def duplicate_threshold() -> float:
     """The similarity from which two challenges are flagged as possible duplicates."""
-    return _setting("DUPLICATE_THRESHOLD", DEFAULT_DUPLICATE_THRESHOLD)
+    return _setting("DUPLICATE_THRESHOLD")
 
 
 def band_of(similarity: float) -> str | None:
     """The band of a similarity, or None below the floor of what is listed."""
     if similarity >= duplicate_threshold():
         return "near_copy"
-    if similarity >= _setting("SIMILAR_STRONG", DEFAULT_SIMILAR_STRONG):
+    if similarity >= _setting("SIMILAR_STRONG"):
         return "very_similar"
-    if similarity >= _setting("SIMILAR_MIN_SCORE", DEFAULT_SIMILAR_MIN_SCORE):
+    if similarity >= _setting("SIMILAR_MIN_SCORE"):
         return "related"
     return None
 
@@ -295,7 +314,7 @@ def _flag(
 
 def recent_days() -> int:
     """How many days back the review queue looks for possible duplicates (``DUPLICATE_RECENT_DAYS``)."""
-    return int(_setting("DUPLICATE_RECENT_DAYS", DEFAULT_DUPLICATE_RECENT_DAYS))
+    return int(current_app.config.get("DUPLICATE_RECENT_DAYS") or DEFAULT_DUPLICATE_RECENT_DAYS)
 
 
 def recent_duplicates(viewer: Any) -> list[tuple[Challenge, Similar]]:

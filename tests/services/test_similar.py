@@ -178,3 +178,31 @@ def test_a_challenge_edit_reaches_the_similar_challenges_by_reading_its_row_alon
     corpus.clear_caches()  # the same answer as a whole fit of the edited corpus
     again = similar.similar_to_draft(None, near_copy())
     assert [(s.challenge.id, s.similarity, s.score) for s in again] == [(s.challenge.id, s.similarity, s.score) for s in after]
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("multilingual-e5-small", (0.94, 0.915, 0.905)),
+        ("default", (0.75, 0.65, 0.55)),
+        ("hashing", (similar.DEFAULT_DUPLICATE_THRESHOLD, similar.DEFAULT_SIMILAR_STRONG, similar.DEFAULT_SIMILAR_MIN_SCORE)),
+    ],
+)
+def test_similarity_bands_are_the_encoders_own_unless_configured(app, model, expected):
+    """Cosines live on each encoder's scale: e5's different needs sit near 0.9, where MiniLM's
+    copies do, so one set of bands would flag every e5 result as a duplicate."""
+    keys = ("DUPLICATE_THRESHOLD", "SIMILAR_STRONG", "SIMILAR_MIN_SCORE")
+    with app.app_context():
+        saved = {k: app.config.get(k) for k in (*keys, "MATCHER_MODEL")}
+        try:
+            app.config.update(dict.fromkeys(keys), MATCHER_MODEL=model)
+            assert tuple(similar._setting(k) for k in keys) == expected
+            duplicate, strong, related = expected
+            assert similar.band_of(duplicate) == "near_copy"
+            assert similar.band_of(strong) == "very_similar"
+            assert similar.band_of(related) == "related"
+            assert similar.band_of(related - 0.001) is None
+            app.config["DUPLICATE_THRESHOLD"] = 0.99
+            assert similar.duplicate_threshold() == 0.99 and similar.band_of(duplicate) == "very_similar"
+        finally:
+            app.config.update(saved)
