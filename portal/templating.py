@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_time, get_locale
 
 import matcher
@@ -14,6 +14,7 @@ from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, doma
 from .audit_labels import template_globals as audit_label_globals
 from .extensions import ui_locale
 from .labels import template_globals as label_globals
+from .security import is_safe_local_path
 
 
 def current_locale() -> str:
@@ -82,6 +83,36 @@ def url_with(**changes: Any) -> str:
     return request.path + ("?" + query if query else "")
 
 
+def language_next() -> str:
+    """Where the language switch returns to: this page; on a page that answers a sent form
+    (its errors, say), the page the form was on, when the browser says so (Referer, from this
+    site), since the address a form is sent to may not be one a browser can open (405) or may
+    be another page's (403). What was typed is carried across by the browser (init.js)."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path if request.query_string else request.path
+    parts = urlsplit(request.referrer or "")
+    if parts.netloc == request.host and parts.scheme in ("http", "https"):
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        if is_safe_local_path(target) and _opens(parts.path):
+            return target
+    return url_for("main.index")
+
+
+def _opens(path: str) -> bool:
+    """Whether ``path`` is a page a browser can open (a GET route), not a form's address only
+    (the Referer of a form sent again from its own answer page)."""
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import RequestRedirect
+
+    try:
+        current_app.url_map.bind(request.host).match(path, method="GET")
+    except RequestRedirect:
+        return True
+    except HTTPException:
+        return False
+    return True
+
+
 def init_templating(app: Flask) -> None:
     """Register globals (among them the labels of stored codes, ``portal/labels.py``) and filters."""
     app.jinja_env.globals.update(
@@ -96,6 +127,7 @@ def init_templating(app: Flask) -> None:
         html_lang=html_lang,
         label_gap=label_gap,
         url_with=url_with,
+        language_next=language_next,
         match_strength=match_strength,
         **label_globals(),
         **audit_label_globals(),

@@ -916,6 +916,30 @@ def test_lab_unpublishes_an_outcome_with_a_reason(app):
     assert "The savings figure is wrong." in page and "Sign off the outcome" in page
 
 
+def test_switching_language_after_a_form_error_returns_to_the_page_the_form_was_on(app):
+    """A refused move is answered at the address the form posts to, which a browser cannot
+    open (405): the language switch on that answer goes back to the trial page instead."""
+    import re
+
+    world = build_world(app, "proposed")
+    client = client_as(app, world, "coordinator")
+    page_url = f"/trials/{world.trial_id}"
+    client.get(page_url)
+    response = client.post(f"{page_url}/move", data={"action": "reject", "reason": "", "version": "1"},
+                           headers={"Referer": f"http://localhost{page_url}"})
+    assert response.status_code in (400, 409)
+    target = re.search(r'name="next" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    assert target == page_url
+    switched = client.post("/language", data={"locale": "zh_Hant_HK", "next": target})
+    assert switched.status_code == 302 and switched.headers["Location"].endswith(page_url)
+    assert client.get(page_url).status_code == 200
+    # Without a Referer from this site that a browser can open, it goes to the home page.
+    for headers in ({}, {"Referer": "https://elsewhere.example/trials/1"},
+                    {"Referer": f"http://localhost{page_url}/move"}):
+        response = client.post(f"{page_url}/move", data={"action": "reject", "reason": ""}, headers=headers)
+        assert re.search(r'name="next" value="([^"]+)"', response.get_data(as_text=True)).group(1) == "/"
+
+
 def test_outcome_sign_off_page_in_chinese(app):
     world = build_world(app, "completed")
     client = client_as(app, world, "officer_own")

@@ -66,6 +66,102 @@
     }
   })
 
+  // Switching language loads the page again: what was typed in the page's forms (sent with
+  // errors or not sent yet) is carried to the page in the other language and put back into
+  // the same form's empty fields, so a half-written pitch is not lost. Passwords, files and
+  // hidden fields are never kept; the copy lives in this tab's sessionStorage only until the
+  // next page is read. The server sends the switch back to the page the form was on.
+  var CARRY = 'innomatch-carry'
+  var SKIPPED = { password: 1, file: 1, hidden: 1, submit: 1, button: 1, reset: 1, image: 1 }
+
+  // A form's action and method read from its attributes: a field named "action" (the challenge
+  // form's "Check for similar challenges" button) hides the form's own action property.
+  function actionOf (form) {
+    return new URL(form.getAttribute('action') || '', document.baseURI).href
+  }
+
+  function typed (form) {
+    var fields = {}
+    var any = false
+    for (var i = 0; i < form.elements.length; i++) {
+      var el = form.elements[i]
+      var type = (el.type || '').toLowerCase()
+      if (!el.name || el.disabled || SKIPPED[type] || el.name === 'csrf_token') continue
+      if (type === 'checkbox' || type === 'radio') {
+        if (el.checked) { (fields[el.name] = fields[el.name] || []).push(el.value); any = true }
+      } else if (el.value && el.value.trim()) {
+        fields[el.name] = [el.value]
+        any = true
+      }
+    }
+    return any ? fields : null
+  }
+
+  // The page a form was sent from: a page that answers a sent form (data-sent-form) lives at
+  // the form's address, which may not open again; the switch returns to the page remembered.
+  var PAGE = 'innomatch-page'
+  try {
+    if (!body.hasAttribute('data-sent-form')) {
+      window.sessionStorage.setItem(PAGE, window.location.pathname + window.location.search)
+    }
+  } catch (e) {}
+
+  document.addEventListener('submit', function (event) {
+    var lang = event.target
+    if (!lang || !lang.classList || !lang.classList.contains('im-lang')) return
+    try {
+      var page = window.sessionStorage.getItem(PAGE)
+      if (body.hasAttribute('data-sent-form') && page && page.charAt(0) === '/') lang.elements.next.value = page
+    } catch (e) {}
+    var saved = []
+    var forms = document.querySelectorAll('form')
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i] === lang || (forms[i].getAttribute('method') || '').toLowerCase() !== 'post') continue
+      var fields = typed(forms[i])
+      if (fields) saved.push({ action: actionOf(forms[i]), fields: fields })
+    }
+    try {
+      if (saved.length) {
+        window.sessionStorage.setItem(CARRY, JSON.stringify({ path: lang.elements.next.value, forms: saved }))
+      }
+    } catch (e) {}
+  })
+
+  function putBack (form, fields) {
+    Object.keys(fields).forEach(function (name) {
+      var values = fields[name]
+      var found = form.elements.namedItem(name)
+      if (!found) return
+      var els = found.length !== undefined && !found.tagName ? Array.prototype.slice.call(found) : [found]
+      var type = (els[0].type || '').toLowerCase()
+      if (type === 'checkbox' || type === 'radio') {
+        if (els.some(function (el) { return el.checked })) return
+        els.forEach(function (el) { if (values.indexOf(el.value) >= 0) el.checked = true })
+      } else if (els.length === 1 && !SKIPPED[type] && els[0].value === '') {
+        els[0].value = values[0]
+        els[0].dispatchEvent(new Event('input', { bubbles: true }))
+      }
+    })
+  }
+
+  var carry = null
+  try {
+    carry = JSON.parse(window.sessionStorage.getItem(CARRY) || 'null')
+    window.sessionStorage.removeItem(CARRY)
+  } catch (e) {}
+  if (carry && carry.path === window.location.pathname + window.location.search) {
+    var restore = function () {
+      var forms = document.querySelectorAll('form')
+      carry.forms.forEach(function (saved) {
+        for (var i = 0; i < forms.length; i++) {
+          if (actionOf(forms[i]) === saved.action) { putBack(forms[i], saved.fields); return }
+        }
+      })
+    }
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', restore)
+    else restore()
+  }
+
   if (!supported) return
 
   var script = document.currentScript
