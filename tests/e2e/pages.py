@@ -260,6 +260,12 @@ def add_examples(server: Any) -> None:
             (coordinator, db.get(Trial, ids["trial_running"]), "Interim report.pdf"),
         ):
             documents.attach_document(user, parent, io.BytesIO(samples.pdf(name)), name)
+        # A deck sent with a proposal in the officer's inbox: its documents table sits in a result card.
+        proposal_a = db.get(Proposal, ids["inbox_proposal_a"])
+        sender = db.scalar(select(User).where(User.startup_id == proposal_a.startup_id))
+        if sender is not None and documents.may_attach(sender, proposal_a):
+            name = "Proposal deck with a long file name for the pilot.pdf"
+            documents.attach_document(sender, proposal_a, io.BytesIO(samples.pdf(name)), name)
         # Two questions of the demo startup on the officer's challenge: one answered and published.
         challenge = db.get(Challenge, ids["own_challenge"])
         answered = questions.ask_question(founder, challenge, "Can the pilot use the clinics' existing booking data?")
