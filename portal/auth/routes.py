@@ -29,7 +29,7 @@ from ..errors import DomainError
 from ..extensions import client_address, limiter
 from ..forms import CsrfForm
 from ..security import MFA_NEXT_KEY, MFA_SESSION_KEY, is_safe_local_path, sign_in_again
-from ..services import accounts, invitations, mfa, privacy
+from ..services import accounts, invitations, mfa, privacy, proposals
 from ..templating import current_locale
 from .forms import (
     AcceptInvitationForm,
@@ -378,6 +378,20 @@ def reset_password(token: str) -> ResponseReturnValue:
     return render_template("auth/reset.html", form=form), 200 if not form.errors else 400
 
 
+def _next_after_confirming() -> str:
+    """Where a confirmed address leads: a startup that has described nothing yet to its first
+    capability (what it is recommended by), anyone else signed in to their home page."""
+    if not current_user.is_authenticated:
+        flash(_("Your email address is confirmed."), "success")
+        return url_for("auth.login")
+    if current_user.is_startup and current_user.startup_id and not proposals.own_capabilities(current_user.startup_id):
+        flash(_("Your email address is confirmed. Next, describe what your startup offers: challenges are "
+                "recommended to you by it."), "success")
+        return url_for("startups.new_capability")
+    flash(_("Your email address is confirmed."), "success")
+    return url_for("main.index")
+
+
 @bp.route("/account/verify/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def verify_email(token: str) -> ResponseReturnValue:
@@ -397,8 +411,7 @@ def verify_email(token: str) -> ResponseReturnValue:
         else:
             db.commit()
             _signed_in_again_if(user, before)
-            flash(_("Your email address is confirmed."), "success")
-            return redirect(url_for("auth.account") if current_user.is_authenticated else url_for("auth.login"))
+            return redirect(_next_after_confirming())
     return render_template("auth/verify.html", form=form, address=found.email), 200 if not form.errors else 400
 
 

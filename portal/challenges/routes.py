@@ -61,6 +61,7 @@ def _render_detail(
     can_ask = can_ask_question(current_user, challenge)
     reads_questions = can_read_questions(current_user, challenge)
     own_startup = current_user.startup_id if current_user.is_authenticated and current_user.is_startup else None
+    own_proposal = proposals.existing_proposal(own_startup, challenge.id) if own_startup else None
     return (
         render_template(
             "challenges/detail.html",
@@ -78,9 +79,9 @@ def _render_detail(
             can_read_proposals=can_read_proposals(current_user, challenge),
             can_score=can_sit_on_panel(current_user, challenge),
             criteria=panel.criteria_of(challenge),
-            can_propose=bool(
-                current_user.is_authenticated and current_user.is_startup and challenge.status == ChallengeStatus.OPEN
-            ),
+            can_propose=bool(own_startup and challenge.status == ChallengeStatus.OPEN and own_proposal is None),
+            # The startup's own proposal: its state instead of a button that leads nowhere.
+            own_proposal=own_proposal,
         ),
         status,
     )
@@ -245,6 +246,7 @@ def _inbox(
             "challenges/proposals.html",
             challenge=challenge,
             page=page,
+            withdrawn=inbox.withdrawn_count(challenge),
             compare_form=compare_form or CompareForm(formdata=None),
             request_form=request_form or ShortlistRequestForm(formdata=None),
             posted_id=posted_id,

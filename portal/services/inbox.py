@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from models import Capability, Challenge, Proposal, Trial
+from models.vocabulary import ProposalStatus
 
 from ..database import db
 from ..errors import DomainError
@@ -76,6 +77,16 @@ def received_proposals(challenge: Challenge, page: int, size: int) -> Page[Recei
         page, size,
     )
     return Page(_received(challenge, found.items), found.total, found.page, found.pages)
+
+
+def withdrawn_count(challenge: Challenge) -> int:
+    """How many of ``challenge``'s proposals were withdrawn (listed, but not counted as current:
+    the department's list of challenges counts the current ones)."""
+    return db.scalar(
+        select(func.count(Proposal.id)).where(
+            Proposal.challenge_id == challenge.id, Proposal.status == ProposalStatus.WITHDRAWN
+        )
+    ) or 0
 
 
 def compared_proposals(challenge: Challenge, proposal_ids: Sequence[int]) -> list[Received]:

@@ -165,7 +165,9 @@ def test_registration_emails_a_link_and_the_account_starts_unverified(client, sm
     assert client.get(path).status_code == 200  # a button: a mail scanner's GET spends nothing
     ctx.expire_all()
     assert ctx.get(User, user.id).email_verified_at is None
-    assert client.post(path).status_code == 302
+    confirmed = client.post(path)
+    # A new startup with nothing described yet is led to its first capability.
+    assert confirmed.status_code == 302 and confirmed.headers["Location"].endswith("/startups/capabilities/new")
     ctx.expire_all()
     assert ctx.get(User, user.id).email_verified_at is not None
     assert "Send the link again" not in client.get("/account").get_data(as_text=True)

@@ -419,6 +419,20 @@ def test_startup_sees_submit_a_proposal_only_on_open_challenges(app, make):
     assert "Submit a proposal" not in text(app.test_client().get(f"/challenges/{open_one.id}"))
 
 
+@pytest.mark.parametrize("status", ["submitted", "withdrawn"])
+def test_a_startup_that_has_proposed_sees_its_proposal_not_the_button(app, make, status):
+    """A second proposal is refused, so the page says what the startup did instead of offering one."""
+    member = make.user("startup")
+    challenge = make.challenge(status="open")
+    capability = make.capability(startup=member.startup)
+    make.proposal(challenge, capability, status=status)
+    page = text(client_for(app, member).get(f"/challenges/{challenge.id}"))
+    assert "Submit a proposal" not in page and f"/challenges/{challenge.id}/propose" not in page
+    assert "/startups/proposals" in page
+    said = "withdrew its proposal" if status == "withdrawn" else "sent its proposal for this challenge on"
+    assert said in page
+
+
 # -- mine ------------------------------------------------------------------------------------
 
 

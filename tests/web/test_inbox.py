@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -46,6 +47,21 @@ def test_officer_reads_every_proposal_in_full_with_its_match(client: FlaskClient
         assert f"Pitch number {n}: we book clinic appointments by chatbot." in html
         assert f"Capability {n}" in html
     assert "Why this match?" in html  # the recommender's explanation of each proposed capability
+
+
+def test_the_count_of_proposals_received_is_the_department_lists_count(client: FlaskClient, make: Factory) -> None:
+    """A withdrawn proposal is listed, but counted as "Our challenges" counts: not at all."""
+    world = _setup(make)
+    proposal, _trial = world["rows"][0]
+    with client.application.app_context():
+        db.get(Proposal, proposal.id).status = "withdrawn"
+        db.commit()
+    sign_in(client, world["officer"])
+    html = client.get(f"/challenges/{world['challenge'].id}/proposals").get_data(as_text=True)
+    assert '<span class="im-count">(2)</span>' in html
+    assert "1 withdrawn proposal is listed too" in html and "Startup Number 0" in html
+    mine = client.get("/challenges/mine").get_data(as_text=True)
+    assert re.search(r'proposals">2<span class="govuk-visually-hidden">', mine)
 
 
 def test_challenge_page_and_my_challenges_link_to_the_proposals(client: FlaskClient, make: Factory) -> None:
