@@ -100,6 +100,34 @@ def _zh() -> bool:
     return str(get_locale() or "en").startswith("zh")
 
 
+def _moved(p: dict[str, Any]) -> str:
+    """What a trial's move means, in words: before approval it is a proposal the lab decides on,
+    after it a trial. Notifications stored before the move was recorded read the generic line."""
+    before, after, move = p.get("from_state"), p.get("to_state"), p.get("move")
+    if move == "accept":
+        return _("%(startup)s accepted the trial for %(challenge)s.")
+    if move == "confirm":
+        return _("The department confirmed it takes part in the trial of %(startup)s for %(challenge)s.")
+    if not before or before == after:
+        return _("The trial of %(startup)s for %(challenge)s was updated (%(state)s).")
+    proposal_stage = before in TrialState.OPEN
+    if after == TrialState.SHORTLISTED:
+        return _("The lab shortlisted the proposal of %(startup)s for %(challenge)s.")
+    if after == TrialState.REJECTED:
+        return _("The lab did not take forward the proposal of %(startup)s for %(challenge)s.")
+    if after == TrialState.WITHDRAWN and proposal_stage:
+        return _("%(startup)s withdrew its proposal for %(challenge)s.")
+    if after == TrialState.WITHDRAWN:
+        return _("%(startup)s declined the trial for %(challenge)s.")
+    if after == TrialState.APPROVED:
+        return _("The lab approved a trial of %(startup)s for %(challenge)s.")
+    if after == TrialState.RUNNING:
+        return _("The trial of %(startup)s for %(challenge)s has started.")
+    if after == TrialState.COMPLETED:
+        return _("The trial of %(startup)s for %(challenge)s is complete: %(state)s.")
+    return _("The trial of %(startup)s for %(challenge)s is now %(state)s.")
+
+
 def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, str]]:
     """(translated template, parameters, language of each parameter that is user content)."""
     challenge = {"challenge": p.get("challenge_title", "")}
@@ -127,12 +155,8 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
         state = trial_service.state_label(p.get("to_state", ""))
         outcome = p.get("outcome")
         if p.get("to_state") == TrialState.COMPLETED and outcome in trial_service.OUTCOME_LABELS:
-            state = f"{state} ({trial_service.OUTCOME_LABELS[outcome]})"
-        if p.get("from_state") and p.get("from_state") != p.get("to_state"):
-            template = _("The trial of %(startup)s for %(challenge)s is now %(state)s.")
-        else:
-            template = _("The trial of %(startup)s for %(challenge)s was updated (%(state)s).")
-        return template, {**startup, **challenge, "state": state}, {**startup_lang, **challenge_lang}
+            state = str(trial_service.OUTCOME_LABELS[outcome])
+        return _moved(p), {**startup, **challenge, "state": state}, {**startup_lang, **challenge_lang}
     if kind == KIND_SHORTLIST_REQUESTED:
         return (
             _("The department asks the lab to shortlist %(startup)s for %(challenge)s."),
@@ -410,6 +434,10 @@ def notify_trial_moved(trial: Trial, transition: TrialTransition) -> list[Notifi
         "to_state": transition.to_state,
         "outcome": trial.outcome,
     }
+    actor = transition.actor
+    if transition.from_state == transition.to_state == TrialState.APPROVED and actor is not None:
+        # The two answers to an approved trial leave its state as it was: say which was given.
+        payload["move"] = "accept" if actor.is_startup else "confirm" if actor.is_officer else None
     recipients = (
         startup_members([trial.startup_id]) + department_officers(trial.challenge.department_id) + coordinators()
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -234,10 +234,13 @@ def request_shortlist(actor: Any, proposal: Proposal, note: str) -> Proposal:
 
 
 def trials_for_startup(startup_id: int) -> list[Trial]:
-    """Return the startup's trials, in progress first, then newest first, with their challenges."""
+    """Return the startup's trials, in progress first, then newest first, with their challenges:
+    those the lab approved (a proposal still waiting for, or refused by, the lab is on "Our
+    proposals"; an approved trial the startup declined stays here)."""
     from_progress = case((Trial.status.in_(TrialState.IN_PROGRESS), 0), else_=1)
+    approved = or_(Trial.status.in_(TrialState.WENT_AHEAD), Trial.approved_at.is_not(None))
     return list(db.scalars(
-        select(Trial).where(Trial.startup_id == startup_id)
+        select(Trial).where(Trial.startup_id == startup_id, approved)
         .options(selectinload(Trial.challenge), selectinload(Trial.capability))
         .order_by(from_progress, Trial.updated_at.desc(), Trial.id.desc())
     ))

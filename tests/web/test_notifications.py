@@ -83,7 +83,7 @@ def test_trial_move_emails_immediate_users_in_their_own_language(ctx, cast, smtp
 
     (english,) = smtp.to(cast["officer"].email)
     assert english["Subject"] == (
-        "InnoMatch: The trial of MediBot 醫療機械人 for Online booking for dental clinics is now Shortlisted."
+        "InnoMatch: The lab shortlisted the proposal of MediBot 醫療機械人 for Online booking for dental clinics."
     )
     assert english["Content-Language"] == "en"
     text = body(english)
@@ -93,8 +93,8 @@ def test_trial_move_emails_immediate_users_in_their_own_language(ctx, cast, smtp
 
     (chinese,) = smtp.to(cast["member"].email)
     assert chinese["Content-Language"] == "zh-Hant-HK"
-    assert "已入圍" in chinese["Subject"]  # "Shortlisted" in the member's language
-    assert "陳大文" in body(chinese) and "已入圍" in body(chinese)
+    assert "列入候選名單" in chinese["Subject"]  # "Shortlisted" in the member's language
+    assert "陳大文" in body(chinese) and "列入候選名單" in body(chinese)
     assert "Shortlisted" not in body(chinese)
 
     # What was emailed is marked, what was not stays for the digest.
@@ -322,10 +322,10 @@ def test_notifications_are_worded_in_the_readers_language(app, make, login_as):
                                      "from_state": "approved", "to_state": "running"}))
         db.commit()
     client = login_as(user)
-    assert "is now Running" in client.get("/notifications").get_data(as_text=True)
+    assert '<span lang="en">Dental booking</span> has started.' in client.get("/notifications").get_data(as_text=True)
     client.post("/language", data={"locale": "zh_Hant_HK", "next": "/notifications"})
     page = client.get("/notifications").get_data(as_text=True)
-    assert "進行中" in page and '<span lang="en">Dental booking</span>' in page
+    assert "試驗已經開始" in page and '<span lang="en">Dental booking</span>' in page
 
 
 # -- preferences and the digest --------------------------------------------------------------------
@@ -429,3 +429,30 @@ def test_refused_recipient_is_logged_without_its_address(app, caplog):
     assert mail.redact_address("Gone.Person@example.org") == mail.redact_address(
         "gone.person@example.org"
     )
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"from_state": "proposed", "to_state": "shortlisted"}, "The lab shortlisted the proposal of MediBot for Dental booking."),
+        ({"from_state": "shortlisted", "to_state": "rejected"}, "The lab did not take forward the proposal of MediBot for Dental booking."),
+        ({"from_state": "proposed", "to_state": "withdrawn"}, "MediBot withdrew its proposal for Dental booking."),
+        ({"from_state": "approved", "to_state": "withdrawn"}, "MediBot declined the trial for Dental booking."),
+        ({"from_state": "shortlisted", "to_state": "approved"}, "The lab approved a trial of MediBot for Dental booking."),
+        ({"from_state": "approved", "to_state": "approved", "move": "accept"}, "MediBot accepted the trial for Dental booking."),
+        ({"from_state": "approved", "to_state": "approved", "move": "confirm"},
+         "The department confirmed it takes part in the trial of MediBot for Dental booking."),
+        ({"from_state": "running", "to_state": "completed", "outcome": "adopted"},
+         "The trial of MediBot for Dental booking is complete: Adopted."),
+    ],
+)
+def test_a_move_is_told_as_what_it_means(app, payload, expected):
+    """A proposal the lab decides on is not called a trial, and an answer to an approved trial says which."""
+    from portal.services.notifications import message_text
+
+    note = Notification(kind="trial_moved", link="/", payload={
+        "challenge_title": "Dental booking", "challenge_lang": "en", "startup_name": "MediBot", "startup_lang": "en",
+        **payload,
+    })
+    with app.test_request_context():
+        assert message_text(note) == expected

@@ -856,8 +856,12 @@ def test_our_trials_lists_state_and_next_step(app, make, member, rival):
     make.trial(approved, member.capability, status="approved")
     make.trial(make.challenge(title="Running one"), member.capability, status="running")
     make.trial(make.challenge(title="Their trial"), rival.capability, status="running")
+    make.trial(make.challenge(title="Waiting one"), member.capability, status="proposed")
+    make.trial(make.challenge(title="Withdrawn one"), member.capability, status="withdrawn")
     page = text(client_for(app, member.user).get("/startups/trials"))
     assert "Approved one" in page and "Running one" in page and "Their trial" not in page
+    # A proposal the lab has not approved is on "Our proposals", not here.
+    assert "Waiting one" not in page and "Withdrawn one" not in page
     assert "Accept or decline the trial." in page
     assert "Track the milestones and KPIs with the department" in page
 
