@@ -91,6 +91,9 @@ ENTITY_LABELS: dict[str, object] = {
     "workshop": _l("Workshop"),
     "panelscore": _l("Panel score"),
     "outboxmail": _l("Email"),
+    "challengequestion": _l("Question on a challenge"),
+    "apitoken": _l("API token"),
+    "invitation": _l("Invitation"),
 }
 
 # The lab's template of evaluation criteria (``services.panel.TEMPLATE``): name, what it asks.

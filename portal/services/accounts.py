@@ -128,7 +128,9 @@ def register_startup(data: StartupRegistration) -> User | None:
         log.info("registration for an existing account email_ref=%s", email_ref(email))
         _tell_existing_account(existing)
         return None
-    startup = Startup(name=name, website=data.website.strip(), size=data.size)
+    # The profile is most likely written in the language the founder registered in.
+    language = "zh-Hant" if (data.locale or "").startswith("zh") else "en"
+    startup = Startup(name=name, website=data.website.strip(), size=data.size, language=language)
     user = User(
         email=email,
         password_hash=password_hash,

@@ -90,3 +90,21 @@ def test_a_proposal_is_not_sent_without_its_refused_file_unnoticed(live_server, 
     with page.expect_navigation():
         send.click()
     assert page.url != url
+
+
+def test_removing_a_document_asks_first_and_a_no_keeps_it(live_server, new_page, signed_in_state):
+    """A removal has no undo: the browser asks, and answering no leaves the document where it was."""
+    with live_server.context() as db:
+        trial_id = pages.demo_ids(db)["trial_running"]
+    page = new_page(viewport="desktop", storage_state=signed_in_state("coordinator"))
+    goto(page, live_server(f"/trials/{trial_id}/documents"))
+    rows = page.locator("table.im-documents tbody tr")
+    before = rows.count()
+    assert before >= 1
+    name = rows.first.locator("a").first.inner_text()
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    rows.first.get_by_role("button").click()
+    assert asked == [f"Remove {name}? It cannot be brought back."]
+    page.wait_for_timeout(300)  # a submit would have navigated by now
+    assert page.url.endswith(f"/trials/{trial_id}/documents") and rows.count() == before

@@ -120,9 +120,12 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     programme.record_outcome(coordinator, kpi[0], "61%", summary, challenge.language)
     expect(coordinator.page.locator("#report-title + div")).to_contain_text(summary)
 
-    # Officer: signs off the outcome, which publishes it on the showcase.
+    # Officer: signs off the outcome, which publishes it on the showcase (asked first: it goes public).
     programme.open_trial_from_inbox(officer, title, founder.startup)
+    asked: list[str] = []
+    officer.page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     click_and_wait(officer.page, officer.page.get_by_role("button", name=t("Sign off the outcome"), exact=True))
+    assert asked == [t("Sign off the outcome? The outcome report will be published on the public showcase.")]
     expect(success_banner(officer.page)).to_have_text(t("The outcome is signed off and published on the showcase."))
 
     # Anyone: the footer's showcase link shows the outcome.
@@ -143,6 +146,7 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     programme.open_trial_from_inbox(officer, title, founder.startup)
     expect(officer.page.locator("#report-title ~ p").filter(
         has_text="The figures name a clinic; to be put right.")).to_have_count(1)
+    officer.page.once("dialog", lambda dialog: dialog.accept())
     click_and_wait(officer.page, officer.page.get_by_role("button", name=t("Sign off the outcome"), exact=True))
     expect(success_banner(officer.page)).to_have_text(t("The outcome is signed off and published on the showcase."))
     click_and_wait(startup.page, footer.get_by_role("link", name=t("Showcase of trial outcomes"), exact=True))

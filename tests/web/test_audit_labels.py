@@ -85,3 +85,24 @@ def test_audit_log_shows_words_in_both_languages(client: FlaskClient, make: Fact
     zh = client.get("/audit").get_data(as_text=True)
     assert "已記錄關鍵績效指標結果" in zh and "關鍵績效指標 60 · 結果" in zh
     assert "已截止" in zh  # the challenge's status in words
+
+
+#: Kinds of record never written to the audit log as themselves (their changes are recorded
+#: on the record they belong to: a KPI or a note on its trial, a document on its parent).
+NOT_AUDITED = {
+    "accounttoken", "auditevent", "capabilitydomain", "capabilitytag", "challengedomain", "challengefollow",
+    "challengetag", "corpuschange", "corpusversion", "department", "document", "embedding", "evaluationcriterion",
+    "kpi", "loginalert", "loginattempt", "loginthrottle", "milestone", "notification", "outcomereport",
+    "rankerversion", "recoverycode", "trialnote", "trialtransition", "workshopregistration",
+}
+
+
+def test_every_kind_of_audited_record_has_a_name(app: Flask) -> None:
+    """The audit log's filter and headings name each kind of record (an event's entity_type is its
+    model's class name, lower case): a new model is named here or said to be never audited."""
+    import models
+    from portal.labels import ENTITY_LABELS
+
+    kinds = {m.class_.__name__.lower() for m in models.Base.registry.mappers}
+    assert NOT_AUDITED <= kinds  # no stale exclusions
+    assert kinds - NOT_AUDITED == set(ENTITY_LABELS)

@@ -130,7 +130,9 @@ def test_founder_with_a_chinese_browser_keeps_chinese_after_registering(client, 
         },
     )
     assert response.status_code == 302
-    assert ctx.scalar(select(User).where(User.email == "chan@example.hk")).locale == "zh_Hant_HK"
+    founder = ctx.scalar(select(User).where(User.email == "chan@example.hk"))
+    assert founder.locale == "zh_Hant_HK"
+    assert founder.startup.language == "zh-Hant"  # the profile is taken to be written in Chinese
     # The next page, even from a browser that now sends no language preference, stays in Chinese.
     page = client.get(response.headers["Location"])
     assert 'lang="zh-Hant-HK"' in page.get_data(as_text=True)

@@ -50,6 +50,14 @@
     })
   }
 
+  // A step that removes or publishes something asks first (data-confirm on its form): the
+  // server does it at once, and there is no undo. Without JavaScript the button acts directly.
+  document.addEventListener('submit', function (event) {
+    var form = event.target
+    var ask = form && form.getAttribute && form.getAttribute('data-confirm')
+    if (ask && !window.confirm(ask)) event.preventDefault()
+  })
+
   document.addEventListener('submit', function (event) {
     var form = event.target
     if (!form || !form.querySelectorAll) return
