@@ -98,6 +98,13 @@ def parent_url(parent: Parent) -> str:
     return url_for("trials.detail", trial_id=parent.id) + "#documents"
 
 
+def back_to(parent: Parent) -> str:
+    """Where an upload or a removal returns: the page its form was on when that was the
+    parent's documents page (``return_to``, checked against it), else the parent's page."""
+    documents_page = _document_url("upload", parent)
+    return documents_page if request.form.get("return_to") == documents_page else parent_url(parent)
+
+
 def _document(parent: Parent, document_id: int) -> Document:
     """The parent's document ``document_id``, or 404."""
     document = db.get(Document, document_id) if document_id <= _MAX_ID else None
@@ -128,7 +135,7 @@ def upload(parent: Parent) -> ResponseReturnValue:
             return _page(parent, form, error.status)
         db.commit()
         flash(_("Document added."), "success")
-        return redirect(parent_url(parent))
+        return redirect(back_to(parent))
     return _page(parent, form, 400 if form.errors else 200)
 
 
@@ -177,10 +184,10 @@ def remove(parent: Parent, document_id: int) -> ResponseReturnValue:
     except DomainError as error:
         db.rollback()
         flash(error.message, "error")
-        return redirect(parent_url(parent))
+        return redirect(back_to(parent))
     db.commit()
     flash(_("Document removed."), "success")
-    return redirect(parent_url(parent))
+    return redirect(back_to(parent))
 
 
 def _register(kind: str) -> None:

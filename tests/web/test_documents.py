@@ -132,6 +132,24 @@ def test_other_pages_keep_the_small_request_limit(app, client, world):
     assert response.status_code == 413
 
 
+def test_an_upload_or_removal_returns_to_the_page_its_form_was_on(app, client, world):
+    """From the proposal's documents page, back to that page; from the edit page, to the edit page."""
+    sign_in(client, world["member"])
+    documents_page = f"/proposals/{world['proposal'].id}/documents"
+    assert f'name="return_to" value="{documents_page}"' in client.get(documents_page).get_data(as_text=True)
+    sent = client.post(documents_page, data={"file": (io.BytesIO(samples.pdf()), "a.pdf"), "return_to": documents_page},
+                       content_type="multipart/form-data")
+    assert sent.headers["Location"].endswith(documents_page)
+    sent = client.post(documents_page, data={"file": (io.BytesIO(samples.pdf()), "b.pdf"),
+                                             "return_to": "https://elsewhere.example/"},
+                       content_type="multipart/form-data")
+    assert sent.headers["Location"].endswith(f"/proposals/{world['proposal'].id}/edit#documents")
+    with app.app_context():
+        first = db.scalar(select(Document).where(Document.display_name == "a.pdf"))
+    removed = client.post(f"{documents_page}/{first.id}/delete", data={"return_to": documents_page})
+    assert removed.status_code == 302 and removed.headers["Location"].endswith(documents_page)
+
+
 def test_startup_attaches_a_deck_to_its_proposal_and_the_department_reads_it_in_its_inbox(app, client, world):
     sign_in(client, world["member"])
     assert "Documents" in client.get(f"/proposals/{world['proposal'].id}/edit").get_data(as_text=True)
