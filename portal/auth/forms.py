@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     HiddenField,
     PasswordField,
     SelectField,
@@ -20,11 +21,13 @@ from wtforms.validators import (
     InputRequired,
     Length,
     Optional,
+    ValidationError,
 )
 
 from models.vocabulary import STARTUP_SIZES
 
 from ..forms import BaseForm, NameField, choices, web_address, with_scheme
+from ..passwords import password_problem
 
 
 class LoginForm(BaseForm):
@@ -56,12 +59,20 @@ class RegisterForm(BaseForm):
     password = PasswordField(
         _l("Password"),
         description=_l("At least 12 characters. Not a common password, a sequence such as 123456, or your name or email."),
-        validators=[InputRequired(_l("Choose a password.")), Length(max=128)],
+        validators=[InputRequired(_l("Choose a password."))],
     )
     confirm = PasswordField(
         _l("Confirm password"),
         validators=[InputRequired(_l("Repeat your password.")), EqualTo("password", _l("The passwords do not match."))],
     )
+
+    def validate_password(self, field: Field) -> None:
+        """The password policy, said with the other fields' errors (the service checks again)."""
+        from ..services.accounts import password_message
+
+        problem = password_problem(field.data or "", email=self.email.data or "", name=self.display_name.data or "")
+        if problem:
+            raise ValidationError(password_message(problem))
 
 
 class ChangePasswordForm(BaseForm):

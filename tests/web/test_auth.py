@@ -136,3 +136,21 @@ def test_founder_with_a_chinese_browser_keeps_chinese_after_registering(client, 
     # The next page, even from a browser that now sends no language preference, stays in Chinese.
     page = client.get(response.headers["Location"])
     assert 'lang="zh-Hant-HK"' in page.get_data(as_text=True)
+
+
+def test_registration_says_every_problem_at_once_the_password_among_them(client, ctx):
+    """A short password is said with the other fields' errors, not only once they are put right."""
+    response = client.post("/register", data={
+        "display_name": "", "email": "not-an-address", "startup_name": "Acme", "size": "1-10",
+        "password": "short", "confirm": "short",
+    })
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    for message in ("Enter your name.", "Enter a valid email address.", "Password must be at least 12 characters."):
+        assert message in body
+    long_one = "a-long-unique-passphrase-" * 6
+    body = client.post("/register", data={
+        "display_name": "Ada", "email": "ada@example.org", "startup_name": "Acme", "size": "1-10",
+        "password": long_one, "confirm": long_one,
+    }).get_data(as_text=True)
+    assert "Password must be at most 128 characters." in body and "Field cannot be longer" not in body
