@@ -267,7 +267,11 @@ def register(person: Person, server: LiveServer, data: StartupInput) -> None:
     follow_emailed_link(person, server, data.email, r"/account/verify/")
     expect_heading(person.page, t("Confirm your email address"))
     click_and_wait(person.page, person.page.get_by_role("button", name=t("Confirm email address"), exact=True))
-    expect(success_banner(person.page)).to_have_text(t("Your email address is confirmed."))
+    expect(success_banner(person.page)).to_have_text(t(
+        "Your email address is confirmed. Next, describe what your startup offers: challenges are "
+        "recommended to you by it."
+    ))
+    expect_heading(person.page, t("Describe a capability"))  # its next step
     person.page.close()
     person.page = app_tab
 
