@@ -154,11 +154,33 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+SIMILARITY_SETTINGS = ("DUPLICATE_THRESHOLD", "SIMILAR_STRONG", "SIMILAR_MIN_SCORE")
+
+
+def setting_problems(config: Mapping[str, Any]) -> list[str]:
+    """Settings that contradict each other, in any environment (one sentence each, or [])."""
+    problems = []
+    values = [config.get(name) for name in SIMILARITY_SETTINGS]
+    given = [v for v in values if v is not None]
+    if given and len(given) < len(values):
+        problems.append(
+            "set DUPLICATE_THRESHOLD, SIMILAR_STRONG and SIMILAR_MIN_SCORE together or not at all: unset,"
+            " each comes from the encoder's own bands, on that encoder's scale of similarities"
+        )
+    elif given and not float(given[0]) >= float(given[1]) >= float(given[2]):
+        problems.append("DUPLICATE_THRESHOLD >= SIMILAR_STRONG >= SIMILAR_MIN_SCORE must hold")
+    return problems
+
+
 def check(config: Mapping[str, Any]) -> None:
-    """Raise ConfigError unless ``config`` names a known environment and, in production, is safe."""
+    """Raise ConfigError unless ``config`` names a known environment, its settings agree with
+    each other and, in production, it is safe."""
     environment = config.get("INNOMATCH_ENV")
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"INNOMATCH_ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+    conflicts = setting_problems(config)
+    if conflicts:
+        raise ConfigError("InnoMatch will not start with these settings:\n- " + "\n- ".join(conflicts))
     problems = production_problems(config) if environment == "production" else []
     if problems:
         raise ConfigError(

@@ -275,7 +275,7 @@ def shown_number(score: float | None) -> int:
     for (top, top_n), (low, low_n) in itertools.pairwise(points):
         if value >= low:
             share = (value - low) / (top - low) if top > low else 1.0
-            return min(100, math.floor(low_n + share * (top_n - low_n) + 1e-9))
+            return min(100, math.floor(low_n + share * (top_n - low_n)))
     return 0
 
 

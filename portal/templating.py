@@ -91,26 +91,42 @@ def language_next() -> str:
     if request.method in ("GET", "HEAD"):
         return request.full_path if request.query_string else request.path
     parts = urlsplit(request.referrer or "")
-    if parts.netloc == request.host and parts.scheme in ("http", "https"):
+    if parts.scheme in ("http", "https") and _same_host(parts.netloc, parts.scheme):
         target = parts.path + ("?" + parts.query if parts.query else "")
         if is_safe_local_path(target) and _opens(parts.path):
             return target
-    return url_for("main.index")
+    # No usable Referer: this address, when the view answering it also shows it (a form that
+    # posts to its own page, such as /register), else the home page.
+    return request.path if _opens(request.path) else url_for("main.index")
+
+
+def _same_host(netloc: str, scheme: str) -> bool:
+    """Whether a Referer's host is this request's, letter case and default ports aside."""
+    default = {"http": ":80", "https": ":443"}
+
+    def bare(host: str, port: str) -> str:
+        host = host.lower()
+        return host.removesuffix(port)
+
+    ours = bare(request.host, default.get(request.scheme, ""))
+    return bool(netloc) and bare(netloc, default[scheme]) == ours
 
 
 def _opens(path: str) -> bool:
-    """Whether ``path`` is a page a browser can open (a GET route), not a form's address only
-    (the Referer of a form sent again from its own answer page)."""
+    """Whether a browser opening ``path`` gets the page of the view now answering, or another
+    page it may open: a GET route, and for the address this request was sent to, the same view
+    (a startup's question is sent to /challenges/<id>/questions, whose GET page is the
+    department's: the Referer of a form sent again from its own answer page)."""
     from werkzeug.exceptions import HTTPException
     from werkzeug.routing import RequestRedirect
 
     try:
-        current_app.url_map.bind(request.host).match(path, method="GET")
+        endpoint, _args = current_app.url_map.bind(request.host).match(path, method="GET")
     except RequestRedirect:
         return True
     except HTTPException:
         return False
-    return True
+    return path != request.path or endpoint == request.endpoint
 
 
 def init_templating(app: Flask) -> None:

@@ -172,17 +172,19 @@ def check_upload(stream: IO[bytes]) -> tuple[sniffing.Kind, int]:
 
 def closed_reason(parent: Parent, *, removing: bool = False) -> str | None:
     """Why documents can no longer be added to ``parent`` (or, ``removing``, removed from it),
-    or None. A trial withdrawn or rejected takes no more documents (what is there may still be
-    removed). A proposal closes too: once the lab has decided on it (its trial approved,
+    or None. A trial withdrawn or rejected is kept as it was left: nothing is added or removed
+    (but by the lab). A proposal closes too: once the lab has decided on it (its trial approved,
     running, completed or rejected) its documents stay as they were decided on; once withdrawn
     nothing more is added, but the startup may still remove what it sent. A proposal sent to
     a pair the lab had already shortlisted is still open: nothing is decided yet."""
     if isinstance(parent, Trial):
-        if parent.status in TrialState.ENDED_EARLY and not removing:
-            if parent.status == TrialState.WITHDRAWN:
-                return _("This trial was withdrawn: no documents can be added to it.")
-            return _("This trial was rejected: no documents can be added to it.")
-        return None
+        if parent.status not in TrialState.ENDED_EARLY:
+            return None
+        if removing:
+            return _("This trial has ended without going ahead: its documents are kept as they were.")
+        if parent.status == TrialState.WITHDRAWN:
+            return _("This trial was withdrawn: no documents can be added to it.")
+        return _("This trial was rejected: no documents can be added to it.")
     if not isinstance(parent, Proposal):
         return None
     if parent.status == ProposalStatus.WITHDRAWN:

@@ -206,3 +206,23 @@ def test_similarity_bands_are_the_encoders_own_unless_configured(app, model, exp
             assert similar.duplicate_threshold() == 0.99 and similar.band_of(duplicate) == "very_similar"
         finally:
             app.config.update(saved)
+
+
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        ({}, False),
+        ({"DUPLICATE_THRESHOLD": 0.8, "SIMILAR_STRONG": 0.7, "SIMILAR_MIN_SCORE": 0.6}, False),
+        ({"DUPLICATE_THRESHOLD": 0.8}, True),  # the others would come from the encoder's own scale
+        ({"DUPLICATE_THRESHOLD": 0.6, "SIMILAR_STRONG": 0.7, "SIMILAR_MIN_SCORE": 0.5}, True),
+    ],
+)
+def test_the_similarity_settings_are_set_together_and_in_order(values, refused):
+    from portal.config import ConfigError, check
+
+    config = {"INNOMATCH_ENV": "development", **values}
+    if refused:
+        with pytest.raises(ConfigError):
+            check(config)
+    else:
+        check(config)

@@ -275,6 +275,8 @@ def test_a_trial_that_ended_early_is_kept_as_it_was_left(app, state):
             with pytest.raises(StaleState) as error:
                 documents.attach_document(user, trial, io.BytesIO(b"%PDF-1.4 x"), "late.pdf")
             assert state in str(error.value)
+        # What is there stays: only the lab may still remove a document (say, one sent by mistake).
+        assert documents.closed_reason(trial, removing=True) is not None
         db.rollback()
         assert db.scalar(select(func.count()).select_from(TrialNote)) == 0
         assert db.scalar(select(func.count()).select_from(Document)) == 0

@@ -75,6 +75,24 @@ def test_trial_move_notifies_startup_department_and_coordinators_but_not_the_act
         assert n.payload["from_state"] == "proposed" and n.payload["to_state"] == "shortlisted"
 
 
+@pytest.mark.parametrize(("who", "move", "said"), [
+    ("member", "accept", "accepted the trial for"),
+    ("officer", "confirm", "The department confirmed it takes part in the trial of"),
+])
+def test_an_answer_to_an_approved_trial_is_told_as_the_answer_it_was(ctx, cast, smtp, app, who, move, said):
+    """Both answers leave the trial approved: the notification says which was given."""
+    from portal.services.notifications import message_text
+
+    trial = ctx.get(Trial, cast["trial"].id)
+    trial.status = "approved"
+    ctx.commit()
+    _move(ctx, cast[who], trial.id, move)
+    told = rows(Notification)
+    assert told and {n.payload.get("move") for n in told} == {move}
+    with app.test_request_context():
+        assert said in message_text(told[0])
+
+
 def test_trial_move_emails_immediate_users_in_their_own_language(ctx, cast, smtp):
     _move(ctx, cast["actor"], cast["trial"].id, "shortlist")
 

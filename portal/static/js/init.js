@@ -77,8 +77,9 @@
   // Switching language loads the page again: what was typed in the page's forms (sent with
   // errors or not sent yet) is carried to the page in the other language and put back into
   // the same form's empty fields, so a half-written pitch is not lost. Passwords, files and
-  // hidden fields are never kept; the copy lives in this tab's sessionStorage only until the
-  // next page is read. The server sends the switch back to the page the form was on.
+  // hidden fields, one-time codes and fields marked data-no-carry are never kept; the copy
+  // lives in this tab's sessionStorage only until the next page is read. The server sends the
+  // switch back to the page the form was on.
   var CARRY = 'innomatch-carry'
   var SKIPPED = { password: 1, file: 1, hidden: 1, submit: 1, button: 1, reset: 1, image: 1 }
 
@@ -88,13 +89,26 @@
     return new URL(form.getAttribute('action') || '', document.baseURI).href
   }
 
+  // Which form it is: its address, and the move it makes when several forms share an address
+  // (a trial's moves all post to /move and differ by a hidden "action").
+  function keyOf (form) {
+    var move = form.querySelector('input[type=hidden][name=action]')
+    return actionOf(form) + '#' + (move ? move.value : '')
+  }
+
+  function kept (el) {
+    var type = (el.type || '').toLowerCase()
+    return el.name && !el.disabled && !SKIPPED[type] && el.name !== 'csrf_token' &&
+      (el.getAttribute('autocomplete') || '') !== 'one-time-code' && !el.closest('[data-no-carry]')
+  }
+
   function typed (form) {
     var fields = {}
     var any = false
     for (var i = 0; i < form.elements.length; i++) {
       var el = form.elements[i]
       var type = (el.type || '').toLowerCase()
-      if (!el.name || el.disabled || SKIPPED[type] || el.name === 'csrf_token') continue
+      if (!kept(el)) continue
       if (type === 'checkbox' || type === 'radio') {
         if (el.checked) { (fields[el.name] = fields[el.name] || []).push(el.value); any = true }
       } else if (el.value && el.value.trim()) {
@@ -108,11 +122,15 @@
   // The page a form was sent from: a page that answers a sent form (data-sent-form) lives at
   // the form's address, which may not open again; the switch returns to the page remembered.
   var PAGE = 'innomatch-page'
-  try {
-    if (!body.hasAttribute('data-sent-form')) {
-      window.sessionStorage.setItem(PAGE, window.location.pathname + window.location.search)
-    }
-  } catch (e) {}
+  function rememberPage () {
+    try {
+      if (!body.hasAttribute('data-sent-form')) {
+        window.sessionStorage.setItem(PAGE, window.location.pathname + window.location.search)
+      }
+    } catch (e) {}
+  }
+  rememberPage()
+  window.addEventListener('pageshow', rememberPage) // also a page shown again from the history
 
   document.addEventListener('submit', function (event) {
     var lang = event.target
@@ -126,7 +144,7 @@
     for (var i = 0; i < forms.length; i++) {
       if (forms[i] === lang || (forms[i].getAttribute('method') || '').toLowerCase() !== 'post') continue
       var fields = typed(forms[i])
-      if (fields) saved.push({ action: actionOf(forms[i]), fields: fields })
+      if (fields) saved.push({ key: keyOf(forms[i]), fields: fields })
     }
     try {
       if (saved.length) {
@@ -145,7 +163,7 @@
       if (type === 'checkbox' || type === 'radio') {
         if (els.some(function (el) { return el.checked })) return
         els.forEach(function (el) { if (values.indexOf(el.value) >= 0) el.checked = true })
-      } else if (els.length === 1 && !SKIPPED[type] && els[0].value === '') {
+      } else if (els.length === 1 && kept(els[0]) && els[0].value === '') {
         els[0].value = values[0]
         els[0].dispatchEvent(new Event('input', { bubbles: true }))
       }
@@ -159,10 +177,14 @@
   } catch (e) {}
   if (carry && carry.path === window.location.pathname + window.location.search) {
     var restore = function () {
-      var forms = document.querySelectorAll('form')
+      var forms = Array.prototype.slice.call(document.querySelectorAll('form'))
       carry.forms.forEach(function (saved) {
         for (var i = 0; i < forms.length; i++) {
-          if (actionOf(forms[i]) === saved.action) { putBack(forms[i], saved.fields); return }
+          if (keyOf(forms[i]) === saved.key) {
+            putBack(forms[i], saved.fields)
+            forms.splice(i, 1) // each form takes one saved copy
+            return
+          }
         }
       })
     }
