@@ -94,6 +94,7 @@ def test_a_proposal_is_not_sent_without_its_refused_file_unnoticed(live_server, 
 
 def test_removing_a_document_asks_first_and_a_no_keeps_it(live_server, new_page, signed_in_state):
     """A removal has no undo: the browser asks, and answering no leaves the document where it was."""
+    pages.add_examples(live_server)  # the running trial's report (once per server)
     with live_server.context() as db:
         trial_id = pages.demo_ids(db)["trial_running"]
     page = new_page(viewport="desktop", storage_state=signed_in_state("coordinator"))
