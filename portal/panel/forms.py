@@ -98,7 +98,8 @@ def score_form(criteria: Sequence[Any], formdata: Any = None, scores: dict[int, 
         setattr(ScoreForm, f"score_{c.id}", RadioField(
             criterion_name(c),
             choices=choices([(str(n), str(SCORE_WORDS[n])) for n in range(SCORE_MIN, SCORE_MAX + 1)]),
-            validators=[InputRequired(_l("Give a score from 1 to 5."))],
+            # Named, so the error summary at the top says which criterion is missing its score.
+            validators=[InputRequired(_l("Give %(criterion)s a score from 1 to 5.", criterion=criterion_name(c)))],
         ))
         setattr(ScoreForm, f"comment_{c.id}", TextAreaField(
             _l("Comment (optional)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -162,7 +163,12 @@ def test_every_criterion_must_be_scored(client: FlaskClient, make: Factory, app:
     sign_in(client, world["officer"])
     response = client.post(f"/proposals/{proposal.id}/score", data=data)
     assert response.status_code == 400
-    assert "Give a score from 1 to 5." in response.get_data(as_text=True)
+    # The message names the criterion left unscored (the summary lists one per criterion).
+    from portal.labels import criterion_name
+
+    with app.test_request_context():
+        name = criterion_name(criteria[-1])
+    assert f"Give {name} a score from 1 to 5." in html.unescape(response.get_data(as_text=True))
     assert _count(app, PanelScore) == 0
     data[f"score_{criteria[-1].id}"] = "9"
     assert client.post(f"/proposals/{proposal.id}/score", data=data).status_code == 400
