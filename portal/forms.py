@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 from typing import Any
 
@@ -54,6 +55,14 @@ def one_line(form: Any, field: Any) -> None:
     """Refuse a value with a line break or a control character, with a message that says so."""
     if isinstance(field.data, str) and _NOT_ONE_LINE.search(field.data):
         raise StopValidation(_l("Enter this on one line, without line breaks or control characters."))
+
+
+def has_word(form: Any, field: Any) -> None:
+    """Refuse a name made only of symbols, punctuation or emoji ("!!!???", "🚀🚀🚀"): a name
+    is read, listed and searched, so it needs a letter or a number of some script."""
+    text = field.data if isinstance(field.data, str) else ""
+    if text.strip() and not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        raise StopValidation(_l("Use letters or numbers in it, not only symbols or emoji."))
 
 
 class TextLength:
@@ -128,9 +137,10 @@ class BaseForm(FlaskForm):
             if kind in TEXT_FIELDS:
                 options = {**options, "filters": [clean_text, *filters]}
             elif kind in LINE_FIELDS:
-                first = [clean_name_text, clean_line] if kind == "NameField" else [clean_line]
-                validators = list(unbound_field.kwargs.get("validators") or ())
-                options = {**options, "filters": [*first, *filters], "validators": [one_line, *validators]}
+                name = kind == "NameField"
+                first = [clean_name_text, clean_line] if name else [clean_line]
+                validators = [one_line, *([has_word] if name else []), *(unbound_field.kwargs.get("validators") or ())]
+                options = {**options, "filters": [*first, *filters], "validators": validators}
             return unbound_field.bind(form=form, **options)
 
     def apply_domain_error(self, error: Any) -> None:
