@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
@@ -19,6 +21,7 @@ from models import AuditEvent, User
 from .. import clock
 from ..database import db
 from ..services.paging import Page, paginate
+from ..templating import colon, format_day_time
 
 #: Cells starting with these are formulas to a spreadsheet; they get a leading apostrophe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -88,17 +91,39 @@ def search_events(filters: AuditFilters, page: int = 1, per_page: int = 20) -> A
     )
 
 
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def show(value: Any) -> str:
-    """A value of a before/after snapshot as text."""
+    """A value of a before/after snapshot as text for people: a recorded moment in the
+    reader's time zone and words ("4 Dec 2026, 14:05"), a day as a date, a record as
+    "name: value" pairs; the CSV export keeps the stored values."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if isinstance(value, str):
+        return _moment_or_day(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ", ".join(value) if value else "—"
-    if isinstance(value, (dict, list)):
+    if isinstance(value, dict):
+        return "; ".join(f"{key}{colon()}{show(item)}" for key, item in sorted(value.items())) or "—"
+    if isinstance(value, list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+def _moment_or_day(text: str) -> str:
+    try:
+        if _ISO_MOMENT.match(text):
+            moment = datetime.fromisoformat(text)
+            return format_day_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        if _ISO_DAY.match(text):
+            return format_date(date.fromisoformat(text), "medium")
+    except ValueError:
+        pass
+    return text
 
 
 def diff(event: AuditEvent) -> list[tuple[str, Any, Any, bool]]:

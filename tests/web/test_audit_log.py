@@ -160,3 +160,15 @@ def test_audit_page_in_chinese(app):
     with client.session_transaction() as session:
         session["locale"] = "zh_Hant_HK"
     assert client.get("/audit").status_code == 200
+
+
+def test_recorded_values_read_as_words_times_in_the_readers_zone(app):
+    """A moment reads in Hong Kong time and words, a day as a date, a record as name: value."""
+    from portal.audit_log.query import show
+
+    with app.test_request_context():
+        assert show("2026-12-04T06:05:00+00:00") == "4 Dec 2026, 2:05\u202fpm"  # 06:05 UTC, the site's way
+        assert show("2026-12-04") == "4 Dec 2026"
+        assert show({"name": "Accuracy", "target": "90%"}) == "name: Accuracy; target: 90%"
+        assert show("2026-13-45T99:00") == "2026-13-45T99:00"  # not a moment: as stored
+        assert show("plain words") == "plain words"
