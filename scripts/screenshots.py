@@ -5,7 +5,7 @@
     .venv/bin/python scripts/screenshots.py --out /tmp/shots --only landing,trial
 
 It serves the demo data from a fresh temporary database (as the browser tests do, but ranked
-with the real sentence-transformers model unless --fast) and drives the system Chromium
+with the site's own encoder, multilingual-e5-small, unless --fast) and drives the system Chromium
 (/usr/bin/chromium, or $E2E_CHROMIUM). Pages are captured full length up to a maximum height,
 so the files stay small. tests/e2e/test_screenshots.py runs it too (into a temporary folder).
 `--readme` prints the Markdown table that shows the files.
@@ -178,7 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        model = "hashing" if args.fast else "default"
+        import matcher
+
+        # The site's own encoder (multilingual-e5-small), so scores, bands and similar
+        # challenges show as on a deployed site; --fast: the model-free one.
+        model = "hashing" if args.fast else matcher.DEFAULT_ENCODER
         server = support.LiveServer(Path(tmp) / "screenshots.db", matcher_model=model).start()
         for name in ("", "werkzeug", "innomatch"):  # request logs would bury the file list
             logging.getLogger(name).setLevel(logging.WARNING)
