@@ -477,6 +477,12 @@ def bench_hybrid(sizes: list[int], n_queries: int, results: dict[str, Any]) -> l
             fit_s = time.perf_counter() - t0
             queries = [Item(f"q{i}", t) for i, t in enumerate(query_texts)]
             with Threads(1):
+                # One untimed pass first: the first ranking of a text fills caches shared by
+                # every configuration (its CC-CEDICT glosses, its tokens), so without it
+                # whichever configuration came first paid for them and looked several ms
+                # slower. Timed is the steady state, as for a stored challenge ranked again.
+                for i, query in enumerate(queries):
+                    ranker.rank(query, query_vector=qvecs[i], top_k=K)
                 ms = timed(
                     lambda i, r=ranker, qs=queries: r.rank(qs[i], query_vector=qvecs[i], top_k=K),
                     list(range(n_queries)),
