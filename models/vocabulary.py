@@ -135,8 +135,6 @@ class TrialState(StrEnum):
     IN_PROGRESS = nonmember((PROPOSED, SHORTLISTED, APPROVED, RUNNING))
     # Ended without going ahead: the record is kept as it was left (no notes or documents added).
     ENDED_EARLY = nonmember((WITHDRAWN, REJECTED))
-    # Open to notes: every state but those.
-    NOTABLE = nonmember((PROPOSED, SHORTLISTED, APPROVED, RUNNING, COMPLETED))
 
 
 class TrialOutcome(StrEnum):

@@ -34,6 +34,12 @@ def label_gap() -> str:
     return "" if current_locale().startswith("zh") else " "
 
 
+def full_stop() -> str:
+    """The stop after a sentence that ends in a link or other markup: "." in English, the
+    full-width "。" in Chinese."""
+    return "。" if current_locale().startswith("zh") else "."
+
+
 def colon() -> str:
     """A colon between a name and what follows it in running text: ": " in English, the
     full-width "：" (no space) in Chinese (「何家輝：已提交建議書」)."""
@@ -140,6 +146,7 @@ def init_templating(app: Flask) -> None:
         current_locale=current_locale,
         content_language=content_language,
         colon=colon,
+        full_stop=full_stop,
         html_lang=html_lang,
         label_gap=label_gap,
         url_with=url_with,

@@ -124,7 +124,7 @@ def _setting(name: str) -> float:
         return float(configured)
     key, default = _SETTINGS[name]
     model = current_app.config.get("MATCHER_MODEL") or matcher.DEFAULT_ENCODER
-    bands = matcher.preset_for(model).get("similar") or {}
+    bands = matcher.PRESETS.get(model, {}).get("similar") or {}  # read only: no copy per call
     return float(bands.get(key, default))
 
 

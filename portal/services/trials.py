@@ -46,6 +46,7 @@ from models import (
 from models.vocabulary import (
     CONTENT_LANGUAGES,
     TRIAL_OUTCOMES,
+    TRIAL_STATES,
     ChallengeStatus,
     Party,
     ProposalStatus,
@@ -127,7 +128,7 @@ TRACKING: dict[str, Action] = {
         # Scoring: measured KPI results (also entered with the "complete" move).
         Action("record_result", (TrialState.RUNNING, TrialState.COMPLETED), (Party.COORDINATOR,)),
         # A trial withdrawn or rejected is kept as it was left: its reason is the move's.
-        Action("add_note", TrialState.NOTABLE, PARTIES),
+        Action("add_note", tuple(s for s in TRIAL_STATES if s not in TrialState.ENDED_EARLY), PARTIES),
         # A milestone that will not be reached is waived with a reason, so the trial can complete.
         Action("waive_milestone", TrialState.ACTIVE, (Party.COORDINATOR, Party.DEPARTMENT)),
         # The outcome report goes public once the department signs it off; the lab can take it down.

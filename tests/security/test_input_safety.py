@@ -297,10 +297,7 @@ def test_department_names_are_cleaned_whoever_writes_them():
 
 @pytest.mark.parametrize("name", ["!!!???", "🚀🚀🚀", "—·—", "。。。"])
 def test_a_name_of_only_symbols_or_emoji_is_refused_with_a_message(client, ctx, name):
-    response = client.post("/register", data={
-        "display_name": "Ada Lee", "email": "ada@example.org", "startup_name": name, "size": "1-10",
-        "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase",
-    })
+    response = _register(client, startup_name=name)
     assert response.status_code == 400
     assert "Use letters or numbers in it, not only symbols or emoji." in response.get_data(as_text=True)
     assert ctx.scalar(select(Startup)) is None
@@ -308,8 +305,5 @@ def test_a_name_of_only_symbols_or_emoji_is_refused_with_a_message(client, ctx, 
 
 @pytest.mark.parametrize("name", ["康健科技", "3D Health", "Ａｃｍｅ 🚀", "R2"])
 def test_a_name_with_a_letter_or_number_of_any_script_is_kept(client, ctx, name):
-    response = client.post("/register", data={
-        "display_name": "Ada Lee", "email": "ada@example.org", "startup_name": name, "size": "1-10",
-        "password": "a-long-unique-passphrase", "confirm": "a-long-unique-passphrase",
-    })
+    response = _register(client, startup_name=name)
     assert response.status_code == 302
