@@ -24,7 +24,10 @@ and a weight vector of length 3, and returns ``(n,)`` scores in 0..1.
   lie some 2 to 6 standard deviations above its mean, which the scale 2 spreads over
   about 0.73 to 0.95 instead of bunching them above 0.9.  In a pool of n candidates no
   z-score exceeds sqrt(n - 1), so in a very small pool (a handful of candidates) even
-  the best reads lower than it would among hundreds.
+  the best reads lower than it would among hundreds: the ranker passes ``reference``
+  statistics instead of the pool's own (its whole corpus's, topped up from the
+  configured ``RankerConfig.zscore_reference`` when the corpus is small), so that a
+  pair's score means the same however many candidates there are.
 """
 
 from __future__ import annotations
@@ -111,12 +114,20 @@ def rrf_fusion(
     return fused / (total / (rrf_k + 1))
 
 
-def zscore_fusion(components: np.ndarray, weights: np.ndarray, **_: object) -> np.ndarray:
-    """Logistic of the weighted mean of the components' z-scores over the rows.
+def zscore_fusion(
+    components: np.ndarray,
+    weights: np.ndarray,
+    *,
+    reference: tuple[np.ndarray, np.ndarray] | None = None,
+    **_: object,
+) -> np.ndarray:
+    """Logistic of the weighted mean of the components' z-scores.
 
     Args:
         components: ``(n, c)`` scores.
         weights: ``(c,)`` non-negative weights.
+        reference: ``(mean, sd)``, each ``(c,)``: the population each column is
+            standardised against; None = the rows themselves.
 
     Returns:
         ``(n,)`` fused scores in 0..1 (0.5 for every row when no column varies).
@@ -124,12 +135,17 @@ def zscore_fusion(components: np.ndarray, weights: np.ndarray, **_: object) -> n
     x, w, _total = _check(components, weights)
     if x.shape[0] == 0:
         return np.zeros(0)
-    sd = x.std(axis=0)
+    if reference is None:
+        mean, sd = x.mean(axis=0), x.std(axis=0)
+    else:
+        mean, sd = (np.asarray(r, dtype=np.float64) for r in reference)
+        if mean.shape != (x.shape[1],) or sd.shape != (x.shape[1],):
+            raise ValueError(f"reference {mean.shape}, {sd.shape} does not match components {x.shape}")
     varies = sd > 1e-12
     live = float(w[varies].sum())
     if live <= 0:
         return np.full(x.shape[0], 0.5)
-    z = np.where(varies, (x - x.mean(axis=0)) / np.where(varies, sd, 1.0), 0.0)
+    z = np.where(varies, (x - mean) / np.where(varies, sd, 1.0), 0.0)
     mean_z = z @ w / live
     fused: np.ndarray = 1.0 / (1.0 + np.exp(-mean_z / ZSCORE_SCALE))
     return fused

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,11 @@ class RankerConfig:
         ann_params: Dense index kwargs (e.g. ``{"dtype": "float16"}`` for exact,
             ``{"ef_search": 128}`` for hnsw).
         pool_size: Depth of each first-stage retriever when candidates exceed it.
+        zscore_reference: For z-score fusion, what a column's mean and spread are when
+            the corpus is small: ``{"pool": P, "semantic": [mean, sd], "lexical": [mean,
+            sd]}``, measured over P candidates (the evaluation cases' companies). A
+            corpus of n < P candidates is standardised as if P - n candidates like those
+            were beside it, so a pair reads as it would among P. None: the corpus alone.
         structured_weights: Part weights for the structured score.
         language_calibration: Additive cosine offsets by language relation, or None.
         query_expansion: Name of a bilingual glossary in ``matcher.glossary.GLOSSARIES``
@@ -100,6 +106,7 @@ class RankerConfig:
     ann: str | None = None
     ann_params: dict[str, Any] = field(default_factory=dict)
     pool_size: int = 300
+    zscore_reference: dict[str, Any] | None = None
     structured_weights: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_STRUCTURED_WEIGHTS)
     )
@@ -146,6 +153,8 @@ class RankerConfig:
                 )
         if self.rrf_k < 0 or self.pool_size < 1 or self.diversity_depth < 1:
             raise ValueError("rrf_k must be >= 0, pool_size and diversity_depth >= 1")
+        if self.zscore_reference is not None:
+            _check_reference(self.zscore_reference)
 
     def weight_vector(self) -> np.ndarray:
         """Weights as an array in ``COMPONENTS`` order.
@@ -197,6 +206,40 @@ class RankerConfig:
             A hashable, comparable tuple.
         """
         return tuple(repr(getattr(self, name)) for name in FIT_FIELDS)
+
+
+def _check_reference(reference: Mapping[str, Any]) -> None:
+    """Raise ValueError unless ``reference`` is a valid ``RankerConfig.zscore_reference``."""
+    unknown = set(reference) - {"pool", *COMPONENTS}
+    if unknown:
+        raise ValueError(f"unknown zscore_reference keys {sorted(unknown)}; use 'pool' and {list(COMPONENTS)}")
+    pool = reference.get("pool")
+    if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
+        raise ValueError("zscore_reference needs 'pool', a whole number of candidates >= 1")
+    for name in COMPONENTS:
+        if name not in reference:
+            continue
+        value = reference[name]
+        if (
+            not isinstance(value, (list, tuple))
+            or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+            or value[1] <= 0
+        ):
+            raise ValueError(f"zscore_reference[{name!r}] must be [mean, sd] with sd > 0")
+
+
+#: Candidates a large corpus's column statistics are read from (evenly spaced over it).
+REFERENCE_SAMPLE = 256
+
+
+@lru_cache(maxsize=64)
+def _reference_sample(n: int) -> np.ndarray:
+    """:data:`REFERENCE_SAMPLE` candidate indices evenly spaced over a corpus of ``n``
+    (all of them when there are no more): distinct, ascending, read-only."""
+    sample = np.linspace(0, n - 1, min(n, REFERENCE_SAMPLE)).astype(np.int64)
+    sample.flags.writeable = False
+    return sample
 
 
 #: The :class:`RankerConfig` fields a fit builds from: the lexical index and its texts, the
@@ -713,8 +756,19 @@ class HybridRanker:
             # become the maximum that every other lexical score is divided by.
             lexical_raw[own] = 0.0
         pool = self._pool(corpus, qvec, lexical_raw, dense_top)
-        components = self._components(corpus, query, qvec, pool, lexical_raw)
-        fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k)
+        n = len(corpus.items)
+        if cfg.fusion == "zscore" and pool.size < n:
+            # z-scores are read against the whole corpus (a sample of a large one), not the
+            # pool of its closest candidates: one pass over both.
+            sample = _reference_sample(n)
+            both = np.union1d(pool, sample)
+            scored = self._components(corpus, query, qvec, both, lexical_raw)
+            components, seen = scored[np.searchsorted(both, pool)], scored[np.searchsorted(both, sample)]
+        else:
+            components = self._components(corpus, query, qvec, pool, lexical_raw)
+            seen = components
+        reference = self._reference(n, seen)
+        fused = FUSIONS[cfg.fusion](components, cfg.weight_vector(), rrf_k=cfg.rrf_k, reference=reference)
         return Scored(query, pool, fused, components, corpus, query_terms, lexical_raw[pool])
 
     def select(self, scored: Scored, *, top_k: int = 10, exclude_keys: Iterable[str] = ()) -> list[Match]:
@@ -836,6 +890,29 @@ class HybridRanker:
             comps[:, 1] = lexical_raw[pool] / top
         comps[:, 2] = corpus.structured.score(query, pool)
         return comps
+
+    def _reference(self, n: int, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """What z-score fusion standardises each column against: ``seen``, the components
+        of the whole corpus of ``n`` candidates (or of :func:`_reference_sample` of a large
+        one), not only of the pool scored; a corpus smaller than ``zscore_reference["pool"]``
+        is topped up with the reference's candidates. None for other fusions."""
+        cfg = self.config
+        if cfg.fusion != "zscore":
+            return None
+        mean, var = seen.mean(axis=0), seen.var(axis=0)
+        ref = cfg.zscore_reference
+        extra = int(ref["pool"]) - n if ref else 0
+        if ref and extra > 0:
+            for col, name in enumerate(COMPONENTS):
+                if name not in ref:
+                    continue  # no reference for this column: the corpus alone
+                m0, sd0 = (float(v) for v in ref[name])
+                both = (n * mean[col] + extra * m0) / (n + extra)
+                var[col] = (
+                    n * (var[col] + (mean[col] - both) ** 2) + extra * (sd0**2 + (m0 - both) ** 2)
+                ) / (n + extra)
+                mean[col] = both
+        return mean, np.sqrt(var)
 
     def _select(
         self,

@@ -23,6 +23,7 @@ from .run import (
     score_rankings,
     scored_pairs,
     variant_configs,
+    zscore_reference,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "score_rankings",
     "scored_pairs",
     "variant_configs",
+    "zscore_reference",
 ]

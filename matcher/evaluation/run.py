@@ -48,7 +48,7 @@ from ..metrics import bootstrap_ci, ndcg_at_k, paired_bootstrap_ci, recall_at_k,
 from ..ranker import HybridRanker, RankerConfig
 from ..text import dense_text, language_family
 from ..translate import TranslatingEncoder
-from ..types import Item
+from ..types import COMPONENTS, Item
 from .cases import Cases, load_cases
 
 __all__ = [
@@ -546,6 +546,51 @@ def scored_pairs(
                 challenge.key, m.key, float(m.score), int(labels.get(m.key, 0)),
                 float(m.explanation.raw.get("bm25", 0.0)),
             ))
+    return out
+
+
+def zscore_reference(
+    cases: Cases,
+    encoder: Encoder,
+    config: RankerConfig,
+    *,
+    centering: bool | str = False,
+) -> dict[str, Any]:
+    """The column statistics a small corpus is topped up with under z-score fusion
+    (``RankerConfig.zscore_reference``): every challenge of the cases scores every startup,
+    and each column's mean and standard deviation over the startups are averaged over the
+    challenges (the spread as the root of the mean variance). No label is read.
+
+    Args:
+        cases: Loaded cases (e.g. ``load_cases(path).only("tune")``).
+        encoder: The encoder (already wrapped for translation when the app does).
+        config: The app's ranker configuration.
+        centering: As in :func:`evaluate`.
+
+    Returns:
+        ``{"pool": number of startups, "semantic": [mean, sd], "lexical": [mean, sd]}``
+        (a column constant over the startups, as structured metadata the cases do not
+        carry, is left out).
+    """
+    vectors = _encode(cases, encoder, encoder)
+    qvecs, pvecs = _centred(
+        vectors, [c.language for c in cases.challenges], [s.language for s in cases.startups], centering
+    )
+    cfg = dataclasses.replace(
+        config, explain_sentences=False, diversity=0.0, min_score=0.0, max_key_terms=0,
+        zscore_reference=None, pool_size=max(config.pool_size, len(cases.startups)),
+    )
+    ranker = HybridRanker(cfg, encoder).fit(cases.startups, pvecs)
+    means, variances = [], []
+    for i, challenge in enumerate(cases.challenges):
+        comps = ranker.score(challenge, query_vector=qvecs[i]).components
+        means.append(comps.mean(axis=0))
+        variances.append(comps.var(axis=0))
+    mean, sd = np.mean(means, axis=0), np.sqrt(np.mean(variances, axis=0))
+    out: dict[str, Any] = {"pool": len(cases.startups)}
+    for col, name in enumerate(COMPONENTS):
+        if sd[col] > 1e-9:
+            out[name] = [round(float(mean[col]), 4), round(float(sd[col]), 4)]
     return out
 
 

@@ -178,6 +178,11 @@ def register(app: Flask) -> None:
                 f"= {band.share:.2f} (about {band.in_ten} in 10)"
             )
         click.echo(f"  lexical strength: 1 - exp(-bm25 / {calibration.lexical_scale})")
+        if config.fusion == "zscore":
+            reference = evaluation.zscore_reference(tune, encoder, config, centering=resolved.centering)
+            click.echo(f"  zscore_reference (the preset's, for a corpus of fewer startups): {json.dumps(reference)}")
+            if reference != config.zscore_reference:
+                click.echo("  (differs from the configured one: copy it into the encoder's preset in matcher/presets.py)")
         if merged.splits and not skip_test:
             try:
                 test = evaluation.scored_pairs(merged.only("test"), encoder, config, centering=resolved.centering)

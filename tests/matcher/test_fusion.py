@@ -118,3 +118,19 @@ def test_zscore_in_the_ranker() -> None:
     matches = ranker.rank(query, query_vector=np.array([0.6, 0.0, 0.8], dtype=np.float32))
     assert [m.key for m in matches][:2] == ["c", "a"] and matches[-1].key == "b"
     assert all(0.0 < m.score < 1.0 for m in matches)
+
+
+def test_zscore_against_a_reference_population() -> None:
+    # The ranker passes the population each column is standardised against; the rows'
+    # own statistics are then not used.
+    x = COMPONENTS
+    w = np.array([0.5, 0.3, 0.2])
+    mean, sd = np.array([0.1, 0.2, 0.0]), np.array([0.2, 0.4, 0.0])
+    z = np.column_stack([(x[:, 0] - 0.1) / 0.2, (x[:, 1] - 0.2) / 0.4])
+    expected = 1.0 / (1.0 + np.exp(-(z @ w[:2] / 0.8) / 2.0))  # sd 0: left out
+    np.testing.assert_allclose(FUSIONS["zscore"](x, w, reference=(mean, sd)), expected)
+    # One row alone is scored as it is among its reference, not as its pool's average (0.5).
+    assert FUSIONS["zscore"](x[:1], w)[0] == 0.5
+    assert FUSIONS["zscore"](x[:1], w, reference=(mean, sd))[0] == pytest.approx(expected[0])
+    with pytest.raises(ValueError, match="does not match"):
+        FUSIONS["zscore"](x, w, reference=(mean[:2], sd[:2]))

@@ -154,3 +154,38 @@ def test_cli_calibrate_bands_can_leave_the_test_split_unread(app: Flask, tmp_pat
     assert result.exit_code == 0, result.output
     assert "tune split: 2 challenges x 3 startups" in result.output
     assert "Check on the test split" not in result.output
+
+
+def test_cli_calibrate_bands_measures_the_zscore_reference(app: Flask, tmp_path: Any) -> None:
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(CASES), encoding="utf-8")
+    app.config["MATCHER_FUSION"] = "zscore"
+    try:
+        result = app.test_cli_runner().invoke(
+            args=["matcher", "calibrate-bands", "--cases", str(path), "--no-test-check"]
+        )
+    finally:
+        app.config["MATCHER_FUSION"] = ""
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "zscore_reference" in line)
+    reference = json.loads(line.split(": ", 1)[1])
+    assert reference["pool"] == 3 and set(reference) <= {"pool", "semantic", "lexical", "structured"}
+    assert all(len(v) == 2 and v[1] > 0 for k, v in reference.items() if k != "pool")
+    assert "differs from the configured one" in result.output  # none is configured here
+
+
+def test_only_the_startup_corpus_is_standardised_against_the_reference(app: Flask) -> None:
+    # The reference was measured with challenges ranking startups, the direction whose
+    # score every page shows; ranking challenges (for a startup, or similar challenges)
+    # goes without it.
+    from portal.services.recommendations import corpus
+
+    reference = {"pool": 194, "semantic": [0.03, 0.05], "lexical": [0.12, 0.15]}
+    app.config["MATCHER_CONFIG"] = {"fusion": "zscore", "zscore_reference": reference}
+    try:
+        with app.app_context():
+            assert corpus.CAPABILITIES.ranker_config().zscore_reference == reference
+            assert corpus.CHALLENGES.ranker_config().zscore_reference is None
+            assert corpus.PUBLISHED.ranker_config().zscore_reference is None
+    finally:
+        app.config["MATCHER_CONFIG"] = None

@@ -486,6 +486,13 @@ CAPABILITIES = Corpus(
     member=lambda _row, _day: True,
     queries=lambda: [r.item for r in challenge_rows()][:CENTERING_QUERY_SAMPLE],
 )
+def _challenge_side_config() -> matcher.RankerConfig:
+    """The recommender's strategy for ranking challenges: without the z-score reference,
+    which was measured for challenges ranking startups (the score a pair shows is always
+    that one, :func:`~.ranking.startup_matches`); here it would only reorder."""
+    return replace(ranker_config(), zscore_reference=None)
+
+
 CHALLENGES = Corpus(
     "challenges", CorpusKind.CHALLENGE, "challenge",
     members=lambda day: challenge_rows(where=_open_on(day)),
@@ -493,14 +500,15 @@ CHALLENGES = Corpus(
     member=_is_open,
     queries=lambda: startup_queries(CENTERING_QUERY_SAMPLE),
     by_day=True,
+    config=_challenge_side_config,
 )
 
 
 def _similarity_config() -> matcher.RankerConfig:
     """The recommender's strategy without what does not fit comparing challenges: no
     diversity (a second near copy must not be pushed down for resembling the first), no
-    sentence pairs (cost), no floor."""
-    return replace(ranker_config(), diversity=0.0, explain_sentences=False, min_score=0.0)
+    sentence pairs (cost), no floor, no z-score reference (:func:`_challenge_side_config`)."""
+    return replace(_challenge_side_config(), diversity=0.0, explain_sentences=False, min_score=0.0)
 
 
 def _is_published(row: Row, _day: date) -> bool:
