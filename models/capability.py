@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import Base, DomainRow, RowValues, TagRow, TimestampMixin, check_in, trigram_index
@@ -40,7 +40,7 @@ class Capability(TimestampMixin, Base):
         cascade="all, delete-orphan", order_by="CapabilityDomain.domain"
     )
     tag_rows: Mapped[list[CapabilityTag]] = relationship(
-        cascade="all, delete-orphan", order_by="CapabilityTag.tag"
+        cascade="all, delete-orphan", order_by=lambda: func.lower(CapabilityTag.tag)
     )
 
     domains = RowValues("domain_rows", "domain")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import (
@@ -80,7 +80,7 @@ class Challenge(TimestampMixin, Base):
         cascade="all, delete-orphan", order_by="ChallengeDomain.domain"
     )
     tag_rows: Mapped[list[ChallengeTag]] = relationship(
-        cascade="all, delete-orphan", order_by="ChallengeTag.tag"
+        cascade="all, delete-orphan", order_by=lambda: func.lower(ChallengeTag.tag)
     )
 
     domains = RowValues("domain_rows", "domain")

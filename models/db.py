@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -110,10 +110,26 @@ class DomainRow:
 
 
 class TagRow:
-    """A child row holding one lower-case technology tag (a parent's tag list); the subclass
-    declares the parent key, which comes first in the primary key."""
+    """A child row holding one technology tag as typed (a parent's tag list, made with
+    :func:`distinct_tags`: no two equal ignoring case); the subclass declares the parent
+    key, which comes first in the primary key. Tags are searched and matched ignoring case."""
 
     tag: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
+
+
+def distinct_tags(tags: Iterable[object]) -> list[str]:
+    """A tag list as stored: each tag stripped and kept as typed ("OCR", "WhatsApp"), blanks
+    and non-strings dropped, and of tags equal ignoring case only the first."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            continue
+        tag = " ".join(tag.split())
+        if tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            out.append(tag)
+    return out
 
 
 def trigram_index(table: str, column: str) -> Index:

@@ -18,6 +18,7 @@ from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from models.db import distinct_tags
 from models.names import strip_invisible, weighted_length
 
 # Control characters other than tab and newlines; PostgreSQL also refuses NUL in text.
@@ -164,7 +165,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class TagListField(StringField):
-    """Comma-separated tags, stored lower case, de-duplicated."""
+    """Comma-separated tags, kept as typed, de-duplicated ignoring case (:func:`distinct_tags`)."""
 
     def __init__(self, *args: Any, max_tags: int = 12, max_length: int = 40, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -177,8 +178,7 @@ class TagListField(StringField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         raw = valuelist[0] if valuelist else ""
         raw = clean_text(raw) if isinstance(raw, str) else ""
-        tags = [t.strip().lower() for t in re.split(r"[,，、;\n]", raw) if t.strip()]
-        self.data = list(dict.fromkeys(tags))
+        self.data = distinct_tags(re.split(r"[,，、;\n]", raw))
 
     def process_data(self, value: Any) -> None:
         self.data = list(value or [])

@@ -357,26 +357,32 @@ def startup_next_step(trial: Any) -> str:
 
 
 #: Technology tags (typed in English) -> their Traditional Chinese labels.
-TECHNOLOGIES_ZH = Path(__file__).resolve().parent / "data" / "technologies_zh.tsv"
+TECHNOLOGIES = Path(__file__).resolve().parent / "data" / "technologies.tsv"
 
 
 @cache
-def _technology_labels() -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for line in TECHNOLOGIES_ZH.read_text(encoding="utf-8").splitlines():
+def _technology_labels() -> dict[str, tuple[str, str | None]]:
+    """Tag (lower case) -> (its Chinese label, its English form or None: the tag itself)."""
+    labels: dict[str, tuple[str, str | None]] = {}
+    for line in TECHNOLOGIES.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            tag, label = line.split("\t")
-            labels[tag.strip().lower()] = label.strip()
+            tag, chinese, *english = line.split("\t")
+            labels[tag.strip().lower()] = (chinese.strip(), english[0].strip() if english else None)
     return labels
 
 
 def technology_label(tag: str) -> str:
-    """A technology tag as the page's language shows it: on Chinese pages its Chinese label
-    when :data:`TECHNOLOGIES_ZH` lists it, otherwise (and on English pages) as typed. Only the
-    display changes: tags are stored, searched and matched as typed."""
-    if not str(get_locale() or "en").startswith("zh"):
+    """A technology tag as the page's language shows it, from :data:`TECHNOLOGIES`: on Chinese
+    pages its Chinese label, on English pages its English form ("OCR" for a tag stored as
+    "ocr"); a tag not listed as typed. Only the display changes: tags are stored as typed
+    and searched and matched ignoring case."""
+    known = _technology_labels().get(" ".join(tag.split()).lower())
+    if known is None:
         return tag
-    return _technology_labels().get(tag.strip().lower(), tag)
+    chinese, english = known
+    if str(get_locale() or "en").startswith("zh"):
+        return chinese
+    return english or tag
 
 
 def shown_technologies(tags: Iterable[str]) -> list[str]:

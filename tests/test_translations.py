@@ -26,12 +26,15 @@ def test_technology_labels_are_one_chinese_label_per_tag_covering_the_demo_data(
     import re
 
     labels: dict[str, str] = {}
-    for number, line in enumerate((ROOT / "portal" / "data" / "technologies_zh.tsv").read_text("utf-8").splitlines(), 1):
+    for number, line in enumerate((ROOT / "portal" / "data" / "technologies.tsv").read_text("utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
-        tag, label = line.split("\t")  # exactly two columns
+        tag, label, *english = line.split("\t")  # two columns, or three with an English form
         assert tag == tag.strip().lower() and tag not in labels, (number, tag)
         assert re.search(r"[\u4e00-\u9fff]", label) or label.isascii(), (number, label)  # Chinese, or an acronym kept
+        # The English form is the tag in other letter case only ("OCR" for "ocr"), and says
+        # something the tag does not.
+        assert len(english) <= 1 and all(e.lower() == tag and e != tag for e in english), (number, english)
         labels[tag] = label
     typed: set[str] = set()
 

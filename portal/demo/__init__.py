@@ -24,6 +24,7 @@ from models import (
     User,
     Workshop,
 )
+from models.db import distinct_tags
 from models.vocabulary import ChallengeStatus, ProposalStatus, Role, TrialState
 
 from .. import clock
@@ -107,7 +108,7 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
             closing_on=closing, status=row["status"], language=row["language"], opened_at=opened,
         )
         ch.domains = row["domains"]
-        ch.tags = [t.lower() for t in row.get("tags", [])]
+        ch.tags = distinct_tags(row.get("tags", []))
         if opened is not None:
             ch.created_at = opened - timedelta(days=rng.randint(1, 10))
         challenges[row["ref"]] = ch
@@ -131,7 +132,7 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
             cap = Capability(name=c["name"], description=c["description"], deployments=c.get("deployments", ""),
                              readiness=int(c.get("readiness", 5)), language=c.get("language", row["language"]))
             cap.domains = c.get("domains", [])
-            cap.technologies = [t.lower() for t in c.get("technologies", [])]
+            cap.technologies = distinct_tags(c.get("technologies", []))
             st.capabilities.append(cap)
             caps.append(cap)
         capabilities[row["ref"]] = caps

@@ -14,6 +14,7 @@ from sqlalchemy import Select, case, false, func, select, union
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, ChallengeDomain, ChallengeTag, Department, Proposal, User
+from models.db import distinct_tags
 from models.names import weighted_length
 from models.vocabulary import (
     AREA_KEYS,
@@ -103,7 +104,7 @@ def _check_data(data: ChallengeData) -> ChallengeData:
     data.desired_outcomes = (data.desired_outcomes or "").strip()
     data.constraints = (data.constraints or "").strip()
     data.domains = list(dict.fromkeys(data.domains or []))
-    data.tags = list(dict.fromkeys(t.strip().lower() for t in data.tags or [] if t and t.strip()))
+    data.tags = distinct_tags(data.tags or [])
     if not data.title:
         raise DomainError(_("Enter a title."), field="title")
     if len(data.title) > TITLE_MAX:
@@ -163,7 +164,7 @@ def _apply(challenge: Challenge, data: ChallengeData) -> None:
     if set(challenge.domains) != set(data.domains):
         challenge.domains = sorted(data.domains)
     if set(challenge.tags) != set(data.tags):
-        challenge.tags = sorted(data.tags)
+        challenge.tags = sorted(data.tags, key=str.casefold)
 
 
 def _open(challenge: Challenge) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import Capability, CapabilityTag, Proposal, Startup, Trial
+from models.db import distinct_tags
 from models.names import clean_name, name_key, weighted_length
 from models.vocabulary import (
     CONTENT_LANGUAGES,
@@ -151,10 +152,7 @@ def _capability_values(data: dict[str, Any]) -> dict[str, Any]:
     readiness = data.get("readiness")
     language = data.get("language")
     domains = list(dict.fromkeys(data.get("domains") or []))
-    technologies = [
-        t.strip().lower() for t in (data.get("technologies") or []) if isinstance(t, str) and t.strip()
-    ]
-    technologies = list(dict.fromkeys(technologies))
+    technologies = distinct_tags(data.get("technologies") or [])
     if not name:
         raise DomainError(_("Enter the capability's name."), field="name")
     if len(name) > NAME_MAX:

@@ -185,7 +185,7 @@ def test_officer_sees_profile_with_capabilities_but_no_edit_controls(app, make, 
     assert response.status_code == 200
     assert "CareBot Ltd" in page and "AppointmentBot" in page and "謝謝機械人" in page
     assert "9 – proven in operation" in page and "6 – demonstrated in a relevant setting" in page
-    assert "Data collaboration" in page and "ocr" in page and "Used by a clinic group." in page
+    assert "Data collaboration" in page and ">OCR<" in page and "Used by a clinic group." in page
     assert 'lang="zh-Hant"' in page
     assert 'href="https://carebot.example.hk" rel="noopener' in page
     assert "Verified by the lab" in page
@@ -390,7 +390,7 @@ def test_member_adds_capability_and_recommender_is_told(app, member, hooks):
     assert capability.startup_id == member.startup.id and capability.readiness == 7
     assert read(app, lambda s: s.get(Capability, capability.id).domains) == ["customer_service", "smart_clinic"]
     assert read(app, lambda s: s.get(Capability, capability.id).technologies) == [
-        "chatbot", "nlp", "speech recognition"]
+        "Chatbot", "NLP", "speech recognition"]  # as typed, listed ignoring case
     assert hooks["capability_changed"] == [capability.id]
     event = read(app, lambda s: s.scalar(select(AuditEvent).where(AuditEvent.action == "capability.create")))
     assert event.entity_id == capability.id and event.after["readiness"] == 7
