@@ -6,9 +6,10 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask_babel import format_date
@@ -16,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
-from models import AuditEvent, User
+from models import AuditEvent, Base, User
 
 from .. import clock
 from ..database import db
@@ -124,6 +125,43 @@ def _moment_or_day(text: str) -> str:
     except ValueError:
         pass
     return text
+
+
+@cache
+def person_fields() -> frozenset[str]:
+    """The recorded fields that hold a user's id: every column of the schema that refers to
+    ``users.id`` (``created_by_id``, ``coordinator_id``, ``user_id`` ...), read off the tables."""
+    users = User.__table__.c.id
+    return frozenset(
+        column.name
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+        if any(key.references(users.table) and key.column is users for key in column.foreign_keys)
+    )
+
+
+def people(events: Iterable[AuditEvent]) -> dict[int, str]:
+    """The users the events' recorded values refer to, as "name (email)", by id: one query
+    for a page, so that a change of coordinator reads as who, not as a number."""
+    fields = person_fields()
+    ids = {
+        value
+        for event in events
+        for snapshot in (event.before or {}, event.after or {})
+        for key, value in snapshot.items()
+        if key.rsplit(".", 1)[-1] in fields and isinstance(value, int) and not isinstance(value, bool)
+    }
+    if not ids:
+        return {}
+    rows = db.execute(select(User.id, User.display_name, User.email).where(User.id.in_(ids)))
+    return {uid: f"{name} ({email})" for uid, name, email in rows}
+
+
+def named(key: str, value: Any, known: dict[int, str]) -> Any:
+    """``value`` as a person when ``key`` holds a user's id and the user is known, else as it is."""
+    if key.rsplit(".", 1)[-1] in person_fields() and isinstance(value, int) and not isinstance(value, bool):
+        return known.get(value, value)
+    return value
 
 
 def diff(event: AuditEvent) -> list[tuple[str, Any, Any, bool]]:

@@ -44,8 +44,10 @@ def index() -> ResponseReturnValue:
     else:
         page = query.search_events(form.filters(), page_number(), int(current_app.config.get("PAGE_SIZE", 20)))
         status = 200
+    known = query.people(page.items)
     return render_template(
         "audit_log/index.html", form=form, page=page, diff=query.diff, show=query.show,
+        person=lambda key, value: query.named(key, value, known),
         export_url=url_for("audit_log.export", **_filters_without_page()),
     ), status
 

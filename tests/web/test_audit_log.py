@@ -172,3 +172,23 @@ def test_recorded_values_read_as_words_times_in_the_readers_zone(app):
         assert show({"name": "Accuracy", "target": "90%"}) == "name: Accuracy; target: 90%"
         assert show("2026-13-45T99:00") == "2026-13-45T99:00"  # not a moment: as stored
         assert show("plain words") == "plain words"
+
+
+def test_a_recorded_user_id_reads_as_the_person(app):
+    """A field that holds a user's id (any column referring to users.id) reads as who it is;
+    other numbers stay numbers, and an id of a user no longer there stays a number."""
+    from portal.audit_log.query import person_fields
+
+    world = build_world(app)
+    assert {"coordinator_id", "created_by_id", "user_id", "signed_off_by_id"} <= person_fields()
+    assert "challenge_id" not in person_fields() and "duration_weeks" not in person_fields()
+    now = datetime.now(UTC)
+    add_events(app, world, [
+        ("admin", "trial.assign", "trial", 7, {"coordinator_id": None, "duration_weeks": 8},
+         {"coordinator_id": world.users["coordinator"], "duration_weeks": 12}, now),
+        ("admin", "trial.assign", "trial", 8, {"coordinator_id": 987654}, {"coordinator_id": None}, now),
+    ])
+    page = text(client_as(app, world, "admin").get("/audit?action=trial.assign"))
+    assert "<ins>Coordinator (coordinator@example.org)</ins>" in page
+    assert "<ins>12</ins>" in page  # a number that is not a person
+    assert "<del>987654</del>" in page  # nobody by that id any more
