@@ -20,7 +20,7 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -54,7 +54,7 @@ BEFORE_SECOND_STEP = frozenset({
     "main.readyz", "main.prometheus_metrics",
 })
 #: Probes and the metrics scrape: they neither read nor set a session.
-SESSIONLESS = frozenset({"main.healthz", "main.readyz", "main.prometheus_metrics"})
+SESSIONLESS = frozenset({"main.healthz", "main.readyz", "main.prometheus_metrics", "static"})
 #: Signed-in sessions end after this long whatever the activity (ASVS 3.3.2), unless configured.
 DEFAULT_MAX_SESSION_HOURS = 12
 
@@ -77,10 +77,22 @@ def load_user(session_id: str) -> User | None:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """The signed cookie session, marked Secure when configured or when the request came over HTTPS."""
+    """The signed cookie session, marked Secure when configured or when the request came over
+    HTTPS, and never sent back by a request that has no business with it (:data:`SESSIONLESS`:
+    static files, probes; the API).
+
+    A permanent session is sent back with every response, with what the request read. A page
+    loads its stylesheet, scripts and icons while other requests run: a stylesheet asked for
+    with the cookie from before a language switch or a sign-in, answered after it, would put
+    the old session back, and the switch or the sign-in would be lost."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if has_request_context() and (request.endpoint in SESSIONLESS or request.path.startswith("/api/")):
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def idle_limit_seconds(app: Flask) -> int:

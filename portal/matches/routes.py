@@ -25,7 +25,7 @@ bp = Blueprint("matches", __name__)
 def for_startup() -> ResponseReturnValue:
     """Show open challenges ranked for the signed-in member's startup."""
     startup = db.get(Startup, current_user.startup_id) or abort(404)
-    results = recommendations.recommend_challenges(startup, current_user, limit=10)
+    results = recommendations.recommend_challenges(startup, current_user, limit=recommendations.RECOMMENDED_CHALLENGES)
     return render_template("matches/for_startup.html", startup=startup, results=results, form=DismissForm())
 
 

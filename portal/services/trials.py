@@ -203,7 +203,16 @@ def may(user: User, trial: Trial, name: str) -> bool:
 def open_actions(user: User, trial: Trial) -> set[str]:
     """The tracking actions ``user`` may take on ``trial`` in its current state (for showing forms)."""
     kinds = actor_kinds(user, trial)
-    return {a.name for a in TRACKING.values() if trial.status in a.states and kinds.intersection(a.actors)}
+    names = {a.name for a in TRACKING.values() if trial.status in a.states and kinds.intersection(a.actors)}
+    if results_locked(trial):
+        names.discard("record_result")
+    return names
+
+
+def results_locked(trial: Trial) -> bool:
+    """Whether the KPI results stand as the department signed them off: while the outcome
+    report is published, the showcase shows them under the department's sign-off."""
+    return trial.report is not None and trial.report.published
 
 
 # -- input rules ---------------------------------------------------------------------------
@@ -630,11 +639,21 @@ def remove_kpi(user: User, trial: Trial, kpi: Kpi) -> None:
     signals.changed(user, "trial.kpi_remove", trial, before, {})
 
 
+def locked_results_message() -> str:
+    """Why a signed-off outcome's results cannot be changed, and how to correct one."""
+    return _(
+        "The department signed off the outcome and it is published, so the results stay as signed off. "
+        "To correct one, unpublish the outcome report first (saying why); the department then signs it off again."
+    )
+
+
 def record_kpi_result(user: User, trial: Trial, kpi: Kpi, result: str) -> Kpi:
     """Record the measured result of a KPI of a running or completed trial (coordinators: scoring)."""
     _require(user, trial, "record_result")
     if kpi.trial_id != trial.id:
         raise DomainError(_("This KPI belongs to another trial."))
+    if results_locked(trial):
+        raise StaleState(locked_results_message())
     value = _short(result, "result", _("Enter the measured result."))
     key = f"kpis[{kpi.id}].result"
     before = {key: kpi.result}

@@ -668,3 +668,23 @@ def test_authentication_events_are_logged_without_secrets(app, make, caplog, fas
     assert f"email_ref={ref}" in text
     for secret in (PASSWORD, NEW_PASSWORD, "wrong-password-123", user.email, token, session_id):
         assert secret not in text, f"a secret reached the logs: {secret[:6]}..."
+
+
+def test_a_static_file_answered_late_cannot_undo_a_language_switch(app):
+    """A page's stylesheet or icon, asked for with the cookie from before a language switch (or a
+    sign-in) and answered after it, sends no session back: otherwise it would put the old one
+    back and the switch would be lost."""
+    browser = app.test_client()
+    assert browser.get("/").status_code == 200
+    before = browser.get_cookie("session")
+    switched = browser.post("/language", data={"locale": "zh_Hant_HK", "next": "/"})
+    assert switched.status_code == 302 and _session_cookie(switched)
+    # The icon's request left before the switch's answer: it carries the old cookie.
+    late = app.test_client()
+    if before is not None:
+        late.set_cookie("session", before.value)
+    with late.get("/static/img/favicon.svg") as icon:
+        assert icon.status_code == 200 and not [c for c in _set_cookie_headers(icon) if c.startswith("session=")]
+    assert 'lang="zh-Hant-HK"' in browser.get("/").get_data(as_text=True)
+    # A page still sends its session back (and keeps it alive).
+    assert _session_cookie(browser.get("/"))

@@ -242,3 +242,24 @@ def test_a_startups_page_shows_the_evidence_of_the_score_it_shows(
     card = _block(page, world["challenges"][0].title, "li")
     assert '評分依據貴方的方案：<span lang="en">Booking assistant</span>' in card
     assert "：</strong> " not in card
+
+
+def test_the_best_match_order_follows_the_pair_scores_not_the_profile_order(
+    app: Flask, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The profile finds the challenges; their order is the pair's one score, so wherever the
+    profile's order and the scores shown disagree, the list follows the scores."""
+    from types import SimpleNamespace
+
+    from models import Startup
+    from portal.database import db
+    from portal.services.recommendations import ranking
+
+    with app.app_context():
+        startup = db.get(Startup, world["target"].id)
+        found = recommendations.challenge_ids_by_match(startup)
+        assert len(found) >= 2
+        # Scores that reverse the profile's order (and one challenge outside the pool).
+        scores = {cid: SimpleNamespace(score=0.1 * (n + 1)) for n, cid in enumerate(found[1:])}
+        monkeypatch.setattr(ranking, "startup_matches", lambda challenges, startup_id, **_kw: scores)
+        assert recommendations.challenge_ids_by_match(startup) == [*reversed(found[1:]), found[0]]

@@ -916,6 +916,27 @@ def test_lab_unpublishes_an_outcome_with_a_reason(app):
     assert "The savings figure is wrong." in page and "Sign off the outcome" in page
 
 
+def test_a_signed_off_outcomes_results_stay_as_signed_off_until_the_lab_unpublishes_it(app):
+    """The showcase shows the KPI results under the department's sign-off: while it is published
+    they cannot be changed; the lab unpublishes it (saying why) to correct one, and the
+    department signs it off again."""
+    world = build_world(app, "completed")
+    sign_off(app, world)
+    coordinator = client_as(app, world, "coordinator")
+    url, _data = tracking_request(world, "record_result")
+    page = text(coordinator.get(f"/trials/{world.trial_id}"))
+    assert f'action="{url}"' not in page and "the results stay as signed off" in page
+    before = snapshot(app, world.trial_id)
+    refused = coordinator.post(url, data={"result": "50%"})
+    assert refused.status_code == 409 and "unpublish the outcome report first" in text(refused)
+    assert snapshot(app, world.trial_id) == before and "50%" not in text(app.test_client().get("/showcase"))
+
+    unpublish_url, reason = tracking_request(world, "unpublish_outcome")
+    assert coordinator.post(unpublish_url, data=reason).status_code == 302
+    assert f'action="{url}"' in text(coordinator.get(f"/trials/{world.trial_id}"))
+    assert coordinator.post(url, data={"result": "50%"}).status_code == 302
+
+
 def test_switching_language_after_a_form_error_returns_to_the_page_the_form_was_on(app):
     """A refused move is answered at the address the form posts to, which a browser cannot
     open (405): the language switch on that answer goes back to the trial page instead."""

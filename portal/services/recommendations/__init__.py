@@ -45,6 +45,7 @@ from .learning import (
     training_examples,
 )
 from .ranking import (
+    RECOMMENDED_CHALLENGES,
     Recommendation,
     challenge_ids_by_match,
     recommend_challenges,
@@ -56,6 +57,7 @@ from .settings import MatcherSettings, encoder, loaded_encoder, ranker_config, s
 
 __all__ = [
     "CENTERING_QUERY_SAMPLE",
+    "RECOMMENDED_CHALLENGES",
     "RESULTS_CACHE_SIZE",
     "SCORED_CACHE_SIZE",
     "MatcherSettings",

@@ -186,16 +186,30 @@ def recommend_startups_for_each(
     ]
 
 
+#: Challenges a startup's recommendations page lists; the challenge list's "best match"
+#: order puts the same ones first, in the same order (:func:`challenge_ids_by_match`).
+RECOMMENDED_CHALLENGES = 10
+
+
 def challenge_ids_by_match(startup: Startup, limit: int = 200) -> list[int]:
     """The open challenges' ids, best match for ``startup`` first (for sorting a list: no
-    exclusions and no sentence-pair explanations)."""
+    exclusions and no sentence-pair explanations). As on the recommendations page, the
+    startup's profile finds them and the first :data:`RECOMMENDED_CHALLENGES` are in the order
+    of the pair's one score (:func:`startup_matches`), the score those pages show; the rest
+    follow in the profile's order."""
     if not startup.capabilities:
         return []
     fitted = challenge_corpus()
     if not fitted.owners:
         return []
     matches = fitted.rank_each([(startup_item(startup), set())], limit, explain=False)[0]
-    return [int(m.key.split(":", 1)[1]) for m in matches]
+    ids = [int(m.key.split(":", 1)[1]) for m in matches]
+    head = ids[:RECOMMENDED_CHALLENGES]
+    loaded = _load_by_key(Challenge, [f"challenge:{cid}" for cid in head], *CHALLENGE_ROWS)
+    scores = startup_matches([loaded[f"challenge:{cid}"] for cid in head if f"challenge:{cid}" in loaded], startup.id)
+    # Scored pairs by their score; a challenge whose pool leaves the startup out after them.
+    head.sort(key=lambda cid: (cid not in scores, -scores[cid].score if cid in scores else 0.0))
+    return head + ids[RECOMMENDED_CHALLENGES:]
 
 
 def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10) -> list[Recommendation]:
