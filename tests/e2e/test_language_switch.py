@@ -19,10 +19,17 @@ def test_a_half_written_challenge_survives_a_change_of_language(live_server, new
     support.use_language(page, "en")
     page.locator("#title").fill("Queue calling for the dental clinics")
     page.locator("#problem_statement").fill("Patients wait at the door; we want to call them by SMS.")
+    # Ticked boxes, a chosen radio and a number changed from the form's own default come too.
+    page.locator("input[name=domains][value=smart_clinic]").check()
+    page.locator("input[name=functional_area][value=dental_clinical]").check()
+    page.locator("input[name=duration_weeks]").fill("20")
     support.use_language(page, "zh_Hant_HK")
     expect(page).to_have_url(re.compile(r"/challenges/new$"))
     expect(page.locator("#title")).to_have_value("Queue calling for the dental clinics")
     expect(page.locator("#problem_statement")).to_have_value("Patients wait at the door; we want to call them by SMS.")
+    expect(page.locator("input[name=domains][value=smart_clinic]")).to_be_checked()
+    expect(page.locator("input[name=functional_area][value=dental_clinical]")).to_be_checked()
+    expect(page.locator("input[name=duration_weeks]")).to_have_value("20")
     # Read once: going back to the page later starts empty again.
     goto(page, live_server("/challenges/new"))
     expect(page.locator("#title")).to_have_value("")

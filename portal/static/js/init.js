@@ -74,12 +74,15 @@
     }
   })
 
-  // Switching language loads the page again: what was typed in the page's forms (sent with
-  // errors or not sent yet) is carried to the page in the other language and put back into
-  // the same form's empty fields, so a half-written pitch is not lost. Passwords, files and
-  // hidden fields, one-time codes and fields marked data-no-carry are never kept; the copy
-  // lives in this tab's sessionStorage only until the next page is read. The server sends the
-  // switch back to the page the form was on.
+  // Switching language loads the page again: what was typed, ticked or chosen in the page's
+  // forms (sent with errors or not sent yet) is carried to the page in the other language and
+  // put back into the same form, so a half-written pitch is not lost. On a page that answers a
+  // sent form every filled field is carried (the page it returns to has none of them); on
+  // other pages only the fields changed from what the page came with, so a default that
+  // depends on the language is the new page's own. Passwords, files and hidden fields,
+  // one-time codes and fields marked data-no-carry are never kept; the copy lives in this
+  // tab's sessionStorage only until the next page is read. The server sends the switch back
+  // to the page the form was on.
   var CARRY = 'innomatch-carry'
   var SKIPPED = { password: 1, file: 1, hidden: 1, submit: 1, button: 1, reset: 1, image: 1 }
 
@@ -102,20 +105,45 @@
       (el.getAttribute('autocomplete') || '') !== 'one-time-code' && !el.closest('[data-no-carry]')
   }
 
-  function typed (form) {
+  // The form's fields, tag by tag: inputs, selects and text areas (a fieldset may share a
+  // group's name).
+  function isField (el) {
+    return el.tagName === 'INPUT' || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA'
+  }
+
+  function changed (el) {
+    if (el.tagName === 'SELECT') {
+      var options = Array.prototype.slice.call(el.options)
+      if (!el.multiple) { // with no option marked selected, a list box starts on its first
+        var start = options.findIndex(function (o) { return o.defaultSelected })
+        return el.selectedIndex !== (start < 0 ? 0 : start)
+      }
+      return options.some(function (o) { return o.selected !== o.defaultSelected })
+    }
+    return el.value !== el.defaultValue
+  }
+
+  function typed (form, all) {
     var fields = {}
+    var groups = {}
     var any = false
     for (var i = 0; i < form.elements.length; i++) {
       var el = form.elements[i]
       var type = (el.type || '').toLowerCase()
-      if (!kept(el)) continue
+      if (!isField(el) || !kept(el)) continue
       if (type === 'checkbox' || type === 'radio') {
-        if (el.checked) { (fields[el.name] = fields[el.name] || []).push(el.value); any = true }
-      } else if (el.value && el.value.trim()) {
+        var group = groups[el.name] = groups[el.name] || { checked: [], moved: false }
+        if (el.checked) group.checked.push(el.value)
+        if (el.checked !== el.defaultChecked) group.moved = true
+      } else if ((all ? el.value && el.value.trim() : changed(el))) {
         fields[el.name] = [el.value]
         any = true
       }
     }
+    Object.keys(groups).forEach(function (name) {
+      var group = groups[name]
+      if (all ? group.checked.length : group.moved) { fields[name] = group.checked; any = true }
+    })
     return any ? fields : null
   }
 
@@ -143,7 +171,7 @@
     var forms = document.querySelectorAll('form')
     for (var i = 0; i < forms.length; i++) {
       if (forms[i] === lang || (forms[i].getAttribute('method') || '').toLowerCase() !== 'post') continue
-      var fields = typed(forms[i])
+      var fields = typed(forms[i], body.hasAttribute('data-sent-form'))
       if (fields) saved.push({ key: keyOf(forms[i]), fields: fields })
     }
     try {
@@ -158,12 +186,19 @@
       var values = fields[name]
       var found = form.elements.namedItem(name)
       if (!found) return
-      var els = found.length !== undefined && !found.tagName ? Array.prototype.slice.call(found) : [found]
+      var els = (found.length !== undefined && !found.tagName ? Array.prototype.slice.call(found) : [found])
+        .filter(function (el) { return isField(el) && kept(el) })
+      if (!els.length) return
       var type = (els[0].type || '').toLowerCase()
       if (type === 'checkbox' || type === 'radio') {
-        if (els.some(function (el) { return el.checked })) return
-        els.forEach(function (el) { if (values.indexOf(el.value) >= 0) el.checked = true })
-      } else if (els.length === 1 && kept(els[0]) && els[0].value === '') {
+        els.forEach(function (el) {
+          var on = values.indexOf(el.value) >= 0
+          if (el.checked !== on) {
+            el.checked = on
+            el.dispatchEvent(new Event('change', { bubbles: true })) // conditional reveals follow
+          }
+        })
+      } else if (els.length === 1) {
         els[0].value = values[0]
         els[0].dispatchEvent(new Event('input', { bubbles: true }))
       }
