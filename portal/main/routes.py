@@ -25,6 +25,19 @@ from ..services import health, landing
 
 bp = Blueprint("main", __name__)
 
+#: The query parameter an emailed link names the recipient's language with (``?lang=zh_Hant_HK``).
+LINK_LANGUAGE = "lang"
+
+
+@bp.before_app_request
+def _language_from_link() -> None:
+    """A link that names a language (the invitation, password-reset and address links emailed
+    in the recipient's language) opens in it and the site stays in it, as the switch does;
+    a page not signed in would otherwise follow the browser's language."""
+    locale = request.args.get(LINK_LANGUAGE)
+    if locale in UI_LOCALES and request.method == "GET" and not request.path.startswith(("/api/", "/static/")):
+        session["locale"] = locale
+
 
 @bp.get("/")
 def index() -> ResponseReturnValue:

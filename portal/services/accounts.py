@@ -170,7 +170,7 @@ def _tell_existing_account(user: User) -> None:
             log.info("registration notice already sent this hour user=%s", user.id)
             return
         body = render_template("email/registration_existing.txt", name=user.display_name,
-                               sign_in_url=mail.absolute(_path("auth.login")))
+                               sign_in_url=mail.absolute(_path("auth.login"), locale))
     mail.queue(mail.build_message(user.display_name, user.email, subject, body,
                                   "zh-Hant-HK" if locale.startswith("zh") else "en"))
 
@@ -333,7 +333,7 @@ def _alert_owner(user: User, failures: int, source: str) -> None:
         subject = _("Failed sign-in attempts on your InnoMatch account")
         body = render_template(
             "email/sign_in_failures.txt", user=user, failures=failures, source=source or "?",
-            when=clock.now(), account_url=mail.absolute(_path("auth.account")),
+            when=clock.now(), account_url=mail.absolute(_path("auth.account"), locale),
         )
     message = mail.build_message(
         user.display_name, user.email, subject, body, "zh-Hant-HK" if locale.startswith("zh") else "en"
@@ -512,11 +512,11 @@ def _send_verification(user: User, address: str, *, startup_name: str | None = N
     secret = _issue_token(user, TokenPurpose.VERIFY_EMAIL, email=address)
     if secret is None:
         return False
-    link = mail.absolute(url_for("auth.verify_email", token=secret))
+    link = mail.absolute(url_for("auth.verify_email", token=secret), user.locale)
     return _email(
         user, address, _l("InnoMatch: confirm your email address"), "email/verify_email.txt",
         link=link, hours=int(TOKEN_LIFETIME[TokenPurpose.VERIFY_EMAIL].total_seconds() // 3600),
-        startup_name=startup_name, sign_in_url=mail.absolute(_path("auth.login")),
+        startup_name=startup_name, sign_in_url=mail.absolute(_path("auth.login"), user.locale),
     )
 
 
@@ -524,14 +524,15 @@ def _send_email_change_notice(user: User, new_email: str) -> bool:
     """Tell the current address that a change to ``new_email`` was asked for."""
     return _email(
         user, user.email, _l("InnoMatch: a change of your email address was requested"),
-        "email/email_change_notice.txt", new_email=new_email, account_url=mail.absolute(url_for("auth.account")),
+        "email/email_change_notice.txt", new_email=new_email,
+        account_url=mail.absolute(url_for("auth.account"), user.locale),
     )
 
 
 def _send_password_changed(user: User, tokens_revoked: int) -> bool:
     return _email(
         user, user.email, _l("InnoMatch: your password was changed"), "email/password_changed.txt",
-        forgot_url=mail.absolute(url_for("auth.forgot_password")), tokens_revoked=tokens_revoked,
+        forgot_url=mail.absolute(url_for("auth.forgot_password"), user.locale), tokens_revoked=tokens_revoked,
     )
 
 
@@ -584,7 +585,7 @@ def request_password_reset(email: str) -> None:
     secret = _issue_token(user, TokenPurpose.RESET_PASSWORD)
     if secret is None:
         return
-    link = mail.absolute(url_for("auth.reset_password", token=secret))
+    link = mail.absolute(url_for("auth.reset_password", token=secret), user.locale)
     sent = _email(user, user.email, _l("InnoMatch: reset your password"), "email/reset_password.txt", link=link)
     log.info("password reset link user=%s sent=%s", user.id, sent)
     signals.changed(None, "user.password_reset_request", user)

@@ -65,7 +65,7 @@ def invite(
     db.flush()
     log.info("invitation created invitation=%s role=%s by=%s", invitation.id, role, actor.id)
     signals.changed(actor, "invitation.create", invitation, after=audit.snapshot(invitation, FIELDS))
-    link = mail.absolute(url_for("auth.accept_invitation", token=token))
+    link = mail.absolute(url_for("auth.accept_invitation", token=token), locale)
     with force_locale(formatting_locale(locale)):
         subject = _("You are invited to InnoMatch")
         body = render_template("email/invitation.txt", invitation=invitation, inviter=actor, link=link,

@@ -44,6 +44,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -58,6 +59,7 @@ from models.vocabulary import MAIL_STATUSES, MailStatus
 from .. import clock, jobs, signals
 from ..database import db, execute_update
 from ..errors import DomainError, StaleState
+from ..extensions import ui_locale
 from ..logs import current_request_id
 from ..metrics import MAILS_FAILED, MAILS_GIVEN_UP, MAILS_SENT, register_live
 from .paging import Page, paginate
@@ -124,11 +126,14 @@ def base_url() -> str:
     return (configured or current_app.config.get("DEFAULT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
-def absolute(path: str) -> str:
-    """``path`` (e.g. ``/trials/3``) as an absolute URL for an email."""
-    if path.startswith(("http://", "https://")):
-        return path
-    return base_url() + (path if path.startswith("/") else "/" + path)
+def absolute(path: str, locale: str | None = None) -> str:
+    """``path`` (e.g. ``/trials/3``) as an absolute URL for an email; with ``locale`` (the
+    recipient's), the link opens the site in that language (``?lang=``, read by
+    ``portal.main.routes``) even before anyone signs in."""
+    url = path if path.startswith(("http://", "https://")) else base_url() + (path if path.startswith("/") else "/" + path)
+    if locale:
+        url += ("&" if "?" in url else "?") + urlencode({"lang": ui_locale(locale)})
+    return url
 
 
 def build_message(to_name: str, to_address: str, subject: str, body: str, language: str = "en") -> EmailMessage:

@@ -105,7 +105,7 @@ def test_reset_link_expires_after_an_hour(client, make, smtp, ctx):
 def test_only_a_digest_of_the_reset_secret_is_stored(client, make, smtp, ctx):
     user = make.user("startup")
     _ask_reset(client, user.email)
-    secret = smtp.link(user.email, "/password/reset/").rsplit("/", 1)[-1]
+    secret = smtp.link(user.email, "/password/reset/").partition("?")[0].rsplit("/", 1)[-1]
     (token,) = ctx.scalars(select(AccountToken).where(AccountToken.user_id == user.id)).all()
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest() != secret
 
@@ -285,3 +285,12 @@ def test_an_account_made_from_the_command_line_is_verified(app, make):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.scalar(select(User).where(User.email == "ops@dh.gov.hk")).email_verified_at is not None
+
+
+def test_a_reset_link_opens_in_the_account_holders_language(app, client, make, smtp):
+    user = make.user("startup", locale="zh_Hant_HK")
+    _ask_reset(client, user.email)
+    path = smtp.link(user.email, "/password/reset/")
+    assert path.endswith("?lang=zh_Hant_HK")
+    page = app.test_client().get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'lang="zh-Hant-HK"' in page

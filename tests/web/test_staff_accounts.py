@@ -191,3 +191,16 @@ def test_deactivated_admins_do_not_count_as_the_remaining_admin(make, admin):
     make.user("admin", is_active=False)
     user, client = admin
     assert client.post(f"/admin/users/{user.id}/deactivate").status_code == 409
+
+
+def test_an_invitation_in_chinese_opens_in_chinese_whatever_the_browser(app, make, admin, smtp):
+    assert _invite(admin[1], role="coordinator", locale="zh_Hant_HK").status_code == 302
+    found = re.findall(r"https?://[^/\s]+(/invitations/\S+)", smtp.body(smtp.to("tai.man@dh.gov.hk")[-1]))
+    assert found and found[-1].endswith("?lang=zh_Hant_HK")
+    browser = app.test_client()  # an English browser, nobody signed in
+    page = browser.get(found[-1], headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert 'lang="zh-Hant-HK"' in page
+    # The site stays in the link's language, as after the switch; a bad value changes nothing.
+    assert 'lang="zh-Hant-HK"' in browser.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    other = app.test_client()
+    assert 'lang="en"' in other.get("/?lang=klingon", headers={"Accept-Language": "en"}).get_data(as_text=True)
