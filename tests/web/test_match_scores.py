@@ -124,6 +124,8 @@ def test_the_score_says_what_its_band_measured(app: Flask, client: FlaskClient, 
     # The bars are absolute strengths, and the evidence says whose words each sentence is.
     assert "not its rank among the candidates" in page
     assert "The challenge says:" in page and "The startup says:" in page
+    # The officer is sent to the proposals received (the review queue is the lab's page).
+    assert f'href="/challenges/{world["challenges"][0].id}/proposals"' in page and "review queue" not in page
 
 
 def test_the_startup_list_is_in_the_order_of_its_scores(app: Flask, client: FlaskClient, world: dict[str, Any]) -> None:

@@ -59,6 +59,8 @@ def test_setup_page_shows_an_inline_svg_qr_code_and_no_inline_script_or_style(ap
     page = client.get("/account/two-step").get_data(as_text=True)
     assert "<svg" in page and "otpauth" not in page.split("<svg", 1)[0][-200:]
     assert "<script>" not in page and 'style="' not in page
+    # The code is digits: phones show the number pad.
+    assert 'autocomplete="one-time-code"' in page and 'inputmode="numeric"' in page
 
 
 def test_enrolment_stores_the_secret_encrypted_and_ten_hashed_recovery_codes(app, make, frozen):
