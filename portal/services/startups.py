@@ -90,7 +90,10 @@ def _flush_or_name_taken() -> None:
 
 
 def update_startup(actor: Any, startup: Startup, data: dict[str, Any]) -> Startup:
-    """Change a startup's profile: name, website, description, size and content language."""
+    """Change a startup's profile: name, website, description, size and content language.
+
+    A new name (not only other letter case or spacing) takes away the lab's verified mark
+    until the lab checks the registration again."""
     _require_member(actor, startup)
     name = clean_name(_text(data, "name"))
     website = _text(data, "website")
@@ -114,6 +117,12 @@ def update_startup(actor: Any, startup: Startup, data: dict[str, Any]) -> Startu
     if language not in CONTENT_LANGUAGES:
         raise DomainError(_("Choose the language of your content."), field="language")
     before = audit.snapshot(startup, STARTUP_FIELDS)
+    if startup.verified and name_key(name) != name_key(startup.name):
+        # The lab checked the registration of the company by its name: another name is
+        # another claim, checked again before the mark shows (the lab's list of startups
+        # not verified shows it).
+        startup.verified = False
+        startup.verified_at = None
     startup.name = name
     startup.website = website
     startup.description = description

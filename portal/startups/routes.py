@@ -72,6 +72,7 @@ def edit(startup_id: int) -> ResponseReturnValue:
         abort(403)
     form = StartupForm(obj=startup)
     if form.validate_on_submit():
+        was_verified = startup.verified
         try:
             startups.update_startup(current_user, startup, form.data_for_service())
         except DomainError as error:
@@ -80,6 +81,9 @@ def edit(startup_id: int) -> ResponseReturnValue:
         else:
             db.commit()
             flash(_("Profile saved."), "success")
+            if was_verified and not startup.verified:
+                flash(_("The name changed, so the lab will check your registration again before the "
+                        "profile shows as verified."), "info")
             return redirect(url_for("startups.profile", startup_id=startup.id))
     return render_template("startups/edit.html", form=form, startup=startup), _status(form)
 

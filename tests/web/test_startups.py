@@ -335,6 +335,24 @@ def test_member_edits_profile_and_the_change_is_audited(app, member):
     assert event.actor_id == member.user.id
 
 
+def test_a_new_name_takes_the_labs_verified_mark_away_until_it_checks_again(app, make):
+    startup = make.startup(name="CareBot Ltd", verified=True)
+    user = make.user("startup", startup=startup)
+    client = client_for(app, user)
+    form = {"website": "", "description": "Clinic chatbots.", "size": "1-10", "language": "en"}
+    assert "a new name takes the verified mark away" in client.get(f"/startups/{startup.id}/edit").get_data(as_text=True)
+    # Other letter case or spacing is the same name: the mark stays.
+    assert client.post(f"/startups/{startup.id}/edit", data={**form, "name": "CAREBOT  LTD"}).status_code == 302
+    assert read(app, lambda s: s.get(Startup, startup.id).verified) is True
+    response = client.post(f"/startups/{startup.id}/edit", data={**form, "name": "CareBot Global"},
+                           follow_redirects=True)
+    assert "the lab will check your registration again" in response.get_data(as_text=True)
+    stored = read(app, lambda s: s.get(Startup, startup.id))
+    assert stored.verified is False and stored.verified_at is None
+    event = read(app, lambda s: s.scalars(select(AuditEvent).where(AuditEvent.action == "startup.update")).all()[-1])
+    assert event.before["verified"] is True and event.after["verified"] is False
+
+
 def test_member_may_keep_own_name_in_another_case(app, member):
     client = client_for(app, member.user)
     response = client.post(f"/startups/{member.startup.id}/edit",
