@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -55,6 +56,8 @@ def test_checking_lists_the_similar_challenge_keeps_the_typed_data_and_saves_not
     assert "Already solved elsewhere?" in page
     assert f'href="/challenges/{world["licence"].id}"' in page and "Possible duplicate" in page
     assert "Licensing Office" in page
+    # The band in words, not a raw cosine that would read as a 0-100 match score.
+    assert not re.search(r"similarity 0\.\d\d", page)
     assert f'href="/challenges/{world["vaccine"].id}"' not in page  # unrelated: not listed
     # What was typed is still in the form, and no error is shown for what is missing.
     assert f'value="{near_copy().title}"' in page
@@ -106,7 +109,7 @@ def test_the_review_queue_flags_a_recent_near_copy_with_a_link(app, world, make)
                             domains=copy.domains, functional_area=copy.functional_area, tags=copy.tags,
                             opened_at=clock.now() - timedelta(days=1))
     page = text(sign_in(app.test_client(), world["coordinator"]).get("/coordinator/"))
-    assert "Possible duplicate of" in page
+    assert "Possible duplicate of" in page and not re.search(r"similarity 0\.\d\d", page)
     section = page.split('id="duplicates"', 1)[1].split("<h2", 1)[0]
     assert f'href="/challenges/{recent.id}"' in section and f'href="/challenges/{world["licence"].id}"' in section
     assert f'href="/challenges/{world["vaccine"].id}"' not in section
