@@ -15,7 +15,10 @@ overlap. :meth:`ScoreCalibration.strength` shows components on an absolute scale
 instead: the semantic component is a cosine already; the lexical one is the pair's raw
 BM25 through the fixed curve ``1 - exp(-bm25 / lexical_scale)``, where
 ``lexical_scale`` is the median BM25 of the relevant tune pairs (so a typical relevant
-pair reads 63%); the structured one is already absolute (shared domains and tags).
+pair reads 63%); the semantic one likewise through ``1 - exp(-cosine / semantic_scale)``,
+``semantic_scale`` the median centred cosine of the relevant tune pairs (centred cosines are
+small: a relevant pair's 0.15 read as a bar at 15%); the structured one is already absolute
+(shared domains and tags).
 
 No Flask or SQLAlchemy here: this is library code.
 """
@@ -79,17 +82,20 @@ class Band:
 
 @dataclass(frozen=True)
 class ScoreCalibration:
-    """Bands (best first) and the lexical strength curve.
+    """Bands (best first) and the strength curves of the components.
 
     Attributes:
         bands: Bands from the best down; the last starts at 0.
         lexical_scale: BM25 that reads as 63% strength.
         source: What it was measured on (file and split, for the page and docs).
+        semantic_scale: Semantic component (the centred cosine) that reads as 63% strength;
+            0: the component is shown as it is.
     """
 
     bands: tuple[Band, ...]
     lexical_scale: float
     source: str = ""
+    semantic_scale: float = 0.0
 
     def band(self, score: float) -> Band:
         """The band of a fused score.
@@ -113,13 +119,15 @@ class ScoreCalibration:
             raw: ``Explanation.raw`` (``"bm25"``: the pair's raw lexical score).
 
         Returns:
-            ``semantic`` (the clipped cosine, as in the fused score), ``lexical``
-            (``1 - exp(-bm25 / lexical_scale)``) and ``structured``.
+            ``semantic`` (``1 - exp(-cosine / semantic_scale)``, the cosine as in the fused
+            score; the cosine itself without a scale), ``lexical`` (``1 - exp(-bm25 /
+            lexical_scale)``) and ``structured``.
         """
         bm25 = max(float(raw.get("bm25", 0.0)), 0.0)
         scale = self.lexical_scale if self.lexical_scale > 0 else 1.0
+        cosine = max(float(components.get("semantic", 0.0)), 0.0)
         return {
-            "semantic": float(components.get("semantic", 0.0)),
+            "semantic": 1.0 - math.exp(-cosine / self.semantic_scale) if self.semantic_scale > 0 else cosine,
             "lexical": 1.0 - math.exp(-bm25 / scale),
             "structured": float(components.get("structured", 0.0)),
         }
@@ -129,6 +137,7 @@ class ScoreCalibration:
         return {
             "bands": [asdict(b) for b in self.bands],
             "lexical_scale": self.lexical_scale,
+            "semantic_scale": self.semantic_scale,
             "source": self.source,
         }
 
@@ -144,7 +153,10 @@ class ScoreCalibration:
             raise ValueError(f"bands must be some of {BAND_KEYS}")
         if any(a.min_score < b.min_score for a, b in itertools.pairwise(bands)):
             raise ValueError("bands must be ordered best first")
-        return cls(bands, float(data.get("lexical_scale", 1.0)), str(data.get("source", "")))
+        return cls(
+            bands, float(data.get("lexical_scale", 1.0)), str(data.get("source", "")),
+            float(data.get("semantic_scale", 0.0)),
+        )
 
 
 def _run(pairs: Sequence[tuple[float, bool]], start: int, target: float) -> int:
@@ -166,6 +178,7 @@ def calibrate(
     relevant: Sequence[bool],
     relevant_bm25: Sequence[float],
     *,
+    relevant_semantic: Sequence[float] = (),
     source: str = "",
     targets: Mapping[str, float] = TARGET_SHARES,
 ) -> ScoreCalibration:
@@ -180,6 +193,8 @@ def calibrate(
         scores: Fused scores of the pairs.
         relevant: Whether each pair is labelled relevant (grade 1 or 2).
         relevant_bm25: Raw BM25 of the relevant pairs (for ``lexical_scale``).
+        relevant_semantic: Semantic components of the relevant pairs (for ``semantic_scale``;
+            none: the semantic component is shown as it is).
         source: What the pairs are (shown in reports).
         targets: Share wanted of the strong and possible bands.
 
@@ -210,7 +225,9 @@ def calibrate(
     bands.append(Band(BAND_KEYS[-1], 0.0, round(hits / len(rest), 3) if rest else 0.0, len(rest), hits))
     positive = sorted(b for b in relevant_bm25 if b > 0)
     scale = positive[len(positive) // 2] if positive else 1.0
-    return ScoreCalibration(tuple(bands), round(float(scale), 4), source)
+    close = sorted(c for c in relevant_semantic if c > 0)
+    semantic_scale = close[len(close) // 2] if close else 0.0
+    return ScoreCalibration(tuple(bands), round(float(scale), 4), source, round(float(semantic_scale), 4))
 
 
 def band_shares(

@@ -512,7 +512,7 @@ def scored_pairs(
     config: RankerConfig,
     *,
     centering: bool | str = False,
-) -> list[tuple[str, str, float, int, float]]:
+) -> list[tuple[str, str, float, int, float, float]]:
     """Every (challenge, startup) pair of the cases with the ranker's score: what score
     bands are calibrated on (:func:`matcher.bands.calibrate`).
 
@@ -526,7 +526,8 @@ def scored_pairs(
         centering: As in :func:`evaluate`.
 
     Returns:
-        ``(challenge id, startup id, fused score, grade (0 = unlabelled), raw bm25)``.
+        ``(challenge id, startup id, fused score, grade (0 = unlabelled), raw bm25,
+        semantic component)``.
     """
     vectors = _encode(cases, encoder, encoder)
     qlangs = [c.language for c in cases.challenges]
@@ -544,7 +545,7 @@ def scored_pairs(
         for m in ranker.rank(challenge, query_vector=qvecs[i], top_k=len(cases.startups)):
             out.append((
                 challenge.key, m.key, float(m.score), int(labels.get(m.key, 0)),
-                float(m.explanation.raw.get("bm25", 0.0)),
+                float(m.explanation.raw.get("bm25", 0.0)), float(m.components.get("semantic", 0.0)),
             ))
     return out
 
@@ -625,7 +626,7 @@ def exposure_cost(
     pairs = scored_pairs(cases, encoder, config, centering=centering)
     order = [c.key for c in cases.challenges if cases.qrels.get(c.key)]
     lists: dict[str, list[tuple[str, float]]] = {key: [] for key in order}
-    for cid, sid, score, _grade, _bm25 in pairs:
+    for cid, sid, score, _grade, _bm25, _semantic in pairs:
         lists[cid].append((sid, score))
     rankings = [[sid for sid, _s in sorted(lists[c], key=lambda p: -p[1])] for c in order]
     scores = [dict(lists[c]) for c in order]

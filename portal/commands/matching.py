@@ -168,6 +168,7 @@ def register(app: Flask) -> None:
         source = f"{Path(cases_path).name}{' + parts' if len(parts) > 1 else ''}, tune split"
         calibration = bands.calibrate(
             [p[2] for p in pairs], [p[3] > 0 for p in pairs], [p[4] for p in pairs if p[3] > 0],
+            relevant_semantic=[p[5] for p in pairs if p[3] > 0],
             source=f"{source}: {len(tune.qrels)} challenges x {len(tune.startups)} startups",
         )
         click.echo(f"Score bands on {calibration.source} ({len(pairs)} pairs, "
@@ -177,7 +178,8 @@ def register(app: Flask) -> None:
                 f"  {band.key:<9} score >= {band.min_score:.3f}: {band.relevant}/{band.pairs} relevant "
                 f"= {band.share:.2f} (about {band.in_ten} in 10)"
             )
-        click.echo(f"  lexical strength: 1 - exp(-bm25 / {calibration.lexical_scale})")
+        click.echo(f"  lexical strength: 1 - exp(-bm25 / {calibration.lexical_scale}); "
+                   f"semantic strength: 1 - exp(-cosine / {calibration.semantic_scale})")
         if config.fusion == "zscore":
             reference = evaluation.zscore_reference(tune, encoder, config, centering=resolved.centering)
             click.echo(f"  zscore_reference (the preset's, for a corpus of fewer startups): {json.dumps(reference)}")

@@ -84,7 +84,21 @@ def test_bands_are_cut_where_the_share_of_relevant_pairs_drops():
     assert cal.lexical_scale == 20.0
     # Strength is absolute: the same BM25 reads the same whatever the other candidates.
     assert cal.strength({"semantic": 0.4}, {"bm25": 20.0})["lexical"] == pytest.approx(1 - 2.718281828 ** -1, 1e-6)
+    # Without relevant pairs' cosines the semantic bar is the cosine itself ...
+    assert cal.semantic_scale == 0.0 and cal.strength({"semantic": 0.4}, {})["semantic"] == 0.4
     assert ScoreCalibration.from_dict(cal.to_dict()) == cal
+    # ... with them, the median relevant cosine reads 63%, like the median relevant BM25.
+    cal = calibrate(scores, relevant, [10.0, 20.0, 30.0], relevant_semantic=[0.1, 0.2, 0.3, -0.1])
+    assert cal.semantic_scale == 0.2
+    assert cal.strength({"semantic": 0.2}, {})["semantic"] == pytest.approx(1 - 2.718281828 ** -1, 1e-6)
+    assert cal.strength({"semantic": -0.1}, {})["semantic"] == 0.0
+    assert ScoreCalibration.from_dict(cal.to_dict()) == cal
+
+
+def test_the_shipped_semantic_bar_reads_a_typical_relevant_pair_at_63_percent():
+    cal = load_calibration()
+    assert 0 < cal.semantic_scale < 1
+    assert cal.strength({"semantic": cal.semantic_scale}, {})["semantic"] == pytest.approx(0.632, abs=0.001)
 
 
 def test_the_shipped_bands_were_measured_on_the_tune_split():
