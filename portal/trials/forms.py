@@ -123,7 +123,7 @@ class MilestoneForm(BaseForm):
         _l("Milestone"), validators=[InputRequired(_l("Name the milestone.")), _length(NAME_MAX)]
     )
     due_on = DayField(
-        _l("Due on"), description=_l("For example 2031-03-28."),
+        _l("Due on"), description=_l("Today or later."),
         validators=[InputRequired(_l("Enter the date the milestone is due."))],
     )
 
