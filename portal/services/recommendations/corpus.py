@@ -658,6 +658,8 @@ def _follow(app: Flask, state: Caches, seconds: float) -> None:
     and return the memory freed meanwhile to the system (:mod:`portal.heap`)."""
     while state.follower is threading.current_thread():
         time.sleep(seconds)
+        if state.follower is not threading.current_thread():
+            break  # stopped or replaced while asleep: the round is no longer this thread's
         try:
             with app.app_context():
                 for spec in FOLLOWED:
