@@ -125,14 +125,25 @@ def main() -> None:
     calibration = bands.load_calibration()
     centering = matcher.PRESETS[args.model].get("centering", False)
     vectors = _encode(cases, encoder, encoder)
-    qvecs, pvecs = _centred(vectors, [c.language for c in cases.challenges],
-                            [s.language for s in cases.startups], centering)
+    qlangs = [c.language for c in cases.challenges]
+    plangs = [s.language for s in cases.startups]
     startups = list(cases.startups)
     index = {s.key: i for i, s in enumerate(startups)}
     n_all = len(startups)
+    centred: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     def scores_among(members: list[int], ci: int) -> dict[str, float]:
-        ranker = HybridRanker(config, encoder).fit([startups[i] for i in members], pvecs[members])
+        # Centred as the app centres a lab's corpus: on its own startups (and the challenges),
+        # so a dozen startups are centred on their own mean, not on the 194's.
+        key = tuple(members)
+        if key not in centred:
+            if len(centred) > 4:
+                centred.clear()
+            centred[key] = _centred(
+                vectors._replace(passage=vectors.passage[members]), qlangs, [plangs[i] for i in members], centering
+            )
+        qvecs, pvecs = centred[key]
+        ranker = HybridRanker(config, encoder).fit([startups[i] for i in members], pvecs)
         return {m.key: float(m.score)
                 for m in ranker.rank(cases.challenges[ci], query_vector=qvecs[ci], top_k=len(members))}
 

@@ -12,14 +12,15 @@ and a weight vector of length 3, and returns ``(n,)`` scores in 0..1.
   2009), ranks starting at 1 with tied values sharing the best rank; a candidate with
   a component of 0 gets nothing from it (it was not "retrieved" by that signal).
   Divided by ``sum(w) / (k + 1)`` so that first place everywhere scores 1.
-* ``"zscore"``: each column standardised over the candidate pool (``(x - mean) / std``;
+* ``"zscore"``: each column standardised (``(x - mean) / std``; over the rows, or over the
+  ``reference`` the ranker passes: its whole corpus, topped up when small;
   Montague & Aslam 2001), the weighted mean of those z-scores (a constant column, such
   as structured metadata nobody filed, is left out of the mean), through the logistic
   ``1 / (1 + exp(-z / ZSCORE_SCALE))``.  Unlike min-max it does not let one outlying
   candidate set the scale of a whole column, and a signal whose scores are bunched
   together (most cosines within a few hundredths) counts as much as one whose scores
   are spread out.  Scores
-  are relative to the pool: 0.5 is the pool's average candidate.  ``ZSCORE_SCALE`` only
+  are relative to the population standardised over: 0.5 is its average candidate.  ``ZSCORE_SCALE`` only
   sets how the scores read (the order is the z-scores'): the best candidates of a pool
   lie some 2 to 6 standard deviations above its mean, which the scale 2 spreads over
   about 0.73 to 0.95 instead of bunching them above 0.9.  In a pool of n candidates no

@@ -904,8 +904,10 @@ class HybridRanker:
         extra = int(ref["pool"]) - n if ref else 0
         if ref and extra > 0:
             for col, name in enumerate(COMPONENTS):
-                if name not in ref:
-                    continue  # no reference for this column: the corpus alone
+                if name not in ref or var[col] <= 1e-24:
+                    # No reference for this column, or a column the same for every candidate
+                    # (no shared word at all): it says nothing here, as in a large corpus.
+                    continue
                 m0, sd0 = (float(v) for v in ref[name])
                 both = (n * mean[col] + extra * m0) / (n + extra)
                 var[col] = (

@@ -165,7 +165,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class TagListField(StringField):
-    """Comma-separated tags, kept as typed, de-duplicated ignoring case (:func:`distinct_tags`)."""
+    """Comma-separated tags, stored lower case, de-duplicated (:func:`distinct_tags`)."""
 
     def __init__(self, *args: Any, max_tags: int = 12, max_length: int = 40, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -373,9 +373,9 @@ def _technology_labels() -> dict[str, tuple[str, str | None]]:
 
 def technology_label(tag: str) -> str:
     """A technology tag as the page's language shows it, from :data:`TECHNOLOGIES`: on Chinese
-    pages its Chinese label, on English pages its English form ("OCR" for a tag stored as
-    "ocr"); a tag not listed as typed. Only the display changes: tags are stored as typed
-    and searched and matched ignoring case."""
+    pages its Chinese label, on English pages its English form ("OCR" for the stored "ocr");
+    a tag not listed as stored. Only the display changes: tags are stored, searched and
+    matched lower case."""
     known = _technology_labels().get(" ".join(tag.split()).lower())
     if known is None:
         return tag

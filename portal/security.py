@@ -53,8 +53,11 @@ BEFORE_SECOND_STEP = frozenset({
     "auth.two_step", "auth.two_step_setup", "auth.logout", "main.set_language", "main.healthz", "static",
     "main.readyz", "main.prometheus_metrics",
 })
-#: Probes and the metrics scrape: they neither read nor set a session.
+#: Probes, the metrics scrape and static files: they neither read nor set a session.
 SESSIONLESS = frozenset({"main.healthz", "main.readyz", "main.prometheus_metrics", "static"})
+#: Pages under /api/ that are pages of the site (with its language switch and its CSRF token):
+#: they keep the session, unlike the API itself.
+API_PAGES = frozenset({"api_docs.docs"})
 #: Signed-in sessions end after this long whatever the activity (ASVS 3.3.2), unless configured.
 DEFAULT_MAX_SESSION_HOURS = 12
 
@@ -90,7 +93,9 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
-        if has_request_context() and (request.endpoint in SESSIONLESS or request.path.startswith("/api/")):
+        if has_request_context() and (
+            request.endpoint in SESSIONLESS or (request.path.startswith("/api/") and request.endpoint not in API_PAGES)
+        ):
             return False
         return super().should_set_cookie(app, session)
 

@@ -305,7 +305,7 @@ def _match_order(viewer: Any) -> Any:
     startup = getattr(viewer, "startup", None) if getattr(viewer, "is_startup", False) else None
     if startup is None:
         return None
-    ids = recommendations.challenge_ids_by_match(startup, MATCH_SORT_LIMIT)
+    ids = recommendations.challenge_ids_by_match(startup, MATCH_SORT_LIMIT, viewer)
     if not ids:
         return None
     return case({cid: position for position, cid in enumerate(ids)}, value=Challenge.id, else_=len(ids))

@@ -173,7 +173,7 @@ def test_a_write_token_changes_the_profile_and_capabilities_through_the_services
     body = {"name": "Licence OCR", "description": "Reads scanned licence applications in two languages.",
             "readiness": 6, "language": "en", "domains": ["health_regulation"], "technologies": ["OCR"]}
     created = client.post("/api/v1/me/startup/capabilities", json=body, headers=headers)
-    assert created.status_code == 201 and created.get_json()["technologies"] == ["OCR"]  # as typed
+    assert created.status_code == 201 and created.get_json()["technologies"] == ["ocr"]
     cap_id = created.get_json()["id"]
     replaced = client.put(f"/api/v1/me/startup/capabilities/{cap_id}", json={**body, "readiness": 8}, headers=headers)
     assert replaced.status_code == 200 and replaced.get_json()["readiness"] == 8

@@ -107,3 +107,20 @@ def test_a_small_corpus_reads_as_among_the_reference_pool() -> None:
 def test_a_malformed_reference_is_refused(reference: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="zscore_reference"):
         RankerConfig(fusion="zscore", zscore_reference=reference)
+
+
+def test_a_column_the_same_for_every_candidate_says_nothing_in_a_small_corpus_too() -> None:
+    # A query sharing no word with any candidate: its lexical column is 0 everywhere. In a
+    # large corpus such a column is left out of the fusion; topped up with the reference it
+    # must be left out as well, not read as every candidate being below the average.
+    items, vectors = _corpus(12)
+    reference = {"pool": 200, "semantic": [0.1, 0.14], "lexical": [0.27, 0.2]}
+    query = Item("q", "zebra xylophone quartz")
+    both = dataclasses.replace(BASE, zscore_reference=reference)
+    meaning_only = dataclasses.replace(both, weights={"semantic": 0.5})
+
+    def scores(config: RankerConfig) -> dict[str, float]:
+        ranker = HybridRanker(config).fit(items, vectors)
+        return {m.key: m.score for m in ranker.rank(query, query_vector=_query_vector(), top_k=12)}
+
+    assert scores(both) == pytest.approx(scores(meaning_only), abs=1e-12)

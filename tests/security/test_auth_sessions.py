@@ -681,10 +681,15 @@ def test_a_static_file_answered_late_cannot_undo_a_language_switch(app):
     assert switched.status_code == 302 and _session_cookie(switched)
     # The icon's request left before the switch's answer: it carries the old cookie.
     late = app.test_client()
-    if before is not None:
-        late.set_cookie("session", before.value)
+    assert before is not None  # the home page set one (its CSRF token and language)
+    late.set_cookie("session", before.value)
     with late.get("/static/img/favicon.svg") as icon:
         assert icon.status_code == 200 and not [c for c in _set_cookie_headers(icon) if c.startswith("session=")]
     assert 'lang="zh-Hant-HK"' in browser.get("/").get_data(as_text=True)
-    # A page still sends its session back (and keeps it alive).
+    # A page still sends its session back (and keeps it alive), the API's documentation page
+    # among them (it has the language switch and its CSRF token); the API itself does not.
     assert _session_cookie(browser.get("/"))
+    docs = app.test_client()
+    assert _session_cookie(docs.get("/api/v1/docs"))
+    assert docs.post("/language", data={"locale": "en", "next": "/api/v1/docs"}).status_code == 302
+    assert not [c for c in _set_cookie_headers(browser.get("/api/v1/challenges")) if c.startswith("session=")]

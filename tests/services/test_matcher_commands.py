@@ -203,3 +203,18 @@ def test_only_the_startup_corpus_is_standardised_against_the_reference(app: Flas
             assert corpus.PUBLISHED.ranker_config().zscore_reference is None
     finally:
         app.config["MATCHER_CONFIG"] = None
+
+
+@pytest.mark.parametrize(
+    "override", [{"MATCHER_CENTERING": False}, {"MATCHER_TRANSLATION": ""}, {"MATCHER_CALIBRATION": {"cross": 0.1}}]
+)
+def test_the_zscore_reference_is_dropped_under_other_centering_translation_or_offsets(app: Flask, override) -> None:
+    """The preset's reference was measured with its own centering and translation: under
+    other settings the columns have other means and spreads, so it is not applied."""
+    from portal.services import recommendations
+
+    base = {"MATCHER_MODEL": "multilingual-e5-small", "MATCHER_CENTERING": None, "MATCHER_TRANSLATION": None,
+            "MATCHER_CALIBRATION": None, "MATCHER_CONFIG": None}
+    with app.app_context():
+        assert recommendations.settings(base).ranker.get("zscore_reference")
+        assert "zscore_reference" not in recommendations.settings({**base, **override}).ranker

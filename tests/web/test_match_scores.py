@@ -262,6 +262,26 @@ def test_the_best_match_order_follows_the_pair_scores_not_the_profile_order(
         found = recommendations.challenge_ids_by_match(startup)
         assert len(found) >= 2
         # Scores that reverse the profile's order (and one challenge outside the pool).
-        scores = {cid: SimpleNamespace(score=0.1 * (n + 1)) for n, cid in enumerate(found[1:])}
+        scores = {cid: SimpleNamespace(score=0.1 * (n + 1), components={}, key="",
+                                       explanation=SimpleNamespace(to_dict=dict))
+                  for n, cid in enumerate(found[1:])}
         monkeypatch.setattr(ranking, "startup_matches", lambda challenges, startup_id, **_kw: scores)
         assert recommendations.challenge_ids_by_match(startup) == [*reversed(found[1:]), found[0]]
+
+
+def test_the_best_match_head_leaves_out_what_the_recommendations_leave_out(app: Flask, world: dict[str, Any]) -> None:
+    """A challenge the member dismissed is not among the recommendations: the list's head is
+    the recommendations page's challenges in its order, and the dismissed one comes after."""
+    from models import Dismissal, Startup, User
+    from portal.database import db
+
+    with app.app_context():
+        startup, member = db.get(Startup, world["target"].id), db.get(User, world["member"].id)
+        top = recommendations.challenge_ids_by_match(startup, viewer=member)[0]
+        db.add(Dismissal(startup_id=startup.id, user_id=member.id, challenge_id=top, direction="for_startup"))
+        db.commit()
+        recommendations.clear_caches()
+        shown = [r.challenge.id for r in recommendations.recommend_challenges(startup, member, explain=False)]
+        listed = recommendations.challenge_ids_by_match(startup, viewer=member)
+        assert shown and top not in shown
+        assert listed[: len(shown)] == shown and top in listed[len(shown):]

@@ -408,7 +408,7 @@ def test_member_adds_capability_and_recommender_is_told(app, member, hooks):
     assert capability.startup_id == member.startup.id and capability.readiness == 7
     assert read(app, lambda s: s.get(Capability, capability.id).domains) == ["customer_service", "smart_clinic"]
     assert read(app, lambda s: s.get(Capability, capability.id).technologies) == [
-        "Chatbot", "NLP", "speech recognition"]  # as typed, listed ignoring case
+        "chatbot", "nlp", "speech recognition"]
     assert hooks["capability_changed"] == [capability.id]
     event = read(app, lambda s: s.scalar(select(AuditEvent).where(AuditEvent.action == "capability.create")))
     assert event.entity_id == capability.id and event.after["readiness"] == 7

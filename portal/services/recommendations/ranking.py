@@ -191,38 +191,9 @@ def recommend_startups_for_each(
 RECOMMENDED_CHALLENGES = 10
 
 
-def challenge_ids_by_match(startup: Startup, limit: int = 200) -> list[int]:
-    """The open challenges' ids, best match for ``startup`` first (for sorting a list: no
-    exclusions and no sentence-pair explanations). As on the recommendations page, the
-    startup's profile finds them and the first :data:`RECOMMENDED_CHALLENGES` are in the order
-    of the pair's one score (:func:`startup_matches`), the score those pages show; the rest
-    follow in the profile's order."""
-    if not startup.capabilities:
-        return []
-    fitted = challenge_corpus()
-    if not fitted.owners:
-        return []
-    matches = fitted.rank_each([(startup_item(startup), set())], limit, explain=False)[0]
-    ids = [int(m.key.split(":", 1)[1]) for m in matches]
-    head = ids[:RECOMMENDED_CHALLENGES]
-    loaded = _load_by_key(Challenge, [f"challenge:{cid}" for cid in head], *CHALLENGE_ROWS)
-    scores = startup_matches([loaded[f"challenge:{cid}"] for cid in head if f"challenge:{cid}" in loaded], startup.id)
-    # Scored pairs by their score; a challenge whose pool leaves the startup out after them.
-    head.sort(key=lambda cid: (cid not in scores, -scores[cid].score if cid in scores else 0.0))
-    return head + ids[RECOMMENDED_CHALLENGES:]
-
-
-def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10) -> list[Recommendation]:
-    """Rank open challenges (closing date not passed) for ``startup``.
-
-    Leaves out challenges the startup already proposed for or has a trial in, and those
-    the viewer dismissed.
-    """
-    if not startup.capabilities:
-        return []
-    fitted = challenge_corpus()
-    if not fitted.owners:
-        return []
+def _not_recommended(startup: Startup, viewer: User | None) -> set[str]:
+    """The challenge keys a startup's recommendations leave out: those it proposed for or has
+    a trial in, and those ``viewer`` dismissed for it."""
     done = set(db.scalars(select(Proposal.challenge_id).where(Proposal.startup_id == startup.id))) | set(
         db.scalars(select(Trial.challenge_id).where(Trial.startup_id == startup.id))
     )
@@ -234,7 +205,40 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
                 )
             )
         )
-    exclude = {f"challenge:{cid}" for cid in done}
+    return {f"challenge:{cid}" for cid in done}
+
+
+def challenge_ids_by_match(startup: Startup, limit: int = 200, viewer: User | None = None) -> list[int]:
+    """The open challenges' ids, best match for ``startup`` first (for sorting a list: no
+    sentence-pair explanations). The recommendations page's challenges for ``viewer`` come
+    first, in its order (:func:`recommend_challenges`: the pair's one score); then the rest
+    as the startup's profile ranks them."""
+    if not startup.capabilities:
+        return []
+    fitted = challenge_corpus()
+    if not fitted.owners:
+        return []
+    head = [int(r.challenge.id) for r in recommend_challenges(startup, viewer, RECOMMENDED_CHALLENGES, explain=False)
+            if r.challenge is not None]
+    matches = fitted.rank_each([(startup_item(startup), set())], limit, explain=False)[0]
+    seen = set(head)
+    return head + [cid for cid in (int(m.key.split(":", 1)[1]) for m in matches) if cid not in seen]
+
+
+def recommend_challenges(
+    startup: Startup, viewer: User | None, limit: int = 10, *, explain: bool = True
+) -> list[Recommendation]:
+    """Rank open challenges (closing date not passed) for ``startup``.
+
+    Leaves out challenges the startup already proposed for or has a trial in, and those
+    the viewer dismissed. ``explain=False``: scores without evidence (for sorting a list).
+    """
+    if not startup.capabilities:
+        return []
+    fitted = challenge_corpus()
+    if not fitted.owners:
+        return []
+    exclude = _not_recommended(startup, viewer)
     matches = fitted.rank_each([(startup_item(startup), exclude)], limit, explain=False)[0]
     challenges = _load_by_key(
         Challenge, [m.key for m in matches], selectinload(Challenge.department), *CHALLENGE_ROWS
@@ -243,7 +247,7 @@ def recommend_challenges(startup: Startup, viewer: User | None, limit: int = 10)
     # (the challenge's view of the startup's best capability), with that pair's evidence
     # (the challenge's text against that capability's), and the list is in its order.
     found = [challenges[m.key] for m in matches if m.key in challenges]
-    scores = startup_matches(found, startup.id, explain=True)
+    scores = startup_matches(found, startup.id, explain=explain)
     capabilities = {capability_key(c.id): c for c in startup.capabilities}
     recs = []
     for challenge in found:

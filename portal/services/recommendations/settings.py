@@ -86,6 +86,14 @@ def settings(config: Mapping[str, Any] | None = None) -> MatcherSettings:
     translation = translation or None
     if translation and "translation" not in explicit:
         mapping["translation"] = translation
+    if "zscore_reference" not in explicit and (
+        bool(centering) != bool(preset.get("centering", False))
+        or translation != (preset.get("translation") or None)
+        or cfg.get("MATCHER_CALIBRATION") is not None
+    ):
+        # The preset's reference was measured with its own centering, translation and
+        # offsets; under others the columns have other means and spreads.
+        mapping.pop("zscore_reference", None)
     return MatcherSettings(
         model,
         bool(centering),

@@ -169,9 +169,15 @@
     } catch (e) {}
     var saved = []
     var forms = document.querySelectorAll('form')
+    // On a page answering a sent form, the sent one is the form showing its errors (every
+    // form, if none does): all its filled fields go; the other forms carry only changes.
+    var sent = body.hasAttribute('data-sent-form')
+    var withErrors = Array.prototype.filter.call(forms, function (f) {
+      return f.querySelector('.govuk-error-message, [aria-invalid=true]')
+    })
     for (var i = 0; i < forms.length; i++) {
       if (forms[i] === lang || (forms[i].getAttribute('method') || '').toLowerCase() !== 'post') continue
-      var fields = typed(forms[i], body.hasAttribute('data-sent-form'))
+      var fields = typed(forms[i], sent && (!withErrors.length || withErrors.indexOf(forms[i]) >= 0))
       if (fields) saved.push({ key: keyOf(forms[i]), fields: fields })
     }
     try {
