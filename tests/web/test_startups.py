@@ -349,7 +349,8 @@ def test_a_new_name_takes_the_labs_verified_mark_away_until_it_checks_again(app,
     assert "the lab will check your registration again" in response.get_data(as_text=True)
     stored = read(app, lambda s: s.get(Startup, startup.id))
     assert stored.verified is False and stored.verified_at is None
-    event = read(app, lambda s: s.scalars(select(AuditEvent).where(AuditEvent.action == "startup.update")).all()[-1])
+    event = read(app, lambda s: s.scalars(
+        select(AuditEvent).where(AuditEvent.action == "startup.update").order_by(AuditEvent.id.desc())).first())
     assert event.before["verified"] is True and event.after["verified"] is False
 
 
