@@ -140,16 +140,22 @@ def person_fields() -> frozenset[str]:
     )
 
 
+def _person_id(key: str, value: Any) -> int | None:
+    """The user id a recorded ``key: value`` holds, or None when it holds none."""
+    if key.rsplit(".", 1)[-1] in person_fields() and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
 def people(events: Iterable[AuditEvent]) -> dict[int, str]:
     """The users the events' recorded values refer to, as "name (email)", by id: one query
     for a page, so that a change of coordinator reads as who, not as a number."""
-    fields = person_fields()
     ids = {
-        value
+        uid
         for event in events
         for snapshot in (event.before or {}, event.after or {})
         for key, value in snapshot.items()
-        if key.rsplit(".", 1)[-1] in fields and isinstance(value, int) and not isinstance(value, bool)
+        if (uid := _person_id(key, value)) is not None
     }
     if not ids:
         return {}
@@ -159,9 +165,8 @@ def people(events: Iterable[AuditEvent]) -> dict[int, str]:
 
 def named(key: str, value: Any, known: dict[int, str]) -> Any:
     """``value`` as a person when ``key`` holds a user's id and the user is known, else as it is."""
-    if key.rsplit(".", 1)[-1] in person_fields() and isinstance(value, int) and not isinstance(value, bool):
-        return known.get(value, value)
-    return value
+    uid = _person_id(key, value)
+    return value if uid is None else known.get(uid, value)
 
 
 def diff(event: AuditEvent) -> list[tuple[str, Any, Any, bool]]:
