@@ -11,12 +11,14 @@ its module (``recommendations.capability_changed``) or a job (``portal.tasks``),
 =====================  ==========================================================
 signal                 receivers
 =====================  ==========================================================
-challenge_saved        recommender: encode the challenge now (best effort, logged)
+challenge_saved        recommender: encode the challenge now (best effort, logged); its evidence
+                       sentences by a job after the commit
 challenge_opened       a job after the commit: rank startups, tell the matches and the followers;
                        panel: fix the evaluation criteria
 challenge_updated      a job after the commit: notifications to the followers ("updated")
 challenge_closed       a job after the commit: notifications to the followers ("closed")
-capability_saved       recommender: encode the capability and its startup's profile
+capability_saved       recommender: encode the capability and its startup's profile; their evidence
+                       sentences by a job after the commit
 proposal_submitted     a job after the commit: notifications to the department's officers and coordinators
 shortlist_requested    a job after the commit: notifications to the coordinators
 trial_moved            a job after the commit: notifications to the startup, the department, the coordinators
@@ -60,11 +62,13 @@ def encode_challenge(challenge: Challenge, **_kwargs: Any) -> None:
             recommendations.challenge_changed(challenge)
     except Exception:  # precomputing is an optimisation: log it, keep the officer's change
         log.exception("challenge_changed hook failed for challenge %s", challenge.id)
+    jobs.enqueue("portal.tasks.store_evidence", [challenge.id], [])
 
 
 def encode_capability(capability: Capability, **_kwargs: Any) -> None:
     """Tell the recommender a capability changed, so rankings include it at once."""
     recommendations.capability_changed(capability)
+    jobs.enqueue("portal.tasks.store_evidence", [], [capability.id])
 
 
 # -- notifications --------------------------------------------------------------------------

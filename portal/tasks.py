@@ -11,7 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from models import Challenge, ChallengeQuestion, Proposal, Trial, TrialTransition, User
+from models import (
+    Capability,
+    Challenge,
+    ChallengeQuestion,
+    Proposal,
+    Startup,
+    Trial,
+    TrialTransition,
+    User,
+)
 from models.vocabulary import ChallengeStatus
 
 from . import jobs
@@ -125,6 +134,18 @@ def send_digests() -> int:
     sent = notifications.send_digests()
     db.commit()
     return sent
+
+
+def store_evidence(challenge_ids: list[int] | None = None, capability_ids: list[int] | None = None) -> int:
+    """Encode the sentences that explanations may quote from these saved challenges and
+    capabilities (and the capabilities' startups' profiles), so that no page view encodes
+    them. Rows that are gone are skipped; sentences already stored are not encoded again."""
+    challenges = [c for c in (db.get(Challenge, i) for i in challenge_ids or ()) if c is not None]
+    capabilities = [c for c in (db.get(Capability, i) for i in capability_ids or ()) if c is not None]
+    startups = [s for s in (db.get(Startup, i) for i in dict.fromkeys(c.startup_id for c in capabilities)) if s is not None]
+    done = recommendations.store_evidence(challenges=challenges, capabilities=capabilities, startups=startups)
+    db.commit()
+    return done
 
 
 def reindex_vectors(model: str | None = None) -> int:

@@ -215,8 +215,11 @@ def test_a_second_app_does_not_double_the_reactions(
                         lambda challenge, change, actor: told.append((challenge.id, change)) or [])
     officer = svc.get(User, make.user("officer").id)
     challenge = challenges.post_challenge(officer, challenge_data(), publish=True)
-    # Ranking for the opened challenge is one job, run after the commit (in-process: no Redis).
-    assert told == [] and [job.func_path for job in jobs.pending()] == ["portal.tasks.notify_challenge_opened"]
+    # Storing its evidence sentences and ranking for the opened challenge are one job each, run
+    # after the commit (in-process: no Redis).
+    assert told == [] and [job.func_path for job in jobs.pending()] == [
+        "portal.tasks.store_evidence", "portal.tasks.notify_challenge_opened",
+    ]
     svc.commit()
     challenges.close_challenge(officer, challenge)
     assert told == [(challenge.id, "opened")]  # the followers are told by a job after the commit

@@ -12,7 +12,7 @@ import matcher
 from models import Embedding
 from portal.database import db
 from portal.services import recommendations
-from portal.services.recommendations import embeddings
+from portal.services.recommendations import embeddings, stored
 
 
 def test_vectors_are_stored_once_and_read_back(ctx):
@@ -43,7 +43,7 @@ def test_overlapping_texts_stored_at_once_in_opposite_orders_do_not_deadlock(app
             with app.app_context():
                 barrier.wait(timeout=10)
                 enc = recommendations.encoder()
-                embeddings._store(enc.model_id, {
+                stored.save(enc.model_id, {
                     matcher.text_hash(enc.model_id, t, "passage"): np.ones(enc.dim, dtype="<f4")
                     for t in order
                 })

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 import matcher
-from models import Dismissal, Embedding, RankerVersion, Trial
-from portal import clock
+from matcher.explain import evidence_sentences
+from models import Capability, Dismissal, Embedding, RankerVersion, Startup, Trial, User
+from portal import clock, jobs
 from portal.database import db
-from portal.services import recommendations
+from portal.services import recommendations, startups
 from portal.services.recommendations import corpus, embeddings, items
+
+#: The module (``recommendations.settings`` is its function of that name).
+settings_module = importlib.import_module("portal.services.recommendations.settings")
 
 
 def _world(make):
@@ -404,22 +409,88 @@ class _Counting:
         return self.inner.encode(texts, role=role)
 
 
-def test_reindex_caches_corpus_and_query_vectors_once(app, make, monkeypatch):
-    _world(make)
+def _sentences(*texts):
+    return {s for text in texts for s in evidence_sentences(text, recommendations.ranker_config().max_sentences)}
+
+
+def test_reindex_caches_corpus_and_query_vectors_and_evidence_sentences_once(app, make, monkeypatch):
+    _dept, clinic, xray, bot, vision = _world(make)
     make.startup(name="NoCapabilities")  # not a query: nothing to recommend for it
     enc = _Counting()
     monkeypatch.setattr(embeddings, "encoder", lambda model=None: enc)
     with app.app_context():
+        challenges = [recommendations.challenge_item(db.get(type(c), c.id)) for c in (clinic, xray)]
+        capabilities = [recommendations.capability_item(db.get(type(c), c.id)) for c in (bot, vision)]
+        startups = [recommendations.startup_item(db.get(type(c), c.id).startup) for c in (bot, vision)]
+        passages = _sentences(*(i.text for i in challenges + capabilities))
+        queries = _sentences(*(i.text for i in challenges + startups))
+        assert passages and queries
         size = recommendations.index_size()
-        assert size == 2 * 2 + 2 + 2  # challenges as corpus and queries, capabilities, startups
+        # challenges as corpus and queries, capabilities, startups; then the sentences an
+        # explanation quotes, of candidates (passages) and of the side asking (queries)
+        assert size == 2 * 2 + 2 + 2 + len(passages) + len(queries)
         seen = []
         assert recommendations.reindex(progress=seen.append) == size and sum(seen) == size
-        roles = [role for role, _t in enc.encoded]
-        assert roles.count("passage") == 4 and roles.count("query") == 4
-        assert db.scalar(select(func.count()).select_from(Embedding)) == 8
+        assert {t for role, t in enc.encoded if role == "passage"} >= passages
+        assert {t for role, t in enc.encoded if role == "query"} >= queries
         enc.encoded.clear()
         recommendations.reindex()
         assert enc.encoded == []
+
+
+def test_a_restarted_process_explains_with_the_stored_evidence_sentences(app, make, monkeypatch):
+    """Explanations quote sentences encoded when the texts were indexed: after a restart (a
+    new process: empty memory) the first page encodes nothing, as every other worker."""
+    _dept, clinic, _xray, bot, _vision = _world(make)
+    counting = _Counting()
+    monkeypatch.setattr(matcher, "get_encoder", lambda *_a, **_k: counting)
+    monkeypatch.setattr(settings_module, "_encoders", {})
+    with app.app_context():
+        recommendations.reindex()
+        db.commit()
+    monkeypatch.setattr(settings_module, "_encoders", {})  # the new process's memory
+    counting.encoded.clear()
+    with app.app_context():
+        recommendations.clear_caches()
+        startup = db.get(type(bot), bot.id).startup
+        results = recommendations.recommend_challenges(startup, None)
+        assert results and results[0].explanation["best_pair"]
+        assert counting.encoded == []
+    # Without the stored sentences (a fresh database), the same page encodes them.
+    monkeypatch.setattr(settings_module, "_encoders", {})
+    with app.app_context():
+        db.execute(delete(Embedding).where(Embedding.text_hash.in_(
+            [matcher.text_hash(counting.model_id, s, role) for s in _sentences(clinic.problem_statement)
+             for role in ("query", "passage")]
+        )))
+        db.commit()
+        recommendations.clear_caches()
+        recommendations.recommend_challenges(db.get(type(bot), bot.id).startup, None)
+        assert {t for _role, t in counting.encoded} == _sentences(clinic.problem_statement)
+
+
+def test_a_saved_capability_has_its_evidence_sentences_stored_by_a_job(app, make, monkeypatch):
+    counting = _Counting()
+    monkeypatch.setattr(matcher, "get_encoder", lambda *_a, **_k: counting)
+    monkeypatch.setattr(settings_module, "_encoders", {})
+    member = make.user("startup")
+    data = {
+        "name": "ClinicBot", "description": "A chatbot that books clinic appointments. It answers in Cantonese.",
+        "deployments": "Two public clinics since 2024.", "readiness": 6, "language": "en",
+        "domains": ["smart_clinic"], "technologies": ["chatbot"],
+    }
+    with app.test_request_context():
+        capability = startups.create_capability(db.get(User, member.id), db.get(Startup, member.startup_id), data)
+        assert [job.func_path for job in jobs.pending()].count("portal.tasks.store_evidence") == 1
+        db.commit()  # the job runs in-process after the commit (no Redis in the tests)
+    with app.app_context():
+        stored = set(db.scalars(select(Embedding.text_hash).where(Embedding.model == counting.model_id)))
+        capability = db.get(Capability, capability.id)
+        passages = _sentences(recommendations.capability_item(capability).text)
+        queries = _sentences(recommendations.startup_item(capability.startup).text)
+        assert len(passages) >= 2 and len(queries) >= 2
+        assert {matcher.text_hash(counting.model_id, s, "passage") for s in passages} <= stored
+        assert {matcher.text_hash(counting.model_id, s, "query") for s in queries} <= stored
 
 
 def test_centering_uses_only_cached_query_vectors(app, make, monkeypatch):

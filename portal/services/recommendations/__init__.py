@@ -2,11 +2,14 @@
 
 One job per module (each imports only those before it):
 
+- :mod:`.stored`: vectors in the ``embeddings`` table (:func:`.stored.lookup`,
+  :func:`.stored.save`) and the encoder that reads them first (:class:`.stored.StoredEncoder`);
 - :mod:`.settings`: matcher settings from the app config and the model's preset
   (:func:`settings`, :func:`ranker_config`) and the encoder (:func:`encoder`);
 - :mod:`.embeddings`: the embeddings cache (:func:`vectors_for`, :func:`cached_vectors`);
 - :mod:`.items`: the ORM-to-matcher mapping (:func:`challenge_item`, ...);
-- :mod:`.indexing`: encoding ahead of ranking (:func:`challenge_changed`, :func:`reindex`);
+- :mod:`.indexing`: encoding ahead of ranking, texts and their evidence sentences
+  (:func:`challenge_changed`, :func:`store_evidence`, :func:`reindex`);
 - :mod:`.changes`: the corpus change log, written with each edit's transaction
   (:func:`track_corpus_changes`);
 - :mod:`.corpus`: the fitted corpora, edited as the change log says, and their per-app
@@ -35,7 +38,7 @@ from .corpus import (
 )
 from .embeddings import cached_vectors, vectors_for
 from .exposure import report as exposure_report
-from .indexing import capability_changed, challenge_changed, index_size, reindex
+from .indexing import capability_changed, challenge_changed, index_size, reindex, store_evidence
 from .items import capability_item, challenge_item, startup_item
 from .learning import (
     pair_components,
@@ -86,6 +89,7 @@ __all__ = [
     "settings",
     "startup_item",
     "startup_matches",
+    "store_evidence",
     "track_corpus_changes",
     "train_weights",
     "training_examples",

@@ -1,13 +1,22 @@
 """Encoding ahead of ranking: a saved challenge or capability at once, everything in bulk
-(``flask matcher reindex``), so that a page view finds its vectors in the cache."""
+(``flask matcher reindex``), so that a page view finds its vectors in the cache.
+
+Two kinds of text are encoded: each item's whole text, which the rankers fit on, and the
+sentences an explanation may quote as evidence (:func:`evidence_texts`), which the page
+that explains a match would otherwise encode itself, in every worker and again after every
+restart. A saved item's whole text is encoded in the request (the ranking needs it at once);
+its sentences by a job after the commit (``portal.tasks.store_evidence``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+import matcher
 from matcher.encoders import Role
+from matcher.explain import evidence_sentences
 from models import Capability, Challenge, Startup
 
 from ... import clock
@@ -22,6 +31,7 @@ from .items import (
     startup_item,
     startup_queries,
 )
+from .settings import ranker_config
 
 #: Texts encoded per batch by :func:`reindex`.
 BATCH_SIZE = 64
@@ -50,13 +60,57 @@ def capability_changed(capability: Capability) -> None:
         vectors_for(dense_texts([startup_item(startup)]), "query")
 
 
+def evidence_texts(
+    *, passages: Sequence[matcher.Item] = (), queries: Sequence[matcher.Item] = ()
+) -> list[tuple[list[str], Role]]:
+    """The sentences an explanation may quote (``matcher.explain.evidence_sentences``, as
+    many as the ranker considers), each once: of ``passages`` as candidates, of ``queries``
+    as the side that asked. Nothing when the ranker quotes no sentences."""
+    config = ranker_config()
+    if not config.explain_sentences:
+        return []
+
+    def sentences(items: Sequence[matcher.Item]) -> list[str]:
+        return list(dict.fromkeys(s for item in items for s in evidence_sentences(item.text, config.max_sentences)))
+
+    work: list[tuple[list[str], Role]] = [(sentences(passages), "passage"), (sentences(queries), "query")]
+    return [(texts, role) for texts, role in work if texts]
+
+
+def store_evidence(
+    *, challenges: Sequence[Challenge] = (), capabilities: Sequence[Capability] = (), startups: Sequence[Startup] = ()
+) -> int:
+    """Encode and store the evidence sentences of these rows not stored yet (a challenge is
+    explained both as a candidate and as the query, a capability as a candidate, a startup's
+    profile as the query); return how many sentences were looked at."""
+    done = 0
+    for texts, role in evidence_texts(
+        passages=[challenge_item(c) for c in challenges] + [capability_item(c) for c in capabilities],
+        queries=[challenge_item(c) for c in challenges] + [startup_item(s) for s in startups],
+    ):
+        for start in range(0, len(texts), BATCH_SIZE):
+            vectors_for(texts[start : start + BATCH_SIZE], role)
+        done += len(texts)
+    return done
+
+
+def _work() -> list[tuple[list[str], Role]]:
+    """What :func:`reindex` encodes: the whole texts, then their evidence sentences."""
+    challenges = [challenge_item(c) for c in db.scalars(select(Challenge).options(*CHALLENGE_ROWS))]
+    capabilities = [capability_item(c) for c in db.scalars(select(Capability).options(*CAPABILITY_ROWS))]
+    startups = startup_queries()
+    return [
+        (dense_texts(challenges + capabilities), "passage"),
+        (dense_texts(challenges + startups), "query"),
+        *evidence_texts(passages=challenges + capabilities, queries=challenges + startups),
+    ]
+
+
 def index_size() -> int:
     """How many texts :func:`reindex` goes through (challenges twice, as corpus and as
-    queries; capabilities; startups with a capability, as queries)."""
-    challenges = db.scalar(select(func.count()).select_from(Challenge)) or 0
-    capabilities = db.scalar(select(func.count()).select_from(Capability)) or 0
-    startups = db.scalar(select(func.count()).select_from(Startup).where(Startup.capabilities.any())) or 0
-    return 2 * challenges + capabilities + startups
+    queries; capabilities; startups with a capability, as queries; then the sentences of
+    each that an explanation may quote)."""
+    return sum(len(texts) for texts, _role in _work())
 
 
 def reindex(progress: Callable[[int], object] | None = None, *, model: str | None = None) -> int:
@@ -64,18 +118,12 @@ def reindex(progress: Callable[[int], object] | None = None, *, model: str | Non
 
     Challenges and capabilities as corpus passages, challenges and startups as queries
     (query vectors also feed the per-language centering; a symmetric encoder reuses the
-    passage vectors for them). ``progress`` is called with each batch's size. ``model``
+    passage vectors for them), then the evidence sentences of each. ``progress`` is called with each batch's size. ``model``
     encodes for that encoder instead of the configured one (vectors ahead of a model
     change: the processes then switch to a full cache).
     """
-    challenges = [challenge_item(c) for c in db.scalars(select(Challenge).options(*CHALLENGE_ROWS))]
-    capabilities = [capability_item(c) for c in db.scalars(select(Capability).options(*CAPABILITY_ROWS))]
-    work: list[tuple[list[str], Role]] = [
-        (dense_texts(challenges + capabilities), "passage"),
-        (dense_texts(challenges + startup_queries()), "query"),
-    ]
     done = 0
-    for texts, role in work:
+    for texts, role in _work():
         for start in range(0, len(texts), BATCH_SIZE):
             batch = texts[start : start + BATCH_SIZE]
             vectors_for(batch, role, model=model)

@@ -27,6 +27,7 @@ import matcher
 from models import RankerVersion
 
 from ...database import db
+from .stored import StoredEncoder
 
 _lock = threading.Lock()
 _encoders: dict[str, matcher.Encoder] = {}
@@ -120,12 +121,15 @@ def loaded_encoder() -> matcher.Encoder | None:
 def encoder(model: str | None = None) -> matcher.Encoder:
     """The configured encoder, loaded once per process (``MATCHER_MODEL``, translated
     when the preset or ``MATCHER_TRANSLATION`` says so); ``model`` names another one,
-    with the rest of the configuration (what a re-encoding for a coming model uses)."""
+    with the rest of the configuration (what a re-encoding for a coming model uses).
+
+    A text's vector comes from this process's memory, else from the ``embeddings`` table
+    (:class:`.stored.StoredEncoder`), else from the model."""
     resolved, translation, key = _encoder_key(model)
     with _lock:
         if key not in _encoders:
             _encoders[key] = matcher.CachingEncoder(
-                matcher.with_translation(matcher.get_encoder(resolved.model), translation)
+                StoredEncoder(matcher.with_translation(matcher.get_encoder(resolved.model), translation))
             )
         return _encoders[key]
 
