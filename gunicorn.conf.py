@@ -50,6 +50,19 @@ access_log_format = json.dumps({
     "status": "%(s)s", "bytes": "%(B)s", "duration_ms": "%(M)s", "user_agent": "%(a)s",
     "request_id": "%({x-request-id}o)s", "logger": "gunicorn.access",
 })
+
+
+def _redacting_logger() -> type:
+    """gunicorn's logger with the secret of a single-use link (a password reset, an
+    invitation, an email confirmation) cut out of the path it logs (portal.logs.RedactingAtoms)."""
+    from gunicorn.glogging import Logger
+
+    from portal.logs import RedactingAtoms
+
+    return type("RedactingLogger", (RedactingAtoms, Logger), {})
+
+
+logger_class = _redacting_logger()
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 

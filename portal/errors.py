@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from http import HTTPStatus
 from typing import Any
@@ -18,6 +17,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from models.names import weighted_length
+
+from .logs import loggable_path
 
 log = logging.getLogger("innomatch")
 access_log = logging.getLogger("innomatch.access")
@@ -138,15 +139,6 @@ def _rollback() -> None:
         log.warning("rollback after an error failed", exc_info=True)
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-
-
-def loggable(text: str | None) -> str:
-    """``text`` for a log line: control characters and line breaks escaped (``\\x0a``), so a
-    request path cannot start a forged log line (ASVS 7.3.1)."""
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text or "")
-
-
 #: The free-text fields a refused form's 400 page gives back, with what each is called: only
 #: these (a hidden field can carry a signed secret, a path or an address nobody typed).
 _TYPED_FIELDS: dict[str, Any] = {
@@ -189,7 +181,7 @@ def register_error_handlers(app: Flask) -> None:
         if code in (401, 403, 429):
             access_log.warning(
                 "access refused code=%s user=%s method=%s endpoint=%s path=%s ip=%s",
-                code, _actor(), request.method, request.endpoint, loggable(request.path), request.remote_addr,
+                code, _actor(), request.method, request.endpoint, loggable_path(request.path), request.remote_addr,
             )
         if code >= 500:
             _rollback()
@@ -218,7 +210,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> ResponseReturnValue:
         reference = uuid.uuid4().hex[:12]
         _rollback()
-        log.exception("unhandled error ref=%s method=%s path=%s", reference, request.method, loggable(request.path))
+        log.exception("unhandled error ref=%s method=%s path=%s", reference, request.method, loggable_path(request.path))
         if _is_api():
             return problem(500, _("Internal error. Quote the reference when you report it."), reference=reference)
         if _wants_json():

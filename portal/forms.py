@@ -12,7 +12,7 @@ from flask import request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, SelectMultipleField, StringField
+from wtforms import DateField, Field, HiddenField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation, ValidationError
@@ -20,6 +20,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.db import distinct_tags
 from models.names import strip_invisible, weighted_length
+
+from .templating import format_day_time
 
 # Control characters other than tab and newlines; PostgreSQL also refuses NUL in text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -155,6 +157,59 @@ class BaseForm(FlaskForm):
 
 class CsrfForm(BaseForm):
     """A button that changes something: a form holding only the CSRF token."""
+
+
+def form_status(form: Any) -> int:
+    """The status of a form page: 200, 400 with errors, 409 when the row was saved by someone
+    else meanwhile (:meth:`StampedForm.saved_elsewhere`)."""
+    if getattr(form, "conflict", False):
+        return 409
+    return 400 if form.errors else 200
+
+
+def edit_stamp(row: Any) -> str:
+    """What a form that edits ``row`` remembers of it: when it was last saved."""
+    updated = getattr(row, "updated_at", None)
+    return updated.isoformat() if updated is not None else ""
+
+
+class StampedForm(BaseForm):
+    """A form that edits one row, and carries when that row was last saved as the page was
+    opened (``loaded``), so that saving over someone else's newer save is refused with a
+    message instead of silently replacing it (a lost update).
+
+    The route builds it with ``obj=row`` and asks :meth:`saved_elsewhere` before it saves.
+    The refused page keeps everything typed, and now carries the row's new stamp: saving
+    again replaces the other version knowingly. A post without a stamp (a script) is not
+    checked.
+    """
+
+    loaded = HiddenField()
+    #: Set when the row was saved elsewhere after the page was opened.
+    conflict = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        row = kwargs.get("obj")
+        if row is not None and not self.loaded.data:
+            self.loaded.data = edit_stamp(row)
+
+    def saved_elsewhere(self, row: Any, what: Any) -> bool:
+        """True (with a message above the form) when ``row`` was saved after this form's page
+        was opened; ``what`` names it in the message ("this challenge")."""
+        posted, current = self.loaded.data or "", edit_stamp(row)
+        if not posted or posted == current:
+            return False
+        self.form_errors.append(_l(
+            "Someone saved %(what)s at %(when)s, after you opened this page. Nothing of yours is saved yet, "
+            "and what you typed is below. Open %(what)s in another tab to see the other version; "
+            "saving again replaces it with yours.",
+            what=what, when=format_day_time(row.updated_at),
+        ))
+        self.loaded.raw_data = [current]
+        self.loaded.data = current
+        self.conflict = True
+        return True
 
 
 class MultiCheckboxField(SelectMultipleField):

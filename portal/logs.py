@@ -6,6 +6,12 @@ a new random one. It is kept on ``flask.g.request_id``, echoed in the response's
 ``X-Request-ID`` header, and put on every log record as ``record.request_id`` ("-" outside
 a request) by :class:`RequestIdFilter`, which the record factory applies to every record
 whatever the logger or handler.
+
+A request path goes into a log line only through :func:`loggable_path`: the secret of a
+single-use link (a password reset, an invitation, an email confirmation) is cut out, so that
+whoever reads the logs cannot use a link that was opened, and line breaks are escaped, so
+that a path cannot start a forged line. gunicorn's access log does the same
+(``gunicorn.conf.py``, :class:`RedactingAtoms`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,52 @@ WELL_FORMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 NO_REQUEST = "-"
 
+#: Paths that end in the secret of a single-use link: ``/password/reset/<secret>`` and the like.
+SECRET_PATH = re.compile(r"^(/(?:password/reset|invitations|account/verify)/)[^/?#\s]+")
+REDACTED = "[secret]"
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
 _installed = False
+
+
+def loggable(text: str | None) -> str:
+    """``text`` for a log line: control characters and line breaks escaped (``\\x0a``), so a
+    request path cannot start a forged log line (ASVS 7.3.1)."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text or "")
+
+
+def redact_path(path: str | None) -> str:
+    """``path`` with the secret of a single-use link replaced by ``[secret]`` (ASVS 7.1.1)."""
+    return SECRET_PATH.sub(lambda m: m.group(1) + REDACTED, path or "")
+
+
+def loggable_path(path: str | None) -> str:
+    """A request path for a log line: no link secret (:func:`redact_path`), no line breaks."""
+    return loggable(redact_path(path))
+
+
+class RedactingAtoms:
+    """gunicorn's access-log values with the path's link secret cut out (``%(U)s`` the path,
+    ``%(r)s`` the request line, ``%(q)s`` untouched: no secret travels in a query string).
+
+    ``gunicorn.conf.py`` makes its logger class from gunicorn's own and this (gunicorn is
+    imported there only, so the app runs without it).
+    """
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        found: dict[str, Any] = super().atoms(resp, req, environ, request_time)  # type: ignore[misc]
+        for key in ("U", "r"):
+            if isinstance(found.get(key), str):
+                found[key] = _redact_in(found[key])
+        return found
+
+
+def _redact_in(text: str) -> str:
+    """A path, or a request line ("GET /password/reset/... HTTP/1.1"), without the link secret."""
+    method, space, rest = text.partition(" ")
+    if space and rest.startswith("/"):
+        return f"{method} {redact_path(rest)}"
+    return redact_path(text)
 #: The id a job carries from the request that enqueued it (``bound_request_id``).
 _bound: ContextVar[str | None] = ContextVar("innomatch_request_id", default=None)
 

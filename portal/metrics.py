@@ -33,6 +33,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .logs import loggable_path
+
 REQUEST_SECONDS = Histogram(
     "innomatch_request_duration_seconds",
     "Time to answer a request, by endpoint, method and status code.",
@@ -115,7 +117,7 @@ def _log_slow(endpoint: str, status: int, elapsed: float, cpu: float) -> None:
     process), for the database's locks or for the network."""
     log.warning(
         "slow request %s %s (%s) %d: %d ms; %d ms on its thread's CPU, %d SQL statements in %d ms, %d ms waiting",
-        request.method, request.path, endpoint, status, elapsed * 1000, cpu * 1000,
+        request.method, loggable_path(request.path), endpoint, status, elapsed * 1000, cpu * 1000,
         _statements.count, _statements.seconds * 1000,
         max(0.0, elapsed - cpu - _statements.seconds) * 1000,
     )

@@ -172,3 +172,33 @@ def test_gunicorn_conf_fixes_the_mmap_threshold(monkeypatch: pytest.MonkeyPatch)
     conf["_fix_mmap_threshold"]()  # mallopt on glibc; nothing elsewhere
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD", "0")
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["MMAP_THRESHOLD"] == 0
+
+
+def test_gunicorn_access_log_cuts_the_secret_of_a_single_use_link_out_of_the_path() -> None:
+    """The access log's path and request line never hold a reset, invitation or confirmation secret."""
+    import json
+    import runpy
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", conf["access_log_format"])
+    logger = conf["logger_class"](config)
+
+    class Response:
+        status, sent, headers = "200 OK", 10, [("X-Request-ID", "r1")]
+
+    def line(path: str, query: str = "") -> dict[str, str]:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "RAW_URI": path,
+                   "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": "x"}
+        atoms = logger.atoms(Response(), type("Request", (), {"headers": []})(), environ, timedelta(seconds=0.01))
+        assert "s3cr3t" not in atoms["r"]
+        return json.loads(conf["access_log_format"] % atoms)
+
+    for path in ("/password/reset/s3cr3t", "/invitations/s3cr3t", "/account/verify/s3cr3t"):
+        logged = line(path, "lang=zh")
+        assert logged["path"] == path.replace("s3cr3t", "[secret]") and logged["query"] == "lang=zh"
+    assert line("/challenges/12/proposals")["path"] == "/challenges/12/proposals"  # other paths as they are

@@ -32,6 +32,7 @@ from ..forms import (
     DayField,
     MultiCheckboxField,
     NameField,
+    StampedForm,
     TagListField,
     TextLength,
     choices,
@@ -100,7 +101,7 @@ def _at_least_one(message: Any) -> Callable[[Any, Any], None]:
     return check
 
 
-class ChallengeForm(BaseForm):
+class ChallengeForm(StampedForm):
     """Post or edit a challenge. Domain and area labels follow the interface language."""
 
     title = NameField(

@@ -29,7 +29,7 @@ from ..access import (
 from ..database import db
 from ..errors import DomainError, StaleState
 from ..extensions import limiter
-from ..forms import CsrfForm, page_number
+from ..forms import CsrfForm, form_status, page_number
 from ..services import challenges, inbox, panel, proposals, questions, similar
 from .forms import (
     AnswerForm,
@@ -173,7 +173,7 @@ def edit(challenge_id: int) -> ResponseReturnValue:
     form = ChallengeForm(obj=challenge)
     if _checking_similar():
         return _render_form(form, challenge)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not form.saved_elsewhere(challenge, _("this challenge")):
         publish = challenge.status != ChallengeStatus.OPEN and request.form.get("action") == "open"
         try:
             challenges.update_challenge(current_user, challenge, form.data_for_service(), publish=publish)
@@ -184,7 +184,7 @@ def edit(challenge_id: int) -> ResponseReturnValue:
             db.commit()
             flash(_("Challenge opened for proposals.") if publish else _("Challenge saved."), "success")
             return redirect(url_for("challenges.detail", challenge_id=challenge.id))
-    return render_template("challenges/form.html", form=form, challenge=challenge), 400 if form.errors else 200
+    return render_template("challenges/form.html", form=form, challenge=challenge), form_status(form)
 
 
 @bp.post("/challenges/<int:challenge_id>/open", endpoint="open")

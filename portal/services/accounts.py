@@ -536,6 +536,25 @@ def _send_password_changed(user: User, tokens_revoked: int) -> bool:
     )
 
 
+#: What each two-step change is called in the email that tells the account's owner.
+TWO_STEP_CHANGES = {
+    "on": _l("InnoMatch: two-step verification was turned on"),
+    "off": _l("InnoMatch: two-step verification was turned off"),
+    "codes": _l("InnoMatch: new recovery codes were made for your account"),
+    "reset": _l("InnoMatch: an administrator reset your two-step verification"),
+}
+
+
+def send_two_step_notice(user: User, change: str) -> bool:
+    """Tell the user that the account's second step changed (ASVS 2.5.5): ``change`` is
+    "on", "off", "codes" (new recovery codes) or "reset" (by an administrator)."""
+    return _email(
+        user, user.email, TWO_STEP_CHANGES[change], "email/two_step_changed.txt", change=change,
+        account_url=mail.absolute(url_for("auth.account"), user.locale),
+        forgot_url=mail.absolute(url_for("auth.forgot_password"), user.locale),
+    )
+
+
 def resend_verification(user: User) -> bool:
     """Send a new verification link to the user's unverified email; False if none was sent."""
     if user.email_verified:

@@ -175,6 +175,7 @@ def enable(user: User, token: str, code: str) -> list[str]:
     db.flush()
     log.info("two-step enabled user=%s", user.id)
     signals.changed(user, "user.mfa_enable", user)
+    accounts.send_two_step_notice(user, "on")
     return codes
 
 
@@ -217,10 +218,19 @@ def _use_recovery_code(user: User, code: str) -> bool:
     return True
 
 
-def verify(user: User, code: str) -> str:
-    """Check the second step; return "totp" or "recovery". Wrong codes count (commit them too)."""
+def verify(user: User, code: str, *, app_only: bool = False) -> str:
+    """Check the second step; return "totp" or "recovery". Wrong codes count (commit them too).
+
+    ``app_only``: only a current code from the authenticator app will do; a recovery code is
+    refused without being used up (it must not buy anything that outlasts it).
+    """
     if not user.mfa_enabled or user.mfa_secret is None:
         raise DomainError(_("Two-step verification is not set up for this account."), field="code")
+    if app_only and not _TOTP.fullmatch(normalise_code(code)):
+        raise DomainError(
+            _("Enter the 6-digit code from your authenticator app. A recovery code cannot be used here."),
+            field="code",
+        )
     if not _claim_attempt(user):
         log.warning("two-step throttled user=%s", user.id)
         raise DomainError(_("Too many wrong codes. Please wait 15 minutes and try again."), field="code")
@@ -251,11 +261,16 @@ def recovery_codes_left(user: User) -> int:
 
 
 def regenerate_recovery_codes(user: User, code: str) -> list[str]:
-    """New recovery codes (the old ones stop working), after a current code from the app."""
-    verify(user, code)
+    """New recovery codes (the old ones stop working), after a current code from the app.
+
+    Not after a recovery code: one leaked code would otherwise buy a lasting second step
+    and void the owner's others. The owner is emailed.
+    """
+    verify(user, code, app_only=True)
     codes = _new_recovery_codes(user)
     db.flush()
     signals.changed(user, "user.mfa_recovery_codes_new", user)
+    accounts.send_two_step_notice(user, "codes")
     return codes
 
 
@@ -285,6 +300,7 @@ def disable(user: User, password: str) -> None:
     db.flush()
     log.info("two-step disabled user=%s", user.id)
     signals.changed(user, "user.mfa_disable", user)
+    accounts.send_two_step_notice(user, "off")
 
 
 def reset(actor: User, user: User) -> None:
@@ -296,3 +312,4 @@ def reset(actor: User, user: User) -> None:
     db.flush()
     log.info("two-step reset user=%s by=%s api_tokens_revoked=%s", user.id, actor.id, revoked)
     signals.changed(actor, "user.mfa_reset", user)
+    accounts.send_two_step_notice(user, "reset")

@@ -18,6 +18,7 @@ from ..forms import (
     BaseForm,
     MultiCheckboxField,
     NameField,
+    StampedForm,
     TagListField,
     TextLength,
     choices,
@@ -72,7 +73,7 @@ class AreaForm(BaseForm):
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
 
 
-class StartupForm(AreaForm):
+class StartupForm(StampedForm, AreaForm):
     name = NameField(
         _l("Startup name"),
         validators=[
@@ -107,7 +108,7 @@ class StartupForm(AreaForm):
     language = _language_field()
 
 
-class CapabilityForm(AreaForm):
+class CapabilityForm(StampedForm, AreaForm):
     name = NameField(
         _l("Name of the product or solution"),
         validators=[
@@ -170,7 +171,7 @@ class CapabilityForm(AreaForm):
             raise ValidationError(_l("Choose at least one domain."))
 
 
-class ProposalForm(AreaForm):
+class ProposalForm(StampedForm, AreaForm):
     capability_id = SelectField(
         _l("Which capability do you offer?"),
         coerce=_int_or_none,

@@ -22,7 +22,7 @@ from ..access import (
 )
 from ..database import db
 from ..errors import DomainError
-from ..forms import BaseForm, CsrfForm, clean_text
+from ..forms import BaseForm, CsrfForm, clean_text, form_status
 from ..services import conflicts, documents, proposals, startups
 from .forms import CapabilityForm, NewProposalForm, ProposalForm, StartupForm
 from .labels import template_helpers
@@ -34,7 +34,7 @@ bp.context_processor(template_helpers)
 
 
 def _status(form: BaseForm) -> int:
-    return 400 if form.errors else 200
+    return form_status(form)
 
 
 # --- Profile -------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def edit(startup_id: int) -> ResponseReturnValue:
     if not can_edit_startup(current_user, startup):
         abort(403)
     form = StartupForm(obj=startup)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not form.saved_elsewhere(startup, _("this profile")):
         was_verified = startup.verified
         try:
             startups.update_startup(current_user, startup, form.data_for_service())
@@ -118,7 +118,7 @@ def edit_capability(capability_id: int) -> ResponseReturnValue:
     if not can_edit_startup(current_user, capability.startup):
         abort(refusal(can_view_startup(current_user, capability.startup)))
     form = CapabilityForm(obj=capability)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not form.saved_elsewhere(capability, _("this capability")):
         try:
             startups.update_capability(current_user, capability, form.data_for_service())
         except DomainError as error:
@@ -245,7 +245,7 @@ def edit_proposal(proposal_id: int) -> ResponseReturnValue:
     trial = proposals.trial_for(proposal.challenge_id, proposal.startup_id)
     form = ProposalForm(obj=proposal, capabilities=proposals.own_capabilities(current_user.startup_id))
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not form.saved_elsewhere(proposal, _("this proposal")):
         try:
             proposals.update_proposal(current_user, proposal, form.data_for_service())
         except DomainError as error:
@@ -257,7 +257,7 @@ def edit_proposal(proposal_id: int) -> ResponseReturnValue:
             flash(_("Your proposal has been saved."), "success")
             return redirect(url_for("startups.my_proposals"))
     elif form.errors:
-        status = 400
+        status = form_status(form)
     return render_template(
         "startups/proposal_edit.html", form=form, proposal=proposal, trial=trial,
         editable=proposals.editable(proposal, trial),

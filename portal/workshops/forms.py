@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from models.vocabulary import DOMAINS
 
 from .. import clock
-from ..forms import BaseForm, MultiCheckboxField, choices, page_language
+from ..forms import MultiCheckboxField, StampedForm, choices, edit_stamp, page_language
 from ..services.workshops import CAPACITY_MAX, DESCRIPTION_MAX, LOCATION_MAX, TITLE_MAX
 
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -28,7 +28,7 @@ def to_utc(value: datetime | None) -> datetime | None:
     return clock.to_utc(value) if value else None
 
 
-class WorkshopForm(BaseForm):
+class WorkshopForm(StampedForm):
     """Schedule or edit a workshop."""
 
     title_en = StringField(
@@ -100,7 +100,7 @@ class WorkshopForm(BaseForm):
                 "description": workshop.description, "starts_at": to_local(workshop.starts_at),
                 "ends_at": to_local(workshop.ends_at), "location": workshop.location,
                 "capacity": workshop.capacity, "domains": list(workshop.domains or []),
-                "challenge_ids": list(workshop.challenge_ids or []),
+                "challenge_ids": list(workshop.challenge_ids or []), "loaded": edit_stamp(workshop),
             },
         )
 

@@ -17,7 +17,7 @@ from .. import clock
 from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
-from ..forms import CsrfForm
+from ..forms import CsrfForm, form_status
 from ..services import workshops
 from ..templating import current_locale
 from .forms import WorkshopForm
@@ -123,7 +123,7 @@ def edit(workshop_id: int) -> ResponseReturnValue:
     workshop = _load(workshop_id)
     options = _challenge_options()
     form = WorkshopForm.for_workshop(options, workshop)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not form.saved_elsewhere(workshop, _("this workshop")):
         try:
             workshops.update_workshop(current_user, workshop, form.data_for_service())
         except DomainError as error:
@@ -133,7 +133,7 @@ def edit(workshop_id: int) -> ResponseReturnValue:
             db.commit()
             flash(_("Workshop saved."), "success")
             return redirect(url_for("workshops.detail", workshop_id=workshop.id))
-    return render_template("workshops/form.html", form=form, workshop=workshop), 400 if form.errors else 200
+    return render_template("workshops/form.html", form=form, workshop=workshop), form_status(form)
 
 
 def _registration_action(workshop_id: int, service: Callable[[User, Workshop], Any], done: str) -> ResponseReturnValue:

@@ -127,6 +127,36 @@ def test_officer_edits_own_challenge_and_audit_keeps_before_and_after(client, ct
     assert event.before["domains"] == ["smart_clinic"] and event.after["domains"] == ["data_collaboration"]
 
 
+def _loaded_stamp(page: str) -> str:
+    return re.search(r'name="loaded" type="hidden" value="([^"]*)"', page).group(1)
+
+
+def test_a_save_over_a_newer_save_by_someone_else_is_refused_and_keeps_what_was_typed(
+    app, client, ctx, make, login_as
+):
+    """Two officers (or two tabs) edit the same challenge: the second save does not silently
+    replace the first; it is refused with the typed text kept, and a second click replaces it."""
+    officer = make.user("officer")
+    challenge = make.challenge(officer.department, status="draft", title="Old title")
+    other = sign_in(app.test_client(), make.user("officer", department=officer.department))
+    login_as(officer)
+    stamp = _loaded_stamp(text(client.get(f"/challenges/{challenge.id}/edit")))
+    other_stamp = _loaded_stamp(text(other.get(f"/challenges/{challenge.id}/edit")))
+    assert stamp and stamp == other_stamp
+
+    saved = other.post(f"/challenges/{challenge.id}/edit", data=form_data(title="Title from tab A", loaded=other_stamp))
+    assert saved.status_code == 302
+    refused = client.post(f"/challenges/{challenge.id}/edit", data=form_data(title="Title from tab B", loaded=stamp))
+    assert refused.status_code == 409
+    page = text(refused)
+    assert "after you opened this page" in page and 'value="Title from tab B"' in page
+    assert reload(ctx, challenge.id).title == "Title from tab A"
+    assert [e.after["title"] for e in audit_events(ctx, "challenge.update")] == ["Title from tab A"]
+
+    again = client.post(f"/challenges/{challenge.id}/edit", data=form_data(title="Title from tab B", loaded=_loaded_stamp(page)))
+    assert again.status_code == 302 and reload(ctx, challenge.id).title == "Title from tab B"
+
+
 def test_close_and_reopen_write_audit_events_with_status_before_and_after(client, ctx, make, login_as):
     officer = make.user("officer")
     challenge = make.challenge(officer.department, status="open")

@@ -239,6 +239,22 @@ def test_a_slow_request_is_logged_with_its_cpu_and_sql_time(app, client, monkeyp
     assert statements >= 1  # the page read the challenges
 
 
+def test_log_lines_never_hold_the_secret_of_a_single_use_link(app, client, make, smtp, monkeypatch, caplog):
+    user = make.user("startup")
+    client.post("/password/forgot", data={"email": user.email})
+    path = smtp.link(user.email, "/password/reset/").split("?")[0]
+    secret = path.rsplit("/", 1)[1]
+    monkeypatch.setitem(app.config, "SLOW_REQUEST_MS", 0.001)
+    with caplog.at_level(logging.DEBUG):
+        assert client.get(path).status_code == 200
+        client.get("/password/reset/not-a-real-secret\nforged line")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("slow request GET /password/reset/[secret] " in m for m in messages)
+    assert not any(secret in m or "not-a-real-secret" in m or "\n" in m for m in messages)
+    assert logs.loggable_path("/invitations/abc?lang=zh") == "/invitations/[secret]?lang=zh"
+    assert logs.loggable_path("/account/verify/abc/") == "/account/verify/[secret]/"
+
+
 def test_requests_faster_than_the_threshold_are_not_logged(app, client, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "SLOW_REQUEST_MS", 60_000)
     with caplog.at_level(logging.WARNING, logger="innomatch.metrics"):

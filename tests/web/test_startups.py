@@ -465,6 +465,18 @@ def test_capability_form_rejects_bad_input_with_message_and_writes_nothing(app, 
     assert hooks["capability_changed"] == []
 
 
+def test_two_members_editing_one_capability_do_not_lose_the_first_save(app, make, member, hooks):
+    colleague = client_for(app, make.user("startup", startup=member.startup))
+    client = client_for(app, member.user)
+    url = f"/capabilities/{member.capability.id}/edit"
+    stamp = re.search(r'name="loaded" type="hidden" value="([^"]+)"', text(client.get(url))).group(1)
+    assert colleague.post(url, data={**GOOD_CAPABILITY, "name": "Saved first", "loaded": stamp}).status_code == 302
+    refused = client.post(url, data={**GOOD_CAPABILITY, "name": "Saved second", "loaded": stamp})
+    assert refused.status_code == 409 and "Someone saved this capability" in text(refused)
+    assert 'value="Saved second"' in text(refused)
+    assert read(app, lambda s: s.get(Capability, member.capability.id).name) == "Saved first"
+
+
 def test_member_edits_capability_domains_and_tags_with_audit(app, member, hooks):
     client = client_for(app, member.user)
     page = text(client.get(f"/capabilities/{member.capability.id}/edit"))

@@ -151,7 +151,12 @@ def test_recovery_code_works_once(app, make, frozen):
         assert mfa.recovery_codes_left(db.get(User, user.id)) == 9
 
 
-def test_startup_member_may_turn_two_step_on_and_off(app, make, frozen):
+def _two_step_notices(smtp, user) -> list[str]:  # type: ignore[no-untyped-def]
+    """The subjects of the two-step emails sent to ``user``, oldest first."""
+    return [m["Subject"] for m in smtp.to(user.email) if "two-step" in m["Subject"] or "recovery codes" in m["Subject"]]
+
+
+def test_startup_member_may_turn_two_step_on_and_off(app, make, frozen, smtp):
     member = make.user("startup")
     client = sign_in(app.test_client(), member)
     assert client.get("/startups/mine").status_code in (200, 302)  # not required for startups
@@ -166,6 +171,9 @@ def test_startup_member_may_turn_two_step_on_and_off(app, make, frozen):
     assert off.status_code == 302
     with app.app_context():
         assert not db.get(User, member.id).mfa_enabled
+    assert _two_step_notices(smtp, member) == [
+        "InnoMatch: two-step verification was turned on", "InnoMatch: two-step verification was turned off",
+    ]
 
 
 def test_coordinator_cannot_turn_two_step_off(app, make, frozen):
@@ -177,7 +185,7 @@ def test_coordinator_cannot_turn_two_step_off(app, make, frozen):
         assert db.get(User, user.id).mfa_enabled
 
 
-def test_new_recovery_codes_replace_the_old_ones(app, make, frozen):
+def test_new_recovery_codes_replace_the_old_ones_and_the_owner_is_told(app, make, frozen, smtp):
     user, secret, codes = _enrolled(app, make, frozen)
     client = sign_in(app.test_client(), user)
     response = client.post("/account/two-step/recovery-codes", data={"rc-code": pyotp.TOTP(secret).now()})
@@ -185,9 +193,25 @@ def test_new_recovery_codes_replace_the_old_ones(app, make, frozen):
     fresh = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", response.get_data(as_text=True))
     assert len(fresh) == 10 and not set(fresh) & set(codes)
     assert _password_step(app, user).post("/login/two-step", data={"code": codes[1]}).status_code == 400
+    [notice] = [m for m in smtp.to(user.email) if "recovery codes" in m["Subject"]]
+    assert "no longer work" in smtp.body(notice) and "/password/forgot" in smtp.body(notice)
+    assert _two_step_notices(smtp, user) == [
+        "InnoMatch: two-step verification was turned on", "InnoMatch: new recovery codes were made for your account",
+    ]
 
 
-def test_admin_reset_clears_two_step_ends_sessions_and_is_audited(app, make, frozen):
+def test_a_recovery_code_cannot_buy_new_recovery_codes_and_is_not_used_up(app, make, frozen, smtp):
+    user, _secret, codes = _enrolled(app, make, frozen)
+    client = sign_in(app.test_client(), user)
+    response = client.post("/account/two-step/recovery-codes", data={"rc-code": codes[0]})
+    assert response.status_code == 400
+    assert "A recovery code cannot be used here" in response.get_data(as_text=True)
+    with app.app_context():
+        assert mfa.recovery_codes_left(db.get(User, user.id)) == 10
+    assert not [m for m in smtp.to(user.email) if "recovery codes" in m["Subject"]]
+
+
+def test_admin_reset_clears_two_step_ends_sessions_and_is_audited(app, make, frozen, smtp):
     user, _secret, _codes = _enrolled(app, make, frozen)
     session_of_user = sign_in(app.test_client(), user)
     admin = sign_in(app.test_client(), make.user("admin"))
@@ -199,5 +223,6 @@ def test_admin_reset_clears_two_step_ends_sessions_and_is_audited(app, make, fro
         assert not db.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all()
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.mfa_reset"))
         assert event is not None and event.entity_id == user.id
+    assert _two_step_notices(smtp, user)[-1] == "InnoMatch: an administrator reset your two-step verification"
     # At the next sign-in they set it up again.
     assert _password_step(app, user).get("/").headers["Location"].endswith("/account/two-step")
