@@ -43,6 +43,15 @@ class DomainError(Exception):
         self.field = field
 
 
+class DomainErrors(DomainError):
+    """Several problems with one submission, each on its field, so that a form says them all
+    at once instead of one a submit (``BaseForm.apply_domain_error`` shows each)."""
+
+    def __init__(self, problems: list[DomainError]) -> None:
+        super().__init__(problems[0].message, problems[0].field)
+        self.problems = problems
+
+
 class NotAllowed(DomainError):
     """The user may not perform this operation."""
 

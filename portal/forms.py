@@ -147,12 +147,14 @@ class BaseForm(FlaskForm):
             return unbound_field.bind(form=form, **options)
 
     def apply_domain_error(self, error: Any) -> None:
-        """Show a service's DomainError on its field (or above the form)."""
-        field = getattr(self, error.field, None) if error.field else None
-        if isinstance(field, Field):
-            field.errors = [*field.errors, error.message]
-        else:
-            self.form_errors.append(error.message)
+        """Show a service's DomainError on its field (or above the form); each of several
+        (``DomainErrors``) on its own."""
+        for problem in getattr(error, "problems", None) or [error]:
+            field = getattr(self, problem.field, None) if problem.field else None
+            if isinstance(field, Field):
+                field.errors = [*field.errors, problem.message]
+            else:
+                self.form_errors.append(problem.message)
 
 
 class CsrfForm(BaseForm):

@@ -51,7 +51,7 @@ MFA_NEXT_KEY = "_mfa_next"
 #: signing out, the language switch and static files.
 BEFORE_SECOND_STEP = frozenset({
     "auth.two_step", "auth.two_step_setup", "auth.logout", "main.set_language", "main.healthz", "static",
-    "main.readyz", "main.prometheus_metrics",
+    "main.readyz", "main.prometheus_metrics", "main.privacy",
 })
 #: Probes, the metrics scrape and static files: they neither read nor set a session.
 SESSIONLESS = frozenset({"main.healthz", "main.readyz", "main.prometheus_metrics", "static"})
@@ -121,6 +121,16 @@ def _stamp_session(_sender: Flask, **_extra: object) -> None:
     session[AUTH_AT_KEY] = moment
 
 
+def second_step_pending() -> bool:
+    """Whether the signed-in user has given the password but not yet the second step (or not
+    yet set it up, where the role requires it): every page but that step is closed to them, so
+    the page shows no links into the site (base.html)."""
+    if "_user_id" not in session or session.get(MFA_SESSION_KEY):
+        return False
+    user = current_user
+    return bool(user.is_authenticated and (user.mfa_enabled or user.mfa_required))
+
+
 def sign_in_again(user: User) -> None:
     """Keep this browser signed in as ``user`` after their session token rotated (a password
     change, a confirmed address): the new token, the same absolute limit. ``login_user``
@@ -178,6 +188,8 @@ def init_security(app: Flask) -> None:
             flash(_("You were signed out because your session expired. Please sign in again."), "info")
             return
         session[SEEN_KEY] = moment
+
+    app.jinja_env.globals["second_step_pending"] = second_step_pending
 
     @app.before_request
     def _second_step() -> ResponseReturnValue | None:

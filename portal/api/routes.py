@@ -234,7 +234,10 @@ def _domain_error(error: DomainError) -> None:
         api_abort(403, message=error.message)
     if isinstance(error, StaleState) or not error.field:
         api_abort(409, message=error.message)
-    api_abort(422, message=error.message, errors={error.field: [error.message]})
+    errors: dict[str, list[str]] = {}
+    for problem in getattr(error, "problems", None) or [error]:
+        errors.setdefault(problem.field or "_", []).append(problem.message)
+    api_abort(422, message=error.message, errors=errors)
 
 
 @bp.patch("/me/startup")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from models import AuditEvent, Base, User
 
 from .. import clock
+from ..audit_labels import field_label, value_label
 from ..database import db
 from ..services.paging import Page, paginate
 from ..templating import colon, format_day_time
@@ -96,10 +97,11 @@ _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def show(value: Any) -> str:
+def show(value: Any, entity_type: str | None = None) -> str:
     """A value of a before/after snapshot as text for people: a recorded moment in the
     reader's time zone and words ("4 Dec 2026, 14:05"), a day as a date, a record as
-    "name: value" pairs; the CSV export keeps the stored values."""
+    "field: value" pairs in words (a document's "File type: PDF; Name: ..."); the CSV export
+    keeps the stored values."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -109,7 +111,10 @@ def show(value: Any) -> str:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ", ".join(value) if value else "—"
     if isinstance(value, dict):
-        return "; ".join(f"{key}{colon()}{show(item)}" for key, item in sorted(value.items())) or "—"
+        return "; ".join(
+            f"{field_label(key)}{colon()}{show(value_label(entity_type, key, item), entity_type)}"
+            for key, item in sorted(value.items())
+        ) or "—"
     if isinstance(value, list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)

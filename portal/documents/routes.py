@@ -30,6 +30,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from models import Challenge, Document, Proposal, Trial
+from models.vocabulary import Role
 
 from ..access import (
     can_attach_document,
@@ -280,7 +281,17 @@ def _document_helpers() -> dict[str, Any]:
             documents.closed_reason(parent) if can_attach_document(current_user, parent) else None
         ),
         "document_url": _document_url,
+        "shows_uploader": _shows_uploader,
     }
+
+
+def _shows_uploader(parent: Parent) -> bool:
+    """Whether the documents' list names who added each one: not on a challenge's page to
+    the public or to startups (an officer's name is personal data the page does not need;
+    the department is on the page), always among the parties of a proposal or a trial."""
+    if not isinstance(parent, Challenge):
+        return True
+    return bool(current_user.is_authenticated and current_user.role != Role.STARTUP)
 
 
 bp.record_once(lambda state: state.app.jinja_env.globals.update(_document_helpers()))

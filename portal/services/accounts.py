@@ -81,7 +81,7 @@ def password_message(problem: str) -> str:
         "repetitive": _("This password repeats the same characters; choose one that is harder to guess."),
         "sequential": _("This password is a sequence such as abcdef, 123456 or qwerty; choose one that is harder to guess."),
         "service_name": _("Your password must not contain the name of this service."),
-        "email": _("Your password must not contain your email address."),
+        "email": _("Your password must not contain your email address, or the part of it before the @."),
         "name": _("Your password must not contain your name."),
     }[problem]
 

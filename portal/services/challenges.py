@@ -122,7 +122,7 @@ def _check_data(data: ChallengeData) -> ChallengeData:
     if any(key not in DOMAIN_KEYS for key in data.domains):
         raise DomainError(_("Choose domains from the list."), field="domains")
     if data.functional_area not in AREA_KEYS:
-        raise DomainError(_("Choose a functional area from the list."), field="functional_area")
+        raise DomainError(_("Choose a functional area."), field="functional_area")
     if any(len(tag) > 60 for tag in data.tags):
         raise DomainError(_("Each tag must be at most %(n)d characters.", n=60), field="tags")
     if not isinstance(data.duration_weeks, int) or not DURATION_MIN <= data.duration_weeks <= DURATION_MAX:
@@ -371,7 +371,9 @@ class DepartmentChallengeRow:
 
 
 def department_challenges_page(officer: User, page: int, size: int) -> Page:
-    """One page of the department's challenges (drafts first), with submitted proposal counts."""
+    """One page of the department's challenges with submitted proposal counts: drafts (the
+    last edited first), then the open ones by closing date (the next to close first), then
+    the closed ones (the last changed first)."""
     if not getattr(officer, "is_officer", False) or officer.department_id is None:
         raise NotAllowed(_("Only department officers have a department's challenges."))
     rank = case((Challenge.status == ChallengeStatus.DRAFT, 0), (Challenge.status == ChallengeStatus.OPEN, 1), else_=2)
@@ -385,7 +387,12 @@ def department_challenges_page(officer: User, page: int, size: int) -> Page:
         select(Challenge.id, Challenge.title, Challenge.status, Challenge.closing_on, Challenge.language)
         .add_columns(proposals)
         .where(Challenge.department_id == officer.department_id)
-        .order_by(rank, Challenge.updated_at.desc(), Challenge.id.desc()),
+        .order_by(
+            rank,
+            case((Challenge.status == ChallengeStatus.OPEN, Challenge.closing_on), else_=None),
+            Challenge.updated_at.desc(),
+            Challenge.id.desc(),
+        ),
         page, size, rows=True,
     )
     found.items = [DepartmentChallengeRow(*row) for row in found.items]

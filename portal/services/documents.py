@@ -36,6 +36,7 @@ from .. import signals
 from ..access import can_attach_document, can_remove_document
 from ..database import db
 from ..errors import DomainError, NotAllowed, StaleState
+from ..templating import current_locale
 from . import proposals, sniffing
 from .storage import Storage, StorageError, get_storage
 
@@ -143,9 +144,12 @@ def _digest(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
+ACCEPTED_TYPE_NAMES = ("PDF", "DOCX", "PPTX", "XLSX", "PNG", "JPEG")
+
+
 def accepted_types_text() -> str:
-    """The accepted types, for messages and hints."""
-    return "PDF, DOCX, PPTX, XLSX, PNG, JPEG"
+    """The accepted types, for messages and hints, listed the reader's way ("PDF, DOCX" or 「PDF、DOCX」)."""
+    return ("、" if current_locale().startswith("zh") else ", ").join(ACCEPTED_TYPE_NAMES)
 
 
 def check_upload(stream: IO[bytes]) -> tuple[sniffing.Kind, int]:

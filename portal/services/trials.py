@@ -55,7 +55,7 @@ from models.vocabulary import (
 
 from .. import clock, signals
 from ..database import db
-from ..errors import DomainError, NotAllowed, StaleState
+from ..errors import DomainError, DomainErrors, NotAllowed, StaleState
 from ..labels import TRIAL_OUTCOME_LABELS as OUTCOME_LABELS  # noqa: F401 (kept for callers)
 from ..labels import trial_state_label as state_label
 from . import audit, conflicts, recommendations
@@ -240,24 +240,29 @@ def _language(value: Any, field: str) -> str | None:
 
 
 def parse_kpi_lines(text: str | None) -> list[tuple[str, str]]:
-    """Read KPI lines written as ``name | target``, one per line (blank lines are skipped)."""
+    """Read KPI lines written as ``name | target``, one per line (blank lines are skipped);
+    every wrong line is named at once (DomainErrors)."""
     pairs: list[tuple[str, str]] = []
+    problems: list[DomainError] = []
     for number, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip():
             continue
         name, sep, target = line.partition("|")
         if not sep or not name.strip() or not target.strip():
-            raise DomainError(
-                _("Line %(n)d: write each KPI as “name | target”.", n=number), field="kpis"
-            )
-        if len(name.strip()) > NAME_MAX or len(target.strip()) > NAME_MAX:
-            raise DomainError(
+            problems.append(DomainError(_("Line %(n)d: write each KPI as “name | target”.", n=number), field="kpis"))
+        elif len(name.strip()) > NAME_MAX or len(target.strip()) > NAME_MAX:
+            problems.append(DomainError(
                 _("Line %(n)d: use at most %(max)d characters for the name and the target.", n=number, max=NAME_MAX),
                 field="kpis",
-            )
-        pairs.append((name.strip(), target.strip()))
+            ))
+        else:
+            pairs.append((name.strip(), target.strip()))
     if len(pairs) > KPIS_MAX:
-        raise DomainError(_("Agree at most %(n)d KPIs.", n=KPIS_MAX), field="kpis")
+        problems.append(DomainError(_("Agree at most %(n)d KPIs.", n=KPIS_MAX), field="kpis"))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise DomainErrors(problems)
     return pairs
 
 
@@ -289,16 +294,18 @@ class OutcomeData(ServiceInput):
 
 
 def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
+    """The KPI results that change; every problem of the report at once (DomainErrors)."""
+    problems: list[DomainError] = []
     if data.outcome not in TRIAL_OUTCOMES:
-        raise DomainError(_("Choose the outcome of the trial."), field="outcome")
+        problems.append(DomainError(_("Choose the outcome of the trial."), field="outcome"))
     data.summary = _text(data.summary)
     data.lessons = _text(data.lessons)
     data.recommendation = _text(data.recommendation)
     if not data.summary:
-        raise DomainError(_("Summarise what the trial showed."), field="summary")
+        problems.append(DomainError(_("Summarise what the trial showed."), field="summary"))
     for name in ("summary", "lessons", "recommendation"):
         if len(getattr(data, name)) > TEXT_MAX:
-            raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field=name)
+            problems.append(DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field=name))
     # Stored as the language it is written in: chosen, else read from the text (never the challenge's).
     data.language = _language(data.language, "report_language") or matcher.detect_language(
         f"{data.summary} {data.lessons} {data.recommendation}"
@@ -314,21 +321,23 @@ def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
     for kpi in trial.kpis:
         value = given.get(kpi.id) or (kpi.result or "")
         if not value:
-            raise DomainError(_("Enter the measured result of “%(name)s”.", name=kpi.name), field=f"result_{kpi.id}")
-        if len(value) > NAME_MAX:
-            raise DomainError(_("Use at most %(n)d characters.", n=NAME_MAX), field=f"result_{kpi.id}")
-        if value != (kpi.result or ""):
+            problems.append(
+                DomainError(_("Enter the measured result of “%(name)s”.", name=kpi.name), field=f"result_{kpi.id}")
+            )
+        elif len(value) > NAME_MAX:
+            problems.append(DomainError(_("Use at most %(n)d characters.", n=NAME_MAX), field=f"result_{kpi.id}"))
+        elif value != (kpi.result or ""):
             results[kpi.id] = value
-    return results
-
-
-def _check_milestones_settled(trial: Trial) -> None:
-    """A trial completes only when each milestone is done or waived with a reason."""
     open_ones = [m.title for m in trial.milestones if not m.settled]
-    if open_ones:
-        raise DomainError(
+    if open_ones:  # a trial completes only when each milestone is done or waived with a reason
+        problems.append(DomainError(
             _("Mark these milestones as done or waive them first: %(titles)s.", titles="; ".join(open_ones))
-        )
+        ))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise DomainErrors(problems)
+    return results
 
 
 # -- moves ---------------------------------------------------------------------------------
@@ -384,8 +393,6 @@ def move_trial(
     if outcome is not None:
         outcome_data.outcome = outcome
     results = _check_outcome(trial, outcome_data) if move.name == "complete" else {}
-    if move.name == "complete":
-        _check_milestones_settled(trial)
 
     before = audit.snapshot(trial, TRIAL_FIELDS)
     after_extra: dict[str, Any] = {}

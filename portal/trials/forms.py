@@ -6,7 +6,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from models import Trial
 
@@ -71,8 +78,9 @@ class MoveForm(BaseForm):
             return
         try:
             parse_kpi_lines(field.data)
-        except DomainError as error:
-            raise ValidationError(error.message) from None
+        except DomainError as error:  # every wrong line, each its own message
+            field.errors.extend(p.message for p in getattr(error, "problems", None) or [error])
+            raise StopValidation() from None
 
     def scope_ids(self) -> None:
         """Give the fields the ids the page uses for the posted move (``<action>-<field>``)."""

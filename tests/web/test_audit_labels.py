@@ -44,6 +44,8 @@ def _recorded_fields() -> set[str]:
                     fields |= {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
         fields |= set(re.findall(r'[a-z_]+\[\{[^}]+\}\]\.([a-z_]+)"', source))
         fields |= set(re.findall(r'f"\{key\}\.([a-z_]+)"', source))
+        for names in re.findall(r'f"[a-z_]+\.\{k\}": [^\n]*for k in \(([^)]*)\)', source):  # {f"report.{k}": ...}
+            fields |= set(re.findall(r'"([a-z_]+)"', names))
     return fields
 
 
@@ -64,6 +66,7 @@ def test_field_paths_read_as_words(app: Flask) -> None:
         assert audit_labels.field_label("milestones[3]") == "Milestone 3"
         assert audit_labels.field_label("title") == "Title"
         assert audit_labels.field_label("report.signed_off_at") == "Outcome report · Signed off at"
+        assert audit_labels.field_label("report.lessons") == "Outcome report · Lessons learnt"
         assert audit_labels.field_label("mystery[1].thing") == "mystery[1].thing"  # never hidden
     with app.test_request_context(headers={"Accept-Language": "zh-HK"}):
         assert audit_labels.field_label("kpis[60].result") == "關鍵績效指標 60 · 結果"

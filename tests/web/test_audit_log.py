@@ -169,7 +169,9 @@ def test_recorded_values_read_as_words_times_in_the_readers_zone(app):
     with app.test_request_context():
         assert show("2026-12-04T06:05:00+00:00") == "4 Dec 2026, 2:05\u202fpm"  # 06:05 UTC, the site's way
         assert show("2026-12-04") == "4 Dec 2026"
-        assert show({"name": "Accuracy", "target": "90%"}) == "name: Accuracy; target: 90%"
+        assert show({"name": "Accuracy", "target": "90%"}) == "Name: Accuracy; Target: 90%"
+        # a record's fields in words, its codes too (a document's language)
+        assert show({"display_name": "Plan.pdf", "language": "zh-Hant"}, "document") == "Name: Plan.pdf; Language: Traditional Chinese"
         assert show("2026-13-45T99:00") == "2026-13-45T99:00"  # not a moment: as stored
         assert show("plain words") == "plain words"
 

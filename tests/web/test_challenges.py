@@ -157,6 +157,16 @@ def test_a_save_over_a_newer_save_by_someone_else_is_refused_and_keeps_what_was_
     assert again.status_code == 302 and reload(ctx, challenge.id).title == "Title from tab B"
 
 
+def test_closing_an_open_challenge_asks_first(client, make, login_as):
+    """Closing locks out startups writing a proposal: the button's form asks before it posts."""
+    officer = make.user("officer")
+    challenge = make.challenge(officer.department, status="open")
+    login_as(officer)
+    page = text(client.get(f"/challenges/{challenge.id}"))
+    form = re.search(rf'<form method="post" action="/challenges/{challenge.id}/close"[^>]*>', page).group(0)
+    assert 'data-confirm="Close this challenge to proposals now' in form
+
+
 def test_close_and_reopen_write_audit_events_with_status_before_and_after(client, ctx, make, login_as):
     officer = make.user("officer")
     challenge = make.challenge(officer.department, status="open")
@@ -496,6 +506,17 @@ def test_mine_lists_every_status_of_own_department_with_proposal_counts(app, mak
     page = text(client_for(app, officer).get("/challenges/mine"))
     assert "Popular" in page and "Our draft" in page and "Done" in page and "Not ours" not in page
     assert '/proposals">2<span class="govuk-visually-hidden">' in page  # the count links to the proposals
+
+
+def test_mine_lists_drafts_then_open_ones_by_closing_date_then_closed_ones(app, make):
+    officer = make.user("officer")
+    today = clock.today()
+    for title, status, days in (("Open late", "open", 40), ("Closed", "closed", 5), ("Open soon", "open", 7),
+                                ("Draft", "draft", 60), ("Open middle", "open", 20)):
+        make.challenge(officer.department, title=title, status=status, closing_on=today + timedelta(days=days))
+    page = text(client_for(app, officer).get("/challenges/mine"))
+    order = ["Draft", "Open soon", "Open middle", "Open late", "Closed"]
+    assert sorted(order, key=page.index) == order
 
 
 def test_mine_has_an_empty_state(app, make):

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import func, select
 
-from models import Document
+from models import Document, User
 from portal.database import db
 from tests.helpers import sign_in
 
@@ -83,6 +83,26 @@ def test_officer_uploads_on_the_edit_page_and_anyone_downloads_an_open_challenge
     disposition = download.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="2026.pdf"; filename*=UTF-8\'\'')
     assert unquote(disposition.split("UTF-8''", 1)[1]) == "醫療 方案 2026.pdf"
+
+
+def test_a_public_challenge_page_names_no_officer_and_shows_no_empty_actions_column(app, client, world):
+    """Who added a challenge's document is personal data the public page does not need: the
+    public and startups see when, the department's officers and the lab see who as well."""
+    sign_in(client, world["officer"])
+    assert upload(client, f"/challenges/{world['challenge'].id}/documents", samples.pdf(), "Plan.pdf").status_code == 302
+    with app.app_context():
+        name = db.get(User, world["officer"].id).display_name
+    url = f"/challenges/{world['challenge'].id}"
+    own = client.get(url).get_data(as_text=True)
+    assert "Plan.pdf" in own and name in own and ">Remove<" in own
+    for viewer in (app.test_client(), sign_in(app.test_client(), world["member"])):
+        page = viewer.get(url).get_data(as_text=True)
+        assert "Plan.pdf" in page and name not in page
+        table = page[page.index('class="govuk-table im-documents'):]
+        table = table[: table.index("</table>")]
+        assert "Actions" not in table and ">Remove<" not in table
+    lab = sign_in(app.test_client(), world["coordinator"]).get(url).get_data(as_text=True)
+    assert name in lab
 
 
 def test_a_renamed_program_gets_a_message_on_the_form_in_both_languages(app, client, world):

@@ -450,6 +450,29 @@ def test_complete_with_bad_report_is_400_and_changes_nothing(app, changes, messa
     assert snapshot(app, world.trial_id) == before
 
 
+def test_an_empty_outcome_report_names_every_problem_at_once(app):
+    """A coordinator sending the report with nothing filled in hears of the outcome, the
+    summary and each KPI's result together, not one a submit."""
+    world = build_world(app, "running")
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move",
+        data=move_data(world, "complete", outcome="", summary="", **{f"result_{world.kpi_id}": ""}))
+    assert response.status_code == 400
+    page = text(response)
+    for message in ("Choose the outcome of the trial.", "Summarise what the trial showed.", "Enter the measured result of"):
+        assert message in page, message
+
+
+def test_every_wrong_kpi_line_is_named_at_once(app):
+    world = build_world(app, "shortlisted")
+    response = client_as(app, world, "coordinator").post(
+        f"/trials/{world.trial_id}/move",
+        data=move_data(world, "approve", kpis="Calls answered | 60%\nno target here\n| 5\nWait time | 3 min"))
+    assert response.status_code == 400
+    page = text(response)
+    assert "Line 2: write each KPI as" in page and "Line 3: write each KPI as" in page
+
+
 def test_start_before_both_confirmed_is_409(app):
     world = build_world(app, "approved")
     before = snapshot(app, world.trial_id)

@@ -79,6 +79,23 @@ def test_enrolment_stores_the_secret_encrypted_and_ten_hashed_recovery_codes(app
     assert client.get("/account/two-step").status_code == 302  # the secret is never shown again
 
 
+def test_between_the_password_and_the_second_step_the_page_links_nowhere_it_cannot_go(app, make, frozen):
+    """The set-up and code pages show no sections, bell or account link (each would only
+    send the user back), only Sign out and the privacy statement, which may be read."""
+    for user in (make.user("coordinator"), _enrolled(app, make, frozen)[0]):
+        client = _password_step(app, user)
+        page = client.get("/account/two-step" if not user.mfa_enabled else "/login/two-step", follow_redirects=True)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and "Sign out" in html and "/privacy" in html
+        for link in ('href="/challenges"', 'href="/coordinator/', 'href="/audit"', 'href="/account"', 'href="/workshops"'):
+            assert link not in html, link
+        assert client.get("/privacy").status_code == 200
+    signed_in = sign_in(app.test_client(), make.user("coordinator"))
+    with signed_in.session_transaction() as session:
+        session["_mfa"] = True
+    assert 'href="/challenges"' in signed_in.get("/privacy").get_data(as_text=True)
+
+
 def test_wrong_code_at_set_up_is_refused_and_the_same_secret_is_shown_again(app, make, frozen):
     client = _password_step(app, make.user("coordinator"))
     page = client.get("/account/two-step").get_data(as_text=True)
