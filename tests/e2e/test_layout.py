@@ -68,6 +68,33 @@ def test_a_file_over_the_limit_is_refused_when_chosen_and_the_typed_pitch_stays(
     assert message.count() == 0 and upload.evaluate("input => input.files.length") == 1
 
 
+def test_choosing_another_file_takes_away_the_servers_message_about_the_refused_one(
+    live_server, new_page, signed_in_state
+):
+    """The server refused a file (not an accepted type): once another file is chosen, its
+    message, under the input and in the error summary, no longer stands beside the new one's."""
+    with live_server.context() as db:
+        challenge_id = pages.demo_ids(db)["unproposed_challenge"]
+    page = new_page(viewport="desktop", storage_state=signed_in_state("startup"))
+    goto(page, live_server(f"/challenges/{challenge_id}/propose"))
+    page.locator("#pitch").fill("We can start within four weeks of the trial's approval.")
+    page.locator("#capability_id").select_option(index=1)
+    upload = page.locator("input[type=file][data-max-bytes]")
+    upload.set_input_files(files=[{"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ" + b"x" * 64}])
+    with page.expect_navigation():
+        page.locator("form:has(#pitch) button[type=submit]").last.click()
+    upload = page.locator("input[type=file][data-max-bytes]")
+    file_id = upload.get_attribute("id")
+    assert page.locator(f"#{file_id}-error").is_visible()
+    assert page.locator(f'.govuk-error-summary a[href="#{file_id}"]').count() == 1
+    upload.evaluate("input => input.setAttribute('data-max-bytes', '10')")
+    upload.set_input_files(files=[{"name": "deck.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 " + b"x" * 64}])
+    assert page.locator(f"#{file_id}-error").count() == 0
+    assert page.locator(f'.govuk-error-summary a[href="#{file_id}"]').count() == 0
+    assert "larger than" in page.locator("[id$=-too-large]").inner_text()
+    assert upload.get_attribute("aria-invalid") is None
+
+
 def test_a_proposal_is_not_sent_without_its_refused_file_unnoticed(live_server, new_page, signed_in_state):
     """After a file over the limit was refused, the first try to send the proposal stops and
     says the file is not attached; sending again sends the proposal without it."""

@@ -21,6 +21,7 @@
     var file = input.files && input.files[0]
     var id = input.id + '-too-large'
     var note = document.getElementById(id)
+    forgetServerError(input)
     if (file && max && file.size > max) {
       input.value = ''
       if (!note) {
@@ -36,6 +37,26 @@
       note.parentNode.removeChild(note)
     }
   })
+
+  // A file chosen again replaces the one the server refused: its message (under the input
+  // and in the error summary) was about the old file and would stand beside a new one's.
+  function forgetServerError (input) {
+    var message = document.getElementById(input.id + '-error')
+    if (!message) return
+    message.parentNode.removeChild(message)
+    input.classList.remove('govuk-file-upload--error')
+    input.removeAttribute('aria-invalid')
+    var described = (input.getAttribute('aria-describedby') || '').split(' ').filter(function (part) {
+      return part && part !== input.id + '-error'
+    })
+    input.setAttribute('aria-describedby', described.join(' '))
+    var group = input.closest('.govuk-form-group')
+    if (group && !group.querySelector('.govuk-error-message')) group.classList.remove('govuk-form-group--error')
+    var link = document.querySelector('.govuk-error-summary a[href="#' + input.id + '"]')
+    var summary = link && link.closest('.govuk-error-summary')
+    if (link) link.closest('li').parentNode.removeChild(link.closest('li'))
+    if (summary && !summary.querySelector('.govuk-error-summary__list li')) summary.parentNode.removeChild(summary)
+  }
 
   // Typing is activity: while a form is being filled in (a pitch can take longer than the
   // session's idle limit), the page tells the server so at most every four minutes, and the
