@@ -195,18 +195,26 @@ def seed(n_startups: int, n_challenges: int, rng_seed: int = 7) -> dict[str, int
 def embed_all() -> int:
     """Encode what `flask matcher reindex` encodes and is not cached yet, with bulk inserts:
     challenges (as candidates and as queries), capabilities, and each startup's profile as
-    the query of its recommendations (saving a capability encodes it in production)."""
+    the query of its recommendations (saving a capability encodes it in production), then the
+    sentences their explanations quote (the evidence job stores them in production)."""
     from portal.services import recommendations
-    from portal.services.recommendations import embeddings
     from portal.services.recommendations import items as mapping
+    from portal.services.recommendations.indexing import evidence_texts
+    from portal.services.recommendations.stored import cache_role as stored_role
 
     enc = recommendations.encoder()
     challenges = [mapping.challenge_item(c) for c in db.scalars(select(Challenge).options(*mapping.CHALLENGE_ROWS))]
     capabilities = [mapping.capability_item(c) for c in db.scalars(select(Capability).options(*mapping.CAPABILITY_ROWS))]
+    startups = mapping.startup_queries()
     wanted: dict[str, tuple[str, str]] = {}  # text hash -> (role, text)
-    for role, items in (("passage", challenges + capabilities), ("query", challenges + mapping.startup_queries())):
-        cache_role = embeddings._cache_role(enc, role)  # type: ignore[arg-type]
-        for text in mapping.dense_texts(items):
+    work = [
+        (mapping.dense_texts(challenges + capabilities), "passage"),
+        (mapping.dense_texts(challenges + startups), "query"),
+        *evidence_texts(passages=challenges + capabilities, queries=challenges + startups),
+    ]
+    for texts, role in work:
+        cache_role = stored_role(enc, role)  # type: ignore[arg-type]
+        for text in texts:
             wanted.setdefault(matcher.text_hash(enc.model_id, text, cache_role), (cache_role, text))
     cached = set(db.scalars(select(Embedding.text_hash).where(Embedding.model == enc.model_id)))
     missing = [(h, role, t) for h, (role, t) in wanted.items() if h not in cached]
