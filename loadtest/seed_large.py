@@ -198,21 +198,12 @@ def embed_all() -> int:
     the query of its recommendations (saving a capability encodes it in production), then the
     sentences their explanations quote (the evidence job stores them in production)."""
     from portal.services import recommendations
-    from portal.services.recommendations import items as mapping
-    from portal.services.recommendations.indexing import evidence_texts
+    from portal.services.recommendations.indexing import work_to_index
     from portal.services.recommendations.stored import cache_role as stored_role
 
     enc = recommendations.encoder()
-    challenges = [mapping.challenge_item(c) for c in db.scalars(select(Challenge).options(*mapping.CHALLENGE_ROWS))]
-    capabilities = [mapping.capability_item(c) for c in db.scalars(select(Capability).options(*mapping.CAPABILITY_ROWS))]
-    startups = mapping.startup_queries()
     wanted: dict[str, tuple[str, str]] = {}  # text hash -> (role, text)
-    work = [
-        (mapping.dense_texts(challenges + capabilities), "passage"),
-        (mapping.dense_texts(challenges + startups), "query"),
-        *evidence_texts(passages=challenges + capabilities, queries=challenges + startups),
-    ]
-    for texts, role in work:
+    for texts, role in work_to_index():
         cache_role = stored_role(enc, role)  # type: ignore[arg-type]
         for text in texts:
             wanted.setdefault(matcher.text_hash(enc.model_id, text, cache_role), (cache_role, text))

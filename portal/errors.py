@@ -42,6 +42,11 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    @property
+    def problems(self) -> list[DomainError]:
+        """Each problem, on its field: this one (several for :class:`DomainErrors`)."""
+        return [self]
+
 
 class DomainErrors(DomainError):
     """Several problems with one submission, each on its field, so that a form says them all
@@ -49,7 +54,19 @@ class DomainErrors(DomainError):
 
     def __init__(self, problems: list[DomainError]) -> None:
         super().__init__(problems[0].message, problems[0].field)
-        self.problems = problems
+        self._problems = problems
+
+    @property
+    def problems(self) -> list[DomainError]:
+        return self._problems
+
+    @staticmethod
+    def raise_for(problems: list[DomainError]) -> None:
+        """Raise the one problem, or all of them together; nothing when there is none."""
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:
+            raise DomainErrors(problems)
 
 
 class NotAllowed(DomainError):

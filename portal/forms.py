@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC
 from functools import cache
 from typing import Any
 
@@ -21,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from models.db import distinct_tags
 from models.names import strip_invisible, weighted_length
 
+from .database import db
 from .templating import format_day_time
 
 # Control characters other than tab and newlines; PostgreSQL also refuses NUL in text.
@@ -149,7 +151,7 @@ class BaseForm(FlaskForm):
     def apply_domain_error(self, error: Any) -> None:
         """Show a service's DomainError on its field (or above the form); each of several
         (``DomainErrors``) on its own."""
-        for problem in getattr(error, "problems", None) or [error]:
+        for problem in error.problems:
             field = getattr(self, problem.field, None) if problem.field else None
             if isinstance(field, Field):
                 field.errors = [*field.errors, problem.message]
@@ -170,9 +172,10 @@ def form_status(form: Any) -> int:
 
 
 def edit_stamp(row: Any) -> str:
-    """What a form that edits ``row`` remembers of it: when it was last saved."""
+    """What a form that edits ``row`` remembers of it: when it was last saved, as an instant
+    in UTC (the same moment reads the same whatever offset the database session gives it)."""
     updated = getattr(row, "updated_at", None)
-    return updated.isoformat() if updated is not None else ""
+    return updated.astimezone(UTC).isoformat(timespec="microseconds") if updated is not None else ""
 
 
 class StampedForm(BaseForm):
@@ -197,16 +200,25 @@ class StampedForm(BaseForm):
             self.loaded.data = edit_stamp(row)
 
     def saved_elsewhere(self, row: Any, what: Any) -> bool:
-        """True (with a message above the form) when ``row`` was saved after this form's page
-        was opened; ``what`` names it in the message ("this challenge")."""
-        posted, current = self.loaded.data or "", edit_stamp(row)
-        if not posted or posted == current:
+        """True (with a message above the form) when ``row`` changed after this form's page
+        was opened; ``what`` names it in the message ("this challenge").
+
+        The row is read again locked (``SELECT ... FOR UPDATE`` on PostgreSQL), so that of
+        two saves sent at the same moment the second waits for the first to commit and then
+        sees its stamp; SQLite lets one writer at a time in anyway.
+        """
+        posted = self.loaded.data or ""
+        if not posted:
+            return False
+        db.refresh(row, with_for_update=True)
+        current = edit_stamp(row)
+        if posted == current:
             return False
         self.form_errors.append(_l(
-            "Someone saved %(what)s at %(when)s, after you opened this page. Nothing of yours is saved yet, "
-            "and what you typed is below. Open %(what)s in another tab to see the other version; "
+            "This page is out of date: %(what)s changed at %(when)s, after you opened it. Nothing of yours "
+            "is saved yet, and what you typed is below. Open %(what)s in another tab to see it as it is now; "
             "saving again replaces it with yours.",
-            what=what, when=format_day_time(row.updated_at),
+            what=what, when=format_day_time(getattr(row, "updated_at", None)),
         ))
         self.loaded.raw_data = [current]
         self.loaded.data = current

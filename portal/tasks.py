@@ -136,13 +136,17 @@ def send_digests() -> int:
     return sent
 
 
-def store_evidence(challenge_ids: list[int] | None = None, capability_ids: list[int] | None = None) -> int:
-    """Encode the sentences that explanations may quote from these saved challenges and
-    capabilities (and the capabilities' startups' profiles), so that no page view encodes
-    them. Rows that are gone are skipped; sentences already stored are not encoded again."""
+def store_evidence(
+    challenge_ids: list[int] | None = None, capability_ids: list[int] | None = None, startup_ids: list[int] | None = None
+) -> int:
+    """Encode the sentences that explanations may quote from these saved challenges,
+    capabilities and startup profiles (a capability's startup's profile too), so that no
+    page view encodes them. Rows that are gone are skipped; sentences already stored are not
+    encoded again."""
     challenges = [c for c in (db.get(Challenge, i) for i in challenge_ids or ()) if c is not None]
     capabilities = [c for c in (db.get(Capability, i) for i in capability_ids or ()) if c is not None]
-    startups = [s for s in (db.get(Startup, i) for i in dict.fromkeys(c.startup_id for c in capabilities)) if s is not None]
+    wanted = dict.fromkeys([*(c.startup_id for c in capabilities), *(startup_ids or ())])
+    startups = [s for s in (db.get(Startup, i) for i in wanted) if s is not None]
     done = recommendations.store_evidence(challenges=challenges, capabilities=capabilities, startups=startups)
     db.commit()
     return done
@@ -154,5 +158,5 @@ def reindex_vectors(model: str | None = None) -> int:
     done = recommendations.reindex(model=model)
     db.commit()
     recommendations.clear_caches()
-    log.info("re-encoded %d texts with %s", done, recommendations.encoder(model).model_id)
+    log.info("re-encoded %d texts and evidence sentences with %s", done, recommendations.encoder(model).model_id)
     return done

@@ -273,3 +273,23 @@ def test_a_change_is_written_to_the_audit_log_once_through_its_subscriber(
     events = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.rename")).all()
     assert [(e.actor_id, e.entity_type, e.before, e.after) for e in events] == [
         (officer.id, "user", {"display_name": "Old"}, {"display_name": "New"})]
+
+
+def test_a_save_that_changes_only_domains_or_tags_moves_the_challenges_stamp(svc: Any, make: Factory) -> None:
+    """Domains and tags are rows of their own: a save changing only them touches no column of
+    the challenge, yet the edit forms' stamp must move (the recommender's bump is skipped here)."""
+    officer = svc.get(User, make.user("officer").id)
+    challenge = challenges.post_challenge(officer, challenge_data(), publish=False)
+    svc.commit()
+    before = challenge.updated_at
+    challenges.update_challenge(officer, challenge, challenge_data(domains=["data_collaboration"], tags=["ocr"]))
+    svc.commit()
+    svc.expire_all()
+    assert svc.get(Challenge, challenge.id).updated_at > before
+
+
+def test_the_evidence_job_skips_rows_that_are_gone(app: Flask) -> None:
+    from portal import tasks
+
+    with app.app_context():
+        assert tasks.store_evidence([987654], [987654], [987654]) == 0

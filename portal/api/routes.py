@@ -235,8 +235,9 @@ def _domain_error(error: DomainError) -> None:
     if isinstance(error, StaleState) or not error.field:
         api_abort(409, message=error.message)
     errors: dict[str, list[str]] = {}
-    for problem in getattr(error, "problems", None) or [error]:
-        errors.setdefault(problem.field or "_", []).append(problem.message)
+    for problem in error.problems:  # each field's problems (one but for DomainErrors)
+        if problem.field:
+            errors.setdefault(problem.field, []).append(problem.message)
     api_abort(422, message=error.message, errors=errors)
 
 

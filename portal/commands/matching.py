@@ -28,7 +28,7 @@ def register(app: Flask) -> None:
             done = recommendations.reindex(progress=bar.update)
         db.commit()
         recommendations.clear_caches()
-        click.echo(f"Indexed {done} texts with {recommendations.encoder().model_id}.")
+        click.echo(f"Indexed {done} texts and evidence sentences with {recommendations.encoder().model_id}.")
 
     @matcher_group.command("evaluate")
     @click.argument("cases", type=click.Path(exists=True, dir_okay=False))

@@ -221,6 +221,9 @@ def update_challenge(
     _apply(challenge, data)
     if publish:
         _open(challenge)
+    # A save is a save even when only child rows (domains, tags) changed, which touch no
+    # column of the row: the edit forms' stamp (portal.forms.StampedForm) reads this.
+    challenge.updated_at = clock.now()
     db.flush()
     after = audit.snapshot(challenge, CHALLENGE_FIELDS)
     if before != after:
@@ -389,7 +392,7 @@ def department_challenges_page(officer: User, page: int, size: int) -> Page:
         .where(Challenge.department_id == officer.department_id)
         .order_by(
             rank,
-            case((Challenge.status == ChallengeStatus.OPEN, Challenge.closing_on), else_=None),
+            case((Challenge.status == ChallengeStatus.OPEN, Challenge.closing_on), else_=None).asc().nulls_last(),
             Challenge.updated_at.desc(),
             Challenge.id.desc(),
         ),

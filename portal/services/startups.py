@@ -23,7 +23,7 @@ from models.vocabulary import (
     TrialState,
 )
 
-from .. import clock, signals
+from .. import clock, jobs, signals
 from ..access import can_edit_startup
 from ..database import db
 from ..errors import DomainError, NotAllowed
@@ -130,6 +130,8 @@ def update_startup(actor: Any, startup: Startup, data: dict[str, Any]) -> Startu
     startup.language = language
     _flush_or_name_taken()
     signals.changed(actor, "startup.update", startup, before, audit.snapshot(startup, STARTUP_FIELDS))
+    # The profile (description and capabilities) is the query its recommendations explain.
+    jobs.enqueue("portal.tasks.store_evidence", [], [], [startup.id])
     return startup
 
 
@@ -254,8 +256,10 @@ def delete_capability(actor: Any, capability: Capability) -> None:
     if problem:
         raise DomainError(problem)
     signals.changed(actor, "capability.delete", capability, before=audit.snapshot(capability, CAPABILITY_FIELDS))
+    startup_id = capability.startup_id
     db.delete(capability)
     db.flush()
+    jobs.enqueue("portal.tasks.store_evidence", [], [], [startup_id])  # the profile changed
 
 
 @dataclass

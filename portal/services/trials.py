@@ -259,10 +259,7 @@ def parse_kpi_lines(text: str | None) -> list[tuple[str, str]]:
             pairs.append((name.strip(), target.strip()))
     if len(pairs) > KPIS_MAX:
         problems.append(DomainError(_("Agree at most %(n)d KPIs.", n=KPIS_MAX), field="kpis"))
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise DomainErrors(problems)
+    DomainErrors.raise_for(problems)
     return pairs
 
 
@@ -333,10 +330,7 @@ def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
         problems.append(DomainError(
             _("Mark these milestones as done or waive them first: %(titles)s.", titles="; ".join(open_ones))
         ))
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise DomainErrors(problems)
+    DomainErrors.raise_for(problems)
     return results
 
 

@@ -79,7 +79,7 @@ class MoveForm(BaseForm):
         try:
             parse_kpi_lines(field.data)
         except DomainError as error:  # every wrong line, each its own message
-            field.errors.extend(p.message for p in getattr(error, "problems", None) or [error])
+            field.errors.extend(p.message for p in error.problems)
             raise StopValidation() from None
 
     def scope_ids(self) -> None:

@@ -149,7 +149,7 @@ def test_a_save_over_a_newer_save_by_someone_else_is_refused_and_keeps_what_was_
     refused = client.post(f"/challenges/{challenge.id}/edit", data=form_data(title="Title from tab B", loaded=stamp))
     assert refused.status_code == 409
     page = text(refused)
-    assert "after you opened this page" in page and 'value="Title from tab B"' in page
+    assert "This page is out of date: this challenge changed" in page and 'value="Title from tab B"' in page
     assert reload(ctx, challenge.id).title == "Title from tab A"
     assert [e.after["title"] for e in audit_events(ctx, "challenge.update")] == ["Title from tab A"]
 

@@ -472,9 +472,24 @@ def test_two_members_editing_one_capability_do_not_lose_the_first_save(app, make
     stamp = re.search(r'name="loaded" type="hidden" value="([^"]+)"', text(client.get(url))).group(1)
     assert colleague.post(url, data={**GOOD_CAPABILITY, "name": "Saved first", "loaded": stamp}).status_code == 302
     refused = client.post(url, data={**GOOD_CAPABILITY, "name": "Saved second", "loaded": stamp})
-    assert refused.status_code == 409 and "Someone saved this capability" in text(refused)
+    assert refused.status_code == 409 and "This page is out of date: this capability changed" in text(refused)
     assert 'value="Saved second"' in text(refused)
     assert read(app, lambda s: s.get(Capability, member.capability.id).name) == "Saved first"
+
+
+def test_a_profile_edited_meanwhile_is_not_overwritten_and_its_evidence_is_stored(app, make, member, monkeypatch):
+    queued: list[tuple[str, tuple]] = []
+    monkeypatch.setattr("portal.jobs.dispatch", lambda pending: queued.extend((j.func_path, j.args) for j in pending))
+    colleague = client_for(app, make.user("startup", startup=member.startup))
+    client = client_for(app, member.user)
+    url = f"/startups/{member.startup.id}/edit"
+    stamp = re.search(r'name="loaded" type="hidden" value="([^"]+)"', text(client.get(url))).group(1)
+    form = {"name": "CareBot Ltd", "website": "https://carebot.example.hk", "size": "1-10", "language": "en"}
+    assert colleague.post(url, data={**form, "description": "Saved first.", "loaded": stamp}).status_code == 302
+    assert ("portal.tasks.store_evidence", ([], [], [member.startup.id])) in queued
+    refused = client.post(url, data={**form, "description": "Saved second.", "loaded": stamp})
+    assert refused.status_code == 409 and "this profile changed" in text(refused)
+    assert read(app, lambda s: s.get(Startup, member.startup.id).description) == "Saved first."
 
 
 def test_member_edits_capability_domains_and_tags_with_audit(app, member, hooks):

@@ -94,8 +94,9 @@ def store_evidence(
     return done
 
 
-def _work() -> list[tuple[list[str], Role]]:
-    """What :func:`reindex` encodes: the whole texts, then their evidence sentences."""
+def work_to_index() -> list[tuple[list[str], Role]]:
+    """What :func:`reindex` encodes, by role: the whole texts, then their evidence sentences
+    (``loadtest/seed_large.py`` encodes the same in bulk)."""
     challenges = [challenge_item(c) for c in db.scalars(select(Challenge).options(*CHALLENGE_ROWS))]
     capabilities = [capability_item(c) for c in db.scalars(select(Capability).options(*CAPABILITY_ROWS))]
     startups = startup_queries()
@@ -110,7 +111,7 @@ def index_size() -> int:
     """How many texts :func:`reindex` goes through (challenges twice, as corpus and as
     queries; capabilities; startups with a capability, as queries; then the sentences of
     each that an explanation may quote)."""
-    return sum(len(texts) for texts, _role in _work())
+    return sum(len(texts) for texts, _role in work_to_index())
 
 
 def reindex(progress: Callable[[int], object] | None = None, *, model: str | None = None) -> int:
@@ -123,7 +124,7 @@ def reindex(progress: Callable[[int], object] | None = None, *, model: str | Non
     change: the processes then switch to a full cache).
     """
     done = 0
-    for texts, role in _work():
+    for texts, role in work_to_index():
         for start in range(0, len(texts), BATCH_SIZE):
             batch = texts[start : start + BATCH_SIZE]
             vectors_for(batch, role, model=model)

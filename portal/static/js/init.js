@@ -49,7 +49,8 @@
     var described = (input.getAttribute('aria-describedby') || '').split(' ').filter(function (part) {
       return part && part !== input.id + '-error'
     })
-    input.setAttribute('aria-describedby', described.join(' '))
+    if (described.length) input.setAttribute('aria-describedby', described.join(' '))
+    else input.removeAttribute('aria-describedby')
     var group = input.closest('.govuk-form-group')
     if (group && !group.querySelector('.govuk-error-message')) group.classList.remove('govuk-form-group--error')
     var link = document.querySelector('.govuk-error-summary a[href="#' + input.id + '"]')
