@@ -155,7 +155,7 @@ def store_evidence(
 def reindex_vectors(model: str | None = None) -> int:
     """Encode every challenge and capability that has no vector for ``model`` (the name
     given to ``flask jobs reindex``; default the worker's own ``MATCHER_MODEL``)."""
-    done = recommendations.reindex(model=model)
+    done = recommendations.reindex(model=model, checkpoint=db.commit)
     db.commit()
     recommendations.clear_caches()
     log.info("re-encoded %d texts and evidence sentences with %s", done, recommendations.encoder(model).model_id)

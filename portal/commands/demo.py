@@ -65,9 +65,10 @@ def register(app: Flask) -> None:
             db.commit()
             click.echo("Loaded demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + ".")
         if reindex:
-            size = recommendations.index_size()
+            work = recommendations.work_to_index()
+            size = recommendations.index_size(work)
             with click.progressbar(length=size, label="Encoding texts for recommendations") as bar:
-                recommendations.reindex(progress=bar.update)
+                recommendations.reindex(progress=bar.update, checkpoint=db.commit, work=work)
             db.commit()
         click.echo("")
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")

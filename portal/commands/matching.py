@@ -24,8 +24,9 @@ def register(app: Flask) -> None:
         """Encode every challenge and capability whose text has no cached vector."""
         from ..services import recommendations
 
-        with click.progressbar(length=recommendations.index_size(), label="Encoding") as bar:
-            done = recommendations.reindex(progress=bar.update)
+        work = recommendations.work_to_index()
+        with click.progressbar(length=recommendations.index_size(work), label="Encoding") as bar:
+            done = recommendations.reindex(progress=bar.update, checkpoint=db.commit, work=work)
         db.commit()
         recommendations.clear_caches()
         click.echo(f"Indexed {done} texts and evidence sentences with {recommendations.encoder().model_id}.")

@@ -429,8 +429,11 @@ def test_reindex_caches_corpus_and_query_vectors_and_evidence_sentences_once(app
         # challenges as corpus and queries, capabilities, startups; then the sentences an
         # explanation quotes, of candidates (passages) and of the side asking (queries)
         assert size == 2 * 2 + 2 + 2 + len(passages) + len(queries)
-        seen = []
-        assert recommendations.reindex(progress=seen.append) == size and sum(seen) == size
+        seen, checkpoints = [], []
+        work = recommendations.work_to_index()
+        assert recommendations.index_size(work) == size
+        assert recommendations.reindex(progress=seen.append, checkpoint=lambda: checkpoints.append(1), work=work) == size
+        assert sum(seen) == size and len(checkpoints) == len(seen)  # one checkpoint (a commit) a batch
         assert {t for role, t in enc.encoded if role == "passage"} >= passages
         assert {t for role, t in enc.encoded if role == "query"} >= queries
         enc.encoded.clear()

@@ -38,7 +38,14 @@ from .corpus import (
 )
 from .embeddings import cached_vectors, vectors_for
 from .exposure import report as exposure_report
-from .indexing import capability_changed, challenge_changed, index_size, reindex, store_evidence
+from .indexing import (
+    capability_changed,
+    challenge_changed,
+    index_size,
+    reindex,
+    store_evidence,
+    work_to_index,
+)
 from .items import capability_item, challenge_item, startup_item
 from .learning import (
     pair_components,
@@ -96,4 +103,5 @@ __all__ = [
     "vectors_for",
     "warm_up",
     "warm_up_if_asked",
+    "work_to_index",
 ]

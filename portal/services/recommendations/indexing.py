@@ -107,27 +107,41 @@ def work_to_index() -> list[tuple[list[str], Role]]:
     ]
 
 
-def index_size() -> int:
+Work = list[tuple[list[str], Role]]
+
+
+def index_size(work: Work | None = None) -> int:
     """How many texts :func:`reindex` goes through (challenges twice, as corpus and as
     queries; capabilities; startups with a capability, as queries; then the sentences of
-    each that an explanation may quote)."""
-    return sum(len(texts) for texts, _role in work_to_index())
+    each that an explanation may quote); pass the ``work`` given to ``reindex`` to build it once."""
+    return sum(len(texts) for texts, _role in (work if work is not None else work_to_index()))
 
 
-def reindex(progress: Callable[[int], object] | None = None, *, model: str | None = None) -> int:
+def reindex(
+    progress: Callable[[int], object] | None = None,
+    *,
+    model: str | None = None,
+    checkpoint: Callable[[], object] | None = None,
+    work: Work | None = None,
+) -> int:
     """Encode every text the rankers use that has no cached vector; return how many texts.
 
     Challenges and capabilities as corpus passages, challenges and startups as queries
     (query vectors also feed the per-language centering; a symmetric encoder reuses the
     passage vectors for them), then the evidence sentences of each. ``progress`` is called with each batch's size. ``model``
     encodes for that encoder instead of the configured one (vectors ahead of a model
-    change: the processes then switch to a full cache).
+    change: the processes then switch to a full cache). ``checkpoint`` (the commands and the
+    job pass the session's commit) is called after each batch: a long re-encoding keeps what
+    it stored if it stops, and holds no lock of the embeddings' unique index for long.
+    ``work`` is :func:`work_to_index`'s list when the caller built it already.
     """
     done = 0
-    for texts, role in work_to_index():
+    for texts, role in work if work is not None else work_to_index():
         for start in range(0, len(texts), BATCH_SIZE):
             batch = texts[start : start + BATCH_SIZE]
             vectors_for(batch, role, model=model)
+            if checkpoint is not None:
+                checkpoint()
             done += len(batch)
             if progress is not None:
                 progress(len(batch))
