@@ -87,7 +87,7 @@ def test_between_the_password_and_the_second_step_the_page_links_nowhere_it_cann
         page = client.get("/account/two-step" if not user.mfa_enabled else "/login/two-step", follow_redirects=True)
         html = page.get_data(as_text=True)
         assert page.status_code == 200 and "Sign out" in html and "/privacy" in html
-        for link in ('href="/challenges"', 'href="/coordinator/', 'href="/audit"', 'href="/account"', 'href="/workshops"'):
+        for link in ('href="/"', 'href="/challenges"', 'href="/coordinator/', 'href="/audit"', 'href="/account"', 'href="/workshops"'):
             assert link not in html, link
         assert client.get("/privacy").status_code == 200
     signed_in = sign_in(app.test_client(), make.user("coordinator"))
