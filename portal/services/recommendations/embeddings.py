@@ -11,26 +11,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-import matcher
 from matcher.encoders import Role
 
 from .settings import encoder, limit_threads
-from .stored import cache_role, lookup, save
-
-
-def _stored(
-    enc: matcher.Encoder, texts: Sequence[str], role: Role
-) -> tuple[Role, list[str], dict[str, np.ndarray]]:
-    """The cache role for ``enc``, each text's cache key, and the stored vectors among them."""
-    role = cache_role(enc, role)
-    hashes = [matcher.text_hash(enc.model_id, t, role) for t in texts]
-    return role, hashes, lookup(enc.model_id, hashes)
+from .stored import find, save
 
 
 def cached_vectors(texts: Sequence[str], role: Role = "passage") -> tuple[np.ndarray, list[int]]:
     """Return the vectors of ``texts`` already in the cache and their positions; encode nothing."""
     enc = encoder()
-    _role, hashes, found = _stored(enc, texts, role)
+    _role, hashes, found = find(enc, texts, role)
     positions = [i for i, h in enumerate(hashes) if h in found]
     if not positions:
         return np.zeros((0, enc.dim), dtype=np.float32), []
@@ -41,7 +31,7 @@ def vectors_for(texts: Sequence[str], role: Role = "passage", *, model: str | No
     """Return vectors for ``texts``, reading the cache and encoding only what is missing
     (with the configured encoder, or the one named ``model``)."""
     enc = encoder(model)
-    role, hashes, found = _stored(enc, texts, role)
+    role, hashes, found = find(enc, texts, role)
     missing = [(h, t) for h, t in dict(zip(hashes, texts)).items() if h not in found]
     if missing:
         fresh = enc.encode([t for _h, t in missing], role=role)

@@ -48,6 +48,13 @@ def lookup(model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
     return found
 
 
+def find(enc: matcher.Encoder, texts: Sequence[str], role: Role) -> tuple[Role, list[str], dict[str, np.ndarray]]:
+    """The role ``enc`` stores ``role`` under, each text's key, and the stored vectors among them."""
+    role = cache_role(enc, role)
+    hashes = [matcher.text_hash(enc.model_id, t, role) for t in texts]
+    return role, hashes, lookup(enc.model_id, hashes)
+
+
 def save(model: str, vectors: Mapping[str, np.ndarray]) -> None:
     """Add new vectors in one statement, in text-hash order, skipping any a concurrent
     transaction added: two transactions storing overlapping texts take the unique index's
@@ -94,8 +101,7 @@ class StoredEncoder(WrappingEncoder):
         """
         if not texts or not has_app_context():
             return self.encoder.encode(texts, role=role, batch_size=batch_size)
-        hashes = [matcher.text_hash(self.model_id, t, cache_role(self, role)) for t in texts]
-        found = lookup(self.model_id, hashes)
+        _role, hashes, found = find(self, texts, role)
         missing = list(dict.fromkeys(t for t, h in zip(texts, hashes, strict=True) if h not in found))
         fresh = dict(zip(missing, self.encoder.encode(missing, role=role, batch_size=batch_size), strict=True)) if missing else {}
         rows = [found[h] if h in found else fresh[t] for t, h in zip(texts, hashes, strict=True)]
