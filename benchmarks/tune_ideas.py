@@ -96,11 +96,19 @@ Measured on 6 Dec 2026, night (docs/matching.md §6):
   startup's correction is 0.  Applied to the semantic column, the lexical column or
   both, alpha in {.5, 1}, k in {5, 10}.
 
+Measured on 7 Dec 2026 (docs/matching.md §6):
+
+* ``qpp``: a lexical weight that follows the challenge.  Each challenge's lexical weight is
+  multiplied by ``exp(gamma * p)``, ``p`` a query-performance predictor read from the
+  scores alone and standardised over the challenges (``IdeaScorer.add_predictors``:
+  BM25's or the cosine's clarity, BM25's first-to-second ratio, their difference, the
+  agreement of the two top tens), gamma in {+-.25, +-.5}.
+
 Run::
 
     python benchmarks/tune_ideas.py --cache DIR [--cases FILE]
                                     [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
-                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk,title,mixlex,hub]
+                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk,title,mixlex,hub,qpp]
 """
 
 from __future__ import annotations
@@ -148,6 +156,7 @@ class Idea:
     slot: tuple[int, int, str] = (0, 0, "")  # (rank, count, query family "zh"/"all"): other-language slot
     ltf: str = ""  # transform before fusion: lexical "sqrt", "log", "rank", "sq"; semantic "ssq"
     div: float = td.DIVERSITY  # MMR trade-off
+    qpp: tuple[str, float] = ("", 0.0)  # (predictor, gamma): per-challenge lexical weight x exp(gamma * predictor)
 
     def label(self) -> str:
         w = "/".join(f"{x:g}" for x in self.weights)
@@ -166,6 +175,8 @@ class Idea:
             extra += f" mmr={self.div:g}"
         if self.slot[1]:
             extra += f" slot={self.slot[1]}@{self.slot[0]}/{self.slot[2]}"
+        if self.qpp[1]:
+            extra += f" qpp={self.qpp[0]}x{self.qpp[1]:g}"
         return f"{self.sem} lex={self.lex} {self.fusion} w={w} cross={self.cross:g}{extra}"
 
 
@@ -498,6 +509,33 @@ class IdeaScorer(td.Scorer):
             keys.append((f"e5 {tag}", f"cedict {tag}"))
         return keys
 
+    def add_predictors(self, sem: str = "e5", lex: str = "cedict") -> None:
+        """Per-challenge query-performance predictors, from the scores alone (no labels),
+        each standardised over all the challenges: ``lexclar`` = how far BM25's best
+        candidate stands above the pool (its z-score), ``semclar`` = the same for the
+        cosine, ``lexgap`` = BM25's first over its second, ``diff`` = lexclar - semclar,
+        ``agree`` = the share of BM25's top ten that are in the cosine's top ten (high
+        agreement: the lexical weight rises)."""
+        cos = self.sems[sem][0]
+        bm = self.lex[lex]
+
+        def clarity(m: np.ndarray) -> np.ndarray:
+            sd = m.std(axis=1)
+            return np.where(sd > 1e-12, (m.max(axis=1) - m.mean(axis=1)) / np.where(sd > 1e-12, sd, 1), 0.0)
+
+        top2 = np.sort(bm, axis=1)[:, -2:]
+        gap = np.where(top2[:, 0] > 0, top2[:, 1] / np.maximum(top2[:, 0], 1e-12), 1.0)
+        tl = np.argsort(-bm, axis=1)[:, :10]
+        ts = np.argsort(-cos, axis=1)[:, :10]
+        agree = np.array([len(set(a) & set(b)) / 10 for a, b in zip(tl.tolist(), ts.tolist())])
+        raw = {
+            "lexclar": clarity(bm), "semclar": clarity(cos), "lexgap": np.log(gap),
+            "agree": agree,
+        }
+        raw["diff"] = (raw["lexclar"] - raw["lexclar"].mean()) / raw["lexclar"].std() - (
+            raw["semclar"] - raw["semclar"].mean()) / raw["semclar"].std()
+        self.predictors = {k: (v - v.mean()) / (v.std() or 1.0) for k, v in raw.items()}
+
     def fused(self, s: Idea, row: int) -> np.ndarray:
         """``s``'s fused scores of every startup for challenge ``row`` (no MMR, no PRF)."""
         cos, _p = self.sems[s.sem]
@@ -537,6 +575,8 @@ class IdeaScorer(td.Scorer):
             lex = np.where(lex > 0, np.searchsorted(np.sort(lex), lex, side="left") / lex.size, 0.0)
         comps = np.column_stack([sem, lex, d.structured[row]])
         w = np.array(s.weights)
+        if s.qpp[1]:
+            w = w * np.array([1.0, float(np.exp(s.qpp[1] * self.predictors[s.qpp[0]][row])), 1.0])
         fused = FUSIONS[s.fusion](comps, w, rrf_k=60)
         if s.zrel:
             # z-score fusion with the chosen columns standardised within each relation.
@@ -1059,6 +1099,19 @@ def main() -> int:
             for i in base_grid(sem, ("plain", lex), fusions=("zscore",))
         ]
         family("e5 + BM25 both CSLS (same alpha, k), z-score", grid)
+    if "qpp" in ideas:
+        scorer.add_predictors()
+        preds = ("lexclar", "semclar", "lexgap", "diff", "agree")
+        gammas = (-0.5, -0.25, 0.25, 0.5)
+        for pr in preds:
+            for g in gammas:
+                fixed(f"default weights, lexical x exp({g:g} {pr})", Idea(fusion="zscore", qpp=(pr, g)))
+        family("z-score base grid (reference)", base_grid("e5", fusions=fz))
+        for pr in preds:
+            family(f"z-score grid x {pr} gamma {{0, +-.25, +-.5}}",
+                   [i for g in (0.0, *gammas) for i in base_grid("e5", fusions=fz, qpp=(pr, g))])
+        family("z-score grid x any predictor",
+               base_grid("e5", fusions=fz) + [i for pr in preds for g in gammas for i in base_grid("e5", fusions=fz, qpp=(pr, g))])
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))
