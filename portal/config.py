@@ -129,7 +129,10 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     base = str(config.get("PUBLIC_BASE_URL") or "").strip()
     if (config.get("SMTP_HOST") or "").strip() and not base:
         problems.append("PUBLIC_BASE_URL is not set but email is on (SMTP_HOST): links in emails need the site's address")
-    if base and not base.startswith(("https://", "http://")):
+    # Links in emails carry one-time secrets (password reset, invitations): never over plain
+    # HTTP, except in a plain-HTTP test on one machine (ALLOW_PLAIN_HTTP, as the load test).
+    schemes = ("https://", "http://") if config.get("ALLOW_PLAIN_HTTP") else ("https://",)
+    if base and not base.startswith(schemes):
         problems.append("PUBLIC_BASE_URL must start with https:// (for example https://innomatch.example.gov.hk)")
     if not config.get("TRUSTED_HOSTS"):
         problems.append(

@@ -137,6 +137,7 @@ def two_step_setup() -> ResponseReturnValue:
             form.apply_domain_error(error)
         else:
             db.commit()
+            sign_in_again(current_user._get_current_object())  # the other sessions ended
             session[MFA_SESSION_KEY] = True
             # Shown this once: only their hashes are stored.
             return render_template("auth/recovery_codes.html", codes=codes,
@@ -146,6 +147,7 @@ def two_step_setup() -> ResponseReturnValue:
 
 @bp.post("/account/two-step/recovery-codes")
 @login_required
+@limiter.limit("10 per minute", methods=["POST"])
 def recovery_codes() -> ResponseReturnValue:
     """New recovery codes after a current code from the app; the old ones stop working."""
     form = RecoveryCodesForm(prefix="rc")
@@ -163,6 +165,7 @@ def recovery_codes() -> ResponseReturnValue:
 
 @bp.post("/account/two-step/off")
 @login_required
+@limiter.limit("10 per minute", methods=["POST"])
 def two_step_off() -> ResponseReturnValue:
     """Turn two-step verification off after the password (not for coordinators and admins)."""
     form = TwoStepDisableForm(prefix="off")
@@ -170,11 +173,12 @@ def two_step_off() -> ResponseReturnValue:
         try:
             mfa.disable(current_user, form.current_password.data)
         except DomainError as error:
-            db.rollback()
+            db.commit()  # keep the counted re-check of the password
             form.apply_domain_error(error)
         else:
             db.commit()
-            flash(_("Two-step verification is off."), "success")
+            sign_in_again(current_user._get_current_object())
+            flash(_("Two-step verification is off. Other sessions have been signed out."), "success")
             return redirect(url_for("auth.account"))
     return _render_account(off_form=form, status=400)
 
@@ -269,6 +273,7 @@ def still_here() -> ResponseReturnValue:
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@limiter.limit("10 per minute", methods=["POST"])
 def account() -> ResponseReturnValue:
     """Change the password or the sign-in email, after re-entering the password."""
     password_form = ChangePasswordForm(prefix="pw")
@@ -285,7 +290,9 @@ def account() -> ResponseReturnValue:
                 else:
                     accounts.change_email(current_user, form.current_password.data, form.email.data)
             except DomainError as error:
-                db.rollback()
+                # Every check comes before any change: what is left to keep is the counted
+                # re-check of the password (accounts.recheck_password).
+                db.commit()
                 form.apply_domain_error(error)
             else:
                 db.commit()
@@ -457,7 +464,7 @@ def close_account() -> ResponseReturnValue:
         try:
             privacy.close_account(current_user, form.current_password.data)
         except DomainError as error:
-            db.rollback()
+            db.commit()  # keep the counted re-check of the password
             form.apply_domain_error(error)
         else:
             db.commit()

@@ -153,12 +153,24 @@ def register_startup(data: StartupRegistration) -> User | None:
     return user
 
 
-def _tell_existing_account(user: User) -> None:
-    """Tell an account's address that someone tried to register with it (in its language), at
-    most once an hour: repeated attempts must not turn the form into a way to flood an inbox."""
+#: Why an account's address is told that someone else tried to use it: the subject and
+#: the template of each email.
+ADDRESS_IN_USE = {
+    "registration": (_l("Someone tried to register on InnoMatch with your email address"),
+                     "email/registration_existing.txt"),
+    "email_change": (_l("Someone asked to move another InnoMatch account to your email address"),
+                     "email/email_change_existing.txt"),
+}
+
+
+def _tell_existing_account(user: User, why: str = "registration") -> None:
+    """Tell an account's address that someone tried to register with it, or to move another
+    account to it (``why``), in its language, at most once an hour for each: repeated
+    attempts must not turn a form into a way to flood an inbox."""
     locale = user.locale or "en"
+    lazy_subject, template = ADDRESS_IN_USE[why]
     with force_locale(formatting_locale(locale)):
-        subject = _("Someone tried to register on InnoMatch with your email address")
+        subject = str(lazy_subject)
         told = db.scalar(
             select(func.count()).where(
                 OutboxMail.recipient == user.email,
@@ -169,7 +181,7 @@ def _tell_existing_account(user: User) -> None:
         if told:
             log.info("registration notice already sent this hour user=%s", user.id)
             return
-        body = render_template("email/registration_existing.txt", name=user.display_name,
+        body = render_template(template, name=user.display_name,
                                sign_in_url=mail.absolute(_path("auth.login"), locale))
     mail.queue(mail.build_message(user.display_name, user.email, subject, body,
                                   "zh-Hant-HK" if locale.startswith("zh") else "en"))
@@ -380,6 +392,33 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
     return user
 
 
+#: The throttle's source for re-checks of the password by someone already signed in: one per
+#: account, wherever the requests come from (a session taken elsewhere moves with its thief).
+RECHECK_SOURCE = "(signed in)"
+
+
+def recheck_password(user: User, password: str, action: str) -> None:
+    """Re-check a signed-in user's password before a change that needs it (password, email,
+    second step off, closing the account), throttled per account like a sign-in: after
+    THROTTLE_AFTER failures each new try waits longer (ASVS 2.2.1), so whoever holds a
+    stolen session cannot guess the password it protects.
+
+    The failure is counted before the check: the caller commits even when this raises (the
+    checks come before any change, so there is nothing to undo).
+
+    Raises:
+        DomainError: on ``current_password``, when the password is wrong or tries must wait.
+    """
+    failures = _claim_attempt(user.email, RECHECK_SOURCE)
+    if failures is None:
+        log.warning("re-authentication throttled user=%s action=%s", user.id, action)
+        raise DomainError(_wait_message(user.email, RECHECK_SOURCE), field="current_password")
+    if not verify_password(user.password_hash, password):
+        log.warning("re-authentication failed user=%s action=%s failures=%s", user.id, action, failures)
+        raise DomainError(_("Your current password is not correct."), field="current_password")
+    _clear_failures(user.email, RECHECK_SOURCE)
+
+
 def end_sessions(user: User) -> None:
     """Invalidate every session of ``user`` by rotating its session token."""
     user.session_token = new_session_token()
@@ -400,9 +439,7 @@ def lock_out_others(user: User, actor: User | None) -> int:
 def change_password(user: User, current: str, new: str) -> int:
     """Change the password after re-checking the current one; other sessions, emailed links and
     API tokens end (:func:`lock_out_others`). Returns the number of API tokens revoked."""
-    if not verify_password(user.password_hash, current):
-        log.warning("re-authentication failed user=%s action=password_change", user.id)
-        raise DomainError(_("Your current password is not correct."), field="current_password")
+    recheck_password(user, current, "password_change")
     check_password_policy(new, field="new_password", email=user.email, name=user.display_name)
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.now()
@@ -416,17 +453,22 @@ def change_password(user: User, current: str, new: str) -> int:
 def change_email(user: User, current: str, new_email: str) -> None:
     """Ask to change the sign-in email: the new address gets a link, the old one is told.
 
-    The email only changes when the link is followed (:func:`confirm_email`).
+    The email only changes when the link is followed (:func:`confirm_email`). The answer is
+    the same whether or not another account uses the new address, so that signing up and
+    asking for changes does not tell anyone which addresses have accounts: an address in use
+    is told that someone asked to move an account to it (as registration does), no link.
     """
-    if not verify_password(user.password_hash, current):
-        log.warning("re-authentication failed user=%s action=email_change", user.id)
-        raise DomainError(_("Your current password is not correct."), field="current_password")
+    recheck_password(user, current, "email_change")
     new_email = new_email.strip().lower()
     if new_email == user.email:
         raise DomainError(_("This is already your email address."), field="email")
-    if _email_taken(new_email):
-        raise DomainError(_("An account with this email already exists."), field="email")
-    sent = _send_verification(user, new_email)
+    owner = db.scalar(select(User).where(User.email == new_email))
+    if owner is not None:
+        log.info("email change to an address in use user=%s email_ref=%s", user.id, email_ref(new_email))
+        _tell_existing_account(owner, "email_change")
+        sent = False
+    else:
+        sent = _send_verification(user, new_email)
     log.info("email change requested user=%s sent=%s", user.id, sent)
     signals.changed(user, "user.email_change_request", user)
     _send_email_change_notice(user, new_email)

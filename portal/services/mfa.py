@@ -31,7 +31,6 @@ from models import RecoveryCode, User
 from .. import clock, signals
 from ..database import db, execute_update
 from ..errors import DomainError
-from ..passwords import verify_password
 from . import accounts
 
 log = logging.getLogger("innomatch.auth")
@@ -172,6 +171,9 @@ def enable(user: User, token: str, code: str) -> list[str]:
     user.mfa_failures = 0
     user.mfa_failed_at = None
     codes = _new_recovery_codes(user)
+    # Sessions signed in without a second step end (this browser is signed in again by the
+    # caller); API tokens stay, as nothing about them was in doubt.
+    accounts.end_sessions(user)
     db.flush()
     log.info("two-step enabled user=%s", user.id)
     signals.changed(user, "user.mfa_enable", user)
@@ -289,16 +291,18 @@ def forget(user: User) -> None:
 
 
 def disable(user: User, password: str) -> None:
-    """Turn the second step off, after the password; not for roles that require it."""
+    """Turn the second step off, after the password (:func:`accounts.recheck_password`: the
+    caller commits even when it raises); not for roles that require it. Like a change of
+    password, it ends every other session, emailed link and API token."""
     if user.mfa_required:
         raise DomainError(_("Coordinators and administrators must keep two-step verification on."),
                           field="current_password")
-    if not verify_password(user.password_hash, password):
-        log.warning("re-authentication failed user=%s action=mfa_disable", user.id)
-        raise DomainError(_("Your current password is not correct."), field="current_password")
+    accounts.recheck_password(user, password, "mfa_disable")
     _clear(user)
+    # A change of credentials: whoever had a session, a link or an API token keeps none.
+    revoked = accounts.lock_out_others(user, user)
     db.flush()
-    log.info("two-step disabled user=%s", user.id)
+    log.info("two-step disabled user=%s api_tokens_revoked=%s", user.id, revoked)
     signals.changed(user, "user.mfa_disable", user)
     accounts.send_two_step_notice(user, "off")
 

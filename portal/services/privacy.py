@@ -35,7 +35,6 @@ from models.vocabulary import Role
 from .. import clock, signals
 from ..database import db
 from ..errors import DomainError
-from ..passwords import verify_password
 from . import accounts, mfa
 
 log = logging.getLogger("innomatch.privacy")
@@ -143,10 +142,9 @@ def pseudonymise(user: User, actor: User | None, action: str) -> None:
 
 
 def close_account(user: User, password: str) -> None:
-    """Close the user's own account after re-checking the password (the last admin cannot)."""
-    if not verify_password(user.password_hash, password):
-        log.warning("re-authentication failed user=%s action=close_account", user.id)
-        raise DomainError(_("Your current password is not correct."), field="current_password")
+    """Close the user's own account after re-checking the password (the last admin cannot);
+    the caller commits even when it raises, so that a wrong password is counted."""
+    accounts.recheck_password(user, password, "close_account")
     if _last_admin(user):
         raise DomainError(_("You are the only administrator: appoint another before closing your account."))
     pseudonymise(user, user, "user.close")

@@ -12,13 +12,16 @@ notice is sent at most once an hour.
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
-from models import ApiToken, Startup, User
+from models import AccountToken, ApiToken, LoginThrottle, Startup, User
 from portal.database import db
 from portal.errors import DomainError
+from portal.passwords import verify_password
 from portal.services import accounts, privacy
 from tests.factories import PASSWORD
 from tests.helpers import sign_in
@@ -354,3 +357,69 @@ def test_another_sites_form_is_not_echoed_on_ours(guarded, make):
     # From our own page without an Origin header, the Referer tells.
     own = _send_pitch_without_a_session_token(client, challenge.id, None, "http://localhost/challenges/1/propose")
     assert "four weeks" in own.get_data(as_text=True)
+
+
+# --- the password re-check of a signed-in user, and an address already in use -----------------
+
+
+def test_an_email_change_to_an_address_in_use_answers_as_any_other_and_tells_that_address(app, client, make, smtp):
+    """Asking to move an account to an address that has one gives the same page as any other
+    address (no way to list who has an account); that address hears of it, with no link."""
+    owner = make.user("coordinator")
+    user = make.user("startup")
+    sign_in(client, user)
+    answers = []
+    for address in (owner.email, "free-address@example.org"):
+        response = client.post("/account", data={"action": "email", "em-email": address,
+                                                  "em-current_password": PASSWORD})
+        assert response.status_code == 302
+        answers.append(client.get(response.headers["Location"]).get_data(as_text=True).replace(address, "ADDRESS"))
+    assert answers[0] == answers[1] and "We have sent a link to ADDRESS" in answers[0]
+    told = [m for m in smtp.to(owner.email) if "move another InnoMatch account" in str(m["Subject"])]
+    assert len(told) == 1 and "/account/verify/" not in smtp.body(told[0])
+    assert smtp.link("free-address@example.org", "/account/verify/")
+    with app.app_context():
+        pending = db.scalars(select(AccountToken.email).where(AccountToken.user_id == user.id)).all()
+        assert owner.email not in pending
+        assert db.get(User, user.id).email == user.email and db.get(User, owner.id).email == owner.email
+
+
+def test_the_password_re_check_is_throttled_for_the_account_wherever_it_is_asked(app, make):
+    """Whoever holds a signed-in session cannot guess its password: failures on any form that
+    re-checks it (password, email, closing the account; the second step's off switch too) count
+    together, and after five
+    each try waits, even with the right password, until the wait is over."""
+    with time_machine.travel(datetime(2026, 12, 7, 10, 0, tzinfo=UTC), tick=False) as frozen:
+        _throttled_re_checks(app, make, frozen)
+
+
+def _throttled_re_checks(app, make, frozen) -> None:  # type: ignore[no-untyped-def]
+    user = make.user("startup")
+    client = sign_in(app.test_client(), user)
+    wrong = "not-my-password-1"
+    forms = [
+        ("/account", {"action": "email", "em-email": "x@example.org", "em-current_password": wrong}),
+        ("/account", {"action": "password", "pw-current_password": wrong, "pw-new_password": NEW_PASSWORD,
+                      "pw-confirm": NEW_PASSWORD}),
+        ("/account/close", {"understood": "y", "current_password": wrong}),
+    ]
+    for n in range(accounts.THROTTLE_AFTER):
+        path, data = forms[n % len(forms)]
+        response = client.post(path, data=data)
+        assert response.status_code == 400 and "current password is not correct" in response.get_data(as_text=True)
+    other_browser = sign_in(app.test_client(), user)
+    right = {"action": "password", "pw-current_password": PASSWORD, "pw-new_password": NEW_PASSWORD,
+             "pw-confirm": NEW_PASSWORD}
+    waiting = other_browser.post("/account", data=right)
+    assert waiting.status_code == 400 and "Too many failed attempts" in waiting.get_data(as_text=True)
+    with app.app_context():
+        assert verify_password(db.get(User, user.id).password_hash, PASSWORD)
+    frozen.shift(accounts.throttle_delay(accounts.THROTTLE_AFTER))  # the wait is over
+    assert other_browser.post("/account", data=right).status_code == 302
+    with app.app_context():
+        row = db.scalar(select(LoginThrottle).where(LoginThrottle.email == user.email,
+                                                    LoginThrottle.source == accounts.RECHECK_SOURCE))
+        assert row.failures == 0
+    # The sign-in form's own count for the account is another one: it was not touched.
+    signed_in = sign_in(app.test_client(), user, through_form=True, password=NEW_PASSWORD)
+    assert signed_in.get("/account").status_code == 200

@@ -44,8 +44,12 @@ FUZZ_VARIANT = {"startups.propose": "other", "trials.add_kpi": "running", "trial
                 "trials.complete_milestone": "running", "trials.record_result": "running",
                 "trials.add_note": "running", "trials.edit_milestone": "running", "trials.edit_kpi": "running",
                 "trials.waive_milestone": "running"}
-#: Tables a refused (4xx) submission writes on purpose: failed sign-ins count towards the throttle.
-WRITES_ON_REFUSAL = {"auth.login": {"login_attempts", "login_throttles", "login_alerts"}}
+#: Tables a refused (4xx) submission writes on purpose: failed sign-ins, and failed re-checks of
+#: the password before a sensitive change, count towards the throttle.
+WRITES_ON_REFUSAL = {"auth.login": {"login_attempts", "login_throttles", "login_alerts"}} | {
+    endpoint: {"login_throttles"}
+    for endpoint in ("auth.account", "auth.two_step_off", "auth.close_account")
+}
 SCRIPT = "<script>alert('fz')</script>"
 RAW_MARKUP = re.compile(
     r"<script>alert\(|<img src=x onerror=|<svg/onload=|(?:href|src|action)\s*=\s*[\"']?\s*javascript:",

@@ -255,6 +255,8 @@ def _production(**settings):
     ({"SECRET_KEY": "short"}, "SECRET_KEY is a known example or shorter"),
     ({"SMTP_HOST": "smtp.example"}, "PUBLIC_BASE_URL is not set"),
     ({"PUBLIC_BASE_URL": "innomatch.example"}, "PUBLIC_BASE_URL must start with https://"),
+    # Emailed links carry one-time secrets: not over plain HTTP.
+    ({"PUBLIC_BASE_URL": "http://innomatch.example.gov.hk"}, "PUBLIC_BASE_URL must start with https://"),
     ({"WEB_CONCURRENCY": 2}, "RATELIMIT_STORAGE_URI is memory://"),
     ({"TRUSTED_HOSTS": None}, "TRUSTED_HOSTS is not set"),
     ({"TRUSTED_PROXIES": "0"}, "neither SESSION_COOKIE_SECURE=true nor TRUSTED_PROXIES"),
@@ -274,6 +276,9 @@ def test_production_starts_with_safe_settings():
     # HTTPS known either way; plain HTTP only when said to be meant.
     assert production_problems(_production(TRUSTED_PROXIES="0", SESSION_COOKIE_SECURE=True)) == []
     assert production_problems(_production(TRUSTED_PROXIES="0", ALLOW_PLAIN_HTTP=True)) == []
+    assert production_problems(_production(
+        TRUSTED_PROXIES="0", ALLOW_PLAIN_HTTP=True, SMTP_HOST="127.0.0.1", PUBLIC_BASE_URL="http://127.0.0.1:8000",
+    )) == []
     app = create_app(_production())
     assert app.config["SECRET_KEY"] == GOOD_SECRET
     app.extensions["innomatch_engine"].dispose()

@@ -117,6 +117,9 @@ def _enrolled(app, make, frozen, role="coordinator"):  # type: ignore[no-untyped
     user = make.user(role)
     secret, codes = _enrol(_password_step(app, user))
     frozen.shift(timedelta(seconds=60))  # a later step than the one used at set-up
+    with app.app_context():  # as stored now: turning two-step on rotated the session token
+        user = db.get(User, user.id)
+        db.expunge(user)
     return user, secret, codes
 
 
@@ -186,11 +189,23 @@ def test_startup_member_may_turn_two_step_on_and_off(app, make, frozen, smtp):
     assert wrong.status_code == 400
     off = client.post("/account/two-step/off", data={"off-current_password": "correct-horse-battery-42"})
     assert off.status_code == 302
+    # Like a change of password: this browser stays signed in, every other session ends.
+    assert client.get("/account").status_code == 200
+    assert waiting.get("/account").headers["Location"].startswith("/login")
     with app.app_context():
         assert not db.get(User, member.id).mfa_enabled
     assert _two_step_notices(smtp, member) == [
         "InnoMatch: two-step verification was turned on", "InnoMatch: two-step verification was turned off",
     ]
+
+
+def test_turning_two_step_on_ends_the_sessions_that_never_passed_it(app, make, frozen):
+    member = make.user("startup")
+    elsewhere = sign_in(app.test_client(), member)
+    client = sign_in(app.test_client(), member)
+    _enrol(client)
+    assert client.get("/account").status_code == 200  # the browser that set it up stays in
+    assert elsewhere.get("/account").headers["Location"].startswith("/login")
 
 
 def test_coordinator_cannot_turn_two_step_off(app, make, frozen):
