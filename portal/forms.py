@@ -11,12 +11,13 @@ from typing import Any
 from babel import support
 from flask import request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, HiddenField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import Length, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.db import distinct_tags
@@ -84,6 +85,19 @@ class TextLength:
         text = field.data or ""
         if weighted_length(text) < self.minimum or (self.maximum >= 0 and len(text) > self.maximum):
             raise ValidationError(self.message % {"min": self.minimum, "max": self.maximum})
+
+
+class MaxLength(Length):
+    """WTForms' ``Length(max=...)`` (the input's ``maxlength`` too) with a message that names
+    the field: "Your name: use at most 120 characters." WTForms' own, "Field cannot be longer
+    than 120 characters.", does not say which field, and the error summary lists it alone."""
+
+    def __init__(self, maximum: int) -> None:
+        super().__init__(max=maximum)
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if len(field.data or "") > self.max:
+            raise ValidationError(_("%(field)s: use at most %(max)d characters.", field=field.label.text, max=self.max))
 
 
 class NameField(StringField):
@@ -317,7 +331,11 @@ def with_scheme(value: Any) -> Any:
     return value
 
 
-def web_address(message: Any) -> Any:
+#: What a website field says when its value is not a web address (registration and profile alike).
+WEB_ADDRESS_MESSAGE = _l("Enter a web address starting with http:// or https://")
+
+
+def web_address(message: Any = WEB_ADDRESS_MESSAGE) -> Any:
     """A validator accepting only absolute http(s) addresses (``javascript:`` and the like fail);
     it stops the field's other checks, so their messages do not repeat it."""
 

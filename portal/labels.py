@@ -184,6 +184,21 @@ def trial_state_label(state: str | None) -> str:
     return _label(TRIAL_STATE_LABELS, state)
 
 
+def trial_kind_label(state: str | None) -> str:
+    """What a trial record is called on its page: a trial once the lab approved it, a proposed
+    trial before (a startup's proposal, or one that ended without approval)."""
+    if state in TrialState.WENT_AHEAD:
+        return str(_l("Proof-of-concept trial"))
+    return str(_l("Proposed proof-of-concept trial"))
+
+
+def trial_link_label(state: str | None) -> str:
+    """The link to a trial record's page: "Open the trial" once approved, "View the proposal" before."""
+    if state in TrialState.WENT_AHEAD:
+        return str(_l("Open the trial"))
+    return str(_l("View the proposal"))
+
+
 def trial_outcome_label(outcome: str | None) -> str:
     """The translated name of a trial outcome."""
     return _label(TRIAL_OUTCOME_LABELS, outcome)
@@ -405,6 +420,8 @@ def template_globals() -> dict[str, object]:
         "proposal_status_label": proposal_status_label,
         "trial_state_label": trial_state_label,
         "trial_outcome_label": trial_outcome_label,
+        "trial_kind_label": trial_kind_label,
+        "trial_link_label": trial_link_label,
         "role_label": role_label,
         "notification_pref_label": notification_pref_label,
         "entity_label": entity_label,

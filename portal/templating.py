@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, request, url_for
@@ -75,6 +76,32 @@ def match_strength(components: dict[str, float], raw: dict[str, float] | None) -
     from matcher.bands import load_calibration
 
     return load_calibration().strength(components or {}, raw or {})
+
+
+#: A line that is an item of a list in user text: "- ", "* ", "• ", "・" or a number ("1.", "2)", "（3）").
+#: "-" and "*" need a space after them (not "-5 °C"), and so do "1." and "2)" (not "1.5 million").
+LIST_ITEM = re.compile(r"^\s*(?:[-*]\s+|[•・●▪]\s*|\d{1,2}[.)]\s+|\d{1,2}、\s*|[(（]\d{1,2}[)）]\s*)(?=\S)")
+
+
+def text_blocks(text: str | None) -> list[tuple[Literal["p", "ul"], list[str]]]:
+    """User text as it is shown: blank lines separate blocks, and in a block each run of list
+    items ("- outcome", "1. outcome") is a bulleted list (the marks dropped), each run of other
+    lines a paragraph whose line breaks are kept. Officers paste desired outcomes as lists."""
+    out: list[tuple[Literal["p", "ul"], list[str]]] = []
+    for block in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n")):
+        runs: list[tuple[Literal["p", "ul"], list[str]]] = []
+        for line in block.split("\n"):
+            if not line.strip():
+                continue
+            mark = LIST_ITEM.match(line)
+            kind: Literal["p", "ul"] = "ul" if mark else "p"
+            shown = line[mark.end():].strip() if mark else line.strip()
+            if runs and runs[-1][0] == kind:
+                runs[-1][1].append(shown)
+            else:
+                runs.append((kind, [shown]))
+        out.extend(runs)
+    return out
 
 
 def url_with(**changes: Any) -> str:
@@ -155,6 +182,7 @@ def init_templating(app: Flask) -> None:
         **label_globals(),
         **audit_label_globals(),
     )
+    app.jinja_env.filters["text_blocks"] = text_blocks
     app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
     # Times are shown to the minute everywhere: seconds are noise on a page.
     app.jinja_env.filters["datetime"] = format_day_time

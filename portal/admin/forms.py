@@ -8,22 +8,22 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, InputRequired, Length, Optional
+from wtforms.validators import Email, InputRequired, Optional
 
 from models import Department, User
 from models.vocabulary import Role
 
-from ..forms import BaseForm, NameField, choices
+from ..forms import BaseForm, MaxLength, NameField, choices
 from ..labels import ROLE_LABELS
 
 
 class CreateUserForm(BaseForm):
     """Create an officer, coordinator or admin account."""
 
-    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), MaxLength(120)])
     email = EmailField(
         _l("Email address"),
-        validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+        validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")), MaxLength(254)],
     )
     role = SelectField(_l("Role"))
     department = SelectField(_l("Department (officers only)"), validators=[Optional()])
@@ -31,7 +31,7 @@ class CreateUserForm(BaseForm):
     password = PasswordField(
         _l("Initial password"),
         description=_l("At least 12 characters. Ask the person to change it after signing in."),
-        validators=[InputRequired(_l("Choose a password.")), Length(max=128)],
+        validators=[InputRequired(_l("Choose a password.")), MaxLength(128)],
     )
 
     def __init__(self, departments: Sequence[Department], *args: Any, **kwargs: Any) -> None:
@@ -54,10 +54,10 @@ def _staff_role_choices() -> list[SelectChoice]:
 class InviteForm(BaseForm):
     """Invite an officer, coordinator or admin by email."""
 
-    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), MaxLength(120)])
     email = EmailField(
         _l("Email address"),
-        validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+        validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")), MaxLength(254)],
     )
     role = SelectField(_l("Role"))
     department = SelectField(_l("Department (officers only)"), validators=[Optional()])
@@ -73,7 +73,7 @@ class InviteForm(BaseForm):
 class EditUserForm(BaseForm):
     """Rename an account; change a staff member's role or department."""
 
-    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), Length(max=120)])
+    display_name = NameField(_l("Name"), validators=[InputRequired(_l("Enter a name.")), MaxLength(120)])
     role = SelectField(_l("Role"))
     department = SelectField(_l("Department (officers only)"), validators=[Optional()])
 

@@ -26,31 +26,39 @@ from wtforms.validators import (
 
 from models.vocabulary import STARTUP_SIZES
 
-from ..forms import BaseForm, NameField, choices, web_address, with_scheme
+from ..forms import (
+    WEB_ADDRESS_MESSAGE,
+    BaseForm,
+    MaxLength,
+    NameField,
+    choices,
+    web_address,
+    with_scheme,
+)
 from ..passwords import password_problem
 
 
 class LoginForm(BaseForm):
-    email = EmailField(_l("Email address"), validators=[InputRequired(_l("Enter your email address.")), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password.")), Length(max=128)])
+    email = EmailField(_l("Email address"), validators=[InputRequired(_l("Enter your email address.")), MaxLength(254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password.")), MaxLength(128)])
 
 
 class RegisterForm(BaseForm):
-    display_name = NameField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
+    display_name = NameField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), MaxLength(120)])
     email = EmailField(
         _l("Work email address"),
-        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), MaxLength(254)],
     )
     startup_name = NameField(
-        _l("Startup name"), validators=[DataRequired(_l("Enter your startup's name.")), Length(max=200)]
+        _l("Startup name"), validators=[DataRequired(_l("Enter your startup's name.")), MaxLength(200)]
     )
     website = URLField(
         _l("Website"),
         filters=[with_scheme],
         validators=[
             Optional(),
-            web_address(_l("Enter a full web address, starting with https://")),
-            URL(message=_l("Enter a full web address, starting with https://")),
+            web_address(),
+            URL(message=WEB_ADDRESS_MESSAGE),
             Length(max=300, message=_l("The web address must be at most %(max)d characters.")),
         ],
     )
@@ -80,7 +88,7 @@ class ChangePasswordForm(BaseForm):
     new_password = PasswordField(
         _l("New password"),
         description=_l("At least 12 characters. Not a common password, a sequence such as 123456, or your name or email."),
-        validators=[InputRequired(_l("Choose a new password.")), Length(max=128)],
+        validators=[InputRequired(_l("Choose a new password.")), MaxLength(128)],
     )
     confirm = PasswordField(
         _l("Confirm new password"),
@@ -91,7 +99,7 @@ class ChangePasswordForm(BaseForm):
 class ChangeEmailForm(BaseForm):
     email = EmailField(
         _l("New email address"),
-        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), MaxLength(254)],
     )
     current_password = PasswordField(_l("Current password"), validators=[InputRequired(_l("Enter your current password."))])
 
@@ -129,7 +137,7 @@ class AcceptInvitationForm(BaseForm):
     password = PasswordField(
         _l("Choose a password"),
         description=_l("At least 12 characters. Avoid common passwords."),
-        validators=[InputRequired(_l("Choose a password.")), Length(max=128)],
+        validators=[InputRequired(_l("Choose a password.")), MaxLength(128)],
     )
     confirm = PasswordField(
         _l("Confirm password"),
@@ -138,7 +146,7 @@ class AcceptInvitationForm(BaseForm):
 class ForgotPasswordForm(BaseForm):
     email = EmailField(
         _l("Email address"),
-        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+        validators=[InputRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), MaxLength(254)],
     )
 
 
@@ -146,7 +154,7 @@ class ResetPasswordForm(BaseForm):
     password = PasswordField(
         _l("New password"),
         description=_l("At least 12 characters. Avoid common passwords."),
-        validators=[InputRequired(_l("Choose a new password.")), Length(max=128)],
+        validators=[InputRequired(_l("Choose a new password.")), MaxLength(128)],
     )
     confirm = PasswordField(
         _l("Confirm new password"),

@@ -44,7 +44,7 @@ def _int_or_none(value: Any) -> int | None:
     raise ValueError(value)
 
 
-_web_address = web_address(_l("Enter a web address starting with http:// or https://"))
+_web_address = web_address()
 
 
 def _language_field() -> SelectField:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -222,11 +223,18 @@ def compare(person: Person, startups: list[str]) -> None:
     expect(page.locator("main table")).to_contain_text(t("Match score"))
 
 
+def trial_link(t: Callable[[str], str], startup: str) -> re.Pattern[str]:
+    """The link to ``startup``'s trial record: "View the proposal" before the lab approves it,
+    "Open the trial" after (each with the startup's name for screen readers)."""
+    labels = "|".join(re.escape(t(label)) for label in ("Open the trial", "View the proposal"))
+    return re.compile(f"^(?:{labels}) {re.escape(startup)}$")
+
+
 def open_trial_from_inbox(person: Person, title: str, startup: str) -> None:
-    """"Our challenges" → the challenge's proposals → "Open the trial" of ``startup``."""
+    """"Our challenges" → the challenge's proposals → the trial record of ``startup``."""
     page, t = person.page, person.t
     open_inbox(person, title)
-    click_and_wait(page, page.get_by_role("link", name=f"{t('Open the trial')} {startup}", exact=True))
+    click_and_wait(page, page.get_by_role("link", name=trial_link(t, startup)))
     expect(page.locator("h1")).to_have_text(title)
 
 
@@ -404,11 +412,11 @@ def open_active_trial(person: Person, title: str) -> None:
 
 
 def open_trial_by_challenge(person: Person, token: str, title: str, startup: str) -> None:
-    """"Challenges" → the challenge → "Proposals received" → "Open the trial" (any state)."""
+    """"Challenges" → the challenge → "Proposals received" → the trial record (any state)."""
     page, t = person.page, person.t
     find_challenge(person, token, title)
     click_and_wait(page, page.get_by_role("link", name=t("Proposals received"), exact=True))
-    click_and_wait(page, page.get_by_role("link", name=f"{t('Open the trial')} {startup}", exact=True))
+    click_and_wait(page, page.get_by_role("link", name=trial_link(t, startup)))
     expect(page.locator("h1")).to_have_text(title)
 
 

@@ -97,7 +97,7 @@ def test_register_refuses_non_web_addresses_and_blank_names(client, ctx):
     })
     body = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "Enter a full web address" in body and "Enter your name" in body
+    assert "Enter a web address starting with http:// or https://" in body and "Enter your name" in body
     assert ctx.scalar(select(User)) is None
 
 
@@ -108,9 +108,9 @@ def test_registration_errors_on_a_chinese_page_are_in_traditional_chinese_and_sa
     })
     body = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "欄位長度不能超過 120 個字元。" in body  # WTForms' own message, from its Traditional catalogue
-    assert "字段" not in body and "个字符" not in body  # not its Simplified one
-    assert body.count("請輸入以 https:// 開首的完整網址。") == 2  # the summary and the field, once each
+    assert "你的姓名：不可多於 120 個字元。" in body  # the message names its field
+    assert "字段" not in body and "个字符" not in body  # nothing from WTForms' Simplified catalogue
+    assert body.count("請輸入以 http:// 或 https:// 開首的網址") == 2  # the summary and the field, once each
     assert ctx.scalar(select(User)) is None
 
 
@@ -154,3 +154,10 @@ def test_registration_says_every_problem_at_once_the_password_among_them(client,
         "password": long_one, "confirm": long_one,
     }).get_data(as_text=True)
     assert "Password must be at most 128 characters." in body and "Field cannot be longer" not in body
+    body = client.post("/register", data={
+        "display_name": "A" * 400, "email": "ada@example.org", "startup_name": "B" * 1000, "size": "1-10",
+        "password": "a-long-unique-passphrase-1", "confirm": "a-long-unique-passphrase-1",
+    }).get_data(as_text=True)
+    # Each message names its field: the error summary lists them away from the fields.
+    assert "Your name: use at most 120 characters." in body and "Startup name: use at most 200 characters." in body
+    assert "Field cannot be longer" not in body

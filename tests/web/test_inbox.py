@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from models import AuditEvent, Notification, Proposal
+from models import AuditEvent, Notification, Proposal, Trial
 from portal.database import db
 from tests.factories import Factory
 from tests.helpers import sign_in
@@ -47,6 +47,25 @@ def test_officer_reads_every_proposal_in_full_with_its_match(client: FlaskClient
         assert f"Pitch number {n}: we book clinic appointments by chatbot." in html
         assert f"Capability {n}" in html
     assert "Why this match?" in html  # the recommender's explanation of each proposed capability
+
+
+def test_a_proposal_is_called_a_trial_only_once_the_lab_approved_it(
+    app: Flask, client: FlaskClient, make: Factory
+) -> None:
+    world = _setup(make, proposals=1)
+    trial = world["rows"][0][1]
+    sign_in(client, world["officer"])
+    inbox = client.get(f"/challenges/{world['challenge'].id}/proposals").get_data(as_text=True)
+    assert "View the proposal" in inbox and "Open the trial" not in inbox
+    page = client.get(f"/trials/{trial.id}").get_data(as_text=True)
+    assert f"Proposed proof-of-concept trial #{trial.id}" in page
+    with app.app_context():
+        db.get(Trial, trial.id).status = "approved"
+        db.commit()
+    inbox = client.get(f"/challenges/{world['challenge'].id}/proposals").get_data(as_text=True)
+    assert "Open the trial" in inbox and "View the proposal" not in inbox
+    page = client.get(f"/trials/{trial.id}").get_data(as_text=True)
+    assert f"Proof-of-concept trial #{trial.id}" in page and "Proposed proof-of-concept" not in page
 
 
 def test_the_count_of_proposals_received_is_the_department_lists_count(client: FlaskClient, make: Factory) -> None:
@@ -182,8 +201,6 @@ def test_shortlist_request_is_refused_once_the_lab_has_decided(app: Flask, clien
     world = _setup(make, proposals=1)
     proposal, trial = world["rows"][0]
     with app.app_context():
-        from models import Trial
-
         db.get(Trial, trial.id).status = "shortlisted"
         db.commit()
     sign_in(client, world["officer"])

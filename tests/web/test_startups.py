@@ -719,7 +719,7 @@ def test_withdrawing_asks_first_and_says_a_startup_proposes_once(app, make, memb
     # The list links to the question; it has no button that withdraws at once, and no trial
     # page for a proposal the lab has not shortlisted.
     assert f'href="/proposals/{proposal.id}/withdraw"' in listing and f'action="/proposals/{proposal.id}/withdraw"' not in listing
-    assert "Open the trial" not in listing
+    assert "Open the trial" not in listing and "View the proposal" not in listing
     before = state(app)
     asked = text(client.get(f"/proposals/{proposal.id}/withdraw"))
     assert "Withdraw your proposal?" in asked and "cannot be sent again" in asked and "Dental queue" in asked
