@@ -93,15 +93,27 @@ def main() -> None:
             corpus = similar._corpus()
             vectors = recommendations.vectors_for([similar.matcher.dense_text(i.title, i.text) for i in items])
             nearest: list[tuple[float, Challenge, str]] = []
+            centred_nearest: list[tuple[float, Challenge, str]] = []
             for challenge, item, vec in zip(public, items, vectors, strict=True):
                 sims = similar._similarities(corpus, item, vec)  # its own similarity is 0
                 top = int(sims.argmax())
                 nearest.append((float(sims[top]), challenge, corpus.ranker.candidates_[top].key))
+                centred = centred_of(corpus, item, vec)
+                if centred is not None:
+                    top = int(centred.argmax())
+                    centred_nearest.append((float(centred[top]), challenge, corpus.ranker.candidates_[top].key))
             copies = []
+            centred_copies = []
             for challenge in public:
-                found = similar.similar_to_draft(None, near_copy(challenge), limit=1)
+                draft = near_copy(challenge)
+                found = similar.similar_to_draft(None, draft, limit=1)
                 top = found[0] if found else None
                 copies.append((top.similarity if top and top.challenge.id == challenge.id else 0.0, challenge, top))
+                item = similar.draft_item(draft)
+                vec = recommendations.encoder().encode([similar.matcher.dense_text(item.title, item.text)], role="passage")[0]
+                centred = centred_of(corpus, item, vec)
+                if centred is not None:
+                    centred_copies.append(float(centred[corpus.ranker.positions_[f"challenge:{challenge.id}"]]))
 
             threshold = similar.duplicate_threshold()
             floor = similar._setting("SIMILAR_MIN_SCORE")
@@ -116,12 +128,25 @@ def main() -> None:
                 other = db.get(Challenge, int(key.split(":")[1]))
                 print(f"   {value:.3f}  #{challenge.id} {challenge.title[:50]!r} ~ #{other.id if other else '?'} "
                       f"{(other.title if other else '')[:50]!r}")
+            related = similar.related_centred_floor()
+            if centred_nearest:
+                print(f"\n1b. The same, centred cosines (listed as related from {related}):")
+                print("   " + quantiles([v for v, _c, _k in centred_nearest]))
+                listed = sum(v >= floor or (related is not None and c >= related)
+                             for (v, _a, _b), (c, _d, _e) in zip(nearest, centred_nearest, strict=True))
+                print(f"   listed on the form (raw >= {floor} or centred >= {related}): {listed} of {len(nearest)}")
+                for value, challenge, key in sorted(centred_nearest, key=lambda t: -t[0])[:5]:
+                    other = db.get(Challenge, int(key.split(":")[1]))
+                    print(f"   {value:.3f}  #{challenge.id} {challenge.title[:50]!r} ~ #{other.id if other else '?'} "
+                          f"{(other.title if other else '')[:50]!r}")
             print("\n2. Constructed near copies vs their original (0 = the original was not the top result):")
             print("   " + quantiles([v for v, _c, _t in copies]))
             print(f"   flagged as duplicates: {sum(v >= threshold for v, _c, _t in copies)} of {len(copies)};"
                   f" original found first: {sum(v > 0 for v, _c, _t in copies)}")
             for value, challenge, _top in sorted(copies, key=lambda t: t[0])[:3]:
                 print(f"   lowest {value:.3f}  #{challenge.id} {challenge.language} {challenge.title[:60]!r}")
+            if centred_copies:
+                print("   centred: " + quantiles(centred_copies))
             timings = []
             for challenge in public[:10]:
                 draft = near_copy(challenge)
@@ -140,6 +165,11 @@ def main() -> None:
                   f" ({len(flagged)} flagged)")
             real_needs(threshold, similar._setting("SIMILAR_STRONG"), floor)
         engine.dispose()  # the temporary directory goes with the database
+
+
+def centred_of(corpus: object, item: object, vec: np.ndarray) -> np.ndarray | None:
+    """The centred cosines the draft form reads (None: no floor for them, or too few challenges)."""
+    return similar._centred_similarities(corpus, item, vec)  # type: ignore[arg-type]
 
 
 def real_needs(threshold: float, strong: float, floor: float) -> None:
@@ -165,6 +195,19 @@ def real_needs(threshold: float, strong: float, floor: float) -> None:
     for i in np.argsort(-nearest, kind="stable")[:4]:
         j = int(sims[i].argmax())
         print(f"   {nearest[i]:.3f}  {cases[i]['id']} {cases[i]['title'][:45]!r} ~ {cases[j]['id']} {cases[j]['title'][:45]!r}")
+    related = similar.related_centred_floor()
+    if related is not None:
+        languages = [c.get("language", "en") for c in cases]
+        centering = matcher.LanguageCentering.fit({"passage": (vectors, languages)}, min_count=similar.CENTRED_MIN_COUNT)
+        centred = centering.transform(vectors, languages, "passage").astype(np.float64)
+        csims = centred @ centred.T
+        np.fill_diagonal(csims, -1.0)
+        cnearest = csims.max(axis=1)
+        print("   centred: " + quantiles(cnearest.tolist()))
+        print(f"   listed (raw >= {floor} or centred >= {related}): {int(((nearest >= floor) | (cnearest >= related)).sum())}")
+        for i in np.argsort(-cnearest, kind="stable")[:4]:
+            j = int(csims[i].argmax())
+            print(f"   {cnearest[i]:.3f}  {cases[i]['id']} {cases[i]['title'][:45]!r} ~ {cases[j]['id']} {cases[j]['title'][:45]!r}")
 
 
 if __name__ == "__main__":

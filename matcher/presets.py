@@ -47,7 +47,7 @@ _USE_PRESET: dict[str, Any] = {
 _E5_PRESET: dict[str, Any] = {
     "centering": True,
     "translation": "cedict",
-    "similar": {"duplicate": 0.94, "strong": 0.915, "related": 0.905},
+    "similar": {"duplicate": 0.94, "strong": 0.915, "related": 0.905, "related_centred": 0.3},
     "ranker": {
         "fusion": "zscore",
         "weights": {"semantic": 0.5, "lexical": 0.35, "structured": 0.15},
@@ -87,6 +87,9 @@ _MINILM_PRESET: dict[str, Any] = {
 #   MiniLM: different needs' nearest other median 0.55, max 0.73; copies from 0.77;
 #   USE m3: median 0.61, max 0.69; copies from 0.78;
 #   e5-small: median 0.905, max 0.925; copies from 0.947 (6 Dec 2026).
+# "related_centred" (e5 only): the floor of the *centred* cosine from which a challenge under the
+# raw floor is still listed as related (portal.services.similar, docs/configuration.md): the
+# demo's nearest other need centred median 0.18, p90 0.31, max 0.39; copies from 0.63 (7 Dec 2026).
 
 #: Encoder name (as given to ``get_encoder``) -> recommended settings.
 PRESETS: dict[str, dict[str, Any]] = {

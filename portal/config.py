@@ -288,6 +288,8 @@ class Config:
     DUPLICATE_THRESHOLD = _optional_float("DUPLICATE_THRESHOLD")
     SIMILAR_STRONG = _optional_float("SIMILAR_STRONG")
     SIMILAR_MIN_SCORE = _optional_float("SIMILAR_MIN_SCORE")
+    # The centred cosine from which a challenge under SIMILAR_MIN_SCORE is still "related" (e5's own: 0.3).
+    SIMILAR_RELATED_CENTRED = _optional_float("SIMILAR_RELATED_CENTRED")
     DUPLICATE_RECENT_DAYS = int(os.environ.get("DUPLICATE_RECENT_DAYS", "30"))
     ICAL_UID_DOMAIN = os.environ.get("ICAL_UID_DOMAIN", "innomatch.hk")
     PAGE_SIZE = 20

@@ -103,13 +103,21 @@ def documents_of_proposals(proposal_ids: list[int]) -> dict[int, list[Document]]
     return found
 
 
-def display_name(filename: str | None) -> str:
+def display_name(filename: str | None, kind: sniffing.Kind | None = None) -> str:
     """The name people read for an upload called ``filename``: its last path part, cleaned
-    (NFKC, no control or invisible characters, unicode kept), at most NAME_MAX characters."""
+    (NFKC, no control or invisible characters, unicode kept), at most NAME_MAX characters.
+
+    With the file's real ``kind``, the name ends with an extension of that kind, as the
+    download does: a PDF sent as ``deck.exe`` is listed as ``deck.exe.pdf``, never as a
+    program, and a name without an extension gets one."""
     raw = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = clean_name(raw).strip(". ")
     if not name:
-        return _("document")
+        name = _("document")
+    if kind is not None:
+        shown = sniffing.download_name(name, kind)
+        if shown != name:
+            return name[: NAME_MAX - len(kind.extension)].rstrip(". ") + kind.extension
     if len(name) > NAME_MAX:
         stem, dot, extension = name.rpartition(".")
         if dot and stem and 0 < len(extension) <= 10:
@@ -229,7 +237,7 @@ def attach_document(actor: Any, parent: Parent, stream: IO[bytes], filename: str
             field="file",
         )
     kind, size = check_upload(stream)
-    name = display_name(filename)
+    name = display_name(filename, kind)
     digest = _digest(stream)
     storage = get_storage()
     try:

@@ -21,7 +21,16 @@ which challenge is most alike, not how alike. Bands of that similarity:
 
 * ``near_copy``: at least ``DUPLICATE_THRESHOLD`` (the review queue flags these);
 * ``very_similar``: at least ``SIMILAR_STRONG``;
-* ``related``: at least ``SIMILAR_MIN_SCORE`` (below it nothing is listed).
+* ``related``: at least ``SIMILAR_MIN_SCORE``, or, where the encoder has a floor for it
+  (``SIMILAR_RELATED_CENTRED``), a *centred* cosine at least that floor (below both nothing
+  is listed).
+
+The centred cosine is the cosine after each side's language mean over the published
+challenges is taken away (:func:`_centred_similarities`). e5 puts every pair of its texts
+at 0.83-0.96, because all of them share one direction; without it, the same need at two
+services (missed appointments at Elderly and at Woman Health Centres: raw 0.891, under the
+0.905 floor) stands far above unrelated ones (centred 0.34 against 0.13 for the next). It
+only adds to what is listed as related: the flags and the stronger bands read the raw cosine.
 
 Cosines live on each encoder's own scale (e5's different needs reach 0.89-0.93, MiniLM's
 0.35-0.73), so each packaged encoder has its own bands (``matcher.PRESETS[...]["similar"]``),
@@ -62,6 +71,9 @@ DEFAULT_DUPLICATE_THRESHOLD = 0.75
 DEFAULT_SIMILAR_STRONG = 0.65
 DEFAULT_SIMILAR_MIN_SCORE = 0.55
 DEFAULT_DUPLICATE_RECENT_DAYS = 30
+#: Published challenges of a language needed before its mean is taken away (fewer: no centred
+#: similarity, the raw bands alone).
+CENTRED_MIN_COUNT = 8
 #: How many similar challenges the draft form lists.
 SIMILAR_LIMIT = 5
 #: How many of the most recently opened challenges the review queue checks.
@@ -117,15 +129,28 @@ _SETTINGS = {
 }
 
 
-def _setting(name: str) -> float:
-    """The configured value, else the encoder's own band (its preset's), else the default."""
+def _band_setting(name: str, key: str) -> float | None:
+    """The configured value, else the encoder's own band (its preset's), else None."""
     configured = current_app.config.get(name)
     if configured is not None:
         return float(configured)
-    key, default = _SETTINGS[name]
     model = current_app.config.get("MATCHER_MODEL") or matcher.DEFAULT_ENCODER
     bands = matcher.PRESETS.get(model, {}).get("similar") or {}  # read only: no copy per call
-    return float(bands.get(key, default))
+    value = bands.get(key)
+    return None if value is None else float(value)
+
+
+def _setting(name: str) -> float:
+    """The configured value, else the encoder's own band (its preset's), else the default."""
+    key, default = _SETTINGS[name]
+    value = _band_setting(name, key)
+    return default if value is None else value
+
+
+def related_centred_floor() -> float | None:
+    """The centred cosine from which a challenge is listed as related (``SIMILAR_RELATED_CENTRED``,
+    else the encoder's ``related_centred`` band), or None where there is none."""
+    return _band_setting("SIMILAR_RELATED_CENTRED", "related_centred")
 
 
 def duplicate_threshold() -> float:
@@ -133,13 +158,17 @@ def duplicate_threshold() -> float:
     return _setting("DUPLICATE_THRESHOLD")
 
 
-def band_of(similarity: float) -> str | None:
-    """The band of a similarity, or None below the floor of what is listed."""
+def band_of(similarity: float, centred: float | None = None) -> str | None:
+    """The band of a similarity (and of its centred cosine, when known), or None below the
+    floor of what is listed."""
     if similarity >= duplicate_threshold():
         return "near_copy"
     if similarity >= _setting("SIMILAR_STRONG"):
         return "very_similar"
     if similarity >= _setting("SIMILAR_MIN_SCORE"):
+        return "related"
+    floor = related_centred_floor()
+    if centred is not None and floor is not None and centred >= floor:
         return "related"
     return None
 
@@ -169,17 +198,51 @@ def _similarities(corpus: Fitted, query: matcher.Item, qvec: np.ndarray) -> np.n
     return sims
 
 
+def _centred_corpus(corpus: Fitted) -> tuple[matcher.LanguageCentering, np.ndarray]:
+    """The published challenges' language means and their vectors centred with them (once
+    per version of the corpus)."""
+    centering = matcher.LanguageCentering.fit(
+        {"passage": (corpus.unit_vectors, corpus.languages)}, min_count=CENTRED_MIN_COUNT
+    )
+    return centering, centering.transform(corpus.unit_vectors, corpus.languages, "passage")
+
+
+def _centred_similarities(corpus: Fitted, query: matcher.Item, qvec: np.ndarray) -> np.ndarray | None:
+    """The cosine of the query and each candidate (corpus order) once each side's language
+    mean over the published challenges is taken away (:class:`matcher.LanguageCentering`, the
+    recommender's own correction), or None when the encoder has no floor for it or a language
+    has fewer than ``CENTRED_MIN_COUNT`` challenges (its mean would be mostly the few texts)."""
+    candidates = corpus.ranker.candidates_
+    if related_centred_floor() is None or not candidates or not corpus.unit_vectors.size:
+        return None
+    centering, vectors = corpus.answer(("similarity centering", CENTRED_MIN_COUNT), _centred_corpus)
+    if any(centering.mean_for("passage", lang) is None for lang in {*corpus.languages, query.language}):
+        return None
+    norm = float(np.linalg.norm(qvec)) or 1.0
+    q = centering.transform(np.asarray(qvec, dtype=np.float32) / norm, query.language, "passage")
+    sims: np.ndarray = np.asarray(vectors @ q, dtype=np.float64)
+    own = corpus.ranker.positions_.get(query.key)
+    if own is not None:
+        sims[own] = 0.0
+    return sims
+
+
 def _rank(
     corpus: Fitted, query: matcher.Item, qvec: np.ndarray, limit: int
 ) -> list[tuple[matcher.Match, float]]:
-    """The ranker's best matches for ``query`` with their similarity, those above the floor."""
+    """The ranker's best matches for ``query`` with their similarity, those above the floor
+    (:func:`band_of`, with the centred cosine where there is one)."""
     if not corpus.ranker.candidates_:
         return []
     sims = _similarities(corpus, query, qvec)
+    centred = _centred_similarities(corpus, query, qvec)
     matches = corpus.ranker.rank(query, query_vector=qvec, top_k=limit * POOL_FACTOR)
     positions = corpus.ranker.positions_
-    kept = [(m, float(sims[positions[m.key]])) for m in matches]
-    return [(m, sim) for m, sim in kept if band_of(sim) is not None][:limit]
+    kept = [
+        (m, float(sims[positions[m.key]]), None if centred is None else float(centred[positions[m.key]]))
+        for m in matches
+    ]
+    return [(m, sim) for m, sim, c in kept if band_of(sim, c) is not None][:limit]
 
 
 def _explained(corpus: Fitted, query: matcher.Item, qvec: np.ndarray, key: str) -> matcher.Match:

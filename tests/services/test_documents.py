@@ -71,7 +71,9 @@ def test_type_comes_from_content_whatever_the_name(name, party, storage_dir):
     make, content_type = samples.ACCEPTED[name]
     document = documents.attach_document(party["officer"], party["challenge"], io.BytesIO(make()), "scan.exe")
     assert document.content_type == content_type
-    assert document.display_name == "scan.exe"
+    # Listed, as downloaded, with the extension of what it is: never as a program.
+    kind = sniffing.KINDS[content_type]
+    assert document.display_name == "scan.exe" + kind.extension
 
 
 @pytest.mark.parametrize("maker, reason", [
@@ -126,6 +128,16 @@ def test_display_names_are_cleaned_and_keep_unicode(raw, shown):
 def test_long_names_are_cut_keeping_the_extension():
     name = documents.display_name("計" * 500 + ".docx")
     assert len(name) == documents.NAME_MAX and name.endswith(".docx")
+
+
+def test_with_its_real_type_a_name_ends_with_that_types_extension():
+    pdf = sniffing.KINDS[sniffing.PDF]
+    assert documents.display_name("deck.exe", pdf) == "deck.exe.pdf"
+    assert documents.display_name("Deck.PDF", pdf) == "Deck.PDF"
+    assert documents.display_name("deck", pdf) == "deck.pdf"
+    assert documents.display_name("", pdf) == "document.pdf"
+    long = documents.display_name("計" * 500 + ".exe", pdf)
+    assert len(long) == documents.NAME_MAX and long.endswith(".pdf")
 
 
 def test_ascii_fallback_name():

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+import matcher
 from models import Challenge, User
 from portal import clock
 from portal.services import similar
@@ -226,3 +227,59 @@ def test_the_similarity_settings_are_set_together_and_in_order(values, refused):
             check(config)
     else:
         check(config)
+
+
+def test_a_centred_cosine_lists_a_related_need_only_where_the_encoder_has_a_floor_for_it(app):
+    with app.app_context():
+        saved = {k: app.config.get(k) for k in ("SIMILAR_RELATED_CENTRED", "MATCHER_MODEL", "SIMILAR_MIN_SCORE")}
+        try:
+            app.config.update(SIMILAR_RELATED_CENTRED=None, SIMILAR_MIN_SCORE=None, MATCHER_MODEL="multilingual-e5-small")
+            floor = similar.related_centred_floor()
+            assert floor == matcher.PRESETS["multilingual-e5-small"]["similar"]["related_centred"]
+            # Under the raw floor, the centred cosine decides; the stronger bands read the raw one only.
+            assert similar.band_of(0.89, centred=floor) == "related"
+            assert similar.band_of(0.89, centred=floor - 0.01) is None
+            assert similar.band_of(0.89, centred=0.99) == "related"
+            app.config["MATCHER_MODEL"] = "hashing"  # no floor of its own: the raw bands alone
+            assert similar.related_centred_floor() is None and similar.band_of(0.1, centred=0.99) is None
+        finally:
+            app.config.update(saved)
+
+
+OTHER_NEEDS = [
+    ("Tracking dental chair sterilisation cycles", "Clinics log autoclave cycles on paper and audits take days."),
+    ("Translating health talks into sign language", "Deaf citizens cannot follow recorded health talks online."),
+    ("Forecasting demand for hepatitis B testing", "Laboratories plan staff rosters without any forecast of test volumes."),
+    ("Counting mosquito larvae in ovitraps", "Pest control officers count larvae by eye under a microscope."),
+    ("Detecting fake cosmetics sold online", "Unregistered cosmetic products with banned ingredients are sold on marketplaces."),
+    ("Scheduling port health inspections of ships", "Inspectors board arriving ships on a fixed rota regardless of risk."),
+    ("Archiving X-ray films from closed clinics", "Boxes of old radiographs fill storerooms and cannot be searched."),
+    ("Answering tobacco control hotline calls", "Callers wait long to report smoking in no-smoking areas."),
+]
+
+
+def test_a_draft_lists_a_related_published_need_by_its_centred_cosine(app, ctx, make):
+    """With enough published challenges, a draft about the same need at another service is
+    listed as related by its centred cosine, although its raw cosine is under the floor; the
+    unrelated ones are not, and with fewer than CENTRED_MIN_COUNT challenges nothing changes."""
+    dept = make.department()
+    vaccine = make.challenge(dept, **VACCINE)
+    draft = similar.DraftText(
+        title="Reminding older clients to receive their influenza vaccination",
+        problem_statement="Older clients miss their flu jab; we want reminders by phone or messaging with easy booking.",
+        language="en",
+    )
+    saved = {k: app.config.get(k) for k in ("SIMILAR_RELATED_CENTRED", "SIMILAR_MIN_SCORE", "SIMILAR_STRONG",
+                                             "DUPLICATE_THRESHOLD")}
+    try:
+        app.config.update(DUPLICATE_THRESHOLD=0.999, SIMILAR_STRONG=0.998, SIMILAR_MIN_SCORE=0.997,
+                          SIMILAR_RELATED_CENTRED=0.2)
+        assert similar.similar_to_draft(None, draft) == []  # too few challenges to centre on
+        ctx.commit()
+        for title, problem in OTHER_NEEDS:
+            make.challenge(dept, title=title, problem_statement=problem)
+        found = similar.similar_to_draft(None, draft)
+        assert [s.challenge.id for s in found] == [vaccine.id]
+        assert found[0].band == "related" and found[0].similarity < 0.997
+    finally:
+        app.config.update(saved)
