@@ -944,9 +944,12 @@ def test_a_signed_off_outcomes_results_stay_as_signed_off_until_the_lab_unpublis
     they cannot be changed; the lab unpublishes it (saying why) to correct one, and the
     department signs it off again."""
     world = build_world(app, "completed")
-    sign_off(app, world)
     coordinator = client_as(app, world, "coordinator")
     url, _data = tracking_request(world, "record_result")
+    page = text(coordinator.get(f"/trials/{world.trial_id}"))
+    # Before the sign-off the results may be corrected, and the page says until when.
+    assert f'action="{url}"' in page and "until the department signs off the outcome report" in page
+    sign_off(app, world)
     page = text(coordinator.get(f"/trials/{world.trial_id}"))
     assert f'action="{url}"' not in page and "the results stay as signed off" in page
     before = snapshot(app, world.trial_id)
