@@ -35,6 +35,12 @@ def label_gap() -> str:
     return "" if current_locale().startswith("zh") else " "
 
 
+def sentence_gap() -> str:
+    """What goes between two sentences written apart in a template: a space in English,
+    nothing in Chinese (「……排名。整體分數……」, not 「……排名。 整體分數……」)."""
+    return "" if current_locale().startswith("zh") else " "
+
+
 def full_stop() -> str:
     """The stop after a sentence that ends in a link or other markup: "." in English, the
     full-width "。" in Chinese."""
@@ -176,6 +182,7 @@ def init_templating(app: Flask) -> None:
         full_stop=full_stop,
         html_lang=html_lang,
         label_gap=label_gap,
+        sentence_gap=sentence_gap,
         url_with=url_with,
         language_next=language_next,
         match_strength=match_strength,
