@@ -66,7 +66,8 @@ class Challenge(TimestampMixin, Base):
     search_text: Mapped[str] = mapped_column(
         Text, Computed(SEARCH_TEXT_SQL, persisted=True), deferred=True
     )
-    functional_area: Mapped[str] = mapped_column(String(40))
+    # None only on a draft: a challenge needs its area (and its problem and domains) to open.
+    functional_area: Mapped[str | None] = mapped_column(String(40))
     # Expected length of the proof-of-concept trial.
     duration_weeks: Mapped[int] = mapped_column(Integer, default=12)
     closing_on: Mapped[date | None] = mapped_column(Date)

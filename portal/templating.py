@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_time, get_locale
+from flask_babel import lazy_gettext as _l
 
 import matcher
 from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, domain
@@ -57,7 +58,10 @@ def domain_label(key: str) -> str:
     return domain(key).label(current_locale())
 
 
-def area_label(key: str) -> str:
+def area_label(key: str | None) -> str:
+    """A functional area's name in the interface language ("Not chosen yet" on a draft without one)."""
+    if not key:
+        return str(_l("Not chosen yet"))
     return area(key).label(current_locale())
 
 

@@ -39,7 +39,8 @@ def challenge(ch: Challenge) -> dict[str, Any]:
         "constraints": ch.constraints,
         "language": ch.language,
         "status": term(ch.status, labels.CHALLENGE_STATUS_LABELS.get(ch.status, ch.status)),
-        "functional_area": term(ch.functional_area, area(ch.functional_area).label(loc)),
+        # Every published challenge has its area (only a draft may lack one).
+        "functional_area": term(ch.functional_area, area(ch.functional_area).label(loc)) if ch.functional_area else None,
         "domains": [term(key, domain(key).label(loc)) for key in ch.domains],
         "tags": ch.tags,
         "department": department(ch.department),

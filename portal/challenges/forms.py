@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -92,11 +93,19 @@ class ChoiceRadioField(RadioField):
             return
         super().process_formdata(valuelist)
 
+    def pre_validate(self, form: Any) -> None:
+        if self.data is None and not getattr(form, "complete", True):
+            return  # not chosen yet: a draft may leave it
+        super().pre_validate(form)
 
-def _at_least_one(message: Any) -> Callable[[Any, Any], None]:
+
+def _needed_to_open(message: Any) -> Callable[[Any, Any], None]:
+    """Refuse an empty field when the challenge is to be open (``form.complete``); on a draft an
+    empty field is fine and its other checks are skipped (what is given is still checked)."""
+
     def check(form: Any, field: Any) -> None:
         if not field.data:
-            raise ValidationError(message)
+            raise StopValidation(message if getattr(form, "complete", True) else None)
 
     return check
 
@@ -115,7 +124,7 @@ class ChallengeForm(StampedForm):
         _l("Problem statement"),
         description=_l("What is the business need? Who is affected, and how often?"),
         validators=[
-            InputRequired(_l("Describe the problem.")),
+            _needed_to_open(_l("Describe the problem.")),
             TextLength(STATEMENT_MIN, _l("Describe the problem in %(min)d to %(max)d characters."), STATEMENT_MAX),
         ],
     )
@@ -132,7 +141,7 @@ class ChallengeForm(StampedForm):
     domains = MultiCheckboxField(
         _l("Domains"),
         description=_l("Choose every domain of the memorandum of understanding that applies."),
-        validators=[_at_least_one(_l("Choose at least one domain."))],
+        validators=[_needed_to_open(_l("Choose at least one domain."))],
         invalid_choice_message=_l("Choose domains from the list."),
     )
     functional_area = ChoiceRadioField(
@@ -173,6 +182,13 @@ class ChallengeForm(StampedForm):
         self.domains.choices = domain_choices()
         self.functional_area.choices = choices((t.key, area_label(t.key)) for t in FUNCTIONAL_AREAS)
 
+    @property
+    def complete(self) -> bool:
+        """Whether the challenge is to be open after this save ("Save and open", or a change
+        to an open or closed challenge): then it needs its problem, a domain and its area. A
+        draft ("Save as draft") needs a title only."""
+        return request.form.get("action") != "draft"
+
     def draft_text(self) -> DraftText:
         """What has been typed so far, valid or not, to look for similar challenges (length-capped)."""
 
@@ -198,7 +214,7 @@ class ChallengeForm(StampedForm):
             desired_outcomes=self.desired_outcomes.data or "",
             constraints=self.constraints.data or "",
             domains=[d for d in self.domains.data or [] if d in DOMAIN_KEYS],
-            functional_area=self.functional_area.data or "",
+            functional_area=self.functional_area.data or None,
             tags=list(self.tags.data or []),
             duration_weeks=self.duration_weeks.data,
             closing_on=self.closing_on.data,

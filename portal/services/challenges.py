@@ -62,10 +62,10 @@ QUERY_MAX = 200
 class ChallengeData(ServiceInput):
     """What an officer enters about a challenge."""
 
-    title: str
-    problem_statement: str
-    domains: list[str]
-    functional_area: str
+    title: str = ""
+    problem_statement: str = ""
+    domains: list[str] = field(default_factory=list)
+    functional_area: str | None = None  # None (or ""): not chosen yet, allowed on a draft only
     desired_outcomes: str = ""
     constraints: str = ""
     tags: list[str] = field(default_factory=list)
@@ -97,8 +97,12 @@ MATCH_SORT_LIMIT = 200
 # -- rules -----------------------------------------------------------------------------
 
 
-def _check_data(data: ChallengeData) -> ChallengeData:
-    """Clean ``data`` and enforce the rules the forms also check (for other callers)."""
+def _check_data(data: ChallengeData, *, complete: bool = True) -> ChallengeData:
+    """Clean ``data`` and enforce the rules the forms also check (for other callers).
+
+    ``complete=False`` is a draft's: a title is enough, and whatever else is given must be
+    valid; a challenge that opens, or is open, needs its problem statement, a domain and
+    its functional area (:func:`_check_complete`)."""
     data.title = (data.title or "").strip()
     data.problem_statement = (data.problem_statement or "").strip()
     data.desired_outcomes = (data.desired_outcomes or "").strip()
@@ -109,7 +113,10 @@ def _check_data(data: ChallengeData) -> ChallengeData:
         raise DomainError(_("Enter a title."), field="title")
     if len(data.title) > TITLE_MAX:
         raise DomainError(_("The title must be at most %(n)d characters.", n=TITLE_MAX), field="title")
-    if weighted_length(data.problem_statement) < STATEMENT_MIN or len(data.problem_statement) > STATEMENT_MAX:
+    data.functional_area = data.functional_area or None
+    if len(data.problem_statement) > STATEMENT_MAX or (
+        (complete or data.problem_statement) and weighted_length(data.problem_statement) < STATEMENT_MIN
+    ):
         raise DomainError(
             _("Describe the problem in %(min)d to %(max)d characters.", min=STATEMENT_MIN, max=STATEMENT_MAX),
             field="problem_statement",
@@ -117,11 +124,11 @@ def _check_data(data: ChallengeData) -> ChallengeData:
     for name in ("desired_outcomes", "constraints"):
         if len(getattr(data, name)) > TEXT_MAX:
             raise DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field=name)
-    if not data.domains:
+    if complete and not data.domains:
         raise DomainError(_("Choose at least one domain."), field="domains")
     if any(key not in DOMAIN_KEYS for key in data.domains):
         raise DomainError(_("Choose domains from the list."), field="domains")
-    if data.functional_area not in AREA_KEYS:
+    if (complete or data.functional_area is not None) and data.functional_area not in AREA_KEYS:
         raise DomainError(_("Choose a functional area."), field="functional_area")
     if any(len(tag) > 60 for tag in data.tags):
         raise DomainError(_("Each tag must be at most %(n)d characters.", n=60), field="tags")
@@ -133,6 +140,16 @@ def _check_data(data: ChallengeData) -> ChallengeData:
     if data.language not in CONTENT_LANGUAGES:
         raise DomainError(_("Choose the language of the text."), field="language")
     return data
+
+
+def _check_complete(challenge: Challenge) -> None:
+    """Refuse to open a draft that is not filled in yet, naming the first thing missing."""
+    _check_data(ChallengeData(
+        title=challenge.title, problem_statement=challenge.problem_statement, domains=list(challenge.domains),
+        functional_area=challenge.functional_area, desired_outcomes=challenge.desired_outcomes,
+        constraints=challenge.constraints, tags=list(challenge.tags), duration_weeks=challenge.duration_weeks,
+        closing_on=challenge.closing_on, language=challenge.language,
+    ))
 
 
 def _check_editor(officer: User, challenge: Challenge) -> None:
@@ -178,10 +195,11 @@ def _open(challenge: Challenge) -> None:
 def post_challenge(
     officer: User, data: ChallengeData | Mapping[str, Any], *, publish: bool = False
 ) -> Challenge:
-    """Create a draft challenge for the officer's department (and open it if ``publish``)."""
+    """Create a draft challenge for the officer's department (and open it if ``publish``).
+    A draft needs a title only; opening needs the rest (:func:`_check_data`)."""
     if not getattr(officer, "is_officer", False) or officer.department_id is None:
         raise NotAllowed(_("Only department officers may post challenges."))
-    data = _check_data(ChallengeData.coerce(data))
+    data = _check_data(ChallengeData.coerce(data), complete=publish)
     if publish:
         _check_can_open(data.closing_on)
     challenge = Challenge(department_id=officer.department_id, created_by_id=officer.id, status=ChallengeStatus.DRAFT)
@@ -205,7 +223,7 @@ def update_challenge(
 ) -> Challenge:
     """Change a challenge's text and terms (and open a draft if ``publish``)."""
     _check_editor(officer, challenge)
-    data = _check_data(ChallengeData.coerce(data))
+    data = _check_data(ChallengeData.coerce(data), complete=publish or challenge.status != ChallengeStatus.DRAFT)
     if publish:
         if challenge.status == ChallengeStatus.OPEN:
             raise StaleState(_("This challenge is already open."))
@@ -241,6 +259,7 @@ def open_challenge(officer: User, challenge: Challenge) -> Challenge:
     _check_editor(officer, challenge)
     if challenge.status == ChallengeStatus.OPEN:
         raise StaleState(_("This challenge is already open."))
+    _check_complete(challenge)
     _check_can_open(challenge.closing_on)
     before = audit.snapshot(challenge, CHALLENGE_FIELDS)
     _open(challenge)

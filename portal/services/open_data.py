@@ -219,7 +219,7 @@ def _challenge_records() -> list[dict[str, Any]]:
     }
     records = []
     for c in challenges:
-        term = area(c.functional_area)
+        term = area(c.functional_area) if c.functional_area else None  # published: always set
         records.append({
             "id": c.id,
             "reference": reference(c.id),
@@ -230,8 +230,8 @@ def _challenge_records() -> list[dict[str, Any]]:
             "department_name_zh": c.department.name_zh,
             "domains": c.domains,
             "functional_area": c.functional_area,
-            "functional_area_en": term.en,
-            "functional_area_zh": term.zh,
+            "functional_area_en": term.en if term else "",
+            "functional_area_zh": term.zh if term else "",
             "tags": c.tags,
             "opened_on": _day(c.opened_at),
             "closing_on": _iso(c.closing_on),

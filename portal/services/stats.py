@@ -111,7 +111,7 @@ class _ChallengeFact:
 
     id: int
     department_id: int
-    functional_area: str
+    functional_area: str | None  # drafts, the only ones without one, are not counted
     opened_at: datetime | None
     created_at: datetime
     department: Department
@@ -265,7 +265,8 @@ def _compute_report() -> Report:
     for c in challenges:
         for key in c.domains:
             by_domain[key].append(c.id)
-        by_area[c.functional_area].append(c.id)
+        if c.functional_area:
+            by_area[c.functional_area].append(c.id)
         by_department[c.department_id].append(c.id)
         departments[c.department_id] = c.department
         by_month[_month_key(c)].append(c.id)

@@ -111,8 +111,42 @@ def test_only_officers_post_challenges(ctx, make, role):
 )
 def test_service_enforces_the_rules_for_callers_other_than_the_form(ctx, make, changes, field):
     with pytest.raises(DomainError) as error:
+        challenges.post_challenge(make.user("officer"), data(**changes), publish=True)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title": "  "}, "title"),
+        ({"problem_statement": "short"}, "problem_statement"),  # given: it is checked
+        ({"domains": ["space"]}, "domains"),
+        ({"functional_area": "space"}, "functional_area"),
+        ({"duration_weeks": 0}, "duration_weeks"),
+    ],
+)
+def test_a_draft_needs_a_title_only_but_what_it_is_given_must_be_valid(ctx, make, changes, field):
+    with pytest.raises(DomainError) as error:
         challenges.post_challenge(make.user("officer"), data(**changes))
     assert error.value.field == field
+
+
+def test_a_draft_with_a_title_only_is_saved_and_opens_once_filled_in(ctx, make):
+    officer = make.user("officer")
+    draft = challenges.post_challenge(officer, {"title": "Fewer missed appointments", "closing_on": FUTURE})
+    assert (draft.status, draft.problem_statement, draft.domains, draft.functional_area) == ("draft", "", [], None)
+    with pytest.raises(DomainError) as error:
+        challenges.open_challenge(officer, draft)
+    assert error.value.field == "problem_statement" and draft.status == "draft"
+    with pytest.raises(DomainError) as error:  # an open challenge needs everything, also when edited
+        challenges.update_challenge(officer, draft, data(functional_area=None), publish=True)
+    assert error.value.field == "functional_area"
+    challenges.update_challenge(officer, draft, data(title="Fewer missed appointments"))
+    challenges.open_challenge(officer, draft)
+    assert draft.status == "open" and draft.functional_area == "dental_clinical"
+    with pytest.raises(DomainError) as error:
+        challenges.update_challenge(officer, draft, data(domains=[]))
+    assert error.value.field == "domains"
 
 
 def test_update_records_only_what_changed(ctx, make, hook_calls):

@@ -96,6 +96,30 @@ def test_officer_posts_draft_then_opens_it_and_it_appears_in_public_list(app, cl
     assert "Personal data stays in Hong Kong." in text(page)
 
 
+def test_a_draft_needs_only_a_title_and_opens_once_filled_in(app, client, ctx, make, login_as):
+    officer = make.user("officer")
+    login_as(officer)
+    bare = {"title": "Fewer missed appointments", "language": "en", "duration_weeks": "12", "action": "draft"}
+    response = client.post("/challenges/new", data=bare)
+    assert response.status_code == 302, text(response)[:500]
+    challenge = ctx.scalar(select(Challenge))
+    assert (challenge.status, challenge.problem_statement, challenge.functional_area) == ("draft", "", None)
+    page = text(client.get(f"/challenges/{challenge.id}"))
+    assert "Not chosen yet" in page and "Fewer missed appointments" in text(client.get("/challenges/mine"))
+    # Opening it from its page names what is missing; nothing changes.
+    refused = client.post(f"/challenges/{challenge.id}/open")
+    assert refused.status_code == 400 and "Describe the problem" in text(refused)
+    assert reload(ctx, challenge.id).status == "draft"
+    # "Save and open" on the form asks for everything, field by field.
+    response = client.post(f"/challenges/{challenge.id}/edit", data={**bare, "action": "open"})
+    assert response.status_code == 400
+    for message in ("Describe the problem.", "Choose at least one domain.", "Choose a functional area"):
+        assert message in text(response)
+    response = client.post(f"/challenges/{challenge.id}/edit", data=form_data(action="open"))
+    assert response.status_code == 302
+    assert reload(ctx, challenge.id).status == "open"
+
+
 def test_save_and_open_publishes_a_new_challenge_at_once(client, ctx, make, login_as):
     login_as(make.user("officer"))
     response = client.post("/challenges/new", data=form_data(action="open"))
@@ -674,10 +698,10 @@ BAD_INPUT = [
     pytest.param({"problem_statement": "\x00" * 40 + "short"}, "30 to 10000 characters", id="nul-statement"),
     pytest.param({"desired_outcomes": "x" * 5001}, "at most 5000 characters", id="overlong-outcomes"),
     pytest.param({"constraints": "y" * 5001}, "at most 5000 characters", id="overlong-constraints"),
-    pytest.param({"domains": None}, "Choose at least one domain", id="no-domain"),
+    pytest.param({"domains": None, "action": "open"}, "Choose at least one domain", id="no-domain"),
     pytest.param({"domains": ["smart_clinic", "space_travel"]}, "Choose domains from the list", id="bad-domain"),
     pytest.param({"functional_area": "nowhere"}, "Choose a functional area", id="bad-area"),
-    pytest.param({"functional_area": None}, "Choose a functional area", id="no-area"),
+    pytest.param({"functional_area": None, "action": "open"}, "Choose a functional area", id="no-area"),
     pytest.param({"duration_weeks": "0"}, "from 1 to 104 weeks", id="duration-0"),
     pytest.param({"duration_weeks": "500"}, "from 1 to 104 weeks", id="duration-500"),
     pytest.param({"duration_weeks": "abc"}, "whole number of weeks", id="duration-abc"),

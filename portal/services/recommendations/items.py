@@ -42,7 +42,7 @@ def challenge_item(challenge: Challenge) -> matcher.Item:
         title=challenge.title,
         text="\n".join(p for p in (challenge.problem_statement, challenge.desired_outcomes) if p),
         domains=frozenset(challenge.domains),
-        areas=frozenset([challenge.functional_area]),
+        areas=frozenset([challenge.functional_area] if challenge.functional_area else ()),
         tags=frozenset(challenge.tags),
         language=challenge.language,
     )
