@@ -105,7 +105,8 @@ def test_a_draft_needs_only_a_title_and_opens_once_filled_in(app, client, ctx, m
     challenge = ctx.scalar(select(Challenge))
     assert (challenge.status, challenge.problem_statement, challenge.functional_area) == ("draft", "", None)
     page = text(client.get(f"/challenges/{challenge.id}"))
-    assert "Not chosen yet" in page and "Fewer missed appointments" in text(client.get("/challenges/mine"))
+    assert page.count("Not chosen yet") == 2 and "Not written yet" in page  # domains, area; problem
+    assert "Fewer missed appointments" in text(client.get("/challenges/mine"))
     # Opening it from its page names what is missing; nothing changes.
     refused = client.post(f"/challenges/{challenge.id}/open")
     assert refused.status_code == 400 and "Describe the problem" in text(refused)
