@@ -42,18 +42,39 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    """Run the migrations on ``connection``.
+
+    SQLite runs them with foreign keys off: a batch migration copies a table and drops the
+    old one, and with foreign keys on (``make_engine`` turns them on) that DROP first deletes
+    every row, cascading to every row that points at them (a challenge's domains, proposals,
+    trials...). Afterwards no row may point nowhere (``PRAGMA foreign_key_check``), and the
+    keys are on again.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Outside any transaction: SQLite ignores the pragma inside one.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+    if sqlite:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        if broken:
+            raise RuntimeError(f"after the migrations {len(broken)} rows point at rows that are not there: {broken[:5]}")
+
+
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        _configure(connection)
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection)
         return
     engine = make_engine(_url())
     with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(conn)
     engine.dispose()
 
 

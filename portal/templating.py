@@ -88,28 +88,38 @@ def match_strength(components: dict[str, float], raw: dict[str, float] | None) -
     return load_calibration().strength(components or {}, raw or {})
 
 
-#: A line that is an item of a list in user text: "- ", "* ", "• ", "・" or a number ("1.", "2)", "（3）").
-#: "-" and "*" need a space after them (not "-5 °C"), and so do "1." and "2)" (not "1.5 million").
-LIST_ITEM = re.compile(r"^\s*(?:[-*]\s+|[•・●▪]\s*|\d{1,2}[.)]\s+|\d{1,2}、\s*|[(（]\d{1,2}[)）]\s*)(?=\S)")
+#: A line that is an item of a list in user text: a bullet ("- ", "* ", "• ", "・") or a number
+#: ("1.", "2)", "3、", "（4）"). "-", "*", "1." and "2)" need a space after them (not "-5 °C",
+#: not "1.5 million").
+BULLET = re.compile(r"^\s*(?:[-*]\s+|[•・●▪]\s*)(?=\S)")
+NUMBERED = re.compile(r"^\s*(?:(\d{1,2})[.)]\s+|(\d{1,2})、\s*|[(（](\d{1,2})[)）]\s*)(?=\S)")
+
+BlockKind = Literal["p", "ul", "ol"]
 
 
-def text_blocks(text: str | None) -> list[tuple[Literal["p", "ul"], list[str]]]:
-    """User text as it is shown: blank lines separate blocks, and in a block each run of list
-    items ("- outcome", "1. outcome") is a bulleted list (the marks dropped), each run of other
-    lines a paragraph whose line breaks are kept. Officers paste desired outcomes as lists."""
-    out: list[tuple[Literal["p", "ul"], list[str]]] = []
+def text_blocks(text: str | None) -> list[tuple[BlockKind, list[str], int]]:
+    """User text as it is shown, as (kind, lines, first number): blank lines separate blocks,
+    and in a block each run of bulleted lines is a bulleted list ("ul"), each run of numbered
+    lines a numbered one ("ol", numbered from its first line's number, so "item 3" still means
+    the third), each run of other lines a paragraph ("p") whose line breaks are kept. The marks
+    are dropped: the list shows its own. Officers paste desired outcomes as lists."""
+    out: list[tuple[BlockKind, list[str], int]] = []
     for block in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n")):
-        runs: list[tuple[Literal["p", "ul"], list[str]]] = []
+        runs: list[tuple[BlockKind, list[str], int]] = []
         for line in block.split("\n"):
             if not line.strip():
                 continue
-            mark = LIST_ITEM.match(line)
-            kind: Literal["p", "ul"] = "ul" if mark else "p"
-            shown = line[mark.end():].strip() if mark else line.strip()
+            kind: BlockKind = "p"
+            start, shown = 1, line.strip()
+            if mark := BULLET.match(line):
+                kind, shown = "ul", line[mark.end():].strip()
+            elif mark := NUMBERED.match(line):
+                kind, shown = "ol", line[mark.end():].strip()
+                start = int(next(g for g in mark.groups() if g))
             if runs and runs[-1][0] == kind:
                 runs[-1][1].append(shown)
             else:
-                runs.append((kind, [shown]))
+                runs.append((kind, [shown], start))
         out.extend(runs)
     return out
 

@@ -82,3 +82,40 @@ def test_models_and_migrations_agree(empty_database_url: str, monkeypatch):
 def test_migration_history_has_one_head():
     script = ScriptDirectory.from_config(_alembic("sqlite://"))
     assert len(script.get_heads()) == 1
+
+
+def test_the_newest_migration_keeps_every_row_down_and_up(empty_database_url: str, monkeypatch):
+    """A migration that copies a table (SQLite's batch mode drops the old one) must not take
+    the rows that point at it along: with the demo data at head, the newest migration down
+    and up again leaves every table with the rows it had."""
+    from portal import create_app, database
+    from portal.config import TestConfig
+    from portal.database import db
+    from portal.demo import seed
+
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    cfg = _alembic(empty_database_url)
+    command.upgrade(cfg, "head")
+    app = create_app(TestConfig)
+    app.config["DATABASE_URL"] = empty_database_url
+    database.init_app(app)
+    with app.test_request_context():
+        seed()
+        db.commit()
+    app.extensions["innomatch_engine"].dispose()
+    engine = create_engine(empty_database_url)
+
+    def rows() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {
+                table: conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+                for table in inspect(engine).get_table_names() if table != "alembic_version"
+            }
+
+    seeded = rows()
+    assert seeded["challenge_domains"] > 0 and seeded["trials"] > 0 and seeded["proposals"] > 0
+    command.downgrade(cfg, "-1")
+    assert rows() == seeded
+    command.upgrade(cfg, "head")
+    assert rows() == seeded
+    engine.dispose()

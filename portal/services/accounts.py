@@ -465,6 +465,10 @@ def change_email(user: User, current: str, new_email: str) -> None:
     owner = db.scalar(select(User).where(User.email == new_email))
     if owner is not None:
         log.info("email change to an address in use user=%s email_ref=%s", user.id, email_ref(new_email))
+        # A link is made and thrown away, so that the asker's earlier links end and the hourly
+        # cap counts alike for both answers (otherwise a link still open, or one more allowed,
+        # would tell which addresses have accounts); confirm_email refuses it anyway.
+        _issue_token(user, TokenPurpose.VERIFY_EMAIL, email=new_email)
         _tell_existing_account(owner, "email_change")
         sent = False
     else:

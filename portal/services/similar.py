@@ -198,29 +198,34 @@ def _similarities(corpus: Fitted, query: matcher.Item, qvec: np.ndarray) -> np.n
     return sims
 
 
-def _centred_corpus(corpus: Fitted) -> tuple[matcher.LanguageCentering, np.ndarray]:
-    """The published challenges' language means and their vectors centred with them (once
-    per version of the corpus)."""
+def _centred_corpus(corpus: Fitted) -> tuple[matcher.LanguageCentering, np.ndarray, np.ndarray]:
+    """The published challenges' language means, their vectors centred with them, and which
+    of them were (a language with fewer than ``CENTRED_MIN_COUNT`` is not): once per version
+    of the corpus."""
     centering = matcher.LanguageCentering.fit(
         {"passage": (corpus.unit_vectors, corpus.languages)}, min_count=CENTRED_MIN_COUNT
     )
-    return centering, centering.transform(corpus.unit_vectors, corpus.languages, "passage")
+    centred = np.array([centering.mean_for("passage", lang) is not None for lang in corpus.languages], dtype=bool)
+    return centering, centering.transform(corpus.unit_vectors, corpus.languages, "passage"), centred
 
 
 def _centred_similarities(corpus: Fitted, query: matcher.Item, qvec: np.ndarray) -> np.ndarray | None:
     """The cosine of the query and each candidate (corpus order) once each side's language
     mean over the published challenges is taken away (:class:`matcher.LanguageCentering`, the
-    recommender's own correction), or None when the encoder has no floor for it or a language
-    has fewer than ``CENTRED_MIN_COUNT`` challenges (its mean would be mostly the few texts)."""
+    recommender's own correction), or None when the encoder has no floor for it or the query's
+    language has fewer than ``CENTRED_MIN_COUNT`` challenges (its mean would be mostly the few
+    texts); a candidate of such a language gets -1."""
     candidates = corpus.ranker.candidates_
     if related_centred_floor() is None or not candidates or not corpus.unit_vectors.size:
         return None
-    centering, vectors = corpus.answer(("similarity centering", CENTRED_MIN_COUNT), _centred_corpus)
-    if any(centering.mean_for("passage", lang) is None for lang in {*corpus.languages, query.language}):
+    centering, vectors, centred = corpus.answer(("similarity centering", CENTRED_MIN_COUNT), _centred_corpus)
+    if centering.mean_for("passage", query.language) is None:
         return None
     norm = float(np.linalg.norm(qvec)) or 1.0
     q = centering.transform(np.asarray(qvec, dtype=np.float32) / norm, query.language, "passage")
     sims: np.ndarray = np.asarray(vectors @ q, dtype=np.float64)
+    # A candidate of a language too rare to centre has no centred cosine (-1: never related by it).
+    sims[~centred] = -1.0
     own = corpus.ranker.positions_.get(query.key)
     if own is not None:
         sims[own] = 0.0

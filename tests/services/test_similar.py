@@ -261,7 +261,8 @@ OTHER_NEEDS = [
 def test_a_draft_lists_a_related_published_need_by_its_centred_cosine(app, ctx, make):
     """With enough published challenges, a draft about the same need at another service is
     listed as related by its centred cosine, although its raw cosine is under the floor; the
-    unrelated ones are not, and with fewer than CENTRED_MIN_COUNT challenges nothing changes."""
+    unrelated ones are not, and with fewer than CENTRED_MIN_COUNT challenges of the draft's
+    language nothing changes."""
     dept = make.department()
     vaccine = make.challenge(dept, **VACCINE)
     draft = similar.DraftText(
@@ -278,6 +279,10 @@ def test_a_draft_lists_a_related_published_need_by_its_centred_cosine(app, ctx, 
         ctx.commit()
         for title, problem in OTHER_NEEDS:
             make.challenge(dept, title=title, problem_statement=problem)
+        # One challenge in a language too rare to centre on: it is never related by the centred
+        # cosine, and it does not stop the others from being compared so.
+        make.challenge(dept, title="長者流感疫苗接種提醒", problem_statement="長者經常錯過流感疫苗接種，我們希望以電話或短訊提醒並方便預約。",
+                       language="zh-Hant")
         found = similar.similar_to_draft(None, draft)
         assert [s.challenge.id for s in found] == [vaccine.id]
         assert found[0].band == "related" and found[0].similarity < 0.997

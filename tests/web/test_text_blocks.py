@@ -15,12 +15,13 @@ def test_lines_written_as_a_list_become_a_list_and_the_rest_stays_paragraphs() -
         "-5 °C is not a list item,\n1.5 million is not either,\n-"
     )
     assert text_blocks(text) == [
-        ("p", ["We want three things:"]),
-        ("ul", ["fewer missed appointments", "shorter queues", "reminders in Chinese"]),
-        ("p", ["Second paragraph,", "with a kept line break."]),
-        ("ul", ["first", "second", "第三"]),
-        ("p", ["-5 °C is not a list item,", "1.5 million is not either,", "-"]),
+        ("p", ["We want three things:"], 1),
+        ("ul", ["fewer missed appointments", "shorter queues", "reminders in Chinese"], 1),
+        ("p", ["Second paragraph,", "with a kept line break."], 1),
+        ("ol", ["first", "second", "第三"], 1),
+        ("p", ["-5 °C is not a list item,", "1.5 million is not either,", "-"], 1),
     ]
+    assert text_blocks("Continued:\n3. third\n4、第四") == [("p", ["Continued:"], 1), ("ol", ["third", "第四"], 3)]
     assert text_blocks("") == [] and text_blocks(None) == [] and text_blocks("\n\n  \n") == []
 
 
