@@ -59,6 +59,7 @@ def _render_detail(
     challenge: Challenge, error: str | None = None, status: int = 200, question_form: QuestionForm | None = None
 ) -> ResponseReturnValue:
     can_ask = can_ask_question(current_user, challenge)
+    can_edit = can_edit_challenge(current_user, challenge)
     reads_questions = can_read_questions(current_user, challenge)
     own_startup = current_user.startup_id if current_user.is_authenticated and current_user.is_startup else None
     own_proposal = proposals.existing_proposal(own_startup, challenge.id) if own_startup else None
@@ -74,7 +75,9 @@ def _render_detail(
             can_read_questions=reads_questions,
             unanswered=questions.unanswered_count(challenge) if reads_questions else 0,
             waiting_questions=questions.unanswered_questions(challenge) if reads_questions else [],
-            can_edit=can_edit_challenge(current_user, challenge),
+            can_edit=can_edit,
+            # What a draft still needs before it opens (its editors see the list, not a button).
+            missing=challenges.missing_to_open(challenge) if can_edit and challenge.status == ChallengeStatus.DRAFT else [],
             can_see_recommended=can_see_recommended_startups(current_user, challenge),
             can_read_proposals=can_read_proposals(current_user, challenge),
             can_score=can_sit_on_panel(current_user, challenge),

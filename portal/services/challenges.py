@@ -152,6 +152,23 @@ def _check_complete(challenge: Challenge) -> None:
     ))
 
 
+def missing_to_open(challenge: Challenge) -> list[str]:
+    """What a draft still needs before it can open, each as a sentence (empty: it can open).
+    The page lists them where the open button would be; :func:`open_challenge` refuses the same."""
+    missing = []
+    if weighted_length(challenge.problem_statement or "") < STATEMENT_MIN:
+        missing.append(_("Describe the problem in %(min)d to %(max)d characters.", min=STATEMENT_MIN, max=STATEMENT_MAX))
+    if not challenge.domains:
+        missing.append(_("Choose at least one domain."))
+    if challenge.functional_area not in AREA_KEYS:
+        missing.append(_("Choose a functional area."))
+    if challenge.closing_on is None:
+        missing.append(_("Set a closing date before opening the challenge."))
+    elif challenge.closing_on < clock.today():
+        missing.append(_("The closing date has passed. Choose today or a later date to open the challenge."))
+    return missing
+
+
 def _check_editor(officer: User, challenge: Challenge) -> None:
     if not can_edit_challenge(officer, challenge):
         raise NotAllowed(_("Only officers of the challenge's department may change it."))

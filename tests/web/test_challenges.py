@@ -107,7 +107,11 @@ def test_a_draft_needs_only_a_title_and_opens_once_filled_in(app, client, ctx, m
     page = text(client.get(f"/challenges/{challenge.id}"))
     assert page.count("Not chosen yet") == 2 and "Not written yet" in page  # domains, area; problem
     assert "Fewer missed appointments" in text(client.get("/challenges/mine"))
-    # Opening it from its page names what is missing; nothing changes.
+    # Its page lists all that is missing where the open button would be; a post is refused.
+    assert "Before this draft can open:" in page and f'action="/challenges/{challenge.id}/open"' not in page
+    for need in ("Describe the problem", "Choose at least one domain.", "Choose a functional area.",
+                 "Set a closing date"):
+        assert need in page
     refused = client.post(f"/challenges/{challenge.id}/open")
     assert refused.status_code == 400 and "Describe the problem" in text(refused)
     assert reload(ctx, challenge.id).status == "draft"
