@@ -32,13 +32,8 @@ def html_lang() -> str:
 
 def label_gap() -> str:
     """What goes between a label ending in a colon and its value: a space in English, nothing
-    after Chinese's full-width colon (「方案：名稱」, not 「方案： 名稱」)."""
-    return "" if current_locale().startswith("zh") else " "
-
-
-def sentence_gap() -> str:
-    """What goes between two sentences written apart in a template: a space in English,
-    nothing in Chinese (「……排名。整體分數……」, not 「……排名。 整體分數……」)."""
+    after Chinese's full-width colon (「方案：名稱」, not 「方案： 名稱」). Also between two
+    sentences written apart in a template (「……排名。整體分數……」, not 「……排名。 整體分數……」)."""
     return "" if current_locale().startswith("zh") else " "
 
 
@@ -196,7 +191,6 @@ def init_templating(app: Flask) -> None:
         full_stop=full_stop,
         html_lang=html_lang,
         label_gap=label_gap,
-        sentence_gap=sentence_gap,
         url_with=url_with,
         language_next=language_next,
         match_strength=match_strength,

@@ -102,7 +102,7 @@ def _check_data(data: ChallengeData, *, complete: bool = True) -> ChallengeData:
 
     ``complete=False`` is a draft's: a title is enough, and whatever else is given must be
     valid; a challenge that opens, or is open, needs its problem statement, a domain and
-    its functional area (:func:`_check_complete`)."""
+    its functional area (a stored draft: :func:`_open_problems`)."""
     data.title = (data.title or "").strip()
     data.problem_statement = (data.problem_statement or "").strip()
     data.desired_outcomes = (data.desired_outcomes or "").strip()
@@ -142,31 +142,31 @@ def _check_data(data: ChallengeData, *, complete: bool = True) -> ChallengeData:
     return data
 
 
-def _check_complete(challenge: Challenge) -> None:
-    """Refuse to open a draft that is not filled in yet, naming the first thing missing."""
-    _check_data(ChallengeData(
-        title=challenge.title, problem_statement=challenge.problem_statement, domains=list(challenge.domains),
-        functional_area=challenge.functional_area, desired_outcomes=challenge.desired_outcomes,
-        constraints=challenge.constraints, tags=list(challenge.tags), duration_weeks=challenge.duration_weeks,
-        closing_on=challenge.closing_on, language=challenge.language,
-    ))
+def _open_problems(challenge: Challenge) -> list[DomainError]:
+    """What a stored draft lacks to open, each as the error opening it raises (empty: it can
+    open). Its values were checked when saved (:func:`_check_data`), so only what a draft may
+    leave out is looked at here, and the closing date (:func:`_check_can_open`)."""
+    problems = []
+    if weighted_length(challenge.problem_statement or "") < STATEMENT_MIN:
+        problems.append(DomainError(
+            _("Describe the problem in %(min)d to %(max)d characters.", min=STATEMENT_MIN, max=STATEMENT_MAX),
+            field="problem_statement",
+        ))
+    if not challenge.domains:
+        problems.append(DomainError(_("Choose at least one domain."), field="domains"))
+    if challenge.functional_area not in AREA_KEYS:
+        problems.append(DomainError(_("Choose a functional area."), field="functional_area"))
+    try:
+        _check_can_open(challenge.closing_on)
+    except DomainError as error:
+        problems.append(error)
+    return problems
 
 
 def missing_to_open(challenge: Challenge) -> list[str]:
     """What a draft still needs before it can open, each as a sentence (empty: it can open).
     The page lists them where the open button would be; :func:`open_challenge` refuses the same."""
-    missing = []
-    if weighted_length(challenge.problem_statement or "") < STATEMENT_MIN:
-        missing.append(_("Describe the problem in %(min)d to %(max)d characters.", min=STATEMENT_MIN, max=STATEMENT_MAX))
-    if not challenge.domains:
-        missing.append(_("Choose at least one domain."))
-    if challenge.functional_area not in AREA_KEYS:
-        missing.append(_("Choose a functional area."))
-    if challenge.closing_on is None:
-        missing.append(_("Set a closing date before opening the challenge."))
-    elif challenge.closing_on < clock.today():
-        missing.append(_("The closing date has passed. Choose today or a later date to open the challenge."))
-    return missing
+    return [problem.message for problem in _open_problems(challenge)]
 
 
 def _check_editor(officer: User, challenge: Challenge) -> None:
@@ -276,8 +276,9 @@ def open_challenge(officer: User, challenge: Challenge) -> Challenge:
     _check_editor(officer, challenge)
     if challenge.status == ChallengeStatus.OPEN:
         raise StaleState(_("This challenge is already open."))
-    _check_complete(challenge)
-    _check_can_open(challenge.closing_on)
+    problems = _open_problems(challenge)
+    if problems:
+        raise problems[0]
     before = audit.snapshot(challenge, CHALLENGE_FIELDS)
     _open(challenge)
     db.flush()
