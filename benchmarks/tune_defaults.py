@@ -50,6 +50,7 @@ exponential gain, rankings over all 194 startups, language splits by label relat
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import itertools
 import json
@@ -179,8 +180,14 @@ class Vectors:
 
 
 def encode(name: str, factory: Callable[[], Any], cases: Cases, cache: Path | None) -> Vectors:
-    """Encode every challenge (query role) and startup (passage role) once."""
-    cache_file = cache / f"{name.replace('/', '_')}.npz" if cache else None
+    """Encode every challenge (query role) and startup (passage role) once.
+
+    The cache file is named by the encoder and a digest of the texts, so a changed cases
+    file is encoded again instead of reading another file's vectors."""
+    queries = [dense_text(c.title, c.text) for c in cases.challenges]
+    passages = [dense_text(s.title, s.text) for s in cases.startups]
+    digest = hashlib.sha256("\x1f".join(["q", *queries, "p", *passages]).encode()).hexdigest()[:12]
+    cache_file = cache / f"{name.replace('/', '_')}-{digest}.npz" if cache else None
     if cache_file is not None and cache_file.exists():
         saved = np.load(cache_file)
         return Vectors(saved["q"], saved["p"], float(saved["speed"]), float(saved["load"]))
@@ -192,8 +199,8 @@ def encode(name: str, factory: Callable[[], Any], cases: Cases, cache: Path | No
     t0 = time.perf_counter()
     enc.encode(sentences, role="passage", batch_size=32)
     speed = len(sentences) / (time.perf_counter() - t0)
-    q = enc.encode([dense_text(c.title, c.text) for c in cases.challenges], role="query")
-    p = enc.encode([dense_text(s.title, s.text) for s in cases.startups], role="passage")
+    q = enc.encode(queries, role="query")
+    p = enc.encode(passages, role="passage")
     out = Vectors(np.asarray(q, np.float32), np.asarray(p, np.float32), speed, load_s)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
