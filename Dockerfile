@@ -52,11 +52,12 @@ ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH \
     PROMETHEUS_MULTIPROC_DIR=/tmp/innomatch-metrics
 RUN groupadd --system --gid 10001 innomatch \
  && useradd --system --uid 10001 --gid innomatch --home-dir /app --shell /usr/sbin/nologin innomatch \
- && install -d -o 10001 -g 10001 /tmp/innomatch-metrics
+ && install -d -o 10001 -g 10001 /tmp/innomatch-metrics /var/lib/innomatch
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
-# The code belongs to root and is read-only to the app's user; it writes only under /tmp.
+# The code belongs to root and is read-only to the app's user; it writes only under /tmp and
+# /var/lib/innomatch (documents and open data: a volume in compose.yaml).
 USER 10001:10001
 EXPOSE 8000
 # Liveness (the process answers); compose.yaml adds readiness (/readyz) for the web service.

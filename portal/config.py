@@ -129,6 +129,14 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     base = str(config.get("PUBLIC_BASE_URL") or "").strip()
     if (config.get("SMTP_HOST") or "").strip() and not base:
         problems.append("PUBLIC_BASE_URL is not set but email is on (SMTP_HOST): links in emails need the site's address")
+    if (config.get("SMTP_HOST") or "").strip() and not str(config.get("REDIS_URL") or "").strip():
+        # Without the queue the mail server is talked to inside the request: a slow one slows
+        # the page, and a reset or registration for an address with an account would take
+        # measurably longer than for one without, telling which addresses have accounts.
+        problems.append(
+            "REDIS_URL is not set but email is on (SMTP_HOST): emails would be sent inside the request, whose"
+            " time would then tell which addresses have accounts; set REDIS_URL and run `flask jobs worker`"
+        )
     # Links in emails carry one-time secrets (password reset, invitations): never over plain
     # HTTP, except in a plain-HTTP test on one machine (ALLOW_PLAIN_HTTP, as the load test).
     schemes = ("https://", "http://") if config.get("ALLOW_PLAIN_HTTP") else ("https://",)

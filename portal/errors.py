@@ -75,6 +75,17 @@ class NotAllowed(DomainError):
     status = 403
 
 
+def require_confirmed_email(user: Any, message: str) -> None:
+    """Refuse with ``message`` unless ``user`` has confirmed their email address.
+
+    What reaches other people (a proposal, a question to a department, a workshop place, an
+    API token) waits for a confirmed address: otherwise anyone could act through the service
+    under an address they do not own, or fill a workshop from throwaway registrations.
+    """
+    if not getattr(user, "email_verified", False):
+        raise DomainError(message)
+
+
 class StaleState(DomainError):
     """The record changed under the user (another person acted first)."""
 

@@ -202,3 +202,15 @@ def test_gunicorn_access_log_cuts_the_secret_of_a_single_use_link_out_of_the_pat
         logged = line(path, "lang=zh")
         assert logged["path"] == path.replace("s3cr3t", "[secret]") and logged["query"] == "lang=zh"
     assert line("/challenges/12/proposals")["path"] == "/challenges/12/proposals"  # other paths as they are
+
+
+def test_compose_keeps_the_app_port_to_the_proxy_and_the_documents_on_a_volume() -> None:
+    """The app trusts X-Forwarded-For (TRUSTED_PROXIES=1), so only the proxy on this host may
+    reach its port; and uploads must outlive the container, whose code is read-only."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    web = compose["services"]["web"]
+    assert all(str(port).startswith("127.0.0.1:") for port in web["ports"]), web["ports"]
+    storage = web["environment"]["DOCUMENT_STORAGE_DIR"]
+    mounts = [str(v).split(":")[1] for v in web.get("volumes", [])]
+    assert any(storage.startswith(m.rstrip("/") + "/") for m in mounts), (storage, mounts)
+    assert set(compose["services"]["worker"].get("volumes", [])) == set(web["volumes"])

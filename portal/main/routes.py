@@ -87,9 +87,12 @@ def healthz() -> ResponseReturnValue:
 @limiter.exempt
 @csrf.exempt
 def readyz() -> ResponseReturnValue:
-    """Readiness: 200 when every dependency answers, else 503; each check with its reason."""
+    """Readiness: 200 when every dependency answers, else 503. Each check with its reason only
+    for the addresses that may read /metrics (the model, the vector count and which service
+    is down are not for everyone); to others, the status alone."""
     state = health.readiness()
-    return state.as_dict(), 200 if state.ready else 503
+    body = state.as_dict() if metrics.may_read_metrics(request.remote_addr) else {"ready": state.ready}
+    return body, 200 if state.ready else 503
 
 
 @bp.get("/metrics")

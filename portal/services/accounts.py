@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 from dataclasses import dataclass
@@ -54,6 +55,14 @@ log = logging.getLogger("innomatch.auth")
 # source for one account, that source waits 2, 4, 8 ... seconds (at most MAX_DELAY) before
 # each further attempt is checked. The owner, from any other source, signs in as usual.
 THROTTLE_AFTER = 5
+#: Failures for one account from every source together before each further try waits
+#: (NIST SP 800-63B 5.2.2 asks for a limit per account): a guesser who changes address for
+#: every try meets this one; one person mistyping from one place meets THROTTLE_AFTER first.
+ACCOUNT_THROTTLE_AFTER = 20
+#: The throttle's source for the count of one account's failures from every source. Sources
+#: the account signed in from within KNOWN_SOURCE_AGE are not counted there, nor held by it.
+ANY_SOURCE = "(any source)"
+KNOWN_SOURCE_AGE = timedelta(days=90)
 MAX_DELAY = timedelta(minutes=15)
 # Failures older than this (since the source's last failure) are forgotten.
 FAILURE_WINDOW = timedelta(hours=24)
@@ -111,22 +120,28 @@ class StartupRegistration:
 def register_startup(data: StartupRegistration) -> User | None:
     """Create a startup and its first member account, and email the address either way.
 
-    The answer must not tell anyone whether an email has an account: everything else is
-    checked first, then a new address gets its account and a link to confirm it, and an address
-    that already has an account gets an email saying someone tried to register with it (no
-    account is created or changed). Both take the same steps, the password hash included.
-    Returns the new user, or None when the address already had an account.
+    The answer must not tell anyone whether an email has an account, nor (which would tell
+    the same) whether a name is free: what the form alone decides (the password policy) is
+    checked first, and after it every registration gets the same answer. A new address with
+    a free name gets its account and a link to confirm it; an address that already has an
+    account gets an email saying someone tried to register with it; a new address whose
+    startup name is already registered gets an email saying so and what to do. No account is
+    created or changed in the last two. All three take the same steps, the password hash included.
+    Returns the new user, or None when no account was created.
     """
     email = data.email.strip().lower()
     name = clean_name(data.startup_name)
-    if db.scalar(select(func.count()).where(Startup.name_key == name_key(name))):
-        raise DomainError(_("A startup with this name is already registered."), field="startup_name")
     check_password_policy(data.password, email=email, name=data.display_name)
     password_hash = hash_password(data.password)
     existing = db.scalar(select(User).where(User.email == email))
     if existing is not None:
         log.info("registration for an existing account email_ref=%s", email_ref(email))
         _tell_existing_account(existing)
+        return None
+    if db.scalar(select(func.count()).where(Startup.name_key == name_key(name))):
+        log.info("registration with a registered startup name email_ref=%s", email_ref(email))
+        _notify_once(email, data.display_name.strip(), data.locale or "en", "name_taken", startup_name=name,
+                     register_url=mail.absolute(_path("auth.register"), data.locale or "en"))
         return None
     # The profile is most likely written in the language the founder registered in.
     language = "zh-Hant" if (data.locale or "").startswith("zh") else "en"
@@ -153,38 +168,44 @@ def register_startup(data: StartupRegistration) -> User | None:
     return user
 
 
-#: Why an account's address is told that someone else tried to use it: the subject and
+#: Why an address is told that someone tried to use it (to register, or to move an account to it)
+#: or that the startup name it registered with is taken: the subject and
 #: the template of each email.
 ADDRESS_IN_USE = {
     "registration": (_l("Someone tried to register on InnoMatch with your email address"),
                      "email/registration_existing.txt"),
     "email_change": (_l("Someone asked to move another InnoMatch account to your email address"),
                      "email/email_change_existing.txt"),
+    "name_taken": (_l("Your InnoMatch registration: that startup name is already registered"),
+                   "email/registration_name_taken.txt"),
 }
 
 
 def _tell_existing_account(user: User, why: str = "registration") -> None:
     """Tell an account's address that someone tried to register with it, or to move another
-    account to it (``why``), in its language, at most once an hour for each: repeated
-    attempts must not turn a form into a way to flood an inbox."""
-    locale = user.locale or "en"
+    account to it (``why``), in its language."""
+    _notify_once(user.email, user.display_name, user.locale or "en", why,
+                 sign_in_url=mail.absolute(_path("auth.login"), user.locale or "en"))
+
+
+def _notify_once(address: str, name: str, locale: str, why: str, **context: str) -> None:
+    """Email ``address`` the notice ``why`` (a key of ADDRESS_IN_USE) in ``locale``, at most
+    once an hour for each: repeated attempts must not turn a form into a way to flood an inbox."""
     lazy_subject, template = ADDRESS_IN_USE[why]
     with force_locale(formatting_locale(locale)):
         subject = str(lazy_subject)
         told = db.scalar(
             select(func.count()).where(
-                OutboxMail.recipient == user.email,
+                OutboxMail.recipient == address,
                 OutboxMail.subject == subject,
                 OutboxMail.created_at > clock.now() - timedelta(hours=1),
             )
         )
         if told:
-            log.info("registration notice already sent this hour user=%s", user.id)
+            log.info("notice %s already sent this hour email_ref=%s", why, email_ref(address))
             return
-        body = render_template(template, name=user.display_name,
-                               sign_in_url=mail.absolute(_path("auth.login"), locale))
-    mail.queue(mail.build_message(user.display_name, user.email, subject, body,
-                                  "zh-Hant-HK" if locale.startswith("zh") else "en"))
+        body = render_template(template, name=name, **context)
+    mail.queue(mail.build_message(name, address, subject, body, "zh-Hant-HK" if locale.startswith("zh") else "en"))
 
 
 def create_user(
@@ -248,12 +269,13 @@ def _insert(table: type) -> postgresql.Insert | sqlite.Insert:
     return dialect.insert(table)
 
 
-def _claim_attempt(email: str, source: str) -> int | None:
+def _claim_attempt(email: str, source: str, after: int = THROTTLE_AFTER) -> int | None:
     """Count this attempt as a failure before checking it; None if the source must still wait.
 
     The UPDATE takes the (email, source) row's lock until the request commits, so parallel
     guesses queue behind it and each sees the failures counted before it: 25 at once get
-    THROTTLE_AFTER checks, not 25. A success resets the count afterwards.
+    THROTTLE_AFTER checks, not 25. A success resets the count afterwards. From the
+    ``after``-th failure on, each one makes the next try wait longer.
     """
     now = clock.now()
     db.execute(
@@ -277,11 +299,11 @@ def _claim_attempt(email: str, source: str) -> int | None:
         .returning(LoginThrottle.failures)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
-    if failures is not None and failures >= THROTTLE_AFTER:
+    if failures is not None and failures >= after:
         db.execute(
             update(LoginThrottle)
             .where(LoginThrottle.email == email, LoginThrottle.source == source)
-            .values(blocked_until=now + throttle_delay(failures))
+            .values(blocked_until=now + throttle_delay(failures - after + THROTTLE_AFTER))
             .execution_options(synchronize_session=False)
         )
     return failures
@@ -354,27 +376,64 @@ def _alert_owner(user: User, failures: int, source: str) -> None:
     log.warning("sign-in failures alert user=%s failures=%s ip=%s", user.id, failures, source)
 
 
+def throttle_source(ip: str) -> str:
+    """The source an address's failures are counted under: an IPv6 address's /64 network
+    (one subscriber's share, which hands out addresses freely), any other address as given."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def _known_source(email: str, source: str) -> bool:
+    """Whether the account signed in successfully from ``source`` within KNOWN_SOURCE_AGE:
+    its owner, most likely, whom guesses from elsewhere must not lock out (each source
+    still has its own throttle)."""
+    recent = db.scalars(
+        select(LoginAttempt.ip)
+        .where(LoginAttempt.email == email, LoginAttempt.success.is_(True),
+               LoginAttempt.created_at > clock.now() - KNOWN_SOURCE_AGE)
+        .order_by(LoginAttempt.id.desc())
+        .limit(50)
+    )
+    return any(throttle_source(ip) == source for ip in recent)
+
+
 def authenticate(email: str, password: str, ip: str = "") -> User:
-    """Return the user for valid credentials; record the attempt; throttle this source for this account."""
+    """Return the user for valid credentials; record the attempt; throttle this source for
+    this account, and, from sources it has not signed in from lately, the account itself
+    once its failures from every such source add up."""
     email = email.strip().lower()[:254]
-    source = ip[:64]
+    source = throttle_source(ip)
     failures = _claim_attempt(email, source)
-    if failures is None:
-        log.warning("sign-in throttled email_ref=%s ip=%s", email_ref(email), ip)
-        db.add(LoginAttempt(email=email, ip=source, success=False))
+    account_failures: int | None = 0
+    if failures is not None and not _known_source(email, source):
+        account_failures = _claim_attempt(email, ANY_SOURCE, ACCOUNT_THROTTLE_AFTER)
+    if failures is None or account_failures is None:
+        waiting = source if failures is None else ANY_SOURCE
+        log.warning("sign-in throttled email_ref=%s ip=%s across_sources=%s", email_ref(email), ip,
+                    waiting == ANY_SOURCE)
+        db.add(LoginAttempt(email=email, ip=ip[:64], success=False))
         db.flush()
-        raise DomainError(_wait_message(email, source), field="email")
+        raise DomainError(_wait_message(email, waiting), field="email")
     user = db.scalar(select(User).where(User.email == email))
     # The hash is checked for unknown addresses too (against a dummy), so the answer takes as
     # long whether or not the address has an account.
     password_ok = verify_password(user.password_hash if user is not None else None, password)
     ok = password_ok and user is not None and user.is_active
-    db.add(LoginAttempt(email=email, ip=source, success=bool(ok)))
+    db.add(LoginAttempt(email=email, ip=ip[:64], success=bool(ok)))
     if not ok or user is None:
         log.info("sign-in failed email_ref=%s known=%s active=%s ip=%s", email_ref(email), user is not None,
                  getattr(user, "is_active", None), ip)
-        if user is not None and user.is_active and failures >= THROTTLE_AFTER:
-            _alert_owner(user, failures, source)
+        if user is not None and user.is_active and (
+            failures >= THROTTLE_AFTER or account_failures >= ACCOUNT_THROTTLE_AFTER
+        ):
+            _alert_owner(user, max(failures, account_failures), source)
         db.flush()
         if password_ok:
             # Only someone who knows the password learns that the account is deactivated.
@@ -383,7 +442,10 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
                 field="email",
             )
         raise DomainError(_("Email or password is not correct."), field="email")
+    # A success forgets the failures, from this source and (as the attempt was counted
+    # there too before the check) from every source.
     _clear_failures(email, source)
+    _clear_failures(email, ANY_SOURCE)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = clock.now()
@@ -399,7 +461,7 @@ RECHECK_SOURCE = "(signed in)"
 
 def recheck_password(user: User, password: str, action: str) -> None:
     """Re-check a signed-in user's password before a change that needs it (password, email,
-    second step off, closing the account), throttled per account like a sign-in: after
+    second step off, closing the account, a new API token), throttled per account like a sign-in: after
     THROTTLE_AFTER failures each new try waits longer (ASVS 2.2.1), so whoever holds a
     stolen session cannot guess the password it protects.
 

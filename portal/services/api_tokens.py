@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flask import render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -17,8 +19,9 @@ from models.vocabulary import TOKEN_SCOPES
 
 from .. import clock, signals
 from ..database import db
-from ..errors import DomainError, NotAllowed
-from . import audit
+from ..errors import DomainError, NotAllowed, require_confirmed_email
+from ..extensions import formatting_locale
+from . import audit, mail
 
 log = logging.getLogger("innomatch.api")
 
@@ -28,6 +31,8 @@ PREFIX = "imt_"
 SHOWN = 8
 #: Lifetimes a user may choose, in days.
 LIFETIMES = (30, 90, 365)
+#: Staff accounts read other departments' and startups' records: their tokens live shorter.
+STAFF_MAX_DAYS = 90
 NAME_MAX = 80
 #: Live tokens one user may hold at once.
 MAX_TOKENS = 20
@@ -62,6 +67,9 @@ def create_token(actor: User, data: dict[str, Any]) -> NewToken:
     """Create a named token with a scope and a lifetime for ``actor`` and return it with its secret."""
     if not getattr(actor, "is_authenticated", False):
         raise NotAllowed(_("Sign in to create an API token."))
+    require_confirmed_email(actor, _(
+        "Confirm your email address before you create an API token: "
+        "follow the link we emailed you, or ask for a new one."))
     name = data.get("name")
     name = name.strip() if isinstance(name, str) else ""
     scope = data.get("scope")
@@ -74,6 +82,9 @@ def create_token(actor: User, data: dict[str, Any]) -> NewToken:
         raise DomainError(_("Choose what the token may do."), field="scope")
     if days not in LIFETIMES:
         raise DomainError(_("Choose when the token expires."), field="days")
+    if not getattr(actor, "is_startup", False) and days > STAFF_MAX_DAYS:
+        raise DomainError(_("A staff account's token expires after at most %(n)d days.", n=STAFF_MAX_DAYS),
+                          field="days")
     if len(live_tokens(actor)) >= MAX_TOKENS:
         raise DomainError(_("You have %(n)d tokens. Revoke one you no longer use first.", n=MAX_TOKENS))
     if db.scalar(select(func.count()).where(
@@ -89,7 +100,19 @@ def create_token(actor: User, data: dict[str, Any]) -> NewToken:
     db.flush()
     signals.changed(actor, "api_token.create", token, after=audit.snapshot(token, TOKEN_FIELDS))
     log.info("api token created token=%s user=%s scope=%s", token.id, actor.id, scope)
+    _tell_owner(actor, token)
     return NewToken(token, secret)
+
+
+def _tell_owner(user: User, token: ApiToken) -> None:
+    """Email the account's owner that a token was made, so one made from a stolen session is seen."""
+    locale = user.locale or "en"
+    with force_locale(formatting_locale(locale)):
+        subject = _("A new API token was created on your InnoMatch account")
+        body = render_template("email/api_token_created.txt", name=user.display_name, token=token,
+                               tokens_url=mail.absolute(url_for("tokens.index"), locale))
+    mail.queue(mail.build_message(user.display_name, user.email, subject, body,
+                                  "zh-Hant-HK" if locale.startswith("zh") else "en"))
 
 
 def revoke_token(actor: User, token: ApiToken) -> ApiToken:

@@ -103,6 +103,8 @@ def accept(invitation: Invitation, password: str) -> User:
     user = User(
         email=invitation.email, password_hash=hash_password(password), display_name=invitation.display_name,
         role=invitation.role, department_id=invitation.department_id, locale=invitation.locale,
+        # The link reached this address and was followed: that is the confirmation.
+        email_verified_at=now,
     )
     db.add(user)
     db.flush()

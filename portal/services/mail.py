@@ -74,6 +74,9 @@ DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_SECONDS = 60.0
 DEFAULT_LEASE_SECONDS = 300.0
 DEFAULT_KEEP_SENT_DAYS = 30.0
+#: How long a failed mail keeps its body for an administrator's retry: the longest lifetime of a
+#: link an email carries (an invitation: invitations.VALID_FOR; tests/services/test_outbox.py).
+FAILED_BODY_KEPT = timedelta(days=7)
 #: A never-tried queued mail older than this has lost its delivery job: the sweeper enqueues it.
 DEFAULT_SWEEP_GRACE_SECONDS = 120.0
 #: The most mails one sweep hands out (the next sweep takes the rest).
@@ -355,6 +358,15 @@ def sweep(now: datetime | None = None, grace: timedelta | None = None) -> list[i
         delete(OutboxMail).where(OutboxMail.status == MailStatus.SENT, OutboxMail.sent_at < now - kept)
         .execution_options(synchronize_session=False)
     )
+    # A failed mail keeps its body for a retry only while its links could still work: bodies
+    # can hold single-use links, whose secrets are otherwise stored only as hashes.
+    db.execute(
+        update(OutboxMail)
+        .where(OutboxMail.status == MailStatus.FAILED, OutboxMail.created_at < now - FAILED_BODY_KEPT,
+               or_(OutboxMail.body_text != "", OutboxMail.body_html.is_not(None)))
+        .values(body_text="", body_html=None)
+        .execution_options(synchronize_session=False)
+    )
     due = db.scalars(
         select(OutboxMail.id)
         .where(OutboxMail.status == MailStatus.QUEUED, OutboxMail.next_attempt_at <= now,
@@ -405,6 +417,8 @@ def retry_failed(actor: Any, row: OutboxMail) -> OutboxMail:
         raise StaleState(_("Only a failed email can be retried."))
     if settings() is None:
         raise DomainError(_("Email is not configured: set SMTP_HOST to send it."))
+    if not row.body_text:
+        raise DomainError(_("This email's text was removed when its links expired, so it cannot be sent again."))
     before = {"status": row.status, "attempts": row.attempts}
     row.status = MailStatus.QUEUED
     row.attempts = 0

@@ -59,7 +59,10 @@ def export_personal_data(user: User) -> dict[str, Any]:
     notes = db.scalars(select(TrialNote).where(TrialNote.author_id == user.id).order_by(TrialNote.id))
     dismissals = db.scalars(select(Dismissal).where(Dismissal.user_id == user.id).order_by(Dismissal.id))
     sign_ins = db.scalars(
-        select(LoginAttempt).where(LoginAttempt.email == user.email).order_by(LoginAttempt.id.desc()).limit(500)
+        select(LoginAttempt)
+        .where(LoginAttempt.email == user.email, LoginAttempt.created_at >= _address_held_since(user))
+        .order_by(LoginAttempt.id.desc())
+        .limit(500)
     )
     actions = db.scalars(
         select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id.desc()).limit(1000)
@@ -149,6 +152,18 @@ def close_account(user: User, password: str) -> None:
         raise DomainError(_("You are the only administrator: appoint another before closing your account."))
     pseudonymise(user, user, "user.close")
     log.info("account closed user=%s", user.id)
+
+
+def _address_held_since(user: User) -> datetime:
+    """Since when ``user`` has had its address: sign-in attempts are recorded by address, and
+    those from before (someone trying that address before the account existed, or the
+    address's earlier owner) are not this person's data."""
+    changed = db.scalar(
+        select(func.max(AuditEvent.created_at)).where(
+            AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id, AuditEvent.action == "user.email_change"
+        )
+    )
+    return max(d for d in (user.created_at, changed) if d is not None)
 
 
 def inactive_accounts(days: int) -> list[User]:

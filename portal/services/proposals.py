@@ -18,7 +18,7 @@ from models.vocabulary import ChallengeStatus, ProposalStatus, TrialState
 from .. import clock, signals
 from ..access import can_request_shortlist, is_member
 from ..database import db
-from ..errors import DomainError, NotAllowed, StaleState
+from ..errors import DomainError, NotAllowed, StaleState, require_confirmed_email
 from . import audit, trials
 
 PROPOSAL_FIELDS = ("challenge_id", "startup_id", "capability_id", "status", "pitch")
@@ -83,10 +83,9 @@ def submit_proposal(actor: Any, challenge: Challenge, data: dict[str, Any]) -> P
     """Propose one of the startup's capabilities for an open challenge and put it in the lab's queue."""
     if not getattr(actor, "is_startup", False) or actor.startup_id is None:
         raise NotAllowed(_("Only startup members can propose."))
-    if not actor.email_verified:
-        raise DomainError(
-            _("Confirm your email address before you propose: follow the link we emailed you, or ask for a new one.")
-        )
+    require_confirmed_email(
+        actor, _("Confirm your email address before you propose: follow the link we emailed you, or ask for a new one.")
+    )
     startup_id = actor.startup_id
     reason = closed_reason(challenge)
     if reason:
@@ -148,15 +147,10 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     """Withdraw a startup's proposal; its undecided trial ends too; refused once the trial went ahead."""
     if not is_member(actor, proposal.startup_id):
         raise NotAllowed(_("Only members of this startup can withdraw its proposals."))
-    if proposal.status == ProposalStatus.WITHDRAWN:
-        raise DomainError(_("This proposal has already been withdrawn."))
     trial = trial_for(proposal.challenge_id, proposal.startup_id)
-    if trial is not None and trial.status in TrialState.WENT_AHEAD:
-        # The proposal is the trial's record (and the showcase's): it stays as it was approved.
-        raise DomainError(
-            _("This proposal led to a trial that went ahead, so it can no longer be withdrawn. "
-              "To stop the trial, contact the lab coordinator.")
-        )
+    reason = withdraw_refusal(proposal, trial)
+    if reason is not None:
+        raise DomainError(reason)
     if trial is not None and trial.status in WITHDRAWABLE_TRIAL_STATES:
         # Through the state machine, so the move is checked, versioned, audited and notified;
         # withdrawing the trial withdraws this proposal with it.
@@ -171,10 +165,24 @@ def withdraw_proposal(actor: Any, proposal: Proposal) -> Proposal:
     return proposal
 
 
+def withdraw_refusal(proposal: Proposal, trial: Trial | None) -> str | None:
+    """Why the startup may no longer withdraw ``proposal`` (its ``trial``, if any), or None."""
+    if proposal.status == ProposalStatus.WITHDRAWN:
+        return _("This proposal has already been withdrawn.")
+    if trial is not None and trial.status in TrialState.WENT_AHEAD:
+        # The proposal is the trial's record (and the showcase's): it stays as it was approved.
+        return _("This proposal led to a trial that went ahead, so it can no longer be withdrawn. "
+                 "To stop the trial, contact the lab coordinator.")
+    if trial is not None and trial.status == TrialState.REJECTED:
+        # The lab's decision is the record: a withdrawal after it would hide it.
+        return _("The lab has already decided on this proposal, so it can no longer be withdrawn.")
+    return None
+
+
 def withdrawable(proposal: Proposal, trial: Trial | None) -> bool:
-    """Whether the startup may still withdraw ``proposal``: sent, and its trial (if any) has
-    not gone ahead (:func:`withdraw_proposal` refuses otherwise)."""
-    return proposal.status == ProposalStatus.SUBMITTED and not (trial is not None and trial.status in TrialState.WENT_AHEAD)
+    """Whether the startup may still withdraw ``proposal``: sent, and the lab has not decided
+    on its trial (if any) either way (:func:`withdraw_proposal` refuses otherwise)."""
+    return withdraw_refusal(proposal, trial) is None
 
 
 def editable(proposal: Proposal, trial: Trial | None) -> bool:
@@ -187,6 +195,8 @@ def update_proposal(actor: Any, proposal: Proposal, data: dict[str, Any]) -> Pro
     if not is_member(actor, proposal.startup_id):
         raise NotAllowed(_("Only members of this startup can change its proposals."))
     trial = trial_for(proposal.challenge_id, proposal.startup_id)
+    if proposal.status == ProposalStatus.WITHDRAWN:
+        raise StaleState(_("You withdrew this proposal, so it can no longer be changed."))
     if not editable(proposal, trial):
         raise StaleState(_("The lab has started reviewing this proposal, so it can no longer be changed."))
     capability, pitch = _checked_offer(proposal.startup_id, data)

@@ -30,7 +30,7 @@ from models.vocabulary import CONTENT_LANGUAGES
 from .. import clock, signals
 from ..access import can_answer_question, can_ask_question, can_hide_question
 from ..database import db
-from ..errors import DomainError, NotAllowed, StaleState
+from ..errors import DomainError, NotAllowed, StaleState, require_confirmed_email
 from . import audit
 from .paging import Page, paginate
 
@@ -70,6 +70,9 @@ def ask_question(member: User, challenge: Challenge, text: str, language: str | 
         if getattr(member, "is_startup", False):
             raise StaleState(_("Questions can only be asked while the challenge is open."))
         raise NotAllowed(_("Only startups can ask questions on a challenge."))
+    require_confirmed_email(member, _(
+        "Confirm your email address before you ask a question: "
+        "follow the link we emailed you, or ask for a new one."))
     text = (text or "").strip()
     if weighted_length(text) < QUESTION_MIN or len(text) > QUESTION_MAX:
         raise DomainError(

@@ -24,7 +24,7 @@ from models.vocabulary import CONTENT_LANGUAGES, DOMAIN_KEYS, ChallengeStatus
 from .. import clock, signals
 from ..access import can_view_challenge
 from ..database import db
-from ..errors import DomainError, NotAllowed
+from ..errors import DomainError, NotAllowed, require_confirmed_email
 from . import audit
 from .inputs import ServiceInput
 
@@ -144,6 +144,9 @@ def register(user: User, workshop: Workshop, now: datetime | None = None) -> Wor
     if not getattr(user, "is_authenticated", False):
         raise NotAllowed(_("Sign in to register."))
     now = now or clock.now()
+    require_confirmed_email(user, _(
+        "Confirm your email address before you register for a workshop: "
+        "follow the link we emailed you, or ask for a new one."))
     if workshop.starts_at <= now:
         raise DomainError(_("Registration has closed: this workshop has started."))
     if registration_for(user, workshop) is not None:

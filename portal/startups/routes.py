@@ -274,12 +274,9 @@ def withdraw_proposal(proposal_id: int) -> ResponseReturnValue:
     if not is_member(current_user, proposal.startup_id):
         abort(refusal(can_view_proposal(current_user, proposal)))
     if request.method == "GET":
-        if proposal.status == ProposalStatus.WITHDRAWN:
-            flash(_("This proposal has already been withdrawn."), "info")
-            return redirect(url_for("startups.my_proposals"))
-        if not proposals.withdrawable(proposal, proposals.trial_for(proposal.challenge_id, proposal.startup_id)):
-            flash(_("This proposal led to a trial that went ahead, so it can no longer be withdrawn. "
-                    "To stop the trial, contact the lab coordinator."), "error")
+        reason = proposals.withdraw_refusal(proposal, proposals.trial_for(proposal.challenge_id, proposal.startup_id))
+        if reason is not None:
+            flash(reason, "info" if proposal.status == ProposalStatus.WITHDRAWN else "error")
             return redirect(url_for("startups.my_proposals"))
         return render_template("startups/proposal_withdraw.html", proposal=proposal, confirm=CsrfForm())
     if not CsrfForm().validate_on_submit():

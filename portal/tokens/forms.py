@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, StringField
+from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import InputRequired, Length
 
 from ..forms import BaseForm, choices
@@ -35,6 +35,9 @@ class NewTokenForm(BaseForm):
         default="90",
         validators=[InputRequired(message=_l("Choose when the token expires."))],
     )
+
+    # A stolen or unattended session must not turn into a credential that outlives it.
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(_l("Enter your current password."))])
 
     def data_for_service(self) -> dict[str, object]:
         return {"name": self.name.data, "scope": self.scope.data, "days": int(self.days.data or 0)}

@@ -13,7 +13,7 @@ from ..access import roles_required
 from ..database import db
 from ..errors import DomainError
 from ..forms import CsrfForm
-from ..services import api_tokens
+from ..services import accounts, api_tokens
 from .forms import NewTokenForm
 
 bp = Blueprint("tokens", __name__)
@@ -21,7 +21,8 @@ bp = Blueprint("tokens", __name__)
 
 def _render(form: NewTokenForm, secret: str | None = None, status: int = 200) -> ResponseReturnValue:
     tokens = api_tokens.live_tokens(current_user)
-    page = render_template("tokens/index.html", form=form, tokens=tokens, secret=secret, revoke_form=CsrfForm())
+    page = render_template("tokens/index.html", form=form, tokens=tokens, secret=secret, revoke_form=CsrfForm(),
+                           staff_max_days=api_tokens.STAFF_MAX_DAYS)
     return page, status, {"Cache-Control": "no-store"}
 
 
@@ -32,9 +33,12 @@ def index() -> ResponseReturnValue:
     form = NewTokenForm()
     if form.validate_on_submit():
         try:
+            accounts.recheck_password(current_user, form.current_password.data, "api_token.create")
             created = api_tokens.create_token(current_user, form.data_for_service())
         except DomainError as error:
-            db.rollback()
+            # Every check comes before any change: what is left to keep is the counted
+            # re-check of the password (accounts.recheck_password).
+            db.commit()
             form.apply_domain_error(error)
         else:
             db.commit()

@@ -6,8 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from models import ApiToken, AuditEvent
+from models import ApiToken, AuditEvent, User
 from portal.database import db
+from tests.factories import PASSWORD
 
 from .test_access_matrix import _methods, _rules, _url, is_api
 from .world import bearer_for, db_state, sign_in_as
@@ -44,7 +45,7 @@ def test_api_requests_beyond_the_rate_limit_get_429_problem(make_app, world):
 
 def test_a_user_creates_a_token_that_is_shown_once_and_stored_hashed(app, world):
     client = sign_in_as(app.test_client(), "member", world)
-    response = client.post("/account/tokens", data={"name": "Our website", "scope": "write", "days": "30"})
+    response = client.post("/account/tokens", data={"name": "Our website", "scope": "write", "days": "30", "current_password": PASSWORD})
     assert response.status_code == 200
     secret = re.search(r'data-testid="new-token">(imt_[A-Za-z0-9_-]+)<', response.get_data(as_text=True)).group(1)
     assert secret not in client.get("/account/tokens").get_data(as_text=True)
@@ -68,12 +69,42 @@ def test_a_user_revokes_their_token_and_it_stops_working(app, world):
 
 def test_a_token_form_without_a_name_is_400_with_a_message(app, world):
     client = sign_in_as(app.test_client(), "member", world)
-    response = client.post("/account/tokens", data={"name": "", "scope": "read", "days": "90"})
+    response = client.post("/account/tokens", data={"name": "", "scope": "read", "days": "90", "current_password": PASSWORD})
     assert response.status_code == 400
     assert "Name the token" in response.get_data(as_text=True)
 
 
 def test_a_lifetime_not_offered_is_refused(app, world):
     client = sign_in_as(app.test_client(), "member", world)
-    response = client.post("/account/tokens", data={"name": "Forever", "scope": "read", "days": "100000"})
+    response = client.post("/account/tokens", data={"name": "Forever", "scope": "read", "days": "100000", "current_password": PASSWORD})
     assert response.status_code == 400
+
+
+def test_a_token_needs_the_password_again_and_its_owner_is_emailed(app, world, smtp):
+    """A session left open or stolen must not become a year-long credential (review of
+    7 Dec 2026, L1): the password is asked again, wrong answers count like sign-ins, and the
+    owner hears of every new token."""
+    client = sign_in_as(app.test_client(), "member", world)
+    with app.app_context():
+        owner = db.get(User, world.users["member"])
+    wrong = client.post("/account/tokens", data={"name": "ci", "scope": "read", "days": "30",
+                                                 "current_password": "not the password at all"})
+    assert wrong.status_code == 400 and "Your current password is not correct." in wrong.get_data(as_text=True)
+    missing = client.post("/account/tokens", data={"name": "ci", "scope": "read", "days": "30"})
+    assert missing.status_code == 400 and "Enter your current password." in missing.get_data(as_text=True)
+    with app.app_context():
+        assert db.scalar(select(ApiToken).where(ApiToken.name == "ci")) is None
+    made = client.post("/account/tokens", data={"name": "ci", "scope": "read", "days": "30",
+                                                "current_password": PASSWORD})
+    assert made.status_code == 200
+    told = [m for m in smtp.to(owner.email) if "API token" in str(m["Subject"])]
+    assert len(told) == 1 and '"ci"' in smtp.body(told[0])
+
+
+def test_a_staff_token_lives_at_most_ninety_days(app, world):
+    client = sign_in_as(app.test_client(), "coordinator", world)
+    year = client.post("/account/tokens", data={"name": "report", "scope": "read", "days": "365",
+                                                 "current_password": PASSWORD})
+    assert year.status_code == 400 and "at most 90 days" in year.get_data(as_text=True)
+    assert client.post("/account/tokens", data={"name": "report", "scope": "read", "days": "90",
+                                                "current_password": PASSWORD}).status_code == 200

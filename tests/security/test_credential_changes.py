@@ -439,3 +439,26 @@ def _throttled_re_checks(app, make, frozen) -> None:  # type: ignore[no-untyped-
     # The sign-in form's own count for the account is another one: it was not touched.
     signed_in = sign_in(app.test_client(), user, through_form=True, password=NEW_PASSWORD)
     assert signed_in.get("/account").status_code == 200
+
+
+def test_registering_cannot_tell_by_a_startup_name_whether_an_address_has_an_account(app, client, make, smtp):
+    """Try a name with an address, then the same name with a fresh address: the second answer
+    must not depend on whether the first address had an account (review of 7 Dec 2026, M1)."""
+    staff = make.user("officer")
+
+    def register(email: str, name: str):
+        return client.post("/register", data={
+            "startup_name": name, "display_name": "Probe", "email": email, "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD, "website": "", "size": "1-10", "accept": "y",
+        })
+
+    answers = []
+    for first, name in ((staff.email, "Probe Co One"), ("nobody-probe@example.org", "Probe Co Two")):
+        register(first, name)
+        second = register(f"fresh-{name.split()[-1].lower()}@example.org", name)
+        answers.append((second.status_code, second.headers.get("Location")))
+    assert answers[0] == answers[1] == (302, "/register/check-email")
+    # The second address of the new-address probe was told, by email, that the name is taken.
+    told = smtp.to("fresh-two@example.org")
+    assert told and "already registered" in str(told[-1]["Subject"])
+    assert "register again" in smtp.body(told[-1])

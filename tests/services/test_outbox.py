@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import OutboxMail, User
 from models.vocabulary import MailStatus
 from portal import jobs, tasks
 from portal.database import db
+from portal.errors import DomainError
 from portal.services import mail, notifications
 
 START = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
@@ -340,3 +341,29 @@ def test_a_chinese_subject_keeps_its_full_width_colon(app):
     with app.app_context():
         message = build_message("陳大文", "chan@example.hk", "InnoMatch：確認你的電郵地址\n", "內容", "zh-Hant")
     assert message["Subject"] == "InnoMatch：確認你的電郵地址"
+
+
+def test_a_failed_mail_loses_its_body_once_its_links_have_expired(ctx, make, smtp, held):
+    """Bodies can hold single-use links; a failed one is kept for a retry only while its links
+    could still work (review of 7 Dec 2026)."""
+    from portal.services import invitations
+    from portal.services.accounts import TOKEN_LIFETIME
+
+    assert mail.FAILED_BODY_KEPT >= max(invitations.VALID_FOR, *TOKEN_LIFETIME.values())
+    admin = make.user("admin")
+    with time_machine.travel(START, tick=False) as traveller:
+        mail.queue(_message())
+        ctx.commit()
+        (row,) = _rows()
+        ctx.execute(update(OutboxMail).values(status=MailStatus.FAILED))
+        ctx.commit()
+        mail.sweep()
+        ctx.commit()
+        assert _rows()[0].body_text  # still within the links' lifetime: kept for a retry
+        traveller.shift(mail.FAILED_BODY_KEPT + timedelta(minutes=1))
+        mail.sweep()
+        ctx.commit()
+        (row,) = _rows()
+        assert row.body_text == "" and row.body_html is None
+        with pytest.raises(DomainError, match="cannot be sent again"):
+            mail.retry_failed(ctx.get(User, admin.id), ctx.get(OutboxMail, row.id))

@@ -210,6 +210,36 @@ def test_an_unverified_member_cannot_propose(client, make, ctx):
                                   {"capability_id": capability.id, "pitch": "We can run this pilot in eight weeks."})
 
 
+def test_an_unverified_member_cannot_take_a_workshop_place_ask_a_question_or_make_a_token(client, make, ctx):
+    """Nothing that reaches other people before the address is confirmed (review of 7 Dec
+    2026, M3): throwaway registrations could fill a workshop or write to a department."""
+    from datetime import timedelta
+
+    from models import ApiToken, ChallengeQuestion, Workshop, WorkshopRegistration
+
+    member = make.user("startup", email_verified_at=None)
+    challenge = make.challenge()
+    start = (clock.now() + timedelta(days=10)).replace(microsecond=0)
+    workshop = Workshop(starts_at=start, ends_at=start + timedelta(hours=2), title_en="Forum", title_zh="論壇",
+                        description="Demos.", location="Science Park", capacity=5)
+    ctx.add(workshop)
+    ctx.commit()
+    sign_in(client, member)
+    answers = {
+        "workshop": client.post(f"/workshops/{workshop.id}/register"),
+        "question": client.post(f"/challenges/{challenge.id}/questions",
+                                data={"question": "Which systems must the pilot connect to?"}),
+        "token": client.post("/account/tokens", data={"name": "ci", "scope": "read", "days": "30",
+                                                      "current_password": PASSWORD}),
+    }
+    for what, response in answers.items():
+        assert response.status_code in (400, 409), what
+        assert "Confirm your email address before you" in response.get_data(as_text=True), what
+    assert ctx.scalars(select(WorkshopRegistration)).all() == []
+    assert ctx.scalars(select(ChallengeQuestion)).all() == []
+    assert ctx.scalars(select(ApiToken)).all() == []
+
+
 def test_startups_whose_members_are_all_unverified_are_not_recommended(app, make):
     challenge = make.challenge(title="Dental appointment chatbot",
                                problem_statement="Parents wait on the phone to book dental clinic appointments.")
@@ -304,3 +334,16 @@ def test_a_reset_link_opens_in_the_account_holders_language(app, client, make, s
     assert path.endswith("?lang=zh_Hant_HK")
     page = app.test_client().get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'lang="zh-Hant-HK"' in page
+
+
+def test_sending_the_link_again_from_a_refused_form_returns_to_a_page_that_exists(client, make):
+    """The banner's "send the link again" goes back to the page it was on; after a form's
+    refusal that address takes posts only, so it goes to the account page (walkthrough of
+    7 Dec 2026: it ended on a 405)."""
+    user = make.user("startup", email_verified_at=None)
+    sign_in(client, user)
+    refused = client.post("/account/tokens", data={"name": "", "scope": "read", "days": "30"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'name="next" value="/account"' in page
+    shown = client.get("/startups/proposals").get_data(as_text=True)
+    assert 'name="next" value="/startups/proposals"' in shown

@@ -40,6 +40,16 @@ def test_readyz_is_ready_when_every_dependency_answers(client):
     assert "Set-Cookie" not in response.headers
 
 
+def test_readyz_tells_others_only_whether_it_is_ready(client, monkeypatch):
+    """The checks' details (the model, the vector count, what is down) are for the addresses
+    that may read /metrics; a load balancer elsewhere needs only the status code."""
+    outside = client.get("/readyz", environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert outside.status_code == 200 and outside.get_json() == {"ready": True}
+    monkeypatch.setattr(health, "check_database", lambda: Check(False, "OperationalError"))
+    down = client.get("/readyz", environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert down.status_code == 503 and down.get_json() == {"ready": False}
+
+
 def test_readyz_reports_the_database_down_with_503_and_the_reason(client, monkeypatch):
     def broken(*_args, **_kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))

@@ -65,6 +65,27 @@ def test_a_user_downloads_their_own_personal_data_as_json(app, client, make):
     assert client.get("/account").get_data(as_text=True).count('href="/account/data.json"') == 1
 
 
+def test_the_download_leaves_out_sign_in_attempts_made_before_the_account_had_its_address(app, client, make):
+    """Attempts are recorded by address: someone's tries on an address before this account had
+    it, or its earlier owner's, are not this person's data (review of 7 Dec 2026, L3)."""
+    with app.app_context():
+        db.add(LoginAttempt(email="later@example.net", ip="198.51.100.77", success=False,
+                            created_at=clock.now() - timedelta(days=3)))
+        db.commit()
+    member = make.user("startup", email="later@example.net")
+    with app.app_context():
+        db.add(LoginAttempt(email=member.email, ip="203.0.113.9", success=True))
+        # The account moved to this address a day ago: what came before the move is not its own.
+        db.add(AuditEvent(actor_id=member.id, action="user.email_change", entity_type="user", entity_id=member.id,
+                          created_at=clock.now() - timedelta(days=1)))
+        db.add(LoginAttempt(email=member.email, ip="192.0.2.5", success=False,
+                            created_at=clock.now() - timedelta(days=2)))
+        db.commit()
+    sign_in(client, member)
+    data = json.loads(client.get("/account/data.json").get_data(as_text=True))
+    assert {a["ip"] for a in data["sign_in_attempts"]} == {"203.0.113.9"}
+
+
 def test_closing_an_account_erases_personal_data_but_keeps_trials_and_the_audit_log(app, client, make):
     member = make.user("startup", display_name="Mei Chan", email="mei@example.org")
     capability = make.capability(member.startup)

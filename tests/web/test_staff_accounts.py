@@ -68,10 +68,13 @@ def test_invitee_sets_a_password_and_the_link_then_stops_working(app, make, admi
     assert "Chan Tai Man" in client.get(link).get_data(as_text=True)
     response = client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})
     assert response.status_code == 302
-    assert client.get("/challenges/mine").status_code == 200  # signed in as the new officer
+    page = client.get("/challenges/mine")
+    assert page.status_code == 200  # signed in as the new officer
+    # Following the emailed link confirmed the address: no banner asking to confirm it.
+    assert "Confirm your email address" not in page.get_data(as_text=True)
     with app.app_context():
         user = db.scalar(select(User).where(User.email == "tai.man@dh.gov.hk"))
-        assert user.role == "officer" and user.department_id == department.id
+        assert user.role == "officer" and user.department_id == department.id and user.email_verified
         assert db.scalar(select(Invitation)).user_id == user.id
     again = app.test_client().post(link, data={"password": PASSWORD, "confirm": PASSWORD})
     assert again.status_code == 404 and "does not work" in again.get_data(as_text=True)

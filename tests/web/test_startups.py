@@ -17,6 +17,7 @@ from models import (
     Capability,
     CapabilityDomain,
     CapabilityTag,
+    Challenge,
     ConflictOfInterest,
     Proposal,
     Startup,
@@ -753,6 +754,22 @@ def test_withdrawing_a_proposal_whose_trial_went_ahead_is_refused(app, make, mem
     assert state(app) == before
 
 
+def test_withdrawing_a_proposal_the_lab_rejected_is_refused(app, make, member):
+    """A withdrawal after the lab's decision would hide it: the trial would say rejected and
+    the lists withdrawn (walkthrough of 7 Dec 2026)."""
+    challenge = make.challenge()
+    proposal = make.proposal(challenge, member.capability)
+    make.trial(challenge, member.capability, proposal_id=proposal.id, status="rejected")
+    client = client_for(app, member.user)
+    assert "/withdraw" not in text(client.get("/startups/proposals"))
+    before = state(app)
+    asked = client.get(f"/proposals/{proposal.id}/withdraw", follow_redirects=True)
+    assert "already decided on this proposal" in text(asked) and "Withdraw your proposal?" not in text(asked)
+    response = client.post(f"/proposals/{proposal.id}/withdraw", follow_redirects=True)
+    assert "already decided on this proposal" in text(response)
+    assert state(app) == before
+
+
 def test_withdrawing_twice_is_refused_with_message(app, make, member):
     proposal = make.proposal(make.challenge(), member.capability, status="withdrawn")
     client = client_for(app, member.user)
@@ -944,3 +961,27 @@ def test_a_tag_and_its_chinese_label_show_once_on_a_chinese_page(app, make, memb
     client.post("/language", data={"locale": "en", "next": "/"})
     english = text(client.get(f"/startups/{member.startup.id}"))
     assert ">speech recognition</li>" in english and ">語音識別</li>" in english
+
+
+def test_a_withdrawn_proposal_says_it_was_withdrawn_not_under_review(app, make, member):
+    proposal = make.proposal(make.challenge(), member.capability, status="withdrawn")
+    client = client_for(app, member.user)
+    page = text(client.get(f"/proposals/{proposal.id}/edit"))
+    assert "You withdrew this proposal" in page and "started reviewing" not in page
+
+
+def test_a_pitch_sent_as_the_challenge_closes_is_shown_back_not_lost(app, make, member):
+    """The challenge closed while the startup was writing (walkthrough of 7 Dec 2026): the page
+    says why, once, and gives the pitch back to copy."""
+    challenge = make.challenge()
+    client = client_for(app, member.user)
+    assert client.get(f"/challenges/{challenge.id}/propose").status_code == 200
+    with app.app_context():
+        db.get(Challenge, challenge.id).status = "closed"
+        db.commit()
+    pitch = "We can run this pilot in eight weeks with two clinics."
+    response = client.post(f"/challenges/{challenge.id}/propose",
+                           data={"capability_id": str(member.capability.id), "pitch": pitch})
+    page = text(response)
+    assert response.status_code == 400 and 'id="kept-pitch"' in page and pitch in page
+    assert page.count("This challenge is not open for proposals.") == 1
