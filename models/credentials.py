@@ -8,12 +8,15 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import AwareDateTime, Base, check_in, utcnow
-from .organisation import Department
+from .organisation import Department, Startup
 from .user import User
 from .vocabulary import UI_LOCALES, Role
 
 #: Roles an admin may invite: the lab's staff and departments' officers (startups register).
 INVITABLE_ROLES = (Role.OFFICER, Role.COORDINATOR, Role.ADMIN)
+#: Every role an invitation may carry: the staff roles an admin invites to, and a startup's
+#: member, invited by a member of that startup (``startup_id`` says which).
+INVITATION_ROLES = (*INVITABLE_ROLES, Role.STARTUP)
 
 
 class RecoveryCode(Base):
@@ -34,16 +37,21 @@ class RecoveryCode(Base):
 
 
 class Invitation(Base):
-    """An admin's invitation to an officer, coordinator or admin: a single-use link that expires."""
+    """An invitation to an account: an admin's to an officer, coordinator or admin, or a startup
+    member's to a colleague, to join that startup. A single-use link that expires."""
 
     __tablename__ = "invitations"
     __table_args__ = (
-        CheckConstraint(check_in("role", INVITABLE_ROLES), name="role"),
+        CheckConstraint(check_in("role", INVITATION_ROLES), name="role"),
         CheckConstraint(check_in("locale", UI_LOCALES), name="locale"),
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint(
             "(role = 'officer' AND department_id IS NOT NULL) OR (role <> 'officer' AND department_id IS NULL)",
             name="department",
+        ),
+        CheckConstraint(
+            "(role = 'startup' AND startup_id IS NOT NULL) OR (role <> 'startup' AND startup_id IS NULL)",
+            name="startup",
         ),
     )
 
@@ -52,6 +60,7 @@ class Invitation(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(20))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    startup_id: Mapped[int | None] = mapped_column(ForeignKey("startups.id", ondelete="CASCADE"), index=True)
     locale: Mapped[str] = mapped_column(String(12), default="en")
     # SHA-256 of the link's token (hex): the token itself is only ever in the email.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -63,6 +72,7 @@ class Invitation(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     department: Mapped[Department | None] = relationship()
+    startup: Mapped[Startup | None] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
     def is_pending(self, now: datetime) -> bool:

@@ -1,4 +1,5 @@
-"""Invitations: admins invite officers, coordinators and admins, who choose their own password."""
+"""Invitations: admins invite officers, coordinators and admins, and a startup's members invite
+their colleagues to join it; the invitee chooses their own password through a single-use link."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from models import Department, Invitation, User
+from models import Department, Invitation, Startup, User
 from models.credentials import INVITABLE_ROLES
 from models.vocabulary import Role
 
 from .. import clock, signals
 from ..database import db, execute_update
-from ..errors import DomainError
+from ..errors import DomainError, NotAllowed, require_confirmed_email
 from ..extensions import formatting_locale
 from ..passwords import hash_password
 from . import accounts, audit, mail
@@ -26,7 +27,9 @@ from . import accounts, audit, mail
 log = logging.getLogger("innomatch.auth")
 
 VALID_FOR = timedelta(days=7)
-FIELDS = ("email", "display_name", "role", "department_id", "locale", "expires_at")
+FIELDS = ("email", "display_name", "role", "department_id", "startup_id", "locale", "expires_at")
+#: A startup's invitations waiting at once; more are refused until some are used or withdrawn.
+MAX_PENDING_PER_STARTUP = 20
 
 
 def token_hash(token: str) -> str:
@@ -75,6 +78,76 @@ def invite(
     return invitation, token, emailed
 
 
+def invite_to_startup(actor: User, *, email: str, display_name: str, locale: str = "en") -> Invitation:
+    """A member invites a colleague to join the member's startup.
+
+    The answer is the same whether or not the address already has an account (registration
+    must not become a way to list accounts): the invitation is made and listed either way,
+    and an address with an account is emailed that it cannot join with it (its link is
+    refused, as any invitation to such an address is).
+    """
+    if not getattr(actor, "is_startup", False) or actor.startup_id is None:
+        raise NotAllowed(_("Only a startup's members can invite colleagues to it."))
+    require_confirmed_email(actor, _(
+        "Confirm your email address before you invite colleagues: follow the link we emailed you, or ask for a new one."))
+    email = email.strip().lower()
+    name = display_name.strip()
+    if not name:
+        raise DomainError(_("Enter your colleague's name."), field="display_name")
+    if len(pending_for_startup(actor.startup_id)) >= MAX_PENDING_PER_STARTUP:
+        raise DomainError(_("Your startup has %(n)d invitations waiting. Withdraw one that is no longer needed first.",
+                            n=MAX_PENDING_PER_STARTUP))
+    now = clock.now()
+    db.execute(
+        update(Invitation)
+        .where(Invitation.email == email, Invitation.startup_id == actor.startup_id,
+               Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        email=email, display_name=name, role=Role.STARTUP, startup_id=actor.startup_id, locale=locale,
+        token_hash=token_hash(token), invited_by_id=actor.id, created_at=now, expires_at=now + VALID_FOR,
+    )
+    db.add(invitation)
+    db.flush()
+    log.info("startup invitation created invitation=%s startup=%s by=%s", invitation.id, actor.startup_id, actor.id)
+    signals.changed(actor, "invitation.create", invitation, after=audit.snapshot(invitation, FIELDS))
+    startup = db.get(Startup, actor.startup_id)
+    existing = db.scalar(select(User.id).where(User.email == email)) is not None
+    template = "email/startup_invitation_existing.txt" if existing else "email/startup_invitation.txt"
+    link = mail.absolute(url_for("auth.accept_invitation", token=token), locale)
+    with force_locale(formatting_locale(locale)):
+        subject = _("%(inviter)s invites you to join %(startup)s on InnoMatch",
+                    inviter=actor.display_name, startup=startup.name if startup else "")
+        body = render_template(template, invitation=invitation, inviter=actor, startup=startup, link=link,
+                               expires_at=invitation.expires_at,
+                               sign_in_url=mail.absolute(url_for("auth.login"), locale))
+    mail.queue(mail.build_message(invitation.display_name, email, subject, body,
+                                  "zh-Hant-HK" if locale.startswith("zh") else "en"))
+    return invitation
+
+
+def pending_for_startup(startup_id: int) -> list[Invitation]:
+    """The startup's invitations still waiting, newest first."""
+    return list(db.scalars(
+        select(Invitation)
+        .where(Invitation.startup_id == startup_id, Invitation.accepted_at.is_(None),
+               Invitation.revoked_at.is_(None), Invitation.expires_at > clock.now())
+        .order_by(Invitation.id.desc())
+    ))
+
+
+def revoke_for_startup(actor: User, invitation_id: int) -> Invitation:
+    """A member withdraws one of their startup's waiting invitations."""
+    invitation = db.get(Invitation, invitation_id)
+    if invitation is None or actor.startup_id is None or invitation.startup_id != actor.startup_id:
+        raise NotAllowed(_("This invitation is not your startup's."))
+    revoke(actor, invitation)
+    return invitation
+
+
 def find(token: str) -> Invitation | None:
     """The pending invitation of a link's token, or None (unknown, used, revoked or expired)."""
     if not token or len(token) > 200:
@@ -102,7 +175,8 @@ def accept(invitation: Invitation, password: str) -> User:
         raise DomainError(_("An account with this email already exists. Sign in instead."), field="password")
     user = User(
         email=invitation.email, password_hash=hash_password(password), display_name=invitation.display_name,
-        role=invitation.role, department_id=invitation.department_id, locale=invitation.locale,
+        role=invitation.role, department_id=invitation.department_id, startup_id=invitation.startup_id,
+        locale=invitation.locale,
         # The link reached this address and was followed: that is the confirmation.
         email_verified_at=now,
     )

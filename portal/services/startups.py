@@ -12,7 +12,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import Capability, CapabilityTag, Proposal, Startup, Trial
+from models import Capability, CapabilityTag, Proposal, Startup, Trial, User
 from models.db import distinct_tags
 from models.names import clean_name, name_key, weighted_length
 from models.vocabulary import (
@@ -65,6 +65,13 @@ def _text(data: dict[str, Any], key: str) -> str:
     """Return ``data[key]`` stripped, or "" if it is not text."""
     value = data.get(key)
     return value.strip() if isinstance(value, str) else ""
+
+
+def members(startup_id: int) -> list[User]:
+    """The startup's open accounts, in the order they joined (closed ones are pseudonymised)."""
+    return list(db.scalars(
+        select(User).where(User.startup_id == startup_id, User.closed_at.is_(None)).order_by(User.id)
+    ))
 
 
 def _require_member(actor: Any, startup: Startup) -> None:

@@ -7,15 +7,16 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
-from wtforms import SelectField, TextAreaField, URLField
+from wtforms import EmailField, SelectField, TextAreaField, URLField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from models import Capability
 from models.vocabulary import STARTUP_SIZES
 
 from ..forms import (
     BaseForm,
+    MaxLength,
     MultiCheckboxField,
     NameField,
     StampedForm,
@@ -211,3 +212,20 @@ class NewProposalForm(ProposalForm):
         """The attached file, or None when none was chosen."""
         data = self.file.data
         return data if isinstance(data, FileStorage) and data.filename else None
+
+
+class InviteColleagueForm(BaseForm):
+    """Invite a colleague to join the member's startup."""
+
+    display_name = NameField(_l("Your colleague's name"),
+                             validators=[InputRequired(_l("Enter your colleague's name.")), MaxLength(120)])
+    email = EmailField(
+        _l("Their email address"),
+        validators=[InputRequired(_l("Enter an email address.")), Email(_l("Enter a valid email address.")),
+                    MaxLength(254)],
+    )
+    locale = SelectField(_l("Language of the invitation"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.locale.choices = choices([("en", "English"), ("zh_Hant_HK", "繁體中文")])

@@ -23,8 +23,8 @@ from ..access import (
 from ..database import db
 from ..errors import DomainError
 from ..forms import BaseForm, CsrfForm, clean_text, form_status
-from ..services import conflicts, documents, proposals, startups
-from .forms import CapabilityForm, NewProposalForm, ProposalForm, StartupForm
+from ..services import conflicts, documents, invitations, proposals, startups
+from .forms import CapabilityForm, InviteColleagueForm, NewProposalForm, ProposalForm, StartupForm
 from .labels import template_helpers
 
 bp = Blueprint("startups", __name__)
@@ -61,6 +61,49 @@ def profile(startup_id: int) -> ResponseReturnValue:
 def mine() -> ResponseReturnValue:
     """Go to the signed-in member's own startup profile."""
     return redirect(url_for("startups.profile", startup_id=current_user.startup_id))
+
+
+@bp.route("/startups/team", methods=["GET", "POST"])
+@roles_required(Role.STARTUP)
+def team() -> ResponseReturnValue:
+    """The member's startup's people: its members, the invitations waiting, and a form to
+    invite a colleague (or, posted with ``revoke``, to withdraw an invitation)."""
+    form = InviteColleagueForm()
+    if request.method == "POST" and "revoke" in request.form:
+        if not CsrfForm().validate_on_submit():
+            abort(400)
+        try:
+            invitation = invitations.revoke_for_startup(current_user, _form_id("revoke"))
+        except DomainError as error:
+            db.rollback()
+            abort(error.status, error.message)
+        db.commit()
+        flash(_("The invitation to %(email)s is withdrawn: its link no longer works.", email=invitation.email), "success")
+        return redirect(url_for("startups.team"))
+    if form.validate_on_submit():
+        try:
+            invitation = invitations.invite_to_startup(
+                current_user, email=form.email.data, display_name=form.display_name.data, locale=form.locale.data)
+        except DomainError as error:
+            db.rollback()
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Invitation sent to %(email)s. The link works once, for 7 days.", email=invitation.email), "success")
+            return redirect(url_for("startups.team"))
+    startup = db.get(Startup, current_user.startup_id) or abort(404)
+    return render_template(
+        "startups/team.html", startup=startup, form=form, confirm=CsrfForm(),
+        members=startups.members(startup.id), pending=invitations.pending_for_startup(startup.id),
+    ), form_status(form)
+
+
+def _form_id(name: str) -> int:
+    """A posted id, or 400."""
+    value = request.form.get(name, "")
+    if not value.isdigit() or int(value) > _MAX_ID:
+        abort(400)
+    return int(value)
 
 
 @bp.route("/startups/<int:startup_id>/edit", methods=["GET", "POST"])

@@ -142,6 +142,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     # Competing startups may not read each other's (possibly unreleased) capabilities.
     "startups.profile": {"GET": "L ok ok ok 403 ok ok"},
     "startups.mine": {"GET": STARTUP},
+    "startups.team": {"GET": STARTUP, "POST": STARTUP},
     "startups.edit": {"GET": OWN_STARTUP, "POST": OWN_STARTUP},
     "startups.new_capability": {"GET": STARTUP, "POST": STARTUP},
     "startups.edit_capability": {"GET": OWN_STARTUP_PRIVATE, "POST": OWN_STARTUP_PRIVATE},
