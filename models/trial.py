@@ -155,6 +155,10 @@ class OutcomeReport(TimestampMixin, Base):
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     unpublished_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     unpublish_reason: Mapped[str] = mapped_column(Text, default="")
+    # The capability as it was named when the department signed the outcome off: the signed-off
+    # record (and the showcase) stay as signed even if the startup renames it later.
+    capability_name: Mapped[str] = mapped_column(String(200), default="")
+    capability_language: Mapped[str | None] = mapped_column(String(10))
 
     signed_off_by: Mapped[User | None] = relationship(foreign_keys=[signed_off_by_id])
 

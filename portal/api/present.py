@@ -11,6 +11,7 @@ from models import Capability, Challenge, Department, Proposal, Startup, Trial, 
 from models.vocabulary import area, domain
 
 from .. import labels
+from ..services import trials
 from ..services.stats import Figures, Report, report_language
 
 
@@ -65,7 +66,7 @@ def trial(t: Trial) -> dict[str, Any]:
             "department": department(t.challenge.department),
         },
         "startup": t.startup.name,
-        "capability": t.capability.name if t.capability else None,
+        "capability": trials.capability_name(t),
         "outcome": term(t.outcome, labels.TRIAL_OUTCOME_LABELS.get(t.outcome, t.outcome)) if t.outcome else None,
         "completed_at": t.completed_at,
         "report": None if report is None else {

@@ -45,7 +45,7 @@ from models.vocabulary import (
 
 from .. import clock
 from ..database import db
-from . import mail, stats
+from . import mail, stats, trials
 from .notifications import path_for
 
 #: Field types of the dictionaries and how a value of each is written.
@@ -266,7 +266,7 @@ def _poc_records() -> list[dict[str, Any]]:
             "department_name_en": t.challenge.department.name_en,
             "department_name_zh": t.challenge.department.name_zh,
             "startup_name": t.startup.name,
-            "capability_name": t.capability.name if t.capability is not None else None,
+            "capability_name": trials.capability_name(t),
             "outcome": t.outcome,
             "approved_on": _day(t.approved_at),
             "started_on": _day(t.started_at),

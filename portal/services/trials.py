@@ -708,6 +708,9 @@ def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
     before = _publication(report)
     report.signed_off_at = clock.now()
     report.signed_off_by_id = user.id
+    # The record as signed: a later rename of the capability does not rewrite it.
+    report.capability_name = trial.capability.name if trial.capability else ""
+    report.capability_language = trial.capability.language if trial.capability else None
     report.unpublished_at = None
     report.unpublish_reason = ""
     db.flush()
@@ -732,6 +735,15 @@ def unpublish_outcome(user: User, trial: Trial, reason: str) -> OutcomeReport:
     db.flush()
     signals.changed(user, "trial.outcome_unpublish", trial, before, _publication(report))
     return report
+
+
+def capability_name(trial: Trial) -> str | None:
+    """The trial's capability by name as the record shows it: as it was when the department
+    signed the outcome off (a later rename does not rewrite a signed record), else as it is."""
+    report = trial.report
+    if report is not None and report.signed_off_at is not None and report.capability_name:
+        return report.capability_name
+    return trial.capability.name if trial.capability is not None else None
 
 
 def content_language(text: str | None, stored: str | None = None) -> str:

@@ -336,14 +336,25 @@ def test_a_reset_link_opens_in_the_account_holders_language(app, client, make, s
     assert 'lang="zh-Hant-HK"' in page
 
 
-def test_sending_the_link_again_from_a_refused_form_returns_to_a_page_that_exists(client, make):
-    """The banner's "send the link again" goes back to the page it was on; after a form's
-    refusal that address takes posts only, so it goes to the account page (walkthrough of
+def test_sending_the_link_again_from_a_refused_form_returns_to_a_page_that_exists(client, make, ctx):
+    """The banner's "send the link again" goes back to the page it was on; on the answer to a
+    form, whose address may take posts only, to the page the form was on (walkthrough of
     7 Dec 2026: it ended on a 405)."""
+    from datetime import timedelta
+
+    from models import Workshop
+
     user = make.user("startup", email_verified_at=None)
+    start = (clock.now() + timedelta(days=10)).replace(microsecond=0)
+    workshop = Workshop(starts_at=start, ends_at=start + timedelta(hours=2), title_en="Forum", title_zh="論壇",
+                        description="Demos.", location="Science Park", capacity=5)
+    ctx.add(workshop)
+    ctx.commit()
     sign_in(client, user)
-    refused = client.post("/account/tokens", data={"name": "", "scope": "read", "days": "30"})
-    page = refused.get_data(as_text=True)
-    assert refused.status_code == 400 and 'name="next" value="/account"' in page
-    shown = client.get("/startups/proposals").get_data(as_text=True)
-    assert 'name="next" value="/startups/proposals"' in shown
+    page_url = f"/workshops/{workshop.id}"
+    refused = client.post(f"{page_url}/register", headers={"Referer": f"http://localhost{page_url}"})
+    assert refused.status_code == 409
+    assert f'name="next" value="{page_url}"' in refused.get_data(as_text=True)
+    back = client.post("/account/verify/resend", data={"next": page_url})
+    assert back.status_code == 302 and back.headers["Location"] == page_url
+    assert client.get(page_url).status_code == 200

@@ -923,6 +923,26 @@ def test_outcome_reaches_the_showcase_only_after_the_department_signs_it_off(app
     assert officer.post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 409
 
 
+def test_a_signed_off_outcome_keeps_the_capabilitys_name_when_the_startup_renames_it(app):
+    """The showcase, open data and the API show the record as the department signed it off;
+    the trial page also says what the capability is called now (walkthrough of 7 Dec 2026)."""
+    world = build_world(app, "completed")
+    officer = client_as(app, world, "officer_own")
+    assert officer.post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 302
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        signed = trial.capability.name
+        assert trial.report.capability_name == signed
+        trial.capability.name = "RenamedBot Pro"
+        db.commit()
+    showcase = text(app.test_client().get("/showcase"))
+    assert signed in showcase and "RenamedBot Pro" not in showcase
+    page = text(officer.get(f"/trials/{world.trial_id}"))
+    assert signed in page and "named RenamedBot Pro since the sign-off" in page
+    items = app.test_client().get("/api/v1/trials").get_json()["items"]
+    assert [item["capability"] for item in items] == [signed]
+
+
 def test_lab_unpublishes_an_outcome_with_a_reason(app):
     world = build_world(app, "completed")
     sign_off(app, world)
