@@ -29,6 +29,12 @@ def _changed_actions() -> set[str]:
                 and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
             ):
                 found.add(node.args[1].value)
+            # pseudonymise(user, actor, "action") records its action through signals.changed.
+            if (
+                isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "pseudonymise"
+                and len(node.args) > 2 and isinstance(node.args[2], ast.Constant) and isinstance(node.args[2].value, str)
+            ):
+                found.add(node.args[2].value)
     return found
 
 

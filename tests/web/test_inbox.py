@@ -179,6 +179,12 @@ def test_officer_asks_the_lab_to_shortlist_a_proposal(app: Flask, client: FlaskC
     queue = client.get("/coordinator/").get_data(as_text=True)
     assert "The department asks the lab to shortlist this proposal" in queue
     assert "Their chatbot already serves two clinics." in queue
+    # And on the trial page, where the decision is taken; not for the startup's eyes.
+    page = client.get(f"/trials/{_trial.id}").get_data(as_text=True)
+    assert "The department's shortlist request" in page and "Their chatbot already serves two clinics." in page
+    sign_in(client, make.user("startup", startup_id=proposal.startup_id))
+    own = client.get(f"/trials/{_trial.id}").get_data(as_text=True)
+    assert "Their chatbot already serves two clinics." not in own
 
 
 def test_shortlist_request_needs_a_note_and_writes_nothing_without_one(
