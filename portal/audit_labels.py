@@ -99,6 +99,7 @@ ACTION_LABELS: dict[str, object] = {
     "user.password_reset_request": _l("Password reset requested"),
     "user.purge_inactive": _l("Inactive account's personal data erased"),
     "user.reactivate": _l("Account reactivated"),
+    "user.sessions_end": _l("Other sessions signed out"),
     "user.update": _l("Account changed"),
     "workshop.create": _l("Workshop scheduled"),
     "workshop.update": _l("Workshop changed"),

@@ -441,6 +441,22 @@ def resend_verification() -> ResponseReturnValue:
     return redirect(_safe_next(request.form.get("next")))
 
 
+@bp.post("/account/sessions/end")
+@login_required
+@limiter.limit("10 per minute")
+def end_other_sessions() -> ResponseReturnValue:
+    """Sign out every other browser of this account (a phone left signed in, a shared
+    computer); this one stays signed in, with its absolute limit unchanged."""
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    user = current_user._get_current_object()  # the user, not the proxy (sign_in_again)
+    accounts.end_other_sessions(user)
+    db.commit()
+    sign_in_again(user)
+    flash(_("Every other session of your account is signed out."), "success")
+    return redirect(url_for("auth.account"))
+
+
 @bp.get("/account/data.json")
 @login_required
 @limiter.limit("10 per minute")

@@ -487,6 +487,14 @@ def end_sessions(user: User) -> None:
     db.flush()
 
 
+def end_other_sessions(user: User) -> None:
+    """The owner signs out every session of the account (the caller signs this browser in
+    again with the new token: ``security.sign_in_again``); recorded in the audit log."""
+    end_sessions(user)
+    log.info("other sessions ended user=%s", user.id)
+    signals.changed(user, "user.sessions_end", user)
+
+
 def lock_out_others(user: User, actor: User | None) -> int:
     """What a change of credentials (password, second step) or a deactivation must end, so
     that nobody who had them keeps a way in: every session, every unused link (password

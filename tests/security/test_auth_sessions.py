@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import select, update
 
-from models import AccountToken, LoginAlert, LoginThrottle, User
+from models import AccountToken, AuditEvent, LoginAlert, LoginThrottle, User
 from portal.database import db
 from portal.passwords import (
     MAX_LENGTH,
@@ -722,3 +722,18 @@ def test_a_static_file_answered_late_cannot_undo_a_language_switch(app):
     assert _session_cookie(docs.get("/api/v1/docs"))
     assert docs.post("/language", data={"locale": "en", "next": "/api/v1/docs"}).status_code == 302
     assert not [c for c in _set_cookie_headers(browser.get("/api/v1/challenges")) if c.startswith("session=")]
+
+
+
+def test_the_owner_signs_out_every_other_session_and_stays_signed_in_here(app, make):
+    """A phone left signed in, a shared computer: one button ends them (walkthrough of 7 Dec
+    2026), this browser stays signed in, and the audit log says so."""
+    user = make.user("startup")
+    here, elsewhere = sign_in(app.test_client(), user), sign_in(app.test_client(), user)
+    assert elsewhere.get("/account").status_code == 200
+    response = here.post("/account/sessions/end")
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    assert here.get("/account").status_code == 200
+    assert elsewhere.get("/account").status_code == 302  # to the sign-in page
+    with app.app_context():
+        assert db.scalar(select(AuditEvent.action).where(AuditEvent.action == "user.sessions_end")) is not None
