@@ -14,6 +14,7 @@ from .engagement import (
     LoginAttempt,
     LoginThrottle,
     Notification,
+    StartupNameHold,
     Workshop,
     WorkshopRegistration,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "RankerVersion",
     "RecoveryCode",
     "Startup",
+    "StartupNameHold",
     "Trial",
     "TrialNote",
     "TrialTransition",

@@ -147,3 +147,21 @@ class LoginAlert(Base):
 
     def __repr__(self) -> str:
         return f"<LoginAlert {self.email} {self.sent_at}>"
+
+
+class StartupNameHold(Base):
+    """A startup name someone asked to register with an address that already had an account.
+
+    Registering with a new address takes the name (the startup is made); with an address
+    that has an account nothing is made, so without this hold the name would stay free, and
+    trying the name again would tell which kind of address the first one was. Held as a
+    registered startup holds its name.
+    """
+
+    __tablename__ = "startup_name_holds"
+
+    name_key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<StartupNameHold {self.name_key}>"

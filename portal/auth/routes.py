@@ -196,6 +196,7 @@ def accept_invitation(token: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = invitations.accept(invitation, form.password.data)
+            accounts.record_sign_in(user, client_address())
         except DomainError as error:
             db.rollback()
             form.apply_domain_error(error)

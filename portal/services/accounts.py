@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,6 +35,7 @@ from models import (
     LoginThrottle,
     OutboxMail,
     Startup,
+    StartupNameHold,
     User,
 )
 from models.names import clean_name, name_key
@@ -134,11 +135,19 @@ def register_startup(data: StartupRegistration) -> User | None:
     check_password_policy(data.password, email=email, name=data.display_name)
     password_hash = hash_password(data.password)
     existing = db.scalar(select(User).where(User.email == email))
+    key = name_key(name)
+    name_taken = bool(db.scalar(select(func.count()).where(Startup.name_key == key))) or (
+        db.get(StartupNameHold, key) is not None)
     if existing is not None:
         log.info("registration for an existing account email_ref=%s", email_ref(email))
+        if not name_taken:
+            # A new address would have taken the name with its startup: this one holds it
+            # alike, or trying the name again would tell which kind of address this was.
+            db.execute(_insert(StartupNameHold).values(name_key=key, created_at=clock.now())
+                       .on_conflict_do_nothing(index_elements=["name_key"]))
         _tell_existing_account(existing)
         return None
-    if db.scalar(select(func.count()).where(Startup.name_key == name_key(name))):
+    if name_taken:
         log.info("registration with a registered startup name email_ref=%s", email_ref(email))
         _notify_once(email, data.display_name.strip(), data.locale or "en", "name_taken", startup_name=name,
                      register_url=mail.absolute(_path("auth.register"), data.locale or "en"))
@@ -194,18 +203,17 @@ def _notify_once(address: str, name: str, locale: str, why: str, **context: str)
     lazy_subject, template = ADDRESS_IN_USE[why]
     with force_locale(formatting_locale(locale)):
         subject = str(lazy_subject)
-        told = db.scalar(
-            select(func.count()).where(
-                OutboxMail.recipient == address,
-                OutboxMail.subject == subject,
-                OutboxMail.created_at > clock.now() - timedelta(hours=1),
-            )
+    told = db.scalar(
+        select(func.count()).where(
+            OutboxMail.recipient == address,
+            OutboxMail.subject == subject,
+            OutboxMail.created_at > clock.now() - timedelta(hours=1),
         )
-        if told:
-            log.info("notice %s already sent this hour email_ref=%s", why, email_ref(address))
-            return
-        body = render_template(template, name=name, **context)
-    mail.queue(mail.build_message(name, address, subject, body, "zh-Hant-HK" if locale.startswith("zh") else "en"))
+    )
+    if told:
+        log.info("notice %s already sent this hour email_ref=%s", why, email_ref(address))
+        return
+    mail.queue_in_language(name, address, locale, subject, template, name=name, **context)
 
 
 def create_user(
@@ -363,16 +371,11 @@ def _alert_owner(user: User, failures: int, source: str) -> None:
     if not _claim_alert(user.email):
         return
     locale = user.locale or "en"
-    with force_locale(formatting_locale(locale)):
-        subject = _("Failed sign-in attempts on your InnoMatch account")
-        body = render_template(
-            "email/sign_in_failures.txt", user=user, failures=failures, source=source or "?",
-            when=clock.now(), account_url=mail.absolute(_path("auth.account"), locale),
-        )
-    message = mail.build_message(
-        user.display_name, user.email, subject, body, "zh-Hant-HK" if locale.startswith("zh") else "en"
+    mail.queue_in_language(
+        user.display_name, user.email, locale, _l("Failed sign-in attempts on your InnoMatch account"),
+        "email/sign_in_failures.txt", user=user, failures=failures, source=source or "?",
+        when=clock.now(), account_url=mail.absolute(_path("auth.account"), locale),
     )
-    mail.queue(message)
     log.warning("sign-in failures alert user=%s failures=%s ip=%s", user.id, failures, source)
 
 
@@ -382,12 +385,29 @@ def throttle_source(ip: str) -> str:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
-        return ip[:64]
+        # Not an address (a misconfigured proxy's header, say): never one of the throttle's
+        # own names (ANY_SOURCE, RECHECK_SOURCE).
+        return ("raw:" + ip)[:64]
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
+
+
+def record_sign_in(user: User, ip: str) -> None:
+    """Record a sign-in that did not go through the password form (an accepted invitation):
+    its source is then one the account signs in from (:func:`_known_source`)."""
+    db.add(LoginAttempt(email=user.email, ip=ip[:64], success=True))
+    user.last_login_at = clock.now()
+    db.flush()
+
+
+def _account_waiting(email: str) -> bool:
+    """Whether tries on the account from unfamiliar sources must still wait (read only)."""
+    until = db.scalar(select(LoginThrottle.blocked_until).where(
+        LoginThrottle.email == email, LoginThrottle.source == ANY_SOURCE))
+    return until is not None and until > clock.now()
 
 
 def _known_source(email: str, source: str) -> bool:
@@ -412,8 +432,15 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
     source = throttle_source(ip)
     failures = _claim_attempt(email, source)
     account_failures: int | None = 0
+    counted = False  # whether this attempt is counted for the account over every source
     if failures is not None and not _known_source(email, source):
-        account_failures = _claim_attempt(email, ANY_SOURCE, ACCOUNT_THROTTLE_AFTER)
+        if failures <= THROTTLE_AFTER:
+            # A source adds its first few failures only, so no single address can hold the
+            # account: it takes guesses from several.
+            account_failures = _claim_attempt(email, ANY_SOURCE, ACCOUNT_THROTTLE_AFTER)
+            counted = account_failures is not None
+        elif _account_waiting(email):
+            account_failures = None
     if failures is None or account_failures is None:
         waiting = source if failures is None else ANY_SOURCE
         log.warning("sign-in throttled email_ref=%s ip=%s across_sources=%s", email_ref(email), ip,
@@ -442,10 +469,11 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
                 field="email",
             )
         raise DomainError(_("Email or password is not correct."), field="email")
-    # A success forgets the failures, from this source and (as the attempt was counted
-    # there too before the check) from every source.
+    # A success forgets this source's failures, and, when this attempt was counted there (an
+    # unfamiliar source, which has now shown it knows the password), those of every source.
     _clear_failures(email, source)
-    _clear_failures(email, ANY_SOURCE)
+    if counted:
+        _clear_failures(email, ANY_SOURCE)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = clock.now()
@@ -610,14 +638,8 @@ def _link_error() -> DomainError:
 
 def _email(user: User, address: str, subject: Any, template: str, **context: Any) -> bool:
     """Queue an account email to ``address`` in the user's language (sent after the commit)."""
-    locale = user.locale or "en"
-    with force_locale(formatting_locale(locale)):
-        body = render_template(template, user=user, **context)
-        subject_text = str(subject)  # a lazy string, worded in the recipient's language
-    message = mail.build_message(
-        user.display_name, address, subject_text, body, "zh-Hant-HK" if locale.startswith("zh") else "en"
-    )
-    return mail.queue(message)
+    return mail.queue_in_language(user.display_name, address, user.locale or "en", subject, template,
+                                  user=user, **context)
 
 
 def _send_verification(user: User, address: str, *, startup_name: str | None = None) -> bool:
@@ -743,6 +765,11 @@ def reset_password(secret: str, new: str) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = moment  # the link reached this address: it is the user's
     revoked = lock_out_others(user, user)
+    # Whoever followed the link owns the address: no wait is left on the account (their next
+    # sign-in, from here, makes this a source the account signs in from).
+    db.execute(update(LoginThrottle).where(LoginThrottle.email == user.email)
+               .values(failures=0, blocked_until=None, last_failure_at=None)
+               .execution_options(synchronize_session=False))
     log.info("password reset user=%s api_tokens_revoked=%s", user.id, revoked)
     signals.changed(user, "user.password_reset", user)
     _send_password_changed(user, revoked)

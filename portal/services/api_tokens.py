@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import render_template, url_for
-from flask_babel import force_locale
+from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from models import ApiToken, User
@@ -20,7 +20,6 @@ from models.vocabulary import TOKEN_SCOPES
 from .. import clock, signals
 from ..database import db
 from ..errors import DomainError, NotAllowed, require_confirmed_email
-from ..extensions import formatting_locale
 from . import audit, mail
 
 log = logging.getLogger("innomatch.api")
@@ -107,12 +106,10 @@ def create_token(actor: User, data: dict[str, Any]) -> NewToken:
 def _tell_owner(user: User, token: ApiToken) -> None:
     """Email the account's owner that a token was made, so one made from a stolen session is seen."""
     locale = user.locale or "en"
-    with force_locale(formatting_locale(locale)):
-        subject = _("A new API token was created on your InnoMatch account")
-        body = render_template("email/api_token_created.txt", name=user.display_name, token=token,
-                               tokens_url=mail.absolute(url_for("tokens.index"), locale))
-    mail.queue(mail.build_message(user.display_name, user.email, subject, body,
-                                  "zh-Hant-HK" if locale.startswith("zh") else "en"))
+    mail.queue_in_language(user.display_name, user.email, locale,
+                           _l("A new API token was created on your InnoMatch account"),
+                           "email/api_token_created.txt", name=user.display_name, token=token,
+                           tokens_url=mail.absolute(url_for("tokens.index"), locale))
 
 
 def revoke_token(actor: User, token: ApiToken) -> ApiToken:

@@ -8,10 +8,10 @@ import logging
 import secrets
 from datetime import timedelta
 
-from flask import render_template, url_for
-from flask_babel import force_locale
+from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
 
 from models import Department, Invitation, Startup, User
 from models.credentials import INVITABLE_ROLES
@@ -20,7 +20,6 @@ from models.vocabulary import Role
 from .. import clock, signals
 from ..database import db, execute_update
 from ..errors import DomainError, NotAllowed, require_confirmed_email
-from ..extensions import formatting_locale
 from ..passwords import hash_password
 from . import accounts, audit, mail
 
@@ -30,6 +29,10 @@ VALID_FOR = timedelta(days=7)
 FIELDS = ("email", "display_name", "role", "department_id", "startup_id", "locale", "expires_at")
 #: A startup's invitations waiting at once; more are refused until some are used or withdrawn.
 MAX_PENDING_PER_STARTUP = 20
+#: Invitations to one address (from any startup, withdrawn ones too) within an hour, and by one
+#: startup within a day: beyond them the form refuses, so it cannot be used to flood an inbox.
+MAX_PER_ADDRESS_PER_HOUR = 3
+MAX_PER_STARTUP_PER_DAY = 50
 
 
 def token_hash(token: str) -> str:
@@ -69,12 +72,9 @@ def invite(
     log.info("invitation created invitation=%s role=%s by=%s", invitation.id, role, actor.id)
     signals.changed(actor, "invitation.create", invitation, after=audit.snapshot(invitation, FIELDS))
     link = mail.absolute(url_for("auth.accept_invitation", token=token), locale)
-    with force_locale(formatting_locale(locale)):
-        subject = _("You are invited to InnoMatch")
-        body = render_template("email/invitation.txt", invitation=invitation, inviter=actor, link=link,
-                               expires_at=invitation.expires_at)
-    emailed = mail.queue(mail.build_message(invitation.display_name, email, subject, body,
-                                            "zh-Hant-HK" if locale.startswith("zh") else "en"))
+    emailed = mail.queue_in_language(invitation.display_name, email, locale, _l("You are invited to InnoMatch"),
+                                     "email/invitation.txt", invitation=invitation, inviter=actor, link=link,
+                                     expires_at=invitation.expires_at)
     return invitation, token, emailed
 
 
@@ -94,10 +94,22 @@ def invite_to_startup(actor: User, *, email: str, display_name: str, locale: str
     name = display_name.strip()
     if not name:
         raise DomainError(_("Enter your colleague's name."), field="display_name")
+    now = clock.now()
+    # Withdrawn invitations count too: inviting, withdrawing and inviting again must not turn
+    # the form into a way to fill someone's inbox with the service's emails.
+    to_address = db.scalar(select(func.count()).where(
+        Invitation.email == email, Invitation.created_at > now - timedelta(hours=1)))
+    if (to_address or 0) >= MAX_PER_ADDRESS_PER_HOUR:
+        raise DomainError(_("This address has been invited several times in the last hour. Try again later."),
+                          field="email")
+    by_startup = db.scalar(select(func.count()).where(
+        Invitation.startup_id == actor.startup_id, Invitation.created_at > now - timedelta(days=1)))
+    if (by_startup or 0) >= MAX_PER_STARTUP_PER_DAY:
+        raise DomainError(_("Your startup has sent %(n)d invitations today. Try again tomorrow.",
+                            n=MAX_PER_STARTUP_PER_DAY))
     if len(pending_for_startup(actor.startup_id)) >= MAX_PENDING_PER_STARTUP:
         raise DomainError(_("Your startup has %(n)d invitations waiting. Withdraw one that is no longer needed first.",
                             n=MAX_PENDING_PER_STARTUP))
-    now = clock.now()
     db.execute(
         update(Invitation)
         .where(Invitation.email == email, Invitation.startup_id == actor.startup_id,
@@ -118,14 +130,11 @@ def invite_to_startup(actor: User, *, email: str, display_name: str, locale: str
     existing = db.scalar(select(User.id).where(User.email == email)) is not None
     template = "email/startup_invitation_existing.txt" if existing else "email/startup_invitation.txt"
     link = mail.absolute(url_for("auth.accept_invitation", token=token), locale)
-    with force_locale(formatting_locale(locale)):
-        subject = _("%(inviter)s invites you to join %(startup)s on InnoMatch",
-                    inviter=actor.display_name, startup=startup.name if startup else "")
-        body = render_template(template, invitation=invitation, inviter=actor, startup=startup, link=link,
-                               expires_at=invitation.expires_at,
-                               sign_in_url=mail.absolute(url_for("auth.login"), locale))
-    mail.queue(mail.build_message(invitation.display_name, email, subject, body,
-                                  "zh-Hant-HK" if locale.startswith("zh") else "en"))
+    subject = _l("%(inviter)s invites you to join %(startup)s on InnoMatch",
+                 inviter=actor.display_name, startup=startup.name if startup else "")
+    mail.queue_in_language(invitation.display_name, email, locale, subject, template, invitation=invitation,
+                           inviter=actor, startup=startup, link=link, expires_at=invitation.expires_at,
+                           sign_in_url=mail.absolute(url_for("auth.login"), locale))
     return invitation
 
 

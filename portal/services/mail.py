@@ -46,7 +46,8 @@ from email.utils import formataddr, formatdate, getaddresses, make_msgid, parsea
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app
+from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import delete, event, func, or_, select, update
@@ -59,7 +60,7 @@ from models.vocabulary import MAIL_STATUSES, MailStatus
 from .. import clock, jobs, signals
 from ..database import db, execute_update
 from ..errors import DomainError, StaleState
-from ..extensions import ui_locale
+from ..extensions import formatting_locale, ui_locale
 from ..logs import current_request_id
 from ..metrics import MAILS_FAILED, MAILS_GIVEN_UP, MAILS_SENT, register_live
 from .paging import Page, paginate
@@ -156,6 +157,23 @@ def build_message(to_name: str, to_address: str, subject: str, body: str, langua
     message.set_content(body, charset="utf-8")
     message["Content-Language"] = language  # after set_content, which resets Content-* headers
     return message
+
+
+def email_language(locale: str) -> str:
+    """The Content-Language of an email written in the interface locale ``locale``."""
+    return "zh-Hant-HK" if (locale or "").startswith("zh") else "en"
+
+
+def queue_in_language(
+    to_name: str, to_address: str, locale: str, subject: Any, template: str, /, **context: Any
+) -> bool:
+    """Queue the email ``template`` to ``address`` worded in ``locale`` (the recipient's
+    language, not the request's): ``subject`` may be a lazy string, which is worded then too.
+    False if mail is off (see :func:`queue`)."""
+    with force_locale(formatting_locale(locale or "en")):
+        subject_text = str(subject)
+        body = render_template(template, **context)
+    return queue(build_message(to_name, to_address, subject_text, body, email_language(locale)))
 
 
 def _show_in_console(message: EmailMessage) -> None:

@@ -268,7 +268,7 @@ def followers(challenge: Challenge) -> list[User]:
 
 
 def _email_language(locale: str) -> str:
-    return "zh-Hant-HK" if locale.startswith("zh") else "en"
+    return mail.email_language(locale)
 
 
 def _subject(text: str) -> str:

@@ -250,7 +250,7 @@ def _published_trials() -> list[Trial]:
         .where(Trial.status == TrialState.COMPLETED, Trial.outcome.is_not(None),
                Challenge.status.in_(ChallengeStatus.PUBLIC), stats.outcome_published())
         .options(selectinload(Trial.challenge).selectinload(Challenge.department), selectinload(Trial.startup),
-                 selectinload(Trial.capability), selectinload(Trial.kpis))
+                 selectinload(Trial.capability), selectinload(Trial.kpis), selectinload(Trial.report))
         .order_by(Trial.completed_at, Trial.id)
     ))
 

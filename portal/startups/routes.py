@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -22,6 +23,7 @@ from ..access import (
 )
 from ..database import db
 from ..errors import DomainError
+from ..extensions import limiter
 from ..forms import BaseForm, CsrfForm, clean_text, form_status
 from ..services import conflicts, documents, invitations, proposals, startups
 from .forms import CapabilityForm, InviteColleagueForm, NewProposalForm, ProposalForm, StartupForm
@@ -65,10 +67,13 @@ def mine() -> ResponseReturnValue:
 
 @bp.route("/startups/team", methods=["GET", "POST"])
 @roles_required(Role.STARTUP)
+@limiter.limit("10 per minute", methods=["POST"])
 def team() -> ResponseReturnValue:
     """The member's startup's people: its members, the invitations waiting, and a form to
     invite a colleague (or, posted with ``revoke``, to withdraw an invitation)."""
     form = InviteColleagueForm()
+    if request.method == "GET":  # the invitation in the language of the page, unless chosen
+        form.locale.data = "zh_Hant_HK" if str(get_locale() or "").startswith("zh") else "en"
     if request.method == "POST" and "revoke" in request.form:
         if not CsrfForm().validate_on_submit():
             abort(400)
@@ -101,7 +106,7 @@ def team() -> ResponseReturnValue:
 def _form_id(name: str) -> int:
     """A posted id, or 400."""
     value = request.form.get(name, "")
-    if not value.isdigit() or int(value) > _MAX_ID:
+    if not (value.isascii() and value.isdigit() and len(value) <= 10) or int(value) > _MAX_ID:
         abort(400)
     return int(value)
 

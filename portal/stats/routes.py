@@ -91,6 +91,7 @@ def _render_showcase(error: str | None = None, status: int = 200) -> ResponseRet
         outcomes=TRIAL_OUTCOME_LABELS,
         interested=notifications.interested_trial_ids(current_user),
         report_language=stats.report_language,
+        capability_name=trial_service.capability_name,
         error=error,
     ), status
 

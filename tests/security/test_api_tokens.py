@@ -82,8 +82,8 @@ def test_a_lifetime_not_offered_is_refused(app, world):
 
 def test_a_token_needs_the_password_again_and_its_owner_is_emailed(app, world, smtp):
     """A session left open or stolen must not become a year-long credential (review of
-    7 Dec 2026, L1): the password is asked again, wrong answers count like sign-ins, and the
-    owner hears of every new token."""
+    7 Dec 2026, L1): the password is asked again (through the throttled re-check that the
+    other sensitive forms use), and the owner hears of every new token."""
     client = sign_in_as(app.test_client(), "member", world)
     with app.app_context():
         owner = db.get(User, world.users["member"])

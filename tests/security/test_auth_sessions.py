@@ -189,8 +189,6 @@ def test_a_source_waits_after_five_failures_even_with_the_right_password(client,
 def test_the_owner_signs_in_from_another_source_while_an_attacker_keeps_guessing(app, make, fast_hashing):
     user = make.user("coordinator")
     attacker = app.test_client()
-    with time_machine.travel(T0 - timedelta(days=30)):
-        assert _sign_in(app.test_client(), user.email, OWNER).status_code == 302  # where the owner works
     with time_machine.travel(T0, tick=False) as traveller:
         for _ in range(40):
             traveller.shift(accounts.MAX_DELAY)
@@ -218,6 +216,41 @@ def test_guesses_from_ever_new_sources_meet_a_limit_for_the_account(app, make, f
         assert _sign_in(app.test_client(), user.email, OWNER).status_code == 302
     with app.app_context():
         assert db.scalar(select(LoginAlert.email)) == user.email
+
+
+def test_one_address_cannot_hold_the_account_for_its_owner_elsewhere(app, make, fast_hashing):
+    """A source adds only its first few failures to the account's count: one address guessing
+    all day slows itself down, not the owner signing in from a new place (review of the fix)."""
+    user = make.user("startup")
+    attacker = app.test_client()
+    with time_machine.travel(T0, tick=False) as traveller:
+        for _ in range(60):
+            traveller.shift(accounts.MAX_DELAY)
+            _fail(attacker, user.email, ATTACKER)
+        assert _sign_in(app.test_client(), user.email, "192.0.2.200").status_code == 302
+
+
+def test_a_password_reset_ends_the_accounts_wait(app, make, smtp, fast_hashing):
+    """Held by guesses from many addresses, the owner on a new device resets the password
+    (which proves the address) and signs in at once."""
+    user = make.user("startup")
+    with time_machine.travel(T0, tick=False):
+        for n in range(1, 25):
+            _fail(app.test_client(), user.email, f"192.0.2.{n}")
+        new_place = app.test_client()
+        assert "Too many failed attempts" in _sign_in(new_place, user.email, "203.0.113.99").get_data(as_text=True)
+        new_place.post("/password/forgot", data={"email": user.email}, environ_base={"REMOTE_ADDR": "203.0.113.99"})
+        path = smtp.link(user.email, "/password/reset/")
+        changed = new_place.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+                                 environ_base={"REMOTE_ADDR": "203.0.113.99"})
+        assert changed.status_code == 302
+        signed_in = _sign_in(new_place, user.email, "203.0.113.99", password=NEW_PASSWORD)
+        assert signed_in.status_code == 302, " ".join(re.sub(r"<[^>]+>", " ", signed_in.get_data(as_text=True)).split())[:1500]
+
+
+def test_an_address_that_is_not_one_never_takes_a_throttle_name():
+    for name in (accounts.ANY_SOURCE, accounts.RECHECK_SOURCE, "not-an-ip"):
+        assert accounts.throttle_source(name) not in (accounts.ANY_SOURCE, accounts.RECHECK_SOURCE)
 
 
 def test_an_ipv6_network_counts_as_one_source():

@@ -72,7 +72,7 @@ def test_the_download_leaves_out_sign_in_attempts_made_before_the_account_had_it
         db.add(LoginAttempt(email="later@example.net", ip="198.51.100.77", success=False,
                             created_at=clock.now() - timedelta(days=3)))
         db.commit()
-    member = make.user("startup", email="later@example.net")
+    member = make.user("startup", email="later@example.net", created_at=clock.now() - timedelta(days=10))
     with app.app_context():
         db.add(LoginAttempt(email=member.email, ip="203.0.113.9", success=True))
         # The account moved to this address a day ago: what came before the move is not its own.

@@ -924,7 +924,7 @@ def test_outcome_reaches_the_showcase_only_after_the_department_signs_it_off(app
 
 
 def test_a_signed_off_outcome_keeps_the_capabilitys_name_when_the_startup_renames_it(app):
-    """The showcase, open data and the API show the record as the department signed it off;
+    """The showcase and the API show the record as the department signed it off;
     the trial page also says what the capability is called now (walkthrough of 7 Dec 2026)."""
     world = build_world(app, "completed")
     officer = client_as(app, world, "officer_own")
