@@ -50,6 +50,7 @@ from models import (
     RankerVersion,
     RecoveryCode,
     Startup,
+    StartupNameHold,
     Trial,
     TrialNote,
     TrialTransition,
@@ -244,6 +245,7 @@ def build_world(app: Flask, tag: str = "") -> World:
                          expires_at=now + timedelta(hours=1), used_at=now),
             LoginThrottle(email=f"member{tag}@example.org", source="198.51.100.9", failures=2, last_failure_at=now),
             LoginAlert(email=f"member{tag}@example.org", sent_at=now),
+            StartupNameHold(name_key=f"held name{tag}", created_at=now),
             AuditEvent(actor_id=users["officer"].id, action="challenge.create", entity_type="challenge",
                        entity_id=draft.id, before=None, after={"title": "Secret draft plan"}),
         ])

@@ -102,7 +102,7 @@ NOT_AUDITED = {
     "accounttoken", "auditevent", "capabilitydomain", "capabilitytag", "challengedomain", "challengefollow",
     "challengetag", "corpuschange", "corpusversion", "department", "document", "embedding", "evaluationcriterion",
     "kpi", "loginalert", "loginattempt", "loginthrottle", "milestone", "notification", "outcomereport",
-    "rankerversion", "recoverycode", "trialnote", "trialtransition", "workshopregistration",
+    "rankerversion", "recoverycode", "startupnamehold", "trialnote", "trialtransition", "workshopregistration",
 }
 
 
