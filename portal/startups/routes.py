@@ -24,7 +24,7 @@ from ..access import (
 from ..database import db
 from ..errors import DomainError
 from ..extensions import limiter
-from ..forms import BaseForm, CsrfForm, clean_text, form_status
+from ..forms import BaseForm, CsrfForm, clean_text, form_status, parse_id
 from ..services import conflicts, documents, invitations, proposals, startups
 from .forms import CapabilityForm, InviteColleagueForm, NewProposalForm, ProposalForm, StartupForm
 from .labels import template_helpers
@@ -78,7 +78,7 @@ def team() -> ResponseReturnValue:
         if not CsrfForm().validate_on_submit():
             abort(400)
         try:
-            invitation = invitations.revoke_for_startup(current_user, _form_id("revoke"))
+            invitation = invitations.revoke_for_startup(current_user, parse_id(request.form.get("revoke")) or abort(400))
         except DomainError as error:
             db.rollback()
             abort(error.status, error.message)
@@ -101,14 +101,6 @@ def team() -> ResponseReturnValue:
         "startups/team.html", startup=startup, form=form, confirm=CsrfForm(),
         members=startups.members(startup.id), pending=invitations.pending_for_startup(startup.id),
     ), form_status(form)
-
-
-def _form_id(name: str) -> int:
-    """A posted id, or 400."""
-    value = request.form.get(name, "")
-    if not (value.isascii() and value.isdigit() and len(value) <= 10) or int(value) > _MAX_ID:
-        abort(400)
-    return int(value)
 
 
 @bp.route("/startups/<int:startup_id>/edit", methods=["GET", "POST"])

@@ -210,20 +210,26 @@ def test_an_unverified_member_cannot_propose(client, make, ctx):
                                   {"capability_id": capability.id, "pitch": "We can run this pilot in eight weeks."})
 
 
-def test_an_unverified_member_cannot_take_a_workshop_place_ask_a_question_or_make_a_token(client, make, ctx):
-    """Nothing that reaches other people before the address is confirmed (review of 7 Dec
-    2026, M3): throwaway registrations could fill a workshop or write to a department."""
-    from datetime import timedelta
+def _upcoming_workshop(ctx):  # type: ignore[no-untyped-def]
+    """A committed workshop with places, ten days ahead."""
+    from models import Workshop
 
-    from models import ApiToken, ChallengeQuestion, Workshop, WorkshopRegistration
-
-    member = make.user("startup", email_verified_at=None)
-    challenge = make.challenge()
     start = (clock.now() + timedelta(days=10)).replace(microsecond=0)
     workshop = Workshop(starts_at=start, ends_at=start + timedelta(hours=2), title_en="Forum", title_zh="論壇",
                         description="Demos.", location="Science Park", capacity=5)
     ctx.add(workshop)
     ctx.commit()
+    return workshop
+
+
+def test_an_unverified_member_cannot_take_a_workshop_place_ask_a_question_or_make_a_token(client, make, ctx):
+    """Nothing that reaches other people before the address is confirmed (review of 7 Dec
+    2026, M3): throwaway registrations could fill a workshop or write to a department."""
+    from models import ApiToken, ChallengeQuestion, WorkshopRegistration
+
+    member = make.user("startup", email_verified_at=None)
+    challenge = make.challenge()
+    workshop = _upcoming_workshop(ctx)
     sign_in(client, member)
     answers = {
         "workshop": client.post(f"/workshops/{workshop.id}/register"),
@@ -340,16 +346,8 @@ def test_sending_the_link_again_from_a_refused_form_returns_to_a_page_that_exist
     """The banner's "send the link again" goes back to the page it was on; on the answer to a
     form, whose address may take posts only, to the page the form was on (walkthrough of
     7 Dec 2026: it ended on a 405)."""
-    from datetime import timedelta
-
-    from models import Workshop
-
     user = make.user("startup", email_verified_at=None)
-    start = (clock.now() + timedelta(days=10)).replace(microsecond=0)
-    workshop = Workshop(starts_at=start, ends_at=start + timedelta(hours=2), title_en="Forum", title_zh="論壇",
-                        description="Demos.", location="Science Park", capacity=5)
-    ctx.add(workshop)
-    ctx.commit()
+    workshop = _upcoming_workshop(ctx)
     sign_in(client, user)
     page_url = f"/workshops/{workshop.id}"
     refused = client.post(f"{page_url}/register", headers={"Referer": f"http://localhost{page_url}"})
