@@ -104,11 +104,22 @@ Measured on 7 Dec 2026 (docs/matching.md §6):
   BM25's or the cosine's clarity, BM25's first-to-second ratio, their difference, the
   agreement of the two top tens), gamma in {+-.25, +-.5}.
 
+Measured on 7 Dec 2026, evening (docs/matching.md §6):
+
+* ``align``: a map from Chinese to English e5 space.  e5's Chinese and English texts
+  are centred per language already; an orthogonal map (Procrustes) fitted on parallel
+  texts that are not the cases (``parallel_pairs``: the interface's message catalogue,
+  the Hong Kong glossary and a seeded sample of CC-CEDICT words, 5,861 pairs) turns
+  the centred Chinese vectors towards their English counterparts.  A rotation keeps
+  every same-language cosine as it was, so only cross-language pairs move.  The map is
+  blended with the identity (alpha in {.5, 1}) and its cross-language cosines with the
+  ones as written (g in {1, .5}).
+
 Run::
 
     python benchmarks/tune_ideas.py --cache DIR [--cases FILE]
                                     [--ideas sem,bm25,xlex,lexnorm,prf,maxp,zscore,zx,zrel,
-                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk,title,mixlex,hub,qpp]
+                                             xq,slot,learn,ltf,mmr,sym,lexv,rm3,cjk,title,mixlex,hub,qpp,align]
 """
 
 from __future__ import annotations
@@ -256,6 +267,36 @@ class IdeaScorer(td.Scorer):
         for g in gammas:
             self.sems[f"e5-xq g={g:g}"] = (np.where(d.cross, g * xq + (1 - g) * cos, cos), pvecs)
             self.sems[f"e5-xqp g={g:g}"] = (np.where(d.cross, g * xqp + (1 - g) * cos, cos), pvecs)
+
+    def add_aligned(self, zh: np.ndarray, en: np.ndarray, alphas: tuple[float, ...] = (0.5, 1.0),
+                    gammas: tuple[float, ...] = (1.0, 0.5)) -> None:
+        """``e5-align a=.. g=..``: the centred Chinese e5 vectors (both roles) turned by the
+        orthogonal map that best carries the parallel ``zh`` vectors onto their ``en``
+        counterparts (each side centred on its own mean), blended ``(1 - a) * I + a * R``;
+        cross-language cosines blended ``g * mapped + (1 - g) * as written``."""
+        d = self.data
+        z, e = unit_rows(unit_rows(zh) - unit_rows(zh).mean(0)), unit_rows(unit_rows(en) - unit_rows(en).mean(0))
+        u, _s, vt = np.linalg.svd(z.T @ e)
+        rot = u @ vt
+        print(f"# parallel pairs {len(z)}: mean cosine {np.mean(np.sum(z * e, 1)):.3f} as written, "
+              f"{np.mean(np.sum((z @ rot) * e, 1)):.3f} mapped (in-sample)")
+        ql = [c.language for c in d.cases.challenges]
+        pl = [s.language for s in d.cases.startups]
+        base = self.vectors["multilingual-e5-small"]
+        q, p = unit_rows(base.query), unit_rows(base.passage)
+        centre = LanguageCentering.fit({"query": (q, ql), "passage": (p, pl)})
+        qc = centre.transform(q, ql, "query").astype(np.float64)
+        pc = centre.transform(p, pl, "passage").astype(np.float64)
+        qzh = np.array([td.is_zh(d, r) for r in range(len(ql))])
+        pzh = np.array([lang.startswith("zh") for lang in pl])
+        cos, pvecs = self.sems["e5"]
+        for a in alphas:
+            r = (1 - a) * np.eye(rot.shape[0]) + a * rot
+            qm, pm = qc.copy(), pc.copy()
+            qm[qzh], pm[pzh] = unit_rows(qc[qzh] @ r), unit_rows(pc[pzh] @ r)
+            mapped = qm @ pm.T
+            for g in gammas:
+                self.sems[f"e5-align a={a:g} g={g:g}"] = (np.where(d.cross, g * mapped + (1 - g) * cos, cos), pvecs)
 
     def add_symmetric(self, v: td.Vectors) -> None:
         """``e5-sym``: e5 cosines with the challenges encoded as passages, centred."""
@@ -713,6 +754,66 @@ class SymmetricEncoder:
         return self.inner.encode(texts, role="passage", batch_size=batch_size)
 
 
+def parallel_pairs(cedict_words: int = 4000) -> list[tuple[str, str]]:
+    """(Chinese, English) texts that say the same thing and are not the cases: the
+    interface's message catalogue (placeholders and markup removed), the Hong Kong
+    glossary (first English sense), and a seeded sample of CC-CEDICT headwords of two to
+    four characters with a short, lower-case first sense (no names, variants, surnames)."""
+    import random
+    import re
+
+    from babel.messages.pofile import read_po
+
+    from matcher.translate import GLOSSARY_PATH, get_translator
+
+    markup = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_]*\}|<[^>]+>|%[sd]")
+    han = re.compile(r"[\u4e00-\u9fff]")
+    pairs: list[tuple[str, str]] = []
+    with (ROOT / "portal/translations/zh_Hant_HK/LC_MESSAGES/messages.po").open("rb") as fh:
+        for m in read_po(fh):
+            if not m.id or not m.string or m.fuzzy:
+                continue
+            en = m.id if isinstance(m.id, str) else m.id[0]
+            zh = m.string if isinstance(m.string, str) else m.string[0]
+            en, zh = (" ".join(markup.sub(" ", x).split()) for x in (en, zh))
+            if len(en) >= 3 and han.search(zh):
+                pairs.append((zh, en))
+    for line in Path(GLOSSARY_PATH).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        zh, en = line.split("\t", 1)
+        pairs.append((zh.strip(), en.split("|")[0].strip()))
+    translator = get_translator("cedict")
+    assert translator is not None
+    words = sorted(
+        (head, senses[0]) for head, senses in translator.entries.items()
+        if 2 <= len(head) <= 4 and re.fullmatch(r"[\u4e00-\u9fff]+", head) and senses[0]
+        and not senses[0][0].isupper() and len(senses[0].split()) <= 4
+        and "variant" not in senses[0] and "surname" not in senses[0]
+    )
+    random.Random(20261207).shuffle(words)
+    return pairs + words[:cedict_words]
+
+
+def encode_parallel(pairs: list[tuple[str, str]], cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """e5 vectors (passage role) of both sides of ``pairs``, cached by a digest of the texts."""
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join(a + "\x1e" + b for a, b in pairs).encode()).hexdigest()[:12]
+    path = cache / f"parallel-e5-{digest}.npz"
+    if path.exists():
+        saved = np.load(path)
+        return saved["zh"], saved["en"]
+    from matcher import get_encoder
+
+    encoder = get_encoder("multilingual-e5-small")
+    zh = np.asarray(encoder.encode([a for a, _ in pairs], role="passage"), np.float64)
+    en = np.asarray(encoder.encode([b for _, b in pairs], role="passage"), np.float64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, zh=zh, en=en)
+    return zh, en
+
+
 def encode_chunks(data: td.Data, path: Path, *, pair: bool) -> None:
     """Encode every startup's sentences (or pairs of consecutive sentences) with e5."""
     from matcher import get_encoder
@@ -1112,6 +1213,15 @@ def main() -> int:
                    [i for g in (0.0, *gammas) for i in base_grid("e5", fusions=fz, qpp=(pr, g))])
         family("z-score grid x any predictor",
                base_grid("e5", fusions=fz) + [i for pr in preds for g in gammas for i in base_grid("e5", fusions=fz, qpp=(pr, g))])
+    if "align" in ideas:
+        scorer.add_aligned(*encode_parallel(parallel_pairs(), Path(args.cache)))
+        aligned = [k for k in scorer.sems if k.startswith("e5-align")]
+        for sem in aligned:
+            fixed(f"{sem} alone (dense only)", Idea(sem, "cedict", "weighted", (1.0, 0.0, 0.0)))
+            fixed(f"{sem} in the default's place", Idea(sem, fusion="zscore"))
+        family("z-score base grid (reference)", base_grid("e5", fusions=fz))
+        family("z-score grid x align {off, a .5/1 x g 1/.5}",
+               [s for sem in ("e5", *aligned) for s in base_grid(sem, fusions=fz)])
     if "prf" in ideas:
         fixed("old default + PRF 3x0.5", Idea(prf=(3, 0.5)))
         fixed("old default + PRF 5x1", Idea(prf=(5, 1.0)))
