@@ -1,6 +1,6 @@
 """The load-test accounts' credentials, shared by the seed, the warm-up and the Locust users.
 
-Coordinators must pass the second sign-in step (TOTP), so the seed enrols each with a
+Officers and coordinators must pass the second sign-in step (TOTP), so the seed enrols each with a
 secret derived from its address, and the clients compute the current code from it.
 """
 

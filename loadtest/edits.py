@@ -34,7 +34,7 @@ import threading
 import time
 from typing import Any
 
-from credentials import PASSWORD, csrf_token  # loadtest/credentials.py
+from credentials import PASSWORD, csrf_token, pass_second_step  # loadtest/credentials.py
 from forms import CAPABILITY_EDIT, CHALLENGE_ROW, Form, read_form  # loadtest/forms.py
 from locust import HttpUser, constant_pacing, task
 from locust.clients import HttpSession
@@ -85,6 +85,8 @@ def sign_in(client: HttpSession, email: str) -> None:
                            data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
     if response.status_code != 302:
         raise RuntimeError(f"sign-in as {email} failed: {response.status_code}")
+    if not pass_second_step(client, "", email):
+        raise RuntimeError(f"second sign-in step as {email} failed")
 
 
 def department_challenges(client: HttpSession) -> dict[str, str]:

@@ -90,7 +90,7 @@ class SignedInUser(Reader):
             if response.status_code != 302:
                 response.failure(f"sign-in as {email} failed: {response.status_code}")
                 return
-        if self.kind == "coordinator" and not pass_second_step(self.client, "", email):
+        if self.kind in ("coordinator", "officer") and not pass_second_step(self.client, "", email):
             raise RuntimeError(f"second sign-in step for {email} failed")
 
     def post_form(self, url: str, form_page: str, data: dict[str, str], name: str) -> None:

@@ -165,8 +165,9 @@ def seed(n_startups: int, n_challenges: int, rng_seed: int = 7) -> dict[str, int
     owning = sorted({c["department"] for c in demo_challenges})  # departments that post challenges
     for i in range(OFFICERS):
         users.append({"email": f"officer{i}@load.test", "role": "officer",
-                      "department_id": departments[owning[i % len(owning)]]})
-    # Coordinators pass the second sign-in step with a code from their (derived) secret.
+                      "department_id": departments[owning[i % len(owning)]],
+                      "mfa_secret": mfa.encrypt_secret(totp_secret(f"officer{i}@load.test")), "mfa_enabled_at": now})
+    # Officers and coordinators pass the second sign-in step with a code from their (derived) secret.
     users += [{"email": f"coordinator{i}@load.test", "role": "coordinator",
                "mfa_secret": mfa.encrypt_secret(totp_secret(f"coordinator{i}@load.test")), "mfa_enabled_at": now}
               for i in range(COORDINATORS)]

@@ -122,8 +122,8 @@ class User(TimestampMixin, Base):
 
     @property
     def mfa_required(self) -> bool:
-        """Coordinators and admins must use the second sign-in step."""
-        return self.role in Role.STAFF
+        """Officers, coordinators and admins must use the second sign-in step."""
+        return self.role in Role.SECOND_STEP
 
     @property
     def is_staff(self) -> bool:

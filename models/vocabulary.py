@@ -69,6 +69,9 @@ class Role(StrEnum):
 
     # The lab's own people: coordinators and admins.
     STAFF = nonmember((COORDINATOR, ADMIN))
+    # Who must pass the second sign-in step: the lab's staff, and the department officers who
+    # read startups' proposals and documents (commercially confidential) for the government.
+    SECOND_STEP = nonmember((OFFICER, COORDINATOR, ADMIN))
 
 
 class Party(StrEnum):

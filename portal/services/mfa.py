@@ -295,7 +295,7 @@ def disable(user: User, password: str) -> None:
     caller commits even when it raises); not for roles that require it. Like a change of
     password, it ends every other session, emailed link and API token."""
     if user.mfa_required:
-        raise DomainError(_("Coordinators and administrators must keep two-step verification on."),
+        raise DomainError(_("Department officers, coordinators and administrators must keep two-step verification on."),
                           field="current_password")
     accounts.recheck_password(user, password, "mfa_disable")
     _clear(user)

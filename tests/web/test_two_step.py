@@ -48,6 +48,24 @@ def test_coordinator_without_two_step_is_sent_to_set_it_up_before_anything_else(
         assert response.status_code == 302 and response.headers["Location"].endswith("/account/two-step"), page
 
 
+def test_officer_without_two_step_is_sent_to_set_it_up_before_reading_proposals(app, make):
+    # Officers read startups' proposals and documents for the government: their role requires it.
+    officer = make.user("officer")
+    client = _password_step(app, officer)
+    for page in ("/", "/challenges/mine", "/account"):
+        response = client.get(page)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/account/two-step"), page
+    response = app.test_client().post("/login", data={"email": officer.email, "password": "correct-horse-battery-42"})
+    assert response.headers["Location"].endswith("/account/two-step")
+
+
+def test_startup_member_is_not_asked_for_a_second_step(app, make, client):
+    member = make.user("startup")
+    response = client.post("/login", data={"email": member.email, "password": "correct-horse-battery-42"})
+    assert response.status_code == 302 and not response.headers["Location"].endswith("/account/two-step")
+    assert client.get("/account").status_code == 200
+
+
 def test_password_sign_in_of_coordinator_leads_to_set_up(app, make, client):
     coordinator = make.user("coordinator")
     response = client.post("/login", data={"email": coordinator.email, "password": "correct-horse-battery-42"})
@@ -208,8 +226,9 @@ def test_turning_two_step_on_ends_the_sessions_that_never_passed_it(app, make, f
     assert elsewhere.get("/account").headers["Location"].startswith("/login")
 
 
-def test_coordinator_cannot_turn_two_step_off(app, make, frozen):
-    user, _secret, _codes = _enrolled(app, make, frozen)
+@pytest.mark.parametrize("role", ["coordinator", "officer"])
+def test_staff_and_officers_cannot_turn_two_step_off(app, make, frozen, role):
+    user, _secret, _codes = _enrolled(app, make, frozen, role)
     client = sign_in(app.test_client(), user)
     response = client.post("/account/two-step/off", data={"off-current_password": "correct-horse-battery-42"})
     assert response.status_code == 400
