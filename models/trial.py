@@ -149,10 +149,13 @@ class OutcomeReport(TimestampMixin, Base):
     recommendation: Mapped[str] = mapped_column(Text, default="")
     # Language of the text (BCP 47); None means the challenge's language.
     language: Mapped[str | None] = mapped_column(String(10))
-    # Public on the showcase, open data and the API only once the department signs it off,
-    # and until the lab unpublishes it (with the reason).
+    # Public on the showcase, open data and the API only once the department signs it off and
+    # the startup agrees to it being published (either first), and until the lab unpublishes it
+    # (with the reason; the startup is then asked again for the report as put right).
     signed_off_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    startup_agreed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    startup_agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     unpublished_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     unpublish_reason: Mapped[str] = mapped_column(Text, default="")
     # The capability as it was named when the department signed the outcome off: the signed-off
@@ -164,5 +167,5 @@ class OutcomeReport(TimestampMixin, Base):
 
     @property
     def published(self) -> bool:
-        """Signed off by the department and not unpublished by the lab."""
-        return self.signed_off_at is not None and self.unpublished_at is None
+        """Signed off by the department, agreed by the startup and not unpublished by the lab."""
+        return self.signed_off_at is not None and self.startup_agreed_at is not None and self.unpublished_at is None

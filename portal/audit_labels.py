@@ -76,6 +76,7 @@ ACTION_LABELS: dict[str, object] = {
     "trial.milestone_waive": _l("Milestone waived"),
     "trial.note_add": _l("Note added"),
     "trial.outcome_sign_off": _l("Outcome report signed off"),
+    "trial.outcome_agree": _l("Startup agreed to publish the outcome report"),
     "trial.outcome_unpublish": _l("Outcome report unpublished"),
     "trial.reject": _l("Trial rejected"),
     "trial.reuse_interest": _l("Interest in reusing a trial"),

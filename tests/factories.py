@@ -131,5 +131,6 @@ class Factory:
         kw.setdefault("status", "proposed")
         trial = Trial(challenge_id=challenge.id, startup_id=capability.startup_id, capability_id=capability.id, **kw)
         if kw["status"] == "completed" and kw.get("outcome"):
-            trial.report = OutcomeReport(summary="", signed_off_at=clock.now() if signed_off else None)
+            trial.report = OutcomeReport(summary="", signed_off_at=clock.now() if signed_off else None,
+                                         startup_agreed_at=clock.now() if signed_off else None)
         return self._save(trial)

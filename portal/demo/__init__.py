@@ -223,11 +223,15 @@ def _seed_trial(
         db.add(Milestone(trial_id=trial.id, title=m["title"], due_on=due, done_on=due if m.get("done") else None))
     report = row.get("outcome_report")
     if report:
-        # The department signed off the demo's outcomes, so the public showcase has them.
+        # The department signed off the demo's outcomes and their startups agreed, so the public
+        # showcase has them.
         signer = db.scalar(
             select(User.id).where(User.role == Role.OFFICER, User.department_id == challenge.department_id).limit(1)
         )
+        member = db.scalar(select(User.id).where(User.startup_id == startup.id).limit(1))
         signed = trial.status == TrialState.COMPLETED
         db.add(OutcomeReport(trial_id=trial.id, summary=report["summary"], lessons=report.get("lessons", ""),
                              recommendation=report.get("recommendation", ""),
-                             signed_off_at=when if signed else None, signed_off_by_id=signer if signed else None))
+                             signed_off_at=when if signed else None, signed_off_by_id=signer if signed else None,
+                             startup_agreed_at=when if signed else None,
+                             startup_agreed_by_id=member if signed else None))

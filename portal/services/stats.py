@@ -424,11 +424,16 @@ def pipeline(page: int = 1, size: int = PIPELINE_PAGE_SIZE) -> Page:
 
 
 def outcome_published() -> ColumnElement[bool]:
-    """Trials whose outcome report the department signed off and the lab has not unpublished.
+    """Trials whose outcome report the department signed off and the startup agreed to publish,
+    and the lab has not unpublished since.
 
     The one rule for what is public about outcomes: the showcase, open data and the API.
     """
-    return Trial.report.has(and_(OutcomeReport.signed_off_at.is_not(None), OutcomeReport.unpublished_at.is_(None)))
+    return Trial.report.has(and_(
+        OutcomeReport.signed_off_at.is_not(None),
+        OutcomeReport.startup_agreed_at.is_not(None),
+        OutcomeReport.unpublished_at.is_(None),
+    ))
 
 
 def showcase(outcome: str | None = None) -> list[Trial]:

@@ -133,6 +133,7 @@ TRACKING: dict[str, Action] = {
         Action("waive_milestone", TrialState.ACTIVE, (Party.COORDINATOR, Party.DEPARTMENT)),
         # The outcome report goes public once the department signs it off; the lab can take it down.
         Action("sign_off_outcome", (TrialState.COMPLETED,), (Party.DEPARTMENT,)),
+        Action("agree_outcome", (TrialState.COMPLETED,), (Party.STARTUP,)),
         Action("unpublish_outcome", (TrialState.COMPLETED,), (Party.COORDINATOR,)),
     )
 }
@@ -211,8 +212,9 @@ def open_actions(user: User, trial: Trial) -> set[str]:
 
 def results_locked(trial: Trial) -> bool:
     """Whether the KPI results stand as the department signed them off: while the outcome
-    report is published, the showcase shows them under the department's sign-off."""
-    return trial.report is not None and trial.report.published
+    report's sign-off stands (published, or waiting for the startup's agreement), the showcase
+    shows or will show them under the department's sign-off."""
+    return trial.report is not None and signed_off(trial.report)
 
 
 # -- input rules ---------------------------------------------------------------------------
@@ -643,7 +645,7 @@ def remove_kpi(user: User, trial: Trial, kpi: Kpi) -> None:
 def locked_results_message() -> str:
     """Why a signed-off outcome's results cannot be changed, and how to correct one."""
     return _(
-        "The department signed off the outcome and it is published, so the results stay as signed off. "
+        "The department signed off the outcome, so the results stay as signed off. "
         "To correct one, unpublish the outcome report first (saying why); the department then signs it off again."
     )
 
@@ -691,19 +693,27 @@ def _publication(report: OutcomeReport) -> dict[str, Any]:
     return {
         "report.signed_off_at": report.signed_off_at.isoformat() if report.signed_off_at else None,
         "report.signed_off_by_id": report.signed_off_by_id,
+        "report.startup_agreed_at": report.startup_agreed_at.isoformat() if report.startup_agreed_at else None,
+        "report.startup_agreed_by_id": report.startup_agreed_by_id,
         "report.unpublished_at": report.unpublished_at.isoformat() if report.unpublished_at else None,
         "report.unpublish_reason": report.unpublish_reason,
     }
 
 
-def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
-    """Sign off a completed trial's outcome report for the department, which publishes it.
+def signed_off(report: OutcomeReport) -> bool:
+    """Whether the department's sign-off stands (given, and the lab has not unpublished since)."""
+    return report.signed_off_at is not None and report.unpublished_at is None
 
-    An officer of the challenge's department does it; a report the lab unpublished can be
-    signed off again (published again) once it is put right.
+
+def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
+    """Sign off a completed trial's outcome report for the department.
+
+    An officer of the challenge's department does it; the report is published once the
+    startup has agreed as well (:func:`agree_outcome`, either first). A report the lab
+    unpublished can be signed off again once it is put right.
     """
     report = _report_of(user, trial, "sign_off_outcome")
-    if report.published:
+    if signed_off(report):
         raise StaleState(_("The outcome report is already signed off."))
     before = _publication(report)
     report.signed_off_at = clock.now()
@@ -715,15 +725,37 @@ def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
     report.unpublish_reason = ""
     db.flush()
     signals.changed(user, "trial.outcome_sign_off", trial, before, _publication(report))
-    signals.outcome_signed_off.send(trial, actor=user, report=report)
+    if report.published:
+        signals.outcome_signed_off.send(trial, actor=user, report=report)
+    return report
+
+
+def agree_outcome(user: User, trial: Trial) -> OutcomeReport:
+    """A member of the trial's startup agrees to the outcome report being published.
+
+    The showcase, open data and the API name the startup beside the results, so the report is
+    public only with its agreement as well as the department's sign-off (either first). After
+    the lab unpublishes a report the startup is asked again, for the report as put right.
+    """
+    report = _report_of(user, trial, "agree_outcome")
+    if report.startup_agreed_at is not None:
+        raise StaleState(_("Your startup has already agreed to publish the outcome report."))
+    before = _publication(report)
+    report.startup_agreed_at = clock.now()
+    report.startup_agreed_by_id = user.id
+    db.flush()
+    signals.changed(user, "trial.outcome_agree", trial, before, _publication(report))
+    if report.published:
+        signals.outcome_signed_off.send(trial, actor=user, report=report)
     return report
 
 
 def unpublish_outcome(user: User, trial: Trial, reason: str) -> OutcomeReport:
-    """Take a signed-off outcome report off the public showcase, with the reason (coordinators)."""
+    """Take a signed-off outcome report off the public showcase (or out of the wait for the
+    startup's agreement), with the reason (coordinators)."""
     report = _report_of(user, trial, "unpublish_outcome")
-    if not report.published:
-        raise StaleState(_("The outcome report is not published."))
+    if not signed_off(report):
+        raise StaleState(_("The outcome report is not signed off."))
     reason = _text(reason)
     if not reason:
         raise DomainError(_("Say why the outcome report is unpublished."), field="reason")
@@ -732,6 +764,9 @@ def unpublish_outcome(user: User, trial: Trial, reason: str) -> OutcomeReport:
     before = _publication(report)
     report.unpublished_at = clock.now()
     report.unpublish_reason = reason
+    # The startup agreed to the report as it was: it is asked again once it is put right.
+    report.startup_agreed_at = None
+    report.startup_agreed_by_id = None
     db.flush()
     signals.changed(user, "trial.outcome_unpublish", trial, before, _publication(report))
     return report

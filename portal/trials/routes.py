@@ -240,7 +240,7 @@ def waive_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
 @bp.post("/trials/<int:trial_id>/outcome/sign-off")
 @login_required
 def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
-    """Sign off the trial's outcome report for the department, which publishes it on the showcase."""
+    """Sign off the trial's outcome report for the department (published once the startup agrees too)."""
     trial = _load(trial_id)
     form = CsrfForm()
     if not trials.may(current_user, trial, "sign_off_outcome"):
@@ -248,10 +248,31 @@ def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _failed(trial, form, "button_form")
     try:
-        trials.sign_off_outcome(current_user, trial)
+        report = trials.sign_off_outcome(current_user, trial)
     except DomainError as error:
         return _failed(trial, form, "button_form", error)
-    return _done(trial, _("The outcome is signed off and published on the showcase."))
+    if report.published:
+        return _done(trial, _("The outcome is signed off and published on the showcase."))
+    return _done(trial, _("The outcome is signed off. It goes on the showcase once the startup agrees."))
+
+
+@bp.post("/trials/<int:trial_id>/outcome/agree")
+@login_required
+def agree_outcome(trial_id: int) -> ResponseReturnValue:
+    """The startup agrees to the trial's outcome report being published (once signed off)."""
+    trial = _load(trial_id)
+    form = CsrfForm()
+    if not trials.may(current_user, trial, "agree_outcome"):
+        return _refused(trial, form, "button_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "button_form")
+    try:
+        report = trials.agree_outcome(current_user, trial)
+    except DomainError as error:
+        return _failed(trial, form, "button_form", error)
+    if report.published:
+        return _done(trial, _("You agreed, and the outcome is published on the showcase."))
+    return _done(trial, _("You agreed. The outcome goes on the showcase once the department signs it off."))
 
 
 @bp.post("/trials/<int:trial_id>/outcome/unpublish")

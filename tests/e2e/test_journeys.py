@@ -126,6 +126,8 @@ def test_officer_follows_links_from_the_landing_page_to_a_challenges_proposals_s
     page.locator("#email").fill(support.DEMO_EMAILS["officer"])
     page.locator("#password").fill(DEMO_PASSWORD)
     click_and_wait(page, page.locator("main form button[type=submit]"))
+    # Officers pass the second step (set up at the first sign-in).
+    support.second_step(page, support.DEMO_EMAILS["officer"])
     # Signing in applies the account's own language, which another journey may have changed.
     support.use_language(page, locale)
 

@@ -120,13 +120,19 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     programme.record_outcome(coordinator, kpi[0], "61%", summary, challenge.language)
     expect(coordinator.page.locator("#report-title + div")).to_contain_text(summary)
 
-    # Officer: signs off the outcome, which publishes it on the showcase (asked first: it goes public).
+    # Officer: signs off the outcome (asked first: with the startup's agreement it goes public).
     programme.open_trial_from_inbox(officer, title, founder.startup)
     asked: list[str] = []
     officer.page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     click_and_wait(officer.page, officer.page.get_by_role("button", name=t("Sign off the outcome"), exact=True))
-    assert asked == [t("Sign off the outcome? The outcome report will be published on the public showcase.")]
-    expect(success_banner(officer.page)).to_have_text(t("The outcome is signed off and published on the showcase."))
+    assert asked == [t("Sign off the outcome? With the startup's agreement, the outcome report will be published "
+                       "on the public showcase.")]
+    expect(success_banner(officer.page)).to_have_text(
+        t("The outcome is signed off. It goes on the showcase once the startup agrees."))
+
+    # Startup: agrees to the outcome being published with its name, which publishes it.
+    agree_to_publish(startup, title)
+    expect(success_banner(startup.page)).to_have_text(t("You agreed, and the outcome is published on the showcase."))
 
     # Anyone: the footer's showcase link shows the outcome.
     footer = startup.page.locator("footer")
@@ -148,9 +154,23 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
         has_text="The figures name a clinic; to be put right.")).to_have_count(1)
     officer.page.once("dialog", lambda dialog: dialog.accept())
     click_and_wait(officer.page, officer.page.get_by_role("button", name=t("Sign off the outcome"), exact=True))
-    expect(success_banner(officer.page)).to_have_text(t("The outcome is signed off and published on the showcase."))
+    expect(success_banner(officer.page)).to_have_text(
+        t("The outcome is signed off. It goes on the showcase once the startup agrees."))
+    # ... and the startup, asked again for the report as put right, agrees again.
+    agree_to_publish(startup, title)
     click_and_wait(startup.page, footer.get_by_role("link", name=t("Showcase of trial outcomes"), exact=True))
     expect(startup.page.locator("main")).to_contain_text(title)
+
+
+def agree_to_publish(startup: programme.Person, title: str) -> None:
+    """The startup's member opens its trial and agrees to the outcome's publication (asked first)."""
+    t = startup.t
+    programme.open_own_trial(startup, title)
+    asked: list[str] = []
+    startup.page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    click_and_wait(startup.page, startup.page.get_by_role("button", name=t("Agree to publish the outcome"), exact=True))
+    assert asked == [t("Agree to publish the outcome? Once the department has signed it off, the report will be "
+                       "public on the showcase, in open data and the API, with your startup's name.")]
 
 
 def test_the_journeys_fail_on_a_string_shown_untranslated(live_server):

@@ -193,6 +193,8 @@ EXPECT: dict[str, dict[str, Any]] = {
     # waiving a milestone: the lab and the department; the outcome: the department signs off, the lab unpublishes
     "trials.waive_milestone": {"POST": "L ok 404 403 404 ok ok"},
     "trials.sign_off_outcome": {"POST": "L ok 404 403 404 403 403"},
+    # ... and the startup agrees to its publication
+    "trials.agree_outcome": {"POST": "L 403 404 ok 404 403 403"},
     "trials.unpublish_outcome": {"POST": "L 403 404 403 404 ok ok"},
     # --- documents: seen by whoever sees the parent; added by its owners (both sides of a trial,
     # and the lab there); removed by the uploader, the parent's owners and the lab

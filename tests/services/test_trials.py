@@ -12,11 +12,11 @@ from models import AuditEvent, Document, Kpi, Notification, Trial, TrialNote, Tr
 from models.vocabulary import TRIAL_STATES
 from portal.database import db
 from portal.errors import DomainError, NotAllowed, StaleState
-from portal.services import trials
+from portal.services import stats, trials
 from portal.services.trials import MOVES, TRACKING, OutcomeData, parse_kpi_lines
 from tests.web.test_trials import PARTS, ROLES, World, build_world, sign_off
 
-TRACKING_ON_COMPLETED = {"sign_off_outcome", "unpublish_outcome"}
+TRACKING_ON_COMPLETED = {"sign_off_outcome", "agree_outcome", "unpublish_outcome"}
 
 REPORT = {"outcome": "extended", "summary": "Worked for the pilot clinic.", "lessons": "", "recommendation": ""}
 
@@ -211,6 +211,7 @@ def test_tracking_by_role(app, action, role):
             "edit_kpi": lambda: trials.edit_kpi(user, trial, trial.kpis[0], {"name": "Renamed", "target": "2"}),
             "waive_milestone": lambda: trials.waive_milestone(user, trial, trial.milestones[0], "No longer needed."),
             "sign_off_outcome": lambda: trials.sign_off_outcome(user, trial),
+            "agree_outcome": lambda: trials.agree_outcome(user, trial),
             "unpublish_outcome": lambda: trials.unpublish_outcome(user, trial, "A figure is wrong."),
         }
         before = counts()
@@ -252,7 +253,7 @@ def test_open_actions_follow_the_state(app):
         trial = db.get(Trial, world.trial_id)
         assert trials.open_actions(actor(world, "coordinator"), trial) == {"record_result", "add_note", "unpublish_outcome"}
         assert trials.open_actions(actor(world, "officer_own"), trial) == {"add_note", "sign_off_outcome"}
-        assert trials.open_actions(actor(world, "member"), trial) == {"add_note"}
+        assert trials.open_actions(actor(world, "member"), trial) == {"add_note", "agree_outcome"}
         assert trials.open_actions(actor(world, "conflicted"), trial) == set()
 
 
@@ -357,20 +358,49 @@ def test_a_done_milestone_cannot_be_waived(app):
             trials.waive_milestone(actor(world, "coordinator"), trial, trial.milestones[0], "Not needed.")
 
 
-def test_sign_off_publishes_the_outcome_audits_it_and_tells_the_coordinators(app):
+def _told_of_publication(world: World) -> set[int]:
+    return set(db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_signed_off")))
+
+
+def test_sign_off_and_the_startups_agreement_publish_the_outcome_audited_and_told(app):
     world = build_world(app, "completed")
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
         assert not trial.report.published
         report = trials.sign_off_outcome(actor(world, "officer_own"), trial)
         db.commit()
-        assert report.published and report.signed_off_by_id == world.users["officer_own"]
+        # Signed off, but the startup has not agreed: not public, and nobody is told it is.
+        assert not report.published and report.signed_off_by_id == world.users["officer_own"]
+        assert trials.results_locked(trial)  # the results stay as the department signed them off
+        assert trial not in stats.showcase()
+        assert _told_of_publication(world) == set()
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_sign_off"))
         assert event.before["report.signed_off_at"] is None and event.after["report.signed_off_at"]
-        told = set(db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_signed_off")))
-        assert told == {world.users["coordinator"], world.users["conflicted"]}  # the lab's coordinators
         with pytest.raises(StaleState, match="already signed off"):
             trials.sign_off_outcome(actor(world, "officer_own"), trial)
+        report = trials.agree_outcome(actor(world, "member"), trial)
+        db.commit()
+        assert report.published and report.startup_agreed_by_id == world.users["member"]
+        assert trial in stats.showcase()
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_agree"))
+        assert event.before["report.startup_agreed_at"] is None and event.after["report.startup_agreed_at"]
+        assert _told_of_publication(world) == {world.users["coordinator"], world.users["conflicted"]}  # the lab's coordinators
+        with pytest.raises(StaleState, match="already agreed"):
+            trials.agree_outcome(actor(world, "member"), trial)
+
+
+def test_a_startup_may_agree_before_the_sign_off_which_then_publishes(app):
+    world = build_world(app, "completed")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        trials.agree_outcome(actor(world, "member"), trial)
+        db.commit()
+        assert not trial.report.published and trial not in stats.showcase()
+        assert not trials.results_locked(trial)  # nothing signed off yet
+        trials.sign_off_outcome(actor(world, "officer_own"), trial)
+        db.commit()
+        assert trial.report.published and trial in stats.showcase()
+        assert _told_of_publication(world) == {world.users["coordinator"], world.users["conflicted"]}
 
 
 def test_unpublishing_needs_a_reason_and_the_department_can_sign_off_again(app):
@@ -385,8 +415,13 @@ def test_unpublishing_needs_a_reason_and_the_department_can_sign_off_again(app):
         assert not trial.report.published and trial.report.unpublish_reason == "The savings figure is wrong."
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_unpublish"))
         assert event.after["report.unpublish_reason"] == "The savings figure is wrong."
-        with pytest.raises(StaleState, match="not published"):
+        with pytest.raises(StaleState, match="not signed off"):
             trials.unpublish_outcome(actor(world, "coordinator"), trial, "Again.")
+        # The startup agreed to the report as it was: it is asked again for the report put right.
+        assert trial.report.startup_agreed_at is None
         trials.sign_off_outcome(actor(world, "officer_own"), trial)
         db.commit()
-        assert trial.report.published and trial.report.unpublish_reason == ""
+        assert not trial.report.published and trial.report.unpublish_reason == ""
+        trials.agree_outcome(actor(world, "member"), trial)
+        db.commit()
+        assert trial.report.published

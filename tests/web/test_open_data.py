@@ -47,7 +47,8 @@ def _publish_world(app) -> World:
         db.get(Kpi, world.kpi_running).result = "-35%"
         db.add_all([
             OutcomeReport(trial_id=trial.id, summary=f"{PEOPLE['member']} ran the pilot well.",
-                          lessons="Train staff early.", recommendation="Adopt.", signed_off_at=clock.now()),
+                          lessons="Train staff early.", recommendation="Adopt.", signed_off_at=clock.now(),
+                          startup_agreed_at=clock.now()),
             TrialNote(trial_id=trial.id, author_id=world.users["coordinator"], body=f"Met {PEOPLE['member']}."),
         ])
         db.execute(update(Proposal).values(pitch=f"{PEOPLE['member']} will lead this pilot."))

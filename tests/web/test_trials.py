@@ -263,16 +263,17 @@ def tracking_request(world: World, action: str) -> tuple[str, dict[str, str]]:
         "waive_milestone": (f"{base}/milestones/{world.milestone_id}/waive",
                             {f"w{world.milestone_id}-reason": "The supplier left the market."}),
         "sign_off_outcome": (f"{base}/outcome/sign-off", {}),
+        "agree_outcome": (f"{base}/outcome/agree", {}),
         "unpublish_outcome": (f"{base}/outcome/unpublish", {"reason": "A figure in the report is wrong."}),
     }[action]
 
 
 def sign_off(app: Any, world: World) -> None:
-    """Publish the completed trial's outcome report, as the department's sign-off does."""
+    """Publish the completed trial's outcome report, as the department's sign-off and the startup's agreement do."""
     with app.app_context():
         report = db.scalar(select(OutcomeReport).where(OutcomeReport.trial_id == world.trial_id))
         if report is not None:
-            report.signed_off_at = clock.now()
+            report.signed_off_at = report.startup_agreed_at = clock.now()
             db.commit()
 
 
@@ -907,20 +908,34 @@ def test_officer_waives_a_milestone_with_a_reason_shown_on_the_page(app):
     assert "Waived" in page and "The clinic closed." in page and url not in page
 
 
-def test_outcome_reaches_the_showcase_only_after_the_department_signs_it_off(app):
+def test_outcome_reaches_the_showcase_only_after_the_sign_off_and_the_startups_agreement(app):
     world = build_world(app, "completed")
     public = app.test_client()
+    trial_url = f"/trials/{world.trial_id}"
     assert "The bot answered most calls." not in text(public.get("/showcase"))
 
     officer = client_as(app, world, "officer_own")
-    page = text(officer.get(f"/trials/{world.trial_id}"))
-    assert "Waiting for the department to sign it off." in page and "Sign off the outcome" in page
-    assert "Sign off the outcome" not in text(client_as(app, world, "coordinator").get(f"/trials/{world.trial_id}"))
-    assert client_as(app, world, "coordinator").post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 403
+    page = text(officer.get(trial_url))
+    assert "Department: not signed off yet." in page and "Startup: not agreed yet." in page
+    assert "Sign off the outcome" in page and "Agree to publish the outcome" not in page
+    coordinator = client_as(app, world, "coordinator")
+    assert "Sign off the outcome" not in text(coordinator.get(trial_url))
+    assert coordinator.post(f"{trial_url}/outcome/sign-off").status_code == 403
+    assert coordinator.post(f"{trial_url}/outcome/agree").status_code == 403
 
-    assert officer.post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 302
+    signed = officer.post(f"{trial_url}/outcome/sign-off", follow_redirects=True)
+    assert "The outcome is signed off. It goes on the showcase once the startup agrees." in text(signed)
+    assert "The bot answered most calls." not in text(public.get("/showcase"))
+    assert officer.post(f"{trial_url}/outcome/sign-off").status_code == 409
+
+    member = client_as(app, world, "member")
+    page = text(member.get(trial_url))
+    assert "Department: signed off on" in page and "Agree to publish the outcome" in page
+    agreed = member.post(f"{trial_url}/outcome/agree", follow_redirects=True)
+    assert "You agreed, and the outcome is published on the showcase." in text(agreed)
     assert "The bot answered most calls." in text(public.get("/showcase"))
-    assert officer.post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 409
+    assert member.post(f"{trial_url}/outcome/agree").status_code == 409
+    assert "Agree to publish the outcome" not in text(member.get(trial_url))
 
 
 def test_a_signed_off_outcome_keeps_the_capabilitys_name_when_the_startup_renames_it(app):
@@ -929,6 +944,7 @@ def test_a_signed_off_outcome_keeps_the_capabilitys_name_when_the_startup_rename
     world = build_world(app, "completed")
     officer = client_as(app, world, "officer_own")
     assert officer.post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 302
+    assert client_as(app, world, "member").post(f"/trials/{world.trial_id}/outcome/agree").status_code == 302
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
         signed = trial.capability.name
@@ -957,6 +973,8 @@ def test_lab_unpublishes_an_outcome_with_a_reason(app):
     assert "The bot answered most calls." not in text(app.test_client().get("/showcase"))
     page = text(client_as(app, world, "officer_own").get(f"/trials/{world.trial_id}"))
     assert "The savings figure is wrong." in page and "Sign off the outcome" in page
+    # The startup agreed to the report as it was: it is asked again.
+    assert "Agree to publish the outcome" in text(client_as(app, world, "member").get(f"/trials/{world.trial_id}"))
 
 
 def test_a_signed_off_outcomes_results_stay_as_signed_off_until_the_lab_unpublishes_it(app):
@@ -1012,7 +1030,7 @@ def test_outcome_sign_off_page_in_chinese(app):
     client = client_as(app, world, "officer_own")
     client.post("/language", data={"locale": "zh_Hant_HK"})
     page = text(client.get(f"/trials/{world.trial_id}"))
-    assert "確認成果" in page and "正等待部門確認" in page
+    assert "確認成果" in page and "部門：尚未確認。" in page and "初創企業：尚未同意。" in page
 
 
 def test_queue_lists_the_latest_running_trials_and_links_to_all_of_them(app, make):
