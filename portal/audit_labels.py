@@ -98,6 +98,7 @@ ACTION_LABELS: dict[str, object] = {
     "user.password_change": _l("Password changed"),
     "user.password_reset": _l("Password reset"),
     "user.password_reset_request": _l("Password reset requested"),
+    "user.rename": _l("Name changed by the account's owner"),
     "user.purge_inactive": _l("Inactive account's personal data erased"),
     "user.reactivate": _l("Account reactivated"),
     "user.sessions_end": _l("Other sessions signed out"),

@@ -96,6 +96,10 @@ class ChangePasswordForm(BaseForm):
     )
 
 
+class ChangeNameForm(BaseForm):
+    display_name = NameField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), MaxLength(120)])
+
+
 class ChangeEmailForm(BaseForm):
     email = EmailField(
         _l("New email address"),

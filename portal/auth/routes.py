@@ -34,6 +34,7 @@ from ..templating import current_locale
 from .forms import (
     AcceptInvitationForm,
     ChangeEmailForm,
+    ChangeNameForm,
     ChangePasswordForm,
     CloseAccountForm,
     ForgotPasswordForm,
@@ -318,11 +319,31 @@ def account() -> ResponseReturnValue:
     return _render_account(password_form=password_form, email_form=email_form)
 
 
+@bp.post("/account/name")
+@login_required
+@limiter.limit("10 per minute")
+def change_name() -> ResponseReturnValue:
+    """Change the name the account is shown by (to the lab, the department and the team)."""
+    form = ChangeNameForm(prefix="nm")
+    if form.validate_on_submit():
+        try:
+            accounts.change_name(current_user, form.display_name.data or "")
+        except DomainError as error:
+            form.apply_domain_error(error)
+        else:
+            db.commit()
+            flash(_("Your name is changed."), "success")
+            return redirect(url_for("auth.account"))
+    return _render_account(name_form=form, status=400)
+
+
 def _render_account(*, password_form: ChangePasswordForm | None = None, email_form: ChangeEmailForm | None = None,
                     codes_form: RecoveryCodesForm | None = None, off_form: TwoStepDisableForm | None = None,
-                    status: int = 200) -> ResponseReturnValue:
+                    name_form: ChangeNameForm | None = None, status: int = 200) -> ResponseReturnValue:
     return render_template(
         "auth/account.html",
+        name_form=name_form or ChangeNameForm(prefix="nm", formdata=None, display_name=current_user.display_name),
+        pending_email=accounts.pending_email(current_user),
         password_form=password_form or ChangePasswordForm(prefix="pw", formdata=None),
         email_form=email_form or ChangeEmailForm(prefix="em", formdata=None),
         codes_form=codes_form or RecoveryCodesForm(prefix="rc", formdata=None),

@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
@@ -69,6 +69,9 @@ MAX_DELAY = timedelta(minutes=15)
 FAILURE_WINDOW = timedelta(hours=24)
 # The owner is emailed when a source reaches THROTTLE_AFTER failures, at most once per window.
 ALERT_WINDOW = timedelta(hours=24)
+#: The longest name an account is shown by (``users.display_name``).
+DISPLAY_NAME_MAX = 120
+
 USER_FIELDS = ("email", "display_name", "role", "locale", "department_id", "startup_id", "is_active")
 #: How long an emailed link works.
 TOKEN_LIFETIME = {TokenPurpose.RESET_PASSWORD: timedelta(hours=1), TokenPurpose.VERIFY_EMAIL: timedelta(days=2)}
@@ -787,6 +790,36 @@ def _other_active_admins(user: User) -> int:
         select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id).with_for_update()
     ).all()
     return len(rows)
+
+
+def change_name(user: User, display_name: str) -> None:
+    """The account's owner changes the name it is shown by (audited; the sign-in is unchanged)."""
+    name = display_name.strip()
+    if not name:
+        raise DomainError(_("Enter your name."), field="display_name")
+    if len(name) > DISPLAY_NAME_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=DISPLAY_NAME_MAX), field="display_name")
+    if name == user.display_name:
+        return
+    before = audit.snapshot(user, USER_FIELDS)
+    user.display_name = name
+    db.flush()
+    signals.changed(user, "user.rename", user, before, audit.snapshot(user, USER_FIELDS))
+
+
+def pending_email(user: User) -> tuple[str, datetime] | None:
+    """The new address a change of email waits on, with when its link expires, or None."""
+    token = db.scalar(
+        select(AccountToken)
+        .where(
+            AccountToken.user_id == user.id, AccountToken.purpose == TokenPurpose.VERIFY_EMAIL,
+            AccountToken.used_at.is_(None), AccountToken.expires_at > clock.now(),
+            AccountToken.email.is_not(None), AccountToken.email != user.email,
+        )
+        .order_by(AccountToken.created_at.desc(), AccountToken.id.desc())
+        .limit(1)
+    )
+    return (token.email, token.expires_at) if token is not None and token.email else None
 
 
 def update_user(

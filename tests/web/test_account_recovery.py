@@ -276,11 +276,15 @@ def test_email_change_tells_the_old_address_and_waits_for_the_new_one(app, clien
     assert _stored(app, user.id).email == user.email  # not yet
     (notice,) = smtp.to(user.email)
     assert "moved@example.org" in smtp.body(notice) and "/account/verify/" not in smtp.body(notice)
+    # The account page says which address the change waits on, until it is confirmed.
+    assert "Waiting for you to confirm moved@example.org" in client.get("/account").get_data(as_text=True)
     path = smtp.link("moved@example.org", "/account/verify/")
     assert client.post(path).status_code == 302
     stored = _stored(app, user.id)
     assert stored.email == "moved@example.org" and stored.email_verified_at is not None
-    assert client.get("/account").status_code == 200  # the browser that confirmed stays signed in
+    page = client.get("/account")
+    assert page.status_code == 200  # the browser that confirmed stays signed in
+    assert "Waiting for you to confirm" not in page.get_data(as_text=True)
     assert elsewhere.get("/account").headers["Location"].startswith("/login")  # the others end
     assert {"user.email_change_request", "user.email_change"} <= _actions(app, user.id)
 
@@ -356,3 +360,29 @@ def test_sending_the_link_again_from_a_refused_form_returns_to_a_page_that_exist
     back = client.post("/account/verify/resend", data={"next": page_url})
     assert back.status_code == 302 and back.headers["Location"] == page_url
     assert client.get(page_url).status_code == 200
+
+
+# --- changing the name ------------------------------------------------------------------------
+
+
+def test_owner_changes_the_name_the_account_is_shown_by_audited(app, client, make):
+    user = make.user("startup", display_name="Chan Tai Man")
+    sign_in(client, user)
+    assert 'value="Chan Tai Man"' in client.get("/account").get_data(as_text=True)
+    response = client.post("/account/name", data={"nm-display_name": "  陳大文 Chan Tai-man  "}, follow_redirects=True)
+    assert response.status_code == 200 and "Your name is changed." in response.get_data(as_text=True)
+    assert _stored(app, user.id).display_name == "陳大文 Chan Tai-man"
+    with app.app_context():
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.rename"))
+        assert event.actor_id == user.id and event.before["display_name"] == "Chan Tai Man"
+        assert event.after["display_name"] == "陳大文 Chan Tai-man"
+
+
+@pytest.mark.parametrize(("name", "message"), [("   ", "Enter your name."), ("x" * 121, "at most 120 characters")])
+def test_a_blank_or_long_name_is_refused_on_the_page_and_nothing_changes(app, client, make, name, message):
+    user = make.user("startup", display_name="Chan Tai Man")
+    sign_in(client, user)
+    response = client.post("/account/name", data={"nm-display_name": name})
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert _stored(app, user.id).display_name == "Chan Tai Man"
+    assert "user.rename" not in _actions(app, user.id)
