@@ -15,7 +15,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 
 from models import (
@@ -35,7 +37,7 @@ from models.vocabulary import Role
 from .. import clock, signals
 from ..database import db
 from ..errors import DomainError
-from . import accounts, mfa
+from . import accounts, mail, mfa
 
 log = logging.getLogger("innomatch.privacy")
 
@@ -150,8 +152,15 @@ def close_account(user: User, password: str) -> None:
     accounts.recheck_password(user, password, "close_account")
     if _last_admin(user):
         raise DomainError(_("You are the only administrator: appoint another before closing your account."))
+    name, address, locale = user.display_name, user.email, user.locale or "en"
     pseudonymise(user, user, "user.close")
     log.info("account closed user=%s", user.id)
+    # One last email to the address the account had: it says what was erased, and whom to
+    # tell if someone else closed it (queued with the change, so sent only if it is committed).
+    mail.queue_in_language(
+        name, address, locale, _l("InnoMatch: your account was closed"), "email/account_closed.txt",
+        name=name, pseudonym=user.display_name, contact=current_app.config["PRIVACY_CONTACT_EMAIL"],
+    )
 
 
 def _address_held_since(user: User) -> datetime:

@@ -126,6 +126,19 @@ def test_closing_an_account_erases_personal_data_but_keeps_trials_and_the_audit_
     assert client.post("/login", data={"email": "mei@example.org", "password": PASSWORD}).status_code == 400
 
 
+def test_the_closed_accounts_address_is_told_once_what_was_erased_and_whom_to_tell(app, client, make, smtp):
+    member = make.user("startup", display_name="Mei Chan", email="mei@example.org", locale="zh_Hant_HK")
+    sign_in(client, member)
+    wrong = client.post("/account/close", data={"understood": "y", "current_password": "not-my-password-1"})
+    assert wrong.status_code == 400 and smtp.to("mei@example.org") == []
+    assert client.post("/account/close", data={"understood": "y", "current_password": PASSWORD}).status_code == 302
+    (closed,) = smtp.to("mei@example.org")
+    body = smtp.body(closed)
+    # In the account's own language, naming the pseudonym its record now carries and the DPO's address.
+    assert "你的 InnoMatch 帳戶已按你的要求關閉" in body and f"Former user #{member.id}" in body
+    assert app.config["PRIVACY_CONTACT_EMAIL"] in body and "Mei Chan" in body
+
+
 def test_closing_an_account_needs_the_password_and_the_confirmation(app, client, make):
     member = make.user("startup")
     sign_in(client, member)
