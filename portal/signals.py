@@ -107,10 +107,13 @@ trial_moved = _signals.signal(
 
 outcome_signed_off = _signals.signal(
     "outcome-signed-off",
-    doc="""The challenge's department signed off a completed trial's outcome report: it is public.
+    doc="""The challenge's department signed off a completed trial's outcome report, or the
+    startup's agreement published one the department had signed off (``report.published``
+    tells which state it is in: public, or waiting for the startup's agreement).
 
     Sender: the ``Trial`` (completed).
-    Keyword arguments: ``actor`` (the officer who signed it off), ``report`` (the ``OutcomeReport``).
+    Keyword arguments: ``actor`` (the officer who signed it off, or the startup's member who
+    agreed), ``report`` (the ``OutcomeReport``).
     """,
 )
 

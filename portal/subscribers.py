@@ -22,7 +22,7 @@ capability_saved       recommender: encode the capability and its startup's prof
 proposal_submitted     a job after the commit: notifications to the department's officers and coordinators
 shortlist_requested    a job after the commit: notifications to the coordinators
 trial_moved            a job after the commit: notifications to the startup, the department, the coordinators
-outcome_signed_off     a job after the commit: notifications to the coordinators
+outcome_signed_off     a job after the commit: the coordinators told, or the startup asked to agree
 question_asked         a job after the commit: notifications to the challenge's department officers
 question_answered      a job after the commit: notifications to the member who asked
 answer_published       a job after the commit: notifications to the challenge's followers

@@ -112,7 +112,7 @@ def notify_trial_moved(transition_id: int) -> int:
 
 
 def notify_outcome_signed_off(trial_id: int, officer_id: int) -> int:
-    """Tell the coordinators that a department signed off a trial's outcome."""
+    """Tell the coordinators that a trial's outcome is public, or ask its startup to agree to it."""
     return _notified(notifications.notify_outcome_signed_off, [db.get(Trial, trial_id), _user(officer_id)])
 
 

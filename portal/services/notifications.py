@@ -16,7 +16,8 @@ Triggers, called by ``portal.subscribers`` when a service announces the change
 * ``notify_proposal_received(proposal)``: the department's officers and the coordinators;
 * ``notify_shortlist_requested(proposal, trial, officer)``: the coordinators;
 * ``notify_trial_moved(trial, transition)``: the startup, the department, the coordinators;
-* ``notify_outcome_signed_off(trial, officer)``: the coordinators;
+* ``notify_outcome_signed_off(trial, officer)``: the coordinators once the outcome is public, else the
+  startup's members, asked to agree to its publication;
 * ``notify_solution_interest(officer, trial)``: coordinators, from the public showcase;
 * ``notify_question_asked(question, actor)``: the challenge's department officers;
 * ``notify_question_answered(question, actor)``: the member who asked (published or not);
@@ -77,6 +78,7 @@ KIND_TRIAL_MOVED = "trial_moved"
 KIND_SOLUTION_INTEREST = "solution_interest"
 KIND_SHORTLIST_REQUESTED = "shortlist_requested"
 KIND_OUTCOME_SIGNED_OFF = "outcome_signed_off"
+KIND_OUTCOME_AGREEMENT = "outcome_agreement"
 KIND_QUESTION_ASKED = "question_asked"
 KIND_QUESTION_ANSWERED = "question_answered"
 KIND_ANSWER_PUBLISHED = "answer_published"
@@ -168,6 +170,12 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
             _("The department signed off the outcome of %(startup)s for %(challenge)s: it is on the showcase."),
             {**startup, **challenge},
             {**startup_lang, **challenge_lang},
+        )
+    if kind == KIND_OUTCOME_AGREEMENT:
+        return (
+            _("The department signed off the outcome of your trial for %(challenge)s. "
+              "It is published on the showcase once your startup agrees: see the trial's page."),
+            challenge, challenge_lang,
         )
     if kind == KIND_QUESTION_ASKED:
         return _("A startup asked a question on your challenge %(challenge)s"), challenge, challenge_lang
@@ -414,14 +422,22 @@ def notify_shortlist_requested(proposal: Proposal, trial: Trial, officer: User) 
 
 
 def notify_outcome_signed_off(trial: Trial, officer: User) -> list[Notification]:
-    """Tell the coordinators that the department signed off a trial's outcome (it is now public)."""
+    """After the department's sign-off (or the startup's agreement that followed it): once the
+    outcome is public, tell the coordinators; while it waits for the startup's agreement, ask
+    the startup's members for it."""
     payload = {
         **_challenge_payload(trial.challenge),
         **_startup_payload(trial),
         "trial_id": trial.id,
         "officer_id": officer.id,
     }
-    return deliver(coordinators(), KIND_OUTCOME_SIGNED_OFF, payload, _trial_path(trial), exclude=[officer.id])
+    report = trial.report
+    if report is not None and report.published:
+        return deliver(coordinators(), KIND_OUTCOME_SIGNED_OFF, payload, _trial_path(trial), exclude=[officer.id])
+    if report is not None and report.signed_off_at is not None and report.startup_agreed_at is None:
+        return deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT, payload, _trial_path(trial),
+                       exclude=[officer.id])
+    return []
 
 
 def notify_trial_moved(trial: Trial, transition: TrialTransition) -> list[Notification]:

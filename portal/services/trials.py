@@ -725,8 +725,8 @@ def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
     report.unpublish_reason = ""
     db.flush()
     signals.changed(user, "trial.outcome_sign_off", trial, before, _publication(report))
-    if report.published:
-        signals.outcome_signed_off.send(trial, actor=user, report=report)
+    # The coordinators are told if this published it; if not, the startup is asked to agree.
+    signals.outcome_signed_off.send(trial, actor=user, report=report)
     return report
 
 

@@ -374,6 +374,9 @@ def test_sign_off_and_the_startups_agreement_publish_the_outcome_audited_and_tol
         assert trials.results_locked(trial)  # the results stay as the department signed them off
         assert trial not in stats.showcase()
         assert _told_of_publication(world) == set()
+        # ... and the startup's members are asked to agree.
+        asked = set(db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_agreement")))
+        assert asked == {world.users["member"]}
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_sign_off"))
         assert event.before["report.signed_off_at"] is None and event.after["report.signed_off_at"]
         with pytest.raises(StaleState, match="already signed off"):
