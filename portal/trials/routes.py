@@ -7,6 +7,7 @@ changed since the page was loaded, 400 for bad input. Users who may not see the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -98,6 +99,21 @@ def _done(trial: Trial, message: str) -> ResponseReturnValue:
     return redirect(url_for("trials.detail", trial_id=trial.id))
 
 
+def _button(trial: Trial, action: str, run: Callable[[], str]) -> ResponseReturnValue:
+    """A one-button action on the trial (a form with only its CSRF token): refused (403)
+    unless ``trials.may``, else ``run`` does it and returns the message to show."""
+    form = CsrfForm()
+    if not trials.may(current_user, trial, action):
+        return _refused(trial, form, "button_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "button_form")
+    try:
+        message = run()
+    except DomainError as error:
+        return _failed(trial, form, "button_form", error)
+    return _done(trial, message)
+
+
 @bp.get("/trials/<int:trial_id>")
 @login_required
 def detail(trial_id: int) -> ResponseReturnValue:
@@ -152,19 +168,13 @@ def add_milestone(trial_id: int) -> ResponseReturnValue:
 def complete_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     """Mark a milestone of the trial as done today."""
     trial = _load(trial_id)
-    milestone = db.get(Milestone, milestone_id)
-    if milestone is None or milestone.trial_id != trial.id:
-        abort(404)
-    form = CsrfForm()
-    if not trials.may(current_user, trial, "complete_milestone"):
-        return _refused(trial, form, "button_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "button_form")
-    try:
+    milestone = _milestone(trial, milestone_id)
+
+    def run() -> str:
         trials.complete_milestone(current_user, trial, milestone)
-    except DomainError as error:
-        return _failed(trial, form, "button_form", error)
-    return _done(trial, _("Milestone marked as done."))
+        return _("Milestone marked as done.")
+
+    return _button(trial, "complete_milestone", run)
 
 
 def _milestone(trial: Trial, milestone_id: int) -> Milestone:
@@ -206,16 +216,12 @@ def remove_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     """Remove a milestone from the trial."""
     trial = _load(trial_id)
     milestone = _milestone(trial, milestone_id)
-    form = CsrfForm()
-    if not trials.may(current_user, trial, "edit_milestone"):
-        return _refused(trial, form, "button_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "button_form")
-    try:
+
+    def run() -> str:
         trials.remove_milestone(current_user, trial, milestone)
-    except DomainError as error:
-        return _failed(trial, form, "button_form", error)
-    return _done(trial, _("Milestone removed."))
+        return _("Milestone removed.")
+
+    return _button(trial, "edit_milestone", run)
 
 
 @bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/waive")
@@ -242,18 +248,13 @@ def waive_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
 def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
     """Sign off the trial's outcome report for the department (published once the startup agrees too)."""
     trial = _load(trial_id)
-    form = CsrfForm()
-    if not trials.may(current_user, trial, "sign_off_outcome"):
-        return _refused(trial, form, "button_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "button_form")
-    try:
-        report = trials.sign_off_outcome(current_user, trial)
-    except DomainError as error:
-        return _failed(trial, form, "button_form", error)
-    if report.published:
-        return _done(trial, _("The outcome is signed off and published on the showcase."))
-    return _done(trial, _("The outcome is signed off. It goes on the showcase once the startup agrees."))
+
+    def run() -> str:
+        if trials.sign_off_outcome(current_user, trial).published:
+            return _("The outcome is signed off and published on the showcase.")
+        return _("The outcome is signed off. It goes on the showcase once the startup agrees.")
+
+    return _button(trial, "sign_off_outcome", run)
 
 
 @bp.post("/trials/<int:trial_id>/outcome/agree")
@@ -261,18 +262,13 @@ def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
 def agree_outcome(trial_id: int) -> ResponseReturnValue:
     """The startup agrees to the trial's outcome report being published (once signed off)."""
     trial = _load(trial_id)
-    form = CsrfForm()
-    if not trials.may(current_user, trial, "agree_outcome"):
-        return _refused(trial, form, "button_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "button_form")
-    try:
-        report = trials.agree_outcome(current_user, trial)
-    except DomainError as error:
-        return _failed(trial, form, "button_form", error)
-    if report.published:
-        return _done(trial, _("You agreed, and the outcome is published on the showcase."))
-    return _done(trial, _("You agreed. The outcome goes on the showcase once the department signs it off."))
+
+    def run() -> str:
+        if trials.agree_outcome(current_user, trial).published:
+            return _("You agreed, and the outcome is published on the showcase.")
+        return _("You agreed. The outcome goes on the showcase once the department signs it off.")
+
+    return _button(trial, "agree_outcome", run)
 
 
 @bp.post("/trials/<int:trial_id>/outcome/unpublish")
@@ -317,16 +313,12 @@ def remove_kpi(trial_id: int, kpi_id: int) -> ResponseReturnValue:
     """Remove a KPI from the trial."""
     trial = _load(trial_id)
     kpi = _kpi(trial, kpi_id)
-    form = CsrfForm()
-    if not trials.may(current_user, trial, "edit_kpi"):
-        return _refused(trial, form, "button_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "button_form")
-    try:
+
+    def run() -> str:
         trials.remove_kpi(current_user, trial, kpi)
-    except DomainError as error:
-        return _failed(trial, form, "button_form", error)
-    return _done(trial, _("KPI removed."))
+        return _("KPI removed.")
+
+    return _button(trial, "edit_kpi", run)
 
 
 @bp.post("/trials/<int:trial_id>/kpis")
