@@ -79,5 +79,10 @@ class Invitation(Base):
         """Neither accepted, revoked nor expired at ``now``."""
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
 
+    @property
+    def second_step_required(self) -> bool:
+        """Whether the invited role must set up two-step verification (as ``User.mfa_required``)."""
+        return self.role in Role.SECOND_STEP
+
     def __repr__(self) -> str:
         return f"<Invitation {self.id} {self.role}>"

@@ -183,6 +183,8 @@ FIELD_LABELS: dict[str, object] = {
     "started_at": _l("Started at"),
     "starts_at": _l("Starts at"),
     "startup_accepted_at": _l("Accepted by the startup at"),
+    "startup_agreed_at": _l("Startup agreed to publish at"),
+    "startup_agreed_by_id": _l("Startup's agreement given by"),
     "startup_id": _l("Startup"),
     "status": _l("Status"),
     "summary": _l("Summary"),

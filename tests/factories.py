@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
+import pyotp
 from flask import Flask
 
 from models import (
@@ -23,7 +24,7 @@ from models import (
 from portal import clock
 from portal.database import db
 from portal.passwords import hash_password
-from portal.services import api_tokens
+from portal.services import api_tokens, mfa
 
 PASSWORD = "correct-horse-battery-42"
 _seq = itertools.count(1)
@@ -117,9 +118,14 @@ class Factory:
         )
 
     def token(self, user: User, scope: str = "read", days: int = 90, **kw: Any) -> str:
-        """Create an API token for ``user`` and return its secret."""
+        """Create an API token for ``user`` and return its secret (a role that requires two-step
+        verification gets it set up first: its tokens are refused until it is)."""
         secret = api_tokens.PREFIX + f"test{next(_seq)}x" + "A" * 30
         now = clock.now()
+        if user.mfa_required and not user.mfa_enabled:
+            with self.app.app_context():
+                user.mfa_secret, user.mfa_enabled_at = mfa.encrypt_secret(pyotp.random_base32()), now
+            self._save(user)
         kw.setdefault("expires_at", now + timedelta(days=days))
         self._save(ApiToken(user_id=user.id, name=kw.pop("name", f"Token {next(_seq)}"),
                             token_hash=api_tokens.hash_secret(secret), prefix=secret[:8], scope=scope,

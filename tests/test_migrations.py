@@ -114,11 +114,32 @@ def test_the_newest_migrations_keep_every_row_down_and_up(empty_database_url: st
 
     seeded = rows()
     assert seeded["challenge_domains"] > 0 and seeded["trials"] > 0 and seeded["proposals"] > 0
-    # The newest few, which copy tables on SQLite (0018 invitations, 0019 outcome reports);
-    # a table the newest ones made is gone below them, every other keeps its rows.
-    command.downgrade(cfg, "-3")
+    # The newest few, which copy tables on SQLite (0018 invitations, 0019 and 0021 outcome
+    # reports); a table the newest ones made is gone below them, every other keeps its rows.
+    command.downgrade(cfg, "-4")
     below = rows()
     assert below == {table: n for table, n in seeded.items() if table in below}
     command.upgrade(cfg, "head")
     assert rows() == seeded
+    # 0021: an outcome public before startups were asked to agree stays public (counted as agreed
+    # when it was signed off); one the lab had unpublished is not agreed.
+    with engine.connect() as conn:
+        published = conn.execute(text(
+            "SELECT count(*) FROM trial_outcome_reports WHERE signed_off_at IS NOT NULL AND unpublished_at IS NULL"
+        )).scalar_one()
+        agreed = conn.execute(text(
+            "SELECT count(*) FROM trial_outcome_reports WHERE startup_agreed_at = signed_off_at"
+            " AND unpublished_at IS NULL"
+        )).scalar_one()
+        conn.execute(text("UPDATE trial_outcome_reports SET unpublished_at = signed_off_at"
+                          " WHERE id = (SELECT min(id) FROM trial_outcome_reports WHERE signed_off_at IS NOT NULL)"))
+        conn.commit()
+    assert published > 0 and agreed == published
+    command.downgrade(cfg, "-1")
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        unagreed = conn.execute(text(
+            "SELECT count(*) FROM trial_outcome_reports WHERE unpublished_at IS NOT NULL AND startup_agreed_at IS NULL"
+        )).scalar_one()
+    assert unagreed == 1
     engine.dispose()

@@ -168,7 +168,7 @@ def recovery_codes() -> ResponseReturnValue:
 @login_required
 @limiter.limit("10 per minute", methods=["POST"])
 def two_step_off() -> ResponseReturnValue:
-    """Turn two-step verification off after the password (not for coordinators and admins)."""
+    """Turn two-step verification off after the password (not for the roles that require it)."""
     form = TwoStepDisableForm(prefix="off")
     if form.validate_on_submit():
         try:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,6 +72,8 @@ FAILURE_WINDOW = timedelta(hours=24)
 ALERT_WINDOW = timedelta(hours=24)
 #: The longest name an account is shown by (``users.display_name``).
 DISPLAY_NAME_MAX = 120
+#: The pseudonym of a closed account (``privacy.pseudonymise``): nobody may take it as a name.
+CLOSED_ACCOUNT_NAME = re.compile(r"former\s*user\s*#?\s*\d+", re.IGNORECASE)
 
 USER_FIELDS = ("email", "display_name", "role", "locale", "department_id", "startup_id", "is_active")
 #: How long an emailed link works.
@@ -793,12 +796,17 @@ def _other_active_admins(user: User) -> int:
 
 
 def change_name(user: User, display_name: str) -> None:
-    """The account's owner changes the name it is shown by (audited; the sign-in is unchanged)."""
-    name = display_name.strip()
+    """The account's owner changes the name it is shown by (audited; the sign-in is unchanged).
+
+    The name is cleaned as the model stores it (``models.names.clean_name``); the pseudonym a
+    closed account gets ("Former user #12") is not a name anyone may take."""
+    name = clean_name(display_name)
     if not name:
         raise DomainError(_("Enter your name."), field="display_name")
     if len(name) > DISPLAY_NAME_MAX:
         raise DomainError(_("Use at most %(n)d characters.", n=DISPLAY_NAME_MAX), field="display_name")
+    if CLOSED_ACCOUNT_NAME.fullmatch(name):
+        raise DomainError(_("Choose another name: this one is kept for closed accounts."), field="display_name")
     if name == user.display_name:
         return
     before = audit.snapshot(user, USER_FIELDS)

@@ -142,12 +142,18 @@ def revoke_all(user: User, actor: User | None) -> int:
 
 
 def find_token(secret: str) -> ApiToken | None:
-    """The live token whose secret is ``secret`` (its owner active), or None; notes when it was used."""
+    """The live token whose secret is ``secret`` (its owner active), or None; notes when it was used.
+
+    The owner of a role that requires two-step verification must have set it up: a token made
+    before the role required it (an officer's, before 7 Dec 2026) works again only then.
+    """
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     token = db.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
     now = clock.now()
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+        return None
+    if token.user.mfa_required and not token.user.mfa_enabled:
         return None
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         token.last_used_at = now

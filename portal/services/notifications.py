@@ -431,13 +431,29 @@ def notify_outcome_signed_off(trial: Trial, officer: User) -> list[Notification]
         "trial_id": trial.id,
         "officer_id": officer.id,
     }
-    report = trial.report
-    if report is not None and report.published:
-        return deliver(coordinators(), KIND_OUTCOME_SIGNED_OFF, payload, _trial_path(trial), exclude=[officer.id])
-    if report is not None and report.signed_off_at is not None and report.startup_agreed_at is None:
-        return deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT, payload, _trial_path(trial),
+    # The job runs after the commit and reads the report as it is then: it may have been
+    # published, or unpublished, since; each state is told once (two jobs may see the same one).
+    report, link = trial.report, _trial_path(trial)
+    if report is None:
+        return []
+    if report.published and report.startup_agreed_at is not None:
+        if _sent_since(KIND_OUTCOME_SIGNED_OFF, link, report.startup_agreed_at):
+            return []
+        return deliver(coordinators(), KIND_OUTCOME_SIGNED_OFF, payload, link, exclude=[officer.id])
+    if trial_service.signed_off(report) and report.signed_off_at is not None and report.startup_agreed_at is None:
+        if _sent_since(KIND_OUTCOME_AGREEMENT, link, report.signed_off_at):
+            return []
+        return deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT, payload, link,
                        exclude=[officer.id])
     return []
+
+
+def _sent_since(kind: str, link: str, moment: datetime) -> bool:
+    """Whether a notification of ``kind`` about ``link`` was made at or after ``moment``."""
+    return db.scalar(
+        select(Notification.id).where(Notification.kind == kind, Notification.link == link,
+                                      Notification.created_at >= moment).limit(1)
+    ) is not None
 
 
 def notify_trial_moved(trial: Trial, transition: TrialTransition) -> list[Notification]:

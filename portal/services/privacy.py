@@ -153,14 +153,17 @@ def close_account(user: User, password: str) -> None:
     if _last_admin(user):
         raise DomainError(_("You are the only administrator: appoint another before closing your account."))
     name, address, locale = user.display_name, user.email, user.locale or "en"
+    confirmed = user.email_verified_at is not None
     pseudonymise(user, user, "user.close")
     log.info("account closed user=%s", user.id)
-    # One last email to the address the account had: it says what was erased, and whom to
-    # tell if someone else closed it (queued with the change, so sent only if it is committed).
-    mail.queue_in_language(
-        name, address, locale, _l("InnoMatch: your account was closed"), "email/account_closed.txt",
-        name=name, pseudonym=user.display_name, contact=current_app.config["PRIVACY_CONTACT_EMAIL"],
-    )
+    # One last email to the (confirmed) address the account had: it says what was erased and
+    # whom to tell if someone else closed it (queued with the change, so sent only if it is
+    # committed). It does not name the pseudonym, so the outbox does not tie the two together.
+    if confirmed:
+        mail.queue_in_language(
+            name, address, locale, _l("InnoMatch: your account was closed"), "email/account_closed.txt",
+            name=name, contact=current_app.config["PRIVACY_CONTACT_EMAIL"],
+        )
 
 
 def _address_held_since(user: User) -> datetime:

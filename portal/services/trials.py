@@ -28,7 +28,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 import matcher
@@ -54,7 +54,7 @@ from models.vocabulary import (
 )
 
 from .. import clock, signals
-from ..database import db
+from ..database import db, execute_update
 from ..errors import DomainError, DomainErrors, NotAllowed, StaleState
 from ..labels import TRIAL_OUTCOME_LABELS as OUTCOME_LABELS  # noqa: F401 (kept for callers)
 from ..labels import trial_state_label as state_label
@@ -708,45 +708,60 @@ def signed_off(report: OutcomeReport) -> bool:
 def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
     """Sign off a completed trial's outcome report for the department.
 
-    An officer of the challenge's department does it; the report is published once the
-    startup has agreed as well (:func:`agree_outcome`, either first). A report the lab
-    unpublished can be signed off again once it is put right.
+    An officer of the challenge's department does it; the startup is then asked to agree to
+    its publication (:func:`agree_outcome`), which publishes it. A report the lab unpublished
+    can be signed off again once it is put right. Of two sign-offs at once, one is taken
+    (compare-and-set), the other is told it is already signed off.
     """
     report = _report_of(user, trial, "sign_off_outcome")
-    if signed_off(report):
-        raise StaleState(_("The outcome report is already signed off."))
     before = _publication(report)
-    report.signed_off_at = clock.now()
-    report.signed_off_by_id = user.id
-    # The record as signed: a later rename of the capability does not rewrite it.
-    report.capability_name = trial.capability.name if trial.capability else ""
-    report.capability_language = trial.capability.language if trial.capability else None
-    report.unpublished_at = None
-    report.unpublish_reason = ""
-    db.flush()
+    now = clock.now()
+    claimed = execute_update(
+        update(OutcomeReport)
+        .where(OutcomeReport.id == report.id,
+               or_(OutcomeReport.signed_off_at.is_(None), OutcomeReport.unpublished_at.is_not(None)))
+        .values(
+            signed_off_at=now, signed_off_by_id=user.id, unpublished_at=None, unpublish_reason="",
+            # The record as signed: a later rename of the capability does not rewrite it.
+            capability_name=trial.capability.name if trial.capability else "",
+            capability_language=trial.capability.language if trial.capability else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(report)
+    if not claimed:
+        raise StaleState(_("The outcome report is already signed off."))
     signals.changed(user, "trial.outcome_sign_off", trial, before, _publication(report))
-    # The coordinators are told if this published it; if not, the startup is asked to agree.
+    # The startup is asked to agree (or, when it had agreed already, the coordinators told).
     signals.outcome_signed_off.send(trial, actor=user, report=report)
     return report
 
 
 def agree_outcome(user: User, trial: Trial) -> OutcomeReport:
-    """A member of the trial's startup agrees to the outcome report being published.
+    """A member of the trial's startup agrees to the signed-off outcome report being published.
 
     The showcase, open data and the API name the startup beside the results, so the report is
-    public only with its agreement as well as the department's sign-off (either first). After
-    the lab unpublishes a report the startup is asked again, for the report as put right.
+    public only with its agreement as well as the department's sign-off. It is asked once the
+    department has signed the report off (the results are locked from then on, so it agrees to
+    the record as signed); after the lab unpublishes a report the startup is asked again, for
+    the report as put right. Of two agreements at once, one is taken (compare-and-set).
     """
     report = _report_of(user, trial, "agree_outcome")
-    if report.startup_agreed_at is not None:
-        raise StaleState(_("Your startup has already agreed to publish the outcome report."))
+    if not signed_off(report):
+        raise StaleState(_("The department has not signed off the outcome report yet."))
     before = _publication(report)
-    report.startup_agreed_at = clock.now()
-    report.startup_agreed_by_id = user.id
-    db.flush()
+    claimed = execute_update(
+        update(OutcomeReport)
+        .where(OutcomeReport.id == report.id, OutcomeReport.startup_agreed_at.is_(None),
+               OutcomeReport.signed_off_at.is_not(None), OutcomeReport.unpublished_at.is_(None))
+        .values(startup_agreed_at=clock.now(), startup_agreed_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(report)
+    if not claimed:
+        raise StaleState(_("Your startup has already agreed to publish the outcome report."))
     signals.changed(user, "trial.outcome_agree", trial, before, _publication(report))
-    if report.published:
-        signals.outcome_signed_off.send(trial, actor=user, report=report)
+    signals.outcome_signed_off.send(trial, actor=user, report=report)
     return report
 
 

@@ -246,12 +246,11 @@ def waive_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
 @bp.post("/trials/<int:trial_id>/outcome/sign-off")
 @login_required
 def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
-    """Sign off the trial's outcome report for the department (published once the startup agrees too)."""
+    """Sign off the trial's outcome report for the department (published once the startup agrees)."""
     trial = _load(trial_id)
 
     def run() -> str:
-        if trials.sign_off_outcome(current_user, trial).published:
-            return _("The outcome is signed off and published on the showcase.")
+        trials.sign_off_outcome(current_user, trial)
         return _("The outcome is signed off. It goes on the showcase once the startup agrees.")
 
     return _button(trial, "sign_off_outcome", run)
@@ -260,13 +259,12 @@ def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
 @bp.post("/trials/<int:trial_id>/outcome/agree")
 @login_required
 def agree_outcome(trial_id: int) -> ResponseReturnValue:
-    """The startup agrees to the trial's outcome report being published (once signed off)."""
+    """The startup agrees to the signed-off outcome report being published, which publishes it."""
     trial = _load(trial_id)
 
     def run() -> str:
-        if trials.agree_outcome(current_user, trial).published:
-            return _("You agreed, and the outcome is published on the showcase.")
-        return _("You agreed. The outcome goes on the showcase once the department signs it off.")
+        trials.agree_outcome(current_user, trial)
+        return _("You agreed, and the outcome is published on the showcase.")
 
     return _button(trial, "agree_outcome", run)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from models import ApiToken, AuditEvent, Capability
+from models import ApiToken, AuditEvent, Capability, User
 from portal import clock
 from portal.database import db
 from tests.helpers import sign_in
@@ -157,6 +157,17 @@ def test_an_expired_token_is_refused(client, make):
 def test_a_token_of_a_deactivated_user_is_refused(client, make):
     member = make.user("startup", is_active=False)
     assert client.get("/api/v1/me", headers=bearer(make.token(member))).status_code == 401
+
+
+def test_a_token_of_an_officer_without_two_step_is_refused_until_it_is_set_up(client, make, ctx):
+    # A token made before officers had to use two-step verification does not get round it.
+    officer = make.user("officer")
+    secret = make.token(officer)
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+    stored = ctx.get(User, officer.id)
+    stored.mfa_secret, stored.mfa_enabled_at = None, None
+    ctx.commit()
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
 
 
 def test_a_read_token_cannot_write(client, make):

@@ -120,13 +120,13 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     programme.record_outcome(coordinator, kpi[0], "61%", summary, challenge.language)
     expect(coordinator.page.locator("#report-title + div")).to_contain_text(summary)
 
-    # Officer: signs off the outcome (asked first: with the startup's agreement it goes public).
+    # Officer: signs off the outcome (asked first: the results lock, and the startup is asked to agree).
     programme.open_trial_from_inbox(officer, title, founder.startup)
     asked: list[str] = []
     officer.page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     click_and_wait(officer.page, officer.page.get_by_role("button", name=t("Sign off the outcome"), exact=True))
-    assert asked == [t("Sign off the outcome? With the startup's agreement, the outcome report will be published "
-                       "on the public showcase.")]
+    assert asked == [t("Sign off the outcome? The results are then locked, and the startup is asked to agree to "
+                       "the report being published on the public showcase.")]
     expect(success_banner(officer.page)).to_have_text(
         t("The outcome is signed off. It goes on the showcase once the startup agrees."))
 
@@ -169,8 +169,8 @@ def agree_to_publish(startup: programme.Person, title: str) -> None:
     asked: list[str] = []
     startup.page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     click_and_wait(startup.page, startup.page.get_by_role("button", name=t("Agree to publish the outcome"), exact=True))
-    assert asked == [t("Agree to publish the outcome? Once the department has signed it off, the report will be "
-                       "public on the showcase, in open data and the API, with your startup's name.")]
+    assert asked == [t("Agree to publish the outcome? The report as the department signed it off will be public "
+                       "on the showcase, in open data and the API, with your startup's name.")]
 
 
 def test_the_journeys_fail_on_a_string_shown_untranslated(live_server):

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
@@ -60,7 +61,7 @@ from models import (
 )
 from portal import clock
 from portal.database import db
-from portal.services import api_tokens
+from portal.services import api_tokens, mfa
 from portal.services.storage import get_storage
 
 from .. import samples
@@ -294,6 +295,9 @@ def build_world(app: Flask, tag: str = "") -> World:
             db.add(row)
             document_rows[f"{kind}:{parent.id}"] = row
         api_token_rows = []
+        for u in users.values():
+            if u.mfa_required:  # set up, as a token of theirs is refused until it is
+                u.mfa_secret, u.mfa_enabled_at = mfa.encrypt_secret(pyotp.random_base32()), now
         for key, u in users.items():
             for scope, into in (("write", w.tokens), ("read", w.read_tokens)):
                 secret = f"{api_tokens.PREFIX}world{tag}-{key}-{scope}-" + "x" * 32

@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 from flask_login import AnonymousUserMixin
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from models import AuditEvent, Document, Kpi, Notification, Trial, TrialNote, TrialTransition, User
 from models.vocabulary import TRIAL_STATES
 from portal.database import db
 from portal.errors import DomainError, NotAllowed, StaleState
-from portal.services import stats, trials
+from portal.services import notifications, stats, trials
 from portal.services.trials import MOVES, TRACKING, OutcomeData, parse_kpi_lines
 from tests.web.test_trials import PARTS, ROLES, World, build_world, sign_off
 
@@ -194,8 +194,8 @@ TRACK_CASES = [(action, role) for action in TRACKING for role in ROLES]
 @pytest.mark.parametrize(("action", "role"), TRACK_CASES, ids=["-".join(c) for c in TRACK_CASES])
 def test_tracking_by_role(app, action, role):
     world = build_world(app, "completed" if action in TRACKING_ON_COMPLETED else "running")
-    if action == "unpublish_outcome":
-        sign_off(app, world)
+    if action in ("unpublish_outcome", "agree_outcome"):
+        sign_off(app, world, agreed=action == "unpublish_outcome")
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
         user = actor(world, role)
@@ -392,18 +392,26 @@ def test_sign_off_and_the_startups_agreement_publish_the_outcome_audited_and_tol
             trials.agree_outcome(actor(world, "member"), trial)
 
 
-def test_a_startup_may_agree_before_the_sign_off_which_then_publishes(app):
+def test_a_startup_agrees_only_to_a_signed_off_report_and_each_state_is_told_once(app):
     world = build_world(app, "completed")
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
-        trials.agree_outcome(actor(world, "member"), trial)
-        db.commit()
-        assert not trial.report.published and trial not in stats.showcase()
-        assert not trials.results_locked(trial)  # nothing signed off yet
+        with pytest.raises(StaleState, match="not signed off the outcome report yet"):
+            trials.agree_outcome(actor(world, "member"), trial)
         trials.sign_off_outcome(actor(world, "officer_own"), trial)
         db.commit()
-        assert trial.report.published and trial in stats.showcase()
-        assert _told_of_publication(world) == {world.users["coordinator"], world.users["conflicted"]}
+        # The job that asks the startup runs again (a retry, or a second job): asked once.
+        notifications.notify_outcome_signed_off(trial, actor(world, "officer_own"))
+        db.commit()
+        asked = db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_agreement")).all()
+        assert asked == [world.users["member"]]
+        # The lab unpublishes before the startup answers: a late job asks nobody.
+        trials.unpublish_outcome(actor(world, "coordinator"), trial, "A figure is wrong.")
+        db.commit()
+        db.execute(delete(Notification))
+        notifications.notify_outcome_signed_off(trial, actor(world, "officer_own"))
+        db.commit()
+        assert db.scalar(select(func.count()).select_from(Notification)) == 0
 
 
 def test_unpublishing_needs_a_reason_and_the_department_can_sign_off_again(app):

@@ -386,3 +386,17 @@ def test_a_blank_or_long_name_is_refused_on_the_page_and_nothing_changes(app, cl
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert _stored(app, user.id).display_name == "Chan Tai Man"
     assert "user.rename" not in _actions(app, user.id)
+
+
+def test_the_service_cleans_the_name_and_refuses_a_closed_accounts_pseudonym(app, make):
+    user = make.user("startup", display_name="Chan Tai Man")
+    with app.app_context():
+        stored = db.get(User, user.id)
+        accounts.change_name(stored, "Chan\u200b Tai Man")  # the same name once cleaned: nothing to record
+        assert "user.rename" not in {e.action for e in db.scalars(select(AuditEvent))}
+        for taken in ("Former user #12", "former user 7"):
+            with pytest.raises(DomainError, match="kept for closed accounts"):
+                accounts.change_name(stored, taken)
+        with pytest.raises(DomainError, match="at most 120"):
+            accounts.change_name(stored, "x" * 121)
+        assert stored.display_name == "Chan Tai Man"

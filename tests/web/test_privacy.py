@@ -134,9 +134,17 @@ def test_the_closed_accounts_address_is_told_once_what_was_erased_and_whom_to_te
     assert client.post("/account/close", data={"understood": "y", "current_password": PASSWORD}).status_code == 302
     (closed,) = smtp.to("mei@example.org")
     body = smtp.body(closed)
-    # In the account's own language, naming the pseudonym its record now carries and the DPO's address.
-    assert "你的 InnoMatch 帳戶已按你的要求關閉" in body and f"Former user #{member.id}" in body
+    # In the account's own language, with the DPO's address; not the pseudonym (the outbox keeps
+    # the address for a while, and must not tie it to the record's new name).
+    assert "你的 InnoMatch 帳戶已按你的要求關閉" in body and "Former user" not in body
     assert app.config["PRIVACY_CONTACT_EMAIL"] in body and "Mei Chan" in body
+
+
+def test_an_unconfirmed_address_is_not_written_to_when_its_account_closes(app, client, make, smtp):
+    member = make.user("startup", email="typo@example.org", email_verified_at=None)
+    sign_in(client, member)
+    assert client.post("/account/close", data={"understood": "y", "current_password": PASSWORD}).status_code == 302
+    assert _stored(app, member.id).closed_at is not None and smtp.to("typo@example.org") == []
 
 
 def test_closing_an_account_needs_the_password_and_the_confirmation(app, client, make):

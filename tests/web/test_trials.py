@@ -268,12 +268,14 @@ def tracking_request(world: World, action: str) -> tuple[str, dict[str, str]]:
     }[action]
 
 
-def sign_off(app: Any, world: World) -> None:
-    """Publish the completed trial's outcome report, as the department's sign-off and the startup's agreement do."""
+def sign_off(app: Any, world: World, *, agreed: bool = True) -> None:
+    """Publish the completed trial's outcome report, as the department's sign-off and the startup's
+    agreement do (``agreed=False``: signed off only, waiting for the startup's agreement)."""
     with app.app_context():
         report = db.scalar(select(OutcomeReport).where(OutcomeReport.trial_id == world.trial_id))
         if report is not None:
-            report.signed_off_at = report.startup_agreed_at = clock.now()
+            report.signed_off_at = clock.now()
+            report.startup_agreed_at = clock.now() if agreed else None
             db.commit()
 
 
@@ -284,8 +286,8 @@ TRACKING_CASES = [(action, state, role) for action in TRACKING for state in TRIA
 def test_tracking_table(app, action, state, role):
     rule = TRACKING[action]
     world = build_world(app, state)
-    if action == "unpublish_outcome":
-        sign_off(app, world)
+    if action in ("unpublish_outcome", "agree_outcome"):
+        sign_off(app, world, agreed=action == "unpublish_outcome")
     before = snapshot(app, world.trial_id)
     url, data = tracking_request(world, action)
 
@@ -973,8 +975,13 @@ def test_lab_unpublishes_an_outcome_with_a_reason(app):
     assert "The bot answered most calls." not in text(app.test_client().get("/showcase"))
     page = text(client_as(app, world, "officer_own").get(f"/trials/{world.trial_id}"))
     assert "The savings figure is wrong." in page and "Sign off the outcome" in page
-    # The startup agreed to the report as it was: it is asked again.
-    assert "Agree to publish the outcome" in text(client_as(app, world, "member").get(f"/trials/{world.trial_id}"))
+    # The startup agreed to the report as it was: it is asked again, once the department has
+    # signed off the report as put right.
+    member = client_as(app, world, "member")
+    page = text(member.get(f"/trials/{world.trial_id}"))
+    assert "Startup: not agreed yet." in page and "Agree to publish the outcome" not in page
+    assert client_as(app, world, "officer_own").post(f"/trials/{world.trial_id}/outcome/sign-off").status_code == 302
+    assert "Agree to publish the outcome" in text(member.get(f"/trials/{world.trial_id}"))
 
 
 def test_a_signed_off_outcomes_results_stay_as_signed_off_until_the_lab_unpublishes_it(app):
