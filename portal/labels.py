@@ -153,6 +153,7 @@ STARTUP_NEXT_STEP_LABELS: dict[str, object] = {
     "approved_accepted": _l("You accepted. The lab starts the trial once the department confirms."),
     "running": _l("Track the milestones and KPIs with the department; add notes on progress."),
     "completed": _l("The trial is over: read the outcome report."),
+    "completed_agreement": _l("The department signed off the outcome: agree to its publication on the trial's page."),
     "withdrawn": _l("No further steps."),
     "rejected": _l("No further steps."),
 }
@@ -368,6 +369,10 @@ def startup_next_step(trial: Any) -> str:
     key = trial.status
     if key == "approved" and trial.startup_accepted_at is not None:
         key = "approved_accepted"
+    report = trial.report if key == "completed" else None
+    if report is not None and report.signed_off_at is not None and report.unpublished_at is None \
+            and report.startup_agreed_at is None:
+        key = "completed_agreement"
     return _label(STARTUP_NEXT_STEP_LABELS, key)
 
 

@@ -251,7 +251,7 @@ def trials_for_startup(startup_id: int) -> list[Trial]:
     approved = or_(Trial.status.in_(TrialState.WENT_AHEAD), Trial.approved_at.is_not(None))
     return list(db.scalars(
         select(Trial).where(Trial.startup_id == startup_id, approved)
-        .options(selectinload(Trial.challenge), selectinload(Trial.capability))
+        .options(selectinload(Trial.challenge), selectinload(Trial.capability), selectinload(Trial.report))
         .order_by(from_progress, Trial.updated_at.desc(), Trial.id.desc())
     ))
 

@@ -143,6 +143,7 @@ def test_a_challenge_goes_from_posting_to_a_published_outcome_by_following_links
     programme.open_trial_by_challenge(coordinator, unique, title, founder.startup)
     page = coordinator.page
     page.locator("textarea[name=reason]").fill("The figures name a clinic; to be put right.")
+    page.once("dialog", lambda dialog: dialog.accept())  # asked first: it leaves the public showcase
     click_and_wait(page, page.get_by_role("button", name=t("Unpublish the outcome report"), exact=True))
     expect(success_banner(page)).to_have_text(t("The outcome report is no longer published."))
     click_and_wait(startup.page, footer.get_by_role("link", name=t("Showcase of trial outcomes"), exact=True))

@@ -387,7 +387,9 @@ def test_sign_off_and_the_startups_agreement_publish_the_outcome_audited_and_tol
         assert trial in stats.showcase()
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_agree"))
         assert event.before["report.startup_agreed_at"] is None and event.after["report.startup_agreed_at"]
-        assert _told_of_publication(world) == {world.users["coordinator"], world.users["conflicted"]}  # the lab's coordinators
+        # The lab's coordinators, and the department whose sign-off it was.
+        assert _told_of_publication(world) == {
+            world.users["coordinator"], world.users["conflicted"], world.users["officer_own"]}
         with pytest.raises(StaleState, match="already agreed"):
             trials.agree_outcome(actor(world, "member"), trial)
 

@@ -933,6 +933,8 @@ def test_outcome_reaches_the_showcase_only_after_the_sign_off_and_the_startups_a
     member = client_as(app, world, "member")
     page = text(member.get(trial_url))
     assert "Department: signed off on" in page and "Agree to publish the outcome" in page
+    # "Our trials" says what the startup is asked to do.
+    assert "The department signed off the outcome: agree to its publication" in text(member.get("/startups/trials"))
     agreed = member.post(f"{trial_url}/outcome/agree", follow_redirects=True)
     assert "You agreed, and the outcome is published on the showcase." in text(agreed)
     assert "The bot answered most calls." in text(public.get("/showcase"))
