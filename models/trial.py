@@ -150,8 +150,8 @@ class OutcomeReport(TimestampMixin, Base):
     # Language of the text (BCP 47); None means the challenge's language.
     language: Mapped[str | None] = mapped_column(String(10))
     # Public on the showcase, open data and the API only once the department signs it off and
-    # the startup agrees to it being published (either first), and until the lab unpublishes it
-    # (with the reason; the startup is then asked again for the report as put right).
+    # then the startup agrees to it being published, and until the lab unpublishes it (with the
+    # reason; the startup is then asked again for the report as put right).
     signed_off_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     startup_agreed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
@@ -166,6 +166,16 @@ class OutcomeReport(TimestampMixin, Base):
     signed_off_by: Mapped[User | None] = relationship(foreign_keys=[signed_off_by_id])
 
     @property
+    def sign_off_stands(self) -> bool:
+        """Signed off by the department, and not unpublished by the lab since."""
+        return self.signed_off_at is not None and self.unpublished_at is None
+
+    @property
+    def awaiting_startup(self) -> bool:
+        """Signed off, and waiting for the startup's agreement to be published."""
+        return self.sign_off_stands and self.startup_agreed_at is None
+
+    @property
     def published(self) -> bool:
         """Signed off by the department, agreed by the startup and not unpublished by the lab."""
-        return self.signed_off_at is not None and self.startup_agreed_at is not None and self.unpublished_at is None
+        return self.sign_off_stands and self.startup_agreed_at is not None

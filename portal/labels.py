@@ -369,9 +369,7 @@ def startup_next_step(trial: Any) -> str:
     key = trial.status
     if key == "approved" and trial.startup_accepted_at is not None:
         key = "approved_accepted"
-    report = trial.report if key == "completed" else None
-    if report is not None and report.signed_off_at is not None and report.unpublished_at is None \
-            and report.startup_agreed_at is None:
+    if key == "completed" and trial.report is not None and trial.report.awaiting_startup:
         key = "completed_agreement"
     return _label(STARTUP_NEXT_STEP_LABELS, key)
 

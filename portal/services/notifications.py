@@ -442,7 +442,7 @@ def notify_outcome_signed_off(trial: Trial, officer: User) -> list[Notification]
         # The lab, and the department whose sign-off it was (its part is done).
         told = {u.id: u for u in [*coordinators(), *department_officers(trial.challenge.department_id)]}
         return deliver(list(told.values()), KIND_OUTCOME_SIGNED_OFF, payload, link, exclude=[officer.id])
-    if trial_service.signed_off(report) and report.signed_off_at is not None and report.startup_agreed_at is None:
+    if report.awaiting_startup and report.signed_off_at is not None:
         if _sent_since(KIND_OUTCOME_AGREEMENT, link, report.signed_off_at):
             return []
         return deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT, payload, link,

@@ -214,7 +214,7 @@ def results_locked(trial: Trial) -> bool:
     """Whether the KPI results stand as the department signed them off: while the outcome
     report's sign-off stands (published, or waiting for the startup's agreement), the showcase
     shows or will show them under the department's sign-off."""
-    return trial.report is not None and signed_off(trial.report)
+    return trial.report is not None and trial.report.sign_off_stands
 
 
 # -- input rules ---------------------------------------------------------------------------
@@ -700,11 +700,6 @@ def _publication(report: OutcomeReport) -> dict[str, Any]:
     }
 
 
-def signed_off(report: OutcomeReport) -> bool:
-    """Whether the department's sign-off stands (given, and the lab has not unpublished since)."""
-    return report.signed_off_at is not None and report.unpublished_at is None
-
-
 def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
     """Sign off a completed trial's outcome report for the department.
 
@@ -732,7 +727,7 @@ def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
     if not claimed:
         raise StaleState(_("The outcome report is already signed off."))
     signals.changed(user, "trial.outcome_sign_off", trial, before, _publication(report))
-    # The startup is asked to agree (or, when it had agreed already, the coordinators told).
+    # The startup is asked to agree (a job after the commit).
     signals.outcome_signed_off.send(trial, actor=user, report=report)
     return report
 
@@ -747,7 +742,7 @@ def agree_outcome(user: User, trial: Trial) -> OutcomeReport:
     the report as put right. Of two agreements at once, one is taken (compare-and-set).
     """
     report = _report_of(user, trial, "agree_outcome")
-    if not signed_off(report):
+    if not report.sign_off_stands:
         raise StaleState(_("The department has not signed off the outcome report yet."))
     before = _publication(report)
     claimed = execute_update(
@@ -769,7 +764,7 @@ def unpublish_outcome(user: User, trial: Trial, reason: str) -> OutcomeReport:
     """Take a signed-off outcome report off the public showcase (or out of the wait for the
     startup's agreement), with the reason (coordinators)."""
     report = _report_of(user, trial, "unpublish_outcome")
-    if not signed_off(report):
+    if not report.sign_off_stands:
         raise StaleState(_("The outcome report is not signed off."))
     reason = _text(reason)
     if not reason:
