@@ -143,6 +143,12 @@ MOVE_EVENT_LABELS: dict[str, object] = {
     "confirm": _l("The department confirmed it takes part"),
     "accept": _l("The startup accepted the trial"),
 }
+# A trial's history: the steps of its outcome report's publication (audit actions).
+PUBLICATION_STEP_LABELS: dict[str, object] = {
+    "trial.outcome_sign_off": _l("The department signed off the outcome report"),
+    "trial.outcome_agree": _l("The startup agreed to publish the outcome report"),
+    "trial.outcome_unpublish": _l("The lab unpublished the outcome report"),
+}
 SILENT_MOVES = frozenset({"shortlist", "approve", "reject", "start", "complete", "withdraw", "decline"})
 
 # What a startup does next, or waits for, in each state of its trial ("Our trials").
@@ -154,6 +160,19 @@ STARTUP_NEXT_STEP_LABELS: dict[str, object] = {
     "running": _l("Track the milestones and KPIs with the department; add notes on progress."),
     "completed": _l("The trial is over: read the outcome report."),
     "completed_agreement": _l("The department signed off the outcome: agree to its publication on the trial's page."),
+    "withdrawn": _l("No further steps."),
+    "rejected": _l("No further steps."),
+}
+# What the department does next, or waits for, on a trial of its challenge ("Our trials").
+DEPARTMENT_NEXT_STEP_LABELS: dict[str, object] = {
+    "approved": _l("Confirm on the trial's page that your department takes part."),
+    "approved_confirmed": _l("You confirmed. The lab starts the trial once the startup accepts it."),
+    "approved_ready": _l("You and the startup confirmed. The lab starts the trial."),
+    "running": _l("Track the milestones and KPIs with the startup; add notes on progress."),
+    "completed": _l("The trial is over: read the outcome report."),
+    "completed_sign_off": _l("Read the outcome report and sign it off on the trial's page."),
+    "completed_agreement": _l("You signed off the outcome. The startup is asked to agree to its publication."),
+    "completed_published": _l("The outcome is published on the showcase."),
     "withdrawn": _l("No further steps."),
     "rejected": _l("No further steps."),
 }
@@ -364,6 +383,11 @@ def transition_note(reason: str | None) -> str:
     return reason
 
 
+def publication_step_label(action: str) -> str:
+    """The words for a step of an outcome report's publication in a trial's history."""
+    return _label(PUBLICATION_STEP_LABELS, action)
+
+
 def startup_next_step(trial: Any) -> str:
     """What the startup does next, or waits for, on ``trial``."""
     key = trial.status
@@ -372,6 +396,22 @@ def startup_next_step(trial: Any) -> str:
     if key == "completed" and trial.report is not None and trial.report.awaiting_startup:
         key = "completed_agreement"
     return _label(STARTUP_NEXT_STEP_LABELS, key)
+
+
+def department_next_step(trial: Any) -> str:
+    """What the challenge's department does next, or waits for, on ``trial``."""
+    key = trial.status
+    report = trial.report if key == "completed" else None
+    if key == "approved" and trial.department_confirmed_at is not None:
+        key = "approved_ready" if trial.startup_accepted_at is not None else "approved_confirmed"
+    elif report is not None:
+        if not report.sign_off_stands:
+            key = "completed_sign_off"
+        elif report.awaiting_startup:
+            key = "completed_agreement"
+        elif report.published:
+            key = "completed_published"
+    return _label(DEPARTMENT_NEXT_STEP_LABELS, key)
 
 
 #: Technology tags (typed in English) -> their Traditional Chinese labels.
@@ -438,6 +478,8 @@ def template_globals() -> dict[str, object]:
         "score_bands_legend": score_bands_legend,
         "transition_note": transition_note,
         "startup_next_step": startup_next_step,
+        "publication_step_label": publication_step_label,
+        "department_next_step": department_next_step,
         "document_type_label": document_type_label,
         "technology_label": technology_label,
         "shown_technologies": shown_technologies,

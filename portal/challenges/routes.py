@@ -30,7 +30,7 @@ from ..database import db
 from ..errors import DomainError, StaleState
 from ..extensions import limiter
 from ..forms import CsrfForm, form_status, page_number
-from ..services import challenges, inbox, panel, proposals, questions, similar
+from ..services import challenges, inbox, panel, proposals, questions, similar, trials
 from .forms import (
     AnswerForm,
     ChallengeFilterForm,
@@ -115,6 +115,18 @@ def mine() -> ResponseReturnValue:
     waiting = questions.unanswered_counts(row.id for row in page.items)
     return render_template(
         "challenges/mine.html", rows=page.items, page=page, department=current_user.department, waiting=waiting
+    )
+
+
+@bp.get("/challenges/trials")
+@roles_required(Role.OFFICER)
+def our_trials() -> ResponseReturnValue:
+    """List the trials of the department's challenges, those waiting for the department first,
+    with their state and the department's next step."""
+    page = trials.department_trials_page(current_user, page_number(), MINE_PAGE_SIZE)
+    return render_template(
+        "challenges/trials.html", page=page, department=current_user.department,
+        waits_for_department=trials.waits_for_department,
     )
 
 

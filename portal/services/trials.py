@@ -28,11 +28,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 import matcher
 from models import (
+    AuditEvent,
     Capability,
     Challenge,
     Kpi,
@@ -60,6 +62,7 @@ from ..labels import TRIAL_OUTCOME_LABELS as OUTCOME_LABELS  # noqa: F401 (kept 
 from ..labels import trial_state_label as state_label
 from . import audit, conflicts, recommendations
 from .inputs import ServiceInput
+from .paging import Page, paginate
 
 log = logging.getLogger("innomatch.trials")
 
@@ -797,6 +800,81 @@ def content_language(text: str | None, stored: str | None = None) -> str:
 
 
 # -- queries -------------------------------------------------------------------------------
+
+
+#: The outcome report's publication steps, as audited, that a trial's history shows beside its moves.
+PUBLICATION_STEPS = ("trial.outcome_sign_off", "trial.outcome_agree", "trial.outcome_unpublish")
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a trial's history: a move (``transition``), or a step of its outcome
+    report's publication (``step``, one of :data:`PUBLICATION_STEPS`, with the reason given)."""
+
+    at: datetime
+    actor: User | None
+    transition: TrialTransition | None = None
+    step: str = ""
+    reason: str = ""
+
+
+def history(trial: Trial) -> list[HistoryEntry]:
+    """The trial's moves and its outcome report's publication steps, oldest first.
+
+    The report keeps only its latest sign-off, agreement and unpublishing; every one of them
+    is in the audit log (the one record of who did what), which this reads for the trial.
+    """
+    events = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "trial", AuditEvent.entity_id == trial.id,
+               AuditEvent.action.in_(PUBLICATION_STEPS))
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.created_at, AuditEvent.id)
+    )
+    entries = [HistoryEntry(t.created_at, t.actor, transition=t) for t in trial.transitions]
+    for event in events:
+        reason = (event.after or {}).get("report.unpublish_reason") if event.action == "trial.outcome_unpublish" else ""
+        entries.append(HistoryEntry(event.created_at, event.actor, step=event.action, reason=str(reason or "")))
+    # sorted() is stable: at one instant, the moves (recorded first) stay before the steps.
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def waits_for_department(trial: Trial) -> bool:
+    """Whether ``trial`` waits for its department: to confirm it takes part in an approved
+    trial, or to sign off a completed trial's outcome report (again, after the lab unpublished it)."""
+    if trial.status == TrialState.APPROVED:
+        return trial.department_confirmed_at is None
+    return trial.status == TrialState.COMPLETED and trial.report is not None and not trial.report.sign_off_stands
+
+
+def department_trials_page(officer: User, page: int, size: int) -> Page[Trial]:
+    """One page of the trials of the officer's department's challenges that the lab approved
+    (proposals still before the lab are on each challenge's proposals page): first those
+    waiting for the department (:func:`waits_for_department`), then those in progress, then
+    the rest; the last changed first within each."""
+    if not getattr(officer, "is_officer", False) or officer.department_id is None:
+        raise NotAllowed(_("Only department officers have a department's trials."))
+    waiting = or_(
+        and_(Trial.status == TrialState.APPROVED, Trial.department_confirmed_at.is_(None)),
+        and_(
+            Trial.status == TrialState.COMPLETED, OutcomeReport.id.is_not(None),
+            or_(OutcomeReport.signed_off_at.is_(None), OutcomeReport.unpublished_at.is_not(None)),
+        ),
+    )
+    rank = case((waiting, 0), (Trial.status.in_(TrialState.IN_PROGRESS), 1), else_=2)
+    approved = or_(Trial.status.in_(TrialState.WENT_AHEAD), Trial.approved_at.is_not(None))
+    return paginate(
+        select(Trial)
+        .join(Challenge, Challenge.id == Trial.challenge_id)
+        .outerjoin(OutcomeReport, OutcomeReport.trial_id == Trial.id)
+        .where(Challenge.department_id == officer.department_id, approved)
+        .order_by(rank, Trial.updated_at.desc(), Trial.id.desc()),
+        page, size,
+        options=(
+            selectinload(Trial.challenge), selectinload(Trial.startup), selectinload(Trial.capability),
+            selectinload(Trial.report),
+        ),
+    )
 
 
 def match_scores(pending: Iterable[Trial]) -> dict[int, float]:

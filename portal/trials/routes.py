@@ -50,6 +50,7 @@ def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **for
     context = {
         "trial": trial,
         "trials": trials,
+        "history": trials.history(trial),
         "moves": trials.allowed_moves(current_user, trial),
         "actions": trials.open_actions(current_user, trial),
         "form": forms.get("form") or move_form_for(trial, formdata=None),

@@ -96,6 +96,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     # --- challenges: drafts exist only for their department and the lab
     "challenges.index": {"GET": ALL},
     "challenges.mine": {"GET": OFFICER},
+    "challenges.our_trials": {"GET": OFFICER},
     "challenges.create": {"GET": OFFICER, "POST": OFFICER},
     "challenges.detail": {"GET": {"draft": "404 ok 404 404 404 ok ok", "open": ALL}},
     "challenges.edit": {

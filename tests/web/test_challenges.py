@@ -553,6 +553,50 @@ def test_mine_has_an_empty_state(app, make):
     assert "has not posted any challenges yet" in page
 
 
+def test_our_trials_lists_the_departments_trials_those_waiting_for_it_first(app, make):
+    officer = make.user("officer")
+    ours = officer.department
+
+    def trial(title, **kw):
+        return make.trial(make.challenge(ours, title=title, status="closed"), make.capability(), **kw)
+
+    trial("Running one", status="running")
+    trial("To confirm", status="approved")
+    trial("Confirmed", status="approved", department_confirmed_at=clock.now())
+    trial("To sign off", status="completed", outcome="adopted", signed_off=False)
+    trial("Published", status="completed", outcome="adopted")
+    trial("Before the lab", status="proposed")
+    make.trial(make.challenge(title="Not ours", status="closed"), make.capability(), status="running")
+    page = text(client_for(app, officer).get("/challenges/trials"))
+    assert "Not ours" not in page and "Before the lab" not in page  # a proposal still before the lab is not a trial yet
+    # Waiting for the department, then in progress, then the rest; the last changed first in each.
+    order = ["To sign off", "To confirm", "Confirmed", "Running one", "Published"]
+    assert sorted(order, key=page.index) == order
+    assert "<strong>Confirm on the trial&#39;s page that your department takes part.</strong>" in page
+    assert "<strong>Read the outcome report and sign it off on the trial&#39;s page.</strong>" in page
+    assert "The outcome is published on the showcase." in page
+    assert "The lab starts the trial once the startup accepts it." in page
+    assert 'href="/challenges/trials" aria-current="page"' in page  # in the officers' navigation
+
+
+def test_our_trials_in_chinese_and_empty(app, make):
+    officer = make.user("officer")
+    client = client_for(app, officer)
+    assert "has no trials yet" in text(client.get("/challenges/trials"))
+    make.trial(make.challenge(officer.department, title="Ours", status="closed"), make.capability(), status="approved")
+    client.post("/language", data={"locale": "zh_Hant_HK", "next": "/"})
+    page = text(client.get("/challenges/trials"))
+    assert "Ours" in page and "Confirm on the trial" not in page
+
+
+def test_our_trials_is_for_officers_with_a_department(app, make):
+    from portal.errors import NotAllowed
+    from portal.services import trials
+
+    with app.app_context(), pytest.raises(NotAllowed):
+        trials.department_trials_page(make.user("coordinator"), 1, 10)
+
+
 def _statements_during(app, request):
     """The SQL statements one request issues (lower case)."""
     engine = app.extensions["innomatch_engine"]

@@ -986,6 +986,29 @@ def test_lab_unpublishes_an_outcome_with_a_reason(app):
     assert "Agree to publish the outcome" in text(member.get(f"/trials/{world.trial_id}"))
 
 
+def test_the_history_shows_each_step_of_the_outcomes_publication_in_order(app):
+    world = build_world(app, "completed")
+    trial_url = f"/trials/{world.trial_id}"
+    officer, member = client_as(app, world, "officer_own"), client_as(app, world, "member")
+    coordinator = client_as(app, world, "coordinator")
+    assert officer.post(f"{trial_url}/outcome/sign-off").status_code == 302
+    assert member.post(f"{trial_url}/outcome/agree").status_code == 302
+    assert coordinator.post(f"{trial_url}/outcome/unpublish", data={"reason": "The savings figure is wrong."}).status_code == 302
+    assert officer.post(f"{trial_url}/outcome/sign-off").status_code == 302
+    page = text(member.get(trial_url))
+    history = page[page.index(">History<"):]
+    steps = re.findall(r"<strong>(The (?:department|startup|lab) [^<]*)</strong>", history)
+    assert steps == [
+        "The department signed off the outcome report",
+        "The startup agreed to publish the outcome report",
+        "The lab unpublished the outcome report",
+        "The department signed off the outcome report",
+    ]
+    assert "The savings figure is wrong." in history
+    # The moves are still there, before the steps (the trial was completed first).
+    assert history.index("<strong>Completed</strong>") < history.index("The department signed off")
+
+
 def test_a_signed_off_outcomes_results_stay_as_signed_off_until_the_lab_unpublishes_it(app):
     """The showcase shows the KPI results under the department's sign-off: while it is published
     they cannot be changed; the lab unpublishes it (saying why) to correct one, and the
