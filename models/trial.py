@@ -156,6 +156,9 @@ class OutcomeReport(TimestampMixin, Base):
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     startup_agreed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     startup_agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # How the startup agreed, when a coordinator recorded an agreement given outside the service
+    # (empty when a member of the startup agreed on the trial's page).
+    startup_agreement_note: Mapped[str] = mapped_column(Text, default="")
     unpublished_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     unpublish_reason: Mapped[str] = mapped_column(Text, default="")
     # The capability as it was named when the department signed the outcome off: the signed-off

@@ -147,6 +147,7 @@ MOVE_EVENT_LABELS: dict[str, object] = {
 PUBLICATION_STEP_LABELS: dict[str, object] = {
     "trial.outcome_sign_off": _l("The department signed off the outcome report"),
     "trial.outcome_agree": _l("The startup agreed to publish the outcome report"),
+    "trial.outcome_agree_record": _l("The lab recorded the startup's agreement to publish the outcome report"),
     "trial.outcome_unpublish": _l("The lab unpublished the outcome report"),
 }
 SILENT_MOVES = frozenset({"shortlist", "approve", "reject", "start", "complete", "withdraw", "decline"})

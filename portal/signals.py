@@ -105,15 +105,15 @@ trial_moved = _signals.signal(
     """,
 )
 
-outcome_signed_off = _signals.signal(
-    "outcome-signed-off",
-    doc="""The challenge's department signed off a completed trial's outcome report, or the
-    startup's agreement published one the department had signed off (``report.published``
-    tells which state it is in: public, or waiting for the startup's agreement).
+outcome_publication = _signals.signal(
+    "outcome-publication",
+    doc="""A step of a completed trial's outcome report's publication: the department signed it
+    off, the startup's agreement published it, or the lab unpublished it (the report tells
+    which state it is in: ``awaiting_startup``, ``published``, ``unpublished_at``).
 
     Sender: the ``Trial`` (completed).
-    Keyword arguments: ``actor`` (the officer who signed it off, or the startup's member who
-    agreed), ``report`` (the ``OutcomeReport``).
+    Keyword arguments: ``actor`` (the officer who signed it off, the startup's member who
+    agreed, or the coordinator who unpublished it), ``report`` (the ``OutcomeReport``).
     """,
 )
 
@@ -179,7 +179,7 @@ ALL = {
         proposal_submitted,
         shortlist_requested,
         trial_moved,
-        outcome_signed_off,
+        outcome_publication,
         question_asked,
         question_answered,
         answer_published,

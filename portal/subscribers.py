@@ -22,7 +22,8 @@ capability_saved       recommender: encode the capability and its startup's prof
 proposal_submitted     a job after the commit: notifications to the department's officers and coordinators
 shortlist_requested    a job after the commit: notifications to the coordinators
 trial_moved            a job after the commit: notifications to the startup, the department, the coordinators
-outcome_signed_off     a job after the commit: the coordinators told, or the startup asked to agree
+outcome_publication    a job after the commit: the startup asked to agree; the lab and department told
+                       once it is public; the startup and department told when it is unpublished
 question_asked         a job after the commit: notifications to the challenge's department officers
 question_answered      a job after the commit: notifications to the member who asked
 answer_published       a job after the commit: notifications to the challenge's followers
@@ -100,8 +101,8 @@ def notify_trial_moved(trial: Trial, *, transition: TrialTransition, **_kwargs: 
     jobs.enqueue("portal.tasks.notify_trial_moved", transition.id)
 
 
-def notify_outcome_signed_off(trial: Trial, *, actor: User, **_kwargs: Any) -> None:
-    jobs.enqueue("portal.tasks.notify_outcome_signed_off", trial.id, actor.id)
+def notify_outcome_publication(trial: Trial, *, actor: User, **_kwargs: Any) -> None:
+    jobs.enqueue("portal.tasks.notify_outcome_publication", trial.id, actor.id)
 
 
 # -- panel scoring -------------------------------------------------------------------------
@@ -145,7 +146,7 @@ RECEIVERS = (
     (signals.proposal_submitted, notify_proposal_submitted),
     (signals.shortlist_requested, notify_shortlist_requested),
     (signals.trial_moved, notify_trial_moved),
-    (signals.outcome_signed_off, notify_outcome_signed_off),
+    (signals.outcome_publication, notify_outcome_publication),
     (signals.question_asked, notify_question_asked),
     (signals.question_answered, notify_question_answered),
     (signals.answer_published, notify_answer_published),

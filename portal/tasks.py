@@ -111,9 +111,9 @@ def notify_trial_moved(transition_id: int) -> int:
     return _notified(notifications.notify_trial_moved, [trial, transition])
 
 
-def notify_outcome_signed_off(trial_id: int, officer_id: int) -> int:
-    """Tell the coordinators that a trial's outcome is public, or ask its startup to agree to it."""
-    return _notified(notifications.notify_outcome_signed_off, [db.get(Trial, trial_id), _user(officer_id)])
+def notify_outcome_publication(trial_id: int, actor_id: int) -> int:
+    """Tell of a step of a trial's outcome publication (:func:`notifications.notify_outcome_publication`)."""
+    return _notified(notifications.notify_outcome_publication, [db.get(Trial, trial_id), _user(actor_id)])
 
 
 def notify_question_asked(question_id: int, actor_id: int | None = None) -> int:

@@ -16,8 +16,9 @@ Triggers, called by ``portal.subscribers`` when a service announces the change
 * ``notify_proposal_received(proposal)``: the department's officers and the coordinators;
 * ``notify_shortlist_requested(proposal, trial, officer)``: the coordinators;
 * ``notify_trial_moved(trial, transition)``: the startup, the department, the coordinators;
-* ``notify_outcome_signed_off(trial, officer)``: the coordinators once the outcome is public, else the
-  startup's members, asked to agree to its publication;
+* ``notify_outcome_publication(trial, actor)``: the startup's members, asked to agree to a signed-off
+  outcome's publication; the coordinators and the department once it is public; the startup and the
+  department when the lab unpublishes it;
 * ``notify_solution_interest(officer, trial)``: coordinators, from the public showcase;
 * ``notify_question_asked(question, actor)``: the challenge's department officers;
 * ``notify_question_answered(question, actor)``: the member who asked (published or not);
@@ -79,6 +80,7 @@ KIND_SOLUTION_INTEREST = "solution_interest"
 KIND_SHORTLIST_REQUESTED = "shortlist_requested"
 KIND_OUTCOME_SIGNED_OFF = "outcome_signed_off"
 KIND_OUTCOME_AGREEMENT = "outcome_agreement"
+KIND_OUTCOME_UNPUBLISHED = "outcome_unpublished"
 KIND_QUESTION_ASKED = "question_asked"
 KIND_QUESTION_ANSWERED = "question_answered"
 KIND_ANSWER_PUBLISHED = "answer_published"
@@ -176,6 +178,13 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
             _("The department signed off the outcome of your trial for %(challenge)s. "
               "It is published on the showcase once your startup agrees: see the trial's page."),
             challenge, challenge_lang,
+        )
+    if kind == KIND_OUTCOME_UNPUBLISHED:
+        return (
+            _("The lab took the outcome of the trial of %(startup)s for %(challenge)s off the showcase "
+              "to put it right: see the trial's page."),
+            {**startup, **challenge},
+            {**startup_lang, **challenge_lang},
         )
     if kind == KIND_QUESTION_ASKED:
         return _("A startup asked a question on your challenge %(challenge)s"), challenge, challenge_lang
@@ -421,15 +430,16 @@ def notify_shortlist_requested(proposal: Proposal, trial: Trial, officer: User) 
     return deliver(coordinators(), KIND_SHORTLIST_REQUESTED, payload, _trial_path(trial), exclude=[officer.id])
 
 
-def notify_outcome_signed_off(trial: Trial, officer: User) -> list[Notification]:
-    """After the department's sign-off (or the startup's agreement that followed it): once the
-    outcome is public, tell the coordinators; while it waits for the startup's agreement, ask
-    the startup's members for it."""
+def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
+    """After a step of the outcome report's publication: while it waits for the startup's
+    agreement, ask the startup's members for it; once it is public, tell the coordinators and
+    the department; once the lab has unpublished it, tell the startup and the department (and
+    mark read the requests to agree that no longer stand)."""
     payload = {
         **_challenge_payload(trial.challenge),
         **_startup_payload(trial),
         "trial_id": trial.id,
-        "officer_id": officer.id,
+        "actor_id": actor.id,
     }
     # The job runs after the commit and reads the report as it is then: it may have been
     # published, or unpublished, since; each state is told once (two jobs may see the same one).
@@ -439,14 +449,28 @@ def notify_outcome_signed_off(trial: Trial, officer: User) -> list[Notification]
     if report.published and report.startup_agreed_at is not None:
         if _sent_since(KIND_OUTCOME_SIGNED_OFF, link, report.startup_agreed_at):
             return []
-        # The lab, and the department whose sign-off it was (its part is done).
-        told = {u.id: u for u in [*coordinators(), *department_officers(trial.challenge.department_id)]}
-        return deliver(list(told.values()), KIND_OUTCOME_SIGNED_OFF, payload, link, exclude=[officer.id])
+        # The lab, and the department whose sign-off it was (its part is done); the startup too
+        # when the lab recorded an agreement it gave outside the service.
+        startup = startup_members([trial.startup_id]) if report.startup_agreement_note else []
+        told = {u.id: u for u in [*coordinators(), *department_officers(trial.challenge.department_id), *startup]}
+        return deliver(list(told.values()), KIND_OUTCOME_SIGNED_OFF, payload, link, exclude=[actor.id])
     if report.awaiting_startup and report.signed_off_at is not None:
         if _sent_since(KIND_OUTCOME_AGREEMENT, link, report.signed_off_at):
             return []
         return deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT, payload, link,
-                       exclude=[officer.id])
+                       exclude=[actor.id])
+    if report.unpublished_at is not None:
+        db.execute(
+            update(Notification)
+            .where(Notification.kind == KIND_OUTCOME_AGREEMENT, Notification.link == link,
+                   Notification.read_at.is_(None), Notification.created_at <= report.unpublished_at)
+            .values(read_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        if _sent_since(KIND_OUTCOME_UNPUBLISHED, link, report.unpublished_at):
+            return []
+        recipients = startup_members([trial.startup_id]) + department_officers(trial.challenge.department_id)
+        return deliver(recipients, KIND_OUTCOME_UNPUBLISHED, payload, link, exclude=[actor.id])
     return []
 
 

@@ -137,6 +137,8 @@ TRACKING: dict[str, Action] = {
         # The outcome report goes public once the department signs it off; the lab can take it down.
         Action("sign_off_outcome", (TrialState.COMPLETED,), (Party.DEPARTMENT,)),
         Action("agree_outcome", (TrialState.COMPLETED,), (Party.STARTUP,)),
+        # An agreement the startup gave outside the service (in writing), recorded by the lab.
+        Action("record_outcome_agreement", (TrialState.COMPLETED,), (Party.COORDINATOR,)),
         Action("unpublish_outcome", (TrialState.COMPLETED,), (Party.COORDINATOR,)),
     )
 }
@@ -698,6 +700,7 @@ def _publication(report: OutcomeReport) -> dict[str, Any]:
         "report.signed_off_by_id": report.signed_off_by_id,
         "report.startup_agreed_at": report.startup_agreed_at.isoformat() if report.startup_agreed_at else None,
         "report.startup_agreed_by_id": report.startup_agreed_by_id,
+        "report.startup_agreement_note": report.startup_agreement_note,
         "report.unpublished_at": report.unpublished_at.isoformat() if report.unpublished_at else None,
         "report.unpublish_reason": report.unpublish_reason,
     }
@@ -731,7 +734,7 @@ def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
         raise StaleState(_("The outcome report is already signed off."))
     signals.changed(user, "trial.outcome_sign_off", trial, before, _publication(report))
     # The startup is asked to agree (a job after the commit).
-    signals.outcome_signed_off.send(trial, actor=user, report=report)
+    signals.outcome_publication.send(trial, actor=user, report=report)
     return report
 
 
@@ -744,7 +747,23 @@ def agree_outcome(user: User, trial: Trial) -> OutcomeReport:
     the record as signed); after the lab unpublishes a report the startup is asked again, for
     the report as put right. Of two agreements at once, one is taken (compare-and-set).
     """
-    report = _report_of(user, trial, "agree_outcome")
+    return _agree(user, trial, "agree_outcome", "")
+
+
+def record_outcome_agreement(user: User, trial: Trial, note: str) -> OutcomeReport:
+    """A coordinator records the startup's agreement to publish the signed-off outcome report,
+    given outside the service (in writing, or by a startup with no member left to agree on the
+    trial's page), saying how it was given. It counts as :func:`agree_outcome`."""
+    note = _text(note)
+    if not note:
+        raise DomainError(_("Say how the startup agreed."), field="note")
+    if len(note) > REASON_MAX:
+        raise DomainError(_("Use at most %(n)d characters.", n=REASON_MAX), field="note")
+    return _agree(user, trial, "record_outcome_agreement", note)
+
+
+def _agree(user: User, trial: Trial, name: str, note: str) -> OutcomeReport:
+    report = _report_of(user, trial, name)
     if not report.sign_off_stands:
         raise StaleState(_("The department has not signed off the outcome report yet."))
     before = _publication(report)
@@ -752,14 +771,16 @@ def agree_outcome(user: User, trial: Trial) -> OutcomeReport:
         update(OutcomeReport)
         .where(OutcomeReport.id == report.id, OutcomeReport.startup_agreed_at.is_(None),
                OutcomeReport.signed_off_at.is_not(None), OutcomeReport.unpublished_at.is_(None))
-        .values(startup_agreed_at=clock.now(), startup_agreed_by_id=user.id)
+        .values(startup_agreed_at=clock.now(), startup_agreed_by_id=user.id, startup_agreement_note=note)
         .execution_options(synchronize_session=False)
     )
     db.refresh(report)
     if not claimed:
-        raise StaleState(_("Your startup has already agreed to publish the outcome report."))
-    signals.changed(user, "trial.outcome_agree", trial, before, _publication(report))
-    signals.outcome_signed_off.send(trial, actor=user, report=report)
+        raise StaleState(_("The startup has already agreed to publish the outcome report.") if note
+                         else _("Your startup has already agreed to publish the outcome report."))
+    action = "trial.outcome_agree_record" if note else "trial.outcome_agree"
+    signals.changed(user, action, trial, before, _publication(report))
+    signals.outcome_publication.send(trial, actor=user, report=report)
     return report
 
 
@@ -780,8 +801,11 @@ def unpublish_outcome(user: User, trial: Trial, reason: str) -> OutcomeReport:
     # The startup agreed to the report as it was: it is asked again once it is put right.
     report.startup_agreed_at = None
     report.startup_agreed_by_id = None
+    report.startup_agreement_note = ""
     db.flush()
     signals.changed(user, "trial.outcome_unpublish", trial, before, _publication(report))
+    # The startup and the department are told (a job after the commit).
+    signals.outcome_publication.send(trial, actor=user, report=report)
     return report
 
 
@@ -803,7 +827,14 @@ def content_language(text: str | None, stored: str | None = None) -> str:
 
 
 #: The outcome report's publication steps, as audited, that a trial's history shows beside its moves.
-PUBLICATION_STEPS = ("trial.outcome_sign_off", "trial.outcome_agree", "trial.outcome_unpublish")
+PUBLICATION_STEPS = (
+    "trial.outcome_sign_off", "trial.outcome_agree", "trial.outcome_agree_record", "trial.outcome_unpublish",
+)
+#: The audited value a publication step shows as its reason.
+_STEP_REASONS = {
+    "trial.outcome_unpublish": "report.unpublish_reason",
+    "trial.outcome_agree_record": "report.startup_agreement_note",
+}
 
 
 @dataclass(frozen=True)
@@ -833,7 +864,7 @@ def history(trial: Trial) -> list[HistoryEntry]:
     )
     entries = [HistoryEntry(t.created_at, t.actor, transition=t) for t in trial.transitions]
     for event in events:
-        reason = (event.after or {}).get("report.unpublish_reason") if event.action == "trial.outcome_unpublish" else ""
+        reason = (event.after or {}).get(_STEP_REASONS.get(event.action, ""))
         entries.append(HistoryEntry(event.created_at, event.actor, step=event.action, reason=str(reason or "")))
     # sorted() is stable: at one instant, the moves (recorded first) stay before the steps.
     return sorted(entries, key=lambda entry: entry.at)

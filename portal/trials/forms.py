@@ -169,6 +169,16 @@ class UnpublishOutcomeForm(BaseForm):
     )
 
 
+class RecordAgreementForm(BaseForm):
+    """Record the startup's agreement to publish the outcome, given outside the service."""
+
+    note = TextAreaField(
+        _l("How did the startup agree?"),
+        description=_l("For example: by email from its director on 3 December 2026, kept in file DH/PoC/12."),
+        validators=[InputRequired(_l("Say how the startup agreed.")), _length(REASON_MAX)],
+    )
+
+
 class NoteForm(BaseForm):
     """Add a note on the trial's progress."""
 

@@ -27,6 +27,7 @@ from .forms import (
     KpiResultForm,
     MilestoneForm,
     NoteForm,
+    RecordAgreementForm,
     UnpublishOutcomeForm,
     WaiveMilestoneForm,
     move_form_for,
@@ -67,6 +68,7 @@ def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **for
         "waive_form": forms.get("waive_form"),
         "waive_milestone_id": forms.get("waive_milestone_id"),
         "unpublish_form": forms.get("unpublish_form") or UnpublishOutcomeForm(formdata=None),
+        "agreement_form": forms.get("agreement_form") or RecordAgreementForm(formdata=None),
         "note_form": note_form,
         "button_form": CsrfForm(formdata=None),
         "posted": posted,
@@ -268,6 +270,23 @@ def agree_outcome(trial_id: int) -> ResponseReturnValue:
         return _("You agreed, and the outcome is published on the showcase.")
 
     return _button(trial, "agree_outcome", run)
+
+
+@bp.post("/trials/<int:trial_id>/outcome/record-agreement")
+@login_required
+def record_outcome_agreement(trial_id: int) -> ResponseReturnValue:
+    """Record the startup's agreement to publish the outcome, given outside the service (coordinators)."""
+    trial = _load(trial_id)
+    form = RecordAgreementForm()
+    if not trials.may(current_user, trial, "record_outcome_agreement"):
+        return _refused(trial, form, "agreement_form")
+    if not form.validate_on_submit():
+        return _failed(trial, form, "agreement_form")
+    try:
+        trials.record_outcome_agreement(current_user, trial, form.note.data or "")
+    except DomainError as error:
+        return _failed(trial, form, "agreement_form", error)
+    return _done(trial, _("The startup's agreement is recorded, and the outcome is published on the showcase."))
 
 
 @bp.post("/trials/<int:trial_id>/outcome/unpublish")

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from flask_login import AnonymousUserMixin
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from models import AuditEvent, Document, Kpi, Notification, Trial, TrialNote, TrialTransition, User
 from models.vocabulary import TRIAL_STATES
@@ -16,7 +16,7 @@ from portal.services import notifications, stats, trials
 from portal.services.trials import MOVES, TRACKING, OutcomeData, parse_kpi_lines
 from tests.web.test_trials import PARTS, ROLES, World, build_world, sign_off
 
-TRACKING_ON_COMPLETED = {"sign_off_outcome", "agree_outcome", "unpublish_outcome"}
+TRACKING_ON_COMPLETED = {"sign_off_outcome", "agree_outcome", "record_outcome_agreement", "unpublish_outcome"}
 
 REPORT = {"outcome": "extended", "summary": "Worked for the pilot clinic.", "lessons": "", "recommendation": ""}
 
@@ -194,7 +194,7 @@ TRACK_CASES = [(action, role) for action in TRACKING for role in ROLES]
 @pytest.mark.parametrize(("action", "role"), TRACK_CASES, ids=["-".join(c) for c in TRACK_CASES])
 def test_tracking_by_role(app, action, role):
     world = build_world(app, "completed" if action in TRACKING_ON_COMPLETED else "running")
-    if action in ("unpublish_outcome", "agree_outcome"):
+    if action in ("unpublish_outcome", "agree_outcome", "record_outcome_agreement"):
         sign_off(app, world, agreed=action == "unpublish_outcome")
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
@@ -212,6 +212,7 @@ def test_tracking_by_role(app, action, role):
             "waive_milestone": lambda: trials.waive_milestone(user, trial, trial.milestones[0], "No longer needed."),
             "sign_off_outcome": lambda: trials.sign_off_outcome(user, trial),
             "agree_outcome": lambda: trials.agree_outcome(user, trial),
+            "record_outcome_agreement": lambda: trials.record_outcome_agreement(user, trial, "By letter."),
             "unpublish_outcome": lambda: trials.unpublish_outcome(user, trial, "A figure is wrong."),
         }
         before = counts()
@@ -251,7 +252,8 @@ def test_open_actions_follow_the_state(app):
     world = build_world(app, "completed")
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
-        assert trials.open_actions(actor(world, "coordinator"), trial) == {"record_result", "add_note", "unpublish_outcome"}
+        assert trials.open_actions(actor(world, "coordinator"), trial) == {
+            "record_result", "add_note", "unpublish_outcome", "record_outcome_agreement"}
         assert trials.open_actions(actor(world, "officer_own"), trial) == {"add_note", "sign_off_outcome"}
         assert trials.open_actions(actor(world, "member"), trial) == {"add_note", "agree_outcome"}
         assert trials.open_actions(actor(world, "conflicted"), trial) == set()
@@ -403,17 +405,54 @@ def test_a_startup_agrees_only_to_a_signed_off_report_and_each_state_is_told_onc
         trials.sign_off_outcome(actor(world, "officer_own"), trial)
         db.commit()
         # The job that asks the startup runs again (a retry, or a second job): asked once.
-        notifications.notify_outcome_signed_off(trial, actor(world, "officer_own"))
+        notifications.notify_outcome_publication(trial, actor(world, "officer_own"))
         db.commit()
         asked = db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_agreement")).all()
         assert asked == [world.users["member"]]
-        # The lab unpublishes before the startup answers: a late job asks nobody.
+        # The lab unpublishes before the startup answers: the startup and the department are
+        # told once, the request to agree no longer stands (marked read), and a late job of the
+        # sign-off asks nobody again.
         trials.unpublish_outcome(actor(world, "coordinator"), trial, "A figure is wrong.")
         db.commit()
-        db.execute(delete(Notification))
-        notifications.notify_outcome_signed_off(trial, actor(world, "officer_own"))
+        notifications.notify_outcome_publication(trial, actor(world, "officer_own"))
         db.commit()
-        assert db.scalar(select(func.count()).select_from(Notification)) == 0
+        kinds = db.execute(select(Notification.kind, Notification.user_id, Notification.read_at)).all()
+        assert sorted((kind, user) for kind, user, _read in kinds if kind == "outcome_unpublished") == sorted(
+            [("outcome_unpublished", world.users["member"]), ("outcome_unpublished", world.users["officer_own"])])
+        requests = [read for kind, _user, read in kinds if kind == "outcome_agreement"]
+        assert len(requests) == 1 and requests[0] is not None
+
+
+def test_the_lab_records_an_agreement_the_startup_gave_outside_the_service(app):
+    world = build_world(app, "completed")
+    note = "By email from its director on 3 December 2026."
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        coordinator = actor(world, "coordinator")
+        with pytest.raises(StaleState, match="not signed off the outcome report yet"):
+            trials.record_outcome_agreement(coordinator, trial, note)
+        trials.sign_off_outcome(actor(world, "officer_own"), trial)
+        db.commit()
+        for someone in ("member", "officer_own"):  # the startup agrees on the page; the department cannot
+            with pytest.raises(NotAllowed):
+                trials.record_outcome_agreement(actor(world, someone), trial, note)
+        with pytest.raises(DomainError, match="Say how the startup agreed."):
+            trials.record_outcome_agreement(coordinator, trial, "  ")
+        report = trials.record_outcome_agreement(coordinator, trial, f"  {note} ")
+        db.commit()
+        assert report.published and report.startup_agreement_note == note
+        assert report.startup_agreed_by_id == world.users["coordinator"] and trial in stats.showcase()
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_agree_record"))
+        assert event.after["report.startup_agreement_note"] == note and event.before["report.startup_agreed_at"] is None
+        # The startup's members are told it is public, as the lab and the department are.
+        assert world.users["member"] in _told_of_publication(world)
+        assert world.users["officer_own"] in _told_of_publication(world)
+        with pytest.raises(StaleState, match="already agreed"):
+            trials.agree_outcome(actor(world, "member"), trial)
+        # Unpublishing takes the recorded agreement back with the rest.
+        trials.unpublish_outcome(coordinator, trial, "A figure is wrong.")
+        db.commit()
+        assert report.startup_agreed_at is None and report.startup_agreement_note == ""
 
 
 def test_unpublishing_needs_a_reason_and_the_department_can_sign_off_again(app):

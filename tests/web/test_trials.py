@@ -264,6 +264,7 @@ def tracking_request(world: World, action: str) -> tuple[str, dict[str, str]]:
                             {f"w{world.milestone_id}-reason": "The supplier left the market."}),
         "sign_off_outcome": (f"{base}/outcome/sign-off", {}),
         "agree_outcome": (f"{base}/outcome/agree", {}),
+        "record_outcome_agreement": (f"{base}/outcome/record-agreement", {"note": "By letter of 3 December 2026."}),
         "unpublish_outcome": (f"{base}/outcome/unpublish", {"reason": "A figure in the report is wrong."}),
     }[action]
 
@@ -286,7 +287,7 @@ TRACKING_CASES = [(action, state, role) for action in TRACKING for state in TRIA
 def test_tracking_table(app, action, state, role):
     rule = TRACKING[action]
     world = build_world(app, state)
-    if action in ("unpublish_outcome", "agree_outcome"):
+    if action in ("unpublish_outcome", "agree_outcome", "record_outcome_agreement"):
         sign_off(app, world, agreed=action == "unpublish_outcome")
     before = snapshot(app, world.trial_id)
     url, data = tracking_request(world, action)
@@ -1007,6 +1008,29 @@ def test_the_history_shows_each_step_of_the_outcomes_publication_in_order(app):
     assert "The savings figure is wrong." in history
     # The moves are still there, before the steps (the trial was completed first).
     assert history.index("<strong>Completed</strong>") < history.index("The department signed off")
+
+
+def test_a_coordinator_records_the_startups_agreement_given_in_writing(app):
+    world = build_world(app, "completed")
+    sign_off(app, world, agreed=False)
+    trial_url = f"/trials/{world.trial_id}"
+    coordinator = client_as(app, world, "coordinator")
+    assert "The startup agreed outside InnoMatch" in text(coordinator.get(trial_url))
+    assert "The startup agreed outside InnoMatch" not in text(client_as(app, world, "member").get(trial_url))
+    blank = coordinator.post(f"{trial_url}/outcome/record-agreement", data={"note": ""})
+    assert blank.status_code == 400 and "Say how the startup agreed." in text(blank)
+    assert "<details class=\"govuk-details\" open>" in text(blank)  # the form stays open with its error
+    assert "The bot answered most calls." not in text(app.test_client().get("/showcase"))
+    done = coordinator.post(f"{trial_url}/outcome/record-agreement", data={"note": "Letter of 3 Dec 2026, file 12."},
+                            follow_redirects=True)
+    page = text(done)
+    assert "The startup&#39;s agreement is recorded, and the outcome is published on the showcase." in page
+    assert "The startup agreed outside InnoMatch; the lab recorded how:" in page
+    assert "Letter of 3 Dec 2026, file 12." in page
+    history = page[page.index(">History<"):]
+    assert "The lab recorded the startup&#39;s agreement to publish the outcome report" in history
+    assert "The bot answered most calls." in text(app.test_client().get("/showcase"))
+    assert coordinator.post(f"{trial_url}/outcome/record-agreement", data={"note": "Again."}).status_code == 409
 
 
 def test_a_signed_off_outcomes_results_stay_as_signed_off_until_the_lab_unpublishes_it(app):
