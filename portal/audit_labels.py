@@ -90,6 +90,7 @@ ACTION_LABELS: dict[str, object] = {
     "user.deactivate": _l("Account deactivated"),
     "user.email_change": _l("Email address changed"),
     "user.email_change_request": _l("Email address change requested"),
+    "user.email_change_cancel": _l("Email address change cancelled"),
     "user.mfa_disable": _l("Two-step verification turned off"),
     "user.mfa_enable": _l("Two-step verification turned on"),
     "user.mfa_recovery_code_used": _l("Recovery code used"),

@@ -337,6 +337,21 @@ def change_name() -> ResponseReturnValue:
     return _render_account(name_form=form, status=400)
 
 
+@bp.post("/account/email/cancel")
+@login_required
+@limiter.limit("10 per minute")
+def cancel_email_change() -> ResponseReturnValue:
+    """Cancel a pending change of email (the link sent to the new address stops working)."""
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    if accounts.cancel_email_change(current_user):
+        db.commit()
+        flash(_("The change of email address is cancelled: the link we sent no longer works."), "success")
+    else:
+        flash(_("No change of email address was waiting."), "info")
+    return redirect(url_for("auth.account"))
+
+
 def _render_account(*, password_form: ChangePasswordForm | None = None, email_form: ChangeEmailForm | None = None,
                     codes_form: RecoveryCodesForm | None = None, off_form: TwoStepDisableForm | None = None,
                     name_form: ChangeNameForm | None = None, status: int = 200) -> ResponseReturnValue:

@@ -830,6 +830,23 @@ def pending_email(user: User) -> tuple[str, datetime] | None:
     return (token.email, token.expires_at) if token is not None and token.email else None
 
 
+def cancel_email_change(user: User) -> bool:
+    """Cancel a pending change of email: the link sent to the new address stops working (the
+    confirmation of the current address, if one is waiting, stays). Returns whether one was pending."""
+    pending = pending_email(user)
+    db.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.purpose == TokenPurpose.VERIFY_EMAIL,
+               AccountToken.used_at.is_(None), AccountToken.email.is_not(None), AccountToken.email != user.email)
+        .values(used_at=clock.now())
+    )
+    if pending is None:
+        return False
+    log.info("email change cancelled user=%s", user.id)
+    signals.changed(user, "user.email_change_cancel", user)
+    return True
+
+
 def update_user(
     actor: User, user: User, *, display_name: str, role: str, department: Department | None
 ) -> None:

@@ -84,6 +84,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     "auth.accept_invitation": {"GET": ALL, "POST": ALL},
     "auth.end_other_sessions": {"POST": SIGNED_IN},
     "auth.change_name": {"POST": SIGNED_IN},
+    "auth.cancel_email_change": {"POST": SIGNED_IN},
     "auth.forgot_password": {"GET": ALL, "POST": ALL},
     # Emailed links: the world's token was never issued, so the link is not valid for anyone.
     "auth.reset_password": {"GET": "404 404 404 404 404 404 404", "POST": "404 404 404 404 404 404 404"},

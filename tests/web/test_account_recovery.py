@@ -289,6 +289,22 @@ def test_email_change_tells_the_old_address_and_waits_for_the_new_one(app, clien
     assert {"user.email_change_request", "user.email_change"} <= _actions(app, user.id)
 
 
+def test_a_pending_email_change_can_be_cancelled_and_its_link_then_fails(app, client, make, smtp):
+    user = make.user("startup")
+    sign_in(client, user)
+    client.post("/account", data={"action": "email", "em-email": "moved@example.org", "em-current_password": PASSWORD})
+    page = client.get("/account").get_data(as_text=True)
+    assert "Waiting for you to confirm moved@example.org" in page and "Cancel this change" in page
+    path = smtp.link("moved@example.org", "/account/verify/")
+    cancelled = client.post("/account/email/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "The change of email address is cancelled" in cancelled and "Waiting for you to confirm" not in cancelled
+    assert client.post(path).status_code == 404  # the link no longer works
+    assert _stored(app, user.id).email == user.email
+    assert "user.email_change_cancel" in _actions(app, user.id)
+    again = client.post("/account/email/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "No change of email address was waiting." in again
+
+
 def test_a_reset_link_sent_to_the_old_address_dies_with_the_change(client, make, smtp):
     user = make.user("startup")
     _ask_reset(client, user.email)
