@@ -524,4 +524,6 @@ def close_account() -> ResponseReturnValue:
             _end_session_keeping_language()
             flash(_("Your account is closed and your personal data has been erased."), "success")
             return redirect(url_for("main.index"))
-    return render_template("auth/close.html", form=form), 200 if not form.errors else 400
+    return render_template(
+        "auth/close.html", form=form, last_member=privacy.last_member_of_startup(current_user),
+    ), 200 if not form.errors else 400

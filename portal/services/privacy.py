@@ -119,6 +119,17 @@ def _last_admin(user: User) -> bool:
     return not others
 
 
+def last_member_of_startup(user: User) -> bool:
+    """Whether ``user`` is the only active member of a startup: closing the account would leave
+    its profile on the service with nobody to answer for it (the close page says so)."""
+    if user.role != Role.STARTUP or user.startup_id is None:
+        return False
+    others = db.scalar(
+        select(func.count()).where(User.startup_id == user.startup_id, User.is_active.is_(True), User.id != user.id)
+    )
+    return not others
+
+
 def pseudonymise(user: User, actor: User | None, action: str) -> None:
     """Replace the personal data of ``user`` by a pseudonym and end every session; keep the row."""
     old_email = user.email

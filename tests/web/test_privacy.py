@@ -183,3 +183,16 @@ def test_purge_inactive_pseudonymises_accounts_idle_longer_than_the_retention(ap
     assert _stored(app, recent.id).closed_at is None
     with app.app_context():
         assert privacy.inactive_accounts(3 * 365) == []  # closed accounts are not purged again
+
+
+def test_the_close_page_warns_the_only_member_of_a_startup(app, make):
+    startup = make.startup(name="Lonely Robotics")
+    only = make.user("startup", startup=startup)
+    page = sign_in(app.test_client(), only).get("/account/close").get_data(as_text=True)
+    assert "You are the only member of Lonely Robotics on InnoMatch." in page
+    assert 'href="/startups/team"' in page
+    make.user("startup", startup=startup)
+    page = sign_in(app.test_client(), only).get("/account/close").get_data(as_text=True)
+    assert "You are the only member" not in page and "stays for its other members" in page
+    officer_page = sign_in(app.test_client(), make.user("officer")).get("/account/close").get_data(as_text=True)
+    assert "You are the only member" not in officer_page and "stays for its other members" not in officer_page
