@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from models import (
+    AuditEvent,
     Capability,
     Challenge,
     Department,
@@ -97,8 +98,12 @@ def seed(today: date | None = None, rng_seed: int = 2026) -> dict[str, int]:
     challenges: dict[str, Challenge] = {}
     for i, row in enumerate(_load("challenges.json")):
         closing = today + timedelta(days=int(row["closing_in_days"]))
-        # Spread postings over the past year so the dashboard has months to show.
+        # Spread postings over the past year so the dashboard has months to show; a challenge
+        # opened at least a month before it closed.
         opened = now - timedelta(days=rng.randint(20, 330)) if row["status"] != ChallengeStatus.DRAFT else None
+        if opened is not None and opened.date() > closing - timedelta(days=30):
+            opened = datetime.combine(closing - timedelta(days=30 + (today - opened.date()).days % 60), time(10),
+                                      tzinfo=clock.ZONE)
         ch = Challenge(
             department_id=departments[row["department"]].id,
             created_by_id=unit_officers[row["department"]].id,
@@ -220,7 +225,9 @@ def _seed_trial(
         db.add(Kpi(trial_id=trial.id, name=k["name"], target=k["target"], result=k.get("result")))
     for m in row.get("milestones", []):
         due = today + timedelta(days=int(m["due_in_days"]))
-        db.add(Milestone(trial_id=trial.id, title=m["title"], due_on=due, done_on=due if m.get("done") else None))
+        # Done on its due date, or by the day the trial completed if that came first.
+        done = min(due, trial.completed_at.date()) if trial.completed_at is not None else due
+        db.add(Milestone(trial_id=trial.id, title=m["title"], due_on=due, done_on=done if m.get("done") else None))
     report = row.get("outcome_report")
     if report:
         # The department signed off the demo's outcomes and their startups agreed, so the public
@@ -230,8 +237,19 @@ def _seed_trial(
         )
         member = db.scalar(select(User.id).where(User.startup_id == startup.id).limit(1))
         signed = trial.status == TrialState.COMPLETED
+        # Signed off a few days after the trial completed, agreed by the startup two days later.
+        signed_at = min(when + timedelta(days=3), now) if signed else None
+        agreed_at = min(signed_at + timedelta(days=2), now) if signed_at is not None else None
         db.add(OutcomeReport(trial_id=trial.id, summary=report["summary"], lessons=report.get("lessons", ""),
                              recommendation=report.get("recommendation", ""),
-                             signed_off_at=when if signed else None, signed_off_by_id=signer if signed else None,
-                             startup_agreed_at=when if signed else None,
+                             signed_off_at=signed_at, signed_off_by_id=signer if signed else None,
+                             startup_agreed_at=agreed_at,
                              startup_agreed_by_id=member if signed else None))
+        if signed_at is not None and agreed_at is not None:
+            # As the services record them: the trial's history shows both steps.
+            steps = [("trial.outcome_sign_off", signer, signed_at, "report.signed_off_at")]
+            if member is not None:  # a startup with no account agreed to nothing here
+                steps.append(("trial.outcome_agree", member, agreed_at, "report.startup_agreed_at"))
+            for action, actor_id, at, key in steps:
+                db.add(AuditEvent(actor_id=actor_id, action=action, entity_type="trial", entity_id=trial.id,
+                                  before={key: None}, after={key: at.isoformat()}, created_at=at))

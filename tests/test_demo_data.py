@@ -1,0 +1,69 @@
+"""The demo data tells a story in the order it could have happened: the dates a reader sees on
+the demo site (a challenge's opening and closing, a proposal, a trial's steps, its milestones and
+the outcome's publication) never contradict each other."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from models import AuditEvent, Challenge, Milestone, OutcomeReport, Proposal, Trial
+from portal import clock
+from portal.database import db
+from portal.demo import seed
+
+
+def _broken() -> dict[str, list[int]]:
+    """Each rule, with the ids of the rows that break it."""
+    today = clock.today()
+    challenges = {c.id: c for c in db.scalars(select(Challenge))}
+    trials = {t.id: t for t in db.scalars(select(Trial))}
+    signed_in_history = set(db.scalars(
+        select(AuditEvent.entity_id).where(AuditEvent.entity_type == "trial", AuditEvent.action == "trial.outcome_sign_off")
+    ))
+    rules: dict[str, list[int]] = {
+        "a challenge opened within a month of its closing date, or after it": [
+            c.id for c in challenges.values()
+            if c.opened_at is not None and clock.local(c.opened_at).date() > c.closing_on - timedelta(days=30)
+        ],
+        "a proposal before its challenge opened, or after it closed": [
+            p.id for p in db.scalars(select(Proposal))
+            if (opened := challenges[p.challenge_id].opened_at) is not None
+            and (p.created_at < opened or clock.local(p.created_at).date() > challenges[p.challenge_id].closing_on)
+        ],
+        "a trial of a startup not yet registered": [t.id for t in trials.values() if t.created_at < t.startup.created_at],
+        "a trial started before it was approved, or completed before it started": [
+            t.id for t in trials.values()
+            if (t.started_at and t.approved_at and t.started_at < t.approved_at)
+            or (t.completed_at and t.started_at and t.completed_at < t.started_at)
+        ],
+        "a milestone done after its trial completed, or in the future": [
+            m.id for m in db.scalars(select(Milestone))
+            if m.done_on is not None and m.done_on > (
+                clock.local(trials[m.trial_id].completed_at).date() if trials[m.trial_id].completed_at else today)
+        ],
+        "a completed trial with a milestone neither done nor waived": [
+            m.id for m in db.scalars(select(Milestone))
+            if trials[m.trial_id].status == "completed" and m.done_on is None and m.waived_on is None
+        ],
+        "an outcome signed off before its trial completed, or agreed before it was signed off": [
+            r.id for r in db.scalars(select(OutcomeReport)) if r.signed_off_at is not None and (
+                r.signed_off_at < trials[r.trial_id].completed_at
+                or (r.startup_agreed_at is not None and r.startup_agreed_at < r.signed_off_at))
+        ],
+        "a signed-off outcome whose sign-off is not in its history (the audit log)": [
+            r.id for r in db.scalars(select(OutcomeReport))
+            if r.signed_off_at is not None and r.trial_id not in signed_in_history
+        ],
+    }
+    return {rule: ids for rule, ids in rules.items() if ids}
+
+
+def test_the_demo_datas_dates_tell_one_story(app):
+    with app.app_context():
+        seed()
+        db.commit()
+        published = db.scalars(select(OutcomeReport).where(OutcomeReport.signed_off_at.is_not(None))).all()
+        assert published  # the rules about publication check something
+        assert _broken() == {}
