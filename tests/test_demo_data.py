@@ -43,6 +43,10 @@ def _broken() -> dict[str, list[int]]:
             if m.done_on is not None and m.done_on > (
                 clock.local(trials[m.trial_id].completed_at).date() if trials[m.trial_id].completed_at else today)
         ],
+        "a completed trial's milestone due after it completed": [
+            m.id for m in db.scalars(select(Milestone))
+            if (done := trials[m.trial_id].completed_at) is not None and m.due_on > clock.local(done).date()
+        ],
         "a completed trial with a milestone neither done nor waived": [
             m.id for m in db.scalars(select(Milestone))
             if trials[m.trial_id].status == "completed" and m.done_on is None and m.waived_on is None

@@ -223,11 +223,14 @@ def _seed_trial(
     trial.updated_at = when
     for k in row.get("kpis", []):
         db.add(Kpi(trial_id=trial.id, name=k["name"], target=k["target"], result=k.get("result")))
-    for m in row.get("milestones", []):
+    milestones = row.get("milestones", [])
+    for i, m in enumerate(milestones):
         due = today + timedelta(days=int(m["due_in_days"]))
-        # Done on its due date, or by the day the trial completed if that came first.
-        done = min(due, trial.completed_at.date()) if trial.completed_at is not None else due
-        db.add(Milestone(trial_id=trial.id, title=m["title"], due_on=due, done_on=done if m.get("done") else None))
+        if trial.completed_at is not None and trial.started_at is not None:
+            # A completed trial's milestones fell between its start and its completion, in order.
+            span = clock.local(trial.completed_at).date() - clock.local(trial.started_at).date()
+            due = clock.local(trial.started_at).date() + span * (i + 1) // len(milestones)
+        db.add(Milestone(trial_id=trial.id, title=m["title"], due_on=due, done_on=due if m.get("done") else None))
     report = row.get("outcome_report")
     if report:
         # The department signed off the demo's outcomes and their startups agreed, so the public
