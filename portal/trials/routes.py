@@ -86,7 +86,9 @@ def _refused(trial: Trial, form: BaseForm, key: str, **extra: Any) -> ResponseRe
     return _page(trial, 403, posted=form, **{key: form}, **extra)
 
 
-def _failed(trial: Trial, form: BaseForm, key: str, error: DomainError | None = None, **extra: Any) -> ResponseReturnValue:
+def _failed(
+    trial: Trial, form: BaseForm, key: str, error: DomainError | None = None, **extra: Any
+) -> ResponseReturnValue:
     """Roll back and show the page with the form's errors (400, or the error's own status)."""
     db.rollback()
     status = 400
@@ -102,19 +104,27 @@ def _done(trial: Trial, message: str) -> ResponseReturnValue:
     return redirect(url_for("trials.detail", trial_id=trial.id))
 
 
-def _button(trial: Trial, action: str, run: Callable[[], str]) -> ResponseReturnValue:
-    """A one-button action on the trial (a form with only its CSRF token): refused (403)
-    unless ``trials.may``, else ``run`` does it and returns the message to show."""
-    form = CsrfForm()
+def _tracked(
+    trial: Trial, action: str, form: BaseForm, key: str, do: Callable[[], object], message: str, **extra: Any
+) -> ResponseReturnValue:
+    """One action on the trial from a posted form: refused (403) unless ``trials.may``; the
+    form's or the service's errors shown on the trial page with the form as posted (``key``
+    names it there, ``extra`` says which row it belongs to); else ``do`` does it and the page
+    says ``message``."""
     if not trials.may(current_user, trial, action):
-        return _refused(trial, form, "button_form")
+        return _refused(trial, form, key, **extra)
     if not form.validate_on_submit():
-        return _failed(trial, form, "button_form")
+        return _failed(trial, form, key, **extra)
     try:
-        message = run()
+        do()
     except DomainError as error:
-        return _failed(trial, form, "button_form", error)
+        return _failed(trial, form, key, error, **extra)
     return _done(trial, message)
+
+
+def _button(trial: Trial, action: str, do: Callable[[], object], message: str) -> ResponseReturnValue:
+    """A one-button action on the trial (a form with only its CSRF token): :func:`_tracked`."""
+    return _tracked(trial, action, CsrfForm(), "button_form", do, message)
 
 
 @bp.get("/trials/<int:trial_id>")
@@ -155,15 +165,11 @@ def add_milestone(trial_id: int) -> ResponseReturnValue:
     """Add a dated milestone to the trial."""
     trial = _load(trial_id)
     form = MilestoneForm()
-    if not trials.may(current_user, trial, "add_milestone"):
-        return _refused(trial, form, "milestone_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "milestone_form")
-    try:
-        trials.add_milestone(current_user, trial, {"title": form.title.data, "due_on": form.due_on.data})
-    except DomainError as error:
-        return _failed(trial, form, "milestone_form", error)
-    return _done(trial, _("Milestone added."))
+    return _tracked(
+        trial, "add_milestone", form, "milestone_form",
+        lambda: trials.add_milestone(current_user, trial, {"title": form.title.data, "due_on": form.due_on.data}),
+        _("Milestone added."),
+    )
 
 
 @bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/done")
@@ -172,12 +178,11 @@ def complete_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     """Mark a milestone of the trial as done today."""
     trial = _load(trial_id)
     milestone = _milestone(trial, milestone_id)
-
-    def run() -> str:
-        trials.complete_milestone(current_user, trial, milestone)
-        return _("Milestone marked as done.")
-
-    return _button(trial, "complete_milestone", run)
+    return _button(
+        trial, "complete_milestone",
+        lambda: trials.complete_milestone(current_user, trial, milestone),
+        _("Milestone marked as done."),
+    )
 
 
 def _milestone(trial: Trial, milestone_id: int) -> Milestone:
@@ -202,15 +207,13 @@ def edit_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     milestone = _milestone(trial, milestone_id)
     form = MilestoneForm(prefix=f"m{milestone.id}")
     extra: dict[str, Any] = {"edit_milestone_id": milestone.id}
-    if not trials.may(current_user, trial, "edit_milestone"):
-        return _refused(trial, form, "edit_milestone_form", **extra)
-    if not form.validate_on_submit():
-        return _failed(trial, form, "edit_milestone_form", **extra)
-    try:
-        trials.edit_milestone(current_user, trial, milestone, {"title": form.title.data, "due_on": form.due_on.data})
-    except DomainError as error:
-        return _failed(trial, form, "edit_milestone_form", error, **extra)
-    return _done(trial, _("Milestone saved."))
+    return _tracked(
+        trial, "edit_milestone", form, "edit_milestone_form",
+        lambda: trials.edit_milestone(
+            current_user, trial, milestone, {"title": form.title.data, "due_on": form.due_on.data}
+        ),
+        _("Milestone saved."), **extra,
+    )
 
 
 @bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/remove")
@@ -219,12 +222,11 @@ def remove_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     """Remove a milestone from the trial."""
     trial = _load(trial_id)
     milestone = _milestone(trial, milestone_id)
-
-    def run() -> str:
-        trials.remove_milestone(current_user, trial, milestone)
-        return _("Milestone removed.")
-
-    return _button(trial, "edit_milestone", run)
+    return _button(
+        trial, "edit_milestone",
+        lambda: trials.remove_milestone(current_user, trial, milestone),
+        _("Milestone removed."),
+    )
 
 
 @bp.post("/trials/<int:trial_id>/milestones/<int:milestone_id>/waive")
@@ -235,15 +237,11 @@ def waive_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
     milestone = _milestone(trial, milestone_id)
     form = WaiveMilestoneForm(prefix=f"w{milestone.id}")
     extra: dict[str, Any] = {"waive_milestone_id": milestone.id}
-    if not trials.may(current_user, trial, "waive_milestone"):
-        return _refused(trial, form, "waive_form", **extra)
-    if not form.validate_on_submit():
-        return _failed(trial, form, "waive_form", **extra)
-    try:
-        trials.waive_milestone(current_user, trial, milestone, form.reason.data or "")
-    except DomainError as error:
-        return _failed(trial, form, "waive_form", error, **extra)
-    return _done(trial, _("Milestone waived."))
+    return _tracked(
+        trial, "waive_milestone", form, "waive_form",
+        lambda: trials.waive_milestone(current_user, trial, milestone, form.reason.data or ""),
+        _("Milestone waived."), **extra,
+    )
 
 
 @bp.post("/trials/<int:trial_id>/outcome/sign-off")
@@ -251,12 +249,11 @@ def waive_milestone(trial_id: int, milestone_id: int) -> ResponseReturnValue:
 def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
     """Sign off the trial's outcome report for the department (published once the startup agrees)."""
     trial = _load(trial_id)
-
-    def run() -> str:
-        trials.sign_off_outcome(current_user, trial)
-        return _("The outcome is signed off. It goes on the showcase once the startup agrees.")
-
-    return _button(trial, "sign_off_outcome", run)
+    return _button(
+        trial, "sign_off_outcome",
+        lambda: trials.sign_off_outcome(current_user, trial),
+        _("The outcome is signed off. It goes on the showcase once the startup agrees."),
+    )
 
 
 @bp.post("/trials/<int:trial_id>/outcome/agree")
@@ -264,12 +261,11 @@ def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
 def agree_outcome(trial_id: int) -> ResponseReturnValue:
     """The startup agrees to the signed-off outcome report being published, which publishes it."""
     trial = _load(trial_id)
-
-    def run() -> str:
-        trials.agree_outcome(current_user, trial)
-        return _("You agreed, and the outcome is published on the showcase.")
-
-    return _button(trial, "agree_outcome", run)
+    return _button(
+        trial, "agree_outcome",
+        lambda: trials.agree_outcome(current_user, trial),
+        _("You agreed, and the outcome is published on the showcase."),
+    )
 
 
 @bp.post("/trials/<int:trial_id>/outcome/record-agreement")
@@ -278,15 +274,11 @@ def record_outcome_agreement(trial_id: int) -> ResponseReturnValue:
     """Record the startup's agreement to publish the outcome, given outside the service (coordinators)."""
     trial = _load(trial_id)
     form = RecordAgreementForm()
-    if not trials.may(current_user, trial, "record_outcome_agreement"):
-        return _refused(trial, form, "agreement_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "agreement_form")
-    try:
-        trials.record_outcome_agreement(current_user, trial, form.note.data or "")
-    except DomainError as error:
-        return _failed(trial, form, "agreement_form", error)
-    return _done(trial, _("The startup's agreement is recorded, and the outcome is published on the showcase."))
+    return _tracked(
+        trial, "record_outcome_agreement", form, "agreement_form",
+        lambda: trials.record_outcome_agreement(current_user, trial, form.note.data or ""),
+        _("The startup's agreement is recorded, and the outcome is published on the showcase."),
+    )
 
 
 @bp.post("/trials/<int:trial_id>/outcome/unpublish")
@@ -295,15 +287,11 @@ def unpublish_outcome(trial_id: int) -> ResponseReturnValue:
     """Take the trial's outcome report off the public showcase, with the reason."""
     trial = _load(trial_id)
     form = UnpublishOutcomeForm()
-    if not trials.may(current_user, trial, "unpublish_outcome"):
-        return _refused(trial, form, "unpublish_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "unpublish_form")
-    try:
-        trials.unpublish_outcome(current_user, trial, form.reason.data or "")
-    except DomainError as error:
-        return _failed(trial, form, "unpublish_form", error)
-    return _done(trial, _("The outcome report is no longer published."))
+    return _tracked(
+        trial, "unpublish_outcome", form, "unpublish_form",
+        lambda: trials.unpublish_outcome(current_user, trial, form.reason.data or ""),
+        _("The outcome report is no longer published."),
+    )
 
 
 @bp.post("/trials/<int:trial_id>/kpis/<int:kpi_id>/edit")
@@ -314,15 +302,11 @@ def edit_kpi(trial_id: int, kpi_id: int) -> ResponseReturnValue:
     kpi = _kpi(trial, kpi_id)
     form = KpiForm(prefix=f"k{kpi.id}")
     extra: dict[str, Any] = {"edit_kpi_id": kpi.id}
-    if not trials.may(current_user, trial, "edit_kpi"):
-        return _refused(trial, form, "edit_kpi_form", **extra)
-    if not form.validate_on_submit():
-        return _failed(trial, form, "edit_kpi_form", **extra)
-    try:
-        trials.edit_kpi(current_user, trial, kpi, {"name": form.name.data, "target": form.target.data})
-    except DomainError as error:
-        return _failed(trial, form, "edit_kpi_form", error, **extra)
-    return _done(trial, _("KPI saved."))
+    return _tracked(
+        trial, "edit_kpi", form, "edit_kpi_form",
+        lambda: trials.edit_kpi(current_user, trial, kpi, {"name": form.name.data, "target": form.target.data}),
+        _("KPI saved."), **extra,
+    )
 
 
 @bp.post("/trials/<int:trial_id>/kpis/<int:kpi_id>/remove")
@@ -331,12 +315,11 @@ def remove_kpi(trial_id: int, kpi_id: int) -> ResponseReturnValue:
     """Remove a KPI from the trial."""
     trial = _load(trial_id)
     kpi = _kpi(trial, kpi_id)
-
-    def run() -> str:
-        trials.remove_kpi(current_user, trial, kpi)
-        return _("KPI removed.")
-
-    return _button(trial, "edit_kpi", run)
+    return _button(
+        trial, "edit_kpi",
+        lambda: trials.remove_kpi(current_user, trial, kpi),
+        _("KPI removed."),
+    )
 
 
 @bp.post("/trials/<int:trial_id>/kpis")
@@ -345,15 +328,11 @@ def add_kpi(trial_id: int) -> ResponseReturnValue:
     """Add a KPI with its target to the trial."""
     trial = _load(trial_id)
     form = KpiForm()
-    if not trials.may(current_user, trial, "add_kpi"):
-        return _refused(trial, form, "kpi_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "kpi_form")
-    try:
-        trials.add_kpi(current_user, trial, {"name": form.name.data, "target": form.target.data})
-    except DomainError as error:
-        return _failed(trial, form, "kpi_form", error)
-    return _done(trial, _("KPI added."))
+    return _tracked(
+        trial, "add_kpi", form, "kpi_form",
+        lambda: trials.add_kpi(current_user, trial, {"name": form.name.data, "target": form.target.data}),
+        _("KPI added."),
+    )
 
 
 @bp.post("/trials/<int:trial_id>/kpis/<int:kpi_id>/result")
@@ -361,19 +340,13 @@ def add_kpi(trial_id: int) -> ResponseReturnValue:
 def record_result(trial_id: int, kpi_id: int) -> ResponseReturnValue:
     """Record the measured result of one KPI of the trial."""
     trial = _load(trial_id)
-    kpi = db.get(Kpi, kpi_id)
-    if kpi is None or kpi.trial_id != trial.id:
-        abort(404)
+    kpi = _kpi(trial, kpi_id)
     form = KpiResultForm()
-    if not trials.may(current_user, trial, "record_result"):
-        return _refused(trial, form, "result_form", result_kpi_id=kpi_id)
-    if not form.validate_on_submit():
-        return _failed(trial, form, "result_form", result_kpi_id=kpi_id)
-    try:
-        trials.record_kpi_result(current_user, trial, kpi, form.result.data)
-    except DomainError as error:
-        return _failed(trial, form, "result_form", error, result_kpi_id=kpi_id)
-    return _done(trial, _("Result recorded."))
+    return _tracked(
+        trial, "record_result", form, "result_form",
+        lambda: trials.record_kpi_result(current_user, trial, kpi, form.result.data),
+        _("Result recorded."), result_kpi_id=kpi_id,
+    )
 
 
 @bp.post("/trials/<int:trial_id>/notes")
@@ -382,12 +355,8 @@ def add_note(trial_id: int) -> ResponseReturnValue:
     """Add a note on the trial's progress."""
     trial = _load(trial_id)
     form = NoteForm()
-    if not trials.may(current_user, trial, "add_note"):
-        return _refused(trial, form, "note_form")
-    if not form.validate_on_submit():
-        return _failed(trial, form, "note_form")
-    try:
-        trials.add_note(current_user, trial, {"body": form.body.data, "language": form.language.data})
-    except DomainError as error:
-        return _failed(trial, form, "note_form", error)
-    return _done(trial, _("Note added."))
+    return _tracked(
+        trial, "add_note", form, "note_form",
+        lambda: trials.add_note(current_user, trial, {"body": form.body.data, "language": form.language.data}),
+        _("Note added."),
+    )
