@@ -57,6 +57,7 @@ ACTION_LABELS: dict[str, object] = {
     "question.publish": _l("Answer published"),
     "recommendation.dismiss": _l("Recommendation dismissed"),
     "startup.register": _l("Startup registered"),
+    "startup.registration_expired": _l("Unconfirmed registration removed"),
     "startup.update": _l("Startup profile changed"),
     "startup.verify": _l("Startup verification changed"),
     "trial.accept": _l("Trial accepted by the startup"),

@@ -257,6 +257,10 @@ class Config:
     # Accounts with no sign-in for this many days are pseudonymised by ``flask accounts
     # purge-inactive`` (run it daily from cron); 0 = off. docs/privacy.md suggests 1095 (3 years).
     ACCOUNT_RETENTION_DAYS = int(os.environ.get("ACCOUNT_RETENTION_DAYS", "0") or 0)
+    # A startup registration none of whose members confirmed an email address within this many
+    # days is removed, freeing its name (the scheduler, daily; ``flask accounts
+    # expire-unconfirmed``); 0 = never.
+    UNCONFIRMED_REGISTRATION_DAYS = int(os.environ.get("UNCONFIRMED_REGISTRATION_DAYS", "30") or 0)
     # Where people send personal data access and correction requests (shown in the PICS).
     PRIVACY_CONTACT_EMAIL = os.environ.get("PRIVACY_CONTACT_EMAIL", "privacy@innomatch.hk")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

@@ -1,7 +1,9 @@
-"""``flask jobs scheduler``: what runs on a clock (the outbox sweeper, the daily digest).
+"""``flask jobs scheduler``: what runs on a clock (the outbox sweeper, the daily digest and
+housekeeping).
 
 One loop, one tick every ``SCHEDULER_TICK_SECONDS`` (default 60): each tick enqueues the
-outbox sweep, and the digest once a Hong Kong day at ``DIGEST_HOUR`` or later. The jobs run on
+outbox sweep, and the digest and the retention housekeeping (``portal.tasks.housekeeping``)
+once a Hong Kong day at ``DIGEST_HOUR`` or later. The jobs run on
 the worker (or in-process when there is no ``REDIS_URL``).
 
 Only one scheduler acts at a time: with Redis, a tick first takes (or renews) a lock in
@@ -34,6 +36,8 @@ LOCK_KEY = "innomatch:scheduler:lock"
 DIGEST_DAY_KEY = "innomatch:scheduler:digest-day"
 SWEEP_JOB = "portal.tasks.sweep_outbox"
 DIGEST_JOB = "portal.tasks.send_digests"
+#: Run with the digest, once a day: the retention jobs.
+HOUSEKEEPING_JOB = "portal.tasks.housekeeping"
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_DIGEST_HOUR = 8
 
@@ -84,12 +88,13 @@ class Scheduler:
             self.redis.set(DIGEST_DAY_KEY, day, ex=3 * 24 * 3600)
 
     def due(self, now: datetime) -> list[str]:
-        """The jobs due at ``now``: the sweep always; the digest once a day from ``digest_hour`` (HK)."""
+        """The jobs due at ``now``: the sweep always; the digest and the housekeeping once a day
+        from ``digest_hour`` (HK)."""
         names = [SWEEP_JOB]
         local = clock.local(now)
         day = local.date().isoformat()
         if local.hour >= self.digest_hour and self._last_digest_day() != day:
-            names.append(DIGEST_JOB)
+            names += [DIGEST_JOB, HOUSEKEEPING_JOB]
         return names
 
     def tick(self, now: datetime | None = None) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from flask import current_app
+
 from models import (
     Capability,
     Challenge,
@@ -25,7 +27,7 @@ from models.vocabulary import ChallengeStatus
 
 from . import jobs
 from .database import db
-from .services import mail, notifications, recommendations
+from .services import mail, notifications, privacy, recommendations
 
 log = logging.getLogger("innomatch.tasks")
 
@@ -54,6 +56,23 @@ def sweep_outbox() -> int:
     if due:
         log.info("outbox sweep: %d mail(s) due, delivery enqueued", len(due))
     return len(due)
+
+
+def housekeeping() -> dict[str, int]:
+    """The daily retention jobs (the scheduler, with the digest): remove registrations nobody
+    confirmed within ``UNCONFIRMED_REGISTRATION_DAYS``, and pseudonymise accounts idle beyond
+    ``ACCOUNT_RETENTION_DAYS``; each is off at 0."""
+    done = {"registrations_removed": 0, "name_holds_released": 0, "accounts_pseudonymised": 0}
+    days = int(current_app.config.get("UNCONFIRMED_REGISTRATION_DAYS") or 0)
+    if days > 0:
+        done["registrations_removed"], done["name_holds_released"] = privacy.expire_unconfirmed(days)
+        db.commit()
+    retention = int(current_app.config.get("ACCOUNT_RETENTION_DAYS") or 0)
+    if retention > 0:
+        done["accounts_pseudonymised"] = len(privacy.purge_inactive(retention))
+        db.commit()
+    log.info("housekeeping %s", done)
+    return done
 
 
 def notify_challenge_opened(challenge_id: int, actor_id: int | None = None) -> int:

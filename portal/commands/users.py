@@ -50,6 +50,24 @@ def register(app: Flask) -> None:
     def accounts_group() -> None:
         """Account housekeeping."""
 
+    @accounts_group.command("expire-unconfirmed")
+    @click.option("--days", type=click.IntRange(min=1), help="Override UNCONFIRMED_REGISTRATION_DAYS.")
+    @click.option("--dry-run", is_flag=True, help="List the registrations without changing them.")
+    def expire_unconfirmed(days: int | None, dry_run: bool) -> None:
+        """Remove startup registrations nobody confirmed within UNCONFIRMED_REGISTRATION_DAYS (frees their names)."""
+        days = days or int(current_app.config.get("UNCONFIRMED_REGISTRATION_DAYS") or 0)
+        if days <= 0:
+            click.echo("UNCONFIRMED_REGISTRATION_DAYS is 0: nothing to do.")
+            return
+        if dry_run:
+            names = [s.name for s in privacy.unconfirmed_registrations(days)]
+            click.echo(f"{len(names)} registration(s) unconfirmed for more than {days} days: {names}")
+            return
+        removed, holds = privacy.expire_unconfirmed(days)
+        db.commit()
+        click.echo(f"Removed {removed} unconfirmed registration(s) and released {holds} held name(s) "
+                   f"older than {days} days.")
+
     @accounts_group.command("purge-inactive")
     @click.option("--days", type=click.IntRange(min=1), help="Override ACCOUNT_RETENTION_DAYS.")
     @click.option("--dry-run", is_flag=True, help="List the accounts without changing them.")

@@ -28,6 +28,9 @@ from models import (
     LoginAttempt,
     Notification,
     Proposal,
+    Startup,
+    StartupNameHold,
+    Trial,
     TrialNote,
     User,
     WorkshopRegistration,
@@ -35,7 +38,7 @@ from models import (
 from models.vocabulary import Role
 
 from .. import clock, signals
-from ..database import db
+from ..database import db, execute_update
 from ..errors import DomainError
 from . import accounts, mail, mfa
 
@@ -214,3 +217,50 @@ def purge_inactive(days: int) -> list[int]:
         purged.append(user.id)
     log.info("inactive accounts pseudonymised count=%d days=%d", len(purged), days)
     return purged
+
+
+# -- registrations never confirmed ----------------------------------------------------------------
+
+
+def unconfirmed_registrations(days: int) -> list[Startup]:
+    """Startups registered more than ``days`` days ago whose members never confirmed an email
+    address, with nothing that reached anyone (no proposal, no trial: an unconfirmed member can
+    make neither). A startup with no account at all (one the lab listed) is not one of them."""
+    cutoff = clock.now() - timedelta(days=days)
+    member = select(User.id).where(User.startup_id == Startup.id)
+    return list(db.scalars(
+        select(Startup)
+        .where(
+            Startup.created_at < cutoff,
+            member.exists(),
+            ~member.where(or_(User.email_verified_at.is_not(None), User.created_at >= cutoff)).exists(),
+            ~select(Proposal.id).where(Proposal.startup_id == Startup.id).exists(),
+            ~select(Trial.id).where(Trial.startup_id == Startup.id).exists(),
+        )
+        .order_by(Startup.id)
+    ))
+
+
+def expire_unconfirmed(days: int) -> tuple[int, int]:
+    """Remove registrations nobody confirmed within ``days`` days, and name holds as old.
+
+    Registering takes the startup's name; an address that never confirms (mistyped, or not
+    the registrant's own) would otherwise keep it from the company for good, and keep the
+    personal data of someone who never became a user (PDPO, DPP2). The startup and its
+    unconfirmed accounts are deleted, with what hangs on them (capabilities, links, tokens);
+    the audit log records each as ``startup.registration_expired``. A name held for an
+    address that already had an account (:class:`StartupNameHold`) is released after the same
+    time, so that the two answers to a registration still look alike. Returns (registrations
+    removed, name holds released).
+    """
+    startups = unconfirmed_registrations(days)
+    for startup in startups:
+        signals.changed(None, "startup.registration_expired", startup, before={"name": startup.name})
+        for user in db.scalars(select(User).where(User.startup_id == startup.id)):
+            db.delete(user)
+        db.delete(startup)
+    db.flush()
+    cutoff = clock.now() - timedelta(days=days)
+    holds = execute_update(delete(StartupNameHold).where(StartupNameHold.created_at < cutoff))
+    log.info("unconfirmed registrations removed count=%d name_holds_released=%d days=%d", len(startups), holds, days)
+    return len(startups), holds

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from models import Notification, OutboxMail, User
 from models.vocabulary import MailStatus
 from portal import clock, jobs, tasks
-from portal.scheduler import DIGEST_JOB, SWEEP_JOB, Scheduler
+from portal.scheduler import DIGEST_JOB, HOUSEKEEPING_JOB, SWEEP_JOB, Scheduler
 from portal.services import challenges, mail, recommendations
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/4"
@@ -105,7 +105,7 @@ def _challenge_data() -> Any:
     return challenge_data()
 
 
-def test_the_scheduler_sweeps_every_tick_and_sends_the_digest_once_a_day(app, monkeypatch):
+def test_the_scheduler_sweeps_every_tick_and_sends_the_digest_and_the_housekeeping_once_a_day(app, monkeypatch):
     enqueued: list[str] = []
     monkeypatch.setattr(jobs, "enqueue_now", lambda name, *args: enqueued.append(name))
     monkeypatch.setitem(app.config, "DIGEST_HOUR", 8)
@@ -115,7 +115,8 @@ def test_the_scheduler_sweeps_every_tick_and_sends_the_digest_once_a_day(app, mo
             scheduler.tick()
     with time_machine.travel(datetime(2026, 12, 5, 8, 0, tzinfo=clock.ZONE), tick=False):
         scheduler.tick()
-    assert enqueued == [SWEEP_JOB, SWEEP_JOB, DIGEST_JOB, SWEEP_JOB, SWEEP_JOB, SWEEP_JOB, DIGEST_JOB]
+    daily = [DIGEST_JOB, HOUSEKEEPING_JOB]
+    assert enqueued == [SWEEP_JOB, SWEEP_JOB, *daily, SWEEP_JOB, SWEEP_JOB, SWEEP_JOB, *daily]
 
 
 # -- with Redis ------------------------------------------------------------------------------------

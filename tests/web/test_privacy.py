@@ -196,3 +196,56 @@ def test_the_close_page_warns_the_only_member_of_a_startup(app, make):
     assert "You are the only member" not in page and "stays for its other members" in page
     officer_page = sign_in(app.test_client(), make.user("officer")).get("/account/close").get_data(as_text=True)
     assert "You are the only member" not in officer_page and "stays for its other members" not in officer_page
+
+
+def test_a_registration_nobody_confirmed_is_removed_after_its_days_freeing_the_name(app, client, make, monkeypatch):
+    """An address that never confirms (mistyped, or not the registrant's) must not keep a
+    company's name from it for good; a startup with a confirmed member, a proposal, or no
+    account at all (listed by the lab) stays; a name held for an address in use is released
+    after the same time."""
+    from models import AccountToken, AuditEvent, Startup, StartupNameHold
+
+    long_ago = clock.now() - timedelta(days=45)
+    squatted = make.startup(name="Acme Health", created_at=long_ago)
+    squatter = make.user("startup", startup=squatted, email_verified_at=None, created_at=long_ago)
+    make.capability(squatted)
+    recent = make.startup(name="Fresh Start", created_at=clock.now() - timedelta(days=3))
+    make.user("startup", startup=recent, email_verified_at=None)
+    confirmed = make.startup(name="Real Robotics", created_at=long_ago)
+    make.user("startup", startup=confirmed, created_at=long_ago)
+    proposing = make.startup(name="Proposing Co", created_at=long_ago)
+    make.user("startup", startup=proposing, email_verified_at=None, created_at=long_ago)
+    make.proposal(make.challenge(), make.capability(proposing))
+    listed = make.startup(name="Listed Without Accounts", created_at=long_ago)
+    with app.app_context():
+        db.add(StartupNameHold(name_key="old hold", created_at=long_ago))
+        db.add(StartupNameHold(name_key="new hold", created_at=clock.now()))
+        db.add(AccountToken(user_id=squatter.id, purpose="verify_email", token_hash="x" * 64, created_at=long_ago,
+                            expires_at=long_ago + timedelta(days=2), email=squatter.email))
+        db.commit()
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["accounts", "expire-unconfirmed", "--dry-run"])
+    assert dry.exit_code == 0 and "['Acme Health']" in dry.output
+    monkeypatch.setitem(app.config, "UNCONFIRMED_REGISTRATION_DAYS", 30)
+    from portal import tasks
+
+    with app.app_context():
+        done = tasks.housekeeping()
+        assert done["registrations_removed"] == 1 and done["name_holds_released"] == 1
+        left = set(db.scalars(select(Startup.name)))
+        assert "Acme Health" not in left
+        assert {"Fresh Start", "Real Robotics", "Proposing Co", "Listed Without Accounts"} <= left
+        assert db.get(User, squatter.id) is None
+        assert db.scalar(select(func.count()).select_from(AccountToken).where(AccountToken.user_id == squatter.id)) == 0
+        assert set(db.scalars(select(StartupNameHold.name_key))) == {"new hold"}
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "startup.registration_expired"))
+        assert event.entity_id == squatted.id and event.before == {"name": "Acme Health"}
+    assert listed.id  # untouched above
+    # The name is free again: a new registration with it makes the startup.
+    response = client.post("/register", data={
+        "display_name": "Ada Lee", "email": "ada@acme.example", "startup_name": "Acme Health", "size": "1-10",
+        "password": PASSWORD, "confirm": PASSWORD,
+    })
+    assert response.status_code == 302 and response.headers["Location"] == "/register/check-email"
+    with app.app_context():
+        assert db.scalar(select(func.count()).select_from(Startup).where(Startup.name == "Acme Health")) == 1
