@@ -103,6 +103,7 @@ ACTION_LABELS: dict[str, object] = {
     "user.password_reset_request": _l("Password reset requested"),
     "user.rename": _l("Name changed by the account's owner"),
     "user.purge_inactive": _l("Inactive account's personal data erased"),
+    "user.registration_expired": _l("Unconfirmed account's personal data erased"),
     "user.reactivate": _l("Account reactivated"),
     "user.sessions_end": _l("Other sessions signed out"),
     "user.update": _l("Account changed"),

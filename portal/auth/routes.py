@@ -4,6 +4,7 @@ verification, and a user's own personal data (download, closing the account)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -350,6 +351,12 @@ def cancel_email_change() -> ResponseReturnValue:
     else:
         flash(_("No change of email address was waiting."), "info")
     return redirect(url_for("auth.account"))
+
+
+@bp.app_template_global()
+def registration_deadline(user: User) -> datetime | None:
+    """When an unconfirmed startup registration is removed (the confirmation banner)."""
+    return privacy.registration_deadline(user)
 
 
 def _render_account(*, password_form: ChangePasswordForm | None = None, email_form: ChangeEmailForm | None = None,

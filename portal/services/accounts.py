@@ -831,8 +831,8 @@ def pending_email(user: User) -> tuple[str, datetime] | None:
 
 
 def cancel_email_change(user: User) -> bool:
-    """Cancel a pending change of email: the link sent to the new address stops working (the
-    confirmation of the current address, if one is waiting, stays). Returns whether one was pending."""
+    """Cancel a pending change of email: the link sent to the new address stops working.
+    Returns whether one was pending."""
     pending = pending_email(user)
     db.execute(
         update(AccountToken)

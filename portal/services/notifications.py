@@ -81,6 +81,7 @@ KIND_SHORTLIST_REQUESTED = "shortlist_requested"
 KIND_OUTCOME_SIGNED_OFF = "outcome_signed_off"
 KIND_OUTCOME_AGREEMENT = "outcome_agreement"
 KIND_OUTCOME_UNPUBLISHED = "outcome_unpublished"
+KIND_OUTCOME_AGREEMENT_RECORDED = "outcome_agreement_recorded"
 KIND_QUESTION_ASKED = "question_asked"
 KIND_QUESTION_ANSWERED = "question_answered"
 KIND_ANSWER_PUBLISHED = "answer_published"
@@ -179,9 +180,15 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
               "It is published on the showcase once your startup agrees: see the trial's page."),
             challenge, challenge_lang,
         )
+    if kind == KIND_OUTCOME_AGREEMENT_RECORDED:
+        return (
+            _("The lab recorded your startup's agreement, and the outcome of your trial for %(challenge)s "
+              "is published on the showcase: see the trial's page."),
+            challenge, challenge_lang,
+        )
     if kind == KIND_OUTCOME_UNPUBLISHED:
         return (
-            _("The lab took the outcome of the trial of %(startup)s for %(challenge)s off the showcase "
+            _("The lab unpublished the outcome report of the trial of %(startup)s for %(challenge)s "
               "to put it right: see the trial's page."),
             {**startup, **challenge},
             {**startup_lang, **challenge_lang},
@@ -449,11 +456,14 @@ def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
     if report.published and report.startup_agreed_at is not None:
         if _sent_since(KIND_OUTCOME_SIGNED_OFF, link, report.startup_agreed_at):
             return []
-        # The lab, and the department whose sign-off it was (its part is done); the startup too
-        # when the lab recorded an agreement it gave outside the service.
-        startup = startup_members([trial.startup_id]) if report.startup_agreement_note else []
-        told = {u.id: u for u in [*coordinators(), *department_officers(trial.challenge.department_id), *startup]}
-        return deliver(list(told.values()), KIND_OUTCOME_SIGNED_OFF, payload, link, exclude=[actor.id])
+        # The lab, and the department whose sign-off it was (its part is done); the startup too,
+        # in words of its own, when the lab recorded an agreement it gave outside the service.
+        told = {u.id: u for u in [*coordinators(), *department_officers(trial.challenge.department_id)]}
+        sent = deliver(list(told.values()), KIND_OUTCOME_SIGNED_OFF, payload, link, exclude=[actor.id])
+        if report.startup_agreement_note:
+            sent += deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT_RECORDED, payload, link,
+                            exclude=[actor.id])
+        return sent
     if report.awaiting_startup and report.signed_off_at is not None:
         if _sent_since(KIND_OUTCOME_AGREEMENT, link, report.signed_off_at):
             return []

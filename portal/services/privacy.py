@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 
 from models import (
     AccountToken,
@@ -222,23 +222,41 @@ def purge_inactive(days: int) -> list[int]:
 # -- registrations never confirmed ----------------------------------------------------------------
 
 
+def _never_confirmed(cutoff: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The conditions on a :class:`Startup` of a registration nobody confirmed before ``cutoff``."""
+    member = select(User.id).where(User.startup_id == Startup.id)
+    return (
+        Startup.created_at < cutoff,
+        Startup.verified.is_(False),  # the lab checked the company's registration: it is real
+        member.exists(),  # a startup the lab listed without accounts is not a registration
+        # No member confirmed an address, none was closed or purged (pseudonymising erases the
+        # confirmation too: that member was a user), and none joined since the cutoff.
+        ~member.where(or_(User.email_verified_at.is_not(None), User.closed_at.is_not(None),
+                          User.created_at >= cutoff)).exists(),
+        ~select(Proposal.id).where(Proposal.startup_id == Startup.id).exists(),
+        ~select(Trial.id).where(Trial.startup_id == Startup.id).exists(),
+    )
+
+
+def registration_deadline(user: User) -> datetime | None:
+    """When the registration of ``user``'s startup is removed unless a member confirms an
+    address (:func:`expire_unconfirmed`), for the confirmation banner; None when it will not be."""
+    days = int(current_app.config.get("UNCONFIRMED_REGISTRATION_DAYS") or 0)
+    startup = user.startup if user.role == Role.STARTUP else None
+    if days <= 0 or startup is None or startup.verified:
+        return None
+    confirmed = db.scalar(select(User.id).where(
+        User.startup_id == startup.id, or_(User.email_verified_at.is_not(None), User.closed_at.is_not(None))
+    ).limit(1))
+    return None if confirmed is not None else startup.created_at + timedelta(days=days)
+
+
 def unconfirmed_registrations(days: int) -> list[Startup]:
     """Startups registered more than ``days`` days ago whose members never confirmed an email
     address, with nothing that reached anyone (no proposal, no trial: an unconfirmed member can
-    make neither). A startup with no account at all (one the lab listed) is not one of them."""
+    make neither), not verified by the lab, and with no member closed or purged."""
     cutoff = clock.now() - timedelta(days=days)
-    member = select(User.id).where(User.startup_id == Startup.id)
-    return list(db.scalars(
-        select(Startup)
-        .where(
-            Startup.created_at < cutoff,
-            member.exists(),
-            ~member.where(or_(User.email_verified_at.is_not(None), User.created_at >= cutoff)).exists(),
-            ~select(Proposal.id).where(Proposal.startup_id == Startup.id).exists(),
-            ~select(Trial.id).where(Trial.startup_id == Startup.id).exists(),
-        )
-        .order_by(Startup.id)
-    ))
+    return list(db.scalars(select(Startup).where(*_never_confirmed(cutoff)).order_by(Startup.id)))
 
 
 def expire_unconfirmed(days: int) -> tuple[int, int]:
@@ -253,14 +271,24 @@ def expire_unconfirmed(days: int) -> tuple[int, int]:
     time, so that the two answers to a registration still look alike. Returns (registrations
     removed, name holds released).
     """
-    startups = unconfirmed_registrations(days)
-    for startup in startups:
+    cutoff = clock.now() - timedelta(days=days)
+    removed = 0
+    for startup_id in [startup.id for startup in unconfirmed_registrations(days)]:
+        # Lock the members and the startup, and look again: a member who confirmed, or anything
+        # the lab did since the list was read, keeps the registration.
+        members = list(db.scalars(select(User).where(User.startup_id == startup_id).with_for_update()))
+        startup = db.scalar(select(Startup).where(Startup.id == startup_id, *_never_confirmed(cutoff)).with_for_update())
+        if startup is None:
+            continue
         signals.changed(None, "startup.registration_expired", startup, before={"name": startup.name})
-        for user in db.scalars(select(User).where(User.startup_id == startup.id)):
+        for user in members:
+            # Erased as a closed account is (its address in the audit log's snapshots, its
+            # sign-in attempts, links and tokens), then the row goes with the startup.
+            pseudonymise(user, None, "user.registration_expired")
             db.delete(user)
         db.delete(startup)
+        removed += 1
     db.flush()
-    cutoff = clock.now() - timedelta(days=days)
     holds = execute_update(delete(StartupNameHold).where(StartupNameHold.created_at < cutoff))
-    log.info("unconfirmed registrations removed count=%d name_holds_released=%d days=%d", len(startups), holds, days)
-    return len(startups), holds
+    log.info("unconfirmed registrations removed count=%d name_holds_released=%d days=%d", removed, holds, days)
+    return removed, holds

@@ -444,9 +444,12 @@ def test_the_lab_records_an_agreement_the_startup_gave_outside_the_service(app):
         assert report.startup_agreed_by_id == world.users["coordinator"] and trial in stats.showcase()
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_agree_record"))
         assert event.after["report.startup_agreement_note"] == note and event.before["report.startup_agreed_at"] is None
-        # The startup's members are told it is public, as the lab and the department are.
-        assert world.users["member"] in _told_of_publication(world)
+        # The lab and the department are told it is public; the startup's members that the lab
+        # recorded their agreement.
         assert world.users["officer_own"] in _told_of_publication(world)
+        assert world.users["member"] not in _told_of_publication(world)
+        recorded = db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_agreement_recorded"))
+        assert list(recorded) == [world.users["member"]]
         with pytest.raises(StaleState, match="already agreed"):
             trials.agree_outcome(actor(world, "member"), trial)
         # Unpublishing takes the recorded agreement back with the rest.

@@ -206,22 +206,38 @@ def test_a_registration_nobody_confirmed_is_removed_after_its_days_freeing_the_n
     from models import AccountToken, AuditEvent, Startup, StartupNameHold
 
     long_ago = clock.now() - timedelta(days=45)
-    squatted = make.startup(name="Acme Health", created_at=long_ago)
-    squatter = make.user("startup", startup=squatted, email_verified_at=None, created_at=long_ago)
+
+    def registered(name: str, **member: object) -> Startup:
+        startup = make.startup(name=name, created_at=long_ago, verified=False)
+        member.setdefault("email_verified_at", None)
+        member.setdefault("created_at", long_ago)
+        make.user("startup", startup=startup, **member)
+        return startup
+
+    squatted = registered("Acme Health")
+    with app.app_context():
+        squatter = db.scalar(select(User).where(User.startup_id == squatted.id))
+        db_user = squatter.id
+        db.add(AuditEvent(action="user.create", entity_type="user", entity_id=db_user,
+                          after={"email": squatter.email, "display_name": squatter.display_name, "role": "startup"}))
+        db.commit()
     make.capability(squatted)
-    recent = make.startup(name="Fresh Start", created_at=clock.now() - timedelta(days=3))
-    make.user("startup", startup=recent, email_verified_at=None)
-    confirmed = make.startup(name="Real Robotics", created_at=long_ago)
-    make.user("startup", startup=confirmed, created_at=long_ago)
-    proposing = make.startup(name="Proposing Co", created_at=long_ago)
-    make.user("startup", startup=proposing, email_verified_at=None, created_at=long_ago)
+    registered("Fresh Start", created_at=clock.now() - timedelta(days=3))  # not 30 days yet
+    registered("Real Robotics", email_verified_at=long_ago)  # confirmed
+    # Confirmed, then closed: pseudonymising erased the confirmation, but this was a user.
+    registered("Closed Member Co", closed_at=long_ago, is_active=False)
+    checked = make.startup(name="Verified Co", created_at=long_ago, verified=True)
+    make.user("startup", startup=checked, email_verified_at=None, created_at=long_ago)
+    proposing = registered("Proposing Co")
     make.proposal(make.challenge(), make.capability(proposing))
-    listed = make.startup(name="Listed Without Accounts", created_at=long_ago)
+    newcomer = registered("New Member Co")
+    make.user("startup", startup=newcomer, email_verified_at=None)  # joined since the cutoff
+    make.startup(name="Listed Without Accounts", created_at=long_ago, verified=False)
     with app.app_context():
         db.add(StartupNameHold(name_key="old hold", created_at=long_ago))
         db.add(StartupNameHold(name_key="new hold", created_at=clock.now()))
-        db.add(AccountToken(user_id=squatter.id, purpose="verify_email", token_hash="x" * 64, created_at=long_ago,
-                            expires_at=long_ago + timedelta(days=2), email=squatter.email))
+        db.add(AccountToken(user_id=db_user, purpose="verify_email", token_hash="x" * 64, created_at=long_ago,
+                            expires_at=long_ago + timedelta(days=2), email="squatter@example.org"))
         db.commit()
     runner = app.test_cli_runner()
     dry = runner.invoke(args=["accounts", "expire-unconfirmed", "--dry-run"])
@@ -234,13 +250,16 @@ def test_a_registration_nobody_confirmed_is_removed_after_its_days_freeing_the_n
         assert done["registrations_removed"] == 1 and done["name_holds_released"] == 1
         left = set(db.scalars(select(Startup.name)))
         assert "Acme Health" not in left
-        assert {"Fresh Start", "Real Robotics", "Proposing Co", "Listed Without Accounts"} <= left
-        assert db.get(User, squatter.id) is None
-        assert db.scalar(select(func.count()).select_from(AccountToken).where(AccountToken.user_id == squatter.id)) == 0
+        assert {"Fresh Start", "Real Robotics", "Closed Member Co", "Verified Co", "Proposing Co", "New Member Co",
+                "Listed Without Accounts"} <= left
+        assert db.get(User, db_user) is None
+        assert db.scalar(select(func.count()).select_from(AccountToken).where(AccountToken.user_id == db_user)) == 0
+        # The address is erased from the audit log's snapshots, as a closed account's is.
+        created = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.create", AuditEvent.entity_id == db_user))
+        assert created.after["email"] == privacy.ERASED and created.after["role"] == "startup"
         assert set(db.scalars(select(StartupNameHold.name_key))) == {"new hold"}
         event = db.scalar(select(AuditEvent).where(AuditEvent.action == "startup.registration_expired"))
         assert event.entity_id == squatted.id and event.before == {"name": "Acme Health"}
-    assert listed.id  # untouched above
     # The name is free again: a new registration with it makes the startup.
     response = client.post("/register", data={
         "display_name": "Ada Lee", "email": "ada@acme.example", "startup_name": "Acme Health", "size": "1-10",
@@ -249,3 +268,16 @@ def test_a_registration_nobody_confirmed_is_removed_after_its_days_freeing_the_n
     assert response.status_code == 302 and response.headers["Location"] == "/register/check-email"
     with app.app_context():
         assert db.scalar(select(func.count()).select_from(Startup).where(Startup.name == "Acme Health")) == 1
+
+
+def test_an_unconfirmed_founder_is_told_when_the_registration_would_be_removed(app, make, monkeypatch):
+    startup = make.startup(name="Deadline Ltd", created_at=clock.now() - timedelta(days=10), verified=False)
+    founder = make.user("startup", startup=startup, email_verified_at=None)
+    page = sign_in(app.test_client(), founder).get("/account").get_data(as_text=True)
+    assert "If nobody in your startup confirms an address by" in page
+    make.user("startup", startup=startup)  # a colleague confirmed: nothing is removed
+    page = sign_in(app.test_client(), founder).get("/account").get_data(as_text=True)
+    assert "If nobody in your startup confirms" not in page and "Confirm your email address" in page
+    monkeypatch.setitem(app.config, "UNCONFIRMED_REGISTRATION_DAYS", 0)
+    with app.app_context():
+        assert privacy.registration_deadline(db.get(User, founder.id)) is None
