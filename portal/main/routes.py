@@ -72,7 +72,10 @@ def set_language() -> ResponseReturnValue:
 @bp.get("/privacy")
 def privacy() -> ResponseReturnValue:
     """Show the Personal Information Collection Statement and how personal data is kept."""
-    return render_template("main/privacy.html", retention_days=current_app.config.get("ACCOUNT_RETENTION_DAYS") or 0)
+    return render_template(
+        "main/privacy.html", retention_days=current_app.config.get("ACCOUNT_RETENTION_DAYS") or 0,
+        unconfirmed_days=current_app.config.get("UNCONFIRMED_REGISTRATION_DAYS") or 0,
+    )
 
 
 @bp.get("/healthz")

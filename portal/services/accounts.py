@@ -661,6 +661,7 @@ def _send_verification(user: User, address: str, *, startup_name: str | None = N
         user, address, _l("InnoMatch: confirm your email address"), "email/verify_email.txt",
         link=link, hours=int(TOKEN_LIFETIME[TokenPurpose.VERIFY_EMAIL].total_seconds() // 3600),
         startup_name=startup_name, sign_in_url=mail.absolute(_path("auth.login"), user.locale),
+        expire_days=int(current_app.config.get("UNCONFIRMED_REGISTRATION_DAYS") or 0),
     )
 
 

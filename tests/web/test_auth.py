@@ -40,6 +40,8 @@ def test_register_startup_creates_account_emails_it_and_asks_to_sign_in(client, 
     assert client.get("/account").status_code == 302  # not signed in: the answer is the same as below
     (welcome,) = outbox
     assert welcome["To"] == "Ada Chan <ada@example.hk>" and "CareBot Ltd" in welcome.get_content()
+    # It says how long the registration waits for a confirmation.
+    assert "within 30 days, the registration is removed" in " ".join(welcome.get_content().split())
     page = client.get("/register/check-email").get_data(as_text=True)
     assert "Check your email" in page and "/login?next=/startups/capabilities/new" in page
 

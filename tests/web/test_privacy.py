@@ -28,7 +28,7 @@ def test_privacy_statement_is_public_and_linked_from_the_footer_and_registration
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     for part in ("Personal Information Collection Statement", "Who may receive it", "sections 18 and 22",
-                 "privacy@innomatch.hk"):
+                 "privacy@innomatch.hk", "A startup registration that nobody confirms within 30 days is removed"):
         assert part in text
     assert 'href="/privacy"' in client.get("/").get_data(as_text=True)
     register = client.get("/register").get_data(as_text=True)
