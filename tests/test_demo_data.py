@@ -47,6 +47,14 @@ def _broken() -> dict[str, list[int]]:
             m.id for m in db.scalars(select(Milestone))
             if (done := trials[m.trial_id].completed_at) is not None and m.due_on > clock.local(done).date()
         ],
+        "a milestone done in a trial that never started": [
+            m.id for m in db.scalars(select(Milestone))
+            if m.done_on is not None and trials[m.trial_id].started_at is None
+        ],
+        "a published outcome that names no agreement by the startup or the lab": [
+            r.id for r in db.scalars(select(OutcomeReport))
+            if r.published and r.startup_agreed_by_id is None
+        ],
         "a completed trial with a milestone neither done nor waived": [
             m.id for m in db.scalars(select(Milestone))
             if trials[m.trial_id].status == "completed" and m.done_on is None and m.waived_on is None

@@ -230,7 +230,9 @@ def _seed_trial(
             # A completed trial's milestones fell between its start and its completion, in order.
             span = clock.local(trial.completed_at).date() - clock.local(trial.started_at).date()
             due = clock.local(trial.started_at).date() + span * (i + 1) // len(milestones)
-        db.add(Milestone(trial_id=trial.id, title=m["title"], due_on=due, done_on=due if m.get("done") else None))
+        # Done only in a trial that went ahead, and never in the future.
+        done = m.get("done") and trial.started_at is not None and due <= today
+        db.add(Milestone(trial_id=trial.id, title=m["title"], due_on=due, done_on=due if done else None))
     report = row.get("outcome_report")
     if report:
         # The department signed off the demo's outcomes and their startups agreed, so the public
@@ -243,16 +245,21 @@ def _seed_trial(
         # Signed off a few days after the trial completed, agreed by the startup two days later.
         signed_at = min(when + timedelta(days=3), now) if signed else None
         agreed_at = min(signed_at + timedelta(days=2), now) if signed_at is not None else None
+        # A startup with no account agreed in writing, and the lab recorded it.
+        note = "" if member is not None else "Agreed by email from the company's director; kept in the lab's PoC file."
+        agreed_by = member if member is not None else coordinator.id
         db.add(OutcomeReport(trial_id=trial.id, summary=report["summary"], lessons=report.get("lessons", ""),
                              recommendation=report.get("recommendation", ""),
                              signed_off_at=signed_at, signed_off_by_id=signer if signed else None,
-                             startup_agreed_at=agreed_at,
-                             startup_agreed_by_id=member if signed else None))
+                             startup_agreed_at=agreed_at, startup_agreed_by_id=agreed_by if signed else None,
+                             startup_agreement_note=note if signed else ""))
         if signed_at is not None and agreed_at is not None:
             # As the services record them: the trial's history shows both steps.
-            steps = [("trial.outcome_sign_off", signer, signed_at, "report.signed_off_at")]
-            if member is not None:  # a startup with no account agreed to nothing here
-                steps.append(("trial.outcome_agree", member, agreed_at, "report.startup_agreed_at"))
-            for action, actor_id, at, key in steps:
+            agree = ("trial.outcome_agree_record", "report.startup_agreement_note", note) if note else (
+                "trial.outcome_agree", "report.startup_agreed_at", agreed_at.isoformat())
+            for action, actor_id, at, key, value in (
+                ("trial.outcome_sign_off", signer, signed_at, "report.signed_off_at", signed_at.isoformat()),
+                (agree[0], agreed_by, agreed_at, agree[1], agree[2]),
+            ):
                 db.add(AuditEvent(actor_id=actor_id, action=action, entity_type="trial", entity_id=trial.id,
-                                  before={key: None}, after={key: at.isoformat()}, created_at=at))
+                                  before={key: None}, after={key: value}, created_at=at))
