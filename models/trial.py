@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+    select,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import AwareDateTime, Base, TimestampMixin, check_in, utcnow
@@ -64,6 +77,24 @@ class Trial(TimestampMixin, Base):
     kpis: Mapped[list[Kpi]] = relationship(cascade="all, delete-orphan", order_by="Kpi.id")
     notes: Mapped[list[TrialNote]] = relationship(cascade="all, delete-orphan", order_by="TrialNote.id")
     report: Mapped[OutcomeReport | None] = relationship(cascade="all, delete-orphan")
+
+    @hybrid_property
+    def waits_for_department(self) -> bool:
+        """Whether the trial waits for its department: to confirm it takes part in an approved
+        trial, or to sign off a completed trial's outcome report (again, after the lab
+        unpublished it). Also a SQL condition, so lists can put these first."""
+        if self.status == TrialState.APPROVED:
+            return self.department_confirmed_at is None
+        return self.status == TrialState.COMPLETED and self.report is not None and not self.report.sign_off_stands
+
+    @waits_for_department.inplace.expression
+    @classmethod
+    def _waits_for_department_expression(cls) -> ColumnElement[bool]:
+        unsigned = select(OutcomeReport.id).where(OutcomeReport.trial_id == cls.id, ~OutcomeReport.sign_off_stands)
+        return or_(
+            and_(cls.status == TrialState.APPROVED, cls.department_confirmed_at.is_(None)),
+            and_(cls.status == TrialState.COMPLETED, unsigned.exists()),
+        )
 
     def __repr__(self) -> str:
         return f"<Trial {self.id} {self.status}>"
@@ -168,17 +199,27 @@ class OutcomeReport(TimestampMixin, Base):
 
     signed_off_by: Mapped[User | None] = relationship(foreign_keys=[signed_off_by_id])
 
-    @property
+    @hybrid_property
     def sign_off_stands(self) -> bool:
         """Signed off by the department, and not unpublished by the lab since."""
         return self.signed_off_at is not None and self.unpublished_at is None
+
+    @sign_off_stands.inplace.expression
+    @classmethod
+    def _sign_off_stands_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.signed_off_at.is_not(None), cls.unpublished_at.is_(None))
 
     @property
     def awaiting_startup(self) -> bool:
         """Signed off, and waiting for the startup's agreement to be published."""
         return self.sign_off_stands and self.startup_agreed_at is None
 
-    @property
+    @hybrid_property
     def published(self) -> bool:
         """Signed off by the department, agreed by the startup and not unpublished by the lab."""
         return self.sign_off_stands and self.startup_agreed_at is not None
+
+    @published.inplace.expression
+    @classmethod
+    def _published_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.sign_off_stands, cls.startup_agreed_at.is_not(None))

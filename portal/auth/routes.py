@@ -11,6 +11,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -355,8 +356,12 @@ def cancel_email_change() -> ResponseReturnValue:
 
 @bp.app_template_global()
 def registration_deadline(user: User) -> datetime | None:
-    """When an unconfirmed startup registration is removed (the confirmation banner)."""
-    return privacy.registration_deadline(user)
+    """When an unconfirmed startup registration is removed (the confirmation banner); asked
+    once per request."""
+    asked: dict[int, datetime | None] = g.setdefault("registration_deadlines", {})
+    if user.id not in asked:
+        asked[user.id] = privacy.registration_deadline(user)
+    return asked[user.id]
 
 
 def _render_account(*, password_form: ChangePasswordForm | None = None, email_form: ChangeEmailForm | None = None,

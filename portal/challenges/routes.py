@@ -126,7 +126,6 @@ def our_trials() -> ResponseReturnValue:
     page = trials.department_trials_page(current_user, page_number(), MINE_PAGE_SIZE)
     return render_template(
         "challenges/trials.html", page=page, department=current_user.department,
-        waits_for_department=trials.waits_for_department,
     )
 
 

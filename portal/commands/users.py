@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -55,14 +58,11 @@ def register(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="List the registrations without changing them.")
     def expire_unconfirmed(days: int | None, dry_run: bool) -> None:
         """Remove startup registrations nobody confirmed within UNCONFIRMED_REGISTRATION_DAYS (frees their names)."""
-        days = days or int(current_app.config.get("UNCONFIRMED_REGISTRATION_DAYS") or 0)
-        if days <= 0:
-            click.echo("UNCONFIRMED_REGISTRATION_DAYS is 0: nothing to do.")
+        found = _days_to_act(days, "UNCONFIRMED_REGISTRATION_DAYS", dry_run, "registration(s) unconfirmed",
+                             lambda d: [s.name for s in privacy.unconfirmed_registrations(d)])
+        if found is None:
             return
-        if dry_run:
-            names = [s.name for s in privacy.unconfirmed_registrations(days)]
-            click.echo(f"{len(names)} registration(s) unconfirmed for more than {days} days: {names}")
-            return
+        days = found
         removed, holds = privacy.expire_unconfirmed(days)
         db.commit()
         click.echo(f"Removed {removed} unconfirmed registration(s) and released {holds} held name(s) "
@@ -73,14 +73,27 @@ def register(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="List the accounts without changing them.")
     def purge_inactive(days: int | None, dry_run: bool) -> None:
         """Pseudonymise accounts with no sign-in for longer than ACCOUNT_RETENTION_DAYS (PDPO, DPP2)."""
-        days = days or int(current_app.config.get("ACCOUNT_RETENTION_DAYS") or 0)
-        if days <= 0:
-            click.echo("ACCOUNT_RETENTION_DAYS is not set: nothing to do.")
+        found = _days_to_act(days, "ACCOUNT_RETENTION_DAYS", dry_run, "account(s) inactive",
+                             lambda d: [u.id for u in privacy.inactive_accounts(d)])
+        if found is None:
             return
-        if dry_run:
-            ids = [u.id for u in privacy.inactive_accounts(days)]
-            click.echo(f"{len(ids)} account(s) inactive for more than {days} days: {ids}")
-            return
+        days = found
         purged = privacy.purge_inactive(days)
         db.commit()
         click.echo(f"Pseudonymised {len(purged)} account(s) inactive for more than {days} days.")
+
+
+def _days_to_act(given: int | None, setting: str, dry_run: bool, what: str,
+                 listed: Callable[[int], list[Any]]) -> int | None:
+    """The age in days a housekeeping command acts on: ``--days`` if given, else the app's
+    ``setting``; None (having said why) when the setting is off or on a dry run, which lists
+    what the command would change."""
+    days = given or int(current_app.config.get(setting) or 0)
+    if days <= 0:
+        click.echo(f"{setting} is 0 or not set: nothing to do.")
+        return None
+    if dry_run:
+        items = listed(days)
+        click.echo(f"{len(items)} {what} for more than {days} days: {items}")
+        return None
+    return days

@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 
 from models import (
     AccountToken,
@@ -122,15 +122,18 @@ def _last_admin(user: User) -> bool:
     return not others
 
 
+def _members(startup_id: Any) -> Select[int]:
+    """The ids of the accounts of the startup ``startup_id`` (an id, or a column to correlate)."""
+    return select(User.id).where(User.startup_id == startup_id)
+
+
 def last_member_of_startup(user: User) -> bool:
     """Whether ``user`` is the only active member of a startup: closing the account would leave
     its profile on the service with nobody to answer for it (the close page says so)."""
     if user.role != Role.STARTUP or user.startup_id is None:
         return False
-    others = db.scalar(
-        select(func.count()).where(User.startup_id == user.startup_id, User.is_active.is_(True), User.id != user.id)
-    )
-    return not others
+    others = _members(user.startup_id).where(User.is_active.is_(True), User.id != user.id).limit(1)
+    return db.scalar(others) is None
 
 
 def pseudonymise(user: User, actor: User | None, action: str) -> None:
@@ -224,7 +227,7 @@ def purge_inactive(days: int) -> list[int]:
 
 def _never_confirmed(cutoff: datetime) -> tuple[ColumnElement[bool], ...]:
     """The conditions on a :class:`Startup` of a registration nobody confirmed before ``cutoff``."""
-    member = select(User.id).where(User.startup_id == Startup.id)
+    member = _members(Startup.id)
     return (
         Startup.created_at < cutoff,
         Startup.verified.is_(False),  # the lab checked the company's registration: it is real
@@ -245,8 +248,8 @@ def registration_deadline(user: User) -> datetime | None:
     startup = user.startup if user.role == Role.STARTUP else None
     if days <= 0 or startup is None or startup.verified:
         return None
-    confirmed = db.scalar(select(User.id).where(
-        User.startup_id == startup.id, or_(User.email_verified_at.is_not(None), User.closed_at.is_not(None))
+    confirmed = db.scalar(_members(startup.id).where(
+        or_(User.email_verified_at.is_not(None), User.closed_at.is_not(None))
     ).limit(1))
     return None if confirmed is not None else startup.created_at + timedelta(days=days)
 

@@ -30,7 +30,7 @@ from babel.dates import format_skeleton
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import selectinload
 
 from models import Challenge, ChallengeDomain, Department, OutcomeReport, Proposal, Trial
@@ -429,11 +429,7 @@ def outcome_published() -> ColumnElement[bool]:
 
     The one rule for what is public about outcomes: the showcase, open data and the API.
     """
-    return Trial.report.has(and_(
-        OutcomeReport.signed_off_at.is_not(None),
-        OutcomeReport.startup_agreed_at.is_not(None),
-        OutcomeReport.unpublished_at.is_(None),
-    ))
+    return Trial.report.has(OutcomeReport.published)
 
 
 def showcase(outcome: str | None = None) -> list[Trial]:

@@ -28,7 +28,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -719,8 +719,7 @@ def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
     now = clock.now()
     claimed = execute_update(
         update(OutcomeReport)
-        .where(OutcomeReport.id == report.id,
-               or_(OutcomeReport.signed_off_at.is_(None), OutcomeReport.unpublished_at.is_not(None)))
+        .where(OutcomeReport.id == report.id, ~OutcomeReport.sign_off_stands)
         .values(
             signed_off_at=now, signed_off_by_id=user.id, unpublished_at=None, unpublish_reason="",
             # The record as signed: a later rename of the capability does not rewrite it.
@@ -770,7 +769,7 @@ def _agree(user: User, trial: Trial, name: str, note: str) -> OutcomeReport:
     claimed = execute_update(
         update(OutcomeReport)
         .where(OutcomeReport.id == report.id, OutcomeReport.startup_agreed_at.is_(None),
-               OutcomeReport.signed_off_at.is_not(None), OutcomeReport.unpublished_at.is_(None))
+               OutcomeReport.sign_off_stands)
         .values(startup_agreed_at=clock.now(), startup_agreed_by_id=user.id, startup_agreement_note=note)
         .execution_options(synchronize_session=False)
     )
@@ -870,34 +869,18 @@ def history(trial: Trial) -> list[HistoryEntry]:
     return sorted(entries, key=lambda entry: entry.at)
 
 
-def waits_for_department(trial: Trial) -> bool:
-    """Whether ``trial`` waits for its department: to confirm it takes part in an approved
-    trial, or to sign off a completed trial's outcome report (again, after the lab unpublished it)."""
-    if trial.status == TrialState.APPROVED:
-        return trial.department_confirmed_at is None
-    return trial.status == TrialState.COMPLETED and trial.report is not None and not trial.report.sign_off_stands
-
-
 def department_trials_page(officer: User, page: int, size: int) -> Page[Trial]:
     """One page of the trials of the officer's department's challenges that the lab approved
     (proposals still before the lab are on each challenge's proposals page): first those
-    waiting for the department (:func:`waits_for_department`), then those in progress, then
+    waiting for the department (:attr:`Trial.waits_for_department`), then those in progress, then
     the rest; the last changed first within each."""
     if not getattr(officer, "is_officer", False) or officer.department_id is None:
         raise NotAllowed(_("Only department officers have a department's trials."))
-    waiting = or_(
-        and_(Trial.status == TrialState.APPROVED, Trial.department_confirmed_at.is_(None)),
-        and_(
-            Trial.status == TrialState.COMPLETED, OutcomeReport.id.is_not(None),
-            or_(OutcomeReport.signed_off_at.is_(None), OutcomeReport.unpublished_at.is_not(None)),
-        ),
-    )
-    rank = case((waiting, 0), (Trial.status.in_(TrialState.IN_PROGRESS), 1), else_=2)
+    rank = case((Trial.waits_for_department, 0), (Trial.status.in_(TrialState.IN_PROGRESS), 1), else_=2)
     approved = or_(Trial.status.in_(TrialState.WENT_AHEAD), Trial.approved_at.is_not(None))
     return paginate(
         select(Trial)
         .join(Challenge, Challenge.id == Trial.challenge_id)
-        .outerjoin(OutcomeReport, OutcomeReport.trial_id == Trial.id)
         .where(Challenge.department_id == officer.department_id, approved)
         .order_by(rank, Trial.updated_at.desc(), Trial.id.desc()),
         page, size,

@@ -579,6 +579,33 @@ def test_our_trials_lists_the_departments_trials_those_waiting_for_it_first(app,
     assert 'href="/challenges/trials" aria-current="page"' in page  # in the officers' navigation
 
 
+def test_waiting_for_the_department_and_published_read_the_same_in_python_and_in_sql(app, make):
+    from models import OutcomeReport, Trial
+    from portal.database import db
+
+    challenge = make.challenge(status="closed")
+    made = [
+        make.trial(challenge, make.capability(), status="approved"),
+        make.trial(challenge, make.capability(), status="approved", department_confirmed_at=clock.now()),
+        make.trial(challenge, make.capability(), status="completed", outcome="adopted", signed_off=False),
+        make.trial(challenge, make.capability(), status="completed", outcome="adopted"),
+        make.trial(challenge, make.capability(), status="completed", outcome="adopted"),
+        make.trial(challenge, make.capability(), status="completed", outcome="adopted"),
+        make.trial(challenge, make.capability(), status="running"),
+    ]
+    with app.app_context():
+        rows = [db.get(Trial, t.id) for t in made]
+        rows[4].report.unpublished_at = clock.now()  # the lab unpublished it: signed off again
+        rows[5].report.startup_agreed_at = None  # waits for the startup, not the department
+        db.commit()
+        in_python = {t.id for t in db.scalars(select(Trial)) if t.waits_for_department}
+        in_sql = set(db.scalars(select(Trial.id).where(Trial.waits_for_department)))
+        assert in_python == in_sql == {made[0].id, made[2].id, made[4].id}
+        published = {r.id for r in db.scalars(select(OutcomeReport)) if r.published}
+        assert published == set(db.scalars(select(OutcomeReport.id).where(OutcomeReport.published)))
+        assert published == {rows[3].report.id}
+
+
 def test_our_trials_in_chinese_and_empty(app, make):
     officer = make.user("officer")
     client = client_for(app, officer)

@@ -242,6 +242,9 @@ def test_a_registration_nobody_confirmed_is_removed_after_its_days_freeing_the_n
     runner = app.test_cli_runner()
     dry = runner.invoke(args=["accounts", "expire-unconfirmed", "--dry-run"])
     assert dry.exit_code == 0 and "['Acme Health']" in dry.output
+    monkeypatch.setitem(app.config, "UNCONFIRMED_REGISTRATION_DAYS", 0)
+    off = runner.invoke(args=["accounts", "expire-unconfirmed"])
+    assert off.exit_code == 0 and "UNCONFIRMED_REGISTRATION_DAYS is 0 or not set" in off.output
     monkeypatch.setitem(app.config, "UNCONFIRMED_REGISTRATION_DAYS", 30)
     from portal import tasks
 
