@@ -192,6 +192,9 @@ class OutcomeReport(TimestampMixin, Base):
     startup_agreement_note: Mapped[str] = mapped_column(Text, default="")
     unpublished_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     unpublish_reason: Mapped[str] = mapped_column(Text, default="")
+    # When a coordinator last put the text right (before the department's sign-off, or after the
+    # lab unpublished it); the department then signs it off again.
+    corrected_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     # The capability as it was named when the department signed the outcome off: the signed-off
     # record (and the showcase) stay as signed even if the startup renames it later.
     capability_name: Mapped[str] = mapped_column(String(200), default="")

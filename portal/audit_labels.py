@@ -80,6 +80,7 @@ ACTION_LABELS: dict[str, object] = {
     "trial.outcome_agree": _l("Startup agreed to publish the outcome report"),
     "trial.outcome_agree_record": _l("Lab recorded the startup's agreement to publish the outcome report"),
     "trial.outcome_unpublish": _l("Outcome report unpublished"),
+    "trial.outcome_correct": _l("Outcome report corrected by the lab"),
     "trial.reject": _l("Trial rejected"),
     "trial.reuse_interest": _l("Interest in reusing a trial"),
     "trial.shortlist": _l("Trial shortlisted"),

@@ -149,6 +149,7 @@ PUBLICATION_STEP_LABELS: dict[str, object] = {
     "trial.outcome_agree": _l("The startup agreed to publish the outcome report"),
     "trial.outcome_agree_record": _l("The lab recorded the startup's agreement to publish the outcome report"),
     "trial.outcome_unpublish": _l("The lab unpublished the outcome report"),
+    "trial.outcome_correct": _l("The lab corrected the outcome report"),
 }
 SILENT_MOVES = frozenset({"shortlist", "approve", "reject", "start", "complete", "withdraw", "decline"})
 

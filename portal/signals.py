@@ -108,12 +108,13 @@ trial_moved = _signals.signal(
 outcome_publication = _signals.signal(
     "outcome-publication",
     doc="""A step of a completed trial's outcome report's publication: the department signed it
-    off, the startup's agreement published it, or the lab unpublished it (the report tells
-    which state it is in: ``awaiting_startup``, ``published``, ``unpublished_at``).
+    off, the startup's agreement published it, the lab unpublished it, or the lab corrected it
+    (the report tells which state it is in: ``awaiting_startup``, ``published``,
+    ``unpublished_at``, ``corrected_at``).
 
     Sender: the ``Trial`` (completed).
     Keyword arguments: ``actor`` (the officer who signed it off, the startup's member who
-    agreed, or the coordinator who unpublished it), ``report`` (the ``OutcomeReport``).
+    agreed, or the coordinator who unpublished or corrected it), ``report`` (the ``OutcomeReport``).
     """,
 )
 

@@ -114,7 +114,7 @@ def test_the_newest_migrations_keep_every_row_down_and_up(empty_database_url: st
 
     seeded = rows()
     assert seeded["challenge_domains"] > 0 and seeded["trials"] > 0 and seeded["proposals"] > 0
-    # The newest few, which copy tables on SQLite (0018 invitations, 0019, 0021 and 0022 outcome
+    # The newest few, which copy tables on SQLite (0018 invitations, 0019, 0021 to 0023 outcome
     # reports); a table the newest ones made is gone below them, every other keeps its rows.
     command.downgrade(cfg, "0017")
     below = rows()

@@ -18,7 +18,7 @@ Triggers, called by ``portal.subscribers`` when a service announces the change
 * ``notify_trial_moved(trial, transition)``: the startup, the department, the coordinators;
 * ``notify_outcome_publication(trial, actor)``: the startup's members, asked to agree to a signed-off
   outcome's publication; the coordinators and the department once it is public; the startup and the
-  department when the lab unpublishes it;
+  department when the lab unpublishes it; the department when the lab corrects it;
 * ``notify_solution_interest(officer, trial)``: coordinators, from the public showcase;
 * ``notify_question_asked(question, actor)``: the challenge's department officers;
 * ``notify_question_answered(question, actor)``: the member who asked (published or not);
@@ -82,6 +82,7 @@ KIND_OUTCOME_SIGNED_OFF = "outcome_signed_off"
 KIND_OUTCOME_AGREEMENT = "outcome_agreement"
 KIND_OUTCOME_UNPUBLISHED = "outcome_unpublished"
 KIND_OUTCOME_AGREEMENT_RECORDED = "outcome_agreement_recorded"
+KIND_OUTCOME_CORRECTED = "outcome_corrected"
 KIND_QUESTION_ASKED = "question_asked"
 KIND_QUESTION_ANSWERED = "question_answered"
 KIND_ANSWER_PUBLISHED = "answer_published"
@@ -190,6 +191,13 @@ def _parts(kind: str, p: dict[str, Any]) -> tuple[str, dict[str, str], dict[str,
         return (
             _("The lab unpublished the outcome report of the trial of %(startup)s for %(challenge)s "
               "to put it right: see the trial's page."),
+            {**startup, **challenge},
+            {**startup_lang, **challenge_lang},
+        )
+    if kind == KIND_OUTCOME_CORRECTED:
+        return (
+            _("The lab corrected the outcome report of the trial of %(startup)s for %(challenge)s: "
+              "read it and sign it off on the trial's page."),
             {**startup, **challenge},
             {**startup_lang, **challenge_lang},
         )
@@ -441,7 +449,8 @@ def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
     """After a step of the outcome report's publication: while it waits for the startup's
     agreement, ask the startup's members for it; once it is public, tell the coordinators and
     the department; once the lab has unpublished it, tell the startup and the department (and
-    mark read the requests to agree that no longer stand)."""
+    mark read the requests to agree that no longer stand); once the lab has corrected it, ask
+    the department to sign it off."""
     payload = {
         **_challenge_payload(trial.challenge),
         **_startup_payload(trial),
@@ -459,16 +468,17 @@ def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
         # The lab, and the department whose sign-off it was (its part is done); the startup too,
         # in words of its own, when the lab recorded an agreement it gave outside the service.
         told = {u.id: u for u in [*coordinators(), *department_officers(trial.challenge.department_id)]}
-        sent = deliver(list(told.values()), KIND_OUTCOME_SIGNED_OFF, payload, link, exclude=[actor.id])
+        told_of = deliver(list(told.values()), KIND_OUTCOME_SIGNED_OFF, payload, link, exclude=[actor.id])
         if report.startup_agreement_note:
-            sent += deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT_RECORDED, payload, link,
-                            exclude=[actor.id])
-        return sent
+            told_of += deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT_RECORDED, payload, link,
+                               exclude=[actor.id])
+        return told_of
     if report.awaiting_startup and report.signed_off_at is not None:
         if _sent_since(KIND_OUTCOME_AGREEMENT, link, report.signed_off_at):
             return []
         return deliver(startup_members([trial.startup_id]), KIND_OUTCOME_AGREEMENT, payload, link,
                        exclude=[actor.id])
+    sent: list[Notification] = []
     if report.unpublished_at is not None:
         db.execute(
             update(Notification)
@@ -477,11 +487,17 @@ def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
             .values(read_at=clock.now())
             .execution_options(synchronize_session=False)
         )
-        if _sent_since(KIND_OUTCOME_UNPUBLISHED, link, report.unpublished_at):
-            return []
-        recipients = startup_members([trial.startup_id]) + department_officers(trial.challenge.department_id)
-        return deliver(recipients, KIND_OUTCOME_UNPUBLISHED, payload, link, exclude=[actor.id])
-    return []
+        if not _sent_since(KIND_OUTCOME_UNPUBLISHED, link, report.unpublished_at):
+            recipients = startup_members([trial.startup_id]) + department_officers(trial.challenge.department_id)
+            sent += deliver(recipients, KIND_OUTCOME_UNPUBLISHED, payload, link, exclude=[actor.id])
+    # Corrected by the lab since it was completed or unpublished: the department is told once
+    # in each round that its sign-off is wanted on the report as corrected.
+    since = report.unpublished_at or trial.completed_at
+    if (report.corrected_at is not None and since is not None and report.corrected_at >= since
+            and not _sent_since(KIND_OUTCOME_CORRECTED, link, since)):
+        sent += deliver(department_officers(trial.challenge.department_id), KIND_OUTCOME_CORRECTED, payload, link,
+                        exclude=[actor.id])
+    return sent
 
 
 def _sent_since(kind: str, link: str, moment: datetime) -> bool:

@@ -140,6 +140,8 @@ TRACKING: dict[str, Action] = {
         # An agreement the startup gave outside the service (in writing), recorded by the lab.
         Action("record_outcome_agreement", (TrialState.COMPLETED,), (Party.COORDINATOR,)),
         Action("unpublish_outcome", (TrialState.COMPLETED,), (Party.COORDINATOR,)),
+        # The report's text is put right by the lab while no sign-off stands (see results_locked).
+        Action("correct_outcome_report", (TrialState.COMPLETED,), (Party.COORDINATOR,)),
     )
 }
 
@@ -211,7 +213,7 @@ def open_actions(user: User, trial: Trial) -> set[str]:
     kinds = actor_kinds(user, trial)
     names = {a.name for a in TRACKING.values() if trial.status in a.states and kinds.intersection(a.actors)}
     if results_locked(trial):
-        names.discard("record_result")
+        names -= {"record_result", "correct_outcome_report"}
     return names
 
 
@@ -297,11 +299,10 @@ class OutcomeData(ServiceInput):
     results: Mapping[int, str] | None = None
 
 
-def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
-    """The KPI results that change; every problem of the report at once (DomainErrors)."""
+def _report_text_problems(data: OutcomeData) -> list[DomainError]:
+    """The problems of the report's text (summary, lessons, recommendation), which it trims; its
+    language as chosen, else read from the text (never the challenge's)."""
     problems: list[DomainError] = []
-    if data.outcome not in TRIAL_OUTCOMES:
-        problems.append(DomainError(_("Choose the outcome of the trial."), field="outcome"))
     data.summary = _text(data.summary)
     data.lessons = _text(data.lessons)
     data.recommendation = _text(data.recommendation)
@@ -310,10 +311,18 @@ def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
     for name in ("summary", "lessons", "recommendation"):
         if len(getattr(data, name)) > TEXT_MAX:
             problems.append(DomainError(_("Use at most %(n)d characters.", n=TEXT_MAX), field=name))
-    # Stored as the language it is written in: chosen, else read from the text (never the challenge's).
     data.language = _language(data.language, "report_language") or matcher.detect_language(
         f"{data.summary} {data.lessons} {data.recommendation}"
     )
+    return problems
+
+
+def _check_outcome(trial: Trial, data: OutcomeData) -> dict[int, str]:
+    """The KPI results that change; every problem of the report at once (DomainErrors)."""
+    problems: list[DomainError] = []
+    if data.outcome not in TRIAL_OUTCOMES:
+        problems.append(DomainError(_("Choose the outcome of the trial."), field="outcome"))
+    problems += _report_text_problems(data)
     try:
         given = {int(k): _text(v) for k, v in (data.results or {}).items()}
     except (TypeError, ValueError) as error:
@@ -808,6 +817,48 @@ def unpublish_outcome(user: User, trial: Trial, reason: str) -> OutcomeReport:
     return report
 
 
+#: The outcome report's text, as a correction changes it (and the audit log records it).
+REPORT_TEXT = ("summary", "lessons", "recommendation", "language")
+
+
+def correct_outcome_report(user: User, trial: Trial, text: OutcomeData | Mapping[str, Any]) -> OutcomeReport:
+    """Put the outcome report's summary, lessons and recommendation right (coordinators).
+
+    Only while no sign-off stands: before the department signs the report off, or after the lab
+    unpublished it; the department then signs it off (again) and the startup agrees to the report
+    as corrected. Of a correction and a sign-off at once, the one taken first stands
+    (compare-and-set): a correction after the sign-off is refused.
+    """
+    report = _report_of(user, trial, "correct_outcome_report")
+    data = OutcomeData.coerce(text)
+    DomainErrors.raise_for(_report_text_problems(data))
+    before = {f"report.{k}": getattr(report, k) for k in REPORT_TEXT}
+    after = {f"report.{k}": getattr(data, k) for k in REPORT_TEXT}
+    if after == before:
+        raise DomainError(_("Change the report before saving it: it is as it was."), field="summary")
+    now = clock.now()
+    claimed = execute_update(
+        update(OutcomeReport)
+        .where(OutcomeReport.id == report.id, ~OutcomeReport.sign_off_stands)
+        .values(summary=data.summary, lessons=data.lessons, recommendation=data.recommendation,
+                language=data.language, corrected_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed:
+        db.refresh(report)
+        raise StaleState(_("The department has signed off the outcome report meanwhile; "
+                           "unpublish it first to correct it."))
+    if trial.decision_reason == before["report.summary"]:  # the summary was the "complete" move's reason
+        trial.decision_reason = data.summary
+        trial.updated_at = now
+        _flush_or_stale()
+    db.refresh(report)
+    signals.changed(user, "trial.outcome_correct", trial, before, {**after, "report.corrected_at": now.isoformat()})
+    # The department is told it can sign the report off (a job after the commit).
+    signals.outcome_publication.send(trial, actor=user, report=report)
+    return report
+
+
 def capability_name(trial: Trial) -> str | None:
     """The trial's capability by name as the record shows it: as it was when the department
     signed the outcome off (a later rename does not rewrite a signed record), else as it is."""
@@ -828,6 +879,7 @@ def content_language(text: str | None, stored: str | None = None) -> str:
 #: The outcome report's publication steps, as audited, that a trial's history shows beside its moves.
 PUBLICATION_STEPS = (
     "trial.outcome_sign_off", "trial.outcome_agree", "trial.outcome_agree_record", "trial.outcome_unpublish",
+    "trial.outcome_correct",
 )
 #: The audited value a publication step shows as its reason.
 _STEP_REASONS = {

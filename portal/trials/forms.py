@@ -179,6 +179,44 @@ class RecordAgreementForm(BaseForm):
     )
 
 
+class CorrectReportForm(BaseForm):
+    """Put the outcome report's text right while no sign-off stands (coordinators)."""
+
+    summary = TextAreaField(
+        _l("Summary of the results"),
+        validators=[InputRequired(_l("Summarise what the trial showed.")), _length(TEXT_MAX)],
+    )
+    lessons = TextAreaField(_l("Lessons learnt"), validators=[Optional(), _length(TEXT_MAX)])
+    recommendation = TextAreaField(_l("Recommendation"), validators=[Optional(), _length(TEXT_MAX)])
+    report_language = SelectField(
+        _l("Language of the report"), default="", invalid_choice_message=_l("Choose a language from the list.")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.report_language.choices = choices(TEXT_LANGUAGE_CHOICES)
+
+    @classmethod
+    def of(cls, trial: Trial) -> CorrectReportForm:
+        """The form filled in with the report as it stands."""
+        report = trial.report
+        return cls(formdata=None, data={
+            "summary": report.summary if report else "",
+            "lessons": report.lessons if report else "",
+            "recommendation": report.recommendation if report else "",
+            "report_language": (report.language or "") if report else "",
+        })
+
+    def data_for_service(self) -> dict[str, Any]:
+        """The text of ``trials.correct_outcome_report``."""
+        return {
+            "summary": self.summary.data or "",
+            "lessons": self.lessons.data or "",
+            "recommendation": self.recommendation.data or "",
+            "language": self.report_language.data or None,
+        }
+
+
 class NoteForm(BaseForm):
     """Add a note on the trial's progress."""
 

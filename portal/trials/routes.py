@@ -23,6 +23,7 @@ from ..errors import DomainError
 from ..forms import BaseForm, CsrfForm
 from ..services import conflicts, trials
 from .forms import (
+    CorrectReportForm,
     KpiForm,
     KpiResultForm,
     MilestoneForm,
@@ -69,6 +70,7 @@ def _page(trial: Trial, status: int = 200, posted: BaseForm | None = None, **for
         "waive_milestone_id": forms.get("waive_milestone_id"),
         "unpublish_form": forms.get("unpublish_form") or UnpublishOutcomeForm(formdata=None),
         "agreement_form": forms.get("agreement_form") or RecordAgreementForm(formdata=None),
+        "correct_form": forms.get("correct_form") or CorrectReportForm.of(trial),
         "note_form": note_form,
         "button_form": CsrfForm(formdata=None),
         "posted": posted,
@@ -291,6 +293,19 @@ def unpublish_outcome(trial_id: int) -> ResponseReturnValue:
         trial, "unpublish_outcome", form, "unpublish_form",
         lambda: trials.unpublish_outcome(current_user, trial, form.reason.data or ""),
         _("The outcome report is no longer published."),
+    )
+
+
+@bp.post("/trials/<int:trial_id>/outcome/correct")
+@login_required
+def correct_outcome_report(trial_id: int) -> ResponseReturnValue:
+    """Put the outcome report's text right while no sign-off stands (coordinators)."""
+    trial = _load(trial_id)
+    form = CorrectReportForm()
+    return _tracked(
+        trial, "correct_outcome_report", form, "correct_form",
+        lambda: trials.correct_outcome_report(current_user, trial, form.data_for_service()),
+        _("The outcome report is corrected. The department is asked to sign it off."),
     )
 
 

@@ -200,6 +200,8 @@ EXPECT: dict[str, dict[str, Any]] = {
     "trials.agree_outcome": {"POST": "L 403 404 ok 404 403 403"},
     "trials.unpublish_outcome": {"POST": "L 403 404 403 404 ok ok"},
     "trials.record_outcome_agreement": {"POST": "L 403 404 403 404 ok ok"},
+    # ... and puts the report's text right while no sign-off stands
+    "trials.correct_outcome_report": {"POST": "L 403 404 403 404 ok ok"},
     # --- documents: seen by whoever sees the parent; added by its owners (both sides of a trial,
     # and the lab there); removed by the uploader, the parent's owners and the lab
     "documents.challenge_upload": {

@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from models import AuditEvent, Document, Kpi, Notification, Trial, TrialNote, TrialTransition, User
 from models.vocabulary import TRIAL_STATES
 from portal.database import db
-from portal.errors import DomainError, NotAllowed, StaleState
+from portal.errors import DomainError, DomainErrors, NotAllowed, StaleState
 from portal.services import notifications, stats, trials
 from portal.services.trials import MOVES, TRACKING, OutcomeData, parse_kpi_lines
 from tests.web.test_trials import PARTS, ROLES, World, build_world, sign_off
 
-TRACKING_ON_COMPLETED = {"sign_off_outcome", "agree_outcome", "record_outcome_agreement", "unpublish_outcome"}
+TRACKING_ON_COMPLETED = {"sign_off_outcome", "agree_outcome", "record_outcome_agreement", "unpublish_outcome",
+                         "correct_outcome_report"}
 
 REPORT = {"outcome": "extended", "summary": "Worked for the pilot clinic.", "lessons": "", "recommendation": ""}
 
@@ -214,6 +215,7 @@ def test_tracking_by_role(app, action, role):
             "agree_outcome": lambda: trials.agree_outcome(user, trial),
             "record_outcome_agreement": lambda: trials.record_outcome_agreement(user, trial, "By letter."),
             "unpublish_outcome": lambda: trials.unpublish_outcome(user, trial, "A figure is wrong."),
+            "correct_outcome_report": lambda: trials.correct_outcome_report(user, trial, {"summary": "Put right."}),
         }
         before = counts()
         assert trials.may(user, trial, action) == bool(PARTS[role] & set(TRACKING[action].actors))
@@ -253,7 +255,7 @@ def test_open_actions_follow_the_state(app):
     with app.app_context():
         trial = db.get(Trial, world.trial_id)
         assert trials.open_actions(actor(world, "coordinator"), trial) == {
-            "record_result", "add_note", "unpublish_outcome", "record_outcome_agreement"}
+            "record_result", "add_note", "unpublish_outcome", "record_outcome_agreement", "correct_outcome_report"}
         assert trials.open_actions(actor(world, "officer_own"), trial) == {"add_note", "sign_off_outcome"}
         assert trials.open_actions(actor(world, "member"), trial) == {"add_note", "agree_outcome"}
         assert trials.open_actions(actor(world, "conflicted"), trial) == set()
@@ -480,3 +482,46 @@ def test_unpublishing_needs_a_reason_and_the_department_can_sign_off_again(app):
         trials.agree_outcome(actor(world, "member"), trial)
         db.commit()
         assert trial.report.published
+
+
+def test_the_lab_corrects_an_unpublished_report_and_the_department_signs_off_the_correction(app):
+    world = build_world(app, "completed")
+    sign_off(app, world)
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        coordinator = actor(world, "coordinator")
+        text = {"summary": "The bot answered 65% of calls.", "lessons": "Train staff first.",
+                "recommendation": "Adopt it in two clinics.", "language": "en"}
+        # While the sign-off stands the results are locked: the text too.
+        assert "correct_outcome_report" not in trials.open_actions(coordinator, trial)
+        with pytest.raises(StaleState, match="unpublish it first"):
+            trials.correct_outcome_report(coordinator, trial, text)
+        db.rollback()
+        trials.unpublish_outcome(coordinator, trial, "The savings figure is wrong.")
+        db.commit()
+        assert "correct_outcome_report" in trials.open_actions(coordinator, trial)
+        with pytest.raises(DomainErrors) as errors:
+            trials.correct_outcome_report(coordinator, trial, {**text, "summary": "  ", "lessons": "x" * 10001})
+        assert {e.field for e in errors.value.problems} == {"summary", "lessons"}
+        old_summary = trial.report.summary
+        report = trials.correct_outcome_report(coordinator, trial, {**text, "summary": f"  {text['summary']} "})
+        db.commit()
+        assert (report.summary, report.lessons, report.recommendation) == (
+            text["summary"], text["lessons"], text["recommendation"])
+        assert report.corrected_at is not None and not report.sign_off_stands
+        event = db.scalar(select(AuditEvent).where(AuditEvent.action == "trial.outcome_correct"))
+        assert event.before["report.summary"] == old_summary and event.after["report.summary"] == text["summary"]
+        assert [e.step for e in trials.history(trial) if e.step][-1] == "trial.outcome_correct"
+        # Saving it unchanged changes nothing.
+        with pytest.raises(DomainError, match="as it was"):
+            trials.correct_outcome_report(coordinator, trial, text)
+        # The department is asked once to sign the correction off (a second job tells nobody).
+        notifications.notify_outcome_publication(trial, coordinator)
+        db.commit()
+        asked = db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_corrected")).all()
+        assert asked == [world.users["officer_own"]]
+        # It signs off the report as corrected, and the startup agrees to it.
+        trials.sign_off_outcome(actor(world, "officer_own"), trial)
+        trials.agree_outcome(actor(world, "member"), trial)
+        db.commit()
+        assert trial.report.published and trial.report.summary == text["summary"]

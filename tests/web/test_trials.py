@@ -266,6 +266,9 @@ def tracking_request(world: World, action: str) -> tuple[str, dict[str, str]]:
         "agree_outcome": (f"{base}/outcome/agree", {}),
         "record_outcome_agreement": (f"{base}/outcome/record-agreement", {"note": "By letter of 3 December 2026."}),
         "unpublish_outcome": (f"{base}/outcome/unpublish", {"reason": "A figure in the report is wrong."}),
+        "correct_outcome_report": (f"{base}/outcome/correct", {"summary": "The bot answered 65% of calls.",
+                                                               "lessons": "", "recommendation": "",
+                                                               "report_language": "en"}),
     }[action]
 
 
@@ -1055,6 +1058,32 @@ def test_a_signed_off_outcomes_results_stay_as_signed_off_until_the_lab_unpublis
     assert coordinator.post(unpublish_url, data=reason).status_code == 302
     assert f'action="{url}"' in text(coordinator.get(f"/trials/{world.trial_id}"))
     assert coordinator.post(url, data={"result": "50%"}).status_code == 302
+
+
+def test_the_lab_corrects_the_report_text_on_the_trial_page_once_it_is_unpublished(app):
+    world = build_world(app, "completed")
+    sign_off(app, world)
+    coordinator = client_as(app, world, "coordinator")
+    url, data = tracking_request(world, "correct_outcome_report")
+    page = text(coordinator.get(f"/trials/{world.trial_id}"))
+    assert f'action="{url}"' not in page  # the sign-off stands: unpublish first
+    refused = coordinator.post(url, data=data)
+    assert refused.status_code == 409 and "unpublish it first" in text(refused)
+    unpublish_url, reason = tracking_request(world, "unpublish_outcome")
+    assert coordinator.post(unpublish_url, data=reason).status_code == 302
+    page = text(coordinator.get(f"/trials/{world.trial_id}"))
+    assert f'action="{url}"' in page and "Correct the outcome report" in page
+    # A bad correction is shown on the page, the form open with what was typed and its errors.
+    bad = coordinator.post(url, data={**data, "summary": "", "lessons": "Keep this lesson."})
+    page = text(bad)
+    assert bad.status_code == 400 and "Summarise what the trial showed." in page
+    assert 'id="correct-report" open' in page and "Keep this lesson." in page
+    assert coordinator.post(url, data=data).status_code == 302
+    page = text(coordinator.get(f"/trials/{world.trial_id}"))
+    assert "The bot answered 65% of calls." in page and "Corrected by the lab on" in page
+    assert "The lab corrected the outcome report" in page  # in the trial's history
+    officer = text(client_as(app, world, "officer_own").get(f"/trials/{world.trial_id}"))
+    assert "Corrected by the lab on" in officer and f'action="{url}"' not in officer
 
 
 def test_switching_language_after_a_form_error_returns_to_the_page_the_form_was_on(app):
