@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from ..audit_labels import ACTION_LABELS
 from ..forms import MAX_ID, BaseForm, DayField, choices
 from ..labels import entity_label
 from .query import AuditFilters
@@ -24,7 +26,7 @@ class AuditFilterForm(BaseForm):
         validators=[Optional(), Length(max=120, message=_l("Use at most %(max)d characters."))],
     )
     action = StringField(
-        _l("Action starts with"), description=_l("For example trial. or trial.approve"),
+        _l("What happened"), description=_l("Words of the action, for example “unpublished”, or the start of its code, for example trial."),
         validators=[Optional(), Length(max=60, message=_l("Use at most %(max)d characters."))],
     )
     entity_type = SelectField(
@@ -56,6 +58,22 @@ class AuditFilterForm(BaseForm):
     def filters(self) -> AuditFilters:
         """The filters as entered (call after ``validate``)."""
         return AuditFilters(
-            actor=self.actor.data or "", action=self.action.data or "", entity_type=self.entity_type.data or "",
+            actor=self.actor.data or "", action=self.action.data or "",
+            action_words=actions_described_by(self.action.data or ""), entity_type=self.entity_type.data or "",
             entity_id=self.entity_id.data, date_from=self.date_from.data, date_to=self.date_to.data,
         )
+
+
+def actions_described_by(words: str) -> tuple[str, ...]:
+    """The action codes whose label, in the reader's language or in English, has every word of
+    ``words`` (case ignored): "unpublished" or 「撤回」 finds ``trial.outcome_unpublish``."""
+    wanted = words.casefold().split()
+    if not wanted:
+        return ()
+    read = {code: str(label).casefold() for code, label in ACTION_LABELS.items()}
+    with force_locale("en"):
+        english = {code: str(label).casefold() for code, label in ACTION_LABELS.items()}
+    return tuple(sorted(
+        code for code in ACTION_LABELS
+        if all(word in read[code] for word in wanted) or all(word in english[code] for word in wanted)
+    ))

@@ -39,7 +39,10 @@ class AuditFilters:
     """The log's filters; empty values mean "any"."""
 
     actor: str = ""
+    #: The start of an action code ("trial." or "trial.approve"), or words of its label.
     action: str = ""
+    #: The actions whose label (in the reader's language) has the words of ``action``.
+    action_words: tuple[str, ...] = ()
     entity_type: str = ""
     entity_id: int | None = None
     date_from: date | None = None
@@ -73,7 +76,8 @@ def filtered(filters: AuditFilters) -> Select[Any]:
             )
             stmt = stmt.where(AuditEvent.actor_id.in_(matching))
     if filters.action:
-        stmt = stmt.where(AuditEvent.action.startswith(filters.action.strip(), autoescape=True))
+        by_code = AuditEvent.action.startswith(filters.action.strip(), autoescape=True)
+        stmt = stmt.where(or_(by_code, AuditEvent.action.in_(filters.action_words)) if filters.action_words else by_code)
     if filters.entity_type:
         stmt = stmt.where(AuditEvent.entity_type == filters.entity_type)
     if filters.entity_id is not None:

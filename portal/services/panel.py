@@ -16,7 +16,7 @@ proposal's trial (or the proposal was withdrawn).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
@@ -173,16 +173,19 @@ def fix_criteria(challenge: Challenge) -> list[EvaluationCriterion]:
 # -- the panel -----------------------------------------------------------------------------
 
 
-def panel_members(challenge: Challenge) -> list[User]:
-    """Everyone who may sit on the challenge's panels: the lab's coordinators and its department's officers."""
+def panel_members(challenge: Challenge, scorers: Collection[int] = ()) -> list[User]:
+    """Who sits on the challenge's panels: the lab's coordinators and its department's officers;
+    an administrator (who may score, as staff) only once among ``scorers``, so that the panel
+    table does not list every administrator as waiting to score."""
     return list(
         db.scalars(
             select(User)
             .where(
                 User.is_active.is_(True),
                 or_(
-                    User.role.in_(list(Role.STAFF)),
+                    User.role == Role.COORDINATOR,
                     (User.role == Role.OFFICER) & (User.department_id == challenge.department_id),
+                    (User.role == Role.ADMIN) & User.id.in_(list(scorers)),
                 ),
             )
             .order_by(User.display_name, User.id)
@@ -351,7 +354,7 @@ def panel_table(challenge: Challenge) -> tuple[list[EvaluationCriterion] | list[
     scores: dict[int, dict[int, dict[int, int]]] = {}  # proposal -> scorer -> criterion -> score
     for s in db.scalars(select(PanelScore).where(PanelScore.proposal_id.in_(ids))):
         scores.setdefault(s.proposal_id, {}).setdefault(s.scorer_id, {})[s.criterion_id] = s.score
-    members = panel_members(challenge)
+    members = panel_members(challenge, {scorer for by_scorer in scores.values() for scorer in by_scorer})
     conflicted = {m.id: conflicts.conflicted_startup_ids(m) for m in members}
     rows = []
     for p in proposals:

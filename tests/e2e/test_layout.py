@@ -136,3 +136,27 @@ def test_removing_a_document_asks_first_and_a_no_keeps_it(live_server, new_page,
     assert asked == [f"Remove {name}? It cannot be brought back."]
     page.wait_for_timeout(300)  # a submit would have navigated by now
     assert page.url.endswith(f"/trials/{trial_id}/documents") and rows.count() == before
+
+
+def test_a_step_with_its_reason_left_empty_is_not_asked_about_and_says_what_is_missing(
+    live_server, new_page, signed_in_state
+):
+    """Unpublishing asks first, but only once it can be done: with the reason left empty the
+    browser does not ask (the answer would only be the field's error), and the page says it."""
+    from sqlalchemy import select
+
+    from models import OutcomeReport
+
+    with live_server.context() as db:
+        report = db.scalar(select(OutcomeReport).where(OutcomeReport.published).order_by(OutcomeReport.id))
+        trial_id = report.trial_id
+    page = new_page(viewport="desktop", storage_state=signed_in_state("coordinator"))
+    goto(page, live_server(f"/trials/{trial_id}"))
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Unpublish the outcome report").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert asked == []
+    assert page.locator(".govuk-error-summary").get_by_text("Say why the outcome report is unpublished.").count() == 1
+    with live_server.context() as db:
+        assert db.get(OutcomeReport, report.id).published  # nothing changed

@@ -71,6 +71,10 @@ def test_filters_actor_action_entity_and_dates(app):
     assert actions("?actor=coordinator%40example") == {"trial.approve"}
     assert actions(f"?actor={world.users['admin']}") == {"user.create"}
     assert actions("?action=trial") == {"trial.approve"}
+    # Words of what happened find it without its code, in either language.
+    assert actions("?action=approved") == {"trial.approve"}
+    assert actions("?action=ACCOUNT+created") == {"user.create"}
+    assert actions("?action=interest+approved") == set()  # every word, in one label
     assert actions("?action=%25") == set()  # LIKE wildcards are literal
     assert actions("?entity_type=user") == {"user.create"}
     assert actions("?entity_type=trial&entity_id=7") == {"trial.approve"}
@@ -78,6 +82,9 @@ def test_filters_actor_action_entity_and_dates(app):
     assert actions("?date_from=2025-01-11&date_to=2025-01-11") == {"conflict.detect"}  # a Hong Kong day
     assert actions("?date_to=2025-01-10") == set()
     assert "System" in text(client.get("/audit?action=conflict"))
+    client.post("/language", data={"locale": "zh_Hant_HK", "next": "/"})
+    assert actions("?action=獲批准") == {"trial.approve"}
+    assert actions("?action=approved") == {"trial.approve"}  # the English words still work
 
 
 @pytest.mark.parametrize(

@@ -145,6 +145,22 @@ def test_panel_scores_and_the_table_shows_totals_spread_and_who_is_pending(
     assert _count(app, AuditEvent, AuditEvent.action == "proposal.score") == 3 * len(criteria)
 
 
+def test_an_administrator_is_on_the_panel_table_only_once_they_have_scored(
+    client: FlaskClient, make: Factory, app: Flask
+) -> None:
+    world = _world(make, proposals=1)
+    admin = make.user("admin", display_name="Admin Ada")
+    criteria = _criteria(app, world["challenge"].id)
+    proposal = world["rows"][0][0]
+    sign_in(client, world["coordinator"])
+    table = client.get(f"/challenges/{world['challenge'].id}/panel").get_data(as_text=True)
+    assert "Coordinator Cora" in table and "Officer Olive" in table and "Admin Ada" not in table
+    sign_in(client, admin)
+    assert client.post(f"/proposals/{proposal.id}/score", data=_score_data(criteria, 4)).status_code == 302
+    table = client.get(f"/challenges/{world['challenge'].id}/panel").get_data(as_text=True)
+    assert "Admin Ada" in table and "4.00" in table
+
+
 def test_weighted_total_uses_the_published_weights(app: Flask, make: Factory) -> None:
     world = _world(make, proposals=0)
     criteria = _criteria(app, world["challenge"].id)

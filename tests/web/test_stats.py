@@ -346,6 +346,17 @@ def test_officer_tells_the_lab_about_interest_in_an_adopted_solution(reported, m
     assert "Port Health Office would like to reuse the solution of" in inbox
 
 
+def test_the_reuse_box_is_for_departments_and_visitors_only(reported, make, app):
+    """A startup or the lab has nothing to ask about reuse: the box is not offered to them."""
+    heading = "Interested in this solution for your department?"
+    assert heading in app.test_client().get("/showcase").get_data(as_text=True)  # with how to sign in
+    for role in ("startup", "coordinator"):
+        client = app.test_client()
+        sign_in(client, make.user(role))
+        page = client.get("/showcase").get_data(as_text=True)
+        assert heading not in page and "Tell the lab we are interested" not in page
+
+
 def test_only_other_departments_officers_can_ask_and_only_for_adopted_solutions(reported, make, app):
     adopted = reported["trials"][("c1", 0)]
     not_adopted = reported["trials"][("c1", 1)]

@@ -74,10 +74,19 @@
 
   // A step that removes or publishes something asks first (data-confirm on its form): the
   // server does it at once, and there is no undo. Without JavaScript the button acts directly.
+  // A form with a required field left empty is not asked about: the server only answers with
+  // the field's error (nothing changes), so confirming would be a question for nothing.
+  function leftEmpty (form) {
+    var fields = form.querySelectorAll ? form.querySelectorAll('[required]') : []
+    for (var i = 0; i < fields.length; i++) {
+      if (!String(fields[i].value || '').trim()) return true
+    }
+    return false
+  }
   document.addEventListener('submit', function (event) {
     var form = event.target
     var ask = form && form.getAttribute && form.getAttribute('data-confirm')
-    if (ask && !window.confirm(ask)) event.preventDefault()
+    if (ask && !leftEmpty(form) && !window.confirm(ask)) event.preventDefault()
   })
 
   document.addEventListener('submit', function (event) {
