@@ -74,7 +74,8 @@ def _checked_offer(startup_id: int, data: dict[str, Any]) -> tuple[Capability, s
     pitch = raw.strip() if isinstance(raw, str) else ""
     if weighted_length(pitch) < PITCH_MIN or len(pitch) > PITCH_MAX:
         raise DomainError(
-            _("Write a pitch of %(low)d to %(high)d characters.", low=PITCH_MIN, high=PITCH_MAX), field="pitch"
+            _("Write a pitch of at least %(low)d characters, a Chinese character counting as three, "
+              "and at most %(high)d.", low=PITCH_MIN, high=PITCH_MAX), field="pitch"
         )
     return capability, pitch
 

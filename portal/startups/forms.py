@@ -119,12 +119,12 @@ class CapabilityForm(StampedForm, AreaForm):
     )
     description = TextAreaField(
         _l("What it does"),
-        description=_l("Who uses it, what problem it solves and how. At least 30 characters."),
+        description=_l("Who uses it, what problem it solves and how. At least 30 characters, a Chinese character counting as three."),
         validators=[
             DataRequired(_l("Describe the capability.")),
             TextLength(
                 startups.CAPABILITY_DESCRIPTION_MIN,
-                _l("Describe the capability in at least %(min)d characters."),
+                _l("Describe the capability in at least %(min)d characters, a Chinese character counting as three."),
             ),
             Length(
                 max=startups.CAPABILITY_DESCRIPTION_MAX,
@@ -182,11 +182,11 @@ class ProposalForm(StampedForm, AreaForm):
     )
     pitch = TextAreaField(
         _l("Your pitch"),
-        description=_l("How you would solve this challenge in a trial: %(low)d to %(high)d characters.",
+        description=_l("How you would solve this challenge in a trial: at least %(low)d characters, a Chinese character counting as three, and at most %(high)d.",
                        low=proposals.PITCH_MIN, high=proposals.PITCH_MAX),
         validators=[
             DataRequired(_l("Write a short pitch.")),
-            TextLength(proposals.PITCH_MIN, _l("Write at least %(min)d characters.")),
+            TextLength(proposals.PITCH_MIN, _l("Write at least %(min)d characters, a Chinese character counting as three.")),
             Length(max=proposals.PITCH_MAX, message=_l("The pitch must be at most %(max)d characters.")),
         ],
     )
