@@ -1084,6 +1084,16 @@ def test_the_lab_corrects_the_report_text_on_the_trial_page_once_it_is_unpublish
     assert "The lab corrected the outcome report" in page  # in the trial's history
     officer = text(client_as(app, world, "officer_own").get(f"/trials/{world.trial_id}"))
     assert "Corrected by the lab on" in officer and f'action="{url}"' not in officer
+    assert "has not corrected the report" not in officer  # the sign-off is asked about as usual
+
+
+def test_signing_off_an_unpublished_report_the_lab_has_not_corrected_asks_again(app):
+    world = build_world(app, "completed")
+    sign_off(app, world)
+    unpublish_url, reason = tracking_request(world, "unpublish_outcome")
+    assert client_as(app, world, "coordinator").post(unpublish_url, data=reason).status_code == 302
+    officer = text(client_as(app, world, "officer_own").get(f"/trials/{world.trial_id}"))
+    assert "The lab has not corrected the report's text since it unpublished it." in officer
 
 
 def test_switching_language_after_a_form_error_returns_to_the_page_the_form_was_on(app):
