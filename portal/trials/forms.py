@@ -40,6 +40,30 @@ def _length(n: int) -> Length:
     return Length(max=n, message=_l("Use at most %(max)d characters."))
 
 
+def _report_text_fields(summary_required: bool) -> tuple[Any, Any, Any, Any]:
+    """The outcome report's text fields (summary, lessons, recommendation, its language), made
+    where the form's class lists them so they keep their place in its order. The language's
+    choices are set by :func:`_report_language_choices` once the form is made."""
+    summary = [InputRequired(_l("Summarise what the trial showed."))] if summary_required else [Optional()]
+    return (
+        TextAreaField(_l("Summary of the results"), validators=[*summary, _length(TEXT_MAX)]),
+        TextAreaField(_l("Lessons learnt"), validators=[Optional(), _length(TEXT_MAX)]),
+        TextAreaField(_l("Recommendation"), validators=[Optional(), _length(TEXT_MAX)]),
+        SelectField(_l("Language of the report"), default="",
+                    invalid_choice_message=_l("Choose a language from the list.")),
+    )
+
+
+def _report_text(form: Any) -> dict[str, Any]:
+    """The report's text as the services take it, from a form with :func:`_report_text_fields`."""
+    return {
+        "summary": form.summary.data or "",
+        "lessons": form.lessons.data or "",
+        "recommendation": form.recommendation.data or "",
+        "language": form.report_language.data or None,
+    }
+
+
 class MoveForm(BaseForm):
     """Make one state-machine move on a trial; "approve" agrees KPIs, "complete" reports the outcome."""
 
@@ -57,12 +81,7 @@ class MoveForm(BaseForm):
         validators=[Optional(), _length(20000)],
     )
     outcome = SelectField(_l("Outcome"), default="", invalid_choice_message=_l("Choose an outcome from the list."))
-    summary = TextAreaField(_l("Summary of the results"), validators=[Optional(), _length(TEXT_MAX)])
-    lessons = TextAreaField(_l("Lessons learnt"), validators=[Optional(), _length(TEXT_MAX)])
-    recommendation = TextAreaField(_l("Recommendation"), validators=[Optional(), _length(TEXT_MAX)])
-    report_language = SelectField(
-        _l("Language of the report"), default="", invalid_choice_message=_l("Choose a language from the list.")
-    )
+    summary, lessons, recommendation, report_language = _report_text_fields(summary_required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,10 +119,7 @@ class MoveForm(BaseForm):
             "kpis": kpis,
             "report": {
                 "outcome": self.outcome.data or None,
-                "summary": self.summary.data or "",
-                "lessons": self.lessons.data or "",
-                "recommendation": self.recommendation.data or "",
-                "language": self.report_language.data or None,
+                **_report_text(self),
                 "results": {kpi_id: f.data for kpi_id, f in self.result_fields().items() if f.data},
             },
         }
@@ -182,15 +198,7 @@ class RecordAgreementForm(BaseForm):
 class CorrectReportForm(BaseForm):
     """Put the outcome report's text right while no sign-off stands (coordinators)."""
 
-    summary = TextAreaField(
-        _l("Summary of the results"),
-        validators=[InputRequired(_l("Summarise what the trial showed.")), _length(TEXT_MAX)],
-    )
-    lessons = TextAreaField(_l("Lessons learnt"), validators=[Optional(), _length(TEXT_MAX)])
-    recommendation = TextAreaField(_l("Recommendation"), validators=[Optional(), _length(TEXT_MAX)])
-    report_language = SelectField(
-        _l("Language of the report"), default="", invalid_choice_message=_l("Choose a language from the list.")
-    )
+    summary, lessons, recommendation, report_language = _report_text_fields(summary_required=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -209,12 +217,7 @@ class CorrectReportForm(BaseForm):
 
     def data_for_service(self) -> dict[str, Any]:
         """The text of ``trials.correct_outcome_report``."""
-        return {
-            "summary": self.summary.data or "",
-            "lessons": self.lessons.data or "",
-            "recommendation": self.recommendation.data or "",
-            "language": self.report_language.data or None,
-        }
+        return _report_text(self)
 
 
 class NoteForm(BaseForm):
