@@ -370,3 +370,4 @@ class TestConfig(Config):
     READYZ_REQUIRE_MODEL = False  # the tests that need it switch it on (tests/web/test_operations.py)
     # Never the checkout's instance folder; the suite's app gets a folder of its own (tests/conftest.py).
     DOCUMENT_STORAGE_DIR = str(Path(tempfile.gettempdir()) / "innomatch-test-documents")
+    OPEN_DATA_DIR = str(Path(tempfile.gettempdir()) / "innomatch-test-open-data")

@@ -79,3 +79,31 @@ def test_the_demo_datas_dates_tell_one_story(app):
         published = db.scalars(select(OutcomeReport).where(OutcomeReport.signed_off_at.is_not(None))).all()
         assert published  # the rules about publication check something
         assert _broken() == {}
+
+
+def test_seeding_the_demo_writes_its_own_open_data_files(app, tmp_path, monkeypatch):
+    """The open data page shows the files of the database in use: a folder another database
+    left behind (or the suite's fixtures) is replaced when the demo is seeded."""
+    import json
+
+    monkeypatch.setitem(app.config, "OPEN_DATA_DIR", str(tmp_path))
+    (tmp_path / "manifest.json").write_text('{"stale": true}', encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--no-reindex"])
+    assert result.exit_code == 0, result.output
+    assert "open data files" in result.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert "stale" not in manifest
+    with app.app_context():
+        challenges = (tmp_path / "challenges.csv").read_text(encoding="utf-8-sig")
+        published = db.scalars(select(Challenge.title).where(Challenge.status != "draft")).first()
+        assert published and published in challenges
+
+
+def test_the_suite_never_writes_into_the_checkouts_instance_folder():
+    from pathlib import Path
+
+    from portal.config import TestConfig
+
+    root = Path(__file__).resolve().parents[1]
+    for folder in (TestConfig.OPEN_DATA_DIR, TestConfig.DOCUMENT_STORAGE_DIR):
+        assert not Path(folder).resolve().is_relative_to(root)

@@ -70,6 +70,12 @@ def register(app: Flask) -> None:
             with click.progressbar(length=size, label="Encoding texts for recommendations") as bar:
                 recommendations.reindex(progress=bar.update, checkpoint=db.commit, work=work)
             db.commit()
+        # The open data files are this database's (a folder left by another database would show
+        # its figures until the scheduler's next daily run).
+        from ..services import open_data
+
+        manifest = open_data.generate()
+        click.echo(f"Generated the {len(manifest.files)} open data files in {open_data.directory()}.")
         click.echo("")
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, _role, label in DEMO_LOGINS:
