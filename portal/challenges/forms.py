@@ -28,6 +28,7 @@ from wtforms.validators import (
 from models import Department
 from models.vocabulary import AREA_KEYS, DOMAIN_KEYS, FUNCTIONAL_AREAS, ChallengeStatus
 
+from .. import clock
 from ..forms import (
     BaseForm,
     DayField,
@@ -188,6 +189,24 @@ class ChallengeForm(StampedForm):
         to an open or closed challenge): then it needs its problem, a domain and its area. A
         draft ("Save as draft") needs a title only."""
         return request.form.get("action") != "draft"
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' checks, and opening's need of a closing date (today or later), said with
+        the other errors at once instead of after them (the service checks it again)."""
+        valid = super().validate(extra_validators)
+        problem = self._opening_problem()
+        if problem:
+            self.closing_on.errors = [*self.closing_on.errors, problem]
+        return valid and not problem
+
+    def _opening_problem(self) -> str | None:
+        if request.form.get("action") != "open" or self.closing_on.errors:
+            return None
+        if self.closing_on.data is None:
+            return str(_l("Set a closing date before opening the challenge."))
+        if self.closing_on.data < clock.today():
+            return str(_l("The closing date has passed. Choose today or a later date to open the challenge."))
+        return None
 
     def draft_text(self) -> DraftText:
         """What has been typed so far, valid or not, to look for similar challenges (length-capped)."""

@@ -118,8 +118,11 @@ def test_a_draft_needs_only_a_title_and_opens_once_filled_in(app, client, ctx, m
     # "Save and open" on the form asks for everything, field by field.
     response = client.post(f"/challenges/{challenge.id}/edit", data={**bare, "action": "open"})
     assert response.status_code == 400
-    for message in ("Describe the problem.", "Choose at least one domain.", "Choose a functional area"):
+    for message in ("Describe the problem.", "Choose at least one domain.", "Choose a functional area",
+                    "Set a closing date before opening the challenge."):  # all at once, the date too
         assert message in text(response)
+    past = client.post(f"/challenges/{challenge.id}/edit", data={**bare, "action": "open", "closing_on": "2020-01-01"})
+    assert "The closing date has passed." in text(past) and "Describe the problem." in text(past)
     response = client.post(f"/challenges/{challenge.id}/edit", data=form_data(action="open"))
     assert response.status_code == 302
     assert reload(ctx, challenge.id).status == "open"

@@ -1155,3 +1155,12 @@ def test_confirming_and_accepting_say_what_was_done_not_the_state_again(app):
     accepted = member.post(f"/trials/{world.trial_id}/move", data=move_data(world, "accept", version=2),
                            follow_redirects=True)
     assert "You accepted the trial." in text(accepted) and "The trial is now" not in text(accepted)
+
+
+def test_the_approval_shows_the_kpis_already_on_the_trial(app):
+    """KPIs added before the approval stay: the approve form lists them, so they are not typed again."""
+    world = build_world(app, "shortlisted")
+    page = text(client_as(app, world, "coordinator").get(f"/trials/{world.trial_id}"))
+    approve = page[page.index('value="approve"'):]
+    assert "Already on this trial (kept; add only the ones missing):" in approve
+    assert "Calls answered by the bot: 60%" in approve[:approve.index("</form>")]
