@@ -131,6 +131,7 @@ FIELD_LABELS: dict[str, object] = {
     "completed_at": _l("Completed at"),
     "constraints": _l("Constraints"),
     "coordinator_id": _l("Coordinator"),
+    "corrected_at": _l("Corrected by the lab at"),
     "criterion_id": _l("Criterion"),
     "decision_reason": _l("Reason for the decision"),
     "department_confirmed_at": _l("Confirmed by the department at"),

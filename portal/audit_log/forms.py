@@ -34,7 +34,7 @@ class AuditFilterForm(BaseForm):
     )
     entity_id = IntegerField(
         _l("Record number"),
-        validators=[Optional(), NumberRange(min=1, max=2**31 - 1, message=_l("Enter a record number from 1."))],
+        validators=[Optional(), NumberRange(min=1, max=MAX_ID, message=_l("Enter a record number from 1 to %(max)d."))],
     )
     date_from = DayField(_l("From"), description=_l("For example 2026-01-31."), validators=[Optional()])
     date_to = DayField(_l("To"), description=_l("For example 2026-12-31."), validators=[Optional()])

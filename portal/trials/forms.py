@@ -180,7 +180,7 @@ class UnpublishOutcomeForm(BaseForm):
     """Take the outcome report off the public showcase, with the reason."""
 
     reason = TextAreaField(
-        _l("Why is the outcome report unpublished?"),
+        _l("Why unpublish the outcome report?"),
         validators=[InputRequired(_l("Say why the outcome report is unpublished.")), _length(REASON_MAX)],
     )
 
