@@ -167,10 +167,11 @@ STATISTICS_FIELDS: tuple[Field, ...] = (
     _f("name_zh", "string", "The group's name in Traditional Chinese.", "組別的中文名稱。"),
     _f("challenges_posted", "integer", "Challenges posted (open or closed; drafts never count). "
        "A challenge with two domains counts in both.", "已發布的挑戰數目（開放或已截止，不計草稿）。屬兩個範疇的挑戰在兩者均計算在內。"),
-    _f("challenges_matched", "integer", "Posted challenges with at least one trial (in any state).",
-       "最少有一項試驗（任何狀態）的已發布挑戰數目。"),
+    _f("challenges_matched", "integer", "Posted challenges with at least one trial the lab approved.",
+       "最少有一項試驗獲實驗室批准的已發布挑戰數目。"),
     _f("proposals_received", "integer", "Proposals received for the challenges.", "就挑戰收到的建議書數目。"),
-    _f("trials", "integer", "Trials of the challenges, in any state.", "挑戰的試驗數目（任何狀態）。"),
+    _f("trials", "integer", "Trials of the challenges that the lab approved (approved, running or completed).",
+       "挑戰中獲實驗室批准的試驗數目（已批准、進行中或已完成）。"),
     *_figure_fields(),
     _f("solutions_adopted", "integer", "Completed trials whose solution was adopted.", "已完成並獲採用方案的試驗數目。"),
     _f("adoption_rate_percent", "number", "Solutions adopted as a percentage of completed trials (one decimal); "

@@ -3,8 +3,9 @@
 Every figure is an aggregate over posted challenges (status open or closed; drafts never
 count) and what happened to them:
 
-* challenges posted; matched = posted challenges with at least one trial (any state);
-* proposals received; trials, and trials per state;
+* challenges posted; matched = posted challenges with at least one trial the lab approved;
+* proposals received; trials approved (approved, running or completed, as on the landing
+  page), and trial records per state (proposed, withdrawn and rejected ones too);
 * adoption rate = adopted / completed trials (None with no completed trial);
 * median days from a challenge's opening to the approval of a trial: each approved trial
   counts once; a trial approved before its challenge's (re)opening time is left out.
@@ -157,10 +158,13 @@ def _figures(challenge_ids: list[int], data: _Data) -> Figures:
     for cid in challenge_ids:
         facts = data.trials.get(cid, [])
         out.proposals += data.proposals.get(cid, 0)
-        if facts:
+        # A challenge is matched, and a trial counts, once the lab approved one (as on the landing
+        # page); a proposal still before the lab, or turned down, is counted by state only.
+        if any(fact.status in TrialState.WENT_AHEAD for fact in facts):
             out.matched += 1
         for fact in facts:
-            out.trials += 1
+            if fact.status in TrialState.WENT_AHEAD:
+                out.trials += 1
             out.by_state[fact.status] = out.by_state.get(fact.status, 0) + 1
             if fact.status == TrialState.COMPLETED:
                 out.completed += 1
@@ -314,7 +318,7 @@ def figure_columns() -> list[tuple[str, str]]:
         ("challenges", _("Challenges posted")),
         ("matched", _("Matched")),
         ("proposals", _("Proposals")),
-        ("trials", _("Trials")),
+        ("trials", _("Trials approved")),
         ("completed", _("Completed")),
         ("adopted", _("Adopted")),
         ("adoption_rate", _("Adoption rate (%)")),
@@ -341,9 +345,9 @@ def overview_rows(figures: Figures) -> list[tuple[str, str]]:
     """The headline figures as (label, value)."""
     return [
         (_("Challenges posted"), str(figures.challenges)),
-        (_("Challenges matched (at least one trial)"), str(figures.matched)),
+        (_("Challenges matched (a trial approved)"), str(figures.matched)),
         (_("Proposals received"), str(figures.proposals)),
-        (_("Trials"), str(figures.trials)),
+        (_("Trials approved"), str(figures.trials)),
         (_("Trials completed"), str(figures.completed)),
         (_("Solutions adopted"), str(figures.adopted)),
         (_("Adoption rate (%)"), percent(figures.adoption_rate)),
