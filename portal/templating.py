@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 import matcher
 from models.vocabulary import DOMAIN_KEYS, DOMAINS, FUNCTIONAL_AREAS, area, domain
 
+from . import textdiff
 from .audit_labels import template_globals as audit_label_globals
 from .extensions import ui_locale
 from .labels import template_globals as label_globals
@@ -194,6 +195,7 @@ def init_templating(app: Flask) -> None:
         url_with=url_with,
         language_next=language_next,
         match_strength=match_strength,
+        text_changes=textdiff.changes,
         **label_globals(),
         **audit_label_globals(),
     )

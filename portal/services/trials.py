@@ -859,6 +859,32 @@ def correct_outcome_report(user: User, trial: Trial, text: OutcomeData | Mapping
     return report
 
 
+def corrections(trial: Trial) -> list[tuple[str, str, str]]:
+    """What the lab changed in the outcome report's text in this round (since the trial was
+    completed, or since the lab last unpublished the report), for the department to read before
+    it signs off: (part, as it was, as it is) for each part that differs, in the report's order."""
+    report = trial.report
+    if report is None or report.corrected_at is None or report.sign_off_stands:
+        return []
+    since = report.unpublished_at or trial.completed_at
+    first = db.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "trial", AuditEvent.entity_id == trial.id,
+               AuditEvent.action == "trial.outcome_correct",
+               *([AuditEvent.created_at >= since] if since is not None else []))
+        .order_by(AuditEvent.created_at, AuditEvent.id)
+        .limit(1)
+    )
+    if first is None:
+        return []
+    was = first.before or {}
+    return [
+        (part, str(was.get(f"report.{part}") or ""), getattr(report, part) or "")
+        for part in ("summary", "lessons", "recommendation")
+        if str(was.get(f"report.{part}") or "") != (getattr(report, part) or "")
+    ]
+
+
 def capability_name(trial: Trial) -> str | None:
     """The trial's capability by name as the record shows it: as it was when the department
     signed the outcome off (a later rename does not rewrite a signed record), else as it is."""

@@ -201,3 +201,13 @@ def test_a_recorded_user_id_reads_as_the_person(app):
     assert "<ins>Coordinator (coordinator@example.org)</ins>" in page
     assert "<ins>12</ins>" in page  # a number that is not a person
     assert "<del>987654</del>" in page  # nobody by that id any more
+
+
+def test_a_long_text_changed_in_part_shows_the_words_that_changed(app):
+    world = build_world(app)
+    add_events(app, world, [("coordinator", "trial.outcome_correct", "trial", 7,
+                             {"report.summary": "The chatbot answered 9,400 calls in the eight weeks of the pilot."},
+                             {"report.summary": "The chatbot answered 9,100 calls in the eight weeks of the pilot."},
+                             datetime.now(UTC))])
+    page = text(client_as(app, world, "coordinator").get("/audit"))
+    assert "The chatbot answered <del>9,400</del> calls" in page and "The chatbot answered <ins>9,100</ins> calls" in page

@@ -1081,6 +1081,10 @@ def test_the_lab_corrects_the_report_text_on_the_trial_page_once_it_is_unpublish
     assert coordinator.post(url, data=data).status_code == 302
     page = text(coordinator.get(f"/trials/{world.trial_id}"))
     assert "The bot answered 65% of calls." in page and "Corrected by the lab on" in page
+    # What changed, word by word: the summary as it was, struck out, and as it is now.
+    changes = page[page.index('id="report-changes"'):]
+    assert "What the lab changed" in changes
+    assert "The bot answered <del>most</del> calls." in changes and "The bot answered <ins>65% of</ins> calls." in changes
     assert "The lab corrected the outcome report" in page  # in the trial's history
     officer = text(client_as(app, world, "officer_own").get(f"/trials/{world.trial_id}"))
     assert "Corrected by the lab on" in officer and f'action="{url}"' not in officer
