@@ -332,7 +332,7 @@ def with_scheme(value: Any) -> Any:
 
 
 #: What a website field says when its value is not a web address (registration and profile alike).
-WEB_ADDRESS_MESSAGE = _l("Enter a web address starting with http:// or https://")
+WEB_ADDRESS_MESSAGE = _l("Enter a web address starting with http:// or https://, for example https://www.example.com.")
 
 
 def web_address(message: Any = WEB_ADDRESS_MESSAGE) -> Any:

@@ -44,6 +44,13 @@ def full_stop() -> str:
     return "。" if current_locale().startswith("zh") else "."
 
 
+def aside(text: str) -> str:
+    """``text`` in brackets after what it qualifies: " (text)" in English, the full-width
+    "（text）" with no space in Chinese (「挑戰（第 1 頁，共 2 頁）」). Escape ``text`` first
+    where it is markup (autoescaping applies to the result)."""
+    return f"（{text}）" if current_locale().startswith("zh") else f" ({text})"
+
+
 def colon() -> str:
     """A colon between a name and what follows it in running text: ": " in English, the
     full-width "：" (no space) in Chinese (「何家輝：已提交建議書」)."""
@@ -189,6 +196,7 @@ def init_templating(app: Flask) -> None:
         current_locale=current_locale,
         content_language=content_language,
         colon=colon,
+        aside=aside,
         full_stop=full_stop,
         html_lang=html_lang,
         label_gap=label_gap,

@@ -114,7 +114,10 @@ def update_startup(actor: Any, startup: Startup, data: dict[str, Any]) -> Startu
     if _name_taken(name, startup.id):
         raise DomainError(_("A startup with this name is already registered."), field="name")
     if website and (len(website) > WEBSITE_MAX or not is_web_address(website)):
-        raise DomainError(_("Enter a web address starting with http:// or https://"), field="website")
+        raise DomainError(
+            _("Enter a web address starting with http:// or https://, for example https://www.example.com."),
+            field="website",
+        )
     if len(description) > STARTUP_DESCRIPTION_MAX:
         raise DomainError(
             _("The description must be at most %(n)d characters.", n=STARTUP_DESCRIPTION_MAX), field="description"

@@ -105,3 +105,12 @@ def test_no_chinese_page_puts_a_space_after_full_width_punctuation(app):
                     found.setdefault(endpoint, set()).add(line[:160])
             response.close()
     assert not found, "\n".join(f"{endpoint}: {sorted(lines)}" for endpoint, lines in sorted(found.items()))
+
+
+def test_brackets_after_a_word_are_full_width_and_unspaced_in_chinese(app):
+    from portal.templating import aside
+
+    with app.test_request_context("/"):
+        assert aside("page 1 of 2") == " (page 1 of 2)"
+    with app.test_request_context("/", headers={"Accept-Language": "zh-HK"}):
+        assert aside("第 1 頁，共 2 頁") == "（第 1 頁，共 2 頁）"
