@@ -213,6 +213,12 @@ class OutcomeReport(TimestampMixin, Base):
         return and_(cls.signed_off_at.is_not(None), cls.unpublished_at.is_(None))
 
     @property
+    def corrected_this_round(self) -> bool:
+        """Corrected by the lab since it last unpublished the report (or, never unpublished,
+        at all): the department signs off the report as corrected."""
+        return self.corrected_at is not None and (self.unpublished_at is None or self.corrected_at >= self.unpublished_at)
+
+    @property
     def awaiting_startup(self) -> bool:
         """Signed off, and waiting for the startup's agreement to be published."""
         return self.sign_off_stands and self.startup_agreed_at is None

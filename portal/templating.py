@@ -203,7 +203,7 @@ def init_templating(app: Flask) -> None:
         url_with=url_with,
         language_next=language_next,
         match_strength=match_strength,
-        text_changes=textdiff.changes,
+        compare_texts=textdiff.compare,
         **label_globals(),
         **audit_label_globals(),
     )

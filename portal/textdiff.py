@@ -24,20 +24,37 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def changes(before: str, after: str, side: Side) -> list[tuple[str, bool]]:
-    """One side of the comparison as (piece, changed) in order: the pieces of ``before`` with
-    those removed marked, or of ``after`` with those added marked. Neighbouring pieces of one
-    kind are joined."""
+#: Above this many pieces on a side the comparison (quadratic at worst, on Chinese with its few
+#: distinct characters) is skipped: the whole text reads as changed, as before word diffs.
+MAX_TOKENS = 3000
+
+Pieces = list[tuple[str, bool]]
+
+
+def compare(before: str, after: str) -> tuple[Pieces, Pieces]:
+    """Both sides of the comparison, each as (piece, changed) in order: the pieces of ``before``
+    with those removed marked, and of ``after`` with those added marked. Neighbouring pieces of
+    one kind are joined."""
     old, new = tokens(before or ""), tokens(after or "")
-    pieces: list[tuple[str, bool]] = []
+    if len(old) > MAX_TOKENS or len(new) > MAX_TOKENS:
+        return ([(before, True)] if before else []), ([(after, True)] if after else [])
+    was: Pieces = []
+    now: Pieces = []
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        text = "".join(old[i1:i2]) if side == "before" else "".join(new[j1:j2])
-        if text:
-            _append(pieces, text, tag != "equal")
-    return pieces
+        _append(was, "".join(old[i1:i2]), tag != "equal")
+        _append(now, "".join(new[j1:j2]), tag != "equal")
+    return was, now
 
 
-def _append(pieces: list[tuple[str, bool]], text: str, changed: bool) -> None:
+def changes(before: str, after: str, side: Side) -> Pieces:
+    """One side of :func:`compare`."""
+    was, now = compare(before, after)
+    return was if side == "before" else now
+
+
+def _append(pieces: Pieces, text: str, changed: bool) -> None:
+    if not text:
+        return
     if pieces and pieces[-1][1] == changed:
         pieces[-1] = (pieces[-1][0] + text, changed)
     else:

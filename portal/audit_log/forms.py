@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import force_locale
@@ -66,7 +67,9 @@ class AuditFilterForm(BaseForm):
 
 def actions_described_by(words: str) -> tuple[str, ...]:
     """The action codes whose label, in the reader's language or in English, has every word of
-    ``words`` (case ignored): "unpublished" or 「撤回」 finds ``trial.outcome_unpublish``."""
+    ``words`` (case ignored): "unpublished" or 「撤回」 finds ``trial.outcome_unpublish``. An
+    English word matches the start of a word of the label ("unpubl" does, "ublished" does not);
+    Chinese, written without spaces, matches anywhere in it."""
     wanted = words.casefold().split()
     if not wanted:
         return ()
@@ -75,5 +78,12 @@ def actions_described_by(words: str) -> tuple[str, ...]:
         english = {code: str(label).casefold() for code, label in ACTION_LABELS.items()}
     return tuple(sorted(
         code for code in ACTION_LABELS
-        if all(word in read[code] for word in wanted) or all(word in english[code] for word in wanted)
+        if all(_has(read[code], word) for word in wanted) or all(_has(english[code], word) for word in wanted)
     ))
+
+
+def _has(label: str, word: str) -> bool:
+    """Whether ``label`` has ``word``: at the start of one of its words, or (Chinese) anywhere."""
+    if not word.isascii():
+        return word in label
+    return any(part.startswith(word) for part in re.findall(r"\w+", label))

@@ -462,6 +462,8 @@ def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
     report, link = trial.report, _trial_path(trial)
     if report is None:
         return []
+    if report.sign_off_stands and report.signed_off_at is not None:
+        _mark_read(KIND_OUTCOME_CORRECTED, link, report.signed_off_at)  # signed off: nothing left to do
     if report.published and report.startup_agreed_at is not None:
         if _sent_since(KIND_OUTCOME_SIGNED_OFF, link, report.startup_agreed_at):
             return []
@@ -480,13 +482,7 @@ def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
                        exclude=[actor.id])
     sent: list[Notification] = []
     if report.unpublished_at is not None:
-        db.execute(
-            update(Notification)
-            .where(Notification.kind == KIND_OUTCOME_AGREEMENT, Notification.link == link,
-                   Notification.read_at.is_(None), Notification.created_at <= report.unpublished_at)
-            .values(read_at=clock.now())
-            .execution_options(synchronize_session=False)
-        )
+        _mark_read(KIND_OUTCOME_AGREEMENT, link, report.unpublished_at)
         if not _sent_since(KIND_OUTCOME_UNPUBLISHED, link, report.unpublished_at):
             recipients = startup_members([trial.startup_id]) + department_officers(trial.challenge.department_id)
             sent += deliver(recipients, KIND_OUTCOME_UNPUBLISHED, payload, link, exclude=[actor.id])
@@ -498,6 +494,18 @@ def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
         sent += deliver(department_officers(trial.challenge.department_id), KIND_OUTCOME_CORRECTED, payload, link,
                         exclude=[actor.id])
     return sent
+
+
+def _mark_read(kind: str, link: str, until: datetime) -> None:
+    """Mark read the notifications of ``kind`` about ``link`` made up to ``until``: what they
+    asked for no longer stands."""
+    db.execute(
+        update(Notification)
+        .where(Notification.kind == kind, Notification.link == link,
+               Notification.read_at.is_(None), Notification.created_at <= until)
+        .values(read_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _sent_since(kind: str, link: str, moment: datetime) -> bool:

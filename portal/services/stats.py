@@ -171,7 +171,8 @@ def _figures(challenge_ids: list[int], data: _Data) -> Figures:
                 if fact.outcome == TrialOutcome.ADOPTED:
                     out.adopted += 1
             opened = data.opened.get(cid)
-            if fact.approved_at is not None and opened is not None and fact.approved_at >= opened:
+            went_ahead = fact.status in TrialState.WENT_AHEAD  # the trials counted as approved
+            if went_ahead and fact.approved_at is not None and opened is not None and fact.approved_at >= opened:
                 days.append((fact.approved_at - opened).total_seconds() / 86400)
     out.adoption_rate = out.adopted / out.completed if out.completed else None
     out.median_days = round(statistics.median(days), 1) if days else None

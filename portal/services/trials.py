@@ -28,7 +28,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import ColumnElement, case, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -715,20 +715,36 @@ def _publication(report: OutcomeReport) -> dict[str, Any]:
     }
 
 
-def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
+def _seen_correction(seen: str | None) -> list[ColumnElement[bool]]:
+    """The condition that the report's last correction is the one the user read (``seen``: its
+    time as the page showed it, "" for none); no condition when ``seen`` is None."""
+    if seen is None:
+        return []
+    if not seen:
+        return [OutcomeReport.corrected_at.is_(None)]
+    try:
+        moment = datetime.fromisoformat(seen)
+    except ValueError:
+        raise StaleState(str(STALE_MESSAGE)) from None
+    return [OutcomeReport.corrected_at == moment]
+
+
+def sign_off_outcome(user: User, trial: Trial, seen_correction: str | None = None) -> OutcomeReport:
     """Sign off a completed trial's outcome report for the department.
 
     An officer of the challenge's department does it; the startup is then asked to agree to
     its publication (:func:`agree_outcome`), which publishes it. A report the lab unpublished
     can be signed off again once it is put right. Of two sign-offs at once, one is taken
-    (compare-and-set), the other is told it is already signed off.
+    (compare-and-set), the other is told it is already signed off. With ``seen_correction``
+    (the report's last correction as the officer's page showed it), a report the lab corrected
+    since is not signed off unread.
     """
     report = _report_of(user, trial, "sign_off_outcome")
     before = _publication(report)
     now = clock.now()
     claimed = execute_update(
         update(OutcomeReport)
-        .where(OutcomeReport.id == report.id, ~OutcomeReport.sign_off_stands)
+        .where(OutcomeReport.id == report.id, ~OutcomeReport.sign_off_stands, *_seen_correction(seen_correction))
         .values(
             signed_off_at=now, signed_off_by_id=user.id, unpublished_at=None, unpublish_reason="",
             # The record as signed: a later rename of the capability does not rewrite it.
@@ -738,6 +754,9 @@ def sign_off_outcome(user: User, trial: Trial) -> OutcomeReport:
         .execution_options(synchronize_session=False)
     )
     db.refresh(report)
+    if not claimed and not report.sign_off_stands:
+        raise StaleState(_("The lab corrected the outcome report after you opened the page. "
+                           "Read what it changed, then sign it off."))
     if not claimed:
         raise StaleState(_("The outcome report is already signed off."))
     signals.changed(user, "trial.outcome_sign_off", trial, before, _publication(report))
@@ -817,37 +836,49 @@ def unpublish_outcome(user: User, trial: Trial, reason: str) -> OutcomeReport:
     return report
 
 
+#: The outcome report's written parts, in the order the report reads.
+REPORT_PARTS = ("summary", "lessons", "recommendation")
 #: The outcome report's text, as a correction changes it (and the audit log records it).
-REPORT_TEXT = ("summary", "lessons", "recommendation", "language")
+REPORT_TEXT = (*REPORT_PARTS, "language")
 
 
-def correct_outcome_report(user: User, trial: Trial, text: OutcomeData | Mapping[str, Any]) -> OutcomeReport:
+def correct_outcome_report(
+    user: User, trial: Trial, text: OutcomeData | Mapping[str, Any], seen_correction: str | None = None
+) -> OutcomeReport:
     """Put the outcome report's summary, lessons and recommendation right (coordinators).
 
     Only while no sign-off stands: before the department signs the report off, or after the lab
     unpublished it; the department then signs it off (again) and the startup agrees to the report
     as corrected. Of a correction and a sign-off at once, the one taken first stands
-    (compare-and-set): a correction after the sign-off is refused.
+    (compare-and-set): a correction after the sign-off is refused; with ``seen_correction`` (the
+    last correction as the coordinator's page showed it) so is one over another coordinator's
+    correction made meanwhile, instead of overwriting it unread.
     """
     report = _report_of(user, trial, "correct_outcome_report")
     data = OutcomeData.coerce(text)
+    chosen_language = data.language or None
     DomainErrors.raise_for(_report_text_problems(data))
     before = {f"report.{k}": getattr(report, k) for k in REPORT_TEXT}
     after = {f"report.{k}": getattr(data, k) for k in REPORT_TEXT}
-    if after == before:
+    changed = {k for k in after if after[k] != before[k]}
+    # The language read from the same text is not a change the coordinator made.
+    if not changed or (changed == {"report.language"} and not chosen_language):
         raise DomainError(_("Change the report before saving it: it is as it was."), field="summary")
     now = clock.now()
     claimed = execute_update(
         update(OutcomeReport)
-        .where(OutcomeReport.id == report.id, ~OutcomeReport.sign_off_stands)
+        .where(OutcomeReport.id == report.id, ~OutcomeReport.sign_off_stands, *_seen_correction(seen_correction))
         .values(summary=data.summary, lessons=data.lessons, recommendation=data.recommendation,
                 language=data.language, corrected_at=now)
         .execution_options(synchronize_session=False)
     )
     if not claimed:
         db.refresh(report)
-        raise StaleState(_("The department has signed off the outcome report meanwhile; "
-                           "unpublish it first to correct it."))
+        if report.sign_off_stands:
+            raise StaleState(_("The department has signed off the outcome report meanwhile; "
+                               "unpublish it first to correct it."))
+        raise StaleState(_("Another coordinator corrected the outcome report a moment ago. "
+                           "Read their correction, then make yours."))
     if trial.decision_reason == before["report.summary"]:  # the summary was the "complete" move's reason
         trial.decision_reason = data.summary
         trial.updated_at = now
@@ -862,26 +893,31 @@ def correct_outcome_report(user: User, trial: Trial, text: OutcomeData | Mapping
 def corrections(trial: Trial) -> list[tuple[str, str, str]]:
     """What the lab changed in the outcome report's text in this round (since the trial was
     completed, or since the lab last unpublished the report), for the department to read before
-    it signs off: (part, as it was, as it is) for each part that differs, in the report's order."""
+    it signs off: (part, as it was, as it is) for each part that differs, in the report's order.
+
+    The audit log keeps only the parts each correction changed, so a part's first recorded
+    value in the round is its value before the round; a part no correction touched is unchanged."""
     report = trial.report
-    if report is None or report.corrected_at is None or report.sign_off_stands:
+    if report is None or not report.corrected_this_round or report.sign_off_stands:
         return []
     since = report.unpublished_at or trial.completed_at
-    first = db.scalar(
+    events = db.scalars(
         select(AuditEvent)
         .where(AuditEvent.entity_type == "trial", AuditEvent.entity_id == trial.id,
                AuditEvent.action == "trial.outcome_correct",
                *([AuditEvent.created_at >= since] if since is not None else []))
         .order_by(AuditEvent.created_at, AuditEvent.id)
-        .limit(1)
     )
-    if first is None:
-        return []
-    was = first.before or {}
+    was: dict[str, str] = {}
+    for event in events:
+        recorded = event.before or {}
+        for part in REPORT_PARTS:
+            if part not in was and f"report.{part}" in recorded:
+                was[part] = str(recorded[f"report.{part}"] or "")
     return [
-        (part, str(was.get(f"report.{part}") or ""), getattr(report, part) or "")
-        for part in ("summary", "lessons", "recommendation")
-        if str(was.get(f"report.{part}") or "") != (getattr(report, part) or "")
+        (part, was[part], getattr(report, part) or "")
+        for part in REPORT_PARTS
+        if part in was and was[part] != (getattr(report, part) or "")
     ]
 
 

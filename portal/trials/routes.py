@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -127,6 +127,13 @@ def _tracked(
 def _button(trial: Trial, action: str, do: Callable[[], object], message: str) -> ResponseReturnValue:
     """A one-button action on the trial (a form with only its CSRF token): :func:`_tracked`."""
     return _tracked(trial, action, CsrfForm(), "button_form", do, message)
+
+
+def _seen_correction() -> str | None:
+    """The outcome report's last correction as the posting page showed it (its forms carry it),
+    so a correction made since is not signed off, or overwritten, unread; None if not sent."""
+    seen = request.form.get("seen_correction")
+    return seen[:64] if seen is not None else None
 
 
 @bp.get("/trials/<int:trial_id>")
@@ -253,7 +260,7 @@ def sign_off_outcome(trial_id: int) -> ResponseReturnValue:
     trial = _load(trial_id)
     return _button(
         trial, "sign_off_outcome",
-        lambda: trials.sign_off_outcome(current_user, trial),
+        lambda: trials.sign_off_outcome(current_user, trial, _seen_correction()),
         _("The outcome is signed off. It goes on the showcase once the startup agrees."),
     )
 
@@ -304,7 +311,7 @@ def correct_outcome_report(trial_id: int) -> ResponseReturnValue:
     form = CorrectReportForm()
     return _tracked(
         trial, "correct_outcome_report", form, "correct_form",
-        lambda: trials.correct_outcome_report(current_user, trial, form.data_for_service()),
+        lambda: trials.correct_outcome_report(current_user, trial, form.data_for_service(), _seen_correction()),
         _("The outcome report is corrected. The department is asked to sign it off."),
     )
 

@@ -520,8 +520,76 @@ def test_the_lab_corrects_an_unpublished_report_and_the_department_signs_off_the
         db.commit()
         asked = db.scalars(select(Notification.user_id).where(Notification.kind == "outcome_corrected")).all()
         assert asked == [world.users["officer_own"]]
-        # It signs off the report as corrected, and the startup agrees to it.
+        # It signs off the report as corrected (its request is then read), and the startup agrees to it.
         trials.sign_off_outcome(actor(world, "officer_own"), trial)
+        db.commit()
+        notifications.notify_outcome_publication(trial, actor(world, "officer_own"))
+        db.commit()
+        assert db.scalar(select(Notification.read_at).where(Notification.kind == "outcome_corrected")) is not None
         trials.agree_outcome(actor(world, "member"), trial)
         db.commit()
         assert trial.report.published and trial.report.summary == text["summary"]
+
+
+def test_what_the_lab_changed_is_each_part_as_it_was_before_the_round(app):
+    """The audit log keeps only what each correction changed: a part no correction touched is
+    not shown as changed, and a part changed by a later correction shows its value before the round."""
+    world = build_world(app, "completed")
+    sign_off(app, world)
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        trial.report.lessons = "Train the staff first."
+        trial.report.recommendation = "Adopt it in two clinics."
+        db.commit()
+        coordinator = actor(world, "coordinator")
+        trials.unpublish_outcome(coordinator, trial, "A figure is wrong.")
+        db.commit()
+        original = trial.report.summary
+        text = {"summary": "The bot answered 65% of calls.", "lessons": "Train the staff first.",
+                "recommendation": "Adopt it in two clinics.", "language": "en"}
+        trials.correct_outcome_report(coordinator, trial, text)
+        db.commit()
+        assert trials.corrections(trial) == [("summary", original, "The bot answered 65% of calls.")]
+        trials.correct_outcome_report(coordinator, trial, {**text, "lessons": "Train the staff in week one."})
+        db.commit()
+        assert trials.corrections(trial) == [
+            ("summary", original, "The bot answered 65% of calls."),
+            ("lessons", "Train the staff first.", "Train the staff in week one."),
+        ]
+
+
+def test_a_correction_made_since_the_page_was_read_is_neither_signed_off_nor_overwritten_unread(app):
+    world = build_world(app, "completed")
+    sign_off(app, world)
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        coordinator = actor(world, "coordinator")
+        trials.unpublish_outcome(coordinator, trial, "A figure is wrong.")
+        db.commit()
+        read_before = ""  # the officer's page: no correction yet
+        trials.correct_outcome_report(coordinator, trial, {"summary": "Corrected once."}, seen_correction="")
+        db.commit()
+        seen = trial.report.corrected_at.isoformat()
+        # A second coordinator read the page before the first correction: refused, not overwritten.
+        with pytest.raises(StaleState, match="Another coordinator corrected"):
+            trials.correct_outcome_report(coordinator, trial, {"summary": "Corrected twice."},
+                                          seen_correction=read_before)
+        db.rollback()
+        with pytest.raises(StaleState, match="after you opened the page"):
+            trials.sign_off_outcome(actor(world, "officer_own"), trial, seen_correction=read_before)
+        db.rollback()
+        assert not db.get(Trial, world.trial_id).report.sign_off_stands
+        report = trials.sign_off_outcome(actor(world, "officer_own"), trial, seen_correction=seen)
+        db.commit()
+        assert report.sign_off_stands and report.summary == "Corrected once."
+
+
+def test_saving_the_same_text_again_is_no_correction_even_when_its_language_was_never_chosen(app):
+    world = build_world(app, "completed")
+    with app.app_context():
+        trial = db.get(Trial, world.trial_id)
+        assert trial.report.language is None
+        with pytest.raises(DomainError, match="as it was"):
+            trials.correct_outcome_report(actor(world, "coordinator"), trial,
+                                          {"summary": trial.report.summary, "lessons": trial.report.lessons,
+                                           "recommendation": trial.report.recommendation})

@@ -75,6 +75,7 @@ def test_filters_actor_action_entity_and_dates(app):
     assert actions("?action=approved") == {"trial.approve"}
     assert actions("?action=ACCOUNT+created") == {"user.create"}
     assert actions("?action=interest+approved") == set()  # every word, in one label
+    assert actions("?action=pproved") == set()  # a word's start, not any part of it
     assert actions("?action=%25") == set()  # LIKE wildcards are literal
     assert actions("?entity_type=user") == {"user.create"}
     assert actions("?entity_type=trial&entity_id=7") == {"trial.approve"}

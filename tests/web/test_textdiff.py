@@ -35,3 +35,11 @@ def test_each_side_reads_back_as_its_text(before, after):
     assert "".join(tokens(before)) == before
     assert "".join(piece for piece, _changed in changes(before, after, "before")) == before
     assert "".join(piece for piece, _changed in changes(before, after, "after")) == after
+
+
+def test_a_very_long_text_reads_as_changed_whole_rather_than_being_compared():
+    from portal.textdiff import MAX_TOKENS, compare
+
+    before, after = "字" * (MAX_TOKENS + 1), "字" * MAX_TOKENS + "詞"
+    assert compare(before, after) == ([(before, True)], [(after, True)])
+    assert compare("", "新") == ([], [("新", True)])
