@@ -242,7 +242,7 @@ def test_a_startups_page_shows_the_evidence_of_the_score_it_shows(
     client.post("/language", data={"locale": "zh_Hant_HK", "next": "/recommendations"})
     page = html_lib.unescape(client.get("/recommendations").get_data(as_text=True))
     card = _block(page, world["challenges"][0].title, "li")
-    assert '評分依據貴方的方案：<span lang="en">Booking assistant</span>' in card
+    assert '評分依據你的方案：<span lang="en">Booking assistant</span>' in card
     assert "：</strong> " not in card
 
 
