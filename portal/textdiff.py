@@ -2,7 +2,7 @@
 
 English is compared word by word (with the spaces and punctuation between words kept), Chinese
 character by character (it has no spaces), so a corrected figure shows as the figure alone, not
-as the whole paragraph struck out. :func:`changes` gives the text of one side cut into pieces,
+as the whole paragraph struck out. :func:`compare` gives the text of each side cut into pieces,
 each kept or changed; a template marks the changed ones (``<del>`` before, ``<ins>`` after).
 """
 
@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
-from typing import Literal
 
 #: A word of letters or digits (with inner ' . , - such as "don't", "9,400" or "3.5"), one Han
 #: character, or any other single character (space, punctuation).
 _TOKEN = re.compile(r"[^\W\u3400-\u9fff\uf900-\ufaff]+(?:['.,\-][^\W\u3400-\u9fff\uf900-\ufaff]+)*|.", re.DOTALL)
-
-Side = Literal["before", "after"]
-
 
 def tokens(text: str) -> list[str]:
     """``text`` cut into words, Han characters and single other characters; joined, they are ``text``."""
@@ -44,12 +40,6 @@ def compare(before: str, after: str) -> tuple[Pieces, Pieces]:
         _append(was, "".join(old[i1:i2]), tag != "equal")
         _append(now, "".join(new[j1:j2]), tag != "equal")
     return was, now
-
-
-def changes(before: str, after: str, side: Side) -> Pieces:
-    """One side of :func:`compare`."""
-    was, now = compare(before, after)
-    return was if side == "before" else now
 
 
 def _append(pieces: Pieces, text: str, changed: bool) -> None:

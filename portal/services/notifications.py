@@ -489,8 +489,7 @@ def notify_outcome_publication(trial: Trial, actor: User) -> list[Notification]:
     # Corrected by the lab since it was completed or unpublished: the department is told once
     # in each round that its sign-off is wanted on the report as corrected.
     since = report.unpublished_at or trial.completed_at
-    if (report.corrected_at is not None and since is not None and report.corrected_at >= since
-            and not _sent_since(KIND_OUTCOME_CORRECTED, link, since)):
+    if report.corrected_this_round and since is not None and not _sent_since(KIND_OUTCOME_CORRECTED, link, since):
         sent += deliver(department_officers(trial.challenge.department_id), KIND_OUTCOME_CORRECTED, payload, link,
                         exclude=[actor.id])
     return sent
